@@ -1,0 +1,45 @@
+//! Performs the core's effects against a backend and turns the results back
+//! into actions. Shared by the console runtime and the scripted tests.
+
+use crate::backend::Backend;
+use crate::core::action::{Action, Effect};
+
+/// Runs one backend effect. `Record`, `OpenEditor` and `Quit` belong to the
+/// runtime and return `None` here.
+pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
+    Some(match effect {
+        Effect::LoadHistory(t) => {
+            let result = backend.history(&t).await;
+            Action::HistoryLoaded { target: t, result }
+        }
+        Effect::LoadMigrations { plan_id, plan } => Action::MigrationsLoaded { plan_id, result: backend.migrations(&plan).await },
+        Effect::Execute { plan, step, what } => {
+            Action::StepFinished { plan_id: plan.id, step, result: backend.execute(&plan, &what).await }
+        }
+        Effect::ReadProgress { plan_id, plan, .. } => Action::ProgressRead { plan_id, result: backend.progress(&plan).await },
+        Effect::ReadVerify { plan_id, target, .. } => Action::VerifyRead { plan_id, result: backend.health(&target).await },
+        Effect::Record(_) | Effect::OpenEditor | Effect::Quit => return None,
+    })
+}
+
+/// How long the runtime waits before performing a polling effect.
+pub fn delay_ms(effect: &Effect) -> u64 {
+    match effect {
+        Effect::ReadProgress { delay_ms, .. } | Effect::ReadVerify { delay_ms, .. } => *delay_ms,
+        _ => 0,
+    }
+}
+
+/// Splits a health poll into the actions the core expects.
+pub fn health_actions(results: Vec<Result<crate::core::model::Health, (String, String)>>) -> Vec<Action> {
+    let mut ok = Vec::new();
+    let mut out = Vec::new();
+    for r in results {
+        match r {
+            Ok(h) => ok.push(h),
+            Err((target, error)) => out.push(Action::HealthFailed { target, error }),
+        }
+    }
+    out.insert(0, Action::HealthUpdated(ok));
+    out
+}

@@ -1,0 +1,38 @@
+//! Backends hide each platform behind one trait. The runtime calls them; the
+//! core never does. Every backend answers in the core's model types.
+
+pub mod clock;
+pub mod demo;
+pub mod router;
+
+use crate::core::action::ExecError;
+use crate::core::migration::MigrationDiff;
+use crate::core::model::{Health, History, Progress, TargetInfo};
+use crate::core::plan::{PlanStep, RollbackPlan};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A boxed future, so the trait stays object-safe.
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+pub use crate::core::action::StepDone;
+
+/// One platform. Implementations must be cheap to call concurrently and
+/// must never block: the UI keeps drawing while they work.
+pub trait Backend: Send + Sync {
+    /// A short name for the header ("demo", "kubernetes").
+    fn name(&self) -> &str;
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>>;
+    /// A snapshot of every target; a failing target is reported by name.
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>>;
+    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>>;
+    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>>;
+    /// Migrations shipped between the plan's target and current revisions.
+    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>>;
+    /// Performs one mutating step after re-checking `plan.built_from`.
+    fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>>;
+    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>>;
+    /// How often the health poller should ask.
+    fn poll_interval(&self) -> Duration;
+}

@@ -1,0 +1,68 @@
+//! Command line. `rbtui` opens the console on the config's targets, `rbtui
+//! demo` on the embedded simulated platform; `status`, `history` and `plan`
+//! print what the console would show, for scripts and tickets.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "rbtui", version, about = "Terminal incident console for rolling back bad deploys")]
+pub struct Cli {
+    /// Config file (default: ./rbtui.toml, then $XDG_CONFIG_HOME/rbtui/config.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Incident note file (default: ./incidents/<UTC-timestamp>-<incident>.md).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub note: Option<PathBuf>,
+    /// Incident id, e.g. INC-1234 (default: a timestamp id).
+    #[arg(long, global = true, value_name = "ID")]
+    pub incident: Option<String>,
+    /// Tabletop drill: refuses every prod target; the note is marked as a rehearsal.
+    #[arg(long, global = true, conflicts_with = "read_only")]
+    pub rehearsal: bool,
+    /// Show everything, change nothing.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Continue an earlier incident note (same file, checklist restored).
+    #[arg(long, global = true, value_name = "NOTE", conflicts_with = "note")]
+    pub resume: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The embedded demo platform with a scripted incident (works anywhere).
+    Demo {
+        #[command(subcommand)]
+        read: Option<Read>,
+    },
+    #[command(flatten)]
+    Read(Read),
+}
+
+/// Read-only views sharing the console's core and backends.
+#[derive(Debug, Subcommand, Clone)]
+pub enum Read {
+    /// Health and verdict of every target, worst first.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revision history of one target, newest first.
+    History {
+        target: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The rollback plan and its pre-flight checks; changes nothing.
+    /// Exits 2 when a check blocks the plan.
+    Plan {
+        target: String,
+        /// Revision, history id or spec to roll back to.
+        #[arg(long, value_name = "REVISION")]
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
+}

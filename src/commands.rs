@@ -1,0 +1,158 @@
+//! `rbtui status | history | plan`: the console's answers as text or JSON,
+//! computed by the same core and backends. None of them mutates anything.
+
+use crate::cli::Read;
+use crate::core::fmt::{ago, ellipsize};
+use crate::core::model::Health;
+use crate::core::plan::{self, CheckStatus, PlanInputs};
+use crate::core::verdict;
+use crate::session::Session;
+use std::process::ExitCode;
+
+pub async fn run(cmd: Read, s: &Session) -> ExitCode {
+    match exec(cmd, s).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rbtui: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String, String> {
+    serde_json::to_string_pretty(v).map_err(|e| e.to_string())
+}
+
+async fn exec(cmd: Read, s: &Session) -> Result<ExitCode, String> {
+    let b = &s.backend;
+    let targets = b.targets().await?;
+    let now = chrono::Utc::now();
+    match cmd {
+        Read::Status { json: as_json } => {
+            let mut rows: Vec<(crate::core::model::TargetInfo, Option<Health>, Option<verdict::Verdict>, Option<String>)> = Vec::new();
+            let healths = b.health_all().await;
+            for t in targets {
+                let h = healths.iter().find_map(|r| match r {
+                    Ok(h) if h.target == t.name => Some(Ok(h.clone())),
+                    Err((n, e)) if *n == t.name => Some(Err(e.clone())),
+                    _ => None,
+                });
+                let (h, err) = match h {
+                    Some(Ok(h)) => (Some(h), None),
+                    Some(Err(e)) => (None, Some(e)),
+                    None => (None, Some("no data".into())),
+                };
+                let v = h.as_ref().map(|h| verdict::evaluate(h, &s.settings.thresholds, now));
+                rows.push((t, h, v, err));
+            }
+            rows.sort_by(|a, b| {
+                let sa = a.2.as_ref().map(|v| v.severity);
+                let sb = b.2.as_ref().map(|v| v.severity);
+                sb.cmp(&sa).then(a.0.name.cmp(&b.0.name))
+            });
+            if as_json {
+                let v: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|(t, h, v, e)| serde_json::json!({"target": t, "health": h, "verdict": v, "error": e}))
+                    .collect();
+                println!("{}", json(&v)?);
+            } else {
+                println!("{:<16} {:<11} {:<10} {:<9} {:>7} {:>7} {:>8}  {}", "TARGET", "KIND", "ENV", "VERDICT", "READY", "5XX", "P95", "WHY");
+                for (t, h, v, e) in rows {
+                    let ready = h.as_ref().map(|h| format!("{}/{}", h.ready, h.desired)).unwrap_or("-".into());
+                    let err = h.as_ref().and_then(|h| h.error_rate).map(|r| format!("{:.1}%", r * 100.0)).unwrap_or("-".into());
+                    let p95 = h.as_ref().and_then(|h| h.latency_p95_ms).map(|l| format!("{l:.0}ms")).unwrap_or("-".into());
+                    let sev = v.as_ref().map(|v| v.severity.label()).unwrap_or("unknown");
+                    let why = v.as_ref().map(|v| v.reasons.join("; ")).or(e).unwrap_or_default();
+                    println!("{:<16} {:<11} {:<10} {:<9} {:>7} {:>7} {:>8}  {}", t.name, t.kind.label(), t.environment, sev, ready, err, p95, why);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Read::History { target, json: as_json } => {
+            let t = targets.iter().find(|t| t.name == target).ok_or_else(|| format!("unknown target `{target}`"))?;
+            let h = b.history(&t.name).await?;
+            if as_json {
+                println!("{}", json(&h)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("{} ({}, {}) — {}", t.name, t.kind.label(), t.environment, t.location);
+            if let Some(n) = &h.facts.history_note {
+                println!("note: {n}");
+            }
+            println!("{:<6} {:<8} {:<22} {:<9} {:<18} {}", t.kind.revision_word().to_uppercase(), "MARK", "IMAGE", "SHA", "WHO", "WHAT");
+            for r in &h.revisions {
+                let mark = if r.current {
+                    "CURRENT"
+                } else if h.previous().map(|p| &p.id) == Some(&r.id) {
+                    "previous"
+                } else if h.last_known_good.as_deref() == Some(r.id.as_str()) {
+                    "LKG"
+                } else if h.known_bad.contains(&r.id) {
+                    "bad"
+                } else {
+                    ""
+                };
+                let img = r.images.first().map(|i| i.short()).unwrap_or_default();
+                let when = r.deployed_at.map(|d| ago(d, now)).unwrap_or_default();
+                println!(
+                    "{:<6} {:<8} {:<22} {:<9} {:<18} {} ({when})",
+                    r.id,
+                    mark,
+                    ellipsize(&img, 22),
+                    r.git_sha.as_deref().map(|s| &s[..s.len().min(7)]).unwrap_or("-"),
+                    ellipsize(r.author.as_deref().unwrap_or("-"), 18),
+                    r.message
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Read::Plan { target, to, json: as_json } => {
+            let t = targets.iter().find(|t| t.name == target).ok_or_else(|| format!("unknown target `{target}`"))?;
+            let h = b.history(&t.name).await?;
+            let health = b.health(&t.name).await.ok();
+            let mut p = plan::build(PlanInputs {
+                id: 1,
+                target: t,
+                mode: s.mode,
+                history: &h,
+                to: &to,
+                now,
+                before: health.as_ref(),
+                mutable_tags: &s.settings.mutable_tags,
+                rollout_timeout_secs: s.settings.rollout_timeout_secs,
+            })?;
+            let m = b.migrations(&p).await;
+            p.apply_migrations(m);
+            let blocked = p.worst() == CheckStatus::Block;
+            if as_json {
+                println!("{}", json(&p)?);
+            } else {
+                println!("PLAN (nothing is changed by this command)");
+                for l in p.confirm_lines() {
+                    println!("  {l}");
+                }
+                println!("Pre-flight checks:");
+                for c in &p.checks {
+                    println!("  [{:<5}] {:<12} {}", c.status.label(), c.id, c.detail);
+                }
+                if let Some(d) = &p.migration {
+                    println!("Migrations {}..{}: {}", d.to_rev, d.from_rev, d.verdict.label());
+                    for f in &d.files {
+                        println!("  {} ({})", f.path, if f.is_down { "down migration, listed only".into() } else { f.verdict().map(|v| v.label().to_string()).unwrap_or_default() });
+                        for st in &f.statements {
+                            println!("    {} line {:<3} {}  — {}", st.verdict.mark(), st.line, ellipsize(&st.sql.replace('\n', " "), 60), st.reason);
+                        }
+                    }
+                }
+                if p.needs_typed_name() {
+                    println!("Confirmation: prod target — the console asks for the target name to be typed.");
+                }
+                if blocked {
+                    println!("BLOCKED: {}", p.checks.iter().filter(|c| c.status == CheckStatus::Block).map(|c| c.detail.clone()).collect::<Vec<_>>().join("; "));
+                }
+            }
+            Ok(if blocked { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! What flows into and out of the pure core.
+
+use super::migration::MigrationDiff;
+use super::model::{Health, History, Progress, TargetInfo};
+use super::plan::{PlanStep, RollbackPlan};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A key press in the core's own terms, so the core and its tests never
+/// depend on the terminal library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    /// Ctrl plus a lower-case letter.
+    Ctrl(char),
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Backspace,
+}
+
+/// Why a backend call failed, in the categories the core reacts to differently.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ExecError {
+    /// The target changed since the plan was built; nothing was applied.
+    Stale { built_from: String, now: String },
+    /// The platform refused, with its own words.
+    Refused(String),
+    /// A failure the operator must read; nothing is retried automatically.
+    Failed(String),
+}
+
+impl ExecError {
+    pub fn message(&self) -> String {
+        match self {
+            ExecError::Stale { built_from, now } => {
+                format!("target changed since the plan was built (version {built_from}, now {now}); nothing was applied")
+            }
+            ExecError::Refused(m) => format!("refused: {m}"),
+            ExecError::Failed(m) => m.clone(),
+        }
+    }
+}
+
+/// Intents from the operator and facts from the runtime. The core turns
+/// each into a state change and a list of effects.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// The wall clock moved; drives the header clock, ages and timeouts.
+    Tick(DateTime<Utc>),
+    /// A key press, already translated from the terminal.
+    Key(Key),
+    /// The backends listed their targets (or failed to).
+    TargetsLoaded(Result<Vec<TargetInfo>, String>),
+    /// A poller's latest snapshot for some targets.
+    HealthUpdated(Vec<Health>),
+    /// A poller could not read a target; its old data goes stale.
+    HealthFailed { target: String, error: String },
+    /// History and planning facts for one target.
+    HistoryLoaded { target: String, result: Result<History, String> },
+    /// The migration diff for a plan's revision range.
+    MigrationsLoaded { plan_id: u64, result: Result<MigrationDiff, String> },
+    /// A mutating step of a running plan came back.
+    StepFinished { plan_id: u64, step: usize, result: Result<StepDone, ExecError> },
+    /// A read of rollout progress for the running plan.
+    ProgressRead { plan_id: u64, result: Result<Progress, String> },
+    /// A health read for the verification of the running plan.
+    VerifyRead { plan_id: u64, result: Result<Health, String> },
+    /// The note has the entry on disk (written, flushed, fsync'd).
+    Recorded(Recorded),
+    /// The note could not be written; mutations stop until it can.
+    RecordFailed(String),
+    /// Text from the notes editor, to append to the note.
+    NoteSubmitted(String),
+}
+
+/// A finished mutating step: what happened, and the target's new version so
+/// the next step of the same plan is checked against rbtui's own change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepDone {
+    pub summary: String,
+    pub version: String,
+}
+
+/// An entry confirmed durable, for the activity pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub at: DateTime<Utc>,
+    pub summary: String,
+}
+
+/// One entry of the incident note, rendered to Markdown by `note`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteEntry {
+    pub at: DateTime<Utc>,
+    /// `plan`, `check`, `confirm`, `action`, `result`, `progress`, …
+    pub kind: String,
+    pub target: Option<String>,
+    pub text: String,
+    /// Indented lines under the entry (steps, checks, evidence rows).
+    pub details: Vec<String>,
+    /// Machine-readable marker for `--resume`, hidden in an HTML comment.
+    pub marker: Option<String>,
+}
+
+/// Work for the runtime. Results come back as actions.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    LoadHistory(String),
+    LoadMigrations { plan_id: u64, plan: Box<RollbackPlan> },
+    /// Perform one mutating step; the backend re-checks `built_from` first.
+    Execute { plan: Box<RollbackPlan>, step: usize, what: PlanStep },
+    ReadProgress { plan_id: u64, plan: Box<RollbackPlan>, delay_ms: u64 },
+    ReadVerify { plan_id: u64, target: String, delay_ms: u64 },
+    /// Append to the note, durably, before anything after it runs.
+    Record(NoteEntry),
+    /// Open the notes editor (owned by the UI layer).
+    OpenEditor,
+    Quit,
+}

@@ -1,0 +1,16 @@
+//! The pure core: no I/O, no tokio, no terminal. Everything rbtui decides is
+//! here, so it can be tested by feeding actions and reading effects.
+
+pub mod action;
+pub mod fmt;
+pub mod migration;
+pub mod model;
+pub mod plan;
+pub mod state;
+pub mod status;
+pub mod update;
+pub mod verdict;
+
+pub use action::{Action, Effect, Key};
+pub use state::State;
+pub use update::update;

@@ -1,0 +1,287 @@
+//! Plain data the core reasons about. Backends translate their APIs into these
+//! types so that the plan, the checks and the verdicts never depend on which
+//! platform a target lives on.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How rbtui was started; it decides which mutations are allowed at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mode {
+    /// Real targets; mutations allowed after confirmation.
+    Live,
+    /// Tabletop drill: prod targets are refused outright.
+    Rehearsal,
+    /// The embedded simulated platform.
+    Demo,
+    /// Everything is shown, nothing is changed.
+    ReadOnly,
+}
+
+impl Mode {
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Live => "LIVE",
+            Mode::Rehearsal => "REHEARSAL",
+            Mode::Demo => "DEMO",
+            Mode::ReadOnly => "READ-ONLY",
+        }
+    }
+}
+
+/// The platform a target runs on; selects the runbook and the vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Argocd,
+    Kubernetes,
+    Swarm,
+    Compose,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Argocd => "argocd",
+            Kind::Kubernetes => "kubernetes",
+            Kind::Swarm => "swarm",
+            Kind::Compose => "compose",
+        }
+    }
+    /// What the platform calls one entry of its history.
+    pub fn revision_word(self) -> &'static str {
+        match self {
+            Kind::Argocd => "history id",
+            Kind::Kubernetes => "revision",
+            Kind::Swarm => "spec",
+            Kind::Compose => "image",
+        }
+    }
+}
+
+/// Identity and location of one rollback target, as shown in the header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Unique name within the session (config `name`).
+    pub name: String,
+    pub kind: Kind,
+    /// `prod`, `staging` or free text from the config.
+    pub environment: String,
+    /// Cluster context, Argo CD server or Docker engine the target lives on.
+    pub location: String,
+}
+
+impl TargetInfo {
+    /// Prod is matched loosely on purpose: `production`, `prod-eu` are prod too.
+    pub fn is_prod(&self) -> bool {
+        let e = self.environment.to_ascii_lowercase();
+        e == "prod" || e.starts_with("prod-") || e.starts_with("production") || e.ends_with("-prod")
+    }
+}
+
+/// An image reference split into the parts the checks need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    /// Repository without tag or digest, e.g. `ghcr.io/acme/checkout`.
+    pub repository: String,
+    pub tag: Option<String>,
+    /// `sha256:…` when known (from the spec or from what actually ran).
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// Parses `repo[:tag][@digest]`, taking care that a registry port is not a tag.
+    pub fn parse(s: &str) -> ImageRef {
+        let (rest, digest) = match s.split_once('@') {
+            Some((r, d)) => (r, Some(d.to_string())),
+            None => (s, None),
+        };
+        let slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+        match rest[slash..].rfind(':') {
+            Some(i) => ImageRef {
+                repository: rest[..slash + i].to_string(),
+                tag: Some(rest[slash + i + 1..].to_string()),
+                digest,
+            },
+            None => ImageRef { repository: rest.to_string(), tag: None, digest },
+        }
+    }
+
+    /// `repo:tag@sha256:abcd1234…` with the digest shortened for panes.
+    pub fn short(&self) -> String {
+        let mut s = self.repository.rsplit('/').next().unwrap_or(&self.repository).to_string();
+        if let Some(t) = &self.tag {
+            s.push(':');
+            s.push_str(t);
+        }
+        if let Some(d) = &self.digest {
+            s.push('@');
+            s.push_str(&short_digest(d));
+        }
+        s
+    }
+
+    /// The full reference, digest included, as a runtime would pull it.
+    pub fn full(&self) -> String {
+        let mut s = self.repository.clone();
+        if let Some(t) = &self.tag {
+            s.push(':');
+            s.push_str(t);
+        }
+        if let Some(d) = &self.digest {
+            s.push('@');
+            s.push_str(d);
+        }
+        s
+    }
+}
+
+/// `sha256:0123456789ab` — enough to tell digests apart on screen.
+pub fn short_digest(d: &str) -> String {
+    match d.split_once(':') {
+        Some((alg, hex)) => format!("{alg}:{}", &hex[..hex.len().min(12)]),
+        None => d[..d.len().min(12)].to_string(),
+    }
+}
+
+/// One entry of a target's history, newest first in [`History::revisions`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revision {
+    /// What the platform calls it: a revision number, a history id, a spec.
+    pub id: String,
+    pub deployed_at: Option<DateTime<Utc>>,
+    pub images: Vec<ImageRef>,
+    pub git_sha: Option<String>,
+    /// change-cause, commit subject or deploy message.
+    pub message: String,
+    /// Who initiated it, when the platform knows.
+    pub author: Option<String>,
+    pub current: bool,
+}
+
+/// Facts about a target that the plan checks need beyond its history.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetFacts {
+    /// Opaque version the plan is pinned to (resourceVersion, Version.Index,
+    /// history id + sync revision); the executor refuses if it moved.
+    pub version: String,
+    /// Argo CD: auto-sync is on and would fight the rollback.
+    pub auto_sync: bool,
+    /// Kubernetes: `spec.paused`.
+    pub paused: bool,
+    /// An operation is already running on the target.
+    pub busy: Option<String>,
+    /// How deep the platform's own history goes, said honestly in the pane.
+    pub history_note: Option<String>,
+}
+
+/// A target's history plus the facts needed to plan against it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub target: String,
+    pub revisions: Vec<Revision>,
+    pub facts: TargetFacts,
+    pub fetched_at: DateTime<Utc>,
+    /// Revision ids an earlier incident recorded as bad, if any.
+    pub known_bad: Vec<String>,
+    /// The newest revision known to have been healthy.
+    pub last_known_good: Option<String>,
+}
+
+impl History {
+    pub fn current(&self) -> Option<&Revision> {
+        self.revisions.iter().find(|r| r.current)
+    }
+    /// The revision the platform ran before the current one.
+    pub fn previous(&self) -> Option<&Revision> {
+        let i = self.revisions.iter().position(|r| r.current)?;
+        self.revisions.get(i + 1)
+    }
+    pub fn find(&self, id: &str) -> Option<&Revision> {
+        self.revisions.iter().find(|r| r.id == id)
+    }
+}
+
+/// A health snapshot of one target. Counts are what the platform reports;
+/// signals are optional because not every target has probes or metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub target: String,
+    pub desired: u32,
+    pub ready: u32,
+    pub updated: u32,
+    /// Pods or tasks crash-looping / failing to start.
+    pub crashlooping: u32,
+    pub restarts: u32,
+    /// Ready endpoints behind the service, when known.
+    pub endpoints: Option<u32>,
+    /// Fraction of requests answered 5xx (0.0–1.0), when known.
+    pub error_rate: Option<f64>,
+    /// p95 latency in milliseconds, when known.
+    pub latency_p95_ms: Option<f64>,
+    /// The latency the service normally has, for the "2x baseline" criterion.
+    pub latency_baseline_ms: Option<f64>,
+    /// The HTTP health probe answered as expected.
+    pub probe_ok: Option<bool>,
+    /// The rollout is stuck (deadline exceeded, update paused).
+    pub rollout_stuck: bool,
+    /// Revision id now running.
+    pub revision: String,
+    pub images: Vec<ImageRef>,
+    /// Platform words worth showing verbatim (conditions, task errors).
+    pub message: Option<String>,
+    pub observed_at: DateTime<Utc>,
+}
+
+/// The state of a rollout while rbtui watches it converge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub phase: ProgressPhase,
+    /// Human words for the current step: "2 of 3 new replicas updated".
+    pub message: String,
+    pub desired: u32,
+    pub updated: u32,
+    pub ready: u32,
+    /// Old replicas still terminating.
+    pub old: u32,
+}
+
+/// Where a rollout stands; terminal phases end the watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProgressPhase {
+    Pending,
+    Progressing,
+    Converged,
+    Failed,
+}
+
+impl ProgressPhase {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, ProgressPhase::Converged | ProgressPhase::Failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_image_references_with_ports_tags_and_digests() {
+        let r = ImageRef::parse("registry:5000/shop/catalog:git-1@sha256:abcdef0123456789");
+        assert_eq!(r.repository, "registry:5000/shop/catalog");
+        assert_eq!(r.tag.as_deref(), Some("git-1"));
+        assert_eq!(r.digest.as_deref(), Some("sha256:abcdef0123456789"));
+        let r = ImageRef::parse("registry:5000/shop/catalog");
+        assert_eq!(r.repository, "registry:5000/shop/catalog");
+        assert_eq!(r.tag, None);
+        assert_eq!(r.short(), "catalog");
+    }
+
+    #[test]
+    fn prod_is_matched_loosely() {
+        let mut t = TargetInfo { name: "a".into(), kind: Kind::Swarm, environment: "production".into(), location: String::new() };
+        assert!(t.is_prod());
+        t.environment = "staging".into();
+        assert!(!t.is_prod());
+    }
+}

@@ -1,0 +1,293 @@
+//! A rollback is a typed plan: steps plus pre-flight checks. The confirm
+//! dialog, the note entry and the executor all read the same plan, so what is
+//! shown is what runs.
+
+use super::migration::{MigrationDiff, MigrationVerdict, SqlVerdict};
+use super::model::{Health, History, Kind, Mode, Revision, TargetInfo};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One mutation or watch the executor performs, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PlanStep {
+    /// Argo CD: turn auto-sync off so it cannot re-sync the bad HEAD.
+    DisableAutoSync,
+    /// The rollback itself.
+    Rollback { to: String },
+    /// Watch until converged, failed or timed out.
+    WaitForRollout { timeout_secs: i64 },
+    /// Re-read health and record before/after evidence.
+    Verify,
+}
+
+impl PlanStep {
+    /// True for the steps that change the target.
+    pub fn mutates(&self) -> bool {
+        matches!(self, PlanStep::DisableAutoSync | PlanStep::Rollback { .. })
+    }
+
+    /// The exact words of a step, from the plan's data and the platform's
+    /// vocabulary; shared by the confirm dialog and the note.
+    pub fn describe(&self, t: &TargetInfo, from: &Revision) -> String {
+        match self {
+            PlanStep::DisableAutoSync => format!(
+                "Disable auto-sync on Argo CD application {} (PATCH spec.syncPolicy.automated.enabled=false)",
+                t.name
+            ),
+            PlanStep::Rollback { to } => match t.kind {
+                Kind::Argocd => format!("Roll back {} to history id {to} (POST /rollback {{id: {to}, prune: false, dryRun: false}})", t.name),
+                Kind::Kubernetes => format!(
+                    "Roll back deployment {} from revision {} to revision {to} (kubectl rollout undo --to-revision={to} semantics)",
+                    t.name, from.id
+                ),
+                Kind::Swarm => format!("Update service {} from spec {} to spec {to}, image pinned by digest", t.name, from.id),
+                Kind::Compose => format!("Recreate compose service {} on image {to} (image and manifest as a pair)", t.name),
+            },
+            PlanStep::WaitForRollout { timeout_secs } => {
+                format!("Watch the rollout until it converges, fails or times out ({})", super::fmt::age(*timeout_secs))
+            }
+            PlanStep::Verify => "Verify: re-read health, record before/after evidence".to_string(),
+        }
+    }
+}
+
+/// Outcome of one pre-flight check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CheckStatus {
+    Pass,
+    /// Still being worked out (the migration diff is loading).
+    Pending,
+    Warn,
+    Block,
+}
+
+impl CheckStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "PASS",
+            CheckStatus::Pending => "....",
+            CheckStatus::Warn => "WARN",
+            CheckStatus::Block => "BLOCK",
+        }
+    }
+}
+
+/// A pre-flight check with its answer and the reason for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// Stable id used in the note and in tests.
+    pub id: String,
+    pub status: CheckStatus,
+    pub detail: String,
+    /// A block that a typed reason may override. Mode and platform refusals
+    /// are never overridable: the platform would refuse anyway.
+    pub overridable: bool,
+}
+
+/// Everything needed to confirm and run one rollback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollbackPlan {
+    pub id: u64,
+    pub target: TargetInfo,
+    pub mode: Mode,
+    pub from: Revision,
+    pub to: Revision,
+    pub steps: Vec<PlanStep>,
+    pub checks: Vec<Check>,
+    /// The target version the plan was built from; execution refuses if it moved.
+    pub built_from: String,
+    pub built_at: DateTime<Utc>,
+    pub migration: Option<MigrationDiff>,
+    /// Health when the plan was built: the "before" evidence.
+    pub before: Option<Health>,
+}
+
+/// Tags that move: rolling "back" to one deploys whatever it points to now.
+pub const DEFAULT_MUTABLE_TAGS: &[&str] = &["latest", "main", "master", "develop", "stable", "edge"];
+
+/// Inputs to [`build`], gathered by the caller from state.
+pub struct PlanInputs<'a> {
+    pub id: u64,
+    pub target: &'a TargetInfo,
+    pub mode: Mode,
+    pub history: &'a History,
+    pub to: &'a str,
+    pub now: DateTime<Utc>,
+    pub before: Option<&'a Health>,
+    pub mutable_tags: &'a [String],
+    pub rollout_timeout_secs: i64,
+}
+
+/// Builds a plan and its checks. Errors are for requests that cannot become a
+/// plan at all (unknown revision, no current revision).
+pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
+    let h = i.history;
+    let to = h.find(i.to).ok_or_else(|| {
+        format!("unable to find specified {} {} in history of {}", i.target.kind.revision_word(), i.to, i.target.name)
+    })?;
+    let from = h.current().ok_or_else(|| format!("{} has no current revision", i.target.name))?;
+    let mut steps = Vec::new();
+    if h.facts.auto_sync {
+        steps.push(PlanStep::DisableAutoSync);
+    }
+    steps.push(PlanStep::Rollback { to: to.id.clone() });
+    steps.push(PlanStep::WaitForRollout { timeout_secs: i.rollout_timeout_secs });
+    steps.push(PlanStep::Verify);
+
+    let mut checks = Vec::new();
+    let mut check = |id: &str, status: CheckStatus, detail: String, overridable: bool| {
+        checks.push(Check { id: id.into(), status, detail, overridable })
+    };
+    match i.mode {
+        Mode::ReadOnly => check("mode", CheckStatus::Block, "read-only mode: rbtui refuses every mutation (started with --read-only)".into(), false),
+        Mode::Rehearsal if i.target.is_prod() => check(
+            "mode",
+            CheckStatus::Block,
+            format!("rehearsal mode never touches prod: {} is environment {}", i.target.name, i.target.environment),
+            false,
+        ),
+        m => check("mode", CheckStatus::Pass, format!("environment {} fits {} mode", i.target.environment, m.label()), false),
+    }
+    if to.current {
+        check(
+            "revision",
+            CheckStatus::Block,
+            format!("skipped rollback (current template already matches {} {})", i.target.kind.revision_word(), to.id),
+            false,
+        );
+    } else if h.known_bad.contains(&to.id) {
+        check("revision", CheckStatus::Warn, format!("{} {} was itself recorded as bad in an earlier incident", i.target.kind.revision_word(), to.id), false);
+    } else if h.last_known_good.as_deref() == Some(to.id.as_str()) {
+        check("revision", CheckStatus::Pass, format!("{} is the last known good {}", to.id, i.target.kind.revision_word()), false);
+    } else {
+        check("revision", CheckStatus::Pass, format!("{} {} exists in history", i.target.kind.revision_word(), to.id), false);
+    }
+    if i.target.kind == Kind::Argocd {
+        if h.facts.auto_sync {
+            check("auto-sync", CheckStatus::Warn, "auto-sync is on and would undo the rollback: step 1 disables it; re-enable only after the bad commit is reverted".into(), false);
+        } else {
+            check("auto-sync", CheckStatus::Pass, "auto-sync is off".into(), false);
+        }
+    }
+    if h.facts.paused {
+        check("paused", CheckStatus::Block, "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into(), false);
+    }
+    if let Some(op) = &h.facts.busy {
+        check("busy", CheckStatus::Block, format!("another operation is already in progress: {op}"), false);
+    }
+    let mutable: Vec<String> = to
+        .images
+        .iter()
+        .filter(|im| im.tag.as_deref().is_some_and(|t| i.mutable_tags.iter().any(|m| m == t)))
+        .map(|im| {
+            let tag = im.tag.clone().unwrap_or_default();
+            match &im.digest {
+                Some(d) => format!("{} uses mutable tag `{tag}`; rbtui pins digest {}", im.short(), super::model::short_digest(d)),
+                None => format!(
+                    "{} uses mutable tag `{tag}` and no digest is known: setting the tag back to {tag} does not restore a build",
+                    im.short()
+                ),
+            }
+        })
+        .collect();
+    if mutable.is_empty() {
+        check("mutable-tag", CheckStatus::Pass, "target images use immutable tags or digests".into(), false);
+    } else {
+        check("mutable-tag", CheckStatus::Warn, mutable.join("; "), false);
+    }
+    check("schema", CheckStatus::Pending, "migration diff loading…".into(), true);
+    let mut plan = RollbackPlan {
+        id: i.id,
+        target: i.target.clone(),
+        mode: i.mode,
+        from: from.clone(),
+        to: to.clone(),
+        steps,
+        checks,
+        built_from: h.facts.version.clone(),
+        built_at: i.now,
+        migration: None,
+        before: i.before.cloned(),
+    };
+    plan.sort_checks();
+    Ok(plan)
+}
+
+impl RollbackPlan {
+    fn sort_checks(&mut self) {
+        self.checks.sort_by(|a, b| b.status.cmp(&a.status));
+    }
+
+    /// Folds the migration result into the `schema` check.
+    pub fn apply_migrations(&mut self, diff: Result<MigrationDiff, String>) {
+        let (status, detail) = match &diff {
+            Err(e) => (CheckStatus::Warn, format!("schema not checked: {e}")),
+            Ok(d) => match &d.verdict {
+                MigrationVerdict::NoMigrations => (CheckStatus::Pass, "no migrations shipped in the range".to_string()),
+                MigrationVerdict::Found(SqlVerdict::Compatible) => {
+                    (CheckStatus::Pass, format!("{} migration file(s), all backward-compatible", d.files.len()))
+                }
+                MigrationVerdict::Found(SqlVerdict::Review) => {
+                    (CheckStatus::Warn, "migrations need review: the parser could not judge every statement".to_string())
+                }
+                MigrationVerdict::Found(SqlVerdict::Unsafe) => {
+                    let first = d.unsafe_statements().next().map(|(f, s)| format!("{}: {}", f.path, s.reason)).unwrap_or_default();
+                    (CheckStatus::Block, format!("UNSAFE schema change in range: {first}"))
+                }
+                MigrationVerdict::NotChecked(why) => (CheckStatus::Warn, format!("schema not checked: {why}")),
+                MigrationVerdict::Error(e) => (CheckStatus::Warn, format!("schema check failed: {e}")),
+            },
+        };
+        if let Some(c) = self.checks.iter_mut().find(|c| c.id == "schema") {
+            c.status = status;
+            c.detail = detail;
+        }
+        self.migration = diff.ok();
+        self.sort_checks();
+    }
+
+    pub fn worst(&self) -> CheckStatus {
+        self.checks.iter().map(|c| c.status).max().unwrap_or(CheckStatus::Pass)
+    }
+
+    /// A block nobody may override (mode, platform refusal): no confirm at all.
+    pub fn refusal(&self) -> Option<&Check> {
+        self.checks.iter().find(|c| c.status == CheckStatus::Block && !c.overridable)
+    }
+
+    /// Blocks that need a typed override reason.
+    pub fn needs_override(&self) -> bool {
+        self.checks.iter().any(|c| c.status == CheckStatus::Block && c.overridable)
+    }
+
+    pub fn pending(&self) -> bool {
+        self.checks.iter().any(|c| c.status == CheckStatus::Pending)
+    }
+
+    /// Prod is confirmed by typing the target's name.
+    pub fn needs_typed_name(&self) -> bool {
+        self.target.is_prod()
+    }
+
+    /// The confirm dialog's text, derived from the plan alone.
+    pub fn confirm_lines(&self) -> Vec<String> {
+        let t = &self.target;
+        let mut v = vec![
+            format!("Target: {} ({}, environment {}, {})", t.name, t.kind.label(), t.environment, t.location),
+            format!("From {} {}: {}", t.kind.revision_word(), self.from.id, images_text(&self.from)),
+            format!("To   {} {}: {}", t.kind.revision_word(), self.to.id, images_text(&self.to)),
+        ];
+        for (n, s) in self.steps.iter().enumerate() {
+            v.push(format!("{}. {}", n + 1, s.describe(t, &self.from)));
+        }
+        v
+    }
+}
+
+/// `checkout:git-3f9a2c1@sha256:…` for every image of a revision.
+pub fn images_text(r: &Revision) -> String {
+    if r.images.is_empty() {
+        return "(no image recorded)".into();
+    }
+    r.images.iter().map(|i| i.short()).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,264 @@
+//! The whole screen's truth. Rendering reads it; only `update` writes it.
+
+use super::model::{Health, History, Mode, Progress, TargetInfo};
+use super::plan::RollbackPlan;
+use super::verdict::{Thresholds, Verdict};
+use crate::runbook::Runbook;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+/// The panes, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Health,
+    History,
+    Migrations,
+    Checklist,
+    Activity,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 5] = [Pane::Health, Pane::History, Pane::Migrations, Pane::Checklist, Pane::Activity];
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Health => "Health",
+            Pane::History => "History",
+            Pane::Migrations => "Migrations",
+            Pane::Checklist => "Checklist",
+            Pane::Activity => "Activity (recorded to note)",
+        }
+    }
+}
+
+/// Which confirm field has the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmField {
+    Name,
+    Reason,
+}
+
+/// The typed parts of the confirm dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfirmForm {
+    pub name: String,
+    pub reason: String,
+    pub field: ConfirmField,
+    pub error: Option<String>,
+}
+
+/// A popup over the panes; at most one at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Popup {
+    Help,
+    /// The plan with its checks and migration verdict.
+    Plan,
+    Confirm(ConfirmForm),
+    /// Notes editor; the text lives in the UI layer's textarea.
+    Notes,
+    /// Evidence line for ticking a checklist step by hand.
+    Evidence { step: String, text: String },
+    /// A ready-to-paste status message.
+    Status(String),
+    QuitConfirm,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Succeeded,
+    Failed(String),
+}
+
+/// A plan being executed and watched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub plan: RollbackPlan,
+    pub step: usize,
+    pub started_at: DateTime<Utc>,
+    pub step_started_at: DateTime<Utc>,
+    pub progress: Option<Progress>,
+    pub after: Option<Health>,
+    pub outcome: Option<Outcome>,
+    pub override_reason: Option<String>,
+    /// Verification window end: metrics must recover before it.
+    pub verify_until: Option<DateTime<Utc>>,
+    pub verified_replicas: bool,
+}
+
+impl Run {
+    pub fn in_flight(&self) -> bool {
+        self.outcome.is_none()
+    }
+}
+
+/// A hand or automatic tick of a checklist step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tick {
+    pub at: DateTime<Utc>,
+    pub auto: bool,
+    pub evidence: Option<String>,
+}
+
+/// Settings the core needs, from config and CLI.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub mode: Mode,
+    pub incident: String,
+    pub note_path: String,
+    pub operator: String,
+    pub thresholds: Thresholds,
+    pub mutable_tags: Vec<String>,
+    pub rollout_timeout_secs: i64,
+    pub verify_window_secs: i64,
+    /// Poll interval while watching a rollout.
+    pub progress_poll_ms: u64,
+}
+
+impl Settings {
+    pub fn new(mode: Mode, incident: &str, note_path: &str) -> Settings {
+        Settings {
+            mode,
+            incident: incident.into(),
+            note_path: note_path.into(),
+            operator: "unknown".into(),
+            thresholds: Thresholds::default(),
+            mutable_tags: super::plan::DEFAULT_MUTABLE_TAGS.iter().map(|s| s.to_string()).collect(),
+            rollout_timeout_secs: 300,
+            verify_window_secs: 120,
+            progress_poll_ms: 1000,
+        }
+    }
+}
+
+/// Everything the screen shows.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub settings: Settings,
+    pub now: DateTime<Utc>,
+    pub targets: Vec<TargetInfo>,
+    pub targets_error: Option<String>,
+    pub health: HashMap<String, Health>,
+    pub health_errors: HashMap<String, String>,
+    pub verdicts: HashMap<String, Verdict>,
+    /// Indices into `targets`: filtered, worst first.
+    pub order: Vec<usize>,
+    /// Selected target by name, so re-sorting never moves the cursor to another target.
+    pub selected: Option<String>,
+    pub histories: HashMap<String, History>,
+    pub history_errors: HashMap<String, String>,
+    pub history_cursor: usize,
+    pub focus: Pane,
+    pub filter: String,
+    pub filtering: bool,
+    pub popup: Option<Popup>,
+    pub plan: Option<RollbackPlan>,
+    /// A plan to rebuild once fresh history arrives (after a stale refusal).
+    pub rebuild: Option<(String, String)>,
+    pub run: Option<Run>,
+    pub runbooks: Vec<Runbook>,
+    pub checklists: HashMap<String, HashMap<String, Tick>>,
+    pub checklist_cursor: usize,
+    pub migration_scroll: usize,
+    pub activity: Vec<super::action::Recorded>,
+    pub activity_scroll: usize,
+    /// Entries sent to the note but not yet confirmed durable.
+    pub unrecorded: usize,
+    pub note_error: Option<String>,
+    /// One-line message in the footer: (is_error, text).
+    pub flash: Option<(bool, String)>,
+    pub next_plan_id: u64,
+    /// Targets whose verdict has been recorded, to avoid repeating it.
+    pub assessed: Vec<String>,
+    pub quitting: bool,
+    /// Set by `update` when something visible changed.
+    pub dirty: bool,
+}
+
+impl State {
+    pub fn new(settings: Settings, runbooks: Vec<Runbook>, now: DateTime<Utc>) -> State {
+        State {
+            settings,
+            now,
+            targets: Vec::new(),
+            targets_error: None,
+            health: HashMap::new(),
+            health_errors: HashMap::new(),
+            verdicts: HashMap::new(),
+            order: Vec::new(),
+            selected: None,
+            histories: HashMap::new(),
+            history_errors: HashMap::new(),
+            history_cursor: 0,
+            focus: Pane::Health,
+            filter: String::new(),
+            filtering: false,
+            popup: None,
+            plan: None,
+            rebuild: None,
+            run: None,
+            runbooks,
+            checklists: HashMap::new(),
+            checklist_cursor: 0,
+            migration_scroll: 0,
+            activity: Vec::new(),
+            activity_scroll: 0,
+            unrecorded: 0,
+            note_error: None,
+            flash: None,
+            next_plan_id: 1,
+            assessed: Vec::new(),
+            quitting: false,
+            dirty: true,
+        }
+    }
+
+    pub fn target(&self, name: &str) -> Option<&TargetInfo> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+
+    pub fn selected_target(&self) -> Option<&TargetInfo> {
+        self.selected.as_deref().and_then(|n| self.target(n))
+    }
+
+    /// Position of the selection within `order`.
+    pub fn selected_pos(&self) -> Option<usize> {
+        let name = self.selected.as_deref()?;
+        self.order.iter().position(|&i| self.targets[i].name == name)
+    }
+
+    pub fn selected_history(&self) -> Option<&History> {
+        self.selected.as_deref().and_then(|n| self.histories.get(n))
+    }
+
+    pub fn runbook_for(&self, t: &TargetInfo) -> Option<&Runbook> {
+        self.runbooks.iter().find(|r| r.kind == t.kind)
+    }
+
+    /// True while a rollback is being executed or watched.
+    pub fn in_flight(&self) -> bool {
+        self.run.as_ref().is_some_and(Run::in_flight)
+    }
+
+    /// Values for the runbook placeholders, from the current or last plan.
+    pub fn runbook_vars(&self, t: &TargetInfo) -> Vec<(&'static str, String)> {
+        let plan = self.run.as_ref().map(|r| &r.plan).or(self.plan.as_ref()).filter(|p| p.target.name == t.name);
+        let unknown = || "?".to_string();
+        let short = |s: &Option<String>| s.as_deref().map(|s| s[..s.len().min(7)].to_string()).unwrap_or_else(unknown);
+        match plan {
+            Some(p) => vec![
+                ("target", t.name.clone()),
+                ("bad_rev", p.from.id.clone()),
+                ("good_rev", p.to.id.clone()),
+                ("bad_sha", short(&p.from.git_sha)),
+                ("good_sha", short(&p.to.git_sha)),
+            ],
+            None => vec![
+                ("target", t.name.clone()),
+                ("bad_rev", unknown()),
+                ("good_rev", unknown()),
+                ("bad_sha", unknown()),
+                ("good_sha", unknown()),
+            ],
+        }
+    }
+}

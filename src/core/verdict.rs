@@ -1,0 +1,185 @@
+//! Health criteria from the runbooks, turned into one verdict per target.
+//! The UI only paints what this module decides.
+
+use super::model::Health;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Severity, ordered so the worst target sorts first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Severity {
+    Ok,
+    Watch,
+    Serious,
+    Critical,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Watch => "watch",
+            Severity::Serious => "serious",
+            Severity::Critical => "critical",
+        }
+    }
+    /// What the runbook says to do at this severity.
+    pub fn advice(self) -> &'static str {
+        match self {
+            Severity::Ok => "healthy",
+            Severity::Watch => "investigate, do not roll back yet",
+            Severity::Serious => "roll back within 5 minutes",
+            Severity::Critical => "roll back now",
+        }
+    }
+}
+
+/// Thresholds for the criteria; per target in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// 5xx fraction above which the target is serious (runbook: 5 %).
+    pub error_rate: f64,
+    /// 5xx fraction treated as "all requests failing" (critical).
+    pub error_rate_critical: f64,
+    /// p95 latency above this many ms is serious.
+    pub latency_p95_ms: f64,
+    /// Latency at this multiple of the baseline is serious (runbook: 2x).
+    pub latency_factor: f64,
+    /// A signal older than this many seconds is stale.
+    pub stale_after_secs: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { error_rate: 0.05, error_rate_critical: 0.95, latency_p95_ms: 500.0, latency_factor: 2.0, stale_after_secs: 60 }
+    }
+}
+
+/// A verdict with the signals that caused it, so the operator sees why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub severity: Severity,
+    pub reasons: Vec<String>,
+    /// The data is older than the stale threshold: not to be trusted as healthy.
+    pub stale: bool,
+}
+
+/// Applies the runbook criteria to one snapshot.
+pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
+    let mut found: Vec<(Severity, String)> = Vec::new();
+    let mut add = |s: Severity, r: String| found.push((s, r));
+    if h.crashlooping > 0 && h.crashlooping >= h.desired.max(1) {
+        add(Severity::Critical, format!("all {} replicas crash-looping", h.crashlooping));
+    } else if h.crashlooping > 1 {
+        add(Severity::Serious, format!("{} replicas crash-looping", h.crashlooping));
+    } else if h.crashlooping == 1 {
+        add(Severity::Watch, "one replica failing (might be its node)".into());
+    }
+    if h.desired > 0 && h.ready == 0 {
+        add(Severity::Critical, format!("no ready replicas (0/{})", h.desired));
+    } else if h.ready < h.desired && h.crashlooping == 0 {
+        add(Severity::Watch, format!("{}/{} ready", h.ready, h.desired));
+    }
+    if h.endpoints == Some(0) && h.desired > 0 {
+        add(Severity::Critical, "zero ready endpoints".into());
+    }
+    if h.probe_ok == Some(false) {
+        add(Severity::Critical, "health endpoint not answering 200".into());
+    }
+    if let Some(e) = h.error_rate.filter(|e| e.is_finite()) {
+        if e >= t.error_rate_critical {
+            add(Severity::Critical, format!("all requests failing ({:.0}% 5xx)", e * 100.0));
+        } else if e > t.error_rate {
+            add(Severity::Serious, format!("5xx rate {:.1}% > {:.0}%", e * 100.0, t.error_rate * 100.0));
+        } else if e > t.error_rate / 5.0 {
+            add(Severity::Watch, format!("transient 5xx ({:.1}%)", e * 100.0));
+        }
+    }
+    if let Some(l) = h.latency_p95_ms.filter(|l| l.is_finite()) {
+        match h.latency_baseline_ms {
+            Some(b) if b > 0.0 && l >= b * t.latency_factor => {
+                add(Severity::Serious, format!("p95 {:.0} ms is {:.1}x baseline {:.0} ms", l, l / b, b));
+            }
+            _ if l > t.latency_p95_ms => add(Severity::Serious, format!("p95 {:.0} ms > {:.0} ms", l, t.latency_p95_ms)),
+            _ => {}
+        }
+    }
+    if h.rollout_stuck {
+        add(Severity::Serious, "rollout not completing".into());
+    }
+    let stale = (now - h.observed_at).num_seconds() > t.stale_after_secs;
+    let severity = found.iter().map(|(s, _)| *s).max().unwrap_or(Severity::Ok);
+    found.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut reasons: Vec<String> = found.into_iter().map(|(_, r)| r).collect();
+    if stale {
+        let age = (now - h.observed_at).num_seconds();
+        reasons.insert(0, format!("data is {} old: stale", crate::core::fmt::age(age)));
+    }
+    Verdict { severity, reasons, stale }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn base() -> Health {
+        Health {
+            target: "t".into(),
+            desired: 3,
+            ready: 3,
+            updated: 3,
+            crashlooping: 0,
+            restarts: 0,
+            endpoints: Some(3),
+            error_rate: Some(0.001),
+            latency_p95_ms: Some(120.0),
+            latency_baseline_ms: Some(110.0),
+            probe_ok: Some(true),
+            rollout_stuck: false,
+            revision: "1".into(),
+            images: vec![],
+            message: None,
+            observed_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn criteria_table() {
+        let now = base().observed_at;
+        let t = Thresholds::default();
+        let cases: Vec<(Box<dyn Fn(&mut Health)>, Severity, &str)> = vec![
+            (Box::new(|_| {}), Severity::Ok, ""),
+            (Box::new(|h| { h.crashlooping = 3; h.ready = 0 }), Severity::Critical, "all 3 replicas crash-looping"),
+            (Box::new(|h| h.ready = 0), Severity::Critical, "no ready replicas (0/3)"),
+            (Box::new(|h| h.endpoints = Some(0)), Severity::Critical, "zero ready endpoints"),
+            (Box::new(|h| h.error_rate = Some(1.0)), Severity::Critical, "all requests failing (100% 5xx)"),
+            (Box::new(|h| h.probe_ok = Some(false)), Severity::Critical, "health endpoint not answering 200"),
+            (Box::new(|h| h.error_rate = Some(0.07)), Severity::Serious, "5xx rate 7.0% > 5%"),
+            (Box::new(|h| h.latency_p95_ms = Some(260.0)), Severity::Serious, "p95 260 ms is 2.4x baseline 110 ms"),
+            (Box::new(|h| { h.latency_baseline_ms = None; h.latency_p95_ms = Some(640.0) }), Severity::Serious, "p95 640 ms > 500 ms"),
+            (Box::new(|h| h.rollout_stuck = true), Severity::Serious, "rollout not completing"),
+            (Box::new(|h| { h.crashlooping = 1; h.ready = 2 }), Severity::Watch, "one replica failing (might be its node)"),
+            (Box::new(|h| h.error_rate = Some(0.02)), Severity::Watch, "transient 5xx (2.0%)"),
+            (Box::new(|h| h.error_rate = Some(f64::NAN)), Severity::Ok, ""),
+        ];
+        for (i, (f, sev, reason)) in cases.into_iter().enumerate() {
+            let mut h = base();
+            f(&mut h);
+            let v = evaluate(&h, &t, now);
+            assert_eq!(v.severity, sev, "case {i}: {:?}", v.reasons);
+            if !reason.is_empty() {
+                assert_eq!(v.reasons[0], reason, "case {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn old_data_is_stale_never_healthy_looking() {
+        let h = base();
+        let v = evaluate(&h, &Thresholds::default(), h.observed_at + chrono::Duration::seconds(300));
+        assert!(v.stale);
+        assert_eq!(v.reasons[0], "data is 5m old: stale");
+    }
+}

@@ -1,0 +1,16 @@
+//! rbtui: a terminal incident console for rolling back bad deploys.
+//!
+//! Layers (see DESIGN.md): `core` decides (pure), `ui` draws (pure),
+//! `backend` talks to platforms, `app` runs effects and the event loop,
+//! `note` makes the incident record durable.
+
+pub mod app;
+pub mod backend;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod core;
+pub mod note;
+pub mod runbook;
+pub mod session;
+pub mod ui;

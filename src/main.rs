@@ -1,0 +1,93 @@
+use clap::Parser;
+use rbtui::backend::clock::SystemClock;
+use rbtui::cli::{Cli, Command};
+use rbtui::core::action::{Action, NoteEntry, Recorded};
+use rbtui::core::state::State;
+use rbtui::note::{NoteWriter, render};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn main() -> ExitCode {
+    // Before ratatui::init(), so a panic report is printed on a restored terminal.
+    let _ = color_eyre::install();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rbtui: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let session = match rbtui::session::prepare(&cli, Arc::new(SystemClock)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let read = match &cli.command {
+        Some(Command::Read(r)) | Some(Command::Demo { read: Some(r) }) => Some(r.clone()),
+        _ => None,
+    };
+    if let Some(r) = read {
+        return rt.block_on(rbtui::commands::run(r, &session));
+    }
+    let now = chrono::Utc::now();
+    let targets = match rt.block_on(session.backend.targets()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("rbtui: cannot list targets: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let header = render::header(&render::Header {
+        incident: session.settings.incident.clone(),
+        operator: session.settings.operator.clone(),
+        host: rbtui::session::host(),
+        mode: session.mode.label().to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started: now,
+        note_path: session.note_path.display().to_string(),
+        targets: targets.iter().map(|t| format!("{} ({}, {}, {})", t.name, t.kind.label(), t.environment, t.location)).collect(),
+        rehearsal: session.mode == rbtui::core::model::Mode::Rehearsal,
+    });
+    let resumed = render::resumed(now, session.mode.label(), &session.settings.operator);
+    let mut note = match NoteWriter::open(&session.note_path, &header, &resumed) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("rbtui: cannot write the incident note {}: {e}", session.note_path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut state = State::new(session.settings.clone(), session.runbooks.clone(), now);
+    let start = NoteEntry {
+        at: now,
+        kind: "session".into(),
+        target: None,
+        text: format!("{} session started by {} on {}", session.mode.label(), session.settings.operator, rbtui::session::host()),
+        details: vec![],
+        marker: None,
+    };
+    if let Err(e) = note.append(&start) {
+        eprintln!("rbtui: cannot write the incident note {}: {e}", session.note_path.display());
+        return ExitCode::from(2);
+    }
+    rbtui::core::update(&mut state, Action::Recorded(Recorded { at: now, summary: rbtui::app::summary(&start) }));
+    if let Some(r) = &session.resumed {
+        state.checklists = r.checklists.clone();
+    }
+    rbtui::core::update(&mut state, Action::TargetsLoaded(Ok(targets)));
+    let mut terminal = ratatui::init();
+    let result = rt.block_on(rbtui::app::run(&mut terminal, state, note, session.backend.clone()));
+    ratatui::restore();
+    match result {
+        Ok(()) => {
+            eprintln!("incident note: {}", session.note_path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rbtui: terminal error: {e}\nincident note: {}", session.note_path.display());
+            ExitCode::FAILURE
+        }
+    }
+}

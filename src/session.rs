@@ -1,0 +1,111 @@
+//! Turns the command line and config into what both the console and the
+//! read-only commands need: the mode, the backends, the settings.
+
+use crate::backend::clock::Clock;
+use crate::backend::demo::DemoBackend;
+use crate::backend::router::Router;
+use crate::backend::Backend;
+use crate::cli::{Cli, Command};
+use crate::config::{Config, TargetKind};
+use crate::core::model::Mode;
+use crate::core::state::Settings;
+use crate::note::resume::Resumed;
+use crate::runbook::Runbook;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct Session {
+    pub mode: Mode,
+    pub backend: Arc<dyn Backend>,
+    pub settings: Settings,
+    pub runbooks: Vec<Runbook>,
+    pub note_path: PathBuf,
+    pub resumed: Option<Resumed>,
+}
+
+pub fn operator() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+}
+
+pub fn host() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Everything that can fail before the terminal is taken over fails here,
+/// with a message for stderr.
+pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
+    let demo = matches!(cli.command, Some(Command::Demo { .. }));
+    let config = match Config::locate(cli.config.as_deref()) {
+        Some(p) => Config::load(&p)?,
+        None if demo => Config::default(),
+        None => return Err(crate::config::HOW_TO.to_string()),
+    };
+    let mode = if cli.read_only {
+        Mode::ReadOnly
+    } else if cli.rehearsal {
+        Mode::Rehearsal
+    } else if demo {
+        Mode::Demo
+    } else {
+        Mode::Live
+    };
+    let backend: Arc<dyn Backend> = if demo {
+        Arc::new(DemoBackend::builtin(clock.clone()))
+    } else {
+        let mut demo_names = Vec::new();
+        for t in &config.targets {
+            match t.kind {
+                TargetKind::Demo => demo_names.push(t.name.clone()),
+                other => {
+                    return Err(format!(
+                        "target `{}`: kind `{}` is accepted by the config but its backend is not in this build of rbtui yet; \
+                         use kind = \"demo\" or run `rbtui demo`",
+                        t.name,
+                        format!("{other:?}").to_lowercase()
+                    ));
+                }
+            }
+        }
+        if demo_names.is_empty() {
+            return Err("the config names no [[target]]; see README.md, \"Configuration\"".into());
+        }
+        let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
+        backends.push(Arc::new(DemoBackend::builtin(clock.clone()).restricted(demo_names)));
+        Arc::new(Router::new(backends))
+    };
+    let runbooks = crate::runbook::load_all(config.dir.as_deref())?;
+    let resumed = match &cli.resume {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("--resume {}: {e}", p.display()))?;
+            Some(crate::note::resume::parse(&text))
+        }
+        None => None,
+    };
+    let now = clock.now();
+    let incident = cli
+        .incident
+        .clone()
+        .or_else(|| resumed.as_ref().and_then(|r| r.incident.clone()))
+        .unwrap_or_else(|| format!("INC-{}", now.format("%Y%m%d-%H%M")));
+    let note_path = match (&cli.resume, &cli.note) {
+        (Some(p), _) | (None, Some(p)) => p.clone(),
+        (None, None) => {
+            let p = crate::note::default_path(now, &incident);
+            config.settings.note_dir.join(p.file_name().unwrap())
+        }
+    };
+    let mut settings = Settings::new(mode, &incident, &note_path.display().to_string());
+    settings.operator = operator();
+    settings.thresholds = config.thresholds;
+    settings.mutable_tags = config.settings.mutable_tags.clone();
+    settings.rollout_timeout_secs = config.settings.rollout_timeout_secs;
+    settings.verify_window_secs = config.settings.verify_window_secs;
+    if demo {
+        settings.verify_window_secs = settings.verify_window_secs.min(30);
+    }
+    Ok(Session { mode, backend, settings, runbooks, note_path, resumed })
+}

@@ -1,0 +1,40 @@
+//! Mode, environment (prod loud), context, incident, note path, UTC clock.
+
+use crate::core::state::State;
+use crate::ui::theme;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+pub fn render(s: &State, f: &mut Frame, area: Rect) {
+    let mut l1 = vec![Span::styled(format!(" {} ", s.settings.mode.label()), theme::mode(s.settings.mode)), Span::raw(" ")];
+    match s.selected_target() {
+        Some(t) => {
+            let env = format!(" {} ", t.environment.to_uppercase());
+            l1.push(Span::styled(env, if t.is_prod() { theme::PROD } else { theme::NONPROD }));
+            l1.push(Span::raw(" "));
+            l1.push(Span::styled(t.name.clone(), theme::BOLD));
+            l1.push(Span::styled(format!(" ({}) ", t.kind.label()), theme::DIM));
+            l1.push(Span::raw(t.location.clone()));
+        }
+        None => l1.push(Span::styled("no target selected", theme::DIM)),
+    }
+    let clock = s.now.format("%Y-%m-%d %H:%M UTC").to_string();
+    let mut l2 = vec![
+        Span::styled("incident ", theme::DIM),
+        Span::styled(s.settings.incident.clone(), theme::BOLD),
+        Span::styled("  note ", theme::DIM),
+        Span::raw(s.settings.note_path.clone()),
+    ];
+    if let Some(e) = &s.note_error {
+        l2.push(Span::styled(format!("  NOTE WRITE FAILED: {e}"), theme::ERROR));
+    } else if s.unrecorded > 0 {
+        l2.push(Span::styled(format!("  ({} entries not yet on disk)", s.unrecorded), theme::WARN));
+    }
+    let used: usize = l2.iter().map(|s| s.content.chars().count()).sum();
+    let pad = (area.width as usize).saturating_sub(used + clock.len() + 1);
+    l2.push(Span::raw(" ".repeat(pad)));
+    l2.push(Span::styled(clock, theme::BOLD));
+    f.render_widget(Paragraph::new(vec![Line::from(l1), Line::from(l2)]), area);
+}

@@ -1,0 +1,84 @@
+//! Every target, worst first, with the signals behind its verdict.
+
+use crate::core::fmt::{age, ellipsize};
+use crate::core::state::{Pane, State};
+use crate::core::verdict::Severity;
+use crate::ui::{pane_block, theme, window};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn render(s: &State, f: &mut Frame, area: Rect) {
+    let title = if s.filtering || !s.filter.is_empty() {
+        format!("Health — filter: {}{}", s.filter, if s.filtering { "▏" } else { "" })
+    } else {
+        format!("Health — {} targets", s.targets.len())
+    };
+    let block = pane_block(s, Pane::Health, title);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(3)]).areas(inner);
+    let mut lines = Vec::new();
+    if let Some(e) = &s.targets_error {
+        lines.push(Line::styled(format!("cannot list targets: {e}"), theme::ERROR));
+    }
+    let h = list.height as usize;
+    let pos = s.selected_pos().unwrap_or(0);
+    let first = window(pos, s.order.len(), h);
+    let name_w = (list.width as usize).saturating_sub(40).clamp(8, 24);
+    for (row, &i) in s.order.iter().enumerate().skip(first).take(h) {
+        let t = &s.targets[i];
+        let v = s.verdicts.get(&t.name);
+        let hl = s.health.get(&t.name);
+        let sev = v.map(|v| v.severity);
+        let (sev_txt, sev_style) = match (v, hl) {
+            (Some(v), _) if v.stale => ("STALE".to_string(), theme::WARN),
+            (Some(v), _) => (v.severity.label().to_uppercase(), theme::severity(v.severity)),
+            (None, _) if s.health_errors.contains_key(&t.name) => ("ERROR".into(), theme::ERROR),
+            _ => ("…".into(), theme::DIM),
+        };
+        let ready = hl.map(|h| format!("{}/{}", h.ready, h.desired)).unwrap_or_else(|| "-".into());
+        let err = hl.and_then(|h| h.error_rate).map(|e| format!("{:>5.1}%", e * 100.0)).unwrap_or_else(|| "    - ".into());
+        let env_style = if t.is_prod() { theme::ERROR } else { theme::DIM };
+        let mut spans = vec![
+            Span::raw(if row == pos { "▶ " } else { "  " }),
+            Span::styled(format!("{:<w$}", ellipsize(&t.name, name_w), w = name_w), theme::BOLD),
+            Span::styled(format!(" {:<4}", &t.environment[..t.environment.len().min(4)]), env_style),
+            Span::styled(format!(" {:<4} ", &t.kind.label()[..4]), theme::DIM),
+            Span::styled(format!("{sev_txt:^8}"), sev_style),
+            Span::raw(format!(" {ready:>5} {err}")),
+        ];
+        if let Some(h) = hl.filter(|h| h.crashlooping > 0) {
+            spans.push(Span::styled(format!(" {}✗", h.crashlooping), theme::ERROR));
+        }
+        let mut line = Line::from(spans);
+        if row == pos {
+            line = line.style(theme::SELECTED);
+        }
+        let _ = sev == Some(Severity::Ok);
+        lines.push(line);
+    }
+    if s.order.is_empty() && s.targets_error.is_none() {
+        lines.push(Line::styled(if s.targets.is_empty() { "loading targets…" } else { "no target matches the filter" }, theme::DIM));
+    }
+    f.render_widget(Paragraph::new(lines), list);
+    let mut d = Vec::new();
+    if let Some(t) = s.selected_target() {
+        if let Some(e) = s.health_errors.get(&t.name) {
+            d.push(Line::styled(format!("poll failed: {e}"), theme::ERROR));
+        }
+        if let Some(v) = s.verdicts.get(&t.name) {
+            let age_s = s.health.get(&t.name).map(|h| age((s.now - h.observed_at).num_seconds())).unwrap_or_default();
+            d.push(Line::from(vec![
+                Span::styled(format!("{}: ", v.severity.advice()), theme::severity(v.severity)),
+                Span::raw(v.reasons.join("; ")),
+                Span::styled(format!(" (data {age_s} old)"), theme::DIM),
+            ]));
+        }
+        if let Some(m) = s.health.get(&t.name).and_then(|h| h.message.clone()) {
+            d.push(Line::styled(m, theme::DIM));
+        }
+    }
+    f.render_widget(Paragraph::new(d).wrap(Wrap { trim: true }), detail);
+}

@@ -1,0 +1,69 @@
+//! Revisions of the selected target, newest first, with the markers that
+//! matter when choosing where to roll back to.
+
+use crate::core::fmt::{ago, ellipsize};
+use crate::core::state::{Pane, State};
+use crate::ui::{pane_block, theme, window};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+pub fn render(s: &State, f: &mut Frame, area: Rect) {
+    let t = s.selected_target();
+    let title = t.map(|t| format!("History — {} ({}s, newest first)", t.name, t.kind.revision_word())).unwrap_or_else(|| "History".into());
+    let block = pane_block(s, Pane::History, title);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(t) = t else { return };
+    let mut lines = Vec::new();
+    if let Some(e) = s.history_errors.get(&t.name) {
+        lines.push(Line::styled(format!("cannot read history: {e}"), theme::ERROR));
+    }
+    let Some(h) = s.histories.get(&t.name) else {
+        lines.push(Line::styled("loading history…", theme::DIM));
+        f.render_widget(Paragraph::new(lines), inner);
+        return;
+    };
+    if let Some(n) = &h.facts.history_note {
+        lines.push(Line::styled(n.clone(), theme::DIM));
+    }
+    let rows = (inner.height as usize).saturating_sub(lines.len());
+    let first = window(s.history_cursor, h.revisions.len(), rows);
+    let prev = h.previous().map(|r| r.id.clone());
+    let msg_w = (inner.width as usize).saturating_sub(48).max(10);
+    for (i, r) in h.revisions.iter().enumerate().skip(first).take(rows) {
+        let (mark, ms) = if r.current {
+            ("CURRENT", theme::BOLD)
+        } else if h.known_bad.contains(&r.id) {
+            ("BAD", theme::ERROR)
+        } else if h.last_known_good.as_deref() == Some(r.id.as_str()) {
+            ("LKG", theme::OK)
+        } else if prev.as_ref() == Some(&r.id) {
+            ("previous", theme::DIM)
+        } else {
+            ("", Style::new())
+        };
+        let img = r.images.first().map(|i| {
+            let tag = i.tag.clone().unwrap_or_default();
+            let d = i.digest.as_deref().map(|d| crate::core::model::short_digest(d)[7..].to_string()).unwrap_or_else(|| "no-digest".into());
+            format!("{tag}@{}", &d[..d.len().min(8)])
+        });
+        let when = r.deployed_at.map(|d| ago(d, s.now)).unwrap_or_default();
+        let cursor = i == s.history_cursor;
+        let mut line = Line::from(vec![
+            Span::raw(if cursor { "▶" } else { " " }),
+            Span::styled(format!("{:>4} ", r.id), theme::BOLD),
+            Span::styled(format!("{mark:<8} "), ms),
+            Span::raw(format!("{:<24} ", ellipsize(&img.unwrap_or_default(), 24))),
+            Span::styled(format!("{:>8} ", when), theme::DIM),
+            Span::raw(ellipsize(&format!("{} — {}", r.message, r.author.as_deref().unwrap_or("?")), msg_w)),
+        ]);
+        if cursor && s.focus == Pane::History {
+            line = line.style(theme::SELECTED);
+        }
+        lines.push(line);
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,41 @@
+//! One line that never scrolls away while a rollback runs.
+
+use crate::core::fmt::age;
+use crate::core::plan::PlanStep;
+use crate::core::state::{Outcome, State};
+use crate::ui::theme;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+pub fn render(s: &State, f: &mut Frame, area: Rect) {
+    let Some(r) = &s.run else { return };
+    let p = &r.plan;
+    let (label, style) = match &r.outcome {
+        None => (" ROLLBACK IN PROGRESS ", Style::new().fg(Color::Black).bg(Color::Yellow).add_modifier(Modifier::BOLD)),
+        Some(Outcome::Succeeded) => (" ROLLBACK DONE ", Style::new().fg(Color::Black).bg(Color::Green).add_modifier(Modifier::BOLD)),
+        Some(Outcome::Failed(_)) => (" ROLLBACK FAILED ", theme::PROD),
+    };
+    let step = p.steps.get(r.step).map(|st| match st {
+        PlanStep::DisableAutoSync => "disabling auto-sync",
+        PlanStep::Rollback { .. } => "sending rollback",
+        PlanStep::WaitForRollout { .. } => "watching rollout",
+        PlanStep::Verify => "verifying",
+    });
+    let detail = match (&r.outcome, &r.progress) {
+        (Some(Outcome::Failed(m)), _) => m.clone(),
+        (Some(Outcome::Succeeded), _) => "converged and verified; follow-ups on the checklist".into(),
+        (None, Some(pr)) => pr.message.clone(),
+        (None, None) => String::new(),
+    };
+    let line = Line::from(vec![
+        Span::styled(label, style),
+        Span::styled(format!(" {} {} → {} ", p.target.name, p.from.id, p.to.id), theme::BOLD),
+        Span::styled(format!("step {}/{} {} ", (r.step + 1).min(p.steps.len()), p.steps.len(), step.unwrap_or("done")), theme::DIM),
+        Span::raw(detail),
+        Span::styled(format!("  {}", age((s.now - r.started_at).num_seconds())), theme::DIM),
+    ]);
+    f.render_widget(Paragraph::new(line), area);
+}

@@ -1,0 +1,32 @@
+//! Popups drawn over the panes; at most one at a time.
+
+pub mod confirm;
+pub mod help;
+pub mod plan;
+pub mod small;
+
+use crate::app::Ui;
+use crate::core::state::{Popup, State};
+use ratatui::layout::Rect;
+use ratatui::Frame;
+
+pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
+    let area = f.area();
+    match &s.popup {
+        None => {}
+        Some(Popup::Help) => help::render(s, f, centered(area, 76, 30)),
+        Some(Popup::Plan) => plan::render(s, f, centered(area, 110, 34)),
+        Some(Popup::Confirm(form)) => confirm::render(s, form, f, centered(area, 100, 26)),
+        Some(Popup::Notes) => small::notes(ui, f, centered(area, 90, 14)),
+        Some(Popup::Evidence { step, text }) => small::evidence(s, step, text, f, centered(area, 80, 7)),
+        Some(Popup::Status(text)) => small::status(text, f, centered(area, 100, 14)),
+        Some(Popup::QuitConfirm) => small::quit(s, f, centered(area, 70, 7)),
+    }
+}
+
+/// A rectangle of at most `w`×`h` in the middle of `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width.saturating_sub(2));
+    let h = h.min(area.height.saturating_sub(2));
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}

@@ -1,0 +1,54 @@
+//! The plan: what will be done, the pre-flight checks, the schema verdict.
+
+use crate::core::plan::CheckStatus;
+use crate::core::state::State;
+use crate::ui::theme;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn render(s: &State, f: &mut Frame, area: Rect) {
+    let Some(p) = &s.plan else { return };
+    f.render_widget(Clear, area);
+    let border = if p.target.is_prod() { theme::ERROR } else { theme::BOLD };
+    let title = format!(" Plan #{} — roll back {} ({}) ", p.id, p.target.name, p.target.environment.to_uppercase());
+    let mut lines: Vec<Line> = p.confirm_lines().into_iter().map(Line::raw).collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Pre-flight checks", theme::BOLD));
+    for c in &p.checks {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {:^7}", c.status.label()), theme::check(c.status)),
+            Span::styled(format!(" {:<12}", c.id), theme::BOLD),
+            Span::raw(c.detail.clone()),
+        ]));
+    }
+    if let Some(d) = &p.migration {
+        lines.push(Line::raw(""));
+        let (ok, review, bad) = d.counts();
+        lines.push(Line::from(vec![
+            Span::styled("Schema: ", theme::BOLD),
+            Span::raw(format!("{} — {} file(s), {ok} ok, {review} review, {bad} UNSAFE (see Migrations pane)", d.verdict.label(), d.files.len())),
+        ]));
+        for (file, st) in d.unsafe_statements().take(4) {
+            lines.push(Line::styled(format!("  !! {}:{} {}", file.path, st.line, st.reason), theme::ERROR));
+        }
+    }
+    lines.push(Line::raw(""));
+    let footer = if p.pending() {
+        Line::styled("Waiting for the pre-flight checks…", theme::DIM)
+    } else if let Some(r) = p.refusal() {
+        Line::styled(format!("REFUSED: {} — nothing can be executed from this plan.", r.detail), theme::ERROR)
+    } else if p.needs_override() {
+        Line::styled("BLOCKED: Enter opens the confirm dialog, which needs a typed override reason (recorded).", theme::ERROR)
+    } else if p.worst() == CheckStatus::Warn {
+        Line::styled("Warnings above. Enter: confirm…   Esc: back", theme::WARN)
+    } else {
+        Line::styled("All checks pass. Enter: confirm…   Esc: back", theme::OK)
+    };
+    lines.push(footer);
+    let skip = s.migration_scroll.min(lines.len().saturating_sub(1)) as u16;
+    let para = Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((0, 0)).block(Block::bordered().border_style(border).title(title));
+    let _ = skip;
+    f.render_widget(para, area);
+}

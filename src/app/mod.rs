@@ -95,6 +95,21 @@ fn spawn_pollers(backend: Arc<dyn Backend>, tx: mpsc::UnboundedSender<Action>) {
     });
 }
 
+/// SIGTERM and SIGHUP end the session cleanly: recorded, terminal restored.
+fn spawn_signals(tx: mpsc::UnboundedSender<Action>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    for (kind, name) in [(SignalKind::terminate(), "SIGTERM"), (SignalKind::hangup(), "SIGHUP")] {
+        let tx = tx.clone();
+        if let Ok(mut s) = signal(kind) {
+            tokio::spawn(async move {
+                if s.recv().await.is_some() {
+                    let _ = tx.send(Action::Shutdown(format!("received {name}")));
+                }
+            });
+        }
+    }
+}
+
 /// The console. The caller has already set up the terminal.
 pub async fn run(
     terminal: &mut ratatui::DefaultTerminal,
@@ -107,6 +122,7 @@ pub async fn run(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     spawn_pollers(backend.clone(), tx.clone());
+    spawn_signals(tx.clone());
     loop {
         if state.dirty {
             terminal.draw(|f| crate::ui::render(&state, &ui, f))?;

@@ -81,6 +81,8 @@ pub enum Action {
     RecordFailed(String),
     /// Text from the notes editor, to append to the note.
     NoteSubmitted(String),
+    /// The process was asked to stop (SIGTERM, SIGHUP): record and quit.
+    Shutdown(String),
 }
 
 /// A finished mutating step: what happened, and the target's new version so

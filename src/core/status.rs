@@ -33,7 +33,7 @@ pub fn draft(s: &State) -> String {
         }
         None => "unknown".into(),
     };
-    let detected = p.before.as_ref().map(|h| hms(h.observed_at)).unwrap_or_else(|| "?".into());
+    let detected = p.from.deployed_at.map(hms).unwrap_or_else(|| "?".into());
     let bad = p.from.git_sha.as_deref().map(|s| &s[..s.len().min(7)]).unwrap_or("the bad change");
     let autosync = if p.target.kind == Kind::Argocd && p.steps.iter().any(|st| matches!(st, super::plan::PlanStep::DisableAutoSync)) {
         ", then re-enable auto-sync".to_string()

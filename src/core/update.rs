@@ -80,6 +80,12 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             s.note_error = Some(e);
             true
         }
+        Action::Shutdown(why) => {
+            s.popup = None;
+            record(s, &mut fx, "signal", None, format!("{why}: ending the session"), vec![], None);
+            finish(s, &mut fx);
+            true
+        }
         Action::NoteSubmitted(text) => {
             let text = text.trim_end().to_string();
             if !text.is_empty() {
@@ -593,6 +599,7 @@ fn step_finished(s: &mut State, plan_id: u64, step: usize, result: Result<StepDo
             if let Some(ev) = ev {
                 auto_tick(s, fx, &t, ev, Some(summary));
             }
+            fx.push(Effect::LoadHistory(t.clone()));
             if let Some(r) = s.run.as_mut() {
                 r.step += 1;
             }
@@ -638,6 +645,7 @@ fn progress_read(s: &mut State, plan_id: u64, result: Result<super::model::Progr
             match p.phase {
                 ProgressPhase::Converged => {
                     auto_tick(s, fx, &t, AutoEvent::Converged, Some(p.message.clone()));
+                    fx.push(Effect::LoadHistory(t.clone()));
                     if let Some(r) = s.run.as_mut() {
                         r.step += 1;
                     }
@@ -811,7 +819,7 @@ fn finish(s: &mut State, fx: &mut Vec<Effect>) {
         for st in &rb.steps {
             let tick = s.checklists.get(&n).and_then(|c| c.get(&st.id));
             let mark = if tick.is_some() { "[x]" } else { "[ ]" };
-            lines.push(format!("  - {mark} {}", crate::runbook::fill(&st.title, &vars)));
+            lines.push(format!("  {mark} {}", crate::runbook::fill(&st.title, &vars)));
         }
     }
     if s.in_flight() {

@@ -160,7 +160,6 @@ impl World {
             let end = if bad { DEADLINE_SECS } else { ROLLOUT_SECS };
             if e >= end {
                 s.rollout = None;
-                s.since = r.started + Duration::seconds(end);
                 s.version += 1;
             }
         }
@@ -247,9 +246,11 @@ impl Service {
                 message = Some("one container restarting: OOMKilled".into());
             }
             None => {
+                // Errors fade out over the rollout and a short settling time.
                 let e = (now - self.since).num_seconds();
-                if e < RECOVERY_SECS && self.rate_before > rate {
-                    let f = 1.0 - e as f64 / RECOVERY_SECS as f64;
+                let span = ROLLOUT_SECS + RECOVERY_SECS;
+                if e < span && self.rate_before > rate {
+                    let f = 1.0 - e as f64 / span as f64;
                     rate += (self.rate_before.min(1.0) - rate) * f;
                     p95 *= 1.0 + f;
                 }
@@ -357,6 +358,7 @@ impl Service {
         self.current = self.revs.len() - 1;
         let from = if self.info.kind == Kind::Kubernetes && from > to { from - 1 } else { from };
         self.rollout = Some(Rollout { to: self.current, from, started: now });
+        self.since = now;
         self.version += 1;
         Ok(format!("rollback to {to_id} accepted; now {} {}", self.info.kind.revision_word(), max + 1))
     }

@@ -8,9 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub fn render(s: &State, form: &ConfirmForm, f: &mut Frame, area: Rect) {
+pub fn render(s: &State, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
     let Some(p) = &s.plan else { return };
-    f.render_widget(Clear, area);
     let prod = p.target.is_prod();
     let mut lines = Vec::new();
     if prod {
@@ -39,6 +38,8 @@ pub fn render(s: &State, form: &ConfirmForm, f: &mut Frame, area: Rect) {
         lines.push(Line::styled(e.clone(), theme::ERROR));
     }
     let border = if prod { theme::ERROR } else { theme::BOLD };
+    let area = super::centered(screen, 100, super::plan::wrapped_height(&lines, 98) + 2);
+    f.render_widget(Clear, area);
     f.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().border_style(border).title(format!(" Confirm plan #{} ", p.id))),
         area,

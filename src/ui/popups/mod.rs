@@ -15,8 +15,8 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
     match &s.popup {
         None => {}
         Some(Popup::Help) => help::render(s, f, centered(area, 76, 30)),
-        Some(Popup::Plan) => plan::render(s, f, centered(area, 110, 34)),
-        Some(Popup::Confirm(form)) => confirm::render(s, form, f, centered(area, 100, 26)),
+        Some(Popup::Plan) => plan::render(s, f, area),
+        Some(Popup::Confirm(form)) => confirm::render(s, form, f, area),
         Some(Popup::Notes) => small::notes(ui, f, centered(area, 90, 14)),
         Some(Popup::Evidence { step, text }) => small::evidence(s, step, text, f, centered(area, 80, 7)),
         Some(Popup::Status(text)) => small::status(text, f, centered(area, 100, 14)),

@@ -8,9 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub fn render(s: &State, f: &mut Frame, area: Rect) {
+pub fn render(s: &State, f: &mut Frame, screen: Rect) {
     let Some(p) = &s.plan else { return };
-    f.render_widget(Clear, area);
     let border = if p.target.is_prod() { theme::ERROR } else { theme::BOLD };
     let title = format!(" Plan #{} — roll back {} ({}) ", p.id, p.target.name, p.target.environment.to_uppercase());
     let mut lines: Vec<Line> = p.confirm_lines().into_iter().map(Line::raw).collect();
@@ -47,8 +46,18 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         Line::styled("All checks pass. Enter: confirm…   Esc: back", theme::OK)
     };
     lines.push(footer);
-    let skip = s.migration_scroll.min(lines.len().saturating_sub(1)) as u16;
-    let para = Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((0, 0)).block(Block::bordered().border_style(border).title(title));
-    let _ = skip;
+    let area = super::centered(screen, 110, wrapped_height(&lines, 108) + 2);
+    f.render_widget(Clear, area);
+    let max_scroll = wrapped_height(&lines, area.width.saturating_sub(2)).saturating_sub(area.height.saturating_sub(2));
+    let para = Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll(((s.migration_scroll as u16).min(max_scroll), 0))
+        .block(Block::bordered().border_style(border).title(title));
     f.render_widget(para, area);
+}
+
+/// Rows the lines take once wrapped at `width`, so popups fit their text.
+pub fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+    let w = width.max(1) as usize;
+    lines.iter().map(|l| l.width().max(1).div_ceil(w) as u16).sum()
 }

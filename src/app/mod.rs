@@ -4,6 +4,7 @@
 
 pub mod effects;
 pub mod input;
+pub mod script;
 
 use crate::backend::Backend;
 use crate::core::action::{Action, Effect, Recorded};

@@ -1,0 +1,145 @@
+//! A scripted runtime: the same `update`, effects and note writer as the
+//! console, but on a manual clock and without a terminal. Tests and
+//! benchmarks drive the whole operator path through it deterministically.
+
+use super::effects;
+use crate::backend::Backend;
+use crate::backend::clock::{Clock, ManualClock};
+use crate::core::action::{Action, Effect, Key, Recorded};
+use crate::core::state::State;
+use crate::core::update;
+use crate::note::NoteWriter;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+pub struct Script {
+    pub state: State,
+    pub backend: Arc<dyn Backend>,
+    pub clock: ManualClock,
+    pub note: Option<NoteWriter>,
+    /// Effects waiting for the clock: (due, effect).
+    pending: Vec<(DateTime<Utc>, Effect)>,
+    next_poll: DateTime<Utc>,
+    rt: tokio::runtime::Runtime,
+    /// Every entry recorded so far, rendered, in order (mirror of the file).
+    pub recorded: Vec<String>,
+}
+
+impl Script {
+    pub fn new(state: State, backend: Arc<dyn Backend>, clock: ManualClock, note: Option<NoteWriter>) -> Script {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+        let next_poll = clock.now();
+        Script { state, backend, clock, note, pending: Vec::new(), next_poll, rt, recorded: Vec::new() }
+    }
+
+    /// Loads targets and a first health snapshot, as the console's start does.
+    pub fn start(&mut self) {
+        let t = self.rt.block_on(self.backend.targets());
+        self.dispatch(Action::TargetsLoaded(t));
+        self.poll();
+        self.run_ready();
+    }
+
+    pub fn dispatch(&mut self, a: Action) {
+        let mut queue = std::collections::VecDeque::from([a]);
+        while let Some(a) = queue.pop_front() {
+            for fx in update(&mut self.state, a) {
+                match fx {
+                    Effect::Record(e) => {
+                        let r = match &mut self.note {
+                            Some(n) => n.append(&e).map_err(|err| err.to_string()),
+                            None => Ok(()),
+                        };
+                        match r {
+                            Ok(()) => {
+                                self.recorded.push(crate::note::render::entry(&e));
+                                queue.push_back(Action::Recorded(Recorded { at: e.at, summary: super::summary(&e) }));
+                            }
+                            Err(err) => queue.push_back(Action::RecordFailed(err)),
+                        }
+                    }
+                    Effect::OpenEditor | Effect::Quit => {}
+                    other => {
+                        let due = self.clock.now() + chrono::Duration::milliseconds(effects::delay_ms(&other) as i64);
+                        self.pending.push((due, other));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Presses keys: plain characters, or `<Enter>`, `<Esc>`, `<Tab>`,
+    /// `<BackTab>`, `<Up>`, `<Down>`, `<Backspace>`, `<Space>`.
+    pub fn press(&mut self, keys: &str) {
+        let mut rest = keys;
+        while !rest.is_empty() {
+            let (k, n) = if let Some(end) = rest.strip_prefix('<').and_then(|r| r.find('>')) {
+                let name = &rest[1..=end];
+                let k = match name {
+                    "Enter" => Key::Enter,
+                    "Esc" => Key::Esc,
+                    "Tab" => Key::Tab,
+                    "BackTab" => Key::BackTab,
+                    "Up" => Key::Up,
+                    "Down" => Key::Down,
+                    "Backspace" => Key::Backspace,
+                    "Space" => Key::Char(' '),
+                    other => panic!("unknown key <{other}>"),
+                };
+                (k, end + 2)
+            } else {
+                let c = rest.chars().next().unwrap();
+                (Key::Char(c), c.len_utf8())
+            };
+            self.dispatch(Action::Key(k));
+            self.run_ready();
+            rest = &rest[n..];
+        }
+    }
+
+    fn poll(&mut self) {
+        let r = self.rt.block_on(self.backend.health_all());
+        for a in effects::health_actions(r) {
+            self.dispatch(a);
+        }
+        self.next_poll = self.clock.now() + chrono::Duration::from_std(self.backend.poll_interval()).unwrap_or_default();
+    }
+
+    /// Performs every effect already due, without moving the clock.
+    pub fn run_ready(&mut self) {
+        loop {
+            let now = self.clock.now();
+            let Some(i) = self.pending.iter().position(|(due, _)| *due <= now) else { return };
+            let (_, fx) = self.pending.remove(i);
+            if let Some(a) = self.rt.block_on(effects::perform(self.backend.as_ref(), fx)) {
+                self.dispatch(a);
+            }
+        }
+    }
+
+    /// Moves the clock in 250 ms steps for up to `ms`, ticking, polling and
+    /// performing effects as they fall due; stops early when `until` holds.
+    pub fn advance_until(&mut self, ms: i64, until: impl Fn(&State) -> bool) -> bool {
+        let mut left = ms;
+        loop {
+            self.run_ready();
+            if until(&self.state) {
+                return true;
+            }
+            if left <= 0 {
+                return false;
+            }
+            self.clock.advance_ms(250);
+            left -= 250;
+            let now = self.clock.now();
+            self.dispatch(Action::Tick(now));
+            if now >= self.next_poll {
+                self.poll();
+            }
+        }
+    }
+
+    pub fn advance(&mut self, ms: i64) {
+        self.advance_until(ms, |_| false);
+    }
+}

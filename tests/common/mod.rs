@@ -1,0 +1,86 @@
+//! Shared set-up: the embedded demo on a manual clock at a fixed instant.
+#![allow(dead_code)]
+
+use chrono::{DateTime, TimeZone, Utc};
+use rbtui::app::script::Script;
+use rbtui::backend::clock::ManualClock;
+use rbtui::backend::demo::DemoBackend;
+use rbtui::core::model::Mode;
+use rbtui::core::state::{Settings, State};
+use rbtui::note::{NoteWriter, render};
+use std::path::Path;
+use std::sync::Arc;
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()
+}
+
+pub fn settings(mode: Mode, note: &str) -> Settings {
+    let mut s = Settings::new(mode, "INC-7", note);
+    s.operator = "oncall".into();
+    s.verify_window_secs = 30;
+    s
+}
+
+pub fn header(mode: Mode, note: &str) -> String {
+    render::header(&render::Header {
+        incident: "INC-7".into(),
+        operator: "oncall".into(),
+        host: "test-host".into(),
+        mode: mode.label().into(),
+        version: "test".into(),
+        started: t0(),
+        note_path: note.into(),
+        targets: vec!["(demo targets)".into()],
+        rehearsal: mode == Mode::Rehearsal,
+    })
+}
+
+/// A started script on the demo; `note` is written when given.
+pub fn demo(mode: Mode, note: Option<&Path>) -> (Script, Arc<DemoBackend>) {
+    let clock = ManualClock::new(t0());
+    let backend = Arc::new(DemoBackend::builtin(Arc::new(clock.clone())));
+    let path = note.map(|p| p.display().to_string()).unwrap_or_else(|| "incidents/test.md".into());
+    let writer = note.map(|p| NoteWriter::open(p, &header(mode, &path), "\n### Resumed\n\n").unwrap());
+    let runbooks = rbtui::runbook::load_all(None).unwrap();
+    let state = State::new(settings(mode, &path), runbooks, t0());
+    let mut s = Script::new(state, backend.clone(), clock, writer);
+    s.start();
+    (s, backend)
+}
+
+/// Selects a target by name in the health pane.
+pub fn select(s: &mut Script, name: &str) {
+    s.press("<Esc><Esc>");
+    for _ in 0..20 {
+        if s.state.selected.as_deref() == Some(name) {
+            return;
+        }
+        s.press("j");
+    }
+    for _ in 0..20 {
+        if s.state.selected.as_deref() == Some(name) {
+            return;
+        }
+        s.press("k");
+    }
+    panic!("target {name} not found");
+}
+
+/// From the health pane: open history, move to revision `rev`, build its plan.
+pub fn plan_to(s: &mut Script, target: &str, rev: &str) {
+    select(s, target);
+    s.press("<Enter>");
+    let h = s.state.histories.get(target).expect("history loaded").clone();
+    let idx = h.revisions.iter().position(|r| r.id == rev).expect("revision exists");
+    s.press("g");
+    for _ in 0..idx {
+        s.press("j");
+    }
+    s.press("<Enter>");
+    assert!(s.state.plan.is_some(), "plan built; flash: {:?}", s.state.flash);
+}
+
+pub fn check<'a>(s: &'a Script, id: &str) -> &'a rbtui::core::plan::Check {
+    s.state.plan.as_ref().unwrap().checks.iter().find(|c| c.id == id).unwrap()
+}

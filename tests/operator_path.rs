@@ -1,0 +1,267 @@
+//! The whole operator path on the demo backend, keys only, asserting the
+//! incident note line by line.
+
+mod common;
+
+use common::*;
+use rbtui::core::model::Mode;
+use rbtui::core::plan::{CheckStatus, PlanStep};
+use rbtui::core::state::{Outcome, Pane, Popup};
+use rbtui::core::verdict::Severity;
+
+#[test]
+fn crashlooping_prod_service_rolled_back_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("incidents/INC-7.md");
+    let (mut s, _b) = demo(Mode::Demo, Some(&note_path));
+
+    // Worst first: the crash-looping prod service heads the health pane.
+    let first = &s.state.targets[s.state.order[0]];
+    assert_eq!(first.name, "checkout");
+    assert_eq!(s.state.verdicts["checkout"].severity, Severity::Critical);
+    assert_eq!(s.state.verdicts["orders"].severity, Severity::Serious);
+    assert_eq!(s.state.verdicts["catalog"].severity, Severity::Watch);
+
+    // Target → history → revision 8 (the last known good) → plan.
+    s.press("<Enter>");
+    assert_eq!(s.state.focus, Pane::History);
+    s.press("j<Enter>");
+    let plan = s.state.plan.clone().unwrap();
+    assert_eq!((plan.from.id.as_str(), plan.to.id.as_str()), ("9", "8"));
+    assert_eq!(s.state.popup, Some(Popup::Plan));
+    assert!(plan.checks.iter().all(|c| c.status == CheckStatus::Pass), "{:?}", plan.checks);
+    assert_eq!(plan.migration.as_ref().unwrap().files.len(), 1);
+
+    // Confirm: prod needs the name typed; a wrong name is refused.
+    s.press("<Enter>");
+    assert!(matches!(s.state.popup, Some(Popup::Confirm(_))));
+    s.press("checkou<Enter>");
+    assert!(s.state.run.is_none(), "a wrong name must not start anything");
+    s.press("t<Enter>");
+    assert!(s.state.in_flight());
+
+    // Progress, convergence and verification, on simulated time.
+    assert!(s.advance_until(60_000, |st| st.run.as_ref().is_some_and(|r| r.outcome.is_some())));
+    assert_eq!(s.state.run.as_ref().unwrap().outcome, Some(Outcome::Succeeded));
+    let ticks = &s.state.checklists["checkout"];
+    for step in ["assess", "verify-cluster", "history", "schema", "rollback", "rollout", "verify", "metrics"] {
+        assert!(ticks.contains_key(step), "step {step} ticked");
+    }
+    assert!(!ticks.contains_key("revert"), "follow-ups stay open");
+    assert_eq!(s.state.verdicts["checkout"].severity, Severity::Ok);
+    // History now shows the rollback the way kubectl does: 8 became 10.
+    let h = &s.state.histories["checkout"];
+    assert_eq!(h.current().unwrap().id, "10");
+    assert!(h.find("8").is_none());
+
+    // Status message, then quit.
+    s.press("s<Esc>q");
+    assert!(s.state.quitting);
+
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    let lines: Vec<&str> = note.lines().collect();
+    let expect_in_order = [
+        "# Incident INC-7",
+        "- **Operator:** oncall",
+        "## Timeline (UTC, 2026-11-22)",
+        "- `03:00:00Z` **assess** `checkout` — health critical: roll back now",
+        "    - all 3 replicas crash-looping",
+        "- `03:00:00Z` **plan** `checkout` — plan #1: roll back checkout 9 → 8",
+        "    - 1. Roll back deployment checkout from revision 9 to revision 8 (kubectl rollout undo --to-revision=8 semantics)",
+        "    - check PASS `schema`: 1 migration file(s), all backward-compatible",
+        "      - db/migrations/V43__orders_gift_note.sql (added): backward-compatible",
+        "- `03:00:00Z` **confirm** `checkout` — plan #1 confirmed by oncall",
+        "    - typed target name: checkout",
+        "- `03:00:00Z` **action** `checkout` — step 1: Roll back deployment checkout from revision 9 to revision 8 (kubectl rollout undo --to-revision=8 semantics)",
+        "- `03:00:00Z` **result** `checkout` — step 1 ok: rollback to 8 accepted; now revision 10",
+        "- `03:00:00Z` **progress** `checkout` — Waiting for deployment spec update to be observed... (0/3 updated, 0/3 ready, 3 old)",
+        "- `03:00:01Z` **progress** `checkout` — Waiting for rollout to finish: 1 out of 3 new replicas have been updated... (1/3 updated, 0/3 ready, 3 old)",
+        "- `03:00:08Z` **progress** `checkout` — deployment \"checkout\" successfully rolled out (3/3 updated, 3/3 ready, 0 old)",
+        "- `03:00:08Z` **evidence** `checkout` — verified: 3/3 ready on checkout:git-a1b2c3d@sha256:b8170513fff6",
+        "    | ready | 0/3 | 3/3 |",
+        "    | crash-looping | 3 | 0 |",
+        "    | 5xx rate | 100.0% | 55.7% |",
+        "**recovered** `checkout` — metrics recovered: 5xx",
+        "**done** `checkout` — rollback finished; follow-ups stay open on the checklist",
+        "**status** `checkout` — status message drafted",
+        "    - > ✅ ROLLBACK EXECUTED: checkout",
+        "**end** — session ended; checklist state at exit",
+        "      - [x] Executed rollout undo",
+        "      - [ ] Revert the bad change (d8f3c2a) in git",
+    ];
+    let mut at = 0;
+    for want in expect_in_order {
+        let found = lines[at..].iter().position(|l| l.contains(want));
+        let Some(i) = found else { panic!("note is missing (in order) {want:?}\n---\n{note}") };
+        at += i + 1;
+    }
+    // Every entry the activity pane showed as recorded is in the file.
+    assert_eq!(s.state.activity.len(), s.recorded.len());
+    for r in &s.recorded {
+        assert!(note.contains(r.as_str()));
+    }
+}
+
+#[test]
+fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("n.md");
+    let (mut s, b) = demo(Mode::Demo, Some(&note_path));
+    plan_to(&mut s, "orders", "41");
+    let plan = s.state.plan.clone().unwrap();
+    assert_eq!(plan.steps[0], PlanStep::DisableAutoSync, "auto-sync off comes first");
+    assert_eq!(check(&s, "auto-sync").status, CheckStatus::Warn);
+    let schema = check(&s, "schema");
+    assert_eq!(schema.status, CheckStatus::Block);
+    assert!(schema.detail.contains("drops column orders.legacy_total"), "{}", schema.detail);
+    let m = plan.migration.as_ref().unwrap();
+    assert!(m.files.iter().any(|f| f.is_down), "down migrations are listed");
+
+    // Name, then a reason too short, then a real one.
+    s.press("<Enter>orders<Tab>short<Enter>");
+    assert!(s.state.run.is_none());
+    let Some(Popup::Confirm(f)) = &s.state.popup else { panic!("still confirming") };
+    assert!(f.error.as_deref().unwrap().contains("override reason"));
+    s.press(" but PITR restore is prepared by DBA on call<Enter>");
+    assert!(s.state.in_flight());
+    assert!(s.advance_until(60_000, |st| st.run.as_ref().is_some_and(|r| r.outcome.is_some())));
+    assert_eq!(s.state.run.as_ref().unwrap().outcome, Some(Outcome::Succeeded));
+    b.with_world(|w, _| {
+        let svc = w.service("orders").unwrap();
+        assert!(!svc.auto_sync);
+        assert_eq!(svc.revs.last().unwrap().id, 43, "Argo CD appends history id max+1");
+        assert_eq!(svc.revs.last().unwrap().tag, "git-a1b2c3d");
+    });
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    let disable = note.find("step 1: Disable auto-sync on Argo CD application orders").expect("auto-sync step recorded");
+    let rollback = note.find("step 2: Roll back orders to history id 41").expect("rollback recorded");
+    assert!(disable < rollback, "auto-sync is disabled strictly before the rollback");
+    assert!(note.contains("override reason: short but PITR restore is prepared by DBA on call"));
+    assert!(note.contains("OVERRIDE of BLOCK `schema`: UNSAFE schema change in range"));
+    assert!(note.contains("line 1: UNSAFE — drops column orders.legacy_total"));
+}
+
+#[test]
+fn rolling_back_to_a_known_bad_revision_fails_and_leaves_the_checklist_open() {
+    let (mut s, _) = demo(Mode::Demo, None);
+    plan_to(&mut s, "search", "13");
+    assert_eq!(check(&s, "revision").status, CheckStatus::Warn);
+    s.press("<Enter><Enter>");
+    assert!(s.state.in_flight());
+    assert!(s.advance_until(60_000, |st| st.run.as_ref().is_some_and(|r| r.outcome.is_some())));
+    let Some(Outcome::Failed(m)) = &s.state.run.as_ref().unwrap().outcome else { panic!("must fail") };
+    assert!(m.contains("ProgressDeadlineExceeded"), "{m}");
+    let ticks = s.state.checklists.get("search").cloned().unwrap_or_default();
+    assert!(!ticks.contains_key("rollout") && !ticks.contains_key("verify"));
+    s.advance(4000);
+    assert_eq!(s.state.verdicts["search"].severity, Severity::Critical);
+}
+
+#[test]
+fn rehearsal_refuses_prod_and_runs_staging() {
+    let (mut s, b) = demo(Mode::Rehearsal, None);
+    plan_to(&mut s, "checkout", "8");
+    let c = check(&s, "mode");
+    assert_eq!(c.status, CheckStatus::Block);
+    assert!(!c.overridable);
+    s.press("<Enter>");
+    assert!(s.state.run.is_none());
+    assert!(s.state.flash.as_ref().unwrap().1.contains("rehearsal mode never touches prod"));
+    assert!(s.recorded.iter().any(|r| r.contains("**refused** `checkout`")));
+    b.with_world(|w, _| assert_eq!(w.service("checkout").unwrap().revs.last().unwrap().id, 9, "prod untouched"));
+
+    s.press("<Esc>");
+    plan_to(&mut s, "search", "17");
+    s.press("<Enter><Enter>");
+    assert!(s.state.in_flight(), "staging runs in rehearsal");
+}
+
+#[test]
+fn read_only_shows_plans_and_refuses_every_mutation() {
+    let (mut s, b) = demo(Mode::ReadOnly, None);
+    for (t, rev) in [("checkout", "8"), ("search", "17"), ("orders", "41")] {
+        plan_to(&mut s, t, rev);
+        assert_eq!(check(&s, "mode").status, CheckStatus::Block);
+        s.press("<Enter>");
+        assert!(s.state.run.is_none());
+        assert!(!matches!(s.state.popup, Some(Popup::Confirm(_))));
+        assert!(s.state.flash.as_ref().unwrap().1.contains("read-only mode"));
+        s.press("<Esc>");
+    }
+    b.with_world(|w, _| assert!(w.services.iter().all(|s| s.version == 1), "nothing changed"));
+}
+
+#[test]
+fn a_plan_built_before_a_concurrent_change_is_refused_and_rebuilt() {
+    let (mut s, b) = demo(Mode::Demo, None);
+    plan_to(&mut s, "search", "17");
+    let old = s.state.plan.as_ref().unwrap().built_from.clone();
+    // Someone else deploys while the operator reads the plan.
+    b.with_world(|w, _| w.service_mut("search").unwrap().version += 1);
+    s.press("<Enter><Enter>");
+    assert!(s.state.run.is_none(), "nothing runs on a stale plan");
+    assert!(s.recorded.iter().any(|r| r.contains("**stale** `search`") && r.contains("nothing was applied")));
+    let p = s.state.plan.as_ref().expect("plan rebuilt");
+    assert_ne!(p.built_from, old);
+    assert_eq!(s.state.popup, Some(Popup::Plan), "the rebuilt plan is shown again");
+    b.with_world(|w, _| assert_eq!(w.service("search").unwrap().revs.last().unwrap().id, 18, "no rollback applied"));
+}
+
+#[test]
+fn quit_asks_first_while_a_rollback_is_in_flight() {
+    let (mut s, _) = demo(Mode::Demo, None);
+    plan_to(&mut s, "search", "17");
+    s.press("<Enter><Enter>");
+    s.press("q");
+    assert_eq!(s.state.popup, Some(Popup::QuitConfirm));
+    assert!(!s.state.quitting);
+    s.press("n");
+    assert!(!s.state.quitting && s.state.popup.is_none());
+    s.press("qy");
+    assert!(s.state.quitting);
+    assert!(s.recorded.last().unwrap().contains("a rollback was still in flight at quit"));
+}
+
+#[test]
+fn hand_ticks_with_evidence_and_notes_are_recorded_and_resumable() {
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("n.md");
+    let (mut s, _) = demo(Mode::Demo, Some(&note_path));
+    select(&mut s, "catalog");
+    s.press("4jjjjjjjj<Space>saved logs to S3<Enter>");
+    s.dispatch(rbtui::core::Action::NoteSubmitted("DBA paged at 03:02\nwaiting for ack".into()));
+    let ticks = &s.state.checklists["catalog"];
+    let tick = ticks.get("audit").expect("ticked by hand");
+    assert_eq!(tick.evidence.as_deref(), Some("saved logs to S3"));
+    assert!(!tick.auto);
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    assert!(note.contains("**note** `catalog` — DBA paged at 03:02"));
+    assert!(note.contains("    - waiting for ack"));
+    let r = rbtui::note::resume::parse(&note);
+    assert_eq!(r.incident.as_deref(), Some("INC-7"));
+    assert!(r.checklists["catalog"].contains_key("audit"));
+}
+
+#[test]
+fn entries_are_on_disk_before_the_screen_calls_them_recorded() {
+    // A crash at any point (here: dropping everything mid-rollout) leaves a
+    // file holding every entry the activity pane showed.
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("n.md");
+    let shown;
+    {
+        let (mut s, _) = demo(Mode::Demo, Some(&note_path));
+        plan_to(&mut s, "search", "17");
+        s.press("<Enter><Enter>");
+        s.advance(3000);
+        assert!(s.state.in_flight());
+        shown = s.state.activity.clone();
+        std::mem::forget(s); // no destructor, no flush: like kill -9
+    }
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    assert!(shown.len() > 5);
+    for r in shown {
+        let text = r.summary.split_once(": ").map(|x| x.1).unwrap();
+        assert!(note.contains(text), "missing {text:?}");
+    }
+}

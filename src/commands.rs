@@ -9,8 +9,24 @@ use crate::core::verdict;
 use crate::session::Session;
 use std::process::ExitCode;
 
+/// Appends a line to the output buffer; the whole answer is written at once
+/// so a closed pipe (`| head`) ends the command quietly instead of panicking.
+macro_rules! outln {
+    ($o:expr, $($t:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($o, $($t)*);
+    }};
+}
+
 pub async fn run(cmd: Read, s: &Session) -> ExitCode {
-    match exec(cmd, s).await {
+    let mut out = String::new();
+    let r = exec(cmd, s, &mut out).await;
+    {
+        use std::io::Write as _;
+        let mut so = std::io::stdout().lock();
+        let _ = so.write_all(out.as_bytes()).and_then(|_| so.flush());
+    }
+    match r {
         Ok(code) => code,
         Err(e) => {
             eprintln!("rbtui: {e}");
@@ -23,7 +39,7 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, String> {
     serde_json::to_string_pretty(v).map_err(|e| e.to_string())
 }
 
-async fn exec(cmd: Read, s: &Session) -> Result<ExitCode, String> {
+async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, String> {
     let b = &s.backend;
     let targets = b.targets().await?;
     let now = chrono::Utc::now();
@@ -55,16 +71,16 @@ async fn exec(cmd: Read, s: &Session) -> Result<ExitCode, String> {
                     .iter()
                     .map(|(t, h, v, e)| serde_json::json!({"target": t, "health": h, "verdict": v, "error": e}))
                     .collect();
-                println!("{}", json(&v)?);
+                outln!(out, "{}", json(&v)?);
             } else {
-                println!("{:<16} {:<11} {:<10} {:<9} {:>7} {:>7} {:>8}  {}", "TARGET", "KIND", "ENV", "VERDICT", "READY", "5XX", "P95", "WHY");
+                outln!(out, "{:<16} {:<11} {:<10} {:<9} {:>7} {:>7} {:>8}  {}", "TARGET", "KIND", "ENV", "VERDICT", "READY", "5XX", "P95", "WHY");
                 for (t, h, v, e) in rows {
                     let ready = h.as_ref().map(|h| format!("{}/{}", h.ready, h.desired)).unwrap_or("-".into());
                     let err = h.as_ref().and_then(|h| h.error_rate).map(|r| format!("{:.1}%", r * 100.0)).unwrap_or("-".into());
                     let p95 = h.as_ref().and_then(|h| h.latency_p95_ms).map(|l| format!("{l:.0}ms")).unwrap_or("-".into());
                     let sev = v.as_ref().map(|v| v.severity.label()).unwrap_or("unknown");
                     let why = v.as_ref().map(|v| v.reasons.join("; ")).or(e).unwrap_or_default();
-                    println!("{:<16} {:<11} {:<10} {:<9} {:>7} {:>7} {:>8}  {}", t.name, t.kind.label(), t.environment, sev, ready, err, p95, why);
+                    outln!(out, "{:<16} {:<11} {:<10} {:<9} {:>7} {:>7} {:>8}  {}", t.name, t.kind.label(), t.environment, sev, ready, err, p95, why);
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -73,35 +89,39 @@ async fn exec(cmd: Read, s: &Session) -> Result<ExitCode, String> {
             let t = targets.iter().find(|t| t.name == target).ok_or_else(|| format!("unknown target `{target}`"))?;
             let h = b.history(&t.name).await?;
             if as_json {
-                println!("{}", json(&h)?);
+                outln!(out, "{}", json(&h)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("{} ({}, {}) — {}", t.name, t.kind.label(), t.environment, t.location);
+            outln!(out, "{} ({}, {}) — {}", t.name, t.kind.label(), t.environment, t.location);
             if let Some(n) = &h.facts.history_note {
-                println!("note: {n}");
+                outln!(out, "note: {n}");
             }
-            println!("{:<6} {:<8} {:<22} {:<9} {:<18} {}", t.kind.revision_word().to_uppercase(), "MARK", "IMAGE", "SHA", "WHO", "WHAT");
+            outln!(out, "{:<10} {:<8} {:<34} {:<9} {:<22} {}", t.kind.revision_word().to_uppercase(), "MARK", "IMAGE (TAG@DIGEST)", "SHA", "WHO", "WHAT");
             for r in &h.revisions {
                 let mark = if r.current {
                     "CURRENT"
-                } else if h.previous().map(|p| &p.id) == Some(&r.id) {
-                    "previous"
+                } else if h.known_bad.contains(&r.id) {
+                    "BAD"
                 } else if h.last_known_good.as_deref() == Some(r.id.as_str()) {
                     "LKG"
-                } else if h.known_bad.contains(&r.id) {
-                    "bad"
+                } else if h.previous().map(|p| &p.id) == Some(&r.id) {
+                    "previous"
                 } else {
                     ""
                 };
-                let img = r.images.first().map(|i| i.short()).unwrap_or_default();
+                let img = r
+                    .images
+                    .first()
+                    .map(|i| format!("{}@{}", i.tag.as_deref().unwrap_or("-"), i.digest.as_deref().map(crate::core::model::short_digest).unwrap_or_else(|| "no-digest".into())))
+                    .unwrap_or_default();
                 let when = r.deployed_at.map(|d| ago(d, now)).unwrap_or_default();
-                println!(
-                    "{:<6} {:<8} {:<22} {:<9} {:<18} {} ({when})",
+                outln!(out, 
+                    "{:<10} {:<8} {:<34} {:<9} {:<22} {} ({when})",
                     r.id,
                     mark,
-                    ellipsize(&img, 22),
+                    ellipsize(&img, 34),
                     r.git_sha.as_deref().map(|s| &s[..s.len().min(7)]).unwrap_or("-"),
-                    ellipsize(r.author.as_deref().unwrap_or("-"), 18),
+                    ellipsize(r.author.as_deref().unwrap_or("-"), 22),
                     r.message
                 );
             }
@@ -126,30 +146,30 @@ async fn exec(cmd: Read, s: &Session) -> Result<ExitCode, String> {
             p.apply_migrations(m);
             let blocked = p.worst() == CheckStatus::Block;
             if as_json {
-                println!("{}", json(&p)?);
+                outln!(out, "{}", json(&p)?);
             } else {
-                println!("PLAN (nothing is changed by this command)");
+                outln!(out, "PLAN (nothing is changed by this command)");
                 for l in p.confirm_lines() {
-                    println!("  {l}");
+                    outln!(out, "  {l}");
                 }
-                println!("Pre-flight checks:");
+                outln!(out, "Pre-flight checks:");
                 for c in &p.checks {
-                    println!("  [{:<5}] {:<12} {}", c.status.label(), c.id, c.detail);
+                    outln!(out, "  [{:<5}] {:<12} {}", c.status.label(), c.id, c.detail);
                 }
                 if let Some(d) = &p.migration {
-                    println!("Migrations {}..{}: {}", d.to_rev, d.from_rev, d.verdict.label());
+                    outln!(out, "Migrations {}..{}: {}", d.to_rev, d.from_rev, d.verdict.label());
                     for f in &d.files {
-                        println!("  {} ({})", f.path, if f.is_down { "down migration, listed only".into() } else { f.verdict().map(|v| v.label().to_string()).unwrap_or_default() });
+                        outln!(out, "  {} ({})", f.path, if f.is_down { "down migration, listed only".into() } else { f.verdict().map(|v| v.label().to_string()).unwrap_or_default() });
                         for st in &f.statements {
-                            println!("    {} line {:<3} {}  — {}", st.verdict.mark(), st.line, ellipsize(&st.sql.replace('\n', " "), 60), st.reason);
+                            outln!(out, "    {} line {:<3} {}  — {}", st.verdict.mark(), st.line, ellipsize(&st.sql.replace('\n', " "), 60), st.reason);
                         }
                     }
                 }
                 if p.needs_typed_name() {
-                    println!("Confirmation: prod target — the console asks for the target name to be typed.");
+                    outln!(out, "Confirmation: prod target — the console asks for the target name to be typed.");
                 }
                 if blocked {
-                    println!("BLOCKED: {}", p.checks.iter().filter(|c| c.status == CheckStatus::Block).map(|c| c.detail.clone()).collect::<Vec<_>>().join("; "));
+                    outln!(out, "BLOCKED: {}", p.checks.iter().filter(|c| c.status == CheckStatus::Block).map(|c| c.detail.clone()).collect::<Vec<_>>().join("; "));
                 }
             }
             Ok(if blocked { ExitCode::from(2) } else { ExitCode::SUCCESS })

@@ -1,0 +1,132 @@
+//! Every pane and popup at 120x40 and 80x24, plus assertions on the cells
+//! that carry meaning (prod is red, a blocked check is marked).
+
+mod common;
+
+use common::*;
+use rbtui::app::Ui;
+use rbtui::app::script::Script;
+use rbtui::core::model::Mode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+
+const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
+
+fn draw(s: &Script, w: u16, h: u16) -> Buffer {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let ui = Ui::default();
+    t.draw(|f| rbtui::ui::render(&s.state, &ui, f)).unwrap();
+    t.backend().buffer().clone()
+}
+
+fn text(b: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..b.area.height {
+        let mut line = String::new();
+        for x in 0..b.area.width {
+            line.push_str(b[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn snap(name: &str, s: &Script) {
+    for (w, h) in SIZES {
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("../snapshots");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_snapshot!(format!("{name}_{w}x{h}"), text(&draw(s, w, h))));
+    }
+}
+
+/// Finds `needle` on screen and returns the cell under its first character.
+fn cell_of<'a>(b: &'a Buffer, needle: &str) -> &'a ratatui::buffer::Cell {
+    let t = text(b);
+    for (y, line) in t.lines().enumerate() {
+        if let Some(byte) = line.find(needle) {
+            let x = line[..byte].chars().count();
+            return &b[(x as u16, y as u16)];
+        }
+    }
+    panic!("{needle:?} not on screen:\n{t}")
+}
+
+#[test]
+fn main_screen_and_panes() {
+    let (mut s, _) = demo(Mode::Demo, None);
+    snap("01_start_health", &s);
+    s.press("<Enter>");
+    snap("02_history", &s);
+    s.press("j<Enter><Esc>3");
+    snap("03_migrations", &s);
+    s.press("4jj");
+    snap("04_checklist", &s);
+    s.press("5");
+    snap("05_activity", &s);
+    s.press("1/sta");
+    snap("06_filter", &s);
+}
+
+#[test]
+fn popups() {
+    let (mut s, _) = demo(Mode::Demo, None);
+    s.press("?");
+    snap("10_help", &s);
+    s.press("<Esc>");
+    plan_to(&mut s, "orders", "41");
+    snap("11_plan_blocked", &s);
+    s.press("<Enter>ord");
+    snap("12_confirm_prod_override", &s);
+    s.press("<Esc><Esc>");
+    plan_to(&mut s, "checkout", "8");
+    snap("13_plan_pass", &s);
+    s.press("<Enter>checkout<Enter>");
+    s.advance(3000);
+    snap("14_rollout_in_progress", &s);
+    s.press("q");
+    snap("15_quit_confirm", &s);
+    s.press("<Esc>");
+    s.advance(40_000);
+    snap("16_rollback_done", &s);
+    s.press("s");
+    snap("17_status_message", &s);
+    s.press("<Esc>4<Space>");
+    snap("18_evidence", &s);
+    s.press("<Esc>n");
+    snap("19_notes_editor", &s);
+}
+
+#[test]
+fn read_only_refusal_and_too_small() {
+    let (mut s, _) = demo(Mode::ReadOnly, None);
+    plan_to(&mut s, "checkout", "8");
+    snap("20_plan_read_only", &s);
+    let b = draw(&s, 79, 24);
+    assert_eq!(text(&b).trim(), "terminal too small (need 80x24, have 79x24)");
+    let b = draw(&s, 200, 10);
+    assert!(text(&b).contains("terminal too small (need 80x24, have 200x10)"));
+}
+
+#[test]
+fn meaningful_cells_are_styled() {
+    let (mut s, _) = demo(Mode::Demo, None);
+    for (w, h) in SIZES {
+        let b = draw(&s, w, h);
+        assert_eq!(cell_of(&b, " PROD ").bg, Color::Red, "prod banner is red at {w}x{h}");
+        assert_eq!(cell_of(&b, "CRITICAL").bg, Color::Red);
+    }
+    select(&mut s, "search");
+    let b = draw(&s, 120, 40);
+    assert_eq!(cell_of(&b, " STAGING ").bg, Color::Cyan, "non-prod is not red");
+    plan_to(&mut s, "orders", "41");
+    for (w, h) in SIZES {
+        let b = draw(&s, w, h);
+        let c = cell_of(&b, "BLOCK");
+        assert_eq!((c.fg, c.bg), (Color::White, Color::Red), "blocked check is marked at {w}x{h}");
+        assert_eq!(cell_of(&b, "WARN").bg, Color::Yellow);
+    }
+}

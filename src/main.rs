@@ -64,7 +64,13 @@ fn main() -> ExitCode {
         at: now,
         kind: "session".into(),
         target: None,
-        text: format!("{} session started by {} on {}", session.mode.label(), session.settings.operator, rbtui::session::host()),
+        text: format!(
+            "{} session {} by {} on {}",
+            session.mode.label(),
+            if session.resumed.is_some() { "resumed" } else { "started" },
+            session.settings.operator,
+            rbtui::session::host()
+        ),
         details: vec![],
         marker: None,
     };

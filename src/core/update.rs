@@ -769,7 +769,7 @@ fn tick_step(s: &mut State, fx: &mut Vec<Effect>, target: &str, step: &str, auto
     } else {
         list.insert(step.to_string(), Tick { at: s.now, auto, evidence: evidence.clone() });
         let by = if auto { "auto" } else { "by hand" };
-        (format!("☑ {title} ({by})"), format!("tick target={target} step={step}"))
+        (format!("☑ {title} ({by})"), format!("tick target={target} step={step} by={}", if auto { "auto" } else { "hand" }))
     };
     let details = evidence.map(|e| vec![format!("evidence: {e}")]).unwrap_or_default();
     record(s, fx, "checklist", Some(target.into()), text, details, Some(marker));

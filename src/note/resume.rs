@@ -27,7 +27,8 @@ pub fn parse(text: &str) -> Resumed {
         } else if let (Some(t), Some(s)) = (field(m, "target"), field(m, "step")) {
             let list = r.checklists.entry(t.to_string()).or_default();
             if m.starts_with("tick ") {
-                list.insert(s.to_string(), Tick { at: at.unwrap_or_else(Utc::now), auto: false, evidence: Some("restored from note".into()) });
+                let auto = field(m, "by") == Some("auto");
+                list.insert(s.to_string(), Tick { at: at.unwrap_or_else(Utc::now), auto, evidence: Some("restored from the note".into()) });
             } else if m.starts_with("untick ") {
                 list.remove(s);
             }

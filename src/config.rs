@@ -45,9 +45,12 @@ pub struct TargetConfig {
     pub ca_file: Option<PathBuf>,
     /// swarm / compose: engine address (default `$DOCKER_HOST`).
     pub docker_host: Option<String>,
-    /// Migration checks (see the README): a local git checkout.
+    /// Migration checks: a local git checkout of the service's code.
     pub repo: Option<PathBuf>,
+    /// Path globs of migration files (default: Flyway, golang-migrate, dbmate…).
     pub migrations: Option<Vec<String>>,
+    /// How an image tag names its commit, e.g. `["git-{sha}", "v*-{sha}"]`.
+    pub sha_from_tag: Option<Vec<String>>,
 }
 
 fn default_env() -> String {

@@ -3,6 +3,7 @@
 
 use crate::backend::clock::Clock;
 use crate::backend::demo::DemoBackend;
+use crate::backend::git_migrations::GitMigrations;
 use crate::backend::router::Router;
 use crate::backend::Backend;
 use crate::cli::{Cli, Command};
@@ -73,9 +74,18 @@ pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
         if demo_names.is_empty() {
             return Err("the config names no [[target]]; see README.md, \"Configuration\"".into());
         }
-        let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
-        backends.push(Arc::new(DemoBackend::builtin(clock.clone()).restricted(demo_names)));
-        Arc::new(Router::new(backends))
+        let backends: Vec<Arc<dyn Backend>> = vec![Arc::new(DemoBackend::builtin(clock.clone()).restricted(demo_names))];
+        let mut router = Router::new(backends);
+        for t in &config.targets {
+            if let Some(repo) = &t.repo {
+                let repo = match (&config.dir, repo.is_relative()) {
+                    (Some(d), true) => d.join(repo),
+                    _ => repo.clone(),
+                };
+                router = router.with_git_migrations(&t.name, GitMigrations::new(repo, t.migrations.clone(), t.sha_from_tag.clone()));
+            }
+        }
+        Arc::new(router)
     };
     let runbooks = crate::runbook::load_all(config.dir.as_deref())?;
     let resumed = match &cli.resume {

@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod demo;
+pub mod git_migrations;
 pub mod router;
 
 use crate::core::action::ExecError;

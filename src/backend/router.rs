@@ -1,5 +1,6 @@
 //! Routes each target to the backend that owns it, so a config can mix kinds.
 
+use super::git_migrations::GitMigrations;
 use super::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
 use crate::core::migration::MigrationDiff;
@@ -12,11 +13,18 @@ use std::time::Duration;
 pub struct Router {
     backends: Vec<Arc<dyn Backend>>,
     owner: RwLock<HashMap<String, usize>>,
+    /// Targets whose migrations come from a git checkout rather than the backend.
+    git: HashMap<String, GitMigrations>,
 }
 
 impl Router {
     pub fn new(backends: Vec<Arc<dyn Backend>>) -> Router {
-        Router { backends, owner: RwLock::new(HashMap::new()) }
+        Router { backends, owner: RwLock::new(HashMap::new()), git: HashMap::new() }
+    }
+
+    pub fn with_git_migrations(mut self, target: &str, g: GitMigrations) -> Router {
+        self.git.insert(target.to_string(), g);
+        self
     }
 
     fn of(&self, target: &str) -> Result<&Arc<dyn Backend>, String> {
@@ -69,7 +77,12 @@ impl Backend for Router {
     }
 
     fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>> {
-        Box::pin(async move { self.of(&plan.target.name)?.migrations(plan).await })
+        Box::pin(async move {
+            match self.git.get(&plan.target.name) {
+                Some(g) => Ok(g.diff(&plan.target.name, &plan.from, &plan.to).await),
+                None => self.of(&plan.target.name)?.migrations(plan).await,
+            }
+        })
     }
 
     fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {

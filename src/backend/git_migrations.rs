@@ -1,0 +1,225 @@
+//! Migrations between two revisions, read from a local git checkout with the
+//! `git` CLI (run off the UI thread through `tokio::process`). This is the
+//! runbook's `git diff LAST_GOOD..CURRENT -- '**/migrations/*.sql'`, made
+//! into a verdict.
+
+use crate::core::migration::{MigrationDiff, MigrationFile, MigrationVerdict, SqlVerdict, ClassifiedStatement};
+use crate::core::model::Revision;
+use std::path::PathBuf;
+use tokio::process::Command;
+
+/// Path globs that find migrations by default: Flyway, golang-migrate,
+/// dbmate, Rails-style and plain numbered files.
+pub const DEFAULT_GLOBS: &[&str] = &[
+    "**/migrations/**/*.sql",
+    "**/migrate/**/*.sql",
+    "db/**/*.sql",
+    "**/V*__*.sql",
+    "**/*.up.sql",
+    "**/*.down.sql",
+];
+
+/// Where a target's migrations live and how its revisions map to commits.
+#[derive(Debug, Clone)]
+pub struct GitMigrations {
+    pub repo: PathBuf,
+    pub globs: Vec<String>,
+    /// Patterns over an image tag that hold the commit, e.g. `git-{sha}`,
+    /// `{sha}`, `v*-{sha}`; used when a revision has no git SHA of its own.
+    pub tag_patterns: Vec<String>,
+}
+
+impl GitMigrations {
+    pub fn new(repo: PathBuf, globs: Option<Vec<String>>, tag_patterns: Option<Vec<String>>) -> GitMigrations {
+        GitMigrations {
+            repo,
+            globs: globs.unwrap_or_else(|| DEFAULT_GLOBS.iter().map(|s| s.to_string()).collect()),
+            tag_patterns: tag_patterns.unwrap_or_else(|| vec!["git-{sha}".into(), "v*-{sha}".into(), "{sha}".into()]),
+        }
+    }
+
+    /// The commit a revision was built from: its own SHA, else from its image tag.
+    pub fn sha_of(&self, r: &Revision) -> Option<String> {
+        if let Some(s) = &r.git_sha {
+            return Some(s.clone());
+        }
+        r.images.iter().filter_map(|i| i.tag.as_deref()).find_map(|tag| self.tag_patterns.iter().find_map(|p| sha_from_tag(p, tag)))
+    }
+
+    async fn git(&self, args: &[&str]) -> Result<Vec<u8>, String> {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&self.repo)
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .output()
+            .await
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+
+    async fn resolve(&self, sha: &str) -> Result<String, String> {
+        match self.git(&["rev-parse", "--verify", "--quiet", &format!("{sha}^{{commit}}")]).await {
+            Ok(out) => Ok(String::from_utf8_lossy(&out).trim().to_string()),
+            Err(_) => {
+                let shallow = self.git(&["rev-parse", "--is-shallow-repository"]).await.map(|o| o.starts_with(b"true")).unwrap_or(false);
+                let hint = if shallow { "; the clone is shallow: run `git fetch --unshallow`" } else { "; run `git fetch` in it" };
+                Err(format!("commit {sha} is not in {}{hint}", self.repo.display()))
+            }
+        }
+    }
+
+    /// Migrations added or changed from `to` (the rollback target) up to
+    /// `from` (what runs now), classified.
+    pub async fn diff(&self, target: &str, from: &Revision, to: &Revision) -> MigrationDiff {
+        let err = |e: String| MigrationDiff {
+            target: target.into(),
+            from_rev: from.id.clone(),
+            to_rev: to.id.clone(),
+            files: vec![],
+            verdict: MigrationVerdict::Error(e),
+        };
+        let (Some(from_sha), Some(to_sha)) = (self.sha_of(from), self.sha_of(to)) else {
+            return MigrationDiff {
+                target: target.into(),
+                from_rev: from.id.clone(),
+                to_rev: to.id.clone(),
+                files: vec![],
+                verdict: MigrationVerdict::NotChecked("no git SHA known for one of the revisions".into()),
+            };
+        };
+        let (from_c, to_c) = match (self.resolve(&from_sha).await, self.resolve(&to_sha).await) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return err(e),
+        };
+        let range = format!("{to_c}..{from_c}");
+        let mut args: Vec<String> = vec!["diff".into(), "--name-status".into(), "-z".into(), "-M".into(), "--no-color".into(), range, "--".into()];
+        args.extend(self.globs.iter().map(|g| format!(":(glob){g}")));
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let listing = match self.git(&argv).await {
+            Ok(o) => o,
+            Err(e) => return err(e),
+        };
+        let mut raw = Vec::new();
+        let mut extra: Vec<MigrationFile> = Vec::new();
+        for (status, path, old) in parse_name_status(&listing) {
+            let change = match (status.chars().next(), &old) {
+                (Some('A'), _) => "added".to_string(),
+                (Some('M'), _) => "modified (an applied migration was edited)".to_string(),
+                (Some('R'), Some(o)) => format!("renamed from {o}"),
+                (Some('D'), _) => "deleted".to_string(),
+                _ => status.clone(),
+            };
+            if status.starts_with('D') {
+                extra.push(review_file(&path, &change, "", "a migration file was deleted in the range; the schema may not match either binary"));
+                continue;
+            }
+            let bytes = match self.git(&["show", &format!("{from_c}:{path}")]).await {
+                Ok(b) => b,
+                Err(e) => return err(e),
+            };
+            if bytes.contains(&0) {
+                extra.push(review_file(&path, &change, "(binary file)", "binary file: cannot be read as SQL"));
+                continue;
+            }
+            match String::from_utf8(bytes) {
+                Ok(text) => raw.push((path, change, text)),
+                Err(e) => {
+                    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                    let mut f = MigrationDiff::classify(target, "", "", vec![(path.clone(), change.clone(), text)]).files.remove(0);
+                    f.statements.insert(0, ClassifiedStatement {
+                        line: 1,
+                        sql: String::new(),
+                        verdict: SqlVerdict::Review,
+                        reason: "file is not valid UTF-8; read it as shown (lossy)".into(),
+                        parsed: false,
+                    });
+                    extra.push(f);
+                }
+            }
+        }
+        let mut d = MigrationDiff::classify(target, &from_sha[..from_sha.len().min(7)], &to_sha[..to_sha.len().min(7)], raw);
+        d.files.extend(extra);
+        d.files.sort_by(|a, b| a.path.cmp(&b.path));
+        d.verdict = d.files.iter().filter_map(MigrationFile::verdict).max().map(MigrationVerdict::Found).unwrap_or(MigrationVerdict::NoMigrations);
+        d
+    }
+}
+
+fn review_file(path: &str, change: &str, text: &str, reason: &str) -> MigrationFile {
+    MigrationFile {
+        path: path.into(),
+        change: change.into(),
+        text: text.into(),
+        statements: vec![ClassifiedStatement { line: 1, sql: String::new(), verdict: SqlVerdict::Review, reason: reason.into(), parsed: false }],
+        is_down: crate::core::migration::is_down_migration(path),
+    }
+}
+
+/// `git diff --name-status -z`: status NUL path NUL, or for renames and
+/// copies status NUL old NUL new NUL.
+fn parse_name_status(out: &[u8]) -> Vec<(String, String, Option<String>)> {
+    let parts: Vec<String> = out.split(|&b| b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+    let mut v = Vec::new();
+    let mut i = 0;
+    while i < parts.len() {
+        let st = parts[i].clone();
+        if (st.starts_with('R') || st.starts_with('C')) && i + 2 < parts.len() {
+            v.push((st, parts[i + 2].clone(), Some(parts[i + 1].clone())));
+            i += 3;
+        } else if i + 1 < parts.len() {
+            v.push((st, parts[i + 1].clone(), None));
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    v
+}
+
+/// `git-{sha}` against `git-3f9a2c1` → `3f9a2c1`. `*` matches any text.
+pub fn sha_from_tag(pattern: &str, tag: &str) -> Option<String> {
+    let (pre, post) = pattern.split_once("{sha}")?;
+    let rest = match_glob_prefix(pre, tag)?;
+    let sha = rest.strip_suffix(post)?;
+    (sha.len() >= 7 && sha.len() <= 40 && sha.chars().all(|c| c.is_ascii_hexdigit())).then(|| sha.to_string())
+}
+
+/// Matches `pre` (with greedy `*` wildcards) at the start of `s` and returns
+/// the remainder.
+fn match_glob_prefix<'a>(pre: &str, s: &'a str) -> Option<&'a str> {
+    match pre.split_once('*') {
+        None => s.strip_prefix(pre),
+        Some((a, b)) => {
+            let s = s.strip_prefix(a)?;
+            (0..=s.len()).rev().filter(|&i| s.is_char_boundary(i)).find_map(|i| match_glob_prefix(b, &s[i..]))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_from_tag_patterns() {
+        assert_eq!(sha_from_tag("git-{sha}", "git-3f9a2c1").as_deref(), Some("3f9a2c1"));
+        assert_eq!(sha_from_tag("v*-{sha}", "v1.2.3-8b41d07").as_deref(), Some("8b41d07"));
+        assert_eq!(sha_from_tag("{sha}", "c0d3e5f0a1").as_deref(), Some("c0d3e5f0a1"));
+        assert_eq!(sha_from_tag("git-{sha}", "main"), None);
+        assert_eq!(sha_from_tag("{sha}", "latest"), None);
+    }
+
+    #[test]
+    fn name_status_with_renames() {
+        let out = b"A\0db/V1__a.sql\0R100\0db/old.sql\0db/new.sql\0M\0db/V2.sql\0";
+        let v = parse_name_status(out);
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[1], ("R100".into(), "db/new.sql".into(), Some("db/old.sql".into())));
+        assert_eq!(v[2].1, "db/V2.sql");
+    }
+}

@@ -36,6 +36,47 @@ pub fn host() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// One Argo CD backend per server, with its token found once.
+fn argo_backends(targets: Vec<(String, crate::config::TargetConfig)>) -> Result<Vec<Arc<dyn Backend>>, String> {
+    use crate::backend::argocd::{client, AppSpec, AppTarget, ArgoBackend, auth};
+    let mut servers: Vec<String> = targets.iter().map(|(s, _)| s.clone()).collect();
+    servers.sort();
+    servers.dedup();
+    let mut out: Vec<Arc<dyn Backend>> = Vec::new();
+    for server in servers {
+        let mine: Vec<&crate::config::TargetConfig> = targets.iter().filter(|(s, _)| *s == server).map(|(_, t)| t).collect();
+        let base = if server.starts_with("http://") || server.starts_with("https://") { server.trim_end_matches('/').to_string() } else { format!("https://{server}") };
+        let token = auth::token_for(&server)?;
+        let conn = client::Conn {
+            base,
+            token,
+            insecure: mine.iter().any(|t| t.insecure),
+            ca_file: mine.iter().find_map(|t| t.ca_file.clone()),
+            timeout: std::time::Duration::from_secs(15),
+        };
+        let specs = mine
+            .iter()
+            .map(|t| match (&t.app, &t.selector) {
+                (Some(app), _) => AppSpec::One(AppTarget {
+                    name: t.name.clone(),
+                    app: app.clone(),
+                    app_namespace: t.app_namespace.clone(),
+                    project: t.project.clone(),
+                    environment: t.environment.clone(),
+                }),
+                (None, sel) => AppSpec::Selector {
+                    selector: sel.clone().unwrap_or_default(),
+                    project: t.project.clone(),
+                    app_namespace: t.app_namespace.clone(),
+                    environment: t.environment.clone(),
+                },
+            })
+            .collect();
+        out.push(Arc::new(ArgoBackend::new(client::Client::new(conn)?, specs)));
+    }
+    Ok(out)
+}
+
 /// Everything that can fail before the terminal is taken over fails here,
 /// with a message for stderr.
 pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
@@ -58,9 +99,19 @@ pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
         Arc::new(DemoBackend::builtin(clock.clone()))
     } else {
         let mut demo_names = Vec::new();
+        let mut argo: Vec<(String, crate::config::TargetConfig)> = Vec::new();
         for t in &config.targets {
             match t.kind {
                 TargetKind::Demo => demo_names.push(t.name.clone()),
+                TargetKind::Argocd => {
+                    let server = t.server.clone().or_else(|| std::env::var("ARGOCD_SERVER").ok()).ok_or_else(|| {
+                        format!("target `{}`: kind argocd needs `server` (or ARGOCD_SERVER)", t.name)
+                    })?;
+                    if t.app.is_none() && t.selector.is_none() {
+                        return Err(format!("target `{}`: kind argocd needs `app` or `selector`", t.name));
+                    }
+                    argo.push((server, t.clone()));
+                }
                 other => {
                     return Err(format!(
                         "target `{}`: kind `{}` is accepted by the config but its backend is not in this build of rbtui yet; \
@@ -71,10 +122,14 @@ pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
                 }
             }
         }
-        if demo_names.is_empty() {
+        if demo_names.is_empty() && argo.is_empty() {
             return Err("the config names no [[target]]; see README.md, \"Configuration\"".into());
         }
-        let backends: Vec<Arc<dyn Backend>> = vec![Arc::new(DemoBackend::builtin(clock.clone()).restricted(demo_names))];
+        let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
+        if !demo_names.is_empty() {
+            backends.push(Arc::new(DemoBackend::builtin(clock.clone()).restricted(demo_names)));
+        }
+        backends.extend(argo_backends(argo)?);
         let mut router = Router::new(backends);
         for t in &config.targets {
             if let Some(repo) = &t.repo {

@@ -1,6 +1,7 @@
 //! Backends hide each platform behind one trait. The runtime calls them; the
 //! core never does. Every backend answers in the core's model types.
 
+pub mod argocd;
 pub mod clock;
 pub mod demo;
 pub mod git_migrations;

@@ -1,0 +1,247 @@
+//! `kind = "argocd"`: applications over Argo CD's REST API. The rollback
+//! follows the runbook: auto-sync off as its own confirmed step, then
+//! `POST …/rollback {id, prune, dryRun}`, then operationState and health.
+
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod convert;
+
+use super::{Backend, BoxFut, StepDone};
+use crate::core::action::ExecError;
+use crate::core::migration::{MigrationDiff, MigrationVerdict};
+use crate::core::model::{Health, History, Kind, Progress, TargetInfo};
+use crate::core::plan::{PlanStep, RollbackPlan};
+use api::{Application, ApplicationList, Tree};
+use client::{ApiError, Client};
+use reqwest::Method;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One application target as configured (or found by a selector).
+#[derive(Debug, Clone)]
+pub struct AppTarget {
+    pub name: String,
+    pub app: String,
+    pub app_namespace: Option<String>,
+    pub project: Option<String>,
+    pub environment: String,
+}
+
+/// A configured entry: one app, or a label selector over apps.
+#[derive(Debug, Clone)]
+pub enum AppSpec {
+    One(AppTarget),
+    Selector { selector: String, project: Option<String>, app_namespace: Option<String>, environment: String },
+}
+
+pub struct ArgoBackend {
+    client: Arc<Client>,
+    specs: Vec<AppSpec>,
+    targets: Mutex<Vec<AppTarget>>,
+    /// v3.1+ servers understand `automated.enabled: false`.
+    supports_enabled: Mutex<Option<bool>>,
+}
+
+impl ArgoBackend {
+    pub fn new(client: Client, specs: Vec<AppSpec>) -> ArgoBackend {
+        ArgoBackend { client: Arc::new(client), specs, targets: Mutex::new(Vec::new()), supports_enabled: Mutex::new(None) }
+    }
+
+    fn target(&self, name: &str) -> Result<AppTarget, String> {
+        self.targets.lock().unwrap().iter().find(|t| t.name == name).cloned().ok_or_else(|| format!("unknown Argo CD target {name}"))
+    }
+
+    fn query(t: &AppTarget) -> Vec<(&'static str, String)> {
+        let mut q = Vec::new();
+        if let Some(n) = &t.app_namespace {
+            q.push(("appNamespace", n.clone()));
+        }
+        if let Some(p) = &t.project {
+            q.push(("project", p.clone()));
+        }
+        q
+    }
+
+    fn object(t: &AppTarget) -> String {
+        format!("{}/{}", t.project.as_deref().unwrap_or("<project>"), t.app)
+    }
+
+    fn info(&self, t: &AppTarget) -> TargetInfo {
+        let host = auth::strip_scheme(&self.client.conn.base);
+        let proj = t.project.as_deref().map(|p| format!(" (project {p})")).unwrap_or_default();
+        TargetInfo { name: t.name.clone(), kind: Kind::Argocd, environment: t.environment.clone(), location: format!("{host} · app {}{proj}", t.app) }
+    }
+
+    pub async fn get_app(&self, t: &AppTarget) -> Result<Application, ApiError> {
+        self.client.get_json(&format!("/api/v1/applications/{}", t.app), &Self::query(t), "get", &Self::object(t)).await
+    }
+
+    async fn get_tree(&self, t: &AppTarget) -> Option<Tree> {
+        self.client.get_json(&format!("/api/v1/applications/{}/resource-tree", t.app), &Self::query(t), "get", &Self::object(t)).await.ok()
+    }
+
+    async fn read_health(&self, t: &AppTarget) -> Result<Health, String> {
+        let app = self.get_app(t).await.map_err(|e| e.message())?;
+        let tree = self.get_tree(t).await;
+        Ok(convert::health(&t.name, &app, tree.as_ref(), chrono::Utc::now()))
+    }
+
+    async fn supports_enabled(&self) -> bool {
+        if let Some(v) = *self.supports_enabled.lock().unwrap() {
+            return v;
+        }
+        let v = match self.client.get_json::<api::Version>("/api/version", &[], "get", "version").await {
+            Ok(v) => version_at_least(&v.version, 3, 1),
+            Err(_) => false,
+        };
+        *self.supports_enabled.lock().unwrap() = Some(v);
+        v
+    }
+
+    async fn execute_step(&self, plan: &RollbackPlan, step: &PlanStep) -> Result<StepDone, ExecError> {
+        let t = self.target(&plan.target.name).map_err(ExecError::Failed)?;
+        let fail = |e: ApiError| match e {
+            ApiError::Rejected(m) => ExecError::Refused(m),
+            other => ExecError::Failed(other.message()),
+        };
+        // Re-read first: the plan must still describe the app as it is.
+        let app = self.get_app(&t).await.map_err(fail)?;
+        let now = app.version_token();
+        if now != plan.built_from {
+            return Err(ExecError::Stale { built_from: plan.built_from.clone(), now });
+        }
+        let path = format!("/api/v1/applications/{}", t.app);
+        match step {
+            PlanStep::DisableAutoSync => {
+                if !app.auto_sync() {
+                    return Ok(StepDone { summary: "auto-sync was already off".into(), version: now });
+                }
+                let keep = self.supports_enabled().await;
+                let patch = if keep {
+                    serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": false}}}})
+                } else {
+                    serde_json::json!({"spec": {"syncPolicy": {"automated": null}}})
+                };
+                let mut body = serde_json::json!({"name": t.app, "patch": patch.to_string(), "patchType": "merge"});
+                for (k, v) in Self::query(&t) {
+                    body[k] = serde_json::Value::String(v);
+                }
+                let out = self.client.call(Method::PATCH, &path, &[], Some(&body), "update", &Self::object(&t)).await.map_err(fail)?;
+                let after: Application = serde_json::from_slice(&out).map_err(|e| ExecError::Failed(format!("malformed answer to PATCH: {e}")))?;
+                if after.auto_sync() {
+                    return Err(ExecError::Failed("PATCH accepted but auto-sync is still on; not rolling back".into()));
+                }
+                let how = if keep { "automated.enabled=false (prune/selfHeal kept)" } else { "automated removed (server before v3.1)" };
+                Ok(StepDone { summary: format!("auto-sync disabled on {}: merge PATCH {how}", t.app), version: after.version_token() })
+            }
+            PlanStep::Rollback { to } => {
+                let id: i64 = to.parse().map_err(|_| ExecError::Failed(format!("history id {to} is not a number")))?;
+                let mut body = serde_json::json!({"name": t.app, "id": id, "prune": false, "dryRun": false});
+                for (k, v) in Self::query(&t) {
+                    body[k] = serde_json::Value::String(v);
+                }
+                let out = self.client.call(Method::POST, &format!("{path}/rollback"), &[], Some(&body), "sync", &Self::object(&t)).await.map_err(fail)?;
+                let after: Application = serde_json::from_slice(&out).map_err(|e| ExecError::Failed(format!("malformed answer to rollback: {e}")))?;
+                let sha = plan.to.git_sha.as_deref().map(|s| &s[..s.len().min(7)]).unwrap_or("?");
+                Ok(StepDone { summary: format!("rollback of {} to history id {id} ({sha}) accepted; operation started", t.app), version: after.version_token() })
+            }
+            other => Err(ExecError::Failed(format!("{other:?} is not a mutating step"))),
+        }
+    }
+}
+
+/// `v3.1.0+abc` ≥ 3.1
+pub fn version_at_least(v: &str, major: u32, minor: u32) -> bool {
+    let core = v.trim_start_matches('v');
+    let mut it = core.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse::<u32>().unwrap_or(0));
+    let (ma, mi) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+    (ma, mi) >= (major, minor)
+}
+
+impl Backend for ArgoBackend {
+    fn name(&self) -> &str {
+        "argocd"
+    }
+
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for s in &self.specs {
+                match s {
+                    AppSpec::One(t) => out.push(t.clone()),
+                    AppSpec::Selector { selector, project, app_namespace, environment } => {
+                        let mut q = vec![("selector", selector.clone())];
+                        if let Some(p) = project {
+                            q.push(("projects", p.clone()));
+                        }
+                        if let Some(n) = app_namespace {
+                            q.push(("appNamespace", n.clone()));
+                        }
+                        let list: ApplicationList = self.client.get_json("/api/v1/applications", &q, "get", selector).await.map_err(|e| e.message())?;
+                        for a in list.items {
+                            out.push(AppTarget {
+                                name: a.metadata.name.clone(),
+                                app: a.metadata.name.clone(),
+                                app_namespace: app_namespace.clone(),
+                                project: project.clone().or(a.spec.project.clone()),
+                                environment: environment.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+            let infos = out.iter().map(|t| self.info(t)).collect();
+            *self.targets.lock().unwrap() = out;
+            Ok(infos)
+        })
+    }
+
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+        Box::pin(async move {
+            let ts = self.targets.lock().unwrap().clone();
+            let reads = ts.iter().map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
+            futures::future::join_all(reads).await
+        })
+    }
+
+    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
+        Box::pin(async move { self.read_health(&self.target(target)?).await })
+    }
+
+    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
+        Box::pin(async move {
+            let t = self.target(target)?;
+            let app = self.get_app(&t).await.map_err(|e| e.message())?;
+            Ok(convert::history(&t.name, &app, chrono::Utc::now()))
+        })
+    }
+
+    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>> {
+        Box::pin(async move {
+            Ok(MigrationDiff {
+                target: plan.target.name.clone(),
+                from_rev: plan.from.id.clone(),
+                to_rev: plan.to.id.clone(),
+                files: vec![],
+                verdict: MigrationVerdict::NotChecked("no `repo` configured for this target".into()),
+            })
+        })
+    }
+
+    fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
+        Box::pin(self.execute_step(plan, step))
+    }
+
+    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+        Box::pin(async move {
+            let t = self.target(&plan.target.name)?;
+            let app = self.get_app(&t).await.map_err(|e| e.message())?;
+            Ok(convert::progress(&app, plan.to.git_sha.as_deref()))
+        })
+    }
+
+    fn poll_interval(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+}

@@ -1,0 +1,376 @@
+//! An in-test Argo CD API server: the endpoints rbtui uses, with the
+//! swagger's shapes and the real server's status codes and error texts
+//! (../shared/reference/argocd-behaviour.md). It records every request.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.test-token-for-rbtui.c2lnbmF0dXJl";
+pub const GOOD: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
+pub const BAD: &str = "d8f3c2a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3";
+
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Req {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// What to do to the next matching request instead of answering normally.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    Status(u16, String),
+    Malformed,
+    Hang(Duration),
+}
+
+pub struct State {
+    pub app: Value,
+    pub version: String,
+    pub requests: Vec<Req>,
+    /// Reads of the app until a running operation finishes.
+    pub op_reads: u32,
+    /// How the next operation ends: "Succeeded" or "Failed" with a message.
+    pub op_outcome: (String, String),
+    pub faults: VecDeque<(String, Fault)>,
+    pub images: Value,
+}
+
+pub struct FakeArgo {
+    pub addr: SocketAddr,
+    pub state: Arc<Mutex<State>>,
+}
+
+impl FakeArgo {
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    pub fn requests(&self) -> Vec<Req> {
+        self.state.lock().unwrap().requests.clone()
+    }
+    pub fn mutating(&self) -> Vec<Req> {
+        self.requests().into_iter().filter(|r| r.method != "GET").collect()
+    }
+    pub fn fault(&self, path_contains: &str, f: Fault) {
+        self.state.lock().unwrap().faults.push_back((path_contains.into(), f));
+    }
+    pub fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().unwrap())
+    }
+}
+
+fn hist(id: i64, sha: &str, at: &str, user: Option<&str>) -> Value {
+    let mut h = json!({
+        "id": id,
+        "revision": sha,
+        "deployStartedAt": at,
+        "deployedAt": at,
+        "source": {"repoURL": "https://github.com/acme/shop-config.git", "path": "apps/orders/overlays/prod", "targetRevision": "HEAD"},
+        "initiatedBy": {"automated": true}
+    });
+    if let Some(u) = user {
+        h["initiatedBy"] = json!({"username": u});
+    }
+    h
+}
+
+/// `orders-prod`, auto-sync on, degraded on history id 42 (the bad sync).
+pub fn app() -> Value {
+    json!({
+        "metadata": {"name": "orders-prod", "namespace": "argocd", "resourceVersion": "7741", "uid": "3c1e"},
+        "spec": {
+            "project": "shop",
+            "source": {"repoURL": "https://github.com/acme/shop-config.git", "path": "apps/orders/overlays/prod", "targetRevision": "HEAD"},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "shop"},
+            "syncPolicy": {"automated": {"prune": true, "selfHeal": true}}
+        },
+        "status": {
+            "sync": {"status": "Synced", "revision": BAD, "comparedTo": {"source": {"repoURL": "https://github.com/acme/shop-config.git"}}},
+            "health": {"status": "Degraded", "message": "Deployment \"orders\" exceeded its progress deadline"},
+            "history": [
+                hist(39, "5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b", "2026-11-19T09:31:55Z", None),
+                hist(40, "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d", "2026-11-19T17:42:09Z", Some("eva.lund")),
+                hist(41, GOOD, "2026-11-20T11:08:51Z", None),
+                hist(42, BAD, "2026-11-22T02:35:13Z", None)
+            ],
+            "operationState": {
+                "phase": "Succeeded", "message": "successfully synced (all tasks run)",
+                "startedAt": "2026-11-22T02:35:10Z", "finishedAt": "2026-11-22T02:35:13Z",
+                "syncResult": {"revision": BAD}
+            },
+            "summary": {"images": ["ghcr.io/acme/orders:git-d8f3c2a"]}
+        }
+    })
+}
+
+pub fn start() -> FakeArgo {
+    let state = Arc::new(Mutex::new(State {
+        app: app(),
+        version: "v3.1.8+e7a1d42".into(),
+        requests: Vec::new(),
+        op_reads: 0,
+        op_outcome: ("Succeeded".into(), "successfully synced (all tasks run)".into()),
+        faults: VecDeque::new(),
+        images: json!(["ghcr.io/acme/orders:git-d8f3c2a"]),
+    }));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let st = state.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(l.local_addr().unwrap()).unwrap();
+            loop {
+                let Ok((mut sock, _)) = l.accept().await else { return };
+                let st = st.clone();
+                tokio::spawn(async move {
+                    let Some(req) = read_req(&mut sock).await else { return };
+                    let fault = {
+                        let mut s = st.lock().unwrap();
+                        s.requests.push(req.clone());
+                        let i = s.faults.iter().position(|(p, _)| req.path.contains(p.as_str()));
+                        i.and_then(|i| s.faults.remove(i)).map(|(_, f)| f)
+                    };
+                    let (code, ctype, body) = match fault {
+                        Some(Fault::Status(c, b)) => (c, "application/json", b),
+                        Some(Fault::Malformed) => (200, "application/json", "{\"metadata\": {\"name\": ".to_string()),
+                        Some(Fault::Hang(d)) => {
+                            tokio::time::sleep(d).await;
+                            (200, "application/json", "{}".into())
+                        }
+                        None => handle(&st, &req),
+                    };
+                    let resp = format!(
+                        "HTTP/1.1 {code} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+    });
+    FakeArgo { addr: rx.recv().unwrap(), state }
+}
+
+async fn read_req(sock: &mut tokio::net::TcpStream) -> Option<Req> {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 4096];
+    let head_end = loop {
+        let n = sock.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        if buf[0] == 0x16 {
+            // A TLS ClientHello on a plain-HTTP port: answer like an HTTP server does.
+            let _ = sock.write_all(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n").await;
+            return None;
+        }
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let target = first.next()?.to_string();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string())).collect();
+    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < len {
+        let n = sock.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&tmp[..n]);
+    }
+    let (path, query) = target.split_once('?').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or((target, String::new()));
+    Some(Req { method, path, query, headers, body: String::from_utf8_lossy(&body).to_string() })
+}
+
+fn err(http: u16, code: i64, msg: &str) -> (u16, &'static str, String) {
+    (http, "application/json", json!({"error": msg, "code": code, "message": msg}).to_string())
+}
+
+fn auto_sync_on(app: &Value) -> bool {
+    let a = &app["spec"]["syncPolicy"]["automated"];
+    !a.is_null() && a["enabled"] != json!(false)
+}
+
+/// RFC 7386 JSON merge patch.
+fn merge(target: &mut Value, patch: &Value) {
+    if let Value::Object(p) = patch {
+        if !target.is_object() {
+            *target = json!({});
+        }
+        let t = target.as_object_mut().unwrap();
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    } else {
+        *target = patch.clone();
+    }
+}
+
+fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
+    let mut s = st.lock().unwrap();
+    let auth = req.header("authorization").unwrap_or("");
+    if !req.path.starts_with("/api/") {
+        return (404, "text/plain", "Not Found".into());
+    }
+    if req.path == "/api/version" {
+        return (200, "application/json", json!({"Version": s.version}).to_string());
+    }
+    match auth.strip_prefix("Bearer ") {
+        None => return err(401, 16, "no session information"),
+        Some("expired") => return err(401, 16, "invalid session: token has invalid claims: token is expired"),
+        Some(t) if t != TOKEN && t != "readonly" => return err(401, 16, "invalid session: token signature is invalid: signature is invalid"),
+        _ => {}
+    }
+    if req.method != "GET" && req.header("content-type") != Some("application/json") {
+        return (415, "text/plain", "Invalid content type".into());
+    }
+    let name = s.app["metadata"]["name"].as_str().unwrap().to_string();
+    let rest = req.path.trim_start_matches("/api/v1/applications");
+    let rest = rest.trim_start_matches('/');
+    let (app_name, sub) = rest.split_once('/').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or((rest.to_string(), String::new()));
+    if req.path == "/api/v1/applications" {
+        let sel_ok = req.query.contains("selector=team%3Dshop") || req.query.contains("selector=team=shop");
+        let items = if sel_ok { vec![s.app.clone()] } else { vec![] };
+        return (200, "application/json", json!({"items": items, "metadata": {}}).to_string());
+    }
+    if !req.path.starts_with("/api/v1/applications/") {
+        return (404, "text/plain", "Not Found".into());
+    }
+    if app_name != name {
+        return if req.query.contains("project=") {
+            err(404, 5, &format!("applications.argoproj.io \"{app_name}\" not found"))
+        } else {
+            err(403, 7, "permission denied")
+        };
+    }
+    let readonly = auth == "Bearer readonly";
+    match (req.method.as_str(), sub.as_str()) {
+        ("GET", "") => {
+            advance_operation(&mut s);
+            (200, "application/json", s.app.to_string())
+        }
+        ("GET", "resource-tree") => {
+            let healthy = s.app["status"]["health"]["status"] == "Healthy";
+            let pod = |i: usize| {
+                json!({"kind": "Pod", "name": format!("orders-{i}"), "namespace": "shop", "version": "v1",
+                  "health": {"status": if healthy { "Healthy" } else { "Degraded" }},
+                  "images": s.images,
+                  "info": [{"name": "Status Reason", "value": if healthy { "Running" } else { "CrashLoopBackOff" }}, {"name": "Restart Count", "value": if healthy { "0" } else { "7" }}]})
+            };
+            (200, "application/json", json!({"nodes": [
+                {"kind": "Deployment", "group": "apps", "name": "orders", "namespace": "shop", "info": [{"name": "Revision", "value": "Rev:5"}]},
+                pod(0), pod(1)
+            ]}).to_string())
+        }
+        ("PATCH", "") => {
+            if readonly {
+                return err(403, 7, "permission denied: applications, update, shop/orders-prod, sub: readonly, iat: 2026-11-22T01:00:00Z");
+            }
+            let b = req.json();
+            let Some(patch) = b["patch"].as_str() else { return err(400, 3, "patch is required") };
+            let Ok(p) = serde_json::from_str::<Value>(patch) else { return err(500, 2, "error applying patch: invalid character") };
+            if b["patchType"] != "merge" {
+                return err(400, 3, "Patch type 'json' is not supported here");
+            }
+            merge(&mut s.app, &p);
+            (200, "application/json", s.app.to_string())
+        }
+        ("POST", "rollback") => {
+            if readonly {
+                return err(403, 7, "permission denied: applications, sync, shop/orders-prod, sub: readonly, iat: 2026-11-22T01:00:00Z");
+            }
+            let b: Value = match serde_json::from_str(&req.body) {
+                Ok(v) => v,
+                Err(e) => return err(400, 3, &format!("invalid character: {e}")),
+            };
+            let Some(id) = b["id"].as_i64() else {
+                return err(400, 3, "json: cannot unmarshal string into Go value of type int64");
+            };
+            if auto_sync_on(&s.app) {
+                return err(400, 9, "rollback cannot be initiated when auto-sync is enabled");
+            }
+            if s.app["status"]["operationState"]["phase"] == "Running" {
+                return err(400, 9, "another operation is already in progress");
+            }
+            let hist = s.app["status"]["history"].as_array().unwrap().clone();
+            let Some(h) = hist.iter().find(|h| h["id"] == id) else {
+                return err(400, 3, &format!("application argocd/{name} does not have deployment with id {id}"));
+            };
+            let dry = b["dryRun"] == true;
+            let rev = h["revision"].clone();
+            let op = json!({"sync": {"revision": rev, "prune": b["prune"], "dryRun": dry}, "initiatedBy": {"username": "rbtui"}});
+            s.app["operation"] = op.clone();
+            s.app["status"]["operationState"] = json!({
+                "phase": "Running", "message": if dry { "waiting for completion of hook batch/Job/migrate (dry run)" } else { "waiting for completion of hook batch/Job/migrate" },
+                "startedAt": "2026-11-22T03:00:00Z", "operation": op, "syncResult": {"revision": rev}
+            });
+            s.op_reads = 3;
+            (200, "application/json", s.app.to_string())
+        }
+        _ => (404, "text/plain", "Not Found".into()),
+    }
+}
+
+/// Running → outcome after a few reads; a successful rollback adds history
+/// id max+1 with the target revision, makes the app healthy, and leaves
+/// `status.sync.revision` at HEAD (OutOfSync), as the real server does.
+fn advance_operation(s: &mut State) {
+    if s.app["status"]["operationState"]["phase"] != "Running" {
+        return;
+    }
+    if s.op_reads > 0 {
+        s.op_reads -= 1;
+        return;
+    }
+    let (phase, msg) = s.op_outcome.clone();
+    let dry = s.app["operation"]["sync"]["dryRun"] == true;
+    let rev = s.app["operation"]["sync"]["revision"].clone();
+    s.app["status"]["operationState"]["phase"] = json!(phase);
+    s.app["status"]["operationState"]["message"] = json!(if dry { format!("{msg} (dry run)") } else { msg });
+    s.app["status"]["operationState"]["finishedAt"] = json!("2026-11-22T03:00:09Z");
+    s.app.as_object_mut().unwrap().remove("operation");
+    if phase == "Succeeded" && !dry {
+        let hist = s.app["status"]["history"].as_array_mut().unwrap();
+        let max = hist.iter().filter_map(|h| h["id"].as_i64()).max().unwrap_or(0);
+        hist.push(hist_entry(max + 1, rev.as_str().unwrap_or("")));
+        s.app["status"]["sync"]["status"] = json!("OutOfSync");
+        s.app["status"]["health"] = json!({"status": "Healthy"});
+        s.images = json!(["ghcr.io/acme/orders:git-a1b2c3d"]);
+        s.app["status"]["summary"]["images"] = s.images.clone();
+    }
+}
+
+fn hist_entry(id: i64, sha: &str) -> Value {
+    let mut h = hist(id, sha, "2026-11-22T03:00:09Z", Some("rbtui"));
+    h["deployStartedAt"] = json!("2026-11-22T03:00:00Z");
+    h
+}

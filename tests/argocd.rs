@@ -268,3 +268,38 @@ fn the_console_drives_the_argocd_rollback_and_the_note_never_holds_the_token() {
     assert!(note.contains("[ ] Re-enable auto-sync ONLY after the revert is merged"));
     assert!(note.contains("[ ] Revert d8f3c2a in git (PR merged)"));
 }
+
+#[test]
+fn live_updates_come_from_the_stream_with_reconnect_and_polling_fallback() {
+    let fake = argo_server::start();
+    let b = Arc::new(backend(&fake, TOKEN, None));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let gets = || fake.requests().iter().filter(|r| r.method == "GET" && r.path == "/api/v1/applications/orders-prod").count();
+    let wait = |f: &dyn Fn() -> bool| {
+        for _ in 0..100 {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    };
+    rt.block_on(b.targets()).unwrap();
+    rt.block_on(b.health_all());
+    assert!(wait(&|| b.streaming("orders")), "stream connects");
+    let before = gets();
+    fake.with(|s| s.app["status"]["health"] = json!({"status": "Healthy"}));
+    std::thread::sleep(Duration::from_millis(300));
+    let h = rt.block_on(b.health_all()).remove(0).unwrap();
+    assert!(h.message.unwrap().starts_with("Argo CD: Synced, Healthy"));
+    assert_eq!(gets(), before, "the streamed state is used, no polling GET");
+    let q = fake.requests().into_iter().find(|r| r.path == "/api/v1/stream/applications").unwrap().query;
+    assert!(q.contains("name=orders-prod"), "{q}");
+
+    // The stream drops: the backend polls, then reconnects by itself.
+    fake.with(|s| s.stream_epoch += 1);
+    assert!(wait(&|| !b.streaming("orders")));
+    rt.block_on(b.health_all());
+    assert_eq!(gets(), before + 1, "polling fallback while disconnected");
+    assert!(wait(&|| b.streaming("orders")), "reconnected after backoff");
+}

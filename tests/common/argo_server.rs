@@ -50,6 +50,8 @@ pub struct State {
     pub op_outcome: (String, String),
     pub faults: VecDeque<(String, Fault)>,
     pub images: Value,
+    /// Bumping it closes every open application stream.
+    pub stream_epoch: u32,
 }
 
 pub struct FakeArgo {
@@ -128,6 +130,7 @@ pub fn start() -> FakeArgo {
         op_outcome: ("Succeeded".into(), "successfully synced (all tasks run)".into()),
         faults: VecDeque::new(),
         images: json!(["ghcr.io/acme/orders:git-d8f3c2a"]),
+        stream_epoch: 0,
     }));
     let (tx, rx) = std::sync::mpsc::channel();
     let st = state.clone();
@@ -141,6 +144,11 @@ pub fn start() -> FakeArgo {
                 let st = st.clone();
                 tokio::spawn(async move {
                     let Some(req) = read_req(&mut sock).await else { return };
+                    if req.path == "/api/v1/stream/applications" {
+                        st.lock().unwrap().requests.push(req.clone());
+                        stream(&st, &req, &mut sock).await;
+                        return;
+                    }
                     let fault = {
                         let mut s = st.lock().unwrap();
                         s.requests.push(req.clone());
@@ -205,6 +213,45 @@ async fn read_req(sock: &mut tokio::net::TcpStream) -> Option<Req> {
     }
     let (path, query) = target.split_once('?').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or((target, String::new()));
     Some(Req { method, path, query, headers, body: String::from_utf8_lossy(&body).to_string() })
+}
+
+/// Like the real server: no headers until the first matching event, one
+/// JSON object per line, identical consecutive states not repeated.
+async fn stream(st: &Arc<Mutex<State>>, req: &Req, sock: &mut tokio::net::TcpStream) {
+    if req.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
+        let body = json!({"error": "no session information", "code": 16, "message": "no session information"}).to_string();
+        let _ = sock.write_all(format!("HTTP/1.1 401 X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len()).as_bytes()).await;
+        return;
+    }
+    let epoch = st.lock().unwrap().stream_epoch;
+    let mut last = String::new();
+    let mut first = true;
+    loop {
+        let (app, now_epoch) = {
+            let s = st.lock().unwrap();
+            (s.app.clone(), s.stream_epoch)
+        };
+        if now_epoch != epoch {
+            return;
+        }
+        let wanted = req.query.split('&').any(|kv| kv == format!("name={}", app["metadata"]["name"].as_str().unwrap()));
+        let text = app.to_string();
+        if wanted && text != last {
+            if first {
+                if sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n").await.is_err() {
+                    return;
+                }
+            }
+            let kind = if first { "ADDED" } else { "MODIFIED" };
+            let line = json!({"result": {"type": kind, "application": app}}).to_string() + "\n";
+            if sock.write_all(line.as_bytes()).await.is_err() {
+                return;
+            }
+            first = false;
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn err(http: u16, code: i64, msg: &str) -> (u16, &'static str, String) {

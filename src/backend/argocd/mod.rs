@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod convert;
+pub mod stream;
 
 use super::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
@@ -41,11 +42,36 @@ pub struct ArgoBackend {
     targets: Mutex<Vec<AppTarget>>,
     /// v3.1+ servers understand `automated.enabled: false`.
     supports_enabled: Mutex<Option<bool>>,
+    live: Arc<stream::Live>,
+    streams_started: std::sync::atomic::AtomicBool,
 }
 
 impl ArgoBackend {
     pub fn new(client: Client, specs: Vec<AppSpec>) -> ArgoBackend {
-        ArgoBackend { client: Arc::new(client), specs, targets: Mutex::new(Vec::new()), supports_enabled: Mutex::new(None) }
+        ArgoBackend {
+            client: Arc::new(client),
+            specs,
+            targets: Mutex::new(Vec::new()),
+            supports_enabled: Mutex::new(None),
+            live: Arc::new(stream::Live::default()),
+            streams_started: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Starts one application stream per target, once, on the caller's runtime.
+    fn start_streams(&self) {
+        if self.streams_started.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        for t in self.targets.lock().unwrap().iter() {
+            let fut = stream::follow(self.client.clone(), Arc::downgrade(&self.live), t.app.clone(), Self::query(t));
+            tokio::spawn(fut);
+        }
+    }
+
+    /// Whether the app's live stream is connected (tests and the header use it).
+    pub fn streaming(&self, target: &str) -> bool {
+        self.target(target).map(|t| self.live.is_connected(&t.app)).unwrap_or(false)
     }
 
     fn target(&self, name: &str) -> Result<AppTarget, String> {
@@ -82,7 +108,10 @@ impl ArgoBackend {
     }
 
     async fn read_health(&self, t: &AppTarget) -> Result<Health, String> {
-        let app = self.get_app(t).await.map_err(|e| e.message())?;
+        let app = match self.live.get(&t.app) {
+            Some(a) => a,
+            None => self.get_app(t).await.map_err(|e| e.message())?,
+        };
         let tree = self.get_tree(t).await;
         Ok(convert::health(&t.name, &app, tree.as_ref(), chrono::Utc::now()))
     }
@@ -199,6 +228,7 @@ impl Backend for ArgoBackend {
 
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
         Box::pin(async move {
+            self.start_streams();
             let ts = self.targets.lock().unwrap().clone();
             let reads = ts.iter().map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
             futures::future::join_all(reads).await
@@ -241,7 +271,8 @@ impl Backend for ArgoBackend {
         })
     }
 
+    /// Cheap while streams are up (only the resource tree is fetched).
     fn poll_interval(&self) -> Duration {
-        Duration::from_secs(5)
+        Duration::from_secs(3)
     }
 }

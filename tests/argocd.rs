@@ -121,6 +121,29 @@ fn rollback_disables_auto_sync_first_then_rolls_back_and_converges() {
 }
 
 #[test]
+fn reenabling_auto_sync_is_a_patch_with_enabled_true() {
+    let fake = argo_server::start();
+    fake.with(|s| s.app["spec"]["syncPolicy"]["automated"]["enabled"] = json!(false));
+    let b = backend(&fake, TOKEN, None);
+    let rt = rt();
+    rt.block_on(b.targets()).unwrap();
+    let h = rt.block_on(b.history("orders")).unwrap();
+    assert!(!h.facts.auto_sync, "enabled: false means off (v3.1+)");
+    let targets = rt.block_on(b.targets()).unwrap();
+    let p = plan::build_reenable(
+        PlanInputs { id: 2, target: &targets[0], mode: Mode::Live, history: &h, to: "", now: common::t0(), before: None, mutable_tags: &[], rollout_timeout_secs: 300 },
+        Some(BAD),
+    )
+    .unwrap();
+    let done = rt.block_on(b.execute(&p, &PlanStep::EnableAutoSync)).unwrap();
+    assert!(done.summary.contains("auto-sync re-enabled"));
+    let patch = fake.mutating().pop().unwrap();
+    let inner: serde_json::Value = serde_json::from_str(patch.json()["patch"].as_str().unwrap()).unwrap();
+    assert_eq!(inner, json!({"spec": {"syncPolicy": {"automated": {"enabled": true}}}}));
+    fake.with(|s| assert_eq!(s.app["spec"]["syncPolicy"]["automated"], json!({"enabled": true, "prune": true, "selfHeal": true})));
+}
+
+#[test]
 fn servers_before_3_1_get_automated_removed() {
     let fake = argo_server::start();
     fake.with(|s| s.version = "v2.13.4+abc".into());

@@ -132,7 +132,21 @@ fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
         assert_eq!(svc.revs.last().unwrap().id, 43, "Argo CD appends history id max+1");
         assert_eq!(svc.revs.last().unwrap().tag, "git-a1b2c3d");
     });
+    // Follow-up: re-enable auto-sync as its own plan, gated on the revert.
+    s.press("a");
+    let p = s.state.plan.clone().expect("re-enable plan");
+    assert_eq!(p.steps, vec![PlanStep::EnableAutoSync]);
+    let revert = p.checks.iter().find(|c| c.id == "revert").unwrap();
+    assert!(revert.status == CheckStatus::Block && revert.overridable);
+    assert!(revert.detail.contains("d8f3c2a must be reverted in git first"), "{}", revert.detail);
+    s.press("<Enter>orders<Tab>PR #4242 reverts d8f3c2a, merged<Enter>");
+    assert!(s.advance_until(5_000, |st| st.run.as_ref().is_some_and(|r| r.outcome.is_some())));
+    assert_eq!(s.state.run.as_ref().unwrap().outcome, Some(Outcome::Succeeded));
+    assert!(s.state.checklists["orders"].contains_key("reenable-auto-sync"));
+    b.with_world(|w, _| assert!(w.service("orders").unwrap().auto_sync));
     let note = std::fs::read_to_string(&note_path).unwrap();
+    assert!(note.contains("plan #2: re-enable auto-sync on orders"));
+    assert!(note.contains("override reason: PR #4242 reverts d8f3c2a, merged"));
     let disable = note.find("step 1: Disable auto-sync on Argo CD application orders").expect("auto-sync step recorded");
     let rollback = note.find("step 2: Roll back orders to history id 41").expect("rollback recorded");
     assert!(disable < rollback, "auto-sync is disabled strictly before the rollback");

@@ -130,3 +130,15 @@ fn meaningful_cells_are_styled() {
         assert_eq!(cell_of(&b, "WARN").bg, Color::Yellow);
     }
 }
+
+#[test]
+fn argocd_follow_up_plan() {
+    let (mut s, _) = demo(Mode::Demo, None);
+    plan_to(&mut s, "orders", "41");
+    s.press("<Enter>orders<Tab>PITR restore ready, DBA on call<Enter>");
+    s.advance(40_000);
+    s.press("a");
+    snap("21_reenable_plan", &s);
+    s.press("<Enter>orders<Tab>PR #4242 reverts d8f3c2a");
+    snap("22_reenable_confirm", &s);
+}

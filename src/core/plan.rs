@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 pub enum PlanStep {
     /// Argo CD: turn auto-sync off so it cannot re-sync the bad HEAD.
     DisableAutoSync,
+    /// Argo CD: turn auto-sync back on, once the bad commit is reverted.
+    EnableAutoSync,
     /// The rollback itself.
     Rollback { to: String },
     /// Watch until converged, failed or timed out.
@@ -23,7 +25,7 @@ pub enum PlanStep {
 impl PlanStep {
     /// True for the steps that change the target.
     pub fn mutates(&self) -> bool {
-        matches!(self, PlanStep::DisableAutoSync | PlanStep::Rollback { .. })
+        matches!(self, PlanStep::DisableAutoSync | PlanStep::EnableAutoSync | PlanStep::Rollback { .. })
     }
 
     /// The exact words of a step, from the plan's data and the platform's
@@ -32,6 +34,10 @@ impl PlanStep {
         match self {
             PlanStep::DisableAutoSync => format!(
                 "Disable auto-sync on Argo CD application {} (PATCH spec.syncPolicy.automated.enabled=false)",
+                t.name
+            ),
+            PlanStep::EnableAutoSync => format!(
+                "Re-enable auto-sync on Argo CD application {} (PATCH spec.syncPolicy.automated.enabled=true); Argo CD then syncs HEAD",
                 t.name
             ),
             PlanStep::Rollback { to } => match t.kind {
@@ -213,7 +219,71 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     Ok(plan)
 }
 
+/// The follow-up plan that turns Argo CD auto-sync back on. It is blocked
+/// until the operator types what reverted the bad commit: re-enabling
+/// before the revert re-syncs the bad HEAD at once.
+pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<RollbackPlan, String> {
+    if i.target.kind != Kind::Argocd {
+        return Err(format!("{} is not an Argo CD application: there is no auto-sync to re-enable", i.target.name));
+    }
+    let h = i.history;
+    let cur = h.current().ok_or_else(|| format!("{} has no current revision", i.target.name))?;
+    let mut checks = Vec::new();
+    match i.mode {
+        Mode::ReadOnly => checks.push(Check { id: "mode".into(), status: CheckStatus::Block, detail: "read-only mode: rbtui refuses every mutation (started with --read-only)".into(), overridable: false }),
+        Mode::Rehearsal if i.target.is_prod() => checks.push(Check {
+            id: "mode".into(),
+            status: CheckStatus::Block,
+            detail: format!("rehearsal mode never touches prod: {} is environment {}", i.target.name, i.target.environment),
+            overridable: false,
+        }),
+        m => checks.push(Check { id: "mode".into(), status: CheckStatus::Pass, detail: format!("environment {} fits {} mode", i.target.environment, m.label()), overridable: false }),
+    }
+    if h.facts.auto_sync {
+        checks.push(Check { id: "auto-sync".into(), status: CheckStatus::Block, detail: "auto-sync is already on".into(), overridable: false });
+    }
+    if let Some(op) = &h.facts.busy {
+        checks.push(Check { id: "busy".into(), status: CheckStatus::Block, detail: format!("another operation is already in progress: {op}"), overridable: false });
+    }
+    let bad = bad_sha.map(|s| s[..s.len().min(7)].to_string()).unwrap_or_else(|| "the bad commit".into());
+    checks.push(Check {
+        id: "revert".into(),
+        status: CheckStatus::Block,
+        detail: format!("auto-sync re-syncs HEAD at once: {bad} must be reverted in git first; type the revert PR or commit as the reason"),
+        overridable: true,
+    });
+    let mut plan = RollbackPlan {
+        id: i.id,
+        target: i.target.clone(),
+        mode: i.mode,
+        from: cur.clone(),
+        to: cur.clone(),
+        steps: vec![PlanStep::EnableAutoSync],
+        checks,
+        built_from: h.facts.version.clone(),
+        built_at: i.now,
+        migration: None,
+        before: i.before.cloned(),
+    };
+    plan.sort_checks();
+    Ok(plan)
+}
+
 impl RollbackPlan {
+    /// A rollback (as opposed to a follow-up such as re-enabling auto-sync).
+    pub fn is_rollback(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, PlanStep::Rollback { .. }))
+    }
+
+    /// "roll back orders 42 → 41" or "re-enable auto-sync on orders".
+    pub fn title(&self) -> String {
+        if self.is_rollback() {
+            format!("roll back {} {} → {}", self.target.name, self.from.id, self.to.id)
+        } else {
+            format!("re-enable auto-sync on {}", self.target.name)
+        }
+    }
+
     fn sort_checks(&mut self) {
         self.checks.sort_by(|a, b| b.status.cmp(&a.status));
     }
@@ -272,11 +342,13 @@ impl RollbackPlan {
     /// The confirm dialog's text, derived from the plan alone.
     pub fn confirm_lines(&self) -> Vec<String> {
         let t = &self.target;
-        let mut v = vec![
-            format!("Target: {} ({}, environment {}, {})", t.name, t.kind.label(), t.environment, t.location),
-            format!("From {} {}: {}", t.kind.revision_word(), self.from.id, images_text(&self.from)),
-            format!("To   {} {}: {}", t.kind.revision_word(), self.to.id, images_text(&self.to)),
-        ];
+        let mut v = vec![format!("Target: {} ({}, environment {}, {})", t.name, t.kind.label(), t.environment, t.location)];
+        if self.is_rollback() {
+            v.push(format!("From {} {}: {}", t.kind.revision_word(), self.from.id, images_text(&self.from)));
+            v.push(format!("To   {} {}: {}", t.kind.revision_word(), self.to.id, images_text(&self.to)));
+        } else {
+            v.push(format!("Now at {} {}: {}", t.kind.revision_word(), self.from.id, images_text(&self.from)));
+        }
         for (n, s) in self.steps.iter().enumerate() {
             v.push(format!("{}. {}", n + 1, s.describe(t, &self.from)));
         }

@@ -201,6 +201,7 @@ fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
         }
         Key::Char('s') => status_message(s, fx),
         Key::Char('p') if s.plan.is_some() => s.popup = Some(Popup::Plan),
+        Key::Char('a') => reenable_plan(s, fx),
         Key::Char(c @ '1'..='5') => s.focus = Pane::ALL[(c as u8 - b'1') as usize],
         Key::Esc => {
             if s.focus != Pane::Health {
@@ -343,6 +344,44 @@ fn build_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Effect>) {
     }
 }
 
+/// `a`: the follow-up plan that turns Argo CD auto-sync back on.
+fn reenable_plan(s: &mut State, fx: &mut Vec<Effect>) {
+    if s.in_flight() {
+        s.flash = Some((true, "a rollback is in flight; wait for it to finish".into()));
+        return;
+    }
+    let Some(t) = s.selected_target().cloned() else { return };
+    let Some(h) = s.histories.get(&t.name).cloned() else {
+        s.flash = Some((true, format!("history of {} not loaded yet", t.name)));
+        return;
+    };
+    let bad = s.run.as_ref().filter(|r| r.plan.target.name == t.name && r.plan.is_rollback()).and_then(|r| r.plan.from.git_sha.clone());
+    let id = s.next_plan_id;
+    let r = plan::build_reenable(
+        PlanInputs {
+            id,
+            target: &t,
+            mode: s.settings.mode,
+            history: &h,
+            to: "",
+            now: s.now,
+            before: s.health.get(&t.name),
+            mutable_tags: &s.settings.mutable_tags,
+            rollout_timeout_secs: s.settings.rollout_timeout_secs,
+        },
+        bad.as_deref(),
+    );
+    match r {
+        Ok(p) => {
+            s.next_plan_id += 1;
+            s.plan = Some(p);
+            s.popup = Some(Popup::Plan);
+            plan_ready(s, fx);
+        }
+        Err(e) => s.flash = Some((true, e)),
+    }
+}
+
 fn history_loaded(s: &mut State, target: String, result: Result<super::model::History, String>, fx: &mut Vec<Effect>) {
     match result {
         Ok(h) => {
@@ -365,7 +404,12 @@ fn history_loaded(s: &mut State, target: String, result: Result<super::model::Hi
 fn migrations_loaded(s: &mut State, plan_id: u64, result: Result<super::migration::MigrationDiff, String>, fx: &mut Vec<Effect>) {
     let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else { return };
     p.apply_migrations(result);
-    let p = p.clone();
+    plan_ready(s, fx);
+}
+
+/// Records a plan once all its checks are known, and ticks what it proves.
+fn plan_ready(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(p) = s.plan.clone() else { return };
     let mut details: Vec<String> = p.confirm_lines().into_iter().skip(1).collect();
     for c in &p.checks {
         details.push(format!("check {} `{}`: {}", c.status.label(), c.id, c.detail));
@@ -381,7 +425,10 @@ fn migrations_loaded(s: &mut State, plan_id: u64, result: Result<super::migratio
         }
     }
     let t = p.target.name.clone();
-    record(s, fx, "plan", Some(t.clone()), format!("plan #{}: roll back {} {} → {}", p.id, t, p.from.id, p.to.id), details, None);
+    record(s, fx, "plan", Some(t.clone()), format!("plan #{}: {}", p.id, p.title()), details, None);
+    if !p.is_rollback() {
+        return;
+    }
     auto_tick(s, fx, &t, AutoEvent::PlanBuilt, Some(format!("{} → {}", p.from.id, p.to.id)));
     if p.checks.iter().any(|c| c.id == "schema" && c.status == CheckStatus::Pass) {
         let d = p.checks.iter().find(|c| c.id == "schema").map(|c| c.detail.clone());
@@ -523,7 +570,7 @@ fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Effect>) {
     details.extend(p.confirm_lines().into_iter().skip(3));
     record(s, fx, "confirm", Some(t.clone()), format!("plan #{} confirmed by {}", p.id, s.settings.operator), details, None);
     auto_tick(s, fx, &t, AutoEvent::ContextVerified, Some(format!("{} ({}, {})", t, p.target.environment, p.target.location)));
-    if let Some(r) = &reason {
+    if let Some(r) = reason.as_ref().filter(|_| p.checks.iter().any(|c| c.id == "schema" && c.status == CheckStatus::Block)) {
         auto_tick(s, fx, &t, AutoEvent::SchemaChecked, Some(format!("overridden: {r}")));
     }
     s.run = Some(Run {
@@ -549,7 +596,8 @@ fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(step) = run.plan.steps.get(run.step).cloned() else {
         run.outcome = Some(Outcome::Succeeded);
         let t = run.plan.target.name.clone();
-        record(s, fx, "done", Some(t), "rollback finished; follow-ups stay open on the checklist".into(), vec![], None);
+        let text = if run.plan.is_rollback() { "rollback finished; follow-ups stay open on the checklist" } else { "plan finished" };
+        record(s, fx, "done", Some(t), text.into(), vec![], None);
         return;
     };
     let plan = Box::new(run.plan.clone());
@@ -557,7 +605,7 @@ fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
     let t = plan.target.name.clone();
     let n = run.step + 1;
     match &step {
-        PlanStep::DisableAutoSync | PlanStep::Rollback { .. } => {
+        PlanStep::DisableAutoSync | PlanStep::EnableAutoSync | PlanStep::Rollback { .. } => {
             let text = format!("step {n}: {}", step.describe(&plan.target, &plan.from));
             record(s, fx, "action", Some(t), text, vec![], None);
             fx.push(Effect::Execute { plan, step: n - 1, what: step });
@@ -593,6 +641,7 @@ fn step_finished(s: &mut State, plan_id: u64, step: usize, result: Result<StepDo
             record(s, fx, "result", Some(t.clone()), format!("step {} ok: {summary}", step + 1), vec![], None);
             let ev = match what {
                 PlanStep::DisableAutoSync => Some(AutoEvent::AutoSyncDisabled),
+                PlanStep::EnableAutoSync => Some(AutoEvent::AutoSyncEnabled),
                 PlanStep::Rollback { .. } => Some(AutoEvent::RollbackStarted),
                 _ => None,
             };

@@ -20,6 +20,8 @@ pub enum AutoEvent {
     SchemaChecked,
     /// Auto-sync was turned off by the plan.
     AutoSyncDisabled,
+    /// Auto-sync was turned back on by its own confirmed plan.
+    AutoSyncEnabled,
     /// The rollback API call succeeded.
     RollbackStarted,
     /// The rollout converged.

@@ -164,6 +164,23 @@ impl ArgoBackend {
                 let how = if keep { "automated.enabled=false (prune/selfHeal kept)" } else { "automated removed (server before v3.1)" };
                 Ok(StepDone { summary: format!("auto-sync disabled on {}: merge PATCH {how}", t.app), version: after.version_token() })
             }
+            PlanStep::EnableAutoSync => {
+                if app.auto_sync() {
+                    return Ok(StepDone { summary: "auto-sync was already on".into(), version: now });
+                }
+                let patch = if self.supports_enabled().await {
+                    serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": true}}}})
+                } else {
+                    serde_json::json!({"spec": {"syncPolicy": {"automated": {}}}})
+                };
+                let mut body = serde_json::json!({"name": t.app, "patch": patch.to_string(), "patchType": "merge"});
+                for (k, v) in Self::query(&t) {
+                    body[k] = serde_json::Value::String(v);
+                }
+                let out = self.client.call(Method::PATCH, &path, &[], Some(&body), "update", &Self::object(&t)).await.map_err(fail)?;
+                let after: Application = serde_json::from_slice(&out).map_err(|e| ExecError::Failed(format!("malformed answer to PATCH: {e}")))?;
+                Ok(StepDone { summary: format!("auto-sync re-enabled on {}: Argo CD now follows HEAD", t.app), version: after.version_token() })
+            }
             PlanStep::Rollback { to } => {
                 let id: i64 = to.parse().map_err(|_| ExecError::Failed(format!("history id {to} is not a number")))?;
                 let mut body = serde_json::json!({"name": t.app, "id": id, "prune": false, "dryRun": false});

@@ -27,6 +27,9 @@ pub fn keys(s: &State) -> Vec<(&'static str, &'static str)> {
             if s.plan.is_some() {
                 v.push(("p", "plan"));
             }
+            if s.selected_target().is_some_and(|t| t.kind == crate::core::model::Kind::Argocd) && s.selected_history().is_some_and(|h| !h.facts.auto_sync) {
+                v.push(("a", "re-enable auto-sync"));
+            }
             v.extend([("Tab", "pane"), ("n", "note"), ("s", "status msg"), ("?", "help"), ("q", "quit")]);
             v
         }

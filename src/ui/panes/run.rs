@@ -13,26 +13,29 @@ use ratatui::Frame;
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let Some(r) = &s.run else { return };
     let p = &r.plan;
+    let what = if p.is_rollback() { "ROLLBACK" } else { "AUTO-SYNC RE-ENABLE" };
     let (label, style) = match &r.outcome {
-        None => (" ROLLBACK IN PROGRESS ", Style::new().fg(Color::Black).bg(Color::Yellow).add_modifier(Modifier::BOLD)),
-        Some(Outcome::Succeeded) => (" ROLLBACK DONE ", Style::new().fg(Color::Black).bg(Color::Green).add_modifier(Modifier::BOLD)),
-        Some(Outcome::Failed(_)) => (" ROLLBACK FAILED ", theme::PROD),
+        None => (format!(" {what} IN PROGRESS "), Style::new().fg(Color::Black).bg(Color::Yellow).add_modifier(Modifier::BOLD)),
+        Some(Outcome::Succeeded) => (format!(" {what} DONE "), Style::new().fg(Color::Black).bg(Color::Green).add_modifier(Modifier::BOLD)),
+        Some(Outcome::Failed(_)) => (format!(" {what} FAILED "), theme::PROD),
     };
     let step = p.steps.get(r.step).map(|st| match st {
         PlanStep::DisableAutoSync => "disabling auto-sync",
+        PlanStep::EnableAutoSync => "enabling auto-sync",
         PlanStep::Rollback { .. } => "sending rollback",
         PlanStep::WaitForRollout { .. } => "watching rollout",
         PlanStep::Verify => "verifying",
     });
     let detail = match (&r.outcome, &r.progress) {
         (Some(Outcome::Failed(m)), _) => m.clone(),
-        (Some(Outcome::Succeeded), _) => "converged and verified; follow-ups on the checklist".into(),
+        (Some(Outcome::Succeeded), _) if p.is_rollback() => "converged and verified; follow-ups on the checklist".into(),
+        (Some(Outcome::Succeeded), _) => "done".into(),
         (None, Some(pr)) => pr.message.clone(),
         (None, None) => String::new(),
     };
     let line = Line::from(vec![
         Span::styled(label, style),
-        Span::styled(format!(" {} {} → {} ", p.target.name, p.from.id, p.to.id), theme::BOLD),
+        Span::styled(format!(" {} ", p.title()), theme::BOLD),
         Span::styled(format!("step {}/{} {} ", (r.step + 1).min(p.steps.len()), p.steps.len(), step.unwrap_or("done")), theme::DIM),
         Span::raw(detail),
         Span::styled(format!("  {}", age((s.now - r.started_at).num_seconds())), theme::DIM),

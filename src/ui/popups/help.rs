@@ -4,41 +4,40 @@ use crate::core::state::State;
 use crate::ui::theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("Everywhere", ""),
-    ("Tab / Shift-Tab, 1-5", "move between panes"),
-    ("j / k, ↑ / ↓, PgUp/PgDn, g/G", "move in the focused pane"),
+    ("Tab, Shift-Tab, 1-5", "move between panes"),
+    ("j k ↑ ↓ PgUp PgDn g G", "move in the focused pane"),
     ("Enter", "select: target → history → plan → confirm"),
     ("Esc", "back / close"),
-    ("/", "filter targets by name, kind or environment"),
-    ("n", "notes editor (Ctrl-S appends to the incident note)"),
-    ("s", "draft a ready-to-paste status message (recorded)"),
+    ("/", "filter targets (name, kind, environment)"),
+    ("n", "notes editor; Ctrl-S appends to the note"),
+    ("s", "draft the status message (recorded)"),
     ("p", "show the current plan again"),
+    ("a", "Argo CD: re-enable auto-sync (after revert)"),
     ("?", "this help"),
-    ("q, Ctrl-C", "quit (asks first while a rollback is in flight)"),
+    ("q, Ctrl-C", "quit (asks while a rollback runs)"),
     ("Checklist pane", ""),
-    ("space / Enter", "tick or untick a step, with an optional evidence line"),
+    ("space, Enter", "tick/untick, optional evidence line"),
     ("Confirm dialog", ""),
-    ("type", "the target name (prod) and/or an override reason (blocked check)"),
+    ("type", "target name (prod), override reason (BLOCK)"),
     ("Tab", "switch between the two fields"),
     ("Enter", "execute the plan exactly as shown"),
 ];
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, area);
-    let mut lines = vec![Line::styled(format!("rbtui {} — mode {}", env!("CARGO_PKG_VERSION"), s.settings.mode.label()), theme::BOLD), Line::raw("")];
+    let mut lines = vec![Line::styled(format!("rbtui {} — mode {}", env!("CARGO_PKG_VERSION"), s.settings.mode.label()), theme::BOLD)];
     for (k, w) in KEYS {
         if w.is_empty() {
             lines.push(Line::styled(*k, theme::BOLD));
         } else {
-            lines.push(Line::from(vec![Span::styled(format!("  {k:<30}"), theme::KEY), Span::raw(*w)]));
+            lines.push(Line::from(vec![Span::styled(format!("  {k:<24}"), theme::KEY), Span::raw(*w)]));
         }
     }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("Every plan, confirmation, action and result is appended to the note and fsync'd", theme::DIM));
-    lines.push(Line::styled("before the Activity pane shows it.", theme::DIM));
-    f.render_widget(Paragraph::new(lines).block(Block::bordered().title(" Help — Esc to close ")), area);
+    lines.push(Line::styled("Every plan, confirmation, action and result is fsync'd to the note before Activity shows it.", theme::DIM));
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(" Help — Esc to close ")), area);
 }

@@ -11,7 +11,7 @@ use ratatui::Frame;
 pub fn render(s: &State, f: &mut Frame, screen: Rect) {
     let Some(p) = &s.plan else { return };
     let border = if p.target.is_prod() { theme::ERROR } else { theme::BOLD };
-    let title = format!(" Plan #{} — roll back {} ({}) ", p.id, p.target.name, p.target.environment.to_uppercase());
+    let title = format!(" Plan #{} — {} ({}) ", p.id, p.title(), p.target.environment.to_uppercase());
     let mut lines: Vec<Line> = p.confirm_lines().into_iter().map(Line::raw).collect();
     lines.push(Line::raw(""));
     lines.push(Line::styled("Pre-flight checks", theme::BOLD));

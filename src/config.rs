@@ -51,6 +51,75 @@ pub struct TargetConfig {
     pub migrations: Option<Vec<String>>,
     /// How an image tag names its commit, e.g. `["git-{sha}", "v*-{sha}"]`.
     pub sha_from_tag: Option<Vec<String>>,
+    /// HTTP health probes (`[[target.probe]]`).
+    #[serde(default)]
+    pub probe: Vec<ProbeConfig>,
+    /// Prometheus-compatible metrics (`[target.prometheus]`).
+    pub prometheus: Option<PrometheusConfig>,
+}
+
+/// One HTTP health probe.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeConfig {
+    pub name: Option<String>,
+    pub url: String,
+    /// Accepted status codes (default: any 2xx).
+    pub expect_status: Option<Vec<u16>>,
+    pub body_contains: Option<String>,
+    /// A JSON pointer into the body (`/status`) and the text it must equal.
+    pub json_pointer: Option<String>,
+    pub json_equals: Option<String>,
+    #[serde(default = "default_probe_timeout")]
+    pub timeout_ms: u64,
+    #[serde(default = "default_probe_interval")]
+    pub interval_secs: u64,
+    /// Extra headers; a value `env:NAME` is read from the environment, so
+    /// secrets stay out of the config, the note and the logs.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+fn default_probe_timeout() -> u64 {
+    2000
+}
+fn default_probe_interval() -> u64 {
+    10
+}
+
+/// A Prometheus-compatible HTTP API and the queries judged on it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusConfig {
+    /// Base URL, e.g. `http://prometheus:9090`.
+    pub url: String,
+    /// Environment variable holding a bearer token.
+    pub bearer_token_env: Option<String>,
+    /// Environment variables holding user and password for basic auth.
+    pub basic_auth_env: Option<[String; 2]>,
+    /// Value of the `service` label in the default queries (default: the target name).
+    pub service: Option<String>,
+    #[serde(default = "default_prom_interval")]
+    pub interval_secs: u64,
+    #[serde(default = "default_probe_timeout")]
+    pub timeout_ms: u64,
+    /// Named queries; when empty, the defaults (error_rate, latency_p95).
+    #[serde(default, rename = "query")]
+    pub queries: Vec<QueryConfig>,
+}
+
+fn default_prom_interval() -> u64 {
+    15
+}
+
+/// A named PromQL query with its criterion (`> 5% for 5m`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryConfig {
+    /// `error_rate`, `latency_p95`, `latency_p99` get defaults; any other name needs `promql`.
+    pub name: String,
+    pub promql: Option<String>,
+    pub criterion: Option<String>,
 }
 
 fn default_env() -> String {
@@ -124,6 +193,15 @@ impl Config {
             if !seen.insert(t.name.clone()) {
                 let (l, col) = text.find(&format!("\"{}\"", t.name)).map(|o| line_col(text, o)).unwrap_or((0, 0));
                 return Err(format!("{origin}:{l}:{col}: duplicate target name `{}`", t.name));
+            }
+        }
+        for t in &c.targets {
+            let crits = t.prometheus.iter().flat_map(|p| p.queries.iter()).filter_map(|q| q.criterion.as_deref().map(|c| (q, c)));
+            for (q, crit) in crits {
+                crate::core::signals::parse_criterion(crit).map_err(|e| format!("{origin}: target `{}`, query `{}`: {e}", t.name, q.name))?;
+            }
+            if let Some(q) = t.prometheus.iter().flat_map(|p| p.queries.iter()).find(|q| q.promql.is_none() && !crate::backend::signals::is_builtin_query(&q.name)) {
+                return Err(format!("{origin}: target `{}`, query `{}` needs `promql` (only error_rate, latency_p95, latency_p99 have defaults)", t.name, q.name));
             }
         }
         if c.settings.rollout_timeout_secs <= 0 || c.settings.verify_window_secs < 0 {

@@ -4,6 +4,7 @@
 use crate::backend::clock::Clock;
 use crate::backend::demo::DemoBackend;
 use crate::backend::git_migrations::GitMigrations;
+use crate::backend::signals::{SignalsBackend, TargetSignals};
 use crate::backend::router::Router;
 use crate::backend::Backend;
 use crate::cli::{Cli, Command};
@@ -140,7 +141,13 @@ pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
                 router = router.with_git_migrations(&t.name, GitMigrations::new(repo, t.migrations.clone(), t.sha_from_tag.clone()));
             }
         }
-        Arc::new(router)
+        let signals: std::collections::HashMap<String, TargetSignals> = config
+            .targets
+            .iter()
+            .filter(|t| !t.probe.is_empty() || t.prometheus.is_some())
+            .map(|t| (t.name.clone(), TargetSignals { probes: t.probe.clone(), prometheus: t.prometheus.clone() }))
+            .collect();
+        if signals.is_empty() { Arc::new(router) } else { Arc::new(SignalsBackend::new(Arc::new(router), signals)) }
     };
     let runbooks = crate::runbook::load_all(config.dir.as_deref())?;
     let resumed = match &cli.resume {

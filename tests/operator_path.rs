@@ -279,3 +279,22 @@ fn entries_are_on_disk_before_the_screen_calls_them_recorded() {
         assert!(note.contains(text), "missing {text:?}");
     }
 }
+
+#[test]
+fn verification_window_records_not_recovered_with_before_and_after() {
+    let (mut s, _) = demo(Mode::Demo, None);
+    // Stricter than the service's normal 0.2 % 5xx: it can never "recover".
+    s.state.settings.thresholds.error_rate = 0.001;
+    s.state.settings.verify_window_secs = 20;
+    plan_to(&mut s, "search", "17");
+    s.press("<Enter><Enter>");
+    assert!(s.advance_until(60_000, |st| st.run.as_ref().is_some_and(|r| r.outcome.is_some())));
+    assert_eq!(s.state.run.as_ref().unwrap().outcome, Some(Outcome::Succeeded), "the rollout itself converged");
+    let ticks = &s.state.checklists["search"];
+    assert!(ticks.contains_key("verify"));
+    assert!(!ticks.contains_key("metrics"), "metrics recovered ticks only on real recovery");
+    let nr = s.recorded.iter().find(|r| r.contains("**not-recovered** `search`")).expect("not-recovered recorded");
+    assert!(nr.contains("metrics not recovered within the window: 5xx 0.") && nr.contains("> 0%"), "{nr}");
+    let ev = s.recorded.iter().find(|r| r.contains("**evidence** `search`")).unwrap();
+    assert!(ev.contains("| 5xx rate |") && ev.contains("| p95 latency |"), "{ev}");
+}

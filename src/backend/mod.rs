@@ -6,6 +6,7 @@ pub mod clock;
 pub mod demo;
 pub mod git_migrations;
 pub mod router;
+pub mod signals;
 
 use crate::core::action::ExecError;
 use crate::core::migration::MigrationDiff;

@@ -6,6 +6,7 @@ pub mod fmt;
 pub mod migration;
 pub mod model;
 pub mod plan;
+pub mod signals;
 pub mod state;
 pub mod status;
 pub mod update;

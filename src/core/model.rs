@@ -231,6 +231,9 @@ pub struct Health {
     /// Platform words worth showing verbatim (conditions, task errors).
     pub message: Option<String>,
     pub observed_at: DateTime<Utc>,
+    /// Probes and metric criteria read for this target, if configured.
+    #[serde(default)]
+    pub signals: Vec<super::signals::Signal>,
 }
 
 /// The state of a rollout while rbtui watches it converge.

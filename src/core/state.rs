@@ -99,6 +99,25 @@ pub struct Tick {
     pub evidence: Option<String>,
 }
 
+/// A short memory of a target's error rate and latency.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trend {
+    pub error_rate: Vec<f64>,
+    pub p95_ms: Vec<f64>,
+}
+
+impl Trend {
+    pub const LEN: usize = 30;
+    pub fn push(&mut self, h: &Health) {
+        for (v, series) in [(h.error_rate, &mut self.error_rate), (h.latency_p95_ms, &mut self.p95_ms)] {
+            series.push(v.unwrap_or(f64::NAN));
+            if series.len() > Self::LEN {
+                series.remove(0);
+            }
+        }
+    }
+}
+
 /// Settings the core needs, from config and CLI.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -139,6 +158,8 @@ pub struct State {
     pub targets_error: Option<String>,
     pub health: HashMap<String, Health>,
     pub health_errors: HashMap<String, String>,
+    /// Recent 5xx rate and p95 per target, oldest first, for sparklines.
+    pub trends: HashMap<String, Trend>,
     pub verdicts: HashMap<String, Verdict>,
     /// Indices into `targets`: filtered, worst first.
     pub order: Vec<usize>,
@@ -183,6 +204,7 @@ impl State {
             targets_error: None,
             health: HashMap::new(),
             health_errors: HashMap::new(),
+            trends: HashMap::new(),
             verdicts: HashMap::new(),
             order: Vec::new(),
             selected: None,

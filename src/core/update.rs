@@ -41,6 +41,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                 s.health_errors.remove(&h.target);
                 if s.health.get(&h.target) != Some(&h) {
                     changed = true;
+                    s.trends.entry(h.target.clone()).or_default().push(&h);
                     s.health.insert(h.target.clone(), h);
                 }
             }
@@ -736,9 +737,9 @@ fn verify_read(s: &mut State, plan_id: u64, result: Result<Health, String>, fx: 
         auto_tick(s, fx, &t, AutoEvent::Verified, Some(format!("{}/{} ready, images match the target revision", h.ready, h.desired)));
     }
     let run = s.run.as_mut().unwrap();
-    let v = verdict::evaluate(&h, &th, now);
-    let metrics_known = h.error_rate.is_some() || h.latency_p95_ms.is_some();
-    let metrics_ok = metrics_known && v.severity == Severity::Ok;
+    let rec = verdict::recovered(&h, &th, now);
+    let metrics_known = !matches!(&rec, Err(e) if e.starts_with("no probe or metric"));
+    let metrics_ok = rec.is_ok();
     let until = run.verify_until.unwrap_or(now);
     if run.verified_replicas && metrics_ok {
         let text = format!("metrics recovered: {}", metric_text(&h));
@@ -755,7 +756,7 @@ fn verify_read(s: &mut State, plan_id: u64, result: Result<Health, String>, fx: 
         } else if !metrics_known {
             "replicas verified; no metrics configured, so recovery is not proven".to_string()
         } else {
-            format!("metrics not recovered within the window: {}; {}", metric_text(&h), v.reasons.join("; "))
+            format!("metrics not recovered within the window: {}; {}", metric_text(&h), rec.err().unwrap_or_default())
         };
         if run.verified_replicas {
             record(s, fx, "not-recovered", Some(t.clone()), what, vec![], None);

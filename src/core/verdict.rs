@@ -87,16 +87,39 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
     if h.probe_ok == Some(false) {
         add(Severity::Critical, "health endpoint not answering 200".into());
     }
+    use super::signals::SignalKind;
+    let governed = |k: SignalKind| h.signals.iter().any(|s| s.kind == k && s.criterion.is_some());
+    let mut stale_signals = Vec::new();
+    for s in &h.signals {
+        let age = (now - s.observed_at).num_seconds();
+        if age > t.stale_after_secs {
+            stale_signals.push(format!("{} stale ({} old)", s.name, crate::core::fmt::age(age)));
+            continue;
+        }
+        if let Some(e) = &s.error {
+            stale_signals.push(format!("{} unavailable: {e}", s.name));
+        }
+        if s.kind == SignalKind::Probe && s.ok == Some(false) {
+            add(Severity::Critical, format!("health endpoint down ({}: {})", s.name, s.display));
+        }
+        if s.breached {
+            if let Some(c) = &s.criterion {
+                add(Severity::Serious, format!("{} {c} (now {})", s.name.replace('_', " "), s.display));
+            }
+        }
+    }
     if let Some(e) = h.error_rate.filter(|e| e.is_finite()) {
         if e >= t.error_rate_critical {
             add(Severity::Critical, format!("all requests failing ({:.0}% 5xx)", e * 100.0));
+        } else if governed(SignalKind::ErrorRate) {
+            // The configured criterion (with its duration) decides.
         } else if e > t.error_rate {
             add(Severity::Serious, format!("5xx rate {:.1}% > {:.0}%", e * 100.0, t.error_rate * 100.0));
         } else if e > t.error_rate / 5.0 {
             add(Severity::Watch, format!("transient 5xx ({:.1}%)", e * 100.0));
         }
     }
-    if let Some(l) = h.latency_p95_ms.filter(|l| l.is_finite()) {
+    if let Some(l) = h.latency_p95_ms.filter(|l| l.is_finite() && !governed(SignalKind::Latency)) {
         match h.latency_baseline_ms {
             Some(b) if b > 0.0 && l >= b * t.latency_factor => {
                 add(Severity::Serious, format!("p95 {:.0} ms is {:.1}x baseline {:.0} ms", l, l / b, b));
@@ -112,11 +135,54 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
     let severity = found.iter().map(|(s, _)| *s).max().unwrap_or(Severity::Ok);
     found.sort_by(|a, b| b.0.cmp(&a.0));
     let mut reasons: Vec<String> = found.into_iter().map(|(_, r)| r).collect();
+    reasons.extend(stale_signals);
     if stale {
         let age = (now - h.observed_at).num_seconds();
         reasons.insert(0, format!("data is {} old: stale", crate::core::fmt::age(age)));
     }
     Verdict { severity, reasons, stale }
+}
+
+/// After a rollback: are the signals back to healthy right now? Durations
+/// do not apply here (a recovery is judged on current values). `Err` says
+/// why not, or that nothing measures it.
+pub fn recovered(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Result<String, String> {
+    use super::signals::SignalKind;
+    let fresh: Vec<_> = h.signals.iter().filter(|s| (now - s.observed_at).num_seconds() <= t.stale_after_secs && s.error.is_none()).collect();
+    let mut bad = Vec::new();
+    for s in &fresh {
+        if s.kind == SignalKind::Probe && s.ok == Some(false) {
+            bad.push(format!("{}: {}", s.name, s.display));
+        }
+    }
+    if h.probe_ok == Some(false) {
+        bad.push("health endpoint not answering 200".into());
+    }
+    if let Some(e) = h.error_rate {
+        if !e.is_finite() || e > t.error_rate {
+            bad.push(format!("5xx {:.1}% > {:.0}%", e * 100.0, t.error_rate * 100.0));
+        }
+    }
+    if let Some(l) = h.latency_p95_ms {
+        let limit = match h.latency_baseline_ms {
+            Some(b) if b > 0.0 => b * t.latency_factor,
+            _ => t.latency_p95_ms,
+        };
+        if !l.is_finite() || l > limit {
+            bad.push(format!("p95 {l:.0} ms > {limit:.0} ms"));
+        }
+    }
+    let measured = h.error_rate.is_some() || h.latency_p95_ms.is_some() || h.probe_ok.is_some() || fresh.iter().any(|s| s.kind == SignalKind::Probe);
+    if !measured {
+        return Err("no probe or metric measures this target".into());
+    }
+    if bad.is_empty() {
+        let e = h.error_rate.map(|e| format!("5xx {:.1}%", e * 100.0)).unwrap_or_else(|| "5xx n/a".into());
+        let l = h.latency_p95_ms.map(|l| format!("p95 {l:.0} ms")).unwrap_or_else(|| "p95 n/a".into());
+        Ok(format!("{e}, {l}"))
+    } else {
+        Err(bad.join("; "))
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +208,7 @@ mod tests {
             images: vec![],
             message: None,
             observed_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            signals: Vec::new(),
         }
     }
 

@@ -8,29 +8,13 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
+pub use crate::common::http::Req;
+use crate::common::http::read_req;
 
 pub const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.test-token-for-rbtui.c2lnbmF0dXJl";
 pub const GOOD: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 pub const BAD: &str = "d8f3c2a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3";
-
-#[derive(Debug, Clone)]
-pub struct Req {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Req {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-}
 
 /// What to do to the next matching request instead of answering normally.
 #[derive(Debug, Clone)]
@@ -175,44 +159,6 @@ pub fn start() -> FakeArgo {
         });
     });
     FakeArgo { addr: rx.recv().unwrap(), state }
-}
-
-async fn read_req(sock: &mut tokio::net::TcpStream) -> Option<Req> {
-    let mut buf = Vec::new();
-    let mut tmp = [0u8; 4096];
-    let head_end = loop {
-        let n = sock.read(&mut tmp).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&tmp[..n]);
-        if buf[0] == 0x16 {
-            // A TLS ClientHello on a plain-HTTP port: answer like an HTTP server does.
-            let _ = sock.write_all(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n").await;
-            return None;
-        }
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let method = first.next()?.to_string();
-    let target = first.next()?.to_string();
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string())).collect();
-    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < len {
-        let n = sock.read(&mut tmp).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&tmp[..n]);
-    }
-    let (path, query) = target.split_once('?').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or((target, String::new()));
-    Some(Req { method, path, query, headers, body: String::from_utf8_lossy(&body).to_string() })
 }
 
 /// Like the real server: no headers until the first matching event, one

@@ -1,6 +1,8 @@
 //! Shared set-up: the embedded demo on a manual clock at a fixed instant.
 #![allow(dead_code)]
 
+pub mod http;
+
 use chrono::{DateTime, TimeZone, Utc};
 use rbtui::app::script::Script;
 use rbtui::backend::clock::ManualClock;

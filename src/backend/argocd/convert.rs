@@ -57,6 +57,7 @@ pub fn health(target: &str, app: &Application, tree: Option<&Tree>, now: DateTim
         images: app.status.summary.images.iter().map(|i| ImageRef::parse(i)).collect(),
         message: Some(msg),
         observed_at: now,
+        signals: Vec::new(),
     }
 }
 

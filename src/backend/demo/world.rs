@@ -287,6 +287,7 @@ impl Service {
             images,
             message,
             observed_at: now,
+            signals: Vec::new(),
         }
     }
 

@@ -9,6 +9,58 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
+/// `probe ✓ · 5xx 7.2% ▁▂▅█ · p95 468 ms ▁▃▆ · 3s old`; stale or failed
+/// signals say so instead of showing a value.
+fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
+    use crate::core::signals::{SignalKind, sparkline};
+    let th = s.settings.thresholds;
+    let mut spans = Vec::new();
+    let trend = s.trends.get(&h.target).cloned().unwrap_or_default();
+    let probes: Vec<_> = h.signals.iter().filter(|x| x.kind == SignalKind::Probe).collect();
+    if probes.is_empty() {
+        if let Some(ok) = h.probe_ok {
+            spans.push(Span::styled(if ok { "probe ✓ ".to_string() } else { "probe ✗ ".to_string() }, if ok { theme::OK } else { theme::ERROR }));
+        }
+    }
+    for p in probes {
+        let secs = (s.now - p.observed_at).num_seconds();
+        let (txt, st) = if secs > th.stale_after_secs {
+            (format!("{} STALE {} ", p.name, age(secs)), theme::WARN)
+        } else if p.ok == Some(true) {
+            (format!("{} ✓ ", p.name), theme::OK)
+        } else {
+            (format!("{} ✗ {} ", p.name, p.display), theme::ERROR)
+        };
+        spans.push(Span::styled(txt, st));
+    }
+    let metric = |label: &str, sig: Option<&crate::core::signals::Signal>, v: Option<f64>, fmt: &dyn Fn(f64) -> String, series: &[f64]| {
+        let mut out = Vec::new();
+        match sig {
+            Some(x) if (s.now - x.observed_at).num_seconds() > th.stale_after_secs => {
+                out.push(Span::styled(format!("· {label} STALE {} ", age((s.now - x.observed_at).num_seconds())), theme::WARN))
+            }
+            Some(x) if x.error.is_some() => out.push(Span::styled(format!("· {label} unavailable "), theme::WARN)),
+            _ => {
+                if let Some(v) = v {
+                    out.push(Span::raw(format!("· {label} {} ", fmt(v))));
+                    out.push(Span::styled(format!("{} ", sparkline(series)), theme::DIM));
+                }
+            }
+        }
+        out
+    };
+    let er = h.signals.iter().find(|x| x.kind == SignalKind::ErrorRate);
+    let lat = h.signals.iter().find(|x| x.name == "latency_p95");
+    let er_series = er.map(|x| x.history.clone()).unwrap_or(trend.error_rate);
+    let lat_series = lat.map(|x| x.history.clone()).unwrap_or(trend.p95_ms);
+    spans.extend(metric("5xx", er, h.error_rate, &|v| format!("{:.1}%", v * 100.0), &er_series));
+    spans.extend(metric("p95", lat, h.latency_p95_ms, &|v| format!("{v:.0} ms"), &lat_series));
+    if spans.is_empty() {
+        spans.push(Span::styled("no probe or metrics configured", theme::DIM));
+    }
+    Line::from(spans)
+}
+
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let title = if s.filtering || !s.filter.is_empty() {
         format!("Health — filter: {}{}", s.filter, if s.filtering { "▏" } else { "" })
@@ -18,7 +70,8 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let block = pane_block(s, Pane::Health, title);
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(3)]).areas(inner);
+    let detail_h = if inner.height >= 16 { 5 } else { 4 };
+    let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(detail_h)]).areas(inner);
     let mut lines = Vec::new();
     if let Some(e) = &s.targets_error {
         lines.push(Line::styled(format!("cannot list targets: {e}"), theme::ERROR));
@@ -67,6 +120,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     if let Some(t) = s.selected_target() {
         if let Some(e) = s.health_errors.get(&t.name) {
             d.push(Line::styled(format!("poll failed: {e}"), theme::ERROR));
+        }
+        if let Some(h) = s.health.get(&t.name) {
+            d.push(signals_line(s, h));
         }
         if let Some(v) = s.verdicts.get(&t.name) {
             let age_s = s.health.get(&t.name).map(|h| age((s.now - h.observed_at).num_seconds())).unwrap_or_default();

@@ -1,0 +1,317 @@
+//! Probes and metric queries per target, polled on their own jittered
+//! intervals and laid over the platform's health: a decorator around any
+//! backend, so every kind (and the verdict) gets the same signals.
+
+pub mod probe;
+pub mod prometheus;
+
+use super::{Backend, BoxFut, StepDone};
+use crate::config::{ProbeConfig, PrometheusConfig};
+use crate::core::action::ExecError;
+use crate::core::migration::MigrationDiff;
+use crate::core::model::{Health, History, Progress, TargetInfo};
+use crate::core::plan::{PlanStep, RollbackPlan};
+use crate::core::signals::{Signal, SignalKind, breached, parse_criterion};
+use chrono::Utc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What to watch for one target.
+#[derive(Debug, Clone, Default)]
+pub struct TargetSignals {
+    pub probes: Vec<ProbeConfig>,
+    pub prometheus: Option<PrometheusConfig>,
+}
+
+const HISTORY: usize = 30;
+
+pub fn is_builtin_query(name: &str) -> bool {
+    matches!(name, "error_rate" | "latency_p95" | "latency_p99")
+}
+
+/// The default PromQL for the built-in names, over `{service="…"}`.
+pub fn default_promql(name: &str, service: &str) -> Option<String> {
+    let s = service.replace('"', "\\\"");
+    match name {
+        "error_rate" => Some(format!(
+            "sum(rate(http_requests_total{{service=\"{s}\",code=~\"5..\"}}[5m])) / sum(rate(http_requests_total{{service=\"{s}\"}}[5m]))"
+        )),
+        "latency_p95" => Some(format!("histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{service=\"{s}\"}}[5m])))")),
+        "latency_p99" => Some(format!("histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{{service=\"{s}\"}}[5m])))")),
+        _ => None,
+    }
+}
+
+/// The runbook criteria for the built-in queries.
+pub fn default_criterion(name: &str) -> Option<&'static str> {
+    match name {
+        "error_rate" => Some("> 5% for 5m"),
+        "latency_p95" => Some("> 500ms for 10m"),
+        _ => None,
+    }
+}
+
+/// The error text of a failed call, naming the cause (DNS, refused, TLS, timeout).
+pub fn describe_transport(e: &reqwest::Error, timeout_ms: u64) -> String {
+    if e.is_timeout() {
+        return format!("timeout after {timeout_ms} ms");
+    }
+    let mut msg = String::new();
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = src {
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    let lower = msg.to_lowercase();
+    let kind = if lower.contains("dns") || lower.contains("lookup") {
+        "DNS failure"
+    } else if lower.contains("refused") {
+        "connection refused"
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        "TLS error"
+    } else {
+        "cannot connect"
+    };
+    format!("{kind}: {msg}")
+}
+
+fn jittered(base: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let f = 0.9 + 0.2 * (nanos as f64 / 1e9);
+    base.mul_f64(f)
+}
+
+type Cache = Arc<Mutex<HashMap<String, Vec<Signal>>>>;
+
+fn store(cache: &Cache, target: &str, mut s: Signal) {
+    let mut c = cache.lock().unwrap();
+    let list = c.entry(target.to_string()).or_default();
+    match list.iter_mut().find(|x| x.name == s.name) {
+        Some(old) => {
+            let mut h = std::mem::take(&mut old.history);
+            if let Some(v) = s.value {
+                h.push(v);
+            } else if s.kind == SignalKind::Probe {
+                h.push(if s.ok == Some(true) { 1.0 } else { 0.0 });
+            }
+            if h.len() > HISTORY {
+                h.drain(..h.len() - HISTORY);
+            }
+            s.history = h;
+            *old = s;
+        }
+        None => {
+            s.history = s.value.into_iter().collect();
+            list.push(s);
+            list.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+    }
+}
+
+pub struct SignalsBackend {
+    inner: Arc<dyn Backend>,
+    specs: HashMap<String, TargetSignals>,
+    cache: Cache,
+    started: AtomicBool,
+    client: reqwest::Client,
+}
+
+impl SignalsBackend {
+    pub fn new(inner: Arc<dyn Backend>, specs: HashMap<String, TargetSignals>) -> SignalsBackend {
+        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(3)).build().unwrap_or_default();
+        SignalsBackend { inner, specs, cache: Arc::default(), started: AtomicBool::new(false), client }
+    }
+
+    /// The latest signals of a target (tests and the CLI read them).
+    pub fn signals(&self, target: &str) -> Vec<Signal> {
+        self.cache.lock().unwrap().get(target).cloned().unwrap_or_default()
+    }
+
+    fn start(&self) {
+        if self.started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        for (target, spec) in &self.specs {
+            for (i, p) in spec.probes.iter().enumerate() {
+                let (cache, client, p, target) = (self.cache.clone(), self.client.clone(), p.clone(), target.clone());
+                let name = p.name.clone().unwrap_or_else(|| if i == 0 { "probe".into() } else { format!("probe{}", i + 1) });
+                tokio::spawn(async move {
+                    let mut backoff = Duration::from_secs(1);
+                    loop {
+                        let o = probe::run(&client, &p).await;
+                        let failed = o.error.is_some();
+                        store(&cache, &target, Signal {
+                            name: name.clone(),
+                            kind: SignalKind::Probe,
+                            value: None,
+                            ok: Some(o.ok),
+                            display: o.display,
+                            criterion: None,
+                            breached: false,
+                            observed_at: Utc::now(),
+                            error: o.error,
+                            history: vec![],
+                        });
+                        let every = Duration::from_secs(p.interval_secs.max(1));
+                        let wait = if failed { backoff.min(every) } else { every };
+                        backoff = if failed { (backoff * 2).min(every) } else { Duration::from_secs(1) };
+                        tokio::time::sleep(jittered(wait)).await;
+                    }
+                });
+            }
+            if let Some(pc) = &spec.prometheus {
+                let auth = match (&pc.bearer_token_env, &pc.basic_auth_env) {
+                    (Some(v), _) => std::env::var(v).map(prometheus::Auth::Bearer).unwrap_or(prometheus::Auth::None),
+                    (None, Some([u, p])) => match (std::env::var(u), std::env::var(p)) {
+                        (Ok(u), Ok(p)) => prometheus::Auth::Basic(u, p),
+                        _ => prometheus::Auth::None,
+                    },
+                    _ => prometheus::Auth::None,
+                };
+                let service = pc.service.clone().unwrap_or_else(|| target.clone());
+                let queries: Vec<(String, String, Option<String>)> = if pc.queries.is_empty() {
+                    ["error_rate", "latency_p95"].iter().map(|n| (n.to_string(), default_promql(n, &service).unwrap(), default_criterion(n).map(str::to_string))).collect()
+                } else {
+                    pc.queries
+                        .iter()
+                        .map(|q| {
+                            let promql = q.promql.clone().or_else(|| default_promql(&q.name, &service)).unwrap_or_default();
+                            let crit = q.criterion.clone().or_else(|| default_criterion(&q.name).map(str::to_string));
+                            (q.name.clone(), promql, crit)
+                        })
+                        .collect()
+                };
+                for (name, promql, crit) in queries {
+                    let prom = prometheus::Prom { base: pc.url.clone(), auth: auth.clone(), timeout: Duration::from_millis(pc.timeout_ms) };
+                    let (cache, client, target) = (self.cache.clone(), self.client.clone(), target.clone());
+                    let every = Duration::from_secs(pc.interval_secs.max(1));
+                    tokio::spawn(async move {
+                        let mut backoff = Duration::from_secs(1);
+                        loop {
+                            let s = read_query(&client, &prom, &name, &promql, crit.as_deref()).await;
+                            let failed = s.error.is_some();
+                            store(&cache, &target, s);
+                            let wait = if failed { backoff.min(every) } else { every };
+                            backoff = if failed { (backoff * 2).min(every) } else { Duration::from_secs(1) };
+                            tokio::time::sleep(jittered(wait)).await;
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    fn overlay(&self, mut h: Health) -> Health {
+        let sigs = self.signals(&h.target);
+        for s in &sigs {
+            match (s.kind, s.name.as_str(), s.value) {
+                (SignalKind::ErrorRate, _, Some(v)) if s.error.is_none() && v.is_finite() => h.error_rate = Some(v),
+                (SignalKind::Latency, "latency_p95", Some(v)) if s.error.is_none() && v.is_finite() => h.latency_p95_ms = Some(v),
+                _ => {}
+            }
+        }
+        h.signals = sigs;
+        h
+    }
+}
+
+/// Reads one query: its current value and, with a criterion, whether the
+/// criterion held for its whole window (a range query over that window).
+pub async fn read_query(client: &reqwest::Client, prom: &prometheus::Prom, name: &str, promql: &str, crit: Option<&str>) -> Signal {
+    let kind = match name {
+        "error_rate" => SignalKind::ErrorRate,
+        n if n.starts_with("latency") => SignalKind::Latency,
+        _ => SignalKind::Custom,
+    };
+    let now = Utc::now();
+    let mut s = Signal {
+        name: name.into(),
+        kind,
+        value: None,
+        ok: None,
+        display: String::new(),
+        criterion: crit.map(str::to_string),
+        breached: false,
+        observed_at: now,
+        error: None,
+        history: vec![],
+    };
+    match prom.instant(client, promql).await {
+        Err(e) => {
+            s.display = "unavailable".into();
+            s.error = Some(e);
+            return s;
+        }
+        Ok(None) => s.display = "no data".into(),
+        Ok(Some(v)) => {
+            let shown = if kind == SignalKind::Latency { v * 1000.0 } else { v };
+            s.value = Some(shown);
+            s.display = match (kind, v) {
+                (_, v) if v.is_nan() => "NaN (no traffic?)".into(),
+                (_, v) if v.is_infinite() => "+Inf (beyond the largest bucket)".into(),
+                (SignalKind::ErrorRate, v) => format!("{:.1}%", v * 100.0),
+                (SignalKind::Latency, v) => format!("{:.0} ms", v * 1000.0),
+                (_, v) => format!("{v:.3}"),
+            };
+        }
+    }
+    if let Some(c) = crit.and_then(|c| parse_criterion(c).ok()) {
+        if c.for_secs == 0 {
+            s.breached = s.value.is_some_and(|v| {
+                let raw = if kind == SignalKind::Latency { v / 1000.0 } else { v };
+                raw.is_finite() && c.op.holds(raw, c.threshold)
+            });
+        } else {
+            let step = (c.for_secs / 10).max(15);
+            match prom.range(client, promql, now.timestamp() as f64, c.for_secs, step).await {
+                Ok(points) => {
+                    let samples: Vec<(chrono::DateTime<Utc>, f64)> = points
+                        .into_iter()
+                        .filter_map(|(t, v)| chrono::DateTime::from_timestamp_millis((t * 1000.0) as i64).map(|t| (t, v)))
+                        .collect();
+                    s.breached = breached(&c, &samples, now, step);
+                }
+                Err(e) => s.error = Some(format!("range query: {e}")),
+            }
+        }
+    }
+    s
+}
+
+impl Backend for SignalsBackend {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+        self.inner.targets()
+    }
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+        Box::pin(async move {
+            self.start();
+            self.inner.health_all().await.into_iter().map(|r| r.map(|h| self.overlay(h))).collect()
+        })
+    }
+    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
+        Box::pin(async move { self.inner.health(target).await.map(|h| self.overlay(h)) })
+    }
+    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
+        self.inner.history(target)
+    }
+    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>> {
+        self.inner.migrations(plan)
+    }
+    fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
+        self.inner.execute(plan, step)
+    }
+    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+        self.inner.progress(plan)
+    }
+    fn poll_interval(&self) -> Duration {
+        self.inner.poll_interval()
+    }
+}

@@ -1,0 +1,122 @@
+//! A tiny HTTP/1.1 server for tests: reads one request per connection and
+//! hands it to a handler. Enough for the API doubles, nothing more.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Req {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+pub async fn read_req(sock: &mut tokio::net::TcpStream) -> Option<Req> {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 4096];
+    let head_end = loop {
+        let n = sock.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        if buf[0] == 0x16 {
+            // A TLS ClientHello on a plain-HTTP port: answer like an HTTP server does.
+            let _ = sock.write_all(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n").await;
+            return None;
+        }
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let target = first.next()?.to_string();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string())).collect();
+    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < len {
+        let n = sock.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&tmp[..n]);
+    }
+    let (path, query) = target.split_once('?').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or((target, String::new()));
+    Some(Req { method, path, query, headers, body: String::from_utf8_lossy(&body).to_string() })
+}
+
+
+/// What a simple handler answers.
+pub struct Resp {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+    pub delay: Duration,
+}
+
+impl Resp {
+    pub fn json(status: u16, body: serde_json::Value) -> Resp {
+        Resp { status, content_type: "application/json", body: body.to_string(), delay: Duration::ZERO }
+    }
+    pub fn text(status: u16, body: &str) -> Resp {
+        Resp { status, content_type: "text/plain", body: body.into(), delay: Duration::ZERO }
+    }
+}
+
+pub type Handler = Arc<dyn Fn(&Req) -> Resp + Send + Sync>;
+
+/// Serves `handler` on 127.0.0.1 (an ephemeral port) from its own thread;
+/// every request is also recorded.
+pub fn serve(handler: Handler) -> (SocketAddr, Arc<Mutex<Vec<Req>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let s2 = seen.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(l.local_addr().unwrap()).unwrap();
+            loop {
+                let Ok((mut sock, _)) = l.accept().await else { return };
+                let (h, seen) = (handler.clone(), s2.clone());
+                tokio::spawn(async move {
+                    let Some(req) = read_req(&mut sock).await else { return };
+                    seen.lock().unwrap().push(req.clone());
+                    let r = h(&req);
+                    if !r.delay.is_zero() {
+                        tokio::time::sleep(r.delay).await;
+                    }
+                    let resp = format!(
+                        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                        r.status,
+                        r.content_type,
+                        r.body.len(),
+                        r.body
+                    );
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+    });
+    (rx.recv().unwrap(), seen)
+}

@@ -45,6 +45,12 @@ pub struct TargetConfig {
     pub ca_file: Option<PathBuf>,
     /// swarm / compose: engine address (default `$DOCKER_HOST`).
     pub docker_host: Option<String>,
+    /// swarm / compose: the service name (default: `name`).
+    pub service: Option<String>,
+    /// compose: the live manifest file swapped as a pair with the image, and
+    /// the per-version files it is restored from (`{tag}` is replaced).
+    pub manifest: Option<PathBuf>,
+    pub manifest_versions: Option<String>,
     /// Migration checks: a local git checkout of the service's code.
     pub repo: Option<PathBuf>,
     /// Path globs of migration files (default: Flyway, golang-migrate, dbmate…).

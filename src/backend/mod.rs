@@ -4,6 +4,7 @@
 pub mod argocd;
 pub mod clock;
 pub mod demo;
+pub mod docker;
 pub mod git_migrations;
 pub mod router;
 pub mod signals;

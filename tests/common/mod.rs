@@ -1,6 +1,7 @@
 //! Shared set-up: the embedded demo on a manual clock at a fixed instant.
 #![allow(dead_code)]
 
+pub mod docker;
 pub mod http;
 
 use chrono::{DateTime, TimeZone, Utc};

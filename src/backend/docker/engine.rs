@@ -1,0 +1,101 @@
+//! Connecting to a Docker engine and reading what bollard's models lack
+//! (a service's `PreviousSpec`), plus error texts an operator can act on.
+
+use bollard::Docker;
+use bollard::errors::Error;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Where the engine is, as the header shows it.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub docker: Docker,
+    pub host: String,
+}
+
+/// `DOCKER_HOST` (or the target's `docker_host`): unix, tcp (TLS with
+/// `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), or ssh.
+pub fn connect(host: Option<&str>) -> Result<Engine, String> {
+    let env_host = std::env::var("DOCKER_HOST").ok();
+    let host = host.map(str::to_string).or(env_host).unwrap_or_else(|| "unix:///var/run/docker.sock".into());
+    let tls = std::env::var("DOCKER_TLS_VERIFY").map(|v| !v.is_empty() && v != "0").unwrap_or(false);
+    let docker = if let Some(path) = host.strip_prefix("unix://") {
+        Docker::connect_with_unix(path, 30, bollard::API_DEFAULT_VERSION)
+    } else if host.starts_with("tcp://") || host.starts_with("http://") || host.starts_with("https://") {
+        if tls || host.starts_with("https://") {
+            let dir = std::env::var("DOCKER_CERT_PATH").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+                std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".docker")
+            });
+            Docker::connect_with_ssl(&host, &dir.join("key.pem"), &dir.join("cert.pem"), &dir.join("ca.pem"), 30, bollard::API_DEFAULT_VERSION)
+        } else {
+            Docker::connect_with_http(&host, 30, bollard::API_DEFAULT_VERSION)
+        }
+    } else if host.starts_with("ssh://") {
+        return Err(format!("{host}: ssh:// engines are not supported by this build; forward the socket (ssh -L) and use unix:// or tcp://"));
+    } else {
+        return Err(format!("DOCKER_HOST {host}: expected unix://, tcp://, https:// or ssh://"));
+    };
+    docker.map(|docker| Engine { docker, host: host.clone() }).map_err(|e| format!("cannot connect to the Docker engine at {host}: {e}"))
+}
+
+/// One error sentence per failure kind; never a Rust debug dump.
+pub fn describe(host: &str, e: &Error) -> String {
+    match e {
+        Error::DockerResponseServerError { status_code, message } => match status_code {
+            404 => format!("not found on the engine: {message}"),
+            409 => format!("conflict: {message}"),
+            s if *s >= 500 => format!("engine error {s}: {message}"),
+            s => format!("engine refused ({s}): {message}"),
+        },
+        Error::RequestTimeoutError => format!("the Docker engine at {host} did not answer in time (timeout)"),
+        other => {
+            let t = other.to_string();
+            if t.contains("Permission denied") || t.contains("permission denied") {
+                format!("permission denied on the Docker socket ({host}): add your user to the docker group or run rbtui with access to it")
+            } else if t.contains("No such file") || t.contains("Connection refused") || t.contains("connect") {
+                format!("no Docker engine at {host}: {t}")
+            } else {
+                format!("Docker engine {host}: {t}")
+            }
+        }
+    }
+}
+
+/// `GET path` on the engine's socket, for fields bollard's models drop.
+/// Only unix and plain tcp engines; others answer `None`.
+pub async fn raw_get(host: &str, path: &str) -> Option<serde_json::Value> {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nAccept: application/json\r\n\r\n");
+    let mut buf = Vec::new();
+    if let Some(p) = host.strip_prefix("unix://") {
+        let mut s = tokio::net::UnixStream::connect(p).await.ok()?;
+        s.write_all(req.as_bytes()).await.ok()?;
+        s.read_to_end(&mut buf).await.ok()?;
+    } else if let Some(a) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
+        let mut s = tokio::net::TcpStream::connect(a).await.ok()?;
+        s.write_all(req.as_bytes()).await.ok()?;
+        s.read_to_end(&mut buf).await.ok()?;
+    } else {
+        return None;
+    }
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&buf[..split]).to_lowercase();
+    if !head.starts_with("http/1.1 200") && !head.starts_with("http/1.0 200") {
+        return None;
+    }
+    let body = &buf[split + 4..];
+    let body = if head.contains("transfer-encoding: chunked") { dechunk(body)? } else { body.to_vec() };
+    serde_json::from_slice(&body).ok()
+}
+
+fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let eol = b.windows(2).position(|w| w == b"\r\n")?;
+        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).split(';').next()?.trim(), 16).ok()?;
+        b = &b[eol + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(b.get(..size)?);
+        b = b.get(size + 2..)?;
+    }
+}

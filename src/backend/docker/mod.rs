@@ -1,0 +1,4 @@
+//! Docker engines: Swarm services (and, later, Compose projects) through bollard.
+
+pub mod engine;
+pub mod swarm;

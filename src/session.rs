@@ -78,6 +78,42 @@ fn argo_backends(targets: Vec<(String, crate::config::TargetConfig)>) -> Result<
     Ok(out)
 }
 
+/// One Swarm and one Compose backend per engine.
+fn docker_backends(targets: Vec<crate::config::TargetConfig>) -> Result<Vec<Arc<dyn Backend>>, String> {
+    use crate::backend::docker::{compose, engine, swarm};
+    let mut hosts: Vec<Option<String>> = targets.iter().map(|t| t.docker_host.clone()).collect();
+    hosts.sort();
+    hosts.dedup();
+    let mut out: Vec<Arc<dyn Backend>> = Vec::new();
+    for host in hosts {
+        let eng = engine::connect(host.as_deref())?;
+        let mine: Vec<&crate::config::TargetConfig> = targets.iter().filter(|t| t.docker_host == host).collect();
+        let sw: Vec<swarm::SwarmTarget> = mine
+            .iter()
+            .filter(|t| t.kind == TargetKind::Swarm)
+            .map(|t| swarm::SwarmTarget { name: t.name.clone(), service: t.service.clone().unwrap_or_else(|| t.name.clone()), environment: t.environment.clone() })
+            .collect();
+        let co: Vec<compose::ComposeTarget> = mine
+            .iter()
+            .filter(|t| t.kind == TargetKind::Compose)
+            .map(|t| compose::ComposeTarget {
+                name: t.name.clone(),
+                project: t.project.clone().unwrap_or_default(),
+                service: t.service.clone().unwrap_or_else(|| t.name.clone()),
+                environment: t.environment.clone(),
+                manifest: t.manifest.clone().zip(t.manifest_versions.clone()),
+            })
+            .collect();
+        if !sw.is_empty() {
+            out.push(Arc::new(swarm::SwarmBackend::new(eng.clone(), sw)));
+        }
+        if !co.is_empty() {
+            out.push(Arc::new(compose::ComposeBackend::new(eng, co)));
+        }
+    }
+    Ok(out)
+}
+
 /// Everything that can fail before the terminal is taken over fails here,
 /// with a message for stderr.
 pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
@@ -101,6 +137,7 @@ pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
     } else {
         let mut demo_names = Vec::new();
         let mut argo: Vec<(String, crate::config::TargetConfig)> = Vec::new();
+        let mut docker: Vec<crate::config::TargetConfig> = Vec::new();
         for t in &config.targets {
             match t.kind {
                 TargetKind::Demo => demo_names.push(t.name.clone()),
@@ -113,6 +150,15 @@ pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
                     }
                     argo.push((server, t.clone()));
                 }
+                TargetKind::Swarm | TargetKind::Compose => {
+                    if t.kind == TargetKind::Compose && t.project.is_none() {
+                        return Err(format!("target `{}`: kind compose needs `project` (the com.docker.compose.project label)", t.name));
+                    }
+                    if t.manifest.is_some() != t.manifest_versions.is_some() {
+                        return Err(format!("target `{}`: `manifest` and `manifest_versions` go together", t.name));
+                    }
+                    docker.push(t.clone());
+                }
                 other => {
                     return Err(format!(
                         "target `{}`: kind `{}` is accepted by the config but its backend is not in this build of rbtui yet; \
@@ -123,7 +169,7 @@ pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
                 }
             }
         }
-        if demo_names.is_empty() && argo.is_empty() {
+        if demo_names.is_empty() && argo.is_empty() && docker.is_empty() {
             return Err("the config names no [[target]]; see README.md, \"Configuration\"".into());
         }
         let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
@@ -131,6 +177,7 @@ pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
             backends.push(Arc::new(DemoBackend::builtin(clock.clone()).restricted(demo_names)));
         }
         backends.extend(argo_backends(argo)?);
+        backends.extend(docker_backends(docker)?);
         let mut router = Router::new(backends);
         for t in &config.targets {
             if let Some(repo) = &t.repo {

@@ -173,6 +173,10 @@ pub struct TargetFacts {
     pub busy: Option<String>,
     /// How deep the platform's own history goes, said honestly in the pane.
     pub history_note: Option<String>,
+    /// Revisions the platform cannot roll back to, with why (a Compose
+    /// image without its versioned manifest).
+    #[serde(default)]
+    pub blocked: Vec<(String, String)>,
 }
 
 /// A target's history plus the facts needed to plan against it.

@@ -175,6 +175,9 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
             check("auto-sync", CheckStatus::Pass, "auto-sync is off".into(), false);
         }
     }
+    if let Some((_, why)) = h.facts.blocked.iter().find(|(id, _)| *id == to.id) {
+        check("pair", CheckStatus::Block, why.clone(), false);
+    }
     if h.facts.paused {
         check("paused", CheckStatus::Block, "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into(), false);
     }

@@ -107,6 +107,7 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
             paused: false,
             busy: app.op_running(),
             history_note: Some("Argo CD keeps the last revisionHistoryLimit syncs (default 10); images are known for the current one only".into()),
+            blocked: vec![],
         },
         fetched_at: now,
         known_bad: vec![],

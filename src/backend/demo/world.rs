@@ -208,6 +208,7 @@ impl Service {
                 paused: false,
                 busy,
                 history_note: self.history_note.clone(),
+                blocked: vec![],
             },
             fetched_at: now,
             known_bad,

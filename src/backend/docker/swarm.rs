@@ -179,7 +179,7 @@ impl SwarmBackend {
         Ok(History {
             target: t.name.clone(),
             revisions,
-            facts: TargetFacts { version: index.to_string(), auto_sync: false, paused: false, busy: busy.map(|s| format!("UpdateStatus {s}")), history_note: Some(note) },
+            facts: TargetFacts { version: index.to_string(), auto_sync: false, paused: false, busy: busy.map(|s| format!("UpdateStatus {s}")), history_note: Some(note), blocked: vec![] },
             fetched_at: Utc::now(),
             known_bad: vec![],
             last_known_good: None,

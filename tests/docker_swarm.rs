@@ -130,6 +130,24 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
     let r = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "v2".into() }));
     assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
     assert_eq!(health().images[0].tag.as_deref(), Some("v1"), "nothing applied");
+
+    // Health is fed by the events stream plus a slow resync, not a tight loop.
+    let observed = |b: &SwarmBackend| rt.block_on(b.health_all()).remove(0).unwrap().observed_at;
+    // Once the engine is quiet, reads come from the cache...
+    let t0 = Instant::now();
+    let t1 = loop {
+        let a = observed(&b);
+        std::thread::sleep(Duration::from_millis(700));
+        if observed(&b) == a {
+            break a;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(25), "health re-read on every poll without events");
+    };
+    let svc = rt.block_on(docker.inspect_service(&name, None::<InspectServiceOptions>)).unwrap();
+    let mut s = svc.spec.unwrap();
+    s.labels.get_or_insert_with(Default::default).insert("poke".into(), "1".into());
+    rt.block_on(docker.update_service(&name, s, UpdateServiceOptions { version: svc.version.unwrap().index.unwrap() as i32, ..Default::default() }, None)).unwrap();
+    wait("an event to trigger a re-read", 10, &|| observed(&b) > t1);
     drop(cleanup);
 }
 

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod demo;
 pub mod docker;
 pub mod git_migrations;
+pub mod kubernetes;
 pub mod router;
 pub mod signals;
 

@@ -3,7 +3,7 @@
 //! recreating them on a known-good image — and, where the target names a
 //! versioned manifest, swapping that file as a pair, keeping a backup.
 
-use super::engine::{Engine, describe};
+use super::engine::{Engine, EventGate, describe};
 use crate::backend::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
 use crate::core::migration::{MigrationDiff, MigrationVerdict};
@@ -33,6 +33,8 @@ pub struct ComposeTarget {
 pub struct ComposeBackend {
     engine: Engine,
     targets: Vec<ComposeTarget>,
+    gate: std::sync::Arc<EventGate>,
+    cache: std::sync::Mutex<Vec<Result<Health, (String, String)>>>,
 }
 
 impl ComposeTarget {
@@ -43,7 +45,7 @@ impl ComposeTarget {
 
 impl ComposeBackend {
     pub fn new(engine: Engine, targets: Vec<ComposeTarget>) -> ComposeBackend {
-        ComposeBackend { engine, targets }
+        ComposeBackend { engine, targets, gate: Default::default(), cache: std::sync::Mutex::new(Vec::new()) }
     }
 
     fn target(&self, name: &str) -> Result<&ComposeTarget, String> {
@@ -297,10 +299,24 @@ impl Backend for ComposeBackend {
             .collect();
         Box::pin(async move { Ok(v) })
     }
+    /// Cheap between engine events: the cached snapshot is returned until
+    /// an event arrives or the slow resync is due.
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
         Box::pin(async move {
+            let mine: Vec<(String, String)> = self.targets.iter().map(|t| (t.project.clone(), t.service.clone())).collect();
+            self.gate.start(&self.engine.docker, &["container"], move |ev| {
+                let attrs = ev.actor.as_ref().and_then(|a| a.attributes.as_ref());
+                let get = |k: &str| attrs.and_then(|a| a.get(k)).cloned().unwrap_or_default();
+                mine.contains(&(get("com.docker.compose.project"), get("com.docker.compose.service")))
+            });
+            if !self.gate.due() {
+                return self.cache.lock().unwrap().clone();
+            }
             let reads = self.targets.iter().map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
-            futures::future::join_all(reads).await
+            let fresh = futures::future::join_all(reads).await;
+            self.gate.read_done();
+            *self.cache.lock().unwrap() = fresh.clone();
+            fresh
         })
     }
     fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
@@ -326,7 +342,8 @@ impl Backend for ComposeBackend {
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
         Box::pin(self.read_progress(plan))
     }
+    /// Polls are cheap (see `health_all`): changes show within a second.
     fn poll_interval(&self) -> Duration {
-        Duration::from_secs(3)
+        Duration::from_secs(1)
     }
 }

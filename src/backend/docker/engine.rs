@@ -99,3 +99,103 @@ fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
         b = b.get(size + 2..)?;
     }
 }
+
+/// Re-reads only when the engine says something changed (its events
+/// stream), plus a slow resync; never a tight poll loop. Reconnects the
+/// stream with backoff; while it is down every poll re-reads.
+pub struct EventGate {
+    dirty: std::sync::atomic::AtomicBool,
+    up: std::sync::atomic::AtomicBool,
+    started: std::sync::atomic::AtomicBool,
+    last_read: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// Lifecycle changes only: health checks exec every second and must not
+/// count as changes (`exec_start: …` is filtered here too, in case the
+/// engine ignores the server-side filter).
+const LIFECYCLE: &[&str] = &["create", "update", "remove", "start", "die", "destroy", "kill", "oom", "health_status"];
+
+/// Even with no event, read again this often.
+pub const RESYNC: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Default for EventGate {
+    fn default() -> Self {
+        EventGate {
+            dirty: true.into(),
+            up: false.into(),
+            started: false.into(),
+            last_read: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl EventGate {
+    /// Starts following `/events` for the given object types, once; only
+    /// events for which `mine` holds (the targets' own objects) count.
+    pub fn start(
+        self: &std::sync::Arc<Self>,
+        docker: &Docker,
+        types: &[&str],
+        mine: impl Fn(&bollard::models::EventMessage) -> bool + Send + Sync + 'static,
+    ) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.started.swap(true, SeqCst) {
+            return;
+        }
+        let gate = std::sync::Arc::downgrade(self);
+        let docker = docker.clone();
+        let types: Vec<String> = types.iter().map(|s| s.to_string()).collect();
+        tokio::spawn(async move {
+            use futures::StreamExt;
+            let mut backoff = std::time::Duration::from_secs(1);
+            loop {
+                let mut f = std::collections::HashMap::new();
+                f.insert("type".to_string(), types.clone());
+                f.insert("event".to_string(), LIFECYCLE.iter().map(|s| s.to_string()).collect());
+                let mut s = docker.events(Some(bollard::query_parameters::EventsOptions { filters: Some(f), ..Default::default() }));
+                // Optimistically up: a refused connection ends the stream at once.
+                if let Some(g) = gate.upgrade() {
+                    g.up.store(true, SeqCst);
+                }
+                while let Some(ev) = s.next().await {
+                    let Some(g) = gate.upgrade() else { return };
+                    match ev {
+                        Ok(ev) => {
+                            g.up.store(true, SeqCst);
+                            let action = ev.action.clone().unwrap_or_default();
+                            let lifecycle = LIFECYCLE.iter().any(|a| action == *a || action.starts_with(&format!("{a}:")));
+                            if lifecycle && mine(&ev) {
+                                g.dirty.store(true, SeqCst);
+                            }
+                            backoff = std::time::Duration::from_secs(1);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let Some(g) = gate.upgrade() else { return };
+                g.up.store(false, SeqCst);
+                g.dirty.store(true, SeqCst);
+                drop(g);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+            }
+        });
+    }
+
+    /// True when a fresh read is due; the caller then calls `read_done`.
+    /// The flag is taken here, so an event during the read marks it again.
+    pub fn due(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        let stale = self.last_read.lock().unwrap().is_none_or(|t| t.elapsed() >= RESYNC);
+        self.dirty.swap(false, SeqCst) || stale
+    }
+
+    /// While the stream is down every poll reads again.
+    pub fn read_done(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if !self.up.load(SeqCst) {
+            self.dirty.store(true, SeqCst);
+        }
+        *self.last_read.lock().unwrap() = Some(std::time::Instant::now());
+    }
+}

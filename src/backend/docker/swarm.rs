@@ -2,7 +2,7 @@
 //! Swarm keeps one previous spec; the other revisions offered are images of
 //! the same repository present on the engine, pinned by digest when known.
 
-use super::engine::{Engine, describe, raw_get};
+use super::engine::{Engine, EventGate, describe, raw_get};
 use crate::backend::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
 use crate::core::migration::{MigrationDiff, MigrationVerdict};
@@ -25,6 +25,8 @@ pub struct SwarmTarget {
 pub struct SwarmBackend {
     engine: Engine,
     targets: Vec<SwarmTarget>,
+    gate: std::sync::Arc<EventGate>,
+    cache: std::sync::Mutex<Vec<Result<Health, (String, String)>>>,
 }
 
 /// The id of the entry that means "the engine's own previous spec".
@@ -44,7 +46,7 @@ fn replicas(spec: &ServiceSpec) -> u32 {
 
 impl SwarmBackend {
     pub fn new(engine: Engine, targets: Vec<SwarmTarget>) -> SwarmBackend {
-        SwarmBackend { engine, targets }
+        SwarmBackend { engine, targets, gate: Default::default(), cache: std::sync::Mutex::new(Vec::new()) }
     }
 
     fn target(&self, name: &str) -> Result<&SwarmTarget, String> {
@@ -273,10 +275,24 @@ impl Backend for SwarmBackend {
             .collect();
         Box::pin(async move { Ok(v) })
     }
+    /// Cheap between engine events: the cached snapshot is returned until
+    /// an event arrives or the slow resync is due.
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
         Box::pin(async move {
+            let names: Vec<String> = self.targets.iter().map(|t| t.service.clone()).collect();
+            self.gate.start(&self.engine.docker, &["service", "container"], move |ev| {
+                let attrs = ev.actor.as_ref().and_then(|a| a.attributes.as_ref());
+                let get = |k: &str| attrs.and_then(|a| a.get(k)).cloned().unwrap_or_default();
+                names.contains(&get("name")) || names.contains(&get("com.docker.swarm.service.name"))
+            });
+            if !self.gate.due() {
+                return self.cache.lock().unwrap().clone();
+            }
             let reads = self.targets.iter().map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
-            futures::future::join_all(reads).await
+            let fresh = futures::future::join_all(reads).await;
+            self.gate.read_done();
+            *self.cache.lock().unwrap() = fresh.clone();
+            fresh
         })
     }
     fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
@@ -302,7 +318,8 @@ impl Backend for SwarmBackend {
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
         Box::pin(self.read_progress(plan))
     }
+    /// Polls are cheap (see `health_all`): changes show within a second.
     fn poll_interval(&self) -> Duration {
-        Duration::from_secs(3)
+        Duration::from_secs(1)
     }
 }

@@ -1,0 +1,3 @@
+//! `kind = "kubernetes"`: Deployments and their ReplicaSet history.
+
+pub mod kubectl;

@@ -144,6 +144,7 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
             })?;
             let m = b.migrations(&p).await;
             p.apply_migrations(m);
+            let preview = if p.refusal().is_none() { b.preview(&p).await } else { None };
             let blocked = p.worst() == CheckStatus::Block;
             if as_json {
                 outln!(out, "{}", json(&p)?);
@@ -164,6 +165,11 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                             outln!(out, "    {} line {:<3} {}  — {}", st.verdict.mark(), st.line, ellipsize(&st.sql.replace('\n', " "), 60), st.reason);
                         }
                     }
+                }
+                match &preview {
+                    Some(Ok(m)) => outln!(out, "Server-side dry run: {m}"),
+                    Some(Err(e)) => outln!(out, "Server-side dry run FAILED: {e}"),
+                    None => {}
                 }
                 if p.needs_typed_name() {
                     outln!(out, "Confirmation: prod target — the console asks for the target name to be typed.");

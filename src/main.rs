@@ -18,7 +18,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let session = match rbtui::session::prepare(&cli, Arc::new(SystemClock)) {
+    let session = match rt.block_on(rbtui::session::prepare(&cli, Arc::new(SystemClock))) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

@@ -78,6 +78,37 @@ fn argo_backends(targets: Vec<(String, crate::config::TargetConfig)>) -> Result<
     Ok(out)
 }
 
+/// One Kubernetes backend per kube context.
+async fn kube_backends(targets: Vec<crate::config::TargetConfig>) -> Result<Vec<Arc<dyn Backend>>, String> {
+    use crate::backend::kubernetes::{DeployTarget, KubeBackend};
+    let mut contexts: Vec<Option<String>> = targets.iter().map(|t| t.context.clone()).collect();
+    contexts.sort();
+    contexts.dedup();
+    let mut out: Vec<Arc<dyn Backend>> = Vec::new();
+    for ctx in contexts {
+        // Connecting reads kubeconfig files only; no request is made yet.
+        let (client, location) = KubeBackend::connect(ctx.as_deref()).await?;
+        let mine: Vec<&crate::config::TargetConfig> = targets.iter().filter(|t| t.context == ctx).collect();
+        let one: Vec<DeployTarget> = mine
+            .iter()
+            .filter_map(|t| {
+                t.deployment.as_ref().map(|d| DeployTarget {
+                    name: t.name.clone(),
+                    namespace: t.namespace.clone().unwrap_or_default(),
+                    deployment: d.clone(),
+                    environment: t.environment.clone(),
+                })
+            })
+            .collect();
+        let mut b = KubeBackend::new(client, location, one);
+        for t in mine.iter().filter(|t| t.deployment.is_none()) {
+            b = b.with_selector(t.namespace.as_deref().unwrap_or_default(), t.selector.as_deref().unwrap_or_default(), &t.environment);
+        }
+        out.push(Arc::new(b));
+    }
+    Ok(out)
+}
+
 /// One Swarm and one Compose backend per engine.
 fn docker_backends(targets: Vec<crate::config::TargetConfig>) -> Result<Vec<Arc<dyn Backend>>, String> {
     use crate::backend::docker::{compose, engine, swarm};
@@ -116,7 +147,7 @@ fn docker_backends(targets: Vec<crate::config::TargetConfig>) -> Result<Vec<Arc<
 
 /// Everything that can fail before the terminal is taken over fails here,
 /// with a message for stderr.
-pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
+pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
     let demo = matches!(cli.command, Some(Command::Demo { .. }));
     let config = match Config::locate(cli.config.as_deref()) {
         Some(p) => Config::load(&p)?,
@@ -138,6 +169,7 @@ pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
         let mut demo_names = Vec::new();
         let mut argo: Vec<(String, crate::config::TargetConfig)> = Vec::new();
         let mut docker: Vec<crate::config::TargetConfig> = Vec::new();
+        let mut kube: Vec<crate::config::TargetConfig> = Vec::new();
         for t in &config.targets {
             match t.kind {
                 TargetKind::Demo => demo_names.push(t.name.clone()),
@@ -150,6 +182,12 @@ pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
                     }
                     argo.push((server, t.clone()));
                 }
+                TargetKind::Kubernetes => {
+                    if t.namespace.is_none() || (t.deployment.is_none() && t.selector.is_none()) {
+                        return Err(format!("target `{}`: kind kubernetes needs `namespace` and `deployment` (or `selector`)", t.name));
+                    }
+                    kube.push(t.clone());
+                }
                 TargetKind::Swarm | TargetKind::Compose => {
                     if t.kind == TargetKind::Compose && t.project.is_none() {
                         return Err(format!("target `{}`: kind compose needs `project` (the com.docker.compose.project label)", t.name));
@@ -159,17 +197,9 @@ pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
                     }
                     docker.push(t.clone());
                 }
-                other => {
-                    return Err(format!(
-                        "target `{}`: kind `{}` is accepted by the config but its backend is not in this build of rbtui yet; \
-                         use kind = \"demo\" or run `rbtui demo`",
-                        t.name,
-                        format!("{other:?}").to_lowercase()
-                    ));
-                }
             }
         }
-        if demo_names.is_empty() && argo.is_empty() && docker.is_empty() {
+        if demo_names.is_empty() && argo.is_empty() && docker.is_empty() && kube.is_empty() {
             return Err("the config names no [[target]]; see README.md, \"Configuration\"".into());
         }
         let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
@@ -178,6 +208,7 @@ pub fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
         }
         backends.extend(argo_backends(argo)?);
         backends.extend(docker_backends(docker)?);
+        backends.extend(kube_backends(kube).await?);
         let mut router = Router::new(backends);
         for t in &config.targets {
             if let Some(repo) = &t.repo {

@@ -40,4 +40,10 @@ pub trait Backend: Send + Sync {
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>>;
     /// How often the health poller should ask.
     fn poll_interval(&self) -> Duration;
+    /// A server-side preview of the rollback that changes nothing (e.g.
+    /// Kubernetes `dryRun=All`); `None` where the platform has none that is
+    /// free of side effects.
+    fn preview<'a>(&'a self, _plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
+        Box::pin(async { None })
+    }
 }

@@ -96,4 +96,13 @@ impl Backend for Router {
     fn poll_interval(&self) -> Duration {
         self.backends.iter().map(|b| b.poll_interval()).min().unwrap_or(Duration::from_secs(5))
     }
+
+    fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
+        Box::pin(async move {
+            match self.of(&plan.target.name) {
+                Ok(b) => b.preview(plan).await,
+                Err(e) => Some(Err(e)),
+            }
+        })
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod docker;
 pub mod http;
+pub mod k8s_server;
 
 use chrono::{DateTime, TimeZone, Utc};
 use rbtui::app::script::Script;

@@ -314,4 +314,7 @@ impl Backend for SignalsBackend {
     fn poll_interval(&self) -> Duration {
         self.inner.poll_interval()
     }
+    fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
+        self.inner.preview(plan)
+    }
 }

@@ -180,6 +180,8 @@ pub struct State {
     pub checklists: HashMap<String, HashMap<String, Tick>>,
     pub checklist_cursor: usize,
     pub migration_scroll: usize,
+    /// Scroll of the plan popup when it does not fit.
+    pub plan_scroll: usize,
     pub activity: Vec<super::action::Recorded>,
     pub activity_scroll: usize,
     /// Entries sent to the note but not yet confirmed durable.
@@ -222,6 +224,7 @@ impl State {
             checklists: HashMap::new(),
             checklist_cursor: 0,
             migration_scroll: 0,
+            plan_scroll: 0,
             activity: Vec::new(),
             activity_scroll: 0,
             unrecorded: 0,

@@ -337,6 +337,7 @@ fn build_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Effect>) {
         Ok(p) => {
             s.next_plan_id += 1;
             s.migration_scroll = 0;
+            s.plan_scroll = 0;
             fx.push(Effect::LoadMigrations { plan_id: id, plan: Box::new(p.clone()) });
             s.plan = Some(p);
             s.popup = Some(Popup::Plan);
@@ -459,8 +460,8 @@ fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
         },
         Popup::Plan => match k {
             Key::Esc | Key::Char('q') => s.popup = None,
-            Key::Up | Key::Char('k') => s.migration_scroll = s.migration_scroll.saturating_sub(1),
-            Key::Down | Key::Char('j') => s.migration_scroll += 1,
+            Key::Up | Key::Char('k') => s.plan_scroll = s.plan_scroll.saturating_sub(1),
+            Key::Down | Key::Char('j') => s.plan_scroll = (s.plan_scroll + 1).min(200),
             Key::Enter | Key::Char('c') => open_confirm(s, fx),
             _ => {}
         },

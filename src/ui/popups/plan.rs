@@ -3,7 +3,7 @@
 use crate::core::plan::CheckStatus;
 use crate::core::state::State;
 use crate::ui::theme;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
@@ -33,7 +33,6 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
             lines.push(Line::styled(format!("  !! {}:{} {}", file.path, st.line, st.reason), theme::ERROR));
         }
     }
-    lines.push(Line::raw(""));
     let footer = if p.pending() {
         Line::styled("Waiting for the pre-flight checks…", theme::DIM)
     } else if let Some(r) = p.refusal() {
@@ -45,15 +44,20 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
     } else {
         Line::styled("All checks pass. Enter: confirm…   Esc: back", theme::OK)
     };
-    lines.push(footer);
-    let area = super::centered(screen, 110, wrapped_height(&lines, 108) + 2);
+    // The verdict line stays visible; the body scrolls (j/k) when it does not fit.
+    let foot = vec![footer];
+    let foot_h = wrapped_height(&foot, 108);
+    let area = super::centered(screen, 110, wrapped_height(&lines, 108) + foot_h + 3);
     f.render_widget(Clear, area);
-    let max_scroll = wrapped_height(&lines, area.width.saturating_sub(2)).saturating_sub(area.height.saturating_sub(2));
-    let para = Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .scroll(((s.migration_scroll as u16).min(max_scroll), 0))
-        .block(Block::bordered().border_style(border).title(title));
-    f.render_widget(para, area);
+    let block = Block::bordered().border_style(border).title(title);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [body, gap, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1), Constraint::Length(foot_h)]).areas(inner);
+    let max_scroll = wrapped_height(&lines, body.width).saturating_sub(body.height);
+    let para = Paragraph::new(lines).wrap(Wrap { trim: false }).scroll(((s.plan_scroll as u16).min(max_scroll), 0));
+    f.render_widget(para, body);
+    let _ = gap;
+    f.render_widget(Paragraph::new(foot).wrap(Wrap { trim: false }), bottom);
 }
 
 /// Rows the lines take once wrapped at `width`, so popups fit their text.

@@ -34,7 +34,11 @@ pub trait Backend: Send + Sync {
     fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>>;
     fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>>;
     /// Migrations shipped between the plan's target and current revisions.
-    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>>;
+    /// Platforms know nothing of schemas: without a `repo` (see the router)
+    /// the answer is "not checked", never "safe".
+    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>> {
+        Box::pin(async move { Ok(MigrationDiff::not_checked(plan, "no `repo` configured for this target")) })
+    }
     /// Performs one mutating step after re-checking `plan.built_from`.
     fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>>;
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>>;

@@ -108,6 +108,17 @@ pub struct MigrationDiff {
 }
 
 impl MigrationDiff {
+    /// A diff that was not (or could not be) looked at, with why.
+    pub fn not_checked(plan: &super::plan::RollbackPlan, why: &str) -> MigrationDiff {
+        MigrationDiff {
+            target: plan.target.name.clone(),
+            from_rev: plan.from.id.clone(),
+            to_rev: plan.to.id.clone(),
+            files: vec![],
+            verdict: MigrationVerdict::NotChecked(why.into()),
+        }
+    }
+
     /// Builds the diff from raw file texts, classifying every up migration
     /// in order so that tables created earlier in the range are known.
     pub fn classify(target: &str, from_rev: &str, to_rev: &str, raw: Vec<(String, String, String)>) -> MigrationDiff {

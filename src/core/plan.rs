@@ -124,6 +124,16 @@ pub struct PlanInputs<'a> {
     pub rollout_timeout_secs: i64,
 }
 
+/// Read-only refuses everything; rehearsal refuses prod. Never overridable.
+fn mode_check(mode: Mode, t: &TargetInfo) -> Check {
+    let (status, detail) = match mode {
+        Mode::ReadOnly => (CheckStatus::Block, "read-only mode: rbtui refuses every mutation (started with --read-only)".to_string()),
+        Mode::Rehearsal if t.is_prod() => (CheckStatus::Block, format!("rehearsal mode never touches prod: {} is environment {}", t.name, t.environment)),
+        m => (CheckStatus::Pass, format!("environment {} fits {} mode", t.environment, m.label())),
+    };
+    Check { id: "mode".into(), status, detail, overridable: false }
+}
+
 /// Builds a plan and its checks. Errors are for requests that cannot become a
 /// plan at all (unknown revision, no current revision).
 pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
@@ -140,20 +150,10 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     steps.push(PlanStep::WaitForRollout { timeout_secs: i.rollout_timeout_secs });
     steps.push(PlanStep::Verify);
 
-    let mut checks = Vec::new();
+    let mut checks = vec![mode_check(i.mode, i.target)];
     let mut check = |id: &str, status: CheckStatus, detail: String, overridable: bool| {
         checks.push(Check { id: id.into(), status, detail, overridable })
     };
-    match i.mode {
-        Mode::ReadOnly => check("mode", CheckStatus::Block, "read-only mode: rbtui refuses every mutation (started with --read-only)".into(), false),
-        Mode::Rehearsal if i.target.is_prod() => check(
-            "mode",
-            CheckStatus::Block,
-            format!("rehearsal mode never touches prod: {} is environment {}", i.target.name, i.target.environment),
-            false,
-        ),
-        m => check("mode", CheckStatus::Pass, format!("environment {} fits {} mode", i.target.environment, m.label()), false),
-    }
     if to.current {
         check(
             "revision",
@@ -231,17 +231,7 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
     }
     let h = i.history;
     let cur = h.current().ok_or_else(|| format!("{} has no current revision", i.target.name))?;
-    let mut checks = Vec::new();
-    match i.mode {
-        Mode::ReadOnly => checks.push(Check { id: "mode".into(), status: CheckStatus::Block, detail: "read-only mode: rbtui refuses every mutation (started with --read-only)".into(), overridable: false }),
-        Mode::Rehearsal if i.target.is_prod() => checks.push(Check {
-            id: "mode".into(),
-            status: CheckStatus::Block,
-            detail: format!("rehearsal mode never touches prod: {} is environment {}", i.target.name, i.target.environment),
-            overridable: false,
-        }),
-        m => checks.push(Check { id: "mode".into(), status: CheckStatus::Pass, detail: format!("environment {} fits {} mode", i.target.environment, m.label()), overridable: false }),
-    }
+    let mut checks = vec![mode_check(i.mode, i.target)];
     if h.facts.auto_sync {
         checks.push(Check { id: "auto-sync".into(), status: CheckStatus::Block, detail: "auto-sync is already on".into(), overridable: false });
     }

@@ -10,7 +10,6 @@ pub mod stream;
 
 use super::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
-use crate::core::migration::{MigrationDiff, MigrationVerdict};
 use crate::core::model::{Health, History, Kind, Progress, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use api::{Application, ApplicationList, Tree};
@@ -264,17 +263,6 @@ impl Backend for ArgoBackend {
         })
     }
 
-    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>> {
-        Box::pin(async move {
-            Ok(MigrationDiff {
-                target: plan.target.name.clone(),
-                from_rev: plan.from.id.clone(),
-                to_rev: plan.to.id.clone(),
-                files: vec![],
-                verdict: MigrationVerdict::NotChecked("no `repo` configured for this target".into()),
-            })
-        })
-    }
 
     fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
         Box::pin(self.execute_step(plan, step))

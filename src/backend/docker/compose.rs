@@ -3,10 +3,9 @@
 //! recreating them on a known-good image — and, where the target names a
 //! versioned manifest, swapping that file as a pair, keeping a backup.
 
-use super::engine::{Engine, EventGate, describe};
+use super::engine::{Engine, GatedHealth, actor_is, describe};
 use crate::backend::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
-use crate::core::migration::{MigrationDiff, MigrationVerdict};
 use crate::core::model::{Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use bollard::models::{ContainerCreateBody, ContainerInspectResponse, ContainerSummary, HealthStatusEnum};
@@ -33,8 +32,7 @@ pub struct ComposeTarget {
 pub struct ComposeBackend {
     engine: Engine,
     targets: Vec<ComposeTarget>,
-    gate: std::sync::Arc<EventGate>,
-    cache: std::sync::Mutex<Vec<Result<Health, (String, String)>>>,
+    health: GatedHealth,
 }
 
 impl ComposeTarget {
@@ -45,7 +43,7 @@ impl ComposeTarget {
 
 impl ComposeBackend {
     pub fn new(engine: Engine, targets: Vec<ComposeTarget>) -> ComposeBackend {
-        ComposeBackend { engine, targets, gate: Default::default(), cache: std::sync::Mutex::new(Vec::new()) }
+        ComposeBackend { engine, targets, health: GatedHealth::default() }
     }
 
     fn target(&self, name: &str) -> Result<&ComposeTarget, String> {
@@ -303,20 +301,10 @@ impl Backend for ComposeBackend {
     /// an event arrives or the slow resync is due.
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
         Box::pin(async move {
-            let mine: Vec<(String, String)> = self.targets.iter().map(|t| (t.project.clone(), t.service.clone())).collect();
-            self.gate.start(&self.engine.docker, &["container"], move |ev| {
-                let attrs = ev.actor.as_ref().and_then(|a| a.attributes.as_ref());
-                let get = |k: &str| attrs.and_then(|a| a.get(k)).cloned().unwrap_or_default();
-                mine.contains(&(get("com.docker.compose.project"), get("com.docker.compose.service")))
-            });
-            if !self.gate.due() {
-                return self.cache.lock().unwrap().clone();
-            }
-            let reads = self.targets.iter().map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
-            let fresh = futures::future::join_all(reads).await;
-            self.gate.read_done();
-            *self.cache.lock().unwrap() = fresh.clone();
-            fresh
+            let projects: Vec<String> = self.targets.iter().map(|t| t.project.clone()).collect();
+            self.health.gate.start(&self.engine.docker, &["container"], move |ev| actor_is(ev, &["com.docker.compose.project"], &projects));
+            let reads = || futures::future::join_all(self.targets.iter().map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) }));
+            self.health.get(reads).await
         })
     }
     fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
@@ -324,17 +312,6 @@ impl Backend for ComposeBackend {
     }
     fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
         Box::pin(async move { self.read_history(self.target(target)?).await })
-    }
-    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>> {
-        Box::pin(async move {
-            Ok(MigrationDiff {
-                target: plan.target.name.clone(),
-                from_rev: plan.from.id.clone(),
-                to_rev: plan.to.id.clone(),
-                files: vec![],
-                verdict: MigrationVerdict::NotChecked("no `repo` configured for this target".into()),
-            })
-        })
     }
     fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
         Box::pin(self.execute_step(plan, step))

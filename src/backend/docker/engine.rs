@@ -110,6 +110,33 @@ pub struct EventGate {
     last_read: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
+type HealthRead = Result<crate::core::model::Health, (String, String)>;
+
+/// The gate plus the last snapshot: re-reads only when due.
+#[derive(Default)]
+pub struct GatedHealth {
+    pub gate: std::sync::Arc<EventGate>,
+    cache: std::sync::Mutex<Vec<HealthRead>>,
+}
+
+impl GatedHealth {
+    pub async fn get<F: std::future::Future<Output = Vec<HealthRead>>>(&self, read: impl FnOnce() -> F) -> Vec<HealthRead> {
+        if !self.gate.due() {
+            return self.cache.lock().unwrap().clone();
+        }
+        let fresh = read().await;
+        self.gate.read_done();
+        *self.cache.lock().unwrap() = fresh.clone();
+        fresh
+    }
+}
+
+/// Whether an event's actor carries one of `values` under one of `keys`.
+pub fn actor_is(ev: &bollard::models::EventMessage, keys: &[&str], values: &[String]) -> bool {
+    let attrs = ev.actor.as_ref().and_then(|a| a.attributes.as_ref());
+    keys.iter().any(|k| attrs.and_then(|a| a.get(*k)).is_some_and(|v| values.contains(v)))
+}
+
 /// Lifecycle changes only: health checks exec every second and must not
 /// count as changes (`exec_start: …` is filtered here too, in case the
 /// engine ignores the server-side filter).

@@ -2,10 +2,9 @@
 //! Swarm keeps one previous spec; the other revisions offered are images of
 //! the same repository present on the engine, pinned by digest when known.
 
-use super::engine::{Engine, EventGate, describe, raw_get};
+use super::engine::{Engine, GatedHealth, actor_is, describe, raw_get};
 use crate::backend::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
-use crate::core::migration::{MigrationDiff, MigrationVerdict};
 use crate::core::model::{Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use bollard::models::{Service, ServiceSpec, Task, TaskState};
@@ -25,8 +24,7 @@ pub struct SwarmTarget {
 pub struct SwarmBackend {
     engine: Engine,
     targets: Vec<SwarmTarget>,
-    gate: std::sync::Arc<EventGate>,
-    cache: std::sync::Mutex<Vec<Result<Health, (String, String)>>>,
+    health: GatedHealth,
 }
 
 /// The id of the entry that means "the engine's own previous spec".
@@ -46,7 +44,7 @@ fn replicas(spec: &ServiceSpec) -> u32 {
 
 impl SwarmBackend {
     pub fn new(engine: Engine, targets: Vec<SwarmTarget>) -> SwarmBackend {
-        SwarmBackend { engine, targets, gate: Default::default(), cache: std::sync::Mutex::new(Vec::new()) }
+        SwarmBackend { engine, targets, health: GatedHealth::default() }
     }
 
     fn target(&self, name: &str) -> Result<&SwarmTarget, String> {
@@ -280,19 +278,9 @@ impl Backend for SwarmBackend {
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
         Box::pin(async move {
             let names: Vec<String> = self.targets.iter().map(|t| t.service.clone()).collect();
-            self.gate.start(&self.engine.docker, &["service", "container"], move |ev| {
-                let attrs = ev.actor.as_ref().and_then(|a| a.attributes.as_ref());
-                let get = |k: &str| attrs.and_then(|a| a.get(k)).cloned().unwrap_or_default();
-                names.contains(&get("name")) || names.contains(&get("com.docker.swarm.service.name"))
-            });
-            if !self.gate.due() {
-                return self.cache.lock().unwrap().clone();
-            }
-            let reads = self.targets.iter().map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
-            let fresh = futures::future::join_all(reads).await;
-            self.gate.read_done();
-            *self.cache.lock().unwrap() = fresh.clone();
-            fresh
+            self.health.gate.start(&self.engine.docker, &["service", "container"], move |ev| actor_is(ev, &["name", "com.docker.swarm.service.name"], &names));
+            let reads = || futures::future::join_all(self.targets.iter().map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) }));
+            self.health.get(reads).await
         })
     }
     fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
@@ -300,17 +288,6 @@ impl Backend for SwarmBackend {
     }
     fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
         Box::pin(async move { self.read_history(self.target(target)?).await })
-    }
-    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>> {
-        Box::pin(async move {
-            Ok(MigrationDiff {
-                target: plan.target.name.clone(),
-                from_rev: plan.from.id.clone(),
-                to_rev: plan.to.id.clone(),
-                files: vec![],
-                verdict: MigrationVerdict::NotChecked("no `repo` configured for this target".into()),
-            })
-        })
     }
     fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
         Box::pin(self.execute_step(plan, step))

@@ -7,7 +7,6 @@ pub mod kubectl;
 
 use super::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
-use crate::core::migration::{MigrationDiff, MigrationVerdict};
 use crate::core::model::{Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use chrono::{DateTime, Utc};
@@ -349,17 +348,6 @@ impl Backend for KubeBackend {
     }
     fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
         Box::pin(async move { self.read_history(&self.target(target)?).await })
-    }
-    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>> {
-        Box::pin(async move {
-            Ok(MigrationDiff {
-                target: plan.target.name.clone(),
-                from_rev: plan.from.id.clone(),
-                to_rev: plan.to.id.clone(),
-                files: vec![],
-                verdict: MigrationVerdict::NotChecked("no `repo` configured for this target".into()),
-            })
-        })
     }
     fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
         Box::pin(async move {

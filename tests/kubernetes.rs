@@ -59,6 +59,9 @@ fn history_health_and_plan_from_the_recorded_cluster() {
     assert_eq!(health.restarts, 21);
     assert!(health.message.as_deref().unwrap().contains("CrashLoopBackOff"));
     assert!(health.message.as_deref().unwrap().contains("Available=False MinimumReplicasUnavailable"));
+    assert_eq!(health.endpoints, Some(0), "the one EndpointSlice has 3 endpoints, none ready");
+    assert!(health.message.as_deref().unwrap().contains("Warning BackOff pod/catalog-"), "{:?}", health.message);
+    assert!(fake.requests().iter().any(|r| r.path == "/api/v1/namespaces/shop/events" && r.query == "fieldSelector=type%3DWarning"));
     let v = evaluate(&health, &Thresholds::default(), health.observed_at);
     assert_eq!(v.severity, Severity::Critical);
 

@@ -107,6 +107,24 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
         ("GET", "/apis/apps/v1/namespaces/shop/deployments/inventory") => status(404, "10-error-404-deployment-not-found.json"),
         ("GET", "/apis/apps/v1/namespaces/shop/replicasets") => list("ReplicaSetList", &s.replicasets),
         ("GET", "/api/v1/namespaces/shop/pods") => list("PodList", &s.pods),
+        ("GET", "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices") => {
+            if r.query.contains("service-name%3Dcatalog") {
+                let mut l = fixture("06-list-endpointslices-catalog.json");
+                if s.steps >= 3 {
+                    for e in l["items"][0]["endpoints"].as_array_mut().unwrap() {
+                        e["conditions"]["ready"] = json!(true);
+                    }
+                }
+                Resp::json(200, l)
+            } else {
+                list("EndpointSliceList", &[])
+            }
+        }
+        ("GET", "/api/v1/namespaces/shop/events") => {
+            let all = fixture("05-list-events-shop.json");
+            let warn: Vec<Value> = all["items"].as_array().unwrap().iter().filter(|e| !r.query.contains("type%3DWarning") || e["type"] == "Warning").cloned().collect();
+            list("EventList", &warn)
+        }
         ("PATCH", "/apis/apps/v1/namespaces/shop/deployments/catalog") => {
             if r.header("content-type") != Some("application/json-patch+json") {
                 return Resp::json(415, json!({"kind": "Status", "status": "Failure", "code": 415, "reason": "UnsupportedMediaType", "message": "the body of the request was in an unknown format"}));

@@ -140,9 +140,52 @@ impl KubeBackend {
         Ok(l["items"].as_array().cloned().unwrap_or_default())
     }
 
+    /// Ready endpoints of the Service named like the Deployment; None when
+    /// there is no such Service (nothing to judge, not "zero").
+    async fn ready_endpoints(&self, t: &DeployTarget) -> Option<u32> {
+        let path = format!("/apis/discovery.k8s.io/v1/namespaces/{}/endpointslices?labelSelector={}", t.namespace, urlencode(&format!("kubernetes.io/service-name={}", t.deployment)));
+        let l = self.get(&path, "list", "endpointslices").await.ok()?;
+        let slices = l["items"].as_array()?;
+        if slices.is_empty() {
+            return None;
+        }
+        Some(slices.iter().flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default()).filter(|e| e["conditions"]["ready"] == true).count() as u32)
+    }
+
+    /// Recent Warning events of the Deployment, its ReplicaSets and pods.
+    async fn warnings(&self, t: &DeployTarget) -> Vec<String> {
+        let path = format!("/api/v1/namespaces/{}/events?fieldSelector={}", t.namespace, urlencode("type=Warning"));
+        let Ok(l) = self.get(&path, "list", "events").await else { return vec![] };
+        let prefix = format!("{}-", t.deployment);
+        let mut evs: Vec<&Value> = l["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["type"] == "Warning")
+            .filter(|e| e["involvedObject"]["name"].as_str().is_some_and(|n| n == t.deployment || n.starts_with(&prefix)))
+            .collect();
+        let at = |e: &Value| e["lastTimestamp"].as_str().or(e["eventTime"].as_str()).unwrap_or_default().to_string();
+        evs.sort_by_key(|e| std::cmp::Reverse(at(e)));
+        evs.iter()
+            .take(2)
+            .map(|e| {
+                let count = e["count"].as_u64().filter(|c| *c > 1).map(|c| format!(" (x{c})")).unwrap_or_default();
+                format!(
+                    "Warning {} {}/{}: {}{count}",
+                    e["reason"].as_str().unwrap_or(""),
+                    e["involvedObject"]["kind"].as_str().unwrap_or("").to_lowercase(),
+                    e["involvedObject"]["name"].as_str().unwrap_or(""),
+                    e["message"].as_str().unwrap_or("").trim()
+                )
+            })
+            .collect()
+    }
+
     async fn read_health(&self, t: &DeployTarget) -> Result<Health, String> {
         let d = self.deployment(t).await?;
         let pods = self.pods(t, &d).await?;
+        let endpoints = self.ready_endpoints(t).await;
+        let warnings = self.warnings(t).await;
         let n = |k: &str| d["status"][k].as_u64().unwrap_or(0) as u32;
         let bad_reasons = ["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "OOMKilled", "CreateContainerConfigError"];
         let mut bad = 0;
@@ -170,6 +213,7 @@ impl KubeBackend {
                 msg.push(format!("{ty}={} {}", c["status"].as_str().unwrap_or("?"), c["reason"].as_str().unwrap_or("")));
             }
         }
+        msg.extend(warnings);
         let stuck = cond("Progressing").is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded");
         Ok(Health {
             target: t.name.clone(),
@@ -178,7 +222,7 @@ impl KubeBackend {
             updated: n("updatedReplicas"),
             crashlooping: bad,
             restarts,
-            endpoints: None,
+            endpoints,
             error_rate: None,
             latency_p95_ms: None,
             latency_baseline_ms: None,

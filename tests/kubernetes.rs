@@ -190,3 +190,34 @@ fn the_cli_reads_a_config_with_a_kubernetes_target_and_previews_with_a_dry_run()
     assert!(fake.patches().iter().all(|p| p.query == "dryRun=All"), "the plan command never mutates");
     assert_eq!(fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"], "850");
 }
+
+#[test]
+fn health_is_fed_by_watches_once_they_sync() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+    rt.block_on(b.health_all());
+    let t0 = std::time::Instant::now();
+    while !b.watching("catalog") {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "watches did not sync");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let gets = || fake.requests().iter().filter(|r| r.path == "/apis/apps/v1/namespaces/shop/deployments/catalog").count();
+    let before = gets();
+    // The cluster changes; the watch brings it, no GET or LIST of the Deployment is made.
+    fake.state.lock().unwrap().deployment["status"]["readyReplicas"] = json!(2);
+    let t0 = std::time::Instant::now();
+    loop {
+        let h = rt.block_on(b.health_all()).remove(0).unwrap();
+        if h.ready == 2 {
+            break;
+        }
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "the watch did not deliver the change");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(gets(), before, "health came from the watch");
+    let r = fake.requests();
+    assert!(r.iter().any(|r| r.path == "/apis/apps/v1/namespaces/shop/deployments" && r.query.contains("watch=true") && r.query.contains("fieldSelector=metadata.name%3Dcatalog")), "a watch by name");
+    assert!(r.iter().any(|r| r.path == "/api/v1/namespaces/shop/pods" && r.query.contains("watch=true") && r.query.contains("labelSelector=app%3Dcatalog")), "a watch of the pods by the Deployment's selector");
+}

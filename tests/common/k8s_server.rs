@@ -79,6 +79,11 @@ pub fn start() -> FakeK8s {
     FakeK8s { url: format!("http://{addr}"), state, seen }
 }
 
+fn watch_events(objs: &[Value]) -> Resp {
+    let body: String = objs.iter().map(|o| json!({"type": "MODIFIED", "object": o}).to_string() + "\n").collect();
+    Resp { status: 200, content_type: "application/json", body, delay: std::time::Duration::from_millis(500) }
+}
+
 fn list(kind: &str, items: &[Value]) -> Resp {
     Resp::json(200, json!({"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": "2000"}, "items": items}))
 }
@@ -93,7 +98,16 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
     }
     let mut s = st.lock().unwrap();
     let p = r.path.as_str();
+    let watching = r.query.split('&').any(|kv| kv == "watch=true" || kv == "watch=1");
     match (r.method.as_str(), p) {
+        // Watches: the current objects as events, then the stream ends (the
+        // client re-watches), so changes reach it within a second.
+        ("GET", "/apis/apps/v1/namespaces/shop/deployments") if watching => watch_events(&[s.deployment.clone()]),
+        ("GET", "/api/v1/namespaces/shop/pods") if watching => watch_events(&s.pods),
+        ("GET", "/apis/apps/v1/namespaces/shop/deployments") => {
+            let items = if r.query.contains("metadata.name%3Dcatalog") { vec![s.deployment.clone()] } else { vec![] };
+            list("DeploymentList", &items)
+        }
         ("GET", "/apis/apps/v1/namespaces/shop/deployments/catalog") => {
             controller_step(&mut s);
             let out = s.deployment.clone();

@@ -4,6 +4,7 @@
 //! contexts, several KUBECONFIG files, in-cluster config, auth, TLS) is kube's.
 
 pub mod kubectl;
+pub mod watch;
 
 use super::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
@@ -31,6 +32,7 @@ pub struct KubeBackend {
     /// `(namespace, label selector, environment)`: every matching Deployment is a target.
     selectors: Vec<(String, String, String)>,
     found: std::sync::Mutex<Vec<DeployTarget>>,
+    watches: std::sync::Arc<watch::Watches>,
 }
 
 /// A failed API call, in the words an operator needs.
@@ -73,7 +75,7 @@ fn selector(d: &Value) -> String {
 
 impl KubeBackend {
     pub fn new(client: kube::Client, location: String, targets: Vec<DeployTarget>) -> KubeBackend {
-        KubeBackend { client, location, targets, selectors: Vec::new(), found: std::sync::Mutex::new(Vec::new()) }
+        KubeBackend { client, location, targets, selectors: Vec::new(), found: std::sync::Mutex::new(Vec::new()), watches: Default::default() }
     }
 
     /// Adds a label selector whose matching Deployments become targets.
@@ -181,9 +183,22 @@ impl KubeBackend {
             .collect()
     }
 
+    /// Whether the target's Deployment and pods are fed by live watches.
+    pub fn watching(&self, target: &str) -> bool {
+        self.watches.synced(target)
+    }
+
     async fn read_health(&self, t: &DeployTarget) -> Result<Health, String> {
-        let d = self.deployment(t).await?;
-        let pods = self.pods(t, &d).await?;
+        // Watches keep the Deployment and its pods current; GET only until they sync.
+        let (d, pods) = match self.watches.snapshot(&t.name) {
+            Some(x) => x,
+            None => {
+                let d = self.deployment(t).await?;
+                let pods = self.pods(t, &d).await?;
+                self.watches.start(&self.client, t, &selector(&d));
+                (d, pods)
+            }
+        };
         let endpoints = self.ready_endpoints(t).await;
         let warnings = self.warnings(t).await;
         let n = |k: &str| d["status"][k].as_u64().unwrap_or(0) as u32;

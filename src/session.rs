@@ -78,6 +78,18 @@ fn argo_backends(targets: Vec<(String, crate::config::TargetConfig)>) -> Result<
     Ok(out)
 }
 
+/// Without a config but with a kubeconfig: every Deployment in the current
+/// context's namespace, said on stderr so nobody mistakes it for a config.
+async fn kubeconfig_offer() -> Option<Config> {
+    let kc = kube::config::Kubeconfig::read().ok()?;
+    let ctx_name = kc.current_context.clone()?;
+    let ctx = kc.contexts.iter().find(|c| c.name == ctx_name)?.context.clone()?;
+    let ns = ctx.namespace.unwrap_or_else(|| "default".into());
+    eprintln!("rbtui: no config found; offering every Deployment in namespace {ns} of kube context {ctx_name} (write a config to choose; see README)");
+    let text = format!("[[target]]\nname = \"{ns}\"\nkind = \"kubernetes\"\ncontext = \"{ctx_name}\"\nnamespace = \"{ns}\"\nselector = \"\"\n");
+    Config::parse("<kubeconfig>", &text).ok()
+}
+
 /// One Kubernetes backend per kube context.
 async fn kube_backends(targets: Vec<crate::config::TargetConfig>) -> Result<Vec<Arc<dyn Backend>>, String> {
     use crate::backend::kubernetes::{DeployTarget, KubeBackend};
@@ -152,7 +164,10 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
     let config = match Config::locate(cli.config.as_deref()) {
         Some(p) => Config::load(&p)?,
         None if demo => Config::default(),
-        None => return Err(crate::config::HOW_TO.to_string()),
+        None => match kubeconfig_offer().await {
+            Some(c) => c,
+            None => return Err(crate::config::HOW_TO.to_string()),
+        },
     };
     let mode = if cli.read_only {
         Mode::ReadOnly

@@ -9,6 +9,7 @@ fn rbtui(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
         .current_dir(dir)
         .env("XDG_CONFIG_HOME", dir.join("no-xdg"))
         .env("HOME", dir)
+        .env_remove("KUBECONFIG")
         .output()
         .unwrap()
 }

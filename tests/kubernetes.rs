@@ -221,3 +221,22 @@ fn health_is_fed_by_watches_once_they_sync() {
     assert!(r.iter().any(|r| r.path == "/apis/apps/v1/namespaces/shop/deployments" && r.query.contains("watch=true") && r.query.contains("fieldSelector=metadata.name%3Dcatalog")), "a watch by name");
     assert!(r.iter().any(|r| r.path == "/api/v1/namespaces/shop/pods" && r.query.contains("watch=true") && r.query.contains("labelSelector=app%3Dcatalog")), "a watch of the pods by the Deployment's selector");
 }
+
+#[test]
+fn without_a_config_a_kubeconfig_offers_its_current_namespace() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = fake.kubeconfig(dir.path(), "admin-token");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rbtui"))
+        .arg("status")
+        .current_dir(dir.path())
+        .env("KUBECONFIG", &kc)
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("none"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no config found; offering every Deployment in namespace shop of kube context shop-test"), "{err}");
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.lines().any(|l| l.starts_with("catalog") && l.contains("critical")), "{s}");
+}

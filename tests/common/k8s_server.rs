@@ -105,7 +105,8 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
         ("GET", "/apis/apps/v1/namespaces/shop/deployments") if watching => watch_events(&[s.deployment.clone()]),
         ("GET", "/api/v1/namespaces/shop/pods") if watching => watch_events(&s.pods),
         ("GET", "/apis/apps/v1/namespaces/shop/deployments") => {
-            let items = if r.query.contains("metadata.name%3Dcatalog") { vec![s.deployment.clone()] } else { vec![] };
+            let other_name = r.query.contains("fieldSelector=metadata.name") && !r.query.contains("metadata.name%3Dcatalog");
+            let items = if other_name { vec![] } else { vec![s.deployment.clone()] };
             list("DeploymentList", &items)
         }
         ("GET", "/apis/apps/v1/namespaces/shop/deployments/catalog") => {

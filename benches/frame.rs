@@ -7,6 +7,8 @@
 //! - resident memory with 1,000 targets: ≤ 40 MB
 
 use chrono::{TimeZone, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use rbtui::app::Ui;
 use rbtui::app::script::Script;
 use rbtui::backend::clock::{Clock, ManualClock};
@@ -14,8 +16,6 @@ use rbtui::backend::demo::DemoBackend;
 use rbtui::core::action::{Action, Key};
 use rbtui::core::model::Mode;
 use rbtui::core::state::{Settings, State};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,8 +24,16 @@ const REVS: usize = 50;
 
 fn start() -> (Script, Terminal<TestBackend>, Ui) {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap());
-    let backend = Arc::new(DemoBackend::synthetic(TARGETS, REVS, Arc::new(clock.clone())));
-    let state = State::new(Settings::new(Mode::Demo, "BENCH", "bench.md"), rbtui::runbook::load_all(None).unwrap(), clock.now());
+    let backend = Arc::new(DemoBackend::synthetic(
+        TARGETS,
+        REVS,
+        Arc::new(clock.clone()),
+    ));
+    let state = State::new(
+        Settings::new(Mode::Demo, "BENCH", "bench.md"),
+        rbtui::runbook::load_all(None).unwrap(),
+        clock.now(),
+    );
     let mut s = Script::new(state, backend, clock, None);
     s.start();
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
@@ -42,7 +50,11 @@ fn pct(v: &mut [Duration], p: f64) -> Duration {
 fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
 }
@@ -51,12 +63,19 @@ fn rss_mb() -> f64 {
 /// state, targets, first frame. Health arrives later from the poller.
 fn first_frame(backend: &Arc<DemoBackend>, clock: &ManualClock) -> Duration {
     let t = Instant::now();
-    let mut state = State::new(Settings::new(Mode::Demo, "BENCH", "bench.md"), rbtui::runbook::load_all(None).unwrap(), clock.now());
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let mut state = State::new(
+        Settings::new(Mode::Demo, "BENCH", "bench.md"),
+        rbtui::runbook::load_all(None).unwrap(),
+        clock.now(),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let targets = rt.block_on(rbtui::backend::Backend::targets(backend.as_ref()));
     let _ = rbtui::core::update(&mut state, Action::TargetsLoaded(targets));
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    term.draw(|f| rbtui::ui::render(&state, &Ui::default(), f)).unwrap();
+    term.draw(|f| rbtui::ui::render(&state, &Ui::default(), f))
+        .unwrap();
     t.elapsed()
 }
 
@@ -70,23 +89,41 @@ fn main() {
     drop(loaded);
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap());
     let t = Instant::now();
-    let backend = Arc::new(DemoBackend::synthetic(TARGETS, REVS, Arc::new(clock.clone())));
-    println!("(setup: simulated platform of {TARGETS} x {REVS} generated in {:?}; not part of the budget)", t.elapsed());
+    let backend = Arc::new(DemoBackend::synthetic(
+        TARGETS,
+        REVS,
+        Arc::new(clock.clone()),
+    ));
+    println!(
+        "(setup: simulated platform of {TARGETS} x {REVS} generated in {:?}; not part of the budget)",
+        t.elapsed()
+    );
     let mut firsts: Vec<Duration> = (0..30).map(|_| first_frame(&backend, &clock)).collect();
-    println!("first frame ({TARGETS} targets x {REVS} revisions, 120x40): p50 {:?}  max {:?}  (budget 50 ms)", pct(&mut firsts, 0.5), pct(&mut firsts, 1.0));
+    println!(
+        "first frame ({TARGETS} targets x {REVS} revisions, 120x40): p50 {:?}  max {:?}  (budget 50 ms)",
+        pct(&mut firsts, 0.5),
+        pct(&mut firsts, 1.0)
+    );
     let mut withh = Vec::new();
     for _ in 0..10 {
         let t = Instant::now();
         let _ = start();
         withh.push(t.elapsed());
     }
-    println!("start incl. generating the platform, first health poll of all targets and a frame: p50 {:?}", pct(&mut withh, 0.5));
+    println!(
+        "start incl. generating the platform, first health poll of all targets and a frame: p50 {:?}",
+        pct(&mut withh, 0.5)
+    );
     let (mut s, mut term, ui) = start();
 
     // Key → frame in the health pane (the list re-sorts), then the history pane.
     let mut keys = Vec::new();
     for i in 0..2000 {
-        let k = if i % 400 < 200 { Key::Char('j') } else { Key::Char('k') };
+        let k = if i % 400 < 200 {
+            Key::Char('j')
+        } else {
+            Key::Char('k')
+        };
         let t = Instant::now();
         s.dispatch(Action::Key(k));
         s.run_ready();
@@ -105,7 +142,12 @@ fn main() {
         s.state.dirty = false;
         keys.push(t.elapsed());
     }
-    println!("key -> frame: p50 {:?}  p99 {:?}  max {:?}  (budget p99 16 ms)", pct(&mut keys, 0.5), pct(&mut keys, 0.99), pct(&mut keys, 1.0));
+    println!(
+        "key -> frame: p50 {:?}  p99 {:?}  max {:?}  (budget p99 16 ms)",
+        pct(&mut keys, 0.5),
+        pct(&mut keys, 0.99),
+        pct(&mut keys, 1.0)
+    );
 
     // Idle: ticks within the same minute and unchanged health draw nothing.
     s.state.dirty = false;
@@ -123,5 +165,7 @@ fn main() {
     if s.state.dirty {
         redraws += 1;
     }
-    println!("idle: {redraws} redraws for 100 ticks in the same minute and an unchanged health poll (budget 0)");
+    println!(
+        "idle: {redraws} redraws for 100 ticks in the same minute and an unchanged health poll (budget 0)"
+    );
 }

@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "rbtui", version, about = "Terminal incident console for rolling back bad deploys")]
+#[command(
+    name = "rbtui",
+    version,
+    about = "Terminal incident console for rolling back bad deploys"
+)]
 pub struct Cli {
     /// Config file (default: ./rbtui.toml, then $XDG_CONFIG_HOME/rbtui/config.toml).
     #[arg(long, global = true, value_name = "PATH")]

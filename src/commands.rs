@@ -45,7 +45,12 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
     let now = chrono::Utc::now();
     match cmd {
         Read::Status { json: as_json } => {
-            let mut rows: Vec<(crate::core::model::TargetInfo, Option<Health>, Option<verdict::Verdict>, Option<String>)> = Vec::new();
+            let mut rows: Vec<(
+                crate::core::model::TargetInfo,
+                Option<Health>,
+                Option<verdict::Verdict>,
+                Option<String>,
+            )> = Vec::new();
             let healths = b.health_all().await;
             for t in targets {
                 let h = healths.iter().find_map(|r| match r {
@@ -58,7 +63,9 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                     Some(Err(e)) => (None, Some(e)),
                     None => (None, Some("no data".into())),
                 };
-                let v = h.as_ref().map(|h| verdict::evaluate(h, &s.settings.thresholds, now));
+                let v = h
+                    .as_ref()
+                    .map(|h| verdict::evaluate(h, &s.settings.thresholds, now));
                 rows.push((t, h, v, err));
             }
             rows.sort_by(|a, b| {
@@ -73,30 +80,89 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                     .collect();
                 outln!(out, "{}", json(&v)?);
             } else {
-                outln!(out, "{:<16} {:<11} {:<10} {:<9} {:>7} {:>7} {:>8}  {}", "TARGET", "KIND", "ENV", "VERDICT", "READY", "5XX", "P95", "WHY");
+                outln!(
+                    out,
+                    "{:<16} {:<11} {:<10} {:<9} {:>7} {:>7} {:>8}  {}",
+                    "TARGET",
+                    "KIND",
+                    "ENV",
+                    "VERDICT",
+                    "READY",
+                    "5XX",
+                    "P95",
+                    "WHY"
+                );
                 for (t, h, v, e) in rows {
-                    let ready = h.as_ref().map(|h| format!("{}/{}", h.ready, h.desired)).unwrap_or("-".into());
-                    let err = h.as_ref().and_then(|h| h.error_rate).map(|r| format!("{:.1}%", r * 100.0)).unwrap_or("-".into());
-                    let p95 = h.as_ref().and_then(|h| h.latency_p95_ms).map(|l| format!("{l:.0}ms")).unwrap_or("-".into());
+                    let ready = h
+                        .as_ref()
+                        .map(|h| format!("{}/{}", h.ready, h.desired))
+                        .unwrap_or("-".into());
+                    let err = h
+                        .as_ref()
+                        .and_then(|h| h.error_rate)
+                        .map(|r| format!("{:.1}%", r * 100.0))
+                        .unwrap_or("-".into());
+                    let p95 = h
+                        .as_ref()
+                        .and_then(|h| h.latency_p95_ms)
+                        .map(|l| format!("{l:.0}ms"))
+                        .unwrap_or("-".into());
                     let sev = v.as_ref().map(|v| v.severity.label()).unwrap_or("unknown");
-                    let why = v.as_ref().map(|v| v.reasons.join("; ")).or(e).unwrap_or_default();
-                    outln!(out, "{:<16} {:<11} {:<10} {:<9} {:>7} {:>7} {:>8}  {}", t.name, t.kind.label(), t.environment, sev, ready, err, p95, why);
+                    let why = v
+                        .as_ref()
+                        .map(|v| v.reasons.join("; "))
+                        .or(e)
+                        .unwrap_or_default();
+                    outln!(
+                        out,
+                        "{:<16} {:<11} {:<10} {:<9} {:>7} {:>7} {:>8}  {}",
+                        t.name,
+                        t.kind.label(),
+                        t.environment,
+                        sev,
+                        ready,
+                        err,
+                        p95,
+                        why
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Read::History { target, json: as_json } => {
-            let t = targets.iter().find(|t| t.name == target).ok_or_else(|| format!("unknown target `{target}`"))?;
+        Read::History {
+            target,
+            json: as_json,
+        } => {
+            let t = targets
+                .iter()
+                .find(|t| t.name == target)
+                .ok_or_else(|| format!("unknown target `{target}`"))?;
             let h = b.history(&t.name).await?;
             if as_json {
                 outln!(out, "{}", json(&h)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            outln!(out, "{} ({}, {}) — {}", t.name, t.kind.label(), t.environment, t.location);
+            outln!(
+                out,
+                "{} ({}, {}) — {}",
+                t.name,
+                t.kind.label(),
+                t.environment,
+                t.location
+            );
             if let Some(n) = &h.facts.history_note {
                 outln!(out, "note: {n}");
             }
-            outln!(out, "{:<10} {:<8} {:<34} {:<9} {:<22} {}", t.kind.revision_word().to_uppercase(), "MARK", "IMAGE (TAG@DIGEST)", "SHA", "WHO", "WHAT");
+            outln!(
+                out,
+                "{:<10} {:<8} {:<34} {:<9} {:<22} {}",
+                t.kind.revision_word().to_uppercase(),
+                "MARK",
+                "IMAGE (TAG@DIGEST)",
+                "SHA",
+                "WHO",
+                "WHAT"
+            );
             for r in &h.revisions {
                 let mark = if r.current {
                     "CURRENT"
@@ -112,23 +178,43 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                 let img = r
                     .images
                     .first()
-                    .map(|i| format!("{}@{}", i.tag.as_deref().unwrap_or("-"), i.digest.as_deref().map(crate::core::model::short_digest).unwrap_or_else(|| "no-digest".into())))
+                    .map(|i| {
+                        format!(
+                            "{}@{}",
+                            i.tag.as_deref().unwrap_or("-"),
+                            i.digest
+                                .as_deref()
+                                .map(crate::core::model::short_digest)
+                                .unwrap_or_else(|| "no-digest".into())
+                        )
+                    })
                     .unwrap_or_default();
                 let when = r.deployed_at.map(|d| ago(d, now)).unwrap_or_default();
-                outln!(out, 
+                outln!(
+                    out,
                     "{:<10} {:<8} {:<34} {:<9} {:<22} {} ({when})",
                     r.id,
                     mark,
                     ellipsize(&img, 34),
-                    r.git_sha.as_deref().map(|s| &s[..s.len().min(7)]).unwrap_or("-"),
+                    r.git_sha
+                        .as_deref()
+                        .map(|s| &s[..s.len().min(7)])
+                        .unwrap_or("-"),
                     ellipsize(r.author.as_deref().unwrap_or("-"), 22),
                     r.message
                 );
             }
             Ok(ExitCode::SUCCESS)
         }
-        Read::Plan { target, to, json: as_json } => {
-            let t = targets.iter().find(|t| t.name == target).ok_or_else(|| format!("unknown target `{target}`"))?;
+        Read::Plan {
+            target,
+            to,
+            json: as_json,
+        } => {
+            let t = targets
+                .iter()
+                .find(|t| t.name == target)
+                .ok_or_else(|| format!("unknown target `{target}`"))?;
             let h = b.history(&t.name).await?;
             let health = b.health(&t.name).await.ok();
             let mut p = plan::build(PlanInputs {
@@ -144,7 +230,11 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
             })?;
             let m = b.migrations(&p).await;
             p.apply_migrations(m);
-            let preview = if p.refusal().is_none() { b.preview(&p).await } else { None };
+            let preview = if p.refusal().is_none() {
+                b.preview(&p).await
+            } else {
+                None
+            };
             let blocked = p.worst() == CheckStatus::Block;
             if as_json {
                 outln!(out, "{}", json(&p)?);
@@ -158,11 +248,35 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                     outln!(out, "  [{:<5}] {:<12} {}", c.status.label(), c.id, c.detail);
                 }
                 if let Some(d) = &p.migration {
-                    outln!(out, "Migrations {}..{}: {}", d.to_rev, d.from_rev, d.verdict.label());
+                    outln!(
+                        out,
+                        "Migrations {}..{}: {}",
+                        d.to_rev,
+                        d.from_rev,
+                        d.verdict.label()
+                    );
                     for f in &d.files {
-                        outln!(out, "  {} ({})", f.path, if f.is_down { "down migration, listed only".into() } else { f.verdict().map(|v| v.label().to_string()).unwrap_or_default() });
+                        outln!(
+                            out,
+                            "  {} ({})",
+                            f.path,
+                            if f.is_down {
+                                "down migration, listed only".into()
+                            } else {
+                                f.verdict()
+                                    .map(|v| v.label().to_string())
+                                    .unwrap_or_default()
+                            }
+                        );
                         for st in &f.statements {
-                            outln!(out, "    {} line {:<3} {}  — {}", st.verdict.mark(), st.line, ellipsize(&st.sql.replace('\n', " "), 60), st.reason);
+                            outln!(
+                                out,
+                                "    {} line {:<3} {}  — {}",
+                                st.verdict.mark(),
+                                st.line,
+                                ellipsize(&st.sql.replace('\n', " "), 60),
+                                st.reason
+                            );
                         }
                     }
                 }
@@ -172,13 +286,29 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                     None => {}
                 }
                 if p.needs_typed_name() {
-                    outln!(out, "Confirmation: prod target — the console asks for the target name to be typed.");
+                    outln!(
+                        out,
+                        "Confirmation: prod target — the console asks for the target name to be typed."
+                    );
                 }
                 if blocked {
-                    outln!(out, "BLOCKED: {}", p.checks.iter().filter(|c| c.status == CheckStatus::Block).map(|c| c.detail.clone()).collect::<Vec<_>>().join("; "));
+                    outln!(
+                        out,
+                        "BLOCKED: {}",
+                        p.checks
+                            .iter()
+                            .filter(|c| c.status == CheckStatus::Block)
+                            .map(|c| c.detail.clone())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    );
                 }
             }
-            Ok(if blocked { ExitCode::from(2) } else { ExitCode::SUCCESS })
+            Ok(if blocked {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }

@@ -147,7 +147,10 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            mutable_tags: crate::core::plan::DEFAULT_MUTABLE_TAGS.iter().map(|s| s.to_string()).collect(),
+            mutable_tags: crate::core::plan::DEFAULT_MUTABLE_TAGS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             rollout_timeout_secs: 300,
             verify_window_secs: 120,
             note_dir: PathBuf::from("incidents"),
@@ -184,7 +187,12 @@ pub fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> String {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -197,28 +205,51 @@ impl Config {
                 return Err(format!("{origin}: a target has an empty name"));
             }
             if !seen.insert(t.name.clone()) {
-                let (l, col) = text.find(&format!("\"{}\"", t.name)).map(|o| line_col(text, o)).unwrap_or((0, 0));
-                return Err(format!("{origin}:{l}:{col}: duplicate target name `{}`", t.name));
+                let (l, col) = text
+                    .find(&format!("\"{}\"", t.name))
+                    .map(|o| line_col(text, o))
+                    .unwrap_or((0, 0));
+                return Err(format!(
+                    "{origin}:{l}:{col}: duplicate target name `{}`",
+                    t.name
+                ));
             }
         }
         for t in &c.targets {
-            let crits = t.prometheus.iter().flat_map(|p| p.queries.iter()).filter_map(|q| q.criterion.as_deref().map(|c| (q, c)));
+            let crits = t
+                .prometheus
+                .iter()
+                .flat_map(|p| p.queries.iter())
+                .filter_map(|q| q.criterion.as_deref().map(|c| (q, c)));
             for (q, crit) in crits {
-                crate::core::signals::parse_criterion(crit).map_err(|e| format!("{origin}: target `{}`, query `{}`: {e}", t.name, q.name))?;
+                crate::core::signals::parse_criterion(crit).map_err(|e| {
+                    format!("{origin}: target `{}`, query `{}`: {e}", t.name, q.name)
+                })?;
             }
-            if let Some(q) = t.prometheus.iter().flat_map(|p| p.queries.iter()).find(|q| q.promql.is_none() && !crate::backend::signals::is_builtin_query(&q.name)) {
-                return Err(format!("{origin}: target `{}`, query `{}` needs `promql` (only error_rate, latency_p95, latency_p99 have defaults)", t.name, q.name));
+            if let Some(q) = t
+                .prometheus
+                .iter()
+                .flat_map(|p| p.queries.iter())
+                .find(|q| q.promql.is_none() && !crate::backend::signals::is_builtin_query(&q.name))
+            {
+                return Err(format!(
+                    "{origin}: target `{}`, query `{}` needs `promql` (only error_rate, latency_p95, latency_p99 have defaults)",
+                    t.name, q.name
+                ));
             }
         }
         if c.settings.rollout_timeout_secs <= 0 || c.settings.verify_window_secs < 0 {
-            return Err(format!("{origin}: settings.rollout_timeout_secs must be > 0 and verify_window_secs >= 0"));
+            return Err(format!(
+                "{origin}: settings.rollout_timeout_secs must be > 0 and verify_window_secs >= 0"
+            ));
         }
         c.dir = Path::new(origin).parent().map(Path::to_path_buf);
         Ok(c)
     }
 
     pub fn load(path: &Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         Config::parse(&path.display().to_string(), &text)
     }
 
@@ -259,13 +290,18 @@ mod tests {
 
     #[test]
     fn malformed_config_names_line_and_column() {
-        let e = Config::parse("rbtui.toml", "[[target]]\nname = \"a\"\nkind = \"demo\"\nenvironment = prod\n").unwrap_err();
+        let e = Config::parse(
+            "rbtui.toml",
+            "[[target]]\nname = \"a\"\nkind = \"demo\"\nenvironment = prod\n",
+        )
+        .unwrap_err();
         assert!(e.starts_with("rbtui.toml:4:15:"), "{e}");
     }
 
     #[test]
     fn unknown_kind_is_a_clear_error() {
-        let e = Config::parse("c.toml", "[[target]]\nname = \"a\"\nkind = \"nomad\"\n").unwrap_err();
+        let e =
+            Config::parse("c.toml", "[[target]]\nname = \"a\"\nkind = \"nomad\"\n").unwrap_err();
         assert!(e.starts_with("c.toml:3:8:"), "{e}");
         assert!(e.contains("unknown variant `nomad`"), "{e}");
         assert!(e.contains("argocd"), "{e}");
@@ -273,7 +309,11 @@ mod tests {
 
     #[test]
     fn typos_in_keys_are_errors_and_names_are_unique() {
-        let e = Config::parse("c.toml", "[[target]]\nname = \"a\"\nkind = \"demo\"\nenviroment = \"prod\"\n").unwrap_err();
+        let e = Config::parse(
+            "c.toml",
+            "[[target]]\nname = \"a\"\nkind = \"demo\"\nenviroment = \"prod\"\n",
+        )
+        .unwrap_err();
         assert!(e.contains("c.toml:4:1") && e.contains("enviroment"), "{e}");
         let e = Config::parse("c.toml", "[[target]]\nname = \"a\"\nkind = \"demo\"\n[[target]]\nname = \"a\"\nkind = \"demo\"\n").unwrap_err();
         assert!(e.contains("duplicate target name `a`"), "{e}");

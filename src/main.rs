@@ -11,7 +11,11 @@ fn main() -> ExitCode {
     // Before ratatui::init(), so a panic report is printed on a restored terminal.
     let _ = color_eyre::install();
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("rbtui: cannot start the async runtime: {e}");
@@ -48,14 +52,28 @@ fn main() -> ExitCode {
         version: env!("CARGO_PKG_VERSION").to_string(),
         started: now,
         note_path: session.note_path.display().to_string(),
-        targets: targets.iter().map(|t| format!("{} ({}, {}, {})", t.name, t.kind.label(), t.environment, t.location)).collect(),
+        targets: targets
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} ({}, {}, {})",
+                    t.name,
+                    t.kind.label(),
+                    t.environment,
+                    t.location
+                )
+            })
+            .collect(),
         rehearsal: session.mode == rbtui::core::model::Mode::Rehearsal,
     });
     let resumed = render::resumed(now, session.mode.label(), &session.settings.operator);
     let mut note = match NoteWriter::open(&session.note_path, &header, &resumed) {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("rbtui: cannot write the incident note {}: {e}", session.note_path.display());
+            eprintln!(
+                "rbtui: cannot write the incident note {}: {e}",
+                session.note_path.display()
+            );
             return ExitCode::from(2);
         }
     };
@@ -67,7 +85,11 @@ fn main() -> ExitCode {
         text: format!(
             "{} session {} by {} on {}",
             session.mode.label(),
-            if session.resumed.is_some() { "resumed" } else { "started" },
+            if session.resumed.is_some() {
+                "resumed"
+            } else {
+                "started"
+            },
             session.settings.operator,
             rbtui::session::host()
         ),
@@ -75,16 +97,30 @@ fn main() -> ExitCode {
         marker: None,
     };
     if let Err(e) = note.append(&start) {
-        eprintln!("rbtui: cannot write the incident note {}: {e}", session.note_path.display());
+        eprintln!(
+            "rbtui: cannot write the incident note {}: {e}",
+            session.note_path.display()
+        );
         return ExitCode::from(2);
     }
-    rbtui::core::update(&mut state, Action::Recorded(Recorded { at: now, summary: rbtui::app::summary(&start) }));
+    rbtui::core::update(
+        &mut state,
+        Action::Recorded(Recorded {
+            at: now,
+            summary: rbtui::app::summary(&start),
+        }),
+    );
     if let Some(r) = &session.resumed {
         state.checklists = r.checklists.clone();
     }
     rbtui::core::update(&mut state, Action::TargetsLoaded(Ok(targets)));
     let mut terminal = ratatui::init();
-    let result = rt.block_on(rbtui::app::run(&mut terminal, state, note, session.backend.clone()));
+    let result = rt.block_on(rbtui::app::run(
+        &mut terminal,
+        state,
+        note,
+        session.backend.clone(),
+    ));
     ratatui::restore();
     match result {
         Ok(()) => {
@@ -92,7 +128,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("rbtui: terminal error: {e}\nincident note: {}", session.note_path.display());
+            eprintln!(
+                "rbtui: terminal error: {e}\nincident note: {}",
+                session.note_path.display()
+            );
             ExitCode::FAILURE
         }
     }

@@ -1,12 +1,12 @@
 //! Turns the command line and config into what both the console and the
 //! read-only commands need: the mode, the backends, the settings.
 
+use crate::backend::Backend;
 use crate::backend::clock::Clock;
 use crate::backend::demo::DemoBackend;
 use crate::backend::git_migrations::GitMigrations;
-use crate::backend::signals::{SignalsBackend, TargetSignals};
 use crate::backend::router::Router;
-use crate::backend::Backend;
+use crate::backend::signals::{SignalsBackend, TargetSignals};
 use crate::cli::{Cli, Command};
 use crate::config::{Config, TargetKind};
 use crate::core::model::Mode;
@@ -26,27 +26,43 @@ pub struct Session {
 }
 
 pub fn operator() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 pub fn host() -> String {
     std::env::var("HOSTNAME")
         .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".into())
 }
 
 /// One Argo CD backend per server, with its token found once.
-fn argo_backends(targets: Vec<(String, crate::config::TargetConfig)>) -> Result<Vec<Arc<dyn Backend>>, String> {
-    use crate::backend::argocd::{client, AppSpec, AppTarget, ArgoBackend, auth};
+fn argo_backends(
+    targets: Vec<(String, crate::config::TargetConfig)>,
+) -> Result<Vec<Arc<dyn Backend>>, String> {
+    use crate::backend::argocd::{AppSpec, AppTarget, ArgoBackend, auth, client};
     let mut servers: Vec<String> = targets.iter().map(|(s, _)| s.clone()).collect();
     servers.sort();
     servers.dedup();
     let mut out: Vec<Arc<dyn Backend>> = Vec::new();
     for server in servers {
-        let mine: Vec<&crate::config::TargetConfig> = targets.iter().filter(|(s, _)| *s == server).map(|(_, t)| t).collect();
-        let base = if server.starts_with("http://") || server.starts_with("https://") { server.trim_end_matches('/').to_string() } else { format!("https://{server}") };
+        let mine: Vec<&crate::config::TargetConfig> = targets
+            .iter()
+            .filter(|(s, _)| *s == server)
+            .map(|(_, t)| t)
+            .collect();
+        let base = if server.starts_with("http://") || server.starts_with("https://") {
+            server.trim_end_matches('/').to_string()
+        } else {
+            format!("https://{server}")
+        };
         let token = auth::token_for(&server)?;
         let conn = client::Conn {
             base,
@@ -73,7 +89,10 @@ fn argo_backends(targets: Vec<(String, crate::config::TargetConfig)>) -> Result<
                 },
             })
             .collect();
-        out.push(Arc::new(ArgoBackend::new(client::Client::new(conn)?, specs)));
+        out.push(Arc::new(ArgoBackend::new(
+            client::Client::new(conn)?,
+            specs,
+        )));
     }
     Ok(out)
 }
@@ -83,15 +102,26 @@ fn argo_backends(targets: Vec<(String, crate::config::TargetConfig)>) -> Result<
 async fn kubeconfig_offer() -> Option<Config> {
     let kc = kube::config::Kubeconfig::read().ok()?;
     let ctx_name = kc.current_context.clone()?;
-    let ctx = kc.contexts.iter().find(|c| c.name == ctx_name)?.context.clone()?;
+    let ctx = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == ctx_name)?
+        .context
+        .clone()?;
     let ns = ctx.namespace.unwrap_or_else(|| "default".into());
-    eprintln!("rbtui: no config found; offering every Deployment in namespace {ns} of kube context {ctx_name} (write a config to choose; see README)");
-    let text = format!("[[target]]\nname = \"{ns}\"\nkind = \"kubernetes\"\ncontext = \"{ctx_name}\"\nnamespace = \"{ns}\"\nselector = \"\"\n");
+    eprintln!(
+        "rbtui: no config found; offering every Deployment in namespace {ns} of kube context {ctx_name} (write a config to choose; see README)"
+    );
+    let text = format!(
+        "[[target]]\nname = \"{ns}\"\nkind = \"kubernetes\"\ncontext = \"{ctx_name}\"\nnamespace = \"{ns}\"\nselector = \"\"\n"
+    );
     Config::parse("<kubeconfig>", &text).ok()
 }
 
 /// One Kubernetes backend per kube context.
-async fn kube_backends(targets: Vec<crate::config::TargetConfig>) -> Result<Vec<Arc<dyn Backend>>, String> {
+async fn kube_backends(
+    targets: Vec<crate::config::TargetConfig>,
+) -> Result<Vec<Arc<dyn Backend>>, String> {
     use crate::backend::kubernetes::{DeployTarget, KubeBackend};
     let mut contexts: Vec<Option<String>> = targets.iter().map(|t| t.context.clone()).collect();
     contexts.sort();
@@ -100,7 +130,8 @@ async fn kube_backends(targets: Vec<crate::config::TargetConfig>) -> Result<Vec<
     for ctx in contexts {
         // Connecting reads kubeconfig files only; no request is made yet.
         let (client, location) = KubeBackend::connect(ctx.as_deref()).await?;
-        let mine: Vec<&crate::config::TargetConfig> = targets.iter().filter(|t| t.context == ctx).collect();
+        let mine: Vec<&crate::config::TargetConfig> =
+            targets.iter().filter(|t| t.context == ctx).collect();
         let one: Vec<DeployTarget> = mine
             .iter()
             .filter_map(|t| {
@@ -114,7 +145,11 @@ async fn kube_backends(targets: Vec<crate::config::TargetConfig>) -> Result<Vec<
             .collect();
         let mut b = KubeBackend::new(client, location, one);
         for t in mine.iter().filter(|t| t.deployment.is_none()) {
-            b = b.with_selector(t.namespace.as_deref().unwrap_or_default(), t.selector.as_deref().unwrap_or_default(), &t.environment);
+            b = b.with_selector(
+                t.namespace.as_deref().unwrap_or_default(),
+                t.selector.as_deref().unwrap_or_default(),
+                &t.environment,
+            );
         }
         out.push(Arc::new(b));
     }
@@ -122,7 +157,9 @@ async fn kube_backends(targets: Vec<crate::config::TargetConfig>) -> Result<Vec<
 }
 
 /// One Swarm and one Compose backend per engine.
-fn docker_backends(targets: Vec<crate::config::TargetConfig>) -> Result<Vec<Arc<dyn Backend>>, String> {
+fn docker_backends(
+    targets: Vec<crate::config::TargetConfig>,
+) -> Result<Vec<Arc<dyn Backend>>, String> {
     use crate::backend::docker::{compose, engine, swarm};
     let mut hosts: Vec<Option<String>> = targets.iter().map(|t| t.docker_host.clone()).collect();
     hosts.sort();
@@ -130,11 +167,16 @@ fn docker_backends(targets: Vec<crate::config::TargetConfig>) -> Result<Vec<Arc<
     let mut out: Vec<Arc<dyn Backend>> = Vec::new();
     for host in hosts {
         let eng = engine::connect(host.as_deref())?;
-        let mine: Vec<&crate::config::TargetConfig> = targets.iter().filter(|t| t.docker_host == host).collect();
+        let mine: Vec<&crate::config::TargetConfig> =
+            targets.iter().filter(|t| t.docker_host == host).collect();
         let sw: Vec<swarm::SwarmTarget> = mine
             .iter()
             .filter(|t| t.kind == TargetKind::Swarm)
-            .map(|t| swarm::SwarmTarget { name: t.name.clone(), service: t.service.clone().unwrap_or_else(|| t.name.clone()), environment: t.environment.clone() })
+            .map(|t| swarm::SwarmTarget {
+                name: t.name.clone(),
+                service: t.service.clone().unwrap_or_else(|| t.name.clone()),
+                environment: t.environment.clone(),
+            })
             .collect();
         let co: Vec<compose::ComposeTarget> = mine
             .iter()
@@ -189,26 +231,45 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
             match t.kind {
                 TargetKind::Demo => demo_names.push(t.name.clone()),
                 TargetKind::Argocd => {
-                    let server = t.server.clone().or_else(|| std::env::var("ARGOCD_SERVER").ok()).ok_or_else(|| {
-                        format!("target `{}`: kind argocd needs `server` (or ARGOCD_SERVER)", t.name)
-                    })?;
+                    let server = t
+                        .server
+                        .clone()
+                        .or_else(|| std::env::var("ARGOCD_SERVER").ok())
+                        .ok_or_else(|| {
+                            format!(
+                                "target `{}`: kind argocd needs `server` (or ARGOCD_SERVER)",
+                                t.name
+                            )
+                        })?;
                     if t.app.is_none() && t.selector.is_none() {
-                        return Err(format!("target `{}`: kind argocd needs `app` or `selector`", t.name));
+                        return Err(format!(
+                            "target `{}`: kind argocd needs `app` or `selector`",
+                            t.name
+                        ));
                     }
                     argo.push((server, t.clone()));
                 }
                 TargetKind::Kubernetes => {
                     if t.namespace.is_none() || (t.deployment.is_none() && t.selector.is_none()) {
-                        return Err(format!("target `{}`: kind kubernetes needs `namespace` and `deployment` (or `selector`)", t.name));
+                        return Err(format!(
+                            "target `{}`: kind kubernetes needs `namespace` and `deployment` (or `selector`)",
+                            t.name
+                        ));
                     }
                     kube.push(t.clone());
                 }
                 TargetKind::Swarm | TargetKind::Compose => {
                     if t.kind == TargetKind::Compose && t.project.is_none() {
-                        return Err(format!("target `{}`: kind compose needs `project` (the com.docker.compose.project label)", t.name));
+                        return Err(format!(
+                            "target `{}`: kind compose needs `project` (the com.docker.compose.project label)",
+                            t.name
+                        ));
                     }
                     if t.manifest.is_some() != t.manifest_versions.is_some() {
-                        return Err(format!("target `{}`: `manifest` and `manifest_versions` go together", t.name));
+                        return Err(format!(
+                            "target `{}`: `manifest` and `manifest_versions` go together",
+                            t.name
+                        ));
                     }
                     docker.push(t.clone());
                 }
@@ -219,7 +280,9 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         }
         let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
         if !demo_names.is_empty() {
-            backends.push(Arc::new(DemoBackend::builtin(clock.clone()).restricted(demo_names)));
+            backends.push(Arc::new(
+                DemoBackend::builtin(clock.clone()).restricted(demo_names),
+            ));
         }
         backends.extend(argo_backends(argo)?);
         backends.extend(docker_backends(docker)?);
@@ -231,21 +294,37 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
                     (Some(d), true) => d.join(repo),
                     _ => repo.clone(),
                 };
-                router = router.with_git_migrations(&t.name, GitMigrations::new(repo, t.migrations.clone(), t.sha_from_tag.clone()));
+                router = router.with_git_migrations(
+                    &t.name,
+                    GitMigrations::new(repo, t.migrations.clone(), t.sha_from_tag.clone()),
+                );
             }
         }
         let signals: std::collections::HashMap<String, TargetSignals> = config
             .targets
             .iter()
             .filter(|t| !t.probe.is_empty() || t.prometheus.is_some())
-            .map(|t| (t.name.clone(), TargetSignals { probes: t.probe.clone(), prometheus: t.prometheus.clone() }))
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    TargetSignals {
+                        probes: t.probe.clone(),
+                        prometheus: t.prometheus.clone(),
+                    },
+                )
+            })
             .collect();
-        if signals.is_empty() { Arc::new(router) } else { Arc::new(SignalsBackend::new(Arc::new(router), signals)) }
+        if signals.is_empty() {
+            Arc::new(router)
+        } else {
+            Arc::new(SignalsBackend::new(Arc::new(router), signals))
+        }
     };
     let runbooks = crate::runbook::load_all(config.dir.as_deref())?;
     let resumed = match &cli.resume {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("--resume {}: {e}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).map_err(|e| format!("--resume {}: {e}", p.display()))?;
             Some(crate::note::resume::parse(&text))
         }
         None => None,
@@ -272,5 +351,12 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
     if demo {
         settings.verify_window_secs = settings.verify_window_secs.min(30);
     }
-    Ok(Session { mode, backend, settings, runbooks, note_path, resumed })
+    Ok(Session {
+        mode,
+        backend,
+        settings,
+        runbooks,
+        note_path,
+        resumed,
+    })
 }

@@ -1,9 +1,9 @@
 //! The Argo CD backend against an in-test server that behaves like the real
 //! one: the rollback flow with the auto-sync guard, and every failure answer.
 
-mod common;
 #[path = "common/argo_server.rs"]
 mod argo_server;
+mod common;
 
 use argo_server::{BAD, Fault, GOOD, TOKEN};
 use rbtui::app::script::Script;
@@ -21,13 +21,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn backend(fake: &argo_server::FakeArgo, token: &str, project: Option<&str>) -> ArgoBackend {
-    let conn = Conn { base: fake.base(), token: Token::new(token.into()), insecure: false, ca_file: None, timeout: Duration::from_secs(2) };
-    let t = AppTarget { name: "orders".into(), app: "orders-prod".into(), app_namespace: None, project: project.map(str::to_string), environment: "prod".into() };
+    let conn = Conn {
+        base: fake.base(),
+        token: Token::new(token.into()),
+        insecure: false,
+        ca_file: None,
+        timeout: Duration::from_secs(2),
+    };
+    let t = AppTarget {
+        name: "orders".into(),
+        app: "orders-prod".into(),
+        app_namespace: None,
+        project: project.map(str::to_string),
+        environment: "prod".into(),
+    };
     ArgoBackend::new(Client::new(conn).unwrap(), vec![AppSpec::One(t)])
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn plan_for(b: &ArgoBackend, rt: &tokio::runtime::Runtime, to: &str) -> RollbackPlan {
@@ -53,7 +68,10 @@ fn history_is_read_newest_first_with_shas_and_who() {
     let b = backend(&fake, TOKEN, Some("shop"));
     let rt = rt();
     let t = rt.block_on(b.targets()).unwrap();
-    assert_eq!(t[0].location, format!("{} · app orders-prod (project shop)", fake.addr));
+    assert_eq!(
+        t[0].location,
+        format!("{} · app orders-prod (project shop)", fake.addr)
+    );
     let h = rt.block_on(b.history("orders")).unwrap();
     let ids: Vec<&str> = h.revisions.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["42", "41", "40", "39"]);
@@ -61,14 +79,31 @@ fn history_is_read_newest_first_with_shas_and_who() {
     assert_eq!(h.revisions[1].git_sha.as_deref(), Some(GOOD));
     assert_eq!(h.revisions[2].author.as_deref(), Some("eva.lund"));
     assert_eq!(h.revisions[1].author.as_deref(), Some("automated sync"));
-    assert_eq!(h.revisions[0].message, "shop-config/apps/orders/overlays/prod@HEAD");
+    assert_eq!(
+        h.revisions[0].message,
+        "shop-config/apps/orders/overlays/prod@HEAD"
+    );
     assert!(h.facts.auto_sync);
     let health = rt.block_on(b.health("orders")).unwrap();
-    assert_eq!((health.desired, health.ready, health.crashlooping, health.restarts), (2, 0, 2, 14));
+    assert_eq!(
+        (
+            health.desired,
+            health.ready,
+            health.crashlooping,
+            health.restarts
+        ),
+        (2, 0, 2, 14)
+    );
     assert!(health.message.unwrap().contains("Degraded"));
     let r = fake.requests();
-    assert!(r.iter().all(|r| r.header("authorization") == Some(&format!("Bearer {TOKEN}"))));
-    assert!(r.iter().any(|r| r.path == "/api/v1/applications/orders-prod" && r.query == "project=shop"));
+    assert!(
+        r.iter()
+            .all(|r| r.header("authorization") == Some(&format!("Bearer {TOKEN}")))
+    );
+    assert!(
+        r.iter()
+            .any(|r| r.path == "/api/v1/applications/orders-prod" && r.query == "project=shop")
+    );
 }
 
 #[test]
@@ -81,19 +116,36 @@ fn rollback_disables_auto_sync_first_then_rolls_back_and_converges() {
 
     // The server refuses a rollback while auto-sync is on: the guard is real.
     let refused = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "41".into() }));
-    assert_eq!(refused, Err(ExecError::Refused("rollback cannot be initiated when auto-sync is enabled".into())));
+    assert_eq!(
+        refused,
+        Err(ExecError::Refused(
+            "rollback cannot be initiated when auto-sync is enabled".into()
+        ))
+    );
 
-    let done = rt.block_on(b.execute(&p, &PlanStep::DisableAutoSync)).unwrap();
-    assert!(done.summary.contains("automated.enabled=false"), "{}", done.summary);
+    let done = rt
+        .block_on(b.execute(&p, &PlanStep::DisableAutoSync))
+        .unwrap();
+    assert!(
+        done.summary.contains("automated.enabled=false"),
+        "{}",
+        done.summary
+    );
     p.built_from = done.version;
-    let done = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "41".into() })).unwrap();
+    let done = rt
+        .block_on(b.execute(&p, &PlanStep::Rollback { to: "41".into() }))
+        .unwrap();
     p.built_from = done.version;
     let mut phases = Vec::new();
     for _ in 0..10 {
         let pr = rt.block_on(b.progress(&p)).unwrap();
         phases.push(pr.phase);
         if pr.phase.is_terminal() {
-            assert!(pr.message.contains("rolled back to a1b2c3d"), "{}", pr.message);
+            assert!(
+                pr.message.contains("rolled back to a1b2c3d"),
+                "{}",
+                pr.message
+            );
             break;
         }
     }
@@ -102,21 +154,52 @@ fn rollback_disables_auto_sync_first_then_rolls_back_and_converges() {
 
     let m = fake.mutating();
     let (patch, post) = (&m[1], &m[2]);
-    assert_eq!(m[0].path, "/api/v1/applications/orders-prod/rollback", "the refused attempt was sent first");
-    assert_eq!((patch.method.as_str(), patch.path.as_str()), ("PATCH", "/api/v1/applications/orders-prod"));
+    assert_eq!(
+        m[0].path, "/api/v1/applications/orders-prod/rollback",
+        "the refused attempt was sent first"
+    );
+    assert_eq!(
+        (patch.method.as_str(), patch.path.as_str()),
+        ("PATCH", "/api/v1/applications/orders-prod")
+    );
     assert_eq!(patch.header("content-type"), Some("application/json"));
     let pb = patch.json();
     assert_eq!(pb["patchType"], "merge");
     assert_eq!(pb["project"], "shop");
     let inner: serde_json::Value = serde_json::from_str(pb["patch"].as_str().unwrap()).unwrap();
-    assert_eq!(inner, json!({"spec": {"syncPolicy": {"automated": {"enabled": false}}}}));
-    assert_eq!((post.method.as_str(), post.path.as_str()), ("POST", "/api/v1/applications/orders-prod/rollback"));
-    assert_eq!(post.json(), json!({"name": "orders-prod", "id": 41, "prune": false, "dryRun": false, "project": "shop"}));
+    assert_eq!(
+        inner,
+        json!({"spec": {"syncPolicy": {"automated": {"enabled": false}}}})
+    );
+    assert_eq!(
+        (post.method.as_str(), post.path.as_str()),
+        ("POST", "/api/v1/applications/orders-prod/rollback")
+    );
+    assert_eq!(
+        post.json(),
+        json!({"name": "orders-prod", "id": 41, "prune": false, "dryRun": false, "project": "shop"})
+    );
     fake.with(|s| {
         let a = &s.app["spec"]["syncPolicy"]["automated"];
-        assert_eq!((a["enabled"].clone(), a["prune"].clone(), a["selfHeal"].clone()), (json!(false), json!(true), json!(true)), "prune/selfHeal kept");
-        let last = s.app["status"]["history"].as_array().unwrap().last().unwrap().clone();
-        assert_eq!((last["id"].clone(), last["revision"].clone()), (json!(43), json!(GOOD)));
+        assert_eq!(
+            (
+                a["enabled"].clone(),
+                a["prune"].clone(),
+                a["selfHeal"].clone()
+            ),
+            (json!(false), json!(true), json!(true)),
+            "prune/selfHeal kept"
+        );
+        let last = s.app["status"]["history"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (last["id"].clone(), last["revision"].clone()),
+            (json!(43), json!(GOOD))
+        );
     });
 }
 
@@ -131,16 +214,37 @@ fn reenabling_auto_sync_is_a_patch_with_enabled_true() {
     assert!(!h.facts.auto_sync, "enabled: false means off (v3.1+)");
     let targets = rt.block_on(b.targets()).unwrap();
     let p = plan::build_reenable(
-        PlanInputs { id: 2, target: &targets[0], mode: Mode::Live, history: &h, to: "", now: common::t0(), before: None, mutable_tags: &[], rollout_timeout_secs: 300 },
+        PlanInputs {
+            id: 2,
+            target: &targets[0],
+            mode: Mode::Live,
+            history: &h,
+            to: "",
+            now: common::t0(),
+            before: None,
+            mutable_tags: &[],
+            rollout_timeout_secs: 300,
+        },
         Some(BAD),
     )
     .unwrap();
-    let done = rt.block_on(b.execute(&p, &PlanStep::EnableAutoSync)).unwrap();
+    let done = rt
+        .block_on(b.execute(&p, &PlanStep::EnableAutoSync))
+        .unwrap();
     assert!(done.summary.contains("auto-sync re-enabled"));
     let patch = fake.mutating().pop().unwrap();
-    let inner: serde_json::Value = serde_json::from_str(patch.json()["patch"].as_str().unwrap()).unwrap();
-    assert_eq!(inner, json!({"spec": {"syncPolicy": {"automated": {"enabled": true}}}}));
-    fake.with(|s| assert_eq!(s.app["spec"]["syncPolicy"]["automated"], json!({"enabled": true, "prune": true, "selfHeal": true})));
+    let inner: serde_json::Value =
+        serde_json::from_str(patch.json()["patch"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        inner,
+        json!({"spec": {"syncPolicy": {"automated": {"enabled": true}}}})
+    );
+    fake.with(|s| {
+        assert_eq!(
+            s.app["spec"]["syncPolicy"]["automated"],
+            json!({"enabled": true, "prune": true, "selfHeal": true})
+        )
+    });
 }
 
 #[test]
@@ -150,9 +254,15 @@ fn servers_before_3_1_get_automated_removed() {
     let b = backend(&fake, TOKEN, None);
     let rt = rt();
     let p = plan_for(&b, &rt, "41");
-    rt.block_on(b.execute(&p, &PlanStep::DisableAutoSync)).unwrap();
-    let patch = fake.mutating().into_iter().find(|r| r.method == "PATCH").unwrap();
-    let inner: serde_json::Value = serde_json::from_str(patch.json()["patch"].as_str().unwrap()).unwrap();
+    rt.block_on(b.execute(&p, &PlanStep::DisableAutoSync))
+        .unwrap();
+    let patch = fake
+        .mutating()
+        .into_iter()
+        .find(|r| r.method == "PATCH")
+        .unwrap();
+    let inner: serde_json::Value =
+        serde_json::from_str(patch.json()["patch"].as_str().unwrap()).unwrap();
     assert_eq!(inner, json!({"spec": {"syncPolicy": {"automated": null}}}));
 }
 
@@ -163,7 +273,12 @@ fn a_plan_is_refused_when_the_app_moved_and_nothing_is_sent() {
     let rt = rt();
     let p = plan_for(&b, &rt, "41");
     // A new sync lands after the plan was built.
-    fake.with(|s| s.app["status"]["history"].as_array_mut().unwrap().push(json!({"id": 43, "revision": BAD})));
+    fake.with(|s| {
+        s.app["status"]["history"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"id": 43, "revision": BAD}))
+    });
     let r = rt.block_on(b.execute(&p, &PlanStep::DisableAutoSync));
     assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
     assert!(fake.mutating().is_empty(), "nothing applied");
@@ -177,12 +292,28 @@ fn server_refusals_are_surfaced_verbatim() {
     let rt = rt();
     let p = plan_for(&b, &rt, "41");
     let r = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "99".into() }));
-    assert_eq!(r, Err(ExecError::Refused("application argocd/orders-prod does not have deployment with id 99".into())));
-    rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "41".into() })).unwrap();
+    assert_eq!(
+        r,
+        Err(ExecError::Refused(
+            "application argocd/orders-prod does not have deployment with id 99".into()
+        ))
+    );
+    rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "41".into() }))
+        .unwrap();
     let p2 = plan_for(&b, &rt, "40");
-    assert!(p2.checks.iter().any(|c| c.id == "busy" && c.detail.contains("Running")), "mid-operation is a pre-flight block");
+    assert!(
+        p2.checks
+            .iter()
+            .any(|c| c.id == "busy" && c.detail.contains("Running")),
+        "mid-operation is a pre-flight block"
+    );
     let r = rt.block_on(b.execute(&p2, &PlanStep::Rollback { to: "40".into() }));
-    assert_eq!(r, Err(ExecError::Refused("another operation is already in progress".into())));
+    assert_eq!(
+        r,
+        Err(ExecError::Refused(
+            "another operation is already in progress".into()
+        ))
+    );
 }
 
 #[test]
@@ -195,10 +326,20 @@ fn failed_operations_report_the_repo_server_error() {
     let b = backend(&fake, TOKEN, None);
     let rt = rt();
     let mut p = plan_for(&b, &rt, "41");
-    p.built_from = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "41".into() })).unwrap().version;
-    let last = (0..10).map(|_| rt.block_on(b.progress(&p)).unwrap()).find(|pr| pr.phase.is_terminal()).unwrap();
+    p.built_from = rt
+        .block_on(b.execute(&p, &PlanStep::Rollback { to: "41".into() }))
+        .unwrap()
+        .version;
+    let last = (0..10)
+        .map(|_| rt.block_on(b.progress(&p)).unwrap())
+        .find(|pr| pr.phase.is_terminal())
+        .unwrap();
     assert_eq!(last.phase, ProgressPhase::Failed);
-    assert!(last.message.contains("repository not found"), "{}", last.message);
+    assert!(
+        last.message.contains("repository not found"),
+        "{}",
+        last.message
+    );
 }
 
 #[test]
@@ -212,10 +353,22 @@ fn failure_answers_are_clear_and_never_show_the_token() {
         assert!(e.contains(want), "{e}");
         assert!(!e.contains(TOKEN));
     };
-    check("expired", None, "token expired or invalid (401: invalid session: token has invalid claims: token is expired)");
-    check("bogus", None, "401: invalid session: token signature is invalid");
+    check(
+        "expired",
+        None,
+        "token expired or invalid (401: invalid session: token has invalid claims: token is expired)",
+    );
+    check(
+        "bogus",
+        None,
+        "401: invalid session: token signature is invalid",
+    );
     fake.fault("orders-prod", Fault::Status(500, json!({"error": "etcdserver: leader changed", "code": 2, "message": "etcdserver: leader changed"}).to_string()));
-    check(TOKEN, None, "Argo CD server error 500: etcdserver: leader changed");
+    check(
+        TOKEN,
+        None,
+        "Argo CD server error 500: etcdserver: leader changed",
+    );
     fake.fault("orders-prod", Fault::Malformed);
     check(TOKEN, None, "malformed answer from Argo CD");
     fake.fault("orders-prod", Fault::Hang(Duration::from_secs(4)));
@@ -223,41 +376,104 @@ fn failure_answers_are_clear_and_never_show_the_token() {
 
     // A missing app: 403 without a project (the server hides existence), 404 with one.
     let conn = |p: Option<&str>| {
-        let c = Conn { base: fake.base(), token: Token::new(TOKEN.into()), insecure: false, ca_file: None, timeout: Duration::from_secs(2) };
-        let t = AppTarget { name: "x".into(), app: "inventory".into(), app_namespace: None, project: p.map(str::to_string), environment: "prod".into() };
+        let c = Conn {
+            base: fake.base(),
+            token: Token::new(TOKEN.into()),
+            insecure: false,
+            ca_file: None,
+            timeout: Duration::from_secs(2),
+        };
+        let t = AppTarget {
+            name: "x".into(),
+            app: "inventory".into(),
+            app_namespace: None,
+            project: p.map(str::to_string),
+            environment: "prod".into(),
+        };
         ArgoBackend::new(Client::new(c).unwrap(), vec![AppSpec::One(t)])
     };
     let b = conn(None);
     rt.block_on(b.targets()).unwrap();
     let e = rt.block_on(b.history("x")).unwrap_err();
-    assert!(e.contains("lacks the `get` permission on <project>/inventory (403: permission denied)"), "{e}");
+    assert!(
+        e.contains("lacks the `get` permission on <project>/inventory (403: permission denied)"),
+        "{e}"
+    );
     let b = conn(Some("shop"));
     rt.block_on(b.targets()).unwrap();
     let e = rt.block_on(b.history("x")).unwrap_err();
-    assert!(e.contains("shop/inventory: not found (404: applications.argoproj.io \"inventory\" not found)"), "{e}");
+    assert!(
+        e.contains(
+            "shop/inventory: not found (404: applications.argoproj.io \"inventory\" not found)"
+        ),
+        "{e}"
+    );
 
     // Read-only token: reads work, the rollback is forbidden with the verb named.
     let b = backend(&fake, "readonly", Some("shop"));
     let p = plan_for(&b, &rt, "41");
-    let e = rt.block_on(b.execute(&p, &PlanStep::DisableAutoSync)).unwrap_err();
-    assert!(e.message().contains("lacks the `update` permission on shop/orders-prod"), "{e:?}");
+    let e = rt
+        .block_on(b.execute(&p, &PlanStep::DisableAutoSync))
+        .unwrap_err();
+    assert!(
+        e.message()
+            .contains("lacks the `update` permission on shop/orders-prod"),
+        "{e:?}"
+    );
 
     // TLS to a plain-HTTP port: a transport error, not a hang.
-    let c = Conn { base: format!("https://{}", fake.addr), token: Token::new(TOKEN.into()), insecure: false, ca_file: None, timeout: Duration::from_secs(2) };
-    let t = AppTarget { name: "orders".into(), app: "orders-prod".into(), app_namespace: None, project: None, environment: "prod".into() };
+    let c = Conn {
+        base: format!("https://{}", fake.addr),
+        token: Token::new(TOKEN.into()),
+        insecure: false,
+        ca_file: None,
+        timeout: Duration::from_secs(2),
+    };
+    let t = AppTarget {
+        name: "orders".into(),
+        app: "orders-prod".into(),
+        app_namespace: None,
+        project: None,
+        environment: "prod".into(),
+    };
     let b = ArgoBackend::new(Client::new(c).unwrap(), vec![AppSpec::One(t)]);
     rt.block_on(b.targets()).unwrap();
     let e = rt.block_on(b.history("orders")).unwrap_err();
-    assert!(e.starts_with(&format!("cannot reach https://{}", fake.addr)), "{e}");
+    assert!(
+        e.starts_with(&format!("cannot reach https://{}", fake.addr)),
+        "{e}"
+    );
 }
 
 #[test]
 fn selectors_expand_to_applications() {
     let fake = argo_server::start();
-    let c = Conn { base: fake.base(), token: Token::new(TOKEN.into()), insecure: false, ca_file: None, timeout: Duration::from_secs(2) };
-    let b = ArgoBackend::new(Client::new(c).unwrap(), vec![AppSpec::Selector { selector: "team=shop".into(), project: None, app_namespace: None, environment: "prod".into() }]);
-    let t = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(b.targets()).unwrap();
-    assert_eq!(t.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["orders-prod"]);
+    let c = Conn {
+        base: fake.base(),
+        token: Token::new(TOKEN.into()),
+        insecure: false,
+        ca_file: None,
+        timeout: Duration::from_secs(2),
+    };
+    let b = ArgoBackend::new(
+        Client::new(c).unwrap(),
+        vec![AppSpec::Selector {
+            selector: "team=shop".into(),
+            project: None,
+            app_namespace: None,
+            environment: "prod".into(),
+        }],
+    );
+    let t = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(b.targets())
+        .unwrap();
+    assert_eq!(
+        t.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["orders-prod"]
+    );
     assert!(fake.requests()[0].query.contains("selector=team%3Dshop"));
 }
 
@@ -268,25 +484,54 @@ fn the_console_drives_the_argocd_rollback_and_the_note_never_holds_the_token() {
     let note_path = dir.path().join("n.md");
     let clock = ManualClock::new(common::t0());
     let b: Arc<dyn Backend> = Arc::new(backend(&fake, TOKEN, Some("shop")));
-    let writer = rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "n.md"), "").unwrap();
-    let state = State::new(common::settings(Mode::Live, "n.md"), rbtui::runbook::load_all(None).unwrap(), common::t0());
+    let writer =
+        rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "n.md"), "").unwrap();
+    let state = State::new(
+        common::settings(Mode::Live, "n.md"),
+        rbtui::runbook::load_all(None).unwrap(),
+        common::t0(),
+    );
     let mut s = Script::new(state, b, clock, Some(writer));
     s.start();
     s.press("<Enter>j<Enter>");
     let p = s.state.plan.clone().expect("plan");
     assert_eq!(p.to.id, "41");
-    assert!(p.checks.iter().any(|c| c.id == "schema" && c.detail.contains("no `repo` configured")), "never 'safe' without a repo");
+    assert!(
+        p.checks
+            .iter()
+            .any(|c| c.id == "schema" && c.detail.contains("no `repo` configured")),
+        "never 'safe' without a repo"
+    );
     s.press("<Enter>orders<Enter>");
-    assert!(s.advance_until(120_000, |st| st.run.as_ref().is_some_and(|r| r.outcome.is_some())));
-    assert_eq!(s.state.run.as_ref().unwrap().outcome, Some(Outcome::Succeeded), "{:?}", s.state.run.as_ref().unwrap().outcome);
+    assert!(s.advance_until(120_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    assert_eq!(
+        s.state.run.as_ref().unwrap().outcome,
+        Some(Outcome::Succeeded),
+        "{:?}",
+        s.state.run.as_ref().unwrap().outcome
+    );
     let ticks = &s.state.checklists["orders"];
-    assert!(ticks.contains_key("disable-auto-sync") && ticks.contains_key("rollback") && ticks.contains_key("synced"));
-    assert!(!ticks.contains_key("reenable-auto-sync"), "re-enable stays open until the revert");
+    assert!(
+        ticks.contains_key("disable-auto-sync")
+            && ticks.contains_key("rollback")
+            && ticks.contains_key("synced")
+    );
+    assert!(
+        !ticks.contains_key("reenable-auto-sync"),
+        "re-enable stays open until the revert"
+    );
     s.press("q");
     let note = std::fs::read_to_string(&note_path).unwrap();
-    assert!(!note.contains(TOKEN) && !note.contains("eyJhbGciOiJIUzI1NiJ9"), "token leaked into the note");
+    assert!(
+        !note.contains(TOKEN) && !note.contains("eyJhbGciOiJIUzI1NiJ9"),
+        "token leaked into the note"
+    );
     let i = note.find("auto-sync disabled on orders-prod").unwrap();
-    let j = note.find("rollback of orders-prod to history id 41 (a1b2c3d) accepted").unwrap();
+    let j = note
+        .find("rollback of orders-prod to history id 41 (a1b2c3d) accepted")
+        .unwrap();
     assert!(i < j);
     assert!(note.contains("[ ] Re-enable auto-sync ONLY after the revert is merged"));
     assert!(note.contains("[ ] Revert d8f3c2a in git (PR merged)"));
@@ -296,8 +541,17 @@ fn the_console_drives_the_argocd_rollback_and_the_note_never_holds_the_token() {
 fn live_updates_come_from_the_stream_with_reconnect_and_polling_fallback() {
     let fake = argo_server::start();
     let b = Arc::new(backend(&fake, TOKEN, None));
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let gets = || fake.requests().iter().filter(|r| r.method == "GET" && r.path == "/api/v1/applications/orders-prod").count();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let gets = || {
+        fake.requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == "/api/v1/applications/orders-prod")
+            .count()
+    };
     let wait = |f: &dyn Fn() -> bool| {
         for _ in 0..100 {
             if f() {
@@ -316,7 +570,12 @@ fn live_updates_come_from_the_stream_with_reconnect_and_polling_fallback() {
     let h = rt.block_on(b.health_all()).remove(0).unwrap();
     assert!(h.message.unwrap().starts_with("Argo CD: Synced, Healthy"));
     assert_eq!(gets(), before, "the streamed state is used, no polling GET");
-    let q = fake.requests().into_iter().find(|r| r.path == "/api/v1/stream/applications").unwrap().query;
+    let q = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/api/v1/stream/applications")
+        .unwrap()
+        .query;
     assert!(q.contains("name=orders-prod"), "{q}");
 
     // The stream drops: the backend polls, then reconnects by itself.

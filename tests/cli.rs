@@ -17,23 +17,42 @@ fn rbtui(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn malformed_config_is_reported_with_position_before_the_terminal_is_touched() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.toml"), "[[target]]\nname = \"checkout\"\nkind = \"demo\"\nenvironment = prod\n").unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[[target]]\nname = \"checkout\"\nkind = \"demo\"\nenvironment = prod\n",
+    )
+    .unwrap();
     let out = rbtui(dir.path(), &["--config", "bad.toml"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("bad.toml:4:15: "), "{err}");
-    assert!(out.stdout.is_empty(), "no alternate screen, no escape codes on stdout");
-    assert!(!dir.path().join("incidents").exists(), "no note for a session that never started");
+    assert!(
+        out.stdout.is_empty(),
+        "no alternate screen, no escape codes on stdout"
+    );
+    assert!(
+        !dir.path().join("incidents").exists(),
+        "no note for a session that never started"
+    );
 }
 
 #[test]
 fn unknown_kind_names_the_choices() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rbtui.toml"), "[[target]]\nname = \"x\"\nkind = \"nomad\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("rbtui.toml"),
+        "[[target]]\nname = \"x\"\nkind = \"nomad\"\n",
+    )
+    .unwrap();
     let out = rbtui(dir.path(), &["status"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("rbtui.toml:3:8") && err.contains("unknown variant `nomad`") && err.contains("kubernetes"), "{err}");
+    assert!(
+        err.contains("rbtui.toml:3:8")
+            && err.contains("unknown variant `nomad`")
+            && err.contains("kubernetes"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -42,7 +61,10 @@ fn no_config_explains_how_to_write_one_and_suggests_the_demo() {
     let out = rbtui(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no config found") && err.contains("rbtui demo") && err.contains("[[target]]"), "{err}");
+    assert!(
+        err.contains("no config found") && err.contains("rbtui demo") && err.contains("[[target]]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -52,7 +74,10 @@ fn demo_status_history_and_plan_print_and_change_nothing() {
     assert!(out.status.success());
     let s = String::from_utf8_lossy(&out.stdout);
     let first = s.lines().nth(1).unwrap();
-    assert!(first.starts_with("checkout") && first.contains("critical"), "{s}");
+    assert!(
+        first.starts_with("checkout") && first.contains("critical"),
+        "{s}"
+    );
 
     let out = rbtui(dir.path(), &["demo", "status", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -61,32 +86,58 @@ fn demo_status_history_and_plan_print_and_change_nothing() {
 
     let out = rbtui(dir.path(), &["demo", "history", "orders"]);
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("42") && s.contains("CURRENT") && s.contains("LKG"), "{s}");
+    assert!(
+        s.contains("42") && s.contains("CURRENT") && s.contains("LKG"),
+        "{s}"
+    );
 
     let out = rbtui(dir.path(), &["demo", "plan", "orders", "--to", "41"]);
     assert_eq!(out.status.code(), Some(2), "blocked plans exit 2");
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("1. Disable auto-sync on Argo CD application orders"), "{s}");
+    assert!(
+        s.contains("1. Disable auto-sync on Argo CD application orders"),
+        "{s}"
+    );
     assert!(s.contains("[BLOCK] schema"), "{s}");
-    assert!(s.contains("!! line 1   ALTER TABLE orders DROP COLUMN legacy_total"), "{s}");
+    assert!(
+        s.contains("!! line 1   ALTER TABLE orders DROP COLUMN legacy_total"),
+        "{s}"
+    );
 
-    let out = rbtui(dir.path(), &["demo", "plan", "checkout", "--to", "8", "--json"]);
+    let out = rbtui(
+        dir.path(),
+        &["demo", "plan", "checkout", "--to", "8", "--json"],
+    );
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["to"]["id"], "8");
 
     let out = rbtui(dir.path(), &["demo", "plan", "checkout", "--to", "99"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unable to find specified revision 99 in history of checkout"));
-    assert!(!dir.path().join("incidents").exists(), "read-only commands write no note");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("unable to find specified revision 99 in history of checkout")
+    );
+    assert!(
+        !dir.path().join("incidents").exists(),
+        "read-only commands write no note"
+    );
 }
 
 #[test]
 fn config_with_demo_targets_serves_only_those() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rbtui.toml"), "[[target]]\nname = \"search\"\nkind = \"demo\"\nenvironment = \"staging\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("rbtui.toml"),
+        "[[target]]\nname = \"search\"\nkind = \"demo\"\nenvironment = \"staging\"\n",
+    )
+    .unwrap();
     let out = rbtui(dir.path(), &["status"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = String::from_utf8_lossy(&out.stdout);
     assert_eq!(s.lines().count(), 2, "{s}");
     assert!(s.contains("search"));

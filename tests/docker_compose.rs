@@ -5,7 +5,9 @@
 mod common;
 
 use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::{CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StartContainerOptions};
+use bollard::query_parameters::{
+    CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StartContainerOptions,
+};
 use common::docker::{engine, unique};
 use rbtui::backend::Backend;
 use rbtui::backend::docker::compose::{ComposeBackend, ComposeTarget};
@@ -18,29 +20,65 @@ use std::time::{Duration, Instant};
 fn plan(b: &ComposeBackend, rt: &tokio::runtime::Runtime, to: &str) -> RollbackPlan {
     let t = rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.history(&t[0].name)).unwrap();
-    plan::build(PlanInputs { id: 1, target: &t[0], mode: Mode::Live, history: &h, to, now: chrono::Utc::now(), before: None, mutable_tags: &["latest".into()], rollout_timeout_secs: 120 }).unwrap()
+    plan::build(PlanInputs {
+        id: 1,
+        target: &t[0],
+        mode: Mode::Live,
+        history: &h,
+        to,
+        now: chrono::Utc::now(),
+        before: None,
+        mutable_tags: &["latest".into()],
+        rollout_timeout_secs: 120,
+    })
+    .unwrap()
 }
 
 #[test]
 fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let Some(eng) = engine(&rt) else { return };
     let d = eng.docker.clone();
     let project = unique("rbtuitest");
     let dir = tempfile::tempdir().unwrap();
     let live = dir.path().join("app.manifest.json");
     std::fs::write(&live, "{\"version\":\"v3\"}").unwrap();
-    std::fs::write(dir.path().join("app.v1.manifest.json"), "{\"version\":\"v1\"}").unwrap();
+    std::fs::write(
+        dir.path().join("app.v1.manifest.json"),
+        "{\"version\":\"v1\"}",
+    )
+    .unwrap();
     // `docker compose up` with v3: containers carrying Compose's labels.
     for i in 1..=2 {
         let mut labels = HashMap::new();
         labels.insert("com.docker.compose.project".to_string(), project.clone());
         labels.insert("com.docker.compose.service".to_string(), "web".to_string());
-        labels.insert("com.docker.compose.container-number".to_string(), i.to_string());
-        let body = ContainerCreateBody { image: Some("rbtui-test/web:v3".into()), labels: Some(labels), env: Some(vec![format!("REPLICA={i}")]), ..Default::default() };
+        labels.insert(
+            "com.docker.compose.container-number".to_string(),
+            i.to_string(),
+        );
+        let body = ContainerCreateBody {
+            image: Some("rbtui-test/web:v3".into()),
+            labels: Some(labels),
+            env: Some(vec![format!("REPLICA={i}")]),
+            ..Default::default()
+        };
         let name = format!("{project}-web-{i}");
-        let r = rt.block_on(d.create_container(Some(CreateContainerOptions { name: Some(name), ..Default::default() }), body)).unwrap();
-        rt.block_on(d.start_container(&r.id, None::<StartContainerOptions>)).unwrap();
+        let r = rt
+            .block_on(d.create_container(
+                Some(CreateContainerOptions {
+                    name: Some(name),
+                    ..Default::default()
+                }),
+                body,
+            ))
+            .unwrap();
+        rt.block_on(d.start_container(&r.id, None::<StartContainerOptions>))
+            .unwrap();
     }
     let _guard = Cleanup(d.clone(), project.clone());
     let target = ComposeTarget {
@@ -48,19 +86,34 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
         project: project.clone(),
         service: "web".into(),
         environment: "staging".into(),
-        manifest: Some((live.clone(), dir.path().join("app.{tag}.manifest.json").display().to_string())),
+        manifest: Some((
+            live.clone(),
+            dir.path()
+                .join("app.{tag}.manifest.json")
+                .display()
+                .to_string(),
+        )),
     };
     let b = ComposeBackend::new(eng, vec![target]);
     let wait = |what: &str, secs: u64, f: &dyn Fn() -> bool| {
         let t0 = Instant::now();
         while !f() {
-            assert!(t0.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+            assert!(
+                t0.elapsed() < Duration::from_secs(secs),
+                "timed out waiting for {what}"
+            );
             std::thread::sleep(Duration::from_millis(500));
         }
     };
-    wait("v3 to turn unhealthy", 60, &|| rt.block_on(b.health("web")).unwrap().crashlooping == 2);
+    wait("v3 to turn unhealthy", 60, &|| {
+        rt.block_on(b.health("web")).unwrap().crashlooping == 2
+    });
     let h = rt.block_on(b.health("web")).unwrap();
-    assert!(h.message.as_deref().unwrap().contains("unhealthy"), "{:?}", h.message);
+    assert!(
+        h.message.as_deref().unwrap().contains("unhealthy"),
+        "{:?}",
+        h.message
+    );
 
     let hist = rt.block_on(b.history("web")).unwrap();
     assert_eq!(hist.current().unwrap().id, "v3");
@@ -69,18 +122,43 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
     }
     // v2 has no versioned manifest: blocked, not overridable.
     let p2 = plan(&b, &rt, "v2");
-    let pair = p2.checks.iter().find(|c| c.id == "pair").expect("pair check");
+    let pair = p2
+        .checks
+        .iter()
+        .find(|c| c.id == "pair")
+        .expect("pair check");
     assert!(pair.status == CheckStatus::Block && !pair.overridable);
-    assert!(pair.detail.contains("image and manifest roll back as a pair"));
+    assert!(
+        pair.detail
+            .contains("image and manifest roll back as a pair")
+    );
     let r = rt.block_on(b.execute(&p2, &PlanStep::Rollback { to: "v2".into() }));
     assert!(matches!(r, Err(ExecError::Refused(_))), "{r:?}");
-    assert_eq!(std::fs::read_to_string(&live).unwrap(), "{\"version\":\"v3\"}", "nothing swapped");
+    assert_eq!(
+        std::fs::read_to_string(&live).unwrap(),
+        "{\"version\":\"v3\"}",
+        "nothing swapped"
+    );
 
     let p = plan(&b, &rt, "v1");
-    let done = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "v1".into() })).unwrap();
-    assert!(done.summary.contains("app.manifest.json ← ") && done.summary.contains("-web-1 → rbtui-test/web:v1"), "{}", done.summary);
-    assert_eq!(std::fs::read_to_string(&live).unwrap(), "{\"version\":\"v1\"}");
-    assert_eq!(std::fs::read_to_string(format!("{}.bak", live.display())).unwrap(), "{\"version\":\"v3\"}", "backup kept");
+    let done = rt
+        .block_on(b.execute(&p, &PlanStep::Rollback { to: "v1".into() }))
+        .unwrap();
+    assert!(
+        done.summary.contains("app.manifest.json ← ")
+            && done.summary.contains("-web-1 → rbtui-test/web:v1"),
+        "{}",
+        done.summary
+    );
+    assert_eq!(
+        std::fs::read_to_string(&live).unwrap(),
+        "{\"version\":\"v1\"}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("{}.bak", live.display())).unwrap(),
+        "{\"version\":\"v3\"}",
+        "backup kept"
+    );
     let t0 = Instant::now();
     let pr = loop {
         let pr = rt.block_on(b.progress(&p)).unwrap();
@@ -91,20 +169,43 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
     };
     assert_eq!(pr.phase, ProgressPhase::Converged, "{}", pr.message);
     let h = rt.block_on(b.health("web")).unwrap();
-    assert_eq!((h.ready, h.desired, h.images[0].tag.as_deref()), (2, 2, Some("v1")));
+    assert_eq!(
+        (h.ready, h.desired, h.images[0].tag.as_deref()),
+        (2, 2, Some("v1"))
+    );
     // Names, labels and environment survive the recreate.
     let mut f = HashMap::new();
-    f.insert("label".to_string(), vec![format!("com.docker.compose.project={project}")]);
-    let cs = rt.block_on(d.list_containers(Some(ListContainersOptions { all: true, filters: Some(f), ..Default::default() }))).unwrap();
-    let mut names: Vec<String> = cs.iter().flat_map(|c| c.names.clone().unwrap_or_default()).collect();
+    f.insert(
+        "label".to_string(),
+        vec![format!("com.docker.compose.project={project}")],
+    );
+    let cs = rt
+        .block_on(d.list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(f),
+            ..Default::default()
+        })))
+        .unwrap();
+    let mut names: Vec<String> = cs
+        .iter()
+        .flat_map(|c| c.names.clone().unwrap_or_default())
+        .collect();
     names.sort();
-    assert_eq!(names, vec![format!("/{project}-web-1"), format!("/{project}-web-2")]);
+    assert_eq!(
+        names,
+        vec![format!("/{project}-web-1"), format!("/{project}-web-2")]
+    );
 
     // The guard: a plan built before someone recreated the containers is refused.
     let stale = plan(&b, &rt, "v1");
-    std::fs::write(dir.path().join("app.v2.manifest.json"), "{\"version\":\"v2\"}").unwrap();
+    std::fs::write(
+        dir.path().join("app.v2.manifest.json"),
+        "{\"version\":\"v2\"}",
+    )
+    .unwrap();
     let p = plan(&b, &rt, "v2");
-    rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "v2".into() })).unwrap();
+    rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "v2".into() }))
+        .unwrap();
     let r = rt.block_on(b.execute(&stale, &PlanStep::Rollback { to: "v1".into() }));
     assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
 }
@@ -114,12 +215,28 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         let (d, p) = (self.0.clone(), self.1.clone());
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             let mut f = HashMap::new();
-            f.insert("label".to_string(), vec![format!("com.docker.compose.project={p}")]);
-            if let Ok(cs) = rt.block_on(d.list_containers(Some(ListContainersOptions { all: true, filters: Some(f), ..Default::default() }))) {
+            f.insert(
+                "label".to_string(),
+                vec![format!("com.docker.compose.project={p}")],
+            );
+            if let Ok(cs) = rt.block_on(d.list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(f),
+                ..Default::default()
+            }))) {
                 for c in cs {
-                    let _ = rt.block_on(d.remove_container(c.id.as_deref().unwrap_or_default(), Some(RemoveContainerOptions { force: true, ..Default::default() })));
+                    let _ = rt.block_on(d.remove_container(
+                        c.id.as_deref().unwrap_or_default(),
+                        Some(RemoveContainerOptions {
+                            force: true,
+                            ..Default::default()
+                        }),
+                    ));
                 }
             }
         })

@@ -4,23 +4,33 @@
 
 mod common;
 
+use bollard::models::*;
+use bollard::query_parameters::{InspectServiceOptions, UpdateServiceOptions};
 use common::docker::{engine, unique};
 use rbtui::backend::Backend;
 use rbtui::backend::docker::swarm::{PREVIOUS, SwarmBackend, SwarmTarget};
 use rbtui::core::action::ExecError;
 use rbtui::core::model::{Mode, ProgressPhase};
 use rbtui::core::plan::{self, CheckStatus, PlanInputs, PlanStep, RollbackPlan};
-use bollard::models::*;
-use bollard::query_parameters::{InspectServiceOptions, UpdateServiceOptions};
 use std::time::{Duration, Instant};
 
 fn spec(name: &str, image: &str) -> ServiceSpec {
     ServiceSpec {
         name: Some(name.into()),
-        mode: Some(ServiceSpecMode { replicated: Some(ServiceSpecModeReplicated { replicas: Some(2) }), ..Default::default() }),
+        mode: Some(ServiceSpecMode {
+            replicated: Some(ServiceSpecModeReplicated { replicas: Some(2) }),
+            ..Default::default()
+        }),
         task_template: Some(TaskSpec {
-            container_spec: Some(TaskSpecContainerSpec { image: Some(image.into()), stop_grace_period: Some(1_000_000_000), ..Default::default() }),
-            restart_policy: Some(TaskSpecRestartPolicy { condition: Some(TaskSpecRestartPolicyConditionEnum::ON_FAILURE), ..Default::default() }),
+            container_spec: Some(TaskSpecContainerSpec {
+                image: Some(image.into()),
+                stop_grace_period: Some(1_000_000_000),
+                ..Default::default()
+            }),
+            restart_policy: Some(TaskSpecRestartPolicy {
+                condition: Some(TaskSpecRestartPolicyConditionEnum::ON_FAILURE),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         update_config: Some(ServiceSpecUpdateConfig {
@@ -37,10 +47,25 @@ fn plan(b: &SwarmBackend, rt: &tokio::runtime::Runtime, to: &str) -> Result<Roll
     let t = rt.block_on(b.targets())?;
     let h = rt.block_on(b.history(&t[0].name))?;
     let mutable = vec!["latest".to_string(), "main".to_string()];
-    plan::build(PlanInputs { id: 1, target: &t[0], mode: Mode::Live, history: &h, to, now: chrono::Utc::now(), before: None, mutable_tags: &mutable, rollout_timeout_secs: 120 })
+    plan::build(PlanInputs {
+        id: 1,
+        target: &t[0],
+        mode: Mode::Live,
+        history: &h,
+        to,
+        now: chrono::Utc::now(),
+        before: None,
+        mutable_tags: &mutable,
+        rollout_timeout_secs: 120,
+    })
 }
 
-fn converge(b: &SwarmBackend, rt: &tokio::runtime::Runtime, p: &RollbackPlan, secs: u64) -> rbtui::core::model::Progress {
+fn converge(
+    b: &SwarmBackend,
+    rt: &tokio::runtime::Runtime,
+    p: &RollbackPlan,
+    secs: u64,
+) -> rbtui::core::model::Progress {
     let t0 = Instant::now();
     loop {
         let pr = rt.block_on(b.progress(p)).unwrap();
@@ -53,25 +78,57 @@ fn converge(b: &SwarmBackend, rt: &tokio::runtime::Runtime, p: &RollbackPlan, se
 
 #[test]
 fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let Some(eng) = engine(&rt) else { return };
     let docker = eng.docker.clone();
     let name = unique("rbtui-web");
-    rt.block_on(docker.create_service(spec(&name, "rbtui-test/web:v1"), None)).unwrap();
-    let b = SwarmBackend::new(eng, vec![SwarmTarget { name: "web".into(), service: name.clone(), environment: "staging".into() }]);
+    rt.block_on(docker.create_service(spec(&name, "rbtui-test/web:v1"), None))
+        .unwrap();
+    let b = SwarmBackend::new(
+        eng,
+        vec![SwarmTarget {
+            name: "web".into(),
+            service: name.clone(),
+            environment: "staging".into(),
+        }],
+    );
     let cleanup = scopeguard(docker.clone(), name.clone(), rt.handle().clone());
 
     let deploy = |image: &str| {
-        let svc = rt.block_on(docker.inspect_service(&name, None::<InspectServiceOptions>)).unwrap();
+        let svc = rt
+            .block_on(docker.inspect_service(&name, None::<InspectServiceOptions>))
+            .unwrap();
         let mut s = svc.spec.unwrap();
-        s.task_template.as_mut().unwrap().container_spec.as_mut().unwrap().image = Some(image.into());
+        s.task_template
+            .as_mut()
+            .unwrap()
+            .container_spec
+            .as_mut()
+            .unwrap()
+            .image = Some(image.into());
         let v = svc.version.unwrap().index.unwrap() as i32;
-        rt.block_on(docker.update_service(&name, s, UpdateServiceOptions { version: v, ..Default::default() }, None)).unwrap();
+        rt.block_on(docker.update_service(
+            &name,
+            s,
+            UpdateServiceOptions {
+                version: v,
+                ..Default::default()
+            },
+            None,
+        ))
+        .unwrap();
     };
     let wait = |what: &str, secs: u64, f: &dyn Fn() -> bool| {
         let t0 = Instant::now();
         while !f() {
-            assert!(t0.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+            assert!(
+                t0.elapsed() < Duration::from_secs(secs),
+                "timed out waiting for {what}"
+            );
             std::thread::sleep(Duration::from_millis(500));
         }
     };
@@ -80,12 +137,25 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
     deploy("rbtui-test/web:v2");
     wait("v2 running", 90, &|| {
         let h = health();
-        h.ready == 2 && !h.rollout_stuck && h.message.as_deref().is_some_and(|m| m.contains("completed"))
+        h.ready == 2
+            && !h.rollout_stuck
+            && h.message
+                .as_deref()
+                .is_some_and(|m| m.contains("completed"))
     });
     deploy("rbtui-test/web:v3");
-    wait("v3 update paused by its failing health check", 120, &|| health().rollout_stuck);
+    wait("v3 update paused by its failing health check", 120, &|| {
+        health().rollout_stuck
+    });
     let h = health();
-    assert!(h.message.as_deref().unwrap().contains("UpdateStatus paused"), "{:?}", h.message);
+    assert!(
+        h.message
+            .as_deref()
+            .unwrap()
+            .contains("UpdateStatus paused"),
+        "{:?}",
+        h.message
+    );
     assert_eq!(h.images[0].tag.as_deref(), Some("v3"));
 
     // History: current spec, the engine's previous spec, images to pin.
@@ -94,28 +164,67 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
     let prev = hist.find(PREVIOUS).expect("PreviousSpec read");
     assert_eq!(prev.images[0].tag.as_deref(), Some("v2"));
     for tag in ["v1", "v2", "latest"] {
-        assert!(hist.find(tag).is_some(), "image {tag} offered: {:?}", hist.revisions.iter().map(|r| &r.id).collect::<Vec<_>>());
+        assert!(
+            hist.find(tag).is_some(),
+            "image {tag} offered: {:?}",
+            hist.revisions.iter().map(|r| &r.id).collect::<Vec<_>>()
+        );
     }
-    assert!(hist.facts.history_note.as_deref().unwrap().contains("Swarm keeps only the previous spec"));
+    assert!(
+        hist.facts
+            .history_note
+            .as_deref()
+            .unwrap()
+            .contains("Swarm keeps only the previous spec")
+    );
 
     // A mutable tag warns with the runbook's reason.
     let p = plan(&b, &rt, "latest").unwrap();
     let c = p.checks.iter().find(|c| c.id == "mutable-tag").unwrap();
     assert_eq!(c.status, CheckStatus::Warn);
-    assert!(c.detail.contains("setting the tag back to latest does not restore a build"), "{}", c.detail);
+    assert!(
+        c.detail
+            .contains("setting the tag back to latest does not restore a build"),
+        "{}",
+        c.detail
+    );
 
     // rollback=previous, carrying the version the plan was built from.
     let p = plan(&b, &rt, PREVIOUS).unwrap();
-    let done = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: PREVIOUS.into() })).unwrap();
-    assert!(done.summary.contains("rollback=previous"), "{}", done.summary);
+    let done = rt
+        .block_on(b.execute(
+            &p,
+            &PlanStep::Rollback {
+                to: PREVIOUS.into(),
+            },
+        ))
+        .unwrap();
+    assert!(
+        done.summary.contains("rollback=previous"),
+        "{}",
+        done.summary
+    );
     let pr = converge(&b, &rt, &p, 120);
     assert_eq!(pr.phase, ProgressPhase::Converged, "{}", pr.message);
-    let svc = rt.block_on(docker.inspect_service(&name, None::<InspectServiceOptions>)).unwrap();
-    assert_eq!(svc.spec.unwrap().task_template.unwrap().container_spec.unwrap().image.unwrap(), "rbtui-test/web:v2");
+    let svc = rt
+        .block_on(docker.inspect_service(&name, None::<InspectServiceOptions>))
+        .unwrap();
+    assert_eq!(
+        svc.spec
+            .unwrap()
+            .task_template
+            .unwrap()
+            .container_spec
+            .unwrap()
+            .image
+            .unwrap(),
+        "rbtui-test/web:v2"
+    );
 
     // Pin v1 (by tag: local images have no registry digest).
     let p = plan(&b, &rt, "v1").unwrap();
-    rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "v1".into() })).unwrap();
+    rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "v1".into() }))
+        .unwrap();
     let pr = converge(&b, &rt, &p, 120);
     assert_eq!(pr.phase, ProgressPhase::Converged, "{}", pr.message);
     let h = health();
@@ -123,13 +232,30 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
 
     // The version guard: a change after the plan was built refuses it.
     let p = plan(&b, &rt, "v2").unwrap();
-    let svc = rt.block_on(docker.inspect_service(&name, None::<InspectServiceOptions>)).unwrap();
+    let svc = rt
+        .block_on(docker.inspect_service(&name, None::<InspectServiceOptions>))
+        .unwrap();
     let mut s = svc.spec.unwrap();
-    s.labels.get_or_insert_with(Default::default).insert("changed-by".into(), "someone-else".into());
-    rt.block_on(docker.update_service(&name, s, UpdateServiceOptions { version: svc.version.unwrap().index.unwrap() as i32, ..Default::default() }, None)).unwrap();
+    s.labels
+        .get_or_insert_with(Default::default)
+        .insert("changed-by".into(), "someone-else".into());
+    rt.block_on(docker.update_service(
+        &name,
+        s,
+        UpdateServiceOptions {
+            version: svc.version.unwrap().index.unwrap() as i32,
+            ..Default::default()
+        },
+        None,
+    ))
+    .unwrap();
     let r = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "v2".into() }));
     assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
-    assert_eq!(health().images[0].tag.as_deref(), Some("v1"), "nothing applied");
+    assert_eq!(
+        health().images[0].tag.as_deref(),
+        Some("v1"),
+        "nothing applied"
+    );
 
     // Health is fed by the events stream plus a slow resync, not a tight loop.
     let observed = |b: &SwarmBackend| rt.block_on(b.health_all()).remove(0).unwrap().observed_at;
@@ -141,27 +267,64 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
         if observed(&b) == a {
             break a;
         }
-        assert!(t0.elapsed() < Duration::from_secs(25), "health re-read on every poll without events");
+        assert!(
+            t0.elapsed() < Duration::from_secs(25),
+            "health re-read on every poll without events"
+        );
     };
-    let svc = rt.block_on(docker.inspect_service(&name, None::<InspectServiceOptions>)).unwrap();
+    let svc = rt
+        .block_on(docker.inspect_service(&name, None::<InspectServiceOptions>))
+        .unwrap();
     let mut s = svc.spec.unwrap();
-    s.labels.get_or_insert_with(Default::default).insert("poke".into(), "1".into());
-    rt.block_on(docker.update_service(&name, s, UpdateServiceOptions { version: svc.version.unwrap().index.unwrap() as i32, ..Default::default() }, None)).unwrap();
+    s.labels
+        .get_or_insert_with(Default::default)
+        .insert("poke".into(), "1".into());
+    rt.block_on(docker.update_service(
+        &name,
+        s,
+        UpdateServiceOptions {
+            version: svc.version.unwrap().index.unwrap() as i32,
+            ..Default::default()
+        },
+        None,
+    ))
+    .unwrap();
     wait("an event to trigger a re-read", 10, &|| observed(&b) > t1);
     drop(cleanup);
 }
 
 #[test]
 fn a_missing_service_and_a_missing_engine_are_clear() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let Some(eng) = engine(&rt) else { return };
-    let b = SwarmBackend::new(eng, vec![SwarmTarget { name: "gone".into(), service: "rbtui-no-such-service".into(), environment: "prod".into() }]);
+    let b = SwarmBackend::new(
+        eng,
+        vec![SwarmTarget {
+            name: "gone".into(),
+            service: "rbtui-no-such-service".into(),
+            environment: "prod".into(),
+        }],
+    );
     let e = rt.block_on(b.health("gone")).unwrap_err();
-    assert!(e.starts_with("not found on the engine: service rbtui-no-such-service not found"), "{e}");
-    let e = rbtui::backend::docker::engine::connect(Some("unix:///tmp/rbtui-no-engine.sock")).unwrap_err();
-    assert_eq!(e, "cannot connect to the Docker engine at unix:///tmp/rbtui-no-engine.sock: Socket not found: /tmp/rbtui-no-engine.sock");
+    assert!(
+        e.starts_with("not found on the engine: service rbtui-no-such-service not found"),
+        "{e}"
+    );
+    let e = rbtui::backend::docker::engine::connect(Some("unix:///tmp/rbtui-no-engine.sock"))
+        .unwrap_err();
+    assert_eq!(
+        e,
+        "cannot connect to the Docker engine at unix:///tmp/rbtui-no-engine.sock: Socket not found: /tmp/rbtui-no-engine.sock"
+    );
     let e = rbtui::backend::docker::engine::connect(Some("ftp://mgr")).unwrap_err();
-    assert!(e.contains("expected unix://, tcp://, https:// or ssh://"), "{e}");
+    assert!(
+        e.contains("expected unix://, tcp://, https:// or ssh://"),
+        "{e}"
+    );
 }
 
 /// Removes the test service even when an assertion fails.
@@ -173,7 +336,10 @@ impl Drop for Guard {
     fn drop(&mut self) {
         let (d, n) = (self.0.clone(), self.1.clone());
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             let _ = rt.block_on(d.delete_service(&n));
         })
         .join();

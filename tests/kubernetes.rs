@@ -15,23 +15,63 @@ use rbtui::core::verdict::{Severity, Thresholds, evaluate};
 use serde_json::{Value, json};
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
-fn backend(fake: &FakeK8s, dir: &std::path::Path, token: &str, deployment: &str, rt: &tokio::runtime::Runtime) -> KubeBackend {
+fn backend(
+    fake: &FakeK8s,
+    dir: &std::path::Path,
+    token: &str,
+    deployment: &str,
+    rt: &tokio::runtime::Runtime,
+) -> KubeBackend {
     // KUBECONFIG with several files: the context lives in the second one.
     let other = dir.join("other.yaml");
-    std::fs::write(&other, "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n").unwrap();
+    std::fs::write(
+        &other,
+        "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n",
+    )
+    .unwrap();
     let kc = fake.kubeconfig(dir, token);
-    unsafe { std::env::set_var("KUBECONFIG", format!("{}:{}", other.display(), kc.display())) };
-    let (client, location) = rt.block_on(KubeBackend::connect(Some("shop-test"))).unwrap();
-    KubeBackend::new(client, location, vec![DeployTarget { name: "catalog".into(), namespace: "shop".into(), deployment: deployment.into(), environment: "prod".into() }])
+    unsafe {
+        std::env::set_var(
+            "KUBECONFIG",
+            format!("{}:{}", other.display(), kc.display()),
+        )
+    };
+    let (client, location) = rt
+        .block_on(KubeBackend::connect(Some("shop-test")))
+        .unwrap();
+    KubeBackend::new(
+        client,
+        location,
+        vec![DeployTarget {
+            name: "catalog".into(),
+            namespace: "shop".into(),
+            deployment: deployment.into(),
+            environment: "prod".into(),
+        }],
+    )
 }
 
 fn plan(b: &KubeBackend, rt: &tokio::runtime::Runtime, to: &str) -> RollbackPlan {
     let t = rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.history("catalog")).unwrap();
-    plan::build(PlanInputs { id: 1, target: &t[0], mode: Mode::Live, history: &h, to, now: chrono::Utc::now(), before: None, mutable_tags: &["main".into(), "latest".into()], rollout_timeout_secs: 300 }).unwrap()
+    plan::build(PlanInputs {
+        id: 1,
+        target: &t[0],
+        mode: Mode::Live,
+        history: &h,
+        to,
+        now: chrono::Utc::now(),
+        before: None,
+        mutable_tags: &["main".into(), "latest".into()],
+        rollout_timeout_secs: 300,
+    })
+    .unwrap()
 }
 
 #[test]
@@ -41,27 +81,73 @@ fn history_health_and_plan_from_the_recorded_cluster() {
     let rt = rt();
     let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
     let t = rt.block_on(b.targets()).unwrap();
-    assert_eq!(t[0].location, format!("ctx shop-test · {} · ns shop", fake.url));
+    assert_eq!(
+        t[0].location,
+        format!("ctx shop-test · {} · ns shop", fake.url)
+    );
 
     let h = rt.block_on(b.history("catalog")).unwrap();
     let ids: Vec<&str> = h.revisions.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["4", "3", "2", "1"]);
     assert!(h.revisions[0].current);
-    assert_eq!(h.revisions[0].message, "deploy git-c0d3e5f: switch cache to redis cluster");
+    assert_eq!(
+        h.revisions[0].message,
+        "deploy git-c0d3e5f: switch cache to redis cluster"
+    );
     assert_eq!(h.revisions[1].images[0].tag.as_deref(), Some("main"));
     let d = h.revisions[0].images[0].digest.as_deref().unwrap();
-    assert!(d.starts_with("sha256:") && d.len() == 71, "imageID digest seen on the pods: {d}");
+    assert!(
+        d.starts_with("sha256:") && d.len() == 71,
+        "imageID digest seen on the pods: {d}"
+    );
     assert_eq!(h.facts.version, "850");
     assert!(!h.facts.paused);
 
     let health = rt.block_on(b.health("catalog")).unwrap();
-    assert_eq!((health.desired, health.ready, health.updated, health.crashlooping), (3, 0, 3, 3));
+    assert_eq!(
+        (
+            health.desired,
+            health.ready,
+            health.updated,
+            health.crashlooping
+        ),
+        (3, 0, 3, 3)
+    );
     assert_eq!(health.restarts, 21);
-    assert!(health.message.as_deref().unwrap().contains("CrashLoopBackOff"));
-    assert!(health.message.as_deref().unwrap().contains("Available=False MinimumReplicasUnavailable"));
-    assert_eq!(health.endpoints, Some(0), "the one EndpointSlice has 3 endpoints, none ready");
-    assert!(health.message.as_deref().unwrap().contains("Warning BackOff pod/catalog-"), "{:?}", health.message);
-    assert!(fake.requests().iter().any(|r| r.path == "/api/v1/namespaces/shop/events" && r.query == "fieldSelector=type%3DWarning"));
+    assert!(
+        health
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("CrashLoopBackOff")
+    );
+    assert!(
+        health
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("Available=False MinimumReplicasUnavailable")
+    );
+    assert_eq!(
+        health.endpoints,
+        Some(0),
+        "the one EndpointSlice has 3 endpoints, none ready"
+    );
+    assert!(
+        health
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("Warning BackOff pod/catalog-"),
+        "{:?}",
+        health.message
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.path == "/api/v1/namespaces/shop/events"
+                && r.query == "fieldSelector=type%3DWarning")
+    );
     let v = evaluate(&health, &Thresholds::default(), health.observed_at);
     assert_eq!(v.severity, Severity::Critical);
 
@@ -70,7 +156,12 @@ fn history_health_and_plan_from_the_recorded_cluster() {
     assert_eq!(c.status, CheckStatus::Warn);
     assert!(c.detail.contains("uses mutable tag `main`"), "{}", c.detail);
     let p4 = plan(&b, &rt, "4");
-    assert!(p4.refusal().unwrap().detail.contains("skipped rollback (current template already matches revision 4)"));
+    assert!(
+        p4.refusal()
+            .unwrap()
+            .detail
+            .contains("skipped rollback (current template already matches revision 4)")
+    );
 }
 
 #[test]
@@ -85,17 +176,37 @@ fn rollout_undo_sends_kubectls_patch_with_the_guard_and_converges() {
     let dry = rt.block_on(b.undo(&p, 2, true)).unwrap();
     assert!(dry.summary.contains("server-side dry run accepted"));
     assert_eq!(fake.patches()[0].query, "dryRun=All");
-    assert_eq!(fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"], "850");
+    assert_eq!(
+        fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"],
+        "850"
+    );
 
-    let done = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "2".into() })).unwrap();
-    assert!(done.summary.contains("rolled back to revision 2 (JSON patch, resourceVersion 850 tested)"), "{}", done.summary);
+    let done = rt
+        .block_on(b.execute(&p, &PlanStep::Rollback { to: "2".into() }))
+        .unwrap();
+    assert!(
+        done.summary
+            .contains("rolled back to revision 2 (JSON patch, resourceVersion 850 tested)"),
+        "{}",
+        done.summary
+    );
     let patch = fake.patches().pop().unwrap();
     assert_eq!(patch.query, "");
-    assert_eq!(patch.header("content-type"), Some("application/json-patch+json"));
+    assert_eq!(
+        patch.header("content-type"),
+        Some("application/json-patch+json")
+    );
     let body: Value = serde_json::from_str(&patch.body).unwrap();
     let ops = body.as_array().unwrap();
-    assert_eq!(ops[0], json!({"op": "test", "path": "/metadata/resourceVersion", "value": "850"}));
-    assert_eq!(Value::Array(ops[1..].to_vec()), fixture("07-rollout-undo-patch-request.json"), "exactly kubectl's patch");
+    assert_eq!(
+        ops[0],
+        json!({"op": "test", "path": "/metadata/resourceVersion", "value": "850"})
+    );
+    assert_eq!(
+        Value::Array(ops[1..].to_vec()),
+        fixture("07-rollout-undo-patch-request.json"),
+        "exactly kubectl's patch"
+    );
     assert!(!patch.body.contains('\n'), "compact JSON on the wire");
 
     p.built_from = done.version;
@@ -108,18 +219,30 @@ fn rollout_undo_sends_kubectls_patch_with_the_guard_and_converges() {
             break;
         }
     }
-    assert_eq!(messages[0], "Waiting for deployment \"catalog\" rollout to finish: 1 out of 3 new replicas have been updated...");
+    assert_eq!(
+        messages[0],
+        "Waiting for deployment \"catalog\" rollout to finish: 1 out of 3 new replicas have been updated..."
+    );
     assert!(messages.contains(&"Waiting for deployment \"catalog\" rollout to finish: 1 old replicas are pending termination...".to_string()));
-    assert_eq!(messages.last().unwrap(), "deployment \"catalog\" successfully rolled out");
+    assert_eq!(
+        messages.last().unwrap(),
+        "deployment \"catalog\" successfully rolled out"
+    );
 
     // As `kubectl rollout history` shows it afterwards: 1, 3, 4, 5.
     let h = rt.block_on(b.history("catalog")).unwrap();
     let ids: Vec<&str> = h.revisions.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["5", "4", "3", "1"]);
-    assert_eq!(h.revisions[0].message, "deploy git-8b41d07: add search facets (was revision 2)");
+    assert_eq!(
+        h.revisions[0].message,
+        "deploy git-8b41d07: add search facets (was revision 2)"
+    );
     assert!(h.revisions[0].current);
     let health = rt.block_on(b.health("catalog")).unwrap();
-    assert_eq!((health.ready, health.desired, health.crashlooping), (3, 3, 0));
+    assert_eq!(
+        (health.ready, health.desired, health.crashlooping),
+        (3, 3, 0)
+    );
     assert_eq!(health.images[0].tag.as_deref(), Some("git-8b41d07"));
 }
 
@@ -133,7 +256,13 @@ fn a_deployment_changed_since_the_plan_is_never_patched() {
     // Changed before execution: the pre-read refuses, nothing is sent.
     fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"] = json!("851");
     let r = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "2".into() }));
-    assert_eq!(r, Err(ExecError::Stale { built_from: "850".into(), now: "851".into() }));
+    assert_eq!(
+        r,
+        Err(ExecError::Stale {
+            built_from: "850".into(),
+            now: "851".into()
+        })
+    );
     assert!(fake.patches().is_empty());
     // Changed between our read and our patch: the server's `test` op refuses (422).
     fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"] = json!("850");
@@ -142,7 +271,10 @@ fn a_deployment_changed_since_the_plan_is_never_patched() {
     assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
     assert_eq!(fake.patches().len(), 1);
     let s = fake.state.lock().unwrap();
-    assert_eq!(s.deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "4", "nothing applied");
+    assert_eq!(
+        s.deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "4",
+        "nothing applied"
+    );
 }
 
 #[test]
@@ -150,20 +282,52 @@ fn failure_answers_name_the_cause() {
     let fake = k8s_server::start();
     let dir = tempfile::tempdir().unwrap();
     let rt = rt();
-    let e = rt.block_on(backend(&fake, dir.path(), "not-a-valid-token", "catalog", &rt).history("catalog")).unwrap_err();
-    assert_eq!(e, "credentials expired or invalid (401 Unauthorized): refresh your kubeconfig login");
-    let e = rt.block_on(backend(&fake, dir.path(), "viewer-none", "catalog", &rt).history("catalog")).unwrap_err();
-    assert!(e.starts_with("RBAC forbids `get` on deployments.apps \"catalog\" in namespace shop (403)"), "{e}");
-    assert!(e.contains("cannot get resource \"deployments\" in API group \"apps\""), "{e}");
-    let e = rt.block_on(backend(&fake, dir.path(), "admin-token", "inventory", &rt).history("catalog")).unwrap_err();
-    assert!(e.starts_with("deployments.apps \"inventory\" in namespace shop not found (404)"), "{e}");
+    let e = rt
+        .block_on(
+            backend(&fake, dir.path(), "not-a-valid-token", "catalog", &rt).history("catalog"),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e,
+        "credentials expired or invalid (401 Unauthorized): refresh your kubeconfig login"
+    );
+    let e = rt
+        .block_on(backend(&fake, dir.path(), "viewer-none", "catalog", &rt).history("catalog"))
+        .unwrap_err();
+    assert!(
+        e.starts_with("RBAC forbids `get` on deployments.apps \"catalog\" in namespace shop (403)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("cannot get resource \"deployments\" in API group \"apps\""),
+        "{e}"
+    );
+    let e = rt
+        .block_on(backend(&fake, dir.path(), "admin-token", "inventory", &rt).history("catalog"))
+        .unwrap_err();
+    assert!(
+        e.starts_with("deployments.apps \"inventory\" in namespace shop not found (404)"),
+        "{e}"
+    );
     // Nothing listening: unreachable, not a hang.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let kc = dir.path().join("dead.yaml");
     std::fs::write(&kc, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: http://{dead}\nusers:\n- name: u\n  user:\n    token: x\ncontexts:\n- name: c\n  context:\n    cluster: t\n    user: u\ncurrent-context: c\n")).unwrap();
     unsafe { std::env::set_var("KUBECONFIG", &kc) };
     let (client, loc) = rt.block_on(KubeBackend::connect(None)).unwrap();
-    let b = KubeBackend::new(client, loc, vec![DeployTarget { name: "catalog".into(), namespace: "shop".into(), deployment: "catalog".into(), environment: "prod".into() }]);
+    let b = KubeBackend::new(
+        client,
+        loc,
+        vec![DeployTarget {
+            name: "catalog".into(),
+            namespace: "shop".into(),
+            deployment: "catalog".into(),
+            environment: "prod".into(),
+        }],
+    );
     let e = rt.block_on(b.history("catalog")).unwrap_err();
     assert!(e.starts_with("API server unreachable"), "{e}");
 }
@@ -179,31 +343,58 @@ fn the_cli_reads_a_config_with_a_kubernetes_target_and_previews_with_a_dry_run()
     )
     .unwrap();
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_rbtui")).args(args).current_dir(dir.path()).env("KUBECONFIG", &kc).output().unwrap()
+        std::process::Command::new(env!("CARGO_BIN_EXE_rbtui"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("KUBECONFIG", &kc)
+            .output()
+            .unwrap()
     };
     let out = run(&["status"]);
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("catalog") && s.contains("critical") && s.contains("3 replicas crash-looping"), "{s}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        s.contains("catalog") && s.contains("critical") && s.contains("3 replicas crash-looping"),
+        "{s}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run(&["plan", "catalog", "--to", "2"]);
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("Server-side dry run: deployment.apps/catalog server-side dry run accepted (nothing persisted) to revision 2"), "{s}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(fake.patches().iter().all(|p| p.query == "dryRun=All"), "the plan command never mutates");
-    assert_eq!(fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"], "850");
+    assert!(
+        fake.patches().iter().all(|p| p.query == "dryRun=All"),
+        "the plan command never mutates"
+    );
+    assert_eq!(
+        fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"],
+        "850"
+    );
 }
 
 #[test]
 fn health_is_fed_by_watches_once_they_sync() {
     let fake = k8s_server::start();
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
     rt.block_on(b.health_all());
     let t0 = std::time::Instant::now();
     while !b.watching("catalog") {
-        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "watches did not sync");
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "watches did not sync"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let gets = || fake.requests().iter().filter(|r| r.path == "/apis/apps/v1/namespaces/shop/deployments/catalog").count();
+    let gets = || {
+        fake.requests()
+            .iter()
+            .filter(|r| r.path == "/apis/apps/v1/namespaces/shop/deployments/catalog")
+            .count()
+    };
     let before = gets();
     // The cluster changes; the watch brings it, no GET or LIST of the Deployment is made.
     fake.state.lock().unwrap().deployment["status"]["readyReplicas"] = json!(2);
@@ -213,13 +404,27 @@ fn health_is_fed_by_watches_once_they_sync() {
         if h.ready == 2 {
             break;
         }
-        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "the watch did not deliver the change");
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "the watch did not deliver the change"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     assert_eq!(gets(), before, "health came from the watch");
     let r = fake.requests();
-    assert!(r.iter().any(|r| r.path == "/apis/apps/v1/namespaces/shop/deployments" && r.query.contains("watch=true") && r.query.contains("fieldSelector=metadata.name%3Dcatalog")), "a watch by name");
-    assert!(r.iter().any(|r| r.path == "/api/v1/namespaces/shop/pods" && r.query.contains("watch=true") && r.query.contains("labelSelector=app%3Dcatalog")), "a watch of the pods by the Deployment's selector");
+    assert!(
+        r.iter()
+            .any(|r| r.path == "/apis/apps/v1/namespaces/shop/deployments"
+                && r.query.contains("watch=true")
+                && r.query.contains("fieldSelector=metadata.name%3Dcatalog")),
+        "a watch by name"
+    );
+    assert!(
+        r.iter().any(|r| r.path == "/api/v1/namespaces/shop/pods"
+            && r.query.contains("watch=true")
+            && r.query.contains("labelSelector=app%3Dcatalog")),
+        "a watch of the pods by the Deployment's selector"
+    );
 }
 
 #[test]
@@ -236,7 +441,16 @@ fn without_a_config_a_kubeconfig_offers_its_current_namespace() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no config found; offering every Deployment in namespace shop of kube context shop-test"), "{err}");
+    assert!(
+        err.contains(
+            "no config found; offering every Deployment in namespace shop of kube context shop-test"
+        ),
+        "{err}"
+    );
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.lines().any(|l| l.starts_with("catalog") && l.contains("critical")), "{s}");
+    assert!(
+        s.lines()
+            .any(|l| l.starts_with("catalog") && l.contains("critical")),
+        "{s}"
+    );
 }

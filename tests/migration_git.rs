@@ -9,12 +9,25 @@ use std::process::Command;
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -30,7 +43,15 @@ fn commit(dir: &Path, files: &[(&str, &[u8])], msg: &str) -> String {
 }
 
 fn rev(id: &str, sha: &str) -> Revision {
-    Revision { id: id.into(), deployed_at: None, images: vec![], git_sha: Some(sha.into()), message: String::new(), author: None, current: false }
+    Revision {
+        id: id.into(),
+        deployed_at: None,
+        images: vec![],
+        git_sha: Some(sha.into()),
+        message: String::new(),
+        author: None,
+        current: false,
+    }
 }
 
 struct Repo {
@@ -44,31 +65,74 @@ fn repo() -> Repo {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().to_path_buf();
     git(&p, &["init", "-q"]);
-    let c0 = commit(&p, &[("app/catalog/migrations/0001_init.up.sql", b"CREATE TABLE orders (id bigint PRIMARY KEY, legacy_total numeric(12,2));\n")], "init");
-    let c1 = commit(&p, &[("app/catalog/migrations/0002_gift.up.sql", b"-- gift notes\nALTER TABLE orders ADD COLUMN gift_note text;\n"), ("README.md", b"catalog\n")], "gift notes");
+    let c0 = commit(
+        &p,
+        &[(
+            "app/catalog/migrations/0001_init.up.sql",
+            b"CREATE TABLE orders (id bigint PRIMARY KEY, legacy_total numeric(12,2));\n",
+        )],
+        "init",
+    );
+    let c1 = commit(
+        &p,
+        &[
+            (
+                "app/catalog/migrations/0002_gift.up.sql",
+                b"-- gift notes\nALTER TABLE orders ADD COLUMN gift_note text;\n",
+            ),
+            ("README.md", b"catalog\n"),
+        ],
+        "gift notes",
+    );
     let c2 = commit(
         &p,
         &[
-            ("app/catalog/migrations/0003_drop_legacy.up.sql", b"ALTER TABLE orders DROP COLUMN legacy_total;\n"),
+            (
+                "app/catalog/migrations/0003_drop_legacy.up.sql",
+                b"ALTER TABLE orders DROP COLUMN legacy_total;\n",
+            ),
             ("scripts/report.sql", b"DROP TABLE reporting_tmp;\n"),
         ],
         "drop legacy totals",
     );
-    git(&p, &["mv", "app/catalog/migrations/0002_gift.up.sql", "app/catalog/migrations/0002_gift_note.up.sql"]);
+    git(
+        &p,
+        &[
+            "mv",
+            "app/catalog/migrations/0002_gift.up.sql",
+            "app/catalog/migrations/0002_gift_note.up.sql",
+        ],
+    );
     let c3 = commit(
         &p,
         &[
-            ("app/catalog/migrations/0004_seed.up.sql", b"\x00\x01binary\x00"),
-            ("app/catalog/migrations/0005_latin1.up.sql", b"COMMENT ON TABLE orders IS 'caf\xe9';\n"),
-            ("app/catalog/migrations/0003_drop_legacy.down.sql", b"ALTER TABLE orders ADD COLUMN legacy_total numeric(12,2);\n"),
+            (
+                "app/catalog/migrations/0004_seed.up.sql",
+                b"\x00\x01binary\x00",
+            ),
+            (
+                "app/catalog/migrations/0005_latin1.up.sql",
+                b"COMMENT ON TABLE orders IS 'caf\xe9';\n",
+            ),
+            (
+                "app/catalog/migrations/0003_drop_legacy.down.sql",
+                b"ALTER TABLE orders ADD COLUMN legacy_total numeric(12,2);\n",
+            ),
         ],
         "rename, seed, latin-1, down",
     );
-    Repo { _dir: dir, path: p, c: vec![c0, c1, c2, c3] }
+    Repo {
+        _dir: dir,
+        path: p,
+        c: vec![c0, c1, c2, c3],
+    }
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -76,11 +140,18 @@ fn add_column_only_is_backward_compatible() {
     let r = repo();
     let g = GitMigrations::new(r.path.clone(), None, None);
     let d = rt().block_on(g.diff("catalog", &rev("2", &r.c[1]), &rev("1", &r.c[0])));
-    assert_eq!(d.verdict, MigrationVerdict::Found(SqlVerdict::Compatible), "{d:?}");
+    assert_eq!(
+        d.verdict,
+        MigrationVerdict::Found(SqlVerdict::Compatible),
+        "{d:?}"
+    );
     assert_eq!(d.files.len(), 1);
     assert_eq!(d.files[0].path, "app/catalog/migrations/0002_gift.up.sql");
     assert_eq!(d.files[0].change, "added");
-    assert_eq!(d.files[0].statements[0].line, 2, "the comment line is not the statement");
+    assert_eq!(
+        d.files[0].statements[0].line, 2,
+        "the comment line is not the statement"
+    );
 }
 
 #[test]
@@ -89,7 +160,10 @@ fn drop_column_is_unsafe_and_unrelated_sql_is_ignored() {
     let g = GitMigrations::new(r.path.clone(), None, None);
     let d = rt().block_on(g.diff("catalog", &rev("3", &r.c[2]), &rev("1", &r.c[0])));
     assert_eq!(d.verdict, MigrationVerdict::Found(SqlVerdict::Unsafe));
-    assert!(!d.files.iter().any(|f| f.path.starts_with("scripts/")), "scripts/report.sql is not a migration");
+    assert!(
+        !d.files.iter().any(|f| f.path.starts_with("scripts/")),
+        "scripts/report.sql is not a migration"
+    );
     let (f, s) = d.unsafe_statements().next().unwrap();
     assert_eq!(f.path, "app/catalog/migrations/0003_drop_legacy.up.sql");
     assert!(s.reason.contains("drops column orders.legacy_total"));
@@ -108,11 +182,28 @@ fn renames_binary_non_utf8_and_down_migrations() {
     let r = repo();
     let g = GitMigrations::new(r.path.clone(), None, None);
     let d = rt().block_on(g.diff("catalog", &rev("4", &r.c[3]), &rev("3", &r.c[2])));
-    let by = |p: &str| d.files.iter().find(|f| f.path.ends_with(p)).unwrap_or_else(|| panic!("{p} listed: {:#?}", d.files));
-    assert!(by("0002_gift_note.up.sql").change.starts_with("renamed from app/catalog/migrations/0002_gift.up.sql"));
-    assert_eq!(by("0004_seed.up.sql").statements[0].reason, "binary file: cannot be read as SQL");
+    let by = |p: &str| {
+        d.files
+            .iter()
+            .find(|f| f.path.ends_with(p))
+            .unwrap_or_else(|| panic!("{p} listed: {:#?}", d.files))
+    };
+    assert!(
+        by("0002_gift_note.up.sql")
+            .change
+            .starts_with("renamed from app/catalog/migrations/0002_gift.up.sql")
+    );
+    assert_eq!(
+        by("0004_seed.up.sql").statements[0].reason,
+        "binary file: cannot be read as SQL"
+    );
     let latin = by("0005_latin1.up.sql");
-    assert!(latin.statements.iter().any(|s| s.reason.contains("not valid UTF-8")));
+    assert!(
+        latin
+            .statements
+            .iter()
+            .any(|s| s.reason.contains("not valid UTF-8"))
+    );
     assert!(by("0003_drop_legacy.down.sql").is_down);
     assert_eq!(d.verdict, MigrationVerdict::Found(SqlVerdict::Review));
 }
@@ -122,15 +213,35 @@ fn a_missing_commit_says_which_and_how_to_fetch_it() {
     let r = repo();
     let g = GitMigrations::new(r.path.clone(), None, None);
     let d = rt().block_on(g.diff("catalog", &rev("9", "deadbeefdeadbeef"), &rev("1", &r.c[0])));
-    let MigrationVerdict::Error(e) = &d.verdict else { panic!("{:?}", d.verdict) };
-    assert!(e.contains("commit deadbeefdeadbeef is not in") && e.contains("git fetch"), "{e}");
+    let MigrationVerdict::Error(e) = &d.verdict else {
+        panic!("{:?}", d.verdict)
+    };
+    assert!(
+        e.contains("commit deadbeefdeadbeef is not in") && e.contains("git fetch"),
+        "{e}"
+    );
 
     let shallow = tempfile::tempdir().unwrap();
-    git(shallow.path(), &["clone", "-q", "--depth", "1", &format!("file://{}", r.path.display()), "s"]);
+    git(
+        shallow.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &format!("file://{}", r.path.display()),
+            "s",
+        ],
+    );
     let g = GitMigrations::new(shallow.path().join("s"), None, None);
     let d = rt().block_on(g.diff("catalog", &rev("4", &r.c[3]), &rev("1", &r.c[0])));
-    let MigrationVerdict::Error(e) = &d.verdict else { panic!("{:?}", d.verdict) };
-    assert!(e.contains(&format!("commit {} is not in", r.c[0])) && e.contains("git fetch --unshallow"), "{e}");
+    let MigrationVerdict::Error(e) = &d.verdict else {
+        panic!("{:?}", d.verdict)
+    };
+    assert!(
+        e.contains(&format!("commit {} is not in", r.c[0])) && e.contains("git fetch --unshallow"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -139,12 +250,23 @@ fn image_tags_map_to_commits_when_the_revision_has_no_sha() {
     let g = GitMigrations::new(r.path.clone(), None, Some(vec!["git-{sha}".into()]));
     let img = |sha: &str| Revision {
         git_sha: None,
-        images: vec![ImageRef { repository: "ghcr.io/acme/catalog".into(), tag: Some(format!("git-{}", &sha[..7])), digest: None }],
+        images: vec![ImageRef {
+            repository: "ghcr.io/acme/catalog".into(),
+            tag: Some(format!("git-{}", &sha[..7])),
+            digest: None,
+        }],
         ..rev("x", "")
     };
     let d = rt().block_on(g.diff("catalog", &img(&r.c[2]), &img(&r.c[1])));
     assert_eq!(d.verdict, MigrationVerdict::Found(SqlVerdict::Unsafe));
-    let nosha = Revision { git_sha: None, images: vec![ImageRef::parse("ghcr.io/acme/catalog:latest")], ..rev("y", "") };
+    let nosha = Revision {
+        git_sha: None,
+        images: vec![ImageRef::parse("ghcr.io/acme/catalog:latest")],
+        ..rev("y", "")
+    };
     let d = rt().block_on(g.diff("catalog", &nosha, &img(&r.c[1])));
-    assert!(matches!(d.verdict, MigrationVerdict::NotChecked(_)), "never 'safe' when unknown");
+    assert!(
+        matches!(d.verdict, MigrationVerdict::NotChecked(_)),
+        "never 'safe' when unknown"
+    );
 }

@@ -1,7 +1,10 @@
 //! The schema gate's classifier: a table of statements across PostgreSQL and
 //! MySQL with the expected verdict and reason, and a no-panic sweep.
 
-use rbtui::core::migration::{SqlVerdict::*, classify_script, classify_statement, split_statements, MigrationDiff, MigrationVerdict};
+use rbtui::core::migration::{
+    MigrationDiff, MigrationVerdict, SqlVerdict::*, classify_script, classify_statement,
+    split_statements,
+};
 use std::collections::HashSet;
 
 #[test]
@@ -9,56 +12,276 @@ fn statement_table() {
     // (sql, verdict, a fragment of the reason, parsed by the SQL parser)
     let table = [
         // backward-compatible
-        ("CREATE TABLE promo_codes (code text PRIMARY KEY, percent_off int NOT NULL)", Compatible, "creates table promo_codes", true),
-        ("CREATE TABLE `audit_log` (`id` BIGINT AUTO_INCREMENT PRIMARY KEY, `msg` TEXT) ENGINE=InnoDB", Compatible, "creates table", true),
-        ("ALTER TABLE orders ADD COLUMN gift_note text", Compatible, "adds column orders.gift_note", true),
-        ("ALTER TABLE orders ADD COLUMN total_cents bigint DEFAULT 0", Compatible, "adds column orders.total_cents", true),
-        ("ALTER TABLE orders ADD COLUMN status text NOT NULL DEFAULT 'new'", Compatible, "adds column orders.status", true),
-        ("ALTER TABLE `orders` ADD COLUMN `gift_wrap` TINYINT(1) NULL AFTER `id`", Compatible, "adds column", true),
-        ("ALTER TABLE orders ADD COLUMN IF NOT EXISTS note text", Compatible, "adds column orders.note", true),
-        ("CREATE INDEX idx_orders_customer ON orders (customer_id)", Compatible, "creates index on orders", true),
-        ("CREATE INDEX CONCURRENTLY idx_cart ON cart_items (cart_id)", Compatible, "creates index", true),
-        ("CREATE UNIQUE INDEX ux_users_email ON users (email)", Compatible, "creates index", true),
-        ("ALTER TABLE orders ADD CONSTRAINT fk_customer FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID", Compatible, "NOT VALID constraint", true),
-        ("COMMENT ON COLUMN orders.gift_note IS 'shown on the slip'", Compatible, "comment only", true),
-        ("GRANT SELECT ON orders TO reporting", Compatible, "grants privileges", true),
-        ("CREATE VIEW v_open_orders AS SELECT * FROM orders WHERE status = 'open'", Compatible, "creates view v_open_orders", true),
-        ("CREATE SEQUENCE invoice_seq START 1000", Compatible, "creates sequence", true),
-        ("ALTER TABLE orders ALTER COLUMN status SET DEFAULT 'new'", Compatible, "changes the default of orders.status", true),
+        (
+            "CREATE TABLE promo_codes (code text PRIMARY KEY, percent_off int NOT NULL)",
+            Compatible,
+            "creates table promo_codes",
+            true,
+        ),
+        (
+            "CREATE TABLE `audit_log` (`id` BIGINT AUTO_INCREMENT PRIMARY KEY, `msg` TEXT) ENGINE=InnoDB",
+            Compatible,
+            "creates table",
+            true,
+        ),
+        (
+            "ALTER TABLE orders ADD COLUMN gift_note text",
+            Compatible,
+            "adds column orders.gift_note",
+            true,
+        ),
+        (
+            "ALTER TABLE orders ADD COLUMN total_cents bigint DEFAULT 0",
+            Compatible,
+            "adds column orders.total_cents",
+            true,
+        ),
+        (
+            "ALTER TABLE orders ADD COLUMN status text NOT NULL DEFAULT 'new'",
+            Compatible,
+            "adds column orders.status",
+            true,
+        ),
+        (
+            "ALTER TABLE `orders` ADD COLUMN `gift_wrap` TINYINT(1) NULL AFTER `id`",
+            Compatible,
+            "adds column",
+            true,
+        ),
+        (
+            "ALTER TABLE orders ADD COLUMN IF NOT EXISTS note text",
+            Compatible,
+            "adds column orders.note",
+            true,
+        ),
+        (
+            "CREATE INDEX idx_orders_customer ON orders (customer_id)",
+            Compatible,
+            "creates index on orders",
+            true,
+        ),
+        (
+            "CREATE INDEX CONCURRENTLY idx_cart ON cart_items (cart_id)",
+            Compatible,
+            "creates index",
+            true,
+        ),
+        (
+            "CREATE UNIQUE INDEX ux_users_email ON users (email)",
+            Compatible,
+            "creates index",
+            true,
+        ),
+        (
+            "ALTER TABLE orders ADD CONSTRAINT fk_customer FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID",
+            Compatible,
+            "NOT VALID constraint",
+            true,
+        ),
+        (
+            "COMMENT ON COLUMN orders.gift_note IS 'shown on the slip'",
+            Compatible,
+            "comment only",
+            true,
+        ),
+        (
+            "GRANT SELECT ON orders TO reporting",
+            Compatible,
+            "grants privileges",
+            true,
+        ),
+        (
+            "CREATE VIEW v_open_orders AS SELECT * FROM orders WHERE status = 'open'",
+            Compatible,
+            "creates view v_open_orders",
+            true,
+        ),
+        (
+            "CREATE SEQUENCE invoice_seq START 1000",
+            Compatible,
+            "creates sequence",
+            true,
+        ),
+        (
+            "ALTER TABLE orders ALTER COLUMN status SET DEFAULT 'new'",
+            Compatible,
+            "changes the default of orders.status",
+            true,
+        ),
         ("DROP INDEX idx_old", Compatible, "drops index", true),
-        ("ALTER TABLE orders DROP CONSTRAINT chk_total", Compatible, "drops constraint chk_total", true),
+        (
+            "ALTER TABLE orders DROP CONSTRAINT chk_total",
+            Compatible,
+            "drops constraint chk_total",
+            true,
+        ),
         ("SELECT 1", Compatible, "read-only query", true),
         ("BEGIN", Compatible, "transaction", true),
-        ("CREATE EXTENSION IF NOT EXISTS pg_trgm", Compatible, "creates extension", true),
+        (
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+            Compatible,
+            "creates extension",
+            true,
+        ),
         // UNSAFE
-        ("ALTER TABLE orders DROP COLUMN legacy_total", Unsafe, "drops column orders.legacy_total", true),
-        ("ALTER TABLE `orders` DROP COLUMN `legacy_total`", Unsafe, "drops column", true),
-        ("DROP TABLE legacy_orders", Unsafe, "drops table legacy_orders", true),
-        ("DROP TABLE IF EXISTS sessions CASCADE", Unsafe, "drops table sessions", true),
-        ("ALTER TABLE orders RENAME COLUMN total TO total_cents", Unsafe, "renames column orders.total to total_cents", true),
-        ("ALTER TABLE orders RENAME TO purchase_orders", Unsafe, "renames table orders", true),
-        ("RENAME TABLE orders TO purchase_orders", Unsafe, "renames table", true),
-        ("ALTER TABLE orders ALTER COLUMN total TYPE numeric(14,2)", Unsafe, "changes the type of orders.total", true),
-        ("ALTER TABLE orders MODIFY COLUMN total DECIMAL(14,2) NOT NULL", Unsafe, "changes the type of orders.total", true),
-        ("ALTER TABLE orders CHANGE COLUMN total total_cents BIGINT", Unsafe, "changes column orders.total", true),
-        ("ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL", Unsafe, "sets NOT NULL on existing column orders.customer_id", true),
-        ("ALTER TABLE orders ADD COLUMN region text NOT NULL", Unsafe, "adds NOT NULL column orders.region without a default", true),
-        ("DROP VIEW v_open_orders", Unsafe, "drops view v_open_orders", true),
-        ("CREATE OR REPLACE VIEW v_open_orders AS SELECT id FROM orders", Unsafe, "replaces view", true),
-        ("CREATE OR REPLACE FUNCTION total(o orders) RETURNS numeric AS $$ SELECT o.total $$ LANGUAGE sql", Unsafe, "replaces function", true),
-        ("DROP FUNCTION order_total(bigint)", Unsafe, "drops function order_total", true),
+        (
+            "ALTER TABLE orders DROP COLUMN legacy_total",
+            Unsafe,
+            "drops column orders.legacy_total",
+            true,
+        ),
+        (
+            "ALTER TABLE `orders` DROP COLUMN `legacy_total`",
+            Unsafe,
+            "drops column",
+            true,
+        ),
+        (
+            "DROP TABLE legacy_orders",
+            Unsafe,
+            "drops table legacy_orders",
+            true,
+        ),
+        (
+            "DROP TABLE IF EXISTS sessions CASCADE",
+            Unsafe,
+            "drops table sessions",
+            true,
+        ),
+        (
+            "ALTER TABLE orders RENAME COLUMN total TO total_cents",
+            Unsafe,
+            "renames column orders.total to total_cents",
+            true,
+        ),
+        (
+            "ALTER TABLE orders RENAME TO purchase_orders",
+            Unsafe,
+            "renames table orders",
+            true,
+        ),
+        (
+            "RENAME TABLE orders TO purchase_orders",
+            Unsafe,
+            "renames table",
+            true,
+        ),
+        (
+            "ALTER TABLE orders ALTER COLUMN total TYPE numeric(14,2)",
+            Unsafe,
+            "changes the type of orders.total",
+            true,
+        ),
+        (
+            "ALTER TABLE orders MODIFY COLUMN total DECIMAL(14,2) NOT NULL",
+            Unsafe,
+            "changes the type of orders.total",
+            true,
+        ),
+        (
+            "ALTER TABLE orders CHANGE COLUMN total total_cents BIGINT",
+            Unsafe,
+            "changes column orders.total",
+            true,
+        ),
+        (
+            "ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL",
+            Unsafe,
+            "sets NOT NULL on existing column orders.customer_id",
+            true,
+        ),
+        (
+            "ALTER TABLE orders ADD COLUMN region text NOT NULL",
+            Unsafe,
+            "adds NOT NULL column orders.region without a default",
+            true,
+        ),
+        (
+            "DROP VIEW v_open_orders",
+            Unsafe,
+            "drops view v_open_orders",
+            true,
+        ),
+        (
+            "CREATE OR REPLACE VIEW v_open_orders AS SELECT id FROM orders",
+            Unsafe,
+            "replaces view",
+            true,
+        ),
+        (
+            "CREATE OR REPLACE FUNCTION total(o orders) RETURNS numeric AS $$ SELECT o.total $$ LANGUAGE sql",
+            Unsafe,
+            "replaces function",
+            true,
+        ),
+        (
+            "DROP FUNCTION order_total(bigint)",
+            Unsafe,
+            "drops function order_total",
+            true,
+        ),
         ("TRUNCATE TABLE carts", Unsafe, "truncates carts", true),
-        ("DELETE FROM orders WHERE created_at < '2020-01-01'", Unsafe, "deletes existing rows", true),
-        ("UPDATE orders SET status = 'archived' WHERE status = 'old'", Unsafe, "updates existing rows of orders", true),
-        ("REVOKE SELECT ON orders FROM app", Unsafe, "revokes privileges", true),
-        ("DROP SCHEMA billing CASCADE", Unsafe, "drops SCHEMA billing", true),
+        (
+            "DELETE FROM orders WHERE created_at < '2020-01-01'",
+            Unsafe,
+            "deletes existing rows",
+            true,
+        ),
+        (
+            "UPDATE orders SET status = 'archived' WHERE status = 'old'",
+            Unsafe,
+            "updates existing rows of orders",
+            true,
+        ),
+        (
+            "REVOKE SELECT ON orders FROM app",
+            Unsafe,
+            "revokes privileges",
+            true,
+        ),
+        (
+            "DROP SCHEMA billing CASCADE",
+            Unsafe,
+            "drops SCHEMA billing",
+            true,
+        ),
         // needs review
-        ("INSERT INTO settings (k, v) VALUES ('flag', 'on')", Review, "inserts rows into existing table settings", true),
-        ("ALTER TABLE orders ADD CONSTRAINT chk_total CHECK (total >= 0)", Review, "validated constraint", true),
-        ("ALTER TABLE orders ALTER COLUMN note DROP NOT NULL", Review, "drops NOT NULL on orders.note", true),
-        ("DO $$ BEGIN PERFORM 1; END $$", Review, "procedural block", false),
-        ("this is not sql at all", Review, "unrecognised statement", false),
-        ("ALTER TABLE orders DROP COLUMN IF EXISTS legacy_total, ADD COLUMN x int, FROBNICATE", Unsafe, "drops a column", false),
+        (
+            "INSERT INTO settings (k, v) VALUES ('flag', 'on')",
+            Review,
+            "inserts rows into existing table settings",
+            true,
+        ),
+        (
+            "ALTER TABLE orders ADD CONSTRAINT chk_total CHECK (total >= 0)",
+            Review,
+            "validated constraint",
+            true,
+        ),
+        (
+            "ALTER TABLE orders ALTER COLUMN note DROP NOT NULL",
+            Review,
+            "drops NOT NULL on orders.note",
+            true,
+        ),
+        (
+            "DO $$ BEGIN PERFORM 1; END $$",
+            Review,
+            "procedural block",
+            false,
+        ),
+        (
+            "this is not sql at all",
+            Review,
+            "unrecognised statement",
+            false,
+        ),
+        (
+            "ALTER TABLE orders DROP COLUMN IF EXISTS legacy_total, ADD COLUMN x int, FROBNICATE",
+            Unsafe,
+            "drops a column",
+            false,
+        ),
     ];
     assert!(table.len() >= 40);
     let mut failures = Vec::new();
@@ -68,7 +291,13 @@ fn statement_table() {
             failures.push(format!("{sql}\n   got {v:?} {r:?} parsed={p}\n  want {verdict:?} {reason:?} parsed={parsed}"));
         }
     }
-    assert!(failures.is_empty(), "{} of {} wrong:\n{}", failures.len(), table.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} wrong:\n{}",
+        failures.len(),
+        table.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -94,19 +323,45 @@ fn splitting_respects_quotes_comments_and_dollar_bodies() {
 
 #[test]
 fn the_runbook_examples_give_the_runbook_answers() {
-    let add = MigrationDiff::classify("t", "b", "a", vec![("V1__add.sql".into(), "added".into(), "ALTER TABLE orders ADD COLUMN gift_note text;".into())]);
+    let add = MigrationDiff::classify(
+        "t",
+        "b",
+        "a",
+        vec![(
+            "V1__add.sql".into(),
+            "added".into(),
+            "ALTER TABLE orders ADD COLUMN gift_note text;".into(),
+        )],
+    );
     assert_eq!(add.verdict, MigrationVerdict::Found(Compatible));
     let drop = MigrationDiff::classify(
         "t",
         "b",
         "a",
-        vec![("V2__drop.sql".into(), "added".into(), "ALTER TABLE orders DROP COLUMN legacy_total;".into())],
+        vec![(
+            "V2__drop.sql".into(),
+            "added".into(),
+            "ALTER TABLE orders DROP COLUMN legacy_total;".into(),
+        )],
     );
     assert_eq!(drop.verdict, MigrationVerdict::Found(Unsafe));
     let none = MigrationDiff::classify("t", "b", "a", vec![]);
     assert_eq!(none.verdict, MigrationVerdict::NoMigrations);
-    let down = MigrationDiff::classify("t", "b", "a", vec![("0002_x.down.sql".into(), "added".into(), "DROP TABLE x;".into())]);
-    assert_eq!(down.verdict, MigrationVerdict::NoMigrations, "down migrations are listed, not judged as applied");
+    let down = MigrationDiff::classify(
+        "t",
+        "b",
+        "a",
+        vec![(
+            "0002_x.down.sql".into(),
+            "added".into(),
+            "DROP TABLE x;".into(),
+        )],
+    );
+    assert_eq!(
+        down.verdict,
+        MigrationVerdict::NoMigrations,
+        "down migrations are listed, not judged as applied"
+    );
     assert!(down.files[0].is_down);
 }
 
@@ -115,9 +370,47 @@ fn no_input_makes_the_classifier_panic() {
     // A deterministic sweep: fragments of real statements, glued, cut and
     // mangled at every position, plus control and multibyte characters.
     let pieces = [
-        "ALTER TABLE ", "orders ", "DROP COLUMN ", "ADD COLUMN x int ", "NOT NULL ", "DEFAULT 0", ";", "'", "\"", "`", "$$", "$a$", "--",
-        "/*", "*/", "(", ")", ",", "CREATE ", "INDEX ", "ON ", "é", "💥", "\0", "\n", "RENAME ", "TO ", "SET ", "TYPE ", "DO ", "BEGIN ",
-        "END", "INSERT INTO t VALUES (", "1", "NULL", "\\", "$", "E'\\''", "::", "[", "]",
+        "ALTER TABLE ",
+        "orders ",
+        "DROP COLUMN ",
+        "ADD COLUMN x int ",
+        "NOT NULL ",
+        "DEFAULT 0",
+        ";",
+        "'",
+        "\"",
+        "`",
+        "$$",
+        "$a$",
+        "--",
+        "/*",
+        "*/",
+        "(",
+        ")",
+        ",",
+        "CREATE ",
+        "INDEX ",
+        "ON ",
+        "é",
+        "💥",
+        "\0",
+        "\n",
+        "RENAME ",
+        "TO ",
+        "SET ",
+        "TYPE ",
+        "DO ",
+        "BEGIN ",
+        "END",
+        "INSERT INTO t VALUES (",
+        "1",
+        "NULL",
+        "\\",
+        "$",
+        "E'\\''",
+        "::",
+        "[",
+        "]",
     ];
     let mut seed: u64 = 0x2545F4914F6CDD1D;
     let mut next = || {
@@ -132,8 +425,15 @@ fn no_input_makes_the_classifier_panic() {
         for _ in 0..n {
             s.push_str(pieces[(next() % pieces.len() as u64) as usize]);
         }
-        let cut = if s.is_empty() { 0 } else { (next() as usize) % (s.len() + 1) };
-        let cut = (0..=cut).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+        let cut = if s.is_empty() {
+            0
+        } else {
+            (next() as usize) % (s.len() + 1)
+        };
+        let cut = (0..=cut)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
         for text in [s.as_str(), &s[..cut]] {
             let r = std::panic::catch_unwind(|| classify_script(text, &mut HashSet::new()));
             assert!(r.is_ok(), "classifier panicked on {text:?}");

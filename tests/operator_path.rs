@@ -29,22 +29,43 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
     let plan = s.state.plan.clone().unwrap();
     assert_eq!((plan.from.id.as_str(), plan.to.id.as_str()), ("9", "8"));
     assert_eq!(s.state.popup, Some(Popup::Plan));
-    assert!(plan.checks.iter().all(|c| c.status == CheckStatus::Pass), "{:?}", plan.checks);
+    assert!(
+        plan.checks.iter().all(|c| c.status == CheckStatus::Pass),
+        "{:?}",
+        plan.checks
+    );
     assert_eq!(plan.migration.as_ref().unwrap().files.len(), 1);
 
     // Confirm: prod needs the name typed; a wrong name is refused.
     s.press("<Enter>");
     assert!(matches!(s.state.popup, Some(Popup::Confirm(_))));
     s.press("checkou<Enter>");
-    assert!(s.state.run.is_none(), "a wrong name must not start anything");
+    assert!(
+        s.state.run.is_none(),
+        "a wrong name must not start anything"
+    );
     s.press("t<Enter>");
     assert!(s.state.in_flight());
 
     // Progress, convergence and verification, on simulated time.
-    assert!(s.advance_until(60_000, |st| st.run.as_ref().is_some_and(|r| r.outcome.is_some())));
-    assert_eq!(s.state.run.as_ref().unwrap().outcome, Some(Outcome::Succeeded));
+    assert!(s.advance_until(60_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    assert_eq!(
+        s.state.run.as_ref().unwrap().outcome,
+        Some(Outcome::Succeeded)
+    );
     let ticks = &s.state.checklists["checkout"];
-    for step in ["assess", "verify-cluster", "history", "schema", "rollback", "rollout", "verify", "metrics"] {
+    for step in [
+        "assess",
+        "verify-cluster",
+        "history",
+        "schema",
+        "rollback",
+        "rollout",
+        "verify",
+        "metrics",
+    ] {
         assert!(ticks.contains_key(step), "step {step} ticked");
     }
     assert!(!ticks.contains_key("revert"), "follow-ups stay open");
@@ -92,7 +113,9 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
     let mut at = 0;
     for want in expect_in_order {
         let found = lines[at..].iter().position(|l| l.contains(want));
-        let Some(i) = found else { panic!("note is missing (in order) {want:?}\n---\n{note}") };
+        let Some(i) = found else {
+            panic!("note is missing (in order) {want:?}\n---\n{note}")
+        };
         at += i + 1;
     }
     // Every entry the activity pane showed as recorded is in the file.
@@ -109,27 +132,49 @@ fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
     let (mut s, b) = demo(Mode::Demo, Some(&note_path));
     plan_to(&mut s, "orders", "41");
     let plan = s.state.plan.clone().unwrap();
-    assert_eq!(plan.steps[0], PlanStep::DisableAutoSync, "auto-sync off comes first");
+    assert_eq!(
+        plan.steps[0],
+        PlanStep::DisableAutoSync,
+        "auto-sync off comes first"
+    );
     assert_eq!(check(&s, "auto-sync").status, CheckStatus::Warn);
     let schema = check(&s, "schema");
     assert_eq!(schema.status, CheckStatus::Block);
-    assert!(schema.detail.contains("drops column orders.legacy_total"), "{}", schema.detail);
+    assert!(
+        schema.detail.contains("drops column orders.legacy_total"),
+        "{}",
+        schema.detail
+    );
     let m = plan.migration.as_ref().unwrap();
-    assert!(m.files.iter().any(|f| f.is_down), "down migrations are listed");
+    assert!(
+        m.files.iter().any(|f| f.is_down),
+        "down migrations are listed"
+    );
 
     // Name, then a reason too short, then a real one.
     s.press("<Enter>orders<Tab>short<Enter>");
     assert!(s.state.run.is_none());
-    let Some(Popup::Confirm(f)) = &s.state.popup else { panic!("still confirming") };
+    let Some(Popup::Confirm(f)) = &s.state.popup else {
+        panic!("still confirming")
+    };
     assert!(f.error.as_deref().unwrap().contains("override reason"));
     s.press(" but PITR restore is prepared by DBA on call<Enter>");
     assert!(s.state.in_flight());
-    assert!(s.advance_until(60_000, |st| st.run.as_ref().is_some_and(|r| r.outcome.is_some())));
-    assert_eq!(s.state.run.as_ref().unwrap().outcome, Some(Outcome::Succeeded));
+    assert!(s.advance_until(60_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    assert_eq!(
+        s.state.run.as_ref().unwrap().outcome,
+        Some(Outcome::Succeeded)
+    );
     b.with_world(|w, _| {
         let svc = w.service("orders").unwrap();
         assert!(!svc.auto_sync);
-        assert_eq!(svc.revs.last().unwrap().id, 43, "Argo CD appends history id max+1");
+        assert_eq!(
+            svc.revs.last().unwrap().id,
+            43,
+            "Argo CD appends history id max+1"
+        );
         assert_eq!(svc.revs.last().unwrap().tag, "git-a1b2c3d");
     });
     // Follow-up: re-enable auto-sync as its own plan, gated on the revert.
@@ -138,18 +183,36 @@ fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
     assert_eq!(p.steps, vec![PlanStep::EnableAutoSync]);
     let revert = p.checks.iter().find(|c| c.id == "revert").unwrap();
     assert!(revert.status == CheckStatus::Block && revert.overridable);
-    assert!(revert.detail.contains("d8f3c2a must be reverted in git first"), "{}", revert.detail);
+    assert!(
+        revert
+            .detail
+            .contains("d8f3c2a must be reverted in git first"),
+        "{}",
+        revert.detail
+    );
     s.press("<Enter>orders<Tab>PR #4242 reverts d8f3c2a, merged<Enter>");
-    assert!(s.advance_until(5_000, |st| st.run.as_ref().is_some_and(|r| r.outcome.is_some())));
-    assert_eq!(s.state.run.as_ref().unwrap().outcome, Some(Outcome::Succeeded));
+    assert!(s.advance_until(5_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    assert_eq!(
+        s.state.run.as_ref().unwrap().outcome,
+        Some(Outcome::Succeeded)
+    );
     assert!(s.state.checklists["orders"].contains_key("reenable-auto-sync"));
     b.with_world(|w, _| assert!(w.service("orders").unwrap().auto_sync));
     let note = std::fs::read_to_string(&note_path).unwrap();
     assert!(note.contains("plan #2: re-enable auto-sync on orders"));
     assert!(note.contains("override reason: PR #4242 reverts d8f3c2a, merged"));
-    let disable = note.find("step 1: Disable auto-sync on Argo CD application orders").expect("auto-sync step recorded");
-    let rollback = note.find("step 2: Roll back orders to history id 41").expect("rollback recorded");
-    assert!(disable < rollback, "auto-sync is disabled strictly before the rollback");
+    let disable = note
+        .find("step 1: Disable auto-sync on Argo CD application orders")
+        .expect("auto-sync step recorded");
+    let rollback = note
+        .find("step 2: Roll back orders to history id 41")
+        .expect("rollback recorded");
+    assert!(
+        disable < rollback,
+        "auto-sync is disabled strictly before the rollback"
+    );
     assert!(note.contains("override reason: short but PITR restore is prepared by DBA on call"));
     assert!(note.contains("OVERRIDE of BLOCK `schema`: UNSAFE schema change in range"));
     assert!(note.contains("line 1: UNSAFE — drops column orders.legacy_total"));
@@ -162,10 +225,19 @@ fn rolling_back_to_a_known_bad_revision_fails_and_leaves_the_checklist_open() {
     assert_eq!(check(&s, "revision").status, CheckStatus::Warn);
     s.press("<Enter><Enter>");
     assert!(s.state.in_flight());
-    assert!(s.advance_until(60_000, |st| st.run.as_ref().is_some_and(|r| r.outcome.is_some())));
-    let Some(Outcome::Failed(m)) = &s.state.run.as_ref().unwrap().outcome else { panic!("must fail") };
+    assert!(s.advance_until(60_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    let Some(Outcome::Failed(m)) = &s.state.run.as_ref().unwrap().outcome else {
+        panic!("must fail")
+    };
     assert!(m.contains("ProgressDeadlineExceeded"), "{m}");
-    let ticks = s.state.checklists.get("search").cloned().unwrap_or_default();
+    let ticks = s
+        .state
+        .checklists
+        .get("search")
+        .cloned()
+        .unwrap_or_default();
     assert!(!ticks.contains_key("rollout") && !ticks.contains_key("verify"));
     s.advance(4000);
     assert_eq!(s.state.verdicts["search"].severity, Severity::Critical);
@@ -180,9 +252,26 @@ fn rehearsal_refuses_prod_and_runs_staging() {
     assert!(!c.overridable);
     s.press("<Enter>");
     assert!(s.state.run.is_none());
-    assert!(s.state.flash.as_ref().unwrap().1.contains("rehearsal mode never touches prod"));
-    assert!(s.recorded.iter().any(|r| r.contains("**refused** `checkout`")));
-    b.with_world(|w, _| assert_eq!(w.service("checkout").unwrap().revs.last().unwrap().id, 9, "prod untouched"));
+    assert!(
+        s.state
+            .flash
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("rehearsal mode never touches prod")
+    );
+    assert!(
+        s.recorded
+            .iter()
+            .any(|r| r.contains("**refused** `checkout`"))
+    );
+    b.with_world(|w, _| {
+        assert_eq!(
+            w.service("checkout").unwrap().revs.last().unwrap().id,
+            9,
+            "prod untouched"
+        )
+    });
 
     s.press("<Esc>");
     plan_to(&mut s, "search", "17");
@@ -214,11 +303,25 @@ fn a_plan_built_before_a_concurrent_change_is_refused_and_rebuilt() {
     b.with_world(|w, _| w.service_mut("search").unwrap().version += 1);
     s.press("<Enter><Enter>");
     assert!(s.state.run.is_none(), "nothing runs on a stale plan");
-    assert!(s.recorded.iter().any(|r| r.contains("**stale** `search`") && r.contains("nothing was applied")));
+    assert!(
+        s.recorded
+            .iter()
+            .any(|r| r.contains("**stale** `search`") && r.contains("nothing was applied"))
+    );
     let p = s.state.plan.as_ref().expect("plan rebuilt");
     assert_ne!(p.built_from, old);
-    assert_eq!(s.state.popup, Some(Popup::Plan), "the rebuilt plan is shown again");
-    b.with_world(|w, _| assert_eq!(w.service("search").unwrap().revs.last().unwrap().id, 18, "no rollback applied"));
+    assert_eq!(
+        s.state.popup,
+        Some(Popup::Plan),
+        "the rebuilt plan is shown again"
+    );
+    b.with_world(|w, _| {
+        assert_eq!(
+            w.service("search").unwrap().revs.last().unwrap().id,
+            18,
+            "no rollback applied"
+        )
+    });
 }
 
 #[test]
@@ -233,7 +336,12 @@ fn quit_asks_first_while_a_rollback_is_in_flight() {
     assert!(!s.state.quitting && s.state.popup.is_none());
     s.press("qy");
     assert!(s.state.quitting);
-    assert!(s.recorded.last().unwrap().contains("a rollback was still in flight at quit"));
+    assert!(
+        s.recorded
+            .last()
+            .unwrap()
+            .contains("a rollback was still in flight at quit")
+    );
 }
 
 #[test]
@@ -243,7 +351,9 @@ fn hand_ticks_with_evidence_and_notes_are_recorded_and_resumable() {
     let (mut s, _) = demo(Mode::Demo, Some(&note_path));
     select(&mut s, "catalog");
     s.press("4jjjjjjjj<Space>saved logs to S3<Enter>");
-    s.dispatch(rbtui::core::Action::NoteSubmitted("DBA paged at 03:02\nwaiting for ack".into()));
+    s.dispatch(rbtui::core::Action::NoteSubmitted(
+        "DBA paged at 03:02\nwaiting for ack".into(),
+    ));
     let ticks = &s.state.checklists["catalog"];
     let tick = ticks.get("audit").expect("ticked by hand");
     assert_eq!(tick.evidence.as_deref(), Some("saved logs to S3"));
@@ -288,13 +398,36 @@ fn verification_window_records_not_recovered_with_before_and_after() {
     s.state.settings.verify_window_secs = 20;
     plan_to(&mut s, "search", "17");
     s.press("<Enter><Enter>");
-    assert!(s.advance_until(60_000, |st| st.run.as_ref().is_some_and(|r| r.outcome.is_some())));
-    assert_eq!(s.state.run.as_ref().unwrap().outcome, Some(Outcome::Succeeded), "the rollout itself converged");
+    assert!(s.advance_until(60_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    assert_eq!(
+        s.state.run.as_ref().unwrap().outcome,
+        Some(Outcome::Succeeded),
+        "the rollout itself converged"
+    );
     let ticks = &s.state.checklists["search"];
     assert!(ticks.contains_key("verify"));
-    assert!(!ticks.contains_key("metrics"), "metrics recovered ticks only on real recovery");
-    let nr = s.recorded.iter().find(|r| r.contains("**not-recovered** `search`")).expect("not-recovered recorded");
-    assert!(nr.contains("metrics not recovered within the window: 5xx 0.") && nr.contains("> 0%"), "{nr}");
-    let ev = s.recorded.iter().find(|r| r.contains("**evidence** `search`")).unwrap();
-    assert!(ev.contains("| 5xx rate |") && ev.contains("| p95 latency |"), "{ev}");
+    assert!(
+        !ticks.contains_key("metrics"),
+        "metrics recovered ticks only on real recovery"
+    );
+    let nr = s
+        .recorded
+        .iter()
+        .find(|r| r.contains("**not-recovered** `search`"))
+        .expect("not-recovered recorded");
+    assert!(
+        nr.contains("metrics not recovered within the window: 5xx 0.") && nr.contains("> 0%"),
+        "{nr}"
+    );
+    let ev = s
+        .recorded
+        .iter()
+        .find(|r| r.contains("**evidence** `search`"))
+        .unwrap();
+    assert!(
+        ev.contains("| 5xx rate |") && ev.contains("| p95 latency |"),
+        "{ev}"
+    );
 }

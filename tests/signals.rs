@@ -18,11 +18,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn probe_cfg(url: String) -> ProbeConfig {
-    ProbeConfig { name: None, url, expect_status: None, body_contains: None, json_pointer: None, json_equals: None, timeout_ms: 500, interval_secs: 1, headers: BTreeMap::new() }
+    ProbeConfig {
+        name: None,
+        url,
+        expect_status: None,
+        body_contains: None,
+        json_pointer: None,
+        json_equals: None,
+        timeout_ms: 500,
+        interval_secs: 1,
+        headers: BTreeMap::new(),
+    }
 }
 
 #[test]
@@ -31,7 +44,10 @@ fn probes_judge_status_body_json_and_time() {
         "/ok" => Resp::json(200, json!({"status": "UP", "version": "v1"})),
         "/down" => Resp::text(503, "upstream unavailable"),
         "/degraded" => Resp::json(200, json!({"status": "DEGRADED"})),
-        "/slow" => Resp { delay: Duration::from_millis(1500), ..Resp::text(200, "ok") },
+        "/slow" => Resp {
+            delay: Duration::from_millis(1500),
+            ..Resp::text(200, "ok")
+        },
         "/html" => Resp::text(200, "<html>maintenance</html>"),
         _ => Resp::text(404, "nope"),
     }));
@@ -41,18 +57,38 @@ fn probes_judge_status_body_json_and_time() {
     let run = |c: ProbeConfig| rt.block_on(probe::run(&client, &c));
 
     let o = run(probe_cfg(format!("{base}/ok")));
-    assert!(o.ok && o.display.starts_with("HTTP 200 in"), "{}", o.display);
+    assert!(
+        o.ok && o.display.starts_with("HTTP 200 in"),
+        "{}",
+        o.display
+    );
     let o = run(probe_cfg(format!("{base}/down")));
     assert!(!o.ok && o.display.starts_with("HTTP 503"));
-    assert!(o.error.is_none(), "a wrong status is an answer, not a transport error");
-    let o = run(ProbeConfig { json_pointer: Some("/status".into()), json_equals: Some("UP".into()), ..probe_cfg(format!("{base}/degraded")) });
+    assert!(
+        o.error.is_none(),
+        "a wrong status is an answer, not a transport error"
+    );
+    let o = run(ProbeConfig {
+        json_pointer: Some("/status".into()),
+        json_equals: Some("UP".into()),
+        ..probe_cfg(format!("{base}/degraded"))
+    });
     assert!(!o.ok);
     assert_eq!(o.display, "HTTP 200, /status = DEGRADED (want UP)");
-    let o = run(ProbeConfig { json_pointer: Some("/status".into()), ..probe_cfg(format!("{base}/html")) });
+    let o = run(ProbeConfig {
+        json_pointer: Some("/status".into()),
+        ..probe_cfg(format!("{base}/html"))
+    });
     assert_eq!(o.display, "HTTP 200, body is not JSON");
-    let o = run(ProbeConfig { body_contains: Some("\"UP\"".into()), ..probe_cfg(format!("{base}/ok")) });
+    let o = run(ProbeConfig {
+        body_contains: Some("\"UP\"".into()),
+        ..probe_cfg(format!("{base}/ok"))
+    });
     assert!(o.ok);
-    let o = run(ProbeConfig { expect_status: Some(vec![503]), ..probe_cfg(format!("{base}/down")) });
+    let o = run(ProbeConfig {
+        expect_status: Some(vec![503]),
+        ..probe_cfg(format!("{base}/down"))
+    });
     assert!(o.ok, "expected status can be configured");
     let o = run(probe_cfg(format!("{base}/slow")));
     assert!(!o.ok);
@@ -61,20 +97,54 @@ fn probes_judge_status_body_json_and_time() {
     // Secrets come from the environment and are sent, never shown.
     unsafe { std::env::set_var("RBTUI_TEST_PROBE_KEY", "s3cr3t-key") };
     let mut h = BTreeMap::new();
-    h.insert("X-Api-Key".to_string(), "env:RBTUI_TEST_PROBE_KEY".to_string());
-    let o = run(ProbeConfig { headers: h.clone(), ..probe_cfg(format!("{base}/ok")) });
+    h.insert(
+        "X-Api-Key".to_string(),
+        "env:RBTUI_TEST_PROBE_KEY".to_string(),
+    );
+    let o = run(ProbeConfig {
+        headers: h.clone(),
+        ..probe_cfg(format!("{base}/ok"))
+    });
     assert!(o.ok && !o.display.contains("s3cr3t"));
-    assert!(seen.lock().unwrap().iter().any(|r| r.header("x-api-key") == Some("s3cr3t-key")));
-    h.insert("X-Other".to_string(), "env:RBTUI_TEST_UNSET_VAR".to_string());
-    let o = run(ProbeConfig { headers: h, ..probe_cfg(format!("{base}/ok")) });
-    assert_eq!(o.error.as_deref(), Some("header X-Other: environment variable RBTUI_TEST_UNSET_VAR is not set"));
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.header("x-api-key") == Some("s3cr3t-key"))
+    );
+    h.insert(
+        "X-Other".to_string(),
+        "env:RBTUI_TEST_UNSET_VAR".to_string(),
+    );
+    let o = run(ProbeConfig {
+        headers: h,
+        ..probe_cfg(format!("{base}/ok"))
+    });
+    assert_eq!(
+        o.error.as_deref(),
+        Some("header X-Other: environment variable RBTUI_TEST_UNSET_VAR is not set")
+    );
 
     // Nothing listening: connection refused, named as such.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let o = run(probe_cfg(format!("http://{dead}/")));
-    assert!(o.error.as_deref().unwrap().starts_with("connection refused"), "{:?}", o.error);
+    assert!(
+        o.error
+            .as_deref()
+            .unwrap()
+            .starts_with("connection refused"),
+        "{:?}",
+        o.error
+    );
     let o = run(probe_cfg("http://rbtui-no-such-host.invalid/".into()));
-    assert!(o.error.as_deref().unwrap().starts_with("DNS failure"), "{:?}", o.error);
+    assert!(
+        o.error.as_deref().unwrap().starts_with("DNS failure"),
+        "{:?}",
+        o.error
+    );
 }
 
 /// A Prometheus double: `http_requests_total` error ratio at 7.2 % for the
@@ -92,18 +162,27 @@ fn prometheus() -> (std::net::SocketAddr, Arc<std::sync::Mutex<Vec<Req>>>) {
         } else if decoded.contains("inf_metric") {
             "+Inf"
         } else if decoded.contains("empty_metric") {
-            return Resp::json(200, json!({"status": "success", "data": {"resultType": "vector", "result": []}}));
+            return Resp::json(
+                200,
+                json!({"status": "success", "data": {"resultType": "vector", "result": []}}),
+            );
         } else if decoded.contains("syntax error") {
-            return Resp::json(400, json!({"status": "error", "errorType": "bad_data", "error": "1:8: parse error: unexpected identifier \"error\""}));
+            return Resp::json(
+                400,
+                json!({"status": "error", "errorType": "bad_data", "error": "1:8: parse error: unexpected identifier \"error\""}),
+            );
         } else if decoded.contains("html_metric") {
             return Resp::text(502, "<html>Bad Gateway</html>");
         } else {
             "0"
         };
         if r.path == "/api/v1/query" {
-            Resp::json(200, json!({"status": "success", "data": {"resultType": "vector", "result": [
-                {"metric": {"service": "checkout"}, "value": [1763780400.0, value]}
-            ]}}))
+            Resp::json(
+                200,
+                json!({"status": "success", "data": {"resultType": "vector", "result": [
+                    {"metric": {"service": "checkout"}, "value": [1763780400.0, value]}
+                ]}}),
+            )
         } else if r.path == "/api/v1/query_range" {
             let end: f64 = field(&q, "end").parse().unwrap();
             let start: f64 = field(&q, "start").parse().unwrap();
@@ -114,7 +193,10 @@ fn prometheus() -> (std::net::SocketAddr, Arc<std::sync::Mutex<Vec<Req>>>) {
                 values.push(json!([t, value]));
                 t += step;
             }
-            Resp::json(200, json!({"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {}, "values": values}]}}))
+            Resp::json(
+                200,
+                json!({"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {}, "values": values}]}}),
+            )
         } else {
             Resp::text(404, "404 page not found")
         }
@@ -122,7 +204,10 @@ fn prometheus() -> (std::net::SocketAddr, Arc<std::sync::Mutex<Vec<Req>>>) {
 }
 
 fn field(q: &str, k: &str) -> String {
-    q.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}="))).map(urlish_decode).unwrap_or_default()
+    q.split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+        .map(urlish_decode)
+        .unwrap_or_default()
 }
 
 fn urlish_decode(s: &str) -> String {
@@ -144,35 +229,97 @@ fn urlish_decode(s: &str) -> String {
 #[test]
 fn prometheus_answers_become_signals_with_criteria() {
     let (addr, seen) = prometheus();
-    let prom = Prom { base: format!("http://{addr}"), auth: Auth::Bearer("prom-token".into()), timeout: Duration::from_secs(2) };
+    let prom = Prom {
+        base: format!("http://{addr}"),
+        auth: Auth::Bearer("prom-token".into()),
+        timeout: Duration::from_secs(2),
+    };
     let client = reqwest::Client::new();
     let rt = rt();
     let er = rbtui::backend::signals::default_promql("error_rate", "checkout").unwrap();
-    let s = rt.block_on(read_query(&client, &prom, "error_rate", &er, Some("> 5% for 5m")));
-    assert_eq!((s.kind, s.value, s.display.as_str(), s.breached), (SignalKind::ErrorRate, Some(0.072), "7.2%", true));
-    let s2 = rt.block_on(read_query(&client, &prom, "error_rate", &er, Some("> 10% for 5m")));
+    let s = rt.block_on(read_query(
+        &client,
+        &prom,
+        "error_rate",
+        &er,
+        Some("> 5% for 5m"),
+    ));
+    assert_eq!(
+        (s.kind, s.value, s.display.as_str(), s.breached),
+        (SignalKind::ErrorRate, Some(0.072), "7.2%", true)
+    );
+    let s2 = rt.block_on(read_query(
+        &client,
+        &prom,
+        "error_rate",
+        &er,
+        Some("> 10% for 5m"),
+    ));
     assert!(!s2.breached);
     let lat = rbtui::backend::signals::default_promql("latency_p95", "checkout").unwrap();
-    let l = rt.block_on(read_query(&client, &prom, "latency_p95", &lat, Some("> 500ms for 10m")));
-    assert_eq!((l.value, l.display.as_str(), l.breached), (Some(460.0), "460 ms", false));
+    let l = rt.block_on(read_query(
+        &client,
+        &prom,
+        "latency_p95",
+        &lat,
+        Some("> 500ms for 10m"),
+    ));
+    assert_eq!(
+        (l.value, l.display.as_str(), l.breached),
+        (Some(460.0), "460 ms", false)
+    );
     let reqs = seen.lock().unwrap().clone();
-    assert!(reqs.iter().all(|r| r.header("authorization") == Some("Bearer prom-token")));
-    let range = reqs.iter().find(|r| r.path == "/api/v1/query_range").unwrap();
+    assert!(
+        reqs.iter()
+            .all(|r| r.header("authorization") == Some("Bearer prom-token"))
+    );
+    let range = reqs
+        .iter()
+        .find(|r| r.path == "/api/v1/query_range")
+        .unwrap();
     assert_eq!(field(&range.query, "step"), "30s");
     assert!(urlish_decode(&range.query).contains("service=\"checkout\""));
 
     let one = |q: &str| rt.block_on(read_query(&client, &prom, "custom", q, None));
     assert_eq!(one("nan_metric").display, "NaN (no traffic?)");
-    assert_eq!(one("inf_metric").display, "+Inf (beyond the largest bucket)");
+    assert_eq!(
+        one("inf_metric").display,
+        "+Inf (beyond the largest bucket)"
+    );
     let e = one("empty_metric");
-    assert_eq!((e.value, e.display.as_str()), (None, "no data"), "an empty vector is not a healthy zero");
+    assert_eq!(
+        (e.value, e.display.as_str()),
+        (None, "no data"),
+        "an empty vector is not a healthy zero"
+    );
     let e = one("syntax error");
-    assert_eq!(e.error.as_deref(), Some("bad_data: 1:8: parse error: unexpected identifier \"error\""));
+    assert_eq!(
+        e.error.as_deref(),
+        Some("bad_data: 1:8: parse error: unexpected identifier \"error\"")
+    );
     let e = one("html_metric");
-    assert!(e.error.as_deref().unwrap().starts_with("HTTP 502, not a Prometheus answer"), "{:?}", e.error);
-    let down = Prom { base: "http://127.0.0.1:9".into(), auth: Auth::None, timeout: Duration::from_secs(1) };
+    assert!(
+        e.error
+            .as_deref()
+            .unwrap()
+            .starts_with("HTTP 502, not a Prometheus answer"),
+        "{:?}",
+        e.error
+    );
+    let down = Prom {
+        base: "http://127.0.0.1:9".into(),
+        auth: Auth::None,
+        timeout: Duration::from_secs(1),
+    };
     let e = rt.block_on(read_query(&client, &down, "error_rate", &er, None));
-    assert!(e.error.as_deref().unwrap().starts_with("connection refused"), "{:?}", e.error);
+    assert!(
+        e.error
+            .as_deref()
+            .unwrap()
+            .starts_with("connection refused"),
+        "{:?}",
+        e.error
+    );
 }
 
 #[test]
@@ -180,7 +327,8 @@ fn probe_down_and_error_rate_over_threshold_mean_roll_back_now_with_both_reasons
     let (paddr, _) = serve(Arc::new(|_r: &Req| Resp::text(503, "down")));
     let (maddr, _) = prometheus();
     let clock = ManualClock::new(common::t0());
-    let demo: Arc<dyn Backend> = Arc::new(DemoBackend::builtin(Arc::new(clock)).restricted(vec!["search".into()]));
+    let demo: Arc<dyn Backend> =
+        Arc::new(DemoBackend::builtin(Arc::new(clock)).restricted(vec!["search".into()]));
     let mut specs = std::collections::HashMap::new();
     specs.insert(
         "search".to_string(),
@@ -198,7 +346,11 @@ fn probe_down_and_error_rate_over_threshold_mean_roll_back_now_with_both_reasons
         },
     );
     let b = SignalsBackend::new(demo, specs);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(b.targets()).unwrap();
     rt.block_on(b.health_all());
     for _ in 0..60 {
@@ -209,17 +361,38 @@ fn probe_down_and_error_rate_over_threshold_mean_roll_back_now_with_both_reasons
     }
     let h = rt.block_on(b.health("search")).unwrap();
     assert_eq!(h.signals.len(), 3, "{:?}", h.signals);
-    assert_eq!(h.error_rate, Some(0.072), "metrics override the platform's own guess");
+    assert_eq!(
+        h.error_rate,
+        Some(0.072),
+        "metrics override the platform's own guess"
+    );
     let now = chrono::Utc::now();
     let v = evaluate(&h, &Thresholds::default(), now);
     assert_eq!(v.severity, Severity::Critical);
     assert_eq!(v.severity.advice(), "roll back now");
-    assert!(v.reasons.iter().any(|r| r == "health endpoint down (probe: HTTP 503 in 0 ms)" || r.starts_with("health endpoint down (probe: HTTP 503")), "{:?}", v.reasons);
-    assert!(v.reasons.iter().any(|r| r == "error rate > 5% for 5m (now 7.2%)"), "{:?}", v.reasons);
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r == "health endpoint down (probe: HTTP 503 in 0 ms)"
+                || r.starts_with("health endpoint down (probe: HTTP 503")),
+        "{:?}",
+        v.reasons
+    );
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r == "error rate > 5% for 5m (now 7.2%)"),
+        "{:?}",
+        v.reasons
+    );
     // A stale signal is shown as stale, never as healthy.
     let later = now + chrono::Duration::seconds(600);
     let mut old = h.clone();
     old.observed_at = later;
     let v = evaluate(&old, &Thresholds::default(), later);
-    assert!(v.reasons.iter().any(|r| r.starts_with("probe stale")), "{:?}", v.reasons);
+    assert!(
+        v.reasons.iter().any(|r| r.starts_with("probe stale")),
+        "{:?}",
+        v.reasons
+    );
 }

@@ -4,13 +4,13 @@
 mod common;
 
 use common::*;
-use rbtui::app::Ui;
-use rbtui::app::script::Script;
-use rbtui::core::model::Mode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
+use rbtui::app::Ui;
+use rbtui::app::script::Script;
+use rbtui::core::model::Mode;
 
 const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
 
@@ -106,7 +106,10 @@ fn read_only_refusal_and_too_small() {
     plan_to(&mut s, "checkout", "8");
     snap("20_plan_read_only", &s);
     let b = draw(&s, 79, 24);
-    assert_eq!(text(&b).trim(), "terminal too small (need 80x24, have 79x24)");
+    assert_eq!(
+        text(&b).trim(),
+        "terminal too small (need 80x24, have 79x24)"
+    );
     let b = draw(&s, 200, 10);
     assert!(text(&b).contains("terminal too small (need 80x24, have 200x10)"));
 }
@@ -116,17 +119,29 @@ fn meaningful_cells_are_styled() {
     let (mut s, _) = demo(Mode::Demo, None);
     for (w, h) in SIZES {
         let b = draw(&s, w, h);
-        assert_eq!(cell_of(&b, " PROD ").bg, Color::Red, "prod banner is red at {w}x{h}");
+        assert_eq!(
+            cell_of(&b, " PROD ").bg,
+            Color::Red,
+            "prod banner is red at {w}x{h}"
+        );
         assert_eq!(cell_of(&b, "CRITICAL").bg, Color::Red);
     }
     select(&mut s, "search");
     let b = draw(&s, 120, 40);
-    assert_eq!(cell_of(&b, " STAGING ").bg, Color::Cyan, "non-prod is not red");
+    assert_eq!(
+        cell_of(&b, " STAGING ").bg,
+        Color::Cyan,
+        "non-prod is not red"
+    );
     plan_to(&mut s, "orders", "41");
     for (w, h) in SIZES {
         let b = draw(&s, w, h);
         let c = cell_of(&b, "BLOCK");
-        assert_eq!((c.fg, c.bg), (Color::White, Color::Red), "blocked check is marked at {w}x{h}");
+        assert_eq!(
+            (c.fg, c.bg),
+            (Color::White, Color::Red),
+            "blocked check is marked at {w}x{h}"
+        );
         assert_eq!(cell_of(&b, "WARN").bg, Color::Yellow);
     }
 }

@@ -12,12 +12,25 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
             let result = backend.history(&t).await;
             Action::HistoryLoaded { target: t, result }
         }
-        Effect::LoadMigrations { plan_id, plan } => Action::MigrationsLoaded { plan_id, result: backend.migrations(&plan).await },
-        Effect::Execute { plan, step, what } => {
-            Action::StepFinished { plan_id: plan.id, step, result: backend.execute(&plan, &what).await }
-        }
-        Effect::ReadProgress { plan_id, plan, .. } => Action::ProgressRead { plan_id, result: backend.progress(&plan).await },
-        Effect::ReadVerify { plan_id, target, .. } => Action::VerifyRead { plan_id, result: backend.health(&target).await },
+        Effect::LoadMigrations { plan_id, plan } => Action::MigrationsLoaded {
+            plan_id,
+            result: backend.migrations(&plan).await,
+        },
+        Effect::Execute { plan, step, what } => Action::StepFinished {
+            plan_id: plan.id,
+            step,
+            result: backend.execute(&plan, &what).await,
+        },
+        Effect::ReadProgress { plan_id, plan, .. } => Action::ProgressRead {
+            plan_id,
+            result: backend.progress(&plan).await,
+        },
+        Effect::ReadVerify {
+            plan_id, target, ..
+        } => Action::VerifyRead {
+            plan_id,
+            result: backend.health(&target).await,
+        },
         Effect::Record(_) | Effect::OpenEditor | Effect::Quit => return None,
     })
 }
@@ -31,7 +44,9 @@ pub fn delay_ms(effect: &Effect) -> u64 {
 }
 
 /// Splits a health poll into the actions the core expects.
-pub fn health_actions(results: Vec<Result<crate::core::model::Health, (String, String)>>) -> Vec<Action> {
+pub fn health_actions(
+    results: Vec<Result<crate::core::model::Health, (String, String)>>,
+) -> Vec<Action> {
     let mut ok = Vec::new();
     let mut out = Vec::new();
     for r in results {

@@ -47,8 +47,14 @@ pub fn dispatch(
         for fx in update(state, a) {
             match fx {
                 Effect::Record(e) => match note.append(&e) {
-                    Ok(()) => queue.push_back(Action::Recorded(Recorded { at: e.at, summary: summary(&e) })),
-                    Err(err) => queue.push_back(Action::RecordFailed(format!("{}: {err}", note.path().display()))),
+                    Ok(()) => queue.push_back(Action::Recorded(Recorded {
+                        at: e.at,
+                        summary: summary(&e),
+                    })),
+                    Err(err) => queue.push_back(Action::RecordFailed(format!(
+                        "{}: {err}",
+                        note.path().display()
+                    ))),
                 },
                 Effect::OpenEditor | Effect::Quit => {}
                 other => {
@@ -71,7 +77,11 @@ pub fn dispatch(
 
 /// One line for the activity pane.
 pub fn summary(e: &crate::core::action::NoteEntry) -> String {
-    let t = e.target.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
+    let t = e
+        .target
+        .as_deref()
+        .map(|t| format!(" {t}"))
+        .unwrap_or_default();
     format!("{}{}: {}", e.kind, t, e.text)
 }
 
@@ -99,7 +109,10 @@ fn spawn_pollers(backend: Arc<dyn Backend>, tx: mpsc::UnboundedSender<Action>) {
 /// SIGTERM and SIGHUP end the session cleanly: recorded, terminal restored.
 fn spawn_signals(tx: mpsc::UnboundedSender<Action>) {
     use tokio::signal::unix::{SignalKind, signal};
-    for (kind, name) in [(SignalKind::terminate(), "SIGTERM"), (SignalKind::hangup(), "SIGHUP")] {
+    for (kind, name) in [
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+    ] {
         let tx = tx.clone();
         if let Ok(mut s) = signal(kind) {
             tokio::spawn(async move {

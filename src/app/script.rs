@@ -26,10 +26,27 @@ pub struct Script {
 }
 
 impl Script {
-    pub fn new(state: State, backend: Arc<dyn Backend>, clock: ManualClock, note: Option<NoteWriter>) -> Script {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    pub fn new(
+        state: State,
+        backend: Arc<dyn Backend>,
+        clock: ManualClock,
+        note: Option<NoteWriter>,
+    ) -> Script {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
         let next_poll = clock.now();
-        Script { state, backend, clock, note, pending: Vec::new(), next_poll, rt, recorded: Vec::new() }
+        Script {
+            state,
+            backend,
+            clock,
+            note,
+            pending: Vec::new(),
+            next_poll,
+            rt,
+            recorded: Vec::new(),
+        }
     }
 
     /// Loads targets and a first health snapshot, as the console's start does.
@@ -53,14 +70,18 @@ impl Script {
                         match r {
                             Ok(()) => {
                                 self.recorded.push(crate::note::render::entry(&e));
-                                queue.push_back(Action::Recorded(Recorded { at: e.at, summary: super::summary(&e) }));
+                                queue.push_back(Action::Recorded(Recorded {
+                                    at: e.at,
+                                    summary: super::summary(&e),
+                                }));
                             }
                             Err(err) => queue.push_back(Action::RecordFailed(err)),
                         }
                     }
                     Effect::OpenEditor | Effect::Quit => {}
                     other => {
-                        let due = self.clock.now() + chrono::Duration::milliseconds(effects::delay_ms(&other) as i64);
+                        let due = self.clock.now()
+                            + chrono::Duration::milliseconds(effects::delay_ms(&other) as i64);
                         self.pending.push((due, other));
                     }
                 }
@@ -102,16 +123,22 @@ impl Script {
         for a in effects::health_actions(r) {
             self.dispatch(a);
         }
-        self.next_poll = self.clock.now() + chrono::Duration::from_std(self.backend.poll_interval()).unwrap_or_default();
+        self.next_poll = self.clock.now()
+            + chrono::Duration::from_std(self.backend.poll_interval()).unwrap_or_default();
     }
 
     /// Performs every effect already due, without moving the clock.
     pub fn run_ready(&mut self) {
         loop {
             let now = self.clock.now();
-            let Some(i) = self.pending.iter().position(|(due, _)| *due <= now) else { return };
+            let Some(i) = self.pending.iter().position(|(due, _)| *due <= now) else {
+                return;
+            };
             let (_, fx) = self.pending.remove(i);
-            if let Some(a) = self.rt.block_on(effects::perform(self.backend.as_ref(), fx)) {
+            if let Some(a) = self
+                .rt
+                .block_on(effects::perform(self.backend.as_ref(), fx))
+            {
                 self.dispatch(a);
             }
         }

@@ -3,7 +3,9 @@
 //! runbook's `git diff LAST_GOOD..CURRENT -- '**/migrations/*.sql'`, made
 //! into a verdict.
 
-use crate::core::migration::{MigrationDiff, MigrationFile, MigrationVerdict, SqlVerdict, ClassifiedStatement};
+use crate::core::migration::{
+    ClassifiedStatement, MigrationDiff, MigrationFile, MigrationVerdict, SqlVerdict,
+};
 use crate::core::model::Revision;
 use std::path::PathBuf;
 use tokio::process::Command;
@@ -30,11 +32,16 @@ pub struct GitMigrations {
 }
 
 impl GitMigrations {
-    pub fn new(repo: PathBuf, globs: Option<Vec<String>>, tag_patterns: Option<Vec<String>>) -> GitMigrations {
+    pub fn new(
+        repo: PathBuf,
+        globs: Option<Vec<String>>,
+        tag_patterns: Option<Vec<String>>,
+    ) -> GitMigrations {
         GitMigrations {
             repo,
             globs: globs.unwrap_or_else(|| DEFAULT_GLOBS.iter().map(|s| s.to_string()).collect()),
-            tag_patterns: tag_patterns.unwrap_or_else(|| vec!["git-{sha}".into(), "v*-{sha}".into(), "{sha}".into()]),
+            tag_patterns: tag_patterns
+                .unwrap_or_else(|| vec!["git-{sha}".into(), "v*-{sha}".into(), "{sha}".into()]),
         }
     }
 
@@ -43,7 +50,10 @@ impl GitMigrations {
         if let Some(s) = &r.git_sha {
             return Some(s.clone());
         }
-        r.images.iter().filter_map(|i| i.tag.as_deref()).find_map(|tag| self.tag_patterns.iter().find_map(|p| sha_from_tag(p, tag)))
+        r.images
+            .iter()
+            .filter_map(|i| i.tag.as_deref())
+            .find_map(|tag| self.tag_patterns.iter().find_map(|p| sha_from_tag(p, tag)))
     }
 
     async fn git(&self, args: &[&str]) -> Result<Vec<u8>, String> {
@@ -63,12 +73,31 @@ impl GitMigrations {
     }
 
     async fn resolve(&self, sha: &str) -> Result<String, String> {
-        match self.git(&["rev-parse", "--verify", "--quiet", &format!("{sha}^{{commit}}")]).await {
+        match self
+            .git(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{sha}^{{commit}}"),
+            ])
+            .await
+        {
             Ok(out) => Ok(String::from_utf8_lossy(&out).trim().to_string()),
             Err(_) => {
-                let shallow = self.git(&["rev-parse", "--is-shallow-repository"]).await.map(|o| o.starts_with(b"true")).unwrap_or(false);
-                let hint = if shallow { "; the clone is shallow: run `git fetch --unshallow`" } else { "; run `git fetch` in it" };
-                Err(format!("commit {sha} is not in {}{hint}", self.repo.display()))
+                let shallow = self
+                    .git(&["rev-parse", "--is-shallow-repository"])
+                    .await
+                    .map(|o| o.starts_with(b"true"))
+                    .unwrap_or(false);
+                let hint = if shallow {
+                    "; the clone is shallow: run `git fetch --unshallow`"
+                } else {
+                    "; run `git fetch` in it"
+                };
+                Err(format!(
+                    "commit {sha} is not in {}{hint}",
+                    self.repo.display()
+                ))
             }
         }
     }
@@ -89,7 +118,9 @@ impl GitMigrations {
                 from_rev: from.id.clone(),
                 to_rev: to.id.clone(),
                 files: vec![],
-                verdict: MigrationVerdict::NotChecked("no git SHA known for one of the revisions".into()),
+                verdict: MigrationVerdict::NotChecked(
+                    "no git SHA known for one of the revisions".into(),
+                ),
             };
         };
         let (from_c, to_c) = match (self.resolve(&from_sha).await, self.resolve(&to_sha).await) {
@@ -97,7 +128,15 @@ impl GitMigrations {
             (Err(e), _) | (_, Err(e)) => return err(e),
         };
         let range = format!("{to_c}..{from_c}");
-        let mut args: Vec<String> = vec!["diff".into(), "--name-status".into(), "-z".into(), "-M".into(), "--no-color".into(), range, "--".into()];
+        let mut args: Vec<String> = vec![
+            "diff".into(),
+            "--name-status".into(),
+            "-z".into(),
+            "-M".into(),
+            "--no-color".into(),
+            range,
+            "--".into(),
+        ];
         args.extend(self.globs.iter().map(|g| format!(":(glob){g}")));
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let listing = match self.git(&argv).await {
@@ -123,29 +162,55 @@ impl GitMigrations {
                 Err(e) => return err(e),
             };
             if bytes.contains(&0) {
-                extra.push(review_file(&path, &change, "(binary file)", "binary file: cannot be read as SQL"));
+                extra.push(review_file(
+                    &path,
+                    &change,
+                    "(binary file)",
+                    "binary file: cannot be read as SQL",
+                ));
                 continue;
             }
             match String::from_utf8(bytes) {
                 Ok(text) => raw.push((path, change, text)),
                 Err(e) => {
                     let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                    let mut f = MigrationDiff::classify(target, "", "", vec![(path.clone(), change.clone(), text)]).files.remove(0);
-                    f.statements.insert(0, ClassifiedStatement {
-                        line: 1,
-                        sql: String::new(),
-                        verdict: SqlVerdict::Review,
-                        reason: "file is not valid UTF-8; read it as shown (lossy)".into(),
-                        parsed: false,
-                    });
+                    let mut f = MigrationDiff::classify(
+                        target,
+                        "",
+                        "",
+                        vec![(path.clone(), change.clone(), text)],
+                    )
+                    .files
+                    .remove(0);
+                    f.statements.insert(
+                        0,
+                        ClassifiedStatement {
+                            line: 1,
+                            sql: String::new(),
+                            verdict: SqlVerdict::Review,
+                            reason: "file is not valid UTF-8; read it as shown (lossy)".into(),
+                            parsed: false,
+                        },
+                    );
                     extra.push(f);
                 }
             }
         }
-        let mut d = MigrationDiff::classify(target, &from_sha[..from_sha.len().min(7)], &to_sha[..to_sha.len().min(7)], raw);
+        let mut d = MigrationDiff::classify(
+            target,
+            &from_sha[..from_sha.len().min(7)],
+            &to_sha[..to_sha.len().min(7)],
+            raw,
+        );
         d.files.extend(extra);
         d.files.sort_by(|a, b| a.path.cmp(&b.path));
-        d.verdict = d.files.iter().filter_map(MigrationFile::verdict).max().map(MigrationVerdict::Found).unwrap_or(MigrationVerdict::NoMigrations);
+        d.verdict = d
+            .files
+            .iter()
+            .filter_map(MigrationFile::verdict)
+            .max()
+            .map(MigrationVerdict::Found)
+            .unwrap_or(MigrationVerdict::NoMigrations);
         d
     }
 }
@@ -155,7 +220,13 @@ fn review_file(path: &str, change: &str, text: &str, reason: &str) -> MigrationF
         path: path.into(),
         change: change.into(),
         text: text.into(),
-        statements: vec![ClassifiedStatement { line: 1, sql: String::new(), verdict: SqlVerdict::Review, reason: reason.into(), parsed: false }],
+        statements: vec![ClassifiedStatement {
+            line: 1,
+            sql: String::new(),
+            verdict: SqlVerdict::Review,
+            reason: reason.into(),
+            parsed: false,
+        }],
         is_down: crate::core::migration::is_down_migration(path),
     }
 }
@@ -163,7 +234,11 @@ fn review_file(path: &str, change: &str, text: &str, reason: &str) -> MigrationF
 /// `git diff --name-status -z`: status NUL path NUL, or for renames and
 /// copies status NUL old NUL new NUL.
 fn parse_name_status(out: &[u8]) -> Vec<(String, String, Option<String>)> {
-    let parts: Vec<String> = out.split(|&b| b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+    let parts: Vec<String> = out
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
     let mut v = Vec::new();
     let mut i = 0;
     while i < parts.len() {
@@ -186,7 +261,8 @@ pub fn sha_from_tag(pattern: &str, tag: &str) -> Option<String> {
     let (pre, post) = pattern.split_once("{sha}")?;
     let rest = match_glob_prefix(pre, tag)?;
     let sha = rest.strip_suffix(post)?;
-    (sha.len() >= 7 && sha.len() <= 40 && sha.chars().all(|c| c.is_ascii_hexdigit())).then(|| sha.to_string())
+    (sha.len() >= 7 && sha.len() <= 40 && sha.chars().all(|c| c.is_ascii_hexdigit()))
+        .then(|| sha.to_string())
 }
 
 /// Matches `pre` (with greedy `*` wildcards) at the start of `s` and returns
@@ -196,7 +272,10 @@ fn match_glob_prefix<'a>(pre: &str, s: &'a str) -> Option<&'a str> {
         None => s.strip_prefix(pre),
         Some((a, b)) => {
             let s = s.strip_prefix(a)?;
-            (0..=s.len()).rev().filter(|&i| s.is_char_boundary(i)).find_map(|i| match_glob_prefix(b, &s[i..]))
+            (0..=s.len())
+                .rev()
+                .filter(|&i| s.is_char_boundary(i))
+                .find_map(|i| match_glob_prefix(b, &s[i..]))
         }
     }
 }
@@ -207,9 +286,18 @@ mod tests {
 
     #[test]
     fn commit_from_tag_patterns() {
-        assert_eq!(sha_from_tag("git-{sha}", "git-3f9a2c1").as_deref(), Some("3f9a2c1"));
-        assert_eq!(sha_from_tag("v*-{sha}", "v1.2.3-8b41d07").as_deref(), Some("8b41d07"));
-        assert_eq!(sha_from_tag("{sha}", "c0d3e5f0a1").as_deref(), Some("c0d3e5f0a1"));
+        assert_eq!(
+            sha_from_tag("git-{sha}", "git-3f9a2c1").as_deref(),
+            Some("3f9a2c1")
+        );
+        assert_eq!(
+            sha_from_tag("v*-{sha}", "v1.2.3-8b41d07").as_deref(),
+            Some("8b41d07")
+        );
+        assert_eq!(
+            sha_from_tag("{sha}", "c0d3e5f0a1").as_deref(),
+            Some("c0d3e5f0a1")
+        );
         assert_eq!(sha_from_tag("git-{sha}", "main"), None);
         assert_eq!(sha_from_tag("{sha}", "latest"), None);
     }
@@ -219,7 +307,14 @@ mod tests {
         let out = b"A\0db/V1__a.sql\0R100\0db/old.sql\0db/new.sql\0M\0db/V2.sql\0";
         let v = parse_name_status(out);
         assert_eq!(v.len(), 3);
-        assert_eq!(v[1], ("R100".into(), "db/new.sql".into(), Some("db/old.sql".into())));
+        assert_eq!(
+            v[1],
+            (
+                "R100".into(),
+                "db/new.sql".into(),
+                Some("db/old.sql".into())
+            )
+        );
         assert_eq!(v[2].1, "db/V2.sql");
     }
 }

@@ -36,18 +36,33 @@ pub trait Backend: Send + Sync {
     /// Migrations shipped between the plan's target and current revisions.
     /// Platforms know nothing of schemas: without a `repo` (see the router)
     /// the answer is "not checked", never "safe".
-    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>> {
-        Box::pin(async move { Ok(MigrationDiff::not_checked(plan, "no `repo` configured for this target")) })
+    fn migrations<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<MigrationDiff, String>> {
+        Box::pin(async move {
+            Ok(MigrationDiff::not_checked(
+                plan,
+                "no `repo` configured for this target",
+            ))
+        })
     }
     /// Performs one mutating step after re-checking `plan.built_from`.
-    fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>>;
+    fn execute<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<StepDone, ExecError>>;
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>>;
     /// How often the health poller should ask.
     fn poll_interval(&self) -> Duration;
     /// A server-side preview of the rollback that changes nothing (e.g.
     /// Kubernetes `dryRun=All`); `None` where the platform has none that is
     /// free of side effects.
-    fn preview<'a>(&'a self, _plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
+    fn preview<'a>(
+        &'a self,
+        _plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, String>>> {
         Box::pin(async { None })
     }
 }

@@ -19,7 +19,11 @@ pub struct Router {
 
 impl Router {
     pub fn new(backends: Vec<Arc<dyn Backend>>) -> Router {
-        Router { backends, owner: RwLock::new(HashMap::new()), git: HashMap::new() }
+        Router {
+            backends,
+            owner: RwLock::new(HashMap::new()),
+            git: HashMap::new(),
+        }
     }
 
     pub fn with_git_migrations(mut self, target: &str, g: GitMigrations) -> Router {
@@ -29,7 +33,8 @@ impl Router {
 
     fn of(&self, target: &str) -> Result<&Arc<dyn Backend>, String> {
         let i = self.owner.read().unwrap().get(target).copied();
-        i.map(|i| &self.backends[i]).ok_or_else(|| format!("unknown target {target}"))
+        i.map(|i| &self.backends[i])
+            .ok_or_else(|| format!("unknown target {target}"))
     }
 }
 
@@ -54,7 +59,11 @@ impl Backend for Router {
                     Err(e) => errors.push(format!("{}: {e}", b.name())),
                 }
             }
-            if all.is_empty() && !errors.is_empty() { Err(errors.join("; ")) } else { Ok(all) }
+            if all.is_empty() && !errors.is_empty() {
+                Err(errors.join("; "))
+            } else {
+                Ok(all)
+            }
         })
     }
 
@@ -76,7 +85,10 @@ impl Backend for Router {
         Box::pin(async move { self.of(target)?.history(target).await })
     }
 
-    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>> {
+    fn migrations<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<MigrationDiff, String>> {
         Box::pin(async move {
             match self.git.get(&plan.target.name) {
                 Some(g) => Ok(g.diff(&plan.target.name, &plan.from, &plan.to).await),
@@ -85,8 +97,17 @@ impl Backend for Router {
         })
     }
 
-    fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
-        Box::pin(async move { self.of(&plan.target.name).map_err(ExecError::Failed)?.execute(plan, step).await })
+    fn execute<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
+        Box::pin(async move {
+            self.of(&plan.target.name)
+                .map_err(ExecError::Failed)?
+                .execute(plan, step)
+                .await
+        })
     }
 
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
@@ -94,7 +115,11 @@ impl Backend for Router {
     }
 
     fn poll_interval(&self) -> Duration {
-        self.backends.iter().map(|b| b.poll_interval()).min().unwrap_or(Duration::from_secs(5))
+        self.backends
+            .iter()
+            .map(|b| b.poll_interval())
+            .min()
+            .unwrap_or(Duration::from_secs(5))
     }
 
     fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {

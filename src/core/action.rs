@@ -43,7 +43,9 @@ impl ExecError {
     pub fn message(&self) -> String {
         match self {
             ExecError::Stale { built_from, now } => {
-                format!("target changed since the plan was built (version {built_from}, now {now}); nothing was applied")
+                format!(
+                    "target changed since the plan was built (version {built_from}, now {now}); nothing was applied"
+                )
             }
             ExecError::Refused(m) => format!("refused: {m}"),
             ExecError::Failed(m) => m.clone(),
@@ -66,15 +68,31 @@ pub enum Action {
     /// A poller could not read a target; its old data goes stale.
     HealthFailed { target: String, error: String },
     /// History and planning facts for one target.
-    HistoryLoaded { target: String, result: Result<History, String> },
+    HistoryLoaded {
+        target: String,
+        result: Result<History, String>,
+    },
     /// The migration diff for a plan's revision range.
-    MigrationsLoaded { plan_id: u64, result: Result<MigrationDiff, String> },
+    MigrationsLoaded {
+        plan_id: u64,
+        result: Result<MigrationDiff, String>,
+    },
     /// A mutating step of a running plan came back.
-    StepFinished { plan_id: u64, step: usize, result: Result<StepDone, ExecError> },
+    StepFinished {
+        plan_id: u64,
+        step: usize,
+        result: Result<StepDone, ExecError>,
+    },
     /// A read of rollout progress for the running plan.
-    ProgressRead { plan_id: u64, result: Result<Progress, String> },
+    ProgressRead {
+        plan_id: u64,
+        result: Result<Progress, String>,
+    },
     /// A health read for the verification of the running plan.
-    VerifyRead { plan_id: u64, result: Result<Health, String> },
+    VerifyRead {
+        plan_id: u64,
+        result: Result<Health, String>,
+    },
     /// The note has the entry on disk (written, flushed, fsync'd).
     Recorded(Recorded),
     /// The note could not be written; mutations stop until it can.
@@ -118,11 +136,26 @@ pub struct NoteEntry {
 #[derive(Debug, Clone)]
 pub enum Effect {
     LoadHistory(String),
-    LoadMigrations { plan_id: u64, plan: Box<RollbackPlan> },
+    LoadMigrations {
+        plan_id: u64,
+        plan: Box<RollbackPlan>,
+    },
     /// Perform one mutating step; the backend re-checks `built_from` first.
-    Execute { plan: Box<RollbackPlan>, step: usize, what: PlanStep },
-    ReadProgress { plan_id: u64, plan: Box<RollbackPlan>, delay_ms: u64 },
-    ReadVerify { plan_id: u64, target: String, delay_ms: u64 },
+    Execute {
+        plan: Box<RollbackPlan>,
+        step: usize,
+        what: PlanStep,
+    },
+    ReadProgress {
+        plan_id: u64,
+        plan: Box<RollbackPlan>,
+        delay_ms: u64,
+    },
+    ReadVerify {
+        plan_id: u64,
+        target: String,
+        delay_ms: u64,
+    },
     /// Append to the note, durably, before anything after it runs.
     Record(NoteEntry),
     /// Open the notes editor (owned by the UI layer).

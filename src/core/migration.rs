@@ -121,13 +121,28 @@ impl MigrationDiff {
 
     /// Builds the diff from raw file texts, classifying every up migration
     /// in order so that tables created earlier in the range are known.
-    pub fn classify(target: &str, from_rev: &str, to_rev: &str, raw: Vec<(String, String, String)>) -> MigrationDiff {
+    pub fn classify(
+        target: &str,
+        from_rev: &str,
+        to_rev: &str,
+        raw: Vec<(String, String, String)>,
+    ) -> MigrationDiff {
         let mut created = HashSet::new();
         let mut files = Vec::new();
         for (path, change, text) in raw {
             let is_down = is_down_migration(&path);
-            let statements = if is_down { Vec::new() } else { classify_script(&text, &mut created) };
-            files.push(MigrationFile { path, change, text, statements, is_down });
+            let statements = if is_down {
+                Vec::new()
+            } else {
+                classify_script(&text, &mut created)
+            };
+            files.push(MigrationFile {
+                path,
+                change,
+                text,
+                statements,
+                is_down,
+            });
         }
         let verdict = files
             .iter()
@@ -135,7 +150,13 @@ impl MigrationDiff {
             .max()
             .map(MigrationVerdict::Found)
             .unwrap_or(MigrationVerdict::NoMigrations);
-        MigrationDiff { target: target.into(), from_rev: from_rev.into(), to_rev: to_rev.into(), files, verdict }
+        MigrationDiff {
+            target: target.into(),
+            from_rev: from_rev.into(),
+            to_rev: to_rev.into(),
+            files,
+            verdict,
+        }
     }
 
     /// Counts per verdict for the summary line.
@@ -151,7 +172,9 @@ impl MigrationDiff {
         c
     }
 
-    pub fn unsafe_statements(&self) -> impl Iterator<Item = (&MigrationFile, &ClassifiedStatement)> {
+    pub fn unsafe_statements(
+        &self,
+    ) -> impl Iterator<Item = (&MigrationFile, &ClassifiedStatement)> {
         self.files
             .iter()
             .flat_map(|f| f.statements.iter().map(move |s| (f, s)))
@@ -161,7 +184,11 @@ impl MigrationDiff {
 
 pub fn is_down_migration(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    name.ends_with(".down.sql") || name.starts_with("u") && name.contains("__") && name.ends_with(".sql") && name[1..2].chars().all(|c| c.is_ascii_digit())
+    name.ends_with(".down.sql")
+        || name.starts_with("u")
+            && name.contains("__")
+            && name.ends_with(".sql")
+            && name[1..2].chars().all(|c| c.is_ascii_digit())
 }
 
 /// Classifies every statement of a script. `created` carries the tables
@@ -171,7 +198,13 @@ pub fn classify_script(text: &str, created: &mut HashSet<String>) -> Vec<Classif
         .into_iter()
         .map(|(line, sql)| {
             let (verdict, reason, parsed) = classify_statement(&sql, created);
-            ClassifiedStatement { line, sql, verdict, reason, parsed }
+            ClassifiedStatement {
+                line,
+                sql,
+                verdict,
+                reason,
+                parsed,
+            }
         })
         .collect()
 }
@@ -196,17 +229,32 @@ pub fn classify_statement(sql: &str, created: &mut HashSet<String>) -> (SqlVerdi
         }
     }
     let (v, r) = classify_keywords(sql);
-    (v, format!("{r} (parser could not read it; keyword match)"), false)
+    (
+        v,
+        format!("{r} (parser could not read it; keyword match)"),
+        false,
+    )
 }
 
 fn name(n: &ObjectName) -> String {
-    n.to_string().trim_matches('"').trim_matches('`').to_ascii_lowercase()
+    n.to_string()
+        .trim_matches('"')
+        .trim_matches('`')
+        .to_ascii_lowercase()
 }
 
 fn column_not_null_without_default(c: &ColumnDef) -> bool {
     let opts: Vec<&ColumnOption> = c.options.iter().map(|o| &o.option).collect();
     let not_null = opts.iter().any(|o| matches!(o, ColumnOption::NotNull))
-        || opts.iter().any(|o| matches!(o, ColumnOption::Unique { is_primary: true, .. }));
+        || opts.iter().any(|o| {
+            matches!(
+                o,
+                ColumnOption::Unique {
+                    is_primary: true,
+                    ..
+                }
+            )
+        });
     let default = opts.iter().any(|o| {
         matches!(o, ColumnOption::Default(_) | ColumnOption::Generated { .. } | ColumnOption::Identity(_))
             || matches!(o, ColumnOption::DialectSpecific(t) if t.iter().any(|t| t.to_string().eq_ignore_ascii_case("AUTO_INCREMENT")))
@@ -219,29 +267,62 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
     match stmt {
         Statement::CreateTable(ct) => {
             created.insert(name(&ct.name));
-            (Compatible, format!("creates table {}; the old code does not use it", ct.name))
+            (
+                Compatible,
+                format!("creates table {}; the old code does not use it", ct.name),
+            )
         }
-        Statement::CreateIndex(ci) => (Compatible, format!("creates index on {}; reads are unaffected", ci.table_name)),
-        Statement::CreateView { name: n, or_replace, .. } => {
+        Statement::CreateIndex(ci) => (
+            Compatible,
+            format!("creates index on {}; reads are unaffected", ci.table_name),
+        ),
+        Statement::CreateView {
+            name: n,
+            or_replace,
+            ..
+        } => {
             if *or_replace {
-                (Unsafe, format!("replaces view {n}; the old code may rely on its old shape"))
+                (
+                    Unsafe,
+                    format!("replaces view {n}; the old code may rely on its old shape"),
+                )
             } else {
-                (Compatible, format!("creates view {n}; the old code does not use it"))
+                (
+                    Compatible,
+                    format!("creates view {n}; the old code does not use it"),
+                )
             }
         }
         Statement::CreateFunction(f) => {
             if f.or_replace {
-                (Unsafe, format!("replaces function {}; the old code may call the old body", f.name))
+                (
+                    Unsafe,
+                    format!(
+                        "replaces function {}; the old code may call the old body",
+                        f.name
+                    ),
+                )
             } else {
-                (Compatible, format!("creates function {}; the old code does not call it", f.name))
+                (
+                    Compatible,
+                    format!("creates function {}; the old code does not call it", f.name),
+                )
             }
         }
         Statement::CreateSequence { name: n, .. } => (Compatible, format!("creates sequence {n}")),
-        Statement::CreateSchema { .. } => (Compatible, "creates a schema; the old code does not use it".into()),
-        Statement::CreateExtension { name: n, .. } => (Compatible, format!("creates extension {n}")),
+        Statement::CreateSchema { .. } => (
+            Compatible,
+            "creates a schema; the old code does not use it".into(),
+        ),
+        Statement::CreateExtension { name: n, .. } => {
+            (Compatible, format!("creates extension {n}"))
+        }
         Statement::CreateType { name: n, .. } => (Compatible, format!("creates type {n}")),
         Statement::Comment { .. } => (Compatible, "comment only".into()),
-        Statement::Grant { .. } => (Compatible, "grants privileges; nothing is taken away".into()),
+        Statement::Grant { .. } => (
+            Compatible,
+            "grants privileges; nothing is taken away".into(),
+        ),
         Statement::Revoke { .. } => (Unsafe, "revokes privileges the old code may need".into()),
         Statement::StartTransaction { .. } | Statement::Commit { .. } | Statement::Set(_) => {
             (Compatible, "transaction or session control".into())
@@ -250,41 +331,97 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
         Statement::Insert(ins) => {
             let t = ins.table.to_string().to_ascii_lowercase();
             if created.contains(t.trim_matches('"')) {
-                (Compatible, format!("inserts into {t}, created in this range"))
+                (
+                    Compatible,
+                    format!("inserts into {t}, created in this range"),
+                )
             } else {
-                (Review, format!("inserts rows into existing table {t}; check the old code tolerates them"))
+                (
+                    Review,
+                    format!(
+                        "inserts rows into existing table {t}; check the old code tolerates them"
+                    ),
+                )
             }
         }
-        Statement::Update { table, .. } => (Unsafe, format!("updates existing rows of {}; the old code may expect the old values", table.relation)),
-        Statement::Delete(_) => (Unsafe, "deletes existing rows; the old code may need them".into()),
+        Statement::Update { table, .. } => (
+            Unsafe,
+            format!(
+                "updates existing rows of {}; the old code may expect the old values",
+                table.relation
+            ),
+        ),
+        Statement::Delete(_) => (
+            Unsafe,
+            "deletes existing rows; the old code may need them".into(),
+        ),
         Statement::Truncate { table_names, .. } => {
             let names: Vec<String> = table_names.iter().map(|t| t.name.to_string()).collect();
-            (Unsafe, format!("truncates {}; existing data is gone", names.join(", ")))
+            (
+                Unsafe,
+                format!("truncates {}; existing data is gone", names.join(", ")),
+            )
         }
-        Statement::Drop { object_type, names, .. } => {
+        Statement::Drop {
+            object_type, names, ..
+        } => {
             let n: Vec<String> = names.iter().map(|n| n.to_string()).collect();
             let n = n.join(", ");
             match object_type {
-                ObjectType::Table => (Unsafe, format!("drops table {n}; the old code still reads it")),
-                ObjectType::View | ObjectType::MaterializedView => (Unsafe, format!("drops view {n}; the old code may query it")),
-                ObjectType::Index => (Compatible, format!("drops index {n}; queries still work, maybe slower")),
-                ObjectType::Schema | ObjectType::Database => (Unsafe, format!("drops {object_type} {n}")),
-                ObjectType::Sequence | ObjectType::Type => (Unsafe, format!("drops {object_type} {n}; the old code may use it")),
+                ObjectType::Table => (
+                    Unsafe,
+                    format!("drops table {n}; the old code still reads it"),
+                ),
+                ObjectType::View | ObjectType::MaterializedView => {
+                    (Unsafe, format!("drops view {n}; the old code may query it"))
+                }
+                ObjectType::Index => (
+                    Compatible,
+                    format!("drops index {n}; queries still work, maybe slower"),
+                ),
+                ObjectType::Schema | ObjectType::Database => {
+                    (Unsafe, format!("drops {object_type} {n}"))
+                }
+                ObjectType::Sequence | ObjectType::Type => (
+                    Unsafe,
+                    format!("drops {object_type} {n}; the old code may use it"),
+                ),
                 _ => (Review, format!("drops {object_type} {n}")),
             }
         }
         Statement::DropFunction { func_desc, .. } => {
             let n: Vec<String> = func_desc.iter().map(|f| f.name.to_string()).collect();
-            (Unsafe, format!("drops function {}; the old code may call it", n.join(", ")))
+            (
+                Unsafe,
+                format!("drops function {}; the old code may call it", n.join(", ")),
+            )
         }
-        Statement::DropProcedure { .. } => (Unsafe, "drops a procedure the old code may call".into()),
-        Statement::AlterView { name: n, .. } => (Unsafe, format!("alters view {n}; the old code may rely on its old shape")),
+        Statement::DropProcedure { .. } => {
+            (Unsafe, "drops a procedure the old code may call".into())
+        }
+        Statement::AlterView { name: n, .. } => (
+            Unsafe,
+            format!("alters view {n}; the old code may rely on its old shape"),
+        ),
         Statement::AlterIndex { name: n, .. } => (Compatible, format!("alters index {n}")),
         Statement::RenameTable(r) => {
-            let n: Vec<String> = r.iter().map(|r| format!("{} → {}", r.old_name, r.new_name)).collect();
-            (Unsafe, format!("renames table {}; the old code uses the old name", n.join(", ")))
+            let n: Vec<String> = r
+                .iter()
+                .map(|r| format!("{} → {}", r.old_name, r.new_name))
+                .collect();
+            (
+                Unsafe,
+                format!(
+                    "renames table {}; the old code uses the old name",
+                    n.join(", ")
+                ),
+            )
         }
-        Statement::AlterTable { name: t, operations, .. } => {
+        Statement::AlterTable {
+            name: t,
+            operations,
+            ..
+        } => {
             let table = name(t);
             let is_new = created.contains(&table);
             let mut worst: (SqlVerdict, String) = (Compatible, format!("alters {t}"));
@@ -296,17 +433,30 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
             }
             worst
         }
-        Statement::CreateProcedure { .. } | Statement::CreateTrigger { .. } => {
-            (Review, "procedural code; read it before rolling back".into())
-        }
+        Statement::CreateProcedure { .. } | Statement::CreateTrigger { .. } => (
+            Review,
+            "procedural code; read it before rolling back".into(),
+        ),
         other => {
-            let head: String = other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-            (Review, format!("{head}: not a statement rbtui knows how to judge"))
+            let head: String = other
+                .to_string()
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            (
+                Review,
+                format!("{head}: not a statement rbtui knows how to judge"),
+            )
         }
     }
 }
 
-fn classify_alter(t: &ObjectName, op: &AlterTableOperation, table_is_new: bool) -> (SqlVerdict, String) {
+fn classify_alter(
+    t: &ObjectName,
+    op: &AlterTableOperation,
+    table_is_new: bool,
+) -> (SqlVerdict, String) {
     use AlterTableOperation as Op;
     use SqlVerdict::*;
     if table_is_new {
@@ -315,54 +465,114 @@ fn classify_alter(t: &ObjectName, op: &AlterTableOperation, table_is_new: bool) 
     match op {
         Op::AddColumn { column_def, .. } => {
             if column_not_null_without_default(column_def) {
-                (Unsafe, format!("adds NOT NULL column {}.{} without a default; old code inserting rows fails", t, column_def.name))
+                (
+                    Unsafe,
+                    format!(
+                        "adds NOT NULL column {}.{} without a default; old code inserting rows fails",
+                        t, column_def.name
+                    ),
+                )
             } else {
-                (Compatible, format!("adds column {}.{}; the old code just ignores it", t, column_def.name))
+                (
+                    Compatible,
+                    format!(
+                        "adds column {}.{}; the old code just ignores it",
+                        t, column_def.name
+                    ),
+                )
             }
         }
         Op::DropColumn { column_names, .. } => {
             let c: Vec<String> = column_names.iter().map(|c| c.to_string()).collect();
-            (Unsafe, format!("drops column {}.{}; the old code still reads it", t, c.join(", ")))
+            (
+                Unsafe,
+                format!(
+                    "drops column {}.{}; the old code still reads it",
+                    t,
+                    c.join(", ")
+                ),
+            )
         }
-        Op::RenameColumn { old_column_name, new_column_name } => {
-            (Unsafe, format!("renames column {t}.{old_column_name} to {new_column_name}; the old code uses the old name"))
+        Op::RenameColumn {
+            old_column_name,
+            new_column_name,
+        } => (
+            Unsafe,
+            format!(
+                "renames column {t}.{old_column_name} to {new_column_name}; the old code uses the old name"
+            ),
+        ),
+        Op::RenameTable { .. } => (
+            Unsafe,
+            format!("renames table {t}; the old code uses the old name"),
+        ),
+        Op::ChangeColumn {
+            old_name, new_name, ..
+        } => (
+            Unsafe,
+            format!(
+                "changes column {t}.{old_name} (to {new_name}); name or type the old code relies on"
+            ),
+        ),
+        Op::ModifyColumn { col_name, .. } => {
+            (Unsafe, format!("changes the type of {t}.{col_name}"))
         }
-        Op::RenameTable { .. } => (Unsafe, format!("renames table {t}; the old code uses the old name")),
-        Op::ChangeColumn { old_name, new_name, .. } => {
-            (Unsafe, format!("changes column {t}.{old_name} (to {new_name}); name or type the old code relies on"))
-        }
-        Op::ModifyColumn { col_name, .. } => (Unsafe, format!("changes the type of {t}.{col_name}")),
         Op::AlterColumn { column_name, op } => match op {
-            AlterColumnOperation::SetNotNull => {
-                (Unsafe, format!("sets NOT NULL on existing column {t}.{column_name}; old code may write NULLs"))
+            AlterColumnOperation::SetNotNull => (
+                Unsafe,
+                format!(
+                    "sets NOT NULL on existing column {t}.{column_name}; old code may write NULLs"
+                ),
+            ),
+            AlterColumnOperation::DropNotNull => (
+                Review,
+                format!("drops NOT NULL on {t}.{column_name}; old code may not expect NULLs"),
+            ),
+            AlterColumnOperation::SetDataType { .. } => {
+                (Unsafe, format!("changes the type of {t}.{column_name}"))
             }
-            AlterColumnOperation::DropNotNull => {
-                (Review, format!("drops NOT NULL on {t}.{column_name}; old code may not expect NULLs"))
-            }
-            AlterColumnOperation::SetDataType { .. } => (Unsafe, format!("changes the type of {t}.{column_name}")),
-            AlterColumnOperation::SetDefault { .. } | AlterColumnOperation::DropDefault => {
-                (Compatible, format!("changes the default of {t}.{column_name}"))
-            }
-            AlterColumnOperation::AddGenerated { .. } => (Review, format!("adds a generated identity to {t}.{column_name}")),
+            AlterColumnOperation::SetDefault { .. } | AlterColumnOperation::DropDefault => (
+                Compatible,
+                format!("changes the default of {t}.{column_name}"),
+            ),
+            AlterColumnOperation::AddGenerated { .. } => (
+                Review,
+                format!("adds a generated identity to {t}.{column_name}"),
+            ),
         },
-        Op::AddConstraint { not_valid: true, .. } => {
-            (Compatible, format!("adds a NOT VALID constraint on {t}; existing rows are not checked"))
-        }
-        Op::AddConstraint { .. } => {
-            (Review, format!("adds a validated constraint on {t}; old code may write rows it rejects"))
-        }
+        Op::AddConstraint {
+            not_valid: true, ..
+        } => (
+            Compatible,
+            format!("adds a NOT VALID constraint on {t}; existing rows are not checked"),
+        ),
+        Op::AddConstraint { .. } => (
+            Review,
+            format!("adds a validated constraint on {t}; old code may write rows it rejects"),
+        ),
         Op::ValidateConstraint { name: n } => (Review, format!("validates constraint {n} on {t}")),
-        Op::DropConstraint { name: n, .. } => (Compatible, format!("drops constraint {n} on {t}; it only loosens")),
+        Op::DropConstraint { name: n, .. } => (
+            Compatible,
+            format!("drops constraint {n} on {t}; it only loosens"),
+        ),
         Op::DropIndex { name: n } => (Compatible, format!("drops index {n} on {t}")),
-        Op::DropPrimaryKey { .. } | Op::DropForeignKey { .. } => (Review, format!("drops a key on {t}")),
-        other => (Review, format!("ALTER TABLE {t} {other}: not an operation rbtui knows how to judge")),
+        Op::DropPrimaryKey { .. } | Op::DropForeignKey { .. } => {
+            (Review, format!("drops a key on {t}"))
+        }
+        other => (
+            Review,
+            format!("ALTER TABLE {t} {other}: not an operation rbtui knows how to judge"),
+        ),
     }
 }
 
 /// The fallback for text no dialect parses. It is deliberately pessimistic.
 fn classify_keywords(sql: &str) -> (SqlVerdict, String) {
     let u: String = strip_comments(sql).to_ascii_uppercase();
-    let words: Vec<&str> = u.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = u
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
     let has = |seq: &[&str]| words.windows(seq.len()).any(|w| w == seq);
     if has(&["DO"]) || has(&["BEGIN"]) || has(&["LANGUAGE"]) || has(&["DECLARE"]) {
         return (SqlVerdict::Review, "procedural block".into());
@@ -384,7 +594,10 @@ fn classify_keywords(sql: &str) -> (SqlVerdict, String) {
 }
 
 fn strip_comments(sql: &str) -> String {
-    sql.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n")
+    sql.lines()
+        .map(|l| l.split("--").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Splits a script into statements with their starting line, respecting
@@ -442,10 +655,16 @@ pub fn split_statements(text: &str) -> Vec<(usize, String)> {
             continue;
         }
         if c == '$' {
-            let tag_end = chars[i + 1..].iter().position(|&d| d == '$').map(|p| i + 1 + p);
+            let tag_end = chars[i + 1..]
+                .iter()
+                .position(|&d| d == '$')
+                .map(|p| i + 1 + p);
             if let Some(te) = tag_end {
                 let tag: String = chars[i..=te].iter().collect();
-                if tag[1..tag.len() - 1].chars().all(|d| d.is_alphanumeric() || d == '_') {
+                if tag[1..tag.len() - 1]
+                    .chars()
+                    .all(|d| d.is_alphanumeric() || d == '_')
+                {
                     start_line.get_or_insert(line);
                     cur.push_str(&tag);
                     i = te + 1;

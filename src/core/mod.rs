@@ -2,10 +2,13 @@
 //! here, so it can be tested by feeding actions and reading effects.
 
 pub mod action;
+mod checklist;
 pub mod fmt;
+mod keys;
 pub mod migration;
 pub mod model;
 pub mod plan;
+mod run;
 pub mod signals;
 pub mod state;
 pub mod status;

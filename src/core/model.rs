@@ -103,13 +103,22 @@ impl ImageRef {
                 tag: Some(rest[slash + i + 1..].to_string()),
                 digest,
             },
-            None => ImageRef { repository: rest.to_string(), tag: None, digest },
+            None => ImageRef {
+                repository: rest.to_string(),
+                tag: None,
+                digest,
+            },
         }
     }
 
     /// `repo:tag@sha256:abcd1234…` with the digest shortened for panes.
     pub fn short(&self) -> String {
-        let mut s = self.repository.rsplit('/').next().unwrap_or(&self.repository).to_string();
+        let mut s = self
+            .repository
+            .rsplit('/')
+            .next()
+            .unwrap_or(&self.repository)
+            .to_string();
         if let Some(t) = &self.tag {
             s.push(':');
             s.push_str(t);
@@ -286,7 +295,12 @@ mod tests {
 
     #[test]
     fn prod_is_matched_loosely() {
-        let mut t = TargetInfo { name: "a".into(), kind: Kind::Swarm, environment: "production".into(), location: String::new() };
+        let mut t = TargetInfo {
+            name: "a".into(),
+            kind: Kind::Swarm,
+            environment: "production".into(),
+            location: String::new(),
+        };
         assert!(t.is_prod());
         t.environment = "staging".into();
         assert!(!t.is_prod());

@@ -25,7 +25,10 @@ pub enum PlanStep {
 impl PlanStep {
     /// True for the steps that change the target.
     pub fn mutates(&self) -> bool {
-        matches!(self, PlanStep::DisableAutoSync | PlanStep::EnableAutoSync | PlanStep::Rollback { .. })
+        matches!(
+            self,
+            PlanStep::DisableAutoSync | PlanStep::EnableAutoSync | PlanStep::Rollback { .. }
+        )
     }
 
     /// The exact words of a step, from the plan's data and the platform's
@@ -41,16 +44,28 @@ impl PlanStep {
                 t.name
             ),
             PlanStep::Rollback { to } => match t.kind {
-                Kind::Argocd => format!("Roll back {} to history id {to} (POST /rollback {{id: {to}, prune: false, dryRun: false}})", t.name),
+                Kind::Argocd => format!(
+                    "Roll back {} to history id {to} (POST /rollback {{id: {to}, prune: false, dryRun: false}})",
+                    t.name
+                ),
                 Kind::Kubernetes => format!(
                     "Roll back deployment {} from revision {} to revision {to} (kubectl rollout undo --to-revision={to} semantics)",
                     t.name, from.id
                 ),
-                Kind::Swarm => format!("Update service {} from spec {} to spec {to}, image pinned by digest", t.name, from.id),
-                Kind::Compose => format!("Recreate compose service {} on image {to} (image and manifest as a pair)", t.name),
+                Kind::Swarm => format!(
+                    "Update service {} from spec {} to spec {to}, image pinned by digest",
+                    t.name, from.id
+                ),
+                Kind::Compose => format!(
+                    "Recreate compose service {} on image {to} (image and manifest as a pair)",
+                    t.name
+                ),
             },
             PlanStep::WaitForRollout { timeout_secs } => {
-                format!("Watch the rollout until it converges, fails or times out ({})", super::fmt::age(*timeout_secs))
+                format!(
+                    "Watch the rollout until it converges, fails or times out ({})",
+                    super::fmt::age(*timeout_secs)
+                )
             }
             PlanStep::Verify => "Verify: re-read health, record before/after evidence".to_string(),
         }
@@ -109,7 +124,8 @@ pub struct RollbackPlan {
 }
 
 /// Tags that move: rolling "back" to one deploys whatever it points to now.
-pub const DEFAULT_MUTABLE_TAGS: &[&str] = &["latest", "main", "master", "develop", "stable", "edge"];
+pub const DEFAULT_MUTABLE_TAGS: &[&str] =
+    &["latest", "main", "master", "develop", "stable", "edge"];
 
 /// Inputs to [`build`], gathered by the caller from state.
 pub struct PlanInputs<'a> {
@@ -127,11 +143,28 @@ pub struct PlanInputs<'a> {
 /// Read-only refuses everything; rehearsal refuses prod. Never overridable.
 fn mode_check(mode: Mode, t: &TargetInfo) -> Check {
     let (status, detail) = match mode {
-        Mode::ReadOnly => (CheckStatus::Block, "read-only mode: rbtui refuses every mutation (started with --read-only)".to_string()),
-        Mode::Rehearsal if t.is_prod() => (CheckStatus::Block, format!("rehearsal mode never touches prod: {} is environment {}", t.name, t.environment)),
-        m => (CheckStatus::Pass, format!("environment {} fits {} mode", t.environment, m.label())),
+        Mode::ReadOnly => (
+            CheckStatus::Block,
+            "read-only mode: rbtui refuses every mutation (started with --read-only)".to_string(),
+        ),
+        Mode::Rehearsal if t.is_prod() => (
+            CheckStatus::Block,
+            format!(
+                "rehearsal mode never touches prod: {} is environment {}",
+                t.name, t.environment
+            ),
+        ),
+        m => (
+            CheckStatus::Pass,
+            format!("environment {} fits {} mode", t.environment, m.label()),
+        ),
     };
-    Check { id: "mode".into(), status, detail, overridable: false }
+    Check {
+        id: "mode".into(),
+        status,
+        detail,
+        overridable: false,
+    }
 }
 
 /// Builds a plan and its checks. Errors are for requests that cannot become a
@@ -139,40 +172,90 @@ fn mode_check(mode: Mode, t: &TargetInfo) -> Check {
 pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     let h = i.history;
     let to = h.find(i.to).ok_or_else(|| {
-        format!("unable to find specified {} {} in history of {}", i.target.kind.revision_word(), i.to, i.target.name)
+        format!(
+            "unable to find specified {} {} in history of {}",
+            i.target.kind.revision_word(),
+            i.to,
+            i.target.name
+        )
     })?;
-    let from = h.current().ok_or_else(|| format!("{} has no current revision", i.target.name))?;
+    let from = h
+        .current()
+        .ok_or_else(|| format!("{} has no current revision", i.target.name))?;
     let mut steps = Vec::new();
     if h.facts.auto_sync {
         steps.push(PlanStep::DisableAutoSync);
     }
     steps.push(PlanStep::Rollback { to: to.id.clone() });
-    steps.push(PlanStep::WaitForRollout { timeout_secs: i.rollout_timeout_secs });
+    steps.push(PlanStep::WaitForRollout {
+        timeout_secs: i.rollout_timeout_secs,
+    });
     steps.push(PlanStep::Verify);
 
     let mut checks = vec![mode_check(i.mode, i.target)];
     let mut check = |id: &str, status: CheckStatus, detail: String, overridable: bool| {
-        checks.push(Check { id: id.into(), status, detail, overridable })
+        checks.push(Check {
+            id: id.into(),
+            status,
+            detail,
+            overridable,
+        })
     };
     if to.current {
         check(
             "revision",
             CheckStatus::Block,
-            format!("skipped rollback (current template already matches {} {})", i.target.kind.revision_word(), to.id),
+            format!(
+                "skipped rollback (current template already matches {} {})",
+                i.target.kind.revision_word(),
+                to.id
+            ),
             false,
         );
     } else if h.known_bad.contains(&to.id) {
-        check("revision", CheckStatus::Warn, format!("{} {} was itself recorded as bad in an earlier incident", i.target.kind.revision_word(), to.id), false);
+        check(
+            "revision",
+            CheckStatus::Warn,
+            format!(
+                "{} {} was itself recorded as bad in an earlier incident",
+                i.target.kind.revision_word(),
+                to.id
+            ),
+            false,
+        );
     } else if h.last_known_good.as_deref() == Some(to.id.as_str()) {
-        check("revision", CheckStatus::Pass, format!("{} is the last known good {}", to.id, i.target.kind.revision_word()), false);
+        check(
+            "revision",
+            CheckStatus::Pass,
+            format!(
+                "{} is the last known good {}",
+                to.id,
+                i.target.kind.revision_word()
+            ),
+            false,
+        );
     } else {
-        check("revision", CheckStatus::Pass, format!("{} {} exists in history", i.target.kind.revision_word(), to.id), false);
+        check(
+            "revision",
+            CheckStatus::Pass,
+            format!(
+                "{} {} exists in history",
+                i.target.kind.revision_word(),
+                to.id
+            ),
+            false,
+        );
     }
     if i.target.kind == Kind::Argocd {
         if h.facts.auto_sync {
             check("auto-sync", CheckStatus::Warn, "auto-sync is on and would undo the rollback: step 1 disables it; re-enable only after the bad commit is reverted".into(), false);
         } else {
-            check("auto-sync", CheckStatus::Pass, "auto-sync is off".into(), false);
+            check(
+                "auto-sync",
+                CheckStatus::Pass,
+                "auto-sync is off".into(),
+                false,
+            );
         }
     }
     if let Some((_, why)) = h.facts.blocked.iter().find(|(id, _)| *id == to.id) {
@@ -182,7 +265,12 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         check("paused", CheckStatus::Block, "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into(), false);
     }
     if let Some(op) = &h.facts.busy {
-        check("busy", CheckStatus::Block, format!("another operation is already in progress: {op}"), false);
+        check(
+            "busy",
+            CheckStatus::Block,
+            format!("another operation is already in progress: {op}"),
+            false,
+        );
     }
     let mutable: Vec<String> = to
         .images
@@ -200,11 +288,21 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         })
         .collect();
     if mutable.is_empty() {
-        check("mutable-tag", CheckStatus::Pass, "target images use immutable tags or digests".into(), false);
+        check(
+            "mutable-tag",
+            CheckStatus::Pass,
+            "target images use immutable tags or digests".into(),
+            false,
+        );
     } else {
         check("mutable-tag", CheckStatus::Warn, mutable.join("; "), false);
     }
-    check("schema", CheckStatus::Pending, "migration diff loading…".into(), true);
+    check(
+        "schema",
+        CheckStatus::Pending,
+        "migration diff loading…".into(),
+        true,
+    );
     let mut plan = RollbackPlan {
         id: i.id,
         target: i.target.clone(),
@@ -227,18 +325,35 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
 /// before the revert re-syncs the bad HEAD at once.
 pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<RollbackPlan, String> {
     if i.target.kind != Kind::Argocd {
-        return Err(format!("{} is not an Argo CD application: there is no auto-sync to re-enable", i.target.name));
+        return Err(format!(
+            "{} is not an Argo CD application: there is no auto-sync to re-enable",
+            i.target.name
+        ));
     }
     let h = i.history;
-    let cur = h.current().ok_or_else(|| format!("{} has no current revision", i.target.name))?;
+    let cur = h
+        .current()
+        .ok_or_else(|| format!("{} has no current revision", i.target.name))?;
     let mut checks = vec![mode_check(i.mode, i.target)];
     if h.facts.auto_sync {
-        checks.push(Check { id: "auto-sync".into(), status: CheckStatus::Block, detail: "auto-sync is already on".into(), overridable: false });
+        checks.push(Check {
+            id: "auto-sync".into(),
+            status: CheckStatus::Block,
+            detail: "auto-sync is already on".into(),
+            overridable: false,
+        });
     }
     if let Some(op) = &h.facts.busy {
-        checks.push(Check { id: "busy".into(), status: CheckStatus::Block, detail: format!("another operation is already in progress: {op}"), overridable: false });
+        checks.push(Check {
+            id: "busy".into(),
+            status: CheckStatus::Block,
+            detail: format!("another operation is already in progress: {op}"),
+            overridable: false,
+        });
     }
-    let bad = bad_sha.map(|s| s[..s.len().min(7)].to_string()).unwrap_or_else(|| "the bad commit".into());
+    let bad = bad_sha
+        .map(|s| s[..s.len().min(7)].to_string())
+        .unwrap_or_else(|| "the bad commit".into());
     checks.push(Check {
         id: "revert".into(),
         status: CheckStatus::Block,
@@ -265,13 +380,18 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
 impl RollbackPlan {
     /// A rollback (as opposed to a follow-up such as re-enabling auto-sync).
     pub fn is_rollback(&self) -> bool {
-        self.steps.iter().any(|s| matches!(s, PlanStep::Rollback { .. }))
+        self.steps
+            .iter()
+            .any(|s| matches!(s, PlanStep::Rollback { .. }))
     }
 
     /// "roll back orders 42 → 41" or "re-enable auto-sync on orders".
     pub fn title(&self) -> String {
         if self.is_rollback() {
-            format!("roll back {} {} → {}", self.target.name, self.from.id, self.to.id)
+            format!(
+                "roll back {} {} → {}",
+                self.target.name, self.from.id, self.to.id
+            )
         } else {
             format!("re-enable auto-sync on {}", self.target.name)
         }
@@ -286,19 +406,39 @@ impl RollbackPlan {
         let (status, detail) = match &diff {
             Err(e) => (CheckStatus::Warn, format!("schema not checked: {e}")),
             Ok(d) => match &d.verdict {
-                MigrationVerdict::NoMigrations => (CheckStatus::Pass, "no migrations shipped in the range".to_string()),
-                MigrationVerdict::Found(SqlVerdict::Compatible) => {
-                    (CheckStatus::Pass, format!("{} migration file(s), all backward-compatible", d.files.len()))
-                }
-                MigrationVerdict::Found(SqlVerdict::Review) => {
-                    (CheckStatus::Warn, "migrations need review: the parser could not judge every statement".to_string())
-                }
+                MigrationVerdict::NoMigrations => (
+                    CheckStatus::Pass,
+                    "no migrations shipped in the range".to_string(),
+                ),
+                MigrationVerdict::Found(SqlVerdict::Compatible) => (
+                    CheckStatus::Pass,
+                    format!(
+                        "{} migration file(s), all backward-compatible",
+                        d.files.len()
+                    ),
+                ),
+                MigrationVerdict::Found(SqlVerdict::Review) => (
+                    CheckStatus::Warn,
+                    "migrations need review: the parser could not judge every statement"
+                        .to_string(),
+                ),
                 MigrationVerdict::Found(SqlVerdict::Unsafe) => {
-                    let first = d.unsafe_statements().next().map(|(f, s)| format!("{}: {}", f.path, s.reason)).unwrap_or_default();
-                    (CheckStatus::Block, format!("UNSAFE schema change in range: {first}"))
+                    let first = d
+                        .unsafe_statements()
+                        .next()
+                        .map(|(f, s)| format!("{}: {}", f.path, s.reason))
+                        .unwrap_or_default();
+                    (
+                        CheckStatus::Block,
+                        format!("UNSAFE schema change in range: {first}"),
+                    )
                 }
-                MigrationVerdict::NotChecked(why) => (CheckStatus::Warn, format!("schema not checked: {why}")),
-                MigrationVerdict::Error(e) => (CheckStatus::Warn, format!("schema check failed: {e}")),
+                MigrationVerdict::NotChecked(why) => {
+                    (CheckStatus::Warn, format!("schema not checked: {why}"))
+                }
+                MigrationVerdict::Error(e) => {
+                    (CheckStatus::Warn, format!("schema check failed: {e}"))
+                }
             },
         };
         if let Some(c) = self.checks.iter_mut().find(|c| c.id == "schema") {
@@ -310,17 +450,25 @@ impl RollbackPlan {
     }
 
     pub fn worst(&self) -> CheckStatus {
-        self.checks.iter().map(|c| c.status).max().unwrap_or(CheckStatus::Pass)
+        self.checks
+            .iter()
+            .map(|c| c.status)
+            .max()
+            .unwrap_or(CheckStatus::Pass)
     }
 
     /// A block nobody may override (mode, platform refusal): no confirm at all.
     pub fn refusal(&self) -> Option<&Check> {
-        self.checks.iter().find(|c| c.status == CheckStatus::Block && !c.overridable)
+        self.checks
+            .iter()
+            .find(|c| c.status == CheckStatus::Block && !c.overridable)
     }
 
     /// Blocks that need a typed override reason.
     pub fn needs_override(&self) -> bool {
-        self.checks.iter().any(|c| c.status == CheckStatus::Block && c.overridable)
+        self.checks
+            .iter()
+            .any(|c| c.status == CheckStatus::Block && c.overridable)
     }
 
     pub fn pending(&self) -> bool {
@@ -335,12 +483,33 @@ impl RollbackPlan {
     /// The confirm dialog's text, derived from the plan alone.
     pub fn confirm_lines(&self) -> Vec<String> {
         let t = &self.target;
-        let mut v = vec![format!("Target: {} ({}, environment {}, {})", t.name, t.kind.label(), t.environment, t.location)];
+        let mut v = vec![format!(
+            "Target: {} ({}, environment {}, {})",
+            t.name,
+            t.kind.label(),
+            t.environment,
+            t.location
+        )];
         if self.is_rollback() {
-            v.push(format!("From {} {}: {}", t.kind.revision_word(), self.from.id, images_text(&self.from)));
-            v.push(format!("To   {} {}: {}", t.kind.revision_word(), self.to.id, images_text(&self.to)));
+            v.push(format!(
+                "From {} {}: {}",
+                t.kind.revision_word(),
+                self.from.id,
+                images_text(&self.from)
+            ));
+            v.push(format!(
+                "To   {} {}: {}",
+                t.kind.revision_word(),
+                self.to.id,
+                images_text(&self.to)
+            ));
         } else {
-            v.push(format!("Now at {} {}: {}", t.kind.revision_word(), self.from.id, images_text(&self.from)));
+            v.push(format!(
+                "Now at {} {}: {}",
+                t.kind.revision_word(),
+                self.from.id,
+                images_text(&self.from)
+            ));
         }
         for (n, s) in self.steps.iter().enumerate() {
             v.push(format!("{}. {}", n + 1, s.describe(t, &self.from)));
@@ -354,5 +523,9 @@ pub fn images_text(r: &Revision) -> String {
     if r.images.is_empty() {
         return "(no image recorded)".into();
     }
-    r.images.iter().map(|i| i.short()).collect::<Vec<_>>().join(", ")
+    r.images
+        .iter()
+        .map(|i| i.short())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -72,7 +72,9 @@ impl Op {
 pub fn parse_duration(s: &str) -> Result<i64, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 30s, 5m, 1h"))?;
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 30s, 5m, 1h"))?;
     match unit {
         "s" | "" => Ok(n),
         "m" => Ok(n * 60),
@@ -108,31 +110,52 @@ pub fn parse_criterion(s: &str) -> Result<Criterion, String> {
     } else {
         (val, 1.0)
     };
-    let n: f64 = num.trim().parse().map_err(|_| format!("criterion `{s}`: `{val}` is not a number"))?;
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("criterion `{s}`: `{val}` is not a number"))?;
     let for_secs = match dur {
         Some(d) => parse_duration(d)?,
         None => 0,
     };
-    Ok(Criterion { op, threshold: n * scale, for_secs })
+    Ok(Criterion {
+        op,
+        threshold: n * scale,
+        for_secs,
+    })
 }
 
 /// True when every sample in the window satisfies the criterion and the
 /// samples cover the whole window (a gap is not a breach, nor a pass).
-pub fn breached(c: &Criterion, samples: &[(DateTime<Utc>, f64)], now: DateTime<Utc>, step_secs: i64) -> bool {
+pub fn breached(
+    c: &Criterion,
+    samples: &[(DateTime<Utc>, f64)],
+    now: DateTime<Utc>,
+    step_secs: i64,
+) -> bool {
     let start = now - chrono::Duration::seconds(c.for_secs);
-    let window: Vec<&(DateTime<Utc>, f64)> = samples.iter().filter(|(t, _)| *t >= start - chrono::Duration::seconds(step_secs)).collect();
-    let Some(first) = window.first() else { return false };
+    let window: Vec<&(DateTime<Utc>, f64)> = samples
+        .iter()
+        .filter(|(t, _)| *t >= start - chrono::Duration::seconds(step_secs))
+        .collect();
+    let Some(first) = window.first() else {
+        return false;
+    };
     if c.for_secs > 0 && first.0 > start + chrono::Duration::seconds(step_secs) {
         return false;
     }
-    window.iter().all(|(_, v)| v.is_finite() && c.op.holds(*v, c.threshold))
+    window
+        .iter()
+        .all(|(_, v)| v.is_finite() && c.op.holds(*v, c.threshold))
 }
 
 /// A block-character sparkline of the values (non-finite shown as gaps).
 pub fn sparkline(values: &[f64]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    let (lo, hi) = finite.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = finite
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
     values
         .iter()
         .map(|&v| {
@@ -160,8 +183,16 @@ mod tests {
         assert_eq!((c.op, c.threshold, c.for_secs), (Op::Gt, 0.5, 600));
         let c = parse_criterion("<= 0.5s").unwrap();
         assert_eq!((c.op, c.threshold, c.for_secs), (Op::Le, 0.5, 0));
-        assert!(parse_criterion("5%").unwrap_err().contains("must start with"));
-        assert!(parse_criterion("> five").unwrap_err().contains("not a number"));
+        assert!(
+            parse_criterion("5%")
+                .unwrap_err()
+                .contains("must start with")
+        );
+        assert!(
+            parse_criterion("> five")
+                .unwrap_err()
+                .contains("not a number")
+        );
         assert!(parse_criterion("> 5% for 5 fortnights").is_err());
     }
 
@@ -170,12 +201,40 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 10, 0).unwrap();
         let c = parse_criterion("> 5% for 5m").unwrap();
         let series = |vals: &[f64], from_min_ago: i64| -> Vec<(DateTime<Utc>, f64)> {
-            vals.iter().enumerate().map(|(i, v)| (now - chrono::Duration::minutes(from_min_ago) + chrono::Duration::seconds(30 * i as i64), *v)).collect()
+            vals.iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    (
+                        now - chrono::Duration::minutes(from_min_ago)
+                            + chrono::Duration::seconds(30 * i as i64),
+                        *v,
+                    )
+                })
+                .collect()
         };
         assert!(breached(&c, &series(&[0.07; 11], 5), now, 30));
-        assert!(!breached(&c, &series(&[0.07, 0.07, 0.01, 0.07, 0.07, 0.07, 0.07, 0.07, 0.07, 0.07, 0.07], 5), now, 30), "one dip is not 5m");
-        assert!(!breached(&c, &series(&[0.07; 4], 2), now, 30), "2 minutes of data is not 5 minutes");
-        assert!(!breached(&c, &series(&[f64::NAN; 11], 5), now, 30), "NaN is not a breach");
+        assert!(
+            !breached(
+                &c,
+                &series(
+                    &[
+                        0.07, 0.07, 0.01, 0.07, 0.07, 0.07, 0.07, 0.07, 0.07, 0.07, 0.07
+                    ],
+                    5
+                ),
+                now,
+                30
+            ),
+            "one dip is not 5m"
+        );
+        assert!(
+            !breached(&c, &series(&[0.07; 4], 2), now, 30),
+            "2 minutes of data is not 5 minutes"
+        );
+        assert!(
+            !breached(&c, &series(&[f64::NAN; 11], 5), now, 30),
+            "NaN is not a breach"
+        );
         assert!(!breached(&c, &[], now, 30));
     }
 

@@ -18,7 +18,13 @@ pub enum Pane {
 }
 
 impl Pane {
-    pub const ALL: [Pane; 5] = [Pane::Health, Pane::History, Pane::Migrations, Pane::Checklist, Pane::Activity];
+    pub const ALL: [Pane; 5] = [
+        Pane::Health,
+        Pane::History,
+        Pane::Migrations,
+        Pane::Checklist,
+        Pane::Activity,
+    ];
     pub fn title(self) -> &'static str {
         match self {
             Pane::Health => "Health",
@@ -56,7 +62,10 @@ pub enum Popup {
     /// Notes editor; the text lives in the UI layer's textarea.
     Notes,
     /// Evidence line for ticking a checklist step by hand.
-    Evidence { step: String, text: String },
+    Evidence {
+        step: String,
+        text: String,
+    },
     /// A ready-to-paste status message.
     Status(String),
     QuitConfirm,
@@ -109,7 +118,10 @@ pub struct Trend {
 impl Trend {
     pub const LEN: usize = 30;
     pub fn push(&mut self, h: &Health) {
-        for (v, series) in [(h.error_rate, &mut self.error_rate), (h.latency_p95_ms, &mut self.p95_ms)] {
+        for (v, series) in [
+            (h.error_rate, &mut self.error_rate),
+            (h.latency_p95_ms, &mut self.p95_ms),
+        ] {
             series.push(v.unwrap_or(f64::NAN));
             if series.len() > Self::LEN {
                 series.remove(0);
@@ -141,7 +153,10 @@ impl Settings {
             note_path: note_path.into(),
             operator: "unknown".into(),
             thresholds: Thresholds::default(),
-            mutable_tags: super::plan::DEFAULT_MUTABLE_TAGS.iter().map(|s| s.to_string()).collect(),
+            mutable_tags: super::plan::DEFAULT_MUTABLE_TAGS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             rollout_timeout_secs: 300,
             verify_window_secs: 120,
             progress_poll_ms: 1000,
@@ -248,7 +263,9 @@ impl State {
     /// Position of the selection within `order`.
     pub fn selected_pos(&self) -> Option<usize> {
         let name = self.selected.as_deref()?;
-        self.order.iter().position(|&i| self.targets[i].name == name)
+        self.order
+            .iter()
+            .position(|&i| self.targets[i].name == name)
     }
 
     pub fn selected_history(&self) -> Option<&History> {
@@ -266,9 +283,18 @@ impl State {
 
     /// Values for the runbook placeholders, from the current or last plan.
     pub fn runbook_vars(&self, t: &TargetInfo) -> Vec<(&'static str, String)> {
-        let plan = self.run.as_ref().map(|r| &r.plan).or(self.plan.as_ref()).filter(|p| p.target.name == t.name);
+        let plan = self
+            .run
+            .as_ref()
+            .map(|r| &r.plan)
+            .or(self.plan.as_ref())
+            .filter(|p| p.target.name == t.name);
         let unknown = || "?".to_string();
-        let short = |s: &Option<String>| s.as_deref().map(|s| s[..s.len().min(7)].to_string()).unwrap_or_else(unknown);
+        let short = |s: &Option<String>| {
+            s.as_deref()
+                .map(|s| s[..s.len().min(7)].to_string())
+                .unwrap_or_else(unknown)
+        };
         match plan {
             Some(p) => vec![
                 ("target", t.name.clone()),

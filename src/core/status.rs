@@ -16,26 +16,51 @@ pub fn draft(s: &State) -> String {
             "🔎 INVESTIGATING — incident {}\n{}: {}\nNo rollback executed yet. Owner: {}",
             s.settings.incident,
             t.map(|t| t.name.as_str()).unwrap_or("(no target)"),
-            v.map(|v| format!("{} — {}", v.severity.label(), v.reasons.join("; "))).unwrap_or_else(|| "health unknown".into()),
+            v.map(|v| format!("{} — {}", v.severity.label(), v.reasons.join("; ")))
+                .unwrap_or_else(|| "health unknown".into()),
             s.settings.operator
         );
     };
     let p = &run.plan;
     let (icon, headline, outcome_line) = match &run.outcome {
-        None => ("🔙", format!("ROLLBACK IN PROGRESS: {}", p.target.name), "not yet converged".to_string()),
-        Some(Outcome::Succeeded) => ("✅", format!("ROLLBACK EXECUTED: {}", p.target.name), format!("finished {}", hms(s.now))),
-        Some(Outcome::Failed(m)) => ("❌", format!("ROLLBACK FAILED: {}", p.target.name), format!("failed: {m}")),
+        None => (
+            "🔙",
+            format!("ROLLBACK IN PROGRESS: {}", p.target.name),
+            "not yet converged".to_string(),
+        ),
+        Some(Outcome::Succeeded) => (
+            "✅",
+            format!("ROLLBACK EXECUTED: {}", p.target.name),
+            format!("finished {}", hms(s.now)),
+        ),
+        Some(Outcome::Failed(m)) => (
+            "❌",
+            format!("ROLLBACK FAILED: {}", p.target.name),
+            format!("failed: {m}"),
+        ),
     };
     let health = match s.health.get(&p.target.name) {
         Some(h) => {
-            let e = h.error_rate.map(|e| format!(", 5xx {:.1}%", e * 100.0)).unwrap_or_default();
+            let e = h
+                .error_rate
+                .map(|e| format!(", 5xx {:.1}%", e * 100.0))
+                .unwrap_or_default();
             format!("{}/{} ready{e}", h.ready, h.desired)
         }
         None => "unknown".into(),
     };
     let detected = p.from.deployed_at.map(hms).unwrap_or_else(|| "?".into());
-    let bad = p.from.git_sha.as_deref().map(|s| &s[..s.len().min(7)]).unwrap_or("the bad change");
-    let autosync = if p.target.kind == Kind::Argocd && p.steps.iter().any(|st| matches!(st, super::plan::PlanStep::DisableAutoSync)) {
+    let bad = p
+        .from
+        .git_sha
+        .as_deref()
+        .map(|s| &s[..s.len().min(7)])
+        .unwrap_or("the bad change");
+    let autosync = if p.target.kind == Kind::Argocd
+        && p.steps
+            .iter()
+            .any(|st| matches!(st, super::plan::PlanStep::DisableAutoSync))
+    {
         ", then re-enable auto-sync".to_string()
     } else {
         String::new()
@@ -59,5 +84,13 @@ pub fn draft(s: &State) -> String {
         ("autosync_next", autosync),
         ("operator", s.settings.operator.clone()),
     ];
-    crate::runbook::fill(TEMPLATE, &vars.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()).trim_end().to_string()
+    crate::runbook::fill(
+        TEMPLATE,
+        &vars
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect::<Vec<_>>(),
+    )
+    .trim_end()
+    .to_string()
 }

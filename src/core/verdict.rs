@@ -52,7 +52,13 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { error_rate: 0.05, error_rate_critical: 0.95, latency_p95_ms: 500.0, latency_factor: 2.0, stale_after_secs: 60 }
+        Thresholds {
+            error_rate: 0.05,
+            error_rate_critical: 0.95,
+            latency_p95_ms: 500.0,
+            latency_factor: 2.0,
+            stale_after_secs: 60,
+        }
     }
 }
 
@@ -70,14 +76,26 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
     let mut found: Vec<(Severity, String)> = Vec::new();
     let mut add = |s: Severity, r: String| found.push((s, r));
     if h.crashlooping > 0 && h.crashlooping >= h.desired.max(1) {
-        add(Severity::Critical, format!("all {} replicas crash-looping", h.crashlooping));
+        add(
+            Severity::Critical,
+            format!("all {} replicas crash-looping", h.crashlooping),
+        );
     } else if h.crashlooping > 1 {
-        add(Severity::Serious, format!("{} replicas crash-looping", h.crashlooping));
+        add(
+            Severity::Serious,
+            format!("{} replicas crash-looping", h.crashlooping),
+        );
     } else if h.crashlooping == 1 {
-        add(Severity::Watch, "one replica failing (might be its node)".into());
+        add(
+            Severity::Watch,
+            "one replica failing (might be its node)".into(),
+        );
     }
     if h.desired > 0 && h.ready == 0 {
-        add(Severity::Critical, format!("no ready replicas (0/{})", h.desired));
+        add(
+            Severity::Critical,
+            format!("no ready replicas (0/{})", h.desired),
+        );
     } else if h.ready < h.desired && h.crashlooping == 0 {
         add(Severity::Watch, format!("{}/{} ready", h.ready, h.desired));
     }
@@ -85,46 +103,81 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
         add(Severity::Critical, "zero ready endpoints".into());
     }
     if h.probe_ok == Some(false) {
-        add(Severity::Critical, "health endpoint not answering 200".into());
+        add(
+            Severity::Critical,
+            "health endpoint not answering 200".into(),
+        );
     }
     use super::signals::SignalKind;
-    let governed = |k: SignalKind| h.signals.iter().any(|s| s.kind == k && s.criterion.is_some());
+    let governed = |k: SignalKind| {
+        h.signals
+            .iter()
+            .any(|s| s.kind == k && s.criterion.is_some())
+    };
     let mut stale_signals = Vec::new();
     for s in &h.signals {
         let age = (now - s.observed_at).num_seconds();
         if age > t.stale_after_secs {
-            stale_signals.push(format!("{} stale ({} old)", s.name, crate::core::fmt::age(age)));
+            stale_signals.push(format!(
+                "{} stale ({} old)",
+                s.name,
+                crate::core::fmt::age(age)
+            ));
             continue;
         }
         if let Some(e) = &s.error {
             stale_signals.push(format!("{} unavailable: {e}", s.name));
         }
         if s.kind == SignalKind::Probe && s.ok == Some(false) {
-            add(Severity::Critical, format!("health endpoint down ({}: {})", s.name, s.display));
+            add(
+                Severity::Critical,
+                format!("health endpoint down ({}: {})", s.name, s.display),
+            );
         }
         if s.breached {
             if let Some(c) = &s.criterion {
-                add(Severity::Serious, format!("{} {c} (now {})", s.name.replace('_', " "), s.display));
+                add(
+                    Severity::Serious,
+                    format!("{} {c} (now {})", s.name.replace('_', " "), s.display),
+                );
             }
         }
     }
     if let Some(e) = h.error_rate.filter(|e| e.is_finite()) {
         if e >= t.error_rate_critical {
-            add(Severity::Critical, format!("all requests failing ({:.0}% 5xx)", e * 100.0));
+            add(
+                Severity::Critical,
+                format!("all requests failing ({:.0}% 5xx)", e * 100.0),
+            );
         } else if governed(SignalKind::ErrorRate) {
             // The configured criterion (with its duration) decides.
         } else if e > t.error_rate {
-            add(Severity::Serious, format!("5xx rate {:.1}% > {:.0}%", e * 100.0, t.error_rate * 100.0));
+            add(
+                Severity::Serious,
+                format!("5xx rate {:.1}% > {:.0}%", e * 100.0, t.error_rate * 100.0),
+            );
         } else if e > t.error_rate / 5.0 {
-            add(Severity::Watch, format!("transient 5xx ({:.1}%)", e * 100.0));
+            add(
+                Severity::Watch,
+                format!("transient 5xx ({:.1}%)", e * 100.0),
+            );
         }
     }
-    if let Some(l) = h.latency_p95_ms.filter(|l| l.is_finite() && !governed(SignalKind::Latency)) {
+    if let Some(l) = h
+        .latency_p95_ms
+        .filter(|l| l.is_finite() && !governed(SignalKind::Latency))
+    {
         match h.latency_baseline_ms {
             Some(b) if b > 0.0 && l >= b * t.latency_factor => {
-                add(Severity::Serious, format!("p95 {:.0} ms is {:.1}x baseline {:.0} ms", l, l / b, b));
+                add(
+                    Severity::Serious,
+                    format!("p95 {:.0} ms is {:.1}x baseline {:.0} ms", l, l / b, b),
+                );
             }
-            _ if l > t.latency_p95_ms => add(Severity::Serious, format!("p95 {:.0} ms > {:.0} ms", l, t.latency_p95_ms)),
+            _ if l > t.latency_p95_ms => add(
+                Severity::Serious,
+                format!("p95 {:.0} ms > {:.0} ms", l, t.latency_p95_ms),
+            ),
             _ => {}
         }
     }
@@ -138,9 +191,16 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
     reasons.extend(stale_signals);
     if stale {
         let age = (now - h.observed_at).num_seconds();
-        reasons.insert(0, format!("data is {} old: stale", crate::core::fmt::age(age)));
+        reasons.insert(
+            0,
+            format!("data is {} old: stale", crate::core::fmt::age(age)),
+        );
     }
-    Verdict { severity, reasons, stale }
+    Verdict {
+        severity,
+        reasons,
+        stale,
+    }
 }
 
 /// After a rollback: are the signals back to healthy right now? Durations
@@ -148,7 +208,11 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
 /// why not, or that nothing measures it.
 pub fn recovered(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Result<String, String> {
     use super::signals::SignalKind;
-    let fresh: Vec<_> = h.signals.iter().filter(|s| (now - s.observed_at).num_seconds() <= t.stale_after_secs && s.error.is_none()).collect();
+    let fresh: Vec<_> = h
+        .signals
+        .iter()
+        .filter(|s| (now - s.observed_at).num_seconds() <= t.stale_after_secs && s.error.is_none())
+        .collect();
     let mut bad = Vec::new();
     for s in &fresh {
         if s.kind == SignalKind::Probe && s.ok == Some(false) {
@@ -160,7 +224,11 @@ pub fn recovered(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Result<Strin
     }
     if let Some(e) = h.error_rate {
         if !e.is_finite() || e > t.error_rate {
-            bad.push(format!("5xx {:.1}% > {:.0}%", e * 100.0, t.error_rate * 100.0));
+            bad.push(format!(
+                "5xx {:.1}% > {:.0}%",
+                e * 100.0,
+                t.error_rate * 100.0
+            ));
         }
     }
     if let Some(l) = h.latency_p95_ms {
@@ -172,13 +240,22 @@ pub fn recovered(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Result<Strin
             bad.push(format!("p95 {l:.0} ms > {limit:.0} ms"));
         }
     }
-    let measured = h.error_rate.is_some() || h.latency_p95_ms.is_some() || h.probe_ok.is_some() || fresh.iter().any(|s| s.kind == SignalKind::Probe);
+    let measured = h.error_rate.is_some()
+        || h.latency_p95_ms.is_some()
+        || h.probe_ok.is_some()
+        || fresh.iter().any(|s| s.kind == SignalKind::Probe);
     if !measured {
         return Err("no probe or metric measures this target".into());
     }
     if bad.is_empty() {
-        let e = h.error_rate.map(|e| format!("5xx {:.1}%", e * 100.0)).unwrap_or_else(|| "5xx n/a".into());
-        let l = h.latency_p95_ms.map(|l| format!("p95 {l:.0} ms")).unwrap_or_else(|| "p95 n/a".into());
+        let e = h
+            .error_rate
+            .map(|e| format!("5xx {:.1}%", e * 100.0))
+            .unwrap_or_else(|| "5xx n/a".into());
+        let l = h
+            .latency_p95_ms
+            .map(|l| format!("p95 {l:.0} ms"))
+            .unwrap_or_else(|| "p95 n/a".into());
         Ok(format!("{e}, {l}"))
     } else {
         Err(bad.join("; "))
@@ -218,18 +295,75 @@ mod tests {
         let t = Thresholds::default();
         let cases: Vec<(Box<dyn Fn(&mut Health)>, Severity, &str)> = vec![
             (Box::new(|_| {}), Severity::Ok, ""),
-            (Box::new(|h| { h.crashlooping = 3; h.ready = 0 }), Severity::Critical, "all 3 replicas crash-looping"),
-            (Box::new(|h| h.ready = 0), Severity::Critical, "no ready replicas (0/3)"),
-            (Box::new(|h| h.endpoints = Some(0)), Severity::Critical, "zero ready endpoints"),
-            (Box::new(|h| h.error_rate = Some(1.0)), Severity::Critical, "all requests failing (100% 5xx)"),
-            (Box::new(|h| h.probe_ok = Some(false)), Severity::Critical, "health endpoint not answering 200"),
-            (Box::new(|h| h.error_rate = Some(0.07)), Severity::Serious, "5xx rate 7.0% > 5%"),
-            (Box::new(|h| h.latency_p95_ms = Some(260.0)), Severity::Serious, "p95 260 ms is 2.4x baseline 110 ms"),
-            (Box::new(|h| { h.latency_baseline_ms = None; h.latency_p95_ms = Some(640.0) }), Severity::Serious, "p95 640 ms > 500 ms"),
-            (Box::new(|h| h.rollout_stuck = true), Severity::Serious, "rollout not completing"),
-            (Box::new(|h| { h.crashlooping = 1; h.ready = 2 }), Severity::Watch, "one replica failing (might be its node)"),
-            (Box::new(|h| h.error_rate = Some(0.02)), Severity::Watch, "transient 5xx (2.0%)"),
-            (Box::new(|h| h.error_rate = Some(f64::NAN)), Severity::Ok, ""),
+            (
+                Box::new(|h| {
+                    h.crashlooping = 3;
+                    h.ready = 0
+                }),
+                Severity::Critical,
+                "all 3 replicas crash-looping",
+            ),
+            (
+                Box::new(|h| h.ready = 0),
+                Severity::Critical,
+                "no ready replicas (0/3)",
+            ),
+            (
+                Box::new(|h| h.endpoints = Some(0)),
+                Severity::Critical,
+                "zero ready endpoints",
+            ),
+            (
+                Box::new(|h| h.error_rate = Some(1.0)),
+                Severity::Critical,
+                "all requests failing (100% 5xx)",
+            ),
+            (
+                Box::new(|h| h.probe_ok = Some(false)),
+                Severity::Critical,
+                "health endpoint not answering 200",
+            ),
+            (
+                Box::new(|h| h.error_rate = Some(0.07)),
+                Severity::Serious,
+                "5xx rate 7.0% > 5%",
+            ),
+            (
+                Box::new(|h| h.latency_p95_ms = Some(260.0)),
+                Severity::Serious,
+                "p95 260 ms is 2.4x baseline 110 ms",
+            ),
+            (
+                Box::new(|h| {
+                    h.latency_baseline_ms = None;
+                    h.latency_p95_ms = Some(640.0)
+                }),
+                Severity::Serious,
+                "p95 640 ms > 500 ms",
+            ),
+            (
+                Box::new(|h| h.rollout_stuck = true),
+                Severity::Serious,
+                "rollout not completing",
+            ),
+            (
+                Box::new(|h| {
+                    h.crashlooping = 1;
+                    h.ready = 2
+                }),
+                Severity::Watch,
+                "one replica failing (might be its node)",
+            ),
+            (
+                Box::new(|h| h.error_rate = Some(0.02)),
+                Severity::Watch,
+                "transient 5xx (2.0%)",
+            ),
+            (
+                Box::new(|h| h.error_rate = Some(f64::NAN)),
+                Severity::Ok,
+                "",
+            ),
         ];
         for (i, (f, sev, reason)) in cases.into_iter().enumerate() {
             let mut h = base();
@@ -245,7 +379,11 @@ mod tests {
     #[test]
     fn old_data_is_stale_never_healthy_looking() {
         let h = base();
-        let v = evaluate(&h, &Thresholds::default(), h.observed_at + chrono::Duration::seconds(300));
+        let v = evaluate(
+            &h,
+            &Thresholds::default(),
+            h.observed_at + chrono::Duration::seconds(300),
+        );
         assert!(v.stale);
         assert_eq!(v.reasons[0], "data is 5m old: stale");
     }

@@ -25,7 +25,10 @@ impl NoteWriter {
         }
         let existed = path.exists() && std::fs::metadata(path)?.len() > 0;
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        let mut w = NoteWriter { file, path: path.to_path_buf() };
+        let mut w = NoteWriter {
+            file,
+            path: path.to_path_buf(),
+        };
         w.write_durably(if existed { resumed } else { header })?;
         if !existed {
             // Make the new directory entry itself durable.
@@ -55,6 +58,15 @@ impl NoteWriter {
 
 /// `./incidents/<UTC-timestamp>-<incident>.md`
 pub fn default_path(now: chrono::DateTime<chrono::Utc>, incident: &str) -> PathBuf {
-    let safe: String = incident.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let safe: String = incident
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     PathBuf::from("incidents").join(format!("{}-{safe}.md", now.format("%Y%m%dT%H%M%SZ")))
 }

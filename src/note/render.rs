@@ -21,35 +21,61 @@ pub struct Header {
 
 pub fn header(h: &Header) -> String {
     let mut s = String::new();
-    let title = if h.rehearsal { format!("# REHEARSAL — incident {}\n\n", h.incident) } else { format!("# Incident {}\n\n", h.incident) };
+    let title = if h.rehearsal {
+        format!("# REHEARSAL — incident {}\n\n", h.incident)
+    } else {
+        format!("# Incident {}\n\n", h.incident)
+    };
     s.push_str(&title);
     if h.rehearsal {
-        s.push_str("> This note records a rehearsal (tabletop drill). No prod target was touched.\n\n");
+        s.push_str(
+            "> This note records a rehearsal (tabletop drill). No prod target was touched.\n\n",
+        );
     }
     s.push_str(&format!("- **Incident:** {}\n", h.incident));
     s.push_str(&format!("- **Operator:** {}\n", h.operator));
     s.push_str(&format!("- **Host:** {}\n", h.host));
     s.push_str(&format!("- **Mode:** {}\n", h.mode));
     s.push_str(&format!("- **rbtui:** {}\n", h.version));
-    s.push_str(&format!("- **Started:** {}\n", h.started.format("%Y-%m-%dT%H:%M:%SZ")));
+    s.push_str(&format!(
+        "- **Started:** {}\n",
+        h.started.format("%Y-%m-%dT%H:%M:%SZ")
+    ));
     s.push_str(&format!("- **Note:** {}\n", h.note_path));
     s.push_str("- **Targets:**\n");
     for t in &h.targets {
         s.push_str(&format!("  - {t}\n"));
     }
-    s.push_str(&format!("\n<!-- rbtui:header incident={} -->\n\n## Timeline (UTC, {})\n\n", h.incident, h.started.format("%Y-%m-%d")));
+    s.push_str(&format!(
+        "\n<!-- rbtui:header incident={} -->\n\n## Timeline (UTC, {})\n\n",
+        h.incident,
+        h.started.format("%Y-%m-%d")
+    ));
     redact(&s)
 }
 
 /// A resumed session continues the same timeline under its own heading.
 pub fn resumed(at: DateTime<Utc>, mode: &str, operator: &str) -> String {
-    format!("\n### Resumed {} by {operator} ({mode})\n\n", at.format("%Y-%m-%dT%H:%M:%SZ"))
+    format!(
+        "\n### Resumed {} by {operator} ({mode})\n\n",
+        at.format("%Y-%m-%dT%H:%M:%SZ")
+    )
 }
 
 pub fn entry(e: &NoteEntry) -> String {
     let mut s = String::new();
-    let target = e.target.as_deref().map(|t| format!(" `{t}`")).unwrap_or_default();
-    s.push_str(&format!("- `{}` **{}**{} — {}\n", hms(e.at), e.kind, target, e.text));
+    let target = e
+        .target
+        .as_deref()
+        .map(|t| format!(" `{t}`"))
+        .unwrap_or_default();
+    s.push_str(&format!(
+        "- `{}` **{}**{} — {}\n",
+        hms(e.at),
+        e.kind,
+        target,
+        e.text
+    ));
     let mut in_table = false;
     for d in &e.details {
         if d.starts_with('|') {
@@ -72,7 +98,10 @@ pub fn entry(e: &NoteEntry) -> String {
         s.push('\n');
     }
     if let Some(m) = &e.marker {
-        s.push_str(&format!("  <!-- rbtui:{m} at={} -->\n", e.at.format("%Y-%m-%dT%H:%M:%SZ")));
+        s.push_str(&format!(
+            "  <!-- rbtui:{m} at={} -->\n",
+            e.at.format("%Y-%m-%dT%H:%M:%SZ")
+        ));
     }
     redact(&s)
 }
@@ -102,16 +131,29 @@ fn redact_line(line: &str) -> String {
             hide_next = false;
             continue;
         }
-        if lw == "bearer" || lw == "basic" || lw.ends_with("authorization:") || lw == "token:" || lw == "password:" {
+        if lw == "bearer"
+            || lw == "basic"
+            || lw.ends_with("authorization:")
+            || lw == "token:"
+            || lw == "password:"
+        {
             hide_next = true;
             words.push(w.to_string());
             continue;
         }
         if let Some((k, _v)) = w.split_once('=') {
             let k = k.to_ascii_lowercase();
-            if ["token", "password", "passwd", "secret", "api_key", "apikey", "auth"].iter().any(|s| k.ends_with(s)) {
+            if [
+                "token", "password", "passwd", "secret", "api_key", "apikey", "auth",
+            ]
+            .iter()
+            .any(|s| k.ends_with(s))
+            {
                 let keep_nl = if w.ends_with('\n') { "\n" } else { "" };
-                words.push(format!("{}=[REDACTED]{keep_nl}", &w[..w.find('=').unwrap()]));
+                words.push(format!(
+                    "{}=[REDACTED]{keep_nl}",
+                    &w[..w.find('=').unwrap()]
+                ));
                 continue;
             }
         }
@@ -126,7 +168,9 @@ mod tests {
 
     #[test]
     fn secrets_never_reach_the_note() {
-        let e = redact("GET failed: Authorization: Bearer eyJhbGciOi.secret.sig was rejected; token=abc123 password=hunter2\n");
+        let e = redact(
+            "GET failed: Authorization: Bearer eyJhbGciOi.secret.sig was rejected; token=abc123 password=hunter2\n",
+        );
         assert!(!e.contains("eyJhbGciOi"));
         assert!(!e.contains("abc123"));
         assert!(!e.contains("hunter2"));

@@ -13,22 +13,38 @@ pub struct Resumed {
 }
 
 fn field<'a>(m: &'a str, key: &str) -> Option<&'a str> {
-    m.split_whitespace().find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    m.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
 }
 
 pub fn parse(text: &str) -> Resumed {
     let mut r = Resumed::default();
     for line in text.lines() {
-        let Some(m) = line.trim().strip_prefix("<!-- rbtui:").and_then(|m| m.strip_suffix("-->")) else { continue };
+        let Some(m) = line
+            .trim()
+            .strip_prefix("<!-- rbtui:")
+            .and_then(|m| m.strip_suffix("-->"))
+        else {
+            continue;
+        };
         let m = m.trim();
-        let at = field(m, "at").and_then(|a| DateTime::parse_from_rfc3339(a).ok()).map(|d| d.with_timezone(&Utc));
+        let at = field(m, "at")
+            .and_then(|a| DateTime::parse_from_rfc3339(a).ok())
+            .map(|d| d.with_timezone(&Utc));
         if m.starts_with("header ") {
             r.incident = field(m, "incident").map(str::to_string);
         } else if let (Some(t), Some(s)) = (field(m, "target"), field(m, "step")) {
             let list = r.checklists.entry(t.to_string()).or_default();
             if m.starts_with("tick ") {
                 let auto = field(m, "by") == Some("auto");
-                list.insert(s.to_string(), Tick { at: at.unwrap_or_else(Utc::now), auto, evidence: Some("restored from the note".into()) });
+                list.insert(
+                    s.to_string(),
+                    Tick {
+                        at: at.unwrap_or_else(Utc::now),
+                        auto,
+                        evidence: Some("restored from the note".into()),
+                    },
+                );
             } else if m.starts_with("untick ") {
                 list.remove(s);
             }

@@ -57,15 +57,28 @@ pub struct Runbook {
 }
 
 const BUILTIN: [(Kind, &str); 4] = [
-    (Kind::Kubernetes, include_str!("../../assets/runbooks/kubernetes.toml")),
-    (Kind::Argocd, include_str!("../../assets/runbooks/argocd.toml")),
-    (Kind::Swarm, include_str!("../../assets/runbooks/swarm.toml")),
-    (Kind::Compose, include_str!("../../assets/runbooks/compose.toml")),
+    (
+        Kind::Kubernetes,
+        include_str!("../../assets/runbooks/kubernetes.toml"),
+    ),
+    (
+        Kind::Argocd,
+        include_str!("../../assets/runbooks/argocd.toml"),
+    ),
+    (
+        Kind::Swarm,
+        include_str!("../../assets/runbooks/swarm.toml"),
+    ),
+    (
+        Kind::Compose,
+        include_str!("../../assets/runbooks/compose.toml"),
+    ),
 ];
 
 /// Parses a runbook; the error names the file and position.
 pub fn parse(origin: &str, text: &str) -> Result<Runbook, String> {
-    let rb: Runbook = toml::from_str(text).map_err(|e| crate::config::toml_error(origin, text, &e))?;
+    let rb: Runbook =
+        toml::from_str(text).map_err(|e| crate::config::toml_error(origin, text, &e))?;
     let mut seen = std::collections::HashSet::new();
     for s in &rb.steps {
         if !seen.insert(&s.id) {
@@ -111,7 +124,11 @@ mod tests {
         assert_eq!(all.len(), 4);
         for rb in &all {
             assert!(rb.steps.len() >= 6, "{:?} too short", rb.kind);
-            assert!(rb.steps.iter().any(|s| s.auto == Some(AutoEvent::Converged)));
+            assert!(
+                rb.steps
+                    .iter()
+                    .any(|s| s.auto == Some(AutoEvent::Converged))
+            );
         }
         let argo = all.iter().find(|r| r.kind == Kind::Argocd).unwrap();
         assert!(argo.steps.iter().any(|s| s.id == "reenable-auto-sync"));
@@ -119,7 +136,12 @@ mod tests {
 
     #[test]
     fn duplicate_ids_are_rejected() {
-        let t = "kind='swarm'\ntitle='x'\n[[step]]\nid='a'\ntitle='A'\n[[step]]\nid='a'\ntitle='B'\n";
-        assert!(parse("x.toml", t).unwrap_err().contains("duplicate step id `a`"));
+        let t =
+            "kind='swarm'\ntitle='x'\n[[step]]\nid='a'\ntitle='A'\n[[step]]\nid='a'\ntitle='B'\n";
+        assert!(
+            parse("x.toml", t)
+                .unwrap_err()
+                .contains("duplicate step id `a`")
+        );
     }
 }

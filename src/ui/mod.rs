@@ -6,10 +6,10 @@ pub mod theme;
 
 use crate::app::Ui;
 use crate::core::state::{Pane, State};
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
-use ratatui::Frame;
 
 /// Below this the layout cannot show the panes without lying by omission.
 pub const MIN_W: u16 = 80;
@@ -18,23 +18,44 @@ pub const MIN_H: u16 = 24;
 pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
     let area = f.area();
     if area.width < MIN_W || area.height < MIN_H {
-        let msg = format!("terminal too small (need {MIN_W}x{MIN_H}, have {}x{})", area.width, area.height);
+        let msg = format!(
+            "terminal too small (need {MIN_W}x{MIN_H}, have {}x{})",
+            area.width, area.height
+        );
         let y = area.height / 2;
-        f.render_widget(Paragraph::new(Line::from(msg).style(theme::ERROR)).centered(), Rect { y, height: 1.min(area.height), ..area });
+        f.render_widget(
+            Paragraph::new(Line::from(msg).style(theme::ERROR)).centered(),
+            Rect {
+                y,
+                height: 1.min(area.height),
+                ..area
+            },
+        );
         return;
     }
     let run_h = if s.run.is_some() { 1 } else { 0 };
-    let [header, run, body, footer] =
-        Layout::vertical([Constraint::Length(2), Constraint::Length(run_h), Constraint::Min(10), Constraint::Length(1)]).areas(area);
+    let [header, run, body, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(run_h),
+        Constraint::Min(10),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     panes::header::render(s, f, header);
     if run_h > 0 {
         panes::run::render(s, f, run);
     }
     let act_h = if body.height >= 30 { 8 } else { 5 };
-    let [top, mid, bottom] =
-        Layout::vertical([Constraint::Percentage(50), Constraint::Fill(1), Constraint::Length(act_h)]).areas(body);
-    let [health, history] = Layout::horizontal([Constraint::Percentage(48), Constraint::Fill(1)]).areas(top);
-    let [migr, check] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(mid);
+    let [top, mid, bottom] = Layout::vertical([
+        Constraint::Percentage(50),
+        Constraint::Fill(1),
+        Constraint::Length(act_h),
+    ])
+    .areas(body);
+    let [health, history] =
+        Layout::horizontal([Constraint::Percentage(48), Constraint::Fill(1)]).areas(top);
+    let [migr, check] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(mid);
     panes::health::render(s, f, health);
     panes::history::render(s, f, history);
     panes::migrations::render(s, f, migr);
@@ -48,9 +69,23 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
 pub fn pane_block(s: &State, p: Pane, title: String) -> Block<'static> {
     let n = Pane::ALL.iter().position(|&x| x == p).unwrap_or(0) + 1;
     let focused = s.focus == p && s.popup.is_none();
-    let style = if focused { theme::FOCUS_BORDER } else { theme::BORDER };
-    let t = if focused { format!(" {n} ▸ {title} ") } else { format!(" {n} {title} ") };
-    Block::bordered().border_style(style).title(Line::from(t).style(if focused { theme::BOLD } else { ratatui::style::Style::new() }))
+    let style = if focused {
+        theme::FOCUS_BORDER
+    } else {
+        theme::BORDER
+    };
+    let t = if focused {
+        format!(" {n} ▸ {title} ")
+    } else {
+        format!(" {n} {title} ")
+    };
+    Block::bordered()
+        .border_style(style)
+        .title(Line::from(t).style(if focused {
+            theme::BOLD
+        } else {
+            ratatui::style::Style::new()
+        }))
 }
 
 /// First row to show so that `cursor` stays visible in `height` rows.

@@ -6,11 +6,16 @@ use crate::core::plan::CheckStatus;
 use crate::core::verdict::Severity;
 use ratatui::style::{Color, Modifier, Style};
 
-pub const PROD: Style = Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD);
+pub const PROD: Style = Style::new()
+    .fg(Color::White)
+    .bg(Color::Red)
+    .add_modifier(Modifier::BOLD);
 pub const NONPROD: Style = Style::new().fg(Color::Black).bg(Color::Cyan);
 pub const DIM: Style = Style::new().fg(Color::DarkGray);
 pub const BOLD: Style = Style::new().add_modifier(Modifier::BOLD);
-pub const SELECTED: Style = Style::new().bg(Color::Rgb(40, 48, 64)).add_modifier(Modifier::BOLD);
+pub const SELECTED: Style = Style::new()
+    .bg(Color::Rgb(40, 48, 64))
+    .add_modifier(Modifier::BOLD);
 pub const FOCUS_BORDER: Style = Style::new().fg(Color::Yellow);
 pub const BORDER: Style = Style::new().fg(Color::DarkGray);
 pub const ERROR: Style = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
@@ -21,17 +26,34 @@ pub const KEY: Style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
 pub fn mode(m: crate::core::model::Mode) -> Style {
     use crate::core::model::Mode::*;
     match m {
-        Live => Style::new().fg(Color::Black).bg(Color::LightRed).add_modifier(Modifier::BOLD),
-        Rehearsal => Style::new().fg(Color::Black).bg(Color::Magenta).add_modifier(Modifier::BOLD),
-        Demo => Style::new().fg(Color::Black).bg(Color::LightBlue).add_modifier(Modifier::BOLD),
-        ReadOnly => Style::new().fg(Color::Black).bg(Color::Gray).add_modifier(Modifier::BOLD),
+        Live => Style::new()
+            .fg(Color::Black)
+            .bg(Color::LightRed)
+            .add_modifier(Modifier::BOLD),
+        Rehearsal => Style::new()
+            .fg(Color::Black)
+            .bg(Color::Magenta)
+            .add_modifier(Modifier::BOLD),
+        Demo => Style::new()
+            .fg(Color::Black)
+            .bg(Color::LightBlue)
+            .add_modifier(Modifier::BOLD),
+        ReadOnly => Style::new()
+            .fg(Color::Black)
+            .bg(Color::Gray)
+            .add_modifier(Modifier::BOLD),
     }
 }
 
 pub fn severity(s: Severity) -> Style {
     match s {
-        Severity::Critical => Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD),
-        Severity::Serious => Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD),
+        Severity::Critical => Style::new()
+            .fg(Color::White)
+            .bg(Color::Red)
+            .add_modifier(Modifier::BOLD),
+        Severity::Serious => Style::new()
+            .fg(Color::LightRed)
+            .add_modifier(Modifier::BOLD),
         Severity::Watch => WARN,
         Severity::Ok => OK,
     }
@@ -39,7 +61,10 @@ pub fn severity(s: Severity) -> Style {
 
 pub fn check(c: CheckStatus) -> Style {
     match c {
-        CheckStatus::Block => Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD),
+        CheckStatus::Block => Style::new()
+            .fg(Color::White)
+            .bg(Color::Red)
+            .add_modifier(Modifier::BOLD),
         CheckStatus::Warn => Style::new().fg(Color::Black).bg(Color::Yellow),
         CheckStatus::Pending => DIM,
         CheckStatus::Pass => OK,
@@ -48,7 +73,10 @@ pub fn check(c: CheckStatus) -> Style {
 
 pub fn sql(v: SqlVerdict) -> Style {
     match v {
-        SqlVerdict::Unsafe => Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD),
+        SqlVerdict::Unsafe => Style::new()
+            .fg(Color::White)
+            .bg(Color::Red)
+            .add_modifier(Modifier::BOLD),
         SqlVerdict::Review => WARN,
         SqlVerdict::Compatible => OK,
     }

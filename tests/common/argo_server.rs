@@ -3,14 +3,14 @@
 //! (../shared/reference/argocd-behaviour.md). It records every request.
 #![allow(dead_code)]
 
+pub use crate::common::http::Req;
+use crate::common::http::read_req;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-pub use crate::common::http::Req;
-use crate::common::http::read_req;
 
 pub const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.test-token-for-rbtui.c2lnbmF0dXJl";
 pub const GOOD: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
@@ -51,10 +51,17 @@ impl FakeArgo {
         self.state.lock().unwrap().requests.clone()
     }
     pub fn mutating(&self) -> Vec<Req> {
-        self.requests().into_iter().filter(|r| r.method != "GET").collect()
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method != "GET")
+            .collect()
     }
     pub fn fault(&self, path_contains: &str, f: Fault) {
-        self.state.lock().unwrap().faults.push_back((path_contains.into(), f));
+        self.state
+            .lock()
+            .unwrap()
+            .faults
+            .push_back((path_contains.into(), f));
     }
     pub fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
         f(&mut self.state.lock().unwrap())
@@ -111,7 +118,10 @@ pub fn start() -> FakeArgo {
         version: "v3.1.8+e7a1d42".into(),
         requests: Vec::new(),
         op_reads: 0,
-        op_outcome: ("Succeeded".into(), "successfully synced (all tasks run)".into()),
+        op_outcome: (
+            "Succeeded".into(),
+            "successfully synced (all tasks run)".into(),
+        ),
         faults: VecDeque::new(),
         images: json!(["ghcr.io/acme/orders:git-d8f3c2a"]),
         stream_epoch: 0,
@@ -119,7 +129,10 @@ pub fn start() -> FakeArgo {
     let (tx, rx) = std::sync::mpsc::channel();
     let st = state.clone();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(l.local_addr().unwrap()).unwrap();
@@ -158,7 +171,10 @@ pub fn start() -> FakeArgo {
             }
         });
     });
-    FakeArgo { addr: rx.recv().unwrap(), state }
+    FakeArgo {
+        addr: rx.recv().unwrap(),
+        state,
+    }
 }
 
 /// Like the real server: no headers until the first matching event, one
@@ -166,7 +182,15 @@ pub fn start() -> FakeArgo {
 async fn stream(st: &Arc<Mutex<State>>, req: &Req, sock: &mut tokio::net::TcpStream) {
     if req.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
         let body = json!({"error": "no session information", "code": 16, "message": "no session information"}).to_string();
-        let _ = sock.write_all(format!("HTTP/1.1 401 X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len()).as_bytes()).await;
+        let _ = sock
+            .write_all(
+                format!(
+                    "HTTP/1.1 401 X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            )
+            .await;
         return;
     }
     let epoch = st.lock().unwrap().stream_epoch;
@@ -180,7 +204,10 @@ async fn stream(st: &Arc<Mutex<State>>, req: &Req, sock: &mut tokio::net::TcpStr
         if now_epoch != epoch {
             return;
         }
-        let wanted = req.query.split('&').any(|kv| kv == format!("name={}", app["metadata"]["name"].as_str().unwrap()));
+        let wanted = req
+            .query
+            .split('&')
+            .any(|kv| kv == format!("name={}", app["metadata"]["name"].as_str().unwrap()));
         let text = app.to_string();
         if wanted && text != last {
             if first {
@@ -201,7 +228,11 @@ async fn stream(st: &Arc<Mutex<State>>, req: &Req, sock: &mut tokio::net::TcpStr
 }
 
 fn err(http: u16, code: i64, msg: &str) -> (u16, &'static str, String) {
-    (http, "application/json", json!({"error": msg, "code": code, "message": msg}).to_string())
+    (
+        http,
+        "application/json",
+        json!({"error": msg, "code": code, "message": msg}).to_string(),
+    )
 }
 
 fn auto_sync_on(app: &Value) -> bool {
@@ -235,12 +266,28 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
         return (404, "text/plain", "Not Found".into());
     }
     if req.path == "/api/version" {
-        return (200, "application/json", json!({"Version": s.version}).to_string());
+        return (
+            200,
+            "application/json",
+            json!({"Version": s.version}).to_string(),
+        );
     }
     match auth.strip_prefix("Bearer ") {
         None => return err(401, 16, "no session information"),
-        Some("expired") => return err(401, 16, "invalid session: token has invalid claims: token is expired"),
-        Some(t) if t != TOKEN && t != "readonly" => return err(401, 16, "invalid session: token signature is invalid: signature is invalid"),
+        Some("expired") => {
+            return err(
+                401,
+                16,
+                "invalid session: token has invalid claims: token is expired",
+            );
+        }
+        Some(t) if t != TOKEN && t != "readonly" => {
+            return err(
+                401,
+                16,
+                "invalid session: token signature is invalid: signature is invalid",
+            );
+        }
         _ => {}
     }
     if req.method != "GET" && req.header("content-type") != Some("application/json") {
@@ -249,18 +296,30 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
     let name = s.app["metadata"]["name"].as_str().unwrap().to_string();
     let rest = req.path.trim_start_matches("/api/v1/applications");
     let rest = rest.trim_start_matches('/');
-    let (app_name, sub) = rest.split_once('/').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or((rest.to_string(), String::new()));
+    let (app_name, sub) = rest
+        .split_once('/')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap_or((rest.to_string(), String::new()));
     if req.path == "/api/v1/applications" {
-        let sel_ok = req.query.contains("selector=team%3Dshop") || req.query.contains("selector=team=shop");
+        let sel_ok =
+            req.query.contains("selector=team%3Dshop") || req.query.contains("selector=team=shop");
         let items = if sel_ok { vec![s.app.clone()] } else { vec![] };
-        return (200, "application/json", json!({"items": items, "metadata": {}}).to_string());
+        return (
+            200,
+            "application/json",
+            json!({"items": items, "metadata": {}}).to_string(),
+        );
     }
     if !req.path.starts_with("/api/v1/applications/") {
         return (404, "text/plain", "Not Found".into());
     }
     if app_name != name {
         return if req.query.contains("project=") {
-            err(404, 5, &format!("applications.argoproj.io \"{app_name}\" not found"))
+            err(
+                404,
+                5,
+                &format!("applications.argoproj.io \"{app_name}\" not found"),
+            )
         } else {
             err(403, 7, "permission denied")
         };
@@ -286,11 +345,19 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
         }
         ("PATCH", "") => {
             if readonly {
-                return err(403, 7, "permission denied: applications, update, shop/orders-prod, sub: readonly, iat: 2026-11-22T01:00:00Z");
+                return err(
+                    403,
+                    7,
+                    "permission denied: applications, update, shop/orders-prod, sub: readonly, iat: 2026-11-22T01:00:00Z",
+                );
             }
             let b = req.json();
-            let Some(patch) = b["patch"].as_str() else { return err(400, 3, "patch is required") };
-            let Ok(p) = serde_json::from_str::<Value>(patch) else { return err(500, 2, "error applying patch: invalid character") };
+            let Some(patch) = b["patch"].as_str() else {
+                return err(400, 3, "patch is required");
+            };
+            let Ok(p) = serde_json::from_str::<Value>(patch) else {
+                return err(500, 2, "error applying patch: invalid character");
+            };
             if b["patchType"] != "merge" {
                 return err(400, 3, "Patch type 'json' is not supported here");
             }
@@ -299,24 +366,40 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
         }
         ("POST", "rollback") => {
             if readonly {
-                return err(403, 7, "permission denied: applications, sync, shop/orders-prod, sub: readonly, iat: 2026-11-22T01:00:00Z");
+                return err(
+                    403,
+                    7,
+                    "permission denied: applications, sync, shop/orders-prod, sub: readonly, iat: 2026-11-22T01:00:00Z",
+                );
             }
             let b: Value = match serde_json::from_str(&req.body) {
                 Ok(v) => v,
                 Err(e) => return err(400, 3, &format!("invalid character: {e}")),
             };
             let Some(id) = b["id"].as_i64() else {
-                return err(400, 3, "json: cannot unmarshal string into Go value of type int64");
+                return err(
+                    400,
+                    3,
+                    "json: cannot unmarshal string into Go value of type int64",
+                );
             };
             if auto_sync_on(&s.app) {
-                return err(400, 9, "rollback cannot be initiated when auto-sync is enabled");
+                return err(
+                    400,
+                    9,
+                    "rollback cannot be initiated when auto-sync is enabled",
+                );
             }
             if s.app["status"]["operationState"]["phase"] == "Running" {
                 return err(400, 9, "another operation is already in progress");
             }
             let hist = s.app["status"]["history"].as_array().unwrap().clone();
             let Some(h) = hist.iter().find(|h| h["id"] == id) else {
-                return err(400, 3, &format!("application argocd/{name} does not have deployment with id {id}"));
+                return err(
+                    400,
+                    3,
+                    &format!("application argocd/{name} does not have deployment with id {id}"),
+                );
             };
             let dry = b["dryRun"] == true;
             let rev = h["revision"].clone();
@@ -348,12 +431,17 @@ fn advance_operation(s: &mut State) {
     let dry = s.app["operation"]["sync"]["dryRun"] == true;
     let rev = s.app["operation"]["sync"]["revision"].clone();
     s.app["status"]["operationState"]["phase"] = json!(phase);
-    s.app["status"]["operationState"]["message"] = json!(if dry { format!("{msg} (dry run)") } else { msg });
+    s.app["status"]["operationState"]["message"] =
+        json!(if dry { format!("{msg} (dry run)") } else { msg });
     s.app["status"]["operationState"]["finishedAt"] = json!("2026-11-22T03:00:09Z");
     s.app.as_object_mut().unwrap().remove("operation");
     if phase == "Succeeded" && !dry {
         let hist = s.app["status"]["history"].as_array_mut().unwrap();
-        let max = hist.iter().filter_map(|h| h["id"].as_i64()).max().unwrap_or(0);
+        let max = hist
+            .iter()
+            .filter_map(|h| h["id"].as_i64())
+            .max()
+            .unwrap_or(0);
         hist.push(hist_entry(max + 1, rev.as_str().unwrap_or("")));
         s.app["status"]["sync"]["status"] = json!("OutOfSync");
         s.app["status"]["health"] = json!({"status": "Healthy"});

@@ -10,7 +10,10 @@ pub fn engine(rt: &tokio::runtime::Runtime) -> Option<Engine> {
         Ok(e) => match rt.block_on(e.docker.ping()) {
             Ok(_) => match rt.block_on(e.docker.inspect_image("rbtui-test/web:v1")) {
                 Ok(_) => return Some(e),
-                Err(err) => format!("engine at {} has no rbtui-test/web images ({err}); run tests/docker/setup.sh", e.host),
+                Err(err) => format!(
+                    "engine at {} has no rbtui-test/web images ({err}); run tests/docker/setup.sh",
+                    e.host
+                ),
             },
             Err(err) => format!("no Docker engine answers at {}: {err}", e.host),
         },
@@ -25,6 +28,9 @@ pub fn engine(rt: &tokio::runtime::Runtime) -> Option<Engine> {
 
 /// A unique, short name for test services and containers.
 pub fn unique(prefix: &str) -> String {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}-{}", n % 1_000_000_000)
 }

@@ -19,7 +19,10 @@ pub struct Req {
 
 impl Req {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
@@ -37,7 +40,9 @@ pub async fn read_req(sock: &mut tokio::net::TcpStream) -> Option<Req> {
         buf.extend_from_slice(&tmp[..n]);
         if buf[0] == 0x16 {
             // A TLS ClientHello on a plain-HTTP port: answer like an HTTP server does.
-            let _ = sock.write_all(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n").await;
+            let _ = sock
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n")
+                .await;
             return None;
         }
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -49,9 +54,15 @@ pub async fn read_req(sock: &mut tokio::net::TcpStream) -> Option<Req> {
     let mut first = lines.next()?.split(' ');
     let method = first.next()?.to_string();
     let target = first.next()?.to_string();
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string())).collect();
-    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
     let mut body = buf[head_end + 4..].to_vec();
     while body.len() < len {
         let n = sock.read(&mut tmp).await.ok()?;
@@ -60,10 +71,18 @@ pub async fn read_req(sock: &mut tokio::net::TcpStream) -> Option<Req> {
         }
         body.extend_from_slice(&tmp[..n]);
     }
-    let (path, query) = target.split_once('?').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or((target, String::new()));
-    Some(Req { method, path, query, headers, body: String::from_utf8_lossy(&body).to_string() })
+    let (path, query) = target
+        .split_once('?')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap_or((target, String::new()));
+    Some(Req {
+        method,
+        path,
+        query,
+        headers,
+        body: String::from_utf8_lossy(&body).to_string(),
+    })
 }
-
 
 /// What a simple handler answers.
 pub struct Resp {
@@ -75,10 +94,20 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(status: u16, body: serde_json::Value) -> Resp {
-        Resp { status, content_type: "application/json", body: body.to_string(), delay: Duration::ZERO }
+        Resp {
+            status,
+            content_type: "application/json",
+            body: body.to_string(),
+            delay: Duration::ZERO,
+        }
     }
     pub fn text(status: u16, body: &str) -> Resp {
-        Resp { status, content_type: "text/plain", body: body.into(), delay: Duration::ZERO }
+        Resp {
+            status,
+            content_type: "text/plain",
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
     }
 }
 
@@ -91,7 +120,10 @@ pub fn serve(handler: Handler) -> (SocketAddr, Arc<Mutex<Vec<Req>>>) {
     let (tx, rx) = std::sync::mpsc::channel();
     let s2 = seen.clone();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(l.local_addr().unwrap()).unwrap();

@@ -36,7 +36,10 @@ impl FakeK8s {
         self.seen.lock().unwrap().clone()
     }
     pub fn patches(&self) -> Vec<Req> {
-        self.requests().into_iter().filter(|r| r.method == "PATCH").collect()
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "PATCH")
+            .collect()
     }
     /// A kubeconfig for this server (token `admin-token` unless told).
     pub fn kubeconfig(&self, dir: &std::path::Path, token: &str) -> std::path::PathBuf {
@@ -68,45 +71,80 @@ fn hashless(t: &Value) -> Value {
 pub fn start() -> FakeK8s {
     let state = Arc::new(Mutex::new(K8s {
         deployment: fixture("01-get-deployment-catalog.json"),
-        replicasets: fixture("03-list-replicasets-catalog.json")["items"].as_array().unwrap().clone(),
-        pods: fixture("04-list-pods-catalog.json")["items"].as_array().unwrap().clone(),
+        replicasets: fixture("03-list-replicasets-catalog.json")["items"]
+            .as_array()
+            .unwrap()
+            .clone(),
+        pods: fixture("04-list-pods-catalog.json")["items"]
+            .as_array()
+            .unwrap()
+            .clone(),
         steps: 0,
         patched: false,
         race_after_get: false,
     }));
     let st = state.clone();
     let (addr, seen) = serve(Arc::new(move |r: &Req| handle(&st, r)));
-    FakeK8s { url: format!("http://{addr}"), state, seen }
+    FakeK8s {
+        url: format!("http://{addr}"),
+        state,
+        seen,
+    }
 }
 
 fn watch_events(objs: &[Value]) -> Resp {
-    let body: String = objs.iter().map(|o| json!({"type": "MODIFIED", "object": o}).to_string() + "\n").collect();
-    Resp { status: 200, content_type: "application/json", body, delay: std::time::Duration::from_millis(500) }
+    let body: String = objs
+        .iter()
+        .map(|o| json!({"type": "MODIFIED", "object": o}).to_string() + "\n")
+        .collect();
+    Resp {
+        status: 200,
+        content_type: "application/json",
+        body,
+        delay: std::time::Duration::from_millis(500),
+    }
 }
 
 fn list(kind: &str, items: &[Value]) -> Resp {
-    Resp::json(200, json!({"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": "2000"}, "items": items}))
+    Resp::json(
+        200,
+        json!({"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": "2000"}, "items": items}),
+    )
 }
 
 fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
     match r.header("authorization") {
         Some("Bearer admin-token") => {}
         Some("Bearer viewer-none") => {
-            return if r.method == "PATCH" { status(403, "10-error-403-patch-deployment-sa-without-rbac.json") } else { status(403, "10-error-403-get-deployment-sa-without-rbac.json") };
+            return if r.method == "PATCH" {
+                status(403, "10-error-403-patch-deployment-sa-without-rbac.json")
+            } else {
+                status(403, "10-error-403-get-deployment-sa-without-rbac.json")
+            };
         }
         _ => return status(401, "10-error-401-bogus-token.json"),
     }
     let mut s = st.lock().unwrap();
     let p = r.path.as_str();
-    let watching = r.query.split('&').any(|kv| kv == "watch=true" || kv == "watch=1");
+    let watching = r
+        .query
+        .split('&')
+        .any(|kv| kv == "watch=true" || kv == "watch=1");
     match (r.method.as_str(), p) {
         // Watches: the current objects as events, then the stream ends (the
         // client re-watches), so changes reach it within a second.
-        ("GET", "/apis/apps/v1/namespaces/shop/deployments") if watching => watch_events(&[s.deployment.clone()]),
+        ("GET", "/apis/apps/v1/namespaces/shop/deployments") if watching => {
+            watch_events(&[s.deployment.clone()])
+        }
         ("GET", "/api/v1/namespaces/shop/pods") if watching => watch_events(&s.pods),
         ("GET", "/apis/apps/v1/namespaces/shop/deployments") => {
-            let other_name = r.query.contains("fieldSelector=metadata.name") && !r.query.contains("metadata.name%3Dcatalog");
-            let items = if other_name { vec![] } else { vec![s.deployment.clone()] };
+            let other_name = r.query.contains("fieldSelector=metadata.name")
+                && !r.query.contains("metadata.name%3Dcatalog");
+            let items = if other_name {
+                vec![]
+            } else {
+                vec![s.deployment.clone()]
+            };
             list("DeploymentList", &items)
         }
         ("GET", "/apis/apps/v1/namespaces/shop/deployments/catalog") => {
@@ -114,13 +152,22 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
             let out = s.deployment.clone();
             if s.race_after_get {
                 s.race_after_get = false;
-                let rv = s.deployment["metadata"]["resourceVersion"].as_str().unwrap().parse::<i64>().unwrap() + 1;
+                let rv = s.deployment["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<i64>()
+                    .unwrap()
+                    + 1;
                 s.deployment["metadata"]["resourceVersion"] = json!(rv.to_string());
             }
             Resp::json(200, out)
         }
-        ("GET", "/apis/apps/v1/namespaces/shop/deployments/inventory") => status(404, "10-error-404-deployment-not-found.json"),
-        ("GET", "/apis/apps/v1/namespaces/shop/replicasets") => list("ReplicaSetList", &s.replicasets),
+        ("GET", "/apis/apps/v1/namespaces/shop/deployments/inventory") => {
+            status(404, "10-error-404-deployment-not-found.json")
+        }
+        ("GET", "/apis/apps/v1/namespaces/shop/replicasets") => {
+            list("ReplicaSetList", &s.replicasets)
+        }
         ("GET", "/api/v1/namespaces/shop/pods") => list("PodList", &s.pods),
         ("GET", "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices") => {
             if r.query.contains("service-name%3Dcatalog") {
@@ -137,12 +184,21 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
         }
         ("GET", "/api/v1/namespaces/shop/events") => {
             let all = fixture("05-list-events-shop.json");
-            let warn: Vec<Value> = all["items"].as_array().unwrap().iter().filter(|e| !r.query.contains("type%3DWarning") || e["type"] == "Warning").cloned().collect();
+            let warn: Vec<Value> = all["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| !r.query.contains("type%3DWarning") || e["type"] == "Warning")
+                .cloned()
+                .collect();
             list("EventList", &warn)
         }
         ("PATCH", "/apis/apps/v1/namespaces/shop/deployments/catalog") => {
             if r.header("content-type") != Some("application/json-patch+json") {
-                return Resp::json(415, json!({"kind": "Status", "status": "Failure", "code": 415, "reason": "UnsupportedMediaType", "message": "the body of the request was in an unknown format"}));
+                return Resp::json(
+                    415,
+                    json!({"kind": "Status", "status": "Failure", "code": 415, "reason": "UnsupportedMediaType", "message": "the body of the request was in an unknown format"}),
+                );
             }
             let Ok(ops) = serde_json::from_str::<Vec<Value>>(&r.body) else {
                 return status(400, "10-error-400-malformed-patch-body-response.json");
@@ -155,23 +211,36 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
                             return status(422, "09-json-patch-test-rv-stale-response.json");
                         }
                     }
-                    (Some("replace"), Some("/spec/template")) => d["spec"]["template"] = op["value"].clone(),
-                    (Some("replace"), Some("/metadata/annotations")) => d["metadata"]["annotations"] = op["value"].clone(),
+                    (Some("replace"), Some("/spec/template")) => {
+                        d["spec"]["template"] = op["value"].clone()
+                    }
+                    (Some("replace"), Some("/metadata/annotations")) => {
+                        d["metadata"]["annotations"] = op["value"].clone()
+                    }
                     _ => return status(422, "09-json-patch-test-rv-stale-response.json"),
                 }
             }
-            d["metadata"]["generation"] = json!(d["metadata"]["generation"].as_i64().unwrap_or(0) + 1);
+            d["metadata"]["generation"] =
+                json!(d["metadata"]["generation"].as_i64().unwrap_or(0) + 1);
             if r.query.contains("dryRun=All") {
                 return Resp::json(200, d);
             }
-            let rv = s.deployment["metadata"]["resourceVersion"].as_str().unwrap().parse::<i64>().unwrap() + 106;
+            let rv = s.deployment["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+                + 106;
             d["metadata"]["resourceVersion"] = json!(rv.to_string());
             s.deployment = d.clone();
             s.patched = true;
             s.steps = 0;
             Resp::json(200, d)
         }
-        _ => Resp::json(404, json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "code": 404})),
+        _ => Resp::json(
+            404,
+            json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "code": 404}),
+        ),
     }
 }
 
@@ -184,22 +253,43 @@ fn controller_step(s: &mut K8s) {
     let want = hashless(&s.deployment["spec"]["template"]);
     let generation = s.deployment["metadata"]["generation"].clone();
     let bump_rv = |d: &mut Value| {
-        let rv = d["metadata"]["resourceVersion"].as_str().unwrap().parse::<i64>().unwrap() + 1;
+        let rv = d["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            + 1;
         d["metadata"]["resourceVersion"] = json!(rv.to_string());
     };
     match s.steps {
         1 => {
             // The matching ReplicaSet becomes the newest revision.
-            let max = s.replicasets.iter().filter_map(|r| r["metadata"]["annotations"]["deployment.kubernetes.io/revision"].as_str()?.parse::<i64>().ok()).max().unwrap_or(0);
+            let max = s
+                .replicasets
+                .iter()
+                .filter_map(|r| {
+                    r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                        .as_str()?
+                        .parse::<i64>()
+                        .ok()
+                })
+                .max()
+                .unwrap_or(0);
             for rs in s.replicasets.iter_mut() {
                 if hashless(&rs["spec"]["template"]) == want {
-                    let old = rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"].as_str().unwrap_or_default().to_string();
-                    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!((max + 1).to_string());
-                    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] = json!(old);
+                    let old = rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
+                        json!((max + 1).to_string());
+                    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] =
+                        json!(old);
                     rs["spec"]["replicas"] = json!(3);
                 }
             }
-            s.deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!((max + 1).to_string());
+            s.deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
+                json!((max + 1).to_string());
             s.deployment["status"]["observedGeneration"] = generation;
             s.deployment["status"]["updatedReplicas"] = json!(1);
             s.deployment["status"]["replicas"] = json!(4);
@@ -214,7 +304,10 @@ fn controller_step(s: &mut K8s) {
             let after = fixture("07-get-deployment-catalog-after-undo.json");
             s.deployment["status"] = after["status"].clone();
             s.deployment["status"]["observedGeneration"] = generation;
-            s.pods = fixture("07-list-pods-catalog-after-undo.json")["items"].as_array().unwrap().clone();
+            s.pods = fixture("07-list-pods-catalog-after-undo.json")["items"]
+                .as_array()
+                .unwrap()
+                .clone();
             bump_rv(&mut s.deployment);
         }
         _ => {}

@@ -44,8 +44,11 @@ pub fn header(mode: Mode, note: &str) -> String {
 pub fn demo(mode: Mode, note: Option<&Path>) -> (Script, Arc<DemoBackend>) {
     let clock = ManualClock::new(t0());
     let backend = Arc::new(DemoBackend::builtin(Arc::new(clock.clone())));
-    let path = note.map(|p| p.display().to_string()).unwrap_or_else(|| "incidents/test.md".into());
-    let writer = note.map(|p| NoteWriter::open(p, &header(mode, &path), "\n### Resumed\n\n").unwrap());
+    let path = note
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "incidents/test.md".into());
+    let writer =
+        note.map(|p| NoteWriter::open(p, &header(mode, &path), "\n### Resumed\n\n").unwrap());
     let runbooks = rbtui::runbook::load_all(None).unwrap();
     let state = State::new(settings(mode, &path), runbooks, t0());
     let mut s = Script::new(state, backend.clone(), clock, writer);
@@ -75,16 +78,36 @@ pub fn select(s: &mut Script, name: &str) {
 pub fn plan_to(s: &mut Script, target: &str, rev: &str) {
     select(s, target);
     s.press("<Enter>");
-    let h = s.state.histories.get(target).expect("history loaded").clone();
-    let idx = h.revisions.iter().position(|r| r.id == rev).expect("revision exists");
+    let h = s
+        .state
+        .histories
+        .get(target)
+        .expect("history loaded")
+        .clone();
+    let idx = h
+        .revisions
+        .iter()
+        .position(|r| r.id == rev)
+        .expect("revision exists");
     s.press("g");
     for _ in 0..idx {
         s.press("j");
     }
     s.press("<Enter>");
-    assert!(s.state.plan.is_some(), "plan built; flash: {:?}", s.state.flash);
+    assert!(
+        s.state.plan.is_some(),
+        "plan built; flash: {:?}",
+        s.state.flash
+    );
 }
 
 pub fn check<'a>(s: &'a Script, id: &str) -> &'a rbtui::core::plan::Check {
-    s.state.plan.as_ref().unwrap().checks.iter().find(|c| c.id == id).unwrap()
+    s.state
+        .plan
+        .as_ref()
+        .unwrap()
+        .checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap()
 }

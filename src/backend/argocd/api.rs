@@ -196,7 +196,11 @@ pub struct Version {
 impl Application {
     /// Auto-sync is on when `automated` is present and not `enabled: false`.
     pub fn auto_sync(&self) -> bool {
-        self.spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref()).is_some_and(|a| a.enabled != Some(false))
+        self.spec
+            .sync_policy
+            .as_ref()
+            .and_then(|p| p.automated.as_ref())
+            .is_some_and(|a| a.enabled != Some(false))
     }
 
     pub fn current_history(&self) -> Option<&RevisionHistory> {
@@ -214,14 +218,26 @@ impl Application {
 
     pub fn op_running(&self) -> Option<String> {
         let op = self.status.operation_state.as_ref()?;
-        (op.phase.as_deref() == Some("Running") || op.phase.as_deref() == Some("Terminating"))
-            .then(|| format!("{} {}", op.phase.clone().unwrap_or_default(), op.message.clone().unwrap_or_default()).trim().to_string())
+        (op.phase.as_deref() == Some("Running") || op.phase.as_deref() == Some("Terminating")).then(
+            || {
+                format!(
+                    "{} {}",
+                    op.phase.clone().unwrap_or_default(),
+                    op.message.clone().unwrap_or_default()
+                )
+                .trim()
+                .to_string()
+            },
+        )
     }
 }
 
 impl RevisionHistory {
     /// The git SHA (or the first of a multi-source app's revisions).
     pub fn sha(&self) -> Option<&str> {
-        self.revision.as_deref().filter(|s| !s.is_empty()).or(self.revisions.first().map(String::as_str))
+        self.revision
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or(self.revisions.first().map(String::as_str))
     }
 }

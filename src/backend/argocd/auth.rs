@@ -76,19 +76,27 @@ pub fn token_for(server: &str) -> Result<Token, String> {
     }
     let host = strip_scheme(server);
     for p in cli_config_paths() {
-        let Ok(text) = std::fs::read_to_string(&p) else { continue };
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
         if let Some(t) = token_from_cli_config(&text, host) {
             return Ok(Token(t));
         }
     }
     Err(format!(
         "no Argo CD token for {host}: set ARGOCD_AUTH_TOKEN or run `argocd login {host}` (looked in {})",
-        cli_config_paths().iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        cli_config_paths()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     ))
 }
 
 pub fn strip_scheme(s: &str) -> &str {
-    s.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/')
+    s.trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
 }
 
 /// The token of the context whose server is `host`, else of the current context.
@@ -99,7 +107,11 @@ pub fn token_from_cli_config(text: &str, host: &str) -> Option<String> {
         .iter()
         .find(|x| strip_scheme(&x.server) == host)
         .or_else(|| c.contexts.iter().find(|x| x.name == c.current_context))?;
-    c.users.iter().find(|u| u.name == ctx.user).map(|u| u.auth_token.clone()).filter(|t| !t.is_empty())
+    c.users
+        .iter()
+        .find(|u| u.name == ctx.user)
+        .map(|u| u.auth_token.clone())
+        .filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]
@@ -109,7 +121,10 @@ mod tests {
     #[test]
     fn reads_the_cli_login_for_the_right_server() {
         let y = "contexts:\n- name: a\n  server: argocd.a.net\n  user: a\n- name: b\n  server: argocd.b.net:8443\n  user: b\ncurrent-context: a\nservers:\n- server: argocd.a.net\nusers:\n- auth-token: tok-a\n  name: a\n- auth-token: tok-b\n  name: b\n";
-        assert_eq!(token_from_cli_config(y, "argocd.b.net:8443").as_deref(), Some("tok-b"));
+        assert_eq!(
+            token_from_cli_config(y, "argocd.b.net:8443").as_deref(),
+            Some("tok-b")
+        );
         assert_eq!(token_from_cli_config(y, "other").as_deref(), Some("tok-a"));
         assert_eq!(format!("{:?}", Token("secret".into())), "Token([REDACTED])");
     }

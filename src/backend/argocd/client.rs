@@ -36,7 +36,9 @@ pub enum ApiError {
 impl ApiError {
     pub fn message(&self) -> String {
         match self {
-            ApiError::Unauthorized(m) => format!("token expired or invalid (401: {m}); run `argocd login` or set ARGOCD_AUTH_TOKEN"),
+            ApiError::Unauthorized(m) => format!(
+                "token expired or invalid (401: {m}); run `argocd login` or set ARGOCD_AUTH_TOKEN"
+            ),
             ApiError::Forbidden(m) => m.clone(),
             ApiError::NotFound(m) => m.clone(),
             ApiError::Rejected(m) => m.clone(),
@@ -61,10 +63,13 @@ impl Client {
         }
         if let Some(ca) = &conn.ca_file {
             let pem = std::fs::read(ca).map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("ca_file {}: not a PEM certificate: {e}", ca.display()))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| format!("ca_file {}: not a PEM certificate: {e}", ca.display()))?;
             b = b.add_root_certificate(cert);
         }
-        let http = b.build().map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let http = b
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Client { conn, http })
     }
 
@@ -83,26 +88,49 @@ impl Client {
         what: &str,
         object: &str,
     ) -> Result<Vec<u8>, ApiError> {
-        let mut rb = self.http.request(method, self.url(path)).query(query).bearer_auth(self.conn.token.expose()).timeout(self.conn.timeout);
+        let mut rb = self
+            .http
+            .request(method, self.url(path))
+            .query(query)
+            .bearer_auth(self.conn.token.expose())
+            .timeout(self.conn.timeout);
         if let Some(b) = body {
-            rb = rb.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.to_string());
+            rb = rb
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b.to_string());
         }
         let resp = rb.send().await.map_err(|e| transport(&e, &self.conn))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| transport(&e, &self.conn))?.to_vec();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport(&e, &self.conn))?
+            .to_vec();
         if status.is_success() {
             return Ok(bytes);
         }
         Err(classify(status, &bytes, what, object))
     }
 
-    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str, query: &[(&str, String)], what: &str, object: &str) -> Result<T, ApiError> {
-        let b = self.call(Method::GET, path, query, None, what, object).await?;
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        what: &str,
+        object: &str,
+    ) -> Result<T, ApiError> {
+        let b = self
+            .call(Method::GET, path, query, None, what, object)
+            .await?;
         serde_json::from_slice(&b).map_err(|e| ApiError::Malformed(format!("{path}: {e}")))
     }
 
     /// A streaming GET; the caller reads lines from the response.
-    pub async fn stream(&self, path: &str, query: &[(&str, String)]) -> Result<reqwest::Response, ApiError> {
+    pub async fn stream(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<reqwest::Response, ApiError> {
         let resp = self
             .http
             .get(self.url(path))
@@ -125,8 +153,20 @@ pub fn classify(status: StatusCode, body: &[u8], what: &str, object: &str) -> Ap
     let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
     let text = parsed
         .as_ref()
-        .map(|e| if e.message.is_empty() { e.error.clone() } else { e.message.clone() })
-        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().chars().take(300).collect());
+        .map(|e| {
+            if e.message.is_empty() {
+                e.error.clone()
+            } else {
+                e.message.clone()
+            }
+        })
+        .unwrap_or_else(|| {
+            String::from_utf8_lossy(body)
+                .trim()
+                .chars()
+                .take(300)
+                .collect()
+        });
     match status.as_u16() {
         401 => ApiError::Unauthorized(text),
         403 => ApiError::Forbidden(format!(
@@ -150,7 +190,11 @@ fn transport(e: &reqwest::Error, c: &Conn) -> ApiError {
         src = s.source();
     }
     if e.is_timeout() {
-        return ApiError::Unavailable(format!("{} did not answer within {}s (timeout)", c.base, c.timeout.as_secs()));
+        return ApiError::Unavailable(format!(
+            "{} did not answer within {}s (timeout)",
+            c.base,
+            c.timeout.as_secs()
+        ));
     }
     if e.is_decode() {
         return ApiError::Malformed(msg);

@@ -2,24 +2,42 @@
 //! on JSON alone.
 
 use super::api::{Application, Tree};
-use crate::core::model::{Health, History, ImageRef, Progress, ProgressPhase, Revision, TargetFacts};
+use crate::core::model::{
+    Health, History, ImageRef, Progress, ProgressPhase, Revision, TargetFacts,
+};
 use chrono::{DateTime, Utc};
 
 fn time(s: &Option<String>) -> Option<DateTime<Utc>> {
-    s.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|d| d.with_timezone(&Utc))
+    s.as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|d| d.with_timezone(&Utc))
 }
 
 /// Pod states that mean "not starting", from the resource tree's info.
-const BAD_REASONS: &[&str] = &["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "OOMKilled", "Error", "CreateContainerConfigError"];
+const BAD_REASONS: &[&str] = &[
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "OOMKilled",
+    "Error",
+    "CreateContainerConfigError",
+];
 
 pub fn health(target: &str, app: &Application, tree: Option<&Tree>, now: DateTime<Utc>) -> Health {
-    let pods: Vec<_> = tree.map(|t| t.nodes.iter().filter(|n| n.kind == "Pod").collect()).unwrap_or_default();
-    let ready = pods.iter().filter(|p| p.health.as_ref().and_then(|h| h.status.as_deref()) == Some("Healthy")).count() as u32;
+    let pods: Vec<_> = tree
+        .map(|t| t.nodes.iter().filter(|n| n.kind == "Pod").collect())
+        .unwrap_or_default();
+    let ready = pods
+        .iter()
+        .filter(|p| p.health.as_ref().and_then(|h| h.status.as_deref()) == Some("Healthy"))
+        .count() as u32;
     let bad = pods
         .iter()
         .filter(|p| {
             p.health.as_ref().and_then(|h| h.status.as_deref()) == Some("Degraded")
-                || p.info.iter().any(|i| BAD_REASONS.iter().any(|r| i.value.contains(r)))
+                || p.info
+                    .iter()
+                    .any(|i| BAD_REASONS.iter().any(|r| i.value.contains(r)))
         })
         .count() as u32;
     let restarts = pods
@@ -28,14 +46,33 @@ pub fn health(target: &str, app: &Application, tree: Option<&Tree>, now: DateTim
         .filter(|i| i.name == "Restart Count")
         .filter_map(|i| i.value.parse::<u32>().ok())
         .sum();
-    let hs = app.status.health.status.clone().unwrap_or_else(|| "Unknown".into());
-    let sync = app.status.sync.status.clone().unwrap_or_else(|| "Unknown".into());
+    let hs = app
+        .status
+        .health
+        .status
+        .clone()
+        .unwrap_or_else(|| "Unknown".into());
+    let sync = app
+        .status
+        .sync
+        .status
+        .clone()
+        .unwrap_or_else(|| "Unknown".into());
     let mut msg = format!("Argo CD: {sync}, {hs}");
-    if let Some(m) = app.status.health.message.as_deref().filter(|m| !m.is_empty()) {
+    if let Some(m) = app
+        .status
+        .health
+        .message
+        .as_deref()
+        .filter(|m| !m.is_empty())
+    {
         msg.push_str(&format!(" — {m}"));
     }
     if let Some(op) = &app.status.operation_state {
-        msg.push_str(&format!("; last operation {}", op.phase.clone().unwrap_or_default()));
+        msg.push_str(&format!(
+            "; last operation {}",
+            op.phase.clone().unwrap_or_default()
+        ));
         if let Some(m) = op.message.as_deref().filter(|m| !m.is_empty()) {
             msg.push_str(&format!(": {m}"));
         }
@@ -53,8 +90,17 @@ pub fn health(target: &str, app: &Application, tree: Option<&Tree>, now: DateTim
         latency_baseline_ms: None,
         probe_ok: None,
         rollout_stuck: pods.is_empty() && matches!(hs.as_str(), "Degraded" | "Missing"),
-        revision: app.current_history().map(|h| h.id.to_string()).unwrap_or_else(|| "-".into()),
-        images: app.status.summary.images.iter().map(|i| ImageRef::parse(i)).collect(),
+        revision: app
+            .current_history()
+            .map(|h| h.id.to_string())
+            .unwrap_or_else(|| "-".into()),
+        images: app
+            .status
+            .summary
+            .images
+            .iter()
+            .map(|i| ImageRef::parse(i))
+            .collect(),
         message: Some(msg),
         observed_at: now,
         signals: Vec::new(),
@@ -66,9 +112,16 @@ fn source_text(h: &super::api::RevisionHistory) -> String {
     srcs.iter()
         .map(|s| {
             let repo = s.repo_url.as_deref().unwrap_or("?");
-            let repo = repo.rsplit('/').next().unwrap_or(repo).trim_end_matches(".git");
+            let repo = repo
+                .rsplit('/')
+                .next()
+                .unwrap_or(repo)
+                .trim_end_matches(".git");
             let what = s.path.as_deref().or(s.chart.as_deref()).unwrap_or("");
-            format!("{repo}/{what}@{}", s.target_revision.as_deref().unwrap_or("HEAD"))
+            format!(
+                "{repo}/{what}@{}",
+                s.target_revision.as_deref().unwrap_or("HEAD")
+            )
         })
         .collect::<Vec<_>>()
         .join(" + ")
@@ -81,16 +134,28 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
     let revisions = hist
         .iter()
         .map(|h| {
-            let who = h.initiated_by.as_ref().map(|i| match (&i.username, i.automated) {
-                (Some(u), _) if !u.is_empty() => u.clone(),
-                (_, Some(true)) => "automated sync".to_string(),
-                _ => "unknown".to_string(),
-            });
+            let who = h
+                .initiated_by
+                .as_ref()
+                .map(|i| match (&i.username, i.automated) {
+                    (Some(u), _) if !u.is_empty() => u.clone(),
+                    (_, Some(true)) => "automated sync".to_string(),
+                    _ => "unknown".to_string(),
+                });
             let is_current = Some(h.id) == current;
             Revision {
                 id: h.id.to_string(),
                 deployed_at: time(&h.deployed_at).or(time(&h.deploy_started_at)),
-                images: if is_current { app.status.summary.images.iter().map(|i| ImageRef::parse(i)).collect() } else { vec![] },
+                images: if is_current {
+                    app.status
+                        .summary
+                        .images
+                        .iter()
+                        .map(|i| ImageRef::parse(i))
+                        .collect()
+                } else {
+                    vec![]
+                },
                 git_sha: h.sha().map(str::to_string),
                 message: source_text(h),
                 author: who,
@@ -119,26 +184,72 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
 /// After a rollback the app is OutOfSync with HEAD by design, so sync
 /// status is reported, not required.
 pub fn progress(app: &Application, to_sha: Option<&str>) -> Progress {
-    let hs = app.status.health.status.clone().unwrap_or_else(|| "Unknown".into());
-    let sync = app.status.sync.status.clone().unwrap_or_else(|| "Unknown".into());
+    let hs = app
+        .status
+        .health
+        .status
+        .clone()
+        .unwrap_or_else(|| "Unknown".into());
+    let sync = app
+        .status
+        .sync
+        .status
+        .clone()
+        .unwrap_or_else(|| "Unknown".into());
     let op = app.status.operation_state.clone().unwrap_or_default();
     let phase = op.phase.clone().unwrap_or_default();
-    let at = op.sync_result.as_ref().and_then(|r| r.revision.clone().or(r.revisions.first().cloned()));
+    let at = op
+        .sync_result
+        .as_ref()
+        .and_then(|r| r.revision.clone().or(r.revisions.first().cloned()));
     let short = |s: &str| s[..s.len().min(7)].to_string();
     let at_target = match (to_sha, at.as_deref()) {
         (Some(t), Some(a)) => a.starts_with(t) || t.starts_with(a),
         _ => true,
     };
-    let p = |phase, message: String| Progress { phase, message, desired: 0, updated: 0, ready: 0, old: 0 };
+    let p = |phase, message: String| Progress {
+        phase,
+        message,
+        desired: 0,
+        updated: 0,
+        ready: 0,
+        old: 0,
+    };
     match phase.as_str() {
-        "Running" | "Terminating" | "" => p(ProgressPhase::Progressing, format!("operation {}: {}", if phase.is_empty() { "pending" } else { &phase }, op.message.unwrap_or_default())),
-        "Failed" | "Error" => p(ProgressPhase::Failed, format!("operation {phase}: {}", op.message.unwrap_or_default())),
+        "Running" | "Terminating" | "" => p(
+            ProgressPhase::Progressing,
+            format!(
+                "operation {}: {}",
+                if phase.is_empty() { "pending" } else { &phase },
+                op.message.unwrap_or_default()
+            ),
+        ),
+        "Failed" | "Error" => p(
+            ProgressPhase::Failed,
+            format!("operation {phase}: {}", op.message.unwrap_or_default()),
+        ),
         "Succeeded" if !at_target => p(
             ProgressPhase::Failed,
-            format!("last operation Succeeded at {} but the rollback target is {}: another sync replaced it", at.as_deref().map(short).unwrap_or_default(), to_sha.map(short).unwrap_or_default()),
+            format!(
+                "last operation Succeeded at {} but the rollback target is {}: another sync replaced it",
+                at.as_deref().map(short).unwrap_or_default(),
+                to_sha.map(short).unwrap_or_default()
+            ),
         ),
-        "Succeeded" if hs == "Healthy" => p(ProgressPhase::Converged, format!("rolled back to {}: {sync}, Healthy", at.as_deref().map(short).unwrap_or_default())),
-        "Succeeded" => p(ProgressPhase::Progressing, format!("operation Succeeded at {}; waiting for Healthy (now {hs})", at.as_deref().map(short).unwrap_or_default())),
+        "Succeeded" if hs == "Healthy" => p(
+            ProgressPhase::Converged,
+            format!(
+                "rolled back to {}: {sync}, Healthy",
+                at.as_deref().map(short).unwrap_or_default()
+            ),
+        ),
+        "Succeeded" => p(
+            ProgressPhase::Progressing,
+            format!(
+                "operation Succeeded at {}; waiting for Healthy (now {hs})",
+                at.as_deref().map(short).unwrap_or_default()
+            ),
+        ),
         other => p(ProgressPhase::Progressing, format!("operation {other}")),
     }
 }

@@ -32,7 +32,12 @@ pub struct AppTarget {
 #[derive(Debug, Clone)]
 pub enum AppSpec {
     One(AppTarget),
-    Selector { selector: String, project: Option<String>, app_namespace: Option<String>, environment: String },
+    Selector {
+        selector: String,
+        project: Option<String>,
+        app_namespace: Option<String>,
+        environment: String,
+    },
 }
 
 pub struct ArgoBackend {
@@ -59,22 +64,38 @@ impl ArgoBackend {
 
     /// Starts one application stream per target, once, on the caller's runtime.
     fn start_streams(&self) {
-        if self.streams_started.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        if self
+            .streams_started
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
             return;
         }
         for t in self.targets.lock().unwrap().iter() {
-            let fut = stream::follow(self.client.clone(), Arc::downgrade(&self.live), t.app.clone(), Self::query(t));
+            let fut = stream::follow(
+                self.client.clone(),
+                Arc::downgrade(&self.live),
+                t.app.clone(),
+                Self::query(t),
+            );
             tokio::spawn(fut);
         }
     }
 
     /// Whether the app's live stream is connected (tests and the header use it).
     pub fn streaming(&self, target: &str) -> bool {
-        self.target(target).map(|t| self.live.is_connected(&t.app)).unwrap_or(false)
+        self.target(target)
+            .map(|t| self.live.is_connected(&t.app))
+            .unwrap_or(false)
     }
 
     fn target(&self, name: &str) -> Result<AppTarget, String> {
-        self.targets.lock().unwrap().iter().find(|t| t.name == name).cloned().ok_or_else(|| format!("unknown Argo CD target {name}"))
+        self.targets
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|t| t.name == name)
+            .cloned()
+            .ok_or_else(|| format!("unknown Argo CD target {name}"))
     }
 
     fn query(t: &AppTarget) -> Vec<(&'static str, String)> {
@@ -94,16 +115,40 @@ impl ArgoBackend {
 
     fn info(&self, t: &AppTarget) -> TargetInfo {
         let host = auth::strip_scheme(&self.client.conn.base);
-        let proj = t.project.as_deref().map(|p| format!(" (project {p})")).unwrap_or_default();
-        TargetInfo { name: t.name.clone(), kind: Kind::Argocd, environment: t.environment.clone(), location: format!("{host} · app {}{proj}", t.app) }
+        let proj = t
+            .project
+            .as_deref()
+            .map(|p| format!(" (project {p})"))
+            .unwrap_or_default();
+        TargetInfo {
+            name: t.name.clone(),
+            kind: Kind::Argocd,
+            environment: t.environment.clone(),
+            location: format!("{host} · app {}{proj}", t.app),
+        }
     }
 
     pub async fn get_app(&self, t: &AppTarget) -> Result<Application, ApiError> {
-        self.client.get_json(&format!("/api/v1/applications/{}", t.app), &Self::query(t), "get", &Self::object(t)).await
+        self.client
+            .get_json(
+                &format!("/api/v1/applications/{}", t.app),
+                &Self::query(t),
+                "get",
+                &Self::object(t),
+            )
+            .await
     }
 
     async fn get_tree(&self, t: &AppTarget) -> Option<Tree> {
-        self.client.get_json(&format!("/api/v1/applications/{}/resource-tree", t.app), &Self::query(t), "get", &Self::object(t)).await.ok()
+        self.client
+            .get_json(
+                &format!("/api/v1/applications/{}/resource-tree", t.app),
+                &Self::query(t),
+                "get",
+                &Self::object(t),
+            )
+            .await
+            .ok()
     }
 
     async fn read_health(&self, t: &AppTarget) -> Result<Health, String> {
@@ -112,14 +157,23 @@ impl ArgoBackend {
             None => self.get_app(t).await.map_err(|e| e.message())?,
         };
         let tree = self.get_tree(t).await;
-        Ok(convert::health(&t.name, &app, tree.as_ref(), chrono::Utc::now()))
+        Ok(convert::health(
+            &t.name,
+            &app,
+            tree.as_ref(),
+            chrono::Utc::now(),
+        ))
     }
 
     async fn supports_enabled(&self) -> bool {
         if let Some(v) = *self.supports_enabled.lock().unwrap() {
             return v;
         }
-        let v = match self.client.get_json::<api::Version>("/api/version", &[], "get", "version").await {
+        let v = match self
+            .client
+            .get_json::<api::Version>("/api/version", &[], "get", "version")
+            .await
+        {
             Ok(v) => version_at_least(&v.version, 3, 1),
             Err(_) => false,
         };
@@ -127,7 +181,11 @@ impl ArgoBackend {
         v
     }
 
-    async fn execute_step(&self, plan: &RollbackPlan, step: &PlanStep) -> Result<StepDone, ExecError> {
+    async fn execute_step(
+        &self,
+        plan: &RollbackPlan,
+        step: &PlanStep,
+    ) -> Result<StepDone, ExecError> {
         let t = self.target(&plan.target.name).map_err(ExecError::Failed)?;
         let fail = |e: ApiError| match e {
             ApiError::Rejected(m) => ExecError::Refused(m),
@@ -137,13 +195,19 @@ impl ArgoBackend {
         let app = self.get_app(&t).await.map_err(fail)?;
         let now = app.version_token();
         if now != plan.built_from {
-            return Err(ExecError::Stale { built_from: plan.built_from.clone(), now });
+            return Err(ExecError::Stale {
+                built_from: plan.built_from.clone(),
+                now,
+            });
         }
         let path = format!("/api/v1/applications/{}", t.app);
         match step {
             PlanStep::DisableAutoSync => {
                 if !app.auto_sync() {
-                    return Ok(StepDone { summary: "auto-sync was already off".into(), version: now });
+                    return Ok(StepDone {
+                        summary: "auto-sync was already off".into(),
+                        version: now,
+                    });
                 }
                 let keep = self.supports_enabled().await;
                 let patch = if keep {
@@ -155,17 +219,41 @@ impl ArgoBackend {
                 for (k, v) in Self::query(&t) {
                     body[k] = serde_json::Value::String(v);
                 }
-                let out = self.client.call(Method::PATCH, &path, &[], Some(&body), "update", &Self::object(&t)).await.map_err(fail)?;
-                let after: Application = serde_json::from_slice(&out).map_err(|e| ExecError::Failed(format!("malformed answer to PATCH: {e}")))?;
+                let out = self
+                    .client
+                    .call(
+                        Method::PATCH,
+                        &path,
+                        &[],
+                        Some(&body),
+                        "update",
+                        &Self::object(&t),
+                    )
+                    .await
+                    .map_err(fail)?;
+                let after: Application = serde_json::from_slice(&out)
+                    .map_err(|e| ExecError::Failed(format!("malformed answer to PATCH: {e}")))?;
                 if after.auto_sync() {
-                    return Err(ExecError::Failed("PATCH accepted but auto-sync is still on; not rolling back".into()));
+                    return Err(ExecError::Failed(
+                        "PATCH accepted but auto-sync is still on; not rolling back".into(),
+                    ));
                 }
-                let how = if keep { "automated.enabled=false (prune/selfHeal kept)" } else { "automated removed (server before v3.1)" };
-                Ok(StepDone { summary: format!("auto-sync disabled on {}: merge PATCH {how}", t.app), version: after.version_token() })
+                let how = if keep {
+                    "automated.enabled=false (prune/selfHeal kept)"
+                } else {
+                    "automated removed (server before v3.1)"
+                };
+                Ok(StepDone {
+                    summary: format!("auto-sync disabled on {}: merge PATCH {how}", t.app),
+                    version: after.version_token(),
+                })
             }
             PlanStep::EnableAutoSync => {
                 if app.auto_sync() {
-                    return Ok(StepDone { summary: "auto-sync was already on".into(), version: now });
+                    return Ok(StepDone {
+                        summary: "auto-sync was already on".into(),
+                        version: now,
+                    });
                 }
                 let patch = if self.supports_enabled().await {
                     serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": true}}}})
@@ -176,22 +264,68 @@ impl ArgoBackend {
                 for (k, v) in Self::query(&t) {
                     body[k] = serde_json::Value::String(v);
                 }
-                let out = self.client.call(Method::PATCH, &path, &[], Some(&body), "update", &Self::object(&t)).await.map_err(fail)?;
-                let after: Application = serde_json::from_slice(&out).map_err(|e| ExecError::Failed(format!("malformed answer to PATCH: {e}")))?;
-                Ok(StepDone { summary: format!("auto-sync re-enabled on {}: Argo CD now follows HEAD", t.app), version: after.version_token() })
+                let out = self
+                    .client
+                    .call(
+                        Method::PATCH,
+                        &path,
+                        &[],
+                        Some(&body),
+                        "update",
+                        &Self::object(&t),
+                    )
+                    .await
+                    .map_err(fail)?;
+                let after: Application = serde_json::from_slice(&out)
+                    .map_err(|e| ExecError::Failed(format!("malformed answer to PATCH: {e}")))?;
+                Ok(StepDone {
+                    summary: format!(
+                        "auto-sync re-enabled on {}: Argo CD now follows HEAD",
+                        t.app
+                    ),
+                    version: after.version_token(),
+                })
             }
             PlanStep::Rollback { to } => {
-                let id: i64 = to.parse().map_err(|_| ExecError::Failed(format!("history id {to} is not a number")))?;
-                let mut body = serde_json::json!({"name": t.app, "id": id, "prune": false, "dryRun": false});
+                let id: i64 = to
+                    .parse()
+                    .map_err(|_| ExecError::Failed(format!("history id {to} is not a number")))?;
+                let mut body =
+                    serde_json::json!({"name": t.app, "id": id, "prune": false, "dryRun": false});
                 for (k, v) in Self::query(&t) {
                     body[k] = serde_json::Value::String(v);
                 }
-                let out = self.client.call(Method::POST, &format!("{path}/rollback"), &[], Some(&body), "sync", &Self::object(&t)).await.map_err(fail)?;
-                let after: Application = serde_json::from_slice(&out).map_err(|e| ExecError::Failed(format!("malformed answer to rollback: {e}")))?;
-                let sha = plan.to.git_sha.as_deref().map(|s| &s[..s.len().min(7)]).unwrap_or("?");
-                Ok(StepDone { summary: format!("rollback of {} to history id {id} ({sha}) accepted; operation started", t.app), version: after.version_token() })
+                let out = self
+                    .client
+                    .call(
+                        Method::POST,
+                        &format!("{path}/rollback"),
+                        &[],
+                        Some(&body),
+                        "sync",
+                        &Self::object(&t),
+                    )
+                    .await
+                    .map_err(fail)?;
+                let after: Application = serde_json::from_slice(&out)
+                    .map_err(|e| ExecError::Failed(format!("malformed answer to rollback: {e}")))?;
+                let sha = plan
+                    .to
+                    .git_sha
+                    .as_deref()
+                    .map(|s| &s[..s.len().min(7)])
+                    .unwrap_or("?");
+                Ok(StepDone {
+                    summary: format!(
+                        "rollback of {} to history id {id} ({sha}) accepted; operation started",
+                        t.app
+                    ),
+                    version: after.version_token(),
+                })
             }
-            other => Err(ExecError::Failed(format!("{other:?} is not a mutating step"))),
+            other => Err(ExecError::Failed(format!(
+                "{other:?} is not a mutating step"
+            ))),
         }
     }
 }
@@ -199,7 +333,10 @@ impl ArgoBackend {
 /// `v3.1.0+abc` ≥ 3.1
 pub fn version_at_least(v: &str, major: u32, minor: u32) -> bool {
     let core = v.trim_start_matches('v');
-    let mut it = core.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse::<u32>().unwrap_or(0));
+    let mut it = core
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<u32>().unwrap_or(0));
     let (ma, mi) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
     (ma, mi) >= (major, minor)
 }
@@ -215,7 +352,12 @@ impl Backend for ArgoBackend {
             for s in &self.specs {
                 match s {
                     AppSpec::One(t) => out.push(t.clone()),
-                    AppSpec::Selector { selector, project, app_namespace, environment } => {
+                    AppSpec::Selector {
+                        selector,
+                        project,
+                        app_namespace,
+                        environment,
+                    } => {
                         let mut q = vec![("selector", selector.clone())];
                         if let Some(p) = project {
                             q.push(("projects", p.clone()));
@@ -223,7 +365,11 @@ impl Backend for ArgoBackend {
                         if let Some(n) = app_namespace {
                             q.push(("appNamespace", n.clone()));
                         }
-                        let list: ApplicationList = self.client.get_json("/api/v1/applications", &q, "get", selector).await.map_err(|e| e.message())?;
+                        let list: ApplicationList = self
+                            .client
+                            .get_json("/api/v1/applications", &q, "get", selector)
+                            .await
+                            .map_err(|e| e.message())?;
                         for a in list.items {
                             out.push(AppTarget {
                                 name: a.metadata.name.clone(),
@@ -246,7 +392,9 @@ impl Backend for ArgoBackend {
         Box::pin(async move {
             self.start_streams();
             let ts = self.targets.lock().unwrap().clone();
-            let reads = ts.iter().map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
+            let reads = ts
+                .iter()
+                .map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
             futures::future::join_all(reads).await
         })
     }
@@ -263,8 +411,11 @@ impl Backend for ArgoBackend {
         })
     }
 
-
-    fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
+    fn execute<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
         Box::pin(self.execute_step(plan, step))
     }
 

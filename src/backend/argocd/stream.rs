@@ -20,14 +20,26 @@ pub struct Live {
 impl Live {
     /// The streamed state, only while the stream is connected.
     pub fn get(&self, app: &str) -> Option<Application> {
-        if !self.connected.lock().unwrap().get(app).copied().unwrap_or(false) {
+        if !self
+            .connected
+            .lock()
+            .unwrap()
+            .get(app)
+            .copied()
+            .unwrap_or(false)
+        {
             return None;
         }
         self.apps.lock().unwrap().get(app).cloned()
     }
 
     pub fn is_connected(&self, app: &str) -> bool {
-        self.connected.lock().unwrap().get(app).copied().unwrap_or(false)
+        self.connected
+            .lock()
+            .unwrap()
+            .get(app)
+            .copied()
+            .unwrap_or(false)
     }
 
     fn set_connected(&self, app: &str, up: bool) {
@@ -44,7 +56,12 @@ impl Live {
 }
 
 /// Follows one application's stream forever; ends when `live` is dropped.
-pub async fn follow(client: Arc<Client>, live: std::sync::Weak<Live>, app: String, query: Vec<(&'static str, String)>) {
+pub async fn follow(
+    client: Arc<Client>,
+    live: std::sync::Weak<Live>,
+    app: String,
+    query: Vec<(&'static str, String)>,
+) {
     let mut backoff = Duration::from_secs(1);
     loop {
         let mut q = query.clone();
@@ -58,7 +75,10 @@ pub async fn follow(client: Arc<Client>, live: std::sync::Weak<Live>, app: Strin
                 while let Some(i) = buf.iter().position(|&b| b == b'\n') {
                     let line: Vec<u8> = buf.drain(..=i).collect();
                     let Some(l) = live.upgrade() else { return };
-                    if let Ok(StreamLine { result: Some(ev), .. }) = serde_json::from_slice::<StreamLine>(&line) {
+                    if let Ok(StreamLine {
+                        result: Some(ev), ..
+                    }) = serde_json::from_slice::<StreamLine>(&line)
+                    {
                         if ev.application.metadata.name == app && ev.kind != "DELETED" {
                             l.put(&app, ev.application);
                             l.set_connected(&app, true);

@@ -25,18 +25,27 @@ pub struct DemoBackend {
 impl DemoBackend {
     /// The embedded scenario, starting "now" on the given clock.
     pub fn builtin(clock: Arc<dyn Clock>) -> DemoBackend {
-        let sc = scenario::parse("assets/demo/scenario.toml", scenario::BUILTIN).expect("embedded scenario is valid (tested)");
+        let sc = scenario::parse("assets/demo/scenario.toml", scenario::BUILTIN)
+            .expect("embedded scenario is valid (tested)");
         Self::from_scenario(&sc, clock)
     }
 
     pub fn from_scenario(sc: &scenario::Scenario, clock: Arc<dyn Clock>) -> DemoBackend {
         let world = World::from_scenario(sc, clock.now());
-        DemoBackend { world: Mutex::new(world), clock, only: Vec::new() }
+        DemoBackend {
+            world: Mutex::new(world),
+            clock,
+            only: Vec::new(),
+        }
     }
 
     pub fn synthetic(n: usize, revs: usize, clock: Arc<dyn Clock>) -> DemoBackend {
         let world = World::synthetic(n, revs, clock.now());
-        DemoBackend { world: Mutex::new(world), clock, only: Vec::new() }
+        DemoBackend {
+            world: Mutex::new(world),
+            clock,
+            only: Vec::new(),
+        }
     }
 
     /// Serves only the named targets.
@@ -47,7 +56,10 @@ impl DemoBackend {
 
     /// Runs `f` on the world after moving it to the clock's now. Tests use
     /// it to change a target behind rbtui's back (a concurrent deploy).
-    pub fn with_world<T>(&self, f: impl FnOnce(&mut World, chrono::DateTime<chrono::Utc>) -> T) -> T {
+    pub fn with_world<T>(
+        &self,
+        f: impl FnOnce(&mut World, chrono::DateTime<chrono::Utc>) -> T,
+    ) -> T {
         let now = self.clock.now();
         let mut w = self.world.lock().unwrap();
         w.advance(now);
@@ -65,11 +77,25 @@ impl Backend for DemoBackend {
     }
 
     fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
-        let r: Vec<TargetInfo> = self.with_world(|w, _| w.services.iter().filter(|s| self.served(&s.info.name)).map(|s| s.info.clone()).collect());
+        let r: Vec<TargetInfo> = self.with_world(|w, _| {
+            w.services
+                .iter()
+                .filter(|s| self.served(&s.info.name))
+                .map(|s| s.info.clone())
+                .collect()
+        });
         if !self.only.is_empty() {
-            let missing: Vec<&String> = self.only.iter().filter(|n| !r.iter().any(|t: &TargetInfo| &t.name == *n)).collect();
+            let missing: Vec<&String> = self
+                .only
+                .iter()
+                .filter(|n| !r.iter().any(|t: &TargetInfo| &t.name == *n))
+                .collect();
             if !missing.is_empty() {
-                let m = missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+                let m = missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 return Box::pin(async move { Err(format!("demo has no service named {m}")) });
             }
         }
@@ -77,7 +103,13 @@ impl Backend for DemoBackend {
     }
 
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
-        let r = self.with_world(|w, now| w.services.iter().filter(|s| self.served(&s.info.name)).map(|s| Ok(s.health(now))).collect());
+        let r = self.with_world(|w, now| {
+            w.services
+                .iter()
+                .filter(|s| self.served(&s.info.name))
+                .map(|s| Ok(s.health(now)))
+                .collect()
+        });
         Box::pin(async move { r })
     }
 
@@ -91,19 +123,36 @@ impl Backend for DemoBackend {
         Box::pin(async move { r })
     }
 
-    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>> {
-        let r = self.with_world(|w, _| w.service(&plan.target.name)?.migrations(&plan.from.id, &plan.to.id));
+    fn migrations<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<MigrationDiff, String>> {
+        let r = self.with_world(|w, _| {
+            w.service(&plan.target.name)?
+                .migrations(&plan.from.id, &plan.to.id)
+        });
         Box::pin(async move { r })
     }
 
-    fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
+    fn execute<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
         let r = self.with_world(|w, now| {
-            let s = w.service_mut(&plan.target.name).map_err(ExecError::Failed)?;
+            let s = w
+                .service_mut(&plan.target.name)
+                .map_err(ExecError::Failed)?;
             if s.version.to_string() != plan.built_from {
-                return Err(ExecError::Stale { built_from: plan.built_from.clone(), now: s.version.to_string() });
+                return Err(ExecError::Stale {
+                    built_from: plan.built_from.clone(),
+                    now: s.version.to_string(),
+                });
             }
             if s.rollout.is_some() {
-                return Err(ExecError::Refused("another operation is already in progress".into()));
+                return Err(ExecError::Refused(
+                    "another operation is already in progress".into(),
+                ));
             }
             let summary = match step {
                 PlanStep::DisableAutoSync => {
@@ -118,13 +167,22 @@ impl Backend for DemoBackend {
                 }
                 PlanStep::Rollback { to } => {
                     if s.auto_sync {
-                        return Err(ExecError::Refused("rollback cannot be initiated when auto-sync is enabled".into()));
+                        return Err(ExecError::Refused(
+                            "rollback cannot be initiated when auto-sync is enabled".into(),
+                        ));
                     }
                     s.rollback(to, now).map_err(ExecError::Refused)?
                 }
-                other => return Err(ExecError::Failed(format!("{other:?} is not a mutating step"))),
+                other => {
+                    return Err(ExecError::Failed(format!(
+                        "{other:?} is not a mutating step"
+                    )));
+                }
             };
-            Ok(StepDone { summary, version: s.version.to_string() })
+            Ok(StepDone {
+                summary,
+                version: s.version.to_string(),
+            })
         });
         Box::pin(async move { r })
     }
@@ -139,10 +197,21 @@ impl Backend for DemoBackend {
             let cur = &s.revs[s.current];
             let d = s.replicas;
             if cur.failure == Some(scenario::Failure::Crashloop) {
-                let stub = world::Rollout { to: s.current, from: s.current, started: now - chrono::Duration::seconds(world::DEADLINE_SECS) };
+                let stub = world::Rollout {
+                    to: s.current,
+                    from: s.current,
+                    started: now - chrono::Duration::seconds(world::DEADLINE_SECS),
+                };
                 return Ok(s.progress_of(&stub, now));
             }
-            Ok(Progress { phase: ProgressPhase::Converged, message: format!("deployment \"{}\" successfully rolled out", s.info.name), desired: d, updated: d, ready: d, old: 0 })
+            Ok(Progress {
+                phase: ProgressPhase::Converged,
+                message: format!("deployment \"{}\" successfully rolled out", s.info.name),
+                desired: d,
+                updated: d,
+                ready: d,
+                old: 0,
+            })
         });
         Box::pin(async move { r })
     }

@@ -3,7 +3,9 @@
 
 use super::scenario::{Failure, Scenario, fake_hex};
 use crate::core::migration::MigrationDiff;
-use crate::core::model::{Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo};
+use crate::core::model::{
+    Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
+};
 use chrono::{DateTime, Duration, Utc};
 
 /// Simulated seconds a good rollout takes to converge.
@@ -69,20 +71,32 @@ impl World {
                     .map(|r| Rev {
                         id: r.id,
                         tag: r.tag.clone(),
-                        digest: format!("sha256:{}", fake_hex(&format!("{}:{}", s.image, r.tag), 64)),
+                        digest: format!(
+                            "sha256:{}",
+                            fake_hex(&format!("{}:{}", s.image, r.tag), 64)
+                        ),
                         sha: sha_for(&r.tag, &s.name),
                         deployed_at: start - Duration::minutes(r.minutes_ago),
                         author: r.author.clone(),
                         message: r.message.clone(),
                         failure: r.failure,
-                        migrations: r.migrations.iter().map(|m| (m.path.clone(), m.sql.clone())).collect(),
+                        migrations: r
+                            .migrations
+                            .iter()
+                            .map(|m| (m.path.clone(), m.sql.clone()))
+                            .collect(),
                     })
                     .collect();
                 revs.sort_by_key(|r| r.deployed_at);
                 let current = revs.len().saturating_sub(1);
                 let since = revs.last().map(|r| r.deployed_at).unwrap_or(start);
                 Service {
-                    info: TargetInfo { name: s.name.clone(), kind: s.kind, environment: s.environment.clone(), location: s.location.clone() },
+                    info: TargetInfo {
+                        name: s.name.clone(),
+                        kind: s.kind,
+                        environment: s.environment.clone(),
+                        location: s.location.clone(),
+                    },
                     image: s.image.clone(),
                     replicas: s.replicas,
                     baseline_p95_ms: s.baseline_p95_ms,
@@ -118,13 +132,26 @@ impl World {
                             deployed_at: start - Duration::minutes(((revs - j) * 600) as i64),
                             author: "bench".into(),
                             message: format!("change {j} of {name}"),
-                            failure: if i % 50 == 0 && j + 1 == revs { Some(Failure::Crashloop) } else { None },
+                            failure: if i % 50 == 0 && j + 1 == revs {
+                                Some(Failure::Crashloop)
+                            } else {
+                                None
+                            },
                             migrations: Vec::new(),
                         }
                     })
                     .collect();
                 Service {
-                    info: TargetInfo { name, kind: kinds[i % 4], environment: if i % 3 == 0 { "prod".into() } else { "staging".into() }, location: "bench".into() },
+                    info: TargetInfo {
+                        name,
+                        kind: kinds[i % 4],
+                        environment: if i % 3 == 0 {
+                            "prod".into()
+                        } else {
+                            "staging".into()
+                        },
+                        location: "bench".into(),
+                    },
                     image,
                     replicas: 3,
                     baseline_p95_ms: 100.0,
@@ -143,11 +170,17 @@ impl World {
     }
 
     pub fn service(&self, name: &str) -> Result<&Service, String> {
-        self.services.iter().find(|s| s.info.name == name).ok_or_else(|| format!("no such target {name}"))
+        self.services
+            .iter()
+            .find(|s| s.info.name == name)
+            .ok_or_else(|| format!("no such target {name}"))
     }
 
     pub fn service_mut(&mut self, name: &str) -> Result<&mut Service, String> {
-        self.services.iter_mut().find(|s| s.info.name == name).ok_or_else(|| format!("no such target {name}"))
+        self.services
+            .iter_mut()
+            .find(|s| s.info.name == name)
+            .ok_or_else(|| format!("no such target {name}"))
     }
 
     /// Moves rollouts forward to `now`; a converged rollout makes its
@@ -177,7 +210,11 @@ fn sha_for(tag: &str, name: &str) -> String {
 
 impl Service {
     fn image_ref(&self, r: &Rev) -> ImageRef {
-        ImageRef { repository: self.image.clone(), tag: Some(r.tag.clone()), digest: Some(r.digest.clone()) }
+        ImageRef {
+            repository: self.image.clone(),
+            tag: Some(r.tag.clone()),
+            digest: Some(r.digest.clone()),
+        }
     }
 
     pub fn history(&self, now: DateTime<Utc>) -> History {
@@ -196,9 +233,27 @@ impl Service {
                 current: i == self.current,
             })
             .collect();
-        let known_bad = self.revs.iter().enumerate().filter(|(i, r)| *i != self.current && r.failure.is_some()).map(|(_, r)| r.id.to_string()).collect();
-        let last_known_good = self.revs.iter().enumerate().rev().find(|(i, r)| *i != self.current && r.failure.is_none()).map(|(_, r)| r.id.to_string());
-        let busy = self.rollout.as_ref().map(|r| format!("rollout to {} started {}", self.revs[r.to].id, crate::core::fmt::ago(r.started, now)));
+        let known_bad = self
+            .revs
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| *i != self.current && r.failure.is_some())
+            .map(|(_, r)| r.id.to_string())
+            .collect();
+        let last_known_good = self
+            .revs
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(i, r)| *i != self.current && r.failure.is_none())
+            .map(|(_, r)| r.id.to_string());
+        let busy = self.rollout.as_ref().map(|r| {
+            format!(
+                "rollout to {} started {}",
+                self.revs[r.to].id,
+                crate::core::fmt::ago(r.started, now)
+            )
+        });
         History {
             target: self.info.name.clone(),
             revisions,
@@ -222,7 +277,13 @@ impl Service {
         let cur = &self.revs[self.current];
         let d = self.replicas;
         let wobble = ((now.timestamp() % 7) as f64 - 3.0) / 1000.0;
-        let (mut ready, mut crash, mut restarts, mut rate, mut p95) = (d, 0, 0, 0.002 + wobble.abs() / 2.0, self.baseline_p95_ms * (1.0 + wobble * 10.0));
+        let (mut ready, mut crash, mut restarts, mut rate, mut p95) = (
+            d,
+            0,
+            0,
+            0.002 + wobble.abs() / 2.0,
+            self.baseline_p95_ms * (1.0 + wobble * 10.0),
+        );
         let mut message = None;
         match cur.failure {
             Some(Failure::Crashloop) => {
@@ -232,12 +293,15 @@ impl Service {
                 restarts = d * (mins / 2 + 3);
                 rate = 1.0;
                 p95 = f64::NAN;
-                message = Some("CrashLoopBackOff: back-off 5m0s restarting failed container".into());
+                message =
+                    Some("CrashLoopBackOff: back-off 5m0s restarting failed container".into());
             }
             Some(Failure::Errors) => {
                 rate = 0.072 + wobble;
                 p95 = self.baseline_p95_ms * 2.6;
-                message = Some("500 Internal Server Error: column orders.legacy_total does not exist".into());
+                message = Some(
+                    "500 Internal Server Error: column orders.legacy_total does not exist".into(),
+                );
             }
             Some(Failure::Flaky) => {
                 ready = d.saturating_sub(1);
@@ -263,12 +327,18 @@ impl Service {
             let p = self.progress_of(r, now);
             updated = p.updated;
             ready = p.ready;
-            crash = if matches!(self.revs[r.to].failure, Some(Failure::Crashloop)) { p.updated } else { crash.min(d - p.updated) };
+            crash = if matches!(self.revs[r.to].failure, Some(Failure::Crashloop)) {
+                p.updated
+            } else {
+                crash.min(d - p.updated)
+            };
             stuck = p.phase == ProgressPhase::Failed;
             message = Some(p.message);
         }
         let images = match &self.rollout {
-            Some(r) if self.progress_of(r, now).updated > 0 => vec![self.image_ref(&self.revs[r.to])],
+            Some(r) if self.progress_of(r, now).updated > 0 => {
+                vec![self.image_ref(&self.revs[r.to])]
+            }
             _ => vec![self.image_ref(cur)],
         };
         Health {
@@ -298,12 +368,19 @@ impl Service {
         let e = (now - r.started).num_milliseconds().max(0) as f64 / 1000.0;
         let bad = matches!(self.revs[r.to].failure, Some(Failure::Crashloop));
         let step = (ROLLOUT_SECS as f64 - 2.0) / d as f64;
-        let updated = if e < 1.0 { 0 } else { (((e - 1.0) / step).floor() as u32 + 1).min(d) };
+        let updated = if e < 1.0 {
+            0
+        } else {
+            (((e - 1.0) / step).floor() as u32 + 1).min(d)
+        };
         if bad {
             if e >= DEADLINE_SECS as f64 {
                 return Progress {
                     phase: ProgressPhase::Failed,
-                    message: format!("deployment \"{}\" exceeded its progress deadline (ProgressDeadlineExceeded): new pods crash-looping", self.info.name),
+                    message: format!(
+                        "deployment \"{}\" exceeded its progress deadline (ProgressDeadlineExceeded): new pods crash-looping",
+                        self.info.name
+                    ),
                     desired: d,
                     updated,
                     ready: 0,
@@ -311,38 +388,86 @@ impl Service {
                 };
             }
             return Progress {
-                phase: if updated == 0 { ProgressPhase::Pending } else { ProgressPhase::Progressing },
-                message: format!("Waiting for rollout to finish: {updated} out of {d} new replicas have been updated..."),
+                phase: if updated == 0 {
+                    ProgressPhase::Pending
+                } else {
+                    ProgressPhase::Progressing
+                },
+                message: format!(
+                    "Waiting for rollout to finish: {updated} out of {d} new replicas have been updated..."
+                ),
                 desired: d,
                 updated,
                 ready: 0,
                 old: d,
             };
         }
-        let ready = if e < 2.0 { 0 } else { (((e - 2.0) / step).floor() as u32 + 1).min(d) };
+        let ready = if e < 2.0 {
+            0
+        } else {
+            (((e - 2.0) / step).floor() as u32 + 1).min(d)
+        };
         let old = d.saturating_sub(ready);
         if e >= ROLLOUT_SECS as f64 {
-            return Progress { phase: ProgressPhase::Converged, message: format!("deployment \"{}\" successfully rolled out", self.info.name), desired: d, updated: d, ready: d, old: 0 };
+            return Progress {
+                phase: ProgressPhase::Converged,
+                message: format!("deployment \"{}\" successfully rolled out", self.info.name),
+                desired: d,
+                updated: d,
+                ready: d,
+                old: 0,
+            };
         }
         let (phase, message) = if updated == 0 {
-            (ProgressPhase::Pending, "Waiting for deployment spec update to be observed...".to_string())
+            (
+                ProgressPhase::Pending,
+                "Waiting for deployment spec update to be observed...".to_string(),
+            )
         } else if updated < d {
-            (ProgressPhase::Progressing, format!("Waiting for rollout to finish: {updated} out of {d} new replicas have been updated..."))
+            (
+                ProgressPhase::Progressing,
+                format!(
+                    "Waiting for rollout to finish: {updated} out of {d} new replicas have been updated..."
+                ),
+            )
         } else if old > 0 {
-            (ProgressPhase::Progressing, format!("Waiting for rollout to finish: {old} old replicas are pending termination..."))
+            (
+                ProgressPhase::Progressing,
+                format!(
+                    "Waiting for rollout to finish: {old} old replicas are pending termination..."
+                ),
+            )
         } else {
-            (ProgressPhase::Progressing, format!("Waiting for rollout to finish: {ready} of {d} updated replicas are available..."))
+            (
+                ProgressPhase::Progressing,
+                format!(
+                    "Waiting for rollout to finish: {ready} of {d} updated replicas are available..."
+                ),
+            )
         };
-        Progress { phase, message, desired: d, updated, ready, old }
+        Progress {
+            phase,
+            message,
+            desired: d,
+            updated,
+            ready,
+            old,
+        }
     }
 
     /// Starts a rollback to revision `to_id` the way the platform records
     /// it: Kubernetes renumbers the old ReplicaSet to max+1 (the old number
     /// disappears); Argo CD, Swarm and Compose append a new entry.
     pub fn rollback(&mut self, to_id: &str, now: DateTime<Utc>) -> Result<String, String> {
-        let to = self.revs.iter().position(|r| r.id.to_string() == to_id).ok_or_else(|| format!("unable to find specified revision {to_id} in history"))?;
+        let to = self
+            .revs
+            .iter()
+            .position(|r| r.id.to_string() == to_id)
+            .ok_or_else(|| format!("unable to find specified revision {to_id} in history"))?;
         if to == self.current {
-            return Ok(format!("skipped rollback (current template already matches revision {to_id})"));
+            return Ok(format!(
+                "skipped rollback (current template already matches revision {to_id})"
+            ));
         }
         let max = self.revs.iter().map(|r| r.id).max().unwrap_or(0);
         let mut entry = self.revs[to].clone();
@@ -358,22 +483,54 @@ impl Service {
         }
         self.revs.push(entry);
         self.current = self.revs.len() - 1;
-        let from = if self.info.kind == Kind::Kubernetes && from > to { from - 1 } else { from };
-        self.rollout = Some(Rollout { to: self.current, from, started: now });
+        let from = if self.info.kind == Kind::Kubernetes && from > to {
+            from - 1
+        } else {
+            from
+        };
+        self.rollout = Some(Rollout {
+            to: self.current,
+            from,
+            started: now,
+        });
         self.since = now;
         self.version += 1;
-        Ok(format!("rollback to {to_id} accepted; now {} {}", self.info.kind.revision_word(), max + 1))
+        Ok(format!(
+            "rollback to {to_id} accepted; now {} {}",
+            self.info.kind.revision_word(),
+            max + 1
+        ))
     }
 
     /// Migrations shipped by the revisions after `to` up to the current one.
     pub fn migrations(&self, from_id: &str, to_id: &str) -> Result<MigrationDiff, String> {
-        let to = self.revs.iter().position(|r| r.id.to_string() == to_id).ok_or_else(|| format!("revision {to_id} not found"))?;
-        let from = self.revs.iter().position(|r| r.id.to_string() == from_id).ok_or_else(|| format!("revision {from_id} not found"))?;
+        let to = self
+            .revs
+            .iter()
+            .position(|r| r.id.to_string() == to_id)
+            .ok_or_else(|| format!("revision {to_id} not found"))?;
+        let from = self
+            .revs
+            .iter()
+            .position(|r| r.id.to_string() == from_id)
+            .ok_or_else(|| format!("revision {from_id} not found"))?;
         let raw: Vec<(String, String, String)> = if to < from {
-            self.revs[to + 1..=from].iter().flat_map(|r| r.migrations.iter().map(|(p, sql)| (p.clone(), "added".to_string(), sql.clone()))).collect()
+            self.revs[to + 1..=from]
+                .iter()
+                .flat_map(|r| {
+                    r.migrations
+                        .iter()
+                        .map(|(p, sql)| (p.clone(), "added".to_string(), sql.clone()))
+                })
+                .collect()
         } else {
             Vec::new()
         };
-        Ok(MigrationDiff::classify(&self.info.name, &self.revs[from].sha[..7], &self.revs[to].sha[..7], raw))
+        Ok(MigrationDiff::classify(
+            &self.info.name,
+            &self.revs[from].sha[..7],
+            &self.revs[to].sha[..7],
+            raw,
+        ))
     }
 }

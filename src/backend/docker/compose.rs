@@ -6,12 +6,16 @@
 use super::engine::{Engine, GatedHealth, actor_is, describe};
 use crate::backend::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
-use crate::core::model::{Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo};
+use crate::core::model::{
+    Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
+};
 use crate::core::plan::{PlanStep, RollbackPlan};
-use bollard::models::{ContainerCreateBody, ContainerInspectResponse, ContainerSummary, HealthStatusEnum};
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, HealthStatusEnum,
+};
 use bollard::query_parameters::{
-    CreateContainerOptions, InspectContainerOptions, ListContainersOptions, ListImagesOptions, RemoveContainerOptions, RenameContainerOptions,
-    StartContainerOptions, StopContainerOptions,
+    CreateContainerOptions, InspectContainerOptions, ListContainersOptions, ListImagesOptions,
+    RemoveContainerOptions, RenameContainerOptions, StartContainerOptions, StopContainerOptions,
 };
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -37,17 +41,26 @@ pub struct ComposeBackend {
 
 impl ComposeTarget {
     fn versioned_manifest(&self, tag: &str) -> Option<(PathBuf, PathBuf)> {
-        self.manifest.as_ref().map(|(live, pattern)| (live.clone(), PathBuf::from(pattern.replace("{tag}", tag))))
+        self.manifest
+            .as_ref()
+            .map(|(live, pattern)| (live.clone(), PathBuf::from(pattern.replace("{tag}", tag))))
     }
 }
 
 impl ComposeBackend {
     pub fn new(engine: Engine, targets: Vec<ComposeTarget>) -> ComposeBackend {
-        ComposeBackend { engine, targets, health: GatedHealth::default() }
+        ComposeBackend {
+            engine,
+            targets,
+            health: GatedHealth::default(),
+        }
     }
 
     fn target(&self, name: &str) -> Result<&ComposeTarget, String> {
-        self.targets.iter().find(|t| t.name == name).ok_or_else(|| format!("unknown compose target {name}"))
+        self.targets
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| format!("unknown compose target {name}"))
     }
 
     fn err(&self, e: &bollard::errors::Error) -> String {
@@ -56,24 +69,57 @@ impl ComposeBackend {
 
     async fn containers(&self, t: &ComposeTarget) -> Result<Vec<ContainerSummary>, String> {
         let mut f = HashMap::new();
-        f.insert("label".to_string(), vec![format!("com.docker.compose.project={}", t.project), format!("com.docker.compose.service={}", t.service)]);
-        let mut v = self.engine.docker.list_containers(Some(ListContainersOptions { all: true, filters: Some(f), ..Default::default() })).await.map_err(|e| self.err(&e))?;
+        f.insert(
+            "label".to_string(),
+            vec![
+                format!("com.docker.compose.project={}", t.project),
+                format!("com.docker.compose.service={}", t.service),
+            ],
+        );
+        let mut v = self
+            .engine
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(f),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| self.err(&e))?;
         // Containers parked by an interrupted rollback are not the service.
         v.retain(|c| !c.names.iter().flatten().any(|n| n.ends_with("-rbtui-old")));
         v.sort_by(|a, b| a.names.cmp(&b.names));
         if v.is_empty() {
-            return Err(format!("no containers of compose service {}/{} on {}", t.project, t.service, self.engine.host));
+            return Err(format!(
+                "no containers of compose service {}/{} on {}",
+                t.project, t.service, self.engine.host
+            ));
         }
         Ok(v)
     }
 
     async fn inspect(&self, id: &str) -> Result<ContainerInspectResponse, String> {
-        self.engine.docker.inspect_container(id, None::<InspectContainerOptions>).await.map_err(|e| self.err(&e))
+        self.engine
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| self.err(&e))
     }
 
     /// The plan is pinned to which containers run which images.
     fn version_of(cs: &[ContainerSummary]) -> String {
-        cs.iter().map(|c| format!("{}={}", c.id.as_deref().map(|i| &i[..i.len().min(12)]).unwrap_or("?"), c.image_id.as_deref().unwrap_or("?"))).collect::<Vec<_>>().join(",")
+        cs.iter()
+            .map(|c| {
+                format!(
+                    "{}={}",
+                    c.id.as_deref()
+                        .map(|i| &i[..i.len().min(12)])
+                        .unwrap_or("?"),
+                    c.image_id.as_deref().unwrap_or("?")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     async fn read_health(&self, t: &ComposeTarget) -> Result<Health, String> {
@@ -87,17 +133,40 @@ impl ComposeBackend {
             let health = st.health.as_ref().and_then(|h| h.status);
             let running = st.running == Some(true);
             match (running, health) {
-                (true, Some(HealthStatusEnum::HEALTHY)) | (true, None) | (true, Some(HealthStatusEnum::NONE)) => ready += 1,
+                (true, Some(HealthStatusEnum::HEALTHY))
+                | (true, None)
+                | (true, Some(HealthStatusEnum::NONE)) => ready += 1,
                 (true, Some(HealthStatusEnum::STARTING)) => {}
                 _ => {
                     bad += 1;
-                    let last = st.health.as_ref().and_then(|h| h.log.as_ref()).and_then(|l| l.last()).and_then(|l| l.output.clone()).unwrap_or_default();
+                    let last = st
+                        .health
+                        .as_ref()
+                        .and_then(|h| h.log.as_ref())
+                        .and_then(|l| l.last())
+                        .and_then(|l| l.output.clone())
+                        .unwrap_or_default();
                     let name = i.name.clone().unwrap_or_default();
-                    msgs.push(format!("{} {}{}", name.trim_start_matches('/'), health.map(|h| h.to_string()).unwrap_or_else(|| format!("exited {}", st.exit_code.unwrap_or(0))), if last.trim().is_empty() { String::new() } else { format!(": {}", last.trim()) }));
+                    msgs.push(format!(
+                        "{} {}{}",
+                        name.trim_start_matches('/'),
+                        health
+                            .map(|h| h.to_string())
+                            .unwrap_or_else(|| format!("exited {}", st.exit_code.unwrap_or(0))),
+                        if last.trim().is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", last.trim())
+                        }
+                    ));
                 }
             }
         }
-        let images: Vec<ImageRef> = cs.first().and_then(|c| c.image.clone()).map(|i| vec![ImageRef::parse(&i)]).unwrap_or_default();
+        let images: Vec<ImageRef> = cs
+            .first()
+            .and_then(|c| c.image.clone())
+            .map(|i| vec![ImageRef::parse(&i)])
+            .unwrap_or_default();
         Ok(Health {
             target: t.name.clone(),
             desired: cs.len() as u32,
@@ -111,7 +180,10 @@ impl ComposeBackend {
             latency_baseline_ms: None,
             probe_ok: None,
             rollout_stuck: false,
-            revision: images.first().and_then(|i| i.tag.clone()).unwrap_or_default(),
+            revision: images
+                .first()
+                .and_then(|i| i.tag.clone())
+                .unwrap_or_default(),
             images,
             message: (!msgs.is_empty()).then(|| msgs.join("; ")),
             observed_at: Utc::now(),
@@ -126,42 +198,79 @@ impl ComposeBackend {
         let repo = ImageRef::parse(&cur_image).repository;
         let mut f = HashMap::new();
         f.insert("reference".to_string(), vec![repo.clone()]);
-        let mut imgs = self.engine.docker.list_images(Some(ListImagesOptions { filters: Some(f), ..Default::default() })).await.map_err(|e| self.err(&e))?;
+        let mut imgs = self
+            .engine
+            .docker
+            .list_images(Some(ListImagesOptions {
+                filters: Some(f),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| self.err(&e))?;
         imgs.sort_by_key(|i| std::cmp::Reverse(i.created));
         let mut revisions = Vec::new();
         let mut blocked = Vec::new();
         for img in &imgs {
-            let digest = img.repo_digests.iter().find_map(|d| d.split_once('@').map(|(_, d)| d.to_string()));
-            for tag in img.repo_tags.iter().filter(|x| x.starts_with(&format!("{repo}:"))) {
+            let digest = img
+                .repo_digests
+                .iter()
+                .find_map(|d| d.split_once('@').map(|(_, d)| d.to_string()));
+            for tag in img
+                .repo_tags
+                .iter()
+                .filter(|x| x.starts_with(&format!("{repo}:")))
+            {
                 let r = ImageRef::parse(tag);
                 let id = r.tag.clone().unwrap_or_default();
-                let current = img.id == cur_id && *tag == cur_image || (img.id == cur_id && !cur_image.contains(':') && id == "latest");
+                let current = img.id == cur_id && *tag == cur_image
+                    || (img.id == cur_id && !cur_image.contains(':') && id == "latest");
                 if let Some((_, versioned)) = t.versioned_manifest(&id) {
                     if !versioned.exists() && !current {
-                        blocked.push((id.clone(), format!("no manifest {} for {id}: image and manifest roll back as a pair", versioned.display())));
+                        blocked.push((
+                            id.clone(),
+                            format!(
+                                "no manifest {} for {id}: image and manifest roll back as a pair",
+                                versioned.display()
+                            ),
+                        ));
                     }
                 }
                 revisions.push(Revision {
                     id,
                     deployed_at: DateTime::from_timestamp(img.created, 0),
-                    images: vec![ImageRef { digest: digest.clone(), ..r }],
+                    images: vec![ImageRef {
+                        digest: digest.clone(),
+                        ..r
+                    }],
                     git_sha: img.labels.get("org.opencontainers.image.revision").cloned(),
-                    message: format!("image {} {}", &img.id[..img.id.len().min(19)], img.labels.get("org.opencontainers.image.version").cloned().unwrap_or_default()),
+                    message: format!(
+                        "image {} {}",
+                        &img.id[..img.id.len().min(19)],
+                        img.labels
+                            .get("org.opencontainers.image.version")
+                            .cloned()
+                            .unwrap_or_default()
+                    ),
                     author: None,
                     current,
                 });
             }
         }
         if !revisions.iter().any(|r| r.current) {
-            revisions.insert(0, Revision {
-                id: ImageRef::parse(&cur_image).tag.unwrap_or_else(|| "running".into()),
-                deployed_at: DateTime::from_timestamp(cs[0].created.unwrap_or(0), 0),
-                images: vec![ImageRef::parse(&cur_image)],
-                git_sha: None,
-                message: format!("running image {}", &cur_id[..cur_id.len().min(19)]),
-                author: None,
-                current: true,
-            });
+            revisions.insert(
+                0,
+                Revision {
+                    id: ImageRef::parse(&cur_image)
+                        .tag
+                        .unwrap_or_else(|| "running".into()),
+                    deployed_at: DateTime::from_timestamp(cs[0].created.unwrap_or(0), 0),
+                    images: vec![ImageRef::parse(&cur_image)],
+                    git_sha: None,
+                    message: format!("running image {}", &cur_id[..cur_id.len().min(19)]),
+                    author: None,
+                    current: true,
+                },
+            );
         }
         Ok(History {
             target: t.name.clone(),
@@ -184,12 +293,22 @@ impl ComposeBackend {
     /// remove the parked one. On failure the parked container is restored.
     async fn recreate(&self, t: &ComposeTarget, image: &str) -> Result<Vec<String>, String> {
         let d = &self.engine.docker;
-        let new_id = d.inspect_image(image).await.map_err(|e| self.err(&e))?.id.unwrap_or_default();
+        let new_id = d
+            .inspect_image(image)
+            .await
+            .map_err(|e| self.err(&e))?
+            .id
+            .unwrap_or_default();
         let mut done = Vec::new();
         for c in self.containers(t).await? {
             let id = c.id.clone().unwrap_or_default();
             let old = self.inspect(&id).await?;
-            let name = old.name.clone().unwrap_or_default().trim_start_matches('/').to_string();
+            let name = old
+                .name
+                .clone()
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string();
             let cfg = old.config.clone().unwrap_or_default();
             let mut labels = cfg.labels.clone().unwrap_or_default();
             labels.insert("com.docker.compose.image".into(), new_id.clone());
@@ -203,53 +322,136 @@ impl ComposeBackend {
                 host_config: old.host_config.clone(),
                 ..Default::default()
             };
-            d.stop_container(&id, Some(StopContainerOptions { t: Some(5), ..Default::default() })).await.map_err(|e| self.err(&e))?;
+            d.stop_container(
+                &id,
+                Some(StopContainerOptions {
+                    t: Some(5),
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(|e| self.err(&e))?;
             let parked = format!("{name}-rbtui-old");
-            d.rename_container(&id, RenameContainerOptions { name: parked.clone() }).await.map_err(|e| self.err(&e))?;
-            let created = d.create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body).await;
+            d.rename_container(
+                &id,
+                RenameContainerOptions {
+                    name: parked.clone(),
+                },
+            )
+            .await
+            .map_err(|e| self.err(&e))?;
+            let created = d
+                .create_container(
+                    Some(CreateContainerOptions {
+                        name: Some(name.clone()),
+                        ..Default::default()
+                    }),
+                    body,
+                )
+                .await;
             let started = match created {
-                Ok(r) => d.start_container(&r.id, None::<StartContainerOptions>).await.map(|_| r.id).map_err(|e| self.err(&e)),
+                Ok(r) => d
+                    .start_container(&r.id, None::<StartContainerOptions>)
+                    .await
+                    .map(|_| r.id)
+                    .map_err(|e| self.err(&e)),
                 Err(e) => Err(self.err(&e)),
             };
             match started {
                 Ok(nid) => {
-                    let _ = d.remove_container(&id, Some(RemoveContainerOptions { force: true, ..Default::default() })).await;
-                    done.push(format!("{name} → {} ({})", image, &nid[..nid.len().min(12)]));
+                    let _ = d
+                        .remove_container(
+                            &id,
+                            Some(RemoveContainerOptions {
+                                force: true,
+                                ..Default::default()
+                            }),
+                        )
+                        .await;
+                    done.push(format!(
+                        "{name} → {} ({})",
+                        image,
+                        &nid[..nid.len().min(12)]
+                    ));
                 }
                 Err(e) => {
-                    let _ = d.remove_container(&name, Some(RemoveContainerOptions { force: true, ..Default::default() })).await;
-                    let _ = d.rename_container(&id, RenameContainerOptions { name: name.clone() }).await;
+                    let _ = d
+                        .remove_container(
+                            &name,
+                            Some(RemoveContainerOptions {
+                                force: true,
+                                ..Default::default()
+                            }),
+                        )
+                        .await;
+                    let _ = d
+                        .rename_container(&id, RenameContainerOptions { name: name.clone() })
+                        .await;
                     let _ = d.start_container(&id, None::<StartContainerOptions>).await;
-                    return Err(format!("recreating {name} on {image} failed, the old container was restored: {e}"));
+                    return Err(format!(
+                        "recreating {name} on {image} failed, the old container was restored: {e}"
+                    ));
                 }
             }
         }
         Ok(done)
     }
 
-    async fn execute_step(&self, plan: &RollbackPlan, step: &PlanStep) -> Result<StepDone, ExecError> {
+    async fn execute_step(
+        &self,
+        plan: &RollbackPlan,
+        step: &PlanStep,
+    ) -> Result<StepDone, ExecError> {
         let t = self.target(&plan.target.name).map_err(ExecError::Failed)?;
         let PlanStep::Rollback { to } = step else {
-            return Err(ExecError::Failed(format!("{step:?} does not apply to a Compose service")));
+            return Err(ExecError::Failed(format!(
+                "{step:?} does not apply to a Compose service"
+            )));
         };
         let cs = self.containers(t).await.map_err(ExecError::Failed)?;
         let now = Self::version_of(&cs);
         if now != plan.built_from {
-            return Err(ExecError::Stale { built_from: plan.built_from.clone(), now });
+            return Err(ExecError::Stale {
+                built_from: plan.built_from.clone(),
+                now,
+            });
         }
-        let img = plan.to.images.first().ok_or_else(|| ExecError::Failed("the chosen revision names no image".into()))?;
-        let reference = format!("{}:{}", img.repository, img.tag.clone().unwrap_or_else(|| to.clone()));
+        let img = plan
+            .to
+            .images
+            .first()
+            .ok_or_else(|| ExecError::Failed("the chosen revision names no image".into()))?;
+        let reference = format!(
+            "{}:{}",
+            img.repository,
+            img.tag.clone().unwrap_or_else(|| to.clone())
+        );
         let mut summary = Vec::new();
         if let Some((live, versioned)) = t.versioned_manifest(to) {
             if !versioned.exists() {
-                return Err(ExecError::Refused(format!("no manifest {} for {to}: image and manifest roll back as a pair", versioned.display())));
+                return Err(ExecError::Refused(format!(
+                    "no manifest {} for {to}: image and manifest roll back as a pair",
+                    versioned.display()
+                )));
             }
             let bak = PathBuf::from(format!("{}.bak", live.display()));
             if live.exists() {
-                std::fs::copy(&live, &bak).map_err(|e| ExecError::Failed(format!("backup of {} failed, nothing changed: {e}", live.display())))?;
+                std::fs::copy(&live, &bak).map_err(|e| {
+                    ExecError::Failed(format!(
+                        "backup of {} failed, nothing changed: {e}",
+                        live.display()
+                    ))
+                })?;
             }
-            std::fs::copy(&versioned, &live).map_err(|e| ExecError::Failed(format!("manifest swap failed, nothing changed: {e}")))?;
-            summary.push(format!("manifest {} ← {} (backup {})", live.display(), versioned.display(), bak.display()));
+            std::fs::copy(&versioned, &live).map_err(|e| {
+                ExecError::Failed(format!("manifest swap failed, nothing changed: {e}"))
+            })?;
+            summary.push(format!(
+                "manifest {} ← {} (backup {})",
+                live.display(),
+                versioned.display(),
+                bak.display()
+            ));
         }
         match self.recreate(t, &reference).await {
             Ok(done) => summary.extend(done),
@@ -264,23 +466,60 @@ impl ComposeBackend {
             }
         }
         let after = self.containers(t).await.map_err(ExecError::Failed)?;
-        Ok(StepDone { summary: summary.join("; "), version: Self::version_of(&after) })
+        Ok(StepDone {
+            summary: summary.join("; "),
+            version: Self::version_of(&after),
+        })
     }
 
     async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, String> {
         let t = self.target(&plan.target.name)?;
         let h = self.read_health(t).await?;
-        let want = plan.to.images.first().map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default())).unwrap_or_default();
-        let on = h.images.first().map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default())).unwrap_or_default();
-        let p = |phase, message: String| Progress { phase, message, desired: h.desired, updated: h.updated, ready: h.ready, old: 0 };
+        let want = plan
+            .to
+            .images
+            .first()
+            .map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default()))
+            .unwrap_or_default();
+        let on = h
+            .images
+            .first()
+            .map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default()))
+            .unwrap_or_default();
+        let p = |phase, message: String| Progress {
+            phase,
+            message,
+            desired: h.desired,
+            updated: h.updated,
+            ready: h.ready,
+            old: 0,
+        };
         Ok(if on != want {
-            p(ProgressPhase::Progressing, format!("containers run {on}, waiting for {want}"))
+            p(
+                ProgressPhase::Progressing,
+                format!("containers run {on}, waiting for {want}"),
+            )
         } else if h.crashlooping > 0 {
-            p(ProgressPhase::Failed, format!("containers on {want} are not healthy: {}", h.message.unwrap_or_default()))
+            p(
+                ProgressPhase::Failed,
+                format!(
+                    "containers on {want} are not healthy: {}",
+                    h.message.unwrap_or_default()
+                ),
+            )
         } else if h.ready == h.desired {
-            p(ProgressPhase::Converged, format!("{}/{} containers healthy on {want}", h.ready, h.desired))
+            p(
+                ProgressPhase::Converged,
+                format!("{}/{} containers healthy on {want}", h.ready, h.desired),
+            )
         } else {
-            p(ProgressPhase::Progressing, format!("{}/{} containers healthy on {want} (health checks starting)", h.ready, h.desired))
+            p(
+                ProgressPhase::Progressing,
+                format!(
+                    "{}/{} containers healthy on {want} (health checks starting)",
+                    h.ready, h.desired
+                ),
+            )
         })
     }
 }
@@ -293,7 +532,15 @@ impl Backend for ComposeBackend {
         let v = self
             .targets
             .iter()
-            .map(|t| TargetInfo { name: t.name.clone(), kind: Kind::Compose, environment: t.environment.clone(), location: format!("engine {} · project {} service {}", self.engine.host, t.project, t.service) })
+            .map(|t| TargetInfo {
+                name: t.name.clone(),
+                kind: Kind::Compose,
+                environment: t.environment.clone(),
+                location: format!(
+                    "engine {} · project {} service {}",
+                    self.engine.host, t.project, t.service
+                ),
+            })
             .collect();
         Box::pin(async move { Ok(v) })
     }
@@ -302,8 +549,16 @@ impl Backend for ComposeBackend {
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
         Box::pin(async move {
             let projects: Vec<String> = self.targets.iter().map(|t| t.project.clone()).collect();
-            self.health.gate.start(&self.engine.docker, &["container"], move |ev| actor_is(ev, &["com.docker.compose.project"], &projects));
-            let reads = || futures::future::join_all(self.targets.iter().map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) }));
+            self.health
+                .gate
+                .start(&self.engine.docker, &["container"], move |ev| {
+                    actor_is(ev, &["com.docker.compose.project"], &projects)
+                });
+            let reads = || {
+                futures::future::join_all(self.targets.iter().map(|t| async move {
+                    self.read_health(t).await.map_err(|e| (t.name.clone(), e))
+                }))
+            };
             self.health.get(reads).await
         })
     }
@@ -313,7 +568,11 @@ impl Backend for ComposeBackend {
     fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
         Box::pin(async move { self.read_history(self.target(target)?).await })
     }
-    fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
+    fn execute<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
         Box::pin(self.execute_step(plan, step))
     }
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {

@@ -16,16 +16,34 @@ pub struct Engine {
 /// `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), or ssh.
 pub fn connect(host: Option<&str>) -> Result<Engine, String> {
     let env_host = std::env::var("DOCKER_HOST").ok();
-    let host = host.map(str::to_string).or(env_host).unwrap_or_else(|| "unix:///var/run/docker.sock".into());
-    let tls = std::env::var("DOCKER_TLS_VERIFY").map(|v| !v.is_empty() && v != "0").unwrap_or(false);
+    let host = host
+        .map(str::to_string)
+        .or(env_host)
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".into());
+    let tls = std::env::var("DOCKER_TLS_VERIFY")
+        .map(|v| !v.is_empty() && v != "0")
+        .unwrap_or(false);
     let docker = if let Some(path) = host.strip_prefix("unix://") {
         Docker::connect_with_unix(path, 30, bollard::API_DEFAULT_VERSION)
-    } else if host.starts_with("tcp://") || host.starts_with("http://") || host.starts_with("https://") {
+    } else if host.starts_with("tcp://")
+        || host.starts_with("http://")
+        || host.starts_with("https://")
+    {
         if tls || host.starts_with("https://") {
-            let dir = std::env::var("DOCKER_CERT_PATH").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-                std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".docker")
-            });
-            Docker::connect_with_ssl(&host, &dir.join("key.pem"), &dir.join("cert.pem"), &dir.join("ca.pem"), 30, bollard::API_DEFAULT_VERSION)
+            let dir = std::env::var("DOCKER_CERT_PATH")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|_| {
+                    std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                        .join(".docker")
+                });
+            Docker::connect_with_ssl(
+                &host,
+                &dir.join("key.pem"),
+                &dir.join("cert.pem"),
+                &dir.join("ca.pem"),
+                30,
+                bollard::API_DEFAULT_VERSION,
+            )
         } else {
             Docker::connect_with_http(&host, 30, bollard::API_DEFAULT_VERSION)
         }
@@ -33,26 +51,43 @@ pub fn connect(host: Option<&str>) -> Result<Engine, String> {
         // bollard runs the system `ssh` client (keys and agent as for any ssh).
         Docker::connect_with_ssh(&host, 30, bollard::API_DEFAULT_VERSION)
     } else {
-        return Err(format!("DOCKER_HOST {host}: expected unix://, tcp://, https:// or ssh://"));
+        return Err(format!(
+            "DOCKER_HOST {host}: expected unix://, tcp://, https:// or ssh://"
+        ));
     };
-    docker.map(|docker| Engine { docker, host: host.clone() }).map_err(|e| format!("cannot connect to the Docker engine at {host}: {e}"))
+    docker
+        .map(|docker| Engine {
+            docker,
+            host: host.clone(),
+        })
+        .map_err(|e| format!("cannot connect to the Docker engine at {host}: {e}"))
 }
 
 /// One error sentence per failure kind; never a Rust debug dump.
 pub fn describe(host: &str, e: &Error) -> String {
     match e {
-        Error::DockerResponseServerError { status_code, message } => match status_code {
+        Error::DockerResponseServerError {
+            status_code,
+            message,
+        } => match status_code {
             404 => format!("not found on the engine: {message}"),
             409 => format!("conflict: {message}"),
             s if *s >= 500 => format!("engine error {s}: {message}"),
             s => format!("engine refused ({s}): {message}"),
         },
-        Error::RequestTimeoutError => format!("the Docker engine at {host} did not answer in time (timeout)"),
+        Error::RequestTimeoutError => {
+            format!("the Docker engine at {host} did not answer in time (timeout)")
+        }
         other => {
             let t = other.to_string();
             if t.contains("Permission denied") || t.contains("permission denied") {
-                format!("permission denied on the Docker socket ({host}): add your user to the docker group or run rbtui with access to it")
-            } else if t.contains("No such file") || t.contains("Connection refused") || t.contains("connect") {
+                format!(
+                    "permission denied on the Docker socket ({host}): add your user to the docker group or run rbtui with access to it"
+                )
+            } else if t.contains("No such file")
+                || t.contains("Connection refused")
+                || t.contains("connect")
+            {
                 format!("no Docker engine at {host}: {t}")
             } else {
                 format!("Docker engine {host}: {t}")
@@ -65,13 +100,18 @@ pub fn describe(host: &str, e: &Error) -> String {
 /// Only unix and plain tcp engines; others (TLS, ssh) answer `None` and the
 /// history says the previous spec is not readable.
 pub async fn raw_get(host: &str, path: &str) -> Option<serde_json::Value> {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nAccept: application/json\r\n\r\n");
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
+    );
     let mut buf = Vec::new();
     if let Some(p) = host.strip_prefix("unix://") {
         let mut s = tokio::net::UnixStream::connect(p).await.ok()?;
         s.write_all(req.as_bytes()).await.ok()?;
         s.read_to_end(&mut buf).await.ok()?;
-    } else if let Some(a) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
+    } else if let Some(a) = host
+        .strip_prefix("tcp://")
+        .or_else(|| host.strip_prefix("http://"))
+    {
         let mut s = tokio::net::TcpStream::connect(a).await.ok()?;
         s.write_all(req.as_bytes()).await.ok()?;
         s.read_to_end(&mut buf).await.ok()?;
@@ -84,7 +124,11 @@ pub async fn raw_get(host: &str, path: &str) -> Option<serde_json::Value> {
         return None;
     }
     let body = &buf[split + 4..];
-    let body = if head.contains("transfer-encoding: chunked") { dechunk(body)? } else { body.to_vec() };
+    let body = if head.contains("transfer-encoding: chunked") {
+        dechunk(body)?
+    } else {
+        body.to_vec()
+    };
     serde_json::from_slice(&body).ok()
 }
 
@@ -92,7 +136,11 @@ fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let eol = b.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).split(';').next()?.trim(), 16).ok()?;
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&b[..eol]).split(';').next()?.trim(),
+            16,
+        )
+        .ok()?;
         b = &b[eol + 2..];
         if size == 0 {
             return Some(out);
@@ -122,7 +170,10 @@ pub struct GatedHealth {
 }
 
 impl GatedHealth {
-    pub async fn get<F: std::future::Future<Output = Vec<HealthRead>>>(&self, read: impl FnOnce() -> F) -> Vec<HealthRead> {
+    pub async fn get<F: std::future::Future<Output = Vec<HealthRead>>>(
+        &self,
+        read: impl FnOnce() -> F,
+    ) -> Vec<HealthRead> {
         if !self.gate.due() {
             return self.cache.lock().unwrap().clone();
         }
@@ -136,13 +187,27 @@ impl GatedHealth {
 /// Whether an event's actor carries one of `values` under one of `keys`.
 pub fn actor_is(ev: &bollard::models::EventMessage, keys: &[&str], values: &[String]) -> bool {
     let attrs = ev.actor.as_ref().and_then(|a| a.attributes.as_ref());
-    keys.iter().any(|k| attrs.and_then(|a| a.get(*k)).is_some_and(|v| values.contains(v)))
+    keys.iter().any(|k| {
+        attrs
+            .and_then(|a| a.get(*k))
+            .is_some_and(|v| values.contains(v))
+    })
 }
 
 /// Lifecycle changes only: health checks exec every second and must not
 /// count as changes (`exec_start: …` is filtered here too, in case the
 /// engine ignores the server-side filter).
-const LIFECYCLE: &[&str] = &["create", "update", "remove", "start", "die", "destroy", "kill", "oom", "health_status"];
+const LIFECYCLE: &[&str] = &[
+    "create",
+    "update",
+    "remove",
+    "start",
+    "die",
+    "destroy",
+    "kill",
+    "oom",
+    "health_status",
+];
 
 /// Even with no event, read again this often.
 pub const RESYNC: std::time::Duration = std::time::Duration::from_secs(30);
@@ -180,8 +245,14 @@ impl EventGate {
             loop {
                 let mut f = std::collections::HashMap::new();
                 f.insert("type".to_string(), types.clone());
-                f.insert("event".to_string(), LIFECYCLE.iter().map(|s| s.to_string()).collect());
-                let mut s = docker.events(Some(bollard::query_parameters::EventsOptions { filters: Some(f), ..Default::default() }));
+                f.insert(
+                    "event".to_string(),
+                    LIFECYCLE.iter().map(|s| s.to_string()).collect(),
+                );
+                let mut s = docker.events(Some(bollard::query_parameters::EventsOptions {
+                    filters: Some(f),
+                    ..Default::default()
+                }));
                 // Optimistically up: a refused connection ends the stream at once.
                 if let Some(g) = gate.upgrade() {
                     g.up.store(true, SeqCst);
@@ -192,7 +263,9 @@ impl EventGate {
                         Ok(ev) => {
                             g.up.store(true, SeqCst);
                             let action = ev.action.clone().unwrap_or_default();
-                            let lifecycle = LIFECYCLE.iter().any(|a| action == *a || action.starts_with(&format!("{a}:")));
+                            let lifecycle = LIFECYCLE
+                                .iter()
+                                .any(|a| action == *a || action.starts_with(&format!("{a}:")));
                             if lifecycle && mine(&ev) {
                                 g.dirty.store(true, SeqCst);
                             }
@@ -215,7 +288,11 @@ impl EventGate {
     /// The flag is taken here, so an event during the read marks it again.
     pub fn due(&self) -> bool {
         use std::sync::atomic::Ordering::SeqCst;
-        let stale = self.last_read.lock().unwrap().is_none_or(|t| t.elapsed() >= RESYNC);
+        let stale = self
+            .last_read
+            .lock()
+            .unwrap()
+            .is_none_or(|t| t.elapsed() >= RESYNC);
         self.dirty.swap(false, SeqCst) || stale
     }
 

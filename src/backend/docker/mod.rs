@@ -1,5 +1,5 @@
 //! Docker engines: Swarm services (and, later, Compose projects) through bollard.
 
-pub mod engine;
 pub mod compose;
+pub mod engine;
 pub mod swarm;

@@ -5,10 +5,14 @@
 use super::engine::{Engine, GatedHealth, actor_is, describe, raw_get};
 use crate::backend::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
-use crate::core::model::{Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo};
+use crate::core::model::{
+    Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
+};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use bollard::models::{Service, ServiceSpec, Task, TaskState};
-use bollard::query_parameters::{InspectServiceOptions, ListImagesOptions, ListTasksOptions, UpdateServiceOptions};
+use bollard::query_parameters::{
+    InspectServiceOptions, ListImagesOptions, ListTasksOptions, UpdateServiceOptions,
+};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -31,24 +35,43 @@ pub struct SwarmBackend {
 pub const PREVIOUS: &str = "previous";
 
 fn when(s: &Option<String>) -> Option<DateTime<Utc>> {
-    s.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|d| d.with_timezone(&Utc))
+    s.as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|d| d.with_timezone(&Utc))
 }
 
 fn spec_image(spec: &ServiceSpec) -> Option<String> {
-    spec.task_template.as_ref()?.container_spec.as_ref()?.image.clone()
+    spec.task_template
+        .as_ref()?
+        .container_spec
+        .as_ref()?
+        .image
+        .clone()
 }
 
 fn replicas(spec: &ServiceSpec) -> u32 {
-    spec.mode.as_ref().and_then(|m| m.replicated.as_ref()).and_then(|r| r.replicas).unwrap_or(1).max(0) as u32
+    spec.mode
+        .as_ref()
+        .and_then(|m| m.replicated.as_ref())
+        .and_then(|r| r.replicas)
+        .unwrap_or(1)
+        .max(0) as u32
 }
 
 impl SwarmBackend {
     pub fn new(engine: Engine, targets: Vec<SwarmTarget>) -> SwarmBackend {
-        SwarmBackend { engine, targets, health: GatedHealth::default() }
+        SwarmBackend {
+            engine,
+            targets,
+            health: GatedHealth::default(),
+        }
     }
 
     fn target(&self, name: &str) -> Result<&SwarmTarget, String> {
-        self.targets.iter().find(|t| t.name == name).ok_or_else(|| format!("unknown swarm target {name}"))
+        self.targets
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| format!("unknown swarm target {name}"))
     }
 
     fn err(&self, e: &bollard::errors::Error) -> String {
@@ -56,13 +79,21 @@ impl SwarmBackend {
     }
 
     async fn service(&self, t: &SwarmTarget) -> Result<Service, String> {
-        self.engine.docker.inspect_service(&t.service, None::<InspectServiceOptions>).await.map_err(|e| self.err(&e))
+        self.engine
+            .docker
+            .inspect_service(&t.service, None::<InspectServiceOptions>)
+            .await
+            .map_err(|e| self.err(&e))
     }
 
     async fn tasks(&self, t: &SwarmTarget) -> Result<Vec<Task>, String> {
         let mut f = HashMap::new();
         f.insert("service".to_string(), vec![t.service.clone()]);
-        self.engine.docker.list_tasks(Some(ListTasksOptions { filters: Some(f) })).await.map_err(|e| self.err(&e))
+        self.engine
+            .docker
+            .list_tasks(Some(ListTasksOptions { filters: Some(f) }))
+            .await
+            .map_err(|e| self.err(&e))
     }
 
     /// The engine's `PreviousSpec`, read raw (bollard's model drops it).
@@ -79,23 +110,53 @@ impl SwarmBackend {
         let desired = replicas(&spec);
         let running = tasks
             .iter()
-            .filter(|k| k.desired_state == Some(TaskState::RUNNING) && k.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING))
+            .filter(|k| {
+                k.desired_state == Some(TaskState::RUNNING)
+                    && k.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING)
+            })
             .count() as u32;
         let recent_failures: Vec<&Task> = tasks
             .iter()
-            .filter(|k| matches!(k.status.as_ref().and_then(|s| s.state), Some(TaskState::FAILED) | Some(TaskState::REJECTED)))
-            .filter(|k| when(&k.status.as_ref().and_then(|s| s.timestamp.clone())).is_some_and(|at| (now - at).num_seconds() < 120))
+            .filter(|k| {
+                matches!(
+                    k.status.as_ref().and_then(|s| s.state),
+                    Some(TaskState::FAILED) | Some(TaskState::REJECTED)
+                )
+            })
+            .filter(|k| {
+                when(&k.status.as_ref().and_then(|s| s.timestamp.clone()))
+                    .is_some_and(|at| (now - at).num_seconds() < 120)
+            })
             .collect();
         let us = svc.update_status.clone();
         let state = us.as_ref().and_then(|u| u.state).map(|s| s.to_string());
         let mut msg = Vec::new();
         if let Some(st) = &state {
-            msg.push(format!("UpdateStatus {st}: {}", us.as_ref().and_then(|u| u.message.clone()).unwrap_or_default()));
+            msg.push(format!(
+                "UpdateStatus {st}: {}",
+                us.as_ref()
+                    .and_then(|u| u.message.clone())
+                    .unwrap_or_default()
+            ));
         }
-        if let Some(f) = recent_failures.iter().max_by_key(|k| k.status.as_ref().and_then(|s| s.timestamp.clone())) {
+        if let Some(f) = recent_failures
+            .iter()
+            .max_by_key(|k| k.status.as_ref().and_then(|s| s.timestamp.clone()))
+        {
             let s = f.status.as_ref().unwrap();
-            let code = s.container_status.as_ref().and_then(|c| c.exit_code).map(|c| format!(" exit {c}")).unwrap_or_default();
-            msg.push(format!("task {}{code}: {}", f.id.as_deref().map(|i| &i[..i.len().min(12)]).unwrap_or("?"), s.err.clone().or(s.message.clone()).unwrap_or_default()));
+            let code = s
+                .container_status
+                .as_ref()
+                .and_then(|c| c.exit_code)
+                .map(|c| format!(" exit {c}"))
+                .unwrap_or_default();
+            msg.push(format!(
+                "task {}{code}: {}",
+                f.id.as_deref()
+                    .map(|i| &i[..i.len().min(12)])
+                    .unwrap_or("?"),
+                s.err.clone().or(s.message.clone()).unwrap_or_default()
+            ));
         }
         Ok(Health {
             target: t.name.clone(),
@@ -103,15 +164,30 @@ impl SwarmBackend {
             ready: running,
             updated: running,
             crashlooping: (recent_failures.len() as u32).min(desired.max(1)),
-            restarts: tasks.iter().filter(|k| matches!(k.status.as_ref().and_then(|s| s.state), Some(TaskState::FAILED))).count() as u32,
+            restarts: tasks
+                .iter()
+                .filter(|k| {
+                    matches!(
+                        k.status.as_ref().and_then(|s| s.state),
+                        Some(TaskState::FAILED)
+                    )
+                })
+                .count() as u32,
             endpoints: None,
             error_rate: None,
             latency_p95_ms: None,
             latency_baseline_ms: None,
             probe_ok: None,
             rollout_stuck: matches!(state.as_deref(), Some("paused") | Some("rollback_paused")),
-            revision: svc.version.as_ref().and_then(|v| v.index).map(|i| format!("spec@{i}")).unwrap_or_default(),
-            images: spec_image(&spec).map(|i| vec![ImageRef::parse(&i)]).unwrap_or_default(),
+            revision: svc
+                .version
+                .as_ref()
+                .and_then(|v| v.index)
+                .map(|i| format!("spec@{i}"))
+                .unwrap_or_default(),
+            images: spec_image(&spec)
+                .map(|i| vec![ImageRef::parse(&i)])
+                .unwrap_or_default(),
             message: (!msg.is_empty()).then(|| msg.join("; ")),
             observed_at: now,
             signals: Vec::new(),
@@ -130,7 +206,10 @@ impl SwarmBackend {
             images: vec![cur_ref.clone()],
             git_sha: None,
             message: "current spec".into(),
-            author: spec.labels.as_ref().and_then(|l| l.get("com.docker.stack.namespace").cloned()),
+            author: spec
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("com.docker.stack.namespace").cloned()),
             current: true,
         }];
         let prev = match &svc.id {
@@ -148,17 +227,38 @@ impl SwarmBackend {
                 author: None,
                 current: false,
             }),
-            None => note = format!("{note}; no previous spec is readable, so rollback=previous is unavailable"),
+            None => {
+                note = format!(
+                    "{note}; no previous spec is readable, so rollback=previous is unavailable"
+                )
+            }
         }
         // Images of the same repository on the engine: candidates to pin.
         let mut f = HashMap::new();
         f.insert("reference".to_string(), vec![cur_ref.repository.clone()]);
-        let images = self.engine.docker.list_images(Some(ListImagesOptions { filters: Some(f), ..Default::default() })).await.map_err(|e| self.err(&e))?;
+        let images = self
+            .engine
+            .docker
+            .list_images(Some(ListImagesOptions {
+                filters: Some(f),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| self.err(&e))?;
         let mut imgs: Vec<_> = images.into_iter().collect();
         imgs.sort_by_key(|i| std::cmp::Reverse(i.created));
         for img in imgs {
-            let digest = img.repo_digests.iter().find(|d| d.starts_with(&cur_ref.repository)).and_then(|d| d.split_once('@')).map(|(_, d)| d.to_string());
-            for tag in img.repo_tags.iter().filter(|t| t.starts_with(&format!("{}:", cur_ref.repository))) {
+            let digest = img
+                .repo_digests
+                .iter()
+                .find(|d| d.starts_with(&cur_ref.repository))
+                .and_then(|d| d.split_once('@'))
+                .map(|(_, d)| d.to_string());
+            for tag in img
+                .repo_tags
+                .iter()
+                .filter(|t| t.starts_with(&format!("{}:", cur_ref.repository)))
+            {
                 let r = ImageRef::parse(tag);
                 let t_name = r.tag.clone().unwrap_or_default();
                 if revisions.iter().any(|x| x.id == t_name) {
@@ -167,57 +267,123 @@ impl SwarmBackend {
                 revisions.push(Revision {
                     id: t_name,
                     deployed_at: DateTime::from_timestamp(img.created, 0),
-                    images: vec![ImageRef { digest: digest.clone(), ..r }],
+                    images: vec![ImageRef {
+                        digest: digest.clone(),
+                        ..r
+                    }],
                     git_sha: img.labels.get("org.opencontainers.image.revision").cloned(),
-                    message: format!("image on the engine (id {})", &img.id[..img.id.len().min(19)]),
+                    message: format!(
+                        "image on the engine (id {})",
+                        &img.id[..img.id.len().min(19)]
+                    ),
                     author: None,
                     current: false,
                 });
             }
         }
-        let busy = svc.update_status.as_ref().and_then(|u| u.state).map(|s| s.to_string()).filter(|s| s == "updating" || s == "rollback_started");
+        let busy = svc
+            .update_status
+            .as_ref()
+            .and_then(|u| u.state)
+            .map(|s| s.to_string())
+            .filter(|s| s == "updating" || s == "rollback_started");
         Ok(History {
             target: t.name.clone(),
             revisions,
-            facts: TargetFacts { version: index.to_string(), auto_sync: false, paused: false, busy: busy.map(|s| format!("UpdateStatus {s}")), history_note: Some(note), blocked: vec![] },
+            facts: TargetFacts {
+                version: index.to_string(),
+                auto_sync: false,
+                paused: false,
+                busy: busy.map(|s| format!("UpdateStatus {s}")),
+                history_note: Some(note),
+                blocked: vec![],
+            },
             fetched_at: Utc::now(),
             known_bad: vec![],
             last_known_good: None,
         })
     }
 
-    async fn execute_step(&self, plan: &RollbackPlan, step: &PlanStep) -> Result<StepDone, ExecError> {
+    async fn execute_step(
+        &self,
+        plan: &RollbackPlan,
+        step: &PlanStep,
+    ) -> Result<StepDone, ExecError> {
         let t = self.target(&plan.target.name).map_err(ExecError::Failed)?;
         let PlanStep::Rollback { to } = step else {
-            return Err(ExecError::Failed(format!("{step:?} does not apply to a Swarm service")));
+            return Err(ExecError::Failed(format!(
+                "{step:?} does not apply to a Swarm service"
+            )));
         };
         let svc = self.service(t).await.map_err(ExecError::Failed)?;
         let index = svc.version.as_ref().and_then(|v| v.index).unwrap_or(0);
         if index.to_string() != plan.built_from {
-            return Err(ExecError::Stale { built_from: plan.built_from.clone(), now: index.to_string() });
+            return Err(ExecError::Stale {
+                built_from: plan.built_from.clone(),
+                now: index.to_string(),
+            });
         }
         let mut spec = svc.spec.clone().unwrap_or_default();
         let (opts, what) = if to == PREVIOUS {
-            (UpdateServiceOptions { version: index as i32, rollback: Some("previous".into()), ..Default::default() }, "rollback=previous".to_string())
+            (
+                UpdateServiceOptions {
+                    version: index as i32,
+                    rollback: Some("previous".into()),
+                    ..Default::default()
+                },
+                "rollback=previous".to_string(),
+            )
         } else {
-            let img = plan.to.images.first().ok_or_else(|| ExecError::Failed("the chosen revision names no image".into()))?;
+            let img =
+                plan.to.images.first().ok_or_else(|| {
+                    ExecError::Failed("the chosen revision names no image".into())
+                })?;
             let reference = img.full();
-            if let Some(cs) = spec.task_template.as_mut().and_then(|tt| tt.container_spec.as_mut()) {
+            if let Some(cs) = spec
+                .task_template
+                .as_mut()
+                .and_then(|tt| tt.container_spec.as_mut())
+            {
                 cs.image = Some(reference.clone());
             }
-            (UpdateServiceOptions { version: index as i32, ..Default::default() }, format!("image pinned to {reference}"))
+            (
+                UpdateServiceOptions {
+                    version: index as i32,
+                    ..Default::default()
+                },
+                format!("image pinned to {reference}"),
+            )
         };
-        match self.engine.docker.update_service(&t.service, spec, opts, None).await {
+        match self
+            .engine
+            .docker
+            .update_service(&t.service, spec, opts, None)
+            .await
+        {
             Ok(r) => {
-                let warn = r.warnings.map(|w| w.join("; ")).filter(|w| !w.is_empty()).map(|w| format!(" (engine: {w})")).unwrap_or_default();
+                let warn = r
+                    .warnings
+                    .map(|w| w.join("; "))
+                    .filter(|w| !w.is_empty())
+                    .map(|w| format!(" (engine: {w})"))
+                    .unwrap_or_default();
                 let after = self.service(t).await.map_err(ExecError::Failed)?;
                 let v = after.version.as_ref().and_then(|v| v.index).unwrap_or(0);
-                Ok(StepDone { summary: format!("service {} updated at version {index}: {what}{warn}", t.service), version: v.to_string() })
+                Ok(StepDone {
+                    summary: format!(
+                        "service {} updated at version {index}: {what}{warn}",
+                        t.service
+                    ),
+                    version: v.to_string(),
+                })
             }
             Err(e) => {
                 let m = self.err(&e);
                 if m.contains("update out of sequence") {
-                    Err(ExecError::Stale { built_from: plan.built_from.clone(), now: "changed on the engine".into() })
+                    Err(ExecError::Stale {
+                        built_from: plan.built_from.clone(),
+                        now: "changed on the engine".into(),
+                    })
                 } else {
                     Err(ExecError::Failed(m))
                 }
@@ -232,10 +398,19 @@ impl SwarmBackend {
         let tasks = self.tasks(t).await?;
         let desired = replicas(&spec);
         let want = spec_image(&spec).unwrap_or_default();
-        let on_target = |k: &&Task| k.spec.as_ref().and_then(|s| s.container_spec.as_ref()).and_then(|c| c.image.clone()).is_some_and(|i| i == want);
+        let on_target = |k: &&Task| {
+            k.spec
+                .as_ref()
+                .and_then(|s| s.container_spec.as_ref())
+                .and_then(|c| c.image.clone())
+                .is_some_and(|i| i == want)
+        };
         let running: Vec<&Task> = tasks
             .iter()
-            .filter(|k| k.desired_state == Some(TaskState::RUNNING) && k.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING))
+            .filter(|k| {
+                k.desired_state == Some(TaskState::RUNNING)
+                    && k.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING)
+            })
             .collect();
         let ready = running.iter().copied().filter(on_target).count() as u32;
         let old = running.len() as u32 - ready;
@@ -243,20 +418,57 @@ impl SwarmBackend {
         let state = us.state.map(|s| s.to_string()).unwrap_or_default();
         let errors: Vec<String> = tasks
             .iter()
-            .filter(|k| matches!(k.status.as_ref().and_then(|s| s.state), Some(TaskState::FAILED) | Some(TaskState::REJECTED)))
+            .filter(|k| {
+                matches!(
+                    k.status.as_ref().and_then(|s| s.state),
+                    Some(TaskState::FAILED) | Some(TaskState::REJECTED)
+                )
+            })
             .filter_map(|k| k.status.as_ref().and_then(|s| s.err.clone()))
             .take(3)
             .collect();
-        let p = |phase, message: String| Progress { phase, message, desired, updated: ready, ready, old };
+        let p = |phase, message: String| Progress {
+            phase,
+            message,
+            desired,
+            updated: ready,
+            ready,
+            old,
+        };
         let want_short = ImageRef::parse(&want).short();
         Ok(match state.as_str() {
             "paused" | "rollback_paused" => p(
                 ProgressPhase::Failed,
-                format!("UpdateStatus {state}: {}; task errors: {}", us.message.unwrap_or_default(), if errors.is_empty() { "none".into() } else { errors.join(" | ") }),
+                format!(
+                    "UpdateStatus {state}: {}; task errors: {}",
+                    us.message.unwrap_or_default(),
+                    if errors.is_empty() {
+                        "none".into()
+                    } else {
+                        errors.join(" | ")
+                    }
+                ),
             ),
-            "updating" | "rollback_started" => p(ProgressPhase::Progressing, format!("UpdateStatus {state}: {ready}/{desired} tasks running {want_short}")),
-            _ if ready >= desired && old == 0 => p(ProgressPhase::Converged, format!("service {} converged: {ready}/{desired} tasks running {want_short} ({})", t.service, if state.is_empty() { "no update status".into() } else { state })),
-            _ => p(ProgressPhase::Progressing, format!("{ready}/{desired} tasks running {want_short}, {old} old")),
+            "updating" | "rollback_started" => p(
+                ProgressPhase::Progressing,
+                format!("UpdateStatus {state}: {ready}/{desired} tasks running {want_short}"),
+            ),
+            _ if ready >= desired && old == 0 => p(
+                ProgressPhase::Converged,
+                format!(
+                    "service {} converged: {ready}/{desired} tasks running {want_short} ({})",
+                    t.service,
+                    if state.is_empty() {
+                        "no update status".into()
+                    } else {
+                        state
+                    }
+                ),
+            ),
+            _ => p(
+                ProgressPhase::Progressing,
+                format!("{ready}/{desired} tasks running {want_short}, {old} old"),
+            ),
         })
     }
 }
@@ -269,7 +481,12 @@ impl Backend for SwarmBackend {
         let v = self
             .targets
             .iter()
-            .map(|t| TargetInfo { name: t.name.clone(), kind: Kind::Swarm, environment: t.environment.clone(), location: format!("engine {} · service {}", self.engine.host, t.service) })
+            .map(|t| TargetInfo {
+                name: t.name.clone(),
+                kind: Kind::Swarm,
+                environment: t.environment.clone(),
+                location: format!("engine {} · service {}", self.engine.host, t.service),
+            })
             .collect();
         Box::pin(async move { Ok(v) })
     }
@@ -278,8 +495,16 @@ impl Backend for SwarmBackend {
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
         Box::pin(async move {
             let names: Vec<String> = self.targets.iter().map(|t| t.service.clone()).collect();
-            self.health.gate.start(&self.engine.docker, &["service", "container"], move |ev| actor_is(ev, &["name", "com.docker.swarm.service.name"], &names));
-            let reads = || futures::future::join_all(self.targets.iter().map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) }));
+            self.health
+                .gate
+                .start(&self.engine.docker, &["service", "container"], move |ev| {
+                    actor_is(ev, &["name", "com.docker.swarm.service.name"], &names)
+                });
+            let reads = || {
+                futures::future::join_all(self.targets.iter().map(|t| async move {
+                    self.read_health(t).await.map_err(|e| (t.name.clone(), e))
+                }))
+            };
             self.health.get(reads).await
         })
     }
@@ -289,7 +514,11 @@ impl Backend for SwarmBackend {
     fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
         Box::pin(async move { self.read_history(self.target(target)?).await })
     }
-    fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
+    fn execute<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
         Box::pin(self.execute_step(plan, step))
     }
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {

@@ -64,20 +64,31 @@ pub enum Undo {
 
 /// kubectl's checks and patch, plus a `test` op on the resourceVersion the
 /// plan was built from so a changed Deployment is never patched.
-pub fn undo(deploy: &Value, rss: &[Value], to_revision: i64, built_from_rv: &str) -> Result<Undo, String> {
+pub fn undo(
+    deploy: &Value,
+    rss: &[Value],
+    to_revision: i64,
+    built_from_rv: &str,
+) -> Result<Undo, String> {
     let name = deploy["metadata"]["name"].as_str().unwrap_or_default();
     if deploy["spec"]["paused"] == true {
         return Err("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into());
     }
     let hist = owned_history(deploy, rss);
     if hist.is_empty() {
-        return Err(format!("no rollout history found for deployment \"{name}\""));
+        return Err(format!(
+            "no rollout history found for deployment \"{name}\""
+        ));
     }
     let Some((_, rs)) = hist.iter().find(|(r, _)| *r == to_revision) else {
-        return Err(format!("unable to find specified revision {to_revision} in history"));
+        return Err(format!(
+            "unable to find specified revision {to_revision} in history"
+        ));
     };
     if without_hash(&rs["spec"]["template"]) == without_hash(&deploy["spec"]["template"]) {
-        return Ok(Undo::Skipped(format!("skipped rollback (current template already matches revision {to_revision})")));
+        return Ok(Undo::Skipped(format!(
+            "skipped rollback (current template already matches revision {to_revision})"
+        )));
     }
     let mut annotations = Map::new();
     for k in SKIP {
@@ -92,7 +103,8 @@ pub fn undo(deploy: &Value, rss: &[Value], to_revision: i64, built_from_rv: &str
             }
         }
     }
-    let mut ops = vec![json!({"op": "test", "path": "/metadata/resourceVersion", "value": built_from_rv})];
+    let mut ops =
+        vec![json!({"op": "test", "path": "/metadata/resourceVersion", "value": built_from_rv})];
     ops.push(json!({"op": "replace", "path": "/spec/template", "value": without_hash(&rs["spec"]["template"])}));
     ops.push(json!({"op": "replace", "path": "/metadata/annotations", "value": Value::Object(annotations)}));
     Ok(Undo::Patch(Value::Array(ops)))
@@ -105,26 +117,53 @@ pub fn rollout_status(d: &Value) -> Result<(String, bool), String> {
     let generation = d["metadata"]["generation"].as_i64().unwrap_or(0);
     let observed = d["status"]["observedGeneration"].as_i64().unwrap_or(0);
     if generation > observed {
-        return Ok(("Waiting for deployment spec update to be observed...".into(), false));
+        return Ok((
+            "Waiting for deployment spec update to be observed...".into(),
+            false,
+        ));
     }
-    let progressing = d["status"]["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == "Progressing"));
+    let progressing = d["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Progressing"));
     if progressing.is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded") {
-        return Err(format!("deployment \"{name}\" exceeded its progress deadline"));
+        return Err(format!(
+            "deployment \"{name}\" exceeded its progress deadline"
+        ));
     }
     // Counters that are 0 are omitted by the API server.
     let n = |k: &str| d["status"][k].as_i64().unwrap_or(0);
     let want = d["spec"]["replicas"].as_i64().unwrap_or(1);
-    let (updated, replicas, available) = (n("updatedReplicas"), n("replicas"), n("availableReplicas"));
+    let (updated, replicas, available) =
+        (n("updatedReplicas"), n("replicas"), n("availableReplicas"));
     if updated < want {
-        return Ok((format!("Waiting for deployment \"{name}\" rollout to finish: {updated} out of {want} new replicas have been updated..."), false));
+        return Ok((
+            format!(
+                "Waiting for deployment \"{name}\" rollout to finish: {updated} out of {want} new replicas have been updated..."
+            ),
+            false,
+        ));
     }
     if replicas > updated {
-        return Ok((format!("Waiting for deployment \"{name}\" rollout to finish: {} old replicas are pending termination...", replicas - updated), false));
+        return Ok((
+            format!(
+                "Waiting for deployment \"{name}\" rollout to finish: {} old replicas are pending termination...",
+                replicas - updated
+            ),
+            false,
+        ));
     }
     if available < updated {
-        return Ok((format!("Waiting for deployment \"{name}\" rollout to finish: {available} of {updated} updated replicas are available..."), false));
+        return Ok((
+            format!(
+                "Waiting for deployment \"{name}\" rollout to finish: {available} of {updated} updated replicas are available..."
+            ),
+            false,
+        ));
     }
-    Ok((format!("deployment \"{name}\" successfully rolled out"), true))
+    Ok((
+        format!("deployment \"{name}\" successfully rolled out"),
+        true,
+    ))
 }
 
 #[cfg(test)]
@@ -140,10 +179,19 @@ mod tests {
     fn undo_to_revision_2_is_byte_for_byte_kubectls_patch_plus_the_guard() {
         let d = fx("01-get-deployment-catalog.json");
         let rss = fx("03-list-replicasets-catalog.json");
-        let Undo::Patch(p) = undo(&d, rss["items"].as_array().unwrap(), 2, "850").unwrap() else { panic!() };
+        let Undo::Patch(p) = undo(&d, rss["items"].as_array().unwrap(), 2, "850").unwrap() else {
+            panic!()
+        };
         let ops = p.as_array().unwrap();
-        assert_eq!(ops[0], json!({"op": "test", "path": "/metadata/resourceVersion", "value": "850"}));
-        assert_eq!(Value::Array(ops[1..].to_vec()), fx("07-rollout-undo-patch-request.json"), "kubectl's exact patch");
+        assert_eq!(
+            ops[0],
+            json!({"op": "test", "path": "/metadata/resourceVersion", "value": "850"})
+        );
+        assert_eq!(
+            Value::Array(ops[1..].to_vec()),
+            fx("07-rollout-undo-patch-request.json"),
+            "kubectl's exact patch"
+        );
     }
 
     #[test]
@@ -151,17 +199,35 @@ mod tests {
         let d = fx("01-get-deployment-catalog.json");
         let rss = fx("03-list-replicasets-catalog.json");
         let rss = rss["items"].as_array().unwrap();
-        assert_eq!(undo(&d, rss, 4, "850"), Ok(Undo::Skipped("skipped rollback (current template already matches revision 4)".into())));
-        assert_eq!(undo(&d, rss, 99, "850"), Err("unable to find specified revision 99 in history".into()));
+        assert_eq!(
+            undo(&d, rss, 4, "850"),
+            Ok(Undo::Skipped(
+                "skipped rollback (current template already matches revision 4)".into()
+            ))
+        );
+        assert_eq!(
+            undo(&d, rss, 99, "850"),
+            Err("unable to find specified revision 99 in history".into())
+        );
         let list = fx("02-list-deployments.json");
-        let orders = list["items"].as_array().unwrap().iter().find(|i| i["metadata"]["name"] == "orders").unwrap().clone();
+        let orders = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["metadata"]["name"] == "orders")
+            .unwrap()
+            .clone();
         assert_eq!(
             undo(&orders, rss, 1, "825"),
             Err("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into())
         );
         let mut unpaused = orders.clone();
         unpaused["spec"]["paused"] = json!(false);
-        assert_eq!(undo(&unpaused, rss, 1, "825"), Err("no rollout history found for deployment \"orders\"".into()), "catalog's ReplicaSets are not owned by orders");
+        assert_eq!(
+            undo(&unpaused, rss, 1, "825"),
+            Err("no rollout history found for deployment \"orders\"".into()),
+            "catalog's ReplicaSets are not owned by orders"
+        );
     }
 
     #[test]
@@ -169,25 +235,56 @@ mod tests {
         let d = fx("07-get-deployment-catalog-after-undo.json");
         let rss = fx("07-list-replicasets-catalog-after-undo.json");
         let h = owned_history(&d, rss["items"].as_array().unwrap());
-        assert_eq!(h.iter().map(|(r, _)| *r).collect::<Vec<_>>(), vec![1, 3, 4, 5], "as kubectl rollout history shows after the undo");
+        assert_eq!(
+            h.iter().map(|(r, _)| *r).collect::<Vec<_>>(),
+            vec![1, 3, 4, 5],
+            "as kubectl rollout history shows after the undo"
+        );
         assert_eq!(annotation(h[3].1, REVISION_HISTORY), Some("2"));
     }
 
     #[test]
     fn rollout_status_reads_like_kubectl() {
         let mut d = fx("07-rollout-undo-patch-response.json");
-        assert_eq!(rollout_status(&d).unwrap(), ("Waiting for deployment spec update to be observed...".into(), false));
+        assert_eq!(
+            rollout_status(&d).unwrap(),
+            (
+                "Waiting for deployment spec update to be observed...".into(),
+                false
+            )
+        );
         d = fx("07-get-deployment-catalog-after-undo.json");
-        assert_eq!(rollout_status(&d).unwrap(), ("deployment \"catalog\" successfully rolled out".into(), true));
+        assert_eq!(
+            rollout_status(&d).unwrap(),
+            (
+                "deployment \"catalog\" successfully rolled out".into(),
+                true
+            )
+        );
         d["status"]["updatedReplicas"] = json!(1);
-        assert_eq!(rollout_status(&d).unwrap().0, "Waiting for deployment \"catalog\" rollout to finish: 1 out of 3 new replicas have been updated...");
+        assert_eq!(
+            rollout_status(&d).unwrap().0,
+            "Waiting for deployment \"catalog\" rollout to finish: 1 out of 3 new replicas have been updated..."
+        );
         d["status"]["updatedReplicas"] = json!(3);
         d["status"]["replicas"] = json!(4);
-        assert_eq!(rollout_status(&d).unwrap().0, "Waiting for deployment \"catalog\" rollout to finish: 1 old replicas are pending termination...");
+        assert_eq!(
+            rollout_status(&d).unwrap().0,
+            "Waiting for deployment \"catalog\" rollout to finish: 1 old replicas are pending termination..."
+        );
         d["status"]["replicas"] = json!(3);
-        d["status"].as_object_mut().unwrap().remove("availableReplicas");
-        assert_eq!(rollout_status(&d).unwrap().0, "Waiting for deployment \"catalog\" rollout to finish: 0 of 3 updated replicas are available...");
+        d["status"]
+            .as_object_mut()
+            .unwrap()
+            .remove("availableReplicas");
+        assert_eq!(
+            rollout_status(&d).unwrap().0,
+            "Waiting for deployment \"catalog\" rollout to finish: 0 of 3 updated replicas are available..."
+        );
         d["status"]["conditions"] = json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]);
-        assert_eq!(rollout_status(&d), Err("deployment \"catalog\" exceeded its progress deadline".into()));
+        assert_eq!(
+            rollout_status(&d),
+            Err("deployment \"catalog\" exceeded its progress deadline".into())
+        );
     }
 }

@@ -8,7 +8,9 @@ pub mod watch;
 
 use super::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
-use crate::core::model::{Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo};
+use crate::core::model::{
+    Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
+};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use chrono::{DateTime, Utc};
 use kubectl::Undo;
@@ -39,7 +41,10 @@ pub struct KubeBackend {
 fn describe(e: &kube::Error, verb: &str, what: &str) -> String {
     match e {
         kube::Error::Api(s) => match s.code {
-            401 => format!("credentials expired or invalid (401 {}): refresh your kubeconfig login", s.message),
+            401 => format!(
+                "credentials expired or invalid (401 {}): refresh your kubeconfig login",
+                s.message
+            ),
             403 => format!("RBAC forbids `{verb}` on {what} (403): {}", s.message),
             404 => format!("{what} not found (404): {}", s.message),
             409 => format!("conflict (409): {}", s.message),
@@ -62,46 +67,90 @@ fn describe(e: &kube::Error, verb: &str, what: &str) -> String {
 }
 
 fn time(v: &Value) -> Option<DateTime<Utc>> {
-    v.as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|d| d.with_timezone(&Utc))
+    v.as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|d| d.with_timezone(&Utc))
 }
 
 fn images(template: &Value) -> Vec<ImageRef> {
-    template["spec"]["containers"].as_array().into_iter().flatten().filter_map(|c| c["image"].as_str()).map(ImageRef::parse).collect()
+    template["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["image"].as_str())
+        .map(ImageRef::parse)
+        .collect()
 }
 
 fn selector(d: &Value) -> String {
-    d["spec"]["selector"]["matchLabels"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(",")).unwrap_or_default()
+    d["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
 }
 
 impl KubeBackend {
     pub fn new(client: kube::Client, location: String, targets: Vec<DeployTarget>) -> KubeBackend {
-        KubeBackend { client, location, targets, selectors: Vec::new(), found: std::sync::Mutex::new(Vec::new()), watches: Default::default() }
+        KubeBackend {
+            client,
+            location,
+            targets,
+            selectors: Vec::new(),
+            found: std::sync::Mutex::new(Vec::new()),
+            watches: Default::default(),
+        }
     }
 
     /// Adds a label selector whose matching Deployments become targets.
-    pub fn with_selector(mut self, namespace: &str, selector: &str, environment: &str) -> KubeBackend {
-        self.selectors.push((namespace.into(), selector.into(), environment.into()));
+    pub fn with_selector(
+        mut self,
+        namespace: &str,
+        selector: &str,
+        environment: &str,
+    ) -> KubeBackend {
+        self.selectors
+            .push((namespace.into(), selector.into(), environment.into()));
         self
     }
 
     /// A client for a kubeconfig context (default: the current one), or the
     /// in-cluster config when there is no kubeconfig.
     pub async fn connect(context: Option<&str>) -> Result<(kube::Client, String), String> {
-        let opts = kube::config::KubeConfigOptions { context: context.map(str::to_string), ..Default::default() };
+        let opts = kube::config::KubeConfigOptions {
+            context: context.map(str::to_string),
+            ..Default::default()
+        };
         let (config, ctx) = match kube::Config::from_kubeconfig(&opts).await {
-            Ok(c) => (c, context.map(str::to_string).unwrap_or_else(|| "current-context".into())),
+            Ok(c) => (
+                c,
+                context
+                    .map(str::to_string)
+                    .unwrap_or_else(|| "current-context".into()),
+            ),
             Err(kerr) => match kube::Config::incluster() {
                 Ok(c) => (c, "in-cluster".into()),
                 Err(_) => return Err(format!("no usable kubeconfig or in-cluster config: {kerr}")),
             },
         };
         let server = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).map_err(|e| format!("cannot build the Kubernetes client: {e}"))?;
-        Ok((client, format!("ctx {ctx} · {}", server.trim_end_matches('/'))))
+        let client = kube::Client::try_from(config)
+            .map_err(|e| format!("cannot build the Kubernetes client: {e}"))?;
+        Ok((
+            client,
+            format!("ctx {ctx} · {}", server.trim_end_matches('/')),
+        ))
     }
 
     fn target(&self, name: &str) -> Result<DeployTarget, String> {
-        self.all().into_iter().find(|t| t.name == name).ok_or_else(|| format!("unknown kubernetes target {name}"))
+        self.all()
+            .into_iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| format!("unknown kubernetes target {name}"))
     }
 
     fn all(&self) -> Vec<DeployTarget> {
@@ -111,7 +160,9 @@ impl KubeBackend {
     }
 
     async fn get(&self, path: &str, verb: &str, what: &str) -> Result<Value, String> {
-        let req = http::Request::get(path).body(Vec::new()).map_err(|e| e.to_string())?;
+        let req = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(|e| e.to_string())?;
         tokio::time::timeout(Duration::from_secs(15), self.client.request::<Value>(req))
             .await
             .map_err(|_| format!("{what}: the API server did not answer within 15s (timeout)"))?
@@ -119,11 +170,17 @@ impl KubeBackend {
     }
 
     fn deploy_path(t: &DeployTarget) -> String {
-        format!("/apis/apps/v1/namespaces/{}/deployments/{}", t.namespace, t.deployment)
+        format!(
+            "/apis/apps/v1/namespaces/{}/deployments/{}",
+            t.namespace, t.deployment
+        )
     }
 
     fn what(t: &DeployTarget) -> String {
-        format!("deployments.apps \"{}\" in namespace {}", t.deployment, t.namespace)
+        format!(
+            "deployments.apps \"{}\" in namespace {}",
+            t.deployment, t.namespace
+        )
     }
 
     async fn deployment(&self, t: &DeployTarget) -> Result<Value, String> {
@@ -131,51 +188,100 @@ impl KubeBackend {
     }
 
     async fn replicasets(&self, t: &DeployTarget, d: &Value) -> Result<Vec<Value>, String> {
-        let path = format!("/apis/apps/v1/namespaces/{}/replicasets?labelSelector={}", t.namespace, urlencode(&selector(d)));
-        let l = self.get(&path, "list", &format!("replicasets in namespace {}", t.namespace)).await?;
+        let path = format!(
+            "/apis/apps/v1/namespaces/{}/replicasets?labelSelector={}",
+            t.namespace,
+            urlencode(&selector(d))
+        );
+        let l = self
+            .get(
+                &path,
+                "list",
+                &format!("replicasets in namespace {}", t.namespace),
+            )
+            .await?;
         Ok(l["items"].as_array().cloned().unwrap_or_default())
     }
 
     async fn pods(&self, t: &DeployTarget, d: &Value) -> Result<Vec<Value>, String> {
-        let path = format!("/api/v1/namespaces/{}/pods?labelSelector={}", t.namespace, urlencode(&selector(d)));
-        let l = self.get(&path, "list", &format!("pods in namespace {}", t.namespace)).await?;
+        let path = format!(
+            "/api/v1/namespaces/{}/pods?labelSelector={}",
+            t.namespace,
+            urlencode(&selector(d))
+        );
+        let l = self
+            .get(&path, "list", &format!("pods in namespace {}", t.namespace))
+            .await?;
         Ok(l["items"].as_array().cloned().unwrap_or_default())
     }
 
     /// Ready endpoints of the Service named like the Deployment; None when
     /// there is no such Service (nothing to judge, not "zero").
     async fn ready_endpoints(&self, t: &DeployTarget) -> Option<u32> {
-        let path = format!("/apis/discovery.k8s.io/v1/namespaces/{}/endpointslices?labelSelector={}", t.namespace, urlencode(&format!("kubernetes.io/service-name={}", t.deployment)));
+        let path = format!(
+            "/apis/discovery.k8s.io/v1/namespaces/{}/endpointslices?labelSelector={}",
+            t.namespace,
+            urlencode(&format!("kubernetes.io/service-name={}", t.deployment))
+        );
         let l = self.get(&path, "list", "endpointslices").await.ok()?;
         let slices = l["items"].as_array()?;
         if slices.is_empty() {
             return None;
         }
-        Some(slices.iter().flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default()).filter(|e| e["conditions"]["ready"] == true).count() as u32)
+        Some(
+            slices
+                .iter()
+                .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+                .filter(|e| e["conditions"]["ready"] == true)
+                .count() as u32,
+        )
     }
 
     /// Recent Warning events of the Deployment, its ReplicaSets and pods.
     async fn warnings(&self, t: &DeployTarget) -> Vec<String> {
-        let path = format!("/api/v1/namespaces/{}/events?fieldSelector={}", t.namespace, urlencode("type=Warning"));
-        let Ok(l) = self.get(&path, "list", "events").await else { return vec![] };
+        let path = format!(
+            "/api/v1/namespaces/{}/events?fieldSelector={}",
+            t.namespace,
+            urlencode("type=Warning")
+        );
+        let Ok(l) = self.get(&path, "list", "events").await else {
+            return vec![];
+        };
         let prefix = format!("{}-", t.deployment);
         let mut evs: Vec<&Value> = l["items"]
             .as_array()
             .into_iter()
             .flatten()
             .filter(|e| e["type"] == "Warning")
-            .filter(|e| e["involvedObject"]["name"].as_str().is_some_and(|n| n == t.deployment || n.starts_with(&prefix)))
+            .filter(|e| {
+                e["involvedObject"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n == t.deployment || n.starts_with(&prefix))
+            })
             .collect();
-        let at = |e: &Value| e["lastTimestamp"].as_str().or(e["eventTime"].as_str()).unwrap_or_default().to_string();
+        let at = |e: &Value| {
+            e["lastTimestamp"]
+                .as_str()
+                .or(e["eventTime"].as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
         evs.sort_by_key(|e| std::cmp::Reverse(at(e)));
         evs.iter()
             .take(2)
             .map(|e| {
-                let count = e["count"].as_u64().filter(|c| *c > 1).map(|c| format!(" (x{c})")).unwrap_or_default();
+                let count = e["count"]
+                    .as_u64()
+                    .filter(|c| *c > 1)
+                    .map(|c| format!(" (x{c})"))
+                    .unwrap_or_default();
                 format!(
                     "Warning {} {}/{}: {}{count}",
                     e["reason"].as_str().unwrap_or(""),
-                    e["involvedObject"]["kind"].as_str().unwrap_or("").to_lowercase(),
+                    e["involvedObject"]["kind"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_lowercase(),
                     e["involvedObject"]["name"].as_str().unwrap_or(""),
                     e["message"].as_str().unwrap_or("").trim()
                 )
@@ -202,30 +308,59 @@ impl KubeBackend {
         let endpoints = self.ready_endpoints(t).await;
         let warnings = self.warnings(t).await;
         let n = |k: &str| d["status"][k].as_u64().unwrap_or(0) as u32;
-        let bad_reasons = ["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "OOMKilled", "CreateContainerConfigError"];
+        let bad_reasons = [
+            "CrashLoopBackOff",
+            "ImagePullBackOff",
+            "ErrImagePull",
+            "OOMKilled",
+            "CreateContainerConfigError",
+        ];
         let mut bad = 0;
         let mut restarts = 0;
         let mut why = Vec::new();
-        for p in pods.iter().filter(|p| p["metadata"]["deletionTimestamp"].is_null()) {
+        for p in pods
+            .iter()
+            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        {
             let mut pod_bad = false;
-            for cs in p["status"]["containerStatuses"].as_array().into_iter().flatten() {
+            for cs in p["status"]["containerStatuses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 restarts += cs["restartCount"].as_u64().unwrap_or(0) as u32;
-                let waiting = cs["state"]["waiting"]["reason"].as_str().unwrap_or_default();
-                let last = cs["lastState"]["terminated"]["reason"].as_str().unwrap_or_default();
+                let waiting = cs["state"]["waiting"]["reason"]
+                    .as_str()
+                    .unwrap_or_default();
+                let last = cs["lastState"]["terminated"]["reason"]
+                    .as_str()
+                    .unwrap_or_default();
                 if let Some(r) = bad_reasons.iter().find(|r| waiting == **r || last == **r) {
                     pod_bad = true;
-                    why.push(format!("{} {r}", p["metadata"]["name"].as_str().unwrap_or("?")));
+                    why.push(format!(
+                        "{} {r}",
+                        p["metadata"]["name"].as_str().unwrap_or("?")
+                    ));
                 }
             }
             if pod_bad {
                 bad += 1;
             }
         }
-        let cond = |ty: &str| d["status"]["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == ty)).cloned();
+        let cond = |ty: &str| {
+            d["status"]["conditions"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["type"] == ty))
+                .cloned()
+        };
         let mut msg = why.into_iter().take(3).collect::<Vec<_>>();
         for ty in ["Available", "Progressing"] {
             if let Some(c) = cond(ty).filter(|c| c["status"] != "True") {
-                msg.push(format!("{ty}={} {}", c["status"].as_str().unwrap_or("?"), c["reason"].as_str().unwrap_or("")));
+                msg.push(format!(
+                    "{ty}={} {}",
+                    c["status"].as_str().unwrap_or("?"),
+                    c["reason"].as_str().unwrap_or("")
+                ));
             }
         }
         msg.extend(warnings);
@@ -243,7 +378,9 @@ impl KubeBackend {
             latency_baseline_ms: None,
             probe_ok: None,
             rollout_stuck: stuck || d["spec"]["paused"] == true,
-            revision: kubectl::annotation(&d, kubectl::REVISION).unwrap_or("?").to_string(),
+            revision: kubectl::annotation(&d, kubectl::REVISION)
+                .unwrap_or("?")
+                .to_string(),
             images: images(&d["spec"]["template"]),
             message: (!msg.is_empty()).then(|| msg.join("; ")),
             observed_at: Utc::now(),
@@ -255,27 +392,42 @@ impl KubeBackend {
         let d = self.deployment(t).await?;
         let rss = self.replicasets(t, &d).await?;
         let pods = self.pods(t, &d).await.unwrap_or_default();
-        let current = kubectl::annotation(&d, kubectl::REVISION).and_then(|r| r.parse::<i64>().ok());
+        let current =
+            kubectl::annotation(&d, kubectl::REVISION).and_then(|r| r.parse::<i64>().ok());
         let hist = kubectl::owned_history(&d, &rss);
         let mut revisions: Vec<Revision> = hist
             .iter()
             .rev()
             .map(|(rev, rs)| {
-                let hash = rs["metadata"]["labels"][kubectl::HASH_LABEL].as_str().unwrap_or_default();
+                let hash = rs["metadata"]["labels"][kubectl::HASH_LABEL]
+                    .as_str()
+                    .unwrap_or_default();
                 // Digests seen on this ReplicaSet's pods (imageID), by image.
                 let mut imgs = images(&rs["spec"]["template"]);
                 for img in &mut imgs {
                     let seen = pods
                         .iter()
                         .filter(|p| p["metadata"]["labels"][kubectl::HASH_LABEL] == hash)
-                        .flat_map(|p| p["status"]["containerStatuses"].as_array().cloned().unwrap_or_default())
+                        .flat_map(|p| {
+                            p["status"]["containerStatuses"]
+                                .as_array()
+                                .cloned()
+                                .unwrap_or_default()
+                        })
                         .find(|cs| cs["image"].as_str() == Some(img.full().as_str()))
-                        .and_then(|cs| cs["imageID"].as_str().and_then(|i| i.split_once('@')).map(|(_, d)| d.to_string()));
+                        .and_then(|cs| {
+                            cs["imageID"]
+                                .as_str()
+                                .and_then(|i| i.split_once('@'))
+                                .map(|(_, d)| d.to_string())
+                        });
                     if img.digest.is_none() {
                         img.digest = seen;
                     }
                 }
-                let mut message = kubectl::annotation(rs, kubectl::CHANGE_CAUSE).unwrap_or("<none>").to_string();
+                let mut message = kubectl::annotation(rs, kubectl::CHANGE_CAUSE)
+                    .unwrap_or("<none>")
+                    .to_string();
                 if let Some(h) = kubectl::annotation(rs, kubectl::REVISION_HISTORY) {
                     message.push_str(&format!(" (was revision {h})"));
                 }
@@ -299,13 +451,19 @@ impl KubeBackend {
             target: t.name.clone(),
             revisions,
             facts: TargetFacts {
-                version: d["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string(),
+                version: d["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 auto_sync: false,
                 paused: d["spec"]["paused"] == true,
                 busy: None,
                 history_note: Some(format!(
                     "ReplicaSets owned by the Deployment; revisionHistoryLimit {}",
-                    d["spec"]["revisionHistoryLimit"].as_i64().map(|n| n.to_string()).unwrap_or_else(|| "10 (default)".into())
+                    d["spec"]["revisionHistoryLimit"]
+                        .as_i64()
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "10 (default)".into())
                 )),
                 blocked: vec![],
             },
@@ -317,33 +475,81 @@ impl KubeBackend {
 
     /// The rollback: kubectl's patch with a `test` of the resourceVersion the
     /// plan was built from. `dry_run` sends `?dryRun=All` (rehearsal previews).
-    pub async fn undo(&self, plan: &RollbackPlan, to: i64, dry_run: bool) -> Result<StepDone, ExecError> {
+    pub async fn undo(
+        &self,
+        plan: &RollbackPlan,
+        to: i64,
+        dry_run: bool,
+    ) -> Result<StepDone, ExecError> {
         let t = &self.target(&plan.target.name).map_err(ExecError::Failed)?;
         let d = self.deployment(t).await.map_err(ExecError::Failed)?;
-        let rv = d["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string();
+        let rv = d["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if rv != plan.built_from {
-            return Err(ExecError::Stale { built_from: plan.built_from.clone(), now: rv });
+            return Err(ExecError::Stale {
+                built_from: plan.built_from.clone(),
+                now: rv,
+            });
         }
         let rss = self.replicasets(t, &d).await.map_err(ExecError::Failed)?;
-        let patch = match kubectl::undo(&d, &rss, to, &plan.built_from).map_err(ExecError::Refused)? {
-            Undo::Skipped(m) => return Ok(StepDone { summary: format!("deployment.apps/{} {m}", t.deployment), version: rv }),
-            Undo::Patch(p) => p,
-        };
-        let path = format!("{}{}", Self::deploy_path(t), if dry_run { "?dryRun=All" } else { "" });
+        let patch =
+            match kubectl::undo(&d, &rss, to, &plan.built_from).map_err(ExecError::Refused)? {
+                Undo::Skipped(m) => {
+                    return Ok(StepDone {
+                        summary: format!("deployment.apps/{} {m}", t.deployment),
+                        version: rv,
+                    });
+                }
+                Undo::Patch(p) => p,
+            };
+        let path = format!(
+            "{}{}",
+            Self::deploy_path(t),
+            if dry_run { "?dryRun=All" } else { "" }
+        );
         let req = http::Request::patch(&path)
             .header("Content-Type", "application/json-patch+json")
             .body(serde_json::to_vec(&patch).unwrap_or_default())
             .map_err(|e| ExecError::Failed(e.to_string()))?;
         match self.client.request::<Value>(req).await {
             Ok(after) => {
-                let v = after["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string();
-                let what = if dry_run { "server-side dry run accepted (nothing persisted)" } else { "rolled back" };
-                Ok(StepDone { summary: format!("deployment.apps/{} {what} to revision {to} (JSON patch, resourceVersion {rv} tested)", t.deployment), version: v })
+                let v = after["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let what = if dry_run {
+                    "server-side dry run accepted (nothing persisted)"
+                } else {
+                    "rolled back"
+                };
+                Ok(StepDone {
+                    summary: format!(
+                        "deployment.apps/{} {what} to revision {to} (JSON patch, resourceVersion {rv} tested)",
+                        t.deployment
+                    ),
+                    version: v,
+                })
             }
             // A failed `test` op is a 422 with empty details: the Deployment moved.
-            Err(kube::Error::Api(s)) if s.code == 422 && s.details.as_ref().is_none_or(|d| d.causes.is_empty()) => {
-                let now = self.deployment(t).await.ok().and_then(|d| d["metadata"]["resourceVersion"].as_str().map(str::to_string)).unwrap_or_else(|| "?".into());
-                Err(ExecError::Stale { built_from: plan.built_from.clone(), now })
+            Err(kube::Error::Api(s))
+                if s.code == 422 && s.details.as_ref().is_none_or(|d| d.causes.is_empty()) =>
+            {
+                let now = self
+                    .deployment(t)
+                    .await
+                    .ok()
+                    .and_then(|d| {
+                        d["metadata"]["resourceVersion"]
+                            .as_str()
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_else(|| "?".into());
+                Err(ExecError::Stale {
+                    built_from: plan.built_from.clone(),
+                    now,
+                })
             }
             Err(e) => Err(ExecError::Failed(describe(&e, "patch", &Self::what(t)))),
         }
@@ -354,12 +560,23 @@ impl KubeBackend {
         let d = self.deployment(t).await?;
         let n = |k: &str| d["status"][k].as_u64().unwrap_or(0) as u32;
         let desired = d["spec"]["replicas"].as_u64().unwrap_or(1) as u32;
-        let (updated, ready, replicas) = (n("updatedReplicas"), n("availableReplicas"), n("replicas"));
-        let p = |phase, message| Progress { phase, message, desired, updated, ready, old: replicas.saturating_sub(updated) };
+        let (updated, ready, replicas) =
+            (n("updatedReplicas"), n("availableReplicas"), n("replicas"));
+        let p = |phase, message| Progress {
+            phase,
+            message,
+            desired,
+            updated,
+            ready,
+            old: replicas.saturating_sub(updated),
+        };
         Ok(match kubectl::rollout_status(&d) {
             Ok((m, true)) => p(ProgressPhase::Converged, m),
             Ok((m, false)) => p(ProgressPhase::Progressing, m),
-            Err(m) => p(ProgressPhase::Failed, format!("{m} (ProgressDeadlineExceeded)")),
+            Err(m) => p(
+                ProgressPhase::Failed,
+                format!("{m} (ProgressDeadlineExceeded)"),
+            ),
         })
     }
 }
@@ -367,7 +584,9 @@ impl KubeBackend {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -381,24 +600,48 @@ impl Backend for KubeBackend {
         Box::pin(async move {
             let mut found = Vec::new();
             for (ns, sel, env) in &self.selectors {
-                let l = self.get(&format!("/apis/apps/v1/namespaces/{ns}/deployments?labelSelector={}", urlencode(sel)), "list", &format!("deployments in namespace {ns}")).await?;
+                let l = self
+                    .get(
+                        &format!(
+                            "/apis/apps/v1/namespaces/{ns}/deployments?labelSelector={}",
+                            urlencode(sel)
+                        ),
+                        "list",
+                        &format!("deployments in namespace {ns}"),
+                    )
+                    .await?;
                 for d in l["items"].as_array().into_iter().flatten() {
-                    let name = d["metadata"]["name"].as_str().unwrap_or_default().to_string();
-                    found.push(DeployTarget { name: name.clone(), namespace: ns.clone(), deployment: name, environment: env.clone() });
+                    let name = d["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    found.push(DeployTarget {
+                        name: name.clone(),
+                        namespace: ns.clone(),
+                        deployment: name,
+                        environment: env.clone(),
+                    });
                 }
             }
             *self.found.lock().unwrap() = found;
             Ok(self
                 .all()
                 .iter()
-                .map(|t| TargetInfo { name: t.name.clone(), kind: Kind::Kubernetes, environment: t.environment.clone(), location: format!("{} · ns {}", self.location, t.namespace) })
+                .map(|t| TargetInfo {
+                    name: t.name.clone(),
+                    kind: Kind::Kubernetes,
+                    environment: t.environment.clone(),
+                    location: format!("{} · ns {}", self.location, t.namespace),
+                })
                 .collect())
         })
     }
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
         Box::pin(async move {
             let all = self.all();
-            let reads = all.iter().map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
+            let reads = all
+                .iter()
+                .map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
             futures::future::join_all(reads).await
         })
     }
@@ -408,12 +651,20 @@ impl Backend for KubeBackend {
     fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
         Box::pin(async move { self.read_history(&self.target(target)?).await })
     }
-    fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
+    fn execute<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
         Box::pin(async move {
             let PlanStep::Rollback { to } = step else {
-                return Err(ExecError::Failed(format!("{step:?} does not apply to a Deployment")));
+                return Err(ExecError::Failed(format!(
+                    "{step:?} does not apply to a Deployment"
+                )));
             };
-            let n: i64 = to.parse().map_err(|_| ExecError::Failed(format!("revision {to} is not a number")))?;
+            let n: i64 = to
+                .parse()
+                .map_err(|_| ExecError::Failed(format!("revision {to} is not a number")))?;
             self.undo(plan, n, false).await
         })
     }
@@ -425,9 +676,20 @@ impl Backend for KubeBackend {
     }
     fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
         Box::pin(async move {
-            let PlanStep::Rollback { to } = plan.steps.iter().find(|s| matches!(s, PlanStep::Rollback { .. }))? else { return None };
+            let PlanStep::Rollback { to } = plan
+                .steps
+                .iter()
+                .find(|s| matches!(s, PlanStep::Rollback { .. }))?
+            else {
+                return None;
+            };
             let n: i64 = to.parse().ok()?;
-            Some(self.undo(plan, n, true).await.map(|d| d.summary).map_err(|e| e.message()))
+            Some(
+                self.undo(plan, n, true)
+                    .await
+                    .map(|d| d.summary)
+                    .map_err(|e| e.message()),
+            )
         })
     }
 }

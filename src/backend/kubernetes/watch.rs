@@ -30,12 +30,18 @@ pub struct Watches {
 impl Watches {
     /// Both watches have listed and are streaming.
     pub fn synced(&self, target: &str) -> bool {
-        self.map.lock().unwrap().get(target).is_some_and(|w| w.deployment_synced && w.pods_synced && w.deployment.is_some())
+        self.map
+            .lock()
+            .unwrap()
+            .get(target)
+            .is_some_and(|w| w.deployment_synced && w.pods_synced && w.deployment.is_some())
     }
 
     pub fn snapshot(&self, target: &str) -> Option<(Value, Vec<Value>)> {
         let m = self.map.lock().unwrap();
-        let w = m.get(target).filter(|w| w.deployment_synced && w.pods_synced)?;
+        let w = m
+            .get(target)
+            .filter(|w| w.deployment_synced && w.pods_synced)?;
         Some((w.deployment.clone()?, w.pods.values().cloned().collect()))
     }
 
@@ -60,7 +66,9 @@ impl Watches {
                 let mut m = w.map.lock().unwrap();
                 let e = m.entry(name.clone()).or_default();
                 match ev {
-                    Ok(Event::Apply(d)) | Ok(Event::InitApply(d)) => e.deployment = serde_json::to_value(&d).ok(),
+                    Ok(Event::Apply(d)) | Ok(Event::InitApply(d)) => {
+                        e.deployment = serde_json::to_value(&d).ok()
+                    }
                     Ok(Event::Delete(_)) => e.deployment = None,
                     Ok(Event::Init) => e.deployment_synced = false,
                     Ok(Event::InitDone) => e.deployment_synced = true,
@@ -82,7 +90,8 @@ impl Watches {
                 let key = |p: &Pod| p.metadata.name.clone().unwrap_or_default();
                 match ev {
                     Ok(Event::Apply(p)) => {
-                        e.pods.insert(key(&p), serde_json::to_value(&p).unwrap_or_default());
+                        e.pods
+                            .insert(key(&p), serde_json::to_value(&p).unwrap_or_default());
                     }
                     Ok(Event::Delete(p)) => {
                         e.pods.remove(&key(&p));

@@ -38,8 +38,12 @@ pub fn default_promql(name: &str, service: &str) -> Option<String> {
         "error_rate" => Some(format!(
             "sum(rate(http_requests_total{{service=\"{s}\",code=~\"5..\"}}[5m])) / sum(rate(http_requests_total{{service=\"{s}\"}}[5m]))"
         )),
-        "latency_p95" => Some(format!("histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{service=\"{s}\"}}[5m])))")),
-        "latency_p99" => Some(format!("histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{{service=\"{s}\"}}[5m])))")),
+        "latency_p95" => Some(format!(
+            "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{service=\"{s}\"}}[5m])))"
+        )),
+        "latency_p99" => Some(format!(
+            "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{{service=\"{s}\"}}[5m])))"
+        )),
         _ => None,
     }
 }
@@ -72,7 +76,8 @@ pub fn describe_transport(e: &reqwest::Error, timeout_ms: u64) -> String {
         "DNS failure"
     } else if lower.contains("refused") {
         "connection refused"
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
         "TLS error"
     } else {
         "cannot connect"
@@ -81,7 +86,10 @@ pub fn describe_transport(e: &reqwest::Error, timeout_ms: u64) -> String {
 }
 
 fn jittered(base: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let f = 0.9 + 0.2 * (nanos as f64 / 1e9);
     base.mul_f64(f)
 }
@@ -123,13 +131,27 @@ pub struct SignalsBackend {
 
 impl SignalsBackend {
     pub fn new(inner: Arc<dyn Backend>, specs: HashMap<String, TargetSignals>) -> SignalsBackend {
-        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(3)).build().unwrap_or_default();
-        SignalsBackend { inner, specs, cache: Arc::default(), started: AtomicBool::new(false), client }
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .unwrap_or_default();
+        SignalsBackend {
+            inner,
+            specs,
+            cache: Arc::default(),
+            started: AtomicBool::new(false),
+            client,
+        }
     }
 
     /// The latest signals of a target (tests and the CLI read them).
     pub fn signals(&self, target: &str) -> Vec<Signal> {
-        self.cache.lock().unwrap().get(target).cloned().unwrap_or_default()
+        self.cache
+            .lock()
+            .unwrap()
+            .get(target)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn start(&self) {
@@ -138,35 +160,56 @@ impl SignalsBackend {
         }
         for (target, spec) in &self.specs {
             for (i, p) in spec.probes.iter().enumerate() {
-                let (cache, client, p, target) = (self.cache.clone(), self.client.clone(), p.clone(), target.clone());
-                let name = p.name.clone().unwrap_or_else(|| if i == 0 { "probe".into() } else { format!("probe{}", i + 1) });
+                let (cache, client, p, target) = (
+                    self.cache.clone(),
+                    self.client.clone(),
+                    p.clone(),
+                    target.clone(),
+                );
+                let name = p.name.clone().unwrap_or_else(|| {
+                    if i == 0 {
+                        "probe".into()
+                    } else {
+                        format!("probe{}", i + 1)
+                    }
+                });
                 tokio::spawn(async move {
                     let mut backoff = Duration::from_secs(1);
                     loop {
                         let o = probe::run(&client, &p).await;
                         let failed = o.error.is_some();
-                        store(&cache, &target, Signal {
-                            name: name.clone(),
-                            kind: SignalKind::Probe,
-                            value: None,
-                            ok: Some(o.ok),
-                            display: o.display,
-                            criterion: None,
-                            breached: false,
-                            observed_at: Utc::now(),
-                            error: o.error,
-                            history: vec![],
-                        });
+                        store(
+                            &cache,
+                            &target,
+                            Signal {
+                                name: name.clone(),
+                                kind: SignalKind::Probe,
+                                value: None,
+                                ok: Some(o.ok),
+                                display: o.display,
+                                criterion: None,
+                                breached: false,
+                                observed_at: Utc::now(),
+                                error: o.error,
+                                history: vec![],
+                            },
+                        );
                         let every = Duration::from_secs(p.interval_secs.max(1));
                         let wait = if failed { backoff.min(every) } else { every };
-                        backoff = if failed { (backoff * 2).min(every) } else { Duration::from_secs(1) };
+                        backoff = if failed {
+                            (backoff * 2).min(every)
+                        } else {
+                            Duration::from_secs(1)
+                        };
                         tokio::time::sleep(jittered(wait)).await;
                     }
                 });
             }
             if let Some(pc) = &spec.prometheus {
                 let auth = match (&pc.bearer_token_env, &pc.basic_auth_env) {
-                    (Some(v), _) => std::env::var(v).map(prometheus::Auth::Bearer).unwrap_or(prometheus::Auth::None),
+                    (Some(v), _) => std::env::var(v)
+                        .map(prometheus::Auth::Bearer)
+                        .unwrap_or(prometheus::Auth::None),
                     (None, Some([u, p])) => match (std::env::var(u), std::env::var(p)) {
                         (Ok(u), Ok(p)) => prometheus::Auth::Basic(u, p),
                         _ => prometheus::Auth::None,
@@ -175,29 +218,55 @@ impl SignalsBackend {
                 };
                 let service = pc.service.clone().unwrap_or_else(|| target.clone());
                 let queries: Vec<(String, String, Option<String>)> = if pc.queries.is_empty() {
-                    ["error_rate", "latency_p95"].iter().map(|n| (n.to_string(), default_promql(n, &service).unwrap(), default_criterion(n).map(str::to_string))).collect()
+                    ["error_rate", "latency_p95"]
+                        .iter()
+                        .map(|n| {
+                            (
+                                n.to_string(),
+                                default_promql(n, &service).unwrap(),
+                                default_criterion(n).map(str::to_string),
+                            )
+                        })
+                        .collect()
                 } else {
                     pc.queries
                         .iter()
                         .map(|q| {
-                            let promql = q.promql.clone().or_else(|| default_promql(&q.name, &service)).unwrap_or_default();
-                            let crit = q.criterion.clone().or_else(|| default_criterion(&q.name).map(str::to_string));
+                            let promql = q
+                                .promql
+                                .clone()
+                                .or_else(|| default_promql(&q.name, &service))
+                                .unwrap_or_default();
+                            let crit = q
+                                .criterion
+                                .clone()
+                                .or_else(|| default_criterion(&q.name).map(str::to_string));
                             (q.name.clone(), promql, crit)
                         })
                         .collect()
                 };
                 for (name, promql, crit) in queries {
-                    let prom = prometheus::Prom { base: pc.url.clone(), auth: auth.clone(), timeout: Duration::from_millis(pc.timeout_ms) };
-                    let (cache, client, target) = (self.cache.clone(), self.client.clone(), target.clone());
+                    let prom = prometheus::Prom {
+                        base: pc.url.clone(),
+                        auth: auth.clone(),
+                        timeout: Duration::from_millis(pc.timeout_ms),
+                    };
+                    let (cache, client, target) =
+                        (self.cache.clone(), self.client.clone(), target.clone());
                     let every = Duration::from_secs(pc.interval_secs.max(1));
                     tokio::spawn(async move {
                         let mut backoff = Duration::from_secs(1);
                         loop {
-                            let s = read_query(&client, &prom, &name, &promql, crit.as_deref()).await;
+                            let s =
+                                read_query(&client, &prom, &name, &promql, crit.as_deref()).await;
                             let failed = s.error.is_some();
                             store(&cache, &target, s);
                             let wait = if failed { backoff.min(every) } else { every };
-                            backoff = if failed { (backoff * 2).min(every) } else { Duration::from_secs(1) };
+                            backoff = if failed {
+                                (backoff * 2).min(every)
+                            } else {
+                                Duration::from_secs(1)
+                            };
                             tokio::time::sleep(jittered(wait)).await;
                         }
                     });
@@ -210,8 +279,14 @@ impl SignalsBackend {
         let sigs = self.signals(&h.target);
         for s in &sigs {
             match (s.kind, s.name.as_str(), s.value) {
-                (SignalKind::ErrorRate, _, Some(v)) if s.error.is_none() && v.is_finite() => h.error_rate = Some(v),
-                (SignalKind::Latency, "latency_p95", Some(v)) if s.error.is_none() && v.is_finite() => h.latency_p95_ms = Some(v),
+                (SignalKind::ErrorRate, _, Some(v)) if s.error.is_none() && v.is_finite() => {
+                    h.error_rate = Some(v)
+                }
+                (SignalKind::Latency, "latency_p95", Some(v))
+                    if s.error.is_none() && v.is_finite() =>
+                {
+                    h.latency_p95_ms = Some(v)
+                }
                 _ => {}
             }
         }
@@ -222,7 +297,13 @@ impl SignalsBackend {
 
 /// Reads one query: its current value and, with a criterion, whether the
 /// criterion held for its whole window (a range query over that window).
-pub async fn read_query(client: &reqwest::Client, prom: &prometheus::Prom, name: &str, promql: &str, crit: Option<&str>) -> Signal {
+pub async fn read_query(
+    client: &reqwest::Client,
+    prom: &prometheus::Prom,
+    name: &str,
+    promql: &str,
+    crit: Option<&str>,
+) -> Signal {
     let kind = match name {
         "error_rate" => SignalKind::ErrorRate,
         n if n.starts_with("latency") => SignalKind::Latency,
@@ -249,7 +330,11 @@ pub async fn read_query(client: &reqwest::Client, prom: &prometheus::Prom, name:
         }
         Ok(None) => s.display = "no data".into(),
         Ok(Some(v)) => {
-            let shown = if kind == SignalKind::Latency { v * 1000.0 } else { v };
+            let shown = if kind == SignalKind::Latency {
+                v * 1000.0
+            } else {
+                v
+            };
             s.value = Some(shown);
             s.display = match (kind, v) {
                 (_, v) if v.is_nan() => "NaN (no traffic?)".into(),
@@ -263,16 +348,26 @@ pub async fn read_query(client: &reqwest::Client, prom: &prometheus::Prom, name:
     if let Some(c) = crit.and_then(|c| parse_criterion(c).ok()) {
         if c.for_secs == 0 {
             s.breached = s.value.is_some_and(|v| {
-                let raw = if kind == SignalKind::Latency { v / 1000.0 } else { v };
+                let raw = if kind == SignalKind::Latency {
+                    v / 1000.0
+                } else {
+                    v
+                };
                 raw.is_finite() && c.op.holds(raw, c.threshold)
             });
         } else {
             let step = (c.for_secs / 10).max(15);
-            match prom.range(client, promql, now.timestamp() as f64, c.for_secs, step).await {
+            match prom
+                .range(client, promql, now.timestamp() as f64, c.for_secs, step)
+                .await
+            {
                 Ok(points) => {
                     let samples: Vec<(chrono::DateTime<Utc>, f64)> = points
                         .into_iter()
-                        .filter_map(|(t, v)| chrono::DateTime::from_timestamp_millis((t * 1000.0) as i64).map(|t| (t, v)))
+                        .filter_map(|(t, v)| {
+                            chrono::DateTime::from_timestamp_millis((t * 1000.0) as i64)
+                                .map(|t| (t, v))
+                        })
                         .collect();
                     s.breached = breached(&c, &samples, now, step);
                 }
@@ -293,7 +388,12 @@ impl Backend for SignalsBackend {
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
         Box::pin(async move {
             self.start();
-            self.inner.health_all().await.into_iter().map(|r| r.map(|h| self.overlay(h))).collect()
+            self.inner
+                .health_all()
+                .await
+                .into_iter()
+                .map(|r| r.map(|h| self.overlay(h)))
+                .collect()
         })
     }
     fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
@@ -302,10 +402,17 @@ impl Backend for SignalsBackend {
     fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
         self.inner.history(target)
     }
-    fn migrations<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<MigrationDiff, String>> {
+    fn migrations<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<MigrationDiff, String>> {
         self.inner.migrations(plan)
     }
-    fn execute<'a>(&'a self, plan: &'a RollbackPlan, step: &'a PlanStep) -> BoxFut<'a, Result<StepDone, ExecError>> {
+    fn execute<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
         self.inner.execute(plan, step)
     }
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {

@@ -17,7 +17,9 @@ pub fn headers(cfg: &ProbeConfig) -> Result<Vec<(String, String)>, String> {
     cfg.headers
         .iter()
         .map(|(k, v)| match v.strip_prefix("env:") {
-            Some(var) => std::env::var(var).map(|val| (k.clone(), val)).map_err(|_| format!("header {k}: environment variable {var} is not set")),
+            Some(var) => std::env::var(var)
+                .map(|val| (k.clone(), val))
+                .map_err(|_| format!("header {k}: environment variable {var} is not set")),
             None => Ok((k.clone(), v.clone())),
         })
         .collect()
@@ -25,12 +27,19 @@ pub fn headers(cfg: &ProbeConfig) -> Result<Vec<(String, String)>, String> {
 
 pub async fn run(client: &reqwest::Client, cfg: &ProbeConfig) -> ProbeOutcome {
     let started = Instant::now();
-    let fail = |display: String, error: String, started: Instant| ProbeOutcome { ok: false, display, error: Some(error), latency_ms: started.elapsed().as_secs_f64() * 1000.0 };
+    let fail = |display: String, error: String, started: Instant| ProbeOutcome {
+        ok: false,
+        display,
+        error: Some(error),
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+    };
     let hs = match headers(cfg) {
         Ok(h) => h,
         Err(e) => return fail("not configured".into(), e, started),
     };
-    let mut rb = client.get(&cfg.url).timeout(Duration::from_millis(cfg.timeout_ms));
+    let mut rb = client
+        .get(&cfg.url)
+        .timeout(Duration::from_millis(cfg.timeout_ms));
     for (k, v) in hs {
         rb = rb.header(k, v);
     }
@@ -52,31 +61,65 @@ pub async fn run(client: &reqwest::Client, cfg: &ProbeConfig) -> ProbeOutcome {
         None => (200..300).contains(&status),
     };
     if !status_ok {
-        return ProbeOutcome { ok: false, display: format!("HTTP {status} in {ms:.0} ms"), error: None, latency_ms: ms };
+        return ProbeOutcome {
+            ok: false,
+            display: format!("HTTP {status} in {ms:.0} ms"),
+            error: None,
+            latency_ms: ms,
+        };
     }
     if let Some(want) = &cfg.body_contains {
         if !body.contains(want.as_str()) {
-            return ProbeOutcome { ok: false, display: format!("HTTP {status}, body lacks {want:?}"), error: None, latency_ms: ms };
+            return ProbeOutcome {
+                ok: false,
+                display: format!("HTTP {status}, body lacks {want:?}"),
+                error: None,
+                latency_ms: ms,
+            };
         }
     }
     if let Some(ptr) = &cfg.json_pointer {
         let v: serde_json::Value = match serde_json::from_str(&body) {
             Ok(v) => v,
-            Err(_) => return ProbeOutcome { ok: false, display: format!("HTTP {status}, body is not JSON"), error: None, latency_ms: ms },
+            Err(_) => {
+                return ProbeOutcome {
+                    ok: false,
+                    display: format!("HTTP {status}, body is not JSON"),
+                    error: None,
+                    latency_ms: ms,
+                };
+            }
         };
-        let got = v.pointer(ptr).map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()));
+        let got = v.pointer(ptr).map(|x| {
+            x.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| x.to_string())
+        });
         if let Some(want) = &cfg.json_equals {
             if got.as_deref() != Some(want.as_str()) {
                 return ProbeOutcome {
                     ok: false,
-                    display: format!("HTTP {status}, {ptr} = {} (want {want})", got.unwrap_or_else(|| "missing".into())),
+                    display: format!(
+                        "HTTP {status}, {ptr} = {} (want {want})",
+                        got.unwrap_or_else(|| "missing".into())
+                    ),
                     error: None,
                     latency_ms: ms,
                 };
             }
         } else if got.is_none() {
-            return ProbeOutcome { ok: false, display: format!("HTTP {status}, {ptr} missing"), error: None, latency_ms: ms };
+            return ProbeOutcome {
+                ok: false,
+                display: format!("HTTP {status}, {ptr} missing"),
+                error: None,
+                latency_ms: ms,
+            };
         }
     }
-    ProbeOutcome { ok: true, display: format!("HTTP {status} in {ms:.0} ms"), error: None, latency_ms: ms }
+    ProbeOutcome {
+        ok: true,
+        display: format!("HTTP {status} in {ms:.0} ms"),
+        error: None,
+        latency_ms: ms,
+    }
 }

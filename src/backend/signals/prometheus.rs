@@ -53,14 +53,25 @@ fn ts(v: &serde_json::Value) -> Option<f64> {
 }
 
 impl Prom {
-    async fn get(&self, client: &reqwest::Client, path: &str, q: &[(&str, String)]) -> Result<Data, String> {
-        let mut rb = client.get(format!("{}{path}", self.base.trim_end_matches('/'))).query(q).timeout(self.timeout);
+    async fn get(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        q: &[(&str, String)],
+    ) -> Result<Data, String> {
+        let mut rb = client
+            .get(format!("{}{path}", self.base.trim_end_matches('/')))
+            .query(q)
+            .timeout(self.timeout);
         rb = match &self.auth {
             Auth::None => rb,
             Auth::Bearer(t) => rb.bearer_auth(t),
             Auth::Basic(u, p) => rb.basic_auth(u, Some(p)),
         };
-        let resp = rb.send().await.map_err(|e| super::describe_transport(&e, self.timeout.as_millis() as u64))?;
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| super::describe_transport(&e, self.timeout.as_millis() as u64))?;
         let code = resp.status().as_u16();
         let body = resp.text().await.map_err(|e| e.to_string())?;
         let a: Answer = serde_json::from_str(&body).map_err(|_| {
@@ -68,31 +79,56 @@ impl Prom {
             format!("HTTP {code}, not a Prometheus answer: {head:?}")
         })?;
         if a.status != "success" {
-            return Err(format!("{}: {}", a.error_type.unwrap_or_else(|| "error".into()), a.error.unwrap_or_default()));
+            return Err(format!(
+                "{}: {}",
+                a.error_type.unwrap_or_else(|| "error".into()),
+                a.error.unwrap_or_default()
+            ));
         }
         a.data.ok_or_else(|| "answer has no data".into())
     }
 
     /// The worst (largest) current value over all returned series; `None`
     /// for an empty vector (no data is not a healthy value).
-    pub async fn instant(&self, client: &reqwest::Client, query: &str) -> Result<Option<f64>, String> {
-        let d = self.get(client, "/api/v1/query", &[("query", query.to_string())]).await?;
+    pub async fn instant(
+        &self,
+        client: &reqwest::Client,
+        query: &str,
+    ) -> Result<Option<f64>, String> {
+        let d = self
+            .get(client, "/api/v1/query", &[("query", query.to_string())])
+            .await?;
         match d.result_type.as_str() {
-            "vector" => Ok(d.result.as_array().into_iter().flatten().filter_map(|s| num(&s["value"])).fold(None, |acc: Option<f64>, v| {
-                Some(match acc {
-                    Some(a) if a.is_nan() => v,
-                    Some(a) if v.is_nan() => a,
-                    Some(a) => a.max(v),
-                    None => v,
-                })
-            })),
+            "vector" => Ok(d
+                .result
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| num(&s["value"]))
+                .fold(None, |acc: Option<f64>, v| {
+                    Some(match acc {
+                        Some(a) if a.is_nan() => v,
+                        Some(a) if v.is_nan() => a,
+                        Some(a) => a.max(v),
+                        None => v,
+                    })
+                })),
             "scalar" => Ok(num(&d.result)),
-            other => Err(format!("unexpected resultType {other} for an instant query")),
+            other => Err(format!(
+                "unexpected resultType {other} for an instant query"
+            )),
         }
     }
 
     /// Samples over `[end - secs, end]`, worst value per timestamp.
-    pub async fn range(&self, client: &reqwest::Client, query: &str, end: f64, secs: i64, step: i64) -> Result<Vec<(f64, f64)>, String> {
+    pub async fn range(
+        &self,
+        client: &reqwest::Client,
+        query: &str,
+        end: f64,
+        secs: i64,
+        step: i64,
+    ) -> Result<Vec<(f64, f64)>, String> {
         let q = [
             ("query", query.to_string()),
             ("start", format!("{:.3}", end - secs as f64)),
@@ -101,7 +137,10 @@ impl Prom {
         ];
         let d = self.get(client, "/api/v1/query_range", &q).await?;
         if d.result_type != "matrix" {
-            return Err(format!("unexpected resultType {} for a range query", d.result_type));
+            return Err(format!(
+                "unexpected resultType {} for a range query",
+                d.result_type
+            ));
         }
         let mut by_ts: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
         for s in d.result.as_array().into_iter().flatten() {
@@ -114,6 +153,9 @@ impl Prom {
                 }
             }
         }
-        Ok(by_ts.into_iter().map(|(t, v)| (t as f64 / 1000.0, v)).collect())
+        Ok(by_ts
+            .into_iter()
+            .map(|(t, v)| (t as f64 / 1000.0, v))
+            .collect())
     }
 }

@@ -3,23 +3,46 @@
 use crate::core::fmt::hms;
 use crate::core::state::{Pane, State};
 use crate::ui::{pane_block, theme};
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use ratatui::Frame;
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
-    let block = pane_block(s, Pane::Activity, format!("Activity — {} entries recorded to the note", s.activity.len()));
+    let block = pane_block(
+        s,
+        Pane::Activity,
+        format!(
+            "Activity — {} entries recorded to the note",
+            s.activity.len()
+        ),
+    );
     let inner = block.inner(area);
     f.render_widget(block, area);
     let h = inner.height as usize;
-    let end = if s.focus == Pane::Activity { (s.activity_scroll + 1).min(s.activity.len()).max(h.min(s.activity.len())) } else { s.activity.len() };
+    let end = if s.focus == Pane::Activity {
+        (s.activity_scroll + 1)
+            .min(s.activity.len())
+            .max(h.min(s.activity.len()))
+    } else {
+        s.activity.len()
+    };
     let start = end.saturating_sub(h);
     let lines: Vec<Line> = s.activity[start..end]
         .iter()
         .map(|r| {
-            let st = if r.summary.starts_with("failed") || r.summary.starts_with("refused") || r.summary.starts_with("stale") { theme::ERROR } else { ratatui::style::Style::new() };
-            Line::from(vec![Span::styled(format!("{} ✓ ", hms(r.at)), theme::DIM), Span::styled(r.summary.clone(), st)])
+            let st = if r.summary.starts_with("failed")
+                || r.summary.starts_with("refused")
+                || r.summary.starts_with("stale")
+            {
+                theme::ERROR
+            } else {
+                ratatui::style::Style::new()
+            };
+            Line::from(vec![
+                Span::styled(format!("{} ✓ ", hms(r.at)), theme::DIM),
+                Span::styled(r.summary.clone(), st),
+            ])
         })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);

@@ -4,31 +4,48 @@ use crate::core::fmt::hms;
 use crate::core::state::{Pane, State};
 use crate::runbook::fill;
 use crate::ui::{pane_block, theme, window};
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
-use ratatui::Frame;
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let t = s.selected_target();
     let rb = t.and_then(|t| s.runbook_for(t));
     let ticks = t.and_then(|t| s.checklists.get(&t.name));
-    let done = rb.map(|r| r.steps.iter().filter(|st| ticks.is_some_and(|c| c.contains_key(&st.id))).count()).unwrap_or(0);
-    let title = rb.map(|r| format!("Checklist — {} ({done}/{})", r.title, r.steps.len())).unwrap_or_else(|| "Checklist".into());
+    let done = rb
+        .map(|r| {
+            r.steps
+                .iter()
+                .filter(|st| ticks.is_some_and(|c| c.contains_key(&st.id)))
+                .count()
+        })
+        .unwrap_or(0);
+    let title = rb
+        .map(|r| format!("Checklist — {} ({done}/{})", r.title, r.steps.len()))
+        .unwrap_or_else(|| "Checklist".into());
     let block = pane_block(s, Pane::Checklist, title);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let (Some(t), Some(rb)) = (t, rb) else { return };
     let vars = s.runbook_vars(t);
     let vars: Vec<(&str, String)> = vars.iter().map(|(k, v)| (*k, v.clone())).collect();
-    let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(inner);
+    let [list, detail] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(inner);
     let h = list.height as usize;
     let first = window(s.checklist_cursor, rb.steps.len(), h);
     let mut lines = Vec::new();
     for (i, st) in rb.steps.iter().enumerate().skip(first).take(h) {
         let tick = ticks.and_then(|c| c.get(&st.id));
-        let (mark, ms) = if tick.is_some() { ("[x]", theme::OK) } else { ("[ ]", theme::DIM) };
-        let mut spans = vec![Span::styled(format!("{mark} "), ms), Span::raw(fill(&st.title, &vars))];
+        let (mark, ms) = if tick.is_some() {
+            ("[x]", theme::OK)
+        } else {
+            ("[ ]", theme::DIM)
+        };
+        let mut spans = vec![
+            Span::styled(format!("{mark} "), ms),
+            Span::raw(fill(&st.title, &vars)),
+        ];
         if let Some(tk) = tick {
             let by = if tk.auto { "auto" } else { "hand" };
             spans.push(Span::styled(format!("  {by} {}", hms(tk.at)), theme::DIM));
@@ -43,11 +60,16 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     }
     f.render_widget(Paragraph::new(lines), list);
     let st = rb.steps.get(s.checklist_cursor);
-    let ev = st.and_then(|st| ticks.and_then(|c| c.get(&st.id))).and_then(|t| t.evidence.clone());
+    let ev = st
+        .and_then(|st| ticks.and_then(|c| c.get(&st.id)))
+        .and_then(|t| t.evidence.clone());
     let text = match (st.and_then(|st| st.detail.as_deref()), ev) {
         (_, Some(e)) if s.focus == Pane::Checklist => format!("evidence: {e}"),
         (Some(d), _) => fill(d, &vars),
         _ => String::new(),
     };
-    f.render_widget(Paragraph::new(Line::styled(text, theme::DIM)).wrap(Wrap { trim: true }), detail);
+    f.render_widget(
+        Paragraph::new(Line::styled(text, theme::DIM)).wrap(Wrap { trim: true }),
+        detail,
+    );
 }

@@ -2,35 +2,57 @@
 
 use crate::core::state::{Pane, Popup, State};
 use crate::ui::theme;
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use ratatui::Frame;
 
 /// (key, what) pairs for the current context; the help overlay lists all.
 pub fn keys(s: &State) -> Vec<(&'static str, &'static str)> {
     match &s.popup {
         Some(Popup::Plan) => vec![("Enter", "confirm…"), ("j/k", "scroll"), ("Esc", "back")],
-        Some(Popup::Confirm(_)) => vec![("type", "as asked"), ("Tab", "next field"), ("Enter", "EXECUTE"), ("Esc", "back to plan")],
+        Some(Popup::Confirm(_)) => vec![
+            ("type", "as asked"),
+            ("Tab", "next field"),
+            ("Enter", "EXECUTE"),
+            ("Esc", "back to plan"),
+        ],
         Some(Popup::Notes) => vec![("Ctrl-S", "append to note"), ("Esc", "close (text kept)")],
-        Some(Popup::Evidence { .. }) => vec![("type", "evidence (optional)"), ("Enter", "tick"), ("Esc", "cancel")],
+        Some(Popup::Evidence { .. }) => vec![
+            ("type", "evidence (optional)"),
+            ("Enter", "tick"),
+            ("Esc", "cancel"),
+        ],
         Some(Popup::QuitConfirm) => vec![("y", "quit anyway"), ("any key", "stay")],
         Some(Popup::Help) | Some(Popup::Status(_)) => vec![("Esc", "close")],
         None if s.filtering => vec![("type", "filter"), ("Enter", "keep"), ("Esc", "clear")],
         None => {
             let mut v = match s.focus {
                 Pane::Health => vec![("j/k", "target"), ("Enter", "history"), ("/", "filter")],
-                Pane::History => vec![("j/k", "revision"), ("Enter", "plan rollback"), ("Esc", "targets")],
+                Pane::History => vec![
+                    ("j/k", "revision"),
+                    ("Enter", "plan rollback"),
+                    ("Esc", "targets"),
+                ],
                 Pane::Migrations | Pane::Activity => vec![("j/k", "scroll")],
                 Pane::Checklist => vec![("j/k", "step"), ("space", "tick/untick")],
             };
             if s.plan.is_some() {
                 v.push(("p", "plan"));
             }
-            if s.selected_target().is_some_and(|t| t.kind == crate::core::model::Kind::Argocd) && s.selected_history().is_some_and(|h| !h.facts.auto_sync) {
+            if s.selected_target()
+                .is_some_and(|t| t.kind == crate::core::model::Kind::Argocd)
+                && s.selected_history().is_some_and(|h| !h.facts.auto_sync)
+            {
                 v.push(("a", "re-enable auto-sync"));
             }
-            v.extend([("Tab", "pane"), ("n", "note"), ("s", "status msg"), ("?", "help"), ("q", "quit")]);
+            v.extend([
+                ("Tab", "pane"),
+                ("n", "note"),
+                ("s", "status msg"),
+                ("?", "help"),
+                ("q", "quit"),
+            ]);
             v
         }
     }
@@ -38,8 +60,20 @@ pub fn keys(s: &State) -> Vec<(&'static str, &'static str)> {
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let line = match &s.flash {
-        Some((err, m)) => Line::styled(format!(" {m}"), if *err { theme::ERROR } else { theme::OK }),
-        None => Line::from(keys(s).into_iter().flat_map(|(k, w)| [Span::styled(format!(" {k}"), theme::KEY), Span::raw(format!(" {w} "))]).collect::<Vec<_>>()),
+        Some((err, m)) => {
+            Line::styled(format!(" {m}"), if *err { theme::ERROR } else { theme::OK })
+        }
+        None => Line::from(
+            keys(s)
+                .into_iter()
+                .flat_map(|(k, w)| {
+                    [
+                        Span::styled(format!(" {k}"), theme::KEY),
+                        Span::raw(format!(" {w} ")),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
     };
     f.render_widget(Paragraph::new(line), area);
 }

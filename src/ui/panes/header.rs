@@ -2,17 +2,30 @@
 
 use crate::core::state::State;
 use crate::ui::theme;
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use ratatui::Frame;
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
-    let mut l1 = vec![Span::styled(format!(" {} ", s.settings.mode.label()), theme::mode(s.settings.mode)), Span::raw(" ")];
+    let mut l1 = vec![
+        Span::styled(
+            format!(" {} ", s.settings.mode.label()),
+            theme::mode(s.settings.mode),
+        ),
+        Span::raw(" "),
+    ];
     match s.selected_target() {
         Some(t) => {
             let env = format!(" {} ", t.environment.to_uppercase());
-            l1.push(Span::styled(env, if t.is_prod() { theme::PROD } else { theme::NONPROD }));
+            l1.push(Span::styled(
+                env,
+                if t.is_prod() {
+                    theme::PROD
+                } else {
+                    theme::NONPROD
+                },
+            ));
             l1.push(Span::raw(" "));
             l1.push(Span::styled(t.name.clone(), theme::BOLD));
             l1.push(Span::styled(format!(" ({}) ", t.kind.label()), theme::DIM));
@@ -28,9 +41,15 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         Span::raw(s.settings.note_path.clone()),
     ];
     if let Some(e) = &s.note_error {
-        l2.push(Span::styled(format!("  NOTE WRITE FAILED: {e}"), theme::ERROR));
+        l2.push(Span::styled(
+            format!("  NOTE WRITE FAILED: {e}"),
+            theme::ERROR,
+        ));
     } else if s.unrecorded > 0 {
-        l2.push(Span::styled(format!("  ({} entries not yet on disk)", s.unrecorded), theme::WARN));
+        l2.push(Span::styled(
+            format!("  ({} entries not yet on disk)", s.unrecorded),
+            theme::WARN,
+        ));
     }
     let used: usize = l2.iter().map(|s| s.content.chars().count()).sum();
     let pad = (area.width as usize).saturating_sub(used + clock.len() + 1);

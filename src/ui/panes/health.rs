@@ -4,10 +4,10 @@ use crate::core::fmt::{age, ellipsize};
 use crate::core::state::{Pane, State};
 use crate::core::verdict::Severity;
 use crate::ui::{pane_block, theme, window};
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
-use ratatui::Frame;
 
 /// `probe ✓ · 5xx 7.2% ▁▂▅█ · p95 468 ms ▁▃▆ · 3s old`; stale or failed
 /// signals say so instead of showing a value.
@@ -16,10 +16,21 @@ fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
     let th = s.settings.thresholds;
     let mut spans = Vec::new();
     let trend = s.trends.get(&h.target).cloned().unwrap_or_default();
-    let probes: Vec<_> = h.signals.iter().filter(|x| x.kind == SignalKind::Probe).collect();
+    let probes: Vec<_> = h
+        .signals
+        .iter()
+        .filter(|x| x.kind == SignalKind::Probe)
+        .collect();
     if probes.is_empty() {
         if let Some(ok) = h.probe_ok {
-            spans.push(Span::styled(if ok { "probe ✓ ".to_string() } else { "probe ✗ ".to_string() }, if ok { theme::OK } else { theme::ERROR }));
+            spans.push(Span::styled(
+                if ok {
+                    "probe ✓ ".to_string()
+                } else {
+                    "probe ✗ ".to_string()
+                },
+                if ok { theme::OK } else { theme::ERROR },
+            ));
         }
     }
     for p in probes {
@@ -33,13 +44,25 @@ fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
         };
         spans.push(Span::styled(txt, st));
     }
-    let metric = |label: &str, sig: Option<&crate::core::signals::Signal>, v: Option<f64>, fmt: &dyn Fn(f64) -> String, series: &[f64]| {
+    let metric = |label: &str,
+                  sig: Option<&crate::core::signals::Signal>,
+                  v: Option<f64>,
+                  fmt: &dyn Fn(f64) -> String,
+                  series: &[f64]| {
         let mut out = Vec::new();
         match sig {
             Some(x) if (s.now - x.observed_at).num_seconds() > th.stale_after_secs => {
-                out.push(Span::styled(format!("· {label} STALE {} ", age((s.now - x.observed_at).num_seconds())), theme::WARN))
+                out.push(Span::styled(
+                    format!(
+                        "· {label} STALE {} ",
+                        age((s.now - x.observed_at).num_seconds())
+                    ),
+                    theme::WARN,
+                ))
             }
-            Some(x) if x.error.is_some() => out.push(Span::styled(format!("· {label} unavailable "), theme::WARN)),
+            Some(x) if x.error.is_some() => {
+                out.push(Span::styled(format!("· {label} unavailable "), theme::WARN))
+            }
             _ => {
                 if let Some(v) = v {
                     out.push(Span::raw(format!("· {label} {} ", fmt(v))));
@@ -53,8 +76,20 @@ fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
     let lat = h.signals.iter().find(|x| x.name == "latency_p95");
     let er_series = er.map(|x| x.history.clone()).unwrap_or(trend.error_rate);
     let lat_series = lat.map(|x| x.history.clone()).unwrap_or(trend.p95_ms);
-    spans.extend(metric("5xx", er, h.error_rate, &|v| format!("{:.1}%", v * 100.0), &er_series));
-    spans.extend(metric("p95", lat, h.latency_p95_ms, &|v| format!("{v:.0} ms"), &lat_series));
+    spans.extend(metric(
+        "5xx",
+        er,
+        h.error_rate,
+        &|v| format!("{:.1}%", v * 100.0),
+        &er_series,
+    ));
+    spans.extend(metric(
+        "p95",
+        lat,
+        h.latency_p95_ms,
+        &|v| format!("{v:.0} ms"),
+        &lat_series,
+    ));
     if spans.is_empty() {
         spans.push(Span::styled("no probe or metrics configured", theme::DIM));
     }
@@ -63,7 +98,11 @@ fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let title = if s.filtering || !s.filter.is_empty() {
-        format!("Health — filter: {}{}", s.filter, if s.filtering { "▏" } else { "" })
+        format!(
+            "Health — filter: {}{}",
+            s.filter,
+            if s.filtering { "▏" } else { "" }
+        )
     } else {
         format!("Health — {} targets", s.targets.len())
     };
@@ -71,10 +110,14 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let detail_h = if inner.height >= 16 { 5 } else { 4 };
-    let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(detail_h)]).areas(inner);
+    let [list, detail] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(detail_h)]).areas(inner);
     let mut lines = Vec::new();
     if let Some(e) = &s.targets_error {
-        lines.push(Line::styled(format!("cannot list targets: {e}"), theme::ERROR));
+        lines.push(Line::styled(
+            format!("cannot list targets: {e}"),
+            theme::ERROR,
+        ));
     }
     let h = list.height as usize;
     let pos = s.selected_pos().unwrap_or(0);
@@ -87,17 +130,35 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         let sev = v.map(|v| v.severity);
         let (sev_txt, sev_style) = match (v, hl) {
             (Some(v), _) if v.stale => ("STALE".to_string(), theme::WARN),
-            (Some(v), _) => (v.severity.label().to_uppercase(), theme::severity(v.severity)),
+            (Some(v), _) => (
+                v.severity.label().to_uppercase(),
+                theme::severity(v.severity),
+            ),
             (None, _) if s.health_errors.contains_key(&t.name) => ("ERROR".into(), theme::ERROR),
             _ => ("…".into(), theme::DIM),
         };
-        let ready = hl.map(|h| format!("{}/{}", h.ready, h.desired)).unwrap_or_else(|| "-".into());
-        let err = hl.and_then(|h| h.error_rate).map(|e| format!("{:>5.1}%", e * 100.0)).unwrap_or_else(|| "    - ".into());
-        let env_style = if t.is_prod() { theme::ERROR } else { theme::DIM };
+        let ready = hl
+            .map(|h| format!("{}/{}", h.ready, h.desired))
+            .unwrap_or_else(|| "-".into());
+        let err = hl
+            .and_then(|h| h.error_rate)
+            .map(|e| format!("{:>5.1}%", e * 100.0))
+            .unwrap_or_else(|| "    - ".into());
+        let env_style = if t.is_prod() {
+            theme::ERROR
+        } else {
+            theme::DIM
+        };
         let mut spans = vec![
             Span::raw(if row == pos { "▶ " } else { "  " }),
-            Span::styled(format!("{:<w$}", ellipsize(&t.name, name_w), w = name_w), theme::BOLD),
-            Span::styled(format!(" {:<4}", &t.environment[..t.environment.len().min(4)]), env_style),
+            Span::styled(
+                format!("{:<w$}", ellipsize(&t.name, name_w), w = name_w),
+                theme::BOLD,
+            ),
+            Span::styled(
+                format!(" {:<4}", &t.environment[..t.environment.len().min(4)]),
+                env_style,
+            ),
             Span::styled(format!(" {:<4} ", &t.kind.label()[..4]), theme::DIM),
             Span::styled(format!("{sev_txt:^8}"), sev_style),
             Span::raw(format!(" {ready:>5} {err}")),
@@ -113,7 +174,14 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         lines.push(line);
     }
     if s.order.is_empty() && s.targets_error.is_none() {
-        lines.push(Line::styled(if s.targets.is_empty() { "loading targets…" } else { "no target matches the filter" }, theme::DIM));
+        lines.push(Line::styled(
+            if s.targets.is_empty() {
+                "loading targets…"
+            } else {
+                "no target matches the filter"
+            },
+            theme::DIM,
+        ));
     }
     f.render_widget(Paragraph::new(lines), list);
     let mut d = Vec::new();
@@ -125,9 +193,16 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             d.push(signals_line(s, h));
         }
         if let Some(v) = s.verdicts.get(&t.name) {
-            let age_s = s.health.get(&t.name).map(|h| age((s.now - h.observed_at).num_seconds())).unwrap_or_default();
+            let age_s = s
+                .health
+                .get(&t.name)
+                .map(|h| age((s.now - h.observed_at).num_seconds()))
+                .unwrap_or_default();
             d.push(Line::from(vec![
-                Span::styled(format!("{}: ", v.severity.advice()), theme::severity(v.severity)),
+                Span::styled(
+                    format!("{}: ", v.severity.advice()),
+                    theme::severity(v.severity),
+                ),
                 Span::raw(v.reasons.join("; ")),
                 Span::styled(format!(" (data {age_s} old)"), theme::DIM),
             ]));

@@ -4,22 +4,33 @@
 use crate::core::fmt::{ago, ellipsize};
 use crate::core::state::{Pane, State};
 use crate::ui::{pane_block, theme, window};
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use ratatui::Frame;
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let t = s.selected_target();
-    let title = t.map(|t| format!("History — {} ({}s, newest first)", t.name, t.kind.revision_word())).unwrap_or_else(|| "History".into());
+    let title = t
+        .map(|t| {
+            format!(
+                "History — {} ({}s, newest first)",
+                t.name,
+                t.kind.revision_word()
+            )
+        })
+        .unwrap_or_else(|| "History".into());
     let block = pane_block(s, Pane::History, title);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(t) = t else { return };
     let mut lines = Vec::new();
     if let Some(e) = s.history_errors.get(&t.name) {
-        lines.push(Line::styled(format!("cannot read history: {e}"), theme::ERROR));
+        lines.push(Line::styled(
+            format!("cannot read history: {e}"),
+            theme::ERROR,
+        ));
     }
     let Some(h) = s.histories.get(&t.name) else {
         lines.push(Line::styled("loading history…", theme::DIM));
@@ -47,7 +58,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         };
         let img = r.images.first().map(|i| {
             let tag = i.tag.clone().unwrap_or_default();
-            let d = i.digest.as_deref().map(|d| crate::core::model::short_digest(d)[7..].to_string()).unwrap_or_else(|| "no-digest".into());
+            let d = i
+                .digest
+                .as_deref()
+                .map(|d| crate::core::model::short_digest(d)[7..].to_string())
+                .unwrap_or_else(|| "no-digest".into());
             format!("{tag}@{}", &d[..d.len().min(8)])
         });
         let when = r.deployed_at.map(|d| ago(d, s.now)).unwrap_or_default();
@@ -58,7 +73,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             Span::styled(format!("{mark:<8} "), ms),
             Span::raw(format!("{:<24} ", ellipsize(&img.unwrap_or_default(), 24))),
             Span::styled(format!("{:>8} ", when), theme::DIM),
-            Span::raw(ellipsize(&format!("{} — {}", r.message, r.author.as_deref().unwrap_or("?")), msg_w)),
+            Span::raw(ellipsize(
+                &format!("{} — {}", r.message, r.author.as_deref().unwrap_or("?")),
+                msg_w,
+            )),
         ]);
         if cursor && s.focus == Pane::History {
             line = line.style(theme::SELECTED);

@@ -4,23 +4,32 @@
 use crate::core::migration::{MigrationDiff, MigrationVerdict, SqlVerdict};
 use crate::core::state::{Pane, State};
 use crate::ui::{pane_block, theme};
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use ratatui::Frame;
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let plan = s.plan.as_ref().or(s.run.as_ref().map(|r| &r.plan));
-    let title = plan.map(|p| format!("Migrations — {} {}..{}", p.target.name, p.to.id, p.from.id)).unwrap_or_else(|| "Migrations".into());
+    let title = plan
+        .map(|p| format!("Migrations — {} {}..{}", p.target.name, p.to.id, p.from.id))
+        .unwrap_or_else(|| "Migrations".into());
     let block = pane_block(s, Pane::Migrations, title);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let lines = match plan {
-        None => vec![Line::styled("Pick a revision in History (Enter) to see the migrations shipped since it.", theme::DIM)],
+        None => vec![Line::styled(
+            "Pick a revision in History (Enter) to see the migrations shipped since it.",
+            theme::DIM,
+        )],
         Some(p) => match &p.migration {
             None => vec![Line::styled(
-                p.checks.iter().find(|c| c.id == "schema").map(|c| c.detail.clone()).unwrap_or_default(),
+                p.checks
+                    .iter()
+                    .find(|c| c.id == "schema")
+                    .map(|c| c.detail.clone())
+                    .unwrap_or_default(),
                 theme::DIM,
             )],
             Some(d) => visible(d, s.migration_scroll, inner.height as usize),
@@ -39,13 +48,28 @@ pub fn visible(d: &MigrationDiff, scroll: usize, height: usize) -> Vec<Line<'sta
     };
     let mut out = vec![Line::from(vec![
         Span::styled(format!(" {} ", d.verdict.label()), vstyle),
-        Span::styled(format!("  {} file(s) · {ok} ok · {review} review · {bad} UNSAFE", d.files.len()), theme::DIM),
+        Span::styled(
+            format!(
+                "  {} file(s) · {ok} ok · {review} review · {bad} UNSAFE",
+                d.files.len()
+            ),
+            theme::DIM,
+        ),
     ])];
     let mut row = 0usize;
     let want = height.saturating_sub(1);
     'files: for file in &d.files {
-        let fv = if file.is_down { "down migration: listed, not applied by a rollback".to_string() } else { file.verdict().map(|v| v.label().to_string()).unwrap_or_else(|| "empty".into()) };
-        let header = Line::from(vec![Span::styled(format!("+++ {} ({}) ", file.path, file.change), theme::BOLD), Span::styled(fv, theme::DIM)]);
+        let fv = if file.is_down {
+            "down migration: listed, not applied by a rollback".to_string()
+        } else {
+            file.verdict()
+                .map(|v| v.label().to_string())
+                .unwrap_or_else(|| "empty".into())
+        };
+        let header = Line::from(vec![
+            Span::styled(format!("+++ {} ({}) ", file.path, file.change), theme::BOLD),
+            Span::styled(fv, theme::DIM),
+        ]);
         if row >= scroll {
             out.push(header);
             if out.len() > want {
@@ -60,14 +84,26 @@ pub fn visible(d: &MigrationDiff, scroll: usize, height: usize) -> Vec<Line<'sta
                     Some(st) => (st.verdict.mark(), theme::sql(st.verdict)),
                     None => ("  ", Style::new()),
                 };
-                let mut spans = vec![Span::styled(mark.to_string(), ms), Span::styled(format!("{:>4} ", ln + 1), theme::DIM)];
+                let mut spans = vec![
+                    Span::styled(mark.to_string(), ms),
+                    Span::styled(format!("{:>4} ", ln + 1), theme::DIM),
+                ];
                 spans.extend(sql_spans(text));
                 out.push(Line::from(spans));
                 if out.len() > want {
                     break 'files;
                 }
-                if let Some(st) = st.filter(|st| st.verdict != SqlVerdict::Compatible || height > 12) {
-                    out.push(Line::styled(format!("        └ {}: {}", st.verdict.label(), st.reason), if st.verdict == SqlVerdict::Compatible { theme::DIM } else { theme::sql(st.verdict) }));
+                if let Some(st) =
+                    st.filter(|st| st.verdict != SqlVerdict::Compatible || height > 12)
+                {
+                    out.push(Line::styled(
+                        format!("        └ {}: {}", st.verdict.label(), st.reason),
+                        if st.verdict == SqlVerdict::Compatible {
+                            theme::DIM
+                        } else {
+                            theme::sql(st.verdict)
+                        },
+                    ));
                     if out.len() > want {
                         break 'files;
                     }
@@ -80,9 +116,46 @@ pub fn visible(d: &MigrationDiff, scroll: usize, height: usize) -> Vec<Line<'sta
 }
 
 const KEYWORDS: &[&str] = &[
-    "ALTER", "TABLE", "ADD", "DROP", "COLUMN", "CREATE", "INDEX", "CONCURRENTLY", "ON", "RENAME", "TO", "SET", "NOT", "NULL", "DEFAULT",
-    "INSERT", "INTO", "VALUES", "UPDATE", "DELETE", "FROM", "WHERE", "TRUNCATE", "COMMENT", "IS", "PRIMARY", "KEY", "CONSTRAINT", "VIEW",
-    "FUNCTION", "TYPE", "IF", "EXISTS", "REFERENCES", "UNIQUE", "VALID", "GRANT", "SELECT", "AND", "OR",
+    "ALTER",
+    "TABLE",
+    "ADD",
+    "DROP",
+    "COLUMN",
+    "CREATE",
+    "INDEX",
+    "CONCURRENTLY",
+    "ON",
+    "RENAME",
+    "TO",
+    "SET",
+    "NOT",
+    "NULL",
+    "DEFAULT",
+    "INSERT",
+    "INTO",
+    "VALUES",
+    "UPDATE",
+    "DELETE",
+    "FROM",
+    "WHERE",
+    "TRUNCATE",
+    "COMMENT",
+    "IS",
+    "PRIMARY",
+    "KEY",
+    "CONSTRAINT",
+    "VIEW",
+    "FUNCTION",
+    "TYPE",
+    "IF",
+    "EXISTS",
+    "REFERENCES",
+    "UNIQUE",
+    "VALID",
+    "GRANT",
+    "SELECT",
+    "AND",
+    "OR",
 ];
 
 /// Keyword colouring: enough to read SQL quickly, no parser on the hot path.
@@ -94,7 +167,11 @@ fn sql_spans(text: &str) -> Vec<Span<'static>> {
     let mut word = String::new();
     let flush = |word: &mut String, spans: &mut Vec<Span<'static>>| {
         if !word.is_empty() {
-            let st = if KEYWORDS.contains(&word.to_ascii_uppercase().as_str()) { Style::new().fg(Color::Magenta) } else { Style::new() };
+            let st = if KEYWORDS.contains(&word.to_ascii_uppercase().as_str()) {
+                Style::new().fg(Color::Magenta)
+            } else {
+                Style::new()
+            };
             spans.push(Span::styled(std::mem::take(word), st));
         }
     };

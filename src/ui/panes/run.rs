@@ -4,19 +4,35 @@ use crate::core::fmt::age;
 use crate::core::plan::PlanStep;
 use crate::core::state::{Outcome, State};
 use crate::ui::theme;
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use ratatui::Frame;
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let Some(r) = &s.run else { return };
     let p = &r.plan;
-    let what = if p.is_rollback() { "ROLLBACK" } else { "AUTO-SYNC RE-ENABLE" };
+    let what = if p.is_rollback() {
+        "ROLLBACK"
+    } else {
+        "AUTO-SYNC RE-ENABLE"
+    };
     let (label, style) = match &r.outcome {
-        None => (format!(" {what} IN PROGRESS "), Style::new().fg(Color::Black).bg(Color::Yellow).add_modifier(Modifier::BOLD)),
-        Some(Outcome::Succeeded) => (format!(" {what} DONE "), Style::new().fg(Color::Black).bg(Color::Green).add_modifier(Modifier::BOLD)),
+        None => (
+            format!(" {what} IN PROGRESS "),
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Some(Outcome::Succeeded) => (
+            format!(" {what} DONE "),
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Green)
+                .add_modifier(Modifier::BOLD),
+        ),
         Some(Outcome::Failed(_)) => (format!(" {what} FAILED "), theme::PROD),
     };
     let step = p.steps.get(r.step).map(|st| match st {
@@ -28,7 +44,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     });
     let detail = match (&r.outcome, &r.progress) {
         (Some(Outcome::Failed(m)), _) => m.clone(),
-        (Some(Outcome::Succeeded), _) if p.is_rollback() => "converged and verified; follow-ups on the checklist".into(),
+        (Some(Outcome::Succeeded), _) if p.is_rollback() => {
+            "converged and verified; follow-ups on the checklist".into()
+        }
         (Some(Outcome::Succeeded), _) => "done".into(),
         (None, Some(pr)) => pr.message.clone(),
         (None, None) => String::new(),
@@ -36,9 +54,20 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let line = Line::from(vec![
         Span::styled(label, style),
         Span::styled(format!(" {} ", p.title()), theme::BOLD),
-        Span::styled(format!("step {}/{} {} ", (r.step + 1).min(p.steps.len()), p.steps.len(), step.unwrap_or("done")), theme::DIM),
+        Span::styled(
+            format!(
+                "step {}/{} {} ",
+                (r.step + 1).min(p.steps.len()),
+                p.steps.len(),
+                step.unwrap_or("done")
+            ),
+            theme::DIM,
+        ),
         Span::raw(detail),
-        Span::styled(format!("  {}", age((s.now - r.started_at).num_seconds())), theme::DIM),
+        Span::styled(
+            format!("  {}", age((s.now - r.started_at).num_seconds())),
+            theme::DIM,
+        ),
     ]);
     f.render_widget(Paragraph::new(line), area);
 }

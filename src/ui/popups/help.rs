@@ -2,10 +2,10 @@
 
 use crate::core::state::State;
 use crate::ui::theme;
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
-use ratatui::Frame;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("Everywhere", ""),
@@ -30,14 +30,29 @@ pub const KEYS: &[(&str, &str)] = &[
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, area);
-    let mut lines = vec![Line::styled(format!("rbtui {} — mode {}", env!("CARGO_PKG_VERSION"), s.settings.mode.label()), theme::BOLD)];
+    let mut lines = vec![Line::styled(
+        format!(
+            "rbtui {} — mode {}",
+            env!("CARGO_PKG_VERSION"),
+            s.settings.mode.label()
+        ),
+        theme::BOLD,
+    )];
     for (k, w) in KEYS {
         if w.is_empty() {
             lines.push(Line::styled(*k, theme::BOLD));
         } else {
-            lines.push(Line::from(vec![Span::styled(format!("  {k:<24}"), theme::KEY), Span::raw(*w)]));
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {k:<24}"), theme::KEY),
+                Span::raw(*w),
+            ]));
         }
     }
     lines.push(Line::styled("Every plan, confirmation, action and result is fsync'd to the note before Activity shows it.", theme::DIM));
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(" Help — Esc to close ")), area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" Help — Esc to close ")),
+        area,
+    );
 }

@@ -7,8 +7,8 @@ pub mod small;
 
 use crate::app::Ui;
 use crate::core::state::{Popup, State};
-use ratatui::layout::Rect;
 use ratatui::Frame;
+use ratatui::layout::Rect;
 
 pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
     let area = f.area();
@@ -18,7 +18,9 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
         Some(Popup::Plan) => plan::render(s, f, area),
         Some(Popup::Confirm(form)) => confirm::render(s, form, f, area),
         Some(Popup::Notes) => small::notes(ui, f, centered(area, 90, 14)),
-        Some(Popup::Evidence { step, text }) => small::evidence(s, step, text, f, centered(area, 80, 7)),
+        Some(Popup::Evidence { step, text }) => {
+            small::evidence(s, step, text, f, centered(area, 80, 7))
+        }
         Some(Popup::Status(text)) => small::status(text, f, centered(area, 100, 14)),
         Some(Popup::QuitConfirm) => small::quit(s, f, centered(area, 70, 7)),
     }
@@ -28,5 +30,10 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width.saturating_sub(2));
     let h = h.min(area.height.saturating_sub(2));
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }

@@ -3,15 +3,24 @@
 use crate::core::plan::CheckStatus;
 use crate::core::state::State;
 use crate::ui::theme;
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
-use ratatui::Frame;
 
 pub fn render(s: &State, f: &mut Frame, screen: Rect) {
     let Some(p) = &s.plan else { return };
-    let border = if p.target.is_prod() { theme::ERROR } else { theme::BOLD };
-    let title = format!(" Plan #{} — {} ({}) ", p.id, p.title(), p.target.environment.to_uppercase());
+    let border = if p.target.is_prod() {
+        theme::ERROR
+    } else {
+        theme::BOLD
+    };
+    let title = format!(
+        " Plan #{} — {} ({}) ",
+        p.id,
+        p.title(),
+        p.target.environment.to_uppercase()
+    );
     let mut lines: Vec<Line> = p.confirm_lines().into_iter().map(Line::raw).collect();
     lines.push(Line::raw(""));
     lines.push(Line::styled("Pre-flight checks", theme::BOLD));
@@ -27,18 +36,34 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
         let (ok, review, bad) = d.counts();
         lines.push(Line::from(vec![
             Span::styled("Schema: ", theme::BOLD),
-            Span::raw(format!("{} — {} file(s), {ok} ok, {review} review, {bad} UNSAFE (see Migrations pane)", d.verdict.label(), d.files.len())),
+            Span::raw(format!(
+                "{} — {} file(s), {ok} ok, {review} review, {bad} UNSAFE (see Migrations pane)",
+                d.verdict.label(),
+                d.files.len()
+            )),
         ]));
         for (file, st) in d.unsafe_statements().take(4) {
-            lines.push(Line::styled(format!("  !! {}:{} {}", file.path, st.line, st.reason), theme::ERROR));
+            lines.push(Line::styled(
+                format!("  !! {}:{} {}", file.path, st.line, st.reason),
+                theme::ERROR,
+            ));
         }
     }
     let footer = if p.pending() {
         Line::styled("Waiting for the pre-flight checks…", theme::DIM)
     } else if let Some(r) = p.refusal() {
-        Line::styled(format!("REFUSED: {} — nothing can be executed from this plan.", r.detail), theme::ERROR)
+        Line::styled(
+            format!(
+                "REFUSED: {} — nothing can be executed from this plan.",
+                r.detail
+            ),
+            theme::ERROR,
+        )
     } else if p.needs_override() {
-        Line::styled("BLOCKED: Enter opens the confirm dialog, which needs a typed override reason (recorded).", theme::ERROR)
+        Line::styled(
+            "BLOCKED: Enter opens the confirm dialog, which needs a typed override reason (recorded).",
+            theme::ERROR,
+        )
     } else if p.worst() == CheckStatus::Warn {
         Line::styled("Warnings above. Enter: confirm…   Esc: back", theme::WARN)
     } else {
@@ -52,9 +77,16 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
     let block = Block::bordered().border_style(border).title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let [body, gap, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1), Constraint::Length(foot_h)]).areas(inner);
+    let [body, gap, bottom] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(foot_h),
+    ])
+    .areas(inner);
     let max_scroll = wrapped_height(&lines, body.width).saturating_sub(body.height);
-    let para = Paragraph::new(lines).wrap(Wrap { trim: false }).scroll(((s.plan_scroll as u16).min(max_scroll), 0));
+    let para = Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll(((s.plan_scroll as u16).min(max_scroll), 0));
     f.render_widget(para, body);
     let _ = gap;
     f.render_widget(Paragraph::new(foot).wrap(Wrap { trim: false }), bottom);
@@ -63,5 +95,8 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
 /// Rows the lines take once wrapped at `width`, so popups fit their text.
 pub fn wrapped_height(lines: &[Line], width: u16) -> u16 {
     let w = width.max(1) as usize;
-    lines.iter().map(|l| l.width().max(1).div_ceil(w) as u16).sum()
+    lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(w) as u16)
+        .sum()
 }

@@ -3,14 +3,15 @@
 use crate::app::Ui;
 use crate::core::state::State;
 use crate::ui::theme;
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
-use ratatui::Frame;
 
 pub fn notes(ui: &Ui, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, area);
-    let block = Block::bordered().title(" Note for the incident record — Ctrl-S append · Esc close ");
+    let block =
+        Block::bordered().title(" Note for the incident record — Ctrl-S append · Esc close ");
     let inner = block.inner(area);
     f.render_widget(block, area);
     f.render_widget(&ui.editor, inner);
@@ -18,7 +19,11 @@ pub fn notes(ui: &Ui, f: &mut Frame, area: Rect) {
 
 pub fn evidence(s: &State, step: &str, text: &str, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, area);
-    let ticked = s.selected.as_ref().and_then(|t| s.checklists.get(t)).is_some_and(|c| c.contains_key(step));
+    let ticked = s
+        .selected
+        .as_ref()
+        .and_then(|t| s.checklists.get(t))
+        .is_some_and(|c| c.contains_key(step));
     let verb = if ticked { "Untick" } else { "Tick" };
     let lines = vec![
         Line::styled(format!("{verb} step `{step}`"), theme::BOLD),
@@ -27,27 +32,51 @@ pub fn evidence(s: &State, step: &str, text: &str, f: &mut Frame, area: Rect) {
         Line::raw(""),
         Line::styled("Enter: record · Esc: cancel", theme::DIM),
     ];
-    f.render_widget(Paragraph::new(lines).block(Block::bordered().title(" Checklist ")), area);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Checklist ")),
+        area,
+    );
 }
 
 pub fn status(text: &str, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, area);
-    let block = Block::bordered().title(" Status message — recorded to the note; copy it from here or the note · Esc ");
+    let block = Block::bordered()
+        .title(" Status message — recorded to the note; copy it from here or the note · Esc ");
     let inner = block.inner(area);
     f.render_widget(block, area);
     let [body, hint] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
-    f.render_widget(Paragraph::new(text.to_string()).wrap(Wrap { trim: false }), body);
-    f.render_widget(Line::styled("Select with the mouse (your terminal's copy) or take it from the note file.", theme::DIM), hint);
+    f.render_widget(
+        Paragraph::new(text.to_string()).wrap(Wrap { trim: false }),
+        body,
+    );
+    f.render_widget(
+        Line::styled(
+            "Select with the mouse (your terminal's copy) or take it from the note file.",
+            theme::DIM,
+        ),
+        hint,
+    );
 }
 
 pub fn quit(s: &State, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, area);
-    let t = s.run.as_ref().map(|r| r.plan.target.name.clone()).unwrap_or_default();
+    let t = s
+        .run
+        .as_ref()
+        .map(|r| r.plan.target.name.clone())
+        .unwrap_or_default();
     let lines = vec![
         Line::styled(format!("A rollback of {t} is in flight."), theme::ERROR),
         Line::raw("Quitting stops rbtui watching it; the platform carries on."),
         Line::raw(""),
         Line::styled("y: quit anyway · any other key: stay", theme::BOLD),
     ];
-    f.render_widget(Paragraph::new(lines).block(Block::bordered().border_style(theme::ERROR).title(" Quit? ")), area);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .border_style(theme::ERROR)
+                .title(" Quit? "),
+        ),
+        area,
+    );
 }

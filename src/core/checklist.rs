@@ -1,0 +1,92 @@
+//! Ticking runbook steps, automatically or by hand, always recorded.
+//! Part of `update`; pure like it.
+
+use super::action::Effect;
+use super::state::{State, Tick};
+use super::update::*;
+use crate::runbook::AutoEvent;
+
+/// Ticks every not-yet-ticked step of the target's runbook bound to `ev`.
+pub(super) fn auto_tick(
+    s: &mut State,
+    fx: &mut Vec<Effect>,
+    target: &str,
+    ev: AutoEvent,
+    evidence: Option<String>,
+) {
+    let Some(t) = s.target(target).cloned() else {
+        return;
+    };
+    let ids: Vec<String> = s
+        .runbook_for(&t)
+        .map(|r| {
+            r.steps
+                .iter()
+                .filter(|st| st.auto == Some(ev))
+                .map(|st| st.id.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    for id in ids {
+        if !s
+            .checklists
+            .get(target)
+            .is_some_and(|c| c.contains_key(&id))
+        {
+            tick_step(s, fx, target, &id, true, evidence.clone());
+        }
+    }
+}
+
+pub(super) fn tick_step(
+    s: &mut State,
+    fx: &mut Vec<Effect>,
+    target: &str,
+    step: &str,
+    auto: bool,
+    evidence: Option<String>,
+) {
+    let title = s
+        .target(target)
+        .and_then(|t| s.runbook_for(t))
+        .and_then(|r| r.steps.iter().find(|st| st.id == step))
+        .map(|st| st.title.clone())
+        .unwrap_or_else(|| step.to_string());
+    let list = s.checklists.entry(target.to_string()).or_default();
+    let (text, marker) = if !auto && list.contains_key(step) {
+        list.remove(step);
+        (
+            format!("☐ {title} (unticked by hand)"),
+            format!("untick target={target} step={step}"),
+        )
+    } else {
+        list.insert(
+            step.to_string(),
+            Tick {
+                at: s.now,
+                auto,
+                evidence: evidence.clone(),
+            },
+        );
+        let by = if auto { "auto" } else { "by hand" };
+        (
+            format!("☑ {title} ({by})"),
+            format!(
+                "tick target={target} step={step} by={}",
+                if auto { "auto" } else { "hand" }
+            ),
+        )
+    };
+    let details = evidence
+        .map(|e| vec![format!("evidence: {e}")])
+        .unwrap_or_default();
+    record(
+        s,
+        fx,
+        "checklist",
+        Some(target.into()),
+        text,
+        details,
+        Some(marker),
+    );
+}

@@ -1,0 +1,390 @@
+//! Keys, by context: popups first, then the filter, then the focused pane.
+//! Part of `update`; pure like it.
+
+use super::action::{Effect, Key};
+use super::checklist::*;
+use super::plan::CheckStatus;
+use super::run::*;
+use super::state::{ConfirmField, ConfirmForm, Pane, Popup, Run, State};
+use super::update::*;
+use crate::runbook::AutoEvent;
+
+pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
+    s.flash = None;
+    if let Some(p) = s.popup.clone() {
+        popup_key(s, p, k, fx);
+        return;
+    }
+    if s.filtering {
+        match k {
+            Key::Esc => {
+                s.filtering = false;
+                s.filter.clear();
+            }
+            Key::Enter => s.filtering = false,
+            Key::Backspace => {
+                s.filter.pop();
+            }
+            Key::Char(c) => s.filter.push(c),
+            _ => {}
+        }
+        reorder(s);
+        return;
+    }
+    match k {
+        Key::Char('q') | Key::Ctrl('c') => quit(s, fx),
+        Key::Char('?') => s.popup = Some(Popup::Help),
+        Key::Char('/') => {
+            s.filtering = true;
+            s.focus = Pane::Health;
+        }
+        Key::Tab => s.focus = cycle(s.focus, 1),
+        Key::BackTab => s.focus = cycle(s.focus, -1),
+        Key::Char('n') => {
+            s.popup = Some(Popup::Notes);
+            fx.push(Effect::OpenEditor);
+        }
+        Key::Char('s') => status_message(s, fx),
+        Key::Char('p') if s.plan.is_some() => s.popup = Some(Popup::Plan),
+        Key::Char('a') => reenable_plan(s, fx),
+        Key::Char(c @ '1'..='5') => s.focus = Pane::ALL[(c as u8 - b'1') as usize],
+        Key::Esc => {
+            if s.focus != Pane::Health {
+                s.focus = Pane::Health;
+            } else if !s.filter.is_empty() {
+                s.filter.clear();
+                reorder(s);
+            }
+        }
+        _ => pane_key(s, k, fx),
+    }
+}
+
+pub(super) fn cycle(p: Pane, d: isize) -> Pane {
+    let i = Pane::ALL.iter().position(|&x| x == p).unwrap_or(0) as isize;
+    Pane::ALL[((i + d).rem_euclid(Pane::ALL.len() as isize)) as usize]
+}
+
+pub(super) fn step_of(k: Key) -> Option<isize> {
+    match k {
+        Key::Up | Key::Char('k') => Some(-1),
+        Key::Down | Key::Char('j') => Some(1),
+        Key::PageUp => Some(-10),
+        Key::PageDown => Some(10),
+        Key::Home | Key::Char('g') => Some(isize::MIN / 2),
+        Key::End | Key::Char('G') => Some(isize::MAX / 2),
+        _ => None,
+    }
+}
+
+pub(super) fn moved(cur: usize, d: isize, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    (cur as isize).saturating_add(d).clamp(0, len as isize - 1) as usize
+}
+
+pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
+    match s.focus {
+        Pane::Health => {
+            if let Some(d) = step_of(k) {
+                let pos = s.selected_pos().unwrap_or(0);
+                let np = moved(pos, d, s.order.len());
+                if let Some(&i) = s.order.get(np) {
+                    let name = s.targets[i].name.clone();
+                    if s.selected.as_deref() != Some(&name) {
+                        s.selected = Some(name.clone());
+                        s.history_cursor = 0;
+                        s.checklist_cursor = 0;
+                        if !s.histories.contains_key(&name) {
+                            fx.push(Effect::LoadHistory(name));
+                        }
+                    }
+                }
+            } else if k == Key::Enter {
+                if let Some(t) = s.selected.clone() {
+                    assess(s, &t, fx);
+                    s.focus = Pane::History;
+                    fx.push(Effect::LoadHistory(t));
+                }
+            }
+        }
+        Pane::History => {
+            let len = s.selected_history().map(|h| h.revisions.len()).unwrap_or(0);
+            if let Some(d) = step_of(k) {
+                s.history_cursor = moved(s.history_cursor, d, len);
+            } else if k == Key::Enter {
+                let to = s
+                    .selected_history()
+                    .and_then(|h| h.revisions.get(s.history_cursor))
+                    .map(|r| r.id.clone());
+                if let (Some(t), Some(to)) = (s.selected.clone(), to) {
+                    build_plan(s, &t, &to, fx);
+                }
+            }
+        }
+        Pane::Migrations => {
+            if let Some(d) = step_of(k) {
+                let len = s
+                    .plan
+                    .as_ref()
+                    .and_then(|p| p.migration.as_ref())
+                    .map(|m| m.files.iter().map(|f| f.text.lines().count() + 2).sum())
+                    .unwrap_or(0);
+                s.migration_scroll = moved(s.migration_scroll, d, len);
+            }
+        }
+        Pane::Checklist => {
+            let len = s
+                .selected_target()
+                .and_then(|t| s.runbook_for(t))
+                .map(|r| r.steps.len())
+                .unwrap_or(0);
+            if let Some(d) = step_of(k) {
+                s.checklist_cursor = moved(s.checklist_cursor, d, len);
+            } else if k == Key::Char(' ') || k == Key::Enter {
+                hand_tick(s, fx);
+            }
+        }
+        Pane::Activity => {
+            if let Some(d) = step_of(k) {
+                s.activity_scroll = moved(s.activity_scroll, d, s.activity.len());
+            }
+        }
+    }
+}
+
+pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
+    match p {
+        Popup::Help | Popup::Status(_) => {
+            if matches!(k, Key::Esc | Key::Enter | Key::Char('q') | Key::Char('?')) {
+                s.popup = None;
+            }
+        }
+        Popup::Notes => {
+            // The editor owns its keys; only Esc reaches the core.
+            if k == Key::Esc {
+                s.popup = None;
+            }
+        }
+        Popup::QuitConfirm => match k {
+            Key::Char('y') | Key::Char('Y') => {
+                s.popup = None;
+                finish(s, fx);
+            }
+            _ => s.popup = None,
+        },
+        Popup::Plan => match k {
+            Key::Esc | Key::Char('q') => s.popup = None,
+            Key::Up | Key::Char('k') => s.plan_scroll = s.plan_scroll.saturating_sub(1),
+            Key::Down | Key::Char('j') => s.plan_scroll = (s.plan_scroll + 1).min(200),
+            Key::Enter | Key::Char('c') => open_confirm(s, fx),
+            _ => {}
+        },
+        Popup::Evidence { step, mut text } => match k {
+            Key::Esc => s.popup = None,
+            Key::Enter => {
+                s.popup = None;
+                let t = s.selected.clone().unwrap_or_default();
+                let ev = if text.trim().is_empty() {
+                    None
+                } else {
+                    Some(text.trim().to_string())
+                };
+                tick_step(s, fx, &t, &step, false, ev);
+            }
+            Key::Backspace => {
+                text.pop();
+                s.popup = Some(Popup::Evidence { step, text });
+            }
+            Key::Char(c) => {
+                text.push(c);
+                s.popup = Some(Popup::Evidence { step, text });
+            }
+            _ => {}
+        },
+        Popup::Confirm(mut f) => match k {
+            Key::Esc => s.popup = Some(Popup::Plan),
+            Key::Tab | Key::BackTab | Key::Up | Key::Down => {
+                let plan = s.plan.as_ref();
+                let both = plan.is_some_and(|p| p.needs_typed_name() && p.needs_override());
+                if both {
+                    f.field = if f.field == ConfirmField::Name {
+                        ConfirmField::Reason
+                    } else {
+                        ConfirmField::Name
+                    };
+                }
+                s.popup = Some(Popup::Confirm(f));
+            }
+            Key::Backspace => {
+                field_mut(&mut f).pop();
+                s.popup = Some(Popup::Confirm(f));
+            }
+            Key::Char(c) => {
+                field_mut(&mut f).push(c);
+                f.error = None;
+                s.popup = Some(Popup::Confirm(f));
+            }
+            Key::Enter => submit_confirm(s, f, fx),
+            _ => s.popup = Some(Popup::Confirm(f)),
+        },
+    }
+}
+
+pub(super) fn field_mut(f: &mut ConfirmForm) -> &mut String {
+    match f.field {
+        ConfirmField::Name => &mut f.name,
+        ConfirmField::Reason => &mut f.reason,
+    }
+}
+
+pub(super) fn open_confirm(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(p) = s.plan.clone() else { return };
+    if p.pending() {
+        s.flash = Some((
+            true,
+            "pre-flight checks still running; wait for the migration verdict".into(),
+        ));
+        return;
+    }
+    if let Some(r) = p.refusal() {
+        let msg = format!("refused: {}", r.detail);
+        record(
+            s,
+            fx,
+            "refused",
+            Some(p.target.name.clone()),
+            format!("plan #{} not executed: {}", p.id, r.detail),
+            vec![],
+            None,
+        );
+        s.flash = Some((true, msg));
+        return;
+    }
+    if s.note_error.is_some() {
+        s.flash = Some((
+            true,
+            "the note cannot be written: no mutation until it can (see header)".into(),
+        ));
+        return;
+    }
+    if s.in_flight() {
+        s.flash = Some((true, "a rollback is already in flight".into()));
+        return;
+    }
+    let field = if p.needs_typed_name() {
+        ConfirmField::Name
+    } else {
+        ConfirmField::Reason
+    };
+    s.popup = Some(Popup::Confirm(ConfirmForm {
+        name: String::new(),
+        reason: String::new(),
+        field,
+        error: None,
+    }));
+}
+
+pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Effect>) {
+    let Some(p) = s.plan.clone() else {
+        s.popup = None;
+        return;
+    };
+    if p.needs_typed_name() && f.name.trim() != p.target.name {
+        f.error = Some(format!(
+            "type the target name `{}` exactly to confirm a prod rollback",
+            p.target.name
+        ));
+        f.field = ConfirmField::Name;
+        s.popup = Some(Popup::Confirm(f));
+        return;
+    }
+    if p.needs_override() && f.reason.trim().len() < 10 {
+        f.error = Some("a blocking check needs an override reason (at least 10 characters)".into());
+        f.field = ConfirmField::Reason;
+        s.popup = Some(Popup::Confirm(f));
+        return;
+    }
+    s.popup = None;
+    let reason = if p.needs_override() {
+        Some(f.reason.trim().to_string())
+    } else {
+        None
+    };
+    let t = p.target.name.clone();
+    let mut details = Vec::new();
+    if p.needs_typed_name() {
+        details.push(format!("typed target name: {}", f.name.trim()));
+    }
+    for c in p.checks.iter().filter(|c| c.status == CheckStatus::Block) {
+        details.push(format!("OVERRIDE of BLOCK `{}`: {}", c.id, c.detail));
+    }
+    if let Some(r) = &reason {
+        details.push(format!("override reason: {r}"));
+    }
+    details.extend(p.confirm_lines().into_iter().skip(3));
+    record(
+        s,
+        fx,
+        "confirm",
+        Some(t.clone()),
+        format!("plan #{} confirmed by {}", p.id, s.settings.operator),
+        details,
+        None,
+    );
+    auto_tick(
+        s,
+        fx,
+        &t,
+        AutoEvent::ContextVerified,
+        Some(format!(
+            "{} ({}, {})",
+            t, p.target.environment, p.target.location
+        )),
+    );
+    if let Some(r) = reason.as_ref().filter(|_| {
+        p.checks
+            .iter()
+            .any(|c| c.id == "schema" && c.status == CheckStatus::Block)
+    }) {
+        auto_tick(
+            s,
+            fx,
+            &t,
+            AutoEvent::SchemaChecked,
+            Some(format!("overridden: {r}")),
+        );
+    }
+    s.run = Some(Run {
+        plan: p,
+        step: 0,
+        started_at: s.now,
+        step_started_at: s.now,
+        progress: None,
+        after: None,
+        outcome: None,
+        override_reason: reason,
+        verify_until: None,
+        verified_replicas: false,
+    });
+    s.plan = None;
+    start_step(s, fx);
+}
+
+pub(super) fn hand_tick(s: &mut State, _fx: &mut Vec<Effect>) {
+    let Some(t) = s.selected_target().cloned() else {
+        return;
+    };
+    let Some(step) = s
+        .runbook_for(&t)
+        .and_then(|r| r.steps.get(s.checklist_cursor))
+        .map(|st| st.id.clone())
+    else {
+        return;
+    };
+    s.popup = Some(Popup::Evidence {
+        step,
+        text: String::new(),
+    });
+}

@@ -1,0 +1,441 @@
+//! Running a confirmed plan: one step at a time, progress, verification.
+//! Part of `update`; pure like it.
+
+use super::action::{Effect, ExecError, StepDone};
+use super::checklist::*;
+use super::fmt;
+use super::model::{Health, ProgressPhase};
+use super::plan::{self, PlanStep, RollbackPlan};
+use super::state::{Outcome, Run, State};
+use super::update::*;
+use super::verdict;
+use crate::runbook::AutoEvent;
+
+/// Emits the effect for the run's current step.
+pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(run) = s.run.as_mut() else { return };
+    run.step_started_at = s.now;
+    let Some(step) = run.plan.steps.get(run.step).cloned() else {
+        run.outcome = Some(Outcome::Succeeded);
+        let t = run.plan.target.name.clone();
+        let text = if run.plan.is_rollback() {
+            "rollback finished; follow-ups stay open on the checklist"
+        } else {
+            "plan finished"
+        };
+        record(s, fx, "done", Some(t), text.into(), vec![], None);
+        return;
+    };
+    let plan = Box::new(run.plan.clone());
+    let plan_id = plan.id;
+    let t = plan.target.name.clone();
+    let n = run.step + 1;
+    match &step {
+        PlanStep::DisableAutoSync | PlanStep::EnableAutoSync | PlanStep::Rollback { .. } => {
+            let text = format!("step {n}: {}", step.describe(&plan.target, &plan.from));
+            record(s, fx, "action", Some(t), text, vec![], None);
+            fx.push(Effect::Execute {
+                plan,
+                step: n - 1,
+                what: step,
+            });
+        }
+        PlanStep::WaitForRollout { .. } => {
+            fx.push(Effect::ReadProgress {
+                plan_id,
+                plan,
+                delay_ms: 0,
+            });
+        }
+        PlanStep::Verify => {
+            let until = s.now + chrono::Duration::seconds(s.settings.verify_window_secs);
+            if let Some(r) = s.run.as_mut() {
+                r.verify_until = Some(until);
+            }
+            record(
+                s,
+                fx,
+                "verify",
+                Some(t.clone()),
+                format!(
+                    "verifying: watching health and metrics for up to {}",
+                    fmt::age(s.settings.verify_window_secs)
+                ),
+                vec![],
+                None,
+            );
+            fx.push(Effect::ReadVerify {
+                plan_id,
+                target: t,
+                delay_ms: 0,
+            });
+        }
+    }
+}
+
+pub(super) fn current_run(s: &mut State, plan_id: u64) -> Option<&mut Run> {
+    s.run
+        .as_mut()
+        .filter(|r| r.plan.id == plan_id && r.in_flight())
+}
+
+pub(super) fn step_finished(
+    s: &mut State,
+    plan_id: u64,
+    step: usize,
+    result: Result<StepDone, ExecError>,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(run) = current_run(s, plan_id) else {
+        return;
+    };
+    if run.step != step {
+        return;
+    }
+    let what = run.plan.steps[step].clone();
+    let t = run.plan.target.name.clone();
+    match result {
+        Ok(StepDone { summary, version }) => {
+            run.plan.built_from = version;
+            record(
+                s,
+                fx,
+                "result",
+                Some(t.clone()),
+                format!("step {} ok: {summary}", step + 1),
+                vec![],
+                None,
+            );
+            let ev = match what {
+                PlanStep::DisableAutoSync => Some(AutoEvent::AutoSyncDisabled),
+                PlanStep::EnableAutoSync => Some(AutoEvent::AutoSyncEnabled),
+                PlanStep::Rollback { .. } => Some(AutoEvent::RollbackStarted),
+                _ => None,
+            };
+            if let Some(ev) = ev {
+                auto_tick(s, fx, &t, ev, Some(summary));
+            }
+            fx.push(Effect::LoadHistory(t.clone()));
+            if let Some(r) = s.run.as_mut() {
+                r.step += 1;
+            }
+            start_step(s, fx);
+        }
+        Err(ExecError::Stale { built_from, now }) => {
+            let to = run.plan.to.id.clone();
+            let msg = ExecError::Stale { built_from, now }.message();
+            record(
+                s,
+                fx,
+                "stale",
+                Some(t.clone()),
+                format!("step {} not applied: {msg}; rebuilding the plan", step + 1),
+                vec![],
+                None,
+            );
+            s.run = None;
+            s.rebuild = Some((t.clone(), to));
+            fx.push(Effect::LoadHistory(t));
+        }
+        Err(e) => fail_run(s, fx, format!("step {} failed: {}", step + 1, e.message())),
+    }
+}
+
+pub(super) fn fail_run(s: &mut State, fx: &mut Vec<Effect>, msg: String) {
+    let Some(run) = s.run.as_mut() else { return };
+    run.outcome = Some(Outcome::Failed(msg.clone()));
+    let t = run.plan.target.name.clone();
+    record(
+        s,
+        fx,
+        "failed",
+        Some(t.clone()),
+        msg.clone(),
+        vec!["the checklist stays open; choose another revision or escalate".into()],
+        None,
+    );
+    s.flash = Some((true, format!("{t}: {msg}")));
+    fx.push(Effect::LoadHistory(t));
+}
+
+pub(super) fn progress_read(
+    s: &mut State,
+    plan_id: u64,
+    result: Result<super::model::Progress, String>,
+    fx: &mut Vec<Effect>,
+) {
+    let poll = s.settings.progress_poll_ms;
+    let Some(run) = current_run(s, plan_id) else {
+        return;
+    };
+    if !matches!(
+        run.plan.steps.get(run.step),
+        Some(PlanStep::WaitForRollout { .. })
+    ) {
+        return;
+    }
+    let t = run.plan.target.name.clone();
+    let plan = Box::new(run.plan.clone());
+    match result {
+        Ok(p) => {
+            let changed =
+                run.progress.as_ref().map(|o| (&o.message, o.phase)) != Some((&p.message, p.phase));
+            run.progress = Some(p.clone());
+            if changed {
+                let text = format!(
+                    "{} ({}/{} updated, {}/{} ready, {} old)",
+                    p.message, p.updated, p.desired, p.ready, p.desired, p.old
+                );
+                record(s, fx, "progress", Some(t.clone()), text, vec![], None);
+            }
+            match p.phase {
+                ProgressPhase::Converged => {
+                    auto_tick(s, fx, &t, AutoEvent::Converged, Some(p.message.clone()));
+                    fx.push(Effect::LoadHistory(t.clone()));
+                    if let Some(r) = s.run.as_mut() {
+                        r.step += 1;
+                    }
+                    start_step(s, fx);
+                }
+                ProgressPhase::Failed => fail_run(s, fx, format!("rollout failed: {}", p.message)),
+                _ => fx.push(Effect::ReadProgress {
+                    plan_id,
+                    plan,
+                    delay_ms: poll,
+                }),
+            }
+        }
+        Err(e) => {
+            s.flash = Some((true, format!("{t}: progress read failed: {e}; retrying")));
+            fx.push(Effect::ReadProgress {
+                plan_id,
+                plan,
+                delay_ms: poll * 2,
+            });
+        }
+    }
+}
+
+pub(super) fn verify_read(
+    s: &mut State,
+    plan_id: u64,
+    result: Result<Health, String>,
+    fx: &mut Vec<Effect>,
+) {
+    let now = s.now;
+    let th = s.settings.thresholds;
+    let Some(run) = current_run(s, plan_id) else {
+        return;
+    };
+    let t = run.plan.target.name.clone();
+    let h = match result {
+        Ok(h) => h,
+        Err(e) => {
+            s.flash = Some((true, format!("{t}: health read failed: {e}; retrying")));
+            fx.push(Effect::ReadVerify {
+                plan_id,
+                target: t,
+                delay_ms: 2000,
+            });
+            return;
+        }
+    };
+    run.after = Some(h.clone());
+    let want: Vec<String> = run
+        .plan
+        .to
+        .images
+        .iter()
+        .map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default()))
+        .collect();
+    let have: Vec<String> = h
+        .images
+        .iter()
+        .map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default()))
+        .collect();
+    let replicas_ok = h.ready == h.desired
+        && h.desired > 0
+        && h.crashlooping == 0
+        && (want.is_empty() || want == have);
+    if replicas_ok && !run.verified_replicas {
+        run.verified_replicas = true;
+        let before = run.plan.before.clone();
+        let evidence = evidence_rows(before.as_ref(), &h, &run.plan);
+        record(
+            s,
+            fx,
+            "evidence",
+            Some(t.clone()),
+            format!(
+                "verified: {}/{} ready on {}",
+                h.ready,
+                h.desired,
+                plan::images_text(&s.run.as_ref().unwrap().plan.to)
+            ),
+            evidence,
+            None,
+        );
+        auto_tick(
+            s,
+            fx,
+            &t,
+            AutoEvent::Verified,
+            Some(format!(
+                "{}/{} ready, images match the target revision",
+                h.ready, h.desired
+            )),
+        );
+    }
+    let run = s.run.as_mut().unwrap();
+    let rec = verdict::recovered(&h, &th, now);
+    let metrics_known = !matches!(&rec, Err(e) if e.starts_with("no probe or metric"));
+    let metrics_ok = rec.is_ok();
+    let until = run.verify_until.unwrap_or(now);
+    if run.verified_replicas && metrics_ok {
+        let text = format!("metrics recovered: {}", metric_text(&h));
+        let before = run
+            .plan
+            .before
+            .as_ref()
+            .map(metric_text)
+            .unwrap_or_else(|| "unknown".into());
+        record(
+            s,
+            fx,
+            "recovered",
+            Some(t.clone()),
+            text.clone(),
+            vec![
+                format!("before: {before}"),
+                format!("after: {}", metric_text(&h)),
+            ],
+            None,
+        );
+        auto_tick(
+            s,
+            fx,
+            &t,
+            AutoEvent::MetricsRecovered,
+            Some(metric_text(&h)),
+        );
+        if let Some(r) = s.run.as_mut() {
+            r.step += 1;
+        }
+        start_step(s, fx);
+    } else if now >= until {
+        let what = if !run.verified_replicas {
+            format!(
+                "not verified: {}/{} ready, images {}",
+                h.ready,
+                h.desired,
+                plan::images_text(&super::model::Revision {
+                    images: h.images.clone(),
+                    ..run.plan.to.clone()
+                })
+            )
+        } else if !metrics_known {
+            "replicas verified; no metrics configured, so recovery is not proven".to_string()
+        } else {
+            format!(
+                "metrics not recovered within the window: {}; {}",
+                metric_text(&h),
+                rec.err().unwrap_or_default()
+            )
+        };
+        if run.verified_replicas {
+            record(s, fx, "not-recovered", Some(t.clone()), what, vec![], None);
+            if let Some(r) = s.run.as_mut() {
+                r.step += 1;
+            }
+            start_step(s, fx);
+        } else {
+            fail_run(s, fx, what);
+        }
+    } else {
+        fx.push(Effect::ReadVerify {
+            plan_id,
+            target: t,
+            delay_ms: 2000,
+        });
+    }
+}
+
+pub(super) fn metric_text(h: &Health) -> String {
+    let e = h
+        .error_rate
+        .map(|e| format!("5xx {:.1}%", e * 100.0))
+        .unwrap_or_else(|| "5xx n/a".into());
+    let l = h
+        .latency_p95_ms
+        .map(|l| format!("p95 {l:.0} ms"))
+        .unwrap_or_else(|| "p95 n/a".into());
+    format!("{e}, {l}")
+}
+
+pub(super) fn evidence_rows(
+    before: Option<&Health>,
+    after: &Health,
+    p: &RollbackPlan,
+) -> Vec<String> {
+    let cell = |h: Option<&Health>, f: &dyn Fn(&Health) -> String| {
+        h.map(f).unwrap_or_else(|| "unknown".into())
+    };
+    let imgs = |h: &Health| {
+        h.images
+            .iter()
+            .map(|i| i.short())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let rows: Vec<(&str, String, String)> = vec![
+        (
+            "revision",
+            p.from.id.clone(),
+            format!("{} (content of {})", after.revision, p.to.id),
+        ),
+        ("images", cell(before, &imgs), imgs(after)),
+        (
+            "ready",
+            cell(before, &|h| format!("{}/{}", h.ready, h.desired)),
+            format!("{}/{}", after.ready, after.desired),
+        ),
+        (
+            "crash-looping",
+            cell(before, &|h| h.crashlooping.to_string()),
+            after.crashlooping.to_string(),
+        ),
+        (
+            "5xx rate",
+            cell(before, &|h| {
+                h.error_rate
+                    .map(|e| format!("{:.1}%", e * 100.0))
+                    .unwrap_or("n/a".into())
+            }),
+            after
+                .error_rate
+                .map(|e| format!("{:.1}%", e * 100.0))
+                .unwrap_or("n/a".into()),
+        ),
+        (
+            "p95 latency",
+            cell(before, &|h| {
+                h.latency_p95_ms
+                    .map(|l| format!("{l:.0} ms"))
+                    .unwrap_or("n/a".into())
+            }),
+            after
+                .latency_p95_ms
+                .map(|l| format!("{l:.0} ms"))
+                .unwrap_or("n/a".into()),
+        ),
+    ];
+    let mut out = vec![
+        "| | before | after |".to_string(),
+        "|---|---|---|".to_string(),
+    ];
+    out.extend(
+        rows.into_iter()
+            .map(|(k, b, a)| format!("| {k} | {b} | {a} |")),
+    );
+    out
+}

@@ -275,6 +275,9 @@ fn rehearsal_refuses_prod_and_runs_staging() {
 
     s.press("<Esc>");
     plan_to(&mut s, "search", "17");
+    let dry = check(&s, "dry-run");
+    assert_eq!(dry.status, CheckStatus::Pass, "rehearsal asks the platform for a dry run");
+    assert!(dry.detail.contains("no side-effect-free dry run"), "{}", dry.detail);
     s.press("<Enter><Enter>");
     assert!(s.state.in_flight(), "staging runs in rehearsal");
 }

@@ -16,6 +16,10 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
             plan_id,
             result: backend.migrations(&plan).await,
         },
+        Effect::Preview { plan_id, plan } => Action::PreviewRead {
+            plan_id,
+            result: backend.preview(&plan).await,
+        },
         Effect::Execute { plan, step, what } => Action::StepFinished {
             plan_id: plan.id,
             step,

@@ -77,6 +77,12 @@ pub enum Action {
         plan_id: u64,
         result: Result<MigrationDiff, String>,
     },
+    /// A server-side dry run of a plan (rehearsal); `None` when the
+    /// platform has no side-effect-free preview.
+    PreviewRead {
+        plan_id: u64,
+        result: Option<Result<String, String>>,
+    },
     /// A mutating step of a running plan came back.
     StepFinished {
         plan_id: u64,
@@ -137,6 +143,11 @@ pub struct NoteEntry {
 pub enum Effect {
     LoadHistory(String),
     LoadMigrations {
+        plan_id: u64,
+        plan: Box<RollbackPlan>,
+    },
+    /// Ask the platform for a dry run of the plan (rehearsal mode).
+    Preview {
         plan_id: u64,
         plan: Box<RollbackPlan>,
     },

@@ -4,6 +4,7 @@
 use super::action::{Action, Effect, NoteEntry};
 use super::checklist::*;
 use super::fmt;
+use super::model::Mode;
 use super::keys::*;
 use super::plan::{self, CheckStatus, PlanInputs, PlanStep};
 use super::run::*;
@@ -61,6 +62,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         }
         Action::MigrationsLoaded { plan_id, result } => {
             migrations_loaded(s, plan_id, result, &mut fx);
+            true
+        }
+        Action::PreviewRead { plan_id, result } => {
+            preview_read(s, plan_id, result, &mut fx);
             true
         }
         Action::StepFinished {
@@ -282,11 +287,50 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Eff
                 plan_id: id,
                 plan: Box::new(p.clone()),
             });
+            let mut p = p;
+            if s.settings.mode == Mode::Rehearsal && p.refusal().is_none() {
+                // Rehearsal: the platform previews the change first, where it can.
+                p.checks.push(plan::Check {
+                    id: "dry-run".into(),
+                    status: CheckStatus::Pending,
+                    detail: "server-side dry run running…".into(),
+                    overridable: false,
+                });
+                fx.push(Effect::Preview {
+                    plan_id: id,
+                    plan: Box::new(p.clone()),
+                });
+            }
             s.plan = Some(p);
             s.popup = Some(Popup::Plan);
         }
         Err(e) => s.flash = Some((true, e)),
     }
+}
+
+/// Folds a dry-run answer into the plan's `dry-run` check and records it.
+fn preview_read(
+    s: &mut State,
+    plan_id: u64,
+    result: Option<Result<String, String>>,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
+        return;
+    };
+    let Some(c) = p.checks.iter_mut().find(|c| c.id == "dry-run") else {
+        return;
+    };
+    let (status, detail) = match result {
+        None => (CheckStatus::Pass, "this platform has no side-effect-free dry run; nothing previewed".to_string()),
+        Some(Ok(m)) => (CheckStatus::Pass, format!("server-side dry run: {m}")),
+        Some(Err(e)) => (CheckStatus::Warn, format!("server-side dry run refused: {e}")),
+    };
+    c.status = status;
+    c.detail = detail.clone();
+    p.checks.sort_by(|a, b| b.status.cmp(&a.status));
+    let t = p.target.name.clone();
+    record(s, fx, "check", Some(t), format!("plan #{plan_id} {detail}"), vec![], None);
 }
 
 /// `a`: the follow-up plan that turns Argo CD auto-sync back on.

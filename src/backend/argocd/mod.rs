@@ -330,6 +330,34 @@ impl ArgoBackend {
     }
 }
 
+impl ArgoBackend {
+    /// Rehearsal preview: `POST …/rollback {dryRun: true}`. A dry run still
+    /// runs an operation that blocks others, so this waits for it to end.
+    async fn dry_run(&self, plan: &RollbackPlan) -> Result<String, String> {
+        let t = self.target(&plan.target.name)?;
+        let app = self.get_app(&t).await.map_err(|e| e.message())?;
+        if app.auto_sync() {
+            return Err("Argo CD refuses any rollback, dry run included, while auto-sync is on; step 1 of the plan turns it off".into());
+        }
+        let id: i64 = plan.to.id.parse().map_err(|_| format!("history id {} is not a number", plan.to.id))?;
+        let mut body = serde_json::json!({"name": t.app, "id": id, "prune": false, "dryRun": true});
+        for (k, v) in Self::query(&t) {
+            body[k] = serde_json::Value::String(v);
+        }
+        let path = format!("/api/v1/applications/{}/rollback", t.app);
+        self.client.call(Method::POST, &path, &[], Some(&body), "sync", &Self::object(&t)).await.map_err(|e| e.message())?;
+        for _ in 0..40 {
+            let a = self.get_app(&t).await.map_err(|e| e.message())?;
+            let op = a.status.operation_state.clone().unwrap_or_default();
+            if op.phase.as_deref() != Some("Running") {
+                return Ok(format!("operation {}: {}", op.phase.unwrap_or_default(), op.message.unwrap_or_default()));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err("the dry-run operation is still running after 20s".into())
+    }
+}
+
 /// `v3.1.0+abc` ≥ 3.1
 pub fn version_at_least(v: &str, major: u32, minor: u32) -> bool {
     let core = v.trim_start_matches('v');
@@ -424,6 +452,16 @@ impl Backend for ArgoBackend {
             let t = self.target(&plan.target.name)?;
             let app = self.get_app(&t).await.map_err(|e| e.message())?;
             Ok(convert::progress(&app, plan.to.git_sha.as_deref()))
+        })
+    }
+
+    /// Only for rehearsals: a dry run still creates an operation on the server.
+    fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
+        Box::pin(async move {
+            if plan.mode != crate::core::model::Mode::Rehearsal || !plan.is_rollback() {
+                return None;
+            }
+            Some(self.dry_run(plan).await)
         })
     }
 

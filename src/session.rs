@@ -314,10 +314,22 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
                 )
             })
             .collect();
-        if signals.is_empty() {
+        let deployed = crate::backend::notes_history::read_dir(
+            &config.settings.note_dir,
+            std::path::Path::new(""),
+        );
+        let base: Arc<dyn Backend> = if deployed.is_empty() {
             Arc::new(router)
         } else {
-            Arc::new(SignalsBackend::new(Arc::new(router), signals))
+            Arc::new(crate::backend::notes_history::NotesHistory::new(
+                Arc::new(router),
+                deployed,
+            ))
+        };
+        if signals.is_empty() {
+            base
+        } else {
+            Arc::new(SignalsBackend::new(base, signals))
         }
     };
     let runbooks = crate::runbook::load_all(config.dir.as_deref())?;

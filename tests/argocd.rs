@@ -592,14 +592,30 @@ fn rehearsal_previews_the_rollback_with_a_dry_run_and_waits_for_it() {
     let b = backend(&fake, TOKEN, None);
     let rt = rt();
     let mut p = plan_for(&b, &rt, "41");
-    assert_eq!(rt.block_on(b.preview(&p)), None, "outside rehearsal no dry run is sent: it creates an operation");
+    assert_eq!(
+        rt.block_on(b.preview(&p)),
+        None,
+        "outside rehearsal no dry run is sent: it creates an operation"
+    );
     p.mode = Mode::Rehearsal;
     let r = rt.block_on(b.preview(&p)).unwrap();
-    assert!(r.unwrap_err().contains("refuses any rollback, dry run included, while auto-sync is on"));
+    assert!(
+        r.unwrap_err()
+            .contains("refuses any rollback, dry run included, while auto-sync is on")
+    );
     fake.with(|s| s.app["spec"]["syncPolicy"] = json!({}));
     let r = rt.block_on(b.preview(&p)).unwrap().unwrap();
-    assert_eq!(r, "operation Succeeded: successfully synced (all tasks run) (dry run)");
+    assert_eq!(
+        r,
+        "operation Succeeded: successfully synced (all tasks run) (dry run)"
+    );
     let post = fake.mutating().pop().unwrap();
     assert_eq!(post.json()["dryRun"], json!(true));
-    fake.with(|s| assert_eq!(s.app["status"]["history"].as_array().unwrap().len(), 4, "a dry run adds no history entry"));
+    fake.with(|s| {
+        assert_eq!(
+            s.app["status"]["history"].as_array().unwrap().len(),
+            4,
+            "a dry run adds no history entry"
+        )
+    });
 }

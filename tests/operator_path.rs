@@ -276,8 +276,16 @@ fn rehearsal_refuses_prod_and_runs_staging() {
     s.press("<Esc>");
     plan_to(&mut s, "search", "17");
     let dry = check(&s, "dry-run");
-    assert_eq!(dry.status, CheckStatus::Pass, "rehearsal asks the platform for a dry run");
-    assert!(dry.detail.contains("no side-effect-free dry run"), "{}", dry.detail);
+    assert_eq!(
+        dry.status,
+        CheckStatus::Pass,
+        "rehearsal asks the platform for a dry run"
+    );
+    assert!(
+        dry.detail.contains("no side-effect-free dry run"),
+        "{}",
+        dry.detail
+    );
     s.press("<Enter><Enter>");
     assert!(s.state.in_flight(), "staging runs in rehearsal");
 }
@@ -432,5 +440,59 @@ fn verification_window_records_not_recovered_with_before_and_after() {
     assert!(
         ev.contains("| 5xx rate |") && ev.contains("| p95 latency |"),
         "{ev}"
+    );
+}
+
+#[test]
+fn rollbacks_leave_a_marker_that_later_sessions_read_as_swarm_history() {
+    use rbtui::backend::Backend;
+    use rbtui::backend::notes_history::{NotesHistory, read_dir};
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("INC-7.md");
+    {
+        let (mut s, _) = demo(Mode::Demo, Some(&note_path));
+        plan_to(&mut s, "payments", "106");
+        s.press("<Enter>payments<Enter>");
+        assert!(s.advance_until(60_000, |st| {
+            st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+        }));
+    }
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    assert!(
+        note.contains(
+            "<!-- rbtui:deployed target=payments image=ghcr.io/acme/payments:git-0d9e8f7@sha256:"
+        ),
+        "{note}"
+    );
+    let deployed = read_dir(dir.path(), std::path::Path::new(""));
+    assert_eq!(deployed.len(), 1);
+    // A later session, on a platform that forgot that image: it is offered from the note.
+    let (fresh, b) = demo(Mode::Demo, None);
+    drop(fresh);
+    b.with_world(|w, _| {
+        w.service_mut("payments")
+            .unwrap()
+            .revs
+            .retain(|r| r.tag != "git-0d9e8f7")
+    });
+    let nh = NotesHistory::new(b.clone(), deployed);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(nh.targets()).unwrap();
+    let h = rt.block_on(nh.history("payments")).unwrap();
+    let e = h
+        .revisions
+        .iter()
+        .find(|r| r.id == "note-1")
+        .expect("entry from the note");
+    assert_eq!(e.images[0].tag.as_deref(), Some("git-0d9e8f7"));
+    assert!(e.message.contains("incident INC-7 (from its note)"));
+    assert!(
+        h.facts
+            .history_note
+            .as_deref()
+            .unwrap()
+            .ends_with("1 entry from earlier rbtui notes")
     );
 }

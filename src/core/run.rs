@@ -97,6 +97,16 @@ pub(super) fn step_finished(
     match result {
         Ok(StepDone { summary, version }) => {
             run.plan.built_from = version;
+            // A rollback leaves a marker so later sessions can offer this
+            // image again where the platform keeps no history (Swarm, Compose).
+            let marker = match (&what, run.plan.to.images.first()) {
+                (PlanStep::Rollback { .. }, Some(img)) => Some(format!(
+                    "deployed target={t} image={} incident={}",
+                    img.full(),
+                    s.settings.incident
+                )),
+                _ => None,
+            };
             record(
                 s,
                 fx,
@@ -104,7 +114,7 @@ pub(super) fn step_finished(
                 Some(t.clone()),
                 format!("step {} ok: {summary}", step + 1),
                 vec![],
-                None,
+                marker,
             );
             let ev = match what {
                 PlanStep::DisableAutoSync => Some(AutoEvent::AutoSyncDisabled),

@@ -4,8 +4,8 @@
 use super::action::{Action, Effect, NoteEntry};
 use super::checklist::*;
 use super::fmt;
-use super::model::Mode;
 use super::keys::*;
+use super::model::Mode;
 use super::plan::{self, CheckStatus, PlanInputs, PlanStep};
 use super::run::*;
 use super::state::{Popup, State};
@@ -322,15 +322,29 @@ fn preview_read(
         return;
     };
     let (status, detail) = match result {
-        None => (CheckStatus::Pass, "this platform has no side-effect-free dry run; nothing previewed".to_string()),
+        None => (
+            CheckStatus::Pass,
+            "this platform has no side-effect-free dry run; nothing previewed".to_string(),
+        ),
         Some(Ok(m)) => (CheckStatus::Pass, format!("server-side dry run: {m}")),
-        Some(Err(e)) => (CheckStatus::Warn, format!("server-side dry run refused: {e}")),
+        Some(Err(e)) => (
+            CheckStatus::Warn,
+            format!("server-side dry run refused: {e}"),
+        ),
     };
     c.status = status;
     c.detail = detail.clone();
     p.checks.sort_by(|a, b| b.status.cmp(&a.status));
     let t = p.target.name.clone();
-    record(s, fx, "check", Some(t), format!("plan #{plan_id} {detail}"), vec![], None);
+    record(
+        s,
+        fx,
+        "check",
+        Some(t),
+        format!("plan #{plan_id} {detail}"),
+        vec![],
+        None,
+    );
 }
 
 /// `a`: the follow-up plan that turns Argo CD auto-sync back on.

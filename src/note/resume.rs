@@ -10,6 +10,17 @@ use std::collections::HashMap;
 pub struct Resumed {
     pub incident: Option<String>,
     pub checklists: HashMap<String, HashMap<String, Tick>>,
+    /// Images rbtui rolled targets back to, as recorded.
+    pub deployed: Vec<Deployed>,
+}
+
+/// One image a rollback put on a target, read back from a note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployed {
+    pub target: String,
+    pub image: String,
+    pub incident: String,
+    pub at: Option<DateTime<Utc>>,
 }
 
 fn field<'a>(m: &'a str, key: &str) -> Option<&'a str> {
@@ -33,6 +44,15 @@ pub fn parse(text: &str) -> Resumed {
             .map(|d| d.with_timezone(&Utc));
         if m.starts_with("header ") {
             r.incident = field(m, "incident").map(str::to_string);
+        } else if m.starts_with("deployed ") {
+            if let (Some(t), Some(i)) = (field(m, "target"), field(m, "image")) {
+                r.deployed.push(Deployed {
+                    target: t.into(),
+                    image: i.into(),
+                    incident: field(m, "incident").unwrap_or("?").into(),
+                    at,
+                });
+            }
         } else if let (Some(t), Some(s)) = (field(m, "target"), field(m, "step")) {
             let list = r.checklists.entry(t.to_string()).or_default();
             if m.starts_with("tick ") {

@@ -339,18 +339,36 @@ impl ArgoBackend {
         if app.auto_sync() {
             return Err("Argo CD refuses any rollback, dry run included, while auto-sync is on; step 1 of the plan turns it off".into());
         }
-        let id: i64 = plan.to.id.parse().map_err(|_| format!("history id {} is not a number", plan.to.id))?;
+        let id: i64 = plan
+            .to
+            .id
+            .parse()
+            .map_err(|_| format!("history id {} is not a number", plan.to.id))?;
         let mut body = serde_json::json!({"name": t.app, "id": id, "prune": false, "dryRun": true});
         for (k, v) in Self::query(&t) {
             body[k] = serde_json::Value::String(v);
         }
         let path = format!("/api/v1/applications/{}/rollback", t.app);
-        self.client.call(Method::POST, &path, &[], Some(&body), "sync", &Self::object(&t)).await.map_err(|e| e.message())?;
+        self.client
+            .call(
+                Method::POST,
+                &path,
+                &[],
+                Some(&body),
+                "sync",
+                &Self::object(&t),
+            )
+            .await
+            .map_err(|e| e.message())?;
         for _ in 0..40 {
             let a = self.get_app(&t).await.map_err(|e| e.message())?;
             let op = a.status.operation_state.clone().unwrap_or_default();
             if op.phase.as_deref() != Some("Running") {
-                return Ok(format!("operation {}: {}", op.phase.unwrap_or_default(), op.message.unwrap_or_default()));
+                return Ok(format!(
+                    "operation {}: {}",
+                    op.phase.unwrap_or_default(),
+                    op.message.unwrap_or_default()
+                ));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }

@@ -77,8 +77,17 @@ pub fn visible(d: &MigrationDiff, scroll: usize, height: usize) -> Vec<Line<'sta
             }
         }
         row += 1;
-        for (ln, text) in file.text.lines().enumerate() {
-            let st = file.statements.iter().find(|st| st.line == ln + 1);
+        // Lines above the window are only counted; statements are sorted by
+        // line, so the mark of a visible line is a binary search.
+        let skip = scroll.saturating_sub(row).min(file.text.len());
+        let mut lines = file.text.lines().enumerate();
+        row += lines.by_ref().take(skip).count();
+        for (ln, text) in lines {
+            let st = file
+                .statements
+                .binary_search_by_key(&(ln + 1), |st| st.line)
+                .ok()
+                .map(|i| &file.statements[i]);
             if row >= scroll {
                 let (mark, ms) = match st {
                     Some(st) => (st.verdict.mark(), theme::sql(st.verdict)),

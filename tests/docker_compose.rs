@@ -208,6 +208,53 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
         .unwrap();
     let r = rt.block_on(b.execute(&stale, &PlanStep::Rollback { to: "v1".into() }));
     assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
+
+    // The same rollback driven from the console, keys only, into a note.
+    let note_path = dir.path().join("INC-7.md");
+    let writer =
+        rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "INC-7.md"), "")
+            .unwrap();
+    let clock = rbtui::backend::clock::ManualClock::new(common::t0());
+    let state = rbtui::core::state::State::new(
+        common::settings(Mode::Live, "INC-7.md"),
+        rbtui::runbook::load_all(None).unwrap(),
+        common::t0(),
+    );
+    drop(rt);
+    let mut s = rbtui::app::script::Script::new(state, std::sync::Arc::new(b), clock, Some(writer));
+    s.start();
+    s.press("<Enter>");
+    let idx = s.state.histories["web"]
+        .revisions
+        .iter()
+        .position(|r| r.id == "v1")
+        .unwrap();
+    s.press("g");
+    for _ in 0..idx {
+        s.press("j");
+    }
+    s.press("<Enter><Enter><Enter>"); // plan, confirm dialog, execute
+    assert!(s.state.in_flight(), "{:?}", s.state.flash);
+    for _ in 0..120 {
+        if s.advance_until(1000, |st| {
+            st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+        }) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let outcome = s.state.run.as_ref().unwrap().outcome.clone();
+    assert_eq!(outcome, Some(rbtui::core::state::Outcome::Succeeded));
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    for want in [
+        "**action** `web` — step 1: Recreate compose service web on image v1 (image and manifest as a pair)",
+        "**result** `web` — step 1 ok: manifest ",
+        "<!-- rbtui:deployed target=web image=rbtui-test/web:v1 incident=INC-7",
+        "**evidence** `web` — verified: 2/2 ready on web:v1",
+        "**not-recovered** `web` — replicas verified; no metrics configured, so recovery is not proven",
+    ] {
+        assert!(note.contains(want), "note lacks {want:?}\n{note}");
+    }
 }
 
 struct Cleanup(bollard::Docker, String);

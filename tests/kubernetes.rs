@@ -309,6 +309,25 @@ fn failure_answers_name_the_cause() {
         e.starts_with("deployments.apps \"inventory\" in namespace shop not found (404)"),
         "{e}"
     );
+    // A conflict, a server error and a broken answer, each said plainly.
+    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+    let conflict = fixture("09-merge-patch-stale-rv-response.json").to_string();
+    fake.state.lock().unwrap().fault = Some((409, conflict));
+    let e = rt.block_on(b.history("catalog")).unwrap_err();
+    assert!(
+        e.starts_with(
+            "conflict (409): Operation cannot be fulfilled on deployments.apps \"catalog\""
+        ),
+        "{e}"
+    );
+    let etcd = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "etcdserver: request timed out", "reason": "InternalError", "code": 500});
+    fake.state.lock().unwrap().fault = Some((500, etcd.to_string()));
+    let e = rt.block_on(b.history("catalog")).unwrap_err();
+    assert_eq!(e, "API server error 500: etcdserver: request timed out");
+    fake.state.lock().unwrap().fault =
+        Some((200, "{\"kind\": \"Deployment\", \"metadata\": {".into()));
+    let e = rt.block_on(b.history("catalog")).unwrap_err();
+    assert!(e.starts_with("malformed answer from the API server"), "{e}");
     // Nothing listening: unreachable, not a hang.
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -23,6 +23,8 @@ pub struct K8s {
     pub patched: bool,
     /// Someone else changes the Deployment right after the next GET.
     pub race_after_get: bool,
+    /// Answer the next request with this status and raw body instead.
+    pub fault: Option<(u16, String)>,
 }
 
 pub struct FakeK8s {
@@ -82,6 +84,7 @@ pub fn start() -> FakeK8s {
         steps: 0,
         patched: false,
         race_after_get: false,
+        fault: None,
     }));
     let st = state.clone();
     let (addr, seen) = serve(Arc::new(move |r: &Req| handle(&st, r)));
@@ -125,6 +128,14 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
         _ => return status(401, "10-error-401-bogus-token.json"),
     }
     let mut s = st.lock().unwrap();
+    if let Some((code, body)) = s.fault.take() {
+        return Resp {
+            status: code,
+            content_type: "application/json",
+            body,
+            delay: std::time::Duration::ZERO,
+        };
+    }
     let p = r.path.as_str();
     let watching = r
         .query

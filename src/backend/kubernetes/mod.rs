@@ -557,7 +557,11 @@ impl KubeBackend {
 
     async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, String> {
         let t = &self.target(&plan.target.name)?;
-        let d = self.deployment(t).await?;
+        // From the watch when it is live; a GET otherwise.
+        let d = match self.watches.snapshot(&t.name) {
+            Some((d, _)) => d,
+            None => self.deployment(t).await?,
+        };
         let n = |k: &str| d["status"][k].as_u64().unwrap_or(0) as u32;
         let desired = d["spec"]["replicas"].as_u64().unwrap_or(1) as u32;
         let (updated, ready, replicas) =

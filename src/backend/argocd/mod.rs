@@ -215,24 +215,7 @@ impl ArgoBackend {
                 } else {
                     serde_json::json!({"spec": {"syncPolicy": {"automated": null}}})
                 };
-                let mut body = serde_json::json!({"name": t.app, "patch": patch.to_string(), "patchType": "merge"});
-                for (k, v) in Self::query(&t) {
-                    body[k] = serde_json::Value::String(v);
-                }
-                let out = self
-                    .client
-                    .call(
-                        Method::PATCH,
-                        &path,
-                        &[],
-                        Some(&body),
-                        "update",
-                        &Self::object(&t),
-                    )
-                    .await
-                    .map_err(fail)?;
-                let after: Application = serde_json::from_slice(&out)
-                    .map_err(|e| ExecError::Failed(format!("malformed answer to PATCH: {e}")))?;
+                let after = self.merge_patch(&t, &patch).await.map_err(fail)?;
                 if after.auto_sync() {
                     return Err(ExecError::Failed(
                         "PATCH accepted but auto-sync is still on; not rolling back".into(),
@@ -260,24 +243,7 @@ impl ArgoBackend {
                 } else {
                     serde_json::json!({"spec": {"syncPolicy": {"automated": {}}}})
                 };
-                let mut body = serde_json::json!({"name": t.app, "patch": patch.to_string(), "patchType": "merge"});
-                for (k, v) in Self::query(&t) {
-                    body[k] = serde_json::Value::String(v);
-                }
-                let out = self
-                    .client
-                    .call(
-                        Method::PATCH,
-                        &path,
-                        &[],
-                        Some(&body),
-                        "update",
-                        &Self::object(&t),
-                    )
-                    .await
-                    .map_err(fail)?;
-                let after: Application = serde_json::from_slice(&out)
-                    .map_err(|e| ExecError::Failed(format!("malformed answer to PATCH: {e}")))?;
+                let after = self.merge_patch(&t, &patch).await.map_err(fail)?;
                 Ok(StepDone {
                     summary: format!(
                         "auto-sync re-enabled on {}: Argo CD now follows HEAD",
@@ -331,6 +297,34 @@ impl ArgoBackend {
 }
 
 impl ArgoBackend {
+    /// `PATCH /api/v1/applications/{name}` with a merge patch (the body
+    /// carries the patch as a string, as the API wants it).
+    async fn merge_patch(
+        &self,
+        t: &AppTarget,
+        patch: &serde_json::Value,
+    ) -> Result<Application, ApiError> {
+        let mut body =
+            serde_json::json!({"name": t.app, "patch": patch.to_string(), "patchType": "merge"});
+        for (k, v) in Self::query(t) {
+            body[k] = serde_json::Value::String(v);
+        }
+        let path = format!("/api/v1/applications/{}", t.app);
+        let out = self
+            .client
+            .call(
+                Method::PATCH,
+                &path,
+                &[],
+                Some(&body),
+                "update",
+                &Self::object(t),
+            )
+            .await?;
+        serde_json::from_slice(&out)
+            .map_err(|e| ApiError::Malformed(format!("answer to PATCH: {e}")))
+    }
+
     /// Rehearsal preview: `POST …/rollback {dryRun: true}`. A dry run still
     /// runs an operation that blocks others, so this waits for it to end.
     async fn dry_run(&self, plan: &RollbackPlan) -> Result<String, String> {

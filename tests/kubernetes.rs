@@ -155,6 +155,20 @@ fn history_health_and_plan_from_the_recorded_cluster() {
     let c = p3.checks.iter().find(|c| c.id == "mutable-tag").unwrap();
     assert_eq!(c.status, CheckStatus::Warn);
     assert!(c.detail.contains("uses mutable tag `main`"), "{}", c.detail);
+    let d = p3
+        .checks
+        .iter()
+        .find(|c| c.id == "digest")
+        .expect("digest check");
+    assert_eq!(d.status, CheckStatus::Warn);
+    assert!(d.detail.contains("registry.example.com/shop/catalog:main pinned by tag, no digest, and no pod of revision 3 runs anymore"), "{}", d.detail);
+    let h = rt.block_on(b.history("catalog")).unwrap();
+    let (_, w4) = h.facts.warnings.iter().find(|(r, _)| r == "4").unwrap();
+    assert!(
+        w4.contains("ran as sha256:")
+            && w4.contains("if the tag moved since, the rollback runs a different build"),
+        "{w4}"
+    );
     let p4 = plan(&b, &rt, "4");
     assert!(
         p4.refusal()
@@ -416,11 +430,11 @@ fn health_is_fed_by_watches_once_they_sync() {
     };
     let before = gets();
     // The cluster changes; the watch brings it, no GET or LIST of the Deployment is made.
-    fake.state.lock().unwrap().deployment["status"]["readyReplicas"] = json!(2);
+    fake.state.lock().unwrap().deployment["status"]["updatedReplicas"] = json!(2);
     let t0 = std::time::Instant::now();
     loop {
         let h = rt.block_on(b.health_all()).remove(0).unwrap();
-        if h.ready == 2 {
+        if h.updated == 2 {
             break;
         }
         assert!(

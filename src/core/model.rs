@@ -186,6 +186,9 @@ pub struct TargetFacts {
     /// image without its versioned manifest).
     #[serde(default)]
     pub blocked: Vec<(String, String)>,
+    /// Revisions the platform has a warning about (an image pinned by tag only).
+    #[serde(default)]
+    pub warnings: Vec<(String, String)>,
 }
 
 /// A target's history plus the facts needed to plan against it.

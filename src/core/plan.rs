@@ -261,6 +261,9 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     if let Some((_, why)) = h.facts.blocked.iter().find(|(id, _)| *id == to.id) {
         check("pair", CheckStatus::Block, why.clone(), false);
     }
+    if let Some((_, why)) = h.facts.warnings.iter().find(|(id, _)| *id == to.id) {
+        check("digest", CheckStatus::Warn, why.clone(), false);
+    }
     if h.facts.paused {
         check("paused", CheckStatus::Block, "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into(), false);
     }

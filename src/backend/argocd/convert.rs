@@ -173,6 +173,7 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
             busy: app.op_running(),
             history_note: Some("Argo CD keeps the last revisionHistoryLimit syncs (default 10); images are known for the current one only".into()),
             blocked: vec![],
+                warnings: vec![],
         },
         fetched_at: now,
         known_bad: vec![],

@@ -264,6 +264,7 @@ impl Service {
                 busy,
                 history_note: self.history_note.clone(),
                 blocked: vec![],
+                warnings: vec![],
             },
             fetched_at: now,
             known_bad,

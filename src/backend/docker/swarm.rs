@@ -297,6 +297,7 @@ impl SwarmBackend {
                 busy: busy.map(|s| format!("UpdateStatus {s}")),
                 history_note: Some(note),
                 blocked: vec![],
+                warnings: vec![],
             },
             fetched_at: Utc::now(),
             known_bad: vec![],

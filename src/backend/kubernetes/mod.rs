@@ -363,12 +363,46 @@ impl KubeBackend {
                 ));
             }
         }
+        // Verification needs every ready pod on the template's images, not
+        // just the Deployment's counters.
+        let want: Vec<String> = images(&d["spec"]["template"])
+            .iter()
+            .map(|i| i.full())
+            .collect();
+        let live: Vec<&Value> = pods
+            .iter()
+            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+            .collect();
+        let pod_ready = |p: &Value| {
+            p["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+        };
+        let pod_images = |p: &Value| images(p).iter().map(|i| i.full()).collect::<Vec<_>>();
+        let ready_on_template = live
+            .iter()
+            .filter(|p| pod_ready(p) && pod_images(p) == want)
+            .count() as u32;
+        let ready_elsewhere = live
+            .iter()
+            .filter(|p| pod_ready(p) && pod_images(p) != want)
+            .count();
+        if ready_elsewhere > 0 {
+            msg.push(format!(
+                "{ready_elsewhere} ready pod(s) still run other images"
+            ));
+        }
         msg.extend(warnings);
         let stuck = cond("Progressing").is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded");
         Ok(Health {
             target: t.name.clone(),
             desired: d["spec"]["replicas"].as_u64().unwrap_or(1) as u32,
-            ready: n("readyReplicas"),
+            ready: if live.is_empty() {
+                n("readyReplicas")
+            } else {
+                n("readyReplicas").min(ready_on_template)
+            },
             updated: n("updatedReplicas"),
             crashlooping: bad,
             restarts,
@@ -395,6 +429,7 @@ impl KubeBackend {
         let current =
             kubectl::annotation(&d, kubectl::REVISION).and_then(|r| r.parse::<i64>().ok());
         let hist = kubectl::owned_history(&d, &rss);
+        let mut warnings = Vec::new();
         let mut revisions: Vec<Revision> = hist
             .iter()
             .rev()
@@ -404,6 +439,7 @@ impl KubeBackend {
                     .unwrap_or_default();
                 // Digests seen on this ReplicaSet's pods (imageID), by image.
                 let mut imgs = images(&rs["spec"]["template"]);
+                let unpinned: Vec<String> = imgs.iter().filter(|i| i.digest.is_none()).map(|i| i.full()).collect();
                 for img in &mut imgs {
                     let seen = pods
                         .iter()
@@ -430,6 +466,16 @@ impl KubeBackend {
                     .to_string();
                 if let Some(h) = kubectl::annotation(rs, kubectl::REVISION_HISTORY) {
                     message.push_str(&format!(" (was revision {h})"));
+                }
+                // Pinned by tag only: say what ran, since the tag may have moved.
+                if !unpinned.is_empty() {
+                    let ran: Vec<String> = imgs.iter().filter_map(|i| i.digest.as_ref().map(|d| format!("{} ran as {}", i.full().split('@').next().unwrap_or(""), crate::core::model::short_digest(d)))).collect();
+                    let why = if ran.is_empty() {
+                        format!("{} pinned by tag, no digest, and no pod of revision {rev} runs anymore: what the tag resolves to now cannot be checked here", unpinned.join(", "))
+                    } else {
+                        format!("{} pinned by tag, no digest ({}): if the tag moved since, the rollback runs a different build", unpinned.join(", "), ran.join(", "))
+                    };
+                    warnings.push((rev.to_string(), why));
                 }
                 Revision {
                     id: rev.to_string(),
@@ -466,6 +512,7 @@ impl KubeBackend {
                         .unwrap_or_else(|| "10 (default)".into())
                 )),
                 blocked: vec![],
+                warnings,
             },
             fetched_at: Utc::now(),
             known_bad: vec![],

@@ -496,3 +496,17 @@ fn rollbacks_leave_a_marker_that_later_sessions_read_as_swarm_history() {
             .ends_with("1 entry from earlier rbtui notes")
     );
 }
+
+#[test]
+fn ticks_with_mixed_stale_and_fresh_targets_do_not_redraw() {
+    let (mut s, _) = demo(Mode::Demo, None);
+    let mut old = s.state.health["search"].clone();
+    old.observed_at = t0() - chrono::Duration::seconds(300);
+    s.dispatch(rbtui::core::Action::HealthUpdated(vec![old]));
+    assert!(s.state.verdicts["search"].stale && !s.state.verdicts["checkout"].stale);
+    for i in 1..20 {
+        s.state.dirty = false;
+        s.dispatch(rbtui::core::Action::Tick(t0() + chrono::Duration::milliseconds(i * 500)));
+        assert!(!s.state.dirty, "tick {i} redrew with nothing changed");
+    }
+}

@@ -161,9 +161,17 @@ pub(super) fn tick(
     s.now = now;
     let mut redraw = before_minute != now.format("%H:%M").to_string();
     // Ages and staleness are shown per minute, except while a rollout runs.
-    let stale_before: Vec<bool> = s.verdicts.values().map(|v| v.stale).collect();
+    // By name: two HashMaps iterate in different orders.
+    let stale_set = |s: &State| -> std::collections::BTreeSet<String> {
+        s.verdicts
+            .iter()
+            .filter(|(_, v)| v.stale)
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    let stale_before = stale_set(s);
     reverdict(s);
-    let stale_after: Vec<bool> = s.verdicts.values().map(|v| v.stale).collect();
+    let stale_after = stale_set(s);
     redraw |= stale_before != stale_after;
     if let Some(run) = &s.run {
         if run.in_flight() {

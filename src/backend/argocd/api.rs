@@ -203,6 +203,24 @@ impl Application {
             .is_some_and(|a| a.enabled != Some(false))
     }
 
+    /// Health status, `Unknown` when the server sent none.
+    pub fn health_status(&self) -> String {
+        self.status
+            .health
+            .status
+            .clone()
+            .unwrap_or_else(|| "Unknown".into())
+    }
+
+    /// Sync status, `Unknown` when the server sent none.
+    pub fn sync_status(&self) -> String {
+        self.status
+            .sync
+            .status
+            .clone()
+            .unwrap_or_else(|| "Unknown".into())
+    }
+
     pub fn current_history(&self) -> Option<&RevisionHistory> {
         self.status.history.iter().max_by_key(|h| h.id)
     }

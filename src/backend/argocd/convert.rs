@@ -46,18 +46,8 @@ pub fn health(target: &str, app: &Application, tree: Option<&Tree>, now: DateTim
         .filter(|i| i.name == "Restart Count")
         .filter_map(|i| i.value.parse::<u32>().ok())
         .sum();
-    let hs = app
-        .status
-        .health
-        .status
-        .clone()
-        .unwrap_or_else(|| "Unknown".into());
-    let sync = app
-        .status
-        .sync
-        .status
-        .clone()
-        .unwrap_or_else(|| "Unknown".into());
+    let hs = app.health_status();
+    let sync = app.sync_status();
     let mut msg = format!("Argo CD: {sync}, {hs}");
     if let Some(m) = app
         .status
@@ -185,18 +175,8 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
 /// After a rollback the app is OutOfSync with HEAD by design, so sync
 /// status is reported, not required.
 pub fn progress(app: &Application, to_sha: Option<&str>) -> Progress {
-    let hs = app
-        .status
-        .health
-        .status
-        .clone()
-        .unwrap_or_else(|| "Unknown".into());
-    let sync = app
-        .status
-        .sync
-        .status
-        .clone()
-        .unwrap_or_else(|| "Unknown".into());
+    let hs = app.health_status();
+    let sync = app.sync_status();
     let op = app.status.operation_state.clone().unwrap_or_default();
     let phase = op.phase.clone().unwrap_or_default();
     let at = op

@@ -2,7 +2,6 @@
 
 use crate::core::fmt::{age, ellipsize};
 use crate::core::state::{Pane, State};
-use crate::core::verdict::Severity;
 use crate::ui::{pane_block, theme, window};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -127,7 +126,6 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         let t = &s.targets[i];
         let v = s.verdicts.get(&t.name);
         let hl = s.health.get(&t.name);
-        let sev = v.map(|v| v.severity);
         let (sev_txt, sev_style) = match (v, hl) {
             (Some(v), _) if v.stale => ("STALE".to_string(), theme::WARN),
             (Some(v), _) => (
@@ -170,7 +168,6 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         if row == pos {
             line = line.style(theme::SELECTED);
         }
-        let _ = sev == Some(Severity::Ok);
         lines.push(line);
     }
     if s.order.is_empty() && s.targets_error.is_none() {

@@ -87,7 +87,7 @@ pub fn render(s: &State, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
         .title(format!(" Confirm plan #{} ", p.id));
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let [top, gap, bottom] = Layout::vertical([
+    let [top, _gap, bottom] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(1),
         Constraint::Length(tail_h),
@@ -112,6 +112,5 @@ pub fn render(s: &State, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
         body = cut;
     }
     f.render_widget(Paragraph::new(body).wrap(Wrap { trim: false }), top);
-    let _ = gap;
     f.render_widget(Paragraph::new(tail).wrap(Wrap { trim: false }), bottom);
 }

@@ -77,7 +77,7 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
     let block = Block::bordered().border_style(border).title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let [body, gap, bottom] = Layout::vertical([
+    let [body, _gap, bottom] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(1),
         Constraint::Length(foot_h),
@@ -88,7 +88,6 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
         .wrap(Wrap { trim: false })
         .scroll(((s.plan_scroll as u16).min(max_scroll), 0));
     f.render_widget(para, body);
-    let _ = gap;
     f.render_widget(Paragraph::new(foot).wrap(Wrap { trim: false }), bottom);
 }
 

@@ -265,6 +265,10 @@ fn rehearsal_refuses_prod_and_runs_staging() {
             .iter()
             .any(|r| r.contains("**refused** `checkout`"))
     );
+    assert!(
+        !s.state.checklists.get("checkout").is_some_and(|c| c.contains_key("history")),
+        "a plan that can never run ticks nothing"
+    );
     b.with_world(|w, _| {
         assert_eq!(
             w.service("checkout").unwrap().revs.last().unwrap().id,

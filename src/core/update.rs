@@ -495,7 +495,8 @@ pub(super) fn plan_ready(s: &mut State, fx: &mut Vec<Effect>) {
         details,
         None,
     );
-    if !p.is_rollback() {
+    // A plan that can never run proves nothing for the checklist.
+    if !p.is_rollback() || p.refusal().is_some() {
         return;
     }
     auto_tick(

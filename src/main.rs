@@ -4,6 +4,7 @@ use rbtui::cli::{Cli, Command};
 use rbtui::core::action::{Action, NoteEntry, Recorded};
 use rbtui::core::state::State;
 use rbtui::note::{NoteWriter, render};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -35,6 +36,13 @@ fn main() -> ExitCode {
     };
     if let Some(r) = read {
         return rt.block_on(rbtui::commands::run(r, &session));
+    }
+    // The console needs a terminal; say so before any note is created.
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        eprintln!(
+            "rbtui: the console needs a terminal (stdin and stdout must be a TTY); for scripts use `rbtui status`, `rbtui history` or `rbtui plan`"
+        );
+        return ExitCode::from(2);
     }
     let now = chrono::Utc::now();
     let targets = match rt.block_on(session.backend.targets()) {
@@ -115,6 +123,7 @@ fn main() -> ExitCode {
     }
     rbtui::core::update(&mut state, Action::TargetsLoaded(Ok(targets)));
     let mut terminal = ratatui::init();
+    record_panics(session.note_path.clone());
     let result = rt.block_on(rbtui::app::run(
         &mut terminal,
         state,
@@ -135,4 +144,33 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A panic anywhere (the UI thread or any task) ends the session: the
+/// terminal is restored, the note gets "rbtui crashed: …" as a whole entry
+/// of its own, and the process exits 101. A console whose tasks could die
+/// quietly would show data nobody is reading any more.
+fn record_panics(note_path: std::path::PathBuf) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        ratatui::restore();
+        let entry = NoteEntry {
+            at: chrono::Utc::now(),
+            kind: "crash".into(),
+            target: None,
+            text: format!("rbtui crashed: {info}"),
+            details: vec!["the session ended here; resume with --resume to continue this note".into()],
+            marker: Some("end".into()),
+        };
+        // A separate handle: the writer may be mid-append on the crashing
+        // thread. A new line first, in case that append was cut.
+        let text = format!("\n{}", render::entry(&entry));
+        let _ = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&note_path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()).and_then(|()| f.sync_data()));
+        previous(info);
+        eprintln!("incident note: {}", note_path.display());
+        std::process::exit(101);
+    }));
 }

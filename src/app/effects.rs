@@ -4,8 +4,8 @@
 use crate::backend::Backend;
 use crate::core::action::{Action, Effect};
 
-/// Runs one backend effect. `Record`, `OpenEditor` and `Quit` belong to the
-/// runtime and return `None` here.
+/// Runs one backend effect. `Record` belongs to the runtime and returns
+/// `None` here; `Execute` arrives only after its announcement is on disk.
 pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
     Some(match effect {
         Effect::LoadHistory(t) => {
@@ -20,11 +20,16 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
             plan_id,
             result: backend.preview(&plan).await,
         },
-        Effect::Execute { plan, step, what } => Action::StepFinished {
-            plan_id: plan.id,
-            step,
-            result: backend.execute(&plan, &what).await,
-        },
+        Effect::Execute { plan, step, .. } => {
+            let Some(what) = plan.steps.get(step) else {
+                return None;
+            };
+            Action::StepFinished {
+                plan_id: plan.id,
+                step,
+                result: backend.execute(&plan, what).await,
+            }
+        }
         Effect::ReadProgress { plan_id, plan, .. } => Action::ProgressRead {
             plan_id,
             result: backend.progress(&plan).await,
@@ -35,7 +40,7 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
             plan_id,
             result: backend.health(&target).await,
         },
-        Effect::Record(_) | Effect::OpenEditor | Effect::Quit => return None,
+        Effect::Record(_) => return None,
     })
 }
 

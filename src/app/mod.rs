@@ -7,7 +7,7 @@ pub mod input;
 pub mod script;
 
 use crate::backend::Backend;
-use crate::core::action::{Action, Effect, Recorded};
+use crate::core::action::{Action, Effect, ExecError, NoteEntry, Recorded};
 use crate::core::state::Popup;
 use crate::core::{State, update};
 use crate::note::NoteWriter;
@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 /// What the UI layer owns besides the core state: the notes editor widget.
 pub struct Ui {
@@ -32,67 +33,149 @@ impl Default for Ui {
     }
 }
 
+/// Where the note's entries go: the file in the console; the scripted
+/// runtime may run without one.
+pub trait Journal {
+    fn append(&mut self, e: &NoteEntry) -> Result<(), String>;
+}
+
+impl Journal for NoteWriter {
+    fn append(&mut self, e: &NoteEntry) -> Result<(), String> {
+        NoteWriter::append(self, e).map_err(|err| format!("{}: {err}", self.path().display()))
+    }
+}
+
+/// What one `drive` did that the runtime itself acts on.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Driven {
+    /// Operator notes (the editor's text) the note could not take.
+    pub notes_failed: usize,
+}
+
 /// Runs the effects of one action and everything that follows from them,
-/// in order. Record effects are written durably before the next effect runs,
-/// so a mutation is never sent before its confirmation is on disk.
-pub fn dispatch(
+/// in order. Entries are written durably before the next effect runs. A
+/// mutation is sent only when its own announcement is on disk and no write
+/// has failed during this drive; otherwise the core hears "nothing was
+/// sent" and the plan stops there.
+pub fn drive(
     state: &mut State,
-    note: &mut NoteWriter,
-    backend: &Arc<dyn Backend>,
-    tx: &mpsc::UnboundedSender<Action>,
+    journal: &mut dyn Journal,
     first: Action,
-) {
+    mut perform: impl FnMut(Effect),
+) -> Driven {
+    let mut out = Driven::default();
+    let mut write_failed = false;
     let mut queue = VecDeque::from([first]);
     while let Some(a) = queue.pop_front() {
         for fx in update(state, a) {
             match fx {
-                Effect::Record(e) => match note.append(&e) {
-                    Ok(()) => queue.push_back(Action::Recorded(Recorded {
-                        at: e.at,
-                        summary: summary(&e),
-                    })),
-                    Err(err) => queue.push_back(Action::RecordFailed(format!(
-                        "{}: {err}",
-                        note.path().display()
-                    ))),
-                },
-                Effect::OpenEditor | Effect::Quit => {}
-                other => {
-                    let b = backend.clone();
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        let d = effects::delay_ms(&other);
-                        if d > 0 {
-                            tokio::time::sleep(Duration::from_millis(d)).await;
+                Effect::Record(e) => {
+                    if let Err(error) = write(journal, &e, &mut queue) {
+                        write_failed = true;
+                        if e.kind == "note" {
+                            out.notes_failed += 1;
                         }
-                        if let Some(a) = effects::perform(b.as_ref(), other).await {
-                            let _ = tx.send(a);
-                        }
-                    });
+                        queue.push_back(Action::RecordFailed { entry: e, error });
+                    }
                 }
+                Effect::Execute {
+                    plan,
+                    step,
+                    announce,
+                } => {
+                    let gate = if write_failed {
+                        Err("an earlier entry could not be written to the note".to_string())
+                    } else {
+                        write(journal, &announce, &mut queue)
+                    };
+                    match gate {
+                        Ok(()) => perform(Effect::Execute {
+                            plan,
+                            step,
+                            announce,
+                        }),
+                        Err(error) => {
+                            write_failed = true;
+                            queue.push_back(Action::StepFinished {
+                                plan_id: plan.id,
+                                step,
+                                result: Err(ExecError::NotSent(format!(
+                                    "the note could not take the entry announcing step {} ({error})",
+                                    step + 1
+                                ))),
+                            });
+                            queue.push_back(Action::RecordFailed {
+                                entry: announce,
+                                error,
+                            });
+                        }
+                    }
+                }
+                other => perform(other),
             }
         }
     }
+    out
 }
 
-/// One line for the activity pane.
-pub fn summary(e: &crate::core::action::NoteEntry) -> String {
+fn write(
+    journal: &mut dyn Journal,
+    e: &NoteEntry,
+    queue: &mut VecDeque<Action>,
+) -> Result<(), String> {
+    journal.append(e)?;
+    queue.push_back(Action::Recorded(Recorded {
+        at: e.at,
+        summary: summary(e),
+    }));
+    Ok(())
+}
+
+/// One line for the activity pane: exactly the (redacted) words the note got.
+pub fn summary(e: &NoteEntry) -> String {
     let t = e
         .target
         .as_deref()
         .map(|t| format!(" {t}"))
         .unwrap_or_default();
-    format!("{}{}: {}", e.kind, t, e.text)
+    crate::note::render::redact(&format!("{}{}: {}", e.kind, t, e.text))
+}
+
+/// Performs an effect on a task the runtime owns: every task ends with the
+/// session (the set aborts what is left when it is dropped).
+fn spawn_effect(
+    tasks: &mut JoinSet<()>,
+    backend: &Arc<dyn Backend>,
+    tx: &mpsc::UnboundedSender<Action>,
+    fx: Effect,
+) {
+    let b = backend.clone();
+    let tx = tx.clone();
+    tasks.spawn(async move {
+        let d = effects::delay_ms(&fx);
+        if d > 0 {
+            tokio::time::sleep(Duration::from_millis(d)).await;
+        }
+        if let Some(a) = effects::perform(b.as_ref(), fx).await {
+            let _ = tx.send(a);
+        }
+    });
+    // Reap what has finished so the set stays small over a long incident.
+    while tasks.try_join_next().is_some() {}
 }
 
 /// Starts the pollers that feed the core.
-fn spawn_pollers(backend: Arc<dyn Backend>, tx: mpsc::UnboundedSender<Action>) {
+fn spawn_pollers(
+    tasks: &mut JoinSet<()>,
+    backend: Arc<dyn Backend>,
+    tx: mpsc::UnboundedSender<Action>,
+) {
     let b = backend.clone();
     let t = tx.clone();
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let _ = t.send(Action::TargetsLoaded(b.targets().await));
     });
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let every = backend.poll_interval();
         loop {
             let r = backend.health_all().await;
@@ -106,22 +189,38 @@ fn spawn_pollers(backend: Arc<dyn Backend>, tx: mpsc::UnboundedSender<Action>) {
     });
 }
 
-/// SIGTERM and SIGHUP end the session cleanly: recorded, terminal restored.
-fn spawn_signals(tx: mpsc::UnboundedSender<Action>) {
+/// SIGTERM, SIGHUP, SIGINT and SIGQUIT end the session cleanly: recorded,
+/// terminal restored. SIGTSTP suspends with the terminal restored.
+fn spawn_signals(tasks: &mut JoinSet<()>, tx: mpsc::UnboundedSender<Action>) {
     use tokio::signal::unix::{SignalKind, signal};
     for (kind, name) in [
         (SignalKind::terminate(), "SIGTERM"),
         (SignalKind::hangup(), "SIGHUP"),
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::quit(), "SIGQUIT"),
     ] {
         let tx = tx.clone();
         if let Ok(mut s) = signal(kind) {
-            tokio::spawn(async move {
+            tasks.spawn(async move {
                 if s.recv().await.is_some() {
                     let _ = tx.send(Action::Shutdown(format!("received {name}")));
                 }
             });
         }
     }
+}
+
+/// Gives the terminal back, stops the process (as the shell expects of
+/// Ctrl-Z) and takes the terminal again once the shell resumes it.
+fn suspend(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
+    ratatui::restore();
+    // SIGSTOP cannot be caught: this returns once SIGCONT arrives.
+    // SAFETY: kill(2) on our own pid has no memory effects.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGSTOP);
+    }
+    *terminal = ratatui::init();
+    terminal.clear()
 }
 
 /// The console. The caller has already set up the terminal.
@@ -132,33 +231,49 @@ pub async fn run(
     backend: Arc<dyn Backend>,
 ) -> std::io::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut tasks = JoinSet::new();
     let mut ui = Ui::default();
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
-    spawn_pollers(backend.clone(), tx.clone());
-    spawn_signals(tx.clone());
+    spawn_pollers(&mut tasks, backend.clone(), tx.clone());
+    spawn_signals(&mut tasks, tx.clone());
+    let mut tstp = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGTSTP))?;
+    macro_rules! step {
+        ($a:expr) => {
+            drive(&mut state, &mut note, $a, |fx| {
+                spawn_effect(&mut tasks, &backend, &tx, fx)
+            })
+        };
+    }
     loop {
         if state.dirty {
             terminal.draw(|f| crate::ui::render(&state, &ui, f))?;
             state.dirty = false;
         }
         if state.quitting {
+            tasks.abort_all();
             return Ok(());
         }
         tokio::select! {
             ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) => {
+                    suspend(terminal)?;
+                    state.dirty = true;
+                }
                 Some(Ok(Event::Key(k))) => {
                     if state.popup == Some(Popup::Notes) && k.code != KeyCode::Esc {
                         if k.code == KeyCode::Char('s') && k.modifiers.contains(KeyModifiers::CONTROL) {
                             let text = ui.editor.lines().join("\n");
-                            ui = Ui::default();
-                            dispatch(&mut state, &mut note, &backend, &tx, Action::NoteSubmitted(text));
+                            // The text leaves the editor only once the note has it.
+                            if step!(Action::NoteSubmitted(text)).notes_failed == 0 {
+                                ui = Ui::default();
+                            }
                         } else {
                             ui.editor.input(k);
                             state.dirty = true;
                         }
                     } else if let Some(key) = input::key(k) {
-                        dispatch(&mut state, &mut note, &backend, &tx, Action::Key(key));
+                        step!(Action::Key(key));
                     }
                 }
                 Some(Ok(Event::Resize(_, _))) => state.dirty = true,
@@ -167,13 +282,17 @@ pub async fn run(
                 None => return Ok(()),
             },
             Some(a) = rx.recv() => {
-                dispatch(&mut state, &mut note, &backend, &tx, a);
+                step!(a);
                 // Coalesce whatever else is ready into one frame.
                 while let Ok(a) = rx.try_recv() {
-                    dispatch(&mut state, &mut note, &backend, &tx, a);
+                    step!(a);
                 }
             }
-            _ = tick.tick() => dispatch(&mut state, &mut note, &backend, &tx, Action::Tick(chrono::Utc::now())),
+            Some(()) = tstp.recv() => {
+                suspend(terminal)?;
+                state.dirty = true;
+            }
+            _ = tick.tick() => { step!(Action::Tick(chrono::Utc::now())); }
         }
     }
 }

@@ -5,12 +5,27 @@
 use super::effects;
 use crate::backend::Backend;
 use crate::backend::clock::{Clock, ManualClock};
-use crate::core::action::{Action, Effect, Key, Recorded};
+use crate::core::action::{Action, Effect, Key};
 use crate::core::state::State;
-use crate::core::update;
 use crate::note::NoteWriter;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
+
+/// The note file, if any, plus a rendered copy of every entry it took.
+struct Mirror<'a> {
+    note: Option<&'a mut NoteWriter>,
+    recorded: &'a mut Vec<String>,
+}
+
+impl super::Journal for Mirror<'_> {
+    fn append(&mut self, e: &crate::core::action::NoteEntry) -> Result<(), String> {
+        if let Some(n) = self.note.as_mut() {
+            super::Journal::append(&mut **n, e)?;
+        }
+        self.recorded.push(crate::note::render::entry(e));
+        Ok(())
+    }
+}
 
 pub struct Script {
     pub state: State,
@@ -57,36 +72,17 @@ impl Script {
         self.run_ready();
     }
 
-    pub fn dispatch(&mut self, a: Action) {
-        let mut queue = std::collections::VecDeque::from([a]);
-        while let Some(a) = queue.pop_front() {
-            for fx in update(&mut self.state, a) {
-                match fx {
-                    Effect::Record(e) => {
-                        let r = match &mut self.note {
-                            Some(n) => n.append(&e).map_err(|err| err.to_string()),
-                            None => Ok(()),
-                        };
-                        match r {
-                            Ok(()) => {
-                                self.recorded.push(crate::note::render::entry(&e));
-                                queue.push_back(Action::Recorded(Recorded {
-                                    at: e.at,
-                                    summary: super::summary(&e),
-                                }));
-                            }
-                            Err(err) => queue.push_back(Action::RecordFailed(err)),
-                        }
-                    }
-                    Effect::OpenEditor | Effect::Quit => {}
-                    other => {
-                        let due = self.clock.now()
-                            + chrono::Duration::milliseconds(effects::delay_ms(&other) as i64);
-                        self.pending.push((due, other));
-                    }
-                }
-            }
-        }
+    pub fn dispatch(&mut self, a: Action) -> super::Driven {
+        let mut journal = Mirror {
+            note: self.note.as_mut(),
+            recorded: &mut self.recorded,
+        };
+        let now = self.clock.now();
+        let pending = &mut self.pending;
+        super::drive(&mut self.state, &mut journal, a, |fx| {
+            let due = now + chrono::Duration::milliseconds(effects::delay_ms(&fx) as i64);
+            pending.push((due, fx));
+        })
     }
 
     /// Presses keys: plain characters, or `<Enter>`, `<Esc>`, `<Tab>`,

@@ -2,7 +2,7 @@
 
 use super::migration::MigrationDiff;
 use super::model::{Health, History, Progress, TargetInfo};
-use super::plan::{PlanStep, RollbackPlan};
+use super::plan::RollbackPlan;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,12 @@ pub enum ExecError {
     Refused(String),
     /// A failure the operator must read; nothing is retried automatically.
     Failed(String),
+    /// rbtui sent nothing: the entry announcing the step could not be
+    /// written to the note, and no mutation leaves without its record.
+    NotSent(String),
+    /// The request left but its answer was lost (a timeout, a 5xx after the
+    /// server may have applied it): the target must be re-read to know.
+    OutcomeUnknown(String),
 }
 
 impl ExecError {
@@ -49,6 +55,10 @@ impl ExecError {
             }
             ExecError::Refused(m) => format!("refused: {m}"),
             ExecError::Failed(m) => m.clone(),
+            ExecError::NotSent(m) => format!("nothing was sent: {m}"),
+            ExecError::OutcomeUnknown(m) => format!(
+                "outcome unknown: the request was sent but its answer was lost ({m})"
+            ),
         }
     }
 }
@@ -101,8 +111,9 @@ pub enum Action {
     },
     /// The note has the entry on disk (written, flushed, fsync'd).
     Recorded(Recorded),
-    /// The note could not be written; mutations stop until it can.
-    RecordFailed(String),
+    /// The note could not take this entry; mutations stop until it can.
+    /// The entry is kept and written late, once the note takes writes again.
+    RecordFailed { entry: NoteEntry, error: String },
     /// Text from the notes editor, to append to the note.
     NoteSubmitted(String),
     /// The process was asked to stop (SIGTERM, SIGHUP): record and quit.
@@ -152,10 +163,12 @@ pub enum Effect {
         plan: Box<RollbackPlan>,
     },
     /// Perform one mutating step; the backend re-checks `built_from` first.
+    /// The runtime writes `announce` to the note first and sends nothing
+    /// when that write fails: the gate is part of the effect, not a habit.
     Execute {
         plan: Box<RollbackPlan>,
         step: usize,
-        what: PlanStep,
+        announce: NoteEntry,
     },
     ReadProgress {
         plan_id: u64,
@@ -169,7 +182,4 @@ pub enum Effect {
     },
     /// Append to the note, durably, before anything after it runs.
     Record(NoteEntry),
-    /// Open the notes editor (owned by the UI layer).
-    OpenEditor,
-    Quit,
 }

@@ -42,7 +42,6 @@ pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
         Key::BackTab => s.focus = cycle(s.focus, -1),
         Key::Char('n') => {
             s.popup = Some(Popup::Notes);
-            fx.push(Effect::OpenEditor);
         }
         Key::Char('s') => status_message(s, fx),
         Key::Char('p') if s.plan.is_some() => s.popup = Some(Popup::Plan),
@@ -367,6 +366,8 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
         override_reason: reason,
         verify_until: None,
         verified_replicas: false,
+        halted_by_note: None,
+        unknown_step: None,
     });
     s.plan = None;
     start_step(s, fx);

@@ -72,11 +72,20 @@ pub struct TargetInfo {
 }
 
 impl TargetInfo {
-    /// Prod is matched loosely on purpose: `production`, `prod-eu` are prod too.
+    /// Prod is matched loosely on purpose: `prod`, `production`, `prd` and
+    /// `live`, alone or as a word inside the name (`eu-prod`, `prod_eu`,
+    /// `live.west`), are prod. A staging target is never prod by accident of
+    /// a substring (`product-staging` is not).
     pub fn is_prod(&self) -> bool {
-        let e = self.environment.to_ascii_lowercase();
-        e == "prod" || e.starts_with("prod-") || e.starts_with("production") || e.ends_with("-prod")
+        is_prod_environment(&self.environment)
     }
+}
+
+/// See [`TargetInfo::is_prod`].
+pub fn is_prod_environment(env: &str) -> bool {
+    env.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| matches!(w, "prod" | "production" | "prd" | "live"))
 }
 
 /// An image reference split into the parts the checks need.
@@ -305,7 +314,13 @@ mod tests {
             location: String::new(),
         };
         assert!(t.is_prod());
-        t.environment = "staging".into();
-        assert!(!t.is_prod());
+        for e in ["prod", "PRD", "live", "eu-prod", "prod_eu", "live.west", "Production"] {
+            t.environment = e.into();
+            assert!(t.is_prod(), "{e} is prod");
+        }
+        for e in ["staging", "product-staging", "dev", "liveness-test", "preprod"] {
+            t.environment = e.into();
+            assert!(!t.is_prod(), "{e} is not prod");
+        }
     }
 }

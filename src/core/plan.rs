@@ -52,8 +52,12 @@ impl PlanStep {
                     "Roll back deployment {} from revision {} to revision {to} (kubectl rollout undo --to-revision={to} semantics)",
                     t.name, from.id
                 ),
+                Kind::Swarm if to == "previous" => format!(
+                    "Roll back service {} to the engine's previous spec (rollback=previous: the whole previous spec returns, image, env and all)",
+                    t.name
+                ),
                 Kind::Swarm => format!(
-                    "Update service {} from spec {} to spec {to}, image pinned by digest",
+                    "Update service {} from spec {}: only the image changes, to the reference of spec {to} (pinned by digest only if that reference carries one)",
                     t.name, from.id
                 ),
                 Kind::Compose => format!(
@@ -282,7 +286,13 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         .map(|im| {
             let tag = im.tag.clone().unwrap_or_default();
             match &im.digest {
-                Some(d) => format!("{} uses mutable tag `{tag}`; rbtui pins digest {}", im.short(), super::model::short_digest(d)),
+                // The rollback restores the reference as recorded; only a
+                // reference that carries the digest pins the build.
+                Some(d) => format!(
+                    "{} uses mutable tag `{tag}`: the rollback restores the reference as recorded; if `{tag}` moved since, another build than {} runs",
+                    im.short(),
+                    super::model::short_digest(d)
+                ),
                 None => format!(
                     "{} uses mutable tag `{tag}` and no digest is known: setting the tag back to {tag} does not restore a build",
                     im.short()
@@ -290,7 +300,18 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
             }
         })
         .collect();
-    if mutable.is_empty() {
+    if to.images.is_empty() {
+        check(
+            "mutable-tag",
+            CheckStatus::Warn,
+            format!(
+                "not checked: the images of {} {} are not known to rbtui",
+                i.target.kind.revision_word(),
+                to.id
+            ),
+            false,
+        );
+    } else if mutable.is_empty() {
         check(
             "mutable-tag",
             CheckStatus::Pass,

@@ -1,7 +1,7 @@
 //! Running a confirmed plan: one step at a time, progress, verification.
 //! Part of `update`; pure like it.
 
-use super::action::{Effect, ExecError, StepDone};
+use super::action::{Effect, ExecError, NoteEntry, StepDone};
 use super::checklist::*;
 use super::fmt;
 use super::model::{Health, ProgressPhase};
@@ -14,6 +14,17 @@ use crate::runbook::AutoEvent;
 /// Emits the effect for the run's current step.
 pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(run) = s.run.as_mut() else { return };
+    if let Some(why) = run.halted_by_note.clone() {
+        if run.step < run.plan.steps.len() {
+            let msg = format!(
+                "plan stopped before step {}: the note could not be written ({why})",
+                run.step + 1
+            );
+            let lines = ran_and_not(run);
+            fail_run_with(s, fx, msg, lines);
+            return;
+        }
+    }
     run.step_started_at = s.now;
     let Some(step) = run.plan.steps.get(run.step).cloned() else {
         run.outcome = Some(Outcome::Succeeded);
@@ -33,11 +44,20 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
     match &step {
         PlanStep::DisableAutoSync | PlanStep::EnableAutoSync | PlanStep::Rollback { .. } => {
             let text = format!("step {n}: {}", step.describe(&plan.target, &plan.from));
-            record(s, fx, "action", Some(t), text, vec![], None);
+            // The announcement travels inside the effect: the runtime sends
+            // nothing unless this entry is on disk.
+            s.unrecorded += 1;
             fx.push(Effect::Execute {
                 plan,
                 step: n - 1,
-                what: step,
+                announce: NoteEntry {
+                    at: s.now,
+                    kind: "action".into(),
+                    target: Some(t),
+                    text,
+                    details: vec![],
+                    marker: None,
+                },
             });
         }
         PlanStep::WaitForRollout { .. } => {
@@ -147,23 +167,142 @@ pub(super) fn step_finished(
             s.rebuild = Some((t.clone(), to));
             fx.push(Effect::LoadHistory(t));
         }
+        Err(e @ ExecError::NotSent(_)) => {
+            let msg = format!("step {} not run: {}", step + 1, e.message());
+            let mut lines = ran_and_not(run);
+            lines.push(
+                "free space for the note (see the header), then plan again: the plan is re-read from the platform"
+                    .into(),
+            );
+            fail_run_with(s, fx, msg, lines);
+        }
+        Err(ExecError::OutcomeUnknown(why)) => {
+            run.unknown_step = Some(step);
+            let msg = ExecError::OutcomeUnknown(why).message();
+            record(
+                s,
+                fx,
+                "unknown",
+                Some(t.clone()),
+                format!("step {}: {msg}; re-reading {t} to decide", step + 1),
+                vec![],
+                None,
+            );
+            s.flash = Some((true, format!("{t}: step {} outcome unknown; re-reading", step + 1)));
+            fx.push(Effect::LoadHistory(t));
+        }
         Err(e) => fail_run(s, fx, format!("step {} failed: {}", step + 1, e.message())),
     }
 }
 
+/// "ran: step 1 …" and "not run: step 2 …" lines for a plan that stopped.
+fn ran_and_not(run: &super::state::Run) -> Vec<String> {
+    let p = &run.plan;
+    p.steps
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let state = if i < run.step { "ran" } else { "NOT run" };
+            format!("{state}: step {} {}", i + 1, st.describe(&p.target, &p.from))
+        })
+        .collect()
+}
+
+/// Decides a step whose answer was lost from a fresh read of the target:
+/// applied (the watch goes on), not applied, or still unknown.
+pub(super) fn decide_unknown(s: &mut State, h: &super::model::History, fx: &mut Vec<Effect>) {
+    let Some(run) = s.run.as_mut().filter(|r| r.in_flight()) else {
+        return;
+    };
+    if run.plan.target.name != h.target {
+        return;
+    }
+    let Some(step) = run.unknown_step.take() else {
+        return;
+    };
+    let t = h.target.clone();
+    let what = run.plan.steps[step].clone();
+    let applied = match &what {
+        PlanStep::DisableAutoSync => Some(!h.facts.auto_sync),
+        PlanStep::EnableAutoSync => Some(h.facts.auto_sync),
+        PlanStep::Rollback { .. } => h.current().and_then(|c| runs_revision(c, &run.plan.to)),
+        _ => None,
+    };
+    let seen = h
+        .current()
+        .map(|c| format!("{} {} ({})", run.plan.target.kind.revision_word(), c.id, plan::images_text(c)))
+        .unwrap_or_else(|| "no current revision".into());
+    match applied {
+        Some(true) => {
+            run.plan.built_from = h.facts.version.clone();
+            record(
+                s,
+                fx,
+                "result",
+                Some(t.clone()),
+                format!("step {} applied (decided by re-reading: {seen})", step + 1),
+                vec![],
+                None,
+            );
+            if let Some(r) = s.run.as_mut() {
+                r.step += 1;
+            }
+            start_step(s, fx);
+        }
+        Some(false) => fail_run(
+            s,
+            fx,
+            format!(
+                "step {} was not applied (decided by re-reading: {seen}); nothing changed",
+                step + 1
+            ),
+        ),
+        None => fail_run(
+            s,
+            fx,
+            format!(
+                "step {} outcome still unknown after re-reading ({seen}); check the platform by hand",
+                step + 1
+            ),
+        ),
+    }
+}
+
+/// Whether a revision runs the content of `to`: the same commit where both
+/// name one, else the same images; `None` when nothing can tell.
+pub(super) fn runs_revision(current: &super::model::Revision, to: &super::model::Revision) -> Option<bool> {
+    if let (Some(a), Some(b)) = (&current.git_sha, &to.git_sha) {
+        return Some(a == b);
+    }
+    if to.images.is_empty() || current.images.is_empty() {
+        return None;
+    }
+    let key = |r: &super::model::Revision| {
+        let mut v: Vec<String> = r
+            .images
+            .iter()
+            .map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default()))
+            .collect();
+        v.sort();
+        v
+    };
+    Some(key(current) == key(to))
+}
+
 pub(super) fn fail_run(s: &mut State, fx: &mut Vec<Effect>, msg: String) {
+    fail_run_with(
+        s,
+        fx,
+        msg,
+        vec!["the checklist stays open; choose another revision or escalate".into()],
+    );
+}
+
+pub(super) fn fail_run_with(s: &mut State, fx: &mut Vec<Effect>, msg: String, details: Vec<String>) {
     let Some(run) = s.run.as_mut() else { return };
     run.outcome = Some(Outcome::Failed(msg.clone()));
     let t = run.plan.target.name.clone();
-    record(
-        s,
-        fx,
-        "failed",
-        Some(t.clone()),
-        msg.clone(),
-        vec!["the checklist stays open; choose another revision or escalate".into()],
-        None,
-    );
+    record(s, fx, "failed", Some(t.clone()), msg.clone(), details, None);
     s.flash = Some((true, format!("{t}: {msg}")));
     fx.push(Effect::LoadHistory(t));
 }

@@ -71,6 +71,15 @@ pub enum Popup {
     QuitConfirm,
 }
 
+/// Why and since when the note cannot be written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteFailure {
+    pub error: String,
+    pub since: DateTime<Utc>,
+    /// When the runtime last tried to write again.
+    pub retried_at: DateTime<Utc>,
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -92,6 +101,11 @@ pub struct Run {
     /// Verification window end: metrics must recover before it.
     pub verify_until: Option<DateTime<Utc>>,
     pub verified_replicas: bool,
+    /// The note failed to take an entry while this run was in flight: no
+    /// further step starts (the one in flight is still followed to its end).
+    pub halted_by_note: Option<String>,
+    /// The step whose answer was lost; the next history read decides it.
+    pub unknown_step: Option<usize>,
 }
 
 impl Run {
@@ -201,7 +215,12 @@ pub struct State {
     pub activity_scroll: usize,
     /// Entries sent to the note but not yet confirmed durable.
     pub unrecorded: usize,
-    pub note_error: Option<String>,
+    /// The last write to the note failed: mutations are refused until a
+    /// write succeeds again.
+    pub note_error: Option<NoteFailure>,
+    /// Entries the note could not take, oldest first; written late, with a
+    /// heading that says so, as soon as the note takes writes again.
+    pub note_backlog: Vec<super::action::NoteEntry>,
     /// One-line message in the footer: (is_error, text).
     pub flash: Option<(bool, String)>,
     pub next_plan_id: u64,
@@ -244,6 +263,7 @@ impl State {
             activity_scroll: 0,
             unrecorded: 0,
             note_error: None,
+            note_backlog: Vec::new(),
             flash: None,
             next_plan_id: 1,
             assessed: Vec::new(),

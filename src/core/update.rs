@@ -87,11 +87,14 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         Action::Recorded(r) => {
             s.unrecorded = s.unrecorded.saturating_sub(1);
             s.activity.push(r);
+            // A whole entry reached the disk: the note works again.
+            if s.note_error.take().is_some() {
+                s.flash = Some((false, "the note takes writes again".into()));
+            }
             true
         }
-        Action::RecordFailed(e) => {
-            s.unrecorded = s.unrecorded.saturating_sub(1);
-            s.note_error = Some(e);
+        Action::RecordFailed { entry, error } => {
+            record_failed(s, entry, error);
             true
         }
         Action::Shutdown(why) => {
@@ -131,6 +134,72 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
     fx
 }
 
+/// Kind of the entry that heads entries written late after a note failure.
+pub(super) const LATE: &str = "note-gap";
+
+/// The note refused an entry: keep it for later, stop the plan at its next
+/// step, and give operator text back to the editor.
+fn record_failed(s: &mut State, entry: NoteEntry, error: String) {
+    s.unrecorded = s.unrecorded.saturating_sub(1);
+    let now = s.now;
+    match &mut s.note_error {
+        Some(f) => f.error = error.clone(),
+        None => {
+            s.note_error = Some(super::state::NoteFailure {
+                error: error.clone(),
+                since: now,
+                retried_at: now,
+            })
+        }
+    }
+    if let Some(run) = s.run.as_mut().filter(|r| r.in_flight()) {
+        run.halted_by_note.get_or_insert(error.clone());
+    }
+    if entry.kind == "note" {
+        s.popup = Some(Popup::Notes);
+        s.flash = Some((
+            true,
+            format!("note NOT saved ({error}); your text is still in the editor"),
+        ));
+    }
+    if entry.kind != LATE {
+        s.note_backlog.push(entry);
+    }
+}
+
+/// While the note fails, tries again every few seconds: a heading that says
+/// writes failed, then every entry that missed the note, with its own time.
+fn retry_note(s: &mut State, fx: &mut Vec<Effect>) {
+    const EVERY_SECS: i64 = 5;
+    let now = s.now;
+    let Some(f) = s.note_error.as_mut() else {
+        return;
+    };
+    if (now - f.retried_at).num_seconds() < EVERY_SECS {
+        return;
+    }
+    f.retried_at = now;
+    let (since, error) = (f.since, f.error.clone());
+    let late = std::mem::take(&mut s.note_backlog);
+    record(
+        s,
+        fx,
+        LATE,
+        None,
+        format!(
+            "the note could not be written from {} ({error}); {} entries below are written late, each with its own time",
+            fmt::hms(since),
+            late.len()
+        ),
+        vec![],
+        None,
+    );
+    for e in late {
+        s.unrecorded += 1;
+        fx.push(Effect::Record(e));
+    }
+}
+
 /// Queues a note entry. Only `Recorded` puts it in the activity pane.
 pub(super) fn record(
     s: &mut State,
@@ -160,6 +229,7 @@ pub(super) fn tick(
     let before_minute = s.now.format("%H:%M").to_string();
     s.now = now;
     let mut redraw = before_minute != now.format("%H:%M").to_string();
+    retry_note(s, fx);
     // Ages and staleness are shown per minute, except while a rollout runs.
     // By name: two HashMaps iterate in different orders.
     let stale_set = |s: &State| -> std::collections::BTreeSet<String> {
@@ -411,6 +481,7 @@ pub(super) fn history_loaded(
     match result {
         Ok(h) => {
             s.history_errors.remove(&target);
+            decide_unknown(s, &h, fx);
             s.histories.insert(target.clone(), h);
             if let Some((t, to)) = s.rebuild.clone() {
                 if t == target {
@@ -425,6 +496,17 @@ pub(super) fn history_loaded(
             }
         }
         Err(e) => {
+            let unknown = s
+                .run
+                .as_ref()
+                .is_some_and(|r| r.in_flight() && r.plan.target.name == target && r.unknown_step.is_some());
+            if unknown {
+                fail_run(
+                    s,
+                    fx,
+                    format!("outcome still unknown: re-reading {target} failed too ({e}); check the platform by hand"),
+                );
+            }
             s.history_errors.insert(target, e);
         }
     }
@@ -598,5 +680,4 @@ pub(super) fn finish(s: &mut State, fx: &mut Vec<Effect>) {
         Some("end".into()),
     );
     s.quitting = true;
-    fx.push(Effect::Quit);
 }

@@ -141,15 +141,21 @@ fn redact_line(line: &str) -> String {
             words.push(w.to_string());
             continue;
         }
+        let keep_nl = if w.ends_with('\n') { "\n" } else { "" };
+        let core = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-');
+        if looks_like_token(core) {
+            words.push(w.replace(core, "[REDACTED]"));
+            continue;
+        }
         if let Some((k, _v)) = w.split_once('=') {
             let k = k.to_ascii_lowercase();
             if [
                 "token", "password", "passwd", "secret", "api_key", "apikey", "auth",
+                "credential", "private_key",
             ]
             .iter()
-            .any(|s| k.ends_with(s))
+            .any(|s| k.contains(s))
             {
-                let keep_nl = if w.ends_with('\n') { "\n" } else { "" };
                 words.push(format!(
                     "{}=[REDACTED]{keep_nl}",
                     &w[..w.find('=').unwrap()]
@@ -160,6 +166,26 @@ fn redact_line(line: &str) -> String {
         words.push(w.to_string());
     }
     words.join(" ")
+}
+
+/// Credentials recognisable by their shape alone: JWTs, GitHub and Slack
+/// tokens, AWS access key ids.
+fn looks_like_token(w: &str) -> bool {
+    let upper_alnum = |s: &str| s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let b64url = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '=')
+    };
+    let jwt = {
+        let parts: Vec<&str> = w.split('.').collect();
+        parts.len() == 3 && w.starts_with("eyJ") && parts.iter().all(|p| b64url(p))
+    };
+    let prefixed = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-", "xoxs-"]
+        .iter()
+        .any(|p| w.starts_with(p) && w.len() >= p.len() + 16);
+    let aws = (w.starts_with("AKIA") || w.starts_with("ASIA")) && w.len() == 20 && upper_alnum(w);
+    jwt || prefixed || aws
 }
 
 #[cfg(test)]
@@ -176,5 +202,21 @@ mod tests {
         assert!(!e.contains("hunter2"));
         assert!(e.contains("Bearer [REDACTED]"));
         assert!(e.ends_with('\n'));
+    }
+
+    #[test]
+    fn token_shapes_are_redacted_wherever_they_stand() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlX2hlcmU";
+        let text = format!(
+            "pasted {jwt}, then (ghp_0123456789abcdefABCDEF0123) and AKIAIOSFODNN7EXAMPLE; DB_SECRET_KEY=s3cr3t MY_CREDENTIALS=x1 xoxb-1234567890-abcdefghij\n"
+        );
+        let e = redact(&text);
+        for secret in [jwt, "ghp_0123456789abcdefABCDEF0123", "AKIAIOSFODNN7EXAMPLE", "s3cr3t", "x1", "xoxb-1234567890"] {
+            assert!(!e.contains(secret), "{secret} leaked: {e}");
+        }
+        assert!(e.contains("pasted [REDACTED],"), "{e}");
+        // Ordinary words and digests stay.
+        let plain = redact("image sha256:0123456789abcdef0123456789abcdef AKIA ghp_short\n");
+        assert_eq!(plain, "image sha256:0123456789abcdef0123456789abcdef AKIA ghp_short\n");
     }
 }

@@ -42,7 +42,12 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     ];
     if let Some(e) = &s.note_error {
         l2.push(Span::styled(
-            format!("  NOTE WRITE FAILED: {e}"),
+            format!(
+                "  NOTE WRITE FAILED since {} ({} entries held; no mutation until it writes): {}",
+                crate::core::fmt::hms(e.since),
+                s.note_backlog.len(),
+                e.error
+            ),
             theme::ERROR,
         ));
     } else if s.unrecorded > 0 {

@@ -619,3 +619,85 @@ fn rehearsal_previews_the_rollback_with_a_dry_run_and_waits_for_it() {
         )
     });
 }
+
+/// A server that applies the rollback and then answers 502 (a proxy that
+/// lost the answer): rbtui says "outcome unknown", re-reads the app, finds
+/// the rollback applied, records how it decided, and keeps watching.
+#[test]
+fn a_rollback_whose_answer_was_lost_is_decided_by_re_reading() {
+    let fake = argo_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("n.md");
+    let clock = ManualClock::new(common::t0());
+    let b: Arc<dyn Backend> = Arc::new(backend(&fake, TOKEN, Some("shop")));
+    let writer =
+        rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "n.md"), "").unwrap();
+    let state = State::new(
+        common::settings(Mode::Live, "n.md"),
+        rbtui::runbook::load_all(None).unwrap(),
+        common::t0(),
+    );
+    let mut s = Script::new(state, b, clock, Some(writer));
+    s.start();
+    s.press("<Enter>j<Enter>");
+    fake.fault("/rollback", Fault::AppliedThen(502));
+    s.press("<Enter>orders<Enter>");
+    assert!(s.advance_until(120_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    assert_eq!(
+        s.state.run.as_ref().unwrap().outcome,
+        Some(Outcome::Succeeded),
+        "{:?}",
+        s.state.run.as_ref().unwrap().outcome
+    );
+    assert_eq!(
+        fake.mutating()
+            .iter()
+            .filter(|r| r.path.ends_with("/rollback"))
+            .count(),
+        1,
+        "never sent twice"
+    );
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    let unknown = note.find("outcome unknown").expect("said as unknown");
+    let decided = note
+        .find("applied (decided by re-reading")
+        .expect("decided from a fresh read");
+    assert!(unknown < decided);
+}
+
+/// Connection refused before anything was sent: said as "nothing was sent".
+#[test]
+fn a_refused_connection_is_nothing_sent() {
+    let fake = argo_server::start();
+    let rt = rt();
+    let b = backend(&fake, TOKEN, Some("shop"));
+    let p = plan_for(&b, &rt, "41");
+    // Same plan, a server that is gone.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let conn = Conn {
+        base: format!("http://{dead}"),
+        token: Token::new(TOKEN.into()),
+        insecure: false,
+        ca_file: None,
+        timeout: Duration::from_secs(2),
+    };
+    let t = AppTarget {
+        name: "orders".into(),
+        app: "orders-prod".into(),
+        app_namespace: None,
+        project: Some("shop".into()),
+        environment: "prod".into(),
+    };
+    let gone = ArgoBackend::new(Client::new(conn).unwrap(), vec![AppSpec::One(t)]);
+    rt.block_on(gone.targets()).unwrap();
+    let r = rt.block_on(gone.execute(&p, &PlanStep::Rollback { to: "41".into() }));
+    let Err(e @ ExecError::NotSent(_)) = r else {
+        panic!("nothing sent, got {r:?}")
+    };
+    assert!(e.message().starts_with("nothing was sent"), "{}", e.message());
+}

@@ -30,6 +30,14 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
                 result: backend.execute(&plan, what).await,
             }
         }
+        Effect::Settle { plan, step, .. } => {
+            let what = plan.steps.get(step)?;
+            Action::StepSettled {
+                plan_id: plan.id,
+                step,
+                result: backend.settle(&plan, what).await,
+            }
+        }
         Effect::ReadProgress { plan_id, plan, .. } => Action::ProgressRead {
             plan_id,
             result: backend.progress(&plan).await,
@@ -47,7 +55,9 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
 /// How long the runtime waits before performing a polling effect.
 pub fn delay_ms(effect: &Effect) -> u64 {
     match effect {
-        Effect::ReadProgress { delay_ms, .. } | Effect::ReadVerify { delay_ms, .. } => *delay_ms,
+        Effect::ReadProgress { delay_ms, .. }
+        | Effect::ReadVerify { delay_ms, .. }
+        | Effect::Settle { delay_ms, .. } => *delay_ms,
         _ => 0,
     }
 }

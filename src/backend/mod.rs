@@ -22,7 +22,7 @@ use std::time::Duration;
 /// A boxed future, so the trait stays object-safe.
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-pub use crate::core::action::StepDone;
+pub use crate::core::action::{Settled, StepDone};
 
 /// One platform. Implementations must be cheap to call concurrently and
 /// must never block: the UI keeps drawing while they work.
@@ -55,6 +55,20 @@ pub trait Backend: Send + Sync {
         step: &'a PlanStep,
     ) -> BoxFut<'a, Result<StepDone, ExecError>>;
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>>;
+    /// After a step's answer was lost: re-read the target and say whether
+    /// the step took effect. The default compares fresh history with the
+    /// plan; a platform whose history lags its operations (Argo CD) knows
+    /// better.
+    fn settle<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<Settled, String>> {
+        Box::pin(async move {
+            let h = self.history(&plan.target.name).await?;
+            Ok(crate::core::run::settled_from_history(plan, step, &h))
+        })
+    }
     /// How often the health poller should ask.
     fn poll_interval(&self) -> Duration;
     /// A server-side preview of the rollback that changes nothing (e.g.

@@ -119,6 +119,13 @@ impl Backend for NotesHistory {
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
         self.inner.progress(plan)
     }
+    fn settle<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<super::Settled, String>> {
+        self.inner.settle(plan, step)
+    }
     fn poll_interval(&self) -> Duration {
         self.inner.poll_interval()
     }

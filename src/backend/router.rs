@@ -114,6 +114,14 @@ impl Backend for Router {
         Box::pin(async move { self.of(&plan.target.name)?.progress(plan).await })
     }
 
+    fn settle<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<super::Settled, String>> {
+        Box::pin(async move { self.of(&plan.target.name)?.settle(plan, step).await })
+    }
+
     fn poll_interval(&self) -> Duration {
         self.backends
             .iter()

@@ -99,6 +99,12 @@ pub enum Action {
         step: usize,
         result: Result<StepDone, ExecError>,
     },
+    /// A re-read that decides a step whose answer was lost.
+    StepSettled {
+        plan_id: u64,
+        step: usize,
+        result: Result<Settled, String>,
+    },
     /// A read of rollout progress for the running plan.
     ProgressRead {
         plan_id: u64,
@@ -125,6 +131,17 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepDone {
     pub summary: String,
+    pub version: String,
+}
+
+/// What a fresh read says about a step whose answer was lost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settled {
+    /// `Some(true)` applied, `Some(false)` not applied, `None` cannot tell.
+    pub applied: Option<bool>,
+    /// The fact the decision rests on, for the note.
+    pub seen: String,
+    /// The target's version now, for the next step's guard.
     pub version: String,
 }
 
@@ -169,6 +186,13 @@ pub enum Effect {
         plan: Box<RollbackPlan>,
         step: usize,
         announce: NoteEntry,
+    },
+    /// Re-read the target to decide whether a step whose answer was lost
+    /// took effect.
+    Settle {
+        plan: Box<RollbackPlan>,
+        step: usize,
+        delay_ms: u64,
     },
     ReadProgress {
         plan_id: u64,

@@ -8,7 +8,7 @@ mod keys;
 pub mod migration;
 pub mod model;
 pub mod plan;
-mod run;
+pub mod run;
 pub mod signals;
 pub mod state;
 pub mod status;

@@ -1,10 +1,10 @@
 //! Running a confirmed plan: one step at a time, progress, verification.
 //! Part of `update`; pure like it.
 
-use super::action::{Effect, ExecError, NoteEntry, StepDone};
+use super::action::{Effect, ExecError, NoteEntry, Settled, StepDone};
 use super::checklist::*;
 use super::fmt;
-use super::model::{Health, ProgressPhase};
+use super::model::{Health, History, ProgressPhase};
 use super::plan::{self, PlanStep, RollbackPlan};
 use super::state::{Outcome, Run, State};
 use super::update::*;
@@ -177,7 +177,8 @@ pub(super) fn step_finished(
             fail_run_with(s, fx, msg, lines);
         }
         Err(ExecError::OutcomeUnknown(why)) => {
-            run.unknown_step = Some(step);
+            run.unknown_step = Some((step, 0));
+            let plan = Box::new(run.plan.clone());
             let msg = ExecError::OutcomeUnknown(why).message();
             record(
                 s,
@@ -189,7 +190,11 @@ pub(super) fn step_finished(
                 None,
             );
             s.flash = Some((true, format!("{t}: step {} outcome unknown; re-reading", step + 1)));
-            fx.push(Effect::LoadHistory(t));
+            fx.push(Effect::Settle {
+                plan,
+                step,
+                delay_ms: 1000,
+            });
         }
         Err(e) => fail_run(s, fx, format!("step {} failed: {}", step + 1, e.message())),
     }
@@ -208,42 +213,66 @@ fn ran_and_not(run: &super::state::Run) -> Vec<String> {
         .collect()
 }
 
+/// How often a lost answer is re-read before rbtui gives up deciding.
+const SETTLE_TRIES: u32 = 3;
+
 /// Decides a step whose answer was lost from a fresh read of the target:
-/// applied (the watch goes on), not applied, or still unknown.
-pub(super) fn decide_unknown(s: &mut State, h: &super::model::History, fx: &mut Vec<Effect>) {
-    let Some(run) = s.run.as_mut().filter(|r| r.in_flight()) else {
+/// applied (the plan goes on), not applied, or still unknown.
+pub(super) fn step_settled(
+    s: &mut State,
+    plan_id: u64,
+    step: usize,
+    result: Result<Settled, String>,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(run) = current_run(s, plan_id) else {
         return;
     };
-    if run.plan.target.name != h.target {
+    let Some((pending, tries)) = run.unknown_step else {
+        return;
+    };
+    if pending != step {
         return;
     }
-    let Some(step) = run.unknown_step.take() else {
-        return;
+    let t = run.plan.target.name.clone();
+    let st = match result {
+        Ok(st) => st,
+        Err(e) if tries + 1 < SETTLE_TRIES => {
+            run.unknown_step = Some((step, tries + 1));
+            let plan = Box::new(run.plan.clone());
+            s.flash = Some((true, format!("{t}: re-read failed ({e}); trying again")));
+            fx.push(Effect::Settle {
+                plan,
+                step,
+                delay_ms: 2000,
+            });
+            return;
+        }
+        Err(e) => {
+            return fail_run(
+                s,
+                fx,
+                format!(
+                    "step {} outcome still unknown: re-reading {t} failed {SETTLE_TRIES} times ({e}); check the platform by hand before acting again",
+                    step + 1
+                ),
+            );
+        }
     };
-    let t = h.target.clone();
-    let what = run.plan.steps[step].clone();
-    let applied = match &what {
-        PlanStep::DisableAutoSync => Some(!h.facts.auto_sync),
-        PlanStep::EnableAutoSync => Some(h.facts.auto_sync),
-        PlanStep::Rollback { .. } => h.current().and_then(|c| runs_revision(c, &run.plan.to)),
-        _ => None,
-    };
-    let seen = h
-        .current()
-        .map(|c| format!("{} {} ({})", run.plan.target.kind.revision_word(), c.id, plan::images_text(c)))
-        .unwrap_or_else(|| "no current revision".into());
-    match applied {
+    run.unknown_step = None;
+    match st.applied {
         Some(true) => {
-            run.plan.built_from = h.facts.version.clone();
+            run.plan.built_from = st.version.clone();
             record(
                 s,
                 fx,
                 "result",
                 Some(t.clone()),
-                format!("step {} applied (decided by re-reading: {seen})", step + 1),
+                format!("step {} applied (decided by re-reading: {})", step + 1, st.seen),
                 vec![],
                 None,
             );
+            fx.push(Effect::LoadHistory(t));
             if let Some(r) = s.run.as_mut() {
                 r.step += 1;
             }
@@ -253,24 +282,62 @@ pub(super) fn decide_unknown(s: &mut State, h: &super::model::History, fx: &mut 
             s,
             fx,
             format!(
-                "step {} was not applied (decided by re-reading: {seen}); nothing changed",
-                step + 1
+                "step {} was not applied (decided by re-reading: {}); nothing changed",
+                step + 1,
+                st.seen
             ),
         ),
         None => fail_run(
             s,
             fx,
             format!(
-                "step {} outcome still unknown after re-reading ({seen}); check the platform by hand",
-                step + 1
+                "step {} outcome still unknown after re-reading ({}); check the platform by hand before acting again",
+                step + 1,
+                st.seen
             ),
         ),
     }
 }
 
+/// The default decision: does the fresh history show the step's effect?
+pub fn settled_from_history(plan: &RollbackPlan, step: &PlanStep, h: &History) -> Settled {
+    let applied = match step {
+        PlanStep::DisableAutoSync => Some(!h.facts.auto_sync),
+        PlanStep::EnableAutoSync => Some(h.facts.auto_sync),
+        PlanStep::Rollback { .. } => h.current().and_then(|c| {
+            // Still on the revision the plan started from: not applied.
+            if c.id == plan.from.id && runs_revision(c, &plan.from) != Some(false) {
+                Some(false)
+            } else {
+                runs_revision(c, &plan.to)
+            }
+        }),
+        _ => None,
+    };
+    let seen = match (step, h.current()) {
+        (PlanStep::DisableAutoSync | PlanStep::EnableAutoSync, _) => format!(
+            "auto-sync is {}",
+            if h.facts.auto_sync { "on" } else { "off" }
+        ),
+        (_, Some(c)) => format!(
+            "{} runs {} {} ({})",
+            plan.target.name,
+            plan.target.kind.revision_word(),
+            c.id,
+            plan::images_text(c)
+        ),
+        (_, None) => format!("{} shows no current revision", plan.target.name),
+    };
+    Settled {
+        applied,
+        seen,
+        version: h.facts.version.clone(),
+    }
+}
+
 /// Whether a revision runs the content of `to`: the same commit where both
 /// name one, else the same images; `None` when nothing can tell.
-pub(super) fn runs_revision(current: &super::model::Revision, to: &super::model::Revision) -> Option<bool> {
+pub fn runs_revision(current: &super::model::Revision, to: &super::model::Revision) -> Option<bool> {
     if let (Some(a), Some(b)) = (&current.git_sha, &to.git_sha) {
         return Some(a == b);
     }

@@ -104,8 +104,8 @@ pub struct Run {
     /// The note failed to take an entry while this run was in flight: no
     /// further step starts (the one in flight is still followed to its end).
     pub halted_by_note: Option<String>,
-    /// The step whose answer was lost; the next history read decides it.
-    pub unknown_step: Option<usize>,
+    /// The step whose answer was lost, and how many re-reads failed so far.
+    pub unknown_step: Option<(usize, u32)>,
 }
 
 impl Run {

@@ -76,6 +76,14 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             step_finished(s, plan_id, step, result, &mut fx);
             true
         }
+        Action::StepSettled {
+            plan_id,
+            step,
+            result,
+        } => {
+            step_settled(s, plan_id, step, result, &mut fx);
+            true
+        }
         Action::ProgressRead { plan_id, result } => {
             progress_read(s, plan_id, result, &mut fx);
             true
@@ -481,7 +489,6 @@ pub(super) fn history_loaded(
     match result {
         Ok(h) => {
             s.history_errors.remove(&target);
-            decide_unknown(s, &h, fx);
             s.histories.insert(target.clone(), h);
             if let Some((t, to)) = s.rebuild.clone() {
                 if t == target {
@@ -496,17 +503,6 @@ pub(super) fn history_loaded(
             }
         }
         Err(e) => {
-            let unknown = s
-                .run
-                .as_ref()
-                .is_some_and(|r| r.in_flight() && r.plan.target.name == target && r.unknown_step.is_some());
-            if unknown {
-                fail_run(
-                    s,
-                    fx,
-                    format!("outcome still unknown: re-reading {target} failed too ({e}); check the platform by hand"),
-                );
-            }
             s.history_errors.insert(target, e);
         }
     }

@@ -22,6 +22,9 @@ pub enum Fault {
     Status(u16, String),
     Malformed,
     Hang(Duration),
+    /// Like a real server behind a flaky proxy: the request is applied,
+    /// then the answer is this status (the client never learns it worked).
+    AppliedThen(u16),
 }
 
 pub struct State {
@@ -158,6 +161,10 @@ pub fn start() -> FakeArgo {
                         Some(Fault::Hang(d)) => {
                             tokio::time::sleep(d).await;
                             (200, "application/json", "{}".into())
+                        }
+                        Some(Fault::AppliedThen(c)) => {
+                            let _ = handle(&st, &req);
+                            (c, "text/plain", "upstream connect error or disconnect/reset before headers".to_string())
                         }
                         None => handle(&st, &req),
                     };

@@ -27,8 +27,10 @@ pub enum ApiError {
     NotFound(String),
     /// 400 FailedPrecondition / InvalidArgument: the server's own words.
     Rejected(String),
-    /// 5xx, timeouts, connection and TLS errors: the call may not have arrived.
+    /// 5xx, timeouts, resets: the call may or may not have arrived.
     Unavailable(String),
+    /// No connection was made (refused, DNS, TLS handshake): nothing arrived.
+    Unreachable(String),
     /// The answer was not the JSON expected.
     Malformed(String),
 }
@@ -43,6 +45,7 @@ impl ApiError {
             ApiError::NotFound(m) => m.clone(),
             ApiError::Rejected(m) => m.clone(),
             ApiError::Unavailable(m) => m.clone(),
+            ApiError::Unreachable(m) => m.clone(),
             ApiError::Malformed(m) => format!("malformed answer from Argo CD: {m}"),
         }
     }
@@ -198,6 +201,9 @@ fn transport(e: &reqwest::Error, c: &Conn) -> ApiError {
     }
     if e.is_decode() {
         return ApiError::Malformed(msg);
+    }
+    if e.is_connect() {
+        return ApiError::Unreachable(format!("cannot reach {}: {msg}", c.base));
     }
     ApiError::Unavailable(format!("cannot reach {}: {msg}", c.base))
 }

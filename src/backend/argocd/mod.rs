@@ -187,12 +187,19 @@ impl ArgoBackend {
         step: &PlanStep,
     ) -> Result<StepDone, ExecError> {
         let t = self.target(&plan.target.name).map_err(ExecError::Failed)?;
+        // Before anything mutating left, a failure means nothing was sent.
+        let unsent = |e: ApiError| ExecError::NotSent(format!("re-reading {} failed: {}", t.app, e.message()));
+        // Once a mutating request left, a lost answer (5xx, timeout, reset,
+        // unreadable body) leaves its outcome unknown until re-read.
         let fail = |e: ApiError| match e {
             ApiError::Rejected(m) => ExecError::Refused(m),
+            ApiError::Unavailable(m) => ExecError::OutcomeUnknown(m),
+            ApiError::Unreachable(m) => ExecError::NotSent(m),
+            ApiError::Malformed(m) => ExecError::OutcomeUnknown(format!("unreadable answer: {m}")),
             other => ExecError::Failed(other.message()),
         };
         // Re-read first: the plan must still describe the app as it is.
-        let app = self.get_app(&t).await.map_err(fail)?;
+        let app = self.get_app(&t).await.map_err(unsent)?;
         let now = app.version_token();
         if now != plan.built_from {
             return Err(ExecError::Stale {
@@ -273,8 +280,9 @@ impl ArgoBackend {
                     )
                     .await
                     .map_err(fail)?;
-                let after: Application = serde_json::from_slice(&out)
-                    .map_err(|e| ExecError::Failed(format!("malformed answer to rollback: {e}")))?;
+                let after: Application = serde_json::from_slice(&out).map_err(|e| {
+                    ExecError::OutcomeUnknown(format!("malformed answer to rollback: {e}"))
+                })?;
                 let sha = plan
                     .to
                     .git_sha
@@ -381,9 +389,86 @@ pub fn version_at_least(v: &str, major: u32, minor: u32) -> bool {
     (ma, mi) >= (major, minor)
 }
 
+impl ArgoBackend {
+    /// A rollback shows in `status.history` only once its sync finishes, so
+    /// a lost answer is decided by the operation the server holds: one
+    /// syncing to the target commit, started after the plan, means the
+    /// POST arrived.
+    async fn settle_step(&self, plan: &RollbackPlan, step: &PlanStep) -> Result<super::Settled, String> {
+        let t = self.target(&plan.target.name)?;
+        let app = self.get_app(&t).await.map_err(|e| e.message())?;
+        let version = app.version_token();
+        let (applied, seen) = match step {
+            PlanStep::DisableAutoSync | PlanStep::EnableAutoSync => {
+                let on = app.auto_sync();
+                (
+                    Some(on == matches!(step, PlanStep::EnableAutoSync)),
+                    format!("auto-sync is {} on {}", if on { "on" } else { "off" }, t.app),
+                )
+            }
+            PlanStep::Rollback { .. } => {
+                let want = plan.to.git_sha.clone().unwrap_or_default();
+                let op = app.status.operation_state.clone().unwrap_or_default();
+                let op_rev = op
+                    .operation
+                    .as_ref()
+                    .and_then(|o| o["sync"]["revision"].as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let started = op
+                    .started_at
+                    .as_deref()
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .map(|d| d.with_timezone(&chrono::Utc));
+                let fresh = started.is_some_and(|s| s >= plan.built_at)
+                    || matches!(op.phase.as_deref(), Some("Running"));
+                let short = |s: &str| s[..s.len().min(7)].to_string();
+                if !want.is_empty() && !op_rev.is_empty() && op_rev.starts_with(&want) && fresh {
+                    (
+                        Some(true),
+                        format!(
+                            "operation {} syncing {} to {}",
+                            op.phase.clone().unwrap_or_default(),
+                            t.app,
+                            short(&op_rev)
+                        ),
+                    )
+                } else if want.is_empty() {
+                    (None, format!("the plan's history id {} names no commit", plan.to.id))
+                } else {
+                    (
+                        Some(false),
+                        format!(
+                            "no operation syncing {} to {} (last operation: {} {})",
+                            t.app,
+                            short(&want),
+                            op.phase.clone().unwrap_or_else(|| "none".into()),
+                            short(&op_rev)
+                        ),
+                    )
+                }
+            }
+            _ => (None, "not a mutating step".into()),
+        };
+        Ok(super::Settled {
+            applied,
+            seen,
+            version,
+        })
+    }
+}
+
 impl Backend for ArgoBackend {
     fn name(&self) -> &str {
         "argocd"
+    }
+
+    fn settle<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<super::Settled, String>> {
+        Box::pin(self.settle_step(plan, step))
     }
 
     fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {

@@ -529,7 +529,7 @@ impl KubeBackend {
         dry_run: bool,
     ) -> Result<StepDone, ExecError> {
         let t = &self.target(&plan.target.name).map_err(ExecError::Failed)?;
-        let d = self.deployment(t).await.map_err(ExecError::Failed)?;
+        let d = self.deployment(t).await.map_err(ExecError::NotSent)?;
         let rv = d["metadata"]["resourceVersion"]
             .as_str()
             .unwrap_or_default()
@@ -540,7 +540,7 @@ impl KubeBackend {
                 now: rv,
             });
         }
-        let rss = self.replicasets(t, &d).await.map_err(ExecError::Failed)?;
+        let rss = self.replicasets(t, &d).await.map_err(ExecError::NotSent)?;
         let patch =
             match kubectl::undo(&d, &rss, to, &plan.built_from).map_err(ExecError::Refused)? {
                 Undo::Skipped(m) => {
@@ -598,7 +598,15 @@ impl KubeBackend {
                     now,
                 })
             }
-            Err(e) => Err(ExecError::Failed(describe(&e, "patch", &Self::what(t)))),
+            Err(e) => {
+                let m = describe(&e, "patch", &Self::what(t));
+                // The patch left: a 5xx, a reset or an unreadable answer
+                // says nothing about whether it was applied.
+                Err(match &e {
+                    kube::Error::Api(s) if s.code < 500 => ExecError::Failed(m),
+                    _ => ExecError::OutcomeUnknown(m),
+                })
+            }
         }
     }
 

@@ -38,6 +38,36 @@ pub(super) fn auto_tick(
     }
 }
 
+/// The steps bound to `ev` stay open, and the note says why: a claim
+/// without its proof is worse than no claim.
+pub(super) fn not_ticked(s: &mut State, fx: &mut Vec<Effect>, target: &str, ev: AutoEvent, why: String) {
+    let Some(t) = s.target(target).cloned() else {
+        return;
+    };
+    let titles: Vec<String> = s
+        .runbook_for(&t)
+        .map(|r| {
+            r.steps
+                .iter()
+                .filter(|st| st.auto == Some(ev))
+                .filter(|st| !s.checklists.get(target).is_some_and(|c| c.contains_key(&st.id)))
+                .map(|st| st.title.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    for title in titles {
+        record(
+            s,
+            fx,
+            "checklist",
+            Some(target.into()),
+            format!("☐ {title}: not checked — {why}"),
+            vec![],
+            None,
+        );
+    }
+}
+
 pub(super) fn tick_step(
     s: &mut State,
     fx: &mut Vec<Effect>,

@@ -332,16 +332,20 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
         details,
         None,
     );
-    auto_tick(
-        s,
-        fx,
-        &t,
-        AutoEvent::ContextVerified,
-        Some(format!(
-            "{} ({}, {})",
-            t, p.target.environment, p.target.location
-        )),
-    );
+    // The context is verified by a fresh answer from it, not by the config.
+    match context_proof(s, &t) {
+        Ok(fact) => auto_tick(
+            s,
+            fx,
+            &t,
+            AutoEvent::ContextVerified,
+            Some(format!(
+                "{} ({}, {}): {fact}",
+                t, p.target.environment, p.target.location
+            )),
+        ),
+        Err(why) => not_ticked(s, fx, &t, AutoEvent::ContextVerified, why),
+    }
     if let Some(r) = reason.as_ref().filter(|_| {
         p.checks
             .iter()
@@ -371,6 +375,28 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
     });
     s.plan = None;
     start_step(s, fx);
+}
+
+/// The platform answered for this target recently and without error.
+fn context_proof(s: &State, t: &str) -> Result<String, String> {
+    if let Some(e) = s.health_errors.get(t) {
+        return Err(format!("the last read of {t} failed: {e}"));
+    }
+    let Some(h) = s.health.get(t) else {
+        return Err(format!("{t} has not answered yet"));
+    };
+    let age = (s.now - h.observed_at).num_seconds();
+    if age > s.settings.thresholds.stale_after_secs {
+        return Err(format!(
+            "{t} last answered {} ago (stale)",
+            super::fmt::age(age)
+        ));
+    }
+    Ok(format!(
+        "the platform answered at {} (revision {})",
+        super::fmt::hms(h.observed_at),
+        h.revision
+    ))
 }
 
 pub(super) fn hand_tick(s: &mut State, _fx: &mut Vec<Effect>) {

@@ -272,6 +272,10 @@ pub struct Progress {
     pub ready: u32,
     /// Old replicas still terminating.
     pub old: u32,
+    /// The rollout converged, but what the runbook calls "healthy" was not
+    /// proven (a container with no health check): no tick, and why.
+    #[serde(default)]
+    pub unproven: Option<String>,
 }
 
 /// Where a rollout stands; terminal phases end the watch.

@@ -406,7 +406,10 @@ pub(super) fn progress_read(
             }
             match p.phase {
                 ProgressPhase::Converged => {
-                    auto_tick(s, fx, &t, AutoEvent::Converged, Some(p.message.clone()));
+                    match &p.unproven {
+                        None => auto_tick(s, fx, &t, AutoEvent::Converged, Some(p.message.clone())),
+                        Some(why) => not_ticked(s, fx, &t, AutoEvent::Converged, why.clone()),
+                    }
                     fx.push(Effect::LoadHistory(t.clone()));
                     if let Some(r) = s.run.as_mut() {
                         r.step += 1;
@@ -482,25 +485,82 @@ pub(super) fn verify_read(
             fx,
             "evidence",
             Some(t.clone()),
-            format!(
-                "verified: {}/{} ready on {}",
-                h.ready,
-                h.desired,
-                plan::images_text(&s.run.as_ref().unwrap().plan.to)
-            ),
+            if want.is_empty() {
+                format!(
+                    "{}/{} ready; images NOT compared: the target revision records none",
+                    h.ready, h.desired
+                )
+            } else {
+                format!(
+                    "verified: {}/{} ready on {}",
+                    h.ready,
+                    h.desired,
+                    plan::images_text(&s.run.as_ref().unwrap().plan.to)
+                )
+            },
             evidence,
             None,
         );
-        auto_tick(
-            s,
-            fx,
-            &t,
-            AutoEvent::Verified,
-            Some(format!(
-                "{}/{} ready, images match the target revision",
-                h.ready, h.desired
-            )),
-        );
+        if want.is_empty() {
+            not_ticked(
+                s,
+                fx,
+                &t,
+                AutoEvent::Verified,
+                "the target revision records no image, so what runs was not compared".into(),
+            );
+        } else {
+            let read: Vec<String> = h.images.iter().map(|i| i.full()).collect();
+            auto_tick(
+                s,
+                fx,
+                &t,
+                AutoEvent::Verified,
+                Some(format!(
+                    "{}/{} ready; the platform reports {}",
+                    h.ready,
+                    h.desired,
+                    read.join(", ")
+                )),
+            );
+        }
+        let probe = h
+            .signals
+            .iter()
+            .find(|g| g.kind == super::signals::SignalKind::Probe);
+        match (h.probe_ok, probe) {
+            (Some(true), Some(g)) => auto_tick(
+                s,
+                fx,
+                &t,
+                AutoEvent::ProbeAnswered,
+                Some(format!("probe {}: {}", g.name, g.display)),
+            ),
+            (Some(true), None) => auto_tick(
+                s,
+                fx,
+                &t,
+                AutoEvent::ProbeAnswered,
+                Some("the platform's health probe passes".into()),
+            ),
+            (Some(false), _) => not_ticked(
+                s,
+                fx,
+                &t,
+                AutoEvent::ProbeAnswered,
+                format!(
+                    "the health probe fails{}",
+                    probe.map(|g| format!(": {}", g.display)).unwrap_or_default()
+                ),
+            ),
+            (None, _) => not_ticked(
+                s,
+                fx,
+                &t,
+                AutoEvent::ProbeAnswered,
+                "no health probe is configured for this target".into(),
+            ),
+        }
     }
     let run = s.run.as_mut().unwrap();
     let rec = verdict::recovered(&h, &th, now);

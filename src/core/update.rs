@@ -584,6 +584,30 @@ pub(super) fn plan_ready(s: &mut State, fx: &mut Vec<Effect>) {
         AutoEvent::PlanBuilt,
         Some(format!("{} → {}", p.from.id, p.to.id)),
     );
+    let lkg = s.histories.get(&t).and_then(|h| h.last_known_good.clone());
+    if lkg.as_deref() == Some(p.to.id.as_str()) {
+        auto_tick(
+            s,
+            fx,
+            &t,
+            AutoEvent::LastKnownGoodChosen,
+            Some(format!(
+                "{} {} is the last one an earlier incident recorded healthy",
+                p.target.kind.revision_word(),
+                p.to.id
+            )),
+        );
+    } else {
+        let why = match lkg {
+            Some(g) => format!("{} is not the last known good ({g})", p.to.id),
+            None => format!(
+                "no earlier incident recorded a healthy {}: {} is a pick, not a known good",
+                p.target.kind.revision_word(),
+                p.to.id
+            ),
+        };
+        not_ticked(s, fx, &t, AutoEvent::LastKnownGoodChosen, why);
+    }
     if p.checks
         .iter()
         .any(|c| c.id == "schema" && c.status == CheckStatus::Pass)

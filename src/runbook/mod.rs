@@ -16,6 +16,11 @@ pub enum AutoEvent {
     ContextVerified,
     /// History was read and a target revision chosen.
     PlanBuilt,
+    /// The chosen revision is the last known good one (an earlier incident
+    /// recorded it healthy); any other pick ticks nothing.
+    LastKnownGoodChosen,
+    /// A configured HTTP health probe answered as expected after the rollback.
+    ProbeAnswered,
     /// The migration diff was checked and found compatible (or overridden).
     SchemaChecked,
     /// Auto-sync was turned off by the plan.

@@ -189,6 +189,7 @@ pub fn progress(app: &Application, to_sha: Option<&str>) -> Progress {
         _ => true,
     };
     let p = |phase, message: String| Progress {
+        unproven: None,
         phase,
         message,
         desired: 0,

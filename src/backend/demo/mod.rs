@@ -205,6 +205,7 @@ impl Backend for DemoBackend {
                 return Ok(s.progress_of(&stub, now));
             }
             Ok(Progress {
+                unproven: None,
                 phase: ProgressPhase::Converged,
                 message: format!("deployment \"{}\" successfully rolled out", s.info.name),
                 desired: d,

@@ -377,6 +377,7 @@ impl Service {
         if bad {
             if e >= DEADLINE_SECS as f64 {
                 return Progress {
+                    unproven: None,
                     phase: ProgressPhase::Failed,
                     message: format!(
                         "deployment \"{}\" exceeded its progress deadline (ProgressDeadlineExceeded): new pods crash-looping",
@@ -389,6 +390,7 @@ impl Service {
                 };
             }
             return Progress {
+                unproven: None,
                 phase: if updated == 0 {
                     ProgressPhase::Pending
                 } else {
@@ -411,6 +413,7 @@ impl Service {
         let old = d.saturating_sub(ready);
         if e >= ROLLOUT_SECS as f64 {
             return Progress {
+                unproven: None,
                 phase: ProgressPhase::Converged,
                 message: format!("deployment \"{}\" successfully rolled out", self.info.name),
                 desired: d,
@@ -447,6 +450,7 @@ impl Service {
             )
         };
         Progress {
+            unproven: None,
             phase,
             message,
             desired: d,

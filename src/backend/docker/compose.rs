@@ -123,7 +123,14 @@ impl ComposeBackend {
     }
 
     async fn read_health(&self, t: &ComposeTarget) -> Result<Health, String> {
+        Ok(self.read_health_checked(t).await?.0)
+    }
+
+    /// Health, and how many running containers have no health check: those
+    /// count as ready (Compose's own view) but prove nothing about health.
+    async fn read_health_checked(&self, t: &ComposeTarget) -> Result<(Health, u32), String> {
         let cs = self.containers(t).await?;
+        let mut unchecked = 0;
         let mut ready = 0;
         let mut bad = 0;
         let mut msgs = Vec::new();
@@ -133,9 +140,11 @@ impl ComposeBackend {
             let health = st.health.as_ref().and_then(|h| h.status);
             let running = st.running == Some(true);
             match (running, health) {
-                (true, Some(HealthStatusEnum::HEALTHY))
-                | (true, None)
-                | (true, Some(HealthStatusEnum::NONE)) => ready += 1,
+                (true, Some(HealthStatusEnum::HEALTHY)) => ready += 1,
+                (true, None) | (true, Some(HealthStatusEnum::NONE)) => {
+                    ready += 1;
+                    unchecked += 1;
+                }
                 (true, Some(HealthStatusEnum::STARTING)) => {}
                 _ => {
                     bad += 1;
@@ -167,7 +176,7 @@ impl ComposeBackend {
             .and_then(|c| c.image.clone())
             .map(|i| vec![ImageRef::parse(&i)])
             .unwrap_or_default();
-        Ok(Health {
+        Ok((Health {
             target: t.name.clone(),
             desired: cs.len() as u32,
             ready,
@@ -188,7 +197,7 @@ impl ComposeBackend {
             message: (!msgs.is_empty()).then(|| msgs.join("; ")),
             observed_at: Utc::now(),
             signals: Vec::new(),
-        })
+        }, unchecked))
     }
 
     async fn read_history(&self, t: &ComposeTarget) -> Result<History, String> {
@@ -474,7 +483,7 @@ impl ComposeBackend {
 
     async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, String> {
         let t = self.target(&plan.target.name)?;
-        let h = self.read_health(t).await?;
+        let (h, unchecked) = self.read_health_checked(t).await?;
         let want = plan
             .to
             .images
@@ -487,6 +496,7 @@ impl ComposeBackend {
             .map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default()))
             .unwrap_or_default();
         let p = |phase, message: String| Progress {
+            unproven: None,
             phase,
             message,
             desired: h.desired,
@@ -507,10 +517,24 @@ impl ComposeBackend {
                     h.message.unwrap_or_default()
                 ),
             )
+        } else if h.ready == h.desired && unchecked > 0 {
+            Progress {
+                unproven: Some(format!(
+                    "{unchecked} of {} containers have no health check: running, not proven healthy",
+                    h.desired
+                )),
+                ..p(
+                    ProgressPhase::Converged,
+                    format!(
+                        "{}/{} containers running on {want} ({unchecked} without a health check)",
+                        h.ready, h.desired
+                    ),
+                )
+            }
         } else if h.ready == h.desired {
             p(
                 ProgressPhase::Converged,
-                format!("{}/{} containers healthy on {want}", h.ready, h.desired),
+                format!("{}/{} containers healthy on {want} (health checks pass)", h.ready, h.desired),
             )
         } else {
             p(

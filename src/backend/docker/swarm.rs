@@ -429,6 +429,7 @@ impl SwarmBackend {
             .take(3)
             .collect();
         let p = |phase, message: String| Progress {
+            unproven: None,
             phase,
             message,
             desired,

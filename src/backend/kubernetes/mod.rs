@@ -622,6 +622,7 @@ impl KubeBackend {
         let (updated, ready, replicas) =
             (n("updatedReplicas"), n("availableReplicas"), n("replicas"));
         let p = |phase, message| Progress {
+            unproven: None,
             phase,
             message,
             desired,

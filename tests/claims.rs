@@ -1,0 +1,77 @@
+//! Every automatic tick holds the fact that proves it; without that fact
+//! the step stays open and the note says "not checked" and why.
+
+mod common;
+
+use common::*;
+use rbtui::core::action::Action;
+use rbtui::core::model::Mode;
+
+fn ticked(s: &rbtui::app::script::Script, target: &str, step: &str) -> bool {
+    s.state
+        .checklists
+        .get(target)
+        .is_some_and(|c| c.contains_key(step))
+}
+
+#[test]
+fn a_revision_that_is_only_picked_is_not_the_last_known_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let (mut s, _b) = demo(Mode::Demo, Some(&note));
+    select(&mut s, "notifications");
+    s.press("<Enter>");
+    let h = s.state.histories["notifications"].clone();
+    // Pick a revision that is not the last known good one.
+    let pick = h
+        .revisions
+        .iter()
+        .find(|r| !r.current && h.last_known_good.as_deref() != Some(r.id.as_str()))
+        .expect("a non-LKG revision")
+        .id
+        .clone();
+    plan_to(&mut s, "notifications", &pick);
+    assert!(!ticked(&s, "notifications", "history"), "a pick is no proof");
+    let text = std::fs::read_to_string(&note).unwrap();
+    assert!(
+        text.contains("☐ Found the last known good history id: not checked —"),
+        "{text}"
+    );
+}
+
+#[test]
+fn drafting_a_status_message_is_not_posting_it() {
+    let (mut s, _b) = demo(Mode::Demo, None);
+    select(&mut s, "orders");
+    s.press("s");
+    assert!(s.recorded.iter().any(|e| e.contains("status message drafted")));
+    assert!(!ticked(&s, "orders", "communicate"), "drafted, not posted");
+}
+
+#[test]
+fn an_unreachable_context_is_not_verified_at_confirm() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let (mut s, _b) = demo(Mode::Demo, Some(&note));
+    select(&mut s, "search");
+    s.press("<Enter>");
+    let prev = s.state.histories["search"].previous().unwrap().id.clone();
+    plan_to(&mut s, "search", &prev);
+    s.dispatch(Action::HealthFailed {
+        target: "search".into(),
+        error: "connection refused".into(),
+    });
+    s.press("<Enter>");
+    if s.state.plan.as_ref().is_some_and(|p| p.needs_override()) {
+        s.press("drill override reason<Enter>");
+    } else {
+        s.press("<Enter>");
+    }
+    assert!(s.state.run.is_some(), "confirmed; flash {:?}", s.state.flash);
+    assert!(!ticked(&s, "search", "verify-cluster"));
+    let text = std::fs::read_to_string(&note).unwrap();
+    assert!(
+        text.contains("not checked — the last read of search failed: connection refused"),
+        "{text}"
+    );
+}

@@ -68,6 +68,9 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                     .map(|h| verdict::evaluate(h, &s.settings.thresholds, now));
                 rows.push((t, h, v, err));
             }
+            // Exit 3: printed what could be read, but some targets could
+            // not be (a cron job must not read "all fine" from silence).
+            let unread = rows.iter().any(|r| r.3.is_some());
             rows.sort_by(|a, b| {
                 let sa = a.2.as_ref().map(|v| v.severity);
                 let sb = b.2.as_ref().map(|v| v.severity);
@@ -127,7 +130,11 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                     );
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if unread {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Read::History {
             target,

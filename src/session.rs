@@ -187,9 +187,33 @@ fn docker_backends(
     hosts.dedup();
     let mut out: Vec<Arc<dyn Backend>> = Vec::new();
     for host in hosts {
-        let eng = engine::connect(host.as_deref())?;
         let mine: Vec<&crate::config::TargetConfig> =
             targets.iter().filter(|t| t.docker_host == host).collect();
+        let eng = match engine::connect(host.as_deref()) {
+            Ok(e) => e,
+            Err(error) => {
+                // A dead engine is a row per target saying so, not an exit.
+                let location = host.clone().unwrap_or_else(|| "DOCKER_HOST".into());
+                out.push(Arc::new(crate::backend::unavailable::Unavailable {
+                    name: "docker".into(),
+                    targets: mine
+                        .iter()
+                        .map(|t| crate::core::model::TargetInfo {
+                            name: t.name.clone(),
+                            kind: if t.kind == TargetKind::Swarm {
+                                crate::core::model::Kind::Swarm
+                            } else {
+                                crate::core::model::Kind::Compose
+                            },
+                            environment: t.environment.clone(),
+                            location: location.clone(),
+                        })
+                        .collect(),
+                    error,
+                }));
+                continue;
+            }
+        };
         let sw: Vec<swarm::SwarmTarget> = mine
             .iter()
             .filter(|t| t.kind == TargetKind::Swarm)

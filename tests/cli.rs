@@ -142,3 +142,29 @@ fn config_with_demo_targets_serves_only_those() {
     assert_eq!(s.lines().count(), 2, "{s}");
     assert!(s.contains("search"));
 }
+
+#[test]
+fn without_a_terminal_the_console_says_so_and_creates_no_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rbtui(dir.path(), &["demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+    assert!(!dir.path().join("incidents").exists(), "no note created");
+}
+
+#[test]
+fn status_prints_what_it_could_read_and_exits_3_when_a_target_could_not_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rbtui.toml"),
+        "[[target]]\nname = \"payments\"\nkind = \"swarm\"\nenvironment = \"prod\"\ndocker_host = \"unix:///nonexistent/docker.sock\"\n",
+    )
+    .unwrap();
+    let out = rbtui(dir.path(), &["status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "stdout {text}\nstderr {err}");
+    assert!(text.contains("payments") && text.contains("unknown"), "{text}");
+}

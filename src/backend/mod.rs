@@ -10,6 +10,7 @@ pub mod kubernetes;
 pub mod notes_history;
 pub mod router;
 pub mod signals;
+pub mod unavailable;
 
 use crate::core::action::ExecError;
 use crate::core::migration::MigrationDiff;

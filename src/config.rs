@@ -172,6 +172,54 @@ pub struct Config {
     pub dir: Option<PathBuf>,
 }
 
+/// Larger than any real config; a guard against the wrong file.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Where `key = …` stands, inside `[table]` when given (else anywhere):
+/// semantic errors get a position like parse errors do.
+fn key_pos(text: &str, table: Option<&str>, key: &str) -> (usize, usize) {
+    let start = table
+        .and_then(|t| text.find(&format!("[{t}]")))
+        .unwrap_or(0);
+    let mut off = start;
+    for line in text[start..].split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key) {
+            if rest.trim_start().starts_with('=') {
+                let col = line.len() - trimmed.len();
+                return line_col(text, off + col);
+            }
+        }
+        off += line.len();
+    }
+    line_col(text, start)
+}
+
+/// Values the parser accepts but rbtui cannot use (NaN, negative, absurd).
+fn check_ranges(origin: &str, text: &str, c: &Config) -> Result<(), String> {
+    const DAY: i64 = 86_400;
+    let th = &c.thresholds;
+    let st = &c.settings;
+    let fraction = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    let checks: [(&str, &str, bool, &str); 7] = [
+        ("thresholds", "error_rate", fraction(th.error_rate), "a fraction between 0 and 1 (0.05 is 5%)"),
+        ("thresholds", "error_rate_critical", fraction(th.error_rate_critical), "a fraction between 0 and 1"),
+        ("thresholds", "latency_p95_ms", positive(th.latency_p95_ms), "a number of milliseconds above 0"),
+        ("thresholds", "latency_factor", th.latency_factor.is_finite() && th.latency_factor >= 1.0, "a factor of at least 1"),
+        ("thresholds", "stale_after_secs", (1..=DAY).contains(&th.stale_after_secs), "between 1 and 86400 seconds"),
+        ("settings", "rollout_timeout_secs", (1..=DAY).contains(&st.rollout_timeout_secs), "between 1 and 86400 seconds"),
+        ("settings", "verify_window_secs", (0..=DAY).contains(&st.verify_window_secs), "between 0 and 86400 seconds"),
+    ];
+    for (table, key, ok, want) in checks {
+        if !ok {
+            let (l, col) = key_pos(text, Some(table), key);
+            return Err(format!("{origin}:{l}:{col}: {table}.{key} must be {want}"));
+        }
+    }
+    Ok(())
+}
+
 /// `path:line:col: message`, from a toml error's byte span.
 pub fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> String {
     let msg = e.message().trim().to_string();
@@ -202,7 +250,8 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for t in &c.targets {
             if t.name.trim().is_empty() {
-                return Err(format!("{origin}: a target has an empty name"));
+                let (l, col) = key_pos(text, None, "name");
+                return Err(format!("{origin}:{l}:{col}: a target has an empty name"));
             }
             if !seen.insert(t.name.clone()) {
                 let (l, col) = text
@@ -223,7 +272,11 @@ impl Config {
                 .filter_map(|q| q.criterion.as_deref().map(|c| (q, c)));
             for (q, crit) in crits {
                 crate::core::signals::parse_criterion(crit).map_err(|e| {
-                    format!("{origin}: target `{}`, query `{}`: {e}", t.name, q.name)
+                    let (l, col) = text
+                        .find(&format!("\"{crit}\""))
+                        .map(|o| line_col(text, o))
+                        .unwrap_or((0, 0));
+                    format!("{origin}:{l}:{col}: target `{}`, query `{}`: {e}", t.name, q.name)
                 })?;
             }
             if let Some(q) = t
@@ -232,25 +285,47 @@ impl Config {
                 .flat_map(|p| p.queries.iter())
                 .find(|q| q.promql.is_none() && !crate::backend::signals::is_builtin_query(&q.name))
             {
+                let (l, col) = text
+                    .find(&format!("\"{}\"", q.name))
+                    .map(|o| line_col(text, o))
+                    .unwrap_or((0, 0));
                 return Err(format!(
-                    "{origin}: target `{}`, query `{}` needs `promql` (only error_rate, latency_p95, latency_p99 have defaults)",
+                    "{origin}:{l}:{col}: target `{}`, query `{}` needs `promql` (only error_rate, latency_p95, latency_p99 have defaults)",
                     t.name, q.name
                 ));
             }
         }
-        if c.settings.rollout_timeout_secs <= 0 || c.settings.verify_window_secs < 0 {
-            return Err(format!(
-                "{origin}: settings.rollout_timeout_secs must be > 0 and verify_window_secs >= 0"
-            ));
-        }
+        check_ranges(origin, text, &c)?;
         c.dir = Path::new(origin).parent().map(Path::to_path_buf);
         Ok(c)
     }
 
+    /// Reads only a regular file of at most [`MAX_CONFIG_BYTES`]: a FIFO or
+    /// `/dev/zero` passed by mistake must not hang or fill memory.
     pub fn load(path: &Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        Config::parse(&path.display().to_string(), &text)
+        let origin = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| format!("{origin}: cannot read: {e}"))?;
+        if !meta.is_file() {
+            return Err(format!("{origin}: not a regular file"));
+        }
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(format!(
+                "{origin}: {} bytes is too large for a config (at most {MAX_CONFIG_BYTES})",
+                meta.len()
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|e| format!("{origin}: cannot read: {e}"))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let (l, col) = line_col(&String::from_utf8_lossy(&e.into_bytes()[..at]), at);
+            format!("{origin}:{l}:{col}: not UTF-8 text (byte {at})")
+        })?;
+        if text.trim().is_empty() {
+            return Err(format!(
+                "{origin}: the file is empty; it needs at least one [[target]] (see `rbtui --help` or the README)"
+            ));
+        }
+        Config::parse(&origin, &text)
     }
 
     /// `--config`, else `./rbtui.toml`, else `$XDG_CONFIG_HOME/rbtui/config.toml`.

@@ -168,3 +168,58 @@ fn status_prints_what_it_could_read_and_exits_3_when_a_target_could_not_be_read(
     assert_eq!(out.status.code(), Some(3), "stdout {text}\nstderr {err}");
     assert!(text.contains("payments") && text.contains("unknown"), "{text}");
 }
+
+/// The README's example config is the first thing a newcomer copies.
+#[test]
+fn the_readmes_example_config_parses() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let c = rbtui::config::Config::parse("README.md", &readme[start..end])
+        .unwrap_or_else(|e| panic!("the README's example is rejected: {e}"));
+    assert!(c.targets.len() >= 5);
+}
+
+#[test]
+fn config_values_and_files_are_checked_with_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str); 4] = [
+        (
+            "[thresholds]\nerror_rate = nan\n[[target]]\nname = \"a\"\nkind = \"demo\"\n",
+            "t.toml:2:1: thresholds.error_rate must be a fraction",
+        ),
+        (
+            "[thresholds]\nerror_rat = 0.1\n",
+            "t.toml:2:1: unknown field `error_rat`",
+        ),
+        (
+            "[settings]\nverify_window_secs = 9223372036854775807\n",
+            "t.toml:2:1: settings.verify_window_secs must be between 0 and 86400",
+        ),
+        (
+            "[thresholds]\nstale_after_secs = -5\n",
+            "t.toml:2:1: thresholds.stale_after_secs must be between 1 and 86400",
+        ),
+    ];
+    for (text, want) in cases {
+        std::fs::write(dir.path().join("t.toml"), text).unwrap();
+        let out = rbtui(dir.path(), &["--config", "t.toml", "status"]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with(want), "{text:?}: {err}");
+    }
+    std::fs::write(dir.path().join("empty.toml"), "\n").unwrap();
+    let out = rbtui(dir.path(), &["--config", "empty.toml", "status"]);
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("empty.toml: the file is empty"));
+    std::fs::write(dir.path().join("bin.toml"), b"name = \"\xff\"\n").unwrap();
+    let out = rbtui(dir.path(), &["--config", "bin.toml", "status"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("bin.toml:1:9: not UTF-8 text"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Not a regular file: answered at once, never read.
+    let out = rbtui(dir.path(), &["--config", "/dev/zero", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/dev/zero: not a regular file"));
+}

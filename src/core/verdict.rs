@@ -36,7 +36,7 @@ impl Severity {
 
 /// Thresholds for the criteria; per target in the config.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
     /// 5xx fraction above which the target is serious (runbook: 5 %).
     pub error_rate: f64,

@@ -35,6 +35,10 @@ fn plan(b: &ComposeBackend, rt: &tokio::runtime::Runtime, to: &str) -> RollbackP
 }
 
 #[test]
+#[cfg_attr(
+    not(docker_engine),
+    ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
+)]
 fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

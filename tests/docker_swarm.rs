@@ -77,6 +77,10 @@ fn converge(
 }
 
 #[test]
+#[cfg_attr(
+    not(docker_engine),
+    ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
+)]
 fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -294,6 +298,10 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
 }
 
 #[test]
+#[cfg_attr(
+    not(docker_engine),
+    ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
+)]
 fn a_missing_service_and_a_missing_engine_are_clear() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -1,6 +1,7 @@
 //! The Docker engine the Docker tests use (started by tests/docker/setup.sh,
-//! which `.ci/run` runs). Without one, the tests say why: they fail under
-//! CI=true and print SKIPPED otherwise, never silently.
+//! which `.ci/run` runs). Without DOCKER_HOST the tests are compiled as
+//! ignored (build.rs); with it they fail under CI=true when the engine does
+//! not answer, and print SKIPPED otherwise, never silently.
 #![allow(dead_code)]
 
 use rbtui::backend::docker::engine::{Engine, connect};

@@ -122,7 +122,7 @@ fn main() -> ExitCode {
         state.checklists = r.checklists.clone();
     }
     rbtui::core::update(&mut state, Action::TargetsLoaded(Ok(targets)));
-    let mut terminal = ratatui::init();
+    let mut terminal = rbtui::app::take_terminal();
     record_panics(session.note_path.clone());
     let result = rt.block_on(rbtui::app::run(
         &mut terminal,
@@ -130,7 +130,7 @@ fn main() -> ExitCode {
         note,
         session.backend.clone(),
     ));
-    ratatui::restore();
+    rbtui::app::give_back_terminal();
     match result {
         Ok(()) => {
             eprintln!("incident note: {}", session.note_path.display());
@@ -153,7 +153,7 @@ fn main() -> ExitCode {
 fn record_panics(note_path: std::path::PathBuf) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        ratatui::restore();
+        rbtui::app::give_back_terminal();
         let entry = NoteEntry {
             at: chrono::Utc::now(),
             kind: "crash".into(),

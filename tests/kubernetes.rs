@@ -36,6 +36,8 @@ fn backend(
     )
     .unwrap();
     let kc = fake.kubeconfig(dir, token);
+    // KUBECONFIG is process-wide and `cargo test` runs tests on threads.
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
     unsafe {
         std::env::set_var(
             "KUBECONFIG",
@@ -56,6 +58,9 @@ fn backend(
         }],
     )
 }
+
+/// Held while a test points KUBECONFIG somewhere and connects.
+static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn plan(b: &KubeBackend, rt: &tokio::runtime::Runtime, to: &str) -> RollbackPlan {
     let t = rt.block_on(b.targets()).unwrap();
@@ -349,8 +354,10 @@ fn failure_answers_name_the_cause() {
         .unwrap();
     let kc = dir.path().join("dead.yaml");
     std::fs::write(&kc, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: http://{dead}\nusers:\n- name: u\n  user:\n    token: x\ncontexts:\n- name: c\n  context:\n    cluster: t\n    user: u\ncurrent-context: c\n")).unwrap();
+    let env = ENV.lock().unwrap_or_else(|e| e.into_inner());
     unsafe { std::env::set_var("KUBECONFIG", &kc) };
     let (client, loc) = rt.block_on(KubeBackend::connect(None)).unwrap();
+    drop(env);
     let b = KubeBackend::new(
         client,
         loc,

@@ -11,8 +11,7 @@ use crate::core::action::{Action, Effect, ExecError, NoteEntry, Recorded};
 use crate::core::state::Popup;
 use crate::core::{State, update};
 use crate::note::NoteWriter;
-use crossterm::event::{Event, EventStream, KeyCode, KeyModifiers};
-use futures::StreamExt;
+use crossterm::event::{Event, KeyCode, KeyModifiers};
 use ratatui_textarea::TextArea;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -210,16 +209,51 @@ fn spawn_signals(tasks: &mut JoinSet<()>, tx: mpsc::UnboundedSender<Action>) {
     }
 }
 
+/// Terminal input on a thread of its own, read with crossterm's blocking
+/// `read` over its level-triggered /dev/tty source. crossterm's default
+/// (mio, edge-triggered) source leaves bytes past the first 2 KiB of a burst
+/// unread until the next key press, so a paste of 3,400 characters lost its
+/// Ctrl-S (crossterm-rs/crossterm#1057); its EventStream over the /dev/tty
+/// source delivers one event per wake-up (about 60 a second). The thread
+/// ends with the process.
+fn spawn_input() -> mpsc::UnboundedReceiver<std::io::Result<Event>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        loop {
+            let ev = crossterm::event::read();
+            let stop = ev.is_err();
+            if tx.send(ev).is_err() || stop {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Takes the terminal: raw mode, alternate screen, and bracketed paste so
+/// a pasted block reaches the notes editor as one event.
+pub fn take_terminal() -> ratatui::DefaultTerminal {
+    let t = ratatui::init();
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
+    t
+}
+
+/// Gives the terminal back as it was found.
+pub fn give_back_terminal() {
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
+    ratatui::restore();
+}
+
 /// Gives the terminal back, stops the process (as the shell expects of
 /// Ctrl-Z) and takes the terminal again once the shell resumes it.
 fn suspend(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
-    ratatui::restore();
+    give_back_terminal();
     // SIGSTOP cannot be caught: this returns once SIGCONT arrives.
     // SAFETY: kill(2) on our own pid has no memory effects.
     unsafe {
         libc::kill(libc::getpid(), libc::SIGSTOP);
     }
-    *terminal = ratatui::init();
+    *terminal = take_terminal();
     terminal.clear()
 }
 
@@ -233,7 +267,7 @@ pub async fn run(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks = JoinSet::new();
     let mut ui = Ui::default();
-    let mut events = EventStream::new();
+    let mut events = spawn_input();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     spawn_pollers(&mut tasks, backend.clone(), tx.clone());
     spawn_signals(&mut tasks, tx.clone());
@@ -255,32 +289,47 @@ pub async fn run(
             return Ok(());
         }
         tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) => {
-                    suspend(terminal)?;
-                    state.dirty = true;
-                }
-                Some(Ok(Event::Key(k))) => {
-                    if state.popup == Some(Popup::Notes) && k.code != KeyCode::Esc {
-                        if k.code == KeyCode::Char('s') && k.modifiers.contains(KeyModifiers::CONTROL) {
-                            let text = ui.editor.lines().join("\n");
-                            // The text leaves the editor only once the note has it.
-                            if step!(Action::NoteSubmitted(text)).notes_failed == 0 {
-                                ui = Ui::default();
-                            }
-                        } else {
-                            ui.editor.input(k);
+            ev = events.recv() => {
+                // Everything the terminal already has (a paste arrives as
+                // thousands of keys) is handled before one frame is drawn.
+                let mut next = Some(ev);
+                while let Some(ev) = next.take() {
+                    match ev {
+                        Some(Ok(Event::Key(k))) if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) => {
+                            suspend(terminal)?;
                             state.dirty = true;
                         }
-                    } else if let Some(key) = input::key(k) {
-                        step!(Action::Key(key));
+                        Some(Ok(Event::Key(k))) => {
+                            if state.popup == Some(Popup::Notes) && k.code != KeyCode::Esc {
+                                if k.code == KeyCode::Char('s') && k.modifiers.contains(KeyModifiers::CONTROL) {
+                                    let text = ui.editor.lines().join("\n");
+                                    // The text leaves the editor only once the note has it.
+                                    if step!(Action::NoteSubmitted(text)).notes_failed == 0 {
+                                        ui = Ui::default();
+                                    }
+                                } else {
+                                    ui.editor.input(k);
+                                    state.dirty = true;
+                                }
+                            } else if let Some(key) = input::key(k) {
+                                step!(Action::Key(key));
+                            }
+                        }
+                        Some(Ok(Event::Paste(text))) if state.popup == Some(Popup::Notes) => {
+                            ui.editor.insert_str(text);
+                            state.dirty = true;
+                        }
+                        Some(Ok(Event::Resize(_, _))) => state.dirty = true,
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => return Err(e),
+                        None => return Ok(()),
                     }
+                    if state.quitting {
+                        break;
+                    }
+                    next = events.try_recv().ok().map(Some);
                 }
-                Some(Ok(Event::Resize(_, _))) => state.dirty = true,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e),
-                None => return Ok(()),
-            },
+            }
             Some(a) = rx.recv() => {
                 step!(a);
                 // Coalesce whatever else is ready into one frame.

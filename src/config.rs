@@ -203,13 +203,48 @@ fn check_ranges(origin: &str, text: &str, c: &Config) -> Result<(), String> {
     let fraction = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
     let positive = |v: f64| v.is_finite() && v > 0.0;
     let checks: [(&str, &str, bool, &str); 7] = [
-        ("thresholds", "error_rate", fraction(th.error_rate), "a fraction between 0 and 1 (0.05 is 5%)"),
-        ("thresholds", "error_rate_critical", fraction(th.error_rate_critical), "a fraction between 0 and 1"),
-        ("thresholds", "latency_p95_ms", positive(th.latency_p95_ms), "a number of milliseconds above 0"),
-        ("thresholds", "latency_factor", th.latency_factor.is_finite() && th.latency_factor >= 1.0, "a factor of at least 1"),
-        ("thresholds", "stale_after_secs", (1..=DAY).contains(&th.stale_after_secs), "between 1 and 86400 seconds"),
-        ("settings", "rollout_timeout_secs", (1..=DAY).contains(&st.rollout_timeout_secs), "between 1 and 86400 seconds"),
-        ("settings", "verify_window_secs", (0..=DAY).contains(&st.verify_window_secs), "between 0 and 86400 seconds"),
+        (
+            "thresholds",
+            "error_rate",
+            fraction(th.error_rate),
+            "a fraction between 0 and 1 (0.05 is 5%)",
+        ),
+        (
+            "thresholds",
+            "error_rate_critical",
+            fraction(th.error_rate_critical),
+            "a fraction between 0 and 1",
+        ),
+        (
+            "thresholds",
+            "latency_p95_ms",
+            positive(th.latency_p95_ms),
+            "a number of milliseconds above 0",
+        ),
+        (
+            "thresholds",
+            "latency_factor",
+            th.latency_factor.is_finite() && th.latency_factor >= 1.0,
+            "a factor of at least 1",
+        ),
+        (
+            "thresholds",
+            "stale_after_secs",
+            (1..=DAY).contains(&th.stale_after_secs),
+            "between 1 and 86400 seconds",
+        ),
+        (
+            "settings",
+            "rollout_timeout_secs",
+            (1..=DAY).contains(&st.rollout_timeout_secs),
+            "between 1 and 86400 seconds",
+        ),
+        (
+            "settings",
+            "verify_window_secs",
+            (0..=DAY).contains(&st.verify_window_secs),
+            "between 0 and 86400 seconds",
+        ),
     ];
     for (table, key, ok, want) in checks {
         if !ok {
@@ -276,7 +311,10 @@ impl Config {
                         .find(&format!("\"{crit}\""))
                         .map(|o| line_col(text, o))
                         .unwrap_or((0, 0));
-                    format!("{origin}:{l}:{col}: target `{}`, query `{}`: {e}", t.name, q.name)
+                    format!(
+                        "{origin}:{l}:{col}: target `{}`, query `{}`: {e}",
+                        t.name, q.name
+                    )
                 })?;
             }
             if let Some(q) = t

@@ -159,7 +159,9 @@ fn record_panics(note_path: std::path::PathBuf) {
             kind: "crash".into(),
             target: None,
             text: format!("rbtui crashed: {info}"),
-            details: vec!["the session ended here; resume with --resume to continue this note".into()],
+            details: vec![
+                "the session ended here; resume with --resume to continue this note".into(),
+            ],
             marker: Some("end".into()),
         };
         // A separate handle: the writer may be mid-append on the crashing
@@ -168,7 +170,9 @@ fn record_panics(note_path: std::path::PathBuf) {
         let _ = std::fs::OpenOptions::new()
             .append(true)
             .open(&note_path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()).and_then(|()| f.sync_data()));
+            .and_then(|mut f| {
+                std::io::Write::write_all(&mut f, text.as_bytes()).and_then(|()| f.sync_data())
+            });
         previous(info);
         eprintln!("incident note: {}", note_path.display());
         std::process::exit(101);

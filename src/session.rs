@@ -42,7 +42,13 @@ fn account_name() -> Option<String> {
     let mut out: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: getpwuid_r writes only into `pwd` and `buf`, whose sizes we pass.
     let rc = unsafe {
-        libc::getpwuid_r(libc::getuid(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut out)
+        libc::getpwuid_r(
+            libc::getuid(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut out,
+        )
     };
     if rc != 0 || out.is_null() || pwd.pw_name.is_null() {
         return None;

@@ -699,5 +699,44 @@ fn a_refused_connection_is_nothing_sent() {
     let Err(e @ ExecError::NotSent(_)) = r else {
         panic!("nothing sent, got {r:?}")
     };
-    assert!(e.message().starts_with("nothing was sent"), "{}", e.message());
+    assert!(
+        e.message().starts_with("nothing was sent"),
+        "{}",
+        e.message()
+    );
+}
+
+#[test]
+fn an_open_stream_is_no_answer_when_the_server_fails_direct_reads() {
+    let fake = argo_server::start();
+    let b = Arc::new(backend(&fake, TOKEN, None));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(b.targets()).unwrap();
+    rt.block_on(b.health_all());
+    for _ in 0..100 {
+        if b.streaming("orders") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(b.streaming("orders"), "stream connects");
+    let asked = chrono::Utc::now();
+    let h = rt.block_on(b.health_all()).remove(0).unwrap();
+    assert!(h.observed_at >= asked, "stamped when asked");
+    // The stream stays open; the next direct read fails.
+    fake.fault(
+        "resource-tree",
+        argo_server::Fault::Status(
+            503,
+            r#"{"error":"upstream connect error","code":14}"#.into(),
+        ),
+    );
+    let r = rt.block_on(b.health_all()).remove(0);
+    assert!(b.streaming("orders"), "the stream is still up");
+    let (_, e) = r.expect_err("a fresh-looking verdict from the stream alone");
+    assert!(e.contains("503") || e.contains("upstream"), "{e}");
 }

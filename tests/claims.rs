@@ -31,7 +31,10 @@ fn a_revision_that_is_only_picked_is_not_the_last_known_good() {
         .id
         .clone();
     plan_to(&mut s, "notifications", &pick);
-    assert!(!ticked(&s, "notifications", "history"), "a pick is no proof");
+    assert!(
+        !ticked(&s, "notifications", "history"),
+        "a pick is no proof"
+    );
     let text = std::fs::read_to_string(&note).unwrap();
     assert!(
         text.contains("☐ Found the last known good history id: not checked —"),
@@ -44,7 +47,11 @@ fn drafting_a_status_message_is_not_posting_it() {
     let (mut s, _b) = demo(Mode::Demo, None);
     select(&mut s, "orders");
     s.press("s");
-    assert!(s.recorded.iter().any(|e| e.contains("status message drafted")));
+    assert!(
+        s.recorded
+            .iter()
+            .any(|e| e.contains("status message drafted"))
+    );
     assert!(!ticked(&s, "orders", "communicate"), "drafted, not posted");
 }
 
@@ -67,7 +74,11 @@ fn an_unreachable_context_is_not_verified_at_confirm() {
     } else {
         s.press("<Enter>");
     }
-    assert!(s.state.run.is_some(), "confirmed; flash {:?}", s.state.flash);
+    assert!(
+        s.state.run.is_some(),
+        "confirmed; flash {:?}",
+        s.state.flash
+    );
     assert!(!ticked(&s, "search", "verify-cluster"));
     let text = std::fs::read_to_string(&note).unwrap();
     assert!(

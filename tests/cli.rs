@@ -166,13 +166,17 @@ fn status_prints_what_it_could_read_and_exits_3_when_a_target_could_not_be_read(
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "stdout {text}\nstderr {err}");
-    assert!(text.contains("payments") && text.contains("unknown"), "{text}");
+    assert!(
+        text.contains("payments") && text.contains("unknown"),
+        "{text}"
+    );
 }
 
 /// The README's example config is the first thing a newcomer copies.
 #[test]
 fn the_readmes_example_config_parses() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
     let end = start + readme[start..].find("```").unwrap();
     let c = rbtui::config::Config::parse("README.md", &readme[start..end])

@@ -468,6 +468,38 @@ fn health_is_fed_by_watches_once_they_sync() {
 }
 
 #[test]
+fn a_server_that_keeps_its_watches_open_but_answers_nothing_else_is_down() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+    rt.block_on(b.health_all());
+    let t0 = std::time::Instant::now();
+    while !b.watching("catalog") {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "watches did not sync"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let asked = chrono::Utc::now();
+    let h = rt.block_on(b.health_all()).remove(0).unwrap();
+    assert!(h.observed_at >= asked, "stamped when asked, not before");
+    fake.state.lock().unwrap().shutting_down = true;
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(b.watching("catalog"), "the watches are still open");
+    // The watch cache alone is not an answer: no fresh-looking health.
+    let r = rt.block_on(b.health_all()).remove(0);
+    let (name, e) = r.expect_err("a verdict from the watch cache while the server refuses reads");
+    assert_eq!(name, "catalog");
+    assert!(e.contains("503") && e.contains("shutting down"), "{e}");
+}
+
+#[test]
 fn without_a_config_a_kubeconfig_offers_its_current_namespace() {
     let fake = k8s_server::start();
     let dir = tempfile::tempdir().unwrap();

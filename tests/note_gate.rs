@@ -93,16 +93,26 @@ fn a_full_disk_at_confirm_sends_nothing_and_the_entries_are_written_late() {
     // Nothing was sent: the world did not move, and the run says so.
     b.with_world(|w, _| {
         let svc = w.service("notifications").unwrap();
-        assert_eq!(svc.version, version, "no mutating request reached the platform");
+        assert_eq!(
+            svc.version, version,
+            "no mutating request reached the platform"
+        );
         assert!(svc.rollout.is_none());
         assert!(svc.auto_sync, "auto-sync untouched");
     });
-    let run = s.state.run.clone().expect("the run exists to say what happened");
+    let run = s
+        .state
+        .run
+        .clone()
+        .expect("the run exists to say what happened");
     let Some(Outcome::Failed(msg)) = &run.outcome else {
         panic!("run stopped, got {:?}", run.outcome)
     };
     assert!(msg.contains("nothing was sent"), "{msg}");
-    assert!(s.state.note_error.is_some(), "the header says the note fails");
+    assert!(
+        s.state.note_error.is_some(),
+        "the header says the note fails"
+    );
     // The torn entry was cut back: the file holds only whole entries.
     assert_eq!(file_len(&path), before, "no partial entry left behind");
     // And no new plan can be confirmed meanwhile.
@@ -112,11 +122,18 @@ fn a_full_disk_at_confirm_sends_nothing_and_the_entries_are_written_late() {
     // and said to be late, and the failure clears.
     limit.store(u64::MAX, Ordering::SeqCst);
     s.advance(6_000);
-    assert!(s.state.note_error.is_none(), "cleared by the next successful write");
+    assert!(
+        s.state.note_error.is_none(),
+        "cleared by the next successful write"
+    );
     assert!(s.state.note_backlog.is_empty());
     let text = std::fs::read_to_string(&path).unwrap();
-    let late = text.find("**note-gap**").expect("a heading for the late entries");
-    let confirm = text.find("confirmed by oncall").expect("the confirm entry, written late");
+    let late = text
+        .find("**note-gap**")
+        .expect("a heading for the late entries");
+    let confirm = text
+        .find("confirmed by oncall")
+        .expect("the confirm entry, written late");
     assert!(late < confirm, "the heading comes before the late entries");
     assert!(text[confirm..].contains("nothing was sent"));
     lines_are_whole(&path);
@@ -174,6 +191,10 @@ fn operator_text_whose_save_failed_stays_in_the_editor() {
     assert_eq!(d.notes_failed, 0);
     // The activity pane shows exactly what the note got: redacted.
     let last = s.state.activity.last().unwrap();
-    assert!(last.summary.contains("token=[REDACTED]"), "{}", last.summary);
+    assert!(
+        last.summary.contains("token=[REDACTED]"),
+        "{}",
+        last.summary
+    );
     assert!(!last.summary.contains("hunter2"));
 }

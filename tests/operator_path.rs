@@ -266,7 +266,10 @@ fn rehearsal_refuses_prod_and_runs_staging() {
             .any(|r| r.contains("**refused** `checkout`"))
     );
     assert!(
-        !s.state.checklists.get("checkout").is_some_and(|c| c.contains_key("history")),
+        !s.state
+            .checklists
+            .get("checkout")
+            .is_some_and(|c| c.contains_key("history")),
         "a plan that can never run ticks nothing"
     );
     b.with_world(|w, _| {
@@ -506,11 +509,15 @@ fn ticks_with_mixed_stale_and_fresh_targets_do_not_redraw() {
     let (mut s, _) = demo(Mode::Demo, None);
     let mut old = s.state.health["search"].clone();
     old.observed_at = t0() - chrono::Duration::seconds(300);
+    // An older answer never replaces a newer one: start from none.
+    s.state.health.remove("search");
     s.dispatch(rbtui::core::Action::HealthUpdated(vec![old]));
     assert!(s.state.verdicts["search"].stale && !s.state.verdicts["checkout"].stale);
     for i in 1..20 {
         s.state.dirty = false;
-        s.dispatch(rbtui::core::Action::Tick(t0() + chrono::Duration::milliseconds(i * 500)));
+        s.dispatch(rbtui::core::Action::Tick(
+            t0() + chrono::Duration::milliseconds(i * 500),
+        ));
         assert!(!s.state.dirty, "tick {i} redrew with nothing changed");
     }
 }

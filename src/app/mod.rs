@@ -271,7 +271,8 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     spawn_pollers(&mut tasks, backend.clone(), tx.clone());
     spawn_signals(&mut tasks, tx.clone());
-    let mut tstp = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGTSTP))?;
+    let mut tstp =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGTSTP))?;
     macro_rules! step {
         ($a:expr) => {
             drive(&mut state, &mut note, $a, |fx| {

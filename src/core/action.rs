@@ -56,9 +56,9 @@ impl ExecError {
             ExecError::Refused(m) => format!("refused: {m}"),
             ExecError::Failed(m) => m.clone(),
             ExecError::NotSent(m) => format!("nothing was sent: {m}"),
-            ExecError::OutcomeUnknown(m) => format!(
-                "outcome unknown: the request was sent but its answer was lost ({m})"
-            ),
+            ExecError::OutcomeUnknown(m) => {
+                format!("outcome unknown: the request was sent but its answer was lost ({m})")
+            }
         }
     }
 }

@@ -40,7 +40,13 @@ pub(super) fn auto_tick(
 
 /// The steps bound to `ev` stay open, and the note says why: a claim
 /// without its proof is worse than no claim.
-pub(super) fn not_ticked(s: &mut State, fx: &mut Vec<Effect>, target: &str, ev: AutoEvent, why: String) {
+pub(super) fn not_ticked(
+    s: &mut State,
+    fx: &mut Vec<Effect>,
+    target: &str,
+    ev: AutoEvent,
+    why: String,
+) {
     let Some(t) = s.target(target).cloned() else {
         return;
     };
@@ -50,7 +56,11 @@ pub(super) fn not_ticked(s: &mut State, fx: &mut Vec<Effect>, target: &str, ev: 
             r.steps
                 .iter()
                 .filter(|st| st.auto == Some(ev))
-                .filter(|st| !s.checklists.get(target).is_some_and(|c| c.contains_key(&st.id)))
+                .filter(|st| {
+                    !s.checklists
+                        .get(target)
+                        .is_some_and(|c| c.contains_key(&st.id))
+                })
                 .map(|st| st.title.clone())
                 .collect()
         })

@@ -118,7 +118,7 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
                     .and_then(|h| h.revisions.get(s.history_cursor))
                     .map(|r| r.id.clone());
                 if let (Some(t), Some(to)) = (s.selected.clone(), to) {
-                    build_plan(s, &t, &to, fx);
+                    request_plan(s, &t, &to, fx);
                 }
             }
         }

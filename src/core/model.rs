@@ -318,11 +318,25 @@ mod tests {
             location: String::new(),
         };
         assert!(t.is_prod());
-        for e in ["prod", "PRD", "live", "eu-prod", "prod_eu", "live.west", "Production"] {
+        for e in [
+            "prod",
+            "PRD",
+            "live",
+            "eu-prod",
+            "prod_eu",
+            "live.west",
+            "Production",
+        ] {
             t.environment = e.into();
             assert!(t.is_prod(), "{e} is prod");
         }
-        for e in ["staging", "product-staging", "dev", "liveness-test", "preprod"] {
+        for e in [
+            "staging",
+            "product-staging",
+            "dev",
+            "liveness-test",
+            "preprod",
+        ] {
             t.environment = e.into();
             assert!(!t.is_prod(), "{e} is not prod");
         }

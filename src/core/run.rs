@@ -164,7 +164,12 @@ pub(super) fn step_finished(
                 None,
             );
             s.run = None;
-            s.rebuild = Some((t.clone(), to));
+            s.pending_plan = Some(super::state::PendingPlan {
+                target: t.clone(),
+                to,
+                after_stale: true,
+                asked_at: s.now,
+            });
             fx.push(Effect::LoadHistory(t));
         }
         Err(e @ ExecError::NotSent(_)) => {
@@ -189,7 +194,10 @@ pub(super) fn step_finished(
                 vec![],
                 None,
             );
-            s.flash = Some((true, format!("{t}: step {} outcome unknown; re-reading", step + 1)));
+            s.flash = Some((
+                true,
+                format!("{t}: step {} outcome unknown; re-reading", step + 1),
+            ));
             fx.push(Effect::Settle {
                 plan,
                 step,
@@ -208,7 +216,11 @@ fn ran_and_not(run: &super::state::Run) -> Vec<String> {
         .enumerate()
         .map(|(i, st)| {
             let state = if i < run.step { "ran" } else { "NOT run" };
-            format!("{state}: step {} {}", i + 1, st.describe(&p.target, &p.from))
+            format!(
+                "{state}: step {} {}",
+                i + 1,
+                st.describe(&p.target, &p.from)
+            )
         })
         .collect()
 }
@@ -268,7 +280,11 @@ pub(super) fn step_settled(
                 fx,
                 "result",
                 Some(t.clone()),
-                format!("step {} applied (decided by re-reading: {})", step + 1, st.seen),
+                format!(
+                    "step {} applied (decided by re-reading: {})",
+                    step + 1,
+                    st.seen
+                ),
                 vec![],
                 None,
             );
@@ -337,7 +353,10 @@ pub fn settled_from_history(plan: &RollbackPlan, step: &PlanStep, h: &History) -
 
 /// Whether a revision runs the content of `to`: the same commit where both
 /// name one, else the same images; `None` when nothing can tell.
-pub fn runs_revision(current: &super::model::Revision, to: &super::model::Revision) -> Option<bool> {
+pub fn runs_revision(
+    current: &super::model::Revision,
+    to: &super::model::Revision,
+) -> Option<bool> {
     if let (Some(a), Some(b)) = (&current.git_sha, &to.git_sha) {
         return Some(a == b);
     }
@@ -365,7 +384,12 @@ pub(super) fn fail_run(s: &mut State, fx: &mut Vec<Effect>, msg: String) {
     );
 }
 
-pub(super) fn fail_run_with(s: &mut State, fx: &mut Vec<Effect>, msg: String, details: Vec<String>) {
+pub(super) fn fail_run_with(
+    s: &mut State,
+    fx: &mut Vec<Effect>,
+    msg: String,
+    details: Vec<String>,
+) {
     let Some(run) = s.run.as_mut() else { return };
     run.outcome = Some(Outcome::Failed(msg.clone()));
     let t = run.plan.target.name.clone();
@@ -550,7 +574,9 @@ pub(super) fn verify_read(
                 AutoEvent::ProbeAnswered,
                 format!(
                     "the health probe fails{}",
-                    probe.map(|g| format!(": {}", g.display)).unwrap_or_default()
+                    probe
+                        .map(|g| format!(": {}", g.display))
+                        .unwrap_or_default()
                 ),
             ),
             (None, _) => not_ticked(

@@ -71,6 +71,18 @@ pub enum Popup {
     QuitConfirm,
 }
 
+/// A plan asked for, built once the fresh read of its target arrives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingPlan {
+    pub target: String,
+    pub to: String,
+    /// The earlier plan was refused as stale: say so when it is rebuilt.
+    pub after_stale: bool,
+    /// Only an answer fetched at or after this instant is fresh enough: an
+    /// earlier request still in flight must not build the plan.
+    pub asked_at: DateTime<Utc>,
+}
+
 /// Why and since when the note cannot be written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NoteFailure {
@@ -202,8 +214,15 @@ pub struct State {
     pub filtering: bool,
     pub popup: Option<Popup>,
     pub plan: Option<RollbackPlan>,
-    /// A plan to rebuild once fresh history arrives (after a stale refusal).
-    pub rebuild: Option<(String, String)>,
+    /// A plan waiting for a fresh read of its target: every plan is built
+    /// from the platform's answer, never from a cached one.
+    pub pending_plan: Option<PendingPlan>,
+    /// When the selected target's history was last asked for; History
+    /// follows changes made by others without a key press.
+    pub history_asked_at: Option<DateTime<Utc>>,
+    /// Targets whose reads fail, since when: outages and recoveries go to
+    /// the note as they happen.
+    pub down_since: HashMap<String, DateTime<Utc>>,
     pub run: Option<Run>,
     pub runbooks: Vec<Runbook>,
     pub checklists: HashMap<String, HashMap<String, Tick>>,
@@ -252,7 +271,9 @@ impl State {
             filtering: false,
             popup: None,
             plan: None,
-            rebuild: None,
+            pending_plan: None,
+            history_asked_at: None,
+            down_since: HashMap::new(),
             run: None,
             runbooks,
             checklists: HashMap::new(),

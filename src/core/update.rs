@@ -41,7 +41,31 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         Action::HealthUpdated(hs) => {
             let mut changed = false;
             for h in hs {
-                s.health_errors.remove(&h.target);
+                if s.health
+                    .get(&h.target)
+                    .is_some_and(|old| old.observed_at > h.observed_at)
+                {
+                    continue;
+                }
+                if s.health_errors.remove(&h.target).is_some() {
+                    changed = true;
+                }
+                if let Some(since) = s.down_since.remove(&h.target) {
+                    record(
+                        s,
+                        &mut fx,
+                        "source",
+                        Some(h.target.clone()),
+                        format!(
+                            "{} answers again (reads failed from {} to {})",
+                            h.target,
+                            fmt::hms(since),
+                            fmt::hms(h.observed_at)
+                        ),
+                        vec![],
+                        None,
+                    );
+                }
                 if s.health.get(&h.target) != Some(&h) {
                     changed = true;
                     s.trends.entry(h.target.clone()).or_default().push(&h);
@@ -54,6 +78,25 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             changed
         }
         Action::HealthFailed { target, error } => {
+            if !s.down_since.contains_key(&target) {
+                s.down_since.insert(target.clone(), s.now);
+                let last = s
+                    .health
+                    .get(&target)
+                    .map(|h| format!("last answer at {}", fmt::hms(h.observed_at)))
+                    .unwrap_or_else(|| "no answer yet this session".into());
+                record(
+                    s,
+                    &mut fx,
+                    "source",
+                    Some(target.clone()),
+                    format!(
+                        "reads of {target} fail: {error} ({last}); its data ages until it answers"
+                    ),
+                    vec![],
+                    None,
+                );
+            }
             s.health_errors.insert(target, error.clone()).as_ref() != Some(&error)
         }
         Action::HistoryLoaded { target, result } => {
@@ -208,6 +251,20 @@ fn retry_note(s: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
+/// History of the selected target follows changes made by others (a new
+/// revision deployed, CURRENT moved) without a key press.
+fn refresh_history(s: &mut State, fx: &mut Vec<Effect>) {
+    const EVERY_SECS: i64 = 10;
+    let Some(t) = s.selected.clone() else { return };
+    let due = s
+        .history_asked_at
+        .is_none_or(|at| (s.now - at).num_seconds() >= EVERY_SECS);
+    if due {
+        s.history_asked_at = Some(s.now);
+        fx.push(Effect::LoadHistory(t));
+    }
+}
+
 /// Queues a note entry. Only `Recorded` puts it in the activity pane.
 pub(super) fn record(
     s: &mut State,
@@ -238,6 +295,7 @@ pub(super) fn tick(
     s.now = now;
     let mut redraw = before_minute != now.format("%H:%M").to_string();
     retry_note(s, fx);
+    refresh_history(s, fx);
     // Ages and staleness are shown per minute, except while a rollout runs.
     // By name: two HashMaps iterate in different orders.
     let stale_set = |s: &State| -> std::collections::BTreeSet<String> {
@@ -318,6 +376,14 @@ pub(super) fn assess(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
     let Some(v) = s.verdicts.get(target).cloned() else {
         return;
     };
+    // An assessment from old or failing data would be a claim without proof.
+    if v.stale || s.health_errors.contains_key(target) {
+        s.flash = Some((
+            true,
+            format!("{target}: health not assessed: its data is stale or its reads fail"),
+        ));
+        return;
+    }
     s.assessed.push(target.to_string());
     let text = format!("health {}: {}", v.severity.label(), v.severity.advice());
     record(
@@ -338,6 +404,26 @@ pub(super) fn assess(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
             Some(format!("{}: {}", text, v.reasons.join("; "))),
         );
     }
+}
+
+/// Asks for a fresh read of the target; the plan is built from its answer.
+pub(super) fn request_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Effect>) {
+    if s.in_flight() {
+        s.flash = Some((
+            true,
+            "a rollback is in flight; wait for it to finish before planning another".into(),
+        ));
+        return;
+    }
+    s.pending_plan = Some(super::state::PendingPlan {
+        target: target.into(),
+        to: to.into(),
+        after_stale: false,
+        asked_at: s.now,
+    });
+    s.flash = Some((false, format!("reading {target} afresh to plan…")));
+    s.history_asked_at = Some(s.now);
+    fx.push(Effect::LoadHistory(target.into()));
 }
 
 pub(super) fn build_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Effect>) {
@@ -489,11 +575,36 @@ pub(super) fn history_loaded(
     match result {
         Ok(h) => {
             s.history_errors.remove(&target);
+            let older = s
+                .histories
+                .get(&target)
+                .is_some_and(|old| old.fetched_at > h.fetched_at);
+            if older {
+                return;
+            }
+            // The cursor stays on the revision it was on, wherever the
+            // list moved it.
+            if s.selected.as_deref() == Some(target.as_str()) {
+                let was = s
+                    .histories
+                    .get(&target)
+                    .and_then(|old| old.revisions.get(s.history_cursor))
+                    .map(|r| r.id.clone());
+                if let Some(i) = was.and_then(|id| h.revisions.iter().position(|r| r.id == id)) {
+                    s.history_cursor = i;
+                } else {
+                    s.history_cursor = s.history_cursor.min(h.revisions.len().saturating_sub(1));
+                }
+            }
+            let fetched = h.fetched_at;
             s.histories.insert(target.clone(), h);
-            if let Some((t, to)) = s.rebuild.clone() {
-                if t == target {
-                    s.rebuild = None;
-                    build_plan(s, &t, &to, fx);
+            if let Some(p) = s
+                .pending_plan
+                .take_if(|p| p.target == target && fetched >= p.asked_at)
+            {
+                s.flash = None;
+                build_plan(s, &p.target, &p.to, fx);
+                if p.after_stale && s.plan.is_some() {
                     s.flash = Some((
                         true,
                         "plan rebuilt: the target changed since the last plan; review it again"
@@ -503,6 +614,12 @@ pub(super) fn history_loaded(
             }
         }
         Err(e) => {
+            if s.pending_plan.take_if(|p| p.target == target).is_some() {
+                s.flash = Some((
+                    true,
+                    format!("no plan: reading {target} failed ({e}); press Enter to try again"),
+                ));
+            }
             s.history_errors.insert(target, e);
         }
     }

@@ -25,7 +25,10 @@ impl NoteFile for Quota {
         }
         Write::write_all(&mut self.file, &bytes[..room])?;
         self.file.flush()?;
-        Err(Error::new(ErrorKind::StorageFull, "No space left on device (os error 28)"))
+        Err(Error::new(
+            ErrorKind::StorageFull,
+            "No space left on device (os error 28)",
+        ))
     }
     fn sync(&mut self) -> std::io::Result<()> {
         self.file.sync_data()

@@ -150,8 +150,15 @@ fn redact_line(line: &str) -> String {
         if let Some((k, _v)) = w.split_once('=') {
             let k = k.to_ascii_lowercase();
             if [
-                "token", "password", "passwd", "secret", "api_key", "apikey", "auth",
-                "credential", "private_key",
+                "token",
+                "password",
+                "passwd",
+                "secret",
+                "api_key",
+                "apikey",
+                "auth",
+                "credential",
+                "private_key",
             ]
             .iter()
             .any(|s| k.contains(s))
@@ -171,7 +178,10 @@ fn redact_line(line: &str) -> String {
 /// Credentials recognisable by their shape alone: JWTs, GitHub and Slack
 /// tokens, AWS access key ids.
 fn looks_like_token(w: &str) -> bool {
-    let upper_alnum = |s: &str| s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let upper_alnum = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
     let b64url = |s: &str| {
         !s.is_empty()
             && s.chars()
@@ -181,9 +191,21 @@ fn looks_like_token(w: &str) -> bool {
         let parts: Vec<&str> = w.split('.').collect();
         parts.len() == 3 && w.starts_with("eyJ") && parts.iter().all(|p| b64url(p))
     };
-    let prefixed = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-", "xoxs-"]
-        .iter()
-        .any(|p| w.starts_with(p) && w.len() >= p.len() + 16);
+    let prefixed = [
+        "ghp_",
+        "gho_",
+        "ghu_",
+        "ghs_",
+        "ghr_",
+        "github_pat_",
+        "glpat-",
+        "xoxb-",
+        "xoxp-",
+        "xoxa-",
+        "xoxs-",
+    ]
+    .iter()
+    .any(|p| w.starts_with(p) && w.len() >= p.len() + 16);
     let aws = (w.starts_with("AKIA") || w.starts_with("ASIA")) && w.len() == 20 && upper_alnum(w);
     jwt || prefixed || aws
 }
@@ -211,12 +233,22 @@ mod tests {
             "pasted {jwt}, then (ghp_0123456789abcdefABCDEF0123) and AKIAIOSFODNN7EXAMPLE; DB_SECRET_KEY=s3cr3t MY_CREDENTIALS=x1 xoxb-1234567890-abcdefghij\n"
         );
         let e = redact(&text);
-        for secret in [jwt, "ghp_0123456789abcdefABCDEF0123", "AKIAIOSFODNN7EXAMPLE", "s3cr3t", "x1", "xoxb-1234567890"] {
+        for secret in [
+            jwt,
+            "ghp_0123456789abcdefABCDEF0123",
+            "AKIAIOSFODNN7EXAMPLE",
+            "s3cr3t",
+            "x1",
+            "xoxb-1234567890",
+        ] {
             assert!(!e.contains(secret), "{secret} leaked: {e}");
         }
         assert!(e.contains("pasted [REDACTED],"), "{e}");
         // Ordinary words and digests stay.
         let plain = redact("image sha256:0123456789abcdef0123456789abcdef AKIA ghp_short\n");
-        assert_eq!(plain, "image sha256:0123456789abcdef0123456789abcdef AKIA ghp_short\n");
+        assert_eq!(
+            plain,
+            "image sha256:0123456789abcdef0123456789abcdef AKIA ghp_short\n"
+        );
     }
 }

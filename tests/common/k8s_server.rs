@@ -25,6 +25,9 @@ pub struct K8s {
     pub race_after_get: bool,
     /// Answer the next request with this status and raw body instead.
     pub fault: Option<(u16, String)>,
+    /// A graceful shutdown: watches keep streaming, every other request is
+    /// refused with 503 (kube-apiserver's `--shutdown-delay-duration`).
+    pub shutting_down: bool,
 }
 
 pub struct FakeK8s {
@@ -85,6 +88,7 @@ pub fn start() -> FakeK8s {
         patched: false,
         race_after_get: false,
         fault: None,
+        shutting_down: false,
     }));
     let st = state.clone();
     let (addr, seen) = serve(Arc::new(move |r: &Req| handle(&st, r)));
@@ -141,6 +145,13 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
         .query
         .split('&')
         .any(|kv| kv == "watch=true" || kv == "watch=1");
+    if s.shutting_down && !watching {
+        return Resp::json(
+            503,
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                   "message": "apiserver is shutting down", "reason": "ServiceUnavailable", "code": 503}),
+        );
+    }
     match (r.method.as_str(), p) {
         // Watches: the current objects as events, then the stream ends (the
         // client re-watches), so changes reach it within a second.

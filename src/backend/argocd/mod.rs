@@ -139,8 +139,11 @@ impl ArgoBackend {
             .await
     }
 
-    async fn get_tree(&self, t: &AppTarget) -> Option<Tree> {
-        self.client
+    /// `None` when the tree may not be read (403) or is not there (404):
+    /// health then goes without pod detail. Other failures are errors.
+    async fn get_tree(&self, t: &AppTarget) -> Result<Option<Tree>, String> {
+        match self
+            .client
             .get_json(
                 &format!("/api/v1/applications/{}/resource-tree", t.app),
                 &Self::query(t),
@@ -148,21 +151,25 @@ impl ArgoBackend {
                 &Self::object(t),
             )
             .await
-            .ok()
+        {
+            Ok(tree) => Ok(Some(tree)),
+            Err(ApiError::Forbidden(_) | ApiError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.message()),
+        }
     }
 
+    /// The resource tree is read on every poll even while the stream is up:
+    /// its answer is what proves the server still answers (a stream can stay
+    /// open through a shutdown), so a failed tree read is a failed health
+    /// read, and the age is the time it was asked.
     async fn read_health(&self, t: &AppTarget) -> Result<Health, String> {
+        let asked = chrono::Utc::now();
         let app = match self.live.get(&t.app) {
             Some(a) => a,
             None => self.get_app(t).await.map_err(|e| e.message())?,
         };
-        let tree = self.get_tree(t).await;
-        Ok(convert::health(
-            &t.name,
-            &app,
-            tree.as_ref(),
-            chrono::Utc::now(),
-        ))
+        let tree = self.get_tree(t).await?;
+        Ok(convert::health(&t.name, &app, tree.as_ref(), asked))
     }
 
     async fn supports_enabled(&self) -> bool {
@@ -188,7 +195,9 @@ impl ArgoBackend {
     ) -> Result<StepDone, ExecError> {
         let t = self.target(&plan.target.name).map_err(ExecError::Failed)?;
         // Before anything mutating left, a failure means nothing was sent.
-        let unsent = |e: ApiError| ExecError::NotSent(format!("re-reading {} failed: {}", t.app, e.message()));
+        let unsent = |e: ApiError| {
+            ExecError::NotSent(format!("re-reading {} failed: {}", t.app, e.message()))
+        };
         // Once a mutating request left, a lost answer (5xx, timeout, reset,
         // unreadable body) leaves its outcome unknown until re-read.
         let fail = |e: ApiError| match e {
@@ -394,7 +403,11 @@ impl ArgoBackend {
     /// a lost answer is decided by the operation the server holds: one
     /// syncing to the target commit, started after the plan, means the
     /// POST arrived.
-    async fn settle_step(&self, plan: &RollbackPlan, step: &PlanStep) -> Result<super::Settled, String> {
+    async fn settle_step(
+        &self,
+        plan: &RollbackPlan,
+        step: &PlanStep,
+    ) -> Result<super::Settled, String> {
         let t = self.target(&plan.target.name)?;
         let app = self.get_app(&t).await.map_err(|e| e.message())?;
         let version = app.version_token();
@@ -403,7 +416,11 @@ impl ArgoBackend {
                 let on = app.auto_sync();
                 (
                     Some(on == matches!(step, PlanStep::EnableAutoSync)),
-                    format!("auto-sync is {} on {}", if on { "on" } else { "off" }, t.app),
+                    format!(
+                        "auto-sync is {} on {}",
+                        if on { "on" } else { "off" },
+                        t.app
+                    ),
                 )
             }
             PlanStep::Rollback { .. } => {
@@ -434,7 +451,10 @@ impl ArgoBackend {
                         ),
                     )
                 } else if want.is_empty() {
-                    (None, format!("the plan's history id {} names no commit", plan.to.id))
+                    (
+                        None,
+                        format!("the plan's history id {} names no commit", plan.to.id),
+                    )
                 } else {
                     (
                         Some(false),
@@ -531,8 +551,10 @@ impl Backend for ArgoBackend {
     fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
         Box::pin(async move {
             let t = self.target(target)?;
+            // Stamped when asked: an answer is at least this fresh.
+            let asked = chrono::Utc::now();
             let app = self.get_app(&t).await.map_err(|e| e.message())?;
-            Ok(convert::history(&t.name, &app, chrono::Utc::now()))
+            Ok(convert::history(&t.name, &app, asked))
         })
     }
 

@@ -176,31 +176,36 @@ impl ComposeBackend {
             .and_then(|c| c.image.clone())
             .map(|i| vec![ImageRef::parse(&i)])
             .unwrap_or_default();
-        Ok((Health {
-            target: t.name.clone(),
-            desired: cs.len() as u32,
-            ready,
-            updated: cs.len() as u32,
-            crashlooping: bad,
-            restarts: 0,
-            endpoints: None,
-            error_rate: None,
-            latency_p95_ms: None,
-            latency_baseline_ms: None,
-            probe_ok: None,
-            rollout_stuck: false,
-            revision: images
-                .first()
-                .and_then(|i| i.tag.clone())
-                .unwrap_or_default(),
-            images,
-            message: (!msgs.is_empty()).then(|| msgs.join("; ")),
-            observed_at: Utc::now(),
-            signals: Vec::new(),
-        }, unchecked))
+        Ok((
+            Health {
+                target: t.name.clone(),
+                desired: cs.len() as u32,
+                ready,
+                updated: cs.len() as u32,
+                crashlooping: bad,
+                restarts: 0,
+                endpoints: None,
+                error_rate: None,
+                latency_p95_ms: None,
+                latency_baseline_ms: None,
+                probe_ok: None,
+                rollout_stuck: false,
+                revision: images
+                    .first()
+                    .and_then(|i| i.tag.clone())
+                    .unwrap_or_default(),
+                images,
+                message: (!msgs.is_empty()).then(|| msgs.join("; ")),
+                observed_at: Utc::now(),
+                signals: Vec::new(),
+            },
+            unchecked,
+        ))
     }
 
     async fn read_history(&self, t: &ComposeTarget) -> Result<History, String> {
+        // Stamped when asked: an answer is at least this fresh.
+        let asked = Utc::now();
         let cs = self.containers(t).await?;
         let cur_image = cs[0].image.clone().unwrap_or_default();
         let cur_id = cs[0].image_id.clone().unwrap_or_default();
@@ -290,7 +295,7 @@ impl ComposeBackend {
                 blocked,
                 ..Default::default()
             },
-            fetched_at: Utc::now(),
+            fetched_at: asked,
             known_bad: vec![],
             last_known_good: None,
         })
@@ -534,7 +539,10 @@ impl ComposeBackend {
         } else if h.ready == h.desired {
             p(
                 ProgressPhase::Converged,
-                format!("{}/{} containers healthy on {want} (health checks pass)", h.ready, h.desired),
+                format!(
+                    "{}/{} containers healthy on {want} (health checks pass)",
+                    h.ready, h.desired
+                ),
             )
         } else {
             p(

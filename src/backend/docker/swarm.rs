@@ -195,6 +195,8 @@ impl SwarmBackend {
     }
 
     async fn read_history(&self, t: &SwarmTarget) -> Result<History, String> {
+        // Stamped when asked: an answer is at least this fresh.
+        let asked = Utc::now();
         let svc = self.service(t).await?;
         let spec = svc.spec.clone().unwrap_or_default();
         let index = svc.version.as_ref().and_then(|v| v.index).unwrap_or(0);
@@ -299,7 +301,7 @@ impl SwarmBackend {
                 blocked: vec![],
                 warnings: vec![],
             },
-            fetched_at: Utc::now(),
+            fetched_at: asked,
             known_bad: vec![],
             last_known_good: None,
         })

@@ -138,6 +138,12 @@ impl KubeBackend {
             },
         };
         let server = config.cluster_url.to_string();
+        // kube retries 429/503/504 up to 15 times with backoff: an outage
+        // would look like a slow answer for minutes, and a mutation's fate
+        // would be decided out of sight. rbtui says what the server answered
+        // and decides itself (Backend::settle).
+        let mut config = config;
+        config.default_retry = false;
         let client = kube::Client::try_from(config)
             .map_err(|e| format!("cannot build the Kubernetes client: {e}"))?;
         Ok((
@@ -167,6 +173,30 @@ impl KubeBackend {
             .await
             .map_err(|_| format!("{what}: the API server did not answer within 15s (timeout)"))?
             .map_err(|e| describe(&e, verb, what))
+    }
+
+    /// A read whose absence is a fact of the set-up, not an outage: a 403
+    /// (RBAC does not grant it) or 404 (API not served) is `None`; anything
+    /// else (timeout, 5xx, unreachable) is an error, so a partial read
+    /// never passes for a whole one.
+    async fn get_optional(
+        &self,
+        path: &str,
+        verb: &str,
+        what: &str,
+    ) -> Result<Option<Value>, String> {
+        let req = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(|e| e.to_string())?;
+        match tokio::time::timeout(Duration::from_secs(15), self.client.request::<Value>(req)).await
+        {
+            Err(_) => Err(format!(
+                "{what}: the API server did not answer within 15s (timeout)"
+            )),
+            Ok(Ok(v)) => Ok(Some(v)),
+            Ok(Err(kube::Error::Api(s))) if s.code == 403 || s.code == 404 => Ok(None),
+            Ok(Err(e)) => Err(describe(&e, verb, what)),
+        }
     }
 
     fn deploy_path(t: &DeployTarget) -> String {
@@ -216,36 +246,43 @@ impl KubeBackend {
     }
 
     /// Ready endpoints of the Service named like the Deployment; None when
-    /// there is no such Service (nothing to judge, not "zero").
-    async fn ready_endpoints(&self, t: &DeployTarget) -> Option<u32> {
+    /// there is no such Service or they may not be read (nothing to judge,
+    /// not "zero").
+    async fn ready_endpoints(&self, t: &DeployTarget) -> Result<Option<u32>, String> {
         let path = format!(
             "/apis/discovery.k8s.io/v1/namespaces/{}/endpointslices?labelSelector={}",
             t.namespace,
             urlencode(&format!("kubernetes.io/service-name={}", t.deployment))
         );
-        let l = self.get(&path, "list", "endpointslices").await.ok()?;
-        let slices = l["items"].as_array()?;
+        let Some(l) = self.get_optional(&path, "list", "endpointslices").await? else {
+            return Ok(None);
+        };
+        let Some(slices) = l["items"].as_array() else {
+            return Err(
+                "malformed answer from the API server: endpointslices without items".into(),
+            );
+        };
         if slices.is_empty() {
-            return None;
+            return Ok(None);
         }
-        Some(
+        Ok(Some(
             slices
                 .iter()
                 .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
                 .filter(|e| e["conditions"]["ready"] == true)
                 .count() as u32,
-        )
+        ))
     }
 
     /// Recent Warning events of the Deployment, its ReplicaSets and pods.
-    async fn warnings(&self, t: &DeployTarget) -> Vec<String> {
+    async fn warnings(&self, t: &DeployTarget) -> Result<Vec<String>, String> {
         let path = format!(
             "/api/v1/namespaces/{}/events?fieldSelector={}",
             t.namespace,
             urlencode("type=Warning")
         );
-        let Ok(l) = self.get(&path, "list", "events").await else {
-            return vec![];
+        let Some(l) = self.get_optional(&path, "list", "events").await? else {
+            return Ok(vec![]);
         };
         let prefix = format!("{}-", t.deployment);
         let mut evs: Vec<&Value> = l["items"]
@@ -267,7 +304,8 @@ impl KubeBackend {
                 .to_string()
         };
         evs.sort_by_key(|e| std::cmp::Reverse(at(e)));
-        evs.iter()
+        Ok(evs
+            .iter()
             .take(2)
             .map(|e| {
                 let count = e["count"]
@@ -286,7 +324,7 @@ impl KubeBackend {
                     e["message"].as_str().unwrap_or("").trim()
                 )
             })
-            .collect()
+            .collect())
     }
 
     /// Whether the target's Deployment and pods are fed by live watches.
@@ -295,6 +333,11 @@ impl KubeBackend {
     }
 
     async fn read_health(&self, t: &DeployTarget) -> Result<Health, String> {
+        // The answer's age is the platform's: stamped when the direct reads
+        // below were sent, and only if every one of them answered. A watch
+        // that stays open while the server stops answering cannot make old
+        // objects look fresh.
+        let asked = Utc::now();
         // Watches keep the Deployment and its pods current; GET only until they sync.
         let (d, pods) = match self.watches.snapshot(&t.name) {
             Some(x) => x,
@@ -305,8 +348,7 @@ impl KubeBackend {
                 (d, pods)
             }
         };
-        let endpoints = self.ready_endpoints(t).await;
-        let warnings = self.warnings(t).await;
+        let (endpoints, warnings) = tokio::try_join!(self.ready_endpoints(t), self.warnings(t))?;
         let n = |k: &str| d["status"][k].as_u64().unwrap_or(0) as u32;
         let bad_reasons = [
             "CrashLoopBackOff",
@@ -417,12 +459,14 @@ impl KubeBackend {
                 .to_string(),
             images: images(&d["spec"]["template"]),
             message: (!msg.is_empty()).then(|| msg.join("; ")),
-            observed_at: Utc::now(),
+            observed_at: asked,
             signals: Vec::new(),
         })
     }
 
     async fn read_history(&self, t: &DeployTarget) -> Result<History, String> {
+        // Stamped when asked: an answer is at least this fresh.
+        let asked = Utc::now();
         let d = self.deployment(t).await?;
         let rss = self.replicasets(t, &d).await?;
         let pods = self.pods(t, &d).await.unwrap_or_default();
@@ -514,7 +558,7 @@ impl KubeBackend {
                 blocked: vec![],
                 warnings,
             },
-            fetched_at: Utc::now(),
+            fetched_at: asked,
             known_bad: vec![],
             last_known_good: None,
         })

@@ -1,0 +1,166 @@
+//! Plans and History come from the platform's latest answer: a plan is
+//! built from a fresh read, History follows deploys made by others, the
+//! selection follows the revision, an older answer never replaces a newer
+//! one, and outages are recorded as they happen.
+
+mod common;
+
+use common::*;
+use rbtui::core::action::Action;
+use rbtui::core::model::Mode;
+
+fn current(s: &rbtui::app::script::Script, target: &str) -> String {
+    s.state.histories[target]
+        .revisions
+        .iter()
+        .find(|r| r.current)
+        .unwrap()
+        .id
+        .clone()
+}
+
+fn cursor_id(s: &rbtui::app::script::Script, target: &str) -> String {
+    s.state.histories[target].revisions[s.state.history_cursor]
+        .id
+        .clone()
+}
+
+/// Someone else deploys an older revision of `target` (a new history entry).
+fn deploy_behind_our_back(b: &rbtui::backend::demo::DemoBackend, target: &str, to: &str) {
+    b.with_world(|w, now| w.service_mut(target).unwrap().rollback(to, now))
+        .unwrap();
+}
+
+#[test]
+fn history_follows_a_deploy_made_by_someone_else_and_the_selection_follows_its_revision() {
+    let (mut s, b) = demo(Mode::Demo, None);
+    select(&mut s, "search");
+    s.press("<Enter>");
+    let before = current(&s, "search");
+    s.press("gj");
+    let picked = cursor_id(&s, "search");
+    let oldest = s.state.histories["search"]
+        .revisions
+        .last()
+        .unwrap()
+        .id
+        .clone();
+    deploy_behind_our_back(&b, "search", &oldest);
+    // No key press: the next refresh shows the new CURRENT.
+    assert!(
+        s.advance_until(15_000, |st| {
+            st.histories["search"]
+                .revisions
+                .iter()
+                .any(|r| r.current && r.id != before)
+        }),
+        "History never showed the deploy"
+    );
+    assert_eq!(cursor_id(&s, "search"), picked, "▶ stays on its revision");
+}
+
+#[test]
+fn a_plan_is_built_from_a_fresh_read_not_the_cached_history() {
+    let (mut s, b) = demo(Mode::Demo, None);
+    select(&mut s, "search");
+    s.press("<Enter>");
+    let cached = current(&s, "search");
+    let prev = s.state.histories["search"].previous().unwrap().id.clone();
+    let oldest = s.state.histories["search"]
+        .revisions
+        .last()
+        .unwrap()
+        .id
+        .clone();
+    assert_ne!(prev, oldest);
+    let idx = s.state.histories["search"]
+        .revisions
+        .iter()
+        .position(|r| r.id == prev)
+        .unwrap();
+    s.press("g");
+    for _ in 0..idx {
+        s.press("j");
+    }
+    deploy_behind_our_back(&b, "search", &oldest);
+    s.press("<Enter>");
+    let plan = s.state.plan.as_ref().expect("plan built");
+    assert_ne!(plan.from.id, cached, "the plan came from the cached read");
+    assert_eq!(plan.from.id, current(&s, "search"));
+}
+
+#[test]
+fn a_failed_fresh_read_builds_no_plan_and_says_how_to_retry() {
+    let (mut s, _b) = demo(Mode::Demo, None);
+    select(&mut s, "search");
+    s.press("<Enter>");
+    s.state.pending_plan = Some(rbtui::core::state::PendingPlan {
+        target: "search".into(),
+        to: "1".into(),
+        after_stale: false,
+        asked_at: s.state.now,
+    });
+    s.dispatch(Action::HistoryLoaded {
+        target: "search".into(),
+        result: Err("503 Service Unavailable".into()),
+    });
+    assert!(s.state.plan.is_none());
+    let (_, flash) = s.state.flash.clone().unwrap();
+    assert!(
+        flash.contains("no plan") && flash.contains("Enter to try again"),
+        "{flash}"
+    );
+}
+
+#[test]
+fn an_older_answer_never_replaces_a_newer_one() {
+    let (mut s, _b) = demo(Mode::Demo, None);
+    select(&mut s, "search");
+    s.press("<Enter>");
+    let newer = s.state.histories["search"].clone();
+    let mut older = newer.clone();
+    older.fetched_at = newer.fetched_at - chrono::Duration::seconds(5);
+    older.revisions.truncate(1);
+    s.dispatch(Action::HistoryLoaded {
+        target: "search".into(),
+        result: Ok(older),
+    });
+    assert_eq!(s.state.histories["search"], newer);
+
+    let health = s.state.health["search"].clone();
+    let mut stale = health.clone();
+    stale.observed_at = health.observed_at - chrono::Duration::seconds(5);
+    stale.ready = 0;
+    s.dispatch(Action::HealthUpdated(vec![stale]));
+    assert_eq!(s.state.health["search"], health);
+}
+
+#[test]
+fn an_outage_and_its_end_are_recorded_and_nothing_is_assessed_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let (mut s, _b) = demo(Mode::Demo, Some(&note));
+    select(&mut s, "search");
+    for _ in 0..3 {
+        s.dispatch(Action::HealthFailed {
+            target: "search".into(),
+            error: "connection refused".into(),
+        });
+    }
+    let n = s.recorded.len();
+    s.press("<Enter>");
+    assert_eq!(s.recorded.len(), n, "assessed from failing data");
+    s.advance(11_000);
+    let text = std::fs::read_to_string(&note).unwrap();
+    assert_eq!(
+        text.matches("reads of search fail: connection refused")
+            .count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains("search answers again (reads failed from 03:00:00"),
+        "{text}"
+    );
+    assert!(!text.contains("health OK"), "{text}");
+}

@@ -83,9 +83,23 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                     .collect();
                 outln!(out, "{}", json(&v)?);
             } else {
+                // Columns as wide as their longest value: a long name or an
+                // environment like `staging (prod)` never shifts the rest.
+                let nw = rows
+                    .iter()
+                    .map(|r| r.0.name.len())
+                    .max()
+                    .unwrap_or(0)
+                    .max(16);
+                let ew = rows
+                    .iter()
+                    .map(|r| r.0.environment.len())
+                    .max()
+                    .unwrap_or(0)
+                    .max(10);
                 outln!(
                     out,
-                    "{:<16} {:<11} {:<10} {:<9} {:>7} {:>7} {:>8}  {}",
+                    "{:<nw$} {:<11} {:<ew$} {:<9} {:>7} {:>7} {:>8}  {}",
                     "TARGET",
                     "KIND",
                     "ENV",
@@ -118,7 +132,7 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                         .unwrap_or_default();
                     outln!(
                         out,
-                        "{:<16} {:<11} {:<10} {:<9} {:>7} {:>7} {:>8}  {}",
+                        "{:<nw$} {:<11} {:<ew$} {:<9} {:>7} {:>7} {:>8}  {}",
                         t.name,
                         t.kind.label(),
                         t.environment,

@@ -25,6 +25,9 @@ pub struct TargetConfig {
     pub kind: TargetKind,
     #[serde(default = "default_env")]
     pub environment: String,
+    /// `prod = true` makes any environment prod (loud, typed confirms, never
+    /// touched in rehearsal). `false` cannot make a prod-named one otherwise.
+    pub prod: Option<bool>,
     /// kubernetes: kube context (default: the kubeconfig's current one).
     pub context: Option<String>,
     /// kubernetes: namespace.
@@ -334,6 +337,29 @@ impl Config {
             }
         }
         check_ranges(origin, text, &c)?;
+        for t in &mut c.targets {
+            let named_prod = crate::core::model::is_prod_environment(&t.environment);
+            match t.prod {
+                Some(true) if !named_prod => {
+                    t.environment = if t.environment == default_env() {
+                        "prod".into()
+                    } else {
+                        format!("{} (prod)", t.environment)
+                    };
+                }
+                Some(false) if named_prod => {
+                    let (l, col) = text
+                        .find(&format!("\"{}\"", t.name))
+                        .map(|o| line_col(text, o))
+                        .unwrap_or((0, 0));
+                    return Err(format!(
+                        "{origin}:{l}:{col}: target `{}`: environment `{}` is prod; `prod = false` cannot make it otherwise",
+                        t.name, t.environment
+                    ));
+                }
+                _ => {}
+            }
+        }
         c.dir = Path::new(origin).parent().map(Path::to_path_buf);
         Ok(c)
     }

@@ -280,7 +280,10 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         let mut kube: Vec<crate::config::TargetConfig> = Vec::new();
         for t in &config.targets {
             match t.kind {
-                TargetKind::Demo => demo_names.push(t.name.clone()),
+                TargetKind::Demo => demo_names.push((
+                    t.name.clone(),
+                    (t.environment != "unspecified").then(|| t.environment.clone()),
+                )),
                 TargetKind::Argocd => {
                     let server = t
                         .server

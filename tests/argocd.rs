@@ -740,3 +740,69 @@ fn an_open_stream_is_no_answer_when_the_server_fails_direct_reads() {
     let (_, e) = r.expect_err("a fresh-looking verdict from the stream alone");
     assert!(e.contains("503") || e.contains("upstream"), "{e}");
 }
+
+#[test]
+fn a_selector_whose_listing_fails_is_one_error_row_and_the_other_apps_work() {
+    let fake = argo_server::start();
+    let c = Conn {
+        base: fake.base(),
+        token: Token::new(TOKEN.into()),
+        insecure: false,
+        ca_file: None,
+        timeout: Duration::from_secs(2),
+    };
+    let b = ArgoBackend::new(
+        Client::new(c).unwrap(),
+        vec![
+            AppSpec::One(AppTarget {
+                name: "orders".into(),
+                app: "orders-prod".into(),
+                app_namespace: None,
+                project: None,
+                environment: "prod".into(),
+            }),
+            AppSpec::Selector {
+                selector: "team=payments".into(),
+                project: None,
+                app_namespace: None,
+                environment: "prod".into(),
+            },
+        ],
+    );
+    fake.fault(
+        "/api/v1/applications",
+        argo_server::Fault::Status(
+            403,
+            r#"{"error":"permission denied","code":7,"message":"permission denied"}"#.into(),
+        ),
+    );
+    let rt = rt();
+    let t = rt
+        .block_on(b.targets())
+        .expect("the listing error is a row, not an exit");
+    let names: Vec<&str> = t.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["orders", "selector team=payments"]);
+    assert!(t[1].location.contains("not listed"), "{}", t[1].location);
+    let h = rt.block_on(b.health_all());
+    assert!(
+        h.iter()
+            .any(|r| r.as_ref().is_ok_and(|h| h.target == "orders")),
+        "{h:?}"
+    );
+    let (_, e) = h
+        .iter()
+        .find_map(|r| {
+            r.as_ref()
+                .err()
+                .filter(|(n, _)| n == "selector team=payments")
+        })
+        .expect("an error for the selector row");
+    assert!(
+        e.contains("could not be listed") && e.contains("permission denied"),
+        "{e}"
+    );
+    let e = rt
+        .block_on(b.history("selector team=payments"))
+        .unwrap_err();
+    assert!(e.contains("could not be listed"), "{e}");
+}

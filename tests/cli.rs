@@ -227,3 +227,56 @@ fn config_values_and_files_are_checked_with_positions() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/dev/zero: not a regular file"));
 }
+
+#[test]
+fn prod_true_makes_a_target_prod_and_a_demo_target_keeps_its_configured_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rbtui.toml"),
+        "[[target]]\nname = \"search\"\nkind = \"demo\"\nenvironment = \"staging\"\nprod = true\n\
+         [[target]]\nname = \"catalog\"\nkind = \"demo\"\nenvironment = \"eu-live\"\n",
+    )
+    .unwrap();
+    let out = rbtui(dir.path(), &["status"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    let row = |n: &str| {
+        s.lines()
+            .find(|l| l.starts_with(n))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row("search").contains("staging (prod)"), "{s}");
+    assert!(
+        row("catalog").contains("eu-live"),
+        "the scenario's environment was kept: {s}"
+    );
+    // Prod is never touched in a rehearsal.
+    let h = rbtui(dir.path(), &["history", "search"]);
+    let hs = String::from_utf8_lossy(&h.stdout);
+    let prev = hs
+        .lines()
+        .find(|l| l.contains("LKG"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no LKG revision: {hs}"))
+        .to_string();
+    let out = rbtui(
+        dir.path(),
+        &["--rehearsal", "plan", "search", "--to", &prev],
+    );
+    let p = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{p}");
+    assert!(p.to_lowercase().contains("prod"), "{p}");
+
+    std::fs::write(
+        dir.path().join("rbtui.toml"),
+        "[[target]]\nname = \"search\"\nkind = \"demo\"\nenvironment = \"eu-prod\"\nprod = false\n",
+    )
+    .unwrap();
+    let out = rbtui(dir.path(), &["status"]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        e.contains("rbtui.toml:2:8") && e.contains("cannot make it otherwise"),
+        "{e}"
+    );
+}

@@ -328,7 +328,7 @@ fn probe_down_and_error_rate_over_threshold_mean_roll_back_now_with_both_reasons
     let (maddr, _) = prometheus();
     let clock = ManualClock::new(common::t0());
     let demo: Arc<dyn Backend> =
-        Arc::new(DemoBackend::builtin(Arc::new(clock)).restricted(vec!["search".into()]));
+        Arc::new(DemoBackend::builtin(Arc::new(clock)).restricted(vec![("search".into(), None)]));
     let mut specs = std::collections::HashMap::new();
     specs.insert(
         "search".to_string(),

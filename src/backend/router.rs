@@ -4,7 +4,7 @@ use super::git_migrations::GitMigrations;
 use super::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
 use crate::core::migration::MigrationDiff;
-use crate::core::model::{Health, History, Progress, TargetInfo};
+use crate::core::model::{Health, History, Kind, Progress, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -13,6 +13,9 @@ use std::time::Duration;
 pub struct Router {
     backends: Vec<Arc<dyn Backend>>,
     owner: RwLock<HashMap<String, usize>>,
+    /// Backends whose listing failed while others listed: each is an error
+    /// row (by row name, with its error), so the failure stays in sight.
+    unlisted: RwLock<Vec<(String, String)>>,
     /// Targets whose migrations come from a git checkout rather than the backend.
     git: HashMap<String, GitMigrations>,
 }
@@ -22,6 +25,7 @@ impl Router {
         Router {
             backends,
             owner: RwLock::new(HashMap::new()),
+            unlisted: RwLock::new(Vec::new()),
             git: HashMap::new(),
         }
     }
@@ -32,6 +36,15 @@ impl Router {
     }
 
     fn of(&self, target: &str) -> Result<&Arc<dyn Backend>, String> {
+        if let Some((_, e)) = self
+            .unlisted
+            .read()
+            .unwrap()
+            .iter()
+            .find(|(n, _)| n == target)
+        {
+            return Err(e.clone());
+        }
         let i = self.owner.read().unwrap().get(target).copied();
         i.map(|i| &self.backends[i])
             .ok_or_else(|| format!("unknown target {target}"))
@@ -47,6 +60,8 @@ impl Backend for Router {
         Box::pin(async move {
             let mut all = Vec::new();
             let mut errors = Vec::new();
+            let mut rows = Vec::new();
+            let mut unlisted = Vec::new();
             for (i, b) in self.backends.iter().enumerate() {
                 match b.targets().await {
                     Ok(ts) => {
@@ -56,12 +71,27 @@ impl Backend for Router {
                         }
                         all.extend(ts);
                     }
-                    Err(e) => errors.push(format!("{}: {e}", b.name())),
+                    Err(e) => {
+                        errors.push(format!("{}: {e}", b.name()));
+                        if let Some(kind) = Kind::from_label(b.name()) {
+                            let name = format!("{} (not listed)", b.name());
+                            rows.push(TargetInfo {
+                                name: name.clone(),
+                                kind,
+                                environment: "unknown".into(),
+                                location: format!("{} targets could not be listed", b.name()),
+                            });
+                            unlisted
+                                .push((name, format!("listing {} targets failed: {e}", b.name())));
+                        }
+                    }
                 }
             }
-            if all.is_empty() && !errors.is_empty() {
+            *self.unlisted.write().unwrap() = unlisted;
+            if all.is_empty() && rows.is_empty() && !errors.is_empty() {
                 Err(errors.join("; "))
             } else {
+                all.extend(rows);
                 Ok(all)
             }
         })
@@ -73,6 +103,7 @@ impl Backend for Router {
             for b in &self.backends {
                 out.extend(b.health_all().await);
             }
+            out.extend(self.unlisted.read().unwrap().iter().cloned().map(Err));
             out
         })
     }
@@ -137,5 +168,76 @@ impl Backend for Router {
                 Err(e) => Some(Err(e)),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::unavailable::Unavailable;
+
+    /// A backend whose listing call fails (a server that answers 500).
+    struct ListFails(Unavailable);
+
+    impl Backend for ListFails {
+        fn name(&self) -> &str {
+            "swarm"
+        }
+        fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+            Box::pin(async move { Err("engine answered 500".into()) })
+        }
+        fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+            Box::pin(async move { vec![] })
+        }
+        fn health<'a>(&'a self, t: &'a str) -> BoxFut<'a, Result<Health, String>> {
+            self.0.health(t)
+        }
+        fn history<'a>(&'a self, t: &'a str) -> BoxFut<'a, Result<History, String>> {
+            self.0.history(t)
+        }
+        fn execute<'a>(
+            &'a self,
+            p: &'a RollbackPlan,
+            s: &'a PlanStep,
+        ) -> BoxFut<'a, Result<StepDone, ExecError>> {
+            self.0.execute(p, s)
+        }
+        fn progress<'a>(&'a self, p: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+            self.0.progress(p)
+        }
+        fn poll_interval(&self) -> Duration {
+            Duration::from_secs(1)
+        }
+    }
+
+    #[test]
+    fn a_backend_whose_listing_fails_is_an_error_row_beside_the_others() {
+        let ok = Unavailable {
+            name: "compose".into(),
+            targets: vec![TargetInfo {
+                name: "shop".into(),
+                kind: Kind::Compose,
+                environment: "prod".into(),
+                location: "engine".into(),
+            }],
+            error: "x".into(),
+        };
+        let failing = ListFails(Unavailable {
+            name: "swarm".into(),
+            targets: vec![],
+            error: "x".into(),
+        });
+        let r = Router::new(vec![Arc::new(ok), Arc::new(failing)]);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let t = rt.block_on(r.targets()).unwrap();
+        let names: Vec<&str> = t.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["shop", "swarm (not listed)"]);
+        let h = rt.block_on(r.health_all());
+        assert!(h.iter().any(|r| matches!(r, Err((n, e))
+            if n == "swarm (not listed)" && e.contains("engine answered 500"))));
+        let e = rt.block_on(r.history("swarm (not listed)")).unwrap_err();
+        assert!(e.contains("listing swarm targets failed"), "{e}");
     }
 }

@@ -48,6 +48,12 @@ impl Kind {
             Kind::Compose => "compose",
         }
     }
+    /// The kind a backend named by its label serves.
+    pub fn from_label(label: &str) -> Option<Kind> {
+        [Kind::Argocd, Kind::Kubernetes, Kind::Swarm, Kind::Compose]
+            .into_iter()
+            .find(|k| k.label() == label)
+    }
     /// What the platform calls one entry of its history.
     pub fn revision_word(self) -> &'static str {
         match self {

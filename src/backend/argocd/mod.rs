@@ -44,6 +44,9 @@ pub struct ArgoBackend {
     client: Arc<Client>,
     specs: Vec<AppSpec>,
     targets: Mutex<Vec<AppTarget>>,
+    /// Selectors whose listing failed, by the name of the row standing in
+    /// for them: one broken selector is one error row, not a dead console.
+    unlisted: Mutex<Vec<(String, String)>>,
     /// v3.1+ servers understand `automated.enabled: false`.
     supports_enabled: Mutex<Option<bool>>,
     live: Arc<stream::Live>,
@@ -56,6 +59,7 @@ impl ArgoBackend {
             client: Arc::new(client),
             specs,
             targets: Mutex::new(Vec::new()),
+            unlisted: Mutex::new(Vec::new()),
             supports_enabled: Mutex::new(None),
             live: Arc::new(stream::Live::default()),
             streams_started: std::sync::atomic::AtomicBool::new(false),
@@ -89,6 +93,15 @@ impl ArgoBackend {
     }
 
     fn target(&self, name: &str) -> Result<AppTarget, String> {
+        if let Some((_, e)) = self
+            .unlisted
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(n, _)| n == name)
+        {
+            return Err(e.clone());
+        }
         self.targets
             .lock()
             .unwrap()
@@ -494,6 +507,8 @@ impl Backend for ArgoBackend {
     fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
         Box::pin(async move {
             let mut out = Vec::new();
+            let mut unlisted = Vec::new();
+            let mut rows = Vec::new();
             for s in &self.specs {
                 match s {
                     AppSpec::One(t) => out.push(t.clone()),
@@ -510,11 +525,31 @@ impl Backend for ArgoBackend {
                         if let Some(n) = app_namespace {
                             q.push(("appNamespace", n.clone()));
                         }
-                        let list: ApplicationList = self
+                        let list: ApplicationList = match self
                             .client
                             .get_json("/api/v1/applications", &q, "get", selector)
                             .await
-                            .map_err(|e| e.message())?;
+                        {
+                            Ok(l) => l,
+                            Err(e) => {
+                                let name = format!("selector {selector}");
+                                let error = format!(
+                                    "the applications of selector {selector} could not be listed: {}",
+                                    e.message()
+                                );
+                                rows.push(TargetInfo {
+                                    name: name.clone(),
+                                    kind: Kind::Argocd,
+                                    environment: environment.clone(),
+                                    location: format!(
+                                        "{} · selector {selector} (not listed)",
+                                        auth::strip_scheme(&self.client.conn.base)
+                                    ),
+                                });
+                                unlisted.push((name, error));
+                                continue;
+                            }
+                        };
                         for a in list.items {
                             out.push(AppTarget {
                                 name: a.metadata.name.clone(),
@@ -527,8 +562,10 @@ impl Backend for ArgoBackend {
                     }
                 }
             }
-            let infos = out.iter().map(|t| self.info(t)).collect();
+            let mut infos: Vec<TargetInfo> = out.iter().map(|t| self.info(t)).collect();
+            infos.extend(rows);
             *self.targets.lock().unwrap() = out;
+            *self.unlisted.lock().unwrap() = unlisted;
             Ok(infos)
         })
     }
@@ -540,7 +577,9 @@ impl Backend for ArgoBackend {
             let reads = ts
                 .iter()
                 .map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
-            futures::future::join_all(reads).await
+            let mut out = futures::future::join_all(reads).await;
+            out.extend(self.unlisted.lock().unwrap().iter().cloned().map(Err));
+            out
         })
     }
 

@@ -48,9 +48,18 @@ impl DemoBackend {
         }
     }
 
-    /// Serves only the named targets.
-    pub fn restricted(mut self, names: Vec<String>) -> DemoBackend {
-        self.only = names;
+    /// Serves only the named targets, each in the environment its config
+    /// names (`None`: the scenario's), like any other target.
+    pub fn restricted(mut self, targets: Vec<(String, Option<String>)>) -> DemoBackend {
+        {
+            let w = self.world.get_mut().unwrap();
+            for (name, env) in &targets {
+                if let (Some(env), Ok(s)) = (env, w.service_mut(name)) {
+                    s.info.environment = env.clone();
+                }
+            }
+        }
+        self.only = targets.into_iter().map(|(n, _)| n).collect();
         self
     }
 

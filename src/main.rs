@@ -2,6 +2,7 @@ use clap::Parser;
 use rbtui::backend::clock::SystemClock;
 use rbtui::cli::{Cli, Command};
 use rbtui::core::action::{Action, NoteEntry, Recorded};
+use rbtui::core::entry::{EntryKind, Marker};
 use rbtui::core::state::State;
 use rbtui::note::{NoteWriter, render};
 use std::io::IsTerminal;
@@ -88,7 +89,7 @@ fn main() -> ExitCode {
     let mut state = State::new(session.settings.clone(), session.runbooks.clone(), now);
     let start = NoteEntry {
         at: now,
-        kind: "session".into(),
+        kind: EntryKind::Session,
         target: None,
         text: format!(
             "{} session {} by {} on {}",
@@ -115,6 +116,7 @@ fn main() -> ExitCode {
         &mut state,
         Action::Recorded(Recorded {
             at: now,
+            kind: start.kind,
             summary: rbtui::app::summary(&start),
         }),
     );
@@ -156,13 +158,13 @@ fn record_panics(note_path: std::path::PathBuf) {
         rbtui::app::give_back_terminal();
         let entry = NoteEntry {
             at: chrono::Utc::now(),
-            kind: "crash".into(),
+            kind: EntryKind::Crash,
             target: None,
             text: format!("rbtui crashed: {info}"),
             details: vec![
                 "the session ended here; resume with --resume to continue this note".into(),
             ],
-            marker: Some("end".into()),
+            marker: Some(Marker::End),
         };
         // A separate handle: the writer may be mid-append on the crashing
         // thread. A new line first, in case that append was cut.

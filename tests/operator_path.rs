@@ -467,7 +467,7 @@ fn rollbacks_leave_a_marker_that_later_sessions_read_as_swarm_history() {
     let note = std::fs::read_to_string(&note_path).unwrap();
     assert!(
         note.contains(
-            "<!-- rbtui:deployed target=payments image=ghcr.io/acme/payments:git-0d9e8f7@sha256:"
+            r#"<!-- rbtui {"marker":"deployed","target":"payments","image":"ghcr.io/acme/payments:git-0d9e8f7@sha256:"#
         ),
         "{note}"
     );

@@ -71,7 +71,7 @@ pub fn drive(
                 Effect::Record(e) => {
                     if let Err(error) = write(journal, &e, &mut queue) {
                         write_failed = true;
-                        if e.kind == "note" {
+                        if e.kind == crate::core::entry::EntryKind::Note {
                             out.notes_failed += 1;
                         }
                         queue.push_back(Action::RecordFailed { entry: e, error });
@@ -125,6 +125,7 @@ fn write(
     journal.append(e)?;
     queue.push_back(Action::Recorded(Recorded {
         at: e.at,
+        kind: e.kind,
         summary: summary(e),
     }));
     Ok(())

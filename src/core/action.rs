@@ -149,6 +149,7 @@ pub struct Settled {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recorded {
     pub at: DateTime<Utc>,
+    pub kind: super::entry::EntryKind,
     pub summary: String,
 }
 
@@ -156,14 +157,13 @@ pub struct Recorded {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NoteEntry {
     pub at: DateTime<Utc>,
-    /// `plan`, `check`, `confirm`, `action`, `result`, `progress`, …
-    pub kind: String,
+    pub kind: super::entry::EntryKind,
     pub target: Option<String>,
     pub text: String,
     /// Indented lines under the entry (steps, checks, evidence rows).
     pub details: Vec<String>,
-    /// Machine-readable marker for `--resume`, hidden in an HTML comment.
-    pub marker: Option<String>,
+    /// A fact for `--resume` and later sessions, hidden in the note.
+    pub marker: Option<super::entry::Marker>,
 }
 
 /// Work for the runtime. Results come back as actions.

@@ -2,6 +2,7 @@
 //! Part of `update`; pure like it.
 
 use super::action::Effect;
+use super::entry::{EntryKind, Marker};
 use super::state::{State, Tick};
 use super::update::*;
 use crate::runbook::AutoEvent;
@@ -69,7 +70,7 @@ pub(super) fn not_ticked(
         record(
             s,
             fx,
-            "checklist",
+            EntryKind::Checklist,
             Some(target.into()),
             format!("☐ {title}: not checked — {why}"),
             vec![],
@@ -97,7 +98,10 @@ pub(super) fn tick_step(
         list.remove(step);
         (
             format!("☐ {title} (unticked by hand)"),
-            format!("untick target={target} step={step}"),
+            Marker::Untick {
+                target: target.into(),
+                step: step.into(),
+            },
         )
     } else {
         list.insert(
@@ -111,10 +115,11 @@ pub(super) fn tick_step(
         let by = if auto { "auto" } else { "by hand" };
         (
             format!("☑ {title} ({by})"),
-            format!(
-                "tick target={target} step={step} by={}",
-                if auto { "auto" } else { "hand" }
-            ),
+            Marker::Tick {
+                target: target.into(),
+                step: step.into(),
+                auto,
+            },
         )
     };
     let details = evidence
@@ -123,7 +128,7 @@ pub(super) fn tick_step(
     record(
         s,
         fx,
-        "checklist",
+        EntryKind::Checklist,
         Some(target.into()),
         text,
         details,

@@ -3,6 +3,7 @@
 
 use super::action::{Effect, Key};
 use super::checklist::*;
+use super::entry::EntryKind;
 use super::plan::CheckStatus;
 use super::run::*;
 use super::state::{ConfirmField, ConfirmForm, Pane, Popup, Run, State};
@@ -252,7 +253,7 @@ pub(super) fn open_confirm(s: &mut State, fx: &mut Vec<Effect>) {
         record(
             s,
             fx,
-            "refused",
+            EntryKind::Refused,
             Some(p.target.name.clone()),
             format!("plan #{} not executed: {}", p.id, r.detail),
             vec![],
@@ -326,7 +327,7 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
     record(
         s,
         fx,
-        "confirm",
+        EntryKind::Confirm,
         Some(t.clone()),
         format!("plan #{} confirmed by {}", p.id, s.settings.operator),
         details,
@@ -349,7 +350,7 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
     if let Some(r) = reason.as_ref().filter(|_| {
         p.checks
             .iter()
-            .any(|c| c.id == "schema" && c.status == CheckStatus::Block)
+            .any(|c| c.id == super::plan::CheckId::Schema && c.status == CheckStatus::Block)
     }) {
         auto_tick(
             s,

@@ -3,6 +3,7 @@
 
 pub mod action;
 mod checklist;
+pub mod entry;
 pub mod fmt;
 mod keys;
 pub mod migration;

@@ -98,10 +98,58 @@ impl CheckStatus {
 }
 
 /// A pre-flight check with its answer and the reason for it.
+/// Which pre-flight check a [`Check`] is: stable in the note, in `plan
+/// --json` (as its kebab-case label) and in code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckId {
+    Mode,
+    Revision,
+    AutoSync,
+    Busy,
+    Pair,
+    Digest,
+    Paused,
+    MutableTag,
+    Schema,
+    Revert,
+    DryRun,
+}
+
+impl CheckId {
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckId::Mode => "mode",
+            CheckId::Revision => "revision",
+            CheckId::AutoSync => "auto-sync",
+            CheckId::Busy => "busy",
+            CheckId::Pair => "pair",
+            CheckId::Digest => "digest",
+            CheckId::Paused => "paused",
+            CheckId::MutableTag => "mutable-tag",
+            CheckId::Schema => "schema",
+            CheckId::Revert => "revert",
+            CheckId::DryRun => "dry-run",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.label())
+    }
+}
+
+/// Lets callers outside the core (tests, scripts) name a check by label.
+impl PartialEq<&str> for CheckId {
+    fn eq(&self, other: &&str) -> bool {
+        self.label() == *other
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
-    /// Stable id used in the note and in tests.
-    pub id: String,
+    pub id: CheckId,
     pub status: CheckStatus,
     pub detail: String,
     /// A block that a typed reason may override. Mode and platform refusals
@@ -164,7 +212,7 @@ fn mode_check(mode: Mode, t: &TargetInfo) -> Check {
         ),
     };
     Check {
-        id: "mode".into(),
+        id: CheckId::Mode,
         status,
         detail,
         overridable: false,
@@ -197,9 +245,9 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     steps.push(PlanStep::Verify);
 
     let mut checks = vec![mode_check(i.mode, i.target)];
-    let mut check = |id: &str, status: CheckStatus, detail: String, overridable: bool| {
+    let mut check = |id: CheckId, status: CheckStatus, detail: String, overridable: bool| {
         checks.push(Check {
-            id: id.into(),
+            id,
             status,
             detail,
             overridable,
@@ -207,7 +255,7 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     };
     if to.current {
         check(
-            "revision",
+            CheckId::Revision,
             CheckStatus::Block,
             format!(
                 "skipped rollback (current template already matches {} {})",
@@ -218,7 +266,7 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         );
     } else if h.known_bad.contains(&to.id) {
         check(
-            "revision",
+            CheckId::Revision,
             CheckStatus::Warn,
             format!(
                 "{} {} was itself recorded as bad in an earlier incident",
@@ -229,7 +277,7 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         );
     } else if h.last_known_good.as_deref() == Some(to.id.as_str()) {
         check(
-            "revision",
+            CheckId::Revision,
             CheckStatus::Pass,
             format!(
                 "{} is the last known good {}",
@@ -240,7 +288,7 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         );
     } else {
         check(
-            "revision",
+            CheckId::Revision,
             CheckStatus::Pass,
             format!(
                 "{} {} exists in history",
@@ -252,10 +300,10 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     }
     if i.target.kind == Kind::Argocd {
         if h.facts.auto_sync {
-            check("auto-sync", CheckStatus::Warn, "auto-sync is on and would undo the rollback: step 1 disables it; re-enable only after the bad commit is reverted".into(), false);
+            check(CheckId::AutoSync, CheckStatus::Warn, "auto-sync is on and would undo the rollback: step 1 disables it; re-enable only after the bad commit is reverted".into(), false);
         } else {
             check(
-                "auto-sync",
+                CheckId::AutoSync,
                 CheckStatus::Pass,
                 "auto-sync is off".into(),
                 false,
@@ -263,17 +311,17 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         }
     }
     if let Some((_, why)) = h.facts.blocked.iter().find(|(id, _)| *id == to.id) {
-        check("pair", CheckStatus::Block, why.clone(), false);
+        check(CheckId::Pair, CheckStatus::Block, why.clone(), false);
     }
     if let Some((_, why)) = h.facts.warnings.iter().find(|(id, _)| *id == to.id) {
-        check("digest", CheckStatus::Warn, why.clone(), false);
+        check(CheckId::Digest, CheckStatus::Warn, why.clone(), false);
     }
     if h.facts.paused {
-        check("paused", CheckStatus::Block, "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into(), false);
+        check(CheckId::Paused, CheckStatus::Block, "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into(), false);
     }
     if let Some(op) = &h.facts.busy {
         check(
-            "busy",
+            CheckId::Busy,
             CheckStatus::Block,
             format!("another operation is already in progress: {op}"),
             false,
@@ -302,7 +350,7 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         .collect();
     if to.images.is_empty() {
         check(
-            "mutable-tag",
+            CheckId::MutableTag,
             CheckStatus::Warn,
             format!(
                 "not checked: the images of {} {} are not known to rbtui",
@@ -313,16 +361,21 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         );
     } else if mutable.is_empty() {
         check(
-            "mutable-tag",
+            CheckId::MutableTag,
             CheckStatus::Pass,
             "target images use immutable tags or digests".into(),
             false,
         );
     } else {
-        check("mutable-tag", CheckStatus::Warn, mutable.join("; "), false);
+        check(
+            CheckId::MutableTag,
+            CheckStatus::Warn,
+            mutable.join("; "),
+            false,
+        );
     }
     check(
-        "schema",
+        CheckId::Schema,
         CheckStatus::Pending,
         "migration diff loading…".into(),
         true,
@@ -361,7 +414,7 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
     let mut checks = vec![mode_check(i.mode, i.target)];
     if h.facts.auto_sync {
         checks.push(Check {
-            id: "auto-sync".into(),
+            id: CheckId::AutoSync,
             status: CheckStatus::Block,
             detail: "auto-sync is already on".into(),
             overridable: false,
@@ -369,7 +422,7 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
     }
     if let Some(op) = &h.facts.busy {
         checks.push(Check {
-            id: "busy".into(),
+            id: CheckId::Busy,
             status: CheckStatus::Block,
             detail: format!("another operation is already in progress: {op}"),
             overridable: false,
@@ -379,7 +432,7 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
         .map(|s| s[..s.len().min(7)].to_string())
         .unwrap_or_else(|| "the bad commit".into());
     checks.push(Check {
-        id: "revert".into(),
+        id: CheckId::Revert,
         status: CheckStatus::Block,
         detail: format!("auto-sync re-syncs HEAD at once: {bad} must be reverted in git first; type the revert PR or commit as the reason"),
         overridable: true,
@@ -465,7 +518,7 @@ impl RollbackPlan {
                 }
             },
         };
-        if let Some(c) = self.checks.iter_mut().find(|c| c.id == "schema") {
+        if let Some(c) = self.checks.iter_mut().find(|c| c.id == CheckId::Schema) {
             c.status = status;
             c.detail = detail;
         }

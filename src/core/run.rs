@@ -3,6 +3,7 @@
 
 use super::action::{Effect, ExecError, NoteEntry, Settled, StepDone};
 use super::checklist::*;
+use super::entry::EntryKind;
 use super::fmt;
 use super::model::{Health, History, ProgressPhase};
 use super::plan::{self, PlanStep, RollbackPlan};
@@ -34,7 +35,7 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
         } else {
             "plan finished"
         };
-        record(s, fx, "done", Some(t), text.into(), vec![], None);
+        record(s, fx, EntryKind::Done, Some(t), text.into(), vec![], None);
         return;
     };
     let plan = Box::new(run.plan.clone());
@@ -52,7 +53,7 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
                 step: n - 1,
                 announce: NoteEntry {
                     at: s.now,
-                    kind: "action".into(),
+                    kind: EntryKind::Action,
                     target: Some(t),
                     text,
                     details: vec![],
@@ -75,7 +76,7 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
             record(
                 s,
                 fx,
-                "verify",
+                EntryKind::Verify,
                 Some(t.clone()),
                 format!(
                     "verifying: watching health and metrics for up to {}",
@@ -120,17 +121,17 @@ pub(super) fn step_finished(
             // A rollback leaves a marker so later sessions can offer this
             // image again where the platform keeps no history (Swarm, Compose).
             let marker = match (&what, run.plan.to.images.first()) {
-                (PlanStep::Rollback { .. }, Some(img)) => Some(format!(
-                    "deployed target={t} image={} incident={}",
-                    img.full(),
-                    s.settings.incident
-                )),
+                (PlanStep::Rollback { .. }, Some(img)) => Some(super::entry::Marker::Deployed {
+                    target: t.clone(),
+                    image: img.full(),
+                    incident: s.settings.incident.clone(),
+                }),
                 _ => None,
             };
             record(
                 s,
                 fx,
-                "result",
+                EntryKind::Result,
                 Some(t.clone()),
                 format!("step {} ok: {summary}", step + 1),
                 vec![],
@@ -157,7 +158,7 @@ pub(super) fn step_finished(
             record(
                 s,
                 fx,
-                "stale",
+                EntryKind::Stale,
                 Some(t.clone()),
                 format!("step {} not applied: {msg}; rebuilding the plan", step + 1),
                 vec![],
@@ -188,7 +189,7 @@ pub(super) fn step_finished(
             record(
                 s,
                 fx,
-                "unknown",
+                EntryKind::Unknown,
                 Some(t.clone()),
                 format!("step {}: {msg}; re-reading {t} to decide", step + 1),
                 vec![],
@@ -278,7 +279,7 @@ pub(super) fn step_settled(
             record(
                 s,
                 fx,
-                "result",
+                EntryKind::Result,
                 Some(t.clone()),
                 format!(
                     "step {} applied (decided by re-reading: {})",
@@ -393,7 +394,15 @@ pub(super) fn fail_run_with(
     let Some(run) = s.run.as_mut() else { return };
     run.outcome = Some(Outcome::Failed(msg.clone()));
     let t = run.plan.target.name.clone();
-    record(s, fx, "failed", Some(t.clone()), msg.clone(), details, None);
+    record(
+        s,
+        fx,
+        EntryKind::Failed,
+        Some(t.clone()),
+        msg.clone(),
+        details,
+        None,
+    );
     s.flash = Some((true, format!("{t}: {msg}")));
     fx.push(Effect::LoadHistory(t));
 }
@@ -426,7 +435,15 @@ pub(super) fn progress_read(
                     "{} ({}/{} updated, {}/{} ready, {} old)",
                     p.message, p.updated, p.desired, p.ready, p.desired, p.old
                 );
-                record(s, fx, "progress", Some(t.clone()), text, vec![], None);
+                record(
+                    s,
+                    fx,
+                    EntryKind::Progress,
+                    Some(t.clone()),
+                    text,
+                    vec![],
+                    None,
+                );
             }
             match p.phase {
                 ProgressPhase::Converged => {
@@ -507,7 +524,7 @@ pub(super) fn verify_read(
         record(
             s,
             fx,
-            "evidence",
+            EntryKind::Evidence,
             Some(t.clone()),
             if want.is_empty() {
                 format!(
@@ -590,8 +607,7 @@ pub(super) fn verify_read(
     }
     let run = s.run.as_mut().unwrap();
     let rec = verdict::recovered(&h, &th, now);
-    let metrics_known = !matches!(&rec, Err(e) if e.starts_with("no probe or metric"));
-    let metrics_ok = rec.is_ok();
+    let metrics_ok = matches!(rec, verdict::Recovery::Recovered(_));
     let until = run.verify_until.unwrap_or(now);
     if run.verified_replicas && metrics_ok {
         let text = format!("metrics recovered: {}", metric_text(&h));
@@ -604,7 +620,7 @@ pub(super) fn verify_read(
         record(
             s,
             fx,
-            "recovered",
+            EntryKind::Recovered,
             Some(t.clone()),
             text.clone(),
             vec![
@@ -635,17 +651,28 @@ pub(super) fn verify_read(
                     ..run.plan.to.clone()
                 })
             )
-        } else if !metrics_known {
-            "replicas verified; no metrics configured, so recovery is not proven".to_string()
         } else {
-            format!(
-                "metrics not recovered within the window: {}; {}",
-                metric_text(&h),
-                rec.err().unwrap_or_default()
-            )
+            match &rec {
+                verdict::Recovery::Unproven(why) => {
+                    format!("replicas verified; recovery not proven: {why}")
+                }
+                verdict::Recovery::NotYet(why) => format!(
+                    "metrics not recovered within the window: {}; {why}",
+                    metric_text(&h)
+                ),
+                verdict::Recovery::Recovered(m) => format!("metrics recovered: {m}"),
+            }
         };
         if run.verified_replicas {
-            record(s, fx, "not-recovered", Some(t.clone()), what, vec![], None);
+            record(
+                s,
+                fx,
+                EntryKind::NotRecovered,
+                Some(t.clone()),
+                what,
+                vec![],
+                None,
+            );
             if let Some(r) = s.run.as_mut() {
                 r.step += 1;
             }

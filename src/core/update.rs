@@ -3,6 +3,7 @@
 
 use super::action::{Action, Effect, NoteEntry};
 use super::checklist::*;
+use super::entry::EntryKind;
 use super::fmt;
 use super::keys::*;
 use super::model::Mode;
@@ -54,7 +55,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                     record(
                         s,
                         &mut fx,
-                        "source",
+                        EntryKind::Source,
                         Some(h.target.clone()),
                         format!(
                             "{} answers again (reads failed from {} to {})",
@@ -88,7 +89,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                 record(
                     s,
                     &mut fx,
-                    "source",
+                    EntryKind::Source,
                     Some(target.clone()),
                     format!(
                         "reads of {target} fail: {error} ({last}); its data ages until it answers"
@@ -153,7 +154,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             record(
                 s,
                 &mut fx,
-                "signal",
+                EntryKind::Signal,
                 None,
                 format!("{why}: ending the session"),
                 vec![],
@@ -170,7 +171,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                 record(
                     s,
                     &mut fx,
-                    "note",
+                    EntryKind::Note,
                     s.selected.clone(),
                     first,
                     lines.collect(),
@@ -184,9 +185,6 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
     s.dirty |= redraw;
     fx
 }
-
-/// Kind of the entry that heads entries written late after a note failure.
-pub(super) const LATE: &str = "note-gap";
 
 /// The note refused an entry: keep it for later, stop the plan at its next
 /// step, and give operator text back to the editor.
@@ -206,14 +204,14 @@ fn record_failed(s: &mut State, entry: NoteEntry, error: String) {
     if let Some(run) = s.run.as_mut().filter(|r| r.in_flight()) {
         run.halted_by_note.get_or_insert(error.clone());
     }
-    if entry.kind == "note" {
+    if entry.kind == EntryKind::Note {
         s.popup = Some(Popup::Notes);
         s.flash = Some((
             true,
             format!("note NOT saved ({error}); your text is still in the editor"),
         ));
     }
-    if entry.kind != LATE {
+    if entry.kind != EntryKind::NoteGap {
         s.note_backlog.push(entry);
     }
 }
@@ -235,7 +233,7 @@ fn retry_note(s: &mut State, fx: &mut Vec<Effect>) {
     record(
         s,
         fx,
-        LATE,
+        EntryKind::NoteGap,
         None,
         format!(
             "the note could not be written from {} ({error}); {} entries below are written late, each with its own time",
@@ -269,16 +267,16 @@ fn refresh_history(s: &mut State, fx: &mut Vec<Effect>) {
 pub(super) fn record(
     s: &mut State,
     fx: &mut Vec<Effect>,
-    kind: &str,
+    kind: EntryKind,
     target: Option<String>,
     text: String,
     details: Vec<String>,
-    marker: Option<String>,
+    marker: Option<super::entry::Marker>,
 ) {
     s.unrecorded += 1;
     fx.push(Effect::Record(NoteEntry {
         at: s.now,
-        kind: kind.into(),
+        kind,
         target,
         text,
         details,
@@ -389,7 +387,7 @@ pub(super) fn assess(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
     record(
         s,
         fx,
-        "assess",
+        EntryKind::Assess,
         Some(target.into()),
         text.clone(),
         v.reasons.clone(),
@@ -463,7 +461,7 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Eff
             if s.settings.mode == Mode::Rehearsal && p.refusal().is_none() {
                 // Rehearsal: the platform previews the change first, where it can.
                 p.checks.push(plan::Check {
-                    id: "dry-run".into(),
+                    id: super::plan::CheckId::DryRun,
                     status: CheckStatus::Pending,
                     detail: "server-side dry run running…".into(),
                     overridable: false,
@@ -490,7 +488,11 @@ fn preview_read(
     let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
         return;
     };
-    let Some(c) = p.checks.iter_mut().find(|c| c.id == "dry-run") else {
+    let Some(c) = p
+        .checks
+        .iter_mut()
+        .find(|c| c.id == super::plan::CheckId::DryRun)
+    else {
         return;
     };
     let (status, detail) = match result {
@@ -511,7 +513,7 @@ fn preview_read(
     record(
         s,
         fx,
-        "check",
+        EntryKind::Check,
         Some(t),
         format!("plan #{plan_id} {detail}"),
         vec![],
@@ -684,7 +686,7 @@ pub(super) fn plan_ready(s: &mut State, fx: &mut Vec<Effect>) {
     record(
         s,
         fx,
-        "plan",
+        EntryKind::Plan,
         Some(t.clone()),
         format!("plan #{}: {}", p.id, p.title()),
         details,
@@ -727,12 +729,12 @@ pub(super) fn plan_ready(s: &mut State, fx: &mut Vec<Effect>) {
     }
     if p.checks
         .iter()
-        .any(|c| c.id == "schema" && c.status == CheckStatus::Pass)
+        .any(|c| c.id == super::plan::CheckId::Schema && c.status == CheckStatus::Pass)
     {
         let d = p
             .checks
             .iter()
-            .find(|c| c.id == "schema")
+            .find(|c| c.id == super::plan::CheckId::Schema)
             .map(|c| c.detail.clone());
         auto_tick(s, fx, &t, AutoEvent::SchemaChecked, d);
     }
@@ -749,7 +751,7 @@ pub(super) fn status_message(s: &mut State, fx: &mut Vec<Effect>) {
     record(
         s,
         fx,
-        "status",
+        EntryKind::Status,
         t.clone(),
         "status message drafted".into(),
         text.lines().map(|l| format!("> {l}")).collect(),
@@ -810,11 +812,11 @@ pub(super) fn finish(s: &mut State, fx: &mut Vec<Effect>) {
     record(
         s,
         fx,
-        "end",
+        EntryKind::End,
         None,
         "session ended; checklist state at exit".into(),
         lines,
-        Some("end".into()),
+        Some(super::entry::Marker::End),
     );
     s.quitting = true;
 }

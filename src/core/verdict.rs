@@ -203,20 +203,39 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
     }
 }
 
+/// What the signals say about a recovery right now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recovery {
+    /// Every configured signal answered, fresh, within its limit.
+    Recovered(String),
+    /// Some signal is over its limit (why).
+    NotYet(String),
+    /// Nothing breaches, but nothing proves it either: no signal is
+    /// configured, or some configured signal errored, is stale or has no
+    /// data. A probe alone never stands in for a metric that failed.
+    Unproven(String),
+}
+
 /// After a rollback: are the signals back to healthy right now? Durations
-/// do not apply here (a recovery is judged on current values). `Err` says
-/// why not, or that nothing measures it.
-pub fn recovered(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Result<String, String> {
+/// do not apply here (a recovery is judged on current values).
+pub fn recovered(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Recovery {
     use super::signals::SignalKind;
-    let fresh: Vec<_> = h
-        .signals
-        .iter()
-        .filter(|s| (now - s.observed_at).num_seconds() <= t.stale_after_secs && s.error.is_none())
-        .collect();
+    let fresh = |s: &super::signals::Signal| {
+        (now - s.observed_at).num_seconds() <= t.stale_after_secs && s.error.is_none()
+    };
     let mut bad = Vec::new();
-    for s in &fresh {
-        if s.kind == SignalKind::Probe && s.ok == Some(false) {
+    let mut unknown = Vec::new();
+    for s in &h.signals {
+        if !fresh(s) {
+            let why = s
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("no answer since {}", s.observed_at.format("%H:%M:%S")));
+            unknown.push(format!("{} unavailable ({why})", s.name));
+        } else if s.kind == SignalKind::Probe && s.ok == Some(false) {
             bad.push(format!("{}: {}", s.name, s.display));
+        } else if s.kind != SignalKind::Probe && s.value.is_none_or(|v| !v.is_finite()) {
+            unknown.push(format!("{}: {}", s.name, s.display));
         }
     }
     if h.probe_ok == Some(false) {
@@ -243,23 +262,25 @@ pub fn recovered(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Result<Strin
     let measured = h.error_rate.is_some()
         || h.latency_p95_ms.is_some()
         || h.probe_ok.is_some()
-        || fresh.iter().any(|s| s.kind == SignalKind::Probe);
+        || h.signals.iter().any(|s| fresh(s));
+    if !bad.is_empty() {
+        return Recovery::NotYet(bad.join("; "));
+    }
+    if !unknown.is_empty() {
+        return Recovery::Unproven(unknown.join("; "));
+    }
     if !measured {
-        return Err("no probe or metric measures this target".into());
+        return Recovery::Unproven("no probe or metric measures this target".into());
     }
-    if bad.is_empty() {
-        let e = h
-            .error_rate
-            .map(|e| format!("5xx {:.1}%", e * 100.0))
-            .unwrap_or_else(|| "5xx n/a".into());
-        let l = h
-            .latency_p95_ms
-            .map(|l| format!("p95 {l:.0} ms"))
-            .unwrap_or_else(|| "p95 n/a".into());
-        Ok(format!("{e}, {l}"))
-    } else {
-        Err(bad.join("; "))
-    }
+    let e = h
+        .error_rate
+        .map(|e| format!("5xx {:.1}%", e * 100.0))
+        .unwrap_or_else(|| "5xx n/a".into());
+    let l = h
+        .latency_p95_ms
+        .map(|l| format!("p95 {l:.0} ms"))
+        .unwrap_or_else(|| "p95 n/a".into());
+    Recovery::Recovered(format!("{e}, {l}"))
 }
 
 #[cfg(test)]

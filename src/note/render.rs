@@ -2,6 +2,7 @@
 //! returns, so tests can assert the exact lines.
 
 use crate::core::action::NoteEntry;
+use crate::core::entry::{Marker, Stamped};
 use crate::core::fmt::hms;
 use chrono::{DateTime, Utc};
 
@@ -46,9 +47,15 @@ pub fn header(h: &Header) -> String {
     for t in &h.targets {
         s.push_str(&format!("  - {t}\n"));
     }
+    let marker = Stamped {
+        marker: Marker::Header {
+            incident: h.incident.clone(),
+        },
+        at: h.started,
+    };
     s.push_str(&format!(
-        "\n<!-- rbtui:header incident={} -->\n\n## Timeline (UTC, {})\n\n",
-        h.incident,
+        "\n{}\n\n## Timeline (UTC, {})\n\n",
+        marker.to_comment(),
         h.started.format("%Y-%m-%d")
     ));
     redact(&s)
@@ -98,10 +105,11 @@ pub fn entry(e: &NoteEntry) -> String {
         s.push('\n');
     }
     if let Some(m) = &e.marker {
-        s.push_str(&format!(
-            "  <!-- rbtui:{m} at={} -->\n",
-            e.at.format("%Y-%m-%dT%H:%M:%SZ")
-        ));
+        let stamped = Stamped {
+            marker: m.clone(),
+            at: e.at,
+        };
+        s.push_str(&format!("  {}\n", stamped.to_comment()));
     }
     redact(&s)
 }

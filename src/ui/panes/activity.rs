@@ -31,10 +31,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let lines: Vec<Line> = s.activity[start..end]
         .iter()
         .map(|r| {
-            let st = if r.summary.starts_with("failed")
-                || r.summary.starts_with("refused")
-                || r.summary.starts_with("stale")
-            {
+            use crate::core::entry::EntryKind as K;
+            let st = if matches!(
+                r.kind,
+                K::Failed | K::Refused | K::Stale | K::Unknown | K::NotRecovered | K::Crash
+            ) {
                 theme::ERROR
             } else {
                 ratatui::style::Style::new()

@@ -27,7 +27,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             None => vec![Line::styled(
                 p.checks
                     .iter()
-                    .find(|c| c.id == "schema")
+                    .find(|c| c.id == crate::core::plan::CheckId::Schema)
                     .map(|c| c.detail.clone())
                     .unwrap_or_default(),
                 theme::DIM,

@@ -1,0 +1,167 @@
+//! What a note entry is and the machine-readable marker it may carry. Both
+//! are types: the note is read back by `--resume` and by later sessions
+//! (images rbtui deployed), so its markers are serialized with serde, never
+//! assembled from words and split apart again.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The kind of an entry, shown in bold in the note's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryKind {
+    Session,
+    Crash,
+    End,
+    Plan,
+    Check,
+    Refused,
+    Confirm,
+    Action,
+    Result,
+    Unknown,
+    Progress,
+    Stale,
+    Failed,
+    Done,
+    Verify,
+    Recovered,
+    NotRecovered,
+    Evidence,
+    Assess,
+    Checklist,
+    Status,
+    Signal,
+    Source,
+    /// Operator text from the notes editor.
+    Note,
+    /// Heads entries written late after the note could not be written.
+    NoteGap,
+}
+
+impl EntryKind {
+    pub fn label(self) -> &'static str {
+        use EntryKind::*;
+        match self {
+            Session => "session",
+            Crash => "crash",
+            End => "end",
+            Plan => "plan",
+            Check => "check",
+            Refused => "refused",
+            Confirm => "confirm",
+            Action => "action",
+            Result => "result",
+            Unknown => "unknown",
+            Progress => "progress",
+            Stale => "stale",
+            Failed => "failed",
+            Done => "done",
+            Verify => "verify",
+            Recovered => "recovered",
+            NotRecovered => "not-recovered",
+            Evidence => "evidence",
+            Assess => "assess",
+            Checklist => "checklist",
+            Status => "status",
+            Signal => "signal",
+            Source => "source",
+            Note => "note",
+            NoteGap => "note-gap",
+        }
+    }
+}
+
+impl std::fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.label())
+    }
+}
+
+/// A fact for later sessions, hidden in the note as an HTML comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "marker", rename_all = "kebab-case")]
+pub enum Marker {
+    /// The note's incident id.
+    Header {
+        incident: String,
+    },
+    /// A rollback put this image on the target (offered as history later
+    /// where the platform keeps none).
+    Deployed {
+        target: String,
+        image: String,
+        incident: String,
+    },
+    /// A checklist step ticked, automatically (with its proof) or by hand.
+    Tick {
+        target: String,
+        step: String,
+        auto: bool,
+    },
+    Untick {
+        target: String,
+        step: String,
+    },
+    /// The session ended here.
+    End,
+}
+
+/// A marker with the time of its entry, as written to the note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamped {
+    #[serde(flatten)]
+    pub marker: Marker,
+    pub at: DateTime<Utc>,
+}
+
+/// Opens a marker comment in the note.
+pub const OPEN: &str = "<!-- rbtui ";
+pub const CLOSE: &str = " -->";
+
+impl Stamped {
+    /// One line of JSON inside an HTML comment. `--` cannot appear inside a
+    /// comment; in JSON it can only be inside a string, where `\u002d` is
+    /// the same character.
+    pub fn to_comment(&self) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        format!("{OPEN}{}{CLOSE}", json.replace("--", "-\\u002d"))
+    }
+
+    /// The marker of a comment line written by [`Stamped::to_comment`].
+    pub fn from_comment(line: &str) -> Option<Stamped> {
+        let json = line.trim().strip_prefix(OPEN)?.strip_suffix(CLOSE)?;
+        serde_json::from_str(json).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_survive_the_note_whatever_their_text() {
+        let at = "2026-11-22T03:00:00Z".parse().unwrap();
+        for m in [
+            Marker::Header {
+                incident: "INC 7 -- sev1 \"db\" -->".into(),
+            },
+            Marker::Deployed {
+                target: "a b".into(),
+                image: "r:5000/x:y@sha256:00".into(),
+                incident: "INC=7".into(),
+            },
+            Marker::Tick {
+                target: "t".into(),
+                step: "s=1".into(),
+                auto: true,
+            },
+            Marker::End,
+        ] {
+            let s = Stamped { marker: m, at };
+            let c = s.to_comment();
+            assert!(!c[4..c.len() - 3].contains("--"), "{c}");
+            assert_eq!(Stamped::from_comment(&c), Some(s));
+        }
+    }
+}

@@ -253,9 +253,9 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
     for want in [
         "**action** `web` — step 1: Recreate compose service web on image v1 (image and manifest as a pair)",
         "**result** `web` — step 1 ok: manifest ",
-        "<!-- rbtui:deployed target=web image=rbtui-test/web:v1 incident=INC-7",
+        r#"<!-- rbtui {"marker":"deployed","target":"web","image":"rbtui-test/web:v1","incident":"INC-7""#,
         "**evidence** `web` — verified: 2/2 ready on web:v1",
-        "**not-recovered** `web` — replicas verified; no metrics configured, so recovery is not proven",
+        "**not-recovered** `web` — replicas verified; recovery not proven: no probe or metric measures this target",
     ] {
         assert!(note.contains(want), "note lacks {want:?}\n{note}");
     }

@@ -368,7 +368,7 @@ fn hand_ticks_with_evidence_and_notes_are_recorded_and_resumable() {
     let note_path = dir.path().join("n.md");
     let (mut s, _) = demo(Mode::Demo, Some(&note_path));
     select(&mut s, "catalog");
-    s.press("4jjjjjjjj<Space>saved logs to S3<Enter>");
+    s.press("4jjjjjjjjj<Space>saved logs to S3<Enter>");
     s.dispatch(rbtui::core::Action::NoteSubmitted(
         "DBA paged at 03:02\nwaiting for ack".into(),
     ));

@@ -204,6 +204,11 @@ pub struct TargetFacts {
     /// Revisions the platform has a warning about (an image pinned by tag only).
     #[serde(default)]
     pub warnings: Vec<(String, String)>,
+    /// Where a rollback leaves the platform's own inputs saying otherwise
+    /// (Compose files still naming the bad image): the next deploy from
+    /// them undoes the rollback.
+    #[serde(default)]
+    pub inputs_drift: Option<String>,
 }
 
 /// A target's history plus the facts needed to plan against it.

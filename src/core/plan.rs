@@ -114,6 +114,7 @@ pub enum CheckId {
     Schema,
     Revert,
     DryRun,
+    Inputs,
 }
 
 impl CheckId {
@@ -130,6 +131,7 @@ impl CheckId {
             CheckId::Schema => "schema",
             CheckId::Revert => "revert",
             CheckId::DryRun => "dry-run",
+            CheckId::Inputs => "inputs",
         }
     }
 }
@@ -315,6 +317,9 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     }
     if let Some((_, why)) = h.facts.warnings.iter().find(|(id, _)| *id == to.id) {
         check(CheckId::Digest, CheckStatus::Warn, why.clone(), false);
+    }
+    if let Some(why) = h.facts.inputs_drift.as_ref().filter(|_| !to.current) {
+        check(CheckId::Inputs, CheckStatus::Warn, why.clone(), false);
     }
     if h.facts.paused {
         check(CheckId::Paused, CheckStatus::Block, "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into(), false);

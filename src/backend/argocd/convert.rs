@@ -157,6 +157,7 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
         target: target.into(),
         revisions,
         facts: TargetFacts {
+            inputs_drift: None,
             version: app.version_token(),
             auto_sync: app.auto_sync(),
             paused: false,

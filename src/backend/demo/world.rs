@@ -265,6 +265,14 @@ impl Service {
                 history_note: self.history_note.clone(),
                 blocked: vec![],
                 warnings: vec![],
+                // The simulated Compose project is deployed from a file too.
+                inputs_drift: (self.info.kind == Kind::Compose).then(|| {
+                    let cur = &self.revs[self.current];
+                    format!(
+                        "the Compose inputs (docker-compose.yml, simulated) still name {}:{}: rbtui recreates the containers itself, so the next `docker compose up` redeploys it; pin the version there before anyone runs it",
+                        self.image, cur.tag
+                    )
+                }),
             },
             fetched_at: now,
             known_bad,

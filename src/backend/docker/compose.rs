@@ -10,9 +10,7 @@ use crate::core::model::{
     Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
 };
 use crate::core::plan::{PlanStep, RollbackPlan};
-use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, HealthStatusEnum,
-};
+use bollard::models::{ContainerInspectResponse, ContainerSummary, HealthStatusEnum};
 use bollard::query_parameters::{
     CreateContainerOptions, InspectContainerOptions, ListContainersOptions, ListImagesOptions,
     RemoveContainerOptions, RenameContainerOptions, StartContainerOptions, StopContainerOptions,
@@ -203,6 +201,20 @@ impl ComposeBackend {
         ))
     }
 
+    /// rbtui recreates the containers itself; Compose's inputs are not
+    /// touched, so they still name the image running now.
+    fn drift(c: &ContainerSummary, cur_image: &str) -> String {
+        let label = |k: &str| c.labels.as_ref().and_then(|l| l.get(k)).cloned();
+        let files = label("com.docker.compose.project.config_files")
+            .unwrap_or_else(|| "the compose file".into());
+        let dir = label("com.docker.compose.project.working_dir")
+            .map(|d| format!(" in {d}"))
+            .unwrap_or_default();
+        format!(
+            "the Compose inputs ({files}{dir}) still name {cur_image}: rbtui recreates the containers itself, so the next `docker compose up` redeploys {cur_image}; pin the version there (the image tag or the variable it reads) before anyone runs it"
+        )
+    }
+
     async fn read_history(&self, t: &ComposeTarget) -> Result<History, String> {
         // Stamped when asked: an answer is at least this fresh.
         let asked = Utc::now();
@@ -293,6 +305,7 @@ impl ComposeBackend {
                 version: Self::version_of(&cs),
                 history_note: Some("Compose keeps no history: entries are the images of this repository present on the engine".into()),
                 blocked,
+                inputs_drift: Some(Self::drift(&cs[0], &cur_image)),
                 ..Default::default()
             },
             fetched_at: asked,
@@ -323,23 +336,21 @@ impl ComposeBackend {
                 .unwrap_or_default()
                 .trim_start_matches('/')
                 .to_string();
-            let cfg = old.config.clone().unwrap_or_default();
-            let mut labels = cfg.labels.clone().unwrap_or_default();
-            labels.insert("com.docker.compose.image".into(), new_id.clone());
-            let body = ContainerCreateBody {
-                image: Some(image.to_string()),
-                env: cfg.env.clone(),
-                labels: Some(labels),
-                exposed_ports: cfg.exposed_ports.clone(),
-                working_dir: cfg.working_dir.clone().filter(|w| !w.is_empty()),
-                user: cfg.user.clone().filter(|u| !u.is_empty()),
-                host_config: old.host_config.clone(),
-                ..Default::default()
-            };
+            let old_image = match old.image.as_deref() {
+                Some(i) => d.inspect_image(i).await.ok().and_then(|i| i.config),
+                None => None,
+            }
+            .unwrap_or_default();
+            let body = super::recreate::body(&old, &old_image, image, &new_id);
+            let stop_secs = old
+                .config
+                .as_ref()
+                .and_then(|c| c.stop_timeout)
+                .unwrap_or(10);
             d.stop_container(
                 &id,
                 Some(StopContainerOptions {
-                    t: Some(5),
+                    t: Some(stop_secs as i32),
                     ..Default::default()
                 }),
             )
@@ -389,6 +400,7 @@ impl ComposeBackend {
                     ));
                 }
                 Err(e) => {
+                    // Put the old container back; say exactly what could not be.
                     let _ = d
                         .remove_container(
                             &name,
@@ -398,13 +410,26 @@ impl ComposeBackend {
                             }),
                         )
                         .await;
-                    let _ = d
-                        .rename_container(&id, RenameContainerOptions { name: name.clone() })
-                        .await;
-                    let _ = d.start_container(&id, None::<StartContainerOptions>).await;
-                    return Err(format!(
-                        "recreating {name} on {image} failed, the old container was restored: {e}"
-                    ));
+                    let restored = async {
+                        d.rename_container(&id, RenameContainerOptions { name: name.clone() })
+                            .await?;
+                        d.start_container(&id, None::<StartContainerOptions>).await
+                    }
+                    .await;
+                    let done_text = if done.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (already recreated: {})", done.join(", "))
+                    };
+                    return Err(match restored {
+                        Ok(()) => format!(
+                            "recreating {name} on {image} failed, the old container was restored and started: {e}{done_text}"
+                        ),
+                        Err(r) => format!(
+                            "recreating {name} on {image} failed ({e}) and the old container could NOT be restored ({}): it is stopped, possibly named {parked}; bring it back with `docker rename {parked} {name} && docker start {name}`{done_text}",
+                            self.err(&r)
+                        ),
+                    });
                 }
             }
         }

@@ -1,5 +1,6 @@
-//! Docker engines: Swarm services (and, later, Compose projects) through bollard.
+//! Docker engines through bollard: Swarm services and Compose projects.
 
 pub mod compose;
 pub mod engine;
+pub mod recreate;
 pub mod swarm;

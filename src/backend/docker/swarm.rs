@@ -293,6 +293,7 @@ impl SwarmBackend {
             target: t.name.clone(),
             revisions,
             facts: TargetFacts {
+                inputs_drift: None,
                 version: index.to_string(),
                 auto_sync: false,
                 paused: false,

@@ -541,6 +541,7 @@ impl KubeBackend {
             target: t.name.clone(),
             revisions,
             facts: TargetFacts {
+                inputs_drift: None,
                 version: d["metadata"]["resourceVersion"]
                     .as_str()
                     .unwrap_or_default()

@@ -222,9 +222,13 @@ fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
 fn rolling_back_to_a_known_bad_revision_fails_and_leaves_the_checklist_open() {
     let (mut s, _) = demo(Mode::Demo, None);
     plan_to(&mut s, "search", "13");
-    assert_eq!(check(&s, "revision").status, CheckStatus::Warn);
-    s.press("<Enter><Enter>");
-    assert!(s.state.in_flight());
+    let c = check(&s, "revision");
+    assert_eq!(c.status, CheckStatus::Block);
+    assert!(c.overridable, "a typed reason may override");
+    s.press("<Enter>");
+    assert!(s.state.plan.as_ref().unwrap().needs_override());
+    s.press("drill: known bad on purpose<Enter>");
+    assert!(s.state.in_flight(), "{:?}", s.state.flash);
     assert!(s.advance_until(60_000, |st| {
         st.run.as_ref().is_some_and(|r| r.outcome.is_some())
     }));

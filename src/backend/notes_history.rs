@@ -45,6 +45,22 @@ impl NotesHistory {
     }
 
     fn augment(&self, mut h: History) -> History {
+        // Any kind: a revision running an image an earlier rollback
+        // replaced is known bad (after a Swarm rollback, "previous" is it).
+        let bad: Vec<ImageRef> = self
+            .deployed
+            .iter()
+            .filter(|d| d.target == h.target)
+            .flat_map(|d| d.from.iter().map(|f| ImageRef::parse(f)))
+            .collect();
+        for r in &h.revisions {
+            let is_bad = !r.current
+                && r.images.iter().any(|i| bad.iter().any(|b| b.same_build(i)))
+                && !h.known_bad.contains(&r.id);
+            if is_bad {
+                h.known_bad.push(r.id.clone());
+            }
+        }
         let kind = self.kinds.lock().unwrap().get(&h.target).copied();
         if !matches!(kind, Some(Kind::Swarm) | Some(Kind::Compose)) {
             return h;

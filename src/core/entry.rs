@@ -92,6 +92,9 @@ pub enum Marker {
         target: String,
         image: String,
         incident: String,
+        /// The images it replaced: known bad for later plans.
+        #[serde(default)]
+        from: Vec<String>,
     },
     /// A checklist step ticked, automatically (with its proof) or by hand.
     Tick {
@@ -150,6 +153,7 @@ mod tests {
                 target: "a b".into(),
                 image: "r:5000/x:y@sha256:00".into(),
                 incident: "INC=7".into(),
+                from: vec!["r:5000/x:bad".into()],
             },
             Marker::Tick {
                 target: "t".into(),

@@ -94,6 +94,11 @@ pub fn is_prod_environment(env: &str) -> bool {
         .any(|w| matches!(w, "prod" | "production" | "prd" | "live"))
 }
 
+/// Whether two revisions run the same builds, image for image.
+pub fn same_images(a: &[ImageRef], b: &[ImageRef]) -> bool {
+    !a.is_empty() && a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_build(y))
+}
+
 /// An image reference split into the parts the checks need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageRef {
@@ -146,6 +151,16 @@ impl ImageRef {
     }
 
     /// The full reference, digest included, as a runtime would pull it.
+    /// Whether two references name the same build: by digest when both
+    /// carry one, else by repository and tag (a tag alone proves less, but
+    /// it is what the platform will pull).
+    pub fn same_build(&self, other: &ImageRef) -> bool {
+        match (&self.digest, &other.digest) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.repository == other.repository && self.tag.is_some() && self.tag == other.tag,
+        }
+    }
+
     pub fn full(&self) -> String {
         let mut s = self.repository.clone();
         if let Some(t) = &self.tag {

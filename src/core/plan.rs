@@ -269,13 +269,13 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     } else if h.known_bad.contains(&to.id) {
         check(
             CheckId::Revision,
-            CheckStatus::Warn,
+            CheckStatus::Block,
             format!(
-                "{} {} was itself recorded as bad in an earlier incident",
+                "{} {} was itself recorded as bad in an earlier incident (a rollback replaced its image); type a reason to roll back to it anyway",
                 i.target.kind.revision_word(),
                 to.id
             ),
-            false,
+            true,
         );
     } else if h.last_known_good.as_deref() == Some(to.id.as_str()) {
         check(
@@ -298,6 +298,20 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
                 to.id
             ),
             false,
+        );
+    }
+    if !to.current && super::model::same_images(&to.images, &from.images) {
+        check(
+            CheckId::Revision,
+            CheckStatus::Block,
+            format!(
+                "{} {} runs the same image as the current {} ({}): rolling back to it changes no image",
+                i.target.kind.revision_word(),
+                to.id,
+                from.id,
+                images_text(to)
+            ),
+            true,
         );
     }
     if i.target.kind == Kind::Argocd {

@@ -118,16 +118,31 @@ pub(super) fn step_finished(
     match result {
         Ok(StepDone { summary, version }) => {
             run.plan.built_from = version;
+            let from_images = run.plan.from.images.clone();
+            let to_image = run.plan.to.images.first().cloned();
+            let plan_no = run.plan.id;
             // A rollback leaves a marker so later sessions can offer this
-            // image again where the platform keeps no history (Swarm, Compose).
-            let marker = match (&what, run.plan.to.images.first()) {
+            // image again where the platform keeps no history (Swarm,
+            // Compose), and know the images it replaced as bad.
+            let marker = match (&what, to_image) {
                 (PlanStep::Rollback { .. }, Some(img)) => Some(super::entry::Marker::Deployed {
                     target: t.clone(),
                     image: img.full(),
                     incident: s.settings.incident.clone(),
+                    from: from_images.iter().map(|i| i.full()).collect(),
                 }),
                 _ => None,
             };
+            if matches!(what, PlanStep::Rollback { .. }) {
+                let why = format!(
+                    "rolled back from at {} in this incident (plan #{plan_no})",
+                    super::fmt::hms(s.now)
+                );
+                s.rolled_back_from
+                    .entry(t.clone())
+                    .or_default()
+                    .extend(from_images.into_iter().map(|i| (i, why.clone())));
+            }
             record(
                 s,
                 fx,

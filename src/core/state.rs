@@ -1,6 +1,6 @@
 //! The whole screen's truth. Rendering reads it; only `update` writes it.
 
-use super::model::{Health, History, Mode, Progress, TargetInfo};
+use super::model::{Health, History, ImageRef, Mode, Progress, TargetInfo};
 use super::plan::RollbackPlan;
 use super::verdict::{Thresholds, Verdict};
 use crate::runbook::Runbook;
@@ -223,6 +223,9 @@ pub struct State {
     /// Targets whose reads fail, since when: outages and recoveries go to
     /// the note as they happen.
     pub down_since: HashMap<String, DateTime<Utc>>,
+    /// Images this session rolled each target back *from*, with when and
+    /// which plan: a later plan back to one of them is blocked.
+    pub rolled_back_from: HashMap<String, Vec<(ImageRef, String)>>,
     pub run: Option<Run>,
     pub runbooks: Vec<Runbook>,
     pub checklists: HashMap<String, HashMap<String, Tick>>,
@@ -274,6 +277,7 @@ impl State {
             pending_plan: None,
             history_asked_at: None,
             down_since: HashMap::new(),
+            rolled_back_from: HashMap::new(),
             run: None,
             runbooks,
             checklists: HashMap::new(),

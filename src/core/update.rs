@@ -458,6 +458,7 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Eff
                 plan: Box::new(p.clone()),
             });
             let mut p = p;
+            block_rolled_back_from(s, &mut p);
             if s.settings.mode == Mode::Rehearsal && p.refusal().is_none() {
                 // Rehearsal: the platform previews the change first, where it can.
                 p.checks.push(plan::Check {
@@ -475,6 +476,34 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Eff
             s.popup = Some(Popup::Plan);
         }
         Err(e) => s.flash = Some((true, e)),
+    }
+}
+
+/// A plan back to an image this session rolled the target back from is
+/// blocked (a typed reason may override): after a Swarm rollback the
+/// engine's "previous" is the bad spec.
+fn block_rolled_back_from(s: &State, p: &mut plan::RollbackPlan) {
+    let Some(bad) = s.rolled_back_from.get(&p.target.name) else {
+        return;
+    };
+    let hit = p.to.images.iter().find_map(|i| {
+        bad.iter()
+            .find(|(b, _)| b.same_build(i))
+            .map(|(b, why)| (b, why))
+    });
+    if let Some((img, why)) = hit {
+        let detail = format!("{} runs {}, which was {why}", p.to.id, img.short());
+        p.checks
+            .retain(|c| !(c.id == super::plan::CheckId::Revision && c.status == CheckStatus::Pass));
+        p.checks.insert(
+            0,
+            plan::Check {
+                id: super::plan::CheckId::Revision,
+                status: CheckStatus::Block,
+                detail,
+                overridable: true,
+            },
+        );
     }
 }
 

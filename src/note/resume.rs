@@ -22,6 +22,8 @@ pub struct Deployed {
     pub image: String,
     pub incident: String,
     pub at: Option<DateTime<Utc>>,
+    /// The images that rollback replaced (known bad); empty in old notes.
+    pub from: Vec<String>,
 }
 
 /// Reads the markers of a note, in order. Notes written before markers were
@@ -42,11 +44,13 @@ pub fn parse(text: &str) -> Resumed {
                 target,
                 image,
                 incident,
+                from,
             } => r.deployed.push(Deployed {
                 target,
                 image,
                 incident,
                 at: Some(at),
+                from,
             }),
             Marker::Tick { target, step, auto } => {
                 r.checklists.entry(target).or_default().insert(
@@ -93,6 +97,7 @@ fn legacy(line: &str) -> Option<Stamped> {
             target: field("target")?,
             image: field("image")?,
             incident: field("incident").unwrap_or_else(|| "?".into()),
+            from: vec![],
         },
         "tick" => Marker::Tick {
             target: field("target")?,

@@ -127,8 +127,9 @@ fn rollback_disables_auto_sync_first_then_rolls_back_and_converges() {
         .block_on(b.execute(&p, &PlanStep::DisableAutoSync))
         .unwrap();
     assert!(
-        done.summary.contains("automated.enabled=false"),
-        "{}",
+        done.summary
+            .contains(r#"merge PATCH {"spec":{"syncPolicy":{"automated":{"enabled":false}}}}"#),
+        "the exact body is recorded: {}",
         done.summary
     );
     p.built_from = done.version;
@@ -248,13 +249,18 @@ fn reenabling_auto_sync_is_a_patch_with_enabled_true() {
 }
 
 #[test]
-fn servers_before_3_1_get_automated_removed() {
+fn servers_before_3_1_get_automated_removed_and_restored_exactly() {
     let fake = argo_server::start();
-    fake.with(|s| s.version = "v2.13.4+abc".into());
+    fake.with(|s| {
+        s.version = "v3.0.12+abc".into();
+        s.app["spec"]["syncPolicy"]["automated"] =
+            json!({"prune": true, "selfHeal": true, "allowEmpty": true});
+    });
     let b = backend(&fake, TOKEN, None);
     let rt = rt();
     let p = plan_for(&b, &rt, "41");
-    rt.block_on(b.execute(&p, &PlanStep::DisableAutoSync))
+    let done = rt
+        .block_on(b.execute(&p, &PlanStep::DisableAutoSync))
         .unwrap();
     let patch = fake
         .mutating()
@@ -263,7 +269,75 @@ fn servers_before_3_1_get_automated_removed() {
         .unwrap();
     let inner: serde_json::Value =
         serde_json::from_str(patch.json()["patch"].as_str().unwrap()).unwrap();
-    assert_eq!(inner, json!({"spec": {"syncPolicy": {"automated": null}}}));
+    assert_eq!(inner["spec"], json!({"syncPolicy": {"automated": null}}));
+    assert!(
+        done.summary.contains("allowEmpty"),
+        "the note says what was removed: {}",
+        done.summary
+    );
+    // A later session (a new backend) re-enables: the block comes back as it was.
+    let b2 = backend(&fake, TOKEN, None);
+    rt.block_on(b2.targets()).unwrap();
+    let h = rt.block_on(b2.history("orders")).unwrap();
+    let targets = rt.block_on(b2.targets()).unwrap();
+    let p2 = plan::build_reenable(
+        PlanInputs {
+            id: 2,
+            target: &targets[0],
+            mode: Mode::Live,
+            history: &h,
+            to: "",
+            now: common::t0(),
+            before: None,
+            mutable_tags: &[],
+            rollout_timeout_secs: 300,
+        },
+        Some(BAD),
+    )
+    .unwrap();
+    rt.block_on(b2.execute(&p2, &PlanStep::EnableAutoSync))
+        .unwrap();
+    fake.with(|s| {
+        assert_eq!(
+            s.app["spec"]["syncPolicy"]["automated"],
+            json!({"prune": true, "selfHeal": true, "allowEmpty": true})
+        );
+        assert!(
+            s.app["metadata"]["annotations"]
+                .get(rbtui::backend::argocd::SAVED_AUTOMATED)
+                .is_none(),
+            "the saved block is cleared"
+        );
+    });
+}
+
+#[test]
+fn an_unreadable_version_is_never_guessed_and_is_asked_again() {
+    let fake = argo_server::start();
+    for _ in 0..3 {
+        fake.fault(
+            "/api/version",
+            argo_server::Fault::Status(500, r#"{"error":"internal","code":13}"#.into()),
+        );
+    }
+    let b = backend(&fake, TOKEN, None);
+    let rt = rt();
+    let p = plan_for(&b, &rt, "41");
+    let r = rt.block_on(b.execute(&p, &PlanStep::DisableAutoSync));
+    let Err(ExecError::NotSent(m)) = r else {
+        panic!("{r:?}")
+    };
+    assert!(m.contains("version could not be read"), "{m}");
+    assert!(fake.mutating().is_empty(), "nothing sent");
+    // The next try reads the version (v3.5): prune/selfHeal are kept.
+    rt.block_on(b.execute(&p, &PlanStep::DisableAutoSync))
+        .unwrap();
+    fake.with(|s| {
+        assert_eq!(
+            s.app["spec"]["syncPolicy"]["automated"],
+            json!({"enabled": false, "prune": true, "selfHeal": true})
+        )
+    });
 }
 
 #[test]

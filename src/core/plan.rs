@@ -36,11 +36,11 @@ impl PlanStep {
     pub fn describe(&self, t: &TargetInfo, from: &Revision) -> String {
         match self {
             PlanStep::DisableAutoSync => format!(
-                "Disable auto-sync on Argo CD application {} (PATCH spec.syncPolicy.automated.enabled=false)",
+                "Disable auto-sync on Argo CD application {} (merge PATCH automated.enabled=false, prune/selfHeal kept; before v3.1 the automated block is removed and saved on the app for re-enable)",
                 t.name
             ),
             PlanStep::EnableAutoSync => format!(
-                "Re-enable auto-sync on Argo CD application {} (PATCH spec.syncPolicy.automated.enabled=true); Argo CD then syncs HEAD",
+                "Re-enable auto-sync on Argo CD application {} (merge PATCH automated.enabled=true; before v3.1 the saved automated block restored as it was); Argo CD then syncs HEAD",
                 t.name
             ),
             PlanStep::Rollback { to } => match t.kind {

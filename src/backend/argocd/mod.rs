@@ -18,6 +18,10 @@ use reqwest::Method;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Where a disable on a server before v3.1 keeps the automated block it
+/// removed (JSON), so that re-enable puts back exactly that.
+pub const SAVED_AUTOMATED: &str = "rbtui.io/automated-before-rollback";
+
 /// One application target as configured (or found by a selector).
 #[derive(Debug, Clone)]
 pub struct AppTarget {
@@ -185,20 +189,54 @@ impl ArgoBackend {
         Ok(convert::health(&t.name, &app, tree.as_ref(), asked))
     }
 
-    async fn supports_enabled(&self) -> bool {
+    /// Whether the server understands `automated.enabled` (v3.1+). Only a
+    /// version actually read is remembered: a failed probe is retried, and
+    /// if the version cannot be read the caller refuses rather than guess
+    /// (the pre-3.1 form removes prune and selfHeal).
+    async fn supports_enabled(&self) -> Result<bool, String> {
         if let Some(v) = *self.supports_enabled.lock().unwrap() {
-            return v;
+            return Ok(v);
         }
-        let v = match self
+        let mut last = String::new();
+        for attempt in 1..=3u64 {
+            match self
+                .client
+                .get_json::<api::Version>("/api/version", &[], "get", "version")
+                .await
+            {
+                Ok(v) => {
+                    let yes = version_at_least(&v.version, 3, 1);
+                    *self.supports_enabled.lock().unwrap() = Some(yes);
+                    return Ok(yes);
+                }
+                Err(e) => last = e.message(),
+            }
+            tokio::time::sleep(Duration::from_millis(300 * attempt)).await;
+        }
+        Err(format!(
+            "Argo CD's version could not be read after 3 tries ({last}): the way auto-sync is switched depends on it (before v3.1 it removes prune/selfHeal), so nothing was sent"
+        ))
+    }
+
+    /// `spec.syncPolicy.automated` exactly as the server holds it, and the
+    /// block saved by an earlier disable on a server before v3.1.
+    async fn automated_raw(
+        &self,
+        t: &AppTarget,
+    ) -> Result<(serde_json::Value, Option<serde_json::Value>), ApiError> {
+        let app: serde_json::Value = self
             .client
-            .get_json::<api::Version>("/api/version", &[], "get", "version")
-            .await
-        {
-            Ok(v) => version_at_least(&v.version, 3, 1),
-            Err(_) => false,
-        };
-        *self.supports_enabled.lock().unwrap() = Some(v);
-        v
+            .get_json(
+                &format!("/api/v1/applications/{}", t.app),
+                &Self::query(t),
+                "get",
+                &Self::object(t),
+            )
+            .await?;
+        let saved = app["metadata"]["annotations"][SAVED_AUTOMATED]
+            .as_str()
+            .and_then(|s| serde_json::from_str(s).ok());
+        Ok((app["spec"]["syncPolicy"]["automated"].clone(), saved))
     }
 
     async fn execute_step(
@@ -238,11 +276,26 @@ impl ArgoBackend {
                         version: now,
                     });
                 }
-                let keep = self.supports_enabled().await;
-                let patch = if keep {
-                    serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": false}}}})
+                let keep = self.supports_enabled().await.map_err(ExecError::NotSent)?;
+                let (patch, how) = if keep {
+                    (
+                        serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": false}}}}),
+                        "prune/selfHeal kept".to_string(),
+                    )
                 } else {
-                    serde_json::json!({"spec": {"syncPolicy": {"automated": null}}})
+                    // Before v3.1 the only off is removing the block: keep it
+                    // on the app itself so re-enable restores it exactly,
+                    // from this session or any other.
+                    let (orig, _) = self.automated_raw(&t).await.map_err(unsent)?;
+                    (
+                        serde_json::json!({
+                            "metadata": {"annotations": {SAVED_AUTOMATED: orig.to_string()}},
+                            "spec": {"syncPolicy": {"automated": null}}
+                        }),
+                        format!(
+                            "server before v3.1: the block {orig} is removed and kept in annotation {SAVED_AUTOMATED} for re-enable"
+                        ),
+                    )
                 };
                 let after = self.merge_patch(&t, &patch).await.map_err(fail)?;
                 if after.auto_sync() {
@@ -250,13 +303,11 @@ impl ArgoBackend {
                         "PATCH accepted but auto-sync is still on; not rolling back".into(),
                     ));
                 }
-                let how = if keep {
-                    "automated.enabled=false (prune/selfHeal kept)"
-                } else {
-                    "automated removed (server before v3.1)"
-                };
                 Ok(StepDone {
-                    summary: format!("auto-sync disabled on {}: merge PATCH {how}", t.app),
+                    summary: format!(
+                        "auto-sync disabled on {}: merge PATCH {patch} ({how})",
+                        t.app
+                    ),
                     version: after.version_token(),
                 })
             }
@@ -267,15 +318,33 @@ impl ArgoBackend {
                         version: now,
                     });
                 }
-                let patch = if self.supports_enabled().await {
-                    serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": true}}}})
+                let keep = self.supports_enabled().await.map_err(ExecError::NotSent)?;
+                let (patch, how) = if keep {
+                    (
+                        serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": true}}}}),
+                        "prune/selfHeal as they were".to_string(),
+                    )
                 } else {
-                    serde_json::json!({"spec": {"syncPolicy": {"automated": {}}}})
+                    let (_, saved) = self.automated_raw(&t).await.map_err(unsent)?;
+                    let Some(orig) = saved.filter(|v| v.is_object()) else {
+                        return Err(ExecError::Refused(format!(
+                            "no record of {}'s automated block before the rollback (annotation {SAVED_AUTOMATED} missing): re-enabling with an empty block would drop prune/selfHeal; turn auto-sync on in Argo CD with the settings it had",
+                            t.app
+                        )));
+                    };
+                    (
+                        serde_json::json!({
+                            "metadata": {"annotations": {SAVED_AUTOMATED: null}},
+                            "spec": {"syncPolicy": {"automated": orig}}
+                        }),
+                        "server before v3.1: the block saved at disable restored exactly"
+                            .to_string(),
+                    )
                 };
                 let after = self.merge_patch(&t, &patch).await.map_err(fail)?;
                 Ok(StepDone {
                     summary: format!(
-                        "auto-sync re-enabled on {}: Argo CD now follows HEAD",
+                        "auto-sync re-enabled on {}: merge PATCH {patch} ({how}); Argo CD now follows HEAD",
                         t.app
                     ),
                     version: after.version_token(),

@@ -122,6 +122,7 @@ fn main() -> ExitCode {
     );
     if let Some(r) = &session.resumed {
         state.checklists = r.checklists.clone();
+        state.rolled_back = r.rolled_back();
     }
     rbtui::core::update(&mut state, Action::TargetsLoaded(Ok(targets)));
     let mut terminal = rbtui::app::take_terminal();

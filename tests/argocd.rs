@@ -14,7 +14,7 @@ use rbtui::backend::argocd::{AppSpec, AppTarget, ArgoBackend};
 use rbtui::backend::clock::ManualClock;
 use rbtui::core::action::ExecError;
 use rbtui::core::model::{Mode, ProgressPhase};
-use rbtui::core::plan::{self, PlanInputs, PlanStep, RollbackPlan};
+use rbtui::core::plan::{self, CheckStatus, PlanInputs, PlanStep, RollbackPlan};
 use rbtui::core::state::{Outcome, State};
 use serde_json::json;
 use std::sync::Arc;
@@ -879,4 +879,85 @@ fn a_selector_whose_listing_fails_is_one_error_row_and_the_other_apps_work() {
         .block_on(b.history("selector team=payments"))
         .unwrap_err();
     assert!(e.contains("could not be listed"), "{e}");
+}
+
+/// After the rollback, re-enabling is decided by what the app's source
+/// points at: blocked (no override) while it is still the bad commit, and
+/// the follow-ups keep naming the bad commit whatever plan came last.
+#[test]
+fn reenable_is_blocked_while_head_is_the_bad_commit_and_follow_ups_name_it() {
+    let fake = argo_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("n.md");
+    let clock = ManualClock::new(common::t0());
+    let b: Arc<dyn Backend> = Arc::new(backend(&fake, TOKEN, Some("shop")));
+    let writer =
+        rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "n.md"), "").unwrap();
+    let state = State::new(
+        common::settings(Mode::Live, "n.md"),
+        rbtui::runbook::load_all(None).unwrap(),
+        common::t0(),
+    );
+    let mut s = Script::new(state, b, clock, Some(writer));
+    s.start();
+    s.press("<Enter>j<Enter><Enter>orders<Enter>");
+    assert!(s.advance_until(120_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    s.press("<Esc>a");
+    let p = s.state.plan.clone().expect("re-enable plan");
+    assert!(!p.is_rollback());
+    let c = p.checks.iter().find(|c| c.id == "revert").unwrap();
+    assert_eq!(c.status, CheckStatus::Block);
+    assert!(
+        !c.overridable,
+        "no typed reason gets past HEAD = the bad commit"
+    );
+    assert!(c.detail.contains("d8f3c2a"), "{}", c.detail);
+    // The follow-ups still name the rollback, not the re-enable plan.
+    let t = s.state.target("orders").unwrap().clone();
+    let vars = s.state.runbook_vars(&t);
+    let var = |k: &str| vars.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+    assert_eq!(
+        (var("bad_sha"), var("good_sha")),
+        ("d8f3c2a".into(), "a1b2c3d".into())
+    );
+    assert_ne!(var("bad_rev"), var("good_rev"));
+    // The revert lands: the source points at a new commit.
+    fake.with(|st| {
+        st.app["status"]["sync"]["revision"] = json!("f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed")
+    });
+    s.press("<Esc><Esc>a");
+    let p = s.state.plan.clone().expect("re-enable plan");
+    let c = p.checks.iter().find(|c| c.id == "revert").unwrap();
+    assert_eq!(c.status, CheckStatus::Pass, "{}", c.detail);
+    assert!(c.detail.contains("f00dfee"), "{}", c.detail);
+}
+
+#[test]
+fn a_selector_that_matches_nothing_is_an_error_row() {
+    let fake = argo_server::start();
+    let c = Conn {
+        base: fake.base(),
+        token: Token::new(TOKEN.into()),
+        insecure: false,
+        ca_file: None,
+        timeout: Duration::from_secs(2),
+    };
+    let b = ArgoBackend::new(
+        Client::new(c).unwrap(),
+        vec![AppSpec::Selector {
+            selector: "team=nobody".into(),
+            project: Some("shop".into()),
+            app_namespace: None,
+            environment: "prod".into(),
+        }],
+    );
+    let rt = rt();
+    let t = rt.block_on(b.targets()).unwrap();
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(t[0].name, "selector team=nobody");
+    let h = rt.block_on(b.health_all());
+    let Err((_, e)) = &h[0] else { panic!("{h:?}") };
+    assert!(e.contains("matches no application in project shop"), "{e}");
 }

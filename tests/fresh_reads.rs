@@ -97,6 +97,7 @@ fn a_failed_fresh_read_builds_no_plan_and_says_how_to_retry() {
     s.state.pending_plan = Some(rbtui::core::state::PendingPlan {
         target: "search".into(),
         to: "1".into(),
+        reenable: false,
         after_stale: false,
         asked_at: s.state.now,
     });
@@ -163,4 +164,25 @@ fn an_outage_and_its_end_are_recorded_and_nothing_is_assessed_meanwhile() {
         "{text}"
     );
     assert!(!text.contains("health OK"), "{text}");
+}
+
+#[test]
+fn a_stale_reenable_plan_is_rebuilt_as_a_reenable_plan() {
+    let (mut s, b) = demo(Mode::Demo, None);
+    plan_to(&mut s, "orders", "41");
+    s.press("<Enter>orders<Tab>PITR restore ready, DBA on call<Enter>");
+    s.advance(40_000);
+    s.press("a");
+    assert!(s.state.plan.as_ref().is_some_and(|p| !p.is_rollback()));
+    // Someone changes the app between plan and confirm.
+    b.with_world(|w, _| w.service_mut("orders").unwrap().version += 1);
+    s.press("<Enter>orders<Tab>PR #4242 reverts d8f3c2a<Enter>");
+    let p = s.state.plan.as_ref().expect("rebuilt");
+    assert!(!p.is_rollback(), "rebuilt as {:?}", p.steps);
+    assert!(
+        p.steps
+            .contains(&rbtui::core::plan::PlanStep::EnableAutoSync)
+    );
+    let (_, flash) = s.state.flash.clone().unwrap();
+    assert!(flash.contains("plan rebuilt"), "{flash}");
 }

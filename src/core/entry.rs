@@ -95,6 +95,16 @@ pub enum Marker {
         /// The images it replaced: known bad for later plans.
         #[serde(default)]
         from: Vec<String>,
+        /// The revisions and commits of the rollback, for the follow-ups
+        /// of a resumed session.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_rev: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_rev: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_sha: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_sha: Option<String>,
     },
     /// A checklist step ticked, automatically (with its proof) or by hand.
     Tick {
@@ -154,6 +164,10 @@ mod tests {
                 image: "r:5000/x:y@sha256:00".into(),
                 incident: "INC=7".into(),
                 from: vec!["r:5000/x:bad".into()],
+                from_rev: Some("42".into()),
+                to_rev: None,
+                from_sha: Some("d8f3c2a".into()),
+                to_sha: None,
             },
             Marker::Tick {
                 target: "t".into(),

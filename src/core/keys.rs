@@ -46,7 +46,7 @@ pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
         }
         Key::Char('s') => status_message(s, fx),
         Key::Char('p') if s.plan.is_some() => s.popup = Some(Popup::Plan),
-        Key::Char('a') => reenable_plan(s, fx),
+        Key::Char('a') => request_reenable(s, fx),
         Key::Char(c @ '1'..='5') => s.focus = Pane::ALL[(c as u8 - b'1') as usize],
         Key::Esc => {
             if s.focus != Pane::Health {

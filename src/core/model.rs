@@ -224,6 +224,11 @@ pub struct TargetFacts {
     /// them undoes the rollback.
     #[serde(default)]
     pub inputs_drift: Option<String>,
+    /// Argo CD: the commit the app's source points at now (the HEAD of its
+    /// target revision, as last compared), which re-enabling auto-sync
+    /// would deploy.
+    #[serde(default)]
+    pub head_revision: Option<String>,
 }
 
 /// A target's history plus the facts needed to plan against it.

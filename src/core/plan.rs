@@ -447,15 +447,39 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
             overridable: false,
         });
     }
+    let short = |s: &str| s[..s.len().min(7)].to_string();
     let bad = bad_sha
-        .map(|s| s[..s.len().min(7)].to_string())
+        .map(short)
         .unwrap_or_else(|| "the bad commit".into());
-    checks.push(Check {
-        id: CheckId::Revert,
-        status: CheckStatus::Block,
-        detail: format!("auto-sync re-syncs HEAD at once: {bad} must be reverted in git first; type the revert PR or commit as the reason"),
-        overridable: true,
-    });
+    let same =
+        |a: &str, b: &str| !a.is_empty() && !b.is_empty() && (a.starts_with(b) || b.starts_with(a));
+    let head = h.facts.head_revision.as_deref();
+    match (bad_sha, head) {
+        (Some(b), Some(hd)) if same(b, hd) => checks.push(Check {
+            id: CheckId::Revert,
+            status: CheckStatus::Block,
+            detail: format!(
+                "the app's source still points at {bad}, the commit rolled back from: re-enabling auto-sync would deploy it again at once; revert it in git, let Argo CD see the new HEAD (refresh), then plan again"
+            ),
+            overridable: false,
+        }),
+        (Some(_), Some(hd)) => checks.push(Check {
+            id: CheckId::Revert,
+            status: CheckStatus::Pass,
+            detail: format!(
+                "the app's source now points at {} (no longer {bad}); re-enabling deploys {}",
+                short(hd),
+                short(hd)
+            ),
+            overridable: false,
+        }),
+        _ => checks.push(Check {
+            id: CheckId::Revert,
+            status: CheckStatus::Block,
+            detail: format!("auto-sync re-syncs HEAD at once: {bad} must be reverted in git first; what HEAD is now is not known here, so type the revert PR or commit as the reason"),
+            overridable: true,
+        }),
+    }
     let mut plan = RollbackPlan {
         id: i.id,
         target: i.target.clone(),

@@ -121,6 +121,7 @@ pub(super) fn step_finished(
             let from_images = run.plan.from.images.clone();
             let to_image = run.plan.to.images.first().cloned();
             let plan_no = run.plan.id;
+            let pair = (run.plan.from.clone(), run.plan.to.clone());
             // A rollback leaves a marker so later sessions can offer this
             // image again where the platform keeps no history (Swarm,
             // Compose), and know the images it replaced as bad.
@@ -130,10 +131,15 @@ pub(super) fn step_finished(
                     image: img.full(),
                     incident: s.settings.incident.clone(),
                     from: from_images.iter().map(|i| i.full()).collect(),
+                    from_rev: Some(pair.0.id.clone()),
+                    to_rev: Some(pair.1.id.clone()),
+                    from_sha: pair.0.git_sha.clone(),
+                    to_sha: pair.1.git_sha.clone(),
                 }),
                 _ => None,
             };
             if matches!(what, PlanStep::Rollback { .. }) {
+                s.rolled_back.insert(t.clone(), pair);
                 let why = format!(
                     "rolled back from at {} in this incident (plan #{plan_no})",
                     super::fmt::hms(s.now)
@@ -169,6 +175,7 @@ pub(super) fn step_finished(
         }
         Err(ExecError::Stale { built_from, now }) => {
             let to = run.plan.to.id.clone();
+            let reenable = !run.plan.is_rollback();
             let msg = ExecError::Stale { built_from, now }.message();
             record(
                 s,
@@ -183,6 +190,7 @@ pub(super) fn step_finished(
             s.pending_plan = Some(super::state::PendingPlan {
                 target: t.clone(),
                 to,
+                reenable,
                 after_stale: true,
                 asked_at: s.now,
             });

@@ -1,6 +1,6 @@
 //! The whole screen's truth. Rendering reads it; only `update` writes it.
 
-use super::model::{Health, History, ImageRef, Mode, Progress, TargetInfo};
+use super::model::{Health, History, ImageRef, Mode, Progress, Revision, TargetInfo};
 use super::plan::RollbackPlan;
 use super::verdict::{Thresholds, Verdict};
 use crate::runbook::Runbook;
@@ -76,6 +76,9 @@ pub enum Popup {
 pub struct PendingPlan {
     pub target: String,
     pub to: String,
+    /// A follow-up plan that re-enables auto-sync, not a rollback: it stays
+    /// one when rebuilt.
+    pub reenable: bool,
     /// The earlier plan was refused as stale: say so when it is rebuilt.
     pub after_stale: bool,
     /// Only an answer fetched at or after this instant is fresh enough: an
@@ -226,6 +229,11 @@ pub struct State {
     /// Images this session rolled each target back *from*, with when and
     /// which plan: a later plan back to one of them is blocked.
     pub rolled_back_from: HashMap<String, Vec<(ImageRef, String)>>,
+    /// The rollback each target's incident is about (bad → good), for the
+    /// follow-ups: checklist texts, the status message and the re-enable
+    /// plan name it even after a later plan (re-enable) ran. Restored from
+    /// the note on resume.
+    pub rolled_back: HashMap<String, (Revision, Revision)>,
     pub run: Option<Run>,
     pub runbooks: Vec<Runbook>,
     pub checklists: HashMap<String, HashMap<String, Tick>>,
@@ -278,6 +286,7 @@ impl State {
             history_asked_at: None,
             down_since: HashMap::new(),
             rolled_back_from: HashMap::new(),
+            rolled_back: HashMap::new(),
             run: None,
             runbooks,
             checklists: HashMap::new(),
@@ -326,14 +335,25 @@ impl State {
         self.run.as_ref().is_some_and(Run::in_flight)
     }
 
-    /// Values for the runbook placeholders, from the current or last plan.
-    pub fn runbook_vars(&self, t: &TargetInfo) -> Vec<(&'static str, String)> {
-        let plan = self
-            .run
+    /// The bad and good revisions the follow-ups are about: the rollback
+    /// this incident made on the target, else the rollback being planned
+    /// or run. A re-enable plan is never it.
+    pub fn followup(&self, target: &str) -> Option<(&Revision, &Revision)> {
+        if let Some((from, to)) = self.rolled_back.get(target) {
+            return Some((from, to));
+        }
+        self.run
             .as_ref()
             .map(|r| &r.plan)
-            .or(self.plan.as_ref())
-            .filter(|p| p.target.name == t.name);
+            .into_iter()
+            .chain(self.plan.as_ref())
+            .find(|p| p.target.name == target && p.is_rollback())
+            .map(|p| (&p.from, &p.to))
+    }
+
+    /// Values for the runbook placeholders, from [`State::followup`].
+    pub fn runbook_vars(&self, t: &TargetInfo) -> Vec<(&'static str, String)> {
+        let plan = self.followup(&t.name);
         let unknown = || "?".to_string();
         let short = |s: &Option<String>| {
             s.as_deref()
@@ -341,12 +361,12 @@ impl State {
                 .unwrap_or_else(unknown)
         };
         match plan {
-            Some(p) => vec![
+            Some((from, to)) => vec![
                 ("target", t.name.clone()),
-                ("bad_rev", p.from.id.clone()),
-                ("good_rev", p.to.id.clone()),
-                ("bad_sha", short(&p.from.git_sha)),
-                ("good_sha", short(&p.to.git_sha)),
+                ("bad_rev", from.id.clone()),
+                ("good_rev", to.id.clone()),
+                ("bad_sha", short(&from.git_sha)),
+                ("good_sha", short(&to.git_sha)),
             ],
             None => vec![
                 ("target", t.name.clone()),

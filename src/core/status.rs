@@ -49,9 +49,14 @@ pub fn draft(s: &State) -> String {
         }
         None => "unknown".into(),
     };
-    let detected = p.from.deployed_at.map(hms).unwrap_or_else(|| "?".into());
-    let bad = p
-        .from
+    // A follow-up plan (re-enable) is not what the message is about: the
+    // rollback this incident made is.
+    let (bad_rev, good_rev) = s
+        .followup(&p.target.name)
+        .map(|(f, t)| (f.clone(), t.clone()))
+        .unwrap_or_else(|| (p.from.clone(), p.to.clone()));
+    let detected = bad_rev.deployed_at.map(hms).unwrap_or_else(|| "?".into());
+    let bad = bad_rev
         .git_sha
         .as_deref()
         .map(|s| &s[..s.len().min(7)])
@@ -75,10 +80,10 @@ pub fn draft(s: &State) -> String {
         ("detected", detected),
         ("started", hms(run.started_at)),
         ("outcome_line", outcome_line),
-        ("from_rev", p.from.id.clone()),
-        ("from_images", images_text(&p.from)),
-        ("to_rev", p.to.id.clone()),
-        ("to_images", images_text(&p.to)),
+        ("from_rev", bad_rev.id.clone()),
+        ("from_images", images_text(&bad_rev)),
+        ("to_rev", good_rev.id.clone()),
+        ("to_images", images_text(&good_rev)),
         ("health", health),
         ("bad_sha", bad.to_string()),
         ("autosync_next", autosync),

@@ -406,6 +406,17 @@ pub(super) fn assess(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
 
 /// Asks for a fresh read of the target; the plan is built from its answer.
 pub(super) fn request_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Effect>) {
+    request(s, target, to, false, fx)
+}
+
+/// `a`: the follow-up plan that turns Argo CD auto-sync back on, from a
+/// fresh read (what HEAD is now decides it).
+pub(super) fn request_reenable(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(t) = s.selected.clone() else { return };
+    request(s, &t, "", true, fx)
+}
+
+fn request(s: &mut State, target: &str, to: &str, reenable: bool, fx: &mut Vec<Effect>) {
     if s.in_flight() {
         s.flash = Some((
             true,
@@ -416,6 +427,7 @@ pub(super) fn request_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<E
     s.pending_plan = Some(super::state::PendingPlan {
         target: target.into(),
         to: to.into(),
+        reenable,
         after_stale: false,
         asked_at: s.now,
     });
@@ -550,8 +562,8 @@ fn preview_read(
     );
 }
 
-/// `a`: the follow-up plan that turns Argo CD auto-sync back on.
-pub(super) fn reenable_plan(s: &mut State, fx: &mut Vec<Effect>) {
+/// The follow-up plan that turns Argo CD auto-sync back on.
+fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
     if s.in_flight() {
         s.flash = Some((
             true,
@@ -559,7 +571,7 @@ pub(super) fn reenable_plan(s: &mut State, fx: &mut Vec<Effect>) {
         ));
         return;
     }
-    let Some(t) = s.selected_target().cloned() else {
+    let Some(t) = s.target(target).cloned() else {
         return;
     };
     let Some(h) = s.histories.get(&t.name).cloned() else {
@@ -567,10 +579,8 @@ pub(super) fn reenable_plan(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     };
     let bad = s
-        .run
-        .as_ref()
-        .filter(|r| r.plan.target.name == t.name && r.plan.is_rollback())
-        .and_then(|r| r.plan.from.git_sha.clone());
+        .followup(&t.name)
+        .and_then(|(from, _)| from.git_sha.clone());
     let id = s.next_plan_id;
     let r = plan::build_reenable(
         PlanInputs {
@@ -634,7 +644,11 @@ pub(super) fn history_loaded(
                 .take_if(|p| p.target == target && fetched >= p.asked_at)
             {
                 s.flash = None;
-                build_plan(s, &p.target, &p.to, fx);
+                if p.reenable {
+                    reenable_plan(s, &p.target, fx);
+                } else {
+                    build_plan(s, &p.target, &p.to, fx);
+                }
                 if p.after_stale && s.plan.is_some() {
                     s.flash = Some((
                         true,

@@ -2,6 +2,7 @@
 //! the hidden `rbtui:` markers the writer left in it.
 
 use crate::core::entry::{Marker, Stamped};
+use crate::core::model::{ImageRef, Revision};
 use crate::core::state::Tick;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -15,6 +16,41 @@ pub struct Resumed {
     pub deployed: Vec<Deployed>,
 }
 
+impl Resumed {
+    /// The last rollback recorded per target (bad → good), for the
+    /// follow-ups of a resumed session. Only ids, commits and images are
+    /// known from the note.
+    pub fn rolled_back(&self) -> HashMap<String, (Revision, Revision)> {
+        let mut out = HashMap::new();
+        let mut ds: Vec<&Deployed> = self.deployed.iter().collect();
+        ds.sort_by_key(|d| d.at);
+        for d in ds {
+            let Some((from, to)) = &d.revs else { continue };
+            let rev = |id: &str, sha: &Option<String>, images: Vec<ImageRef>| Revision {
+                id: id.to_string(),
+                deployed_at: None,
+                images,
+                git_sha: sha.clone(),
+                message: format!("from the note of incident {}", d.incident),
+                author: None,
+                current: false,
+            };
+            out.insert(
+                d.target.clone(),
+                (
+                    rev(
+                        from,
+                        &d.shas.0,
+                        d.from.iter().map(|i| ImageRef::parse(i)).collect(),
+                    ),
+                    rev(to, &d.shas.1, vec![ImageRef::parse(&d.image)]),
+                ),
+            );
+        }
+        out
+    }
+}
+
 /// One image a rollback put on a target, read back from a note.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deployed {
@@ -24,6 +60,9 @@ pub struct Deployed {
     pub at: Option<DateTime<Utc>>,
     /// The images that rollback replaced (known bad); empty in old notes.
     pub from: Vec<String>,
+    /// Bad and good revision ids, and their commits, where recorded.
+    pub revs: Option<(String, String)>,
+    pub shas: (Option<String>, Option<String>),
 }
 
 /// Reads the markers of a note, in order. Notes written before markers were
@@ -45,12 +84,18 @@ pub fn parse(text: &str) -> Resumed {
                 image,
                 incident,
                 from,
+                from_rev,
+                to_rev,
+                from_sha,
+                to_sha,
             } => r.deployed.push(Deployed {
                 target,
                 image,
                 incident,
                 at: Some(at),
                 from,
+                revs: from_rev.zip(to_rev),
+                shas: (from_sha, to_sha),
             }),
             Marker::Tick { target, step, auto } => {
                 r.checklists.entry(target).or_default().insert(
@@ -98,6 +143,10 @@ fn legacy(line: &str) -> Option<Stamped> {
             image: field("image")?,
             incident: field("incident").unwrap_or_else(|| "?".into()),
             from: vec![],
+            from_rev: None,
+            to_rev: None,
+            from_sha: None,
+            to_sha: None,
         },
         "tick" => Marker::Tick {
             target: field("target")?,

@@ -594,18 +594,33 @@ impl Backend for ArgoBackend {
                         if let Some(n) = app_namespace {
                             q.push(("appNamespace", n.clone()));
                         }
-                        let list: ApplicationList = match self
+                        let listed: Result<ApplicationList, String> = match self
                             .client
-                            .get_json("/api/v1/applications", &q, "get", selector)
+                            .get_json::<ApplicationList>(
+                                "/api/v1/applications",
+                                &q,
+                                "get",
+                                selector,
+                            )
                             .await
                         {
+                            Ok(l) if l.items.is_empty() => Err(format!(
+                                "selector {selector} matches no application{}: check the labels, and the project and appNamespace it is scoped to",
+                                project
+                                    .as_deref()
+                                    .map(|p| format!(" in project {p}"))
+                                    .unwrap_or_default()
+                            )),
+                            Ok(l) => Ok(l),
+                            Err(e) => Err(format!(
+                                "the applications of selector {selector} could not be listed: {}",
+                                e.message()
+                            )),
+                        };
+                        let list = match listed {
                             Ok(l) => l,
-                            Err(e) => {
+                            Err(error) => {
                                 let name = format!("selector {selector}");
-                                let error = format!(
-                                    "the applications of selector {selector} could not be listed: {}",
-                                    e.message()
-                                );
                                 rows.push(TargetInfo {
                                     name: name.clone(),
                                     kind: Kind::Argocd,

@@ -273,6 +273,8 @@ impl Service {
                         self.image, cur.tag
                     )
                 }),
+                // The demo has no git: what HEAD is cannot be known.
+                head_revision: None,
             },
             fetched_at: now,
             known_bad,

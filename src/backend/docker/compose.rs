@@ -306,6 +306,7 @@ impl ComposeBackend {
                 history_note: Some("Compose keeps no history: entries are the images of this repository present on the engine".into()),
                 blocked,
                 inputs_drift: Some(Self::drift(&cs[0], &cur_image)),
+                head_revision: None,
                 ..Default::default()
             },
             fetched_at: asked,

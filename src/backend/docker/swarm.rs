@@ -294,6 +294,7 @@ impl SwarmBackend {
             revisions,
             facts: TargetFacts {
                 inputs_drift: None,
+                head_revision: None,
                 version: index.to_string(),
                 auto_sync: false,
                 paused: false,

@@ -542,6 +542,7 @@ impl KubeBackend {
             revisions,
             facts: TargetFacts {
                 inputs_drift: None,
+                head_revision: None,
                 version: d["metadata"]["resourceVersion"]
                     .as_str()
                     .unwrap_or_default()

@@ -289,7 +289,7 @@ fn prometheus_answers_become_signals_with_criteria() {
     let e = one("empty_metric");
     assert_eq!(
         (e.value, e.display.as_str()),
-        (None, "no data"),
+        (None, "no data (empty result)"),
         "an empty vector is not a healthy zero"
     );
     let e = one("syntax error");
@@ -392,6 +392,154 @@ fn probe_down_and_error_rate_over_threshold_mean_roll_back_now_with_both_reasons
     let v = evaluate(&old, &Thresholds::default(), later);
     assert!(
         v.reasons.iter().any(|r| r.starts_with("probe stale")),
+        "{:?}",
+        v.reasons
+    );
+}
+
+/// The demo's "search" behind a Prometheus at `url`, signals read once.
+fn search_with_prometheus(url: String) -> (SignalsBackend, tokio::runtime::Runtime) {
+    let clock = ManualClock::new(common::t0());
+    let demo: Arc<dyn Backend> =
+        Arc::new(DemoBackend::builtin(Arc::new(clock)).restricted(vec![("search".into(), None)]));
+    let mut specs = std::collections::HashMap::new();
+    specs.insert(
+        "search".to_string(),
+        TargetSignals {
+            probes: vec![],
+            prometheus: Some(PrometheusConfig {
+                url,
+                bearer_token_env: None,
+                basic_auth_env: None,
+                service: Some("nosuch".into()),
+                interval_secs: 1,
+                timeout_ms: 1000,
+                queries: vec![],
+            }),
+        },
+    );
+    let b = SignalsBackend::new(demo, specs);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(b.targets()).unwrap();
+    rt.block_on(b.health_all());
+    for _ in 0..100 {
+        if b.signals("search").len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (b, rt)
+}
+
+#[test]
+fn a_prometheus_that_is_down_is_missing_data_never_ok_and_never_the_demos_numbers() {
+    let (b, rt) = search_with_prometheus("http://127.0.0.1:9".into());
+    let h = rt.block_on(b.health("search")).unwrap();
+    assert_eq!(h.signals.len(), 2, "{:?}", h.signals);
+    assert_eq!(h.error_rate, None, "not the simulation's 5xx");
+    assert_eq!(h.latency_p95_ms, None, "not the simulation's p95");
+    let v = evaluate(&h, &Thresholds::default(), chrono::Utc::now());
+    assert_eq!(v.severity, Severity::Unknown, "{:?}", v.reasons);
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r.starts_with("error_rate unavailable: connection refused")),
+        "{:?}",
+        v.reasons
+    );
+    // One line: kind and innermost cause, not the whole chain.
+    assert!(v.reasons.iter().all(|r| r.len() < 120), "{:?}", v.reasons);
+    // Recovery cannot be proven by it.
+    let r = rbtui::core::verdict::recovered(&h, &Thresholds::default(), chrono::Utc::now());
+    assert!(
+        matches!(&r, rbtui::core::verdict::Recovery::Unproven(w) if w.contains("error_rate")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn an_empty_vector_is_missing_data_never_ok() {
+    // A Prometheus that knows no series for the service.
+    let (addr, _) = serve(Arc::new(|r: &Req| {
+        let t = if r.path.ends_with("query_range") {
+            "matrix"
+        } else {
+            "vector"
+        };
+        Resp::json(
+            200,
+            json!({"status": "success", "data": {"resultType": t, "result": []}}),
+        )
+    }));
+    let (b, rt) = search_with_prometheus(format!("http://{addr}"));
+    let h = rt.block_on(b.health("search")).unwrap();
+    let v = evaluate(&h, &Thresholds::default(), chrono::Utc::now());
+    assert_eq!(v.severity, Severity::Unknown, "{:?}", v.reasons);
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r == "error_rate: no data (empty result)"),
+        "{:?}",
+        v.reasons
+    );
+}
+
+#[test]
+fn a_breach_still_inside_its_duration_is_shown_as_pending() {
+    use rbtui::core::signals::{Signal, holding_for, parse_criterion};
+    let c = parse_criterion("> 5% for 1m").unwrap();
+    let now = chrono::Utc::now();
+    let at = |s: i64| now - chrono::Duration::seconds(s);
+    let samples = vec![
+        (at(60), 0.01),
+        (at(45), 0.2),
+        (at(30), 0.2),
+        (at(15), 0.2),
+        (at(0), 0.2),
+    ];
+    assert_eq!(holding_for(&c, &samples), Some(45));
+    let mut h = rbtui::core::model::Health {
+        target: "t".into(),
+        desired: 2,
+        ready: 2,
+        updated: 2,
+        crashlooping: 0,
+        restarts: 0,
+        endpoints: None,
+        error_rate: Some(0.2),
+        latency_p95_ms: None,
+        latency_baseline_ms: None,
+        probe_ok: None,
+        rollout_stuck: false,
+        revision: "1".into(),
+        images: vec![],
+        message: None,
+        observed_at: now,
+        signals: vec![],
+    };
+    h.signals.push(Signal {
+        name: "error_rate".into(),
+        kind: SignalKind::ErrorRate,
+        value: Some(0.2),
+        ok: None,
+        display: "20.0%".into(),
+        criterion: Some("> 5% for 1m".into()),
+        breached: false,
+        observed_at: now,
+        error: None,
+        pending_secs: Some(45),
+        history: vec![],
+    });
+    let v = evaluate(&h, &Thresholds::default(), now);
+    assert_eq!(v.severity, Severity::Watch, "{:?}", v.reasons);
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r.contains("20.0% now") && r.contains("(pending)") && r.contains("45s")),
         "{:?}",
         v.reasons
     );

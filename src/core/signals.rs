@@ -35,7 +35,12 @@ pub struct Signal {
     pub breached: bool,
     pub observed_at: DateTime<Utc>,
     /// Why the last read failed (DNS, refused, timeout, status: error…).
+    /// The value and time are then those of the last good read.
     pub error: Option<String>,
+    /// The criterion holds now but not yet for its whole duration: for
+    /// how many seconds it has held.
+    #[serde(default)]
+    pub pending_secs: Option<i64>,
     /// Recent values, oldest first, for the sparkline.
     pub history: Vec<f64>,
 }
@@ -147,6 +152,22 @@ pub fn breached(
     window
         .iter()
         .all(|(_, v)| v.is_finite() && c.op.holds(*v, c.threshold))
+}
+
+/// How long (seconds) the criterion has held without a break up to the
+/// newest sample: a breach that is pending. `None` when it does not hold now.
+pub fn holding_for(c: &Criterion, samples: &[(DateTime<Utc>, f64)]) -> Option<i64> {
+    let last = samples.last()?;
+    if !(last.1.is_finite() && c.op.holds(last.1, c.threshold)) {
+        return None;
+    }
+    let since = samples
+        .iter()
+        .rev()
+        .take_while(|(_, v)| v.is_finite() && c.op.holds(*v, c.threshold))
+        .last()
+        .map(|(t, _)| *t)?;
+    Some((last.0 - since).num_seconds())
 }
 
 /// A block-character sparkline of the values (non-finite shown as gaps).

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Severity {
     Ok,
+    /// A configured signal has no usable answer: health cannot be judged,
+    /// so it is not OK.
+    Unknown,
     Watch,
     Serious,
     Critical,
@@ -18,6 +21,7 @@ impl Severity {
     pub fn label(self) -> &'static str {
         match self {
             Severity::Ok => "ok",
+            Severity::Unknown => "unknown",
             Severity::Watch => "watch",
             Severity::Serious => "serious",
             Severity::Critical => "critical",
@@ -27,6 +31,9 @@ impl Severity {
     pub fn advice(self) -> &'static str {
         match self {
             Severity::Ok => "healthy",
+            Severity::Unknown => {
+                "a configured signal has no usable answer: health cannot be judged"
+            }
             Severity::Watch => "investigate, do not roll back yet",
             Severity::Serious => "roll back within 5 minutes",
             Severity::Critical => "roll back now",
@@ -69,6 +76,18 @@ pub struct Verdict {
     pub reasons: Vec<String>,
     /// The data is older than the stale threshold: not to be trusted as healthy.
     pub stale: bool,
+}
+
+/// The cause of an error chain in one line: its kind and its innermost
+/// part (`connection refused: …: Connection refused (os error 111)`); the
+/// whole chain goes to the note.
+pub fn innermost(e: &str) -> String {
+    let parts: Vec<&str> = e.split(": ").collect();
+    match parts.as_slice() {
+        [one] => one.to_string(),
+        [first, .., last] if first != last => format!("{first}: {last}"),
+        _ => e.to_string(),
+    }
 }
 
 /// Applies the runbook criteria to one snapshot.
@@ -117,7 +136,31 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
     let mut stale_signals = Vec::new();
     for s in &h.signals {
         let age = (now - s.observed_at).num_seconds();
-        if age > t.stale_after_secs {
+        // Missing is not healthy: a metric read that failed, came back
+        // empty or NaN, or is too old leaves the target UNKNOWN at best.
+        if s.kind != SignalKind::Probe {
+            let missing = if age > t.stale_after_secs {
+                Some(format!(
+                    "{} stale (last answer {} old{})",
+                    s.name,
+                    crate::core::fmt::age(age),
+                    s.error
+                        .as_deref()
+                        .map(|e| format!("; now {}", innermost(e)))
+                        .unwrap_or_default()
+                ))
+            } else if let Some(e) = &s.error {
+                Some(format!("{} unavailable: {}", s.name, innermost(e)))
+            } else if s.value.is_none_or(|v| v.is_nan()) {
+                Some(format!("{}: {}", s.name, s.display))
+            } else {
+                None
+            };
+            if let Some(m) = missing {
+                add(Severity::Unknown, m);
+                continue;
+            }
+        } else if age > t.stale_after_secs {
             stale_signals.push(format!(
                 "{} stale ({} old)",
                 s.name,
@@ -125,8 +168,21 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
             ));
             continue;
         }
-        if let Some(e) = &s.error {
-            stale_signals.push(format!("{} unavailable: {e}", s.name));
+        if let (Some(secs), Some(c)) = (s.pending_secs, &s.criterion) {
+            if !s.breached {
+                let of = super::signals::parse_criterion(c)
+                    .map(|c| format!(" of {}", crate::core::fmt::age(c.for_secs)))
+                    .unwrap_or_default();
+                add(
+                    Severity::Watch,
+                    format!(
+                        "{} {} now, {c}: holding {}{of} (pending)",
+                        s.name.replace('_', " "),
+                        s.display,
+                        crate::core::fmt::age(secs)
+                    ),
+                );
+            }
         }
         if s.kind == SignalKind::Probe && s.ok == Some(false) {
             add(

@@ -55,6 +55,7 @@ pub fn severity(s: Severity) -> Style {
             .fg(Color::LightRed)
             .add_modifier(Modifier::BOLD),
         Severity::Watch => WARN,
+        Severity::Unknown => WARN,
         Severity::Ok => OK,
     }
 }

@@ -11,7 +11,7 @@ use crate::core::action::ExecError;
 use crate::core::migration::MigrationDiff;
 use crate::core::model::{Health, History, Progress, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
-use crate::core::signals::{Signal, SignalKind, breached, parse_criterion};
+use crate::core::signals::{Signal, SignalKind, breached, holding_for, parse_criterion};
 use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,18 +31,41 @@ pub fn is_builtin_query(name: &str) -> bool {
     matches!(name, "error_rate" | "latency_p95" | "latency_p99")
 }
 
-/// The default PromQL for the built-in names, over `{service="…"}`.
+/// The rate window for a criterion: no longer than its duration (a 30 s
+/// spike must not breach "for 1m" for five minutes) and at most 2 min, so a
+/// recovery from 20% errors shows within the default verify window (with a
+/// 5m window it took ~237 s); never under a minute (four 15 s scrapes).
+pub fn rate_window(criterion: Option<&str>) -> String {
+    let secs = criterion
+        .and_then(|c| parse_criterion(c).ok())
+        .map(|c| c.for_secs)
+        .filter(|s| *s > 0)
+        .unwrap_or(120)
+        .clamp(60, 120);
+    if secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// The default PromQL for the built-in names, over `{service="…"}`, with
+/// the rate window its criterion implies ([`rate_window`]).
 pub fn default_promql(name: &str, service: &str) -> Option<String> {
+    default_promql_over(name, service, &rate_window(default_criterion(name)))
+}
+
+pub fn default_promql_over(name: &str, service: &str, w: &str) -> Option<String> {
     let s = service.replace('"', "\\\"");
     match name {
         "error_rate" => Some(format!(
-            "sum(rate(http_requests_total{{service=\"{s}\",code=~\"5..\"}}[5m])) / sum(rate(http_requests_total{{service=\"{s}\"}}[5m]))"
+            "sum(rate(http_requests_total{{service=\"{s}\",code=~\"5..\"}}[{w}])) / sum(rate(http_requests_total{{service=\"{s}\"}}[{w}]))"
         )),
         "latency_p95" => Some(format!(
-            "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{service=\"{s}\"}}[5m])))"
+            "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{service=\"{s}\"}}[{w}])))"
         )),
         "latency_p99" => Some(format!(
-            "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{{service=\"{s}\"}}[5m])))"
+            "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{{service=\"{s}\"}}[{w}])))"
         )),
         _ => None,
     }
@@ -100,6 +123,13 @@ fn store(cache: &Cache, target: &str, mut s: Signal) {
     let mut c = cache.lock().unwrap();
     let list = c.entry(target.to_string()).or_default();
     match list.iter_mut().find(|x| x.name == s.name) {
+        // A failed metric read is no reading: the last good value keeps
+        // its own time (and so goes STALE), the error says why nothing
+        // newer came. A probe that cannot connect is itself the finding.
+        Some(old) if s.error.is_some() && s.kind != SignalKind::Probe => {
+            old.error = s.error;
+            old.pending_secs = None;
+        }
         Some(old) => {
             let mut h = std::mem::take(&mut old.history);
             if let Some(v) = s.value {
@@ -191,6 +221,7 @@ impl SignalsBackend {
                                 breached: false,
                                 observed_at: Utc::now(),
                                 error: o.error,
+                                pending_secs: None,
                                 history: vec![],
                             },
                         );
@@ -232,15 +263,21 @@ impl SignalsBackend {
                     pc.queries
                         .iter()
                         .map(|q| {
-                            let promql = q
-                                .promql
-                                .clone()
-                                .or_else(|| default_promql(&q.name, &service))
-                                .unwrap_or_default();
                             let crit = q
                                 .criterion
                                 .clone()
                                 .or_else(|| default_criterion(&q.name).map(str::to_string));
+                            let promql = q
+                                .promql
+                                .clone()
+                                .or_else(|| {
+                                    default_promql_over(
+                                        &q.name,
+                                        &service,
+                                        &rate_window(crit.as_deref()),
+                                    )
+                                })
+                                .unwrap_or_default();
                             (q.name.clone(), promql, crit)
                         })
                         .collect()
@@ -275,8 +312,35 @@ impl SignalsBackend {
         }
     }
 
+    /// Lays the signals over the platform's health. A configured metric
+    /// is the only source of its number: without a good answer the row
+    /// shows none, never the platform's (or the demo's simulated) value.
     fn overlay(&self, mut h: Health) -> Health {
         let sigs = self.signals(&h.target);
+        let configured = |k: SignalKind, name: Option<&str>| {
+            self.specs.get(&h.target).is_some_and(|sp| {
+                sp.prometheus.as_ref().is_some_and(|p| {
+                    p.queries.is_empty()
+                        || p.queries.iter().any(|q| {
+                            let qk = if q.name == "error_rate" {
+                                SignalKind::ErrorRate
+                            } else if q.name.starts_with("latency") {
+                                SignalKind::Latency
+                            } else {
+                                SignalKind::Custom
+                            };
+                            qk == k && name.is_none_or(|n| n == q.name)
+                        })
+                })
+            })
+        };
+        if configured(SignalKind::ErrorRate, None) {
+            h.error_rate = None;
+        }
+        if configured(SignalKind::Latency, Some("latency_p95")) {
+            h.latency_p95_ms = None;
+            h.latency_baseline_ms = None;
+        }
         for s in &sigs {
             match (s.kind, s.name.as_str(), s.value) {
                 (SignalKind::ErrorRate, _, Some(v)) if s.error.is_none() && v.is_finite() => {
@@ -320,6 +384,7 @@ pub async fn read_query(
         breached: false,
         observed_at: now,
         error: None,
+        pending_secs: None,
         history: vec![],
     };
     match prom.instant(client, promql).await {
@@ -328,7 +393,7 @@ pub async fn read_query(
             s.error = Some(e);
             return s;
         }
-        Ok(None) => s.display = "no data".into(),
+        Ok(None) => s.display = "no data (empty result)".into(),
         Ok(Some(v)) => {
             let shown = if kind == SignalKind::Latency {
                 v * 1000.0
@@ -370,6 +435,9 @@ pub async fn read_query(
                         })
                         .collect();
                     s.breached = breached(&c, &samples, now, step);
+                    if !s.breached {
+                        s.pending_secs = holding_for(&c, &samples);
+                    }
                 }
                 Err(e) => s.error = Some(format!("range query: {e}")),
             }
@@ -430,5 +498,58 @@ impl Backend for SignalsBackend {
     }
     fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
         self.inner.preview(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(value: Option<f64>, error: Option<&str>, at: chrono::DateTime<Utc>) -> Signal {
+        Signal {
+            name: "error_rate".into(),
+            kind: SignalKind::ErrorRate,
+            value,
+            ok: None,
+            display: "x".into(),
+            criterion: None,
+            breached: false,
+            observed_at: at,
+            error: error.map(str::to_string),
+            pending_secs: None,
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn a_failed_read_keeps_the_last_value_with_its_own_time() {
+        let cache: Cache = Arc::default();
+        let t0 = Utc::now();
+        store(&cache, "a", reading(Some(0.2), None, t0));
+        let later = t0 + chrono::Duration::seconds(90);
+        store(
+            &cache,
+            "a",
+            reading(None, Some("connection refused"), later),
+        );
+        let s = cache.lock().unwrap()["a"][0].clone();
+        assert_eq!(s.observed_at, t0, "a failure is no fresh answer");
+        assert_eq!(s.value, Some(0.2));
+        assert_eq!(s.error.as_deref(), Some("connection refused"));
+        store(&cache, "a", reading(Some(0.01), None, later));
+        let s = cache.lock().unwrap()["a"][0].clone();
+        assert_eq!((s.observed_at, s.error), (later, None));
+    }
+
+    #[test]
+    fn the_rate_window_follows_the_criterion() {
+        assert_eq!(rate_window(Some("> 5% for 1m")), "1m");
+        assert_eq!(
+            rate_window(Some("> 5% for 30s")),
+            "1m",
+            "never under four scrapes"
+        );
+        assert_eq!(rate_window(Some("> 5% for 10m")), "2m");
+        assert!(default_promql("error_rate", "x").unwrap().contains("[2m]"));
     }
 }

@@ -526,3 +526,52 @@ fn without_a_config_a_kubeconfig_offers_its_current_namespace() {
         "{s}"
     );
 }
+
+/// During a partial rollout (the old ReplicaSet's 3 pods ready, a new pod
+/// crash-looping) ready is what kubectl shows, and the new revision's
+/// failure is said beside it, not folded into "0/3".
+#[test]
+fn a_partial_rollout_counts_as_kubectl_and_names_the_new_revisions_failure() {
+    let fake = k8s_server::start();
+    {
+        let mut s = fake.state.lock().unwrap();
+        let crashing = s.pods[0].clone();
+        let mut old = Vec::new();
+        for i in 0..3 {
+            let mut p = crashing.clone();
+            p["metadata"]["name"] = json!(format!("catalog-old-{i}"));
+            p["spec"]["containers"][0]["image"] =
+                json!("registry.example.com/shop/catalog:git-a1b2c3d");
+            p["status"]["conditions"] = json!([{"type": "Ready", "status": "True"}]);
+            p["status"]["containerStatuses"][0]["state"] =
+                json!({"running": {"startedAt": "2026-11-22T03:00:00Z"}});
+            p["status"]["containerStatuses"][0]["lastState"] = json!({});
+            p["status"]["containerStatuses"][0]["image"] =
+                json!("registry.example.com/shop/catalog:git-a1b2c3d");
+            old.push(p);
+        }
+        old.push(crashing);
+        s.pods = old;
+        s.deployment["status"]["readyReplicas"] = json!(3);
+        s.deployment["status"]["updatedReplicas"] = json!(1);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rt = rt();
+    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+    let h = rt.block_on(b.health("catalog")).unwrap();
+    assert_eq!((h.ready, h.desired), (3, 3), "kubectl's count");
+    assert_eq!(
+        h.ready_on_template,
+        Some(0),
+        "none on the template's images"
+    );
+    let m = h.message.clone().unwrap_or_default();
+    assert!(m.contains("template revision: 0 of 3 ready"), "{m}");
+    assert!(m.contains("1 pod(s) crash-looping"), "{m}");
+    let v = rbtui::core::verdict::evaluate(&h, &Default::default(), chrono::Utc::now());
+    assert!(
+        !v.reasons.iter().any(|r| r.contains("no ready replicas")),
+        "{:?}",
+        v.reasons
+    );
+}

@@ -507,6 +507,7 @@ fn a_breach_still_inside_its_duration_is_shown_as_pending() {
         desired: 2,
         ready: 2,
         updated: 2,
+        ready_on_template: None,
         crashlooping: 0,
         restarts: 0,
         endpoints: None,

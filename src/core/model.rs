@@ -265,6 +265,11 @@ pub struct Health {
     pub target: String,
     pub desired: u32,
     pub ready: u32,
+    /// Ready pods that run the template's images, where the platform can
+    /// tell it apart from `ready` (Kubernetes counts old pods as ready
+    /// during a rollout, as kubectl does): what verification needs.
+    #[serde(default)]
+    pub ready_on_template: Option<u32>,
     pub updated: u32,
     /// Pods or tasks crash-looping / failing to start.
     pub crashlooping: u32,

@@ -536,7 +536,10 @@ pub(super) fn verify_read(
         .iter()
         .map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default()))
         .collect();
-    let replicas_ok = h.ready == h.desired
+    // Ready on the revision rolled back to, not ready at all: during a
+    // rollout old pods count as ready (as kubectl counts them).
+    let ready = h.ready_on_template.unwrap_or(h.ready);
+    let replicas_ok = ready == h.desired
         && h.desired > 0
         && h.crashlooping == 0
         && (want.is_empty() || want == have);
@@ -552,12 +555,12 @@ pub(super) fn verify_read(
             if want.is_empty() {
                 format!(
                     "{}/{} ready; images NOT compared: the target revision records none",
-                    h.ready, h.desired
+                    ready, h.desired
                 )
             } else {
                 format!(
                     "verified: {}/{} ready on {}",
-                    h.ready,
+                    ready,
                     h.desired,
                     plan::images_text(&s.run.as_ref().unwrap().plan.to)
                 )
@@ -582,7 +585,7 @@ pub(super) fn verify_read(
                 AutoEvent::Verified,
                 Some(format!(
                     "{}/{} ready; the platform reports {}",
-                    h.ready,
+                    ready,
                     h.desired,
                     read.join(", ")
                 )),

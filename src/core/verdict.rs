@@ -350,6 +350,7 @@ mod tests {
             desired: 3,
             ready: 3,
             updated: 3,
+            ready_on_template: None,
             crashlooping: 0,
             restarts: 0,
             endpoints: Some(3),

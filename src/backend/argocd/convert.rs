@@ -72,6 +72,7 @@ pub fn health(target: &str, app: &Application, tree: Option<&Tree>, now: DateTim
         desired: pods.len() as u32,
         ready,
         updated: pods.len() as u32,
+        ready_on_template: None,
         crashlooping: bad,
         restarts,
         endpoints: None,

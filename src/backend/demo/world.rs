@@ -357,6 +357,7 @@ impl Service {
             desired: d,
             ready,
             updated,
+            ready_on_template: None,
             crashlooping: crash,
             restarts,
             endpoints: Some(ready),

@@ -180,6 +180,7 @@ impl ComposeBackend {
                 desired: cs.len() as u32,
                 ready,
                 updated: cs.len() as u32,
+                ready_on_template: None,
                 crashlooping: bad,
                 restarts: 0,
                 endpoints: None,

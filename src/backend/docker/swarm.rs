@@ -163,6 +163,7 @@ impl SwarmBackend {
             desired,
             ready: running,
             updated: running,
+            ready_on_template: None,
             crashlooping: (recent_failures.len() as u32).min(desired.max(1)),
             restarts: tasks
                 .iter()

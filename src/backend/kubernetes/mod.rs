@@ -430,21 +430,28 @@ impl KubeBackend {
             .iter()
             .filter(|p| pod_ready(p) && pod_images(p) != want)
             .count();
-        if ready_elsewhere > 0 {
+        if ready_elsewhere > 0
+            || (ready_on_template as u64) < d["spec"]["replicas"].as_u64().unwrap_or(1)
+        {
             msg.push(format!(
-                "{ready_elsewhere} ready pod(s) still run other images"
+                "template revision: {ready_on_template} of {} ready; {ready_elsewhere} ready pod(s) run other images; {bad} pod(s) crash-looping",
+                d["spec"]["replicas"].as_u64().unwrap_or(1)
             ));
         }
         msg.extend(warnings);
         let stuck = cond("Progressing").is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded");
+        // Paused is its own state, not a failing rollout.
+        if d["spec"]["paused"] == true {
+            msg.push(
+                "paused: resume it (kubectl rollout resume) to roll out, or to roll back".into(),
+            );
+        }
         Ok(Health {
             target: t.name.clone(),
             desired: d["spec"]["replicas"].as_u64().unwrap_or(1) as u32,
-            ready: if live.is_empty() {
-                n("readyReplicas")
-            } else {
-                n("readyReplicas").min(ready_on_template)
-            },
+            // As kubectl counts: old pods that are ready are ready.
+            ready: n("readyReplicas"),
+            ready_on_template: (!live.is_empty()).then_some(ready_on_template),
             updated: n("updatedReplicas"),
             crashlooping: bad,
             restarts,
@@ -453,7 +460,7 @@ impl KubeBackend {
             latency_p95_ms: None,
             latency_baseline_ms: None,
             probe_ok: None,
-            rollout_stuck: stuck || d["spec"]["paused"] == true,
+            rollout_stuck: stuck,
             revision: kubectl::annotation(&d, kubectl::REVISION)
                 .unwrap_or("?")
                 .to_string(),

@@ -183,7 +183,11 @@ fn migrations_scroll() {
         "svc-0000",
         "a",
         "b",
-        vec![("db/migrations/V9__big.sql".into(), "added".into(), sql)],
+        vec![(
+            "db/migrations/V9__big.sql".into(),
+            rbtui::core::migration::FileChange::Added,
+            sql,
+        )],
     );
     let classify = t.elapsed();
     s.press("<Enter>j<Enter>");

@@ -270,3 +270,117 @@ fn image_tags_map_to_commits_when_the_revision_has_no_sha() {
         "never 'safe' when unknown"
     );
 }
+
+/// The trap seen on real histories: a formatter run over an old
+/// CREATE TABLE (an edit) plus a later column rename. The edit never ran,
+/// so it does not make the table "created in this range": the rename is
+/// UNSAFE and named; the edit is its own finding.
+#[test]
+fn an_edited_old_migration_does_not_make_a_later_rename_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().to_path_buf();
+    git(&p, &["init", "-q"]);
+    let good = commit(
+        &p,
+        &[(
+            "migrations/2020-01-01-000000_create_community/up.sql",
+            b"create table community (id serial primary key, published timestamp not null);\n",
+        )],
+        "create community",
+    );
+    let bad = commit(
+        &p,
+        &[
+            (
+                "migrations/2020-01-01-000000_create_community/up.sql",
+                b"CREATE TABLE community (\n    id serial PRIMARY KEY,\n    published timestamp NOT NULL\n);\n",
+            ),
+            (
+                "migrations/2024-05-01-000000_rename_published/up.sql",
+                b"ALTER TABLE community RENAME COLUMN published TO published_at;\n",
+            ),
+            (
+                "migrations/2024-05-01-000000_rename_published/down.sql",
+                b"ALTER TABLE community RENAME COLUMN published_at TO published;\n",
+            ),
+        ],
+        "format old migration; rename column",
+    );
+    let g = GitMigrations::new(p.clone(), None, None);
+    let d = rt().block_on(g.diff("community", &rev("2", &bad), &rev("1", &good)));
+    assert_eq!(
+        d.verdict,
+        MigrationVerdict::Found(SqlVerdict::Unsafe),
+        "{:#?}",
+        d.files
+    );
+    let rename = d
+        .unsafe_statements()
+        .find(|(f, _)| f.path.contains("rename_published/up.sql"))
+        .expect("the rename is UNSAFE");
+    assert!(rename.1.reason.contains("published"), "{}", rename.1.reason);
+    let edited = d
+        .files
+        .iter()
+        .find(|f| f.path.contains("create_community"))
+        .unwrap();
+    assert!(edited.change.starts_with("modified"), "{}", edited.change);
+    assert_eq!(edited.statements.len(), 1);
+    assert!(edited.statements[0].reason.contains("never re-ran"));
+    let down = d
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("rename_published/down.sql"))
+        .unwrap();
+    assert!(
+        down.is_down && down.statements.is_empty(),
+        "diesel's down.sql is listed, not applied"
+    );
+}
+
+#[test]
+fn a_pure_rename_is_not_a_new_migration_and_diesel_down_files_never_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().to_path_buf();
+    git(&p, &["init", "-q"]);
+    let good = commit(
+        &p,
+        &[(
+            "db/old_name/up.sql",
+            b"ALTER TABLE orders DROP COLUMN legacy;\n",
+        )],
+        "old",
+    );
+    std::fs::create_dir_all(p.join("db/new_name")).unwrap();
+    git(&p, &["mv", "db/old_name/up.sql", "db/new_name/up.sql"]);
+    let bad = commit(
+        &p,
+        &[
+            (
+                "db/2024_add/up.sql",
+                b"ALTER TABLE orders ADD COLUMN note text;\n",
+            ),
+            (
+                "db/2024_add/down.sql",
+                b"ALTER TABLE orders DROP COLUMN note;\n",
+            ),
+            ("db/0007_x_down.sql", b"DROP TABLE x;\n"),
+        ],
+        "rename; additive migration with its down file",
+    );
+    let g = GitMigrations::new(p.clone(), None, None);
+    let d = rt().block_on(g.diff("orders", &rev("2", &bad), &rev("1", &good)));
+    assert_eq!(
+        d.verdict,
+        MigrationVerdict::Found(SqlVerdict::Compatible),
+        "{:#?}",
+        d.files
+    );
+    let moved = d
+        .files
+        .iter()
+        .find(|f| f.path == "db/new_name/up.sql")
+        .unwrap();
+    assert!(moved.change.starts_with("renamed from db/old_name/up.sql"));
+    assert!(moved.statements.is_empty());
+}

@@ -68,8 +68,8 @@ fn statement_table() {
         ),
         (
             "CREATE UNIQUE INDEX ux_users_email ON users (email)",
-            Compatible,
-            "creates index",
+            Review,
+            "creates a UNIQUE index on existing table",
             true,
         ),
         (
@@ -329,7 +329,7 @@ fn the_runbook_examples_give_the_runbook_answers() {
         "a",
         vec![(
             "V1__add.sql".into(),
-            "added".into(),
+            rbtui::core::migration::FileChange::Added,
             "ALTER TABLE orders ADD COLUMN gift_note text;".into(),
         )],
     );
@@ -340,7 +340,7 @@ fn the_runbook_examples_give_the_runbook_answers() {
         "a",
         vec![(
             "V2__drop.sql".into(),
-            "added".into(),
+            rbtui::core::migration::FileChange::Added,
             "ALTER TABLE orders DROP COLUMN legacy_total;".into(),
         )],
     );
@@ -353,7 +353,7 @@ fn the_runbook_examples_give_the_runbook_answers() {
         "a",
         vec![(
             "0002_x.down.sql".into(),
-            "added".into(),
+            rbtui::core::migration::FileChange::Added,
             "DROP TABLE x;".into(),
         )],
     );
@@ -439,4 +439,94 @@ fn no_input_makes_the_classifier_panic() {
             assert!(r.is_ok(), "classifier panicked on {text:?}");
         }
     }
+}
+
+fn verdict_of(files: &[(&str, &str)]) -> (MigrationVerdict, Vec<String>) {
+    let d = MigrationDiff::classify(
+        "t",
+        "b",
+        "a",
+        files
+            .iter()
+            .map(|(p, sql)| {
+                (
+                    p.to_string(),
+                    rbtui::core::migration::FileChange::Added,
+                    sql.to_string(),
+                )
+            })
+            .collect(),
+    );
+    let reasons = d
+        .files
+        .iter()
+        .flat_map(|f| f.statements.iter().map(|s| s.reason.clone()))
+        .collect();
+    (d.verdict, reasons)
+}
+
+#[test]
+fn two_step_not_null_is_unsafe() {
+    let (v, r) = verdict_of(&[
+        (
+            "V1__add.sql",
+            "ALTER TABLE orders ADD COLUMN kind text NOT NULL DEFAULT 'x';",
+        ),
+        (
+            "V2__drop_default.sql",
+            "ALTER TABLE orders ALTER COLUMN kind DROP DEFAULT;",
+        ),
+    ]);
+    assert_eq!(v, MigrationVerdict::Found(Unsafe), "{r:?}");
+    assert!(
+        r.iter()
+            .any(|r| r.contains("drops the default of NOT NULL column")),
+        "{r:?}"
+    );
+    // On a table created in the same range it cannot hurt the old code.
+    let (v, _) = verdict_of(&[
+        ("V1__t.sql", "CREATE TABLE fresh (id int);"),
+        (
+            "V2__add.sql",
+            "ALTER TABLE fresh ADD COLUMN kind text NOT NULL DEFAULT 'x';",
+        ),
+        (
+            "V3__drop_default.sql",
+            "ALTER TABLE fresh ALTER COLUMN kind DROP DEFAULT;",
+        ),
+    ]);
+    assert_eq!(v, MigrationVerdict::Found(Compatible));
+}
+
+#[test]
+fn a_unique_index_on_an_existing_table_is_reviewed() {
+    let (v, r) = verdict_of(&[(
+        "V1__u.sql",
+        "CREATE UNIQUE INDEX person_uid ON person (LOWER(uid));",
+    )]);
+    assert_eq!(v, MigrationVerdict::Found(Review), "{r:?}");
+    assert!(r[0].contains("UNIQUE index on existing table"), "{r:?}");
+    let (v, _) = verdict_of(&[("V1__i.sql", "CREATE INDEX person_name ON person (name);")]);
+    assert_eq!(v, MigrationVerdict::Found(Compatible));
+}
+
+#[test]
+fn quoted_and_schema_qualified_names_match_what_the_range_created() {
+    let (v, r) = verdict_of(&[
+        ("V1__t.sql", "CREATE TABLE storage.prefixes (id int);"),
+        (
+            "V2__alter.sql",
+            "ALTER TABLE \"storage\".\"prefixes\" DROP COLUMN id;",
+        ),
+    ]);
+    assert_eq!(v, MigrationVerdict::Found(Compatible), "{r:?}");
+}
+
+#[test]
+fn dbmate_down_sections_are_not_applied() {
+    let (v, r) = verdict_of(&[(
+        "db/migrations/20240101_add.sql",
+        "-- migrate:up\nALTER TABLE orders ADD COLUMN note text;\n\n-- migrate:down\nALTER TABLE orders DROP COLUMN note;\n",
+    )]);
+    assert_eq!(v, MigrationVerdict::Found(Compatible), "{r:?}");
 }

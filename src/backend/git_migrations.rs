@@ -4,7 +4,7 @@
 //! into a verdict.
 
 use crate::core::migration::{
-    ClassifiedStatement, MigrationDiff, MigrationFile, MigrationVerdict, SqlVerdict,
+    ClassifiedStatement, FileChange, MigrationDiff, MigrationFile, MigrationVerdict, SqlVerdict,
 };
 use crate::core::model::Revision;
 use std::path::PathBuf;
@@ -146,17 +146,20 @@ impl GitMigrations {
         let mut raw = Vec::new();
         let mut extra: Vec<MigrationFile> = Vec::new();
         for (status, path, old) in parse_name_status(&listing) {
-            let change = match (status.chars().next(), &old) {
-                (Some('A'), _) => "added".to_string(),
-                (Some('M'), _) => "modified (an applied migration was edited)".to_string(),
-                (Some('R'), Some(o)) => format!("renamed from {o}"),
-                (Some('D'), _) => "deleted".to_string(),
-                _ => status.clone(),
+            let change = match (status.chars().next(), old) {
+                (Some('A'), _) => FileChange::Added,
+                (Some('R'), Some(from)) => FileChange::Renamed {
+                    from,
+                    // R100: the same bytes under a new name.
+                    same_content: status == "R100",
+                },
+                (Some('D'), _) => {
+                    extra.push(review_file(&path, "deleted", "", "a migration file was deleted in the range; the schema may not match either binary"));
+                    continue;
+                }
+                // M, T (type change), C (copy): not a plain new migration.
+                _ => FileChange::Modified,
             };
-            if status.starts_with('D') {
-                extra.push(review_file(&path, &change, "", "a migration file was deleted in the range; the schema may not match either binary"));
-                continue;
-            }
             let bytes = match self.git(&["show", &format!("{from_c}:{path}")]).await {
                 Ok(b) => b,
                 Err(e) => return err(e),
@@ -164,7 +167,7 @@ impl GitMigrations {
             if bytes.contains(&0) {
                 extra.push(review_file(
                     &path,
-                    &change,
+                    &change.label(),
                     "(binary file)",
                     "binary file: cannot be read as SQL",
                 ));

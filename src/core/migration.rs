@@ -55,6 +55,32 @@ pub struct ClassifiedStatement {
     pub parsed: bool,
 }
 
+/// How git saw a migration file change in the range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileChange {
+    /// A new migration: it ran on deploy, its statements are what shipped.
+    Added,
+    /// An existing migration was edited: databases that already ran it
+    /// never re-run it, so its statements are not what shipped.
+    Modified,
+    /// Moved (`same_content`: byte-for-byte): not a new migration.
+    Renamed { from: String, same_content: bool },
+}
+
+impl FileChange {
+    pub fn label(&self) -> String {
+        match self {
+            FileChange::Added => "added".into(),
+            FileChange::Modified => "modified (an applied migration was edited)".into(),
+            FileChange::Renamed {
+                from,
+                same_content: true,
+            } => format!("renamed from {from}"),
+            FileChange::Renamed { from, .. } => format!("renamed from {from} and edited"),
+        }
+    }
+}
+
 /// A migration file that shipped in the range being rolled back over.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MigrationFile {
@@ -125,20 +151,41 @@ impl MigrationDiff {
         target: &str,
         from_rev: &str,
         to_rev: &str,
-        raw: Vec<(String, String, String)>,
+        raw: Vec<(String, FileChange, String)>,
     ) -> MigrationDiff {
         let mut created = HashSet::new();
         let mut files = Vec::new();
+        // Only added files are what shipped: an edit or a rename never
+        // ran, so it must not make later statements look safe by
+        // "creating" tables (a formatter run over an old CREATE TABLE).
         for (path, change, text) in raw {
             let is_down = is_down_migration(&path);
-            let statements = if is_down {
-                Vec::new()
-            } else {
-                classify_script(&text, &mut created)
+            let one = |reason: String| {
+                vec![ClassifiedStatement {
+                    line: 1,
+                    sql: String::new(),
+                    verdict: SqlVerdict::Review,
+                    reason,
+                    parsed: false,
+                }]
+            };
+            let statements = match &change {
+                _ if is_down => Vec::new(),
+                FileChange::Added => classify_script(up_part(&text), &mut created),
+                FileChange::Modified => one(
+                    "an applied migration was edited; the database never re-ran it: review the edit (git diff), it is not what shipped"
+                        .into(),
+                ),
+                FileChange::Renamed {
+                    same_content: true, ..
+                } => Vec::new(),
+                FileChange::Renamed { from, .. } => one(format!(
+                    "renamed from {from} and edited: not a new migration, and the edit never ran: review it"
+                )),
             };
             files.push(MigrationFile {
                 path,
-                change,
+                change: change.label(),
                 text,
                 statements,
                 is_down,
@@ -182,13 +229,27 @@ impl MigrationDiff {
     }
 }
 
+/// Down migrations in the common layouts: golang-migrate and others'
+/// `.down.sql`, `_down.sql`, diesel's `<dir>/down.sql`, Flyway's `U…__`.
 pub fn is_down_migration(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    name.ends_with(".down.sql")
-        || name.starts_with("u")
+    name == "down.sql"
+        || name.ends_with(".down.sql")
+        || name.ends_with("_down.sql")
+        || name.starts_with('u')
             && name.contains("__")
             && name.ends_with(".sql")
             && name[1..2].chars().all(|c| c.is_ascii_digit())
+}
+
+/// dbmate keeps both directions in one file: only what precedes
+/// `-- migrate:down` is applied.
+pub fn up_part(text: &str) -> &str {
+    let lower = text.to_ascii_lowercase();
+    match lower.find("-- migrate:down") {
+        Some(i) => &text[..i],
+        None => text,
+    }
 }
 
 /// Classifies every statement of a script. `created` carries the tables
@@ -236,11 +297,25 @@ pub fn classify_statement(sql: &str, created: &mut HashSet<String>) -> (SqlVerdi
     )
 }
 
+/// A table name as matched against the ones created in the range:
+/// without quotes, lower-case (`"Storage"."Prefixes"` is storage.prefixes).
 fn name(n: &ObjectName) -> String {
-    n.to_string()
-        .trim_matches('"')
-        .trim_matches('`')
-        .to_ascii_lowercase()
+    normal(&n.to_string())
+}
+
+fn normal(s: &str) -> String {
+    s.replace(['"', '`'], "").to_ascii_lowercase()
+}
+
+/// Whether `table` was created in the range; a schema-qualified name and
+/// an unqualified one match on the table's own name.
+fn is_created(created: &HashSet<String>, table: &str) -> bool {
+    let t = normal(table);
+    let last = |s: &str| s.rsplit('.').next().unwrap_or(s).to_string();
+    created.contains(&t)
+        || created
+            .iter()
+            .any(|c| (!c.contains('.') || !t.contains('.')) && last(c) == last(&t))
 }
 
 fn column_not_null_without_default(c: &ColumnDef) -> bool {
@@ -272,6 +347,13 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
                 format!("creates table {}; the old code does not use it", ct.name),
             )
         }
+        Statement::CreateIndex(ci) if ci.unique && !is_created(created, &name(&ci.table_name)) => (
+            Review,
+            format!(
+                "creates a UNIQUE index on existing table {}: old code that writes duplicates now fails; check the old code's writes",
+                ci.table_name
+            ),
+        ),
         Statement::CreateIndex(ci) => (
             Compatible,
             format!("creates index on {}; reads are unaffected", ci.table_name),
@@ -330,7 +412,7 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
         Statement::Query(_) => (Compatible, "read-only query".into()),
         Statement::Insert(ins) => {
             let t = ins.table.to_string().to_ascii_lowercase();
-            if created.contains(t.trim_matches('"')) {
+            if is_created(created, &t) {
                 (
                     Compatible,
                     format!("inserts into {t}, created in this range"),
@@ -423,10 +505,44 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
             ..
         } => {
             let table = name(t);
-            let is_new = created.contains(&table);
+            let is_new = is_created(created, &table);
             let mut worst: (SqlVerdict, String) = (Compatible, format!("alters {t}"));
             for op in operations {
-                let v = classify_alter(t, op, is_new);
+                let key = |c: &dyn std::fmt::Display| {
+                    format!("{table}.{}#not-null", normal(&c.to_string()))
+                };
+                // Two-step NOT NULL: added with a default, the default
+                // dropped later; old inserts that omit it then fail.
+                if let AlterTableOperation::AddColumn { column_def, .. } = op {
+                    if column_def
+                        .options
+                        .iter()
+                        .any(|o| matches!(o.option, ColumnOption::NotNull))
+                    {
+                        created.insert(key(&column_def.name));
+                    }
+                }
+                let v = match op {
+                    AlterTableOperation::AlterColumn {
+                        column_name,
+                        op: AlterColumnOperation::DropDefault,
+                    } if !is_new && created.contains(&key(column_name)) => (
+                        SqlVerdict::Unsafe,
+                        format!(
+                            "drops the default of NOT NULL column {t}.{column_name} added in this range: old code's inserts omit it and now fail"
+                        ),
+                    ),
+                    AlterTableOperation::AlterColumn {
+                        column_name,
+                        op: AlterColumnOperation::DropDefault,
+                    } if !is_new => (
+                        SqlVerdict::Review,
+                        format!(
+                            "drops the default of {t}.{column_name}: if it is NOT NULL, old code's inserts that omit it fail"
+                        ),
+                    ),
+                    _ => classify_alter(t, op, is_new),
+                };
                 if v.0 > worst.0 || worst.1 == format!("alters {t}") {
                     worst = v;
                 }

@@ -2,7 +2,7 @@
 //! passage of (injected) time, so a test can drive it step by step.
 
 use super::scenario::{Failure, Scenario, fake_hex};
-use crate::core::migration::MigrationDiff;
+use crate::core::migration::{FileChange, MigrationDiff};
 use crate::core::model::{
     Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
 };
@@ -530,13 +530,13 @@ impl Service {
             .iter()
             .position(|r| r.id.to_string() == from_id)
             .ok_or_else(|| format!("revision {from_id} not found"))?;
-        let raw: Vec<(String, String, String)> = if to < from {
+        let raw: Vec<(String, FileChange, String)> = if to < from {
             self.revs[to + 1..=from]
                 .iter()
                 .flat_map(|r| {
                     r.migrations
                         .iter()
-                        .map(|(p, sql)| (p.clone(), "added".to_string(), sql.clone()))
+                        .map(|(p, sql)| (p.clone(), FileChange::Added, sql.clone()))
                 })
                 .collect()
         } else {

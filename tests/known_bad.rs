@@ -89,24 +89,24 @@ fn the_image_rolled_back_from_is_blocked_in_this_session_and_the_next() {
 #[test]
 fn a_revision_running_the_current_image_changes_nothing_and_is_blocked() {
     let (mut s, _b) = demo(Mode::Demo, None);
-    select(&mut s, "search");
+    select(&mut s, "catalog");
     s.press("<Enter>");
-    // An older entry runs exactly what runs now (a Swarm spec that differed
-    // only in its env, an image re-tagged).
+    // An older entry of a Compose service runs exactly the image running
+    // now (a re-tag): recreating on it changes nothing.
     let h = rbtui::core::model::History {
         revisions: {
-            let mut r = s.state.histories["search"].revisions.clone();
+            let mut r = s.state.histories["catalog"].revisions.clone();
             let mut dup = r.iter().find(|r| r.current).unwrap().clone();
             dup.id = "dup".into();
             dup.current = false;
             r.push(dup);
             r
         },
-        ..s.state.histories["search"].clone()
+        ..s.state.histories["catalog"].clone()
     };
     let p = rbtui::core::plan::build(rbtui::core::plan::PlanInputs {
         id: 9,
-        target: s.state.target("search").unwrap(),
+        target: s.state.target("catalog").unwrap(),
         mode: Mode::Demo,
         history: &h,
         to: "dup",
@@ -122,4 +122,33 @@ fn a_revision_running_the_current_image_changes_nothing_and_is_blocked() {
         .find(|c| c.id == "revision" && c.status == CheckStatus::Block)
         .expect("blocked");
     assert!(c.detail.contains("changes no image"), "{}", c.detail);
+    // A Kubernetes revision with the same image restores its whole
+    // template (env, args): not blocked for that.
+    let (mut s, _b) = demo(Mode::Demo, None);
+    select(&mut s, "search");
+    s.press("<Enter>");
+    let mut hk = s.state.histories["search"].clone();
+    let mut dup = hk.current().unwrap().clone();
+    dup.id = "99".into();
+    dup.current = false;
+    hk.revisions.push(dup);
+    let p = rbtui::core::plan::build(rbtui::core::plan::PlanInputs {
+        id: 10,
+        target: s.state.target("search").unwrap(),
+        mode: Mode::Demo,
+        history: &hk,
+        to: "99",
+        now: t0(),
+        before: None,
+        mutable_tags: &[],
+        rollout_timeout_secs: 60,
+    })
+    .unwrap();
+    assert!(
+        !p.checks
+            .iter()
+            .any(|c| c.detail.contains("changes no image")),
+        "{:?}",
+        p.checks
+    );
 }

@@ -300,7 +300,15 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
             false,
         );
     }
-    if !to.current && super::model::same_images(&to.images, &from.images) {
+    // Where the step changes only the image (Compose, a Swarm image pin),
+    // the same image means no change. A Kubernetes revision, an Argo CD
+    // sync or Swarm's previous spec restore a whole spec (env, args…).
+    let image_only = match i.target.kind {
+        Kind::Compose => true,
+        Kind::Swarm => to.id != "previous",
+        Kind::Kubernetes | Kind::Argocd => false,
+    };
+    if image_only && !to.current && super::model::same_images(&to.images, &from.images) {
         check(
             CheckId::Revision,
             CheckStatus::Block,

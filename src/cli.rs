@@ -59,6 +59,14 @@ pub enum Read {
         #[arg(long)]
         json: bool,
     },
+    /// When each target's rollback runbook last worked, in a drill
+    /// (--rehearsal) or for real, from the notes in note_dir. Exits 4 when
+    /// any target's is older than settings.drill_stale_after_days (or never
+    /// ran): for cron or CI.
+    Drills {
+        #[arg(long)]
+        json: bool,
+    },
     /// The rollback plan and its pre-flight checks; changes nothing.
     /// Exits 2 when a check blocks the plan.
     Plan {

@@ -227,6 +227,66 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
             }
             Ok(ExitCode::SUCCESS)
         }
+        Read::Drills { json: as_json } => {
+            let days = s.settings.drill_stale_days;
+            let rows: Vec<_> = targets
+                .iter()
+                .map(|t| {
+                    let w = s.last_worked.get(&t.name).copied().unwrap_or_default();
+                    (t, w, w.stale(now, days))
+                })
+                .collect();
+            let day = |d: Option<chrono::DateTime<chrono::Utc>>| {
+                d.map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_else(|| "never".into())
+            };
+            if as_json {
+                let v: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|(t, w, stale)| {
+                        serde_json::json!({"target": t.name, "kind": t.kind.label(), "environment": t.environment,
+                            "last_drill": w.drill, "last_rollback": w.real, "stale": stale, "stale_after_days": days})
+                    })
+                    .collect();
+                outln!(out, "{}", json(&v)?);
+            } else {
+                let nw = rows
+                    .iter()
+                    .map(|r| r.0.name.len())
+                    .max()
+                    .unwrap_or(0)
+                    .max(16);
+                outln!(
+                    out,
+                    "{:<nw$} {:<11} {:<11} {:<13} {}",
+                    "TARGET",
+                    "KIND",
+                    "LAST DRILL",
+                    "LAST ROLLBACK",
+                    format!("STATUS (stale after {days} days)")
+                );
+                for (t, w, stale) in &rows {
+                    outln!(
+                        out,
+                        "{:<nw$} {:<11} {:<11} {:<13} {}",
+                        t.name,
+                        t.kind.label(),
+                        day(w.drill),
+                        day(w.real),
+                        if *stale {
+                            "STALE: drill it (rbtui --rehearsal)"
+                        } else {
+                            "ok"
+                        }
+                    );
+                }
+            }
+            Ok(if rows.iter().any(|r| r.2) {
+                ExitCode::from(4)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Read::Plan {
             target,
             to,

@@ -143,8 +143,11 @@ pub struct Settings {
     pub mutable_tags: Vec<String>,
     pub rollout_timeout_secs: i64,
     pub verify_window_secs: i64,
-    /// Where notes go when `--note` is not given.
+    /// Where notes go when `--note` is not given; earlier notes there are
+    /// read back (images deployed, when the runbook last worked).
     pub note_dir: PathBuf,
+    /// A runbook not exercised for this many days is STALE (`rbtui drills`).
+    pub drill_stale_after_days: i64,
 }
 
 impl Default for Settings {
@@ -157,6 +160,7 @@ impl Default for Settings {
             rollout_timeout_secs: 300,
             verify_window_secs: 120,
             note_dir: PathBuf::from("incidents"),
+            drill_stale_after_days: 90,
         }
     }
 }
@@ -205,7 +209,7 @@ fn check_ranges(origin: &str, text: &str, c: &Config) -> Result<(), String> {
     let st = &c.settings;
     let fraction = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
     let positive = |v: f64| v.is_finite() && v > 0.0;
-    let checks: [(&str, &str, bool, &str); 7] = [
+    let checks: [(&str, &str, bool, &str); 8] = [
         (
             "thresholds",
             "error_rate",
@@ -247,6 +251,12 @@ fn check_ranges(origin: &str, text: &str, c: &Config) -> Result<(), String> {
             "verify_window_secs",
             (0..=DAY).contains(&st.verify_window_secs),
             "between 0 and 86400 seconds",
+        ),
+        (
+            "settings",
+            "drill_stale_after_days",
+            (1..=3650).contains(&st.drill_stale_after_days),
+            "between 1 and 3650 days",
         ),
     ];
     for (table, key, ok, want) in checks {

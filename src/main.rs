@@ -120,6 +120,7 @@ fn main() -> ExitCode {
             summary: rbtui::app::summary(&start),
         }),
     );
+    state.last_worked = session.last_worked.clone();
     if let Some(r) = &session.resumed {
         state.checklists = r.checklists.clone();
         state.rolled_back = r.rolled_back();

@@ -23,6 +23,8 @@ pub struct Session {
     pub runbooks: Vec<Runbook>,
     pub note_path: PathBuf,
     pub resumed: Option<Resumed>,
+    /// When the rollback runbook last worked per target (notes in note_dir).
+    pub last_worked: std::collections::HashMap<String, crate::core::entry::LastWorked>,
 }
 
 /// Who is at the keyboard: `$USER`, `$LOGNAME`, else the account name the
@@ -414,6 +416,7 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
     settings.mutable_tags = config.settings.mutable_tags.clone();
     settings.rollout_timeout_secs = config.settings.rollout_timeout_secs;
     settings.verify_window_secs = config.settings.verify_window_secs;
+    settings.drill_stale_days = config.settings.drill_stale_after_days;
     if demo {
         settings.verify_window_secs = settings.verify_window_secs.min(30);
     }
@@ -424,5 +427,6 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         runbooks,
         note_path,
         resumed,
+        last_worked: crate::note::resume::last_worked(&config.settings.note_dir),
     })
 }

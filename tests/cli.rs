@@ -280,3 +280,83 @@ fn prod_true_makes_a_target_prod_and_a_demo_target_keeps_its_configured_environm
         "{e}"
     );
 }
+
+#[test]
+fn drills_lists_when_each_runbook_last_worked_and_exits_4_when_one_is_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("incidents");
+    std::fs::create_dir_all(&notes).unwrap();
+    std::fs::write(
+        dir.path().join("rbtui.toml"),
+        "[settings]\nnote_dir = \"incidents\"\ndrill_stale_after_days = 90\n\
+         [[target]]\nname = \"search\"\nkind = \"demo\"\n\
+         [[target]]\nname = \"catalog\"\nkind = \"demo\"\n",
+    )
+    .unwrap();
+    let now = chrono::Utc::now();
+    let marker = |target: &str, mode: &str, days: i64| {
+        rbtui::core::entry::Stamped {
+            marker: rbtui::core::entry::Marker::Worked {
+                target: target.into(),
+                mode: mode.into(),
+            },
+            at: now - chrono::Duration::days(days),
+        }
+        .to_comment()
+    };
+    std::fs::write(
+        notes.join("drill.md"),
+        format!(
+            "# Incident DRILL-1\n- x\n  {}\n",
+            marker("search", "REHEARSAL", 10)
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        notes.join("real.md"),
+        format!(
+            "# Incident INC-1\n- x\n  {}\n  {}\n",
+            marker("catalog", "LIVE", 200),
+            marker("catalog", "DEMO", 1)
+        ),
+    )
+    .unwrap();
+    let out = rbtui(dir.path(), &["drills"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{s}");
+    let row = |n: &str| {
+        s.lines()
+            .find(|l| l.starts_with(n))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row("search").ends_with("ok"), "{s}");
+    assert!(
+        row("catalog").contains("STALE"),
+        "a demo run is no proof: {s}"
+    );
+    assert!(
+        row("catalog").contains(
+            &(now - chrono::Duration::days(200))
+                .format("%Y-%m-%d")
+                .to_string()
+        )
+    );
+    // Drilled recently everywhere: exit 0.
+    std::fs::write(
+        notes.join("drill2.md"),
+        format!(
+            "# Incident DRILL-2\n- x\n  {}\n",
+            marker("catalog", "REHEARSAL", 3)
+        ),
+    )
+    .unwrap();
+    let out = rbtui(dir.path(), &["drills", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+}

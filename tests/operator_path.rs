@@ -525,3 +525,25 @@ fn ticks_with_mixed_stale_and_fresh_targets_do_not_redraw() {
         assert!(!s.state.dirty, "tick {i} redrew with nothing changed");
     }
 }
+
+#[test]
+fn a_rehearsal_that_ran_to_its_end_is_recorded_as_a_drill() {
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("drill.md");
+    let (mut s, _) = demo(Mode::Rehearsal, Some(&note_path));
+    plan_to(&mut s, "search", "17");
+    s.press("<Enter><Enter>");
+    assert!(s.advance_until(60_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    assert_eq!(
+        s.state.run.as_ref().unwrap().outcome,
+        Some(Outcome::Succeeded)
+    );
+    let w = rbtui::note::resume::last_worked(dir.path());
+    assert!(
+        w["search"].drill.is_some() && w["search"].real.is_none(),
+        "{w:?}"
+    );
+    assert!(!w["search"].stale(t0(), 90));
+}

@@ -116,8 +116,39 @@ pub enum Marker {
         target: String,
         step: String,
     },
+    /// A rollback ran to its end on the target: the runbook worked, for
+    /// real (`LIVE`) or in a drill (`REHEARSAL`).
+    Worked {
+        target: String,
+        mode: String,
+    },
     /// The session ended here.
     End,
+}
+
+/// When the rollback runbook last worked on a target, read from the notes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastWorked {
+    pub real: Option<DateTime<Utc>>,
+    pub drill: Option<DateTime<Utc>>,
+}
+
+impl LastWorked {
+    /// The latest of the two, and whether it was a drill.
+    pub fn latest(&self) -> Option<(DateTime<Utc>, bool)> {
+        match (self.real, self.drill) {
+            (Some(r), Some(d)) if d > r => Some((d, true)),
+            (Some(r), _) => Some((r, false)),
+            (None, Some(d)) => Some((d, true)),
+            (None, None) => None,
+        }
+    }
+
+    /// Not exercised within `days` (never counts as stale).
+    pub fn stale(&self, now: DateTime<Utc>, days: i64) -> bool {
+        self.latest()
+            .is_none_or(|(at, _)| (now - at).num_days() >= days)
+    }
 }
 
 /// A marker with the time of its entry, as written to the note.

@@ -30,12 +30,27 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(step) = run.plan.steps.get(run.step).cloned() else {
         run.outcome = Some(Outcome::Succeeded);
         let t = run.plan.target.name.clone();
-        let text = if run.plan.is_rollback() {
+        let rollback = run.plan.is_rollback();
+        let text = if rollback {
             "rollback finished; follow-ups stay open on the checklist"
         } else {
             "plan finished"
         };
-        record(s, fx, EntryKind::Done, Some(t), text.into(), vec![], None);
+        // The runbook worked: later sessions and `rbtui drills` read it.
+        let marker = rollback.then(|| super::entry::Marker::Worked {
+            target: t.clone(),
+            mode: s.settings.mode.label().to_string(),
+        });
+        if rollback {
+            s.last_worked.entry(t.clone()).or_default();
+            let w = s.last_worked.get_mut(&t).unwrap();
+            match s.settings.mode {
+                super::model::Mode::Live => w.real = Some(s.now),
+                super::model::Mode::Rehearsal => w.drill = Some(s.now),
+                _ => {}
+            }
+        }
+        record(s, fx, EntryKind::Done, Some(t), text.into(), vec![], marker);
         return;
     };
     let plan = Box::new(run.plan.clone());

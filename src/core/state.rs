@@ -172,6 +172,8 @@ pub struct Settings {
     pub verify_window_secs: i64,
     /// Poll interval while watching a rollout.
     pub progress_poll_ms: u64,
+    /// A runbook not exercised (drill or real) for this many days is stale.
+    pub drill_stale_days: i64,
 }
 
 impl Settings {
@@ -189,6 +191,7 @@ impl Settings {
             rollout_timeout_secs: 300,
             verify_window_secs: 120,
             progress_poll_ms: 1000,
+            drill_stale_days: 90,
         }
     }
 }
@@ -234,6 +237,8 @@ pub struct State {
     /// plan name it even after a later plan (re-enable) ran. Restored from
     /// the note on resume.
     pub rolled_back: HashMap<String, (Revision, Revision)>,
+    /// When the rollback runbook last worked per target (earlier notes).
+    pub last_worked: HashMap<String, super::entry::LastWorked>,
     pub run: Option<Run>,
     pub runbooks: Vec<Runbook>,
     pub checklists: HashMap<String, HashMap<String, Tick>>,
@@ -287,6 +292,7 @@ impl State {
             down_since: HashMap::new(),
             rolled_back_from: HashMap::new(),
             rolled_back: HashMap::new(),
+            last_worked: HashMap::new(),
             run: None,
             runbooks,
             checklists: HashMap::new(),

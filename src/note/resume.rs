@@ -110,10 +110,43 @@ pub fn parse(text: &str) -> Resumed {
             Marker::Untick { target, step } => {
                 r.checklists.entry(target).or_default().remove(&step);
             }
-            Marker::End => {}
+            Marker::End | Marker::Worked { .. } => {}
         }
     }
     r
+}
+
+/// When the rollback runbook last worked per target, from every note in
+/// `dir`: `LIVE` sessions count as real, `REHEARSAL` as drills; the demo
+/// is a simulation and counts as neither.
+pub fn last_worked(dir: &std::path::Path) -> HashMap<String, crate::core::entry::LastWorked> {
+    let mut out: HashMap<String, crate::core::entry::LastWorked> = HashMap::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "md") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        for Stamped { marker, at } in markers(&text) {
+            if let Marker::Worked { target, mode } = marker {
+                let w = out.entry(target).or_default();
+                let slot = match mode.as_str() {
+                    "LIVE" => &mut w.real,
+                    "REHEARSAL" => &mut w.drill,
+                    _ => continue,
+                };
+                if slot.is_none_or(|old| at > old) {
+                    *slot = Some(at);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The word format of notes written before markers were JSON.

@@ -30,8 +30,15 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let (Some(t), Some(rb)) = (t, rb) else { return };
     let vars = s.runbook_vars(t);
     let vars: Vec<(&str, String)> = vars.iter().map(|(k, v)| (*k, v.clone())).collect();
-    let [list, detail] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(inner);
+    // The "last worked" line only where it leaves room for the steps.
+    let head = u16::from(inner.height >= 6);
+    let [worked, list, detail] = Layout::vertical([
+        Constraint::Length(head),
+        Constraint::Fill(1),
+        Constraint::Length(2),
+    ])
+    .areas(inner);
+    f.render_widget(Paragraph::new(last_worked(s, &t.name)), worked);
     let h = list.height as usize;
     let first = window(s.checklist_cursor, rb.steps.len(), h);
     let mut lines = Vec::new();
@@ -72,4 +79,25 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         Paragraph::new(Line::styled(text, theme::DIM)).wrap(Wrap { trim: true }),
         detail,
     );
+}
+
+/// Whether this runbook is known to work here, from earlier notes: the
+/// Argo CD runbook's "stale after 90 days without exercise".
+fn last_worked(s: &State, target: &str) -> Line<'static> {
+    let w = s.last_worked.get(target).copied().unwrap_or_default();
+    let days = s.settings.drill_stale_days;
+    let stale = w.stale(s.now, days);
+    let when = match w.latest() {
+        Some((at, drill)) => format!(
+            "last worked {}{}",
+            at.format("%Y-%m-%d"),
+            if drill { " (drill)" } else { "" }
+        ),
+        None => "never worked here (no drill or rollback in the notes)".into(),
+    };
+    if stale {
+        Line::styled(format!("STALE ({days}-day rule): {when}"), theme::WARN)
+    } else {
+        Line::styled(when, theme::DIM)
+    }
 }

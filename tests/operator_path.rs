@@ -546,4 +546,43 @@ fn a_rehearsal_that_ran_to_its_end_is_recorded_as_a_drill() {
         "{w:?}"
     );
     assert!(!w["search"].stale(t0(), 90));
+    // At the end, the drill report: each step against its budget.
+    s.press("q");
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    assert!(
+        note.contains("**drill** `search` — drill report: search"),
+        "{note}"
+    );
+    assert!(
+        note.contains("- done     Executed rollout undo: ") && note.contains("(budget 2m00s)"),
+        "{note}"
+    );
+    assert!(note.contains("- skipped  Postmortem scheduled"), "{note}");
+    assert!(
+        note.contains("time to mitigate (rollback sent): "),
+        "{note}"
+    );
+    assert!(note.find("**drill**").unwrap() < note.find("**end**").unwrap());
+    assert!(
+        note.contains("- skipped  Revert the bad change (1b88cc9) in git"),
+        "{note}"
+    );
+}
+
+#[test]
+fn a_drill_step_that_took_longer_than_its_budget_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("drill.md");
+    let (mut s, _) = demo(Mode::Rehearsal, Some(&note_path));
+    select(&mut s, "search");
+    s.advance(75_000);
+    // The first step (assess, budget 1m) ticked by hand after 75 s.
+    s.press("4<Space>took a while<Enter>");
+    s.press("q");
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    assert!(
+        note.contains("- OVER     Confirm the issue is real (crash loop, 0 ready, 5xx, latency): 1m15s (budget 1m00s)"),
+        "{note}"
+    );
+    assert!(note.contains("1 step(s) over budget"), "{note}");
 }

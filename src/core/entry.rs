@@ -33,6 +33,8 @@ pub enum EntryKind {
     Status,
     Signal,
     Source,
+    /// A rehearsal's report: step times against their budgets.
+    Drill,
     /// Operator text from the notes editor.
     Note,
     /// Heads entries written late after the note could not be written.
@@ -66,6 +68,7 @@ impl EntryKind {
             Status => "status",
             Signal => "signal",
             Source => "source",
+            Drill => "drill",
             Note => "note",
             NoteGap => "note-gap",
         }

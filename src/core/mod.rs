@@ -3,6 +3,7 @@
 
 pub mod action;
 mod checklist;
+pub mod drill;
 pub mod entry;
 pub mod fmt;
 mod keys;

@@ -239,6 +239,8 @@ pub struct State {
     pub rolled_back: HashMap<String, (Revision, Revision)>,
     /// When the rollback runbook last worked per target (earlier notes).
     pub last_worked: HashMap<String, super::entry::LastWorked>,
+    /// When this session started: a drill's times are measured from it.
+    pub session_started: DateTime<Utc>,
     pub run: Option<Run>,
     pub runbooks: Vec<Runbook>,
     pub checklists: HashMap<String, HashMap<String, Tick>>,
@@ -293,6 +295,7 @@ impl State {
             rolled_back_from: HashMap::new(),
             rolled_back: HashMap::new(),
             last_worked: HashMap::new(),
+            session_started: now,
             run: None,
             runbooks,
             checklists: HashMap::new(),

@@ -820,7 +820,8 @@ pub(super) fn quit(s: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Records the checklist state and ends the session.
+/// Records the checklist state (a rehearsal also its drill report) and
+/// ends the session.
 pub(super) fn finish(s: &mut State, fx: &mut Vec<Effect>) {
     let mut lines = Vec::new();
     let mut names: Vec<String> = s.checklists.keys().cloned().collect();
@@ -830,6 +831,22 @@ pub(super) fn finish(s: &mut State, fx: &mut Vec<Effect>) {
         }
     }
     names.sort();
+    if s.settings.mode == Mode::Rehearsal {
+        for n in &names {
+            let report = super::drill::report(s, n);
+            if !report.is_empty() {
+                record(
+                    s,
+                    fx,
+                    EntryKind::Drill,
+                    Some(n.clone()),
+                    format!("drill report: {n}"),
+                    report,
+                    None,
+                );
+            }
+        }
+    }
     for n in names {
         let Some(t) = s.target(&n).cloned() else {
             continue;

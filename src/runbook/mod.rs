@@ -50,6 +50,10 @@ pub struct Step {
     pub detail: Option<String>,
     #[serde(default)]
     pub auto: Option<AutoEvent>,
+    /// How long a drill may take for this step, measured from the previous
+    /// tick; the drill report flags the steps over it.
+    #[serde(default)]
+    pub budget_secs: Option<i64>,
 }
 
 /// A checklist for one kind of target.

@@ -186,3 +186,23 @@ fn a_stale_reenable_plan_is_rebuilt_as_a_reenable_plan() {
     let (_, flash) = s.state.flash.clone().unwrap();
     assert!(flash.contains("plan rebuilt"), "{flash}");
 }
+
+#[test]
+fn leaving_a_target_drops_the_plan_asked_for_on_it() {
+    let (mut s, _b) = demo(Mode::Demo, None);
+    select(&mut s, "search");
+    s.state.pending_plan = Some(rbtui::core::state::PendingPlan {
+        target: "search".into(),
+        to: "17".into(),
+        reenable: false,
+        after_stale: false,
+        asked_at: s.state.now + chrono::Duration::seconds(3600),
+    });
+    s.press("k");
+    assert_ne!(s.state.selected.as_deref(), Some("search"));
+    assert!(s.state.pending_plan.is_none());
+    // Its answer, arriving late, builds nothing.
+    s.press("j");
+    s.advance(11_000);
+    assert!(s.state.plan.is_none());
+}

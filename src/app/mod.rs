@@ -141,17 +141,35 @@ pub fn summary(e: &NoteEntry) -> String {
     crate::note::render::redact(&format!("{}{}: {}", e.kind, t, e.text))
 }
 
+/// Reads whose answer only matters while they are the newest of their
+/// kind: a history read for a target the operator left, or the migrations
+/// of a plan that was replaced, is cancelled when the next one starts.
+#[derive(Default)]
+struct Superseded {
+    history: Option<tokio::task::AbortHandle>,
+    migrations: Option<tokio::task::AbortHandle>,
+}
+
 /// Performs an effect on a task the runtime owns: every task ends with the
 /// session (the set aborts what is left when it is dropped).
 fn spawn_effect(
     tasks: &mut JoinSet<()>,
+    reads: &mut Superseded,
     backend: &Arc<dyn Backend>,
     tx: &mpsc::UnboundedSender<Action>,
     fx: Effect,
 ) {
+    let slot = match &fx {
+        Effect::LoadHistory(_) => Some(&mut reads.history),
+        Effect::LoadMigrations { .. } => Some(&mut reads.migrations),
+        _ => None,
+    };
+    if let Some(old) = slot.as_ref().and_then(|s| s.as_ref()) {
+        old.abort();
+    }
     let b = backend.clone();
     let tx = tx.clone();
-    tasks.spawn(async move {
+    let handle = tasks.spawn(async move {
         let d = effects::delay_ms(&fx);
         if d > 0 {
             tokio::time::sleep(Duration::from_millis(d)).await;
@@ -160,6 +178,9 @@ fn spawn_effect(
             let _ = tx.send(a);
         }
     });
+    if let Some(slot) = slot {
+        *slot = Some(handle);
+    }
     // Reap what has finished so the set stays small over a long incident.
     while tasks.try_join_next().is_some() {}
 }
@@ -267,6 +288,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks = JoinSet::new();
+    let mut reads = Superseded::default();
     let mut ui = Ui::default();
     let mut events = spawn_input();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -277,7 +299,7 @@ pub async fn run(
     macro_rules! step {
         ($a:expr) => {
             drive(&mut state, &mut note, $a, |fx| {
-                spawn_effect(&mut tasks, &backend, &tx, fx)
+                spawn_effect(&mut tasks, &mut reads, &backend, &tx, fx)
             })
         };
     }

@@ -96,6 +96,11 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
                         s.selected = Some(name.clone());
                         s.history_cursor = 0;
                         s.checklist_cursor = 0;
+                        // A plan asked for on the target left behind is no
+                        // longer wanted (its read is cancelled too).
+                        if s.pending_plan.take_if(|p| p.target != name).is_some() {
+                            s.flash = None;
+                        }
                         if !s.histories.contains_key(&name) {
                             fx.push(Effect::LoadHistory(name));
                         }

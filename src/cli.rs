@@ -43,6 +43,25 @@ pub enum Command {
     },
     #[command(flatten)]
     Read(Read),
+    /// The schema gate on a git range, without a config: the migrations a
+    /// rollback from --to (what runs now) back to --from (the rollback
+    /// target) steps over, per file and per statement. Exits 2 on UNSAFE.
+    Migrations {
+        /// A local checkout of the service's code.
+        #[arg(long, value_name = "PATH")]
+        repo: PathBuf,
+        /// The rollback target: a commit, tag or branch.
+        #[arg(long, value_name = "REV")]
+        from: String,
+        /// What runs now.
+        #[arg(long, value_name = "REV")]
+        to: String,
+        /// Path globs of migration files (default: the common layouts).
+        #[arg(long = "glob", value_name = "GLOB")]
+        globs: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Read-only views sharing the console's core and backends.

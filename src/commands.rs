@@ -35,6 +35,80 @@ pub async fn run(cmd: Read, s: &Session) -> ExitCode {
     }
 }
 
+/// `rbtui migrations`: the gate on a git range, for CI and for the
+/// on-call's second screen. Exits 2 on UNSAFE, 1 when the check failed.
+pub async fn migrations(
+    repo: &std::path::Path,
+    from: &str,
+    to: &str,
+    globs: &[String],
+    as_json: bool,
+) -> ExitCode {
+    use crate::core::migration::{MigrationVerdict, SqlVerdict};
+    let g = crate::backend::git_migrations::GitMigrations::new(
+        repo.to_path_buf(),
+        (!globs.is_empty()).then(|| globs.to_vec()),
+        None,
+    );
+    let rev = |id: &str| crate::core::model::Revision {
+        id: id.into(),
+        deployed_at: None,
+        images: vec![],
+        git_sha: Some(id.into()),
+        message: String::new(),
+        author: None,
+        current: false,
+    };
+    // The diff runs from the rollback target up to what runs now.
+    let d = g.diff("repo", &rev(to), &rev(from)).await;
+    let mut out = String::new();
+    if as_json {
+        match json(&d) {
+            Ok(j) => outln!(out, "{j}"),
+            Err(e) => eprintln!("rbtui: {e}"),
+        }
+    } else {
+        outln!(
+            out,
+            "schema gate {from}..{to} in {}: {}",
+            repo.display(),
+            d.verdict.label()
+        );
+        for f in &d.files {
+            let v = if f.is_down {
+                "down file: listed, not applied".to_string()
+            } else {
+                f.verdict()
+                    .map(|v| v.label().to_string())
+                    .unwrap_or_else(|| "no statement applied".into())
+            };
+            outln!(out, "{} ({}): {v}", f.path, f.change);
+            for st in &f.statements {
+                outln!(
+                    out,
+                    "  {:>4} {:<3} {}",
+                    st.line,
+                    st.verdict.mark(),
+                    st.reason
+                );
+            }
+        }
+    }
+    {
+        use std::io::Write as _;
+        let mut so = std::io::stdout().lock();
+        let _ = so.write_all(out.as_bytes()).and_then(|_| so.flush());
+    }
+    match &d.verdict {
+        MigrationVerdict::Found(SqlVerdict::Unsafe) => ExitCode::from(2),
+        MigrationVerdict::Error(e) => {
+            eprintln!("rbtui: {e}");
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
+    }
+}
+
 fn json<T: serde::Serialize>(v: &T) -> Result<String, String> {
     serde_json::to_string_pretty(v).map_err(|e| e.to_string())
 }

@@ -24,6 +24,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Migrations {
+        repo,
+        from,
+        to,
+        globs,
+        json,
+    }) = &cli.command
+    {
+        return rt.block_on(rbtui::commands::migrations(repo, from, to, globs, *json));
+    }
     let session = match rt.block_on(rbtui::session::prepare(&cli, Arc::new(SystemClock))) {
         Ok(s) => s,
         Err(e) => {

@@ -332,6 +332,22 @@ fn an_edited_old_migration_does_not_make_a_later_rename_safe() {
         .iter()
         .find(|f| f.path.ends_with("rename_published/down.sql"))
         .unwrap();
+    // The same gate from the command line, for CI: UNSAFE exits 2.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rbtui"))
+        .args(["migrations", "--repo"])
+        .arg(&p)
+        .args(["--from", &good, "--to", &bad])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("UNSAFE"), "{text}");
+    assert!(text.contains("rename_published/up.sql (added)"), "{text}");
+    assert!(text.contains("create_community/up.sql (modified"), "{text}");
+    assert!(
+        text.contains("rename_published/down.sql (added): down file"),
+        "{text}"
+    );
     assert!(
         down.is_down && down.statements.is_empty(),
         "diesel's down.sql is listed, not applied"

@@ -530,3 +530,25 @@ fn dbmate_down_sections_are_not_applied() {
     )]);
     assert_eq!(v, MigrationVerdict::Found(Compatible), "{r:?}");
 }
+
+#[test]
+fn statements_inside_a_do_block_are_read_and_the_worst_decides() {
+    let (v, r) = verdict_of(&[(
+        "V9__cleanup.sql",
+        "DO $$\nBEGIN\n  IF EXISTS (SELECT 1 FROM information_schema.columns WHERE column_name = 'legacy') THEN\n    ALTER TABLE orders DROP COLUMN legacy;\n  END IF;\nEND\n$$;",
+    )]);
+    assert_eq!(v, MigrationVerdict::Found(Unsafe), "{r:?}");
+    assert!(
+        r[0].starts_with("inside DO block: drops column orders.legacy"),
+        "{r:?}"
+    );
+    let (v, r) = verdict_of(&[(
+        "V10__grants.sql",
+        "DO $body$ BEGIN RAISE NOTICE 'hi'; END $body$;",
+    )]);
+    assert_eq!(
+        v,
+        MigrationVerdict::Found(Review),
+        "never silently ok: {r:?}"
+    );
+}

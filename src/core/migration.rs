@@ -273,6 +273,9 @@ pub fn classify_script(text: &str, created: &mut HashSet<String>) -> Vec<Classif
 /// Classifies one statement, trying PostgreSQL then MySQL, and falling back
 /// to keywords (marked) only when neither parser can read it.
 pub fn classify_statement(sql: &str, created: &mut HashSet<String>) -> (SqlVerdict, String, bool) {
+    if let Some(body) = do_block_body(sql) {
+        return classify_do_block(body, created);
+    }
     let dialects: [&dyn Dialect; 2] = [&PostgreSqlDialect {}, &MySqlDialect {}];
     for d in dialects {
         if let Ok(stmts) = Parser::parse_sql(d, sql) {
@@ -295,6 +298,112 @@ pub fn classify_statement(sql: &str, created: &mut HashSet<String>) -> (SqlVerdi
         format!("{r} (parser could not read it; keyword match)"),
         false,
     )
+}
+
+/// The body of `DO $$ … $$` (any dollar-quote tag), if `sql` is one.
+fn do_block_body(sql: &str) -> Option<&str> {
+    let t = strip_leading_comments(sql);
+    let rest = t.get(..2).filter(|w| w.eq_ignore_ascii_case("do"))?;
+    let _ = rest;
+    let after = t[2..].trim_start();
+    // `DO LANGUAGE plpgsql $$…$$` puts the language first.
+    let after = match after.get(..8) {
+        Some(w) if w.eq_ignore_ascii_case("language") => after[8..]
+            .trim_start()
+            .split_once(char::is_whitespace)?
+            .1
+            .trim_start(),
+        _ => after,
+    };
+    if !after.starts_with('$') {
+        return None;
+    }
+    let end = after[1..].find('$')? + 2;
+    let tag = &after[..end];
+    let body = &after[end..];
+    let close = body.find(tag)?;
+    Some(&body[..close])
+}
+
+fn strip_leading_comments(sql: &str) -> &str {
+    let mut t = sql.trim_start();
+    while let Some(rest) = t.strip_prefix("--") {
+        t = rest
+            .split_once('\n')
+            .map(|(_, r)| r)
+            .unwrap_or("")
+            .trim_start();
+    }
+    t
+}
+
+/// A `DO` block's statements read one by one (PL/pgSQL control lines
+/// skipped): the worst decides, named "inside DO block"; what cannot be
+/// read stays review, never ok.
+fn classify_do_block(body: &str, created: &mut HashSet<String>) -> (SqlVerdict, String, bool) {
+    let mut worst = (
+        SqlVerdict::Review,
+        "procedural block (inside DO block: nothing judged worse; read it before rolling back)"
+            .to_string(),
+        false,
+    );
+    let control = |s: &str| {
+        let u = s.trim_start().to_ascii_uppercase();
+        [
+            "BEGIN",
+            "END",
+            "IF ",
+            "ELSE",
+            "ELSIF",
+            "DECLARE",
+            "RAISE",
+            "PERFORM",
+            "RETURN",
+            "LOOP",
+            "FOR ",
+            "EXCEPTION",
+            "WHEN ",
+        ]
+        .iter()
+        .any(|k| u.starts_with(k))
+    };
+    for (_, stmt) in split_statements(body) {
+        // Drop the control flow glued to the statement:
+        // `BEGIN IF … THEN ALTER …` is the ALTER.
+        let mut st = stmt.trim();
+        loop {
+            // Same byte offsets as `st`: ASCII whitespace becomes a space.
+            let u: String = st
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_whitespace() {
+                        ' '
+                    } else {
+                        c.to_ascii_uppercase()
+                    }
+                })
+                .collect();
+            let word = |k: &str| u.starts_with(k) && u[k.len()..].starts_with(' ');
+            if let Some(k) = ["BEGIN", "ELSE", "LOOP"].into_iter().find(|k| word(k)) {
+                st = st[k.len()..].trim_start();
+            } else if ["IF", "ELSIF", "WHEN"].into_iter().any(word) {
+                match u.find(" THEN") {
+                    Some(i) => st = st[i + 5..].trim_start(),
+                    None => break,
+                }
+            } else {
+                break;
+            }
+        }
+        if st.is_empty() || control(st) {
+            continue;
+        }
+        let (v, r, _) = classify_statement(st, created);
+        if v > worst.0 {
+            worst = (v, format!("inside DO block: {r}"), true);
+        }
+    }
+    worst
 }
 
 /// A table name as matched against the ones created in the range:

@@ -125,6 +125,9 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                 Option<verdict::Verdict>,
                 Option<String>,
             )> = Vec::new();
+            // Not before every configured signal was read once (bounded by
+            // the signal timeouts): the first answer is the one that counts.
+            let unread_signals = b.first_readings(std::time::Duration::from_secs(10)).await;
             let healths = b.health_all().await;
             for t in targets {
                 let h = healths.iter().find_map(|r| match r {
@@ -217,6 +220,9 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                         why
                     );
                 }
+            }
+            for m in &unread_signals {
+                eprintln!("rbtui: no first reading within 10s: {m}");
             }
             Ok(if unread {
                 ExitCode::from(3)

@@ -545,3 +545,28 @@ fn a_breach_still_inside_its_duration_is_shown_as_pending() {
         v.reasons
     );
 }
+
+/// `rbtui status` answers with what Prometheus says, not the simulation it
+/// would have shown before the first reading.
+#[test]
+fn status_waits_for_the_first_reading_of_every_configured_signal() {
+    let (maddr, _) = prometheus();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rbtui.toml"),
+        format!(
+            "[[target]]\nname = \"search\"\nkind = \"demo\"\n[target.prometheus]\nurl = \"http://{maddr}\"\nservice = \"checkout\"\ninterval_secs = 30\n"
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rbtui"))
+        .args(["status", "--json"])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("x"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v[0]["health"]["error_rate"], json!(0.072), "{v:#}");
+}

@@ -81,4 +81,10 @@ pub trait Backend: Send + Sync {
     ) -> BoxFut<'a, Option<Result<String, String>>> {
         Box::pin(async { None })
     }
+    /// Waits (up to `within`) until every configured probe and metric has
+    /// answered or failed once, so a one-shot answer (`rbtui status`) is
+    /// not made before they were read; returns the ones still unread.
+    fn first_readings(&self, _within: Duration) -> BoxFut<'_, Vec<String>> {
+        Box::pin(async { Vec::new() })
+    }
 }

@@ -499,6 +499,47 @@ impl Backend for SignalsBackend {
     fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
         self.inner.preview(plan)
     }
+    fn first_readings(&self, within: Duration) -> BoxFut<'_, Vec<String>> {
+        Box::pin(async move {
+            self.start();
+            let expected: Vec<(String, usize)> = self
+                .specs
+                .iter()
+                .map(|(t, sp)| {
+                    let metrics = sp
+                        .prometheus
+                        .as_ref()
+                        .map(|p| {
+                            if p.queries.is_empty() {
+                                2
+                            } else {
+                                p.queries.len()
+                            }
+                        })
+                        .unwrap_or(0);
+                    (t.clone(), sp.probes.len() + metrics)
+                })
+                .collect();
+            let missing = || -> Vec<String> {
+                expected
+                    .iter()
+                    .filter_map(|(t, n)| {
+                        let have = self.signals(t).len();
+                        (have < *n)
+                            .then(|| format!("{t}: {} of {n} signal(s) not read yet", n - have))
+                    })
+                    .collect()
+            };
+            let deadline = tokio::time::Instant::now() + within;
+            loop {
+                let m = missing();
+                if m.is_empty() || tokio::time::Instant::now() >= deadline {
+                    return m;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    }
 }
 
 #[cfg(test)]

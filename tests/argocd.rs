@@ -961,3 +961,46 @@ fn a_selector_that_matches_nothing_is_an_error_row() {
     let Err((_, e)) = &h[0] else { panic!("{h:?}") };
     assert!(e.contains("matches no application in project shop"), "{e}");
 }
+
+/// Someone turns auto-sync back on during the watch: seen, recorded with
+/// its cause, and the "auto-sync disabled" tick is taken back.
+#[test]
+fn auto_sync_turned_back_on_during_the_watch_is_said_and_unticked() {
+    let fake = argo_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("n.md");
+    let clock = ManualClock::new(common::t0());
+    let b: Arc<dyn Backend> = Arc::new(backend(&fake, TOKEN, Some("shop")));
+    let writer =
+        rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "n.md"), "").unwrap();
+    let state = State::new(
+        common::settings(Mode::Live, "n.md"),
+        rbtui::runbook::load_all(None).unwrap(),
+        common::t0(),
+    );
+    let mut s = Script::new(state, b, clock, Some(writer));
+    s.start();
+    s.press("<Enter>j<Enter><Enter>orders<Enter>");
+    assert!(s.advance_until(10_000, |st| {
+        st.checklists
+            .get("orders")
+            .is_some_and(|c| c.contains_key("disable-auto-sync"))
+    }));
+    fake.with(|st| st.app["spec"]["syncPolicy"]["automated"]["enabled"] = json!(true));
+    assert!(
+        s.advance_until(30_000, |st| !st
+            .checklists
+            .get("orders")
+            .is_some_and(|c| c.contains_key("disable-auto-sync"))),
+        "the tick was not taken back"
+    );
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    assert!(
+        note.contains("auto-sync was turned back on by someone else after rbtui disabled it"),
+        "{note}"
+    );
+    assert!(
+        note.contains("☐ Auto-sync disabled so the rollback sticks: no longer true"),
+        "{note}"
+    );
+}

@@ -79,6 +79,50 @@ pub(super) fn not_ticked(
     }
 }
 
+/// A fact that ticked steps bound to `ev` stopped being true: the ticks
+/// are taken back, recorded with why.
+pub(super) fn auto_untick(
+    s: &mut State,
+    fx: &mut Vec<Effect>,
+    target: &str,
+    ev: AutoEvent,
+    why: String,
+) {
+    let Some(t) = s.target(target).cloned() else {
+        return;
+    };
+    let steps: Vec<(String, String)> = s
+        .runbook_for(&t)
+        .map(|r| {
+            r.steps
+                .iter()
+                .filter(|st| st.auto == Some(ev))
+                .map(|st| (st.id.clone(), st.title.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (id, title) in steps {
+        let removed = s
+            .checklists
+            .get_mut(target)
+            .is_some_and(|c| c.remove(&id).is_some());
+        if removed {
+            record(
+                s,
+                fx,
+                EntryKind::Checklist,
+                Some(target.into()),
+                format!("☐ {title}: no longer true — {why}"),
+                vec![],
+                Some(Marker::Untick {
+                    target: target.into(),
+                    step: id,
+                }),
+            );
+        }
+    }
+}
+
 pub(super) fn tick_step(
     s: &mut State,
     fx: &mut Vec<Effect>,

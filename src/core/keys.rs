@@ -378,6 +378,7 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
         verified_replicas: false,
         halted_by_note: None,
         unknown_step: None,
+        autosync_fought: false,
     });
     s.plan = None;
     start_step(s, fx);

@@ -121,6 +121,8 @@ pub struct Run {
     pub halted_by_note: Option<String>,
     /// The step whose answer was lost, and how many re-reads failed so far.
     pub unknown_step: Option<(usize, u32)>,
+    /// Auto-sync was seen back on after this run turned it off (said once).
+    pub autosync_fought: bool,
 }
 
 impl Run {

@@ -607,6 +607,55 @@ fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
     }
 }
 
+/// Someone turned auto-sync back on after the run turned it off: Argo CD
+/// re-syncs HEAD and undoes the rollback. Said once, with the cause, and
+/// the "auto-sync disabled" tick is taken back.
+fn autosync_fought(s: &mut State, target: &str, h: &super::model::History, fx: &mut Vec<Effect>) {
+    let Some(run) = s.run.as_mut().filter(|r| r.plan.target.name == target) else {
+        return;
+    };
+    let disabled_at = run
+        .plan
+        .steps
+        .iter()
+        .position(|st| matches!(st, super::plan::PlanStep::DisableAutoSync));
+    let past_disable = disabled_at.is_some_and(|i| run.step > i);
+    if !past_disable || !h.facts.auto_sync || run.autosync_fought {
+        return;
+    }
+    run.autosync_fought = true;
+    let head = h
+        .facts
+        .head_revision
+        .as_deref()
+        .map(|r| format!(" ({})", &r[..r.len().min(7)]))
+        .unwrap_or_default();
+    let why = format!(
+        "auto-sync was turned back on by someone else after rbtui disabled it (seen {}): Argo CD re-syncs HEAD{head} and undoes the rollback",
+        fmt::hms(s.now)
+    );
+    record(
+        s,
+        fx,
+        EntryKind::Source,
+        Some(target.into()),
+        why.clone(),
+        vec![
+            "turn it off again in Argo CD, or roll back once more after the revert is merged"
+                .into(),
+        ],
+        None,
+    );
+    s.flash = Some((true, format!("{target}: {why}")));
+    super::checklist::auto_untick(
+        s,
+        fx,
+        target,
+        crate::runbook::AutoEvent::AutoSyncDisabled,
+        why,
+    );
+}
+
 pub(super) fn history_loaded(
     s: &mut State,
     target: String,
@@ -638,6 +687,7 @@ pub(super) fn history_loaded(
                 }
             }
             let fetched = h.fetched_at;
+            autosync_fought(s, &target, &h, fx);
             s.histories.insert(target.clone(), h);
             if let Some(p) = s
                 .pending_plan

@@ -227,10 +227,13 @@ impl Application {
 
     /// What the plan is pinned to: the newest history id and the sync revision.
     pub fn version_token(&self) -> String {
+        // Auto-sync is part of "the target changed": turned on between
+        // plan and confirm, the plan is rebuilt.
         format!(
-            "history:{} sync:{}",
+            "history:{} sync:{} auto:{}",
             self.current_history().map(|h| h.id).unwrap_or(0),
-            self.status.sync.revision.as_deref().unwrap_or("-")
+            self.status.sync.revision.as_deref().unwrap_or("-"),
+            if self.auto_sync() { "on" } else { "off" }
         )
     }
 

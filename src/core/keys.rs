@@ -5,6 +5,7 @@ use super::action::{Effect, Key};
 use super::checklist::*;
 use super::entry::EntryKind;
 use super::plan::CheckStatus;
+use super::reads::{request_plan, request_reenable};
 use super::run::*;
 use super::state::{ConfirmField, ConfirmForm, Pane, Popup, Run, State};
 use super::update::*;

@@ -10,6 +10,7 @@ mod keys;
 pub mod migration;
 pub mod model;
 pub mod plan;
+mod reads;
 pub mod run;
 pub mod signals;
 pub mod state;

@@ -8,6 +8,7 @@ use super::fmt;
 use super::keys::*;
 use super::model::Mode;
 use super::plan::{self, CheckStatus, PlanInputs, PlanStep};
+use super::reads::*;
 use super::run::*;
 use super::state::{Popup, State};
 use super::verdict::{self, Severity};
@@ -249,20 +250,6 @@ fn retry_note(s: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
-/// History of the selected target follows changes made by others (a new
-/// revision deployed, CURRENT moved) without a key press.
-fn refresh_history(s: &mut State, fx: &mut Vec<Effect>) {
-    const EVERY_SECS: i64 = 10;
-    let Some(t) = s.selected.clone() else { return };
-    let due = s
-        .history_asked_at
-        .is_none_or(|at| (s.now - at).num_seconds() >= EVERY_SECS);
-    if due {
-        s.history_asked_at = Some(s.now);
-        fx.push(Effect::LoadHistory(t));
-    }
-}
-
 /// Queues a note entry. Only `Recorded` puts it in the activity pane.
 pub(super) fn record(
     s: &mut State,
@@ -404,38 +391,6 @@ pub(super) fn assess(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Asks for a fresh read of the target; the plan is built from its answer.
-pub(super) fn request_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Effect>) {
-    request(s, target, to, false, fx)
-}
-
-/// `a`: the follow-up plan that turns Argo CD auto-sync back on, from a
-/// fresh read (what HEAD is now decides it).
-pub(super) fn request_reenable(s: &mut State, fx: &mut Vec<Effect>) {
-    let Some(t) = s.selected.clone() else { return };
-    request(s, &t, "", true, fx)
-}
-
-fn request(s: &mut State, target: &str, to: &str, reenable: bool, fx: &mut Vec<Effect>) {
-    if s.in_flight() {
-        s.flash = Some((
-            true,
-            "a rollback is in flight; wait for it to finish before planning another".into(),
-        ));
-        return;
-    }
-    s.pending_plan = Some(super::state::PendingPlan {
-        target: target.into(),
-        to: to.into(),
-        reenable,
-        after_stale: false,
-        asked_at: s.now,
-    });
-    s.flash = Some((false, format!("reading {target} afresh to plan…")));
-    s.history_asked_at = Some(s.now);
-    fx.push(Effect::LoadHistory(target.into()));
-}
-
 pub(super) fn build_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Effect>) {
     if s.in_flight() {
         s.flash = Some((
@@ -563,7 +518,7 @@ fn preview_read(
 }
 
 /// The follow-up plan that turns Argo CD auto-sync back on.
-fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
+pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
     if s.in_flight() {
         s.flash = Some((
             true,
@@ -604,119 +559,6 @@ fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
             plan_ready(s, fx);
         }
         Err(e) => s.flash = Some((true, e)),
-    }
-}
-
-/// Someone turned auto-sync back on after the run turned it off: Argo CD
-/// re-syncs HEAD and undoes the rollback. Said once, with the cause, and
-/// the "auto-sync disabled" tick is taken back.
-fn autosync_fought(s: &mut State, target: &str, h: &super::model::History, fx: &mut Vec<Effect>) {
-    let Some(run) = s.run.as_mut().filter(|r| r.plan.target.name == target) else {
-        return;
-    };
-    let disabled_at = run
-        .plan
-        .steps
-        .iter()
-        .position(|st| matches!(st, super::plan::PlanStep::DisableAutoSync));
-    let past_disable = disabled_at.is_some_and(|i| run.step > i);
-    if !past_disable || !h.facts.auto_sync || run.autosync_fought {
-        return;
-    }
-    run.autosync_fought = true;
-    let head = h
-        .facts
-        .head_revision
-        .as_deref()
-        .map(|r| format!(" ({})", &r[..r.len().min(7)]))
-        .unwrap_or_default();
-    let why = format!(
-        "auto-sync was turned back on by someone else after rbtui disabled it (seen {}): Argo CD re-syncs HEAD{head} and undoes the rollback",
-        fmt::hms(s.now)
-    );
-    record(
-        s,
-        fx,
-        EntryKind::Source,
-        Some(target.into()),
-        why.clone(),
-        vec![
-            "turn it off again in Argo CD, or roll back once more after the revert is merged"
-                .into(),
-        ],
-        None,
-    );
-    s.flash = Some((true, format!("{target}: {why}")));
-    super::checklist::auto_untick(
-        s,
-        fx,
-        target,
-        crate::runbook::AutoEvent::AutoSyncDisabled,
-        why,
-    );
-}
-
-pub(super) fn history_loaded(
-    s: &mut State,
-    target: String,
-    result: Result<super::model::History, String>,
-    fx: &mut Vec<Effect>,
-) {
-    match result {
-        Ok(h) => {
-            s.history_errors.remove(&target);
-            let older = s
-                .histories
-                .get(&target)
-                .is_some_and(|old| old.fetched_at > h.fetched_at);
-            if older {
-                return;
-            }
-            // The cursor stays on the revision it was on, wherever the
-            // list moved it.
-            if s.selected.as_deref() == Some(target.as_str()) {
-                let was = s
-                    .histories
-                    .get(&target)
-                    .and_then(|old| old.revisions.get(s.history_cursor))
-                    .map(|r| r.id.clone());
-                if let Some(i) = was.and_then(|id| h.revisions.iter().position(|r| r.id == id)) {
-                    s.history_cursor = i;
-                } else {
-                    s.history_cursor = s.history_cursor.min(h.revisions.len().saturating_sub(1));
-                }
-            }
-            let fetched = h.fetched_at;
-            autosync_fought(s, &target, &h, fx);
-            s.histories.insert(target.clone(), h);
-            if let Some(p) = s
-                .pending_plan
-                .take_if(|p| p.target == target && fetched >= p.asked_at)
-            {
-                s.flash = None;
-                if p.reenable {
-                    reenable_plan(s, &p.target, fx);
-                } else {
-                    build_plan(s, &p.target, &p.to, fx);
-                }
-                if p.after_stale && s.plan.is_some() {
-                    s.flash = Some((
-                        true,
-                        "plan rebuilt: the target changed since the last plan; review it again"
-                            .into(),
-                    ));
-                }
-            }
-        }
-        Err(e) => {
-            if s.pending_plan.take_if(|p| p.target == target).is_some() {
-                s.flash = Some((
-                    true,
-                    format!("no plan: reading {target} failed ({e}); press Enter to try again"),
-                ));
-            }
-            s.history_errors.insert(target, e);
-        }
     }
 }
 

@@ -318,7 +318,7 @@ pub fn recovered(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Recovery {
     let measured = h.error_rate.is_some()
         || h.latency_p95_ms.is_some()
         || h.probe_ok.is_some()
-        || h.signals.iter().any(|s| fresh(s));
+        || h.signals.iter().any(fresh);
     if !bad.is_empty() {
         return Recovery::NotYet(bad.join("; "));
     }

@@ -206,3 +206,109 @@ fn leaving_a_target_drops_the_plan_asked_for_on_it() {
     s.advance(11_000);
     assert!(s.state.plan.is_none());
 }
+
+/// The demo, whose rollout reads fail while `down` is set (an API server
+/// that went away mid-rollout).
+struct Flaky {
+    inner: std::sync::Arc<rbtui::backend::demo::DemoBackend>,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl rbtui::backend::Backend for Flaky {
+    fn name(&self) -> &str {
+        "demo"
+    }
+    fn targets(
+        &self,
+    ) -> rbtui::backend::BoxFut<'_, Result<Vec<rbtui::core::model::TargetInfo>, String>> {
+        self.inner.targets()
+    }
+    fn health_all(
+        &self,
+    ) -> rbtui::backend::BoxFut<'_, Vec<Result<rbtui::core::model::Health, (String, String)>>> {
+        self.inner.health_all()
+    }
+    fn health<'a>(
+        &'a self,
+        t: &'a str,
+    ) -> rbtui::backend::BoxFut<'a, Result<rbtui::core::model::Health, String>> {
+        self.inner.health(t)
+    }
+    fn history<'a>(
+        &'a self,
+        t: &'a str,
+    ) -> rbtui::backend::BoxFut<'a, Result<rbtui::core::model::History, String>> {
+        self.inner.history(t)
+    }
+    fn execute<'a>(
+        &'a self,
+        p: &'a rbtui::core::plan::RollbackPlan,
+        st: &'a rbtui::core::plan::PlanStep,
+    ) -> rbtui::backend::BoxFut<'a, Result<rbtui::backend::StepDone, rbtui::core::action::ExecError>>
+    {
+        self.inner.execute(p, st)
+    }
+    fn progress<'a>(
+        &'a self,
+        p: &'a rbtui::core::plan::RollbackPlan,
+    ) -> rbtui::backend::BoxFut<'a, Result<rbtui::core::model::Progress, String>> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            Box::pin(async { Err("API server unreachable: connection refused".to_string()) })
+        } else {
+            self.inner.progress(p)
+        }
+    }
+    fn poll_interval(&self) -> std::time::Duration {
+        self.inner.poll_interval()
+    }
+}
+
+#[test]
+fn a_rollout_whose_reads_fail_past_its_timeout_is_judged_when_the_api_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("n.md");
+    let clock = rbtui::backend::clock::ManualClock::new(t0());
+    let inner = std::sync::Arc::new(rbtui::backend::demo::DemoBackend::builtin(
+        std::sync::Arc::new(clock.clone()),
+    ));
+    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let b = std::sync::Arc::new(Flaky {
+        inner,
+        down: down.clone(),
+    });
+    let writer =
+        rbtui::note::NoteWriter::open(&note_path, &header(Mode::Demo, "n.md"), "").unwrap();
+    let state = rbtui::core::state::State::new(
+        settings(Mode::Demo, "n.md"),
+        rbtui::runbook::load_all(None).unwrap(),
+        t0(),
+    );
+    let mut s = rbtui::app::script::Script::new(state, b, clock, Some(writer));
+    s.start();
+    plan_to(&mut s, "search", "17");
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    s.press("<Enter><Enter>");
+    assert!(s.state.in_flight());
+    // Far past the 5 min timeout, the API still away: nothing is decided.
+    s.advance(400_000);
+    assert!(
+        s.state.run.as_ref().unwrap().outcome.is_none(),
+        "decided without a fact"
+    );
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(s.advance_until(60_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    assert_eq!(
+        s.state.run.as_ref().unwrap().outcome,
+        Some(rbtui::core::state::Outcome::Succeeded),
+        "the rollout had converged meanwhile"
+    );
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    assert!(note.contains("**unknown** `search` — outcome unknown: the rollout's state cannot be read since 03:00:00"), "{note}");
+    assert!(
+        note.contains("search answers again (rollout reads failed from 03:00:00"),
+        "{note}"
+    );
+    assert!(!note.contains("did not converge"), "{note}");
+}

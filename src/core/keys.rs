@@ -380,6 +380,7 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
         halted_by_note: None,
         unknown_step: None,
         autosync_fought: false,
+        progress_failing: None,
     });
     s.plan = None;
     start_step(s, fx);

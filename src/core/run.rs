@@ -452,6 +452,7 @@ pub(super) fn progress_read(
     fx: &mut Vec<Effect>,
 ) {
     let poll = s.settings.progress_poll_ms;
+    let now = s.now;
     let Some(run) = current_run(s, plan_id) else {
         return;
     };
@@ -463,7 +464,50 @@ pub(super) fn progress_read(
     }
     let t = run.plan.target.name.clone();
     let plan = Box::new(run.plan.clone());
+    let timeout = match run.plan.steps.get(run.step) {
+        Some(PlanStep::WaitForRollout { timeout_secs }) => *timeout_secs,
+        _ => 0,
+    };
+    let timed_out = (now - run.step_started_at).num_seconds() > timeout;
+    let recovered = match (&result, run.progress_failing.take()) {
+        (Ok(_), Some((since, _))) => Some(since),
+        (Err(_), prev) => {
+            run.progress_failing = prev;
+            None
+        }
+        _ => None,
+    };
+    if let Some(since) = recovered {
+        record(
+            s,
+            fx,
+            EntryKind::Source,
+            Some(t.clone()),
+            format!(
+                "{t} answers again (rollout reads failed from {} to {}): the rollout is judged from what it says now",
+                super::fmt::hms(since),
+                super::fmt::hms(s.now)
+            ),
+            vec![],
+            None,
+        );
+    }
+    let Some(run) = current_run(s, plan_id) else {
+        return;
+    };
     match result {
+        Ok(p) if timed_out && !p.phase.is_terminal() => {
+            run.progress = Some(p.clone());
+            fail_run(
+                s,
+                fx,
+                format!(
+                    "rollout did not converge within {}: {}",
+                    super::fmt::age(timeout),
+                    p.message
+                ),
+            );
+        }
         Ok(p) => {
             let changed =
                 run.progress.as_ref().map(|o| (&o.message, o.phase)) != Some((&p.message, p.phase));
@@ -504,7 +548,29 @@ pub(super) fn progress_read(
             }
         }
         Err(e) => {
-            s.flash = Some((true, format!("{t}: progress read failed: {e}; retrying")));
+            // The platform does not answer: the rollout goes on without
+            // us. Its outcome is unknown, said once; rbtui keeps reading
+            // and judges it when the platform answers, even past the
+            // timeout (a timeout during an outage proves nothing).
+            if run.progress_failing.is_none() {
+                run.progress_failing = Some((now, e.clone()));
+                record(
+                    s,
+                    fx,
+                    EntryKind::Unknown,
+                    Some(t.clone()),
+                    format!(
+                        "outcome unknown: the rollout's state cannot be read since {} ({e}); rbtui keeps reading and judges it when {t} answers",
+                        super::fmt::hms(now)
+                    ),
+                    vec![],
+                    None,
+                );
+            }
+            s.flash = Some((
+                true,
+                format!("{t}: rollout state unreadable ({e}); outcome unknown, still reading"),
+            ));
             fx.push(Effect::ReadProgress {
                 plan_id,
                 plan,

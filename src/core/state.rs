@@ -123,6 +123,9 @@ pub struct Run {
     pub unknown_step: Option<(usize, u32)>,
     /// Auto-sync was seen back on after this run turned it off (said once).
     pub autosync_fought: bool,
+    /// Reads of the rollout fail since then, and why: its outcome is
+    /// unknown until the platform answers again.
+    pub progress_failing: Option<(DateTime<Utc>, String)>,
 }
 
 impl Run {

@@ -298,7 +298,11 @@ pub(super) fn tick(
         if run.in_flight() {
             redraw = true;
             if let Some(PlanStep::WaitForRollout { timeout_secs }) = run.plan.steps.get(run.step) {
-                if (now - run.step_started_at).num_seconds() > *timeout_secs {
+                // While reads fail the timeout decides nothing: the next
+                // answer does (see run::progress_read).
+                if (now - run.step_started_at).num_seconds() > *timeout_secs
+                    && run.progress_failing.is_none()
+                {
                     let msg = format!(
                         "rollout did not converge within {}",
                         fmt::age(*timeout_secs)

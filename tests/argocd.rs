@@ -1004,3 +1004,49 @@ fn auto_sync_turned_back_on_during_the_watch_is_said_and_unticked() {
         "{note}"
     );
 }
+
+/// Every history id's images come from its revision's rendered manifests,
+/// read once per commit: the mutable-tag check and verification work for
+/// every id, not only the current one.
+#[test]
+fn every_history_id_gets_its_images_from_its_manifests() {
+    let fake = argo_server::start();
+    let b = backend(&fake, TOKEN, None);
+    let rt = rt();
+    let targets = rt.block_on(b.targets()).unwrap();
+    let h = rt.block_on(b.history("orders")).unwrap();
+    let img = |id: &str| {
+        h.find(id)
+            .unwrap()
+            .images
+            .iter()
+            .map(|i| i.full())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(img("41"), ["ghcr.io/acme/orders:git-a1b2c3d"]);
+    assert_eq!(img("40"), ["ghcr.io/acme/orders:latest"]);
+    let p = plan::build(PlanInputs {
+        id: 1,
+        target: &targets[0],
+        mode: Mode::Live,
+        history: &h,
+        to: "40",
+        now: common::t0(),
+        before: None,
+        mutable_tags: &["latest".into()],
+        rollout_timeout_secs: 300,
+    })
+    .unwrap();
+    let c = p.checks.iter().find(|c| c.id == "mutable-tag").unwrap();
+    assert_eq!(c.status, CheckStatus::Warn, "{}", c.detail);
+    let manifests = || {
+        fake.requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/manifests"))
+            .count()
+    };
+    let first = manifests();
+    assert_eq!(first, 3, "one read per non-current id");
+    rt.block_on(b.history("orders")).unwrap();
+    assert_eq!(manifests(), first, "a commit's manifests are read once");
+}

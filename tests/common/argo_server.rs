@@ -337,6 +337,28 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
             advance_operation(&mut s);
             (200, "application/json", s.app.to_string())
         }
+        // The rendered manifests of a revision, as JSON strings (what the
+        // repo server answers). One revision (40) was built from `:latest`.
+        ("GET", "manifests") => {
+            let rev = req
+                .query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("revision="))
+                .unwrap_or("")
+                .to_string();
+            if rev.is_empty() || rev.len() < 7 {
+                return err(400, 3, "revision is required");
+            }
+            let image = if rev.starts_with("9e8d7c6") {
+                "ghcr.io/acme/orders:latest".to_string()
+            } else {
+                format!("ghcr.io/acme/orders:git-{}", &rev[..7])
+            };
+            let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "orders", "namespace": "shop"},
+                "spec": {"template": {"spec": {"initContainers": [{"name": "migrate", "image": image}], "containers": [{"name": "orders", "image": image}]}}}});
+            let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "orders"}, "spec": {"ports": [{"port": 80}]}});
+            (200, "application/json", json!({"manifests": [deploy.to_string(), svc.to_string()], "revision": rev, "sourceType": "Kustomize"}).to_string())
+        }
         ("GET", "resource-tree") => {
             let healthy = s.app["status"]["health"]["status"] == "Healthy";
             let pod = |i: usize| {

@@ -262,3 +262,12 @@ impl RevisionHistory {
             .or(self.revisions.first().map(String::as_str))
     }
 }
+
+/// `GET /api/v1/applications/{name}/manifests`: the rendered manifests of
+/// a revision, each a JSON document in a string.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Manifests {
+    pub manifests: Vec<String>,
+    pub revision: Option<String>,
+}

@@ -164,7 +164,7 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
             auto_sync: app.auto_sync(),
             paused: false,
             busy: app.op_running(),
-            history_note: Some("Argo CD keeps the last revisionHistoryLimit syncs (default 10); images are known for the current one only".into()),
+            history_note: Some("Argo CD keeps the last revisionHistoryLimit syncs (default 10); images come from each revision's rendered manifests".into()),
             blocked: vec![],
                 warnings: vec![],
         },
@@ -237,4 +237,38 @@ pub fn progress(app: &Application, to_sha: Option<&str>) -> Progress {
         ),
         other => p(ProgressPhase::Progressing, format!("operation {other}")),
     }
+}
+
+/// The container images named in rendered manifests (any workload kind:
+/// every `containers` / `initContainers` list at any depth), in order,
+/// without repeats.
+pub fn manifest_images(manifests: &[String]) -> Vec<ImageRef> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    if k == "containers" || k == "initContainers" {
+                        for c in v.as_array().into_iter().flatten() {
+                            if let Some(i) = c["image"].as_str() {
+                                if !out.iter().any(|o| o == i) {
+                                    out.push(i.to_string());
+                                }
+                            }
+                        }
+                    } else {
+                        walk(v, out);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for m in manifests {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(m) {
+            walk(&v, &mut out);
+        }
+    }
+    out.iter().map(|i| ImageRef::parse(i)).collect()
 }

@@ -55,6 +55,9 @@ pub struct ArgoBackend {
     supports_enabled: Mutex<Option<bool>>,
     live: Arc<stream::Live>,
     streams_started: std::sync::atomic::AtomicBool,
+    /// Images of each revision's rendered manifests, by commit: a commit's
+    /// manifests do not change, so each is asked for once.
+    images_of: Mutex<std::collections::HashMap<String, Vec<crate::core::model::ImageRef>>>,
 }
 
 impl ArgoBackend {
@@ -67,6 +70,7 @@ impl ArgoBackend {
             supports_enabled: Mutex::new(None),
             live: Arc::new(stream::Live::default()),
             streams_started: std::sync::atomic::AtomicBool::new(false),
+            images_of: Mutex::default(),
         }
     }
 
@@ -156,6 +160,64 @@ impl ArgoBackend {
             .await
     }
 
+    /// Every history id's images, from its revision's rendered manifests
+    /// (`GET …/manifests?revision=`): the status only knows the current
+    /// one's. Where they cannot be read the entry keeps none and the
+    /// checks say "not checked"; the history note says how many.
+    async fn fill_images(&self, t: &AppTarget, h: &mut History) {
+        let mut unread = 0;
+        let mut why = String::new();
+        for r in h.revisions.iter_mut().filter(|r| r.images.is_empty()) {
+            let Some(sha) = r.git_sha.clone() else {
+                unread += 1;
+                continue;
+            };
+            let known = self.images_of.lock().unwrap().get(&sha).cloned();
+            let images = match known {
+                Some(i) => i,
+                None => {
+                    let mut q = Self::query(t);
+                    q.push(("revision", sha.clone()));
+                    match self
+                        .client
+                        .get_json::<api::Manifests>(
+                            &format!("/api/v1/applications/{}/manifests", t.app),
+                            &q,
+                            "get",
+                            &Self::object(t),
+                        )
+                        .await
+                    {
+                        Ok(m) => {
+                            let i = convert::manifest_images(&m.manifests);
+                            self.images_of.lock().unwrap().insert(sha, i.clone());
+                            i
+                        }
+                        Err(e) => {
+                            why = e.message();
+                            vec![]
+                        }
+                    }
+                }
+            };
+            if images.is_empty() {
+                unread += 1;
+            }
+            r.images = images;
+        }
+        if unread > 0 {
+            let note = h.facts.history_note.take().unwrap_or_default();
+            let cause = if why.is_empty() {
+                String::new()
+            } else {
+                format!(": {why}")
+            };
+            h.facts.history_note = Some(format!(
+                "{note}; images unknown for {unread} history id(s) (manifests not readable{cause})"
+            ));
+        }
+    }
+
     /// `None` when the tree may not be read (403) or is not there (404):
     /// health then goes without pod detail. Other failures are errors.
     async fn get_tree(&self, t: &AppTarget) -> Result<Option<Tree>, String> {
@@ -179,9 +241,14 @@ impl ArgoBackend {
     /// its answer is what proves the server still answers (a stream can stay
     /// open through a shutdown), so a failed tree read is a failed health
     /// read, and the age is the time it was asked.
-    async fn read_health(&self, t: &AppTarget) -> Result<Health, String> {
+    async fn read_health(&self, t: &AppTarget, from_stream: bool) -> Result<Health, String> {
         let asked = chrono::Utc::now();
-        let app = match self.live.get(&t.app) {
+        let live = if from_stream {
+            self.live.get(&t.app)
+        } else {
+            None
+        };
+        let app = match live {
             Some(a) => a,
             None => self.get_app(t).await.map_err(|e| e.message())?,
         };
@@ -658,17 +725,21 @@ impl Backend for ArgoBackend {
         Box::pin(async move {
             self.start_streams();
             let ts = self.targets.lock().unwrap().clone();
-            let reads = ts
-                .iter()
-                .map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
+            let reads = ts.iter().map(|t| async move {
+                self.read_health(t, true)
+                    .await
+                    .map_err(|e| (t.name.clone(), e))
+            });
             let mut out = futures::future::join_all(reads).await;
             out.extend(self.unlisted.lock().unwrap().iter().cloned().map(Err));
             out
         })
     }
 
+    /// One target's health is read directly, never from the stream: it is
+    /// what verification and plans rest on, and a stream may lag.
     fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
-        Box::pin(async move { self.read_health(&self.target(target)?).await })
+        Box::pin(async move { self.read_health(&self.target(target)?, false).await })
     }
 
     fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
@@ -677,7 +748,9 @@ impl Backend for ArgoBackend {
             // Stamped when asked: an answer is at least this fresh.
             let asked = chrono::Utc::now();
             let app = self.get_app(&t).await.map_err(|e| e.message())?;
-            Ok(convert::history(&t.name, &app, asked))
+            let mut h = convert::history(&t.name, &app, asked);
+            self.fill_images(&t, &mut h).await;
+            Ok(h)
         })
     }
 

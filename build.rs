@@ -1,14 +1,20 @@
-//! Docker tests need an engine. Where none is configured they are compiled
-//! as ignored, so the runner's summary shows them as skipped (with why)
-//! instead of counting them as passed. Under CI=true they always run, and
-//! fail loudly if the engine is missing.
+//! Docker tests need an engine, the real-Prometheus test a Prometheus.
+//! Where none is there they are compiled as ignored, so the runner's
+//! summary shows them as skipped (with why) instead of counting them as
+//! passed. Under CI=true they always run, and fail loudly if it is missing.
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(docker_engine)");
+    println!("cargo::rustc-check-cfg=cfg(prometheus_bin)");
     println!("cargo::rerun-if-env-changed=DOCKER_HOST");
+    println!("cargo::rerun-if-env-changed=PROMETHEUS_BIN");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-changed=build.rs");
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     if ci || std::env::var_os("DOCKER_HOST").is_some() {
         println!("cargo::rustc-cfg=docker_engine");
+    }
+    let prom = std::env::var("PROMETHEUS_BIN").unwrap_or_else(|_| "/usr/bin/prometheus".into());
+    if ci || std::path::Path::new(&prom).exists() {
+        println!("cargo::rustc-cfg=prometheus_bin");
     }
 }

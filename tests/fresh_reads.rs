@@ -212,6 +212,8 @@ fn leaving_a_target_drops_the_plan_asked_for_on_it() {
 struct Flaky {
     inner: std::sync::Arc<rbtui::backend::demo::DemoBackend>,
     down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The platform says rbtui's identity may not patch.
+    deny: bool,
 }
 
 impl rbtui::backend::Backend for Flaky {
@@ -261,12 +263,28 @@ impl rbtui::backend::Backend for Flaky {
     fn poll_interval(&self) -> std::time::Duration {
         self.inner.poll_interval()
     }
+    fn permissions<'a>(
+        &'a self,
+        _p: &'a rbtui::core::plan::RollbackPlan,
+    ) -> rbtui::backend::BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
+        let rights = vec![
+            (
+                !self.deny,
+                "patch deployments.apps/search in shop".to_string(),
+            ),
+            (true, "list replicasets.apps in shop".to_string()),
+        ];
+        Box::pin(async move { Some(Ok(rights)) })
+    }
 }
 
-#[test]
-fn a_rollout_whose_reads_fail_past_its_timeout_is_judged_when_the_api_answers() {
-    let dir = tempfile::tempdir().unwrap();
-    let note_path = dir.path().join("n.md");
+fn flaky(
+    deny: bool,
+    note: &std::path::Path,
+) -> (
+    rbtui::app::script::Script,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
     let clock = rbtui::backend::clock::ManualClock::new(t0());
     let inner = std::sync::Arc::new(rbtui::backend::demo::DemoBackend::builtin(
         std::sync::Arc::new(clock.clone()),
@@ -275,9 +293,9 @@ fn a_rollout_whose_reads_fail_past_its_timeout_is_judged_when_the_api_answers() 
     let b = std::sync::Arc::new(Flaky {
         inner,
         down: down.clone(),
+        deny,
     });
-    let writer =
-        rbtui::note::NoteWriter::open(&note_path, &header(Mode::Demo, "n.md"), "").unwrap();
+    let writer = rbtui::note::NoteWriter::open(note, &header(Mode::Demo, "n.md"), "").unwrap();
     let state = rbtui::core::state::State::new(
         settings(Mode::Demo, "n.md"),
         rbtui::runbook::load_all(None).unwrap(),
@@ -285,6 +303,53 @@ fn a_rollout_whose_reads_fail_past_its_timeout_is_judged_when_the_api_answers() 
     );
     let mut s = rbtui::app::script::Script::new(state, b, clock, Some(writer));
     s.start();
+    (s, down)
+}
+
+#[test]
+fn a_right_the_platform_refuses_blocks_the_plan_before_anyone_types_a_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let (mut s, _) = flaky(true, &note);
+    plan_to(&mut s, "search", "17");
+    let c = check(&s, "permissions");
+    assert_eq!(
+        c.status,
+        rbtui::core::plan::CheckStatus::Block,
+        "{}",
+        c.detail
+    );
+    assert!(!c.overridable);
+    assert!(
+        c.detail
+            .contains("may not patch deployments.apps/search in shop"),
+        "{}",
+        c.detail
+    );
+    s.press("<Enter>");
+    assert!(s.state.run.is_none(), "confirmed despite the refusal");
+    let (mut s, _) = flaky(false, &dir.path().join("m.md"));
+    plan_to(&mut s, "search", "17");
+    let c = check(&s, "permissions");
+    assert_eq!(
+        c.status,
+        rbtui::core::plan::CheckStatus::Pass,
+        "{}",
+        c.detail
+    );
+    assert!(
+        c.detail
+            .contains("the platform grants patch deployments.apps/search"),
+        "{}",
+        c.detail
+    );
+}
+
+#[test]
+fn a_rollout_whose_reads_fail_past_its_timeout_is_judged_when_the_api_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("n.md");
+    let (mut s, down) = flaky(false, &note_path);
     plan_to(&mut s, "search", "17");
     down.store(true, std::sync::atomic::Ordering::SeqCst);
     s.press("<Enter><Enter>");

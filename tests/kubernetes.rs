@@ -575,3 +575,32 @@ fn a_partial_rollout_counts_as_kubectl_and_names_the_new_revisions_failure() {
         v.reasons
     );
 }
+
+#[test]
+fn the_rights_a_rollback_needs_are_asked_before_the_confirm() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = rt();
+    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+    let p = plan(&b, &rt, "2");
+    let rights = rt.block_on(b.permissions(&p)).unwrap().unwrap();
+    assert!(rights.iter().all(|(ok, _)| *ok), "{rights:?}");
+    assert_eq!(rights[0].1, "patch deployments.apps/catalog in shop");
+    fake.state.lock().unwrap().deny_patch = true;
+    let rights = rt.block_on(b.permissions(&p)).unwrap().unwrap();
+    assert_eq!(
+        rights[0],
+        (false, "patch deployments.apps/catalog in shop".to_string())
+    );
+    let reviews: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/selfsubjectaccessreviews"))
+        .collect();
+    assert_eq!(reviews.len(), 6);
+    assert_eq!(
+        reviews[0].json()["spec"]["resourceAttributes"],
+        json!({"namespace": "shop", "verb": "patch", "group": "apps", "resource": "deployments", "name": "catalog"})
+    );
+    assert!(fake.patches().is_empty(), "asking changes nothing");
+}

@@ -16,6 +16,10 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
             plan_id,
             result: backend.migrations(&plan).await,
         },
+        Effect::CheckPermissions { plan_id, plan } => Action::PermissionsRead {
+            plan_id,
+            result: backend.permissions(&plan).await,
+        },
         Effect::Preview { plan_id, plan } => Action::PreviewRead {
             plan_id,
             result: backend.preview(&plan).await,

@@ -81,6 +81,16 @@ pub trait Backend: Send + Sync {
     ) -> BoxFut<'a, Option<Result<String, String>>> {
         Box::pin(async { None })
     }
+    /// Asks the platform, before the confirm, whether the identity rbtui
+    /// acts as may do what the plan does: each right with whether it is
+    /// granted (`SelfSubjectAccessReview` on Kubernetes). `None` where the
+    /// platform has no such question.
+    fn permissions<'a>(
+        &'a self,
+        _plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
+        Box::pin(async { None })
+    }
     /// Waits (up to `within`) until every configured probe and metric has
     /// answered or failed once, so a one-shot answer (`rbtui status`) is
     /// not made before they were read; returns the ones still unread.

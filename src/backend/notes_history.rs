@@ -148,4 +148,10 @@ impl Backend for NotesHistory {
     fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
         self.inner.preview(plan)
     }
+    fn permissions<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
+        self.inner.permissions(plan)
+    }
 }

@@ -161,6 +161,17 @@ impl Backend for Router {
             .unwrap_or(Duration::from_secs(5))
     }
 
+    fn permissions<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
+        Box::pin(async move {
+            match self.of(&plan.target.name) {
+                Ok(b) => b.permissions(plan).await,
+                Err(e) => Some(Err(e)),
+            }
+        })
+    }
     fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
         Box::pin(async move {
             match self.of(&plan.target.name) {

@@ -87,6 +87,12 @@ pub enum Action {
         plan_id: u64,
         result: Result<MigrationDiff, String>,
     },
+    /// The platform's answer on the rights a plan needs; `None` where it
+    /// has no such question.
+    PermissionsRead {
+        plan_id: u64,
+        result: Option<Result<Vec<(bool, String)>, String>>,
+    },
     /// A server-side dry run of a plan (rehearsal); `None` when the
     /// platform has no side-effect-free preview.
     PreviewRead {
@@ -171,6 +177,11 @@ pub struct NoteEntry {
 pub enum Effect {
     LoadHistory(String),
     LoadMigrations {
+        plan_id: u64,
+        plan: Box<RollbackPlan>,
+    },
+    /// Ask the platform whether rbtui's identity may do what the plan does.
+    CheckPermissions {
         plan_id: u64,
         plan: Box<RollbackPlan>,
     },

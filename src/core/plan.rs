@@ -115,6 +115,7 @@ pub enum CheckId {
     Revert,
     DryRun,
     Inputs,
+    Permissions,
 }
 
 impl CheckId {
@@ -132,6 +133,7 @@ impl CheckId {
             CheckId::Revert => "revert",
             CheckId::DryRun => "dry-run",
             CheckId::Inputs => "inputs",
+            CheckId::Permissions => "permissions",
         }
     }
 }

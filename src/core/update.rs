@@ -109,6 +109,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             migrations_loaded(s, plan_id, result, &mut fx);
             true
         }
+        Action::PermissionsRead { plan_id, result } => {
+            permissions_read(s, plan_id, result, &mut fx);
+            true
+        }
         Action::PreviewRead { plan_id, result } => {
             preview_read(s, plan_id, result, &mut fx);
             true
@@ -430,6 +434,19 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Eff
             });
             let mut p = p;
             block_rolled_back_from(s, &mut p);
+            if p.refusal().is_none() {
+                // Rights are asked before anyone types a name.
+                p.checks.push(plan::Check {
+                    id: super::plan::CheckId::Permissions,
+                    status: CheckStatus::Pending,
+                    detail: "asking the platform whether rbtui may do this…".into(),
+                    overridable: false,
+                });
+                fx.push(Effect::CheckPermissions {
+                    plan_id: id,
+                    plan: Box::new(p.clone()),
+                });
+            }
             if s.settings.mode == Mode::Rehearsal && p.refusal().is_none() {
                 // Rehearsal: the platform previews the change first, where it can.
                 p.checks.push(plan::Check {
@@ -476,6 +493,82 @@ fn block_rolled_back_from(s: &State, p: &mut plan::RollbackPlan) {
             },
         );
     }
+}
+
+/// Folds the platform's answer on rights into the plan: a right it
+/// refuses blocks (no override: the platform would refuse the step); a
+/// platform that cannot be asked leaves no check, and one whose answer
+/// failed says so.
+fn permissions_read(
+    s: &mut State,
+    plan_id: u64,
+    result: Option<Result<Vec<(bool, String)>, String>>,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
+        return;
+    };
+    let id = super::plan::CheckId::Permissions;
+    let Some(i) = p.checks.iter().position(|c| c.id == id) else {
+        return;
+    };
+    let (status, detail) = match result {
+        None => {
+            p.checks.remove(i);
+            return;
+        }
+        Some(Err(e)) => (
+            CheckStatus::Warn,
+            format!(
+                "rights not checked: the platform did not answer ({e}); a refusal would come at the step"
+            ),
+        ),
+        Some(Ok(rights)) => {
+            let denied: Vec<&String> = rights
+                .iter()
+                .filter(|(ok, _)| !ok)
+                .map(|(_, w)| w)
+                .collect();
+            if denied.is_empty() {
+                (
+                    CheckStatus::Pass,
+                    format!(
+                        "the platform grants {}",
+                        rights
+                            .iter()
+                            .map(|(_, w)| w.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            } else {
+                (
+                    CheckStatus::Block,
+                    format!(
+                        "the identity rbtui acts as may not {}: ask for the right or hand over to someone who has it",
+                        denied
+                            .iter()
+                            .map(|w| w.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            }
+        }
+    };
+    p.checks[i].status = status;
+    p.checks[i].detail = detail.clone();
+    p.checks.sort_by(|a, b| b.status.cmp(&a.status));
+    let target = p.target.name.clone();
+    record(
+        s,
+        fx,
+        EntryKind::Check,
+        Some(target),
+        format!("plan #{plan_id} permissions: {detail}"),
+        vec![],
+        None,
+    );
 }
 
 /// Folds a dry-run answer into the plan's `dry-run` check and records it.

@@ -25,6 +25,8 @@ pub struct K8s {
     pub race_after_get: bool,
     /// Answer the next request with this status and raw body instead.
     pub fault: Option<(u16, String)>,
+    /// RBAC refuses `patch` on Deployments to this identity (reads allowed).
+    pub deny_patch: bool,
     /// A graceful shutdown: watches keep streaming, every other request is
     /// refused with 503 (kube-apiserver's `--shutdown-delay-duration`).
     pub shutting_down: bool,
@@ -88,6 +90,7 @@ pub fn start() -> FakeK8s {
         patched: false,
         race_after_get: false,
         fault: None,
+        deny_patch: false,
         shutting_down: false,
     }));
     let st = state.clone();
@@ -153,6 +156,19 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
         );
     }
     match (r.method.as_str(), p) {
+        // What an identity may do, as the authorizer answers it.
+        ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") => {
+            let b = r.json();
+            let attrs = b["spec"]["resourceAttributes"].clone();
+            let allowed = !(s.deny_patch && attrs["verb"] == "patch");
+            let mut out = b.clone();
+            out["status"] = if allowed {
+                json!({"allowed": true, "reason": "RBAC: allowed by RoleBinding \"oncall\" of Role \"deployer\" to User \"oncall\""})
+            } else {
+                json!({"allowed": false})
+            };
+            Resp::json(201, out)
+        }
         // Watches: the current objects as events, then the stream ends (the
         // client re-watches), so changes reach it within a second.
         ("GET", "/apis/apps/v1/namespaces/shop/deployments") if watching => {

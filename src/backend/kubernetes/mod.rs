@@ -575,6 +575,53 @@ impl KubeBackend {
 
     /// The rollback: kubectl's patch with a `test` of the resourceVersion the
     /// plan was built from. `dry_run` sends `?dryRun=All` (rehearsal previews).
+    /// What the rollback needs, asked as the configured identity with a
+    /// `SelfSubjectAccessReview` each: patch the Deployment (the undo), and
+    /// read its ReplicaSets (the history it restores from).
+    async fn access_review(&self, t: &DeployTarget) -> Result<Vec<(bool, String)>, String> {
+        let wants = [
+            ("patch", "apps", "deployments", Some(t.deployment.as_str())),
+            ("get", "apps", "deployments", Some(t.deployment.as_str())),
+            ("list", "apps", "replicasets", None),
+        ];
+        let mut out = Vec::new();
+        for (verb, group, resource, name) in wants {
+            let mut attrs = serde_json::json!({
+                "namespace": t.namespace, "verb": verb, "group": group, "resource": resource
+            });
+            if let Some(n) = name {
+                attrs["name"] = serde_json::json!(n);
+            }
+            let body = serde_json::json!({
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attrs}
+            });
+            let req = http::Request::post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
+                .header("Content-Type", "application/json")
+                .body(serde_json::to_vec(&body).unwrap_or_default())
+                .map_err(|e| e.to_string())?;
+            let what = format!(
+                "{verb} {resource}.{group}{} in {}",
+                name.map(|n| format!("/{n}")).unwrap_or_default(),
+                t.namespace
+            );
+            let ans =
+                tokio::time::timeout(Duration::from_secs(15), self.client.request::<Value>(req))
+                    .await
+                    .map_err(|_| "the API server did not answer within 15s (timeout)".to_string())?
+                    .map_err(|e| describe(&e, "create", "selfsubjectaccessreviews"))?;
+            let allowed = ans["status"]["allowed"] == true;
+            let why = ans["status"]["reason"]
+                .as_str()
+                .filter(|r| !r.is_empty() && !allowed)
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            out.push((allowed, format!("{what}{why}")));
+        }
+        Ok(out)
+    }
+
     pub async fn undo(
         &self,
         plan: &RollbackPlan,
@@ -786,6 +833,18 @@ impl Backend for KubeBackend {
     }
     fn poll_interval(&self) -> Duration {
         Duration::from_secs(2)
+    }
+    fn permissions<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
+        Box::pin(async move {
+            let t = match self.target(&plan.target.name) {
+                Ok(t) => t,
+                Err(e) => return Some(Err(e)),
+            };
+            Some(self.access_review(&t).await)
+        })
     }
     fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
         Box::pin(async move {

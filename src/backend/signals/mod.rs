@@ -499,6 +499,12 @@ impl Backend for SignalsBackend {
     fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
         self.inner.preview(plan)
     }
+    fn permissions<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
+        self.inner.permissions(plan)
+    }
     fn first_readings(&self, within: Duration) -> BoxFut<'_, Vec<String>> {
         Box::pin(async move {
             self.start();

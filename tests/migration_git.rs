@@ -400,3 +400,88 @@ fn a_pure_rename_is_not_a_new_migration_and_diesel_down_files_never_block() {
     assert!(moved.change.starts_with("renamed from db/old_name/up.sql"));
     assert!(moved.statements.is_empty());
 }
+
+/// After a rollback, the follow-up "revert the bad change" ticks itself
+/// only when a commit that reverts it is in the target's checkout, with
+/// that commit as the evidence.
+#[test]
+fn a_revert_commit_in_the_checkout_ticks_the_follow_up() {
+    use rbtui::backend::Backend;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().to_path_buf();
+    git(&p, &["init", "-q"]);
+    commit(&p, &[("README", b"shop\n")], "init");
+    let t0 = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 22, 3, 0, 0).unwrap();
+    let clock = rbtui::backend::clock::ManualClock::new(t0);
+    let demo: Arc<dyn Backend> = Arc::new(rbtui::backend::demo::DemoBackend::builtin(Arc::new(
+        clock.clone(),
+    )));
+    let router = rbtui::backend::router::Router::new(vec![demo])
+        .with_git_migrations("search", GitMigrations::new(p.clone(), None, None));
+    let state = rbtui::core::state::State::new(
+        rbtui::core::state::Settings::new(rbtui::core::model::Mode::Demo, "INC-7", "n.md"),
+        rbtui::runbook::load_all(None).unwrap(),
+        t0,
+    );
+    let mut s = rbtui::app::script::Script::new(state, Arc::new(router), clock, None);
+    s.start();
+    for _ in 0..10 {
+        if s.state.selected.as_deref() == Some("search") {
+            break;
+        }
+        s.press("j");
+    }
+    s.press("<Enter>");
+    let idx = s.state.histories["search"]
+        .revisions
+        .iter()
+        .position(|r| r.id == "17")
+        .unwrap();
+    s.press("g");
+    for _ in 0..idx {
+        s.press("j");
+    }
+    s.press("<Enter><Enter><Enter>");
+    assert!(s.advance_until(60_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    let bad = s.state.rolled_back["search"]
+        .0
+        .git_sha
+        .clone()
+        .expect("the bad commit");
+    let ticked = |s: &rbtui::app::script::Script| {
+        s.state
+            .checklists
+            .get("search")
+            .and_then(|c| c.get("revert"))
+            .cloned()
+    };
+    s.advance(35_000);
+    assert!(ticked(&s).is_none(), "no revert yet, no tick");
+    std::fs::write(p.join("README"), "shop, reverted\n").unwrap();
+    git(&p, &["add", "-A"]);
+    git(
+        &p,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            &format!("Revert \"search: bump analyzer\"\n\nThis reverts commit {bad}."),
+        ],
+    );
+    let revert = git(&p, &["rev-parse", "HEAD"]);
+    assert!(s.advance_until(40_000, |st| {
+        st.checklists
+            .get("search")
+            .is_some_and(|c| c.contains_key("revert"))
+    }));
+    let t = ticked(&s).unwrap();
+    assert!(t.auto);
+    assert!(
+        t.evidence.as_deref().unwrap().starts_with(&revert[..7]),
+        "{:?}",
+        t.evidence
+    );
+}

@@ -16,6 +16,10 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
             plan_id,
             result: backend.migrations(&plan).await,
         },
+        Effect::FindRevert { target, bad } => {
+            let result = backend.find_revert(&target, &bad).await;
+            Action::RevertLooked { target, result }
+        }
         Effect::CheckPermissions { plan_id, plan } => Action::PermissionsRead {
             plan_id,
             result: backend.permissions(&plan).await,

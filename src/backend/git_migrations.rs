@@ -102,6 +102,30 @@ impl GitMigrations {
         }
     }
 
+    /// The newest commit on the checked-out branch that says it reverts
+    /// `bad` (`git revert` writes "This reverts commit <sha>."): its SHA
+    /// and subject. Only the local checkout is read (no fetch).
+    pub async fn find_revert(&self, bad: &str) -> Result<Option<(String, String)>, String> {
+        let short = &bad[..bad.len().min(7)];
+        let out = self
+            .git(&[
+                "log",
+                "-n",
+                "1",
+                "-i",
+                "--all-match",
+                "--grep=revert",
+                &format!("--grep={short}"),
+                "--format=%H%x00%s",
+                "HEAD",
+            ])
+            .await?;
+        let line = String::from_utf8_lossy(&out).trim().to_string();
+        Ok(line
+            .split_once('\0')
+            .map(|(sha, subject)| (sha.to_string(), subject.to_string())))
+    }
+
     /// Migrations added or changed from `to` (the rollback target) up to
     /// `from` (what runs now), classified.
     pub async fn diff(&self, target: &str, from: &Revision, to: &Revision) -> MigrationDiff {

@@ -91,6 +91,15 @@ pub trait Backend: Send + Sync {
     ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
         Box::pin(async { None })
     }
+    /// The commit reverting `bad` in the target's code, where a checkout is
+    /// configured (`repo`): `None` when there is none to look in.
+    fn find_revert<'a>(
+        &'a self,
+        _target: &'a str,
+        _bad: &'a str,
+    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, String>>> {
+        Box::pin(async { None })
+    }
     /// Waits (up to `within`) until every configured probe and metric has
     /// answered or failed once, so a one-shot answer (`rbtui status`) is
     /// not made before they were read; returns the ones still unread.

@@ -154,4 +154,11 @@ impl Backend for NotesHistory {
     ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
         self.inner.permissions(plan)
     }
+    fn find_revert<'a>(
+        &'a self,
+        target: &'a str,
+        bad: &'a str,
+    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, String>>> {
+        self.inner.find_revert(target, bad)
+    }
 }

@@ -161,6 +161,18 @@ impl Backend for Router {
             .unwrap_or(Duration::from_secs(5))
     }
 
+    fn find_revert<'a>(
+        &'a self,
+        target: &'a str,
+        bad: &'a str,
+    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, String>>> {
+        Box::pin(async move {
+            match self.git.get(target) {
+                Some(g) => Some(g.find_revert(bad).await),
+                None => self.of(target).ok()?.find_revert(target, bad).await,
+            }
+        })
+    }
     fn permissions<'a>(
         &'a self,
         plan: &'a RollbackPlan,

@@ -87,6 +87,12 @@ pub enum Action {
         plan_id: u64,
         result: Result<MigrationDiff, String>,
     },
+    /// A look for the commit reverting the bad one; `None` where there is
+    /// no checkout to look in.
+    RevertLooked {
+        target: String,
+        result: Option<Result<Option<(String, String)>, String>>,
+    },
     /// The platform's answer on the rights a plan needs; `None` where it
     /// has no such question.
     PermissionsRead {
@@ -179,6 +185,11 @@ pub enum Effect {
     LoadMigrations {
         plan_id: u64,
         plan: Box<RollbackPlan>,
+    },
+    /// Look for the commit reverting `bad` in the target's code.
+    FindRevert {
+        target: String,
+        bad: String,
     },
     /// Ask the platform whether rbtui's identity may do what the plan does.
     CheckPermissions {

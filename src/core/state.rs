@@ -244,6 +244,9 @@ pub struct State {
     pub rolled_back: HashMap<String, (Revision, Revision)>,
     /// When the rollback runbook last worked per target (earlier notes).
     pub last_worked: HashMap<String, super::entry::LastWorked>,
+    /// When the revert of each target's bad commit was last looked for;
+    /// `None` once there is nowhere to look.
+    pub revert_asked_at: HashMap<String, Option<DateTime<Utc>>>,
     /// When this session started: a drill's times are measured from it.
     pub session_started: DateTime<Utc>,
     pub run: Option<Run>,
@@ -301,6 +304,7 @@ impl State {
             rolled_back: HashMap::new(),
             last_worked: HashMap::new(),
             session_started: now,
+            revert_asked_at: HashMap::new(),
             run: None,
             runbooks,
             checklists: HashMap::new(),

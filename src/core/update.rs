@@ -109,6 +109,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             migrations_loaded(s, plan_id, result, &mut fx);
             true
         }
+        Action::RevertLooked { target, result } => {
+            revert_looked(s, target, result, &mut fx);
+            true
+        }
         Action::PermissionsRead { plan_id, result } => {
             permissions_read(s, plan_id, result, &mut fx);
             true
@@ -285,6 +289,7 @@ pub(super) fn tick(
     let mut redraw = before_minute != now.format("%H:%M").to_string();
     retry_note(s, fx);
     refresh_history(s, fx);
+    look_for_reverts(s, fx);
     // Ages and staleness are shown per minute, except while a rollout runs.
     // By name: two HashMaps iterate in different orders.
     let stale_set = |s: &State| -> std::collections::BTreeSet<String> {
@@ -492,6 +497,54 @@ fn block_rolled_back_from(s: &State, p: &mut plan::RollbackPlan) {
                 overridable: true,
             },
         );
+    }
+}
+
+/// After a rollback, the follow-up "revert the bad change" is a fact to
+/// look for: every 30 s the target's checkout is asked for a commit that
+/// reverts the bad one, until found (or there is no checkout).
+fn look_for_reverts(s: &mut State, fx: &mut Vec<Effect>) {
+    const EVERY_SECS: i64 = 30;
+    let now = s.now;
+    let due: Vec<(String, String)> = s
+        .rolled_back
+        .iter()
+        .filter_map(|(t, (bad, _))| Some((t.clone(), bad.git_sha.clone()?)))
+        .filter(|(t, _)| match s.revert_asked_at.get(t) {
+            None => true,
+            Some(None) => false,
+            Some(Some(at)) => (now - *at).num_seconds() >= EVERY_SECS,
+        })
+        .collect();
+    for (target, bad) in due {
+        s.revert_asked_at.insert(target.clone(), Some(now));
+        fx.push(Effect::FindRevert { target, bad });
+    }
+}
+
+fn revert_looked(
+    s: &mut State,
+    target: String,
+    result: Option<Result<Option<(String, String)>, String>>,
+    fx: &mut Vec<Effect>,
+) {
+    match result {
+        // Nowhere to look: stop asking; the step stays the operator's.
+        None => {
+            s.revert_asked_at.insert(target, None);
+        }
+        Some(Ok(Some((sha, subject)))) => {
+            s.revert_asked_at.insert(target.clone(), None);
+            auto_tick(
+                s,
+                fx,
+                &target,
+                crate::runbook::AutoEvent::RevertFound,
+                Some(format!("{} {subject}", &sha[..sha.len().min(7)])),
+            );
+        }
+        // Not yet, or the look failed: asked again later.
+        Some(Ok(None)) | Some(Err(_)) => {}
     }
 }
 

@@ -37,6 +37,9 @@ pub enum AutoEvent {
     MetricsRecovered,
     /// The status message was drafted.
     StatusDrafted,
+    /// A commit reverting the bad one is on the checked-out branch of the
+    /// target's `repo` (its SHA is the evidence).
+    RevertFound,
 }
 
 /// One step of a runbook.

@@ -505,6 +505,13 @@ impl Backend for SignalsBackend {
     ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
         self.inner.permissions(plan)
     }
+    fn find_revert<'a>(
+        &'a self,
+        target: &'a str,
+        bad: &'a str,
+    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, String>>> {
+        self.inner.find_revert(target, bad)
+    }
     fn first_readings(&self, within: Duration) -> BoxFut<'_, Vec<String>> {
         Box::pin(async move {
             self.start();

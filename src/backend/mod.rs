@@ -7,6 +7,7 @@ pub mod demo;
 pub mod docker;
 pub mod git_migrations;
 pub mod kubernetes;
+pub mod layer;
 pub mod notes_history;
 pub mod router;
 pub mod signals;

@@ -2,14 +2,10 @@
 //! rolled a target back to, read from earlier incident notes, are offered as
 //! history too (said so in each entry).
 
-use super::{Backend, BoxFut, StepDone};
-use crate::core::action::ExecError;
-use crate::core::migration::MigrationDiff;
-use crate::core::model::{Health, History, ImageRef, Kind, Progress, Revision, TargetInfo};
-use crate::core::plan::{PlanStep, RollbackPlan};
+use super::Backend;
+use crate::core::model::{History, ImageRef, Kind, Revision, TargetInfo};
 use crate::note::resume::Deployed;
 use std::sync::Arc;
-use std::time::Duration;
 
 pub struct NotesHistory {
     inner: Arc<dyn Backend>,
@@ -99,66 +95,14 @@ impl NotesHistory {
     }
 }
 
-impl Backend for NotesHistory {
-    fn name(&self) -> &str {
-        self.inner.name()
+impl super::layer::Layer for NotesHistory {
+    fn inner(&self) -> &Arc<dyn Backend> {
+        &self.inner
     }
-    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
-        Box::pin(async move {
-            let t = self.inner.targets().await?;
-            *self.kinds.lock().unwrap() = t.iter().map(|t| (t.name.clone(), t.kind)).collect();
-            Ok(t)
-        })
+    fn listed(&self, targets: &[TargetInfo]) {
+        *self.kinds.lock().unwrap() = targets.iter().map(|t| (t.name.clone(), t.kind)).collect();
     }
-    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
-        self.inner.health_all()
-    }
-    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
-        self.inner.health(target)
-    }
-    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
-        Box::pin(async move { self.inner.history(target).await.map(|h| self.augment(h)) })
-    }
-    fn migrations<'a>(
-        &'a self,
-        plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Result<MigrationDiff, String>> {
-        self.inner.migrations(plan)
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a RollbackPlan,
-        step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
-        self.inner.execute(plan, step)
-    }
-    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
-        self.inner.progress(plan)
-    }
-    fn settle<'a>(
-        &'a self,
-        plan: &'a RollbackPlan,
-        step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<super::Settled, String>> {
-        self.inner.settle(plan, step)
-    }
-    fn poll_interval(&self) -> Duration {
-        self.inner.poll_interval()
-    }
-    fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
-        self.inner.preview(plan)
-    }
-    fn permissions<'a>(
-        &'a self,
-        plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
-        self.inner.permissions(plan)
-    }
-    fn find_revert<'a>(
-        &'a self,
-        target: &'a str,
-        bad: &'a str,
-    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, String>>> {
-        self.inner.find_revert(target, bad)
+    fn history(&self, h: History) -> History {
+        self.augment(h)
     }
 }

@@ -5,12 +5,9 @@
 pub mod probe;
 pub mod prometheus;
 
-use super::{Backend, BoxFut, StepDone};
+use super::{Backend, BoxFut};
 use crate::config::{ProbeConfig, PrometheusConfig};
-use crate::core::action::ExecError;
-use crate::core::migration::MigrationDiff;
-use crate::core::model::{Health, History, Progress, TargetInfo};
-use crate::core::plan::{PlanStep, RollbackPlan};
+use crate::core::model::Health;
 use crate::core::signals::{Signal, SignalKind, breached, holding_for, parse_criterion};
 use chrono::Utc;
 use std::collections::HashMap;
@@ -446,71 +443,15 @@ pub async fn read_query(
     s
 }
 
-impl Backend for SignalsBackend {
-    fn name(&self) -> &str {
-        self.inner.name()
+impl super::layer::Layer for SignalsBackend {
+    fn inner(&self) -> &Arc<dyn Backend> {
+        &self.inner
     }
-    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
-        self.inner.targets()
+    fn polling(&self) {
+        self.start();
     }
-    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
-        Box::pin(async move {
-            self.start();
-            self.inner
-                .health_all()
-                .await
-                .into_iter()
-                .map(|r| r.map(|h| self.overlay(h)))
-                .collect()
-        })
-    }
-    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
-        Box::pin(async move { self.inner.health(target).await.map(|h| self.overlay(h)) })
-    }
-    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
-        self.inner.history(target)
-    }
-    fn migrations<'a>(
-        &'a self,
-        plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Result<MigrationDiff, String>> {
-        self.inner.migrations(plan)
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a RollbackPlan,
-        step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
-        self.inner.execute(plan, step)
-    }
-    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
-        self.inner.progress(plan)
-    }
-    fn settle<'a>(
-        &'a self,
-        plan: &'a RollbackPlan,
-        step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<super::Settled, String>> {
-        self.inner.settle(plan, step)
-    }
-    fn poll_interval(&self) -> Duration {
-        self.inner.poll_interval()
-    }
-    fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
-        self.inner.preview(plan)
-    }
-    fn permissions<'a>(
-        &'a self,
-        plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
-        self.inner.permissions(plan)
-    }
-    fn find_revert<'a>(
-        &'a self,
-        target: &'a str,
-        bad: &'a str,
-    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, String>>> {
-        self.inner.find_revert(target, bad)
+    fn health(&self, h: Health) -> Health {
+        self.overlay(h)
     }
     fn first_readings(&self, within: Duration) -> BoxFut<'_, Vec<String>> {
         Box::pin(async move {

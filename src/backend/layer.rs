@@ -1,0 +1,116 @@
+//! Decorators over a backend (signals, notes history) change a few answers
+//! and pass everything else through. A `Layer` says only what it changes;
+//! the forwarding of every other `Backend` method lives here, once, so a
+//! new trait method cannot be forgotten in one of them.
+
+use super::{Backend, BoxFut, Settled, StepDone};
+use crate::core::action::ExecError;
+use crate::core::migration::MigrationDiff;
+use crate::core::model::{Health, History, Progress, TargetInfo};
+use crate::core::plan::{PlanStep, RollbackPlan};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub trait Layer: Send + Sync {
+    fn inner(&self) -> &Arc<dyn Backend>;
+    /// The targets as the inner backend listed them.
+    fn listed(&self, _targets: &[TargetInfo]) {}
+    /// Before every poll of all targets (start background work here).
+    fn polling(&self) {}
+    /// One target's health on its way out.
+    fn health(&self, h: Health) -> Health {
+        h
+    }
+    /// One target's history on its way out.
+    fn history(&self, h: History) -> History {
+        h
+    }
+    fn first_readings(&self, within: Duration) -> BoxFut<'_, Vec<String>> {
+        self.inner().first_readings(within)
+    }
+}
+
+impl<L: Layer> Backend for L {
+    fn name(&self) -> &str {
+        self.inner().name()
+    }
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+        Box::pin(async move {
+            let t = self.inner().targets().await?;
+            self.listed(&t);
+            Ok(t)
+        })
+    }
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+        Box::pin(async move {
+            self.polling();
+            self.inner()
+                .health_all()
+                .await
+                .into_iter()
+                .map(|r| r.map(|h| Layer::health(self, h)))
+                .collect()
+        })
+    }
+    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
+        Box::pin(async move {
+            self.inner()
+                .health(target)
+                .await
+                .map(|h| Layer::health(self, h))
+        })
+    }
+    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
+        Box::pin(async move {
+            self.inner()
+                .history(target)
+                .await
+                .map(|h| Layer::history(self, h))
+        })
+    }
+    fn migrations<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<MigrationDiff, String>> {
+        self.inner().migrations(plan)
+    }
+    fn execute<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
+        self.inner().execute(plan, step)
+    }
+    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+        self.inner().progress(plan)
+    }
+    fn settle<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+        step: &'a PlanStep,
+    ) -> BoxFut<'a, Result<Settled, String>> {
+        self.inner().settle(plan, step)
+    }
+    fn poll_interval(&self) -> Duration {
+        self.inner().poll_interval()
+    }
+    fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
+        self.inner().preview(plan)
+    }
+    fn permissions<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
+        self.inner().permissions(plan)
+    }
+    fn find_revert<'a>(
+        &'a self,
+        target: &'a str,
+        bad: &'a str,
+    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, String>>> {
+        self.inner().find_revert(target, bad)
+    }
+    fn first_readings(&self, within: Duration) -> BoxFut<'_, Vec<String>> {
+        Layer::first_readings(self, within)
+    }
+}

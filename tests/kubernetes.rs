@@ -28,6 +28,17 @@ fn backend(
     deployment: &str,
     rt: &tokio::runtime::Runtime,
 ) -> KubeBackend {
+    backend_in(fake, dir, token, "shop", deployment, rt)
+}
+
+fn backend_in(
+    fake: &FakeK8s,
+    dir: &std::path::Path,
+    token: &str,
+    namespace: &str,
+    deployment: &str,
+    rt: &tokio::runtime::Runtime,
+) -> KubeBackend {
     // KUBECONFIG with several files: the context lives in the second one.
     let other = dir.join("other.yaml");
     std::fs::write(
@@ -52,7 +63,7 @@ fn backend(
         location,
         vec![DeployTarget {
             name: "catalog".into(),
-            namespace: "shop".into(),
+            namespace: namespace.into(),
             deployment: deployment.into(),
             environment: "prod".into(),
         }],
@@ -326,6 +337,16 @@ fn failure_answers_name_the_cause() {
         .unwrap_err();
     assert!(
         e.starts_with("deployments.apps \"inventory\" in namespace shop not found (404)"),
+        "{e}"
+    );
+    // A namespace that does not exist is said as such.
+    let e = rt
+        .block_on(
+            backend_in(&fake, dir.path(), "admin-token", "shpo", "catalog", &rt).history("catalog"),
+        )
+        .unwrap_err();
+    assert!(
+        e.starts_with("namespace shpo not found on this cluster"),
         "{e}"
     );
     // A conflict, a server error and a broken answer, each said plainly.
@@ -603,4 +624,16 @@ fn the_rights_a_rollback_needs_are_asked_before_the_confirm() {
         json!({"namespace": "shop", "verb": "patch", "group": "apps", "resource": "deployments", "name": "catalog"})
     );
     assert!(fake.patches().is_empty(), "asking changes nothing");
+}
+
+#[test]
+fn history_shows_the_commit_an_image_tag_names_without_a_repo() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = rt();
+    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+    let h = rt.block_on(b.history("catalog")).unwrap();
+    let cur = h.current().unwrap();
+    assert_eq!(cur.images[0].tag.as_deref(), Some("git-c0d3e5f"));
+    assert_eq!(cur.git_sha.as_deref(), Some("c0d3e5f"));
 }

@@ -200,6 +200,26 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
             }
             Resp::json(200, out)
         }
+        ("GET", "/api/v1/namespaces/shop") => Resp::json(
+            200,
+            json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "shop"}, "status": {"phase": "Active"}}),
+        ),
+        ("GET", p) if p.starts_with("/api/v1/namespaces/") && !p[19..].contains('/') => Resp::json(
+            404,
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                   "message": format!("namespaces \"{}\" not found", &p[19..]), "reason": "NotFound",
+                   "details": {"name": &p[19..], "kind": "namespaces"}, "code": 404}),
+        ),
+        ("GET", p)
+            if p.starts_with("/apis/apps/v1/namespaces/")
+                && !p.starts_with("/apis/apps/v1/namespaces/shop/") =>
+        {
+            Resp::json(
+                404,
+                json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                   "message": "deployments.apps \"catalog\" not found", "reason": "NotFound", "code": 404}),
+            )
+        }
         ("GET", "/apis/apps/v1/namespaces/shop/deployments/inventory") => {
             status(404, "10-error-404-deployment-not-found.json")
         }

@@ -213,8 +213,22 @@ impl KubeBackend {
         )
     }
 
+    /// The Deployment; a 404 says whether the namespace itself is missing
+    /// (a typo in the config reads differently from a deleted Deployment).
     async fn deployment(&self, t: &DeployTarget) -> Result<Value, String> {
-        self.get(&Self::deploy_path(t), "get", &Self::what(t)).await
+        match self.get(&Self::deploy_path(t), "get", &Self::what(t)).await {
+            Err(e) if e.contains("not found (404)") => {
+                let ns = format!("/api/v1/namespaces/{}", t.namespace);
+                match self.get_optional(&ns, "get", "namespaces").await {
+                    Ok(None) => Err(format!(
+                        "namespace {} not found on this cluster (check `namespace` in the config, or the context)",
+                        t.namespace
+                    )),
+                    _ => Err(e),
+                }
+            }
+            r => r,
+        }
     }
 
     async fn replicasets(&self, t: &DeployTarget, d: &Value) -> Result<Vec<Value>, String> {
@@ -528,11 +542,13 @@ impl KubeBackend {
                     };
                     warnings.push((rev.to_string(), why));
                 }
+                // The commit the image tag names (`git-<sha>`, `v1.2-<sha>`).
+                let git_sha = sha_of_images(&imgs);
                 Revision {
                     id: rev.to_string(),
                     deployed_at: time(&rs["metadata"]["creationTimestamp"]),
                     images: imgs,
-                    git_sha: None,
+                    git_sha,
                     message,
                     author: None,
                     current: Some(*rev) == current,
@@ -864,4 +880,17 @@ impl Backend for KubeBackend {
             )
         })
     }
+}
+
+/// The commit named by the first image tag that follows a common
+/// convention (`git-<sha>`, `v1.2.3-<sha>`); a `repo` setting is not needed
+/// to show it.
+fn sha_of_images(imgs: &[crate::core::model::ImageRef]) -> Option<String> {
+    imgs.iter()
+        .filter_map(|i| i.tag.as_deref())
+        .find_map(|tag| {
+            ["git-{sha}", "v*-{sha}"]
+                .iter()
+                .find_map(|p| crate::backend::git_migrations::sha_from_tag(p, tag))
+        })
 }

@@ -377,3 +377,28 @@ fn a_rollout_whose_reads_fail_past_its_timeout_is_judged_when_the_api_answers() 
     );
     assert!(!note.contains("did not converge"), "{note}");
 }
+
+#[test]
+fn a_rollback_undone_by_a_later_deploy_is_said_and_not_left_as_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("n.md");
+    let (mut s, b) = demo(Mode::Demo, Some(&note_path));
+    let bad = {
+        select(&mut s, "search");
+        s.press("<Enter>");
+        s.state.histories["search"].current().unwrap().id.clone()
+    };
+    plan_to(&mut s, "search", "17");
+    s.press("<Enter><Enter>");
+    assert!(s.advance_until(60_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    assert!(s.state.run.as_ref().unwrap().superseded.is_none());
+    // Something redeploys the bad build (Compose from its file, a pipeline).
+    deploy_behind_our_back(&b, "search", &bad);
+    assert!(s.advance_until(30_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.superseded.is_some())
+    }));
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    assert!(note.contains("a later deploy undid the rollback"), "{note}");
+}

@@ -381,6 +381,8 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
         unknown_step: None,
         autosync_fought: false,
         progress_failing: None,
+        caveat: None,
+        superseded: None,
     });
     s.plan = None;
     start_step(s, fx);

@@ -776,12 +776,13 @@ pub(super) fn verify_read(
                 fx,
                 EntryKind::NotRecovered,
                 Some(t.clone()),
-                what,
+                what.clone(),
                 vec![],
                 None,
             );
             if let Some(r) = s.run.as_mut() {
                 r.step += 1;
+                r.caveat = Some(what);
             }
             start_step(s, fx);
         } else {

@@ -126,6 +126,11 @@ pub struct Run {
     /// Reads of the rollout fail since then, and why: its outcome is
     /// unknown until the platform answers again.
     pub progress_failing: Option<(DateTime<Utc>, String)>,
+    /// What the finished run could not prove (recovery), for the banner.
+    pub caveat: Option<String>,
+    /// The target ran other images after the run finished (redeployed by
+    /// someone or something else): the rollback no longer holds.
+    pub superseded: Option<String>,
 }
 
 impl Run {

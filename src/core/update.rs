@@ -68,6 +68,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                         None,
                     );
                 }
+                changed |= rollback_superseded(s, &h, &mut fx);
                 if s.health.get(&h.target) != Some(&h) {
                     changed = true;
                     s.trends.entry(h.target.clone()).or_default().push(&h);
@@ -498,6 +499,35 @@ fn block_rolled_back_from(s: &State, p: &mut plan::RollbackPlan) {
             },
         );
     }
+}
+
+/// A finished rollback whose target now runs other images than it rolled
+/// back to was undone by a later deploy (Compose re-created from its file,
+/// Argo CD re-synced): said once, in the note and on the banner.
+fn rollback_superseded(s: &mut State, h: &super::model::Health, fx: &mut Vec<Effect>) -> bool {
+    let Some(run) = s.run.as_mut().filter(|r| {
+        r.plan.target.name == h.target
+            && r.plan.is_rollback()
+            && r.outcome == Some(super::state::Outcome::Succeeded)
+            && r.superseded.is_none()
+    }) else {
+        return false;
+    };
+    let want = &run.plan.to.images;
+    if want.is_empty() || h.images.is_empty() || super::model::same_images(&h.images, want) {
+        return false;
+    }
+    let now: Vec<String> = h.images.iter().map(|i| i.short()).collect();
+    let text = format!(
+        "{} now runs {} instead of {}: a later deploy undid the rollback",
+        h.target,
+        now.join(", "),
+        super::plan::images_text(&run.plan.to)
+    );
+    run.superseded = Some(text.clone());
+    let t = h.target.clone();
+    record(s, fx, EntryKind::Source, Some(t), text, vec![], None);
+    true
 }
 
 /// After a rollback, the follow-up "revert the bad change" is a fact to

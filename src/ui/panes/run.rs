@@ -26,6 +26,16 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
                 .bg(Color::Yellow)
                 .add_modifier(Modifier::BOLD),
         ),
+        Some(Outcome::Succeeded) if r.superseded.is_some() => {
+            (format!(" {what} UNDONE "), theme::PROD)
+        }
+        Some(Outcome::Succeeded) if r.caveat.is_some() => (
+            format!(" {what} DONE, NOT PROVEN "),
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ),
         Some(Outcome::Succeeded) => (
             format!(" {what} DONE "),
             Style::new()
@@ -44,6 +54,12 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     });
     let detail = match (&r.outcome, &r.progress) {
         (Some(Outcome::Failed(m)), _) => m.clone(),
+        (Some(Outcome::Succeeded), _) if r.superseded.is_some() => {
+            r.superseded.clone().unwrap_or_default()
+        }
+        (Some(Outcome::Succeeded), _) if r.caveat.is_some() => {
+            format!("converged; {}", r.caveat.clone().unwrap_or_default())
+        }
         (Some(Outcome::Succeeded), _) if p.is_rollback() => {
             "converged and verified; follow-ups on the checklist".into()
         }

@@ -672,9 +672,10 @@ fn preview_read(
         return;
     };
     let (status, detail) = match result {
+        // Nothing was previewed: no PASS for a check that did not happen.
         None => (
-            CheckStatus::Pass,
-            "this platform has no side-effect-free dry run; nothing previewed".to_string(),
+            CheckStatus::Warn,
+            "not previewed: this platform has no side-effect-free dry run".to_string(),
         ),
         Some(Ok(m)) => (CheckStatus::Pass, format!("server-side dry run: {m}")),
         Some(Err(e)) => (

@@ -215,6 +215,7 @@ fn docker_backends(
                             },
                             environment: t.environment.clone(),
                             location: location.clone(),
+                            object: t.service.clone(),
                         })
                         .collect(),
                     error,

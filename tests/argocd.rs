@@ -923,6 +923,11 @@ fn reenable_is_blocked_while_head_is_the_bad_commit_and_follow_ups_name_it() {
         ("d8f3c2a".into(), "a1b2c3d".into())
     );
     assert_ne!(var("bad_rev"), var("good_rev"));
+    // Commands name the application as Argo CD knows it, not the target.
+    assert_eq!(
+        rbtui::runbook::fill("argocd app rollback {object} {good_rev}", &vars),
+        format!("argocd app rollback orders-prod {}", var("good_rev"))
+    );
     // The revert lands: the source points at a new commit.
     fake.with(|st| {
         st.app["status"]["sync"]["revision"] = json!("f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed")

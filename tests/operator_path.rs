@@ -204,10 +204,10 @@ fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
     assert!(note.contains("plan #2: re-enable auto-sync on orders"));
     assert!(note.contains("override reason: PR #4242 reverts d8f3c2a, merged"));
     let disable = note
-        .find("step 1: Disable auto-sync on Argo CD application orders")
+        .find("step 1: Disable auto-sync on Argo CD application orders-prod")
         .expect("auto-sync step recorded");
     let rollback = note
-        .find("step 2: Roll back orders to history id 41")
+        .find("step 2: Roll back orders-prod to history id 41")
         .expect("rollback recorded");
     assert!(
         disable < rollback,

@@ -80,6 +80,7 @@ impl Backend for Router {
                                 kind,
                                 environment: "unknown".into(),
                                 location: format!("{} targets could not be listed", b.name()),
+                                object: None,
                             });
                             unlisted
                                 .push((name, format!("listing {} targets failed: {e}", b.name())));
@@ -242,6 +243,7 @@ mod tests {
                 kind: Kind::Compose,
                 environment: "prod".into(),
                 location: "engine".into(),
+                object: None,
             }],
             error: "x".into(),
         };

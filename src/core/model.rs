@@ -75,6 +75,10 @@ pub struct TargetInfo {
     pub environment: String,
     /// Cluster context, Argo CD server or Docker engine the target lives on.
     pub location: String,
+    /// The platform's own name for it (the Argo CD application, the
+    /// Deployment, the service), used in every command and path shown.
+    #[serde(default)]
+    pub object: Option<String>,
 }
 
 impl TargetInfo {
@@ -82,6 +86,11 @@ impl TargetInfo {
     /// `live`, alone or as a word inside the name (`eu-prod`, `prod_eu`,
     /// `live.west`), are prod. A staging target is never prod by accident of
     /// a substring (`product-staging` is not).
+    /// The name the platform knows it by (falls back to the config name).
+    pub fn object(&self) -> &str {
+        self.object.as_deref().unwrap_or(&self.name)
+    }
+
     pub fn is_prod(&self) -> bool {
         is_prod_environment(&self.environment)
     }
@@ -352,6 +361,7 @@ mod tests {
             kind: Kind::Swarm,
             environment: "production".into(),
             location: String::new(),
+            object: None,
         };
         assert!(t.is_prod());
         for e in [

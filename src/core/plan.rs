@@ -37,32 +37,34 @@ impl PlanStep {
         match self {
             PlanStep::DisableAutoSync => format!(
                 "Disable auto-sync on Argo CD application {} (merge PATCH automated.enabled=false, prune/selfHeal kept; before v3.1 the automated block is removed and saved on the app for re-enable)",
-                t.name
+                t.object()
             ),
             PlanStep::EnableAutoSync => format!(
                 "Re-enable auto-sync on Argo CD application {} (merge PATCH automated.enabled=true; before v3.1 the saved automated block restored as it was); Argo CD then syncs HEAD",
-                t.name
+                t.object()
             ),
             PlanStep::Rollback { to } => match t.kind {
                 Kind::Argocd => format!(
                     "Roll back {} to history id {to} (POST /rollback {{id: {to}, prune: false, dryRun: false}})",
-                    t.name
+                    t.object()
                 ),
                 Kind::Kubernetes => format!(
                     "Roll back deployment {} from revision {} to revision {to} (kubectl rollout undo --to-revision={to} semantics)",
-                    t.name, from.id
+                    t.object(),
+                    from.id
                 ),
                 Kind::Swarm if to == "previous" => format!(
                     "Roll back service {} to the engine's previous spec (rollback=previous: the whole previous spec returns, image, env and all)",
-                    t.name
+                    t.object()
                 ),
                 Kind::Swarm => format!(
                     "Update service {} from spec {}: only the image changes, to the reference of spec {to} (pinned by digest only if that reference carries one)",
-                    t.name, from.id
+                    t.object(),
+                    from.id
                 ),
                 Kind::Compose => format!(
                     "Recreate compose service {} on image {to} (image and manifest as a pair)",
-                    t.name
+                    t.object()
                 ),
             },
             PlanStep::WaitForRollout { timeout_secs } => {

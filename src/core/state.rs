@@ -386,6 +386,7 @@ impl State {
         match plan {
             Some((from, to)) => vec![
                 ("target", t.name.clone()),
+                ("object", t.object().to_string()),
                 ("bad_rev", from.id.clone()),
                 ("good_rev", to.id.clone()),
                 ("bad_sha", short(&from.git_sha)),
@@ -393,6 +394,7 @@ impl State {
             ],
             None => vec![
                 ("target", t.name.clone()),
+                ("object", t.object().to_string()),
                 ("bad_rev", unknown()),
                 ("good_rev", unknown()),
                 ("bad_sha", unknown()),

@@ -146,6 +146,7 @@ impl ArgoBackend {
             kind: Kind::Argocd,
             environment: t.environment.clone(),
             location: format!("{host} · app {}{proj}", t.app),
+            object: Some(t.app.clone()),
         }
     }
 
@@ -696,6 +697,7 @@ impl Backend for ArgoBackend {
                                         "{} · selector {selector} (not listed)",
                                         auth::strip_scheme(&self.client.conn.base)
                                     ),
+                                    object: None,
                                 });
                                 unlisted.push((name, error));
                                 continue;

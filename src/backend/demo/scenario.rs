@@ -18,6 +18,9 @@ pub struct ServiceSpec {
     pub kind: Kind,
     pub environment: String,
     pub location: String,
+    /// The platform's own name (the Argo CD application), when it differs.
+    #[serde(default)]
+    pub object: Option<String>,
     pub replicas: u32,
     pub image: String,
     pub baseline_p95_ms: f64,

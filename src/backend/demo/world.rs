@@ -96,6 +96,7 @@ impl World {
                         kind: s.kind,
                         environment: s.environment.clone(),
                         location: s.location.clone(),
+                        object: s.object.clone(),
                     },
                     image: s.image.clone(),
                     replicas: s.replicas,
@@ -151,6 +152,7 @@ impl World {
                             "staging".into()
                         },
                         location: "bench".into(),
+                        object: None,
                     },
                     image,
                     replicas: 3,

@@ -599,6 +599,7 @@ impl Backend for ComposeBackend {
                     "engine {} · project {} service {}",
                     self.engine.host, t.project, t.service
                 ),
+                object: Some(t.service.clone()),
             })
             .collect();
         Box::pin(async move { Ok(v) })

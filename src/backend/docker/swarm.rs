@@ -493,6 +493,7 @@ impl Backend for SwarmBackend {
                 kind: Kind::Swarm,
                 environment: t.environment.clone(),
                 location: format!("engine {} · service {}", self.engine.host, t.service),
+                object: Some(t.service.clone()),
             })
             .collect();
         Box::pin(async move { Ok(v) })

@@ -808,6 +808,7 @@ impl Backend for KubeBackend {
                     kind: Kind::Kubernetes,
                     environment: t.environment.clone(),
                     location: format!("{} · ns {}", self.location, t.namespace),
+                    object: Some(t.deployment.clone()),
                 })
                 .collect())
         })

@@ -552,3 +552,42 @@ fn statements_inside_a_do_block_are_read_and_the_worst_decides() {
         "never silently ok: {r:?}"
     );
 }
+
+#[test]
+fn what_the_range_itself_created_may_change_and_a_dropped_constraint_is_reviewed() {
+    // A function created and then replaced in the same range.
+    let (v, r) = verdict_of(&[
+        (
+            "V1__f.sql",
+            "CREATE FUNCTION touch() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql;",
+        ),
+        (
+            "V2__f.sql",
+            "CREATE OR REPLACE FUNCTION touch() RETURNS trigger AS $$ BEGIN NEW.at = now(); RETURN NEW; END $$ LANGUAGE plpgsql;",
+        ),
+    ]);
+    assert_eq!(v, MigrationVerdict::Found(Compatible), "{r:?}");
+    // A table created and dropped in the same range.
+    let (v, r) = verdict_of(&[
+        ("V1__t.sql", "CREATE TABLE scratch (id int);"),
+        ("V2__t.sql", "DROP TABLE scratch;"),
+    ]);
+    assert_eq!(v, MigrationVerdict::Found(Compatible), "{r:?}");
+    // An existing table dropped stays UNSAFE.
+    let (v, _) = verdict_of(&[("V1__t.sql", "DROP TABLE orders;")]);
+    assert_eq!(v, MigrationVerdict::Found(Unsafe));
+    // A dropped constraint may be the UNIQUE one old ON CONFLICT code needs.
+    let (v, r) = verdict_of(&[(
+        "V1__c.sql",
+        "ALTER TABLE person DROP CONSTRAINT person_email_key;",
+    )]);
+    assert_eq!(v, MigrationVerdict::Found(Review), "{r:?}");
+    assert!(r[0].contains("ON CONFLICT"), "{r:?}");
+    // A trigger firing on TRUNCATE is not a TRUNCATE.
+    let (v, r) = verdict_of(&[(
+        "V1__trg.sql",
+        "CREATE TRIGGER prefixes_delete AFTER DELETE OR TRUNCATE ON storage.objects FOR EACH STATEMENT EXECUTE FUNCTION storage.delete_prefixes();",
+    )]);
+    assert_eq!(v, MigrationVerdict::Found(Review), "{r:?}");
+    assert!(!r[0].contains("truncates"), "{r:?}");
+}

@@ -484,7 +484,19 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
                 )
             }
         }
+        Statement::CreateFunction(f)
+            if f.or_replace && created.contains(&format!("fn:{}", name(&f.name))) =>
+        {
+            (
+                Compatible,
+                format!(
+                    "replaces function {}, created in this range (the old code never called it)",
+                    f.name
+                ),
+            )
+        }
         Statement::CreateFunction(f) => {
+            created.insert(format!("fn:{}", name(&f.name)));
             if f.or_replace {
                 (
                     Unsafe,
@@ -556,9 +568,16 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
         Statement::Drop {
             object_type, names, ..
         } => {
-            let n: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-            let n = n.join(", ");
+            let n_list: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            let n = n_list.join(", ");
+            let all_new = !names.is_empty() && names.iter().all(|x| is_created(created, &name(x)));
             match object_type {
+                ObjectType::Table | ObjectType::View | ObjectType::MaterializedView if all_new => (
+                    Compatible,
+                    format!(
+                        "drops {object_type} {n}, created in this range (the old code never used it)"
+                    ),
+                ),
                 ObjectType::Table => (
                     Unsafe,
                     format!("drops table {n}; the old code still reads it"),
@@ -776,9 +795,29 @@ fn classify_alter(
             format!("adds a validated constraint on {t}; old code may write rows it rejects"),
         ),
         Op::ValidateConstraint { name: n } => (Review, format!("validates constraint {n} on {t}")),
+        // A CHECK only loosens; a UNIQUE (or a constraint of unknown kind)
+        // may be what old `ON CONFLICT` code relies on. Only the name tells.
+        Op::DropConstraint { name: n, .. }
+            if ["chk", "check"]
+                .iter()
+                .any(|k| n.value.to_ascii_lowercase().contains(k)) =>
+        {
+            (
+                Compatible,
+                format!("drops constraint {n} on {t} (a CHECK by its name); it only loosens"),
+            )
+        }
         Op::DropConstraint { name: n, .. } => (
+            Review,
+            format!(
+                "drops constraint {n} on {t}: it loosens, but if it is UNIQUE, old code's `ON CONFLICT` on it fails"
+            ),
+        ),
+        Op::RenameConstraint { old_name, new_name } => (
             Compatible,
-            format!("drops constraint {n} on {t}; it only loosens"),
+            format!(
+                "renames constraint {old_name} to {new_name} on {t}; the old code does not name it (unless in ON CONFLICT ON CONSTRAINT)"
+            ),
         ),
         Op::DropIndex { name: n } => (Compatible, format!("drops index {n} on {t}")),
         Op::DropPrimaryKey { .. } | Op::DropForeignKey { .. } => {
@@ -799,7 +838,14 @@ fn classify_keywords(sql: &str) -> (SqlVerdict, String) {
         .filter(|w| !w.is_empty())
         .collect();
     let has = |seq: &[&str]| words.windows(seq.len()).any(|w| w == seq);
-    if has(&["DO"]) || has(&["BEGIN"]) || has(&["LANGUAGE"]) || has(&["DECLARE"]) {
+    // A trigger's `BEFORE … OR TRUNCATE` is when it fires, not a TRUNCATE.
+    if has(&["DO"])
+        || has(&["BEGIN"])
+        || has(&["LANGUAGE"])
+        || has(&["DECLARE"])
+        || has(&["CREATE", "TRIGGER"])
+        || has(&["CREATE", "OR", "REPLACE", "TRIGGER"])
+    {
         return (SqlVerdict::Review, "procedural block".into());
     }
     for (seq, why) in [

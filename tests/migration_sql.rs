@@ -591,3 +591,28 @@ fn what_the_range_itself_created_may_change_and_a_dropped_constraint_is_reviewed
     assert_eq!(v, MigrationVerdict::Found(Review), "{r:?}");
     assert!(!r[0].contains("truncates"), "{r:?}");
 }
+
+#[test]
+fn backfilling_a_column_the_range_added_is_ok_and_other_updates_are_not() {
+    let (v, r) = verdict_of(&[
+        ("V1__add.sql", "ALTER TABLE orders ADD COLUMN region text;"),
+        (
+            "V2__fill.sql",
+            "UPDATE orders SET region = 'eu' WHERE region IS NULL;",
+        ),
+    ]);
+    assert_eq!(v, MigrationVerdict::Found(Compatible), "{r:?}");
+    assert!(r[1].contains("added in this range"), "{r:?}");
+    let (v, _) = verdict_of(&[
+        ("V1__add.sql", "ALTER TABLE orders ADD COLUMN region text;"),
+        (
+            "V2__fill.sql",
+            "UPDATE orders SET region = 'eu', total = 0;",
+        ),
+    ]);
+    assert_eq!(
+        v,
+        MigrationVerdict::Found(Unsafe),
+        "an old column changed too"
+    );
+}

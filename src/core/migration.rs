@@ -547,6 +547,32 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
                 )
             }
         }
+        // Backfilling columns the range added: the old code never reads them.
+        Statement::Update {
+            table, assignments, ..
+        } if !assignments.is_empty()
+            && assignments.iter().all(|a| {
+                let cols: Vec<&ObjectName> = match &a.target {
+                    sqlparser::ast::AssignmentTarget::ColumnName(c) => vec![c],
+                    sqlparser::ast::AssignmentTarget::Tuple(cs) => cs.iter().collect(),
+                };
+                cols.iter().all(|c| {
+                    created.contains(&format!(
+                        "{}.{}#added",
+                        normal(&table.relation.to_string()),
+                        name(c)
+                    ))
+                })
+            }) =>
+        {
+            (
+                Compatible,
+                format!(
+                    "fills columns of {} added in this range; the old code does not read them",
+                    table.relation
+                ),
+            )
+        }
         Statement::Update { table, .. } => (
             Unsafe,
             format!(
@@ -642,6 +668,10 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
                 // Two-step NOT NULL: added with a default, the default
                 // dropped later; old inserts that omit it then fail.
                 if let AlterTableOperation::AddColumn { column_def, .. } = op {
+                    created.insert(format!(
+                        "{table}.{}#added",
+                        normal(&column_def.name.to_string())
+                    ));
                     if column_def
                         .options
                         .iter()

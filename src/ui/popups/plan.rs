@@ -22,6 +22,16 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
         p.target.environment.to_uppercase()
     );
     let mut lines: Vec<Line> = p.confirm_lines().into_iter().map(Line::raw).collect();
+    if p.is_rollback() {
+        // How long "verify" may take, and why, before anyone confirms.
+        lines.push(Line::styled(
+            format!(
+                "   Verify takes up to {} after convergence (verify_window_secs)",
+                crate::core::fmt::age(s.settings.verify_window_secs)
+            ),
+            theme::DIM,
+        ));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Pre-flight checks", theme::BOLD));
     for c in &p.checks {

@@ -104,8 +104,12 @@ pub fn is_prod_environment(env: &str) -> bool {
 }
 
 /// Whether two revisions run the same builds, image for image.
+/// In any order: platforms list a revision's images in their own order
+/// (Argo CD's rendered manifests vs its status summary).
 pub fn same_images(a: &[ImageRef], b: &[ImageRef]) -> bool {
-    !a.is_empty() && a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_build(y))
+    !a.is_empty()
+        && a.iter().all(|x| b.iter().any(|y| x.same_build(y)))
+        && b.iter().all(|y| a.iter().any(|x| x.same_build(y)))
 }
 
 /// An image reference split into the parts the checks need.
@@ -352,6 +356,15 @@ mod tests {
         assert_eq!(r.repository, "registry:5000/shop/catalog");
         assert_eq!(r.tag, None);
         assert_eq!(r.short(), "catalog");
+    }
+
+    #[test]
+    fn the_same_images_in_another_order_are_the_same_images() {
+        let a = [ImageRef::parse("r/web:v1"), ImageRef::parse("r/sidecar:2")];
+        let b = [ImageRef::parse("r/sidecar:2"), ImageRef::parse("r/web:v1")];
+        assert!(same_images(&a, &b));
+        assert!(!same_images(&a, &b[..1]));
+        assert!(!same_images(&[], &[]), "nothing known is not 'the same'");
     }
 
     #[test]

@@ -605,18 +605,23 @@ pub(super) fn verify_read(
         }
     };
     run.after = Some(h.clone());
-    let want: Vec<String> = run
+    let mut want: Vec<String> = run
         .plan
         .to
         .images
         .iter()
         .map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default()))
         .collect();
-    let have: Vec<String> = h
+    let mut have: Vec<String> = h
         .images
         .iter()
         .map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default()))
         .collect();
+    // Compared as sets: platforms list images in their own order.
+    want.sort();
+    want.dedup();
+    have.sort();
+    have.dedup();
     // Ready on the revision rolled back to, not ready at all: during a
     // rollout old pods count as ready (as kubectl counts them).
     let ready = h.ready_on_template.unwrap_or(h.ready);

@@ -18,14 +18,22 @@ macro_rules! outln {
     }};
 }
 
+/// Writes the whole answer at once; a closed pipe is not an error.
+fn emit(out: &str) {
+    use std::io::Write as _;
+    let mut so = std::io::stdout().lock();
+    let _ = so.write_all(out.as_bytes()).and_then(|_| so.flush());
+}
+
+/// A column as wide as its longest value (at least `min`).
+fn width<'a>(values: impl Iterator<Item = &'a str>, min: usize) -> usize {
+    values.map(str::len).max().unwrap_or(0).max(min)
+}
+
 pub async fn run(cmd: Read, s: &Session) -> ExitCode {
     let mut out = String::new();
     let r = exec(cmd, s, &mut out).await;
-    {
-        use std::io::Write as _;
-        let mut so = std::io::stdout().lock();
-        let _ = so.write_all(out.as_bytes()).and_then(|_| so.flush());
-    }
+    emit(&out);
     match r {
         Ok(code) => code,
         Err(e) => {
@@ -94,11 +102,7 @@ pub async fn migrations(
             }
         }
     }
-    {
-        use std::io::Write as _;
-        let mut so = std::io::stdout().lock();
-        let _ = so.write_all(out.as_bytes()).and_then(|_| so.flush());
-    }
+    emit(&out);
     match &d.verdict {
         MigrationVerdict::Found(SqlVerdict::Unsafe) => ExitCode::from(2),
         MigrationVerdict::Error(e) => {
@@ -162,18 +166,8 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
             } else {
                 // Columns as wide as their longest value: a long name or an
                 // environment like `staging (prod)` never shifts the rest.
-                let nw = rows
-                    .iter()
-                    .map(|r| r.0.name.len())
-                    .max()
-                    .unwrap_or(0)
-                    .max(16);
-                let ew = rows
-                    .iter()
-                    .map(|r| r.0.environment.len())
-                    .max()
-                    .unwrap_or(0)
-                    .max(10);
+                let nw = width(rows.iter().map(|r| r.0.name.as_str()), 16);
+                let ew = width(rows.iter().map(|r| r.0.environment.as_str()), 10);
                 outln!(
                     out,
                     "{:<nw$} {:<11} {:<ew$} {:<9} {:>7} {:>7} {:>8}  {}",
@@ -330,12 +324,7 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                     .collect();
                 outln!(out, "{}", json(&v)?);
             } else {
-                let nw = rows
-                    .iter()
-                    .map(|r| r.0.name.len())
-                    .max()
-                    .unwrap_or(0)
-                    .max(16);
+                let nw = width(rows.iter().map(|r| r.0.name.as_str()), 16);
                 outln!(
                     out,
                     "{:<nw$} {:<11} {:<11} {:<13} {}",

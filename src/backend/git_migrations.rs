@@ -6,7 +6,7 @@
 use crate::core::migration::{
     ClassifiedStatement, FileChange, MigrationDiff, MigrationFile, MigrationVerdict, SqlVerdict,
 };
-use crate::core::model::Revision;
+use crate::core::model::{ImageRef, Revision};
 use std::path::PathBuf;
 use tokio::process::Command;
 
@@ -20,6 +20,19 @@ pub const DEFAULT_GLOBS: &[&str] = &[
     "**/*.up.sql",
     "**/*.down.sql",
 ];
+
+/// Tags that say they carry a commit (`git-3f9a2c1`, `v1.2.3-8b41d07`).
+pub const NAMED_TAG_PATTERNS: &[&str] = &["git-{sha}", "v*-{sha}"];
+/// Also a bare hex tag: only with a repo to check the commit exists in.
+pub const BARE_TAG_PATTERN: &str = "{sha}";
+
+/// The commit the first matching image tag names.
+pub fn sha_from_images(patterns: &[&str], images: &[ImageRef]) -> Option<String> {
+    images
+        .iter()
+        .filter_map(|i| i.tag.as_deref())
+        .find_map(|tag| patterns.iter().find_map(|p| sha_from_tag(p, tag)))
+}
 
 /// Where a target's migrations live and how its revisions map to commits.
 #[derive(Debug, Clone)]
@@ -40,8 +53,13 @@ impl GitMigrations {
         GitMigrations {
             repo,
             globs: globs.unwrap_or_else(|| DEFAULT_GLOBS.iter().map(|s| s.to_string()).collect()),
-            tag_patterns: tag_patterns
-                .unwrap_or_else(|| vec!["git-{sha}".into(), "v*-{sha}".into(), "{sha}".into()]),
+            tag_patterns: tag_patterns.unwrap_or_else(|| {
+                NAMED_TAG_PATTERNS
+                    .iter()
+                    .chain([&BARE_TAG_PATTERN])
+                    .map(|p| p.to_string())
+                    .collect()
+            }),
         }
     }
 
@@ -50,10 +68,8 @@ impl GitMigrations {
         if let Some(s) = &r.git_sha {
             return Some(s.clone());
         }
-        r.images
-            .iter()
-            .filter_map(|i| i.tag.as_deref())
-            .find_map(|tag| self.tag_patterns.iter().find_map(|p| sha_from_tag(p, tag)))
+        let patterns: Vec<&str> = self.tag_patterns.iter().map(String::as_str).collect();
+        sha_from_images(&patterns, &r.images)
     }
 
     async fn git(&self, args: &[&str]) -> Result<Vec<u8>, String> {

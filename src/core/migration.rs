@@ -303,8 +303,7 @@ pub fn classify_statement(sql: &str, created: &mut HashSet<String>) -> (SqlVerdi
 /// The body of `DO $$ … $$` (any dollar-quote tag), if `sql` is one.
 fn do_block_body(sql: &str) -> Option<&str> {
     let t = strip_leading_comments(sql);
-    let rest = t.get(..2).filter(|w| w.eq_ignore_ascii_case("do"))?;
-    let _ = rest;
+    t.get(..2).filter(|w| w.eq_ignore_ascii_case("do"))?;
     let after = t[2..].trim_start();
     // `DO LANGUAGE plpgsql $$…$$` puts the language first.
     let after = match after.get(..8) {

@@ -529,7 +529,8 @@ impl RollbackPlan {
         }
     }
 
-    fn sort_checks(&mut self) {
+    /// Worst first, as the plan popup and the note list them.
+    pub fn sort_checks(&mut self) {
         self.checks.sort_by(|a, b| b.status.cmp(&a.status));
     }
 

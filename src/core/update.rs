@@ -641,7 +641,7 @@ fn permissions_read(
     };
     p.checks[i].status = status;
     p.checks[i].detail = detail.clone();
-    p.checks.sort_by(|a, b| b.status.cmp(&a.status));
+    p.sort_checks();
     let target = p.target.name.clone();
     record(
         s,
@@ -685,7 +685,7 @@ fn preview_read(
     };
     c.status = status;
     c.detail = detail.clone();
-    p.checks.sort_by(|a, b| b.status.cmp(&a.status));
+    p.sort_checks();
     let t = p.target.name.clone();
     record(
         s,

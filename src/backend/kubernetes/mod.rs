@@ -6,6 +6,7 @@
 pub mod kubectl;
 pub mod watch;
 
+use super::git_migrations::{NAMED_TAG_PATTERNS, sha_from_images};
 use super::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
 use crate::core::model::{
@@ -543,7 +544,7 @@ impl KubeBackend {
                     warnings.push((rev.to_string(), why));
                 }
                 // The commit the image tag names (`git-<sha>`, `v1.2-<sha>`).
-                let git_sha = sha_of_images(&imgs);
+                let git_sha = sha_from_images(NAMED_TAG_PATTERNS, &imgs);
                 Revision {
                     id: rev.to_string(),
                     deployed_at: time(&rs["metadata"]["creationTimestamp"]),
@@ -881,17 +882,4 @@ impl Backend for KubeBackend {
             )
         })
     }
-}
-
-/// The commit named by the first image tag that follows a common
-/// convention (`git-<sha>`, `v1.2.3-<sha>`); a `repo` setting is not needed
-/// to show it.
-fn sha_of_images(imgs: &[crate::core::model::ImageRef]) -> Option<String> {
-    imgs.iter()
-        .filter_map(|i| i.tag.as_deref())
-        .find_map(|tag| {
-            ["git-{sha}", "v*-{sha}"]
-                .iter()
-                .find_map(|p| crate::backend::git_migrations::sha_from_tag(p, tag))
-        })
 }

@@ -38,6 +38,25 @@ fn backend(fake: &argo_server::FakeArgo, token: &str, project: Option<&str>) -> 
     ArgoBackend::new(Client::new(conn).unwrap(), vec![AppSpec::One(t)])
 }
 
+/// The console on the app `orders` of `fake`, live, writing `n.md` in the
+/// returned directory.
+fn console(fake: &argo_server::FakeArgo) -> (Script, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("n.md");
+    let clock = ManualClock::new(common::t0());
+    let b: Arc<dyn Backend> = Arc::new(backend(fake, TOKEN, Some("shop")));
+    let writer =
+        rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "n.md"), "").unwrap();
+    let state = State::new(
+        common::settings(Mode::Live, "n.md"),
+        rbtui::runbook::load_all(None).unwrap(),
+        common::t0(),
+    );
+    let mut s = Script::new(state, b, clock, Some(writer));
+    s.start();
+    (s, dir)
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -554,19 +573,8 @@ fn selectors_expand_to_applications() {
 #[test]
 fn the_console_drives_the_argocd_rollback_and_the_note_never_holds_the_token() {
     let fake = argo_server::start();
-    let dir = tempfile::tempdir().unwrap();
+    let (mut s, dir) = console(&fake);
     let note_path = dir.path().join("n.md");
-    let clock = ManualClock::new(common::t0());
-    let b: Arc<dyn Backend> = Arc::new(backend(&fake, TOKEN, Some("shop")));
-    let writer =
-        rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "n.md"), "").unwrap();
-    let state = State::new(
-        common::settings(Mode::Live, "n.md"),
-        rbtui::runbook::load_all(None).unwrap(),
-        common::t0(),
-    );
-    let mut s = Script::new(state, b, clock, Some(writer));
-    s.start();
     s.press("<Enter>j<Enter>");
     let p = s.state.plan.clone().expect("plan");
     assert_eq!(p.to.id, "41");
@@ -700,19 +708,8 @@ fn rehearsal_previews_the_rollback_with_a_dry_run_and_waits_for_it() {
 #[test]
 fn a_rollback_whose_answer_was_lost_is_decided_by_re_reading() {
     let fake = argo_server::start();
-    let dir = tempfile::tempdir().unwrap();
+    let (mut s, dir) = console(&fake);
     let note_path = dir.path().join("n.md");
-    let clock = ManualClock::new(common::t0());
-    let b: Arc<dyn Backend> = Arc::new(backend(&fake, TOKEN, Some("shop")));
-    let writer =
-        rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "n.md"), "").unwrap();
-    let state = State::new(
-        common::settings(Mode::Live, "n.md"),
-        rbtui::runbook::load_all(None).unwrap(),
-        common::t0(),
-    );
-    let mut s = Script::new(state, b, clock, Some(writer));
-    s.start();
     s.press("<Enter>j<Enter>");
     fake.fault("/rollback", Fault::AppliedThen(502));
     s.press("<Enter>orders<Enter>");
@@ -887,19 +884,7 @@ fn a_selector_whose_listing_fails_is_one_error_row_and_the_other_apps_work() {
 #[test]
 fn reenable_is_blocked_while_head_is_the_bad_commit_and_follow_ups_name_it() {
     let fake = argo_server::start();
-    let dir = tempfile::tempdir().unwrap();
-    let note_path = dir.path().join("n.md");
-    let clock = ManualClock::new(common::t0());
-    let b: Arc<dyn Backend> = Arc::new(backend(&fake, TOKEN, Some("shop")));
-    let writer =
-        rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "n.md"), "").unwrap();
-    let state = State::new(
-        common::settings(Mode::Live, "n.md"),
-        rbtui::runbook::load_all(None).unwrap(),
-        common::t0(),
-    );
-    let mut s = Script::new(state, b, clock, Some(writer));
-    s.start();
+    let (mut s, _dir) = console(&fake);
     s.press("<Enter>j<Enter><Enter>orders<Enter>");
     assert!(s.advance_until(120_000, |st| {
         st.run.as_ref().is_some_and(|r| r.outcome.is_some())
@@ -972,19 +957,8 @@ fn a_selector_that_matches_nothing_is_an_error_row() {
 #[test]
 fn auto_sync_turned_back_on_during_the_watch_is_said_and_unticked() {
     let fake = argo_server::start();
-    let dir = tempfile::tempdir().unwrap();
+    let (mut s, dir) = console(&fake);
     let note_path = dir.path().join("n.md");
-    let clock = ManualClock::new(common::t0());
-    let b: Arc<dyn Backend> = Arc::new(backend(&fake, TOKEN, Some("shop")));
-    let writer =
-        rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "n.md"), "").unwrap();
-    let state = State::new(
-        common::settings(Mode::Live, "n.md"),
-        rbtui::runbook::load_all(None).unwrap(),
-        common::t0(),
-    );
-    let mut s = Script::new(state, b, clock, Some(writer));
-    s.start();
     s.press("<Enter>j<Enter><Enter>orders<Enter>");
     assert!(s.advance_until(10_000, |st| {
         st.checklists

@@ -70,6 +70,26 @@ fn backend_in(
     )
 }
 
+/// A backend on a runtime that keeps its watches running, once they synced.
+fn watched(fake: &FakeK8s, dir: &std::path::Path) -> (tokio::runtime::Runtime, KubeBackend) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let b = backend(fake, dir, "admin-token", "catalog", &rt);
+    rt.block_on(b.health_all());
+    let t0 = std::time::Instant::now();
+    while !b.watching("catalog") {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "watches did not sync"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (rt, b)
+}
+
 /// Held while a test points KUBECONFIG somewhere and connects.
 static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -435,21 +455,7 @@ fn the_cli_reads_a_config_with_a_kubernetes_target_and_previews_with_a_dry_run()
 fn health_is_fed_by_watches_once_they_sync() {
     let fake = k8s_server::start();
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
-    rt.block_on(b.health_all());
-    let t0 = std::time::Instant::now();
-    while !b.watching("catalog") {
-        assert!(
-            t0.elapsed() < std::time::Duration::from_secs(10),
-            "watches did not sync"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let (rt, b) = watched(&fake, dir.path());
     let gets = || {
         fake.requests()
             .iter()
@@ -492,21 +498,7 @@ fn health_is_fed_by_watches_once_they_sync() {
 fn a_server_that_keeps_its_watches_open_but_answers_nothing_else_is_down() {
     let fake = k8s_server::start();
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
-    rt.block_on(b.health_all());
-    let t0 = std::time::Instant::now();
-    while !b.watching("catalog") {
-        assert!(
-            t0.elapsed() < std::time::Duration::from_secs(10),
-            "watches did not sync"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let (rt, b) = watched(&fake, dir.path());
     let asked = chrono::Utc::now();
     let h = rt.block_on(b.health_all()).remove(0).unwrap();
     assert!(h.observed_at >= asked, "stamped when asked, not before");

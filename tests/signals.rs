@@ -326,39 +326,11 @@ fn prometheus_answers_become_signals_with_criteria() {
 fn probe_down_and_error_rate_over_threshold_mean_roll_back_now_with_both_reasons() {
     let (paddr, _) = serve(Arc::new(|_r: &Req| Resp::text(503, "down")));
     let (maddr, _) = prometheus();
-    let clock = ManualClock::new(common::t0());
-    let demo: Arc<dyn Backend> =
-        Arc::new(DemoBackend::builtin(Arc::new(clock)).restricted(vec![("search".into(), None)]));
-    let mut specs = std::collections::HashMap::new();
-    specs.insert(
-        "search".to_string(),
-        TargetSignals {
-            probes: vec![probe_cfg(format!("http://{paddr}/healthz"))],
-            prometheus: Some(PrometheusConfig {
-                url: format!("http://{maddr}"),
-                bearer_token_env: None,
-                basic_auth_env: None,
-                service: Some("checkout".into()),
-                interval_secs: 1,
-                timeout_ms: 2000,
-                queries: vec![],
-            }),
-        },
+    let (b, rt) = search_with(
+        vec![probe_cfg(format!("http://{paddr}/healthz"))],
+        format!("http://{maddr}"),
+        "checkout",
     );
-    let b = SignalsBackend::new(demo, specs);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(b.targets()).unwrap();
-    rt.block_on(b.health_all());
-    for _ in 0..60 {
-        if b.signals("search").len() == 3 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
     let h = rt.block_on(b.health("search")).unwrap();
     assert_eq!(h.signals.len(), 3, "{:?}", h.signals);
     assert_eq!(
@@ -397,8 +369,13 @@ fn probe_down_and_error_rate_over_threshold_mean_roll_back_now_with_both_reasons
     );
 }
 
-/// The demo's "search" behind a Prometheus at `url`, signals read once.
-fn search_with_prometheus(url: String) -> (SignalsBackend, tokio::runtime::Runtime) {
+/// The demo's "search" with these probes and a Prometheus at `url` over
+/// `service`, once every signal was read (or failed) once.
+fn search_with(
+    probes: Vec<ProbeConfig>,
+    url: String,
+    service: &str,
+) -> (SignalsBackend, tokio::runtime::Runtime) {
     let clock = ManualClock::new(common::t0());
     let demo: Arc<dyn Backend> =
         Arc::new(DemoBackend::builtin(Arc::new(clock)).restricted(vec![("search".into(), None)]));
@@ -406,12 +383,12 @@ fn search_with_prometheus(url: String) -> (SignalsBackend, tokio::runtime::Runti
     specs.insert(
         "search".to_string(),
         TargetSignals {
-            probes: vec![],
+            probes,
             prometheus: Some(PrometheusConfig {
                 url,
                 bearer_token_env: None,
                 basic_auth_env: None,
-                service: Some("nosuch".into()),
+                service: Some(service.into()),
                 interval_secs: 1,
                 timeout_ms: 1000,
                 queries: vec![],
@@ -425,14 +402,13 @@ fn search_with_prometheus(url: String) -> (SignalsBackend, tokio::runtime::Runti
         .build()
         .unwrap();
     rt.block_on(b.targets()).unwrap();
-    rt.block_on(b.health_all());
-    for _ in 0..100 {
-        if b.signals("search").len() == 2 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let unread = rt.block_on(b.first_readings(Duration::from_secs(5)));
+    assert!(unread.is_empty(), "{unread:?}");
     (b, rt)
+}
+
+fn search_with_prometheus(url: String) -> (SignalsBackend, tokio::runtime::Runtime) {
+    search_with(vec![], url, "nosuch")
 }
 
 #[test]

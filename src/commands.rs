@@ -386,12 +386,25 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                 None
             };
             let blocked = p.worst() == CheckStatus::Block;
+            let w = crate::core::verify::window(&s.settings, &t.name);
             if as_json {
-                outln!(out, "{}", json(&p)?);
+                let mut v = serde_json::to_value(&p).map_err(|e| e.to_string())?;
+                if p.is_rollback() {
+                    v["verify_window"] = serde_json::json!({"secs": w.secs, "why": w.why});
+                }
+                outln!(out, "{}", json(&v)?);
             } else {
                 outln!(out, "PLAN (nothing is changed by this command)");
                 for l in p.confirm_lines() {
                     outln!(out, "  {l}");
+                }
+                if p.is_rollback() {
+                    outln!(
+                        out,
+                        "  Verify takes up to {} after convergence ({})",
+                        crate::core::verify::span(w.secs),
+                        w.why
+                    );
                 }
                 outln!(out, "Pre-flight checks:");
                 for c in &p.checks {

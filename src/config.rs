@@ -110,6 +110,10 @@ pub struct PrometheusConfig {
     pub service: Option<String>,
     #[serde(default = "default_prom_interval")]
     pub interval_secs: u64,
+    /// Prometheus's scrape interval for the service: a rate window is
+    /// never shorter than four of them (fewer samples make a noisy rate).
+    #[serde(default = "default_scrape_interval")]
+    pub scrape_interval_secs: u64,
     #[serde(default = "default_probe_timeout")]
     pub timeout_ms: u64,
     /// Named queries; when empty, the defaults (error_rate, latency_p95).
@@ -121,6 +125,10 @@ fn default_prom_interval() -> u64 {
     15
 }
 
+fn default_scrape_interval() -> u64 {
+    15
+}
+
 /// A named PromQL query with its criterion (`> 5% for 5m`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,6 +137,10 @@ pub struct QueryConfig {
     pub name: String,
     pub promql: Option<String>,
     pub criterion: Option<String>,
+    /// The rate window (`1m`, `90s`): used in the default PromQL and in
+    /// how long verification waits; for a custom `promql`, the window it
+    /// uses (read from its `[…]` when not given).
+    pub window: Option<String>,
 }
 
 fn default_env() -> String {
@@ -142,7 +154,9 @@ pub struct Settings {
     /// Tags that move and so cannot identify a build.
     pub mutable_tags: Vec<String>,
     pub rollout_timeout_secs: i64,
-    pub verify_window_secs: i64,
+    /// How long verification watches after convergence; when not set, at
+    /// least 120 s and as long as the slowest metric criterion needs.
+    pub verify_window_secs: Option<i64>,
     /// Where notes go when `--note` is not given; earlier notes there are
     /// read back (images deployed, when the runbook last worked).
     pub note_dir: PathBuf,
@@ -158,7 +172,7 @@ impl Default for Settings {
                 .map(|s| s.to_string())
                 .collect(),
             rollout_timeout_secs: 300,
-            verify_window_secs: 120,
+            verify_window_secs: None,
             note_dir: PathBuf::from("incidents"),
             drill_stale_after_days: 90,
         }
@@ -249,7 +263,7 @@ fn check_ranges(origin: &str, text: &str, c: &Config) -> Result<(), String> {
         (
             "settings",
             "verify_window_secs",
-            (0..=DAY).contains(&st.verify_window_secs),
+            st.verify_window_secs.is_none_or(|v| (0..=DAY).contains(&v)),
             "between 0 and 86400 seconds",
         ),
         (
@@ -329,6 +343,29 @@ impl Config {
                         t.name, q.name
                     )
                 })?;
+            }
+            let windows = t
+                .prometheus
+                .iter()
+                .flat_map(|p| p.queries.iter())
+                .filter_map(|q| q.window.as_deref().map(|w| (q, w)));
+            for (q, w) in windows {
+                match crate::core::signals::parse_duration(w) {
+                    Ok(secs) if secs > 0 => {}
+                    r => {
+                        let (l, col) = text
+                            .find(&format!("\"{w}\""))
+                            .map(|o| line_col(text, o))
+                            .unwrap_or((0, 0));
+                        let e = r
+                            .err()
+                            .unwrap_or_else(|| "a window must be longer than 0s".into());
+                        return Err(format!(
+                            "{origin}:{l}:{col}: target `{}`, query `{}`: window {e}",
+                            t.name, q.name
+                        ));
+                    }
+                }
             }
             if let Some(q) = t
                 .prometheus

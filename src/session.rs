@@ -416,7 +416,21 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
     settings.thresholds = config.thresholds;
     settings.mutable_tags = config.settings.mutable_tags.clone();
     settings.rollout_timeout_secs = config.settings.rollout_timeout_secs;
-    settings.verify_window_secs = config.settings.verify_window_secs;
+    if let Some(v) = config.settings.verify_window_secs {
+        settings.verify_window_secs = v;
+        settings.verify_window_set = true;
+    }
+    settings.verify_needs = config
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let ts = TargetSignals {
+                probes: vec![],
+                prometheus: t.prometheus.clone(),
+            };
+            crate::backend::signals::verify_need(&ts, &t.name).map(|n| (t.name.clone(), n))
+        })
+        .collect();
     settings.drill_stale_days = config.settings.drill_stale_after_days;
     if demo {
         settings.verify_window_secs = settings.verify_window_secs.min(30);

@@ -184,10 +184,45 @@ fn the_readmes_example_config_parses() {
     assert!(c.targets.len() >= 5);
 }
 
+/// The plan says how long verification will wait and which signal needs
+/// it: a `for 1m` criterion over a 90 s window needs 2m30s, more than the
+/// 120 s default; an operator's shorter window is kept and named as such.
+#[test]
+fn the_plan_says_how_long_verification_waits_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = "[[target]]\nname = \"checkout\"\nkind = \"demo\"\n[target.prometheus]\nurl = \"http://127.0.0.1:9\"\n[[target.prometheus.query]]\nname = \"error_rate\"\ncriterion = \"> 5% for 1m\"\nwindow = \"90s\"\n";
+    std::fs::write(dir.path().join("rbtui.toml"), target).unwrap();
+    let out = rbtui(dir.path(), &["plan", "checkout", "--to", "8"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains(
+            "Verify takes up to 2m30s after convergence (error_rate: 1m + 1m30s rate window)"
+        ),
+        "{s}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        dir.path().join("rbtui.toml"),
+        format!("[settings]\nverify_window_secs = 60\n{target}"),
+    )
+    .unwrap();
+    let out = rbtui(dir.path(), &["plan", "checkout", "--to", "8", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verify_window"]["secs"], 60);
+    assert_eq!(
+        v["verify_window"]["why"],
+        "verify_window_secs, under the 2m30s error_rate needs"
+    );
+}
+
 #[test]
 fn config_values_and_files_are_checked_with_positions() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str); 4] = [
+    let cases: [(&str, &str); 5] = [
+        (
+            "[[target]]\nname = \"a\"\nkind = \"demo\"\n[target.prometheus]\nurl = \"http://p\"\n[[target.prometheus.query]]\nname = \"error_rate\"\nwindow = \"5 minutes\"\n",
+            "t.toml:8:10: target `a`, query `error_rate`: window `5 minutes`: unknown unit",
+        ),
         (
             "[thresholds]\nerror_rate = nan\n[[target]]\nname = \"a\"\nkind = \"demo\"\n",
             "t.toml:2:1: thresholds.error_rate must be a fraction",

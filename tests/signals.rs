@@ -390,6 +390,7 @@ fn search_with(
                 basic_auth_env: None,
                 service: Some(service.into()),
                 interval_secs: 1,
+                scrape_interval_secs: 1,
                 timeout_ms: 1000,
                 queries: vec![],
             }),

@@ -17,6 +17,7 @@ pub mod state;
 pub mod status;
 pub mod update;
 pub mod verdict;
+pub mod verify;
 
 pub use action::{Action, Effect, Key};
 pub use state::State;

@@ -4,7 +4,6 @@
 use super::action::{Effect, ExecError, NoteEntry, Settled, StepDone};
 use super::checklist::*;
 use super::entry::EntryKind;
-use super::fmt;
 use super::model::{Health, History, ProgressPhase};
 use super::plan::{self, PlanStep, RollbackPlan};
 use super::state::{Outcome, Run, State};
@@ -84,7 +83,8 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
             });
         }
         PlanStep::Verify => {
-            let until = s.now + chrono::Duration::seconds(s.settings.verify_window_secs);
+            let w = super::verify::window(&s.settings, &t);
+            let until = s.now + chrono::Duration::seconds(w.secs);
             if let Some(r) = s.run.as_mut() {
                 r.verify_until = Some(until);
             }
@@ -94,8 +94,9 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
                 EntryKind::Verify,
                 Some(t.clone()),
                 format!(
-                    "verifying: watching health and metrics for up to {}",
-                    fmt::age(s.settings.verify_window_secs)
+                    "verifying: watching health and metrics for up to {} ({})",
+                    super::verify::span(w.secs),
+                    w.why
                 ),
                 vec![],
                 None,

@@ -179,7 +179,11 @@ pub struct Settings {
     pub thresholds: Thresholds,
     pub mutable_tags: Vec<String>,
     pub rollout_timeout_secs: i64,
+    /// The default verify window, or the operator's when `verify_window_set`.
     pub verify_window_secs: i64,
+    pub verify_window_set: bool,
+    /// What each target's metric criteria need (see `core::verify`).
+    pub verify_needs: HashMap<String, super::verify::VerifyNeed>,
     /// Poll interval while watching a rollout.
     pub progress_poll_ms: u64,
     /// A runbook not exercised (drill or real) for this many days is stale.
@@ -200,6 +204,8 @@ impl Settings {
                 .collect(),
             rollout_timeout_secs: 300,
             verify_window_secs: 120,
+            verify_window_set: false,
+            verify_needs: HashMap::new(),
             progress_poll_ms: 1000,
             drill_stale_days: 90,
         }

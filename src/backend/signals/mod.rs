@@ -30,20 +30,125 @@ pub fn is_builtin_query(name: &str) -> bool {
 
 /// The rate window for a criterion: no longer than its duration (a 30 s
 /// spike must not breach "for 1m" for five minutes) and at most 2 min, so a
-/// recovery from 20% errors shows within the default verify window (with a
-/// 5m window it took ~237 s); never under a minute (four 15 s scrapes).
-pub fn rate_window(criterion: Option<&str>) -> String {
-    let secs = criterion
+/// recovery from 20% errors shows within minutes (with a 5m window it took
+/// ~237 s); never under four scrape intervals (fewer samples, noisy rate).
+pub fn rate_window_secs(criterion: Option<&str>, scrape_interval_secs: u64) -> i64 {
+    let floor = (4 * scrape_interval_secs.max(1)) as i64;
+    criterion
         .and_then(|c| parse_criterion(c).ok())
         .map(|c| c.for_secs)
         .filter(|s| *s > 0)
         .unwrap_or(120)
-        .clamp(60, 120);
+        .min(120)
+        .max(floor)
+}
+
+/// [`rate_window_secs`] at the default 15 s scrape interval, as PromQL.
+pub fn rate_window(criterion: Option<&str>) -> String {
+    promql_duration(rate_window_secs(criterion, 15))
+}
+
+pub fn promql_duration(secs: i64) -> String {
     if secs % 60 == 0 {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")
     }
+}
+
+/// The longest range selector (`[5m]`) in a PromQL text: the window a
+/// custom query judges over, so verification can wait for it.
+pub fn promql_window_secs(promql: &str) -> Option<i64> {
+    promql
+        .split('[')
+        .skip(1)
+        .filter_map(|rest| {
+            let inner = rest.split(']').next()?;
+            // `[5m:30s]` subqueries: the range is before the colon.
+            let range = inner.split(':').next()?.trim();
+            crate::core::signals::parse_duration(range).ok()
+        })
+        .max()
+}
+
+/// One metric as rbtui will ask for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuerySpec {
+    pub name: String,
+    pub promql: String,
+    pub criterion: Option<String>,
+    /// The rate window the query judges over, when known.
+    pub window_secs: Option<i64>,
+}
+
+/// The queries for a target's Prometheus: the configured ones, or the
+/// built-in error rate and p95, each with the window it uses.
+pub fn query_specs(pc: &PrometheusConfig, target: &str) -> Vec<QuerySpec> {
+    let service = pc.service.clone().unwrap_or_else(|| target.to_string());
+    type Row<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+    let configured: Vec<Row> = if pc.queries.is_empty() {
+        vec![
+            ("error_rate", None, None, None),
+            ("latency_p95", None, None, None),
+        ]
+    } else {
+        pc.queries
+            .iter()
+            .map(|q| {
+                (
+                    q.name.as_str(),
+                    q.promql.as_deref(),
+                    q.criterion.as_deref(),
+                    q.window.as_deref(),
+                )
+            })
+            .collect()
+    };
+    configured
+        .into_iter()
+        .map(|(name, promql, crit, window)| {
+            let crit = crit.or_else(|| default_criterion(name));
+            let window = window.and_then(|w| crate::core::signals::parse_duration(w).ok());
+            match promql {
+                Some(q) => QuerySpec {
+                    name: name.into(),
+                    promql: q.into(),
+                    criterion: crit.map(str::to_string),
+                    window_secs: window.or_else(|| promql_window_secs(q)),
+                },
+                None => {
+                    let w =
+                        window.unwrap_or_else(|| rate_window_secs(crit, pc.scrape_interval_secs));
+                    QuerySpec {
+                        name: name.into(),
+                        promql: default_promql_over(name, &service, &promql_duration(w))
+                            .unwrap_or_default(),
+                        criterion: crit.map(str::to_string),
+                        window_secs: Some(w),
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+/// How long a target's verification must be able to wait: its slowest
+/// criterion's duration plus its rate window (`core::verify`).
+pub fn verify_need(ts: &TargetSignals, target: &str) -> Option<crate::core::verify::VerifyNeed> {
+    let pc = ts.prometheus.as_ref()?;
+    let metrics: Vec<(String, i64, i64)> = query_specs(pc, target)
+        .into_iter()
+        .map(|q| {
+            let for_secs = q
+                .criterion
+                .as_deref()
+                .and_then(|c| parse_criterion(c).ok())
+                .map(|c| c.for_secs)
+                .unwrap_or(0);
+            (q.name, for_secs, q.window_secs.unwrap_or(0))
+        })
+        .collect();
+    crate::core::verify::need(&metrics)
 }
 
 /// The default PromQL for the built-in names, over `{service="…"}`, with
@@ -244,42 +349,14 @@ impl SignalsBackend {
                     },
                     _ => prometheus::Auth::None,
                 };
-                let service = pc.service.clone().unwrap_or_else(|| target.clone());
-                let queries: Vec<(String, String, Option<String>)> = if pc.queries.is_empty() {
-                    ["error_rate", "latency_p95"]
-                        .iter()
-                        .map(|n| {
-                            (
-                                n.to_string(),
-                                default_promql(n, &service).unwrap(),
-                                default_criterion(n).map(str::to_string),
-                            )
-                        })
-                        .collect()
-                } else {
-                    pc.queries
-                        .iter()
-                        .map(|q| {
-                            let crit = q
-                                .criterion
-                                .clone()
-                                .or_else(|| default_criterion(&q.name).map(str::to_string));
-                            let promql = q
-                                .promql
-                                .clone()
-                                .or_else(|| {
-                                    default_promql_over(
-                                        &q.name,
-                                        &service,
-                                        &rate_window(crit.as_deref()),
-                                    )
-                                })
-                                .unwrap_or_default();
-                            (q.name.clone(), promql, crit)
-                        })
-                        .collect()
-                };
-                for (name, promql, crit) in queries {
+                let queries = query_specs(pc, target);
+                for QuerySpec {
+                    name,
+                    promql,
+                    criterion: crit,
+                    ..
+                } in queries
+                {
                     let prom = prometheus::Prom {
                         base: pc.url.clone(),
                         auth: auth.clone(),
@@ -546,5 +623,49 @@ mod tests {
         );
         assert_eq!(rate_window(Some("> 5% for 10m")), "2m");
         assert!(default_promql("error_rate", "x").unwrap().contains("[2m]"));
+        assert_eq!(
+            rate_window_secs(Some("> 5% for 30s"), 5),
+            30,
+            "four 5 s scrapes fit"
+        );
+        assert_eq!(
+            rate_window_secs(Some("> 5% for 1m"), 30),
+            120,
+            "four 30 s scrapes"
+        );
+    }
+
+    #[test]
+    fn a_query_window_sets_the_promql_and_the_verify_need() {
+        let pc: PrometheusConfig = toml::from_str(
+            r#"url = "http://p"
+            [[query]]
+            name = "error_rate"
+            criterion = "> 5% for 1m"
+            window = "90s"
+            [[query]]
+            name = "queue"
+            promql = "max_over_time(queue_depth[10m])"
+            criterion = "> 100"
+            "#,
+        )
+        .unwrap();
+        let q = query_specs(&pc, "shop");
+        assert!(q[0].promql.contains("[90s]"), "{}", q[0].promql);
+        assert_eq!(q[1].window_secs, Some(600), "read from the custom PromQL");
+        let ts = TargetSignals {
+            probes: vec![],
+            prometheus: Some(pc),
+        };
+        let n = verify_need(&ts, "shop").unwrap();
+        assert_eq!(n.secs, 600);
+        assert!(n.why.starts_with("queue:"), "{}", n.why);
+        let defaults: PrometheusConfig = toml::from_str("url = \"http://p\"").unwrap();
+        let ts = TargetSignals {
+            probes: vec![],
+            prometheus: Some(defaults),
+        };
+        let n = verify_need(&ts, "shop").unwrap();
+        assert_eq!(n.secs, 600 + 120, "p95 for 10m over 2m");
     }
 }

@@ -24,12 +24,14 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
     let mut lines: Vec<Line> = p.confirm_lines().into_iter().map(Line::raw).collect();
     if p.is_rollback() {
         // How long "verify" may take, and why, before anyone confirms.
+        let w = crate::core::verify::window(&s.settings, &p.target.name);
         lines.push(Line::styled(
             format!(
-                "   Verify takes up to {} after convergence (verify_window_secs)",
-                crate::core::fmt::age(s.settings.verify_window_secs)
+                "   Verify takes up to {} after convergence ({})",
+                crate::core::verify::span(w.secs),
+                w.why
             ),
-            theme::DIM,
+            if w.too_short { theme::WARN } else { theme::DIM },
         ));
     }
     lines.push(Line::raw(""));

@@ -376,9 +376,19 @@ fn search_with(
     url: String,
     service: &str,
 ) -> (SignalsBackend, tokio::runtime::Runtime) {
+    let (b, rt, _) = search_with_clock(probes, url, service);
+    (b, rt)
+}
+
+fn search_with_clock(
+    probes: Vec<ProbeConfig>,
+    url: String,
+    service: &str,
+) -> (SignalsBackend, tokio::runtime::Runtime, ManualClock) {
     let clock = ManualClock::new(common::t0());
-    let demo: Arc<dyn Backend> =
-        Arc::new(DemoBackend::builtin(Arc::new(clock)).restricted(vec![("search".into(), None)]));
+    let demo: Arc<dyn Backend> = Arc::new(
+        DemoBackend::builtin(Arc::new(clock.clone())).restricted(vec![("search".into(), None)]),
+    );
     let mut specs = std::collections::HashMap::new();
     specs.insert(
         "search".to_string(),
@@ -405,7 +415,46 @@ fn search_with(
     rt.block_on(b.targets()).unwrap();
     let unread = rt.block_on(b.first_readings(Duration::from_secs(5)));
     assert!(unread.is_empty(), "{unread:?}");
-    (b, rt)
+    (b, rt, clock)
+}
+
+/// The whole path with Prometheus down: the rollback converges and the
+/// replicas verify, but the note records "not proven" naming the metric
+/// that could not be read, never "recovered", and the recovery tick stays
+/// open.
+#[test]
+fn a_rollback_verified_while_prometheus_is_down_is_recorded_not_proven() {
+    let (b, _rt, clock) = search_with_clock(vec![], "http://127.0.0.1:9".into(), "search");
+    let runbooks = rbtui::runbook::load_all(None).unwrap();
+    let state = rbtui::core::state::State::new(
+        common::settings(rbtui::core::model::Mode::Demo, "n.md"),
+        runbooks,
+        common::t0(),
+    );
+    let mut s = rbtui::app::script::Script::new(state, Arc::new(b), clock, None);
+    s.start();
+    common::select(&mut s, "search");
+    s.press("<Enter>");
+    let lkg = s.state.histories["search"].last_known_good.clone().unwrap();
+    common::plan_to(&mut s, "search", &lkg);
+    s.press("<Enter>");
+    s.press("<Enter>");
+    assert!(s.state.in_flight(), "{:?}", s.state.flash);
+    assert!(s.advance_until(120_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    let all = s.recorded.join("\n");
+    assert!(!all.contains("**recovered**"), "{all}");
+    let line = s
+        .recorded
+        .iter()
+        .find(|l| l.contains("**not-recovered**"))
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(
+        line.contains("recovery not proven") && line.contains("error_rate unavailable"),
+        "{line}"
+    );
+    assert!(line.contains("connection refused"), "{line}");
 }
 
 fn search_with_prometheus(url: String) -> (SignalsBackend, tokio::runtime::Runtime) {

@@ -1,10 +1,14 @@
-//! Docker tests need an engine, the real-Prometheus test a Prometheus.
+//! Docker tests need an engine, the real-Prometheus test a Prometheus,
+//! the migration corpus's cross-check squawk.
 //! Where none is there they are compiled as ignored, so the runner's
 //! summary shows them as skipped (with why) instead of counting them as
 //! passed. Under CI=true they always run, and fail loudly if it is missing.
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(docker_engine)");
     println!("cargo::rustc-check-cfg=cfg(prometheus_bin)");
+    println!("cargo::rustc-check-cfg=cfg(squawk_bin)");
+    println!("cargo::rerun-if-env-changed=SQUAWK_BIN");
+    println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-env-changed=DOCKER_HOST");
     println!("cargo::rerun-if-env-changed=PROMETHEUS_BIN");
     println!("cargo::rerun-if-env-changed=CI");
@@ -16,5 +20,10 @@ fn main() {
     let prom = std::env::var("PROMETHEUS_BIN").unwrap_or_else(|_| "/usr/bin/prometheus".into());
     if ci || std::path::Path::new(&prom).exists() {
         println!("cargo::rustc-cfg=prometheus_bin");
+    }
+    let squawk_on_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("squawk").is_file()));
+    if ci || std::env::var_os("SQUAWK_BIN").is_some() || squawk_on_path {
+        println!("cargo::rustc-cfg=squawk_bin");
     }
 }

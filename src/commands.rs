@@ -421,8 +421,13 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                     for f in &d.files {
                         outln!(
                             out,
-                            "  {} ({})",
+                            "  {}{} ({})",
                             f.path,
+                            if f.change.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" [{}]", f.change)
+                            },
                             if f.is_down {
                                 "down migration, listed only".into()
                             } else {

@@ -274,10 +274,31 @@ pub fn classify_script(text: &str, created: &mut HashSet<String>) -> Vec<Classif
 /// to keywords (marked) only when neither parser can read it.
 pub fn classify_statement(sql: &str, created: &mut HashSet<String>) -> (SqlVerdict, String, bool) {
     if let Some(body) = do_block_body(sql) {
-        return classify_do_block(body, created);
+        return match read_body(body, created, true) {
+            (Some((v, r)), _) => (v, format!("inside DO block: {r}"), true),
+            (None, 0) => (
+                SqlVerdict::Review,
+                "procedural block (inside DO block: no statement read; read it before rolling back)"
+                    .to_string(),
+                false,
+            ),
+            (None, n) => (
+                SqlVerdict::Compatible,
+                format!("inside DO block: all {n} statement(s) backward-compatible"),
+                true,
+            ),
+        };
     }
+    if let Some((v, r)) = super::sql_shapes::read(sql, created) {
+        return (v, r, true);
+    }
+    let unmatched = super::sql_shapes::parser_friendly(sql.trim_start());
+    let texts = [Some(sql), unmatched.as_deref()];
     let dialects: [&dyn Dialect; 2] = [&PostgreSqlDialect {}, &MySqlDialect {}];
-    for d in dialects {
+    for (d, sql) in dialects
+        .iter()
+        .flat_map(|d| texts.iter().flatten().map(move |t| (*d, *t)))
+    {
         if let Ok(stmts) = Parser::parse_sql(d, sql) {
             if stmts.is_empty() {
                 return (SqlVerdict::Compatible, "empty statement".into(), true);
@@ -336,16 +357,17 @@ fn strip_leading_comments(sql: &str) -> &str {
     t
 }
 
-/// A `DO` block's statements read one by one (PL/pgSQL control lines
-/// skipped): the worst decides, named "inside DO block"; what cannot be
-/// read stays review, never ok.
-fn classify_do_block(body: &str, created: &mut HashSet<String>) -> (SqlVerdict, String, bool) {
-    let mut worst = (
-        SqlVerdict::Review,
-        "procedural block (inside DO block: nothing judged worse; read it before rolling back)"
-            .to_string(),
-        false,
-    );
+/// A `DO` block's or a function's statements read one by one (PL/pgSQL
+/// control lines skipped); the worst is returned (None when nothing was
+/// judged worse than ok) with how many statements were judged. In a function body (`dml` false) only schema
+/// changes count: its reads and writes run when it is called, as its logic.
+pub(super) fn read_body(
+    body: &str,
+    created: &mut HashSet<String>,
+    dml: bool,
+) -> (Option<(SqlVerdict, String)>, usize) {
+    let mut worst: Option<(SqlVerdict, String)> = None;
+    let mut judged = 0;
     let control = |s: &str| {
         let u = s.trim_start().to_ascii_uppercase();
         [
@@ -362,6 +384,19 @@ fn classify_do_block(body: &str, created: &mut HashSet<String>) -> (SqlVerdict, 
             "FOR ",
             "EXCEPTION",
             "WHEN ",
+        ]
+        .iter()
+        .any(|k| u.starts_with(k))
+    };
+    let ddl = |s: &str| {
+        let u = s.trim_start().to_ascii_uppercase();
+        [
+            "ALTER ",
+            "DROP ",
+            "CREATE ",
+            "TRUNCATE ",
+            "RENAME ",
+            "REVOKE ",
         ]
         .iter()
         .any(|k| u.starts_with(k))
@@ -386,7 +421,12 @@ fn classify_do_block(body: &str, created: &mut HashSet<String>) -> (SqlVerdict, 
             if let Some(k) = ["BEGIN", "ELSE", "LOOP"].into_iter().find(|k| word(k)) {
                 st = st[k.len()..].trim_start();
             } else if ["IF", "ELSIF", "WHEN"].into_iter().any(word) {
-                match u.find(" THEN") {
+                match u.find(" THEN ") {
+                    Some(i) => st = st[i + 5..].trim_start(),
+                    None => break,
+                }
+            } else if ["FOR", "WHILE"].into_iter().any(word) {
+                match u.find(" LOOP ") {
                     Some(i) => st = st[i + 5..].trim_start(),
                     None => break,
                 }
@@ -394,21 +434,42 @@ fn classify_do_block(body: &str, created: &mut HashSet<String>) -> (SqlVerdict, 
                 break;
             }
         }
-        if st.is_empty() || control(st) {
+        if st.is_empty() || control(st) || (!dml && !ddl(st)) {
             continue;
         }
         let (v, r, _) = classify_statement(st, created);
-        if v > worst.0 {
-            worst = (v, format!("inside DO block: {r}"), true);
+        judged += 1;
+        if v > SqlVerdict::Compatible && worst.as_ref().is_none_or(|w| v > w.0) {
+            worst = Some((v, r));
         }
     }
-    worst
+    (worst, judged)
 }
 
 /// A table name as matched against the ones created in the range:
 /// without quotes, lower-case (`"Storage"."Prefixes"` is storage.prefixes).
 fn name(n: &ObjectName) -> String {
     normal(&n.to_string())
+}
+
+fn name_of(t: &impl std::fmt::Display) -> String {
+    normal(&t.to_string())
+}
+
+/// The tables a DELETE removes rows from, when it names them plainly.
+fn delete_tables(d: &sqlparser::ast::Delete) -> Option<Vec<String>> {
+    let from = match &d.from {
+        sqlparser::ast::FromTable::WithFromKeyword(f)
+        | sqlparser::ast::FromTable::WithoutKeyword(f) => f,
+    };
+    let names: Vec<String> = from
+        .iter()
+        .map(|t| match &t.relation {
+            sqlparser::ast::TableFactor::Table { name: n, .. } => Some(name(n)),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    (!names.is_empty()).then_some(names)
 }
 
 fn normal(s: &str) -> String {
@@ -471,7 +532,16 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
             or_replace,
             ..
         } => {
-            if *or_replace {
+            let new = is_created(created, &name(n));
+            created.insert(name(n));
+            if *or_replace && new {
+                (
+                    Compatible,
+                    format!(
+                        "replaces view {n}, created in this range (the old code never used it)"
+                    ),
+                )
+            } else if *or_replace {
                 (
                     Unsafe,
                     format!("replaces view {n}; the old code may rely on its old shape"),
@@ -572,6 +642,10 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
                 ),
             )
         }
+        Statement::Update { table, .. } if is_created(created, &name_of(&table.relation)) => (
+            Compatible,
+            format!("updates rows of {}, created in this range", table.relation),
+        ),
         Statement::Update { table, .. } => (
             Unsafe,
             format!(
@@ -579,10 +653,25 @@ fn classify_ast(stmt: &Statement, created: &mut HashSet<String>) -> (SqlVerdict,
                 table.relation
             ),
         ),
+        Statement::Delete(d)
+            if delete_tables(d).is_some_and(|ts| ts.iter().all(|t| is_created(created, t))) =>
+        {
+            (
+                Compatible,
+                "deletes rows of a table created in this range".into(),
+            )
+        }
         Statement::Delete(_) => (
             Unsafe,
             "deletes existing rows; the old code may need them".into(),
         ),
+        Statement::Truncate { table_names, .. }
+            if table_names
+                .iter()
+                .all(|t| is_created(created, &name(&t.name))) =>
+        {
+            (Compatible, "truncates a table created in this range".into())
+        }
         Statement::Truncate { table_names, .. } => {
             let names: Vec<String> = table_names.iter().map(|t| t.name.to_string()).collect();
             (

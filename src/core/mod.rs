@@ -13,6 +13,7 @@ pub mod plan;
 mod reads;
 pub mod run;
 pub mod signals;
+mod sql_shapes;
 pub mod state;
 pub mod status;
 pub mod update;

@@ -54,6 +54,16 @@ pub struct TargetConfig {
     /// the per-version files it is restored from (`{tag}` is replaced).
     pub manifest: Option<PathBuf>,
     pub manifest_versions: Option<String>,
+    /// compose: the project's files, when the containers' labels name none
+    /// reachable here (default: `com.docker.compose.project.config_files`).
+    pub compose_files: Option<Vec<PathBuf>>,
+    /// compose: the variable the compose file reads the image version from
+    /// (`image: shop/web:${WEB_VERSION}`); with it the rollback pins the
+    /// version in the env file and runs `docker compose up -d --no-build`.
+    pub version_var: Option<String>,
+    /// compose: the env file holding `version_var` (default: `.env` in the
+    /// project directory).
+    pub env_file: Option<PathBuf>,
     /// Migration checks: a local git checkout of the service's code.
     pub repo: Option<PathBuf>,
     /// Path globs of migration files (default: Flyway, golang-migrate, dbmate…).
@@ -408,7 +418,37 @@ impl Config {
             }
         }
         c.dir = Path::new(origin).parent().map(Path::to_path_buf);
+        c.resolve_paths();
         Ok(c)
+    }
+
+    /// Paths in a target are relative to the config file, like `repo`:
+    /// the same config gives the same files from any working directory.
+    fn resolve_paths(&mut self) {
+        let Some(dir) = self.dir.clone().filter(|d| !d.as_os_str().is_empty()) else {
+            return;
+        };
+        let rel = |p: &PathBuf| {
+            if p.is_relative() {
+                dir.join(p)
+            } else {
+                p.clone()
+            }
+        };
+        for t in &mut self.targets {
+            t.manifest = t.manifest.as_ref().map(rel);
+            t.manifest_versions = t.manifest_versions.as_ref().map(|m| {
+                let p = PathBuf::from(m);
+                rel(&p).display().to_string()
+            });
+            t.compose_files = t
+                .compose_files
+                .as_ref()
+                .map(|fs| fs.iter().map(rel).collect());
+            t.env_file = t.env_file.as_ref().map(rel);
+            t.repo = t.repo.as_ref().map(rel);
+            t.ca_file = t.ca_file.as_ref().map(rel);
+        }
     }
 
     /// Reads only a regular file of at most [`MAX_CONFIG_BYTES`]: a FIFO or

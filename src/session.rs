@@ -241,6 +241,9 @@ fn docker_backends(
                 service: t.service.clone().unwrap_or_else(|| t.name.clone()),
                 environment: t.environment.clone(),
                 manifest: t.manifest.clone().zip(t.manifest_versions.clone()),
+                compose_files: t.compose_files.clone().unwrap_or_default(),
+                version_var: t.version_var.clone(),
+                env_file: t.env_file.clone(),
             })
             .collect();
         if !sw.is_empty() {
@@ -347,13 +350,9 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         let mut router = Router::new(backends);
         for t in &config.targets {
             if let Some(repo) = &t.repo {
-                let repo = match (&config.dir, repo.is_relative()) {
-                    (Some(d), true) => d.join(repo),
-                    _ => repo.clone(),
-                };
                 router = router.with_git_migrations(
                     &t.name,
-                    GitMigrations::new(repo, t.migrations.clone(), t.sha_from_tag.clone()),
+                    GitMigrations::new(repo.clone(), t.migrations.clone(), t.sha_from_tag.clone()),
                 );
             }
         }

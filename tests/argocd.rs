@@ -134,7 +134,13 @@ fn rollback_disables_auto_sync_first_then_rolls_back_and_converges() {
     assert_eq!(p.steps[0], PlanStep::DisableAutoSync);
 
     // The server refuses a rollback while auto-sync is on: the guard is real.
-    let refused = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "41".into() }));
+    let refused = rt.block_on(b.execute(
+        &p,
+        &PlanStep::Rollback {
+            to: "41".into(),
+            via: None,
+        },
+    ));
     assert_eq!(
         refused,
         Err(ExecError::Refused(
@@ -153,7 +159,13 @@ fn rollback_disables_auto_sync_first_then_rolls_back_and_converges() {
     );
     p.built_from = done.version;
     let done = rt
-        .block_on(b.execute(&p, &PlanStep::Rollback { to: "41".into() }))
+        .block_on(b.execute(
+            &p,
+            &PlanStep::Rollback {
+                to: "41".into(),
+                via: None,
+            },
+        ))
         .unwrap();
     p.built_from = done.version;
     let mut phases = Vec::new();
@@ -384,15 +396,27 @@ fn server_refusals_are_surfaced_verbatim() {
     let b = backend(&fake, TOKEN, None);
     let rt = rt();
     let p = plan_for(&b, &rt, "41");
-    let r = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "99".into() }));
+    let r = rt.block_on(b.execute(
+        &p,
+        &PlanStep::Rollback {
+            to: "99".into(),
+            via: None,
+        },
+    ));
     assert_eq!(
         r,
         Err(ExecError::Refused(
             "application argocd/orders-prod does not have deployment with id 99".into()
         ))
     );
-    rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "41".into() }))
-        .unwrap();
+    rt.block_on(b.execute(
+        &p,
+        &PlanStep::Rollback {
+            to: "41".into(),
+            via: None,
+        },
+    ))
+    .unwrap();
     let p2 = plan_for(&b, &rt, "40");
     assert!(
         p2.checks
@@ -400,7 +424,13 @@ fn server_refusals_are_surfaced_verbatim() {
             .any(|c| c.id == "busy" && c.detail.contains("Running")),
         "mid-operation is a pre-flight block"
     );
-    let r = rt.block_on(b.execute(&p2, &PlanStep::Rollback { to: "40".into() }));
+    let r = rt.block_on(b.execute(
+        &p2,
+        &PlanStep::Rollback {
+            to: "40".into(),
+            via: None,
+        },
+    ));
     assert_eq!(
         r,
         Err(ExecError::Refused(
@@ -420,7 +450,13 @@ fn failed_operations_report_the_repo_server_error() {
     let rt = rt();
     let mut p = plan_for(&b, &rt, "41");
     p.built_from = rt
-        .block_on(b.execute(&p, &PlanStep::Rollback { to: "41".into() }))
+        .block_on(b.execute(
+            &p,
+            &PlanStep::Rollback {
+                to: "41".into(),
+                via: None,
+            },
+        ))
         .unwrap()
         .version;
     let last = (0..10)
@@ -766,7 +802,13 @@ fn a_refused_connection_is_nothing_sent() {
     };
     let gone = ArgoBackend::new(Client::new(conn).unwrap(), vec![AppSpec::One(t)]);
     rt.block_on(gone.targets()).unwrap();
-    let r = rt.block_on(gone.execute(&p, &PlanStep::Rollback { to: "41".into() }));
+    let r = rt.block_on(gone.execute(
+        &p,
+        &PlanStep::Rollback {
+            to: "41".into(),
+            via: None,
+        },
+    ));
     let Err(e @ ExecError::NotSent(_)) = r else {
         panic!("nothing sent, got {r:?}")
     };

@@ -395,3 +395,42 @@ fn drills_lists_when_each_runbook_last_worked_and_exits_4_when_one_is_stale() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2);
 }
+
+/// Paths in a target are relative to the config file, like `repo`: the
+/// same config finds the same files from any working directory.
+#[test]
+fn target_paths_are_relative_to_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("ops");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(
+        sub.join("rbtui.toml"),
+        "[[target]]\nname = \"web\"\nkind = \"compose\"\nproject = \"shop\"\nmanifest = \"m/app.json\"\nmanifest_versions = \"m/app.{tag}.json\"\ncompose_files = [\"deploy/docker-compose.yml\", \"/abs/x.yml\"]\nenv_file = \"deploy/.env\"\nversion_var = \"WEB_VERSION\"\nrepo = \"../src\"\n",
+    )
+    .unwrap();
+    let c = rbtui::config::Config::load(&sub.join("rbtui.toml")).unwrap();
+    let t = &c.targets[0];
+    assert_eq!(
+        t.manifest.as_deref(),
+        Some(sub.join("m/app.json").as_path())
+    );
+    assert_eq!(
+        t.manifest_versions.as_deref(),
+        Some(sub.join("m/app.{tag}.json").display().to_string().as_str())
+    );
+    assert_eq!(
+        t.compose_files.as_deref(),
+        Some(
+            [
+                sub.join("deploy/docker-compose.yml"),
+                std::path::PathBuf::from("/abs/x.yml")
+            ]
+            .as_slice()
+        )
+    );
+    assert_eq!(
+        t.env_file.as_deref(),
+        Some(sub.join("deploy/.env").as_path())
+    );
+    assert_eq!(t.repo.as_deref(), Some(sub.join("../src").as_path()));
+}

@@ -97,6 +97,9 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
                 .display()
                 .to_string(),
         )),
+        compose_files: vec![],
+        version_var: None,
+        env_file: None,
     };
     let b = ComposeBackend::new(eng, vec![target]);
     let wait = |what: &str, secs: u64, f: &dyn Fn() -> bool| {
@@ -136,7 +139,13 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
         pair.detail
             .contains("image and manifest roll back as a pair")
     );
-    let r = rt.block_on(b.execute(&p2, &PlanStep::Rollback { to: "v2".into() }));
+    let r = rt.block_on(b.execute(
+        &p2,
+        &PlanStep::Rollback {
+            to: "v2".into(),
+            via: None,
+        },
+    ));
     assert!(matches!(r, Err(ExecError::Refused(_))), "{r:?}");
     assert_eq!(
         std::fs::read_to_string(&live).unwrap(),
@@ -146,7 +155,13 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
 
     let p = plan(&b, &rt, "v1");
     let done = rt
-        .block_on(b.execute(&p, &PlanStep::Rollback { to: "v1".into() }))
+        .block_on(b.execute(
+            &p,
+            &PlanStep::Rollback {
+                to: "v1".into(),
+                via: None,
+            },
+        ))
         .unwrap();
     assert!(
         done.summary.contains("app.manifest.json ← ")
@@ -208,9 +223,21 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
     )
     .unwrap();
     let p = plan(&b, &rt, "v2");
-    rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "v2".into() }))
-        .unwrap();
-    let r = rt.block_on(b.execute(&stale, &PlanStep::Rollback { to: "v1".into() }));
+    rt.block_on(b.execute(
+        &p,
+        &PlanStep::Rollback {
+            to: "v2".into(),
+            via: None,
+        },
+    ))
+    .unwrap();
+    let r = rt.block_on(b.execute(
+        &stale,
+        &PlanStep::Rollback {
+            to: "v1".into(),
+            via: None,
+        },
+    ));
     assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
 
     // The same rollback driven from the console, keys only, into a note.

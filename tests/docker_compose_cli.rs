@@ -90,6 +90,9 @@ fn a_rollback_keeps_what_the_compose_file_set() {
             service: "web".into(),
             environment: "staging".into(),
             manifest: None,
+            compose_files: vec![],
+            version_var: None,
+            env_file: None,
         }],
     );
     let t = rt.block_on(b.targets()).unwrap();
@@ -117,8 +120,14 @@ fn a_rollback_keeps_what_the_compose_file_set() {
         "{}",
         drift.detail
     );
-    rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "v1".into() }))
-        .unwrap();
+    rt.block_on(b.execute(
+        &p,
+        &PlanStep::Rollback {
+            to: "v1".into(),
+            via: None,
+        },
+    ))
+    .unwrap();
     let t0 = Instant::now();
     let pr = loop {
         let pr = rt.block_on(b.progress(&p)).unwrap();
@@ -173,4 +182,161 @@ fn a_rollback_keeps_what_the_compose_file_set() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
+}
+
+/// The runbook's own way, when the project's files are reachable: the
+/// version is pinned where Compose reads it (`WEB_VERSION` in `.env`), the
+/// manifest pair swapped, each as its own step with a backup, and Compose
+/// recreates the service. A later `docker-compose up -d` keeps the good
+/// version, because the inputs now say it.
+#[test]
+#[cfg_attr(
+    not(docker_engine),
+    ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
+)]
+fn a_rollback_through_compose_pins_the_version_and_stays_rolled_back() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(eng) = engine(&rt) else { return };
+    let project = unique("rbtuipin").replace('-', "");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        COMPOSE_FILE.replace("rbtui-test/web:v3", "rbtui-test/web:${WEB_VERSION}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "# shop\nWEB_VERSION=v3\nOTHER=kept\n",
+    )
+    .unwrap();
+    let m = dir.path().join("manifests");
+    std::fs::create_dir(&m).unwrap();
+    for v in ["v1", "v3"] {
+        std::fs::write(
+            m.join(format!("shop.{v}.json")),
+            format!("{{\"for\":\"{v}\"}}"),
+        )
+        .unwrap();
+    }
+    std::fs::write(m.join("shop.json"), "{\"for\":\"v3\"}").unwrap();
+    let up = compose(dir.path(), &project, &["up", "-d"]);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let _down = Down(dir.path().to_path_buf(), project.clone());
+    let web = format!("{project}_web_1");
+    let neighbour = format!("{project}_neighbour_1");
+
+    let b = ComposeBackend::new(
+        eng,
+        vec![ComposeTarget {
+            name: "web".into(),
+            project: project.clone(),
+            service: "web".into(),
+            environment: "staging".into(),
+            manifest: Some((
+                m.join("shop.json"),
+                m.join("shop.{tag}.json").display().to_string(),
+            )),
+            compose_files: vec![],
+            version_var: Some("WEB_VERSION".into()),
+            env_file: None,
+        }],
+    );
+    let t = rt.block_on(b.targets()).unwrap();
+    let h = rt.block_on(b.history("web")).unwrap();
+    let ci = h
+        .facts
+        .compose_inputs
+        .clone()
+        .unwrap_or_else(|| panic!("inputs reachable: {:?}", h.facts.inputs_drift));
+    assert_eq!(ci.current.as_deref(), Some("v3"));
+    let p = plan::build(PlanInputs {
+        id: 1,
+        target: &t[0],
+        mode: Mode::Live,
+        history: &h,
+        to: "v1",
+        now: chrono::Utc::now(),
+        before: None,
+        mutable_tags: &["latest".into()],
+        rollout_timeout_secs: 120,
+    })
+    .unwrap();
+    assert!(
+        p.checks.iter().all(|c| c.id != "inputs"),
+        "no drift to warn about: {:?}",
+        p.checks
+    );
+    let steps: Vec<String> = p.steps.iter().map(|s| s.describe(&t[0], &p.from)).collect();
+    assert!(
+        steps[0].starts_with("Pin WEB_VERSION=v1 in ") && steps[0].contains("was v3"),
+        "{steps:?}"
+    );
+    assert!(
+        steps[1].starts_with("Copy manifest ") && steps[1].contains("shop.v1.json"),
+        "{steps:?}"
+    );
+    assert!(steps[2].contains("up -d --no-build web"), "{steps:?}");
+    let mut p = p;
+    for s in p.steps.clone().iter().filter(|s| s.mutates()) {
+        let done = rt
+            .block_on(b.execute(&p, s))
+            .unwrap_or_else(|e| panic!("{s:?}: {}", e.message()));
+        p.built_from = done.version;
+    }
+    let t0 = Instant::now();
+    let pr = loop {
+        let pr = rt.block_on(b.progress(&p)).unwrap();
+        if pr.phase.is_terminal() || t0.elapsed() > Duration::from_secs(60) {
+            break pr;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(pr.phase, ProgressPhase::Converged, "{}", pr.message);
+    let env = std::fs::read_to_string(dir.path().join(".env")).unwrap();
+    assert_eq!(env, "# shop\nWEB_VERSION=v1\nOTHER=kept\n");
+    assert!(
+        std::fs::read_to_string(dir.path().join(".env.rbtui-bak"))
+            .unwrap()
+            .contains("WEB_VERSION=v3")
+    );
+    assert_eq!(
+        std::fs::read_to_string(m.join("shop.json")).unwrap(),
+        "{\"for\":\"v1\"}"
+    );
+
+    let f = |fmt: &str| docker(&["inspect", &web, "--format", fmt]);
+    assert_eq!(f("{{.Config.Image}}"), "rbtui-test/web:v1");
+    assert!(
+        !f("{{index .Config.Labels \"com.docker.compose.config-hash\"}}").is_empty(),
+        "Compose owns the container"
+    );
+    let got = docker(&[
+        "exec",
+        &neighbour,
+        "/bin/busybox",
+        "wget",
+        "-q",
+        "-O",
+        "-",
+        "http://shopweb:8080/version",
+    ]);
+    assert_eq!(got, "v1");
+    // Someone runs Compose again, as they will: it stays on v1.
+    let id = f("{{.Id}}");
+    let again = compose(dir.path(), &project, &["up", "-d"]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(f("{{.Config.Image}}"), "rbtui-test/web:v1");
+    assert_eq!(f("{{.Id}}"), id, "up-to-date: Compose's inputs say v1");
 }

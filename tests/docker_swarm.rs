@@ -200,6 +200,7 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
             &p,
             &PlanStep::Rollback {
                 to: PREVIOUS.into(),
+                via: None,
             },
         ))
         .unwrap();
@@ -227,8 +228,14 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
 
     // Pin v1 (by tag: local images have no registry digest).
     let p = plan(&b, &rt, "v1").unwrap();
-    rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "v1".into() }))
-        .unwrap();
+    rt.block_on(b.execute(
+        &p,
+        &PlanStep::Rollback {
+            to: "v1".into(),
+            via: None,
+        },
+    ))
+    .unwrap();
     let pr = converge(&b, &rt, &p, 120);
     assert_eq!(pr.phase, ProgressPhase::Converged, "{}", pr.message);
     let h = health();
@@ -253,7 +260,13 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
         None,
     ))
     .unwrap();
-    let r = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "v2".into() }));
+    let r = rt.block_on(b.execute(
+        &p,
+        &PlanStep::Rollback {
+            to: "v2".into(),
+            via: None,
+        },
+    ));
     assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
     assert_eq!(
         health().images[0].tag.as_deref(),

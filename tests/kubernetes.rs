@@ -232,7 +232,13 @@ fn rollout_undo_sends_kubectls_patch_with_the_guard_and_converges() {
     );
 
     let done = rt
-        .block_on(b.execute(&p, &PlanStep::Rollback { to: "2".into() }))
+        .block_on(b.execute(
+            &p,
+            &PlanStep::Rollback {
+                to: "2".into(),
+                via: None,
+            },
+        ))
         .unwrap();
     assert!(
         done.summary
@@ -305,7 +311,13 @@ fn a_deployment_changed_since_the_plan_is_never_patched() {
     let p = plan(&b, &rt, "2");
     // Changed before execution: the pre-read refuses, nothing is sent.
     fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"] = json!("851");
-    let r = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "2".into() }));
+    let r = rt.block_on(b.execute(
+        &p,
+        &PlanStep::Rollback {
+            to: "2".into(),
+            via: None,
+        },
+    ));
     assert_eq!(
         r,
         Err(ExecError::Stale {
@@ -317,7 +329,13 @@ fn a_deployment_changed_since_the_plan_is_never_patched() {
     // Changed between our read and our patch: the server's `test` op refuses (422).
     fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"] = json!("850");
     fake.state.lock().unwrap().race_after_get = true;
-    let r = rt.block_on(b.execute(&p, &PlanStep::Rollback { to: "2".into() }));
+    let r = rt.block_on(b.execute(
+        &p,
+        &PlanStep::Rollback {
+            to: "2".into(),
+            via: None,
+        },
+    ));
     assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
     assert_eq!(fake.patches().len(), 1);
     let s = fake.state.lock().unwrap();

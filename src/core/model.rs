@@ -242,6 +242,26 @@ pub struct TargetFacts {
     /// would deploy.
     #[serde(default)]
     pub head_revision: Option<String>,
+    /// Compose: the project's own inputs are reachable, so the rollback
+    /// pins the version where Compose reads it and lets Compose recreate.
+    #[serde(default)]
+    pub compose_inputs: Option<ComposeInputs>,
+}
+
+/// Where a Compose project reads its version, and how it is brought up.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ComposeInputs {
+    /// The env file Compose reads (`.env` in the project directory, or the
+    /// target's `env_file`) and the variable the compose file takes the
+    /// version from (`version_var`).
+    pub env_file: String,
+    pub var: String,
+    /// Its value now, as read with the history.
+    pub current: Option<String>,
+    /// The live manifest and its versioned files (`{tag}`), swapped as a pair.
+    pub manifest: Option<(String, String)>,
+    /// `docker compose -p … -f … up -d --no-build SERVICE`, as it will run.
+    pub up: String,
 }
 
 /// A target's history plus the facts needed to plan against it.

@@ -14,12 +14,41 @@ pub enum PlanStep {
     DisableAutoSync,
     /// Argo CD: turn auto-sync back on, once the bad commit is reverted.
     EnableAutoSync,
-    /// The rollback itself.
-    Rollback { to: String },
+    /// A file the platform deploys from, changed before the rollback
+    /// (backed up first, recorded as its own step).
+    EditInput(InputEdit),
+    /// The rollback itself; `via` is the platform's own command when it
+    /// does the work (Compose recreating from its pinned inputs).
+    Rollback {
+        to: String,
+        #[serde(default)]
+        via: Option<String>,
+    },
     /// Watch until converged, failed or timed out.
     WaitForRollout { timeout_secs: i64 },
     /// Re-read health and record before/after evidence.
     Verify,
+}
+
+/// A change to a deploy input file, as planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum InputEdit {
+    /// `var=to` in `file` (was `from`).
+    PinVar {
+        file: String,
+        var: String,
+        from: Option<String>,
+        to: String,
+    },
+    /// The versioned manifest copied over the live one.
+    SwapManifest { live: String, versioned: String },
+}
+
+impl InputEdit {
+    /// Where its backup goes: beside the file, so the restore is a `cp`.
+    pub fn backup_of(file: &str) -> String {
+        format!("{file}.rbtui-bak")
+    }
 }
 
 impl PlanStep {
@@ -27,7 +56,10 @@ impl PlanStep {
     pub fn mutates(&self) -> bool {
         matches!(
             self,
-            PlanStep::DisableAutoSync | PlanStep::EnableAutoSync | PlanStep::Rollback { .. }
+            PlanStep::DisableAutoSync
+                | PlanStep::EnableAutoSync
+                | PlanStep::EditInput(_)
+                | PlanStep::Rollback { .. }
         )
     }
 
@@ -43,7 +75,25 @@ impl PlanStep {
                 "Re-enable auto-sync on Argo CD application {} (merge PATCH automated.enabled=true; before v3.1 the saved automated block restored as it was); Argo CD then syncs HEAD",
                 t.object()
             ),
-            PlanStep::Rollback { to } => match t.kind {
+            PlanStep::EditInput(InputEdit::PinVar {
+                file,
+                var,
+                from: was,
+                to,
+            }) => format!(
+                "Pin {var}={to} in {file} (was {}; backup {})",
+                was.as_deref().unwrap_or("unset"),
+                InputEdit::backup_of(file)
+            ),
+            PlanStep::EditInput(InputEdit::SwapManifest { live, versioned }) => format!(
+                "Copy manifest {versioned} over {live} (image and manifest as a pair; backup {})",
+                InputEdit::backup_of(live)
+            ),
+            PlanStep::Rollback { to, via: Some(cmd) } => format!(
+                "Run `{cmd}`: Compose recreates {} on {to} from its own files (networks, aliases, health check and volumes as the project defines them)",
+                t.object()
+            ),
+            PlanStep::Rollback { to, .. } => match t.kind {
                 Kind::Argocd => format!(
                     "Roll back {} to history id {to} (POST /rollback {{id: {to}, prune: false, dryRun: false}})",
                     t.object()
@@ -63,7 +113,7 @@ impl PlanStep {
                     from.id
                 ),
                 Kind::Compose => format!(
-                    "Recreate compose service {} on image {to} (image and manifest as a pair)",
+                    "Recreate compose service {} on image {to} from each container's inspected settings (image and manifest as a pair); Compose's files are not reachable here and still name the image running now",
                     t.object()
                 ),
             },
@@ -244,7 +294,35 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     if h.facts.auto_sync {
         steps.push(PlanStep::DisableAutoSync);
     }
-    steps.push(PlanStep::Rollback { to: to.id.clone() });
+    match h.facts.compose_inputs.as_ref().filter(|_| !to.current) {
+        Some(ci) => {
+            let tag = to
+                .images
+                .first()
+                .and_then(|i| i.tag.clone())
+                .unwrap_or_else(|| to.id.clone());
+            steps.push(PlanStep::EditInput(InputEdit::PinVar {
+                file: ci.env_file.clone(),
+                var: ci.var.clone(),
+                from: ci.current.clone(),
+                to: tag.clone(),
+            }));
+            if let Some((live, pattern)) = &ci.manifest {
+                steps.push(PlanStep::EditInput(InputEdit::SwapManifest {
+                    live: live.clone(),
+                    versioned: pattern.replace("{tag}", &tag),
+                }));
+            }
+            steps.push(PlanStep::Rollback {
+                to: to.id.clone(),
+                via: Some(ci.up.clone()),
+            });
+        }
+        None => steps.push(PlanStep::Rollback {
+            to: to.id.clone(),
+            via: None,
+        }),
+    }
     steps.push(PlanStep::WaitForRollout {
         timeout_secs: i.rollout_timeout_secs,
     });

@@ -5,7 +5,7 @@ use super::action::{Effect, ExecError, NoteEntry, Settled, StepDone};
 use super::checklist::*;
 use super::entry::EntryKind;
 use super::model::{Health, History, ProgressPhase};
-use super::plan::{self, PlanStep, RollbackPlan};
+use super::plan::{self, InputEdit, PlanStep, RollbackPlan};
 use super::state::{Outcome, Run, State};
 use super::update::*;
 use super::verdict;
@@ -57,7 +57,10 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
     let t = plan.target.name.clone();
     let n = run.step + 1;
     match &step {
-        PlanStep::DisableAutoSync | PlanStep::EnableAutoSync | PlanStep::Rollback { .. } => {
+        PlanStep::DisableAutoSync
+        | PlanStep::EnableAutoSync
+        | PlanStep::EditInput(_)
+        | PlanStep::Rollback { .. } => {
             let text = format!("step {n}: {}", step.describe(&plan.target, &plan.from));
             // The announcement travels inside the effect: the runtime sends
             // nothing unless this entry is on disk.
@@ -178,6 +181,7 @@ pub(super) fn step_finished(
                 PlanStep::DisableAutoSync => Some(AutoEvent::AutoSyncDisabled),
                 PlanStep::EnableAutoSync => Some(AutoEvent::AutoSyncEnabled),
                 PlanStep::Rollback { .. } => Some(AutoEvent::RollbackStarted),
+                PlanStep::EditInput(InputEdit::PinVar { .. }) => Some(AutoEvent::InputsPinned),
                 _ => None,
             };
             if let Some(ev) = ev {

@@ -29,6 +29,8 @@ pub enum AutoEvent {
     AutoSyncEnabled,
     /// The rollback API call succeeded.
     RollbackStarted,
+    /// The version Compose reads was pinned in its env file and read back.
+    InputsPinned,
     /// The rollout converged.
     Converged,
     /// Before/after evidence recorded and replicas verified.

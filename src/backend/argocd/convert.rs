@@ -158,6 +158,7 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
         target: target.into(),
         revisions,
         facts: TargetFacts {
+                compose_inputs: None,
             inputs_drift: None,
             head_revision: app.status.sync.revision.clone().filter(|r| !r.is_empty()),
             version: app.version_token(),

@@ -418,7 +418,7 @@ impl ArgoBackend {
                     version: after.version_token(),
                 })
             }
-            PlanStep::Rollback { to } => {
+            PlanStep::Rollback { to, .. } => {
                 let id: i64 = to
                     .parse()
                     .map_err(|_| ExecError::Failed(format!("history id {to} is not a number")))?;

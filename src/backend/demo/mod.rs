@@ -174,7 +174,7 @@ impl Backend for DemoBackend {
                     s.version += 1;
                     format!("auto-sync re-enabled on {} (simulated PATCH)", s.info.name)
                 }
-                PlanStep::Rollback { to } => {
+                PlanStep::Rollback { to, .. } => {
                     if s.auto_sync {
                         return Err(ExecError::Refused(
                             "rollback cannot be initiated when auto-sync is enabled".into(),

@@ -260,6 +260,7 @@ impl Service {
             target: self.info.name.clone(),
             revisions,
             facts: TargetFacts {
+                compose_inputs: None,
                 version: self.version.to_string(),
                 auto_sync: self.auto_sync,
                 paused: false,

@@ -3,13 +3,14 @@
 //! recreating them on a known-good image — and, where the target names a
 //! versioned manifest, swapping that file as a pair, keeping a backup.
 
+use super::compose_inputs::{self, Cli, EditError, Project};
 use super::engine::{Engine, GatedHealth, actor_is, describe};
 use crate::backend::{Backend, BoxFut, StepDone};
 use crate::core::action::ExecError;
 use crate::core::model::{
     Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
 };
-use crate::core::plan::{PlanStep, RollbackPlan};
+use crate::core::plan::{InputEdit, PlanStep, RollbackPlan};
 use bollard::models::{ContainerInspectResponse, ContainerSummary, HealthStatusEnum};
 use bollard::query_parameters::{
     CreateContainerOptions, InspectContainerOptions, ListContainersOptions, ListImagesOptions,
@@ -29,12 +30,18 @@ pub struct ComposeTarget {
     pub environment: String,
     /// The live manifest and the per-version files (`{tag}`) it is restored from.
     pub manifest: Option<(PathBuf, String)>,
+    /// The project's files when the containers' labels do not name them.
+    pub compose_files: Vec<PathBuf>,
+    /// The variable the compose file reads the version from.
+    pub version_var: Option<String>,
+    pub env_file: Option<PathBuf>,
 }
 
 pub struct ComposeBackend {
     engine: Engine,
     targets: Vec<ComposeTarget>,
     health: GatedHealth,
+    cli: tokio::sync::OnceCell<Result<Cli, String>>,
 }
 
 impl ComposeTarget {
@@ -51,7 +58,37 @@ impl ComposeBackend {
             engine,
             targets,
             health: GatedHealth::default(),
+            cli: tokio::sync::OnceCell::new(),
         }
+    }
+
+    async fn cli(&self) -> Result<&Cli, String> {
+        self.cli
+            .get_or_init(Cli::find)
+            .await
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The project's own inputs, when reachable from here; Err says why not.
+    async fn project(&self, t: &ComposeTarget, c: &ContainerSummary) -> Result<Project, String> {
+        let labels = c.labels.clone().unwrap_or_default();
+        let p = Project::discover(
+            &t.project,
+            &t.service,
+            &t.compose_files,
+            t.version_var.as_deref(),
+            t.env_file.as_deref(),
+            &labels,
+        )?;
+        self.cli().await?;
+        Ok(p)
+    }
+
+    fn manifest_pattern(t: &ComposeTarget) -> Option<(String, String)> {
+        t.manifest
+            .as_ref()
+            .map(|(live, pattern)| (live.display().to_string(), pattern.clone()))
     }
 
     fn target(&self, name: &str) -> Result<&ComposeTarget, String> {
@@ -204,7 +241,7 @@ impl ComposeBackend {
 
     /// rbtui recreates the containers itself; Compose's inputs are not
     /// touched, so they still name the image running now.
-    fn drift(c: &ContainerSummary, cur_image: &str) -> String {
+    fn drift(c: &ContainerSummary, cur_image: &str, why: &str) -> String {
         let label = |k: &str| c.labels.as_ref().and_then(|l| l.get(k)).cloned();
         let files = label("com.docker.compose.project.config_files")
             .unwrap_or_else(|| "the compose file".into());
@@ -212,7 +249,7 @@ impl ComposeBackend {
             .map(|d| format!(" in {d}"))
             .unwrap_or_default();
         format!(
-            "the Compose inputs ({files}{dir}) still name {cur_image}: rbtui recreates the containers itself, so the next `docker compose up` redeploys {cur_image}; pin the version there (the image tag or the variable it reads) before anyone runs it"
+            "the Compose inputs ({files}{dir}) still name {cur_image}: rbtui recreates the containers itself ({why}), so the next `docker compose up` redeploys {cur_image}; pin the version there (the image tag or the variable it reads) before anyone runs it"
         )
     }
 
@@ -299,6 +336,13 @@ impl ComposeBackend {
                 },
             );
         }
+        let (compose_inputs, inputs_drift) = match self.project(t, &cs[0]).await {
+            Ok(p) => (
+                Some(p.inputs(self.cli().await?, Self::manifest_pattern(t))),
+                None,
+            ),
+            Err(why) => (None, Some(Self::drift(&cs[0], &cur_image, &why))),
+        };
         Ok(History {
             target: t.name.clone(),
             revisions,
@@ -306,7 +350,8 @@ impl ComposeBackend {
                 version: Self::version_of(&cs),
                 history_note: Some("Compose keeps no history: entries are the images of this repository present on the engine".into()),
                 blocked,
-                inputs_drift: Some(Self::drift(&cs[0], &cur_image)),
+                inputs_drift,
+                compose_inputs,
                 head_revision: None,
                 ..Default::default()
             },
@@ -444,11 +489,6 @@ impl ComposeBackend {
         step: &PlanStep,
     ) -> Result<StepDone, ExecError> {
         let t = self.target(&plan.target.name).map_err(ExecError::Failed)?;
-        let PlanStep::Rollback { to } = step else {
-            return Err(ExecError::Failed(format!(
-                "{step:?} does not apply to a Compose service"
-            )));
-        };
         let cs = self.containers(t).await.map_err(ExecError::Failed)?;
         let now = Self::version_of(&cs);
         if now != plan.built_from {
@@ -457,6 +497,27 @@ impl ComposeBackend {
                 now,
             });
         }
+        let to = match step {
+            PlanStep::EditInput(edit) => {
+                let summary = compose_inputs::apply(edit).map_err(|e| match e {
+                    EditError::Changed(m) => ExecError::Refused(m),
+                    EditError::Failed(m) => ExecError::Failed(m),
+                })?;
+                return Ok(StepDone {
+                    summary,
+                    version: now,
+                });
+            }
+            PlanStep::Rollback { via: Some(via), .. } => {
+                return self.compose_up(t, plan, &cs[0], via).await;
+            }
+            PlanStep::Rollback { to, via: None } => to,
+            other => {
+                return Err(ExecError::Failed(format!(
+                    "{other:?} does not apply to a Compose service"
+                )));
+            }
+        };
         let img = plan
             .to
             .images
@@ -511,6 +572,99 @@ impl ComposeBackend {
             summary: summary.join("; "),
             version: Self::version_of(&after),
         })
+    }
+
+    /// Compose recreates the service from the inputs the plan pinned. On
+    /// failure the inputs are put back and Compose brings the previous
+    /// version up again; the error says what each container is doing.
+    async fn compose_up(
+        &self,
+        t: &ComposeTarget,
+        plan: &RollbackPlan,
+        c: &ContainerSummary,
+        via: &str,
+    ) -> Result<StepDone, ExecError> {
+        let p = self.project(t, c).await.map_err(ExecError::Refused)?;
+        let cli = self.cli().await.map_err(ExecError::Refused)?;
+        let now = p.inputs(cli, Self::manifest_pattern(t));
+        if now.up != via {
+            return Err(ExecError::Refused(format!(
+                "the Compose command is now `{}`, the plan said `{via}`; nothing was run",
+                now.up
+            )));
+        }
+        let edits: Vec<&InputEdit> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                PlanStep::EditInput(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        let up = compose_inputs::run(
+            cli,
+            &p.up_args(),
+            &self.engine.host,
+            &p.var,
+            Duration::from_secs(300),
+        )
+        .await;
+        match up {
+            Ok(said) => {
+                let after = self.containers(t).await.map_err(ExecError::Failed)?;
+                Ok(StepDone {
+                    summary: format!("`{via}`: {said}"),
+                    version: Self::version_of(&after),
+                })
+            }
+            Err(e) => {
+                let mut back: Vec<String> = edits
+                    .iter()
+                    .map(|ed| {
+                        compose_inputs::restore(ed).unwrap_or_else(|r| format!("NOT restored: {r}"))
+                    })
+                    .collect();
+                let again = compose_inputs::run(
+                    cli,
+                    &p.up_args(),
+                    &self.engine.host,
+                    &p.var,
+                    Duration::from_secs(300),
+                )
+                .await;
+                back.push(match again {
+                    Ok(_) => "Compose brought the previous version back up".into(),
+                    Err(e2) => format!(
+                        "bringing the previous version back failed too ({e2}): run `{via}` after checking {}",
+                        p.env_file.display()
+                    ),
+                });
+                let state = match self.containers(t).await {
+                    Ok(cs) => cs
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} {} ({})",
+                                c.names
+                                    .iter()
+                                    .flatten()
+                                    .next()
+                                    .map(|n| n.trim_start_matches('/'))
+                                    .unwrap_or("?"),
+                                c.state.map(|s| s.to_string()).unwrap_or_default(),
+                                c.image.clone().unwrap_or_default()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    Err(e) => format!("containers unreadable: {e}"),
+                };
+                Err(ExecError::Failed(format!(
+                    "{e}; {}; containers now: {state}",
+                    back.join("; ")
+                )))
+            }
+        }
     }
 
     async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, String> {

@@ -1,6 +1,7 @@
 //! Docker engines through bollard: Swarm services and Compose projects.
 
 pub mod compose;
+pub mod compose_inputs;
 pub mod engine;
 pub mod recreate;
 pub mod swarm;

@@ -294,6 +294,7 @@ impl SwarmBackend {
             target: t.name.clone(),
             revisions,
             facts: TargetFacts {
+                compose_inputs: None,
                 inputs_drift: None,
                 head_revision: None,
                 version: index.to_string(),
@@ -316,7 +317,7 @@ impl SwarmBackend {
         step: &PlanStep,
     ) -> Result<StepDone, ExecError> {
         let t = self.target(&plan.target.name).map_err(ExecError::Failed)?;
-        let PlanStep::Rollback { to } = step else {
+        let PlanStep::Rollback { to, .. } = step else {
             return Err(ExecError::Failed(format!(
                 "{step:?} does not apply to a Swarm service"
             )));

@@ -565,6 +565,7 @@ impl KubeBackend {
             target: t.name.clone(),
             revisions,
             facts: TargetFacts {
+                compose_inputs: None,
                 inputs_drift: None,
                 head_revision: None,
                 version: d["metadata"]["resourceVersion"]
@@ -835,7 +836,7 @@ impl Backend for KubeBackend {
         step: &'a PlanStep,
     ) -> BoxFut<'a, Result<StepDone, ExecError>> {
         Box::pin(async move {
-            let PlanStep::Rollback { to } = step else {
+            let PlanStep::Rollback { to, .. } = step else {
                 return Err(ExecError::Failed(format!(
                     "{step:?} does not apply to a Deployment"
                 )));
@@ -866,7 +867,7 @@ impl Backend for KubeBackend {
     }
     fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
         Box::pin(async move {
-            let PlanStep::Rollback { to } = plan
+            let PlanStep::Rollback { to, .. } = plan
                 .steps
                 .iter()
                 .find(|s| matches!(s, PlanStep::Rollback { .. }))?

@@ -48,6 +48,8 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let step = p.steps.get(r.step).map(|st| match st {
         PlanStep::DisableAutoSync => "disabling auto-sync",
         PlanStep::EnableAutoSync => "enabling auto-sync",
+        PlanStep::EditInput(_) => "pinning the deploy inputs",
+        PlanStep::Rollback { via: Some(_), .. } => "running docker compose up",
         PlanStep::Rollback { .. } => "sending rollback",
         PlanStep::WaitForRollout { .. } => "watching rollout",
         PlanStep::Verify => "verifying",

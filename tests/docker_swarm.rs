@@ -161,6 +161,12 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
         h.message
     );
     assert_eq!(h.images[0].tag.as_deref(), Some("v3"));
+    // One slot keeps failing on v3, the other runs: not "all crash-looping".
+    eprintln!(
+        "crash-looping slots while v3 is paused: {} of {}",
+        h.crashlooping, h.desired
+    );
+    assert!(h.crashlooping < h.desired, "{h:?}");
 
     // History: current spec, the engine's previous spec, images to pin.
     let hist = rt.block_on(b.history("web")).unwrap();
@@ -226,8 +232,49 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
         "rbtui-test/web:v2"
     );
 
+    // After the rollback, the engine's "previous" is the bad v3 spec: BAD,
+    // with the engine's own reason, never an all-PASS plan.
+    let hist = rt.block_on(b.history("web")).unwrap();
+    assert!(
+        hist.known_bad.iter().any(|id| id == PREVIOUS),
+        "{:?} {:?}",
+        hist.known_bad,
+        hist.facts.bad_why
+    );
+    let p = plan(&b, &rt, PREVIOUS).unwrap();
+    let c = p.checks.iter().find(|c| c.id == "revision").unwrap();
+    assert_eq!(c.status, CheckStatus::Block, "{}", c.detail);
+    assert!(
+        c.detail.contains("Swarm rolled back from this spec"),
+        "{}",
+        c.detail
+    );
+    let changes = p.confirm_lines().join("\n");
+    assert!(
+        changes.contains(
+            "Changes: the whole previous spec returns: image rbtui-test/web:v2 → rbtui-test/web:v3"
+        ),
+        "{changes}"
+    );
+    // v3's tasks failed on this engine: its image is bad too.
+    let p = plan(&b, &rt, "v3").unwrap();
+    let c = p.checks.iter().find(|c| c.id == "revision").unwrap();
+    assert_eq!(c.status, CheckStatus::Block, "{}", c.detail);
+    assert!(
+        c.detail.contains("task(s) on its image failed"),
+        "{}",
+        c.detail
+    );
+
     // Pin v1 (by tag: local images have no registry digest).
     let p = plan(&b, &rt, "v1").unwrap();
+    assert!(
+        p.confirm_lines()
+            .iter()
+            .any(|l| l.starts_with("Changes: only the image changes")),
+        "{:?}",
+        p.confirm_lines()
+    );
     rt.block_on(b.execute(
         &p,
         &PlanStep::Rollback {

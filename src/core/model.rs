@@ -246,6 +246,13 @@ pub struct TargetFacts {
     /// pins the version where Compose reads it and lets Compose recreate.
     #[serde(default)]
     pub compose_inputs: Option<ComposeInputs>,
+    /// Per revision: what rolling back to it changes besides the image.
+    #[serde(default)]
+    pub changes: Vec<(String, String)>,
+    /// Why the platform itself says a revision is bad (Swarm rolled back
+    /// from it, its tasks failed); its id is also in `History::known_bad`.
+    #[serde(default)]
+    pub bad_why: Vec<(String, String)>,
 }
 
 /// Where a Compose project reads its version, and how it is brought up.

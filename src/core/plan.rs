@@ -113,7 +113,7 @@ impl PlanStep {
                     from.id
                 ),
                 Kind::Compose => format!(
-                    "Recreate compose service {} on image {to} from each container's inspected settings (image and manifest as a pair); Compose's files are not reachable here and still name the image running now",
+                    "Recreate compose service {} on image {to} from each container's inspected settings (image and manifest as a pair); Compose's own files are left as they are (see `inputs`)",
                     t.object()
                 ),
             },
@@ -229,6 +229,10 @@ pub struct RollbackPlan {
     pub migration: Option<MigrationDiff>,
     /// Health when the plan was built: the "before" evidence.
     pub before: Option<Health>,
+    /// What else the rollback changes besides the image, as the platform
+    /// knows it (Swarm's previous spec vs a pin of the image only).
+    #[serde(default)]
+    pub changes: Option<String>,
 }
 
 /// Tags that move: rolling "back" to one deploys whatever it points to now.
@@ -349,11 +353,21 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
             false,
         );
     } else if h.known_bad.contains(&to.id) {
+        let why = h
+            .facts
+            .bad_why
+            .iter()
+            .find(|(id, _)| *id == to.id)
+            .map(|(_, w)| w.clone())
+            .unwrap_or_else(|| {
+                "was itself recorded as bad in an earlier incident (a rollback replaced its image)"
+                    .into()
+            });
         check(
             CheckId::Revision,
             CheckStatus::Block,
             format!(
-                "{} {} was itself recorded as bad in an earlier incident (a rollback replaced its image); type a reason to roll back to it anyway",
+                "{} {} is known bad: {why}; type a reason to roll back to it anyway",
                 i.target.kind.revision_word(),
                 to.id
             ),
@@ -497,6 +511,12 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         to: to.clone(),
         steps,
         checks,
+        changes: h
+            .facts
+            .changes
+            .iter()
+            .find(|(id, _)| *id == to.id)
+            .map(|(_, c)| c.clone()),
         built_from: h.facts.version.clone(),
         built_at: i.now,
         migration: None,
@@ -578,6 +598,7 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
         to: cur.clone(),
         steps: vec![PlanStep::EnableAutoSync],
         checks,
+        changes: None,
         built_from: h.facts.version.clone(),
         built_at: i.now,
         migration: None,
@@ -721,6 +742,9 @@ impl RollbackPlan {
                 self.from.id,
                 images_text(&self.from)
             ));
+        }
+        if let Some(c) = &self.changes {
+            v.push(format!("Changes: {c}"));
         }
         for (n, s) in self.steps.iter().enumerate() {
             v.push(format!("{}. {}", n + 1, s.describe(t, &self.from)));

@@ -159,6 +159,8 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
         revisions,
         facts: TargetFacts {
                 compose_inputs: None,
+                changes: vec![],
+                bad_why: vec![],
             inputs_drift: None,
             head_revision: app.status.sync.revision.clone().filter(|r| !r.is_empty()),
             version: app.version_token(),

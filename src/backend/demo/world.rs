@@ -261,6 +261,8 @@ impl Service {
             revisions,
             facts: TargetFacts {
                 compose_inputs: None,
+                changes: vec![],
+                bad_why: vec![],
                 version: self.version.to_string(),
                 auto_sync: self.auto_sync,
                 paused: false,

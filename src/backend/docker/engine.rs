@@ -78,21 +78,94 @@ pub fn describe(host: &str, e: &Error) -> String {
         Error::RequestTimeoutError => {
             format!("the Docker engine at {host} did not answer in time (timeout)")
         }
-        other => {
-            let t = other.to_string();
-            if t.contains("Permission denied") || t.contains("permission denied") {
-                format!(
-                    "permission denied on the Docker socket ({host}): add your user to the docker group or run rbtui with access to it"
-                )
-            } else if t.contains("No such file")
-                || t.contains("Connection refused")
-                || t.contains("connect")
-            {
-                format!("no Docker engine at {host}: {t}")
-            } else {
-                format!("Docker engine {host}: {t}")
-            }
+        Error::SocketNotFoundError(path) => format!(
+            "no Docker engine at {host}: the socket {path} does not exist (is dockerd running?)"
+        ),
+        other => describe_chain(host, other),
+    }
+}
+
+/// bollard's top-level text for a failed connection is the same for every
+/// cause ("client error (Connect)"); the cause is in the source chain.
+fn describe_chain(host: &str, e: &Error) -> String {
+    use std::io::ErrorKind as K;
+    let mut chain = vec![e.to_string()];
+    let mut io_kind = None;
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
         }
+        chain.push(s.to_string());
+        src = s.source();
+    }
+    if let Error::IOError { err } = e {
+        io_kind.get_or_insert(err.kind());
+    }
+    let all = chain.join(": ").to_lowercase();
+    let cause = chain.last().cloned().unwrap_or_default();
+    match io_kind {
+        Some(K::PermissionDenied) => format!(
+            "permission denied on the Docker socket ({host}): add your user to the docker group (then log in again) or run rbtui with access to it"
+        ),
+        Some(K::NotFound) => {
+            format!("no Docker engine at {host}: the socket does not exist (is dockerd running?)")
+        }
+        Some(K::ConnectionRefused) => format!(
+            "no Docker engine at {host}: connection refused (dockerd is not running or not listening there)"
+        ),
+        Some(K::TimedOut) => format!("the Docker engine at {host} did not answer in time: {cause}"),
+        _ if all.contains("certificate") || all.contains("tls") || all.contains("handshake") => {
+            format!("TLS error talking to the Docker engine at {host}: {cause}")
+        }
+        _ if host.starts_with("ssh://") || all.contains("ssh") => {
+            format!("ssh to the Docker engine at {host} failed: {cause}")
+        }
+        _ => format!("Docker engine {host}: {}", chain.join(": ")),
+    }
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_reads_differently() {
+        let io = |k| Error::IOError {
+            err: std::io::Error::from(k),
+        };
+        let perm = describe(
+            "unix:///var/run/docker.sock",
+            &io(std::io::ErrorKind::PermissionDenied),
+        );
+        assert!(
+            perm.starts_with("permission denied") && perm.contains("docker group"),
+            "{perm}"
+        );
+        let refused = describe("tcp://h:2375", &io(std::io::ErrorKind::ConnectionRefused));
+        assert!(refused.contains("connection refused"), "{refused}");
+        let gone = describe(
+            "unix:///x.sock",
+            &Error::SocketNotFoundError("/x.sock".into()),
+        );
+        assert!(gone.contains("does not exist"), "{gone}");
+        assert_ne!(perm, refused);
+    }
+
+    /// A real connection to a socket path nothing listens on: the cause
+    /// from the chain, not "client error (Connect)".
+    #[tokio::test]
+    async fn a_dead_engine_says_it_is_not_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("docker.sock");
+        // A socket file whose listener is gone: connection refused.
+        drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+        let host = format!("unix://{}", sock.display());
+        let e = connect(Some(&host)).unwrap();
+        let err = e.docker.ping().await.unwrap_err();
+        let m = describe(&host, &err);
+        assert!(m.contains("connection refused"), "{m}");
+        assert!(!m.contains("client error (Connect)"), "{m}");
     }
 }
 

@@ -164,7 +164,7 @@ impl SwarmBackend {
             ready: running,
             updated: running,
             ready_on_template: None,
-            crashlooping: (recent_failures.len() as u32).min(desired.max(1)),
+            crashlooping: failing_slots(&tasks, now),
             restarts: tasks
                 .iter()
                 .filter(|k| {
@@ -208,11 +208,16 @@ impl SwarmBackend {
             deployed_at: when(&svc.updated_at),
             images: vec![cur_ref.clone()],
             git_sha: None,
-            message: "current spec".into(),
-            author: spec
+            message: match spec
                 .labels
                 .as_ref()
-                .and_then(|l| l.get("com.docker.stack.namespace").cloned()),
+                .and_then(|l| l.get("com.docker.stack.namespace"))
+            {
+                Some(stack) => format!("current spec (stack {stack}, from docker stack deploy)"),
+                None => "current spec".into(),
+            },
+            // Swarm does not record who deployed; a stack is not a person.
+            author: None,
             current: true,
         }];
         let prev = match &svc.id {
@@ -235,6 +240,18 @@ impl SwarmBackend {
                     "{note}; no previous spec is readable, so rollback=previous is unavailable"
                 )
             }
+        }
+        let mut changes: Vec<(String, String)> = Vec::new();
+        if let Some(p) = &prev {
+            let d = spec_changes(&spec, p);
+            changes.push((
+                PREVIOUS.into(),
+                if d.is_empty() {
+                    "the whole previous spec returns; it differs from the current one only in what is listed under the images".into()
+                } else {
+                    format!("the whole previous spec returns: {}", d.join("; "))
+                },
+            ));
         }
         // Images of the same repository on the engine: candidates to pin.
         let mut f = HashMap::new();
@@ -267,6 +284,12 @@ impl SwarmBackend {
                 if revisions.iter().any(|x| x.id == t_name) {
                     continue;
                 }
+                changes.push((
+                    t_name.clone(),
+                    format!(
+                        "only the image changes; env, command, replicas, mounts and the rest of spec@{index} stay as they are now"
+                    ),
+                ));
                 revisions.push(Revision {
                     id: t_name,
                     deployed_at: DateTime::from_timestamp(img.created, 0),
@@ -284,6 +307,7 @@ impl SwarmBackend {
                 });
             }
         }
+        let (known_bad, bad_why) = bad_revisions(&svc, &revisions, &self.tasks(t).await?);
         let busy = svc
             .update_status
             .as_ref()
@@ -295,6 +319,8 @@ impl SwarmBackend {
             revisions,
             facts: TargetFacts {
                 compose_inputs: None,
+                changes,
+                bad_why,
                 inputs_drift: None,
                 head_revision: None,
                 version: index.to_string(),
@@ -306,7 +332,7 @@ impl SwarmBackend {
                 warnings: vec![],
             },
             fetched_at: asked,
-            known_bad: vec![],
+            known_bad,
             last_known_good: None,
         })
     }
@@ -481,6 +507,169 @@ impl SwarmBackend {
     }
 }
 
+/// Revisions the engine itself says are bad: the spec Swarm rolled back
+/// from (after an update's rollback, PreviousSpec is the failed one) and
+/// images whose tasks failed.
+fn bad_revisions(
+    svc: &Service,
+    revisions: &[Revision],
+    tasks: &[Task],
+) -> (Vec<String>, Vec<(String, String)>) {
+    let mut out: Vec<(String, String)> = Vec::new();
+    if let Some(u) = &svc.update_status {
+        let st = u.state.map(|s| s.to_string()).unwrap_or_default();
+        if st.starts_with("rollback") && revisions.iter().any(|r| r.id == PREVIOUS) {
+            out.push((
+                PREVIOUS.into(),
+                format!(
+                    "Swarm rolled back from this spec (UpdateStatus {st}: {})",
+                    u.message.clone().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    for r in revisions.iter().filter(|r| !r.current) {
+        let failed: Vec<&Task> = tasks
+            .iter()
+            .filter(|k| {
+                matches!(
+                    k.status.as_ref().and_then(|s| s.state),
+                    Some(TaskState::FAILED) | Some(TaskState::REJECTED)
+                )
+            })
+            .filter(|k| {
+                k.spec
+                    .as_ref()
+                    .and_then(|s| s.container_spec.as_ref())
+                    .and_then(|c| c.image.as_deref())
+                    .is_some_and(|i| r.images.iter().any(|ri| ri.same_build(&ImageRef::parse(i))))
+            })
+            .collect();
+        if failed.is_empty() || out.iter().any(|(id, _)| *id == r.id) {
+            continue;
+        }
+        let last = failed
+            .iter()
+            .max_by_key(|k| k.status.as_ref().and_then(|s| s.timestamp.clone()))
+            .and_then(|k| k.status.as_ref())
+            .map(|s| s.err.clone().or(s.message.clone()).unwrap_or_default())
+            .unwrap_or_default();
+        out.push((
+            r.id.clone(),
+            format!(
+                "{} task(s) on its image failed on this engine (last: {last})",
+                failed.len()
+            ),
+        ));
+    }
+    (out.iter().map(|(id, _)| id.clone()).collect(), out)
+}
+
+/// What a rollback from `cur` to `prev` changes, by field. Env values are
+/// never shown (they hold secrets): only which names come, go or change.
+pub fn spec_changes(cur: &ServiceSpec, prev: &ServiceSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    let cs = |s: &ServiceSpec| {
+        s.task_template
+            .as_ref()
+            .and_then(|t| t.container_spec.clone())
+            .unwrap_or_default()
+    };
+    let (c, p) = (cs(cur), cs(prev));
+    if c.image != p.image {
+        out.push(format!(
+            "image {} → {}",
+            c.image.as_deref().unwrap_or("?"),
+            p.image.as_deref().unwrap_or("?")
+        ));
+    }
+    let env = |e: &Option<Vec<String>>| -> HashMap<String, String> {
+        e.iter()
+            .flatten()
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect()
+    };
+    let (ce, pe) = (env(&c.env), env(&p.env));
+    let names = |f: &dyn Fn(&String) -> bool, sign: &str, from: &HashMap<String, String>| {
+        let mut n: Vec<String> = from
+            .keys()
+            .filter(|k| f(k))
+            .map(|k| format!("{sign}{k}"))
+            .collect();
+        n.sort();
+        n
+    };
+    let mut ev = names(&|k| !ce.contains_key(k), "+", &pe);
+    ev.extend(names(&|k| !pe.contains_key(k), "−", &ce));
+    ev.extend(names(&|k| pe.get(k).is_some_and(|v| ce[k] != *v), "~", &ce));
+    if !ev.is_empty() {
+        out.push(format!("env {} (values not shown)", ev.join(" ")));
+    }
+    if c.args != p.args || c.command != p.command {
+        out.push("command/args".into());
+    }
+    if c.mounts != p.mounts {
+        out.push("mounts".into());
+    }
+    if c.secrets != p.secrets || c.configs != p.configs {
+        out.push("secrets/configs".into());
+    }
+    let (cr, pr) = (replicas(cur), replicas(prev));
+    if cr != pr {
+        out.push(format!("replicas {cr} → {pr}"));
+    }
+    let tt = |s: &ServiceSpec| s.task_template.clone().unwrap_or_default();
+    if tt(cur).resources != tt(prev).resources {
+        out.push("resources".into());
+    }
+    if tt(cur).networks != tt(prev).networks || cur.networks != prev.networks {
+        out.push("networks".into());
+    }
+    if cur.endpoint_spec != prev.endpoint_spec {
+        out.push("published ports".into());
+    }
+    if cur.labels != prev.labels {
+        out.push("service labels".into());
+    }
+    out
+}
+
+/// Replicas whose newest task is not running after a failure in the last
+/// two minutes. Swarm keeps every failed attempt as its own task, so
+/// counting failed tasks said "all 3 crash-looping" while two slots ran
+/// and one kept failing. A slot is its `Slot` (replicated) or its node
+/// (global services).
+pub fn failing_slots(tasks: &[Task], now: chrono::DateTime<Utc>) -> u32 {
+    let mut slots: HashMap<String, Vec<&Task>> = HashMap::new();
+    for k in tasks {
+        let key = match (k.slot, &k.node_id) {
+            (Some(s), _) => format!("slot {s}"),
+            (None, Some(n)) => format!("node {n}"),
+            (None, None) => continue,
+        };
+        slots.entry(key).or_default().push(k);
+    }
+    let state = |k: &Task| k.status.as_ref().and_then(|s| s.state);
+    let at = |k: &Task| when(&k.status.as_ref().and_then(|s| s.timestamp.clone()));
+    slots
+        .values()
+        .filter(|ts| {
+            let newest = ts.iter().max_by_key(|k| (at(k), k.created_at.clone()));
+            let running = newest.is_some_and(|k| state(k) == Some(TaskState::RUNNING));
+            let failed_lately = ts.iter().any(|k| {
+                matches!(
+                    state(k),
+                    Some(TaskState::FAILED) | Some(TaskState::REJECTED)
+                ) && at(k).is_some_and(|t| (now - t).num_seconds() < 120)
+            });
+            !running && failed_lately
+        })
+        .count() as u32
+}
+
 impl Backend for SwarmBackend {
     fn name(&self) -> &str {
         "swarm"
@@ -536,5 +725,68 @@ impl Backend for SwarmBackend {
     /// Polls are cheap (see `health_all`): changes show within a second.
     fn poll_interval(&self) -> Duration {
         Duration::from_secs(1)
+    }
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::*;
+
+    fn task(slot: i64, state: &str, secs_ago: i64, now: DateTime<Utc>) -> Task {
+        serde_json::from_value(serde_json::json!({
+            "Slot": slot,
+            "CreatedAt": (now - chrono::Duration::seconds(secs_ago)).to_rfc3339(),
+            "DesiredState": "running",
+            "Status": {
+                "State": state,
+                "Timestamp": (now - chrono::Duration::seconds(secs_ago)).to_rfc3339(),
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_previous_spec_names_what_differs_without_env_values() {
+        let spec = |img: &str, env: &[&str], n: i64| -> ServiceSpec {
+            serde_json::from_value(serde_json::json!({
+                "TaskTemplate": {"ContainerSpec": {"Image": img, "Env": env}},
+                "Mode": {"Replicated": {"Replicas": n}},
+            }))
+            .unwrap()
+        };
+        let d = spec_changes(
+            &spec("web:v2", &["A=1", "TOKEN=new-secret", "B=2"], 3),
+            &spec("web:v1", &["A=1", "TOKEN=old-secret", "C=3"], 2),
+        );
+        assert_eq!(
+            d,
+            [
+                "image web:v2 → web:v1",
+                "env +C −B ~TOKEN (values not shown)",
+                "replicas 3 → 2"
+            ]
+        );
+        assert!(!d.join(" ").contains("secret"));
+    }
+
+    /// Two replicas run; slot 3 failed three times and is starting again.
+    #[test]
+    fn crash_looping_counts_slots_not_failed_attempts() {
+        let now = Utc::now();
+        let tasks = vec![
+            task(1, "running", 300, now),
+            task(2, "running", 300, now),
+            task(3, "failed", 60, now),
+            task(3, "failed", 40, now),
+            task(3, "failed", 20, now),
+            task(3, "starting", 5, now),
+            // Slot 1 failed long ago and has run since.
+            task(1, "failed", 400, now),
+        ];
+        assert_eq!(failing_slots(&tasks, now), 1);
+        // Slot 3 comes up: nothing is crash-looping.
+        let mut ok = tasks.clone();
+        ok.push(task(3, "running", 1, now));
+        assert_eq!(failing_slots(&ok, now), 0);
     }
 }

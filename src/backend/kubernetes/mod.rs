@@ -566,6 +566,8 @@ impl KubeBackend {
             revisions,
             facts: TargetFacts {
                 compose_inputs: None,
+                changes: vec![],
+                bad_why: vec![],
                 inputs_drift: None,
                 head_revision: None,
                 version: d["metadata"]["resourceVersion"]

@@ -64,6 +64,12 @@ pub struct TargetConfig {
     /// compose: the env file holding `version_var` (default: `.env` in the
     /// project directory).
     pub env_file: Option<PathBuf>,
+    /// The IaC tool that declares this target's image (`pulumi`), its
+    /// stack and the config key holding the tag: the checklist then asks to
+    /// align it (`pulumi config set <key> <good tag> --stack <stack>`).
+    pub iac: Option<String>,
+    pub iac_stack: Option<String>,
+    pub iac_key: Option<String>,
     /// Migration checks: a local git checkout of the service's code.
     pub repo: Option<PathBuf>,
     /// Path globs of migration files (default: Flyway, golang-migrate, dbmate…).

@@ -419,6 +419,21 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         settings.verify_window_secs = v;
         settings.verify_window_set = true;
     }
+    settings.iac = config
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let tool = t.iac.clone()?;
+            Some((
+                t.name.clone(),
+                crate::core::state::Iac {
+                    tool,
+                    stack: t.iac_stack.clone().unwrap_or_else(|| "?".into()),
+                    key: t.iac_key.clone().unwrap_or_else(|| "image-tag".into()),
+                },
+            ))
+        })
+        .collect();
     settings.verify_needs = config
         .targets
         .iter()

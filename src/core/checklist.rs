@@ -134,8 +134,12 @@ pub(super) fn tick_step(
     let title = s
         .target(target)
         .and_then(|t| s.runbook_for(t))
-        .and_then(|r| r.steps.iter().find(|st| st.id == step))
-        .map(|st| st.title.clone())
+        .and_then(|r| {
+            r.steps
+                .iter()
+                .find(|st| st.id == step)
+                .map(|st| st.title.clone())
+        })
         .unwrap_or_else(|| step.to_string());
     let list = s.checklists.entry(target.to_string()).or_default();
     let (text, marker) = if !auto && list.contains_key(step) {

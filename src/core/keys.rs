@@ -416,8 +416,7 @@ pub(super) fn hand_tick(s: &mut State, _fx: &mut Vec<Effect>) {
     };
     let Some(step) = s
         .runbook_for(&t)
-        .and_then(|r| r.steps.get(s.checklist_cursor))
-        .map(|st| st.id.clone())
+        .and_then(|r| r.steps.get(s.checklist_cursor).map(|st| st.id.clone()))
     else {
         return;
     };

@@ -169,6 +169,14 @@ impl Trend {
     }
 }
 
+/// Where a target's image is declared as code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Iac {
+    pub tool: String,
+    pub stack: String,
+    pub key: String,
+}
+
 /// Settings the core needs, from config and CLI.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -184,6 +192,8 @@ pub struct Settings {
     pub verify_window_set: bool,
     /// What each target's metric criteria need (see `core::verify`).
     pub verify_needs: HashMap<String, super::verify::VerifyNeed>,
+    /// Targets whose image an IaC stack declares (tool, stack, key).
+    pub iac: HashMap<String, Iac>,
     /// Poll interval while watching a rollout.
     pub progress_poll_ms: u64,
     /// A runbook not exercised (drill or real) for this many days is stale.
@@ -206,6 +216,7 @@ impl Settings {
             verify_window_secs: 120,
             verify_window_set: false,
             verify_needs: HashMap::new(),
+            iac: HashMap::new(),
             progress_poll_ms: 1000,
             drill_stale_days: 90,
         }
@@ -355,8 +366,21 @@ impl State {
         self.selected.as_deref().and_then(|n| self.histories.get(n))
     }
 
-    pub fn runbook_for(&self, t: &TargetInfo) -> Option<&Runbook> {
-        self.runbooks.iter().find(|r| r.kind == t.kind)
+    /// The runbook of the target's kind, without the steps it has no use
+    /// for (an IaC follow-up for a target no stack declares).
+    pub fn runbook_for(&self, t: &TargetInfo) -> Option<std::borrow::Cow<'_, Runbook>> {
+        let rb = self.runbooks.iter().find(|r| r.kind == t.kind)?;
+        let has = |need: &str| need == "iac" && self.settings.iac.contains_key(&t.name);
+        if rb
+            .steps
+            .iter()
+            .all(|st| st.needs.as_deref().is_none_or(has))
+        {
+            return Some(std::borrow::Cow::Borrowed(rb));
+        }
+        let mut own = rb.clone();
+        own.steps.retain(|st| st.needs.as_deref().is_none_or(has));
+        Some(std::borrow::Cow::Owned(own))
     }
 
     /// True while a rollback is being executed or watched.
@@ -384,6 +408,37 @@ impl State {
     pub fn runbook_vars(&self, t: &TargetInfo) -> Vec<(&'static str, String)> {
         let plan = self.followup(&t.name);
         let unknown = || "?".to_string();
+        let iac = self.settings.iac.get(&t.name);
+        let mut v = self.followup_vars(t, plan);
+        v.extend([
+            (
+                "iac_tool",
+                iac.map(|i| i.tool.clone()).unwrap_or_else(unknown),
+            ),
+            (
+                "iac_stack",
+                iac.map(|i| i.stack.clone()).unwrap_or_else(unknown),
+            ),
+            (
+                "iac_key",
+                iac.map(|i| i.key.clone()).unwrap_or_else(unknown),
+            ),
+            (
+                "good_tag",
+                plan.and_then(|(_, to)| to.images.first())
+                    .and_then(|i| i.tag.clone())
+                    .unwrap_or_else(unknown),
+            ),
+        ]);
+        v
+    }
+
+    fn followup_vars(
+        &self,
+        t: &TargetInfo,
+        plan: Option<(&Revision, &Revision)>,
+    ) -> Vec<(&'static str, String)> {
+        let unknown = || "?".to_string();
         let short = |s: &Option<String>| {
             s.as_deref()
                 .map(|s| s[..s.len().min(7)].to_string())
@@ -407,5 +462,56 @@ impl State {
                 ("good_sha", unknown()),
             ],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::Kind;
+
+    fn state_with_swarm(iac: bool) -> (State, TargetInfo) {
+        let mut settings = Settings::new(Mode::Live, "INC", "n.md");
+        if iac {
+            settings.iac.insert(
+                "web".into(),
+                Iac {
+                    tool: "pulumi".into(),
+                    stack: "shop-prod".into(),
+                    key: "image-tag".into(),
+                },
+            );
+        }
+        let s = State::new(
+            settings,
+            crate::runbook::load_all(None).unwrap(),
+            chrono::Utc::now(),
+        );
+        let t = TargetInfo {
+            name: "web".into(),
+            kind: Kind::Swarm,
+            environment: "prod".into(),
+            location: "engine".into(),
+            object: None,
+        };
+        (s, t)
+    }
+
+    /// A `docker stack deploy` user is not told to align a Pulumi stack;
+    /// a target that names its stack gets the commands filled in.
+    #[test]
+    fn the_iac_follow_up_is_there_only_for_a_target_that_names_its_stack() {
+        let (s, t) = state_with_swarm(false);
+        let rb = s.runbook_for(&t).unwrap();
+        assert!(rb.steps.iter().all(|st| st.id != "align-stack"));
+        let (s, t) = state_with_swarm(true);
+        let rb = s.runbook_for(&t).unwrap();
+        let st = rb.steps.iter().find(|st| st.id == "align-stack").unwrap();
+        let vars = s.runbook_vars(&t);
+        let detail = crate::runbook::fill(st.detail.as_deref().unwrap(), &vars);
+        assert!(
+            detail.starts_with("pulumi config set image-tag ? --stack shop-prod;"),
+            "{detail}"
+        );
     }
 }

@@ -924,7 +924,7 @@ pub(super) fn finish(s: &mut State, fx: &mut Vec<Effect>) {
         let Some(t) = s.target(&n).cloned() else {
             continue;
         };
-        let Some(rb) = s.runbook_for(&t).cloned() else {
+        let Some(rb) = s.runbook_for(&t).map(std::borrow::Cow::into_owned) else {
             continue;
         };
         let vars = s.runbook_vars(&t);

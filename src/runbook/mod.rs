@@ -59,6 +59,10 @@ pub struct Step {
     /// tick; the drill report flags the steps over it.
     #[serde(default)]
     pub budget_secs: Option<i64>,
+    /// Shown only for targets that have it: `"iac"` (a target naming its
+    /// IaC stack with `iac`, `iac_stack`, `iac_key`).
+    #[serde(default)]
+    pub needs: Option<String>,
 }
 
 /// A checklist for one kind of target.

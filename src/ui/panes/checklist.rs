@@ -14,6 +14,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let rb = t.and_then(|t| s.runbook_for(t));
     let ticks = t.and_then(|t| s.checklists.get(&t.name));
     let done = rb
+        .as_ref()
         .map(|r| {
             r.steps
                 .iter()
@@ -22,12 +23,15 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         })
         .unwrap_or(0);
     let title = rb
+        .as_ref()
         .map(|r| format!("Checklist — {} ({done}/{})", r.title, r.steps.len()))
         .unwrap_or_else(|| "Checklist".into());
     let block = pane_block(s, Pane::Checklist, title);
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let (Some(t), Some(rb)) = (t, rb) else { return };
+    let (Some(t), Some(rb)) = (t, rb.as_deref()) else {
+        return;
+    };
     let vars = s.runbook_vars(t);
     let vars: Vec<(&str, String)> = vars.iter().map(|(k, v)| (*k, v.clone())).collect();
     // The "last worked" line only where it leaves room for the steps.

@@ -120,6 +120,7 @@ fn a_rollback_keeps_what_the_compose_file_set() {
         "{}",
         drift.detail
     );
+    let before = inspect(&web);
     rt.block_on(b.execute(
         &p,
         &PlanStep::Rollback {
@@ -138,6 +139,14 @@ fn a_rollback_keeps_what_the_compose_file_set() {
     };
     assert_eq!(pr.phase, ProgressPhase::Converged, "{}", pr.message);
 
+    // Field by field, the image aside: everything Compose set is kept.
+    let after = inspect(&web);
+    let diff = differences(&before, &after);
+    assert!(
+        diff.is_empty(),
+        "settings lost or changed:\n{}",
+        diff.join("\n")
+    );
     let f = |fmt: &str| docker(&["inspect", &web, "--format", fmt]);
     assert_eq!(f("{{.Config.Image}}"), "rbtui-test/web:v1");
     assert_eq!(f("{{.Config.Hostname}}"), "web-host");
@@ -339,4 +348,97 @@ fn a_rollback_through_compose_pins_the_version_and_stays_rolled_back() {
     );
     assert_eq!(f("{{.Config.Image}}"), "rbtui-test/web:v1");
     assert_eq!(f("{{.Id}}"), id, "up-to-date: Compose's inputs say v1");
+}
+
+fn inspect(name: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(&docker(&["inspect", name])).unwrap();
+    v[0].clone()
+}
+
+/// The settings of a container a rollback must keep, compared one by one.
+/// What legitimately changes is left out: the image and what it supplies
+/// (its labels), Compose's config hash (dropped on purpose: the container
+/// no longer matches the file), and what the engine assigns per container
+/// (ids, addresses, the alias that is the container's short id).
+fn differences(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cmp = |path: &str, x: &serde_json::Value, y: &serde_json::Value| {
+        if x != y {
+            out.push(format!("{path}: {x} → {y}"));
+        }
+    };
+    for k in [
+        "Hostname",
+        "Domainname",
+        "User",
+        "Env",
+        "Cmd",
+        "Entrypoint",
+        "WorkingDir",
+        "Healthcheck",
+        "StopSignal",
+        "StopTimeout",
+        "ExposedPorts",
+        "Volumes",
+        "Tty",
+        "OpenStdin",
+    ] {
+        cmp(&format!("Config.{k}"), &a["Config"][k], &b["Config"][k]);
+    }
+    let labels = |v: &serde_json::Value| -> serde_json::Value {
+        v["Config"]["Labels"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| {
+                !k.starts_with("org.opencontainers.") && k != "com.docker.compose.config-hash"
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    cmp("Config.Labels", &labels(a), &labels(b));
+    for (k, v) in a["HostConfig"].as_object().cloned().unwrap_or_default() {
+        cmp(&format!("HostConfig.{k}"), &v, &b["HostConfig"][&k]);
+    }
+    cmp("Mounts", &a["Mounts"], &b["Mounts"]);
+    let short = |v: &serde_json::Value| v["Id"].as_str().unwrap_or("")[..12].to_string();
+    let aliases = |e: &serde_json::Value, id: &str| -> Vec<String> {
+        let mut v: Vec<String> = e["Aliases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(String::from))
+            .filter(|x| x != id)
+            .collect();
+        v.sort();
+        v
+    };
+    let nets = |v: &serde_json::Value| {
+        v["NetworkSettings"]["Networks"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (na, nb) = (nets(a), nets(b));
+    if na.keys().collect::<Vec<_>>() != nb.keys().collect::<Vec<_>>() {
+        out.push(format!(
+            "networks: {:?} → {:?}",
+            na.keys().collect::<Vec<_>>(),
+            nb.keys().collect::<Vec<_>>()
+        ));
+    }
+    for (n, ea) in &na {
+        let eb = &nb.get(n).cloned().unwrap_or_default();
+        let (x, y) = (aliases(ea, &short(a)), aliases(eb, &short(b)));
+        if x != y {
+            out.push(format!("network {n} aliases: {x:?} → {y:?}"));
+        }
+        for k in ["IPAMConfig", "Links", "DriverOpts"] {
+            if ea[k] != eb[k] {
+                out.push(format!("network {n} {k}: {} → {}", ea[k], eb[k]));
+            }
+        }
+    }
+    out
 }

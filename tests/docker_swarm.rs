@@ -414,3 +414,111 @@ impl Drop for Guard {
         let _ = &self.2;
     }
 }
+
+/// A stack as its users make it, with `docker stack deploy`: the history
+/// names the stack (never as WHO), a redeploy's previous spec is offered,
+/// the rollback converges, and afterwards the bad spec is known bad.
+#[test]
+#[cfg_attr(
+    not(docker_engine),
+    ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
+)]
+fn a_stack_from_docker_stack_deploy_rolls_back_and_remembers_the_bad_spec() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(eng) = engine(&rt) else { return };
+    let docker = eng.docker.clone();
+    let stack = unique("rbtuistk").replace('-', "");
+    let dir = tempfile::tempdir().unwrap();
+    let deploy = |tag: &str| {
+        let file = dir.path().join("stack.yml");
+        std::fs::write(
+            &file,
+            format!(
+                "version: \"3.8\"\nservices:\n  web:\n    image: rbtui-test/web:{tag}\n    environment:\n      RELEASE: \"{tag}\"\n    deploy:\n      replicas: 2\n      update_config:\n        parallelism: 2\n"
+            ),
+        )
+        .unwrap();
+        let out = std::process::Command::new("docker")
+            .args(["stack", "deploy", "--resolve-image", "never", "-c"])
+            .arg(&file)
+            .arg(&stack)
+            .output()
+            .expect("the docker CLI");
+        assert!(
+            out.status.success(),
+            "docker stack deploy: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let service = format!("{stack}_web");
+    let cleanup = StackDown(stack.clone());
+    deploy("v1");
+    let b = SwarmBackend::new(
+        eng,
+        vec![SwarmTarget {
+            name: "web".into(),
+            service: service.clone(),
+            environment: "staging".into(),
+        }],
+    );
+    let running = |tag: &str| {
+        let h = rt.block_on(b.health("web")).unwrap();
+        h.ready == 2 && h.images[0].tag.as_deref() == Some(tag)
+    };
+    let wait = |what: &str, f: &dyn Fn() -> bool| {
+        let t0 = Instant::now();
+        while !f() {
+            assert!(t0.elapsed() < Duration::from_secs(120), "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    wait("v1 running", &|| running("v1"));
+    deploy("v2");
+    wait("v2 running", &|| running("v2"));
+
+    let h = rt.block_on(b.history("web")).unwrap();
+    let cur = h.current().unwrap();
+    assert!(
+        cur.message.contains(&format!("stack {stack}")),
+        "{}",
+        cur.message
+    );
+    assert_eq!(cur.author, None, "a stack is not who deployed");
+    let p = plan(&b, &rt, PREVIOUS).unwrap();
+    assert!(
+        p.confirm_lines().iter().any(
+            |l| l.contains("image rbtui-test/web:v2 → rbtui-test/web:v1")
+                && l.contains("env ~RELEASE (values not shown)")
+        ),
+        "{:?}",
+        p.confirm_lines()
+    );
+    rt.block_on(b.execute(
+        &p,
+        &PlanStep::Rollback {
+            to: PREVIOUS.into(),
+            via: None,
+        },
+    ))
+    .unwrap();
+    let pr = converge(&b, &rt, &p, 120);
+    assert_eq!(pr.phase, ProgressPhase::Converged, "{}", pr.message);
+    assert!(running("v1"));
+    let p = plan(&b, &rt, PREVIOUS).unwrap();
+    let c = p.checks.iter().find(|c| c.id == "revision").unwrap();
+    assert_eq!(c.status, CheckStatus::Block, "{}", c.detail);
+    drop(cleanup);
+}
+
+struct StackDown(String);
+impl Drop for StackDown {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["stack", "rm", &self.0])
+            .output();
+    }
+}

@@ -59,7 +59,10 @@ pub fn body(
         .filter(|(k, v)| image_labels.get(k) != Some(v))
         .collect();
     labels.remove(CONFIG_HASH);
-    labels.insert("com.docker.compose.image".into(), image_id.to_string());
+    // Compose v2 records the image id it created from; v1 does not.
+    if let Some(v) = labels.get_mut("com.docker.compose.image") {
+        *v = image_id.to_string();
+    }
     // Docker names a container's host after its short id unless told.
     let hostname = c
         .hostname

@@ -289,14 +289,19 @@ impl KubeBackend {
         ))
     }
 
-    /// Recent Warning events of the Deployment, its ReplicaSets and pods.
-    async fn warnings(&self, t: &DeployTarget) -> Result<Vec<String>, String> {
+    /// Warning events in the namespace (None: events are not readable).
+    async fn warning_events(&self, t: &DeployTarget) -> Result<Option<Value>, String> {
         let path = format!(
             "/api/v1/namespaces/{}/events?fieldSelector={}",
             t.namespace,
             urlencode("type=Warning")
         );
-        let Some(l) = self.get_optional(&path, "list", "events").await? else {
+        self.get_optional(&path, "list", "events").await
+    }
+
+    /// Recent Warning events of the Deployment, its ReplicaSets and pods.
+    async fn warnings(&self, t: &DeployTarget) -> Result<Vec<String>, String> {
+        let Some(l) = self.warning_events(t).await? else {
             return Ok(vec![]);
         };
         let prefix = format!("{}-", t.deployment);
@@ -561,13 +566,25 @@ impl KubeBackend {
                 r.current = true;
             }
         }
+        let events = self
+            .warning_events(t)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let bad_why: Vec<(String, String)> = hist
+            .iter()
+            .filter(|(rev, _)| Some(*rev) != current)
+            .filter_map(|(rev, rs)| crash_looped(rs, &pods, &events).map(|w| (rev.to_string(), w)))
+            .collect();
+        let known_bad = bad_why.iter().map(|(id, _)| id.clone()).collect();
         Ok(History {
             target: t.name.clone(),
             revisions,
             facts: TargetFacts {
                 compose_inputs: None,
                 changes: vec![],
-                bad_why: vec![],
+                bad_why,
                 inputs_drift: None,
                 head_revision: None,
                 version: d["metadata"]["resourceVersion"]
@@ -588,7 +605,7 @@ impl KubeBackend {
                 warnings,
             },
             fetched_at: asked,
-            known_bad: vec![],
+            known_bad,
             last_known_good: None,
         })
     }
@@ -884,5 +901,87 @@ impl Backend for KubeBackend {
                     .map_err(|e| e.message()),
             )
         })
+    }
+}
+
+/// Whether a ReplicaSet's pods crash-looped: a pod of it still waiting in
+/// CrashLoopBackOff, or kubelet's BackOff warnings for its pods (events
+/// outlive the pods a rollback scaled away, for about an hour).
+pub fn crash_looped(rs: &Value, pods: &[Value], events: &Value) -> Option<String> {
+    let hash = rs["metadata"]["labels"][kubectl::HASH_LABEL].as_str()?;
+    let name = rs["metadata"]["name"].as_str()?;
+    let looping = pods
+        .iter()
+        .filter(|p| p["metadata"]["labels"][kubectl::HASH_LABEL] == hash)
+        .flat_map(|p| {
+            p["status"]["containerStatuses"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|cs| cs["state"]["waiting"]["reason"] == "CrashLoopBackOff")
+        .count();
+    if looping > 0 {
+        return Some(format!(
+            "{looping} container(s) of ReplicaSet {name} are in CrashLoopBackOff"
+        ));
+    }
+    let prefix = format!("{name}-");
+    let backoffs: Vec<&Value> = events["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["reason"] == "BackOff" && e["involvedObject"]["kind"] == "Pod")
+        .filter(|e| {
+            e["involvedObject"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
+        .collect();
+    let last = backoffs
+        .iter()
+        .filter_map(|e| e["lastTimestamp"].as_str().or(e["eventTime"].as_str()))
+        .max()?;
+    Some(format!(
+        "pods of ReplicaSet {name} crash-looped ({} BackOff warning(s), last {last}: {})",
+        backoffs.len(),
+        backoffs[0]["message"].as_str().unwrap_or("").trim()
+    ))
+}
+
+#[cfg(test)]
+mod crash_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_replicaset_whose_pods_crash_looped_is_bad_even_after_they_are_gone() {
+        let rs =
+            json!({"metadata": {"name": "checkout-7d9f", "labels": {"pod-template-hash": "7d9f"}}});
+        let pod = |reason: &str| {
+            json!({
+                "metadata": {"labels": {"pod-template-hash": "7d9f"}},
+                "status": {"containerStatuses": [{"state": {"waiting": {"reason": reason}}}]}
+            })
+        };
+        let none = json!({"items": []});
+        assert!(
+            crash_looped(&rs, &[pod("CrashLoopBackOff")], &none)
+                .unwrap()
+                .contains("CrashLoopBackOff")
+        );
+        assert_eq!(crash_looped(&rs, &[pod("ContainerCreating")], &none), None);
+        // Scaled away by a rollback: only kubelet's events remain.
+        let events = json!({"items": [
+            {"reason": "BackOff", "involvedObject": {"kind": "Pod", "name": "checkout-7d9f-x2k"},
+             "lastTimestamp": "2026-11-22T02:58:00Z", "message": "Back-off restarting failed container app"},
+            {"reason": "BackOff", "involvedObject": {"kind": "Pod", "name": "checkout-5c6b-aa1"},
+             "lastTimestamp": "2026-11-22T02:59:00Z", "message": "other revision"}
+        ]});
+        let w = crash_looped(&rs, &[], &events).unwrap();
+        assert!(
+            w.contains("1 BackOff warning(s), last 2026-11-22T02:58:00Z"),
+            "{w}"
+        );
     }
 }

@@ -484,4 +484,14 @@ fn a_revert_commit_in_the_checkout_ticks_the_follow_up() {
         "{:?}",
         t.evidence
     );
+    // The note names the commit, as the screen does: no `{bad_sha}` left.
+    let line = s
+        .recorded
+        .iter()
+        .find(|l| l.contains("☑ Revert"))
+        .expect("the tick recorded");
+    assert!(
+        line.contains(&bad[..7]) && !line.contains("{bad_sha}"),
+        "{line}"
+    );
 }

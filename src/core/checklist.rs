@@ -51,6 +51,7 @@ pub(super) fn not_ticked(
     let Some(t) = s.target(target).cloned() else {
         return;
     };
+    let vars = s.runbook_vars(&t);
     let titles: Vec<String> = s
         .runbook_for(&t)
         .map(|r| {
@@ -62,7 +63,7 @@ pub(super) fn not_ticked(
                         .get(target)
                         .is_some_and(|c| c.contains_key(&st.id))
                 })
-                .map(|st| st.title.clone())
+                .map(|st| crate::runbook::fill(&st.title, &vars))
                 .collect()
         })
         .unwrap_or_default();
@@ -91,13 +92,14 @@ pub(super) fn auto_untick(
     let Some(t) = s.target(target).cloned() else {
         return;
     };
+    let vars = s.runbook_vars(&t);
     let steps: Vec<(String, String)> = s
         .runbook_for(&t)
         .map(|r| {
             r.steps
                 .iter()
                 .filter(|st| st.auto == Some(ev))
-                .map(|st| (st.id.clone(), st.title.clone()))
+                .map(|st| (st.id.clone(), crate::runbook::fill(&st.title, &vars)))
                 .collect()
         })
         .unwrap_or_default();
@@ -131,14 +133,17 @@ pub(super) fn tick_step(
     auto: bool,
     evidence: Option<String>,
 ) {
+    // The note says what the screen says: placeholders filled.
     let title = s
         .target(target)
-        .and_then(|t| s.runbook_for(t))
-        .and_then(|r| {
-            r.steps
-                .iter()
-                .find(|st| st.id == step)
-                .map(|st| st.title.clone())
+        .and_then(|t| {
+            let vars = s.runbook_vars(t);
+            s.runbook_for(t).and_then(|r| {
+                r.steps
+                    .iter()
+                    .find(|st| st.id == step)
+                    .map(|st| crate::runbook::fill(&st.title, &vars))
+            })
         })
         .unwrap_or_else(|| step.to_string());
     let list = s.checklists.entry(target.to_string()).or_default();

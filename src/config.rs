@@ -36,6 +36,9 @@ pub struct TargetConfig {
     pub deployment: Option<String>,
     /// kubernetes / argocd: label selector instead of one name.
     pub selector: Option<String>,
+    /// argocd selector: the label (or annotation) holding each app's
+    /// environment (`env`); apps without it take `environment`.
+    pub environment_label: Option<String>,
     /// argocd: server URL (default `$ARGOCD_SERVER`).
     pub server: Option<String>,
     /// argocd: application name.

@@ -115,6 +115,7 @@ fn argo_backends(
                     project: t.project.clone(),
                     app_namespace: t.app_namespace.clone(),
                     environment: t.environment.clone(),
+                    environment_label: t.environment_label.clone(),
                 },
             })
             .collect();

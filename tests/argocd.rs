@@ -591,8 +591,14 @@ fn selectors_expand_to_applications() {
             project: None,
             app_namespace: None,
             environment: "prod".into(),
+            environment_label: Some("env".into()),
         }],
     );
+    // The matched app says it is staging: the selector's "prod" does not
+    // make it prod.
+    fake.with(|s| {
+        s.app["metadata"]["labels"] = serde_json::json!({"team": "shop", "env": "staging"})
+    });
     let t = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -603,6 +609,8 @@ fn selectors_expand_to_applications() {
         t.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
         ["orders-prod"]
     );
+    assert_eq!(t[0].environment, "staging");
+    assert!(!t[0].is_prod());
     assert!(fake.requests()[0].query.contains("selector=team%3Dshop"));
 }
 
@@ -879,6 +887,7 @@ fn a_selector_whose_listing_fails_is_one_error_row_and_the_other_apps_work() {
                 project: None,
                 app_namespace: None,
                 environment: "prod".into(),
+                environment_label: None,
             },
         ],
     );
@@ -983,6 +992,7 @@ fn a_selector_that_matches_nothing_is_an_error_row() {
             project: Some("shop".into()),
             app_namespace: None,
             environment: "prod".into(),
+            environment_label: None,
         }],
     );
     let rt = rt();

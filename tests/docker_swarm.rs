@@ -430,7 +430,7 @@ fn a_stack_from_docker_stack_deploy_rolls_back_and_remembers_the_bad_spec() {
         .build()
         .unwrap();
     let Some(eng) = engine(&rt) else { return };
-    let docker = eng.docker.clone();
+
     let stack = unique("rbtuistk").replace('-', "");
     let dir = tempfile::tempdir().unwrap();
     let deploy = |tag: &str| {

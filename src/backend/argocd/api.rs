@@ -19,6 +19,8 @@ pub struct Meta {
     pub name: String,
     pub namespace: Option<String>,
     pub resource_version: Option<String>,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -41,6 +41,9 @@ pub enum AppSpec {
         project: Option<String>,
         app_namespace: Option<String>,
         environment: String,
+        /// The label (or annotation) naming each app's environment; the
+        /// selector's `environment` only where an app has neither.
+        environment_label: Option<String>,
     },
 }
 
@@ -654,6 +657,7 @@ impl Backend for ArgoBackend {
                         project,
                         app_namespace,
                         environment,
+                        environment_label,
                     } => {
                         let mut q = vec![("selector", selector.clone())];
                         if let Some(p) = project {
@@ -704,12 +708,24 @@ impl Backend for ArgoBackend {
                             }
                         };
                         for a in list.items {
+                            // A staging app matched by a prod selector is
+                            // staging: its own label says so.
+                            let env = environment_label
+                                .as_ref()
+                                .and_then(|l| {
+                                    a.metadata
+                                        .labels
+                                        .get(l)
+                                        .or_else(|| a.metadata.annotations.get(l))
+                                })
+                                .cloned()
+                                .unwrap_or_else(|| environment.clone());
                             out.push(AppTarget {
                                 name: a.metadata.name.clone(),
                                 app: a.metadata.name.clone(),
                                 app_namespace: app_namespace.clone(),
                                 project: project.clone().or(a.spec.project.clone()),
-                                environment: environment.clone(),
+                                environment: env,
                             });
                         }
                     }

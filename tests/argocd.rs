@@ -44,7 +44,10 @@ fn console(fake: &argo_server::FakeArgo) -> (Script, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let note_path = dir.path().join("n.md");
     let clock = ManualClock::new(common::t0());
-    let b: Arc<dyn Backend> = Arc::new(backend(fake, TOKEN, Some("shop")));
+    let mut b = backend(fake, TOKEN, Some("shop"));
+    // The manual clock runs ahead of real time: refresh on every read.
+    b.refresh_every = Duration::ZERO;
+    let b: Arc<dyn Backend> = Arc::new(b);
     let writer =
         rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "n.md"), "").unwrap();
     let state = State::new(
@@ -964,15 +967,28 @@ fn reenable_is_blocked_while_head_is_the_bad_commit_and_follow_ups_name_it() {
         rbtui::runbook::fill("argocd app rollback {object} {good_rev}", &vars),
         format!("argocd app rollback orders-prod {}", var("good_rev"))
     );
-    // The revert lands: the source points at a new commit.
-    fake.with(|st| {
-        st.app["status"]["sync"]["revision"] = json!("f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed")
-    });
+    // The revert lands in git; the double, like Argo CD, shows it only
+    // after a refresh it was asked for (on a later read): rbtui asks.
+    fake.with(|st| st.pending_head = Some("f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed".into()));
     s.press("<Esc><Esc>a");
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.query.contains("refresh=normal")),
+        "rbtui asked Argo CD to compare HEAD"
+    );
     let p = s.state.plan.clone().expect("re-enable plan");
     let c = p.checks.iter().find(|c| c.id == "revert").unwrap();
     assert_eq!(c.status, CheckStatus::Pass, "{}", c.detail);
     assert!(c.detail.contains("f00dfee"), "{}", c.detail);
+    // HEAD's author and message, so the operator sees it is the revert.
+    assert!(
+        c.detail.contains(
+            "by Alice <alice@acme.net>, 2026-11-22T03:20:00Z: Revert \"orders: drop legacy_total\""
+        ),
+        "{}",
+        c.detail
+    );
 }
 
 #[test]

@@ -242,6 +242,9 @@ pub struct TargetFacts {
     /// would deploy.
     #[serde(default)]
     pub head_revision: Option<String>,
+    /// Author, date and first line of HEAD's message, when read.
+    #[serde(default)]
+    pub head_meta: Option<String>,
     /// Compose: the project's own inputs are reachable, so the rollback
     /// pins the version where Compose reads it and lets Compose recreate.
     #[serde(default)]

@@ -569,7 +569,12 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
             id: CheckId::Revert,
             status: CheckStatus::Block,
             detail: format!(
-                "the app's source still points at {bad}, the commit rolled back from: re-enabling auto-sync would deploy it again at once; revert it in git, let Argo CD see the new HEAD (refresh), then plan again"
+                "the app's source still points at {bad}{}, the commit rolled back from: re-enabling auto-sync would deploy it again at once; revert it in git (rbtui asks Argo CD to refresh at most once a minute), then plan again",
+                h.facts
+                    .head_meta
+                    .as_deref()
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default()
             ),
             overridable: false,
         }),
@@ -577,8 +582,13 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
             id: CheckId::Revert,
             status: CheckStatus::Pass,
             detail: format!(
-                "the app's source now points at {} (no longer {bad}); re-enabling deploys {}",
+                "the app's source now points at {} (no longer {bad}){}; re-enabling deploys {}",
                 short(hd),
+                h.facts
+                    .head_meta
+                    .as_deref()
+                    .map(|m| format!(", {m}"))
+                    .unwrap_or_default(),
                 short(hd)
             ),
             overridable: false,

@@ -39,6 +39,11 @@ pub struct State {
     pub images: Value,
     /// Bumping it closes every open application stream.
     pub stream_epoch: u32,
+    /// A commit pushed to the app's branch that Argo CD has not compared
+    /// yet: like the real server, it shows only after a refresh completes
+    /// (asked with `?refresh=normal`, visible on a later read).
+    pub pending_head: Option<String>,
+    pub refresh_asked: bool,
 }
 
 pub struct FakeArgo {
@@ -128,6 +133,8 @@ pub fn start() -> FakeArgo {
         faults: VecDeque::new(),
         images: json!(["ghcr.io/acme/orders:git-d8f3c2a"]),
         stream_epoch: 0,
+        pending_head: None,
+        refresh_asked: false,
     }));
     let (tx, rx) = std::sync::mpsc::channel();
     let st = state.clone();
@@ -335,7 +342,27 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
     match (req.method.as_str(), sub.as_str()) {
         ("GET", "") => {
             advance_operation(&mut s);
+            if std::mem::take(&mut s.refresh_asked) {
+                if let Some(h) = s.pending_head.take() {
+                    s.app["status"]["sync"]["revision"] = json!(h);
+                }
+            }
+            // The refresh runs in the controller: this answer is from before.
+            if req.query.contains("refresh=normal") {
+                s.refresh_asked = true;
+            }
             (200, "application/json", s.app.to_string())
+        }
+        ("GET", m) if m.starts_with("revisions/") && m.ends_with("/metadata") => {
+            let rev = m
+                .trim_start_matches("revisions/")
+                .trim_end_matches("/metadata");
+            let message = if rev.starts_with("f00dfee") {
+                format!("Revert \"orders: drop legacy_total\"\n\nThis reverts commit {BAD}.")
+            } else {
+                "orders: change".to_string()
+            };
+            (200, "application/json", json!({"author": "Alice <alice@acme.net>", "date": "2026-11-22T03:20:00Z", "message": message}).to_string())
         }
         // The rendered manifests of a revision, as JSON strings (what the
         // repo server answers). One revision (40) was built from `:latest`.

@@ -163,6 +163,7 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
                 bad_why: vec![],
             inputs_drift: None,
             head_revision: app.status.sync.revision.clone().filter(|r| !r.is_empty()),
+            head_meta: None,
             version: app.version_token(),
             auto_sync: app.auto_sync(),
             paused: false,

@@ -61,6 +61,12 @@ pub struct ArgoBackend {
     /// Images of each revision's rendered manifests, by commit: a commit's
     /// manifests do not change, so each is asked for once.
     images_of: Mutex<std::collections::HashMap<String, Vec<crate::core::model::ImageRef>>>,
+    /// When each app was last asked to refresh (`?refresh=normal`), and
+    /// how often it may be (a minute; tests set it shorter).
+    refreshed: Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    pub refresh_every: Duration,
+    /// Author, date and message of each commit, read once per commit.
+    commit_meta: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl ArgoBackend {
@@ -74,7 +80,85 @@ impl ArgoBackend {
             live: Arc::new(stream::Live::default()),
             streams_started: std::sync::atomic::AtomicBool::new(false),
             images_of: Mutex::default(),
+            refreshed: Mutex::default(),
+            refresh_every: Duration::from_secs(60),
+            commit_meta: Mutex::default(),
         }
+    }
+
+    /// The app, refreshed first while auto-sync is off (after a rollback):
+    /// whether HEAD moved past the bad commit decides the re-enable, and
+    /// Argo CD only compares HEAD on its own ~3 min cycle unless asked.
+    /// At most once a minute per app: a refresh makes the repo server work.
+    async fn get_app_fresh(&self, t: &AppTarget) -> Result<Application, ApiError> {
+        let app = self.get_app(t).await?;
+        if app.auto_sync() {
+            return Ok(app);
+        }
+        let due = {
+            let mut r = self.refreshed.lock().unwrap();
+            let due = r
+                .get(&t.app)
+                .is_none_or(|at| at.elapsed() >= self.refresh_every);
+            if due {
+                r.insert(t.app.clone(), std::time::Instant::now());
+            }
+            due
+        };
+        if !due {
+            return Ok(app);
+        }
+        let mut q = Self::query(t);
+        q.push(("refresh", "normal".into()));
+        match self
+            .client
+            .get_json::<Application>(
+                &format!("/api/v1/applications/{}", t.app),
+                &q,
+                "get",
+                &Self::object(t),
+            )
+            .await
+        {
+            Ok(a) => Ok(a),
+            // The plain read stands; the refresh is retried next minute.
+            Err(_) => Ok(app),
+        }
+    }
+
+    /// "by alice, 2026-11-22T03:20:00Z: Revert …" for a commit the app
+    /// tracks (`…/revisions/{rev}/metadata`); None where not readable.
+    async fn commit_meta(&self, t: &AppTarget, rev: &str) -> Option<String> {
+        if let Some(m) = self.commit_meta.lock().unwrap().get(rev) {
+            return Some(m.clone());
+        }
+        let v: serde_json::Value = self
+            .client
+            .get_json(
+                &format!("/api/v1/applications/{}/revisions/{rev}/metadata", t.app),
+                &Self::query(t),
+                "get",
+                &Self::object(t),
+            )
+            .await
+            .ok()?;
+        let msg = v["message"]
+            .as_str()?
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let m = format!(
+            "by {}, {}: {msg}",
+            v["author"].as_str().unwrap_or("unknown author"),
+            v["date"].as_str().unwrap_or("unknown date")
+        );
+        self.commit_meta
+            .lock()
+            .unwrap()
+            .insert(rev.into(), m.clone());
+        Some(m)
     }
 
     /// Starts one application stream per target, once, on the caller's runtime.
@@ -765,9 +849,14 @@ impl Backend for ArgoBackend {
             let t = self.target(target)?;
             // Stamped when asked: an answer is at least this fresh.
             let asked = chrono::Utc::now();
-            let app = self.get_app(&t).await.map_err(|e| e.message())?;
+            let app = self.get_app_fresh(&t).await.map_err(|e| e.message())?;
             let mut h = convert::history(&t.name, &app, asked);
             self.fill_images(&t, &mut h).await;
+            if !h.facts.auto_sync {
+                if let Some(head) = h.facts.head_revision.clone() {
+                    h.facts.head_meta = self.commit_meta(&t, &head).await;
+                }
+            }
             Ok(h)
         })
     }

@@ -280,6 +280,7 @@ impl Service {
                 }),
                 // The demo has no git: what HEAD is cannot be known.
                 head_revision: None,
+                head_meta: None,
             },
             fetched_at: now,
             known_bad,

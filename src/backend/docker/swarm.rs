@@ -323,6 +323,7 @@ impl SwarmBackend {
                 bad_why,
                 inputs_drift: None,
                 head_revision: None,
+                head_meta: None,
                 version: index.to_string(),
                 auto_sync: false,
                 paused: false,

@@ -587,6 +587,7 @@ impl KubeBackend {
                 bad_why,
                 inputs_drift: None,
                 head_revision: None,
+                head_meta: None,
                 version: d["metadata"]["resourceVersion"]
                     .as_str()
                     .unwrap_or_default()

@@ -1050,6 +1050,28 @@ fn auto_sync_turned_back_on_during_the_watch_is_said_and_unticked() {
         note.contains("☐ Auto-sync disabled so the rollback sticks: no longer true"),
         "{note}"
     );
+    // The double's controller, like Argo CD's, re-syncs HEAD on its own:
+    // History follows it to the bad commit again.
+    // (Its controller runs on real time; the console on the manual clock.)
+    let t0 = std::time::Instant::now();
+    let resynced = |st: &State| {
+        st.histories
+            .get("orders")
+            .and_then(|h| h.current())
+            .is_some_and(|r| r.git_sha.as_deref() == Some(argo_server::BAD))
+    };
+    while !resynced(&s.state) && t0.elapsed() < Duration::from_secs(10) {
+        s.advance(5_000);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        resynced(&s.state),
+        "History did not follow Argo CD's own re-sync: {:?}",
+        s.state
+            .histories
+            .get("orders")
+            .map(|h| h.revisions.first().cloned())
+    );
 }
 
 /// Every history id's images come from its revision's rendered manifests,

@@ -144,6 +144,15 @@ pub fn start() -> FakeArgo {
             .build()
             .unwrap();
         rt.block_on(async move {
+            // The application controller acts on its own clock, whether
+            // anyone reads the app or not.
+            let ctl = st.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    controller_tick(&mut ctl.lock().unwrap());
+                }
+            });
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(l.local_addr().unwrap()).unwrap();
             loop {
@@ -472,6 +481,28 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
     }
 }
 
+/// What Argo CD's controller does unasked: with auto-sync on and the app
+/// OutOfSync, it syncs HEAD (`status.sync.revision`) — the bad commit too,
+/// if nobody reverted it — and finishes its own operations.
+fn controller_tick(s: &mut State) {
+    let running = s.app["status"]["operationState"]["phase"] == "Running";
+    let automated = s.app["operation"]["initiatedBy"]["automated"] == true;
+    if running && automated {
+        advance_operation(s);
+        return;
+    }
+    if !running && auto_sync_on(&s.app) && s.app["status"]["sync"]["status"] == "OutOfSync" {
+        let rev = s.app["status"]["sync"]["revision"].clone();
+        let op = json!({"sync": {"revision": rev}, "initiatedBy": {"automated": true}});
+        s.app["operation"] = op.clone();
+        s.app["status"]["operationState"] = json!({
+            "phase": "Running", "message": "auto sync in progress",
+            "startedAt": "2026-11-22T03:05:00Z", "operation": op, "syncResult": {"revision": rev}
+        });
+        s.op_reads = 2;
+    }
+}
+
 /// Running → outcome after a few reads; a successful rollback adds history
 /// id max+1 with the target revision, makes the app healthy, and leaves
 /// `status.sync.revision` at HEAD (OutOfSync), as the real server does.
@@ -483,7 +514,15 @@ fn advance_operation(s: &mut State) {
         s.op_reads -= 1;
         return;
     }
-    let (phase, msg) = s.op_outcome.clone();
+    let automated = s.app["operation"]["initiatedBy"]["automated"] == true;
+    let (phase, msg) = if automated {
+        (
+            "Succeeded".to_string(),
+            "successfully synced (auto-sync)".to_string(),
+        )
+    } else {
+        s.op_outcome.clone()
+    };
     let dry = s.app["operation"]["sync"]["dryRun"] == true;
     let rev = s.app["operation"]["sync"]["revision"].clone();
     s.app["status"]["operationState"]["phase"] = json!(phase);
@@ -498,10 +537,21 @@ fn advance_operation(s: &mut State) {
             .filter_map(|h| h["id"].as_i64())
             .max()
             .unwrap_or(0);
-        hist.push(hist_entry(max + 1, rev.as_str().unwrap_or("")));
-        s.app["status"]["sync"]["status"] = json!("OutOfSync");
-        s.app["status"]["health"] = json!({"status": "Healthy"});
-        s.images = json!(["ghcr.io/acme/orders:git-a1b2c3d"]);
+        let r = rev.as_str().unwrap_or("").to_string();
+        let mut entry = hist_entry(max + 1, &r);
+        if automated {
+            entry["initiatedBy"] = json!({"automated": true});
+        }
+        hist.push(entry);
+        // Synced only when it deployed what the source points at.
+        let synced = s.app["status"]["sync"]["revision"] == rev;
+        s.app["status"]["sync"]["status"] = json!(if synced { "Synced" } else { "OutOfSync" });
+        s.app["status"]["health"] = if r == BAD {
+            json!({"status": "Degraded", "message": "Deployment \"orders\" exceeded its progress deadline"})
+        } else {
+            json!({"status": "Healthy"})
+        };
+        s.images = json!([format!("ghcr.io/acme/orders:git-{}", &r[..r.len().min(7)])]);
         s.app["status"]["summary"]["images"] = s.images.clone();
     }
 }

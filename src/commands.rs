@@ -394,7 +394,14 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                 }
                 outln!(out, "{}", json(&v)?);
             } else {
-                outln!(out, "PLAN (nothing is changed by this command)");
+                if preview.is_some() {
+                    outln!(
+                        out,
+                        "PLAN (nothing is deployed by this command; the server-side dry run below is recorded by the platform)"
+                    );
+                } else {
+                    outln!(out, "PLAN (nothing is changed by this command)");
+                }
                 for l in p.confirm_lines() {
                     outln!(out, "  {l}");
                 }

@@ -664,6 +664,13 @@ fn the_console_drives_the_argocd_rollback_and_the_note_never_holds_the_token() {
     assert!(i < j);
     assert!(note.contains("[ ] Re-enable auto-sync ONLY after the revert is merged"));
     assert!(note.contains("[ ] Revert d8f3c2a in git (PR merged)"));
+    // Progress from the resource tree's workloads, not empty counts.
+    assert!(
+        note.contains(
+            "Deployment orders Healthy; 2/2 pods healthy (2/2 updated, 2/2 ready, 0 old)"
+        ),
+        "{note}"
+    );
 }
 
 #[test]
@@ -736,7 +743,7 @@ fn rehearsal_previews_the_rollback_with_a_dry_run_and_waits_for_it() {
     let r = rt.block_on(b.preview(&p)).unwrap().unwrap();
     assert_eq!(
         r,
-        "operation Succeeded: successfully synced (all tasks run) (dry run)"
+        "operation Succeeded: successfully synced (all tasks run) (dry run) (nothing deployed; Argo CD keeps this dry run as the app's last operation, replacing status.operationState)"
     );
     let post = fake.mutating().pop().unwrap();
     assert_eq!(post.json()["dryRun"], json!(true));

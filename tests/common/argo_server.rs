@@ -404,7 +404,8 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
                   "info": [{"name": "Status Reason", "value": if healthy { "Running" } else { "CrashLoopBackOff" }}, {"name": "Restart Count", "value": if healthy { "0" } else { "7" }}]})
             };
             (200, "application/json", json!({"nodes": [
-                {"kind": "Deployment", "group": "apps", "name": "orders", "namespace": "shop", "info": [{"name": "Revision", "value": "Rev:5"}]},
+                {"kind": "Deployment", "group": "apps", "name": "orders", "namespace": "shop", "info": [{"name": "Revision", "value": "Rev:5"}],
+                 "health": {"status": if healthy { "Healthy" } else { "Degraded" }}},
                 pod(0), pod(1)
             ]}).to_string())
         }

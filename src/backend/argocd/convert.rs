@@ -181,7 +181,53 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
 /// Rollback progress: the operation's phase, then health at the target SHA.
 /// After a rollback the app is OutOfSync with HEAD by design, so sync
 /// status is reported, not required.
-pub fn progress(app: &Application, to_sha: Option<&str>) -> Progress {
+/// The workloads of the resource tree, in words, and pod counts against
+/// the rollback's images: (desired, updated, ready, old, text).
+fn workloads(tree: Option<&Tree>, to_images: &[ImageRef]) -> (u32, u32, u32, u32, String) {
+    let Some(tree) = tree else {
+        return (0, 0, 0, 0, "resource tree not readable".into());
+    };
+    let health = |n: &super::api::Node| {
+        n.health
+            .as_ref()
+            .and_then(|h| h.status.clone())
+            .unwrap_or_else(|| "Unknown".into())
+    };
+    let wl: Vec<String> = tree
+        .nodes
+        .iter()
+        .filter(|n| {
+            ["Deployment", "StatefulSet", "DaemonSet", "Rollout"].contains(&n.kind.as_str())
+        })
+        .map(|n| format!("{} {} {}", n.kind, n.name, health(n)))
+        .collect();
+    let pods: Vec<_> = tree.nodes.iter().filter(|n| n.kind == "Pod").collect();
+    let ready = pods.iter().filter(|p| health(p) == "Healthy").count() as u32;
+    let updated = pods
+        .iter()
+        .filter(|p| {
+            !to_images.is_empty()
+                && to_images
+                    .iter()
+                    .all(|t| p.images.iter().any(|i| ImageRef::parse(i).same_build(t)))
+        })
+        .count() as u32;
+    let n = pods.len() as u32;
+    let text = if wl.is_empty() {
+        format!("{ready}/{n} pods healthy")
+    } else {
+        format!("{}; {ready}/{n} pods healthy", wl.join(", "))
+    };
+    (n, updated, ready, n - updated, text)
+}
+
+pub fn progress(
+    app: &Application,
+    to_sha: Option<&str>,
+    tree: Option<&Tree>,
+    to_images: &[ImageRef],
+) -> Progress {
+    let (desired, updated, ready, old, wl) = workloads(tree, to_images);
     let hs = app.health_status();
     let sync = app.sync_status();
     let op = app.status.operation_state.clone().unwrap_or_default();
@@ -198,11 +244,11 @@ pub fn progress(app: &Application, to_sha: Option<&str>) -> Progress {
     let p = |phase, message: String| Progress {
         unproven: None,
         phase,
-        message,
-        desired: 0,
-        updated: 0,
-        ready: 0,
-        old: 0,
+        message: format!("{message} — {wl}"),
+        desired,
+        updated,
+        ready,
+        old,
     };
     match phase.as_str() {
         "Running" | "Terminating" | "" => p(

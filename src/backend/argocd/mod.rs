@@ -613,7 +613,7 @@ impl ArgoBackend {
             let op = a.status.operation_state.clone().unwrap_or_default();
             if op.phase.as_deref() != Some("Running") {
                 return Ok(format!(
-                    "operation {}: {}",
+                    "operation {}: {} (nothing deployed; Argo CD keeps this dry run as the app's last operation, replacing status.operationState)",
                     op.phase.unwrap_or_default(),
                     op.message.unwrap_or_default()
                 ));
@@ -873,7 +873,15 @@ impl Backend for ArgoBackend {
         Box::pin(async move {
             let t = self.target(&plan.target.name)?;
             let app = self.get_app(&t).await.map_err(|e| e.message())?;
-            Ok(convert::progress(&app, plan.to.git_sha.as_deref()))
+            // The tree says what the workloads do; without it the counts
+            // are unknown and the message says so.
+            let tree = self.get_tree(&t).await.ok().flatten();
+            Ok(convert::progress(
+                &app,
+                plan.to.git_sha.as_deref(),
+                tree.as_ref(),
+                &plan.to.images,
+            ))
         })
     }
 

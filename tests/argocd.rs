@@ -1126,3 +1126,52 @@ fn every_history_id_gets_its_images_from_its_manifests() {
     rt.block_on(b.history("orders")).unwrap();
     assert_eq!(manifests(), first, "a commit's manifests are read once");
 }
+
+/// A multi-source application (`spec.sources`, `history[].revisions`):
+/// History names every source at its revision, and the images of an old
+/// entry come from rendering every source at its own revision.
+#[test]
+fn a_multi_source_app_shows_every_source_and_renders_each_entry() {
+    let fake = argo_server::start();
+    let src =
+        |repo: &str, path: &str| json!({"repoURL": repo, "path": path, "targetRevision": "main"});
+    let (chart, values) = (
+        src("https://github.com/acme/charts.git", "orders"),
+        src("https://github.com/acme/shop-values.git", "prod"),
+    );
+    fake.with(|st| {
+        st.app["spec"].as_object_mut().unwrap().remove("source");
+        st.app["spec"]["sources"] = json!([chart, values]);
+        for h in st.app["status"]["history"].as_array_mut().unwrap() {
+            let rev = h["revision"].as_str().unwrap().to_string();
+            let obj = h.as_object_mut().unwrap();
+            obj.remove("revision");
+            obj.remove("source");
+            obj.insert("revisions".into(), json!([rev, "7777777aaaaaaa"]));
+            obj.insert("sources".into(), json!([chart, values]));
+        }
+    });
+    let b = backend(&fake, TOKEN, None);
+    let rt = rt();
+    rt.block_on(b.targets()).unwrap();
+    let h = rt.block_on(b.history("orders")).unwrap();
+    let r41 = h.find("41").unwrap();
+    assert_eq!(
+        r41.message,
+        "charts/orders@main = a1b2c3d + shop-values/prod@main = 7777777"
+    );
+    assert_eq!(
+        r41.images.iter().map(|i| i.full()).collect::<Vec<_>>(),
+        ["ghcr.io/acme/orders:git-a1b2c3d"]
+    );
+    let asked = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/manifests") && r.query.contains(&GOOD[..7]))
+        .expect("manifests of entry 41");
+    assert!(
+        asked.query.contains("sourcePositions=1") && asked.query.contains("sourcePositions=2"),
+        "{}",
+        asked.query
+    );
+}

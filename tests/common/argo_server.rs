@@ -376,10 +376,15 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
         // The rendered manifests of a revision, as JSON strings (what the
         // repo server answers). One revision (40) was built from `:latest`.
         ("GET", "manifests") => {
+            // Multi-source: `revisions=…&sourcePositions=…` per source; the
+            // image comes from the first (the chart's values pin it).
             let rev = req
                 .query
                 .split('&')
-                .find_map(|kv| kv.strip_prefix("revision="))
+                .find_map(|kv| {
+                    kv.strip_prefix("revision=")
+                        .or(kv.strip_prefix("revisions="))
+                })
                 .unwrap_or("")
                 .to_string();
             if rev.is_empty() || rev.len() < 7 {

@@ -98,10 +98,19 @@ pub fn health(target: &str, app: &Application, tree: Option<&Tree>, now: DateTim
     }
 }
 
+/// Each source of a history entry; a multi-source one pairs every
+/// source with the revision it was deployed at (`revisions[i]`).
 fn source_text(h: &super::api::RevisionHistory) -> String {
     let srcs: Vec<&super::api::Source> = h.source.iter().chain(h.sources.iter()).collect();
+    let multi = !h.sources.is_empty() && h.revisions.len() == h.sources.len();
     srcs.iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
+            let at = if multi {
+                format!(" = {}", &h.revisions[i][..h.revisions[i].len().min(7)])
+            } else {
+                String::new()
+            };
             let repo = s.repo_url.as_deref().unwrap_or("?");
             let repo = repo
                 .rsplit('/')
@@ -110,7 +119,7 @@ fn source_text(h: &super::api::RevisionHistory) -> String {
                 .trim_end_matches(".git");
             let what = s.path.as_deref().or(s.chart.as_deref()).unwrap_or("");
             format!(
-                "{repo}/{what}@{}",
+                "{repo}/{what}@{}{at}",
                 s.target_revision.as_deref().unwrap_or("HEAD")
             )
         })

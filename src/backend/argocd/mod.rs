@@ -252,7 +252,7 @@ impl ArgoBackend {
     /// (`GET …/manifests?revision=`): the status only knows the current
     /// one's. Where they cannot be read the entry keeps none and the
     /// checks say "not checked"; the history note says how many.
-    async fn fill_images(&self, t: &AppTarget, h: &mut History) {
+    async fn fill_images(&self, t: &AppTarget, app: &Application, h: &mut History) {
         let mut unread = 0;
         let mut why = String::new();
         for r in h.revisions.iter_mut().filter(|r| r.images.is_empty()) {
@@ -260,12 +260,33 @@ impl ArgoBackend {
                 unread += 1;
                 continue;
             };
-            let known = self.images_of.lock().unwrap().get(&sha).cloned();
+            // A multi-source entry renders from every source at its own
+            // revision (`revisions` + `sourcePositions`, 1-based).
+            let multi: Vec<String> = app
+                .status
+                .history
+                .iter()
+                .find(|e| e.id.to_string() == r.id)
+                .map(|e| e.revisions.clone())
+                .unwrap_or_default();
+            let key = if multi.is_empty() {
+                sha.clone()
+            } else {
+                multi.join("+")
+            };
+            let known = self.images_of.lock().unwrap().get(&key).cloned();
             let images = match known {
                 Some(i) => i,
                 None => {
                     let mut q = Self::query(t);
-                    q.push(("revision", sha.clone()));
+                    if multi.is_empty() {
+                        q.push(("revision", sha.clone()));
+                    } else {
+                        for (i, rev) in multi.iter().enumerate() {
+                            q.push(("revisions", rev.clone()));
+                            q.push(("sourcePositions", (i + 1).to_string()));
+                        }
+                    }
                     match self
                         .client
                         .get_json::<api::Manifests>(
@@ -278,7 +299,7 @@ impl ArgoBackend {
                     {
                         Ok(m) => {
                             let i = convert::manifest_images(&m.manifests);
-                            self.images_of.lock().unwrap().insert(sha, i.clone());
+                            self.images_of.lock().unwrap().insert(key, i.clone());
                             i
                         }
                         Err(e) => {
@@ -851,7 +872,7 @@ impl Backend for ArgoBackend {
             let asked = chrono::Utc::now();
             let app = self.get_app_fresh(&t).await.map_err(|e| e.message())?;
             let mut h = convert::history(&t.name, &app, asked);
-            self.fill_images(&t, &mut h).await;
+            self.fill_images(&t, &app, &mut h).await;
             if !h.facts.auto_sync {
                 if let Some(head) = h.facts.head_revision.clone() {
                     h.facts.head_meta = self.commit_meta(&t, &head).await;

@@ -495,3 +495,70 @@ fn a_revert_commit_in_the_checkout_ticks_the_follow_up() {
         "{line}"
     );
 }
+
+/// A revert that does not say so (squashed into "fix config"): HEAD's tree
+/// no longer holds the bad change, which is what counts. While it still
+/// does, nothing is found; the working tree and index are left alone.
+#[test]
+fn a_silent_revert_is_found_from_heads_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    git(p, &["init", "-q"]);
+    commit(
+        p,
+        &[(
+            "values.yaml",
+            b"replicas: 3\nimage: orders:git-a1b2c3d\nlog: info\n",
+        )],
+        "orders: 3 replicas",
+    );
+    let bad = commit(
+        p,
+        &[(
+            "values.yaml",
+            b"replicas: 3\nimage: orders:git-d8f3c2a\nlog: info\n",
+        )],
+        "orders: bump image",
+    );
+    commit(p, &[("README", b"shop\n")], "docs");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let g = GitMigrations::new(p.to_path_buf(), None, None);
+    assert_eq!(
+        rt.block_on(g.find_revert(&bad)).unwrap(),
+        None,
+        "still there"
+    );
+    // Undone by hand, with other changes, under a message that says nothing.
+    let fix = commit(
+        p,
+        &[
+            (
+                "values.yaml",
+                b"replicas: 3\nimage: orders:git-a1b2c3d\nlog: info\n",
+            ),
+            ("README", b"shop v2\n"),
+        ],
+        "fix config",
+    );
+    std::fs::write(p.join("README"), "uncommitted edit\n").unwrap();
+    let (sha, why) = rt
+        .block_on(g.find_revert(&bad))
+        .unwrap()
+        .expect("found from the tree");
+    assert_eq!(sha, fix);
+    assert_eq!(
+        why,
+        format!("HEAD's tree no longer contains the change of {}", &bad[..7])
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.join("README")).unwrap(),
+        "uncommitted edit\n"
+    );
+    assert!(
+        git(p, &["status", "--porcelain"]).contains("README"),
+        "the real index untouched"
+    );
+}

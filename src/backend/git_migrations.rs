@@ -137,9 +137,75 @@ impl GitMigrations {
             ])
             .await?;
         let line = String::from_utf8_lossy(&out).trim().to_string();
-        Ok(line
-            .split_once('\0')
-            .map(|(sha, subject)| (sha.to_string(), subject.to_string())))
+        if let Some((sha, subject)) = line.split_once('\0') {
+            return Ok(Some((sha.to_string(), subject.to_string())));
+        }
+        self.reverted_in_tree(bad).await
+    }
+
+    /// A revert that does not say so (a squash, a hand-made undo): HEAD's
+    /// tree no longer holds the bad commit's change when its patch cannot
+    /// be taken back out of HEAD but can be put in again. Checked in a
+    /// scratch index, so the working tree and the real index are untouched.
+    async fn reverted_in_tree(&self, bad: &str) -> Result<Option<(String, String)>, String> {
+        let Ok(patch) = self
+            .git(&["diff", "--binary", &format!("{bad}^"), bad])
+            .await
+        else {
+            return Ok(None);
+        };
+        if patch.is_empty() {
+            return Ok(None);
+        }
+        let index = tempfile::NamedTempFile::new().map_err(|e| format!("scratch index: {e}"))?;
+        let idx = index.path().to_path_buf();
+        let run = |args: &'static [&'static str], input: Option<Vec<u8>>| {
+            let idx = idx.clone();
+            let repo = self.repo.clone();
+            async move {
+                use tokio::io::AsyncWriteExt;
+                let mut c = Command::new("git")
+                    .arg("-C")
+                    .arg(&repo)
+                    .args(args)
+                    .env("GIT_INDEX_FILE", &idx)
+                    .env("GIT_TERMINAL_PROMPT", "0")
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .map_err(|e| format!("cannot run git: {e}"))?;
+                if let (Some(mut i), Some(data)) = (c.stdin.take(), input) {
+                    let _ = i.write_all(&data).await;
+                }
+                c.wait()
+                    .await
+                    .map(|s| s.success())
+                    .map_err(|e| format!("git: {e}"))
+            }
+        };
+        if !run(&["read-tree", "HEAD"], None).await? {
+            return Ok(None);
+        }
+        let still_there = run(
+            &["apply", "--cached", "--check", "-R", "-"],
+            Some(patch.clone()),
+        )
+        .await?;
+        let absent =
+            !still_there && run(&["apply", "--cached", "--check", "-"], Some(patch)).await?;
+        if !absent {
+            return Ok(None);
+        }
+        let head = self.git(&["rev-parse", "HEAD"]).await?;
+        let head = String::from_utf8_lossy(&head).trim().to_string();
+        Ok(Some((
+            head,
+            format!(
+                "HEAD's tree no longer contains the change of {}",
+                &bad[..bad.len().min(7)]
+            ),
+        )))
     }
 
     /// Migrations added or changed from `to` (the rollback target) up to

@@ -977,6 +977,19 @@ fn reenable_is_blocked_while_head_is_the_bad_commit_and_follow_ups_name_it() {
     // The revert lands in git; the double, like Argo CD, shows it only
     // after a refresh it was asked for (on a later read): rbtui asks.
     fake.with(|st| st.pending_head = Some("f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed".into()));
+    // What the configured repo showed (the revert watcher's tick).
+    s.state
+        .checklists
+        .entry("orders".into())
+        .or_default()
+        .insert(
+            "revert".into(),
+            rbtui::core::state::Tick {
+                at: common::t0(),
+                auto: true,
+                evidence: Some("f00dfee Revert \"orders: drop legacy_total\"".into()),
+            },
+        );
     s.press("<Esc><Esc>a");
     assert!(
         fake.requests()
@@ -993,6 +1006,12 @@ fn reenable_is_blocked_while_head_is_the_bad_commit_and_follow_ups_name_it() {
         c.detail.contains(
             "by Alice <alice@acme.net>, 2026-11-22T03:20:00Z: Revert \"orders: drop legacy_total\""
         ),
+        "{}",
+        c.detail
+    );
+    assert!(
+        c.detail
+            .ends_with("; in the configured repo: f00dfee Revert \"orders: drop legacy_total\""),
         "{}",
         c.detail
     );

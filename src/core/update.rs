@@ -733,7 +733,24 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
         bad.as_deref(),
     );
     match r {
-        Ok(p) => {
+        Ok(mut p) => {
+            // The repo's own fact (a revert commit, or HEAD's tree without
+            // the change), when one was found, stands beside Argo CD's HEAD.
+            let revert = s
+                .checklists
+                .get(&t.name)
+                .and_then(|c| c.get("revert"))
+                .and_then(|tk| tk.evidence.clone());
+            if let Some(c) = p
+                .checks
+                .iter_mut()
+                .find(|c| c.id == plan::CheckId::Revert && c.status == CheckStatus::Pass)
+            {
+                c.detail = match revert {
+                    Some(e) => format!("{}; in the configured repo: {e}", c.detail),
+                    None => c.detail.clone(),
+                };
+            }
             s.next_plan_id += 1;
             s.plan = Some(p);
             s.popup = Some(Popup::Plan);

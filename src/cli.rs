@@ -24,6 +24,10 @@ pub struct Cli {
     /// Tabletop drill: refuses every prod target; the note is marked as a rehearsal.
     #[arg(long, global = true, conflicts_with = "read_only")]
     pub rehearsal: bool,
+    /// With --rehearsal: server-side dry runs only, nothing is changed
+    /// (without it, a rehearsal really rolls staging back).
+    #[arg(long, global = true, requires = "rehearsal")]
+    pub dry_run: bool,
     /// Show everything, change nothing.
     #[arg(long, global = true)]
     pub read_only: bool,

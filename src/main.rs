@@ -84,6 +84,7 @@ fn main() -> ExitCode {
             })
             .collect(),
         rehearsal: session.mode == rbtui::core::model::Mode::Rehearsal,
+        dry_run: session.settings.dry_run,
     });
     let resumed = render::resumed(now, session.mode.label(), &session.settings.operator);
     let mut note = match NoteWriter::open(&session.note_path, &header, &resumed) {

@@ -420,6 +420,7 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         settings.verify_window_secs = v;
         settings.verify_window_set = true;
     }
+    settings.dry_run = cli.dry_run;
     settings.iac = config
         .targets
         .iter()

@@ -1194,3 +1194,77 @@ fn a_multi_source_app_shows_every_source_and_renders_each_entry() {
         asked.query
     );
 }
+
+/// `--rehearsal --dry-run`: the whole flow against staging, with only the
+/// server's own dry run of the rollback sent; nothing is patched, nothing
+/// claims a rollback happened, and the note says so.
+#[test]
+fn a_dry_run_rehearsal_sends_only_the_servers_dry_run() {
+    let fake = argo_server::start();
+    // Auto-sync off already: Argo CD refuses even a dry-run rollback otherwise.
+    fake.with(|s| s.app["spec"]["syncPolicy"] = json!({}));
+    let dir = tempfile::tempdir().unwrap();
+    let note_path = dir.path().join("n.md");
+    let conn = Conn {
+        base: fake.base(),
+        token: Token::new(TOKEN.into()),
+        insecure: false,
+        ca_file: None,
+        timeout: Duration::from_secs(2),
+    };
+    let t = AppTarget {
+        name: "orders".into(),
+        app: "orders-prod".into(),
+        app_namespace: None,
+        project: Some("shop".into()),
+        environment: "staging".into(),
+    };
+    let b: Arc<dyn Backend> = Arc::new(ArgoBackend::new(
+        Client::new(conn).unwrap(),
+        vec![AppSpec::One(t)],
+    ));
+    let mut settings = common::settings(Mode::Rehearsal, "n.md");
+    settings.dry_run = true;
+    let writer =
+        rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Rehearsal, "n.md"), "")
+            .unwrap();
+    let state = State::new(
+        settings,
+        rbtui::runbook::load_all(None).unwrap(),
+        common::t0(),
+    );
+    let mut s = Script::new(state, b, ManualClock::new(common::t0()), Some(writer));
+    s.start();
+    s.press("<Enter>j<Enter><Enter><Enter>");
+    assert!(s.advance_until(120_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    let posts = fake.mutating();
+    assert!(
+        posts
+            .iter()
+            .all(|r| r.method == "POST" && r.body.contains("\"dryRun\":true")),
+        "only dry runs: {posts:?}"
+    );
+    assert!(!posts.is_empty(), "the server's dry run was asked");
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    assert!(
+        note.contains("step 1 (dry run, nothing is changed): Roll back orders-prod"),
+        "{note}"
+    );
+    assert!(
+        note.contains("step 1 (dry run): dry run only, nothing changed: the server-side dry run answered: operation Succeeded"),
+        "{note}"
+    );
+    assert!(
+        note.contains("dry run finished: nothing was changed"),
+        "{note}"
+    );
+    for never in [
+        "\"marker\":\"deployed\"",
+        "\"marker\":\"worked\"",
+        "\"step\":\"rollback\"",
+    ] {
+        assert!(!note.contains(never), "{never} in a dry run:\n{note}");
+    }
+}

@@ -28,14 +28,22 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
             plan_id,
             result: backend.preview(&plan).await,
         },
-        Effect::Execute { plan, step, .. } => {
-            let Some(what) = plan.steps.get(step) else {
-                return None;
+        Effect::Execute {
+            plan,
+            step,
+            dry_run,
+            ..
+        } => {
+            let what = plan.steps.get(step)?;
+            let result = if dry_run {
+                Ok(dry_run_step(backend, &plan, what).await)
+            } else {
+                backend.execute(&plan, what).await
             };
             Action::StepFinished {
                 plan_id: plan.id,
                 step,
-                result: backend.execute(&plan, what).await,
+                result,
             }
         }
         Effect::Settle { plan, step, .. } => {
@@ -58,6 +66,28 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
         },
         Effect::Record(_) => return None,
     })
+}
+
+/// A dry-run rehearsal's step: only the rollback is previewed, by the
+/// platform's own server-side dry run; every other step is not sent.
+async fn dry_run_step(
+    backend: &dyn crate::backend::Backend,
+    plan: &crate::core::plan::RollbackPlan,
+    what: &crate::core::plan::PlanStep,
+) -> crate::backend::StepDone {
+    use crate::core::plan::PlanStep;
+    let summary = match what {
+        PlanStep::Rollback { .. } => match backend.preview(plan).await {
+            Some(Ok(m)) => format!("dry run only, nothing changed: the server-side dry run answered: {m}"),
+            Some(Err(e)) => format!("dry run only, nothing changed: the server-side dry run was refused: {e}"),
+            None => "dry run only, nothing changed: not previewed (this platform has no side-effect-free dry run)".into(),
+        },
+        _ => "dry run only: not sent".into(),
+    };
+    crate::backend::StepDone {
+        summary,
+        version: plan.built_from.clone(),
+    }
 }
 
 /// How long the runtime waits before performing a polling effect.

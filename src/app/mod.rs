@@ -81,6 +81,7 @@ pub fn drive(
                     plan,
                     step,
                     announce,
+                    dry_run,
                 } => {
                     let gate = if write_failed {
                         Err("an earlier entry could not be written to the note".to_string())
@@ -92,6 +93,7 @@ pub fn drive(
                             plan,
                             step,
                             announce,
+                            dry_run,
                         }),
                         Err(error) => {
                             write_failed = true;

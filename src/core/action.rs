@@ -208,6 +208,9 @@ pub enum Effect {
         plan: Box<RollbackPlan>,
         step: usize,
         announce: NoteEntry,
+        /// A dry-run rehearsal: the platform's server-side dry run of the
+        /// rollback, nothing else sent.
+        dry_run: bool,
     },
     /// Re-read the target to decide whether a step whose answer was lost
     /// took effect.

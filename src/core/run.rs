@@ -11,6 +11,11 @@ use super::update::*;
 use super::verdict;
 use crate::runbook::AutoEvent;
 
+/// A rehearsal that only sends server-side dry runs.
+fn dry_run(s: &State) -> bool {
+    s.settings.dry_run && s.settings.mode == super::model::Mode::Rehearsal
+}
+
 /// Emits the effect for the run's current step.
 pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(run) = s.run.as_mut() else { return };
@@ -26,9 +31,25 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
         }
     }
     run.step_started_at = s.now;
+    let dry_run = dry_run(s);
+    let Some(run) = s.run.as_mut() else { return };
     let Some(step) = run.plan.steps.get(run.step).cloned() else {
         run.outcome = Some(Outcome::Succeeded);
         let t = run.plan.target.name.clone();
+        if dry_run {
+            // Nothing was rolled back: not a drill of the runbook working.
+            run.caveat = Some("dry run: nothing was changed".into());
+            record(
+                s,
+                fx,
+                EntryKind::Done,
+                Some(t),
+                "dry run finished: nothing was changed; it does not count as the runbook having worked (a drill that rolls staging back does)".into(),
+                vec![],
+                None,
+            );
+            return;
+        }
         let rollback = run.plan.is_rollback();
         let text = if rollback {
             "rollback finished; follow-ups stay open on the checklist"
@@ -61,7 +82,14 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
         | PlanStep::EnableAutoSync
         | PlanStep::EditInput(_)
         | PlanStep::Rollback { .. } => {
-            let text = format!("step {n}: {}", step.describe(&plan.target, &plan.from));
+            let text = if dry_run {
+                format!(
+                    "step {n} (dry run, nothing is changed): {}",
+                    step.describe(&plan.target, &plan.from)
+                )
+            } else {
+                format!("step {n}: {}", step.describe(&plan.target, &plan.from))
+            };
             // The announcement travels inside the effect: the runtime sends
             // nothing unless this entry is on disk.
             s.unrecorded += 1;
@@ -76,7 +104,25 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
                     details: vec![],
                     marker: None,
                 },
+                dry_run,
             });
+        }
+        PlanStep::WaitForRollout { .. } | PlanStep::Verify if dry_run => {
+            record(
+                s,
+                fx,
+                EntryKind::Action,
+                Some(t),
+                format!(
+                    "step {n} skipped: a dry run rolled nothing back, so there is nothing to watch or verify"
+                ),
+                vec![],
+                None,
+            );
+            if let Some(r) = s.run.as_mut() {
+                r.step += 1;
+            }
+            start_step(s, fx);
         }
         PlanStep::WaitForRollout { .. } => {
             fx.push(Effect::ReadProgress {
@@ -126,6 +172,7 @@ pub(super) fn step_finished(
     result: Result<StepDone, ExecError>,
     fx: &mut Vec<Effect>,
 ) {
+    let dry = dry_run(s);
     let Some(run) = current_run(s, plan_id) else {
         return;
     };
@@ -135,6 +182,22 @@ pub(super) fn step_finished(
     let what = run.plan.steps[step].clone();
     let t = run.plan.target.name.clone();
     match result {
+        Ok(StepDone { summary, version }) if dry => {
+            run.plan.built_from = version;
+            record(
+                s,
+                fx,
+                EntryKind::Result,
+                Some(t),
+                format!("step {} (dry run): {summary}", step + 1),
+                vec![],
+                None,
+            );
+            if let Some(r) = s.run.as_mut() {
+                r.step += 1;
+            }
+            start_step(s, fx);
+        }
         Ok(StepDone { summary, version }) => {
             run.plan.built_from = version;
             let from_images = run.plan.from.images.clone();

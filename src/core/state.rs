@@ -192,6 +192,8 @@ pub struct Settings {
     pub verify_window_set: bool,
     /// What each target's metric criteria need (see `core::verify`).
     pub verify_needs: HashMap<String, super::verify::VerifyNeed>,
+    /// A rehearsal that sends only server-side dry runs.
+    pub dry_run: bool,
     /// Targets whose image an IaC stack declares (tool, stack, key).
     pub iac: HashMap<String, Iac>,
     /// Poll interval while watching a rollout.
@@ -217,6 +219,7 @@ impl Settings {
             verify_window_set: false,
             verify_needs: HashMap::new(),
             iac: HashMap::new(),
+            dry_run: false,
             progress_poll_ms: 1000,
             drill_stale_days: 90,
         }

@@ -18,6 +18,8 @@ pub struct Header {
     pub note_path: String,
     pub targets: Vec<String>,
     pub rehearsal: bool,
+    /// A rehearsal with server-side dry runs only.
+    pub dry_run: bool,
 }
 
 pub fn header(h: &Header) -> String {
@@ -29,9 +31,11 @@ pub fn header(h: &Header) -> String {
     };
     s.push_str(&title);
     if h.rehearsal {
-        s.push_str(
-            "> This note records a rehearsal (tabletop drill). No prod target was touched.\n\n",
-        );
+        s.push_str(if h.dry_run {
+            "> This note records a rehearsal (tabletop drill). No prod target was touched. Dry run: only server-side dry runs were sent; nothing was changed.\n\n"
+        } else {
+            "> This note records a rehearsal (tabletop drill). No prod target was touched. Staging targets were really rolled back (use --dry-run to change nothing).\n\n"
+        });
     }
     s.push_str(&format!("- **Incident:** {}\n", h.incident));
     s.push_str(&format!("- **Operator:** {}\n", h.operator));

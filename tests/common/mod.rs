@@ -37,6 +37,7 @@ pub fn header(mode: Mode, note: &str) -> String {
         note_path: note.into(),
         targets: vec!["(demo targets)".into()],
         rehearsal: mode == Mode::Rehearsal,
+        dry_run: false,
     })
 }
 

@@ -10,7 +10,11 @@ use ratatui::widgets::Paragraph;
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let mut l1 = vec![
         Span::styled(
-            format!(" {} ", s.settings.mode.label()),
+            if s.settings.dry_run && s.settings.mode == crate::core::model::Mode::Rehearsal {
+                format!(" {} · DRY RUN ", s.settings.mode.label())
+            } else {
+                format!(" {} ", s.settings.mode.label())
+            },
             theme::mode(s.settings.mode),
         ),
         Span::raw(" "),

@@ -13,10 +13,11 @@ use ratatui::widgets::Paragraph;
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let Some(r) = &s.run else { return };
     let p = &r.plan;
-    let what = if p.is_rollback() {
-        "ROLLBACK"
-    } else {
-        "AUTO-SYNC RE-ENABLE"
+    let dry = s.settings.dry_run && s.settings.mode == crate::core::model::Mode::Rehearsal;
+    let what = match (dry, p.is_rollback()) {
+        (true, _) => "DRY-RUN REHEARSAL",
+        (false, true) => "ROLLBACK",
+        (false, false) => "AUTO-SYNC RE-ENABLE",
     };
     let (label, style) = match &r.outcome {
         None => (
@@ -29,6 +30,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         Some(Outcome::Succeeded) if r.superseded.is_some() => {
             (format!(" {what} UNDONE "), theme::PROD)
         }
+        Some(Outcome::Succeeded) if dry => (format!(" {what} DONE "), theme::NONPROD),
         Some(Outcome::Succeeded) if r.caveat.is_some() => (
             format!(" {what} DONE, NOT PROVEN "),
             Style::new()
@@ -58,6 +60,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         (Some(Outcome::Failed(m)), _) => m.clone(),
         (Some(Outcome::Succeeded), _) if r.superseded.is_some() => {
             r.superseded.clone().unwrap_or_default()
+        }
+        (Some(Outcome::Succeeded), _) if dry => {
+            "nothing was changed; see the server-side dry run in the activity".into()
         }
         (Some(Outcome::Succeeded), _) if r.caveat.is_some() => {
             format!("converged; {}", r.caveat.clone().unwrap_or_default())

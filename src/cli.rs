@@ -24,6 +24,11 @@ pub struct Cli {
     /// Tabletop drill: refuses every prod target; the note is marked as a rehearsal.
     #[arg(long, global = true, conflicts_with = "read_only")]
     pub rehearsal: bool,
+    /// Inject a drill's faults (`drills/NAME.toml` next to the config, or a
+    /// built-in one: bad-fallback, auto-sync-fights); only in a rehearsal
+    /// or the demo.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub drill: Option<String>,
     /// With --rehearsal: server-side dry runs only, nothing is changed
     /// (without it, a rehearsal really rolls staging back).
     #[arg(long, global = true, requires = "rehearsal")]

@@ -87,7 +87,27 @@ fn main() -> ExitCode {
         dry_run: session.settings.dry_run,
     });
     let resumed = render::resumed(now, session.mode.label(), &session.settings.operator);
-    let mut note = match NoteWriter::open(&session.note_path, &header, &resumed) {
+    let opened = NoteWriter::open(&session.note_path, &header, &resumed).and_then(|n| {
+        // A drill's full disk: from here the note may grow only so much.
+        match session.disk_full_after {
+            Some(bytes) => {
+                drop(n);
+                let file = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&session.note_path)?;
+                let limit = file.metadata()?.len() + bytes;
+                NoteWriter::on(
+                    Box::new(rbtui::note::quota::Quota {
+                        file,
+                        limit: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(limit)),
+                    }),
+                    &session.note_path,
+                )
+            }
+            None => Ok(n),
+        }
+    });
+    let mut note = match opened {
         Ok(n) => n,
         Err(e) => {
             eprintln!(

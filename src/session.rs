@@ -25,6 +25,8 @@ pub struct Session {
     pub resumed: Option<Resumed>,
     /// When the rollback runbook last worked per target (notes in note_dir).
     pub last_worked: std::collections::HashMap<String, crate::core::entry::LastWorked>,
+    /// A drill's full disk: the note may grow this many more bytes.
+    pub disk_full_after: Option<u64>,
 }
 
 /// Who is at the keyboard: `$USER`, `$LOGNAME`, else the account name the
@@ -389,6 +391,24 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
             Arc::new(SignalsBackend::new(base, signals))
         }
     };
+    let drill = match &cli.drill {
+        Some(_) if !matches!(mode, Mode::Rehearsal | Mode::Demo) => {
+            return Err("--drill injects faults: only with --rehearsal or in the demo".into());
+        }
+        Some(name) => Some(crate::backend::drill_faults::load(
+            config.dir.as_deref(),
+            name,
+        )?),
+        None => None,
+    };
+    let backend: Arc<dyn Backend> = match &drill {
+        Some(d) => Arc::new(crate::backend::drill_faults::DrillFaults::new(
+            backend,
+            d.faults.clone(),
+            clock.clone(),
+        )),
+        None => backend,
+    };
     let runbooks = crate::runbook::load_all(config.dir.as_deref())?;
     let resumed = match &cli.resume {
         Some(p) => {
@@ -421,6 +441,15 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         settings.verify_window_set = true;
     }
     settings.dry_run = cli.dry_run;
+    settings.drill = drill.as_ref().map(|d| {
+        (
+            d.title.clone(),
+            d.faults
+                .iter()
+                .map(|f| (f.describe(), f.needle()))
+                .collect(),
+        )
+    });
     settings.iac = config
         .targets
         .iter()
@@ -452,6 +481,14 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         settings.verify_window_secs = settings.verify_window_secs.min(30);
     }
     Ok(Session {
+        disk_full_after: drill.as_ref().and_then(|d| {
+            d.faults.iter().find_map(|f| match f {
+                crate::backend::drill_faults::Fault::NoteDiskFull { after_bytes } => {
+                    Some(*after_bytes)
+                }
+                _ => None,
+            })
+        }),
         mode,
         backend,
         settings,

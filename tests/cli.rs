@@ -434,3 +434,27 @@ fn target_paths_are_relative_to_the_config_file() {
     );
     assert_eq!(t.repo.as_deref(), Some(sub.join("../src").as_path()));
 }
+
+/// Faults are for drills: refused on a live session, unknown names listed.
+#[test]
+fn a_drill_needs_a_rehearsal_or_the_demo_and_a_known_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rbtui.toml"),
+        "[[target]]\nname = \"search\"\nkind = \"demo\"\nenvironment = \"staging\"\n",
+    )
+    .unwrap();
+    let out = rbtui(dir.path(), &["--drill", "bad-fallback", "status"]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("only with --rehearsal or in the demo"),
+        "{err}"
+    );
+    let out = rbtui(dir.path(), &["--rehearsal", "--drill", "nope", "status"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no drill `nope`") && err.contains("bad-fallback"),
+        "{err}"
+    );
+}

@@ -28,6 +28,25 @@ pub trait Layer: Send + Sync {
     fn first_readings(&self, within: Duration) -> BoxFut<'_, Vec<String>> {
         self.inner().first_readings(within)
     }
+    /// A read of this target fails with this error instead (a drill's
+    /// unreachable API).
+    fn read_fault(&self, _target: &str) -> Option<String> {
+        None
+    }
+    /// Answers a step instead of the platform (a drill's refusal).
+    fn intercept(
+        &self,
+        _plan: &RollbackPlan,
+        _step: &PlanStep,
+    ) -> Option<Result<StepDone, ExecError>> {
+        None
+    }
+    /// After the platform answered a step.
+    fn executed(&self, _plan: &RollbackPlan, _step: &PlanStep, _r: &Result<StepDone, ExecError>) {}
+    /// A rollout's progress on its way out.
+    fn progress(&self, _plan: &RollbackPlan, p: Progress) -> Progress {
+        p
+    }
 }
 
 impl<L: Layer> Backend for L {
@@ -48,12 +67,21 @@ impl<L: Layer> Backend for L {
                 .health_all()
                 .await
                 .into_iter()
-                .map(|r| r.map(|h| Layer::health(self, h)))
+                .map(|r| match r {
+                    Ok(h) => match self.read_fault(&h.target) {
+                        Some(e) => Err((h.target.clone(), e)),
+                        None => Ok(Layer::health(self, h)),
+                    },
+                    Err(e) => Err(e),
+                })
                 .collect()
         })
     }
     fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
         Box::pin(async move {
+            if let Some(e) = self.read_fault(target) {
+                return Err(e);
+            }
             self.inner()
                 .health(target)
                 .await
@@ -62,6 +90,9 @@ impl<L: Layer> Backend for L {
     }
     fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
         Box::pin(async move {
+            if let Some(e) = self.read_fault(target) {
+                return Err(e);
+            }
             self.inner()
                 .history(target)
                 .await
@@ -79,10 +110,25 @@ impl<L: Layer> Backend for L {
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
     ) -> BoxFut<'a, Result<StepDone, ExecError>> {
-        self.inner().execute(plan, step)
+        Box::pin(async move {
+            if let Some(r) = self.intercept(plan, step) {
+                return r;
+            }
+            let r = self.inner().execute(plan, step).await;
+            self.executed(plan, step, &r);
+            r
+        })
     }
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
-        self.inner().progress(plan)
+        Box::pin(async move {
+            if let Some(e) = self.read_fault(&plan.target.name) {
+                return Err(e);
+            }
+            self.inner()
+                .progress(plan)
+                .await
+                .map(|p| Layer::progress(self, plan, p))
+        })
     }
     fn settle<'a>(
         &'a self,

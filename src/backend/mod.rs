@@ -5,6 +5,7 @@ pub mod argocd;
 pub mod clock;
 pub mod demo;
 pub mod docker;
+pub mod drill_faults;
 pub mod git_migrations;
 pub mod kubernetes;
 pub mod layer;

@@ -60,6 +60,37 @@ pub fn report(s: &State, target: &str) -> Vec<String> {
     lines
 }
 
+/// For a drill with injected faults: each fault, whether it was met (the
+/// first activity entry showing it) and what the operator did next (the
+/// next plan, confirm, note or checklist entry of their own).
+pub fn faults_met(s: &State) -> Option<Vec<String>> {
+    use super::entry::EntryKind as K;
+    let (title, faults) = s.settings.drill.as_ref()?;
+    let mut lines = vec![format!("drill: {title}")];
+    for (what, needle) in faults {
+        let hit = s
+            .activity
+            .iter()
+            .position(|r| r.summary.contains(needle.as_str()));
+        let Some(i) = hit else {
+            lines.push(format!("  not met   {what}"));
+            continue;
+        };
+        let met = &s.activity[i];
+        let next = s.activity[i + 1..]
+            .iter()
+            .find(|r| matches!(r.kind, K::Plan | K::Confirm | K::Note | K::Refused))
+            .map(|r| format!("{} {}", super::fmt::hms(r.at), r.summary))
+            .unwrap_or_else(|| "nothing before the session ended".into());
+        lines.push(format!(
+            "  met       {what}: at {} ({}); then: {next}",
+            super::fmt::hms(met.at),
+            met.summary
+        ));
+    }
+    Some(lines)
+}
+
 /// Seconds exactly (a drill's 75 s is not "1m"): `45s`, `1m15s`, `1h02m`.
 fn dur(secs: i64) -> String {
     let s = secs.max(0);

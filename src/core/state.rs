@@ -194,6 +194,9 @@ pub struct Settings {
     pub verify_needs: HashMap<String, super::verify::VerifyNeed>,
     /// A rehearsal that sends only server-side dry runs.
     pub dry_run: bool,
+    /// The drill being run (`--drill`): its title and each injected fault
+    /// as (what it does, the words that show it was met in the activity).
+    pub drill: Option<(String, Vec<(String, String)>)>,
     /// Targets whose image an IaC stack declares (tool, stack, key).
     pub iac: HashMap<String, Iac>,
     /// Poll interval while watching a rollout.
@@ -220,6 +223,7 @@ impl Settings {
             verify_needs: HashMap::new(),
             iac: HashMap::new(),
             dry_run: false,
+            drill: None,
             progress_poll_ms: 1000,
             drill_stale_days: 90,
         }

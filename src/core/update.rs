@@ -921,7 +921,18 @@ pub(super) fn finish(s: &mut State, fx: &mut Vec<Effect>) {
         }
     }
     names.sort();
-    if s.settings.mode == Mode::Rehearsal {
+    if let Some(faults) = super::drill::faults_met(s) {
+        record(
+            s,
+            fx,
+            EntryKind::Drill,
+            None,
+            "drill faults: which were met, and what the operator did next".into(),
+            faults,
+            None,
+        );
+    }
+    if s.settings.mode == Mode::Rehearsal || s.settings.drill.is_some() {
         for n in &names {
             let report = super::drill::report(s, n);
             if !report.is_empty() {

@@ -1,0 +1,243 @@
+//! Faults a drill injects (`--drill NAME`, `drills/NAME.toml`): the
+//! platform answers as a bad day would — a refused identity, a fallback
+//! revision that fails too, an API that goes away mid-rollout, auto-sync
+//! turned back on. Every injected answer names itself "(drill fault: …)",
+//! so the note and the drill report show which fault was met where.
+
+use super::layer::Layer;
+use super::{Backend, StepDone};
+use crate::core::action::ExecError;
+use crate::core::model::{History, Progress, ProgressPhase};
+use crate::core::plan::{PlanStep, RollbackPlan};
+use serde::Deserialize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DrillSpec {
+    pub title: String,
+    #[serde(rename = "fault")]
+    pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    Forbidden { target: String },
+    RolloutFails { target: String },
+    ApiDown { target: String, secs: u64 },
+    AutoSyncReenabled { target: String, after_secs: u64 },
+    NoteDiskFull { after_bytes: u64 },
+}
+
+impl Fault {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::Forbidden { .. } => "forbidden",
+            Fault::RolloutFails { .. } => "rollout_fails",
+            Fault::ApiDown { .. } => "api_down",
+            Fault::AutoSyncReenabled { .. } => "auto_sync_reenabled",
+            Fault::NoteDiskFull { .. } => "note_disk_full",
+        }
+    }
+
+    /// The words in the activity that show the fault was met.
+    pub fn needle(&self) -> String {
+        match self {
+            Fault::AutoSyncReenabled { .. } => "auto-sync was turned back on".into(),
+            Fault::NoteDiskFull { .. } => "No space left on device".into(),
+            other => format!("drill fault: {}", other.kind()),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Fault::Forbidden { target } => format!("{target}: the first mutation answers 403"),
+            Fault::RolloutFails { target } => {
+                format!("{target}: the first rollback's rollout fails (the revision is bad too)")
+            }
+            Fault::ApiDown { target, secs } => {
+                format!("{target}: the API is unreachable for {secs} s after the rollback is sent")
+            }
+            Fault::AutoSyncReenabled { target, after_secs } => format!(
+                "{target}: auto-sync is turned back on {after_secs} s after the rollback is sent"
+            ),
+            Fault::NoteDiskFull { after_bytes } => {
+                format!("the note's disk fills after {after_bytes} more bytes")
+            }
+        }
+    }
+}
+
+/// `<config dir>/drills/NAME.toml`, else the embedded examples.
+pub fn load(config_dir: Option<&std::path::Path>, name: &str) -> Result<DrillSpec, String> {
+    const EMBEDDED: [(&str, &str); 2] = [
+        (
+            "bad-fallback",
+            include_str!("../../assets/drills/bad-fallback.toml"),
+        ),
+        (
+            "auto-sync-fights",
+            include_str!("../../assets/drills/auto-sync-fights.toml"),
+        ),
+    ];
+    let own = config_dir.map(|d| d.join("drills").join(format!("{name}.toml")));
+    let (origin, text) = match own.as_ref().filter(|p| p.is_file()) {
+        Some(p) => (
+            p.display().to_string(),
+            std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        ),
+        None => match EMBEDDED.iter().find(|(n, _)| *n == name) {
+            Some((n, t)) => (format!("assets/drills/{n}.toml"), t.to_string()),
+            None => {
+                return Err(format!(
+                    "no drill `{name}`: none in drills/ next to the config, and the built-in ones are {}",
+                    EMBEDDED.map(|(n, _)| n).join(", ")
+                ));
+            }
+        },
+    };
+    toml::from_str(&text).map_err(|e| crate::config::toml_error(&origin, &text, &e))
+}
+
+/// The fault layer over any backend.
+pub struct DrillFaults {
+    inner: Arc<dyn Backend>,
+    faults: Vec<Fault>,
+    /// Faults already spent (forbidden, rollout_fails fire once).
+    spent: Mutex<Vec<usize>>,
+    /// When each target's rollback was sent, on the session's clock (the
+    /// demo's and tests' clock may not be the wall's).
+    sent: Mutex<Vec<(String, chrono::DateTime<chrono::Utc>)>>,
+    clock: Arc<dyn super::clock::Clock>,
+}
+
+impl DrillFaults {
+    pub fn new(
+        inner: Arc<dyn Backend>,
+        faults: Vec<Fault>,
+        clock: Arc<dyn super::clock::Clock>,
+    ) -> DrillFaults {
+        DrillFaults {
+            inner,
+            faults,
+            spent: Mutex::default(),
+            sent: Mutex::default(),
+            clock,
+        }
+    }
+
+    /// Takes the first unspent fault matching `f`, once.
+    fn take(&self, f: impl Fn(&Fault) -> bool) -> Option<Fault> {
+        let mut spent = self.spent.lock().unwrap();
+        let i = (0..self.faults.len()).find(|i| !spent.contains(i) && f(&self.faults[*i]))?;
+        spent.push(i);
+        Some(self.faults[i].clone())
+    }
+
+    fn since_sent(&self, target: &str) -> Option<Duration> {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|(t, _)| t == target)
+            .map(|(_, at)| (self.clock.now() - *at).to_std().unwrap_or_default())
+    }
+
+    fn api_down(&self, target: &str) -> Option<String> {
+        let since = self.since_sent(target)?;
+        self.faults.iter().find_map(|f| match f {
+            Fault::ApiDown { target: t, secs } if t == target && since.as_secs() < *secs => Some(
+                format!("connection refused (drill fault: api_down, {secs} s after the rollback was sent)"),
+            ),
+            _ => None,
+        })
+    }
+
+    fn auto_sync_back(&self, target: &str) -> bool {
+        let Some(since) = self.since_sent(target) else {
+            return false;
+        };
+        self.faults.iter().any(|f| {
+            matches!(f, Fault::AutoSyncReenabled { target: t, after_secs } if t == target && since.as_secs() >= *after_secs)
+        })
+    }
+
+    fn mark(&self, mut h: History) -> History {
+        if self.auto_sync_back(&h.target) {
+            h.facts.auto_sync = true;
+            h.facts.version = format!(
+                "{} auto-sync (drill fault: auto_sync_reenabled)",
+                h.facts.version
+            );
+        }
+        h
+    }
+}
+
+impl Layer for DrillFaults {
+    fn inner(&self) -> &Arc<dyn Backend> {
+        &self.inner
+    }
+    fn read_fault(&self, target: &str) -> Option<String> {
+        self.api_down(target)
+    }
+    fn history(&self, h: History) -> History {
+        self.mark(h)
+    }
+    fn intercept(
+        &self,
+        plan: &RollbackPlan,
+        _step: &PlanStep,
+    ) -> Option<Result<StepDone, ExecError>> {
+        let t = plan.target.name.as_str();
+        self.take(|f| matches!(f, Fault::Forbidden { target } if target == t))?;
+        Some(Err(ExecError::Refused(format!(
+            "403 Forbidden: the identity rbtui acts as may not do this on {t} (drill fault: forbidden)"
+        ))))
+    }
+    fn executed(&self, plan: &RollbackPlan, step: &PlanStep, r: &Result<StepDone, ExecError>) {
+        if r.is_ok() && matches!(step, PlanStep::Rollback { .. }) {
+            self.sent
+                .lock()
+                .unwrap()
+                .push((plan.target.name.clone(), self.clock.now()));
+        }
+    }
+    fn progress(&self, plan: &RollbackPlan, p: Progress) -> Progress {
+        let t = plan.target.name.as_str();
+        if p.phase != ProgressPhase::Converged
+            || self
+                .take(|f| matches!(f, Fault::RolloutFails { target } if target == t))
+                .is_none()
+        {
+            return p;
+        }
+        Progress {
+            phase: ProgressPhase::Failed,
+            message: format!(
+                "ProgressDeadlineExceeded: the new pods crash-loop (drill fault: rollout_fails); was: {}",
+                p.message
+            ),
+            ..p
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_embedded_drills_parse() {
+        for n in ["bad-fallback", "auto-sync-fights"] {
+            let d = super::load(None, n).unwrap();
+            assert!(!d.faults.is_empty(), "{n}");
+        }
+        assert!(
+            super::load(None, "nope")
+                .unwrap_err()
+                .contains("bad-fallback")
+        );
+    }
+}

@@ -358,12 +358,14 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
             .iter()
             .any(|c| c.id == super::plan::CheckId::Schema && c.status == CheckStatus::Block)
     }) {
-        auto_tick(
+        // An override is the operator's decision, not the fact the step
+        // states ("no forward-only migration"): the step stays open.
+        not_ticked(
             s,
             fx,
             &t,
             AutoEvent::SchemaChecked,
-            Some(format!("overridden: {r}")),
+            format!("the schema check BLOCKED and was overridden: {r}"),
         );
     }
     s.run = Some(Run {

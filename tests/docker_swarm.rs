@@ -161,12 +161,15 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
         h.message
     );
     assert_eq!(h.images[0].tag.as_deref(), Some("v3"));
-    // One slot keeps failing on v3, the other runs: not "all crash-looping".
+    // Slots, not attempts: a replica is running or failing, never both,
+    // however many times it was retried (how many slots the update reached
+    // before pausing depends on timing).
     eprintln!(
-        "crash-looping slots while v3 is paused: {} of {}",
-        h.crashlooping, h.desired
+        "while v3 is paused: {} ready, {} crash-looping of {}",
+        h.ready, h.crashlooping, h.desired
     );
-    assert!(h.crashlooping < h.desired, "{h:?}");
+    assert!(h.crashlooping + h.ready <= h.desired, "{h:?}");
+    assert!(h.crashlooping >= 1, "{h:?}");
 
     // History: current spec, the engine's previous spec, images to pin.
     let hist = rt.block_on(b.history("web")).unwrap();

@@ -169,7 +169,6 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
         h.ready, h.crashlooping, h.desired
     );
     assert!(h.crashlooping + h.ready <= h.desired, "{h:?}");
-    assert!(h.crashlooping >= 1, "{h:?}");
 
     // History: current spec, the engine's previous spec, images to pin.
     let hist = rt.block_on(b.history("web")).unwrap();

@@ -20,20 +20,34 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn backend(fake: &argo_server::FakeArgo, token: &str, project: Option<&str>) -> ArgoBackend {
-    let conn = Conn {
-        base: fake.base(),
+/// A connection with the tests' timeout.
+fn conn(base: String, token: &str) -> Conn {
+    Conn {
+        base,
         token: Token::new(token.into()),
         insecure: false,
         ca_file: None,
         timeout: Duration::from_secs(2),
-    };
+    }
+}
+
+fn backend(fake: &argo_server::FakeArgo, token: &str, project: Option<&str>) -> ArgoBackend {
+    backend_in(fake, token, project, "prod")
+}
+
+fn backend_in(
+    fake: &argo_server::FakeArgo,
+    token: &str,
+    project: Option<&str>,
+    environment: &str,
+) -> ArgoBackend {
+    let conn = conn(fake.base(), token);
     let t = AppTarget {
         name: "orders".into(),
         app: "orders-prod".into(),
         app_namespace: None,
         project: project.map(str::to_string),
-        environment: "prod".into(),
+        environment: environment.into(),
     };
     ArgoBackend::new(Client::new(conn).unwrap(), vec![AppSpec::One(t)])
 }
@@ -507,14 +521,8 @@ fn failure_answers_are_clear_and_never_show_the_token() {
     check(TOKEN, None, "did not answer within 2s (timeout)");
 
     // A missing app: 403 without a project (the server hides existence), 404 with one.
-    let conn = |p: Option<&str>| {
-        let c = Conn {
-            base: fake.base(),
-            token: Token::new(TOKEN.into()),
-            insecure: false,
-            ca_file: None,
-            timeout: Duration::from_secs(2),
-        };
+    let app = |p: Option<&str>| {
+        let c = conn(fake.base(), TOKEN);
         let t = AppTarget {
             name: "x".into(),
             app: "inventory".into(),
@@ -524,14 +532,14 @@ fn failure_answers_are_clear_and_never_show_the_token() {
         };
         ArgoBackend::new(Client::new(c).unwrap(), vec![AppSpec::One(t)])
     };
-    let b = conn(None);
+    let b = app(None);
     rt.block_on(b.targets()).unwrap();
     let e = rt.block_on(b.history("x")).unwrap_err();
     assert!(
         e.contains("lacks the `get` permission on <project>/inventory (403: permission denied)"),
         "{e}"
     );
-    let b = conn(Some("shop"));
+    let b = app(Some("shop"));
     rt.block_on(b.targets()).unwrap();
     let e = rt.block_on(b.history("x")).unwrap_err();
     assert!(
@@ -554,13 +562,7 @@ fn failure_answers_are_clear_and_never_show_the_token() {
     );
 
     // TLS to a plain-HTTP port: a transport error, not a hang.
-    let c = Conn {
-        base: format!("https://{}", fake.addr),
-        token: Token::new(TOKEN.into()),
-        insecure: false,
-        ca_file: None,
-        timeout: Duration::from_secs(2),
-    };
+    let c = conn(format!("https://{}", fake.addr), TOKEN);
     let t = AppTarget {
         name: "orders".into(),
         app: "orders-prod".into(),
@@ -580,13 +582,7 @@ fn failure_answers_are_clear_and_never_show_the_token() {
 #[test]
 fn selectors_expand_to_applications() {
     let fake = argo_server::start();
-    let c = Conn {
-        base: fake.base(),
-        token: Token::new(TOKEN.into()),
-        insecure: false,
-        ca_file: None,
-        timeout: Duration::from_secs(2),
-    };
+    let c = conn(fake.base(), TOKEN);
     let b = ArgoBackend::new(
         Client::new(c).unwrap(),
         vec![AppSpec::Selector {
@@ -804,13 +800,7 @@ fn a_refused_connection_is_nothing_sent() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let conn = Conn {
-        base: format!("http://{dead}"),
-        token: Token::new(TOKEN.into()),
-        insecure: false,
-        ca_file: None,
-        timeout: Duration::from_secs(2),
-    };
+    let conn = conn(format!("http://{dead}"), TOKEN);
     let t = AppTarget {
         name: "orders".into(),
         app: "orders-prod".into(),
@@ -875,13 +865,7 @@ fn an_open_stream_is_no_answer_when_the_server_fails_direct_reads() {
 #[test]
 fn a_selector_whose_listing_fails_is_one_error_row_and_the_other_apps_work() {
     let fake = argo_server::start();
-    let c = Conn {
-        base: fake.base(),
-        token: Token::new(TOKEN.into()),
-        insecure: false,
-        ca_file: None,
-        timeout: Duration::from_secs(2),
-    };
+    let c = conn(fake.base(), TOKEN);
     let b = ArgoBackend::new(
         Client::new(c).unwrap(),
         vec![
@@ -1020,13 +1004,7 @@ fn reenable_is_blocked_while_head_is_the_bad_commit_and_follow_ups_name_it() {
 #[test]
 fn a_selector_that_matches_nothing_is_an_error_row() {
     let fake = argo_server::start();
-    let c = Conn {
-        base: fake.base(),
-        token: Token::new(TOKEN.into()),
-        insecure: false,
-        ca_file: None,
-        timeout: Duration::from_secs(2),
-    };
+    let c = conn(fake.base(), TOKEN);
     let b = ArgoBackend::new(
         Client::new(c).unwrap(),
         vec![AppSpec::Selector {
@@ -1205,24 +1183,7 @@ fn a_dry_run_rehearsal_sends_only_the_servers_dry_run() {
     fake.with(|s| s.app["spec"]["syncPolicy"] = json!({}));
     let dir = tempfile::tempdir().unwrap();
     let note_path = dir.path().join("n.md");
-    let conn = Conn {
-        base: fake.base(),
-        token: Token::new(TOKEN.into()),
-        insecure: false,
-        ca_file: None,
-        timeout: Duration::from_secs(2),
-    };
-    let t = AppTarget {
-        name: "orders".into(),
-        app: "orders-prod".into(),
-        app_namespace: None,
-        project: Some("shop".into()),
-        environment: "staging".into(),
-    };
-    let b: Arc<dyn Backend> = Arc::new(ArgoBackend::new(
-        Client::new(conn).unwrap(),
-        vec![AppSpec::One(t)],
-    ));
+    let b: Arc<dyn Backend> = Arc::new(backend_in(&fake, TOKEN, Some("shop"), "staging"));
     let mut settings = common::settings(Mode::Rehearsal, "n.md");
     settings.dry_run = true;
     let writer =

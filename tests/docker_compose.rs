@@ -8,7 +8,7 @@ use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StartContainerOptions,
 };
-use common::docker::{engine, unique};
+use common::docker::{runtime_and_engine, unique};
 use rbtui::backend::Backend;
 use rbtui::backend::docker::compose::{ComposeBackend, ComposeTarget};
 use rbtui::core::action::ExecError;
@@ -40,12 +40,9 @@ fn plan(b: &ComposeBackend, rt: &tokio::runtime::Runtime, to: &str) -> RollbackP
     ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
 )]
 fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let Some(eng) = engine(&rt) else { return };
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
     let d = eng.docker.clone();
     let project = unique("rbtuitest");
     let dir = tempfile::tempdir().unwrap();

@@ -5,11 +5,12 @@
 
 mod common;
 
-use common::docker::{engine, unique};
+use common::docker::{runtime_and_engine, unique};
 use rbtui::backend::Backend;
 use rbtui::backend::docker::compose::{ComposeBackend, ComposeTarget};
+use rbtui::core::model::TargetInfo;
 use rbtui::core::model::{Mode, ProgressPhase};
-use rbtui::core::plan::{self, PlanInputs, PlanStep};
+use rbtui::core::plan::{self, PlanInputs, PlanStep, RollbackPlan};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -57,49 +58,60 @@ impl Drop for Down {
     }
 }
 
-#[test]
-#[cfg_attr(
-    not(docker_engine),
-    ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
-)]
-fn a_rollback_keeps_what_the_compose_file_set() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let Some(eng) = engine(&rt) else { return };
-    let project = unique("rbtuicli").replace('-', "");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("docker-compose.yml"), COMPOSE_FILE).unwrap();
-    let up = compose(dir.path(), &project, &["up", "-d"]);
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
-    let _down = Down(dir.path().to_path_buf(), project.clone());
-    let web = format!("{project}_web_1");
-    let neighbour = format!("{project}_neighbour_1");
+/// A project brought up by `docker-compose up -d` from `compose_file` in a
+/// fresh directory (`prepare` adds its other files), taken down on drop.
+struct Project {
+    // Dropped first: `down` needs the directory.
+    _down: Down,
+    dir: tempfile::TempDir,
+    name: String,
+}
 
-    let b = ComposeBackend::new(
-        eng,
-        vec![ComposeTarget {
+impl Project {
+    fn up(prefix: &str, compose_file: &str, prepare: impl FnOnce(&std::path::Path)) -> Project {
+        let name = unique(prefix).replace('-', "");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("docker-compose.yml"), compose_file).unwrap();
+        prepare(dir.path());
+        let up = compose(dir.path(), &name, &["up", "-d"]);
+        assert!(
+            up.status.success(),
+            "{}",
+            String::from_utf8_lossy(&up.stderr)
+        );
+        Project {
+            _down: Down(dir.path().to_path_buf(), name.clone()),
+            dir,
+            name,
+        }
+    }
+    fn container(&self, service: &str) -> String {
+        format!("{}_{service}_1", self.name)
+    }
+    fn target(
+        &self,
+        manifest: Option<(std::path::PathBuf, String)>,
+        var: Option<&str>,
+    ) -> ComposeTarget {
+        ComposeTarget {
             name: "web".into(),
-            project: project.clone(),
+            project: self.name.clone(),
             service: "web".into(),
             environment: "staging".into(),
-            manifest: None,
+            manifest,
             compose_files: vec![],
-            version_var: None,
+            version_var: var.map(str::to_string),
             env_file: None,
-        }],
-    );
-    let t = rt.block_on(b.targets()).unwrap();
+        }
+    }
+}
+
+fn plan_to_v1(b: &ComposeBackend, rt: &tokio::runtime::Runtime) -> (TargetInfo, RollbackPlan) {
+    let t = rt.block_on(b.targets()).unwrap().remove(0);
     let h = rt.block_on(b.history("web")).unwrap();
     let p = plan::build(PlanInputs {
         id: 1,
-        target: &t[0],
+        target: &t,
         mode: Mode::Live,
         history: &h,
         to: "v1",
@@ -109,6 +121,49 @@ fn a_rollback_keeps_what_the_compose_file_set() {
         rollout_timeout_secs: 120,
     })
     .unwrap();
+    (t, p)
+}
+
+fn converge(b: &ComposeBackend, rt: &tokio::runtime::Runtime, p: &RollbackPlan) {
+    let t0 = Instant::now();
+    let pr = loop {
+        let pr = rt.block_on(b.progress(p)).unwrap();
+        if pr.phase.is_terminal() || t0.elapsed() > Duration::from_secs(60) {
+            break pr;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(pr.phase, ProgressPhase::Converged, "{}", pr.message);
+}
+
+/// What the neighbour gets asking the service by its alias.
+fn via_alias(neighbour: &str) -> String {
+    docker(&[
+        "exec",
+        neighbour,
+        "/bin/busybox",
+        "wget",
+        "-q",
+        "-O",
+        "-",
+        "http://shopweb:8080/version",
+    ])
+}
+
+#[test]
+#[cfg_attr(
+    not(docker_engine),
+    ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
+)]
+fn a_rollback_keeps_what_the_compose_file_set() {
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
+    let pr = Project::up("rbtuicli", COMPOSE_FILE, |_| {});
+    let project = pr.name.clone();
+    let (web, neighbour) = (pr.container("web"), pr.container("neighbour"));
+    let b = ComposeBackend::new(eng, vec![pr.target(None, None)]);
+    let (_, p) = plan_to_v1(&b, &rt);
     // The plan says the compose file will undo the rollback.
     let drift = p
         .checks
@@ -129,15 +184,7 @@ fn a_rollback_keeps_what_the_compose_file_set() {
         },
     ))
     .unwrap();
-    let t0 = Instant::now();
-    let pr = loop {
-        let pr = rt.block_on(b.progress(&p)).unwrap();
-        if pr.phase.is_terminal() || t0.elapsed() > Duration::from_secs(60) {
-            break pr;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    };
-    assert_eq!(pr.phase, ProgressPhase::Converged, "{}", pr.message);
+    converge(&b, &rt, &p);
 
     // Field by field, the image aside: everything Compose set is kept.
     let after = inspect(&web);
@@ -170,17 +217,7 @@ fn a_rollback_keeps_what_the_compose_file_set() {
         "{aliases}"
     );
     // The neighbour reaches it by the service's alias, as before.
-    let got = docker(&[
-        "exec",
-        &neighbour,
-        "/bin/busybox",
-        "wget",
-        "-q",
-        "-O",
-        "-",
-        "http://shopweb:8080/version",
-    ]);
-    assert_eq!(got, "v1");
+    assert_eq!(via_alias(&neighbour), "v1");
     // Its own health check (the service's), not "no health check": healthy.
     let t0 = Instant::now();
     while f("{{.State.Health.Status}}") != "healthy" {
@@ -204,61 +241,34 @@ fn a_rollback_keeps_what_the_compose_file_set() {
     ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
 )]
 fn a_rollback_through_compose_pins_the_version_and_stays_rolled_back() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let Some(eng) = engine(&rt) else { return };
-    let project = unique("rbtuipin").replace('-', "");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("docker-compose.yml"),
-        COMPOSE_FILE.replace("rbtui-test/web:v3", "rbtui-test/web:${WEB_VERSION}"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join(".env"),
-        "# shop\nWEB_VERSION=v3\nOTHER=kept\n",
-    )
-    .unwrap();
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
+    let pr = Project::up(
+        "rbtuipin",
+        &COMPOSE_FILE.replace("rbtui-test/web:v3", "rbtui-test/web:${WEB_VERSION}"),
+        |d| {
+            std::fs::write(d.join(".env"), "# shop\nWEB_VERSION=v3\nOTHER=kept\n").unwrap();
+            let m = d.join("manifests");
+            std::fs::create_dir(&m).unwrap();
+            for v in ["v1", "v3"] {
+                std::fs::write(
+                    m.join(format!("shop.{v}.json")),
+                    format!("{{\"for\":\"{v}\"}}"),
+                )
+                .unwrap();
+            }
+            std::fs::write(m.join("shop.json"), "{\"for\":\"v3\"}").unwrap();
+        },
+    );
+    let (dir, project) = (&pr.dir, pr.name.clone());
+    let (web, neighbour) = (pr.container("web"), pr.container("neighbour"));
     let m = dir.path().join("manifests");
-    std::fs::create_dir(&m).unwrap();
-    for v in ["v1", "v3"] {
-        std::fs::write(
-            m.join(format!("shop.{v}.json")),
-            format!("{{\"for\":\"{v}\"}}"),
-        )
-        .unwrap();
-    }
-    std::fs::write(m.join("shop.json"), "{\"for\":\"v3\"}").unwrap();
-    let up = compose(dir.path(), &project, &["up", "-d"]);
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
+    let manifest = (
+        m.join("shop.json"),
+        m.join("shop.{tag}.json").display().to_string(),
     );
-    let _down = Down(dir.path().to_path_buf(), project.clone());
-    let web = format!("{project}_web_1");
-    let neighbour = format!("{project}_neighbour_1");
-
-    let b = ComposeBackend::new(
-        eng,
-        vec![ComposeTarget {
-            name: "web".into(),
-            project: project.clone(),
-            service: "web".into(),
-            environment: "staging".into(),
-            manifest: Some((
-                m.join("shop.json"),
-                m.join("shop.{tag}.json").display().to_string(),
-            )),
-            compose_files: vec![],
-            version_var: Some("WEB_VERSION".into()),
-            env_file: None,
-        }],
-    );
-    let t = rt.block_on(b.targets()).unwrap();
+    let b = ComposeBackend::new(eng, vec![pr.target(Some(manifest), Some("WEB_VERSION"))]);
     let h = rt.block_on(b.history("web")).unwrap();
     let ci = h
         .facts
@@ -266,24 +276,13 @@ fn a_rollback_through_compose_pins_the_version_and_stays_rolled_back() {
         .clone()
         .unwrap_or_else(|| panic!("inputs reachable: {:?}", h.facts.inputs_drift));
     assert_eq!(ci.current.as_deref(), Some("v3"));
-    let p = plan::build(PlanInputs {
-        id: 1,
-        target: &t[0],
-        mode: Mode::Live,
-        history: &h,
-        to: "v1",
-        now: chrono::Utc::now(),
-        before: None,
-        mutable_tags: &["latest".into()],
-        rollout_timeout_secs: 120,
-    })
-    .unwrap();
+    let (t, p) = plan_to_v1(&b, &rt);
     assert!(
         p.checks.iter().all(|c| c.id != "inputs"),
         "no drift to warn about: {:?}",
         p.checks
     );
-    let steps: Vec<String> = p.steps.iter().map(|s| s.describe(&t[0], &p.from)).collect();
+    let steps: Vec<String> = p.steps.iter().map(|s| s.describe(&t, &p.from)).collect();
     assert!(
         steps[0].starts_with("Pin WEB_VERSION=v1 in ") && steps[0].contains("was v3"),
         "{steps:?}"
@@ -300,15 +299,7 @@ fn a_rollback_through_compose_pins_the_version_and_stays_rolled_back() {
             .unwrap_or_else(|e| panic!("{s:?}: {}", e.message()));
         p.built_from = done.version;
     }
-    let t0 = Instant::now();
-    let pr = loop {
-        let pr = rt.block_on(b.progress(&p)).unwrap();
-        if pr.phase.is_terminal() || t0.elapsed() > Duration::from_secs(60) {
-            break pr;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    };
-    assert_eq!(pr.phase, ProgressPhase::Converged, "{}", pr.message);
+    converge(&b, &rt, &p);
     let env = std::fs::read_to_string(dir.path().join(".env")).unwrap();
     assert_eq!(env, "# shop\nWEB_VERSION=v1\nOTHER=kept\n");
     assert!(
@@ -327,17 +318,7 @@ fn a_rollback_through_compose_pins_the_version_and_stays_rolled_back() {
         !f("{{index .Config.Labels \"com.docker.compose.config-hash\"}}").is_empty(),
         "Compose owns the container"
     );
-    let got = docker(&[
-        "exec",
-        &neighbour,
-        "/bin/busybox",
-        "wget",
-        "-q",
-        "-O",
-        "-",
-        "http://shopweb:8080/version",
-    ]);
-    assert_eq!(got, "v1");
+    assert_eq!(via_alias(&neighbour), "v1");
     // Someone runs Compose again, as they will: it stays on v1.
     let id = f("{{.Id}}");
     let again = compose(dir.path(), &project, &["up", "-d"]);

@@ -6,7 +6,7 @@ mod common;
 
 use bollard::models::*;
 use bollard::query_parameters::{InspectServiceOptions, UpdateServiceOptions};
-use common::docker::{engine, unique};
+use common::docker::{engine, runtime_and_engine, unique};
 use rbtui::backend::Backend;
 use rbtui::backend::docker::swarm::{PREVIOUS, SwarmBackend, SwarmTarget};
 use rbtui::core::action::ExecError;
@@ -60,6 +60,30 @@ fn plan(b: &SwarmBackend, rt: &tokio::runtime::Runtime, to: &str) -> Result<Roll
     })
 }
 
+/// Polls `f` until it holds, failing the test after `secs`.
+fn wait(what: &str, secs: u64, f: &dyn Fn() -> bool) {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The backend on one service, target `web` in staging.
+fn web_backend(eng: rbtui::backend::docker::engine::Engine, service: &str) -> SwarmBackend {
+    SwarmBackend::new(
+        eng,
+        vec![SwarmTarget {
+            name: "web".into(),
+            service: service.into(),
+            environment: "staging".into(),
+        }],
+    )
+}
+
 fn converge(
     b: &SwarmBackend,
     rt: &tokio::runtime::Runtime,
@@ -82,24 +106,14 @@ fn converge(
     ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
 )]
 fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let Some(eng) = engine(&rt) else { return };
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
     let docker = eng.docker.clone();
     let name = unique("rbtui-web");
     rt.block_on(docker.create_service(spec(&name, "rbtui-test/web:v1"), None))
         .unwrap();
-    let b = SwarmBackend::new(
-        eng,
-        vec![SwarmTarget {
-            name: "web".into(),
-            service: name.clone(),
-            environment: "staging".into(),
-        }],
-    );
+    let b = web_backend(eng, &name);
     let cleanup = scopeguard(docker.clone(), name.clone(), rt.handle().clone());
 
     let deploy = |image: &str| {
@@ -125,16 +139,6 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
             None,
         ))
         .unwrap();
-    };
-    let wait = |what: &str, secs: u64, f: &dyn Fn() -> bool| {
-        let t0 = Instant::now();
-        while !f() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(secs),
-                "timed out waiting for {what}"
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
     };
     let health = || rt.block_on(b.health("web")).unwrap();
     wait("v1 running", 90, &|| health().ready == 2);
@@ -426,12 +430,9 @@ impl Drop for Guard {
     ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
 )]
 fn a_stack_from_docker_stack_deploy_rolls_back_and_remembers_the_bad_spec() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let Some(eng) = engine(&rt) else { return };
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
 
     let stack = unique("rbtuistk").replace('-', "");
     let dir = tempfile::tempdir().unwrap();
@@ -459,28 +460,14 @@ fn a_stack_from_docker_stack_deploy_rolls_back_and_remembers_the_bad_spec() {
     let service = format!("{stack}_web");
     let cleanup = StackDown(stack.clone());
     deploy("v1");
-    let b = SwarmBackend::new(
-        eng,
-        vec![SwarmTarget {
-            name: "web".into(),
-            service: service.clone(),
-            environment: "staging".into(),
-        }],
-    );
+    let b = web_backend(eng, &service);
     let running = |tag: &str| {
         let h = rt.block_on(b.health("web")).unwrap();
         h.ready == 2 && h.images[0].tag.as_deref() == Some(tag)
     };
-    let wait = |what: &str, f: &dyn Fn() -> bool| {
-        let t0 = Instant::now();
-        while !f() {
-            assert!(t0.elapsed() < Duration::from_secs(120), "timed out: {what}");
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    };
-    wait("v1 running", &|| running("v1"));
+    wait("v1 running", 120, &|| running("v1"));
     deploy("v2");
-    wait("v2 running", &|| running("v2"));
+    wait("v2 running", 120, &|| running("v2"));
 
     let h = rt.block_on(b.history("web")).unwrap();
     let cur = h.current().unwrap();

@@ -35,3 +35,15 @@ pub fn unique(prefix: &str) -> String {
         .as_nanos();
     format!("{prefix}-{}", n % 1_000_000_000)
 }
+
+/// A runtime for a Docker test and the engine on it; None (skipped, said
+/// why) outside CI without an engine.
+pub fn runtime_and_engine() -> Option<(tokio::runtime::Runtime, Engine)> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let e = engine(&rt)?;
+    Some((rt, e))
+}

@@ -338,11 +338,7 @@ fn do_block_body(sql: &str) -> Option<&str> {
     if !after.starts_with('$') {
         return None;
     }
-    let end = after[1..].find('$')? + 2;
-    let tag = &after[..end];
-    let body = &after[end..];
-    let close = body.find(tag)?;
-    Some(&body[..close])
+    super::sql_shapes::dollar_body(after)
 }
 
 fn strip_leading_comments(sql: &str) -> &str {

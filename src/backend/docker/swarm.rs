@@ -40,6 +40,14 @@ fn when(s: &Option<String>) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
+/// A task the engine gave up on: it failed, or no node would take it.
+fn failed(k: &Task) -> bool {
+    matches!(
+        k.status.as_ref().and_then(|s| s.state),
+        Some(TaskState::FAILED) | Some(TaskState::REJECTED)
+    )
+}
+
 fn spec_image(spec: &ServiceSpec) -> Option<String> {
     spec.task_template
         .as_ref()?
@@ -117,12 +125,7 @@ impl SwarmBackend {
             .count() as u32;
         let recent_failures: Vec<&Task> = tasks
             .iter()
-            .filter(|k| {
-                matches!(
-                    k.status.as_ref().and_then(|s| s.state),
-                    Some(TaskState::FAILED) | Some(TaskState::REJECTED)
-                )
-            })
+            .filter(|k| failed(k))
             .filter(|k| {
                 when(&k.status.as_ref().and_then(|s| s.timestamp.clone()))
                     .is_some_and(|at| (now - at).num_seconds() < 120)
@@ -452,12 +455,7 @@ impl SwarmBackend {
         let state = us.state.map(|s| s.to_string()).unwrap_or_default();
         let errors: Vec<String> = tasks
             .iter()
-            .filter(|k| {
-                matches!(
-                    k.status.as_ref().and_then(|s| s.state),
-                    Some(TaskState::FAILED) | Some(TaskState::REJECTED)
-                )
-            })
+            .filter(|k| failed(k))
             .filter_map(|k| k.status.as_ref().and_then(|s| s.err.clone()))
             .take(3)
             .collect();
@@ -530,14 +528,9 @@ fn bad_revisions(
         }
     }
     for r in revisions.iter().filter(|r| !r.current) {
-        let failed: Vec<&Task> = tasks
+        let failures: Vec<&Task> = tasks
             .iter()
-            .filter(|k| {
-                matches!(
-                    k.status.as_ref().and_then(|s| s.state),
-                    Some(TaskState::FAILED) | Some(TaskState::REJECTED)
-                )
-            })
+            .filter(|k| failed(k))
             .filter(|k| {
                 k.spec
                     .as_ref()
@@ -546,10 +539,10 @@ fn bad_revisions(
                     .is_some_and(|i| r.images.iter().any(|ri| ri.same_build(&ImageRef::parse(i))))
             })
             .collect();
-        if failed.is_empty() || out.iter().any(|(id, _)| *id == r.id) {
+        if failures.is_empty() || out.iter().any(|(id, _)| *id == r.id) {
             continue;
         }
-        let last = failed
+        let last = failures
             .iter()
             .max_by_key(|k| k.status.as_ref().and_then(|s| s.timestamp.clone()))
             .and_then(|k| k.status.as_ref())
@@ -559,7 +552,7 @@ fn bad_revisions(
             r.id.clone(),
             format!(
                 "{} task(s) on its image failed on this engine (last: {last})",
-                failed.len()
+                failures.len()
             ),
         ));
     }
@@ -660,12 +653,9 @@ pub fn failing_slots(tasks: &[Task], now: chrono::DateTime<Utc>) -> u32 {
         .filter(|ts| {
             let newest = ts.iter().max_by_key(|k| (at(k), k.created_at.clone()));
             let running = newest.is_some_and(|k| state(k) == Some(TaskState::RUNNING));
-            let failed_lately = ts.iter().any(|k| {
-                matches!(
-                    state(k),
-                    Some(TaskState::FAILED) | Some(TaskState::REJECTED)
-                ) && at(k).is_some_and(|t| (now - t).num_seconds() < 120)
-            });
+            let failed_lately = ts
+                .iter()
+                .any(|k| failed(k) && at(k).is_some_and(|t| (now - t).num_seconds() < 120));
             !running && failed_lately
         })
         .count() as u32

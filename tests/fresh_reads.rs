@@ -402,3 +402,20 @@ fn a_rollback_undone_by_a_later_deploy_is_said_and_not_left_as_done() {
     let note = std::fs::read_to_string(&note_path).unwrap();
     assert!(note.contains("a later deploy undid the rollback"), "{note}");
 }
+
+/// A watch that saw the selected target's revisions change has its History
+/// read again at once; another target's change reads nothing.
+#[test]
+fn a_watched_change_rereads_the_selected_targets_history_at_once() {
+    let (mut s, _b) = demo(Mode::Demo, None);
+    select(&mut s, "search");
+    s.press("<Enter>");
+    let fx = rbtui::core::update::update(&mut s.state, Action::HistoryChanged("search".into()));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, rbtui::core::action::Effect::LoadHistory(t) if t == "search")),
+        "{fx:?}"
+    );
+    let fx = rbtui::core::update::update(&mut s.state, Action::HistoryChanged("checkout".into()));
+    assert!(fx.is_empty(), "{fx:?}");
+}

@@ -182,7 +182,7 @@ fn history_health_and_plan_from_the_recorded_cluster() {
         fake.requests()
             .iter()
             .any(|r| r.path == "/api/v1/namespaces/shop/events"
-                && r.query == "fieldSelector=type%3DWarning")
+                && r.query.contains("fieldSelector=type%3DWarning"))
     );
     let v = evaluate(&health, &Thresholds::default(), health.observed_at);
     assert_eq!(v.severity, Severity::Critical);
@@ -227,7 +227,7 @@ fn rollout_undo_sends_kubectls_patch_with_the_guard_and_converges() {
     assert!(dry.summary.contains("server-side dry run accepted"));
     assert_eq!(fake.patches()[0].query, "dryRun=All");
     assert_eq!(
-        fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"],
+        fake.state.lock().unwrap().deployment()["metadata"]["resourceVersion"],
         "850"
     );
 
@@ -266,19 +266,22 @@ fn rollout_undo_sends_kubectls_patch_with_the_guard_and_converges() {
     assert!(!patch.body.contains('\n'), "compact JSON on the wire");
 
     p.built_from = done.version;
-    let mut messages = Vec::new();
-    for _ in 0..10 {
+    // The controller converges on its own clock; rbtui only watches.
+    let mut messages: Vec<String> = Vec::new();
+    let t0 = std::time::Instant::now();
+    loop {
         let pr = rt.block_on(b.progress(&p)).unwrap();
-        messages.push(pr.message.clone());
+        if messages.last() != Some(&pr.message) {
+            messages.push(pr.message.clone());
+        }
         if pr.phase.is_terminal() {
             assert_eq!(pr.phase, ProgressPhase::Converged);
             break;
         }
+        assert!(t0.elapsed().as_secs() < 10, "{messages:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert_eq!(
-        messages[0],
-        "Waiting for deployment \"catalog\" rollout to finish: 1 out of 3 new replicas have been updated..."
-    );
+    assert!(messages.contains(&"Waiting for deployment \"catalog\" rollout to finish: 1 out of 3 new replicas have been updated...".to_string()), "{messages:?}");
     assert!(messages.contains(&"Waiting for deployment \"catalog\" rollout to finish: 1 old replicas are pending termination...".to_string()));
     assert_eq!(
         messages.last().unwrap(),
@@ -310,7 +313,11 @@ fn a_deployment_changed_since_the_plan_is_never_patched() {
     let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
     let p = plan(&b, &rt, "2");
     // Changed before execution: the pre-read refuses, nothing is sent.
-    fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"] = json!("851");
+    fake.edit(|s| s.dep()["metadata"]["labels"]["touched-by"] = json!("someone-else"));
+    let now = fake.state.lock().unwrap().deployment()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let r = rt.block_on(b.execute(
         &p,
         &PlanStep::Rollback {
@@ -322,12 +329,13 @@ fn a_deployment_changed_since_the_plan_is_never_patched() {
         r,
         Err(ExecError::Stale {
             built_from: "850".into(),
-            now: "851".into()
+            now: now.clone()
         })
     );
     assert!(fake.patches().is_empty());
     // Changed between our read and our patch: the server's `test` op refuses (422).
-    fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"] = json!("850");
+    let mut p = p;
+    p.built_from = now;
     fake.state.lock().unwrap().race_after_get = true;
     let r = rt.block_on(b.execute(
         &p,
@@ -340,7 +348,8 @@ fn a_deployment_changed_since_the_plan_is_never_patched() {
     assert_eq!(fake.patches().len(), 1);
     let s = fake.state.lock().unwrap();
     assert_eq!(
-        s.deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "4",
+        s.deployment()["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "4",
         "nothing applied"
     );
 }
@@ -387,11 +396,18 @@ fn failure_answers_name_the_cause() {
         e.starts_with("namespace shpo not found on this cluster"),
         "{e}"
     );
-    // A conflict, a server error and a broken answer, each said plainly.
-    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+    // A conflict, a server error and a broken answer, each said plainly,
+    // whether a direct read or a watch's LIST met it first.
+    let answer = |code: u16, body: String| {
+        fake.state.lock().unwrap().fault = Some((code, body));
+        let e = rt
+            .block_on(backend(&fake, dir.path(), "admin-token", "catalog", &rt).history("catalog"))
+            .unwrap_err();
+        fake.state.lock().unwrap().fault = None;
+        e
+    };
     let conflict = fixture("09-merge-patch-stale-rv-response.json").to_string();
-    fake.state.lock().unwrap().fault = Some((409, conflict));
-    let e = rt.block_on(b.history("catalog")).unwrap_err();
+    let e = answer(409, conflict);
     assert!(
         e.starts_with(
             "conflict (409): Operation cannot be fulfilled on deployments.apps \"catalog\""
@@ -399,12 +415,9 @@ fn failure_answers_name_the_cause() {
         "{e}"
     );
     let etcd = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "etcdserver: request timed out", "reason": "InternalError", "code": 500});
-    fake.state.lock().unwrap().fault = Some((500, etcd.to_string()));
-    let e = rt.block_on(b.history("catalog")).unwrap_err();
+    let e = answer(500, etcd.to_string());
     assert_eq!(e, "API server error 500: etcdserver: request timed out");
-    fake.state.lock().unwrap().fault =
-        Some((200, "{\"kind\": \"Deployment\", \"metadata\": {".into()));
-    let e = rt.block_on(b.history("catalog")).unwrap_err();
+    let e = answer(200, "{\"kind\": \"Deployment\", \"metadata\": {".into());
     assert!(e.starts_with("malformed answer from the API server"), "{e}");
     // Nothing listening: unreachable, not a hang.
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
@@ -464,52 +477,152 @@ fn the_cli_reads_a_config_with_a_kubernetes_target_and_previews_with_a_dry_run()
         "the plan command never mutates"
     );
     assert_eq!(
-        fake.state.lock().unwrap().deployment["metadata"]["resourceVersion"],
+        fake.state.lock().unwrap().deployment()["metadata"]["resourceVersion"],
         "850"
     );
 }
 
+/// Waits (up to 10 s) until `f` holds.
+fn until(what: &str, mut f: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 #[test]
-fn health_is_fed_by_watches_once_they_sync() {
+fn health_is_fed_by_the_namespaces_watches_once_they_sync() {
     let fake = k8s_server::start();
     let dir = tempfile::tempdir().unwrap();
     let (rt, b) = watched(&fake, dir.path());
-    let gets = || {
+    let reads = || {
         fake.requests()
             .iter()
-            .filter(|r| r.path == "/apis/apps/v1/namespaces/shop/deployments/catalog")
+            .filter(|r| r.path.contains("/deployments/catalog"))
             .count()
+            + fake.lists().len()
     };
-    let before = gets();
-    // The cluster changes; the watch brings it, no GET or LIST of the Deployment is made.
-    fake.state.lock().unwrap().deployment["status"]["updatedReplicas"] = json!(2);
+    let before = reads();
+    // The cluster changes; the watch brings it, no GET or LIST is made.
+    fake.edit(|s| s.dep()["status"]["updatedReplicas"] = json!(2));
+    until("the watch did not deliver the change", || {
+        rt.block_on(b.health_all()).remove(0).unwrap().updated == 2
+    });
+    assert_eq!(reads(), before, "health came from the watches");
+    // One watch per resource for the namespace, each asking for bookmarks.
+    let watches = fake.watches();
+    for (path, extra) in [
+        ("/apis/apps/v1/namespaces/shop/deployments", ""),
+        ("/apis/apps/v1/namespaces/shop/replicasets", ""),
+        ("/api/v1/namespaces/shop/pods", ""),
+        (
+            "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
+            "",
+        ),
+        (
+            "/api/v1/namespaces/shop/events",
+            "fieldSelector=type%3DWarning",
+        ),
+    ] {
+        let w: Vec<_> = watches.iter().filter(|r| r.path == path).collect();
+        assert_eq!(w.len(), 1, "{path}: {w:?}");
+        assert!(
+            w[0].query.contains("allowWatchBookmarks=true"),
+            "{:?}",
+            w[0]
+        );
+        assert!(w[0].query.contains(extra), "{:?}", w[0]);
+    }
+}
+
+/// Idle, rbtui makes no LIST at all once its watches synced: the poll
+/// reads the watches, and a probe GET says the server still answers.
+#[test]
+fn idle_on_synced_watches_there_are_no_lists() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, b) = watched(&fake, dir.path());
+    let (lists, watches) = (fake.lists().len(), fake.watches().len());
+    for _ in 0..20 {
+        assert!(rt.block_on(b.health_all()).remove(0).is_ok());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(fake.lists().len(), lists, "no LIST while idle");
+    assert_eq!(fake.watches().len(), watches, "no new watch while idle");
+    let probes = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/namespaces/shop")
+        .count();
+    assert!(
+        probes >= 2,
+        "the server's answers are what make health fresh"
+    );
+}
+
+/// A watch that ends (an API server restart) is renewed from the last
+/// resourceVersion; one whose version was compacted meanwhile gets 410
+/// Gone and re-lists once, and no change is lost either way.
+#[test]
+fn an_ended_watch_resumes_and_a_compacted_one_relists() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, b) = watched(&fake, dir.path());
+    let lists = fake.lists().len();
+    fake.close_watches();
+    fake.edit(|s| s.dep()["status"]["updatedReplicas"] = json!(1));
+    until("resumed watch", || {
+        rt.block_on(b.health_all())
+            .remove(0)
+            .is_ok_and(|h| h.updated == 1)
+    });
+    assert_eq!(
+        fake.lists().len(),
+        lists,
+        "resumed from its version, no LIST"
+    );
+    fake.edit(|s| {
+        s.compact_and_end_watches();
+        s.dep()["status"]["updatedReplicas"] = json!(2);
+    });
+    until("re-listed after 410", || {
+        rt.block_on(b.health_all())
+            .remove(0)
+            .is_ok_and(|h| h.updated == 2)
+    });
+    assert!(fake.lists().len() > lists, "a 410 Gone re-lists");
+}
+
+/// `kubectl set image` by someone else: the watch pushes the new
+/// ReplicaSet and the moved CURRENT, and History read afterwards has them.
+#[test]
+fn history_follows_a_new_revision_from_the_watch() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, b) = watched(&fake, dir.path());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    rt.block_on(async { b.subscribe(tx) });
+    let lists = fake.lists().len();
+    fake.edit(|s| s.set_image("registry.example.com/shop/catalog:git-fe11a9b"));
     let t0 = std::time::Instant::now();
     loop {
-        let h = rt.block_on(b.health_all()).remove(0).unwrap();
-        if h.updated == 2 {
+        let c = rt
+            .block_on(async {
+                tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await
+            })
+            .expect("a change within 5 s")
+            .unwrap();
+        if c == rbtui::backend::Change::History("catalog".into()) {
             break;
         }
-        assert!(
-            t0.elapsed() < std::time::Duration::from_secs(10),
-            "the watch did not deliver the change"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(t0.elapsed().as_secs() < 5);
     }
-    assert_eq!(gets(), before, "health came from the watch");
-    let r = fake.requests();
-    assert!(
-        r.iter()
-            .any(|r| r.path == "/apis/apps/v1/namespaces/shop/deployments"
-                && r.query.contains("watch=true")
-                && r.query.contains("fieldSelector=metadata.name%3Dcatalog")),
-        "a watch by name"
-    );
-    assert!(
-        r.iter().any(|r| r.path == "/api/v1/namespaces/shop/pods"
-            && r.query.contains("watch=true")
-            && r.query.contains("labelSelector=app%3Dcatalog")),
-        "a watch of the pods by the Deployment's selector"
-    );
+    let h = rt.block_on(b.history("catalog")).unwrap();
+    assert_eq!(h.revisions[0].id, "5");
+    assert!(h.revisions[0].current);
+    assert_eq!(h.revisions[0].git_sha.as_deref(), Some("fe11a9b"));
+    assert_eq!(fake.lists().len(), lists, "from the watches");
 }
 
 #[test]
@@ -517,11 +630,20 @@ fn a_server_that_keeps_its_watches_open_but_answers_nothing_else_is_down() {
     let fake = k8s_server::start();
     let dir = tempfile::tempdir().unwrap();
     let (rt, b) = watched(&fake, dir.path());
+    // Stamped when the server last answered a request sent for it (a
+    // probe at most a second old), never with the watch's age.
     let asked = chrono::Utc::now();
     let h = rt.block_on(b.health_all()).remove(0).unwrap();
-    assert!(h.observed_at >= asked, "stamped when asked, not before");
+    assert!(
+        h.observed_at >= asked - chrono::Duration::seconds(1),
+        "stamped by the server's last answer"
+    );
+    let asked = chrono::Utc::now();
+    let h = rt.block_on(b.health("catalog")).unwrap();
+    assert!(h.observed_at >= asked, "a single read probes anew");
     fake.state.lock().unwrap().shutting_down = true;
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // A probe answer is reused for at most a second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     assert!(b.watching("catalog"), "the watches are still open");
     // The watch cache alone is not an answer: no fresh-looking health.
     let r = rt.block_on(b.health_all()).remove(0);
@@ -564,9 +686,8 @@ fn without_a_config_a_kubeconfig_offers_its_current_namespace() {
 #[test]
 fn a_partial_rollout_counts_as_kubectl_and_names_the_new_revisions_failure() {
     let fake = k8s_server::start();
-    {
-        let mut s = fake.state.lock().unwrap();
-        let crashing = s.pods[0].clone();
+    fake.edit(|s| {
+        let crashing = s.of("pods", "shop")[0].clone();
         let mut old = Vec::new();
         for i in 0..3 {
             let mut p = crashing.clone();
@@ -582,10 +703,10 @@ fn a_partial_rollout_counts_as_kubectl_and_names_the_new_revisions_failure() {
             old.push(p);
         }
         old.push(crashing);
-        s.pods = old;
-        s.deployment["status"]["readyReplicas"] = json!(3);
-        s.deployment["status"]["updatedReplicas"] = json!(1);
-    }
+        s.set_all("pods", "shop", old);
+        s.dep()["status"]["readyReplicas"] = json!(3);
+        s.dep()["status"]["updatedReplicas"] = json!(1);
+    });
     let dir = tempfile::tempdir().unwrap();
     let rt = rt();
     let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);

@@ -6,7 +6,7 @@ pub mod effects;
 pub mod input;
 pub mod script;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Change};
 use crate::core::action::{Action, Effect, ExecError, NoteEntry, Recorded};
 use crate::core::state::Popup;
 use crate::core::{State, update};
@@ -198,8 +198,11 @@ fn spawn_pollers(
     tasks.spawn(async move {
         let _ = t.send(Action::TargetsLoaded(b.targets().await));
     });
+    let (changes_tx, changes) = mpsc::unbounded_channel();
+    backend.subscribe(changes_tx);
     tasks.spawn(async move {
         let every = backend.poll_interval();
+        let mut changes = Some(changes);
         loop {
             let r = backend.health_all().await;
             for a in effects::health_actions(r) {
@@ -207,7 +210,37 @@ fn spawn_pollers(
                     return;
                 }
             }
-            tokio::time::sleep(every).await;
+            // The next poll, or sooner when a watch sees a change.
+            let Some(rx) = changes.as_mut() else {
+                tokio::time::sleep(every).await;
+                continue;
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                c = rx.recv() => match c {
+                    None => changes = None,
+                    Some(c) => {
+                        // A burst of changes (a rollout) is read once.
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        let mut seen = vec![c];
+                        while let Ok(c) = rx.try_recv() {
+                            seen.push(c);
+                        }
+                        let mut history: Vec<String> = seen
+                            .into_iter()
+                            .filter_map(|c| match c {
+                                Change::History(t) => Some(t),
+                                Change::Health => None,
+                            })
+                            .collect();
+                        history.sort();
+                        history.dedup();
+                        for t in history {
+                            let _ = tx.send(Action::HistoryChanged(t));
+                        }
+                    }
+                },
+            }
         }
     });
 }

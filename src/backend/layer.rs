@@ -159,4 +159,7 @@ impl<L: Layer> Backend for L {
     fn first_readings(&self, within: Duration) -> BoxFut<'_, Vec<String>> {
         Layer::first_readings(self, within)
     }
+    fn subscribe(&self, tx: tokio::sync::mpsc::UnboundedSender<super::Change>) {
+        self.inner().subscribe(tx)
+    }
 }

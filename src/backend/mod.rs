@@ -27,6 +27,15 @@ pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 pub use crate::core::action::{Settled, StepDone};
 
+/// What a platform's watch saw change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Some target's health may have changed: read health again.
+    Health,
+    /// This target's revisions (or which one is current) may have changed.
+    History(String),
+}
+
 /// One platform. Implementations must be cheap to call concurrently and
 /// must never block: the UI keeps drawing while they work.
 pub trait Backend: Send + Sync {
@@ -102,6 +111,10 @@ pub trait Backend: Send + Sync {
     ) -> BoxFut<'a, Option<Result<Option<(String, String)>, String>>> {
         Box::pin(async { None })
     }
+    /// Where the platform's watches push what they see change, so the
+    /// screen follows at once instead of at the next poll. Platforms
+    /// without watches push nothing.
+    fn subscribe(&self, _tx: tokio::sync::mpsc::UnboundedSender<Change>) {}
     /// Waits (up to `within`) until every configured probe and metric has
     /// answered or failed once, so a one-shot answer (`rbtui status`) is
     /// not made before they were read; returns the ones still unread.

@@ -174,6 +174,11 @@ impl Backend for Router {
             }
         })
     }
+    fn subscribe(&self, tx: tokio::sync::mpsc::UnboundedSender<super::Change>) {
+        for b in &self.backends {
+            b.subscribe(tx.clone());
+        }
+    }
     fn permissions<'a>(
         &'a self,
         plan: &'a RollbackPlan,

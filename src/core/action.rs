@@ -77,6 +77,8 @@ pub enum Action {
     HealthUpdated(Vec<Health>),
     /// A poller could not read a target; its old data goes stale.
     HealthFailed { target: String, error: String },
+    /// A watch saw this target's revisions (or which is current) change.
+    HistoryChanged(String),
     /// History and planning facts for one target.
     HistoryLoaded {
         target: String,

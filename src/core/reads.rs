@@ -24,6 +24,16 @@ pub(super) fn refresh_history(s: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
+/// A watch saw the target's revisions change: the selected target's
+/// History is read again at once (new revisions appear and CURRENT moves
+/// without a key press, nor a wait for the next refresh).
+pub(super) fn history_changed(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
+    if s.selected.as_deref() == Some(target) && s.pending_plan.is_none() {
+        s.history_asked_at = Some(s.now);
+        fx.push(Effect::LoadHistory(target.into()));
+    }
+}
+
 /// Asks for a fresh read of the target; the plan is built from its answer.
 pub(super) fn request_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Effect>) {
     request(s, target, to, false, fx)

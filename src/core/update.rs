@@ -102,6 +102,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             }
             s.health_errors.insert(target, error.clone()).as_ref() != Some(&error)
         }
+        Action::HistoryChanged(target) => {
+            history_changed(s, &target, &mut fx);
+            false
+        }
         Action::HistoryLoaded { target, result } => {
             history_loaded(s, target, result, &mut fx);
             true

@@ -90,6 +90,15 @@ pub struct Resp {
     pub content_type: &'static str,
     pub body: String,
     pub delay: Duration,
+    /// A long-lived chunked body (a Kubernetes watch): each line sent on
+    /// the channel is written as it comes, until the sender is dropped or
+    /// `until` has passed, as a server's `timeoutSeconds` ends a watch.
+    pub stream: Option<Stream>,
+}
+
+pub struct Stream {
+    pub lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    pub until: Duration,
 }
 
 impl Resp {
@@ -99,6 +108,7 @@ impl Resp {
             content_type: "application/json",
             body: body.to_string(),
             delay: Duration::ZERO,
+            stream: None,
         }
     }
     pub fn text(status: u16, body: &str) -> Resp {
@@ -107,6 +117,7 @@ impl Resp {
             content_type: "text/plain",
             body: body.into(),
             delay: Duration::ZERO,
+            stream: None,
         }
     }
 }
@@ -137,6 +148,10 @@ pub fn serve(handler: Handler) -> (SocketAddr, Arc<Mutex<Vec<Req>>>) {
                     if !r.delay.is_zero() {
                         tokio::time::sleep(r.delay).await;
                     }
+                    if let Some(st) = r.stream {
+                        write_stream(&mut sock, r.status, r.content_type, &r.body, st).await;
+                        return;
+                    }
                     let resp = format!(
                         "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
                         r.status,
@@ -151,4 +166,40 @@ pub fn serve(handler: Handler) -> (SocketAddr, Arc<Mutex<Vec<Req>>>) {
         });
     });
     (rx.recv().unwrap(), seen)
+}
+
+/// Writes a chunked body: `first`, then each line as it arrives.
+async fn write_stream(
+    sock: &mut tokio::net::TcpStream,
+    status: u16,
+    content_type: &str,
+    first: &str,
+    mut st: Stream,
+) {
+    let head = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    if sock.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let chunk = |s: &str| format!("{:x}\r\n{s}\r\n", s.len());
+    if !first.is_empty() && sock.write_all(chunk(first).as_bytes()).await.is_err() {
+        return;
+    }
+    let end = tokio::time::Instant::now() + st.until;
+    loop {
+        tokio::select! {
+            l = st.lines.recv() => match l {
+                Some(l) => {
+                    if sock.write_all(chunk(&l).as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+                None => break,
+            },
+            _ = tokio::time::sleep_until(end) => break,
+        }
+    }
+    let _ = sock.write_all(b"0\r\n\r\n").await;
+    let _ = sock.shutdown().await;
 }

@@ -1,35 +1,200 @@
-//! An in-test Kubernetes API server fed with the responses recorded from a
-//! real one (tests/fixtures/k8s, copied from shared/fixtures/k8s). It records
-//! every request and simulates the deployment controller's reaction to a
-//! rollback: the old ReplicaSet becomes revision max+1, its
-//! `revision-history` gains the old number, new pods appear.
+//! An in-test Kubernetes API server, seeded with the responses recorded
+//! from a real one (tests/fixtures/k8s, copied from shared/fixtures/k8s),
+//! that behaves as the real one does on its own:
+//!
+//! - one resourceVersion counter: every change gets the next one; a LIST
+//!   answers with the current one; a WATCH from a resourceVersion replays
+//!   what changed after it and then streams every change as it happens;
+//! - `allowWatchBookmarks=true` watches get BOOKMARK events; a watch from
+//!   a resourceVersion older than the compaction window gets 410 Gone (as
+//!   an ERROR event in a 200 stream, like the real server); the server ends
+//!   a watch at its `timeoutSeconds`;
+//! - the deployment controller converges a rollback on its own clock,
+//!   whether or not anybody reads;
+//! - a graceful shutdown keeps the open watches streaming while every new
+//!   request is refused with 503 (`--shutdown-delay-duration`);
+//! - LISTs can be slow.
+//!
+//! Tests change the cluster with `edit`, which gives every changed object
+//! a new resourceVersion and tells the watches, as an apply would.
 #![allow(dead_code)]
 
-use super::http::{Req, Resp, serve};
+use super::http::{Req, Resp, Stream, serve};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 pub fn fixture(name: &str) -> Value {
     let p = format!("{}/tests/fixtures/k8s/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
+/// `(resource, namespace, name)`, e.g. `("deployments", "shop", "catalog")`.
+pub type Key = (String, String, String);
+
+pub fn key(res: &str, ns: &str, name: &str) -> Key {
+    (res.into(), ns.into(), name.into())
+}
+
+struct Watcher {
+    res: String,
+    ns: String,
+    labels: Vec<(String, String)>,
+    fields: Vec<(String, String)>,
+    bookmarks: bool,
+    tx: UnboundedSender<String>,
+}
+
 pub struct K8s {
-    pub deployment: Value,
-    pub replicasets: Vec<Value>,
-    pub pods: Vec<Value>,
-    /// Reads of the Deployment since the last real patch (controller steps).
-    pub steps: u32,
-    pub patched: bool,
-    /// Someone else changes the Deployment right after the next GET.
+    pub objects: BTreeMap<Key, Value>,
+    pub namespaces: BTreeSet<String>,
+    rv: u64,
+    /// Every change, oldest first, for watches that resume from a version.
+    log: Vec<(u64, Key, &'static str, Value)>,
+    /// A watch from a resourceVersion below this gets 410 Gone.
+    pub compacted_below: u64,
+    watchers: Vec<Watcher>,
+    /// Someone else changes the Deployment right after the next GET of it.
     pub race_after_get: bool,
-    /// Answer the next request with this status and raw body instead.
+    /// Answer every request (other than a GET of a namespace, rbtui's
+    /// probe) with this status and raw body instead, until cleared.
     pub fault: Option<(u16, String)>,
     /// RBAC refuses `patch` on Deployments to this identity (reads allowed).
     pub deny_patch: bool,
-    /// A graceful shutdown: watches keep streaming, every other request is
-    /// refused with 503 (kube-apiserver's `--shutdown-delay-duration`).
+    /// A graceful shutdown: open watches keep streaming, every new request
+    /// is refused with 503.
     pub shutting_down: bool,
+    /// How long a LIST takes.
+    pub slow_list: Duration,
+    /// How long each of the deployment controller's three steps takes.
+    pub controller_every: Duration,
+    pub bookmark_every: Duration,
+    /// The rollback the controller is converging: next step and when.
+    rollout: Option<(u32, Instant)>,
+    last_bookmark: Instant,
+}
+
+impl K8s {
+    pub fn rv(&self) -> u64 {
+        self.rv
+    }
+    pub fn get(&self, res: &str, ns: &str, name: &str) -> Option<&Value> {
+        self.objects.get(&key(res, ns, name))
+    }
+    pub fn get_mut(&mut self, res: &str, ns: &str, name: &str) -> Option<&mut Value> {
+        self.objects.get_mut(&key(res, ns, name))
+    }
+    /// The recorded Deployment `shop/catalog`.
+    pub fn dep(&mut self) -> &mut Value {
+        self.get_mut("deployments", "shop", "catalog").unwrap()
+    }
+    pub fn deployment(&self) -> Value {
+        self.get("deployments", "shop", "catalog").unwrap().clone()
+    }
+    pub fn of(&self, res: &str, ns: &str) -> Vec<Value> {
+        self.objects
+            .iter()
+            .filter(|((r, n, _), _)| r == res && n == ns)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+    /// Replaces every object of a resource in a namespace.
+    pub fn set_all(&mut self, res: &str, ns: &str, items: Vec<Value>) {
+        self.objects.retain(|(r, n, _), _| !(r == res && n == ns));
+        for o in items {
+            self.put(res, o);
+        }
+    }
+    /// Adds or replaces an object (without telling anyone: use in `edit`).
+    pub fn put(&mut self, res: &str, mut o: Value) {
+        let ns = o["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("shop")
+            .to_string();
+        let name = o["metadata"]["name"].as_str().unwrap().to_string();
+        o["metadata"]["namespace"] = json!(ns);
+        self.namespaces.insert(ns.clone());
+        self.objects.insert(key(res, &ns, &name), o);
+    }
+
+    /// Gives the object the next resourceVersion, stores it (or deletes it)
+    /// and streams the change to every watch that selects it.
+    fn commit(&mut self, k: Key, obj: Option<Value>) {
+        self.rv += 1;
+        let (kind, o) = match obj {
+            Some(mut o) => {
+                o["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+                let kind = if self.objects.contains_key(&k) {
+                    "MODIFIED"
+                } else {
+                    "ADDED"
+                };
+                self.objects.insert(k.clone(), o.clone());
+                (kind, o)
+            }
+            None => {
+                let Some(mut o) = self.objects.remove(&k) else {
+                    return;
+                };
+                o["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+                ("DELETED", o)
+            }
+        };
+        let line = json!({"type": kind, "object": o}).to_string() + "\n";
+        self.watchers.retain(|w| {
+            if w.res == k.0 && w.ns == k.1 && selects(&o, &w.labels, &w.fields) {
+                w.tx.send(line.clone()).is_ok()
+            } else {
+                !w.tx.is_closed()
+            }
+        });
+        self.log.push((self.rv, k, kind, o));
+    }
+
+    /// Ends every open watch and compacts the history they would resume
+    /// from: their re-watch gets 410 Gone.
+    pub fn compact_and_end_watches(&mut self) {
+        self.compacted_below = self.rv + 1;
+        self.watchers.clear();
+    }
+
+    /// A `kubectl set image` on the Deployment: the controller makes a new
+    /// ReplicaSet, the next revision, and its pods.
+    pub fn set_image(&mut self, image: &str) {
+        let mut d = self.deployment();
+        let next = self.max_revision() + 1;
+        d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
+        d["metadata"]["generation"] = json!(d["metadata"]["generation"].as_i64().unwrap_or(1) + 1);
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!(next.to_string());
+        let hash = format!("{:010x}", next * 7919);
+        let mut rs = self.of("replicasets", "shop")[0].clone();
+        rs["metadata"]["name"] = json!(format!("catalog-{hash}"));
+        rs["metadata"]["uid"] = json!(format!("rs-{hash}"));
+        rs["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        rs["metadata"]["annotations"] =
+            json!({"deployment.kubernetes.io/revision": next.to_string()});
+        let mut t = d["spec"]["template"].clone();
+        t["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        rs["spec"]["template"] = t;
+        rs["metadata"]["creationTimestamp"] = json!(chrono::Utc::now().to_rfc3339());
+        self.put("replicasets", rs);
+        *self.dep() = d;
+    }
+
+    fn max_revision(&self) -> i64 {
+        self.of("replicasets", "shop")
+            .iter()
+            .filter_map(|r| {
+                r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                    .as_str()?
+                    .parse::<i64>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 pub struct FakeK8s {
@@ -48,6 +213,38 @@ impl FakeK8s {
             .filter(|r| r.method == "PATCH")
             .collect()
     }
+    /// LIST requests (GETs of a collection that are not watches).
+    pub fn lists(&self) -> Vec<Req> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "GET" && is_collection(&r.path) && !is_watch(r))
+            .collect()
+    }
+    pub fn watches(&self) -> Vec<Req> {
+        self.requests().into_iter().filter(is_watch).collect()
+    }
+    /// Changes the cluster as an apply would: every object that differs
+    /// afterwards gets a new resourceVersion and its watches hear of it.
+    pub fn edit<R>(&self, f: impl FnOnce(&mut K8s) -> R) -> R {
+        let mut s = self.state.lock().unwrap();
+        let before = s.objects.clone();
+        let out = f(&mut s);
+        let after = std::mem::replace(&mut s.objects, before.clone());
+        for (k, v) in &after {
+            if before.get(k).is_none_or(|b| !same(b, v)) {
+                s.commit(k.clone(), Some(v.clone()));
+            }
+        }
+        for k in before.keys().filter(|k| !after.contains_key(*k)) {
+            s.commit(k.clone(), None);
+        }
+        out
+    }
+    /// Ends every open watch, as an API server restart does; the clients
+    /// re-watch from the last resourceVersion they saw.
+    pub fn close_watches(&self) {
+        self.state.lock().unwrap().watchers.clear();
+    }
     /// A kubeconfig for this server (token `admin-token` unless told).
     pub fn kubeconfig(&self, dir: &std::path::Path, token: &str) -> std::path::PathBuf {
         let p = dir.join(format!("kubeconfig-{token}"));
@@ -63,38 +260,142 @@ impl FakeK8s {
     }
 }
 
+/// Equal but for the resourceVersion.
+fn same(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(m) = v["metadata"].as_object_mut() {
+            m.remove("resourceVersion");
+        }
+        v
+    };
+    strip(a) == strip(b)
+}
+
+fn is_watch(r: &Req) -> bool {
+    r.query
+        .split('&')
+        .any(|kv| kv == "watch=true" || kv == "watch=1")
+}
+
+/// `/api/v1/namespaces/shop/pods`, `/apis/apps/v1/namespaces/shop/deployments`.
+fn is_collection(path: &str) -> bool {
+    parse_path(path).is_some_and(|(_, _, name)| name.is_none())
+}
+
+/// `(resource, namespace, name)` of a namespaced path.
+fn parse_path(path: &str) -> Option<(String, String, Option<String>)> {
+    let rest = path
+        .strip_prefix("/api/v1/namespaces/")
+        .or_else(|| path.strip_prefix("/apis/apps/v1/namespaces/"))
+        .or_else(|| path.strip_prefix("/apis/discovery.k8s.io/v1/namespaces/"))?;
+    let mut it = rest.split('/');
+    let ns = it.next()?.to_string();
+    let res = it.next()?.to_string();
+    Some((res, ns, it.next().map(str::to_string)))
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap_or(b'?'));
+            i += 3;
+        } else {
+            out.push(if b[i] == b'+' { b' ' } else { b[i] });
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).to_string()
+}
+
+fn param(r: &Req, name: &str) -> Option<String> {
+    r.query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| decode(v))
+}
+
+fn pairs(sel: Option<String>) -> Vec<(String, String)> {
+    sel.unwrap_or_default()
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn field<'a>(o: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(o, |v, k| &v[k])
+}
+
+fn selects(o: &Value, labels: &[(String, String)], fields: &[(String, String)]) -> bool {
+    labels
+        .iter()
+        .all(|(k, v)| o["metadata"]["labels"][k].as_str() == Some(v))
+        && fields.iter().all(|(k, v)| field(o, k).as_str() == Some(v))
+}
+
 fn status(code: u16, fixture_name: &str) -> Resp {
     Resp::json(code, fixture(fixture_name))
 }
 
-fn hashless(t: &Value) -> Value {
-    let mut t = t.clone();
-    if let Some(l) = t["metadata"]["labels"].as_object_mut() {
-        l.remove("pod-template-hash");
-    }
-    t
+fn refusal(code: u16, reason: &str, message: &str) -> Resp {
+    Resp::json(
+        code,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": message, "reason": reason, "code": code}),
+    )
 }
 
+/// The recorded cluster: namespace `shop` with the Deployment `catalog`,
+/// its four ReplicaSets, three crash-looping pods, Warning events and one
+/// EndpointSlice.
 pub fn start() -> FakeK8s {
-    let state = Arc::new(Mutex::new(K8s {
-        deployment: fixture("01-get-deployment-catalog.json"),
-        replicasets: fixture("03-list-replicasets-catalog.json")["items"]
-            .as_array()
-            .unwrap()
-            .clone(),
-        pods: fixture("04-list-pods-catalog.json")["items"]
-            .as_array()
-            .unwrap()
-            .clone(),
-        steps: 0,
-        patched: false,
+    let mut s = empty();
+    s.put("deployments", fixture("01-get-deployment-catalog.json"));
+    for (res, f) in [
+        ("replicasets", "03-list-replicasets-catalog.json"),
+        ("pods", "04-list-pods-catalog.json"),
+        ("events", "05-list-events-shop.json"),
+        ("endpointslices", "06-list-endpointslices-catalog.json"),
+    ] {
+        for o in fixture(f)["items"].as_array().unwrap() {
+            s.put(res, o.clone());
+        }
+    }
+    start_with(s)
+}
+
+/// A server with nothing in it: fill it with `put` before `start_with`.
+pub fn empty() -> K8s {
+    K8s {
+        objects: BTreeMap::new(),
+        namespaces: BTreeSet::new(),
+        rv: 950,
+        log: Vec::new(),
+        compacted_below: 0,
+        watchers: Vec::new(),
         race_after_get: false,
         fault: None,
         deny_patch: false,
         shutting_down: false,
-    }));
+        slow_list: Duration::ZERO,
+        controller_every: Duration::from_millis(300),
+        bookmark_every: Duration::from_secs(1),
+        rollout: None,
+        last_bookmark: Instant::now(),
+    }
+}
+
+pub fn start_with(s: K8s) -> FakeK8s {
+    let state = Arc::new(Mutex::new(s));
     let st = state.clone();
     let (addr, seen) = serve(Arc::new(move |r: &Req| handle(&st, r)));
+    let weak = Arc::downgrade(&state);
+    std::thread::spawn(move || clock(weak));
     FakeK8s {
         url: format!("http://{addr}"),
         state,
@@ -102,24 +403,127 @@ pub fn start() -> FakeK8s {
     }
 }
 
-fn watch_events(objs: &[Value]) -> Resp {
-    let body: String = objs
-        .iter()
-        .map(|o| json!({"type": "MODIFIED", "object": o}).to_string() + "\n")
-        .collect();
-    Resp {
-        status: 200,
-        content_type: "application/json",
-        body,
-        delay: std::time::Duration::from_millis(500),
+/// What the cluster does without being asked: the deployment controller
+/// and the watch cache's bookmarks.
+fn clock(st: Weak<Mutex<K8s>>) {
+    loop {
+        std::thread::sleep(Duration::from_millis(25));
+        let Some(st) = st.upgrade() else { return };
+        let mut s = st.lock().unwrap();
+        if let Some((step, at)) = s.rollout
+            && Instant::now() >= at
+        {
+            controller_step(&mut s, step);
+            let every = s.controller_every;
+            s.rollout = (step < 3).then(|| (step + 1, Instant::now() + every));
+        }
+        if s.last_bookmark.elapsed() >= s.bookmark_every {
+            s.last_bookmark = Instant::now();
+            let rv = s.rv.to_string();
+            s.watchers.retain(|w| {
+                if !w.bookmarks {
+                    return !w.tx.is_closed();
+                }
+                let b = json!({"type": "BOOKMARK", "object": {"kind": kind_of(&w.res), "apiVersion": api_of(&w.res), "metadata": {"resourceVersion": rv}}});
+                w.tx.send(b.to_string() + "\n").is_ok()
+            });
+        }
     }
 }
 
-fn list(kind: &str, items: &[Value]) -> Resp {
-    Resp::json(
-        200,
-        json!({"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": "2000"}, "items": items}),
-    )
+fn kind_of(res: &str) -> &'static str {
+    match res {
+        "deployments" => "Deployment",
+        "replicasets" => "ReplicaSet",
+        "pods" => "Pod",
+        "events" => "Event",
+        "endpointslices" => "EndpointSlice",
+        _ => "Unknown",
+    }
+}
+
+fn api_of(res: &str) -> &'static str {
+    match res {
+        "deployments" | "replicasets" => "apps/v1",
+        "endpointslices" => "discovery.k8s.io/v1",
+        _ => "v1",
+    }
+}
+
+fn list_or_watch(s: &mut K8s, r: &Req, res: &str, ns: &str) -> Resp {
+    let labels = pairs(param(r, "labelSelector"));
+    let fields = pairs(param(r, "fieldSelector"));
+    if !is_watch(r) {
+        let items: Vec<Value> = s
+            .objects
+            .range(key(res, ns, "")..)
+            .take_while(|((r, n, _), _)| r == res && n == ns)
+            .map(|(_, o)| o)
+            .filter(|o| selects(o, &labels, &fields))
+            .cloned()
+            .collect();
+        let mut out = Resp::json(
+            200,
+            json!({"kind": format!("{}List", kind_of(res)), "apiVersion": api_of(res),
+                   "metadata": {"resourceVersion": s.rv.to_string()}, "items": items}),
+        );
+        out.delay = s.slow_list;
+        return out;
+    }
+    let from: u64 = param(r, "resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let until = Duration::from_secs(
+        param(r, "timeoutSeconds")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1800),
+    );
+    let (tx, rx) = unbounded_channel();
+    if from > 0 && from < s.compacted_below {
+        let gone = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "metadata": {},
+            "status": "Failure", "message": format!("too old resource version: {from} ({})", s.compacted_below),
+            "reason": "Expired", "code": 410}});
+        let _ = tx.send(gone.to_string() + "\n");
+        drop(tx);
+        return streaming(rx, until);
+    }
+    let replay: Vec<String> = if from == 0 {
+        s.objects
+            .iter()
+            .filter(|((r, n, _), o)| r == res && n == ns && selects(o, &labels, &fields))
+            .map(|(_, o)| json!({"type": "ADDED", "object": o}).to_string() + "\n")
+            .collect()
+    } else {
+        s.log
+            .iter()
+            .filter(|(v, (r, n, _), _, o)| {
+                *v > from && r == res && n == ns && selects(o, &labels, &fields)
+            })
+            .map(|(_, _, t, o)| json!({"type": t, "object": o}).to_string() + "\n")
+            .collect()
+    };
+    for l in replay {
+        let _ = tx.send(l);
+    }
+    s.watchers.push(Watcher {
+        res: res.into(),
+        ns: ns.into(),
+        labels,
+        fields,
+        bookmarks: param(r, "allowWatchBookmarks").as_deref() == Some("true"),
+        tx,
+    });
+    streaming(rx, until)
+}
+
+fn streaming(lines: tokio::sync::mpsc::UnboundedReceiver<String>, until: Duration) -> Resp {
+    Resp {
+        status: 200,
+        content_type: "application/json",
+        body: String::new(),
+        delay: Duration::ZERO,
+        stream: Some(Stream { lines, until }),
+    }
 }
 
 fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
@@ -135,205 +539,146 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
         _ => return status(401, "10-error-401-bogus-token.json"),
     }
     let mut s = st.lock().unwrap();
-    if let Some((code, body)) = s.fault.take() {
+    let probe = r
+        .path
+        .strip_prefix("/api/v1/namespaces/")
+        .is_some_and(|n| !n.contains('/'));
+    if !probe && let Some((code, body)) = s.fault.clone() {
         return Resp {
             status: code,
             content_type: "application/json",
             body,
-            delay: std::time::Duration::ZERO,
+            delay: Duration::ZERO,
+            stream: None,
         };
     }
-    let p = r.path.as_str();
-    let watching = r
-        .query
-        .split('&')
-        .any(|kv| kv == "watch=true" || kv == "watch=1");
-    if s.shutting_down && !watching {
-        return Resp::json(
-            503,
-            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                   "message": "apiserver is shutting down", "reason": "ServiceUnavailable", "code": 503}),
-        );
+    if s.shutting_down {
+        return refusal(503, "ServiceUnavailable", "apiserver is shutting down");
     }
-    match (r.method.as_str(), p) {
+    let p = r.path.as_str();
+    if r.method == "POST" && p == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" {
         // What an identity may do, as the authorizer answers it.
-        ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") => {
-            let b = r.json();
-            let attrs = b["spec"]["resourceAttributes"].clone();
-            let allowed = !(s.deny_patch && attrs["verb"] == "patch");
-            let mut out = b.clone();
-            out["status"] = if allowed {
-                json!({"allowed": true, "reason": "RBAC: allowed by RoleBinding \"oncall\" of Role \"deployer\" to User \"oncall\""})
-            } else {
-                json!({"allowed": false})
-            };
-            Resp::json(201, out)
-        }
-        // Watches: the current objects as events, then the stream ends (the
-        // client re-watches), so changes reach it within a second.
-        ("GET", "/apis/apps/v1/namespaces/shop/deployments") if watching => {
-            watch_events(&[s.deployment.clone()])
-        }
-        ("GET", "/api/v1/namespaces/shop/pods") if watching => watch_events(&s.pods),
-        ("GET", "/apis/apps/v1/namespaces/shop/deployments") => {
-            let other_name = r.query.contains("fieldSelector=metadata.name")
-                && !r.query.contains("metadata.name%3Dcatalog");
-            let items = if other_name {
-                vec![]
-            } else {
-                vec![s.deployment.clone()]
-            };
-            list("DeploymentList", &items)
-        }
-        ("GET", "/apis/apps/v1/namespaces/shop/deployments/catalog") => {
-            controller_step(&mut s);
-            let out = s.deployment.clone();
-            if s.race_after_get {
-                s.race_after_get = false;
-                let rv = s.deployment["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap()
-                    .parse::<i64>()
-                    .unwrap()
-                    + 1;
-                s.deployment["metadata"]["resourceVersion"] = json!(rv.to_string());
-            }
-            Resp::json(200, out)
-        }
-        ("GET", "/api/v1/namespaces/shop") => Resp::json(
-            200,
-            json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "shop"}, "status": {"phase": "Active"}}),
-        ),
-        ("GET", p) if p.starts_with("/api/v1/namespaces/") && !p[19..].contains('/') => Resp::json(
-            404,
-            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                   "message": format!("namespaces \"{}\" not found", &p[19..]), "reason": "NotFound",
-                   "details": {"name": &p[19..], "kind": "namespaces"}, "code": 404}),
-        ),
-        ("GET", p)
-            if p.starts_with("/apis/apps/v1/namespaces/")
-                && !p.starts_with("/apis/apps/v1/namespaces/shop/") =>
-        {
+        let b = r.json();
+        let attrs = b["spec"]["resourceAttributes"].clone();
+        let allowed = !(s.deny_patch && attrs["verb"] == "patch");
+        let mut out = b.clone();
+        out["status"] = if allowed {
+            json!({"allowed": true, "reason": "RBAC: allowed by RoleBinding \"oncall\" of Role \"deployer\" to User \"oncall\""})
+        } else {
+            json!({"allowed": false})
+        };
+        return Resp::json(201, out);
+    }
+    if r.method == "GET"
+        && let Some(ns) = p.strip_prefix("/api/v1/namespaces/")
+        && !ns.contains('/')
+    {
+        return if s.namespaces.contains(ns) {
+            Resp::json(
+                200,
+                json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": ns}, "status": {"phase": "Active"}}),
+            )
+        } else {
             Resp::json(
                 404,
                 json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                   "message": "deployments.apps \"catalog\" not found", "reason": "NotFound", "code": 404}),
+                       "message": format!("namespaces \"{ns}\" not found"), "reason": "NotFound",
+                       "details": {"name": ns, "kind": "namespaces"}, "code": 404}),
             )
-        }
-        ("GET", "/apis/apps/v1/namespaces/shop/deployments/inventory") => {
-            status(404, "10-error-404-deployment-not-found.json")
-        }
-        ("GET", "/apis/apps/v1/namespaces/shop/replicasets") => {
-            list("ReplicaSetList", &s.replicasets)
-        }
-        ("GET", "/api/v1/namespaces/shop/pods") => list("PodList", &s.pods),
-        ("GET", "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices") => {
-            if r.query.contains("service-name%3Dcatalog") {
-                let mut l = fixture("06-list-endpointslices-catalog.json");
-                if s.steps >= 3 {
-                    for e in l["items"][0]["endpoints"].as_array_mut().unwrap() {
-                        e["conditions"]["ready"] = json!(true);
-                    }
-                }
-                Resp::json(200, l)
-            } else {
-                list("EndpointSliceList", &[])
-            }
-        }
-        ("GET", "/api/v1/namespaces/shop/events") => {
-            let all = fixture("05-list-events-shop.json");
-            let warn: Vec<Value> = all["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|e| !r.query.contains("type%3DWarning") || e["type"] == "Warning")
-                .cloned()
-                .collect();
-            list("EventList", &warn)
-        }
-        ("PATCH", "/apis/apps/v1/namespaces/shop/deployments/catalog") => {
-            if r.header("content-type") != Some("application/json-patch+json") {
-                return Resp::json(
-                    415,
-                    json!({"kind": "Status", "status": "Failure", "code": 415, "reason": "UnsupportedMediaType", "message": "the body of the request was in an unknown format"}),
-                );
-            }
-            let Ok(ops) = serde_json::from_str::<Vec<Value>>(&r.body) else {
-                return status(400, "10-error-400-malformed-patch-body-response.json");
-            };
-            let mut d = s.deployment.clone();
-            for op in &ops {
-                match (op["op"].as_str(), op["path"].as_str()) {
-                    (Some("test"), Some("/metadata/resourceVersion")) => {
-                        if d["metadata"]["resourceVersion"] != op["value"] {
-                            return status(422, "09-json-patch-test-rv-stale-response.json");
-                        }
-                    }
-                    (Some("replace"), Some("/spec/template")) => {
-                        d["spec"]["template"] = op["value"].clone()
-                    }
-                    (Some("replace"), Some("/metadata/annotations")) => {
-                        d["metadata"]["annotations"] = op["value"].clone()
-                    }
-                    _ => return status(422, "09-json-patch-test-rv-stale-response.json"),
-                }
-            }
-            d["metadata"]["generation"] =
-                json!(d["metadata"]["generation"].as_i64().unwrap_or(0) + 1);
-            if r.query.contains("dryRun=All") {
-                return Resp::json(200, d);
-            }
-            let rv = s.deployment["metadata"]["resourceVersion"]
-                .as_str()
-                .unwrap()
-                .parse::<i64>()
-                .unwrap()
-                + 106;
-            d["metadata"]["resourceVersion"] = json!(rv.to_string());
-            s.deployment = d.clone();
-            s.patched = true;
-            s.steps = 0;
-            Resp::json(200, d)
-        }
-        _ => Resp::json(
+        };
+    }
+    let Some((res, ns, name)) = parse_path(p) else {
+        return refusal(
             404,
-            json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "code": 404}),
+            "NotFound",
+            "the server could not find the requested resource",
+        );
+    };
+    match (r.method.as_str(), name) {
+        ("GET", None) => list_or_watch(&mut s, r, &res, &ns),
+        ("GET", Some(name)) => {
+            let Some(out) = s.get(&res, &ns, &name).cloned() else {
+                return if res == "deployments" && name == "inventory" {
+                    status(404, "10-error-404-deployment-not-found.json")
+                } else {
+                    refusal(404, "NotFound", &format!("{res}.apps \"{name}\" not found"))
+                };
+            };
+            if res == "deployments" && s.race_after_get {
+                s.race_after_get = false;
+                let mut d = out.clone();
+                d["metadata"]["labels"]["touched-by"] = json!("someone-else");
+                s.commit(key(&res, &ns, &name), Some(d));
+            }
+            Resp::json(200, out)
+        }
+        ("PATCH", Some(name)) if res == "deployments" => patch(&mut s, r, &ns, &name),
+        _ => refusal(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method",
         ),
     }
 }
 
-/// The deployment controller, one step per read after a patch.
-fn controller_step(s: &mut K8s) {
-    if !s.patched {
-        return;
+fn patch(s: &mut K8s, r: &Req, ns: &str, name: &str) -> Resp {
+    if r.header("content-type") != Some("application/json-patch+json") {
+        return refusal(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format",
+        );
     }
-    s.steps += 1;
-    let want = hashless(&s.deployment["spec"]["template"]);
-    let generation = s.deployment["metadata"]["generation"].clone();
-    let bump_rv = |d: &mut Value| {
-        let rv = d["metadata"]["resourceVersion"]
-            .as_str()
-            .unwrap()
-            .parse::<i64>()
-            .unwrap()
-            + 1;
-        d["metadata"]["resourceVersion"] = json!(rv.to_string());
+    let Ok(ops) = serde_json::from_str::<Vec<Value>>(&r.body) else {
+        return status(400, "10-error-400-malformed-patch-body-response.json");
     };
-    match s.steps {
+    let Some(mut d) = s.get("deployments", ns, name).cloned() else {
+        return status(404, "10-error-404-deployment-not-found.json");
+    };
+    for op in &ops {
+        match (op["op"].as_str(), op["path"].as_str()) {
+            (Some("test"), Some("/metadata/resourceVersion")) => {
+                if d["metadata"]["resourceVersion"] != op["value"] {
+                    return status(422, "09-json-patch-test-rv-stale-response.json");
+                }
+            }
+            (Some("replace"), Some("/spec/template")) => {
+                d["spec"]["template"] = op["value"].clone()
+            }
+            (Some("replace"), Some("/metadata/annotations")) => {
+                d["metadata"]["annotations"] = op["value"].clone()
+            }
+            _ => return status(422, "09-json-patch-test-rv-stale-response.json"),
+        }
+    }
+    d["metadata"]["generation"] = json!(d["metadata"]["generation"].as_i64().unwrap_or(0) + 1);
+    if r.query.contains("dryRun=All") {
+        return Resp::json(200, d);
+    }
+    s.commit(key("deployments", ns, name), Some(d));
+    s.rollout = Some((1, Instant::now() + s.controller_every));
+    Resp::json(200, s.get("deployments", ns, name).unwrap().clone())
+}
+
+fn hashless(t: &Value) -> Value {
+    let mut t = t.clone();
+    if let Some(l) = t["metadata"]["labels"].as_object_mut() {
+        l.remove("pod-template-hash");
+    }
+    t
+}
+
+/// The deployment controller's reaction to a rollback of `shop/catalog`,
+/// one step per `controller_every`: the matching ReplicaSet becomes the
+/// newest revision, the new pods come up, the old ones go.
+fn controller_step(s: &mut K8s, step: u32) {
+    let mut d = s.deployment();
+    let want = hashless(&d["spec"]["template"]);
+    let generation = d["metadata"]["generation"].clone();
+    match step {
         1 => {
-            // The matching ReplicaSet becomes the newest revision.
-            let max = s
-                .replicasets
-                .iter()
-                .filter_map(|r| {
-                    r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
-                        .as_str()?
-                        .parse::<i64>()
-                        .ok()
-                })
-                .max()
-                .unwrap_or(0);
-            for rs in s.replicasets.iter_mut() {
+            let max = s.max_revision();
+            for mut rs in s.of("replicasets", "shop") {
                 if hashless(&rs["spec"]["template"]) == want {
                     let old = rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
                         .as_str()
@@ -344,30 +689,42 @@ fn controller_step(s: &mut K8s) {
                     rs["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] =
                         json!(old);
                     rs["spec"]["replicas"] = json!(3);
+                    let k = key(
+                        "replicasets",
+                        "shop",
+                        rs["metadata"]["name"].as_str().unwrap(),
+                    );
+                    s.commit(k, Some(rs));
                 }
             }
-            s.deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
+            d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
                 json!((max + 1).to_string());
-            s.deployment["status"]["observedGeneration"] = generation;
-            s.deployment["status"]["updatedReplicas"] = json!(1);
-            s.deployment["status"]["replicas"] = json!(4);
-            bump_rv(&mut s.deployment);
+            d["status"]["observedGeneration"] = generation;
+            d["status"]["updatedReplicas"] = json!(1);
+            d["status"]["replicas"] = json!(4);
         }
         2 => {
-            s.deployment["status"]["updatedReplicas"] = json!(3);
-            s.deployment["status"]["replicas"] = json!(4);
-            bump_rv(&mut s.deployment);
+            d["status"]["updatedReplicas"] = json!(3);
+            d["status"]["replicas"] = json!(4);
         }
-        3 => {
+        _ => {
             let after = fixture("07-get-deployment-catalog-after-undo.json");
-            s.deployment["status"] = after["status"].clone();
-            s.deployment["status"]["observedGeneration"] = generation;
-            s.pods = fixture("07-list-pods-catalog-after-undo.json")["items"]
+            d["status"] = after["status"].clone();
+            d["status"]["observedGeneration"] = generation;
+            for p in s.of("pods", "shop") {
+                let k = key("pods", "shop", p["metadata"]["name"].as_str().unwrap());
+                s.commit(k, None);
+            }
+            for mut p in fixture("07-list-pods-catalog-after-undo.json")["items"]
                 .as_array()
                 .unwrap()
-                .clone();
-            bump_rv(&mut s.deployment);
+                .clone()
+            {
+                p["metadata"]["namespace"] = json!("shop");
+                let k = key("pods", "shop", p["metadata"]["name"].as_str().unwrap());
+                s.commit(k, Some(p));
+            }
         }
-        _ => {}
     }
+    s.commit(key("deployments", "shop", "catalog"), Some(d));
 }

@@ -3,20 +3,24 @@
 //! patch is exactly kubectl's (see `kubectl.rs`); the client (kubeconfig
 //! contexts, several KUBECONFIG files, in-cluster config, auth, TLS) is kube's.
 
+pub mod cache;
+mod health;
+mod history;
 pub mod kubectl;
-pub mod watch;
+mod reads;
 
-use super::git_migrations::{NAMED_TAG_PATTERNS, sha_from_images};
-use super::{Backend, BoxFut, StepDone};
+use super::{Backend, BoxFut, Change, StepDone};
 use crate::core::action::ExecError;
-use crate::core::model::{
-    Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
-};
+use crate::core::model::{Health, History, ImageRef, Kind, Progress, ProgressPhase, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use chrono::{DateTime, Utc};
 use kubectl::Undo;
 use serde_json::Value;
 use std::time::Duration;
+
+/// How old a probe answer may be for a health read (health is read on
+/// every change a watch sees; the probe need not be).
+const HEALTH_PROBE_REUSE: Duration = Duration::from_secs(1);
 
 /// One Deployment target.
 #[derive(Debug, Clone)]
@@ -34,8 +38,9 @@ pub struct KubeBackend {
     targets: Vec<DeployTarget>,
     /// `(namespace, label selector, environment)`: every matching Deployment is a target.
     selectors: Vec<(String, String, String)>,
-    found: std::sync::Mutex<Vec<DeployTarget>>,
-    watches: std::sync::Arc<watch::Watches>,
+    found: std::sync::Arc<std::sync::Mutex<Vec<DeployTarget>>>,
+    caches: cache::Caches,
+    probes: std::sync::Mutex<std::collections::HashMap<String, reads::Probe>>,
 }
 
 /// A failed API call, in the words an operator needs.
@@ -102,8 +107,9 @@ impl KubeBackend {
             location,
             targets,
             selectors: Vec::new(),
-            found: std::sync::Mutex::new(Vec::new()),
-            watches: Default::default(),
+            found: Default::default(),
+            caches: Default::default(),
+            probes: Default::default(),
         }
     }
 
@@ -232,382 +238,13 @@ impl KubeBackend {
         }
     }
 
-    async fn replicasets(&self, t: &DeployTarget, d: &Value) -> Result<Vec<Value>, String> {
-        let path = format!(
-            "/apis/apps/v1/namespaces/{}/replicasets?labelSelector={}",
-            t.namespace,
-            urlencode(&selector(d))
-        );
-        let l = self
-            .get(
-                &path,
-                "list",
-                &format!("replicasets in namespace {}", t.namespace),
-            )
-            .await?;
-        Ok(l["items"].as_array().cloned().unwrap_or_default())
-    }
-
-    async fn pods(&self, t: &DeployTarget, d: &Value) -> Result<Vec<Value>, String> {
-        let path = format!(
-            "/api/v1/namespaces/{}/pods?labelSelector={}",
-            t.namespace,
-            urlencode(&selector(d))
-        );
-        let l = self
-            .get(&path, "list", &format!("pods in namespace {}", t.namespace))
-            .await?;
-        Ok(l["items"].as_array().cloned().unwrap_or_default())
-    }
-
-    /// Ready endpoints of the Service named like the Deployment; None when
-    /// there is no such Service or they may not be read (nothing to judge,
-    /// not "zero").
-    async fn ready_endpoints(&self, t: &DeployTarget) -> Result<Option<u32>, String> {
-        let path = format!(
-            "/apis/discovery.k8s.io/v1/namespaces/{}/endpointslices?labelSelector={}",
-            t.namespace,
-            urlencode(&format!("kubernetes.io/service-name={}", t.deployment))
-        );
-        let Some(l) = self.get_optional(&path, "list", "endpointslices").await? else {
-            return Ok(None);
-        };
-        let Some(slices) = l["items"].as_array() else {
-            return Err(
-                "malformed answer from the API server: endpointslices without items".into(),
-            );
-        };
-        if slices.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(
-            slices
-                .iter()
-                .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
-                .filter(|e| e["conditions"]["ready"] == true)
-                .count() as u32,
-        ))
-    }
-
-    /// Warning events in the namespace (None: events are not readable).
-    async fn warning_events(&self, t: &DeployTarget) -> Result<Option<Value>, String> {
-        let path = format!(
-            "/api/v1/namespaces/{}/events?fieldSelector={}",
-            t.namespace,
-            urlencode("type=Warning")
-        );
-        self.get_optional(&path, "list", "events").await
-    }
-
-    /// Recent Warning events of the Deployment, its ReplicaSets and pods.
-    async fn warnings(&self, t: &DeployTarget) -> Result<Vec<String>, String> {
-        let Some(l) = self.warning_events(t).await? else {
-            return Ok(vec![]);
-        };
-        let prefix = format!("{}-", t.deployment);
-        let mut evs: Vec<&Value> = l["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|e| e["type"] == "Warning")
-            .filter(|e| {
-                e["involvedObject"]["name"]
-                    .as_str()
-                    .is_some_and(|n| n == t.deployment || n.starts_with(&prefix))
-            })
-            .collect();
-        let at = |e: &Value| {
-            e["lastTimestamp"]
-                .as_str()
-                .or(e["eventTime"].as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
-        evs.sort_by_key(|e| std::cmp::Reverse(at(e)));
-        Ok(evs
-            .iter()
-            .take(2)
-            .map(|e| {
-                let count = e["count"]
-                    .as_u64()
-                    .filter(|c| *c > 1)
-                    .map(|c| format!(" (x{c})"))
-                    .unwrap_or_default();
-                format!(
-                    "Warning {} {}/{}: {}{count}",
-                    e["reason"].as_str().unwrap_or(""),
-                    e["involvedObject"]["kind"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_lowercase(),
-                    e["involvedObject"]["name"].as_str().unwrap_or(""),
-                    e["message"].as_str().unwrap_or("").trim()
-                )
-            })
-            .collect())
-    }
-
-    /// Whether the target's Deployment and pods are fed by live watches.
+    /// Whether the target's namespace is fed by synced watches.
     pub fn watching(&self, target: &str) -> bool {
-        self.watches.synced(target)
-    }
-
-    async fn read_health(&self, t: &DeployTarget) -> Result<Health, String> {
-        // The answer's age is the platform's: stamped when the direct reads
-        // below were sent, and only if every one of them answered. A watch
-        // that stays open while the server stops answering cannot make old
-        // objects look fresh.
-        let asked = Utc::now();
-        // Watches keep the Deployment and its pods current; GET only until they sync.
-        let (d, pods) = match self.watches.snapshot(&t.name) {
-            Some(x) => x,
-            None => {
-                let d = self.deployment(t).await?;
-                let pods = self.pods(t, &d).await?;
-                self.watches.start(&self.client, t, &selector(&d));
-                (d, pods)
-            }
-        };
-        let (endpoints, warnings) = tokio::try_join!(self.ready_endpoints(t), self.warnings(t))?;
-        let n = |k: &str| d["status"][k].as_u64().unwrap_or(0) as u32;
-        let bad_reasons = [
-            "CrashLoopBackOff",
-            "ImagePullBackOff",
-            "ErrImagePull",
-            "OOMKilled",
-            "CreateContainerConfigError",
-        ];
-        let mut bad = 0;
-        let mut restarts = 0;
-        let mut why = Vec::new();
-        for p in pods
-            .iter()
-            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
-        {
-            let mut pod_bad = false;
-            for cs in p["status"]["containerStatuses"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                restarts += cs["restartCount"].as_u64().unwrap_or(0) as u32;
-                let waiting = cs["state"]["waiting"]["reason"]
-                    .as_str()
-                    .unwrap_or_default();
-                let last = cs["lastState"]["terminated"]["reason"]
-                    .as_str()
-                    .unwrap_or_default();
-                if let Some(r) = bad_reasons.iter().find(|r| waiting == **r || last == **r) {
-                    pod_bad = true;
-                    why.push(format!(
-                        "{} {r}",
-                        p["metadata"]["name"].as_str().unwrap_or("?")
-                    ));
-                }
-            }
-            if pod_bad {
-                bad += 1;
-            }
-        }
-        let cond = |ty: &str| {
-            d["status"]["conditions"]
-                .as_array()
-                .and_then(|c| c.iter().find(|c| c["type"] == ty))
-                .cloned()
-        };
-        let mut msg = why.into_iter().take(3).collect::<Vec<_>>();
-        for ty in ["Available", "Progressing"] {
-            if let Some(c) = cond(ty).filter(|c| c["status"] != "True") {
-                msg.push(format!(
-                    "{ty}={} {}",
-                    c["status"].as_str().unwrap_or("?"),
-                    c["reason"].as_str().unwrap_or("")
-                ));
-            }
-        }
-        // Verification needs every ready pod on the template's images, not
-        // just the Deployment's counters.
-        let want: Vec<String> = images(&d["spec"]["template"])
-            .iter()
-            .map(|i| i.full())
-            .collect();
-        let live: Vec<&Value> = pods
-            .iter()
-            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
-            .collect();
-        let pod_ready = |p: &Value| {
-            p["status"]["conditions"].as_array().is_some_and(|c| {
-                c.iter()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            })
-        };
-        let pod_images = |p: &Value| images(p).iter().map(|i| i.full()).collect::<Vec<_>>();
-        let ready_on_template = live
-            .iter()
-            .filter(|p| pod_ready(p) && pod_images(p) == want)
-            .count() as u32;
-        let ready_elsewhere = live
-            .iter()
-            .filter(|p| pod_ready(p) && pod_images(p) != want)
-            .count();
-        if ready_elsewhere > 0
-            || (ready_on_template as u64) < d["spec"]["replicas"].as_u64().unwrap_or(1)
-        {
-            msg.push(format!(
-                "template revision: {ready_on_template} of {} ready; {ready_elsewhere} ready pod(s) run other images; {bad} pod(s) crash-looping",
-                d["spec"]["replicas"].as_u64().unwrap_or(1)
-            ));
-        }
-        msg.extend(warnings);
-        let stuck = cond("Progressing").is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded");
-        // Paused is its own state, not a failing rollout.
-        if d["spec"]["paused"] == true {
-            msg.push(
-                "paused: resume it (kubectl rollout resume) to roll out, or to roll back".into(),
-            );
-        }
-        Ok(Health {
-            target: t.name.clone(),
-            desired: d["spec"]["replicas"].as_u64().unwrap_or(1) as u32,
-            // As kubectl counts: old pods that are ready are ready.
-            ready: n("readyReplicas"),
-            ready_on_template: (!live.is_empty()).then_some(ready_on_template),
-            updated: n("updatedReplicas"),
-            crashlooping: bad,
-            restarts,
-            endpoints,
-            error_rate: None,
-            latency_p95_ms: None,
-            latency_baseline_ms: None,
-            probe_ok: None,
-            rollout_stuck: stuck,
-            revision: kubectl::annotation(&d, kubectl::REVISION)
-                .unwrap_or("?")
-                .to_string(),
-            images: images(&d["spec"]["template"]),
-            message: (!msg.is_empty()).then(|| msg.join("; ")),
-            observed_at: asked,
-            signals: Vec::new(),
-        })
-    }
-
-    async fn read_history(&self, t: &DeployTarget) -> Result<History, String> {
-        // Stamped when asked: an answer is at least this fresh.
-        let asked = Utc::now();
-        let d = self.deployment(t).await?;
-        let rss = self.replicasets(t, &d).await?;
-        let pods = self.pods(t, &d).await.unwrap_or_default();
-        let current =
-            kubectl::annotation(&d, kubectl::REVISION).and_then(|r| r.parse::<i64>().ok());
-        let hist = kubectl::owned_history(&d, &rss);
-        let mut warnings = Vec::new();
-        let mut revisions: Vec<Revision> = hist
-            .iter()
-            .rev()
-            .map(|(rev, rs)| {
-                let hash = rs["metadata"]["labels"][kubectl::HASH_LABEL]
-                    .as_str()
-                    .unwrap_or_default();
-                // Digests seen on this ReplicaSet's pods (imageID), by image.
-                let mut imgs = images(&rs["spec"]["template"]);
-                let unpinned: Vec<String> = imgs.iter().filter(|i| i.digest.is_none()).map(|i| i.full()).collect();
-                for img in &mut imgs {
-                    let seen = pods
-                        .iter()
-                        .filter(|p| p["metadata"]["labels"][kubectl::HASH_LABEL] == hash)
-                        .flat_map(|p| {
-                            p["status"]["containerStatuses"]
-                                .as_array()
-                                .cloned()
-                                .unwrap_or_default()
-                        })
-                        .find(|cs| cs["image"].as_str() == Some(img.full().as_str()))
-                        .and_then(|cs| {
-                            cs["imageID"]
-                                .as_str()
-                                .and_then(|i| i.split_once('@'))
-                                .map(|(_, d)| d.to_string())
-                        });
-                    if img.digest.is_none() {
-                        img.digest = seen;
-                    }
-                }
-                let mut message = kubectl::annotation(rs, kubectl::CHANGE_CAUSE)
-                    .unwrap_or("<none>")
-                    .to_string();
-                if let Some(h) = kubectl::annotation(rs, kubectl::REVISION_HISTORY) {
-                    message.push_str(&format!(" (was revision {h})"));
-                }
-                // Pinned by tag only: say what ran, since the tag may have moved.
-                if !unpinned.is_empty() {
-                    let ran: Vec<String> = imgs.iter().filter_map(|i| i.digest.as_ref().map(|d| format!("{} ran as {}", i.full().split('@').next().unwrap_or(""), crate::core::model::short_digest(d)))).collect();
-                    let why = if ran.is_empty() {
-                        format!("{} pinned by tag, no digest, and no pod of revision {rev} runs anymore: what the tag resolves to now cannot be checked here", unpinned.join(", "))
-                    } else {
-                        format!("{} pinned by tag, no digest ({}): if the tag moved since, the rollback runs a different build", unpinned.join(", "), ran.join(", "))
-                    };
-                    warnings.push((rev.to_string(), why));
-                }
-                // The commit the image tag names (`git-<sha>`, `v1.2-<sha>`).
-                let git_sha = sha_from_images(NAMED_TAG_PATTERNS, &imgs);
-                Revision {
-                    id: rev.to_string(),
-                    deployed_at: time(&rs["metadata"]["creationTimestamp"]),
-                    images: imgs,
-                    git_sha,
-                    message,
-                    author: None,
-                    current: Some(*rev) == current,
-                }
-            })
-            .collect();
-        if !revisions.iter().any(|r| r.current) {
-            if let Some(r) = revisions.first_mut() {
-                r.current = true;
-            }
-        }
-        let events = self
-            .warning_events(t)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let bad_why: Vec<(String, String)> = hist
-            .iter()
-            .filter(|(rev, _)| Some(*rev) != current)
-            .filter_map(|(rev, rs)| crash_looped(rs, &pods, &events).map(|w| (rev.to_string(), w)))
-            .collect();
-        let known_bad = bad_why.iter().map(|(id, _)| id.clone()).collect();
-        Ok(History {
-            target: t.name.clone(),
-            revisions,
-            facts: TargetFacts {
-                compose_inputs: None,
-                changes: vec![],
-                bad_why,
-                inputs_drift: None,
-                head_revision: None,
-                head_meta: None,
-                version: d["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                auto_sync: false,
-                paused: d["spec"]["paused"] == true,
-                busy: None,
-                history_note: Some(format!(
-                    "ReplicaSets owned by the Deployment; revisionHistoryLimit {}",
-                    d["spec"]["revisionHistoryLimit"]
-                        .as_i64()
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| "10 (default)".into())
-                )),
-                blocked: vec![],
-                warnings,
-            },
-            fetched_at: asked,
-            known_bad,
-            last_known_good: None,
+        self.target(target).is_ok_and(|t| {
+            matches!(
+                self.caches.with(&t.namespace, |_| ()),
+                cache::Ready::Ready(())
+            )
         })
     }
 
@@ -678,7 +315,10 @@ impl KubeBackend {
                 now: rv,
             });
         }
-        let rss = self.replicasets(t, &d).await.map_err(ExecError::NotSent)?;
+        let rss = self
+            .replicasets_now(t, &d)
+            .await
+            .map_err(ExecError::NotSent)?;
         let patch =
             match kubectl::undo(&d, &rss, to, &plan.built_from).map_err(ExecError::Refused)? {
                 Undo::Skipped(m) => {
@@ -750,11 +390,10 @@ impl KubeBackend {
 
     async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, String> {
         let t = &self.target(&plan.target.name)?;
-        // From the watch when it is live; a GET otherwise.
-        let d = match self.watches.snapshot(&t.name) {
-            Some((d, _)) => d,
-            None => self.deployment(t).await?,
-        };
+        // From the watch when it is live and the server answers; a GET
+        // otherwise. An unanswered probe is an error here, which the core
+        // reads as "outcome unknown" until the API answers again.
+        let d = (*self.sources(t, Duration::ZERO).await?.d).clone();
         let n = |k: &str| d["status"][k].as_u64().unwrap_or(0) as u32;
         let desired = d["spec"]["replicas"].as_u64().unwrap_or(1) as u32;
         let (updated, ready, replicas) =
@@ -838,17 +477,64 @@ impl Backend for KubeBackend {
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
         Box::pin(async move {
             let all = self.all();
-            let reads = all
-                .iter()
-                .map(|t| async move { self.read_health(t).await.map_err(|e| (t.name.clone(), e)) });
+            // The first time, give the shared watches a moment to list:
+            // one LIST per resource and namespace instead of four per target.
+            let mut spaces: Vec<String> = all.iter().map(|t| t.namespace.clone()).collect();
+            spaces.sort();
+            spaces.dedup();
+            for ns in &spaces {
+                self.caches.start(&self.client, ns);
+            }
+            self.caches.settled(&spaces, Duration::from_secs(3)).await;
+            let reads = all.iter().map(|t| async move {
+                self.sources(t, HEALTH_PROBE_REUSE)
+                    .await
+                    .map(|s| health::health_from(t, &s))
+                    .map_err(|e| (t.name.clone(), e))
+            });
             futures::future::join_all(reads).await
         })
     }
     fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
-        Box::pin(async move { self.read_health(&self.target(target)?).await })
+        Box::pin(async move {
+            let t = self.target(target)?;
+            let s = self.sources(&t, Duration::ZERO).await?;
+            Ok(health::health_from(&t, &s))
+        })
     }
     fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
-        Box::pin(async move { self.read_history(&self.target(target)?).await })
+        Box::pin(async move {
+            // A probe sent now: a plan is built only from a read sent after
+            // it was asked for.
+            let t = self.target(target)?;
+            let s = self.sources(&t, Duration::ZERO).await?;
+            Ok(history::history_from(&t, &s))
+        })
+    }
+    fn subscribe(&self, tx: tokio::sync::mpsc::UnboundedSender<Change>) {
+        let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<cache::Seen>();
+        self.caches.subscribe(seen_tx);
+        let (configured, found) = (self.targets.clone(), self.found.clone());
+        let task = tokio::spawn(async move {
+            while let Some(s) = seen.recv().await {
+                if tx.send(Change::Health).is_err() {
+                    return;
+                }
+                // A new ReplicaSet (a revision) or a moved CURRENT.
+                let deployment = match s.res {
+                    cache::Res::Deployments => Some(s.name.as_str()),
+                    cache::Res::ReplicaSets => s.owner.as_deref(),
+                    _ => None,
+                };
+                let found = found.lock().unwrap().clone();
+                for t in configured.iter().chain(&found).filter(|t| {
+                    t.namespace == s.namespace && deployment == Some(t.deployment.as_str())
+                }) {
+                    let _ = tx.send(Change::History(t.name.clone()));
+                }
+            }
+        });
+        self.caches.own(task.abort_handle());
     }
     fn execute<'a>(
         &'a self,

@@ -1,0 +1,343 @@
+//! Shared watches: one per (namespace, resource) for the five resources
+//! that health and history read — Deployments, ReplicaSets, Pods,
+//! EndpointSlices and Warning events — feeding every target in that
+//! namespace. Per-target LISTs every poll grew with the number of targets
+//! (two namespace-wide LISTs per target every 2 s); once these have synced
+//! the API server sees no LIST at all, only the watches kube's watcher
+//! renews from the last resourceVersion (bookmarks keep it current; a 410
+//! Gone re-lists once).
+//!
+//! A watch that is open says nothing about whether the server still
+//! answers (a graceful shutdown keeps watches open): the backend's probe
+//! says that. What this says is whether each watch has synced and whether
+//! it is failing.
+
+use futures::StreamExt;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Res {
+    Deployments,
+    ReplicaSets,
+    Pods,
+    EndpointSlices,
+    Events,
+}
+
+impl Res {
+    pub const ALL: [Res; 5] = [
+        Res::Deployments,
+        Res::ReplicaSets,
+        Res::Pods,
+        Res::EndpointSlices,
+        Res::Events,
+    ];
+    fn api(self) -> ApiResource {
+        let (g, v, k) = match self {
+            Res::Deployments => ("apps", "v1", "Deployment"),
+            Res::ReplicaSets => ("apps", "v1", "ReplicaSet"),
+            Res::Pods => ("", "v1", "Pod"),
+            Res::EndpointSlices => ("discovery.k8s.io", "v1", "EndpointSlice"),
+            Res::Events => ("", "v1", "Event"),
+        };
+        ApiResource::from_gvk(&GroupVersionKind::gvk(g, v, k))
+    }
+    pub fn plural(self) -> &'static str {
+        match self {
+            Res::Deployments => "deployments",
+            Res::ReplicaSets => "replicasets",
+            Res::Pods => "pods",
+            Res::EndpointSlices => "endpointslices",
+            Res::Events => "events",
+        }
+    }
+    /// A target is judged without it when RBAC does not grant it (as
+    /// before: no endpoints or events to read is not an outage).
+    pub fn optional(self) -> bool {
+        matches!(self, Res::EndpointSlices | Res::Events)
+    }
+}
+
+/// A watch's failure counts until a later event proves it recovered, or
+/// for this long (kube's watcher retries at least every 30 s while it
+/// fails, and a quiet watch that recovered sends nothing).
+const FAILURE_HOLDS: Duration = Duration::from_secs(40);
+
+#[derive(Default)]
+struct Feed {
+    objects: BTreeMap<String, Arc<Value>>,
+    /// Objects of a (re-)list under way.
+    fresh: Option<BTreeMap<String, Arc<Value>>>,
+    synced: bool,
+    last_ok: Option<Instant>,
+    failing: Option<(Instant, String)>,
+    forbidden: Option<String>,
+}
+
+impl Feed {
+    fn failure(&self) -> Option<&str> {
+        let (at, why) = self.failing.as_ref()?;
+        let recovered = self.last_ok.is_some_and(|ok| ok > *at);
+        (!recovered && at.elapsed() < FAILURE_HOLDS).then_some(why.as_str())
+    }
+}
+
+struct Space {
+    feeds: Mutex<[Feed; 5]>,
+}
+
+/// What a watch saw change: the object and, for ReplicaSets and pods, the
+/// Deployment (or ReplicaSet) that owns it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub namespace: String,
+    pub res: Res,
+    pub name: String,
+    pub owner: Option<String>,
+}
+
+/// A namespace's watched objects, while every watch it needs has synced.
+pub struct View<'a> {
+    feeds: &'a [Feed; 5],
+}
+
+impl View<'_> {
+    pub fn get(&self, res: Res, name: &str) -> Option<&Value> {
+        self.feeds[res as usize]
+            .objects
+            .get(name)
+            .map(|v| v.as_ref())
+    }
+    pub fn all(&self, res: Res) -> impl Iterator<Item = &Value> {
+        self.feeds[res as usize]
+            .objects
+            .values()
+            .map(|v| v.as_ref())
+    }
+    pub fn get_arc(&self, res: Res, name: &str) -> Option<Arc<Value>> {
+        self.feeds[res as usize].objects.get(name).cloned()
+    }
+    pub fn all_arc(&self, res: Res) -> impl Iterator<Item = &Arc<Value>> {
+        self.feeds[res as usize].objects.values()
+    }
+    /// False when RBAC does not let this identity watch it.
+    pub fn readable(&self, res: Res) -> bool {
+        self.feeds[res as usize].forbidden.is_none()
+    }
+}
+
+pub enum Ready<R> {
+    /// Not every watch has listed yet, or RBAC does not let this identity
+    /// watch what it needs: read directly.
+    NotYet,
+    /// A watch is failing: its objects may be old.
+    Failing(String),
+    Ready(R),
+}
+
+#[derive(Default)]
+pub struct Caches {
+    spaces: Mutex<HashMap<String, Arc<Space>>>,
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    changes: Arc<Mutex<Option<UnboundedSender<Seen>>>>,
+}
+
+impl Drop for Caches {
+    fn drop(&mut self) {
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+}
+
+impl Caches {
+    /// Ends this task with the caches.
+    pub fn own(&self, task: tokio::task::AbortHandle) {
+        self.tasks.lock().unwrap().push(task);
+    }
+
+    /// Where every change a watch sees is sent.
+    pub fn subscribe(&self, tx: UnboundedSender<Seen>) {
+        *self.changes.lock().unwrap() = Some(tx);
+    }
+
+    /// Starts the namespace's five watches, once.
+    pub fn start(&self, client: &kube::Client, ns: &str) {
+        let space = {
+            let mut m = self.spaces.lock().unwrap();
+            if m.contains_key(ns) {
+                return;
+            }
+            let s = Arc::new(Space {
+                feeds: Mutex::new(Default::default()),
+            });
+            m.insert(ns.to_string(), s.clone());
+            s
+        };
+        let mut tasks = self.tasks.lock().unwrap();
+        for res in Res::ALL {
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &res.api());
+            let mut cfg = watcher::Config::default();
+            if res == Res::Events {
+                cfg = cfg.fields("type=Warning");
+            }
+            let fut = feed(
+                Arc::downgrade(&space),
+                res,
+                ns.to_string(),
+                watcher::watcher(api, cfg).default_backoff().boxed(),
+                self.changes.clone(),
+            );
+            tasks.push(tokio::spawn(fut).abort_handle());
+        }
+    }
+
+    /// Reads a namespace from its watches when every one has synced.
+    pub fn with<R>(&self, ns: &str, f: impl FnOnce(&View<'_>) -> R) -> Ready<R> {
+        let Some(space) = self.spaces.lock().unwrap().get(ns).cloned() else {
+            return Ready::NotYet;
+        };
+        let feeds = space.feeds.lock().unwrap();
+        for (res, feed) in Res::ALL.iter().zip(feeds.iter()) {
+            match (&feed.forbidden, feed.failure()) {
+                (Some(_), _) if res.optional() => {}
+                // RBAC may grant `get` but not `watch`: read directly.
+                (Some(_), _) => return Ready::NotYet,
+                (None, Some(why)) => return Ready::Failing(why.to_string()),
+                (None, None) if !feed.synced => return Ready::NotYet,
+                _ => {}
+            }
+        }
+        Ready::Ready(f(&View { feeds: &feeds }))
+    }
+
+    /// Waits until every watch of these namespaces has listed (or failed),
+    /// at most `within`.
+    pub async fn settled(&self, namespaces: &[String], within: Duration) {
+        let t0 = Instant::now();
+        while t0.elapsed() < within {
+            let done = namespaces
+                .iter()
+                .all(|ns| !matches!(self.with(ns, |_| ()), Ready::NotYet));
+            if done {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Keeps one feed current from its watch.
+async fn feed(
+    space: Weak<Space>,
+    res: Res,
+    ns: String,
+    mut events: futures::stream::BoxStream<'static, Result<Event<DynamicObject>, watcher::Error>>,
+    changes: Arc<Mutex<Option<UnboundedSender<Seen>>>>,
+) {
+    while let Some(ev) = events.next().await {
+        let Some(space) = space.upgrade() else { return };
+        let mut seen = None;
+        {
+            let mut feeds = space.feeds.lock().unwrap();
+            let f = &mut feeds[res as usize];
+            match ev {
+                Ok(Event::Init) => f.fresh = Some(BTreeMap::new()),
+                Ok(Event::InitApply(o)) => {
+                    let (name, v) = keep(o);
+                    f.fresh.get_or_insert_default().insert(name, Arc::new(v));
+                }
+                Ok(Event::InitDone) => {
+                    f.objects = f.fresh.take().unwrap_or_default();
+                    f.synced = true;
+                    f.forbidden = None;
+                    f.last_ok = Some(Instant::now());
+                    seen = Some((String::new(), None));
+                }
+                Ok(Event::Apply(o)) => {
+                    let (name, v) = keep(o);
+                    let owner = owner(&v);
+                    f.objects.insert(name.clone(), Arc::new(v));
+                    f.last_ok = Some(Instant::now());
+                    seen = Some((name, owner));
+                }
+                Ok(Event::Delete(o)) => {
+                    let (name, v) = keep(o);
+                    f.objects.remove(&name);
+                    f.last_ok = Some(Instant::now());
+                    seen = Some((name, owner(&v)));
+                }
+                // A version compacted away: kube's watcher re-lists. Part
+                // of a watch's life, not an outage.
+                Err(watcher::Error::WatchError(st)) if st.code == 410 => {}
+                Err(e) => {
+                    let why = describe(&e, res, &ns);
+                    if forbidden(&e) {
+                        f.forbidden = Some(why.clone());
+                    }
+                    f.failing = Some((Instant::now(), why));
+                    seen = Some((String::new(), None));
+                }
+            }
+        }
+        if let (Some((name, owner)), Some(tx)) = (seen, changes.lock().unwrap().as_ref()) {
+            let _ = tx.send(Seen {
+                namespace: ns.clone(),
+                res,
+                name,
+                owner,
+            });
+        }
+    }
+}
+
+/// The object as JSON, without `managedFields` (most of a pod's bytes,
+/// and nothing rbtui reads).
+fn keep(mut o: DynamicObject) -> (String, Value) {
+    o.metadata.managed_fields = None;
+    let name = o.metadata.name.clone().unwrap_or_default();
+    (name, serde_json::to_value(&o).unwrap_or_default())
+}
+
+fn owner(v: &Value) -> Option<String> {
+    v["metadata"]["ownerReferences"]
+        .as_array()?
+        .iter()
+        .find(|r| r["controller"] == true)
+        .and_then(|r| r["name"].as_str())
+        .map(str::to_string)
+}
+
+fn api_error(e: &watcher::Error) -> Option<&kube::Error> {
+    match e {
+        watcher::Error::InitialListFailed(k)
+        | watcher::Error::WatchStartFailed(k)
+        | watcher::Error::WatchFailed(k) => Some(k),
+        _ => None,
+    }
+}
+
+fn forbidden(e: &watcher::Error) -> bool {
+    matches!(api_error(e), Some(kube::Error::Api(s)) if s.code == 403 || s.code == 404)
+}
+
+fn describe(e: &watcher::Error, res: Res, ns: &str) -> String {
+    let what = format!("{} in namespace {ns}", res.plural());
+    match (api_error(e), e) {
+        (Some(k), _) => super::describe(k, "watch", &what),
+        (None, watcher::Error::WatchError(s)) => {
+            format!(
+                "watch of {what} failed ({} {}): {}",
+                s.code, s.reason, s.message
+            )
+        }
+        (None, other) => format!("watch of {what} failed: {other}"),
+    }
+}

@@ -1,0 +1,239 @@
+//! Where a target's objects come from: the namespace's shared watches
+//! once they have synced, direct reads until then. Either way the answer
+//! is stamped with the moment the API server was last heard to answer a
+//! request sent for it (the probe), never with the age of the watch: a
+//! watch stays open through a graceful shutdown while nothing else is
+//! answered.
+
+use super::cache::{Ready, Res, View};
+use super::{DeployTarget, KubeBackend, describe, selector, urlencode};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What health and history are computed from.
+pub struct Sources {
+    pub d: Arc<Value>,
+    /// The ReplicaSets the Deployment's selector matches.
+    pub rss: Vec<Arc<Value>>,
+    pub pods: Vec<Arc<Value>>,
+    /// Ready endpoints of the Service named like the Deployment; None when
+    /// there is no such Service or they may not be read (nothing to judge,
+    /// not "zero").
+    pub endpoints: Option<u32>,
+    /// Warning events of the namespace; None when they may not be read.
+    pub events: Option<Vec<Arc<Value>>>,
+    /// When the API server was last heard to answer.
+    pub stamp: DateTime<Utc>,
+}
+
+/// The last probe of a namespace: when it was sent and what came back.
+pub struct Probe {
+    sent: DateTime<Utc>,
+    at: Instant,
+    answer: Result<(), String>,
+}
+
+fn labels_match(sel: &[(String, String)], o: &Value) -> bool {
+    sel.iter()
+        .all(|(k, v)| o["metadata"]["labels"][k].as_str() == Some(v))
+}
+
+fn match_labels(d: &Value) -> Vec<(String, String)> {
+    d["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn ready_endpoints<'a>(slices: impl Iterator<Item = &'a Value>) -> Option<u32> {
+    let mut any = false;
+    let mut n = 0;
+    for s in slices {
+        any = true;
+        n += s["endpoints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["conditions"]["ready"] == true)
+            .count() as u32;
+    }
+    any.then_some(n)
+}
+
+/// A target's objects from its namespace's watches; None when the
+/// Deployment is not among them.
+fn from_view(v: &View<'_>, t: &DeployTarget, stamp: DateTime<Utc>) -> Option<Sources> {
+    let d = v.get_arc(Res::Deployments, &t.deployment)?;
+    let sel = match_labels(&d);
+    let of = |res| -> Vec<Arc<Value>> {
+        v.all_arc(res)
+            .filter(|o| !sel.is_empty() && labels_match(&sel, o))
+            .cloned()
+            .collect()
+    };
+    let service = [(
+        "kubernetes.io/service-name".to_string(),
+        t.deployment.clone(),
+    )];
+    Some(Sources {
+        rss: of(Res::ReplicaSets),
+        pods: of(Res::Pods),
+        endpoints: v
+            .readable(Res::EndpointSlices)
+            .then(|| {
+                ready_endpoints(
+                    v.all(Res::EndpointSlices)
+                        .filter(|s| labels_match(&service, s)),
+                )
+            })
+            .flatten(),
+        events: v
+            .readable(Res::Events)
+            .then(|| v.all_arc(Res::Events).cloned().collect()),
+        d,
+        stamp,
+    })
+}
+
+impl KubeBackend {
+    /// Whether the API server answers a request sent now (or at most
+    /// `reuse` ago): a GET of the namespace. Any answer under 500 is an
+    /// answer (403 included); a 404 is a missing namespace. A failure
+    /// counts at once: no grace while the server is gone.
+    pub(super) async fn probe(&self, ns: &str, reuse: Duration) -> Result<DateTime<Utc>, String> {
+        if let Some(p) = self.probes.lock().unwrap().get(ns)
+            && p.at.elapsed() <= reuse
+        {
+            return p.answer.clone().map(|_| p.sent);
+        }
+        let sent = Utc::now();
+        let at = Instant::now();
+        let req = http::Request::get(format!("/api/v1/namespaces/{ns}"))
+            .body(Vec::new())
+            .map_err(|e| e.to_string())?;
+        let answer = match tokio::time::timeout(
+            Duration::from_secs(5),
+            self.client.request::<Value>(req),
+        )
+        .await
+        {
+            Err(_) => Err("API server unreachable: no answer within 5s (timeout)".to_string()),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(kube::Error::Api(s))) if s.code == 404 => Err(format!(
+                "namespace {ns} not found on this cluster (check `namespace` in the config, or the context)"
+            )),
+            Ok(Err(kube::Error::Api(s))) if s.code < 500 => Ok(()),
+            Ok(Err(e)) => Err(describe(&e, "get", "namespaces")),
+        };
+        self.probes.lock().unwrap().insert(
+            ns.to_string(),
+            Probe {
+                sent,
+                at,
+                answer: answer.clone(),
+            },
+        );
+        answer.map(|_| sent)
+    }
+
+    /// The target's objects, from the watches when they have synced (and
+    /// the server answers), by direct reads otherwise.
+    pub(super) async fn sources(
+        &self,
+        t: &DeployTarget,
+        reuse: Duration,
+    ) -> Result<Sources, String> {
+        self.caches.start(&self.client, &t.namespace);
+        let stamp = self.probe(&t.namespace, reuse).await?;
+        match self.caches.with(&t.namespace, |v| from_view(v, t, stamp)) {
+            Ready::Ready(Some(s)) => Ok(s),
+            // Not in the watch: say whether it or its namespace is missing.
+            Ready::Ready(None) => Err(self.deployment(t).await.err().unwrap_or_else(|| {
+                format!(
+                    "{} not found (404): not in the watch of its namespace",
+                    Self::what(t)
+                )
+            })),
+            Ready::Failing(why) => Err(why),
+            Ready::NotYet => self.direct(t).await,
+        }
+    }
+
+    /// The ReplicaSets as they are now, for the undo (never from a cache).
+    pub(super) async fn replicasets_now(
+        &self,
+        t: &DeployTarget,
+        d: &Value,
+    ) -> Result<Vec<Value>, String> {
+        let ns = &t.namespace;
+        let path = format!(
+            "/apis/apps/v1/namespaces/{ns}/replicasets?labelSelector={}",
+            urlencode(&selector(d))
+        );
+        let l = self
+            .get(&path, "list", &format!("replicasets in namespace {ns}"))
+            .await?;
+        Ok(l["items"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Every object read with its own request, stamped when sent.
+    async fn direct(&self, t: &DeployTarget) -> Result<Sources, String> {
+        let asked = Utc::now();
+        let d = self.deployment(t).await?;
+        let sel = urlencode(&selector(&d));
+        let ns = &t.namespace;
+        let items = |v: Value| -> Vec<Arc<Value>> {
+            v["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|o| Arc::new(o.clone()))
+                .collect()
+        };
+        let rs_path = format!("/apis/apps/v1/namespaces/{ns}/replicasets?labelSelector={sel}");
+        let pod_path = format!("/api/v1/namespaces/{ns}/pods?labelSelector={sel}");
+        let ep_path = format!(
+            "/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices?labelSelector={}",
+            urlencode(&format!("kubernetes.io/service-name={}", t.deployment))
+        );
+        let ev_path = format!(
+            "/api/v1/namespaces/{ns}/events?fieldSelector={}",
+            urlencode("type=Warning")
+        );
+        let (rs_what, pod_what) = (
+            format!("replicasets in namespace {ns}"),
+            format!("pods in namespace {ns}"),
+        );
+        let (rss, pods, eps, evs) = tokio::try_join!(
+            self.get(&rs_path, "list", &rs_what),
+            self.get(&pod_path, "list", &pod_what),
+            self.get_optional(&ep_path, "list", "endpointslices"),
+            self.get_optional(&ev_path, "list", "events"),
+        )?;
+        let endpoints = match eps {
+            None => None,
+            Some(l) => {
+                let Some(slices) = l["items"].as_array() else {
+                    return Err(
+                        "malformed answer from the API server: endpointslices without items".into(),
+                    );
+                };
+                ready_endpoints(slices.iter())
+            }
+        };
+        Ok(Sources {
+            d: Arc::new(d),
+            rss: items(rss),
+            pods: items(pods),
+            endpoints,
+            events: evs.map(items),
+            stamp: asked,
+        })
+    }
+}

@@ -127,7 +127,7 @@ pub fn health_from(t: &DeployTarget, s: &Sources) -> Health {
         latency_baseline_ms: None,
         probe_ok: None,
         rollout_stuck: stuck,
-        revision: kubectl::annotation(&d, kubectl::REVISION)
+        revision: kubectl::annotation(d, kubectl::REVISION)
             .unwrap_or("?")
             .to_string(),
         images: images(&d["spec"]["template"]),

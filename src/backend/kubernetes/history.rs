@@ -12,8 +12,8 @@ pub fn history_from(t: &DeployTarget, s: &Sources) -> History {
     let d = &*s.d;
     let rss: Vec<Value> = s.rss.iter().map(|r| (**r).clone()).collect();
     let pods: Vec<Value> = s.pods.iter().map(|p| (**p).clone()).collect();
-    let current = kubectl::annotation(&d, kubectl::REVISION).and_then(|r| r.parse::<i64>().ok());
-    let hist = kubectl::owned_history(&d, &rss);
+    let current = kubectl::annotation(d, kubectl::REVISION).and_then(|r| r.parse::<i64>().ok());
+    let hist = kubectl::owned_history(d, &rss);
     let mut warnings = Vec::new();
     let mut revisions: Vec<Revision> = hist
         .iter()

@@ -41,6 +41,13 @@ pub struct KubeBackend {
     found: std::sync::Arc<std::sync::Mutex<Vec<DeployTarget>>>,
     caches: cache::Caches,
     probes: std::sync::Mutex<std::collections::HashMap<String, reads::Probe>>,
+    /// Health computed from each namespace's watches, by the namespace's
+    /// generation: an idle poll re-stamps it instead of recomputing.
+    computed: std::sync::Mutex<
+        std::collections::HashMap<String, (u64, std::collections::HashMap<String, Health>)>,
+    >,
+    probing:
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// A failed API call, in the words an operator needs.
@@ -110,6 +117,8 @@ impl KubeBackend {
             found: Default::default(),
             caches: Default::default(),
             probes: Default::default(),
+            probing: Default::default(),
+            computed: Default::default(),
         }
     }
 
@@ -236,6 +245,11 @@ impl KubeBackend {
             }
             r => r,
         }
+    }
+
+    /// How many objects the shared watches hold, and their size as JSON.
+    pub fn watched_footprint(&self) -> (usize, usize) {
+        self.caches.footprint()
     }
 
     /// Whether the target's namespace is fed by synced watches.
@@ -486,13 +500,91 @@ impl Backend for KubeBackend {
                 self.caches.start(&self.client, ns);
             }
             self.caches.settled(&spaces, Duration::from_secs(3)).await;
-            let reads = all.iter().map(|t| async move {
-                self.sources(t, HEALTH_PROBE_REUSE)
+            // One probe per namespace, together; then one look at each
+            // namespace's watches for all of its targets.
+            let stamps = futures::future::join_all(
+                spaces.iter().map(|ns| self.probe(ns, HEALTH_PROBE_REUSE)),
+            )
+            .await;
+            let mut out: std::collections::HashMap<&str, Result<Health, String>> =
+                Default::default();
+            let mut direct = Vec::new();
+            for (ns, stamp) in spaces.iter().zip(stamps) {
+                let mine: Vec<&DeployTarget> = all.iter().filter(|t| &t.namespace == ns).collect();
+                let stamp = match stamp {
+                    Ok(s) => s,
+                    Err(e) => {
+                        out.extend(mine.iter().map(|t| (t.name.as_str(), Err(e.clone()))));
+                        continue;
+                    }
+                };
+                // Unchanged since the last look: the same health, newly stamped.
+                let generation = self.caches.generation(ns);
+                let known = self.computed.lock().unwrap().get(ns).and_then(|(g, hs)| {
+                    (Some(*g) == generation)
+                        .then(|| {
+                            mine.iter()
+                                .map(|t| hs.get(&t.name).cloned())
+                                .collect::<Option<Vec<_>>>()
+                        })
+                        .flatten()
+                });
+                if let Some(hs) = known {
+                    for (t, mut h) in mine.iter().zip(hs) {
+                        h.observed_at = stamp;
+                        out.insert(t.name.as_str(), Ok(h));
+                    }
+                    continue;
+                }
+                let looked = self.caches.with(ns, |v| {
+                    let ix = reads::Index::new(v);
+                    mine.iter()
+                        .map(|t| ix.sources(t, stamp).map(|s| health::health_from(t, &s)))
+                        .collect::<Vec<_>>()
+                });
+                if let (Some(g), cache::Ready::Ready(hs)) = (generation, &looked)
+                    && hs.iter().all(Option::is_some)
+                {
+                    let keep = mine
+                        .iter()
+                        .zip(hs)
+                        .filter_map(|(t, h)| Some((t.name.clone(), h.clone()?)))
+                        .collect();
+                    self.computed.lock().unwrap().insert(ns.clone(), (g, keep));
+                }
+                match looked {
+                    cache::Ready::Ready(hs) => {
+                        for (t, h) in mine.iter().zip(hs) {
+                            match h {
+                                Some(h) => {
+                                    out.insert(t.name.as_str(), Ok(h));
+                                }
+                                // Missing from the watch: a direct read says why.
+                                None => direct.push(*t),
+                            }
+                        }
+                    }
+                    cache::Ready::Failing(why) => {
+                        out.extend(mine.iter().map(|t| (t.name.as_str(), Err(why.clone()))));
+                    }
+                    cache::Ready::NotYet => direct.extend(mine),
+                }
+            }
+            let reads = direct.iter().map(|t| async move {
+                let h = self
+                    .sources(t, HEALTH_PROBE_REUSE)
                     .await
-                    .map(|s| health::health_from(t, &s))
-                    .map_err(|e| (t.name.clone(), e))
+                    .map(|s| health::health_from(t, &s));
+                (t.name.as_str(), h)
             });
-            futures::future::join_all(reads).await
+            out.extend(futures::future::join_all(reads).await);
+            all.iter()
+                .map(|t| match out.remove(t.name.as_str()) {
+                    Some(Ok(h)) => Ok(h),
+                    Some(Err(e)) => Err((t.name.clone(), e)),
+                    None => Err((t.name.clone(), "not read".into())),
+                })
+                .collect()
         })
     }
     fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {

@@ -5,10 +5,11 @@
 //! watch stays open through a graceful shutdown while nothing else is
 //! answered.
 
-use super::cache::{Ready, Res, View};
+use super::cache::{Ready, Res, Stored, View};
 use super::{DeployTarget, KubeBackend, describe, selector, urlencode};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,22 +36,6 @@ pub struct Probe {
     answer: Result<(), String>,
 }
 
-fn labels_match(sel: &[(String, String)], o: &Value) -> bool {
-    sel.iter()
-        .all(|(k, v)| o["metadata"]["labels"][k].as_str() == Some(v))
-}
-
-fn match_labels(d: &Value) -> Vec<(String, String)> {
-    d["spec"]["selector"]["matchLabels"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn ready_endpoints<'a>(slices: impl Iterator<Item = &'a Value>) -> Option<u32> {
     let mut any = false;
     let mut n = 0;
@@ -66,39 +51,83 @@ fn ready_endpoints<'a>(slices: impl Iterator<Item = &'a Value>) -> Option<u32> {
     any.then_some(n)
 }
 
-/// A target's objects from its namespace's watches; None when the
-/// Deployment is not among them.
-fn from_view(v: &View<'_>, t: &DeployTarget, stamp: DateTime<Utc>) -> Option<Sources> {
-    let d = v.get_arc(Res::Deployments, &t.deployment)?;
-    let sel = match_labels(&d);
-    let of = |res| -> Vec<Arc<Value>> {
-        v.all_arc(res)
-            .filter(|o| !sel.is_empty() && labels_match(&sel, o))
-            .cloned()
-            .collect()
-    };
-    let service = [(
-        "kubernetes.io/service-name".to_string(),
-        t.deployment.clone(),
-    )];
-    Some(Sources {
-        rss: of(Res::ReplicaSets),
-        pods: of(Res::Pods),
-        endpoints: v
-            .readable(Res::EndpointSlices)
-            .then(|| {
-                ready_endpoints(
-                    v.all(Res::EndpointSlices)
-                        .filter(|s| labels_match(&service, s)),
-                )
+/// A namespace's watched objects by owner, built once per look so that
+/// reading every target of the namespace does not scan it per target.
+pub struct Index<'a> {
+    view: &'a View<'a>,
+    /// ReplicaSets by the Deployment that controls them.
+    rs_of: HashMap<&'a str, Vec<&'a Stored>>,
+    /// Pods by the ReplicaSet that controls them.
+    pods_of: HashMap<&'a str, Vec<&'a Stored>>,
+    /// EndpointSlices by their Service.
+    slices_of: HashMap<&'a str, Vec<&'a Stored>>,
+}
+
+impl<'a> Index<'a> {
+    pub fn new(view: &'a View<'a>) -> Index<'a> {
+        let by = |res, key: fn(&Stored) -> Option<&str>| {
+            let mut m: HashMap<&str, Vec<&Stored>> = HashMap::new();
+            for o in view.all(res) {
+                if let Some(k) = key(o) {
+                    m.entry(k).or_default().push(o);
+                }
+            }
+            m
+        };
+        Index {
+            view,
+            rs_of: by(Res::ReplicaSets, |o| o.owner.as_deref()),
+            pods_of: by(Res::Pods, |o| o.owner.as_deref()),
+            slices_of: by(Res::EndpointSlices, |o| o.service.as_deref()),
+        }
+    }
+
+    /// A target's objects; None when its Deployment is not in the watch.
+    pub fn sources(&self, t: &DeployTarget, stamp: DateTime<Utc>) -> Option<Sources> {
+        let parse = |o: &Stored| Arc::new(o.value());
+        let d = parse(self.view.get(Res::Deployments, &t.deployment)?);
+        let rss: Vec<Arc<Value>> = self
+            .rs_of
+            .get(t.deployment.as_str())
+            .into_iter()
+            .flatten()
+            .map(|o| parse(o))
+            .collect();
+        let pods = rss
+            .iter()
+            .filter_map(|rs| rs["metadata"]["name"].as_str())
+            .flat_map(|n| self.pods_of.get(n).into_iter().flatten())
+            .map(|o| parse(o))
+            .collect();
+        let endpoints = if self.view.readable(Res::EndpointSlices) {
+            self.slices_of.get(t.deployment.as_str()).and_then(|s| {
+                let slices: Vec<Value> = s.iter().map(|o| o.value()).collect();
+                ready_endpoints(slices.iter())
             })
-            .flatten(),
-        events: v
-            .readable(Res::Events)
-            .then(|| v.all_arc(Res::Events).cloned().collect()),
-        d,
-        stamp,
-    })
+        } else {
+            None
+        };
+        let prefix = format!("{}-", t.deployment);
+        let events = self.view.readable(Res::Events).then(|| {
+            self.view
+                .all(Res::Events)
+                .filter(|e| {
+                    e.involved
+                        .as_deref()
+                        .is_some_and(|n| n == t.deployment || n.starts_with(&prefix))
+                })
+                .map(|o| parse(o))
+                .collect()
+        });
+        Some(Sources {
+            d,
+            rss,
+            pods,
+            endpoints,
+            events,
+            stamp,
+        })
+    }
 }
 
 impl KubeBackend {
@@ -107,8 +136,19 @@ impl KubeBackend {
     /// answer (403 included); a 404 is a missing namespace. A failure
     /// counts at once: no grace while the server is gone.
     pub(super) async fn probe(&self, ns: &str, reuse: Duration) -> Result<DateTime<Utc>, String> {
+        let asked = Instant::now();
+        // One probe per namespace in flight: the targets of a namespace
+        // read together share it.
+        let gate = self
+            .probing
+            .lock()
+            .unwrap()
+            .entry(ns.to_string())
+            .or_default()
+            .clone();
+        let _one = gate.lock().await;
         if let Some(p) = self.probes.lock().unwrap().get(ns)
-            && p.at.elapsed() <= reuse
+            && (p.at.elapsed() <= reuse || p.at >= asked)
         {
             return p.answer.clone().map(|_| p.sent);
         }
@@ -151,7 +191,10 @@ impl KubeBackend {
     ) -> Result<Sources, String> {
         self.caches.start(&self.client, &t.namespace);
         let stamp = self.probe(&t.namespace, reuse).await?;
-        match self.caches.with(&t.namespace, |v| from_view(v, t, stamp)) {
+        match self
+            .caches
+            .with(&t.namespace, |v| Index::new(v).sources(t, stamp))
+        {
             Ready::Ready(Some(s)) => Ok(s),
             // Not in the watch: say whether it or its namespace is missing.
             Ready::Ready(None) => Err(self.deployment(t).await.err().unwrap_or_else(|| {

@@ -276,4 +276,5 @@ fn main() {
     );
     drop(to);
     let _ = child.kill();
+    let _ = child.wait();
 }

@@ -43,12 +43,14 @@ pub struct KubeBackend {
     probes: std::sync::Mutex<std::collections::HashMap<String, reads::Probe>>,
     /// Health computed from each namespace's watches, by the namespace's
     /// generation: an idle poll re-stamps it instead of recomputing.
-    computed: std::sync::Mutex<
-        std::collections::HashMap<String, (u64, std::collections::HashMap<String, Health>)>,
-    >,
-    probing:
-        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    computed: std::sync::Mutex<HashMap<String, (u64, HashMap<String, Health>)>>,
+    /// One probe per namespace in flight.
+    probing: std::sync::Mutex<HashMap<String, Gate>>,
 }
+
+type Gate = std::sync::Arc<tokio::sync::Mutex<()>>;
+
+type HashMap<K, V> = std::collections::HashMap<K, V>;
 
 /// A failed API call, in the words an operator needs.
 fn describe(e: &kube::Error, verb: &str, what: &str) -> String {

@@ -116,7 +116,7 @@ impl<'a> Index<'a> {
                         .as_deref()
                         .is_some_and(|n| n == t.deployment || n.starts_with(&prefix))
                 })
-                .map(|o| parse(o))
+                .map(parse)
                 .collect()
         });
         Some(Sources {

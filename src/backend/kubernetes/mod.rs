@@ -43,12 +43,14 @@ pub struct KubeBackend {
     probes: std::sync::Mutex<std::collections::HashMap<String, reads::Probe>>,
     /// Health computed from each namespace's watches, by the namespace's
     /// generation: an idle poll re-stamps it instead of recomputing.
-    computed: std::sync::Mutex<HashMap<String, (u64, HashMap<String, Health>)>>,
+    computed: std::sync::Mutex<HashMap<String, Computed>>,
     /// One probe per namespace in flight.
     probing: std::sync::Mutex<HashMap<String, Gate>>,
 }
 
 type Gate = std::sync::Arc<tokio::sync::Mutex<()>>;
+/// A namespace's generation and the health computed at it, by target.
+type Computed = (u64, HashMap<String, Health>);
 
 type HashMap<K, V> = std::collections::HashMap<K, V>;
 

@@ -102,6 +102,11 @@ pub enum Read {
         /// Revision, history id or spec to roll back to.
         #[arg(long, value_name = "REVISION")]
         to: String,
+        /// Kubernetes: restore the revision's template exactly (kubectl's
+        /// semantics) instead of pinning mutable tags to the digests that
+        /// ran, the default wherever the digest is known.
+        #[arg(long)]
+        exact_template: bool,
         #[arg(long)]
         json: bool,
     },

@@ -359,6 +359,7 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
         Read::Plan {
             target,
             to,
+            exact_template,
             json: as_json,
         } => {
             let t = targets
@@ -377,6 +378,7 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                 before: health.as_ref(),
                 mutable_tags: &s.settings.mutable_tags,
                 rollout_timeout_secs: s.settings.rollout_timeout_secs,
+                exact_template,
             })?;
             let m = b.migrations(&p).await;
             p.apply_migrations(m);

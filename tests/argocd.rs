@@ -94,6 +94,7 @@ fn plan_for(b: &ArgoBackend, rt: &tokio::runtime::Runtime, to: &str) -> Rollback
         before: None,
         mutable_tags: &["latest".into()],
         rollout_timeout_secs: 300,
+        exact_template: false,
     })
     .unwrap()
 }
@@ -156,6 +157,7 @@ fn rollback_disables_auto_sync_first_then_rolls_back_and_converges() {
         &PlanStep::Rollback {
             to: "41".into(),
             via: None,
+            pin: vec![],
         },
     ));
     assert_eq!(
@@ -181,6 +183,7 @@ fn rollback_disables_auto_sync_first_then_rolls_back_and_converges() {
             &PlanStep::Rollback {
                 to: "41".into(),
                 via: None,
+                pin: vec![],
             },
         ))
         .unwrap();
@@ -273,6 +276,7 @@ fn reenabling_auto_sync_is_a_patch_with_enabled_true() {
             before: None,
             mutable_tags: &[],
             rollout_timeout_secs: 300,
+            exact_template: false,
         },
         Some(BAD),
     )
@@ -339,6 +343,7 @@ fn servers_before_3_1_get_automated_removed_and_restored_exactly() {
             before: None,
             mutable_tags: &[],
             rollout_timeout_secs: 300,
+            exact_template: false,
         },
         Some(BAD),
     )
@@ -418,6 +423,7 @@ fn server_refusals_are_surfaced_verbatim() {
         &PlanStep::Rollback {
             to: "99".into(),
             via: None,
+            pin: vec![],
         },
     ));
     assert_eq!(
@@ -431,6 +437,7 @@ fn server_refusals_are_surfaced_verbatim() {
         &PlanStep::Rollback {
             to: "41".into(),
             via: None,
+            pin: vec![],
         },
     ))
     .unwrap();
@@ -446,6 +453,7 @@ fn server_refusals_are_surfaced_verbatim() {
         &PlanStep::Rollback {
             to: "40".into(),
             via: None,
+            pin: vec![],
         },
     ));
     assert_eq!(
@@ -472,6 +480,7 @@ fn failed_operations_report_the_repo_server_error() {
             &PlanStep::Rollback {
                 to: "41".into(),
                 via: None,
+                pin: vec![],
             },
         ))
         .unwrap()
@@ -815,6 +824,7 @@ fn a_refused_connection_is_nothing_sent() {
         &PlanStep::Rollback {
             to: "41".into(),
             via: None,
+            pin: vec![],
         },
     ));
     let Err(e @ ExecError::NotSent(_)) = r else {
@@ -1108,6 +1118,7 @@ fn every_history_id_gets_its_images_from_its_manifests() {
         before: None,
         mutable_tags: &["latest".into()],
         rollout_timeout_secs: 300,
+        exact_template: false,
     })
     .unwrap();
     let c = p.checks.iter().find(|c| c.id == "mutable-tag").unwrap();

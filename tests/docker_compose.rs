@@ -30,6 +30,7 @@ fn plan(b: &ComposeBackend, rt: &tokio::runtime::Runtime, to: &str) -> RollbackP
         before: None,
         mutable_tags: &["latest".into()],
         rollout_timeout_secs: 120,
+        exact_template: false,
     })
     .unwrap()
 }
@@ -141,6 +142,7 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
         &PlanStep::Rollback {
             to: "v2".into(),
             via: None,
+            pin: vec![],
         },
     ));
     assert!(matches!(r, Err(ExecError::Refused(_))), "{r:?}");
@@ -157,6 +159,7 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
             &PlanStep::Rollback {
                 to: "v1".into(),
                 via: None,
+                pin: vec![],
             },
         ))
         .unwrap();
@@ -225,6 +228,7 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
         &PlanStep::Rollback {
             to: "v2".into(),
             via: None,
+            pin: vec![],
         },
     ))
     .unwrap();
@@ -233,6 +237,7 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
         &PlanStep::Rollback {
             to: "v1".into(),
             via: None,
+            pin: vec![],
         },
     ));
     assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");

@@ -119,6 +119,7 @@ fn plan_to_v1(b: &ComposeBackend, rt: &tokio::runtime::Runtime) -> (TargetInfo, 
         before: None,
         mutable_tags: &["latest".into()],
         rollout_timeout_secs: 120,
+        exact_template: false,
     })
     .unwrap();
     (t, p)
@@ -181,6 +182,7 @@ fn a_rollback_keeps_what_the_compose_file_set() {
         &PlanStep::Rollback {
             to: "v1".into(),
             via: None,
+            pin: vec![],
         },
     ))
     .unwrap();

@@ -57,6 +57,7 @@ fn plan(b: &SwarmBackend, rt: &tokio::runtime::Runtime, to: &str) -> Result<Roll
         before: None,
         mutable_tags: &mutable,
         rollout_timeout_secs: 120,
+        exact_template: false,
     })
 }
 
@@ -213,6 +214,7 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
             &PlanStep::Rollback {
                 to: PREVIOUS.into(),
                 via: None,
+                pin: vec![],
             },
         ))
         .unwrap();
@@ -286,6 +288,7 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
         &PlanStep::Rollback {
             to: "v1".into(),
             via: None,
+            pin: vec![],
         },
     ))
     .unwrap();
@@ -318,6 +321,7 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
         &PlanStep::Rollback {
             to: "v2".into(),
             via: None,
+            pin: vec![],
         },
     ));
     assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
@@ -491,6 +495,7 @@ fn a_stack_from_docker_stack_deploy_rolls_back_and_remembers_the_bad_spec() {
         &PlanStep::Rollback {
             to: PREVIOUS.into(),
             via: None,
+            pin: vec![],
         },
     ))
     .unwrap();

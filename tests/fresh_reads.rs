@@ -98,6 +98,7 @@ fn a_failed_fresh_read_builds_no_plan_and_says_how_to_retry() {
         target: "search".into(),
         to: "1".into(),
         reenable: false,
+        exact: false,
         after_stale: false,
         asked_at: s.state.now,
     });
@@ -195,6 +196,7 @@ fn leaving_a_target_drops_the_plan_asked_for_on_it() {
         target: "search".into(),
         to: "17".into(),
         reenable: false,
+        exact: false,
         after_stale: false,
         asked_at: s.state.now + chrono::Duration::seconds(3600),
     });

@@ -114,6 +114,7 @@ fn a_revision_running_the_current_image_changes_nothing_and_is_blocked() {
         before: None,
         mutable_tags: &[],
         rollout_timeout_secs: 60,
+        exact_template: false,
     })
     .unwrap();
     let c = p
@@ -142,6 +143,7 @@ fn a_revision_running_the_current_image_changes_nothing_and_is_blocked() {
         before: None,
         mutable_tags: &[],
         rollout_timeout_secs: 60,
+        exact_template: false,
     })
     .unwrap();
     assert!(

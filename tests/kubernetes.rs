@@ -94,6 +94,15 @@ fn watched(fake: &FakeK8s, dir: &std::path::Path) -> (tokio::runtime::Runtime, K
 static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn plan(b: &KubeBackend, rt: &tokio::runtime::Runtime, to: &str) -> RollbackPlan {
+    plan_as(b, rt, to, false)
+}
+
+fn plan_as(
+    b: &KubeBackend,
+    rt: &tokio::runtime::Runtime,
+    to: &str,
+    exact_template: bool,
+) -> RollbackPlan {
     let t = rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.history("catalog")).unwrap();
     plan::build(PlanInputs {
@@ -106,6 +115,7 @@ fn plan(b: &KubeBackend, rt: &tokio::runtime::Runtime, to: &str) -> RollbackPlan
         before: None,
         mutable_tags: &["main".into(), "latest".into()],
         rollout_timeout_secs: 300,
+        exact_template,
     })
     .unwrap()
 }
@@ -223,7 +233,7 @@ fn rollout_undo_sends_kubectls_patch_with_the_guard_and_converges() {
     let mut p = plan(&b, &rt, "2");
 
     // Rehearsal preview: server-side dry run, nothing persisted.
-    let dry = rt.block_on(b.undo(&p, 2, true)).unwrap();
+    let dry = rt.block_on(b.undo(&p, 2, &[], true)).unwrap();
     assert!(dry.summary.contains("server-side dry run accepted"));
     assert_eq!(fake.patches()[0].query, "dryRun=All");
     assert_eq!(
@@ -237,6 +247,7 @@ fn rollout_undo_sends_kubectls_patch_with_the_guard_and_converges() {
             &PlanStep::Rollback {
                 to: "2".into(),
                 via: None,
+                pin: vec![],
             },
         ))
         .unwrap();
@@ -323,6 +334,7 @@ fn a_deployment_changed_since_the_plan_is_never_patched() {
         &PlanStep::Rollback {
             to: "2".into(),
             via: None,
+            pin: vec![],
         },
     ));
     assert_eq!(
@@ -342,6 +354,7 @@ fn a_deployment_changed_since_the_plan_is_never_patched() {
         &PlanStep::Rollback {
             to: "2".into(),
             via: None,
+            pin: vec![],
         },
     ));
     assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
@@ -767,4 +780,90 @@ fn history_shows_the_commit_an_image_tag_names_without_a_repo() {
     let cur = h.current().unwrap();
     assert_eq!(cur.images[0].tag.as_deref(), Some("git-c0d3e5f"));
     assert_eq!(cur.git_sha.as_deref(), Some("c0d3e5f"));
+}
+
+/// Revision 3 names the mutable tag `main`, and one of its pods still runs
+/// (its imageID has the digest). The default plan pins that digest in a
+/// step that says so, and the patch carries it; the exact form restores
+/// `:main` as kubectl does and says what that risks.
+#[test]
+fn a_mutable_tag_is_pinned_to_the_digest_that_ran_unless_the_exact_template_is_asked() {
+    let fake = k8s_server::start();
+    let digest = format!("sha256:{}", "ab12".repeat(16));
+    fake.edit(|s| {
+        let rs3 = s
+            .of("replicasets", "shop")
+            .into_iter()
+            .find(|r| r["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3")
+            .unwrap();
+        let hash = rs3["metadata"]["labels"]["pod-template-hash"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let rs_name = rs3["metadata"]["name"].as_str().unwrap().to_string();
+        let mut p = s.of("pods", "shop")[0].clone();
+        p["metadata"]["name"] = json!(format!("{rs_name}-old01"));
+        p["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        p["metadata"]["ownerReferences"][0]["name"] = json!(rs_name);
+        let st = &mut p["status"]["containerStatuses"][0];
+        st["image"] = json!("registry.example.com/shop/catalog:main");
+        st["imageID"] = json!(format!("registry.example.com/shop/catalog@{digest}"));
+        s.put("pods", p);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let rt = rt();
+    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+
+    let p = plan(&b, &rt, "3");
+    let pinned = format!("registry.example.com/shop/catalog@{digest}");
+    let c = p.checks.iter().find(|c| c.id == "mutable-tag").unwrap();
+    assert_eq!(c.status, CheckStatus::Pass, "{}", c.detail);
+    assert!(
+        c.detail.contains(&format!(
+            "pinned to {pinned}, the digest revision 3's pods ran"
+        )),
+        "{}",
+        c.detail
+    );
+    assert!(
+        p.checks.iter().all(|c| c.id != "digest"),
+        "no tag-only warning once pinned"
+    );
+    let step = p
+        .steps
+        .iter()
+        .find(|s| matches!(s, PlanStep::Rollback { .. }))
+        .unwrap();
+    let words = step.describe(&p.target, &p.from);
+    assert!(
+        words.contains(&format!(
+            "registry.example.com/shop/catalog:main -> {pinned}"
+        )) && words.contains("a new ReplicaSet"),
+        "{words}"
+    );
+    let done = rt.block_on(b.execute(&p, step)).unwrap();
+    assert!(
+        done.summary.contains("with images pinned"),
+        "{}",
+        done.summary
+    );
+    let patch: Value = serde_json::from_str(&fake.patches().pop().unwrap().body).unwrap();
+    let template = patch
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["path"] == "/spec/template")
+        .unwrap();
+    assert_eq!(
+        template["value"]["spec"]["containers"][0]["image"],
+        json!(pinned)
+    );
+
+    // The exact form: kubectl's restore of `:main`, warned, and said how to pin.
+    let fake = k8s_server::start();
+    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+    let e = plan_as(&b, &rt, "3", true);
+    assert!(!e.pinned());
+    let c = e.checks.iter().find(|c| c.id == "mutable-tag").unwrap();
+    assert_eq!(c.status, CheckStatus::Warn);
 }

@@ -5,7 +5,7 @@ use super::action::{Effect, Key};
 use super::checklist::*;
 use super::entry::EntryKind;
 use super::plan::CheckStatus;
-use super::reads::{request_plan, request_reenable};
+use super::reads::{request_other_form, request_plan, request_reenable};
 use super::run::*;
 use super::state::{ConfirmField, ConfirmForm, Pane, Popup, Run, State};
 use super::update::*;
@@ -185,6 +185,10 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
             Key::Up | Key::Char('k') => s.plan_scroll = s.plan_scroll.saturating_sub(1),
             Key::Down | Key::Char('j') => s.plan_scroll = (s.plan_scroll + 1).min(200),
             Key::Enter | Key::Char('c') => open_confirm(s, fx),
+            Key::Char('t') => {
+                s.popup = None;
+                request_other_form(s, fx);
+            }
             _ => {}
         },
         Popup::Evidence { step, mut text } => match k {

@@ -23,11 +23,25 @@ pub enum PlanStep {
         to: String,
         #[serde(default)]
         via: Option<String>,
+        /// Images set to the digest the revision's pods ran instead of the
+        /// mutable tag its template names (Kubernetes): a tag that moved
+        /// since would otherwise deploy another build.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pin: Vec<ImagePin>,
     },
     /// Watch until converged, failed or timed out.
     WaitForRollout { timeout_secs: i64 },
     /// Re-read health and record before/after evidence.
     Verify,
+}
+
+/// One image reference the rollback writes instead of the template's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImagePin {
+    /// As the revision's template names it (`repo:main`).
+    pub from: String,
+    /// The digest its pods ran (`repo@sha256:…`).
+    pub to: String,
 }
 
 /// A change to a deploy input file, as planned.
@@ -89,9 +103,20 @@ impl PlanStep {
                 "Copy manifest {versioned} over {live} (image and manifest as a pair; backup {})",
                 InputEdit::backup_of(live)
             ),
-            PlanStep::Rollback { to, via: Some(cmd) } => format!(
+            PlanStep::Rollback {
+                to, via: Some(cmd), ..
+            } => format!(
                 "Run `{cmd}`: Compose recreates {} on {to} from its own files (networks, aliases, health check and volumes as the project defines them)",
                 t.object()
+            ),
+            PlanStep::Rollback { to, pin, .. } if !pin.is_empty() => format!(
+                "Roll back deployment {} from revision {} to revision {to}'s template with each mutable tag pinned to the digest its pods ran: {} (a new ReplicaSet and revision number; `kubectl rollout undo` would restore the tags as written)",
+                t.object(),
+                from.id,
+                pin.iter()
+                    .map(|p| format!("{} -> {}", p.from, p.to))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             PlanStep::Rollback { to, .. } => match t.kind {
                 Kind::Argocd => format!(
@@ -233,6 +258,9 @@ pub struct RollbackPlan {
     /// knows it (Swarm's previous spec vs a pin of the image only).
     #[serde(default)]
     pub changes: Option<String>,
+    /// Built to restore the template exactly, though a pin was possible.
+    #[serde(default)]
+    pub exact_template: bool,
 }
 
 /// Tags that move: rolling "back" to one deploys whatever it points to now.
@@ -250,6 +278,9 @@ pub struct PlanInputs<'a> {
     pub before: Option<&'a Health>,
     pub mutable_tags: &'a [String],
     pub rollout_timeout_secs: i64,
+    /// Restore the revision's template exactly (kubectl's semantics) even
+    /// where a mutable tag could be pinned to the digest that ran.
+    pub exact_template: bool,
 }
 
 /// Read-only refuses everything; rehearsal refuses prod. Never overridable.
@@ -294,6 +325,12 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     let from = h
         .current()
         .ok_or_else(|| format!("{} has no current revision", i.target.name))?;
+    let possible = pins(&i, to);
+    let pinned = if i.exact_template {
+        Vec::new()
+    } else {
+        possible.clone()
+    };
     let mut steps = Vec::new();
     if h.facts.auto_sync {
         steps.push(PlanStep::DisableAutoSync);
@@ -320,11 +357,13 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
             steps.push(PlanStep::Rollback {
                 to: to.id.clone(),
                 via: Some(ci.up.clone()),
+                pin: Vec::new(),
             });
         }
         None => steps.push(PlanStep::Rollback {
             to: to.id.clone(),
             via: None,
+            pin: pinned.clone(),
         }),
     }
     steps.push(PlanStep::WaitForRollout {
@@ -433,7 +472,16 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     if let Some((_, why)) = h.facts.blocked.iter().find(|(id, _)| *id == to.id) {
         check(CheckId::Pair, CheckStatus::Block, why.clone(), false);
     }
-    if let Some((_, why)) = h.facts.warnings.iter().find(|(id, _)| *id == to.id) {
+    // A tag-only reference is a warning unless the plan pins what ran.
+    let unpinned_left = to.images.iter().any(|im| {
+        im.tag.is_some()
+            && !pinned
+                .iter()
+                .any(|p| p.to.starts_with(&format!("{}@", im.repository)))
+    });
+    if let Some((_, why)) = h.facts.warnings.iter().find(|(id, _)| *id == to.id)
+        && unpinned_left
+    {
         check(CheckId::Digest, CheckStatus::Warn, why.clone(), false);
     }
     if let Some(why) = h.facts.inputs_drift.as_ref().filter(|_| !to.current) {
@@ -450,13 +498,30 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
             false,
         );
     }
-    let mutable: Vec<String> = to
+    let mutable: Vec<(bool, String)> = to
         .images
         .iter()
         .filter(|im| im.tag.as_deref().is_some_and(|t| i.mutable_tags.iter().any(|m| m == t)))
         .map(|im| {
             let tag = im.tag.clone().unwrap_or_default();
-            match &im.digest {
+            let pin = pinned.iter().find(|p| p.from == format!("{}:{tag}", im.repository));
+            if let Some(p) = pin {
+                return (
+                    true,
+                    format!(
+                        "{} uses mutable tag `{tag}`: pinned to {}, the digest revision {}'s pods ran (imageID), so the rollback deploys that build whatever `{tag}` resolves to now",
+                        im.short(),
+                        p.to,
+                        to.id
+                    ),
+                );
+            }
+            let hint = if possible.is_empty() {
+                ""
+            } else {
+                " (press t in the plan to pin the digest that ran instead)"
+            };
+            let text = match &im.digest {
                 // The rollback restores the reference as recorded; only a
                 // reference that carries the digest pins the build.
                 Some(d) => format!(
@@ -468,9 +533,12 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
                     "{} uses mutable tag `{tag}` and no digest is known: setting the tag back to {tag} does not restore a build",
                     im.short()
                 ),
-            }
+            };
+            (false, format!("{text}{hint}"))
         })
         .collect();
+    let all_pinned = mutable.iter().all(|(p, _)| *p);
+    let mutable: Vec<String> = mutable.into_iter().map(|(_, t)| t).collect();
     if to.images.is_empty() {
         check(
             CheckId::MutableTag,
@@ -490,12 +558,12 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
             false,
         );
     } else {
-        check(
-            CheckId::MutableTag,
-            CheckStatus::Warn,
-            mutable.join("; "),
-            false,
-        );
+        let status = if all_pinned {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Warn
+        };
+        check(CheckId::MutableTag, status, mutable.join("; "), false);
     }
     check(
         CheckId::Schema,
@@ -521,9 +589,39 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         built_at: i.now,
         migration: None,
         before: i.before.cloned(),
+        exact_template: i.exact_template && !possible.is_empty(),
     };
     plan.sort_checks();
     Ok(plan)
+}
+
+/// Mutable tags of the target revision whose digest is known from what its
+/// pods ran: the Pulumi/Swarm runbooks' rule is immutable references only,
+/// so the pinned form is the default wherever it is possible. Kubernetes
+/// only: the other platforms restore their own recorded references.
+fn pins(i: &PlanInputs<'_>, to: &Revision) -> Vec<ImagePin> {
+    if i.target.kind != Kind::Kubernetes {
+        return Vec::new();
+    }
+    to.images
+        .iter()
+        .filter(|im| {
+            im.tag
+                .as_deref()
+                .is_some_and(|t| i.mutable_tags.iter().any(|m| m == t))
+        })
+        .filter_map(|im| {
+            let d = im.digest.as_ref()?;
+            Some(ImagePin {
+                from: format!(
+                    "{}:{}",
+                    im.repository,
+                    im.tag.as_deref().unwrap_or_default()
+                ),
+                to: format!("{}@{d}", im.repository),
+            })
+        })
+        .collect()
 }
 
 /// The follow-up plan that turns Argo CD auto-sync back on. It is blocked
@@ -613,12 +711,20 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
         built_at: i.now,
         migration: None,
         before: i.before.cloned(),
+        exact_template: false,
     };
     plan.sort_checks();
     Ok(plan)
 }
 
 impl RollbackPlan {
+    /// Whether its rollback writes digests in place of mutable tags.
+    pub fn pinned(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, PlanStep::Rollback { pin, .. } if !pin.is_empty()))
+    }
+
     /// A rollback (as opposed to a follow-up such as re-enabling auto-sync).
     pub fn is_rollback(&self) -> bool {
         self.steps

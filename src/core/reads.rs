@@ -36,17 +36,41 @@ pub(super) fn history_changed(s: &mut State, target: &str, fx: &mut Vec<Effect>)
 
 /// Asks for a fresh read of the target; the plan is built from its answer.
 pub(super) fn request_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Effect>) {
-    request(s, target, to, false, fx)
+    request(s, target, to, false, false, fx)
+}
+
+/// `t` in the plan: the same rollback in its other form — the template
+/// restored exactly (kubectl's semantics), or with mutable tags pinned to
+/// the digests that ran — from a fresh read, as every plan.
+pub(super) fn request_other_form(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(p) = s.plan.as_ref() else { return };
+    let pinned = p.pinned();
+    if !pinned && !p.exact_template {
+        s.flash = Some((
+            false,
+            "this plan has no other form: no mutable tag with a known digest to pin".into(),
+        ));
+        return;
+    }
+    let (target, to) = (p.target.name.clone(), p.to.id.clone());
+    request(s, &target, &to, false, pinned, fx)
 }
 
 /// `a`: the follow-up plan that turns Argo CD auto-sync back on, from a
 /// fresh read (what HEAD is now decides it).
 pub(super) fn request_reenable(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(t) = s.selected.clone() else { return };
-    request(s, &t, "", true, fx)
+    request(s, &t, "", true, false, fx)
 }
 
-fn request(s: &mut State, target: &str, to: &str, reenable: bool, fx: &mut Vec<Effect>) {
+fn request(
+    s: &mut State,
+    target: &str,
+    to: &str,
+    reenable: bool,
+    exact: bool,
+    fx: &mut Vec<Effect>,
+) {
     if s.in_flight() {
         s.flash = Some((
             true,
@@ -58,6 +82,7 @@ fn request(s: &mut State, target: &str, to: &str, reenable: bool, fx: &mut Vec<E
         target: target.into(),
         to: to.into(),
         reenable,
+        exact,
         after_stale: false,
         asked_at: s.now,
     });
@@ -156,7 +181,7 @@ pub(super) fn history_loaded(
                 if p.reenable {
                     reenable_plan(s, &p.target, fx);
                 } else {
-                    build_plan(s, &p.target, &p.to, fx);
+                    build_plan(s, &p.target, &p.to, p.exact, fx);
                 }
                 if p.after_stale && s.plan.is_some() {
                     s.flash = Some((

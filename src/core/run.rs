@@ -259,6 +259,7 @@ pub(super) fn step_finished(
         Err(ExecError::Stale { built_from, now }) => {
             let to = run.plan.to.id.clone();
             let reenable = !run.plan.is_rollback();
+            let exact = run.plan.exact_template;
             let msg = ExecError::Stale { built_from, now }.message();
             record(
                 s,
@@ -274,6 +275,7 @@ pub(super) fn step_finished(
                 target: t.clone(),
                 to,
                 reenable,
+                exact,
                 after_stale: true,
                 asked_at: s.now,
             });

@@ -79,6 +79,8 @@ pub struct PendingPlan {
     /// A follow-up plan that re-enables auto-sync, not a rollback: it stays
     /// one when rebuilt.
     pub reenable: bool,
+    /// Restore the template exactly rather than pin the digests that ran.
+    pub exact: bool,
     /// The earlier plan was refused as stale: say so when it is rebuilt.
     pub after_stale: bool,
     /// Only an answer fetched at or after this instant is fresh enough: an

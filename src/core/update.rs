@@ -409,7 +409,7 @@ pub(super) fn assess(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
     }
 }
 
-pub(super) fn build_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Effect>) {
+pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx: &mut Vec<Effect>) {
     if s.in_flight() {
         s.flash = Some((
             true,
@@ -432,6 +432,7 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Eff
         before: s.health.get(target),
         mutable_tags: &s.settings.mutable_tags,
         rollout_timeout_secs: s.settings.rollout_timeout_secs,
+        exact_template: exact,
     });
     match r {
         Ok(p) => {
@@ -733,6 +734,7 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
             before: s.health.get(&t.name),
             mutable_tags: &s.settings.mutable_tags,
             rollout_timeout_secs: s.settings.rollout_timeout_secs,
+            exact_template: false,
         },
         bad.as_deref(),
     );

@@ -511,7 +511,7 @@ impl ComposeBackend {
             PlanStep::Rollback { via: Some(via), .. } => {
                 return self.compose_up(t, plan, &cs[0], via).await;
             }
-            PlanStep::Rollback { to, via: None } => to,
+            PlanStep::Rollback { to, via: None, .. } => to,
             other => {
                 return Err(ExecError::Failed(format!(
                     "{other:?} does not apply to a Compose service"

@@ -53,6 +53,34 @@ fn without_hash(template: &Value) -> Value {
     t
 }
 
+/// kubectl's undo patch with each pinned image's reference replaced in the
+/// restored template (containers and init containers). The template then
+/// differs from the revision's, so the controller makes a new ReplicaSet.
+pub fn pinned(mut ops: Value, pins: &[crate::core::plan::ImagePin]) -> Value {
+    for op in ops
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["path"] == "/spec/template")
+    {
+        for list in ["containers", "initContainers"] {
+            // `get_mut`, not indexing: indexing a missing key inserts a
+            // null, and the patch must stay kubectl's byte for byte.
+            let found = op
+                .get_mut("value")
+                .and_then(|v| v.get_mut("spec"))
+                .and_then(|v| v.get_mut(list))
+                .and_then(Value::as_array_mut);
+            for c in found.into_iter().flatten() {
+                if let Some(p) = pins.iter().find(|p| c["image"] == p.from.as_str()) {
+                    c["image"] = json!(p.to);
+                }
+            }
+        }
+    }
+    ops
+}
+
 /// What `kubectl rollout undo --to-revision=N` would do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Undo {

@@ -12,7 +12,7 @@ mod reads;
 use super::{Backend, BoxFut, Change, StepDone};
 use crate::core::action::ExecError;
 use crate::core::model::{Health, History, ImageRef, Kind, Progress, ProgressPhase, TargetInfo};
-use crate::core::plan::{PlanStep, RollbackPlan};
+use crate::core::plan::{ImagePin, PlanStep, RollbackPlan};
 use chrono::{DateTime, Utc};
 use kubectl::Undo;
 use serde_json::Value;
@@ -319,6 +319,7 @@ impl KubeBackend {
         &self,
         plan: &RollbackPlan,
         to: i64,
+        pins: &[ImagePin],
         dry_run: bool,
     ) -> Result<StepDone, ExecError> {
         let t = &self.target(&plan.target.name).map_err(ExecError::Failed)?;
@@ -345,7 +346,7 @@ impl KubeBackend {
                         version: rv,
                     });
                 }
-                Undo::Patch(p) => p,
+                Undo::Patch(p) => kubectl::pinned(p, pins),
             };
         let path = format!(
             "{}{}",
@@ -367,9 +368,20 @@ impl KubeBackend {
                 } else {
                     "rolled back"
                 };
+                let pinned = if pins.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " with images pinned: {}",
+                        pins.iter()
+                            .map(|p| format!("{} -> {}", p.from, p.to))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
                 Ok(StepDone {
                     summary: format!(
-                        "deployment.apps/{} {what} to revision {to} (JSON patch, resourceVersion {rv} tested)",
+                        "deployment.apps/{} {what} to revision {to}{pinned} (JSON patch, resourceVersion {rv} tested)",
                         t.deployment
                     ),
                     version: v,
@@ -638,7 +650,7 @@ impl Backend for KubeBackend {
         step: &'a PlanStep,
     ) -> BoxFut<'a, Result<StepDone, ExecError>> {
         Box::pin(async move {
-            let PlanStep::Rollback { to, .. } = step else {
+            let PlanStep::Rollback { to, pin, .. } = step else {
                 return Err(ExecError::Failed(format!(
                     "{step:?} does not apply to a Deployment"
                 )));
@@ -646,7 +658,7 @@ impl Backend for KubeBackend {
             let n: i64 = to
                 .parse()
                 .map_err(|_| ExecError::Failed(format!("revision {to} is not a number")))?;
-            self.undo(plan, n, false).await
+            self.undo(plan, n, pin, false).await
         })
     }
     fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
@@ -669,7 +681,7 @@ impl Backend for KubeBackend {
     }
     fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
         Box::pin(async move {
-            let PlanStep::Rollback { to, .. } = plan
+            let PlanStep::Rollback { to, pin, .. } = plan
                 .steps
                 .iter()
                 .find(|s| matches!(s, PlanStep::Rollback { .. }))?
@@ -678,7 +690,7 @@ impl Backend for KubeBackend {
             };
             let n: i64 = to.parse().ok()?;
             Some(
-                self.undo(plan, n, true)
+                self.undo(plan, n, pin, true)
                     .await
                     .map(|d| d.summary)
                     .map_err(|e| e.message()),

@@ -17,6 +17,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("n", "notes editor; Ctrl-S appends to the note"),
     ("s", "draft the status message (recorded)"),
     ("p", "show the current plan again"),
+    (
+        "t (in the plan)",
+        "Kubernetes: pin digests / restore exactly",
+    ),
     ("a", "Argo CD: re-enable auto-sync (after revert)"),
     ("?", "this help"),
     ("q, Ctrl-C", "quit (asks while a rollback runs)"),

@@ -82,7 +82,18 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
         Line::styled("All checks pass. Enter: confirm…   Esc: back", theme::OK)
     };
     // The verdict line stays visible; the body scrolls (j/k) when it does not fit.
-    let foot = vec![footer];
+    let mut foot = vec![footer];
+    if p.pinned() {
+        foot.push(Line::styled(
+            "t: restore the template exactly instead (kubectl's semantics: the mutable tag as written)",
+            theme::DIM,
+        ));
+    } else if p.exact_template {
+        foot.push(Line::styled(
+            "t: pin each mutable tag to the digest its pods ran instead",
+            theme::DIM,
+        ));
+    }
     let foot_h = wrapped_height(&foot, 108);
     let area = super::centered(screen, 110, wrapped_height(&lines, 108) + foot_h + 3);
     f.render_widget(Clear, area);

@@ -105,8 +105,14 @@ fn world() -> k8s_server::K8s {
 
 /// The child: serves the cluster, changes a Deployment on `touch NS NAME`,
 /// counts requests on `counts`.
+/// With `RBTUI_BENCH_K8S_SERVER=fixture` the recorded cluster instead
+/// (`shop/catalog`), to drive the console against by hand.
 fn serve() {
-    let fake = k8s_server::start_with(world());
+    let fake = if std::env::var("RBTUI_BENCH_K8S_SERVER").as_deref() == Ok("fixture") {
+        k8s_server::start()
+    } else {
+        k8s_server::start_with(world())
+    };
     println!("{}", fake.url);
     let mut mark = 0;
     for line in std::io::stdin().lock().lines() {
@@ -119,6 +125,9 @@ fn serve() {
                     d["status"]["updatedReplicas"] = json!((u + 1) % 4);
                 });
             }
+            ["setimage", image] => fake.edit(|s| s.set_image(image)),
+            ["shutdown"] => fake.state.lock().unwrap().shutting_down = true,
+            ["restart"] => fake.state.lock().unwrap().shutting_down = false,
             ["mark"] => mark = fake.requests().len(),
             ["counts"] => {
                 let all = fake.requests();

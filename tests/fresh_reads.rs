@@ -421,3 +421,26 @@ fn a_watched_change_rereads_the_selected_targets_history_at_once() {
     let fx = rbtui::core::update::update(&mut s.state, Action::HistoryChanged("checkout".into()));
     assert!(fx.is_empty(), "{fx:?}");
 }
+
+/// Kubernetes gives a restored ReplicaSet the next revision number: the
+/// ▶ follows the same deploy under its new number, not the row it was on.
+#[test]
+fn the_selection_follows_a_revision_that_was_renumbered() {
+    let (mut s, _b) = demo(Mode::Demo, None);
+    select(&mut s, "search");
+    s.press("<Enter>");
+    s.press("j");
+    let picked = s.state.histories["search"].revisions[s.state.history_cursor].clone();
+    let mut h = s.state.histories["search"].clone();
+    h.revisions.retain(|r| r.id != picked.id);
+    let mut moved = picked.clone();
+    moved.id = "99".into();
+    moved.message = format!("{} (was revision {})", moved.message, picked.id);
+    h.revisions.insert(0, moved);
+    h.fetched_at += chrono::Duration::seconds(1);
+    s.dispatch(Action::HistoryLoaded {
+        target: "search".into(),
+        result: Ok(h),
+    });
+    assert_eq!(cursor_id(&s, "search"), "99");
+}

@@ -163,8 +163,25 @@ pub(super) fn history_loaded(
                     .histories
                     .get(&target)
                     .and_then(|old| old.revisions.get(s.history_cursor))
-                    .map(|r| r.id.clone());
-                if let Some(i) = was.and_then(|id| h.revisions.iter().position(|r| r.id == id)) {
+                    .cloned();
+                // By id; else the same deploy renumbered (Kubernetes gives a
+                // restored ReplicaSet the next revision number).
+                let refs = |r: &super::model::Revision| {
+                    r.images
+                        .iter()
+                        .map(|i| (i.repository.clone(), i.tag.clone()))
+                        .collect::<Vec<_>>()
+                };
+                let same = |r: &super::model::Revision, w: &super::model::Revision| {
+                    r.deployed_at.is_some() && r.deployed_at == w.deployed_at && refs(r) == refs(w)
+                };
+                let found = was.as_ref().and_then(|w| {
+                    h.revisions
+                        .iter()
+                        .position(|r| r.id == w.id)
+                        .or_else(|| h.revisions.iter().position(|r| same(r, w)))
+                });
+                if let Some(i) = found {
                     s.history_cursor = i;
                 } else {
                     s.history_cursor = s.history_cursor.min(h.revisions.len().saturating_sub(1));

@@ -725,6 +725,15 @@ fn controller_step(s: &mut K8s, step: u32) {
             d["status"]["replicas"] = json!(4);
         }
         _ => {
+            // The new pods pass their readiness probes: the Service's
+            // endpoints turn ready, as the EndpointSlice controller does.
+            for mut sl in s.of("endpointslices", "shop") {
+                for e in sl["endpoints"].as_array_mut().into_iter().flatten() {
+                    e["conditions"]["ready"] = json!(true);
+                }
+                let k = key("endpointslices", "shop", sl["metadata"]["name"].as_str().unwrap());
+                s.commit(k, Some(sl));
+            }
             let after = fixture("07-get-deployment-catalog-after-undo.json");
             d["status"] = after["status"].clone();
             d["status"]["observedGeneration"] = generation;

@@ -1,5 +1,6 @@
 //! Docker tests need an engine, the real-Prometheus test a Prometheus,
-//! the migration corpus's cross-check squawk.
+//! the migration corpus's cross-check squawk, the registry test Debian's
+//! `docker-registry`.
 //! Where none is there they are compiled as ignored, so the runner's
 //! summary shows them as skipped (with why) instead of counting them as
 //! passed. Under CI=true they always run, and fail loudly if it is missing.
@@ -7,6 +8,8 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(docker_engine)");
     println!("cargo::rustc-check-cfg=cfg(prometheus_bin)");
     println!("cargo::rustc-check-cfg=cfg(squawk_bin)");
+    println!("cargo::rustc-check-cfg=cfg(registry_bin)");
+    println!("cargo::rerun-if-env-changed=REGISTRY_BIN");
     println!("cargo::rerun-if-env-changed=SQUAWK_BIN");
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-env-changed=DOCKER_HOST");
@@ -20,6 +23,11 @@ fn main() {
     let prom = std::env::var("PROMETHEUS_BIN").unwrap_or_else(|_| "/usr/bin/prometheus".into());
     if ci || std::path::Path::new(&prom).exists() {
         println!("cargo::rustc-cfg=prometheus_bin");
+    }
+    let registry =
+        std::env::var("REGISTRY_BIN").unwrap_or_else(|_| "/usr/bin/docker-registry".into());
+    if ci || std::path::Path::new(&registry).exists() {
+        println!("cargo::rustc-cfg=registry_bin");
     }
     let squawk_on_path = std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("squawk").is_file()));

@@ -73,6 +73,12 @@ pub struct TargetConfig {
     pub iac: Option<String>,
     pub iac_stack: Option<String>,
     pub iac_key: Option<String>,
+    /// Ask the image registry before the confirm: the target revision's
+    /// tag exists, what it resolves to now vs the digest that ran, and how
+    /// many releases the repository retains. Credentials from
+    /// `~/.docker/config.json` (`docker login`), else anonymous.
+    #[serde(default)]
+    pub registry: bool,
     /// Migration checks: a local git checkout of the service's code.
     pub repo: Option<PathBuf>,
     /// Path globs of migration files (default: Flyway, golang-migrate, dbmate…).

@@ -385,10 +385,21 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
                 deployed,
             ))
         };
-        if signals.is_empty() {
+        let base: Arc<dyn Backend> = if signals.is_empty() {
             base
         } else {
             Arc::new(SignalsBackend::new(base, signals))
+        };
+        let registry: std::collections::HashSet<String> = config
+            .targets
+            .iter()
+            .filter(|t| t.registry)
+            .map(|t| t.name.clone())
+            .collect();
+        if registry.is_empty() {
+            base
+        } else {
+            Arc::new(crate::backend::registry::RegistryFacts::new(base, registry))
         }
     };
     let drill = match &cli.drill {

@@ -25,6 +25,11 @@ pub trait Layer: Send + Sync {
     fn history(&self, h: History) -> History {
         h
     }
+    /// One target's history on its way out, with facts asked elsewhere
+    /// (the image registry).
+    fn enrich(&self, h: History) -> BoxFut<'_, History> {
+        Box::pin(async move { h })
+    }
     fn first_readings(&self, within: Duration) -> BoxFut<'_, Vec<String>> {
         self.inner().first_readings(within)
     }
@@ -93,10 +98,8 @@ impl<L: Layer> Backend for L {
             if let Some(e) = self.read_fault(target) {
                 return Err(e);
             }
-            self.inner()
-                .history(target)
-                .await
-                .map(|h| Layer::history(self, h))
+            let h = self.inner().history(target).await?;
+            Ok(self.enrich(Layer::history(self, h)).await)
         })
     }
     fn migrations<'a>(

@@ -10,6 +10,7 @@ pub mod git_migrations;
 pub mod kubernetes;
 pub mod layer;
 pub mod notes_history;
+pub mod registry;
 pub mod router;
 pub mod signals;
 pub mod unavailable;

@@ -11,6 +11,7 @@ pub mod migration;
 pub mod model;
 pub mod plan;
 mod reads;
+mod registry_check;
 pub mod run;
 pub mod signals;
 mod sql_shapes;

@@ -211,6 +211,20 @@ pub struct Revision {
     pub current: bool,
 }
 
+/// What the image registry said of one image of a revision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegistryFact {
+    pub revision: String,
+    /// `repo:tag` as the revision names it.
+    pub image: String,
+    /// The digest the revision ran, where known.
+    pub ran: Option<String>,
+    /// What the tag resolves to now: a digest, `None` when the tag is
+    /// gone, an error when the registry could not be asked.
+    pub now: Result<Option<String>, String>,
+    pub asked_at: DateTime<Utc>,
+}
+
 /// Facts about a target that the plan checks need beyond its history.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TargetFacts {
@@ -256,6 +270,12 @@ pub struct TargetFacts {
     /// from it, its tasks failed); its id is also in `History::known_bad`.
     #[serde(default)]
     pub bad_why: Vec<(String, String)>,
+    /// The registry's answers for the newest revisions' images.
+    #[serde(default)]
+    pub registry: Vec<RegistryFact>,
+    /// The current image's repository and the tags the registry lists.
+    #[serde(default)]
+    pub retained: Option<(String, Result<Vec<String>, String>)>,
 }
 
 /// Where a Compose project reads its version, and how it is brought up.

@@ -193,6 +193,8 @@ pub enum CheckId {
     DryRun,
     Inputs,
     Permissions,
+    Registry,
+    Retained,
 }
 
 impl CheckId {
@@ -211,6 +213,8 @@ impl CheckId {
             CheckId::DryRun => "dry-run",
             CheckId::Inputs => "inputs",
             CheckId::Permissions => "permissions",
+            CheckId::Registry => "registry",
+            CheckId::Retained => "retained",
         }
     }
 }
@@ -564,6 +568,9 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
             CheckStatus::Warn
         };
         check(CheckId::MutableTag, status, mutable.join("; "), false);
+    }
+    for (id, status, detail, overridable) in super::registry_check::checks(h, to, &pinned) {
+        check(id, status, detail, overridable);
     }
     check(
         CheckId::Schema,

@@ -731,7 +731,11 @@ fn controller_step(s: &mut K8s, step: u32) {
                 for e in sl["endpoints"].as_array_mut().into_iter().flatten() {
                     e["conditions"]["ready"] = json!(true);
                 }
-                let k = key("endpointslices", "shop", sl["metadata"]["name"].as_str().unwrap());
+                let k = key(
+                    "endpointslices",
+                    "shop",
+                    sl["metadata"]["name"].as_str().unwrap(),
+                );
                 s.commit(k, Some(sl));
             }
             let after = fixture("07-get-deployment-catalog-after-undo.json");

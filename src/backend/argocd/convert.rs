@@ -167,6 +167,8 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
         target: target.into(),
         revisions,
         facts: TargetFacts {
+                registry: vec![],
+                retained: None,
                 compose_inputs: None,
                 changes: vec![],
                 bad_why: vec![],

@@ -260,6 +260,8 @@ impl Service {
             target: self.info.name.clone(),
             revisions,
             facts: TargetFacts {
+                registry: vec![],
+                retained: None,
                 compose_inputs: None,
                 changes: vec![],
                 bad_why: vec![],

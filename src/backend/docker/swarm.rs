@@ -321,6 +321,8 @@ impl SwarmBackend {
             target: t.name.clone(),
             revisions,
             facts: TargetFacts {
+                registry: vec![],
+                retained: None,
                 compose_inputs: None,
                 changes,
                 bad_why,

@@ -91,6 +91,8 @@ pub fn history_from(t: &DeployTarget, s: &Sources) -> History {
         target: t.name.clone(),
         revisions,
         facts: TargetFacts {
+            registry: vec![],
+            retained: None,
             compose_inputs: None,
             changes: vec![],
             bad_why,

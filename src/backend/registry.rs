@@ -1,0 +1,238 @@
+//! What the image registry says, as pre-flight facts: whether a revision's
+//! tag still exists, what it resolves to now (a moved `:main` deploys
+//! another build than the one that ran), and how many releases the
+//! repository retains (the compose runbook wants at least three).
+//! `oci-client` speaks the distribution API, with anonymous token auth and
+//! the credentials `docker login` saved in `~/.docker/config.json`.
+
+use super::BoxFut;
+use super::layer::Layer;
+use crate::core::model::{History, ImageRef, RegistryFact};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long an answer is reused: a plan's facts are at most this old, and
+/// the check says when the registry answered.
+const REUSE: Duration = Duration::from_secs(30);
+/// How many of the newest revisions are asked about.
+const NEWEST: usize = 10;
+
+/// A registry client per host, with the saved credentials.
+pub struct Registry {
+    clients: Mutex<HashMap<String, Arc<Client>>>,
+    auths: HashMap<String, (String, String)>,
+    answers: Mutex<HashMap<String, (Instant, RegistryFact)>>,
+}
+
+/// `docker login`'s saved credentials: `auths.<host>.auth` is base64 of
+/// `user:password`. Credential helpers are not run here.
+fn docker_auths() -> HashMap<String, (String, String)> {
+    let dir = std::env::var_os("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".docker")));
+    let Some(text) = dir.and_then(|d| std::fs::read_to_string(d.join("config.json")).ok()) else {
+        return HashMap::new();
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let mut out = HashMap::new();
+    for (host, a) in v["auths"].as_object().into_iter().flatten() {
+        let Some(b64) = a["auth"].as_str() else {
+            continue;
+        };
+        let Some(plain) = base64_decode(b64) else {
+            continue;
+        };
+        if let Some((u, p)) = plain.split_once(':') {
+            let host = host
+                .trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .trim_end_matches("/v1/")
+                .trim_end_matches('/');
+            out.insert(host.to_string(), (u.to_string(), p.to_string()));
+        }
+    }
+    out
+}
+
+fn base64_decode(s: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// The registry's own word that there is no such manifest or repository
+/// (a distribution registry answers 404 with `MANIFEST_UNKNOWN`).
+fn gone(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|x| {
+            matches!(
+                x.code,
+                OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown
+            )
+        }),
+        OciDistributionError::ImageManifestNotFoundError(_) => true,
+        OciDistributionError::ServerError { code, .. } => *code == 404,
+        _ => false,
+    }
+}
+
+/// A registry on this machine speaks plain HTTP, as docker assumes.
+fn local(host: &str) -> bool {
+    host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]")
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            clients: Default::default(),
+            auths: docker_auths(),
+            answers: Default::default(),
+        }
+    }
+}
+
+impl Registry {
+    fn client(&self, host: &str) -> Arc<Client> {
+        self.clients
+            .lock()
+            .unwrap()
+            .entry(host.to_string())
+            .or_insert_with(|| {
+                let protocol = if local(host) {
+                    ClientProtocol::HttpsExcept(vec![host.to_string()])
+                } else {
+                    ClientProtocol::Https
+                };
+                Arc::new(Client::new(ClientConfig {
+                    protocol,
+                    ..Default::default()
+                }))
+            })
+            .clone()
+    }
+
+    fn auth(&self, host: &str) -> RegistryAuth {
+        match self.auths.get(host) {
+            Some((u, p)) => RegistryAuth::Basic(u.clone(), p.clone()),
+            None => RegistryAuth::Anonymous,
+        }
+    }
+
+    /// What `repo:tag` resolves to now: a digest, `None` when the registry
+    /// has no such tag, an error when it could not be asked.
+    pub async fn resolve(&self, image: &str) -> Result<Option<String>, String> {
+        let r: Reference = image
+            .parse()
+            .map_err(|e| format!("`{image}` is not an image reference: {e}"))?;
+        let host = r.resolve_registry().to_string();
+        let c = self.client(&host);
+        let auth = self.auth(&host);
+        let ask = c.fetch_manifest_digest(&r, &auth);
+        match tokio::time::timeout(Duration::from_secs(10), ask).await {
+            Err(_) => Err(format!("registry {host} did not answer within 10s")),
+            Ok(Ok(d)) => Ok(Some(d)),
+            Ok(Err(e)) if gone(&e) => Ok(None),
+            Ok(Err(e)) => Err(format!("registry {host}: {e}")),
+        }
+    }
+
+    /// The tags of a repository, as the registry lists them.
+    pub async fn tags(&self, repository: &str) -> Result<Vec<String>, String> {
+        let r: Reference = format!("{repository}:latest")
+            .parse()
+            .map_err(|e| format!("`{repository}` is not a repository: {e}"))?;
+        let host = r.resolve_registry().to_string();
+        let c = self.client(&host);
+        let auth = self.auth(&host);
+        let ask = c.list_tags(&r, &auth, None, None);
+        match tokio::time::timeout(Duration::from_secs(10), ask).await {
+            Err(_) => Err(format!("registry {host} did not answer within 10s")),
+            Ok(Ok(t)) => Ok(t.tags),
+            Ok(Err(e)) => Err(format!("registry {host}: {e}")),
+        }
+    }
+
+    /// The fact for one image of one revision, asked at most every 30 s.
+    async fn fact(&self, revision: &str, image: &ImageRef) -> Option<RegistryFact> {
+        let tag = image.tag.as_ref()?;
+        let name = format!("{}:{tag}", image.repository);
+        if let Some((at, f)) = self.answers.lock().unwrap().get(&name)
+            && at.elapsed() < REUSE
+        {
+            return Some(RegistryFact {
+                revision: revision.into(),
+                ran: image.digest.clone(),
+                ..f.clone()
+            });
+        }
+        let asked_at = chrono::Utc::now();
+        let now = self.resolve(&name).await;
+        let f = RegistryFact {
+            revision: revision.into(),
+            image: name.clone(),
+            ran: image.digest.clone(),
+            now,
+            asked_at,
+        };
+        self.answers
+            .lock()
+            .unwrap()
+            .insert(name, (Instant::now(), f.clone()));
+        Some(f)
+    }
+}
+
+/// Adds the registry's facts to the History of the targets that ask for
+/// them (`registry = true` in the config).
+pub struct RegistryFacts {
+    inner: Arc<dyn super::Backend>,
+    targets: HashSet<String>,
+    registry: Registry,
+}
+
+impl RegistryFacts {
+    pub fn new(inner: Arc<dyn super::Backend>, targets: HashSet<String>) -> RegistryFacts {
+        RegistryFacts {
+            inner,
+            targets,
+            registry: Registry::default(),
+        }
+    }
+}
+
+impl Layer for RegistryFacts {
+    fn inner(&self) -> &Arc<dyn super::Backend> {
+        &self.inner
+    }
+    fn enrich(&self, mut h: History) -> BoxFut<'_, History> {
+        Box::pin(async move {
+            if !self.targets.contains(&h.target) {
+                return h;
+            }
+            let asks: Vec<(String, ImageRef)> = h
+                .revisions
+                .iter()
+                .take(NEWEST)
+                .flat_map(|r| r.images.iter().map(|i| (r.id.clone(), i.clone())))
+                .collect();
+            let facts = futures::future::join_all(
+                asks.iter().map(|(rev, img)| self.registry.fact(rev, img)),
+            )
+            .await;
+            h.facts.registry = facts.into_iter().flatten().collect();
+            if let Some(repo) = h
+                .current()
+                .and_then(|c| c.images.first())
+                .map(|i| i.repository.clone())
+            {
+                h.facts.retained = Some((repo.clone(), self.registry.tags(&repo).await));
+            }
+            h
+        })
+    }
+}

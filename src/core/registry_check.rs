@@ -1,0 +1,118 @@
+//! The registry's word on the target revision, as plan checks: a tag that
+//! is gone blocks (there is nothing to pull), a tag that now resolves to
+//! another digest than the one that ran is named with both digests, and a
+//! repository that retains fewer than three releases is said (the compose
+//! runbook's rule). Every PASS names the digest and when the registry said
+//! it. Pure: the answers were asked by the backend layer.
+
+use super::model::{History, Revision, short_digest};
+use super::plan::{CheckId, CheckStatus, ImagePin};
+
+/// The compose runbook: "at least three retained releases".
+const RETAINED_AT_LEAST: usize = 3;
+
+pub fn checks(
+    h: &History,
+    to: &Revision,
+    pinned: &[ImagePin],
+) -> Vec<(CheckId, CheckStatus, String, bool)> {
+    let mut out = Vec::new();
+    let facts: Vec<_> = h
+        .facts
+        .registry
+        .iter()
+        .filter(|f| f.revision == to.id)
+        .collect();
+    if !facts.is_empty() {
+        let mut worst = CheckStatus::Pass;
+        let mut words = Vec::new();
+        for f in facts {
+            let at = f.asked_at.format("%H:%M:%SZ");
+            let pin = pinned.iter().find(|p| p.from == f.image);
+            let (status, text) = match (&f.now, &f.ran) {
+                (Err(e), _) => (CheckStatus::Warn, format!("{}: not checked: {e}", f.image)),
+                (Ok(None), _) if pin.is_some() => (
+                    CheckStatus::Warn,
+                    format!(
+                        "{}: the tag is gone from the registry (asked {at}); the plan pulls the pinned digest, which may be gone too",
+                        f.image
+                    ),
+                ),
+                (Ok(None), _) => (
+                    CheckStatus::Block,
+                    format!(
+                        "{}: no such tag in the registry (asked {at}): there is nothing to roll back to",
+                        f.image
+                    ),
+                ),
+                (Ok(Some(now)), Some(ran)) if now == ran => (
+                    CheckStatus::Pass,
+                    format!(
+                        "{} still resolves to {}, the digest revision {} ran (registry, {at})",
+                        f.image,
+                        short_digest(now),
+                        to.id
+                    ),
+                ),
+                (Ok(Some(now)), Some(ran)) if pin.is_some() => (
+                    CheckStatus::Pass,
+                    format!(
+                        "{} moved: it resolves to {} now, revision {} ran {}; the plan pins {} (registry, {at})",
+                        f.image,
+                        short_digest(now),
+                        to.id,
+                        short_digest(ran),
+                        short_digest(ran)
+                    ),
+                ),
+                (Ok(Some(now)), Some(ran)) => (
+                    CheckStatus::Warn,
+                    format!(
+                        "{} moved: it resolves to {} now, but revision {} ran {}: restoring the tag deploys another build (registry, {at})",
+                        f.image,
+                        short_digest(now),
+                        to.id,
+                        short_digest(ran)
+                    ),
+                ),
+                (Ok(Some(now)), None) => (
+                    CheckStatus::Warn,
+                    format!(
+                        "{} exists and resolves to {} (registry, {at}); which digest revision {} ran is not known, so a move cannot be ruled out",
+                        f.image,
+                        short_digest(now),
+                        to.id
+                    ),
+                ),
+            };
+            worst = worst.max(status);
+            words.push(text);
+        }
+        out.push((CheckId::Registry, worst, words.join("; "), true));
+    }
+    if let Some((repo, tags)) = &h.facts.retained {
+        let (status, text) = match tags {
+            Err(e) => (
+                CheckStatus::Warn,
+                format!("releases retained in {repo}: not checked: {e}"),
+            ),
+            Ok(t) if t.len() < RETAINED_AT_LEAST => (
+                CheckStatus::Warn,
+                format!(
+                    "{repo} retains {} tag(s) ({}): the runbook wants at least {RETAINED_AT_LEAST} releases to fall back on",
+                    t.len(),
+                    t.join(", ")
+                ),
+            ),
+            Ok(t) => (
+                CheckStatus::Pass,
+                format!(
+                    "{repo} retains {} tags (at least {RETAINED_AT_LEAST})",
+                    t.len()
+                ),
+            ),
+        };
+        out.push((CheckId::Retained, status, text, false));
+    }
+    out
+}

@@ -126,6 +126,26 @@ fn serve() {
                 });
             }
             ["setimage", image] => fake.edit(|s| s.set_image(image)),
+            // A pod of revision 3 (`:main`) still running, as it ran.
+            ["oldpod", digest] => fake.edit(|s| {
+                let rs3 = s
+                    .of("replicasets", "shop")
+                    .into_iter()
+                    .find(|r| {
+                        r["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+                    })
+                    .unwrap();
+                let rs = rs3["metadata"]["name"].as_str().unwrap().to_string();
+                let mut p = s.of("pods", "shop")[0].clone();
+                p["metadata"]["name"] = json!(format!("{rs}-old01"));
+                p["metadata"]["labels"]["pod-template-hash"] =
+                    rs3["metadata"]["labels"]["pod-template-hash"].clone();
+                p["metadata"]["ownerReferences"][0]["name"] = json!(rs);
+                let st = &mut p["status"]["containerStatuses"][0];
+                st["image"] = json!("registry.example.com/shop/catalog:main");
+                st["imageID"] = json!(format!("registry.example.com/shop/catalog@{digest}"));
+                s.put("pods", p);
+            }),
             ["shutdown"] => fake.state.lock().unwrap().shutting_down = true,
             ["restart"] => fake.state.lock().unwrap().shutting_down = false,
             ["mark"] => mark = fake.requests().len(),

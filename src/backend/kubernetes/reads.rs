@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 /// What health and history are computed from.
 pub struct Sources {
     pub d: Arc<Value>,
-    /// The ReplicaSets the Deployment's selector matches.
+    /// The Deployment's ReplicaSets and their pods: by controller
+    /// ownerReference from the watches, by the Deployment's selector when
+    /// read directly (history then keeps only those it owns).
     pub rss: Vec<Arc<Value>>,
     pub pods: Vec<Arc<Value>>,
     /// Ready endpoints of the Service named like the Deployment; None when

@@ -27,6 +27,7 @@ pub struct Registry {
     clients: Mutex<HashMap<String, Arc<Client>>>,
     auths: HashMap<String, (String, String)>,
     answers: Mutex<HashMap<String, (Instant, RegistryFact)>>,
+    listed: Mutex<HashMap<String, (Instant, Result<Vec<String>, String>)>>,
 }
 
 /// `docker login`'s saved credentials: `auths.<host>.auth` is base64 of
@@ -92,6 +93,7 @@ impl Default for Registry {
             clients: Default::default(),
             auths: docker_auths(),
             answers: Default::default(),
+            listed: Default::default(),
         }
     }
 }
@@ -139,6 +141,21 @@ impl Registry {
             Ok(Err(e)) if gone(&e) => Ok(None),
             Ok(Err(e)) => Err(format!("registry {host}: {e}")),
         }
+    }
+
+    /// The tags of a repository, asked at most every 30 s.
+    async fn tags_recent(&self, repository: &str) -> Result<Vec<String>, String> {
+        if let Some((at, t)) = self.listed.lock().unwrap().get(repository)
+            && at.elapsed() < REUSE
+        {
+            return t.clone();
+        }
+        let t = self.tags(repository).await;
+        self.listed
+            .lock()
+            .unwrap()
+            .insert(repository.to_string(), (Instant::now(), t.clone()));
+        t
     }
 
     /// The tags of a repository, as the registry lists them.
@@ -230,7 +247,7 @@ impl Layer for RegistryFacts {
                 .and_then(|c| c.images.first())
                 .map(|i| i.repository.clone())
             {
-                h.facts.retained = Some((repo.clone(), self.registry.tags(&repo).await));
+                h.facts.retained = Some((repo.clone(), self.registry.tags_recent(&repo).await));
             }
             h
         })

@@ -71,6 +71,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Incident notes, for scripts and tickets.
+    Note {
+        #[command(subcommand)]
+        action: NoteCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NoteCommand {
+    /// The note's timeline: one line per entry, or with --json the entries
+    /// as structured data (time, kind, target, text, details, marker,
+    /// evidence). The Markdown stays the record.
+    Export {
+        note: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Read-only views sharing the console's core and backends.

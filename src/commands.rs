@@ -489,3 +489,43 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
         }
     }
 }
+
+/// `rbtui note export NOTE [--json]`.
+pub fn export_note(note: &std::path::Path, json: bool) -> ExitCode {
+    let text = match std::fs::read_to_string(note) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("rbtui: cannot read {}: {e}", note.display());
+            return ExitCode::from(2);
+        }
+    };
+    let x = crate::note::export::read(&text);
+    if x.entries.is_empty() {
+        eprintln!(
+            "rbtui: {} has no rbtui timeline (no `## Timeline` entries)",
+            note.display()
+        );
+        return ExitCode::from(2);
+    }
+    if json {
+        match serde_json::to_string_pretty(&x) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("rbtui: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        for e in &x.entries {
+            println!(
+                "{}  {:<10} {:<14} {}",
+                e.at.map(|a| a.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    .unwrap_or_else(|| "?".into()),
+                e.kind,
+                e.target.as_deref().unwrap_or("-"),
+                e.text
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}

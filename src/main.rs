@@ -34,6 +34,12 @@ fn main() -> ExitCode {
     {
         return rt.block_on(rbtui::commands::migrations(repo, from, to, globs, *json));
     }
+    if let Some(Command::Note {
+        action: rbtui::cli::NoteCommand::Export { note, json },
+    }) = &cli.command
+    {
+        return rbtui::commands::export_note(note, *json);
+    }
     let session = match rt.block_on(rbtui::session::prepare(&cli, Arc::new(SystemClock))) {
         Ok(s) => s,
         Err(e) => {

@@ -458,3 +458,33 @@ fn a_drill_needs_a_rehearsal_or_the_demo_and_a_known_name() {
         "{err}"
     );
 }
+
+/// The note's timeline for scripts and tickets: structured JSON read back
+/// from the Markdown, which stays the record; a file without a timeline is
+/// an error, not an empty export.
+#[test]
+fn note_export_gives_the_timeline_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    std::fs::write(
+        &note,
+        "# Incident INC-9\n\n- **Incident:** INC-9\n\n## Timeline (UTC, 2026-12-03)\n\n- `03:00:00Z` **session** — DEMO session started\n- `03:01:00Z` **action** `checkout` — step 1: Roll back deployment checkout\n    - rolled back to revision 8\n  <!-- rbtui {\"marker\":\"deployed\",\"target\":\"checkout\"} -->\n",
+    )
+    .unwrap();
+    let out = rbtui(dir.path(), &["note", "export", "n.md", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["incident"], "INC-9");
+    assert_eq!(v["entries"][1]["at"], "2026-12-03T03:01:00Z");
+    assert_eq!(v["entries"][1]["target"], "checkout");
+    assert_eq!(v["entries"][1]["details"][0], "rolled back to revision 8");
+    assert_eq!(v["entries"][1]["marker"]["marker"], "deployed");
+    std::fs::write(&note, "just text\n").unwrap();
+    let out = rbtui(dir.path(), &["note", "export", "n.md"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no rbtui timeline"));
+}

@@ -71,6 +71,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A Markdown postmortem draft from the note: detection, mitigation
+    /// and recovery times, what was rolled back where, migration verdicts,
+    /// evidence, the runbooks' questions, an action item per open step.
+    /// Written to NOTE's name with `.postmortem.md` (or --out); never over
+    /// an existing file.
+    Postmortem {
+        note: PathBuf,
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
     /// Incident notes, for scripts and tickets.
     Note {
         #[command(subcommand)]

@@ -490,23 +490,64 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
     }
 }
 
-/// `rbtui note export NOTE [--json]`.
-pub fn export_note(note: &std::path::Path, json: bool) -> ExitCode {
-    let text = match std::fs::read_to_string(note) {
-        Ok(t) => t,
+/// A note's timeline, or why there is none to read.
+fn read_note(note: &std::path::Path) -> Result<crate::note::export::Export, String> {
+    let text = std::fs::read_to_string(note)
+        .map_err(|e| format!("rbtui: cannot read {}: {e}", note.display()))?;
+    let x = crate::note::export::read(&text);
+    if x.entries.is_empty() {
+        return Err(format!(
+            "rbtui: {} has no rbtui timeline (no `## Timeline` entries)",
+            note.display()
+        ));
+    }
+    Ok(x)
+}
+
+/// `rbtui postmortem NOTE [--out PATH]`.
+pub fn postmortem(note: &std::path::Path, out: Option<&std::path::Path>) -> ExitCode {
+    let x = match read_note(note) {
+        Ok(x) => x,
         Err(e) => {
-            eprintln!("rbtui: cannot read {}: {e}", note.display());
+            eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
-    let x = crate::note::export::read(&text);
-    if x.entries.is_empty() {
-        eprintln!(
-            "rbtui: {} has no rbtui timeline (no `## Timeline` entries)",
-            note.display()
-        );
-        return ExitCode::from(2);
+    let out = out
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| note.with_extension("postmortem.md"));
+    let text = crate::note::postmortem::draft(&x, &note.display().to_string(), chrono::Utc::now());
+    // Never over a draft someone has started editing.
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&out)
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        });
+    match written {
+        Ok(()) => {
+            println!("{}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rbtui: cannot write {}: {e}", out.display());
+            ExitCode::from(2)
+        }
     }
+}
+
+/// `rbtui note export NOTE [--json]`.
+pub fn export_note(note: &std::path::Path, json: bool) -> ExitCode {
+    let x = match read_note(note) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
     if json {
         match serde_json::to_string_pretty(&x) {
             Ok(s) => println!("{s}"),

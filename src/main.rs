@@ -34,11 +34,14 @@ fn main() -> ExitCode {
     {
         return rt.block_on(rbtui::commands::migrations(repo, from, to, globs, *json));
     }
-    if let Some(Command::Note {
-        action: rbtui::cli::NoteCommand::Export { note, json },
-    }) = &cli.command
-    {
-        return rbtui::commands::export_note(note, *json);
+    match &cli.command {
+        Some(Command::Note {
+            action: rbtui::cli::NoteCommand::Export { note, json },
+        }) => return rbtui::commands::export_note(note, *json),
+        Some(Command::Postmortem { note, out }) => {
+            return rbtui::commands::postmortem(note, out.as_deref());
+        }
+        _ => {}
     }
     let session = match rt.block_on(rbtui::session::prepare(&cli, Arc::new(SystemClock))) {
         Ok(s) => s,

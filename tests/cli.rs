@@ -488,3 +488,30 @@ fn note_export_gives_the_timeline_as_json() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no rbtui timeline"));
 }
+
+/// A postmortem draft from a note: written next to it, quoting the note,
+/// and never over a draft that already exists.
+#[test]
+fn postmortem_drafts_next_to_the_note_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("n.md"),
+        "# Incident INC-9\n\n- **Incident:** INC-9\n\n## Timeline (UTC, 2026-12-03)\n\n- `03:00:00Z` **assess** `checkout` — health critical: roll back now\n- `03:01:00Z` **action** `checkout` — step 1: Roll back deployment checkout\n",
+    )
+    .unwrap();
+    let out = rbtui(dir.path(), &["postmortem", "n.md"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = std::fs::read_to_string(dir.path().join("n.postmortem.md")).unwrap();
+    assert!(d.contains("# Postmortem draft — INC-9"), "{d}");
+    assert!(d.contains("step 1: Roll back deployment checkout"), "{d}");
+    let again = rbtui(dir.path(), &["postmortem", "n.md"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("n.postmortem.md")).unwrap(),
+        d
+    );
+}

@@ -3,6 +3,7 @@
 //! crash or `kill -9` loses nothing the operator saw as recorded.
 
 pub mod export;
+pub mod postmortem;
 pub mod quota;
 pub mod render;
 pub mod resume;

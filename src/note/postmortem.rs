@@ -1,0 +1,273 @@
+//! `rbtui postmortem NOTE`: a Markdown draft of the postmortem from what
+//! the note recorded — times, what was rolled back where, migration
+//! verdicts, evidence, the runbooks' mandatory questions, an action item
+//! per checklist step left open. Every fact in it is quoted from the note
+//! with its time; what the note cannot know (when users were first hurt,
+//! why CI passed) is asked, never guessed.
+
+use super::export::{Entry, Export};
+use chrono::{DateTime, Utc};
+
+fn hms(at: Option<DateTime<Utc>>) -> String {
+    at.map(|a| a.format("%Y-%m-%d %H:%M:%SZ").to_string())
+        .unwrap_or_else(|| "?".into())
+}
+
+fn line(e: &Entry) -> String {
+    format!(
+        "{} **{}**{} — {}",
+        hms(e.at),
+        e.kind,
+        e.target
+            .as_deref()
+            .map(|t| format!(" `{t}`"))
+            .unwrap_or_default(),
+        e.text
+    )
+}
+
+fn first<'a>(x: &'a Export, f: impl Fn(&Entry) -> bool) -> Option<&'a Entry> {
+    x.entries.iter().find(|e| f(e))
+}
+
+fn minutes(a: &Entry, b: &Entry) -> Option<String> {
+    let d = b.at? - a.at?;
+    Some(format!(
+        "{} min {} s",
+        d.num_minutes(),
+        d.num_seconds() % 60
+    ))
+}
+
+pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
+    let id = x.incident.as_deref().unwrap_or("(no incident id)");
+    let mut s = format!(
+        "# Postmortem draft — {id}\n\n_Drafted by rbtui {} from `{note_path}` at {}. Facts and times below are quoted from the note; the questions are for the team._\n\n",
+        env!("CARGO_PKG_VERSION"),
+        now.format("%Y-%m-%d %H:%M:%SZ")
+    );
+    s.push_str("## Summary\n\n");
+    for k in ["Incident", "Mode", "Operator", "Started"] {
+        if let Some(v) = x.header.get(k) {
+            s.push_str(&format!("- **{k}:** {v}\n"));
+        }
+    }
+    let detected = first(x, |e| {
+        e.kind == "assess" && (e.text.contains("critical") || e.text.contains("serious"))
+    });
+    let mitigating = first(x, |e| e.kind == "action");
+    // The checklist step each runbook ticks when the rollout converged.
+    let converged_steps: Vec<String> = crate::runbook::load_all(None)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|r| r.steps.iter())
+        .filter(|st| st.auto == Some(crate::runbook::AutoEvent::Converged))
+        .map(|st| st.id.clone())
+        .collect();
+    let converged = first(x, |e| {
+        e.marker.as_ref().is_some_and(|m| {
+            m["marker"] == "tick"
+                && m["step"]
+                    .as_str()
+                    .is_some_and(|id| converged_steps.iter().any(|c| c == id))
+        })
+    });
+    let recovered = first(x, |e| e.kind == "recovered");
+    let not_recovered = first(x, |e| e.kind == "not-recovered");
+    let outcome = match (recovered, not_recovered) {
+        (Some(r), _) => format!("recovered ({})", line(r)),
+        (None, Some(n)) => format!("NOT recovered ({})", line(n)),
+        (None, None) => "no recovery recorded: not proven".into(),
+    };
+    s.push_str(&format!("- **Outcome:** {outcome}\n\n"));
+
+    s.push_str("## Detection, mitigation, recovery\n\n| | when | from the note |\n|---|---|---|\n");
+    for (what, e) in [
+        ("Detected by rbtui", detected),
+        ("Mitigation started", mitigating),
+        ("Rollout converged", converged),
+        ("Recovery verified", recovered),
+    ] {
+        match e {
+            Some(e) => s.push_str(&format!(
+                "| {what} | {} | {} |\n",
+                hms(e.at),
+                line(e).replace('|', "\\|")
+            )),
+            None => s.push_str(&format!("| {what} | — | not in the note |\n")),
+        }
+    }
+    s.push_str(&format!(
+        "\nImpact as rbtui saw it: {}. When users were first affected (the alert, the first error) is not in the note: add it.\n\n",
+        match (detected, recovered) {
+            (Some(d), Some(r)) => minutes(d, r)
+                .map(|m| format!("{m} from detection to verified recovery"))
+                .unwrap_or_else(|| "unknown".into()),
+            (Some(_), None) => "no verified recovery recorded".into(),
+            _ => "no detection recorded".into(),
+        }
+    ));
+
+    s.push_str("## What was rolled back where\n\n");
+    let acts: Vec<&Entry> = x
+        .entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind.as_str(),
+                "action" | "result" | "failed" | "unknown" | "stale"
+            )
+        })
+        .collect();
+    if acts.is_empty() {
+        s.push_str("- nothing was executed\n");
+    }
+    for e in acts {
+        s.push_str(&format!("- {}\n", line(e)));
+    }
+
+    s.push_str("\n## Schema and migrations\n\n");
+    let migs: Vec<String> = x
+        .entries
+        .iter()
+        .filter(|e| e.kind == "plan")
+        .flat_map(|e| {
+            e.details
+                .iter()
+                .filter(|d| d.starts_with("migrations") || d.contains("`schema`"))
+                .map(move |d| format!("- {} (plan at {})", d, hms(e.at)))
+        })
+        .collect();
+    if migs.is_empty() {
+        s.push_str("- no plan recorded a migration verdict\n");
+    }
+    for m in migs {
+        s.push_str(&format!("{m}\n"));
+    }
+
+    s.push_str("\n## Evidence\n\n");
+    let ev: Vec<String> = x
+        .entries
+        .iter()
+        .flat_map(|e| {
+            e.evidence
+                .iter()
+                .map(move |p| format!("- [{p}]({p}) ({})", hms(e.at)))
+        })
+        .chain(
+            x.entries
+                .iter()
+                .filter(|e| e.kind == "evidence")
+                .map(|e| format!("- {}", line(e))),
+        )
+        .collect();
+    if ev.is_empty() {
+        s.push_str("- none recorded\n");
+    }
+    for l in ev {
+        s.push_str(&format!("{l}\n"));
+    }
+
+    let open: Vec<String> = x
+        .entries
+        .iter()
+        .filter(|e| e.kind == "end")
+        .last()
+        .map(|e| {
+            e.details
+                .iter()
+                .filter_map(|d| d.strip_prefix("[ ] "))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let autosync: Vec<&Entry> = x
+        .entries
+        .iter()
+        .filter(|e| e.text.contains("auto-sync"))
+        .collect();
+    s.push_str("\n## Questions the runbooks require\n\n");
+    s.push_str("- **Why did CI pass but production fail?** (a test gap is an action item: add the missing test)\n");
+    s.push_str("- **Why was there no automatic rollback?** (no Rollout / analysis threshold not strict enough)\n");
+    s.push_str(&format!(
+        "- **Was the auto-sync footgun met?** {}\n",
+        if autosync.is_empty() {
+            "The note has no auto-sync entry.".to_string()
+        } else {
+            format!(
+                "The note mentions auto-sync {} time(s), first: {}",
+                autosync.len(),
+                line(autosync[0])
+            )
+        }
+    ));
+    s.push_str(&format!(
+        "- **Which checklist steps stayed open?** {}\n",
+        if open.is_empty() {
+            "none at the end of the session (or the session did not end cleanly)".to_string()
+        } else {
+            open.join("; ")
+        }
+    ));
+
+    s.push_str("\n## Action items\n\n");
+    if open.is_empty() {
+        s.push_str("- [ ] (add the action items the questions above raise)\n");
+    }
+    for o in &open {
+        s.push_str(&format!("- [ ] {o} (open at the end of the session)\n"));
+    }
+
+    s.push_str("\n## Timeline (from the note)\n\n");
+    for e in &x.entries {
+        s.push_str(&format!("- {}\n", line(e)));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_draft_quotes_the_note_and_asks_what_it_cannot_know() {
+        let note = "# Incident INC-7\n\n- **Incident:** INC-7\n- **Mode:** LIVE\n\n## Timeline (UTC, 2026-12-03)\n\n- `03:00:00Z` **assess** `checkout` — health critical: roll back now\n- `03:02:00Z` **plan** `checkout` — plan #1\n    - migrations 8..9: 1 file(s), 1 ok, 0 review, 0 UNSAFE\n- `03:03:00Z` **action** `checkout` — step 1: Roll back deployment checkout from revision 9 to revision 8\n- `03:04:00Z` **checklist** `checkout` — ☑ Rollout converged (auto)\n  <!-- rbtui {\"marker\":\"tick\",\"target\":\"checkout\",\"step\":\"converged\",\"auto\":true} -->\n- `03:06:30Z` **recovered** `checkout` — recovered: error_rate 0.2% < 5%\n- `03:10:00Z` **end** — session ended; checklist state at exit\n    - checkout — Kubernetes deployment rollback:\n      - [x] Executed rollout undo\n      - [ ] Revert the bad change (d8f3c2a) in git\n";
+        let x = super::super::export::read(note);
+        let d = draft(&x, "n.md", chrono::Utc::now());
+        assert!(d.contains("# Postmortem draft — INC-7"), "{d}");
+        assert!(
+            d.contains("6 min 30 s from detection to verified recovery"),
+            "{d}"
+        );
+        assert!(
+            d.contains("| Mitigation started | 2026-12-03 03:03:00Z |"),
+            "{d}"
+        );
+        assert!(
+            d.contains("| Rollout converged | 2026-12-03 03:04:00Z |"),
+            "{d}"
+        );
+        assert!(d.contains("- migrations 8..9: 1 file(s), 1 ok"), "{d}");
+        assert!(
+            d.contains(
+                "- [ ] Revert the bad change (d8f3c2a) in git (open at the end of the session)"
+            ),
+            "{d}"
+        );
+        assert!(d.contains("The note has no auto-sync entry."), "{d}");
+        assert!(d.contains("is not in the note: add it"), "{d}");
+    }
+
+    #[test]
+    fn without_a_recovery_the_outcome_is_not_proven() {
+        let note =
+            "## Timeline (UTC, 2026-12-03)\n\n- `03:00:00Z` **assess** `x` — health critical\n";
+        let d = draft(
+            &super::super::export::read(note),
+            "n.md",
+            chrono::Utc::now(),
+        );
+        assert!(d.contains("no recovery recorded: not proven"), "{d}");
+        assert!(d.contains("no verified recovery recorded"), "{d}");
+    }
+}

@@ -26,7 +26,7 @@ fn line(e: &Entry) -> String {
     )
 }
 
-fn first<'a>(x: &'a Export, f: impl Fn(&Entry) -> bool) -> Option<&'a Entry> {
+fn first(x: &Export, f: impl Fn(&Entry) -> bool) -> Option<&Entry> {
     x.entries.iter().find(|e| f(e))
 }
 
@@ -171,8 +171,7 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
     let open: Vec<String> = x
         .entries
         .iter()
-        .filter(|e| e.kind == "end")
-        .last()
+        .rfind(|e| e.kind == "end")
         .map(|e| {
             e.details
                 .iter()

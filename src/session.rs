@@ -488,6 +488,7 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         })
         .collect();
     settings.drill_stale_days = config.settings.drill_stale_after_days;
+    settings.comms = crate::runbook::load_comms(config.dir.as_deref());
     if demo {
         settings.verify_window_secs = settings.verify_window_secs.min(30);
     }

@@ -55,6 +55,50 @@ fn drafting_a_status_message_is_not_posting_it() {
     assert!(!ticked(&s, "orders", "communicate"), "drafted, not posted");
 }
 
+/// One template per moment: a critical prod target before any rollback
+/// gets the P0 message; the operator can switch to another, and "resolved"
+/// says NOT RESOLVED while no verified recovery backs it. Each draft is
+/// recorded, none is marked posted.
+#[test]
+fn status_templates_fit_the_moment_and_resolved_needs_a_verified_recovery() {
+    let (mut s, _b) = demo(Mode::Demo, None);
+    select(&mut s, "checkout");
+    s.press("s");
+    let text = match &s.state.popup {
+        Some(rbtui::core::state::Popup::Status(w, t)) => {
+            assert_eq!(*w, rbtui::core::status::Comms::P0);
+            t.clone()
+        }
+        p => panic!("{p:?}"),
+    };
+    assert!(text.starts_with("🔴 P0 — checkout (prod)"), "{text}");
+    assert!(text.contains("Impact: critical"), "{text}");
+    assert!(
+        text.contains("bad deploy 9 at "),
+        "the running revision is the suspect: {text}"
+    );
+    s.press("r");
+    let text = match &s.state.popup {
+        Some(rbtui::core::state::Popup::Status(_, t)) => t.clone(),
+        p => panic!("{p:?}"),
+    };
+    assert!(
+        text.starts_with("⚠ NOT RESOLVED (no rollback executed)"),
+        "{text}"
+    );
+    assert_eq!(
+        s.recorded
+            .iter()
+            .filter(|e| e.contains("status message drafted"))
+            .count(),
+        2
+    );
+    assert!(
+        !ticked(&s, "checkout", "communicate"),
+        "drafted, not posted"
+    );
+}
+
 #[test]
 fn an_unreachable_context_is_not_verified_at_confirm() {
     let dir = tempfile::tempdir().unwrap();

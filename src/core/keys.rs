@@ -45,7 +45,7 @@ pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
         Key::Char('n') => {
             s.popup = Some(Popup::Notes);
         }
-        Key::Char('s') => status_message(s, fx),
+        Key::Char('s') => status_message(s, None, fx),
         Key::Char('p') if s.plan.is_some() => s.popup = Some(Popup::Plan),
         Key::Char('a') => request_reenable(s, fx),
         Key::Char(c @ '1'..='5') => s.focus = Pane::ALL[(c as u8 - b'1') as usize],
@@ -162,7 +162,18 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
 
 pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
     match p {
-        Popup::Help | Popup::Status(_) => {
+        Popup::Status(..) => {
+            use super::status::Comms;
+            match k {
+                Key::Char('0') => status_message(s, Some(Comms::P0), fx),
+                Key::Char('1') => status_message(s, Some(Comms::P1), fx),
+                Key::Char('u') => status_message(s, Some(Comms::Update), fx),
+                Key::Char('r') => status_message(s, Some(Comms::Resolved), fx),
+                Key::Esc | Key::Enter | Key::Char('q') => s.popup = None,
+                _ => {}
+            }
+        }
+        Popup::Help => {
             if matches!(k, Key::Esc | Key::Enter | Key::Char('q') | Key::Char('?')) {
                 s.popup = None;
             }

@@ -67,7 +67,8 @@ pub enum Popup {
         text: String,
     },
     /// A ready-to-paste status message.
-    Status(String),
+    /// A drafted status message and which template it came from.
+    Status(super::status::Comms, String),
     QuitConfirm,
 }
 
@@ -205,6 +206,9 @@ pub struct Settings {
     pub progress_poll_ms: u64,
     /// A runbook not exercised (drill or real) for this many days is stale.
     pub drill_stale_days: i64,
+    /// Status message templates overridden next to the config (the
+    /// built-in ones otherwise).
+    pub comms: HashMap<super::status::Comms, String>,
 }
 
 impl Settings {
@@ -228,6 +232,7 @@ impl Settings {
             drill: None,
             progress_poll_ms: 1000,
             drill_stale_days: 90,
+            comms: HashMap::new(),
         }
     }
 }

@@ -1,25 +1,137 @@
-//! The ready-to-paste status message, filled from the run so it never
-//! claims more than rbtui saw.
+//! The ready-to-paste status messages, one template per audience and
+//! moment (P0, P1, update, resolved), filled from the run so they never
+//! claim more than rbtui saw: "resolved" says RESOLVED only after the
+//! verification recovered. Drafting never ticks "posted"; the operator
+//! does, after posting.
 
 use super::fmt::hms;
 use super::model::Kind;
 use super::plan::images_text;
 use super::state::{Outcome, State};
+use serde::{Deserialize, Serialize};
 
-const TEMPLATE: &str = include_str!("../../assets/templates/status.txt");
+/// Which message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Comms {
+    P0,
+    P1,
+    Update,
+    Resolved,
+}
 
-pub fn draft(s: &State) -> String {
+impl Comms {
+    pub const ALL: [Comms; 4] = [Comms::P0, Comms::P1, Comms::Update, Comms::Resolved];
+    /// Its file in `assets/templates/` (or `templates/` next to the config).
+    pub fn file(self) -> &'static str {
+        match self {
+            Comms::P0 => "p0.txt",
+            Comms::P1 => "p1.txt",
+            Comms::Update => "update.txt",
+            Comms::Resolved => "resolved.txt",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Comms::P0 => "P0",
+            Comms::P1 => "P1",
+            Comms::Update => "update",
+            Comms::Resolved => "resolved",
+        }
+    }
+    pub fn builtin(self) -> &'static str {
+        match self {
+            Comms::P0 => include_str!("../../assets/templates/p0.txt"),
+            Comms::P1 => include_str!("../../assets/templates/p1.txt"),
+            Comms::Update => include_str!("../../assets/templates/update.txt"),
+            Comms::Resolved => include_str!("../../assets/templates/resolved.txt"),
+        }
+    }
+}
+
+/// The message the moment calls for: before a rollback, P0 for a critical
+/// prod target and P1 otherwise; once one ran, an update. Declaring the
+/// incident resolved is the operator's call (`r`), never rbtui's default.
+pub fn default_for(s: &State) -> Comms {
+    match &s.run {
+        Some(_) => Comms::Update,
+        None => {
+            let t = s.selected_target();
+            let critical = t
+                .and_then(|t| s.verdicts.get(&t.name))
+                .is_some_and(|v| v.severity == super::verdict::Severity::Critical);
+            if critical && t.is_some_and(|t| t.is_prod()) {
+                Comms::P0
+            } else {
+                Comms::P1
+            }
+        }
+    }
+}
+
+pub fn draft(s: &State, which: Comms) -> String {
+    let template = s
+        .settings
+        .comms
+        .get(&which)
+        .map(String::as_str)
+        .unwrap_or(which.builtin());
     let Some(run) = &s.run else {
         let t = s.selected_target();
-        let v = t.and_then(|t| s.verdicts.get(&t.name));
-        return format!(
-            "🔎 INVESTIGATING — incident {}\n{}: {}\nNo rollback executed yet. Owner: {}",
-            s.settings.incident,
-            t.map(|t| t.name.as_str()).unwrap_or("(no target)"),
-            v.map(|v| format!("{} — {}", v.severity.label(), v.reasons.join("; ")))
-                .unwrap_or_else(|| "health unknown".into()),
-            s.settings.operator
-        );
+        let verdict = t
+            .and_then(|t| s.verdicts.get(&t.name))
+            .map(|v| format!("{} — {}", v.severity.label(), v.reasons.join("; ")))
+            .unwrap_or_else(|| "health unknown".into());
+        // The revision running now is the suspect.
+        let cur = t
+            .and_then(|t| s.histories.get(&t.name))
+            .and_then(|h| h.current());
+        let vars = [
+            ("icon", "🔎".to_string()),
+            ("headline", "INVESTIGATING".to_string()),
+            (
+                "resolved_headline",
+                "⚠ NOT RESOLVED (no rollback executed)".to_string(),
+            ),
+            ("incident", s.settings.incident.clone()),
+            (
+                "environment",
+                t.map(|t| t.environment.clone()).unwrap_or_default(),
+            ),
+            (
+                "target",
+                t.map(|t| t.name.clone())
+                    .unwrap_or_else(|| "(no target)".into()),
+            ),
+            (
+                "kind",
+                t.map(|t| t.kind.label().to_string()).unwrap_or_default(),
+            ),
+            ("verdict", verdict),
+            (
+                "detected",
+                cur.and_then(|c| c.deployed_at)
+                    .map(hms)
+                    .unwrap_or_else(|| "?".into()),
+            ),
+            ("started", "—".into()),
+            ("outcome_line", "no rollback executed yet".into()),
+            ("verified", "no rollback executed yet".into()),
+            (
+                "from_rev",
+                cur.map(|c| c.id.clone()).unwrap_or_else(|| "?".into()),
+            ),
+            (
+                "from_images",
+                cur.map(images_text).unwrap_or_else(|| "?".into()),
+            ),
+            ("to_rev", "?".into()),
+            ("to_images", "?".into()),
+            ("health", "see verdict".into()),
+            ("bad_sha", "the bad change".into()),
+            ("autosync_next", String::new()),
+            ("operator", s.settings.operator.clone()),
+        ];
+        return fill(template, &vars);
     };
     let p = &run.plan;
     let (icon, headline, outcome_line) = match &run.outcome {
@@ -70,9 +182,28 @@ pub fn draft(s: &State) -> String {
     } else {
         String::new()
     };
+    let verified = match (&run.outcome, &run.caveat) {
+        (Some(Outcome::Succeeded), None) => format!("verified recovered ({})", hms(s.now)),
+        (_, Some(c)) => format!("NOT verified: {c}"),
+        (Some(Outcome::Failed(m)), None) => format!("NOT verified: the rollback failed: {m}"),
+        (None, None) => "not verified yet".into(),
+    };
+    let resolved_headline = if verified.starts_with("verified") {
+        "✅ RESOLVED".to_string()
+    } else {
+        "⚠ NOT RESOLVED (recovery not verified)".to_string()
+    };
+    let verdict = s
+        .verdicts
+        .get(&p.target.name)
+        .map(|v| format!("{} — {}", v.severity.label(), v.reasons.join("; ")))
+        .unwrap_or_else(|| "health unknown".into());
     let vars = [
         ("icon", icon.to_string()),
         ("headline", headline),
+        ("resolved_headline", resolved_headline),
+        ("verdict", verdict),
+        ("verified", verified),
         ("incident", s.settings.incident.clone()),
         ("environment", p.target.environment.clone()),
         ("target", p.target.name.clone()),
@@ -89,13 +220,9 @@ pub fn draft(s: &State) -> String {
         ("autosync_next", autosync),
         ("operator", s.settings.operator.clone()),
     ];
-    crate::runbook::fill(
-        TEMPLATE,
-        &vars
-            .iter()
-            .map(|(k, v)| (*k, v.clone()))
-            .collect::<Vec<_>>(),
-    )
-    .trim_end()
-    .to_string()
+    fill(template, &vars)
+}
+
+fn fill(template: &str, vars: &[(&str, String)]) -> String {
+    crate::runbook::fill(template, vars).trim_end().to_string()
 }

@@ -880,8 +880,15 @@ pub(super) fn plan_ready(s: &mut State, fx: &mut Vec<Effect>) {
 }
 
 /// Drafts the ready-to-paste status message from the run (or the selection).
-pub(super) fn status_message(s: &mut State, fx: &mut Vec<Effect>) {
-    let text = crate::core::status::draft(s);
+/// Drafts a status message (`which`, or the one the moment calls for);
+/// recorded, never marked as posted.
+pub(super) fn status_message(
+    s: &mut State,
+    which: Option<crate::core::status::Comms>,
+    fx: &mut Vec<Effect>,
+) {
+    let which = which.unwrap_or_else(|| crate::core::status::default_for(s));
+    let text = crate::core::status::draft(s, which);
     let t = s
         .run
         .as_ref()
@@ -892,7 +899,10 @@ pub(super) fn status_message(s: &mut State, fx: &mut Vec<Effect>) {
         fx,
         EntryKind::Status,
         t.clone(),
-        "status message drafted".into(),
+        format!(
+            "status message drafted ({}; not posted by rbtui)",
+            which.label()
+        ),
         text.lines().map(|l| format!("> {l}")).collect(),
         None,
     );
@@ -905,7 +915,7 @@ pub(super) fn status_message(s: &mut State, fx: &mut Vec<Effect>) {
             Some("drafted by rbtui (press s)".into()),
         );
     }
-    s.popup = Some(Popup::Status(text));
+    s.popup = Some(Popup::Status(which, text));
 }
 
 pub(super) fn quit(s: &mut State, fx: &mut Vec<Effect>) {

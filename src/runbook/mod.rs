@@ -123,6 +123,25 @@ pub fn load_all(config_dir: Option<&Path>) -> Result<Vec<Runbook>, String> {
     Ok(out)
 }
 
+/// Status message templates overridden in `templates/` next to the config
+/// (`p0.txt`, `p1.txt`, `update.txt`, `resolved.txt`); the others stay
+/// built in.
+pub fn load_comms(
+    config_dir: Option<&Path>,
+) -> std::collections::HashMap<crate::core::status::Comms, String> {
+    let Some(dir) = config_dir else {
+        return Default::default();
+    };
+    crate::core::status::Comms::ALL
+        .iter()
+        .filter_map(|c| {
+            std::fs::read_to_string(dir.join("templates").join(c.file()))
+                .ok()
+                .map(|t| (*c, t))
+        })
+        .collect()
+}
+
 /// Fills the `{…}` placeholders of a step detail.
 pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
     let mut s = template.to_string();
@@ -135,6 +154,17 @@ pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_next_to_the_config_replaces_the_builtin_one_only() {
+        use crate::core::status::Comms;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("templates")).unwrap();
+        std::fs::write(dir.path().join("templates/p1.txt"), "ours: {target}").unwrap();
+        let c = load_comms(Some(dir.path()));
+        assert_eq!(c.get(&Comms::P1).map(String::as_str), Some("ours: {target}"));
+        assert!(!c.contains_key(&Comms::P0), "the others stay built in");
+    }
 
     #[test]
     fn builtin_runbooks_parse_and_cover_every_kind() {

@@ -24,7 +24,10 @@ pub fn keys(s: &State) -> Vec<(&'static str, &'static str)> {
             ("Esc", "cancel"),
         ],
         Some(Popup::QuitConfirm) => vec![("y", "quit anyway"), ("any key", "stay")],
-        Some(Popup::Help) | Some(Popup::Status(_)) => vec![("Esc", "close")],
+        Some(Popup::Help) => vec![("Esc", "close")],
+        Some(Popup::Status(..)) => {
+            vec![("0/1/u/r", "P0 · P1 · update · resolved"), ("Esc", "close")]
+        }
         None if s.filtering => vec![("type", "filter"), ("Enter", "keep"), ("Esc", "clear")],
         None => {
             let mut v = match s.focus {

@@ -15,7 +15,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Esc", "back / close"),
     ("/", "filter targets (name, kind, environment)"),
     ("n", "notes editor; Ctrl-S appends to the note"),
-    ("s", "draft the status message (recorded)"),
+    (
+        "s",
+        "draft a status message; 0 1 u r: P0, P1, update, resolved",
+    ),
     ("p", "show the current plan again"),
     (
         "t (in the plan)",

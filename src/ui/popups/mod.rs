@@ -21,7 +21,7 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
         Some(Popup::Evidence { step, text }) => {
             small::evidence(s, step, text, f, centered(area, 80, 7))
         }
-        Some(Popup::Status(text)) => small::status(text, f, centered(area, 100, 14)),
+        Some(Popup::Status(which, text)) => small::status(*which, text, f, centered(area, 100, 14)),
         Some(Popup::QuitConfirm) => small::quit(s, f, centered(area, 70, 7)),
     }
 }

@@ -38,10 +38,12 @@ pub fn evidence(s: &State, step: &str, text: &str, f: &mut Frame, area: Rect) {
     );
 }
 
-pub fn status(text: &str, f: &mut Frame, area: Rect) {
+pub fn status(which: crate::core::status::Comms, text: &str, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, area);
-    let block = Block::bordered()
-        .title(" Status message — recorded to the note; copy it from here or the note · Esc ");
+    let block = Block::bordered().title(format!(
+        " Status message ({}) — recorded to the note, not posted · 0 1 u r: switch · Esc ",
+        which.label()
+    ));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let [body, hint] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);

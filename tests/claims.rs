@@ -130,3 +130,44 @@ fn an_unreachable_context_is_not_verified_at_confirm() {
         "{text}"
     );
 }
+
+/// After the rollback converged and its verification recovered, the
+/// resolved message may say RESOLVED, with what proves it.
+#[test]
+fn resolved_says_resolved_only_after_a_verified_recovery() {
+    let (mut s, _b) = demo(Mode::Demo, None);
+    plan_to(&mut s, "checkout", "8");
+    s.press("<Enter>checkout<Enter>");
+    s.press("sr");
+    let text = match &s.state.popup {
+        Some(rbtui::core::state::Popup::Status(_, t)) => t.clone(),
+        p => panic!("{p:?}"),
+    };
+    assert!(
+        text.starts_with("⚠ NOT RESOLVED (recovery not verified)"),
+        "{text}"
+    );
+    s.press("<Esc>");
+    assert!(s.advance_until(120_000, |st| {
+        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    }));
+    s.press("s");
+    assert!(
+        matches!(
+            s.state.popup,
+            Some(rbtui::core::state::Popup::Status(
+                rbtui::core::status::Comms::Update,
+                _
+            ))
+        ),
+        "declaring it resolved is the operator's call"
+    );
+    s.press("r");
+    let text = match &s.state.popup {
+        Some(rbtui::core::state::Popup::Status(_, t)) => t.clone(),
+        p => panic!("{p:?}"),
+    };
+    assert!(text.starts_with("✅ RESOLVED — checkout (prod)"), "{text}");
+    assert!(text.contains("Rolled back 9 → 8"), "{text}");
+    assert!(text.contains("Recovery: verified recovered"), "{text}");
+}

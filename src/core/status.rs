@@ -115,6 +115,7 @@ pub fn draft(s: &State, which: Comms) -> String {
             ),
             ("started", "—".into()),
             ("outcome_line", "no rollback executed yet".into()),
+            ("rollback_line", "No rollback executed.".into()),
             ("verified", "no rollback executed yet".into()),
             (
                 "from_rev",
@@ -203,6 +204,16 @@ pub fn draft(s: &State, which: Comms) -> String {
         ("headline", headline),
         ("resolved_headline", resolved_headline),
         ("verdict", verdict),
+        (
+            "rollback_line",
+            format!(
+                "Rolled back {} → {} ({}); {}",
+                bad_rev.id,
+                good_rev.id,
+                images_text(&good_rev),
+                outcome_line
+            ),
+        ),
         ("verified", verified),
         ("incident", s.settings.incident.clone()),
         ("environment", p.target.environment.clone()),

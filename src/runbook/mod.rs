@@ -162,7 +162,10 @@ mod tests {
         std::fs::create_dir(dir.path().join("templates")).unwrap();
         std::fs::write(dir.path().join("templates/p1.txt"), "ours: {target}").unwrap();
         let c = load_comms(Some(dir.path()));
-        assert_eq!(c.get(&Comms::P1).map(String::as_str), Some("ours: {target}"));
+        assert_eq!(
+            c.get(&Comms::P1).map(String::as_str),
+            Some("ours: {target}")
+        );
         assert!(!c.contains_key(&Comms::P0), "the others stay built in");
     }
 

@@ -490,50 +490,15 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
     }
 }
 
-/// A note's timeline, or why there is none to read.
-fn read_note(note: &std::path::Path) -> Result<crate::note::export::Export, String> {
-    let text = std::fs::read_to_string(note)
-        .map_err(|e| format!("rbtui: cannot read {}: {e}", note.display()))?;
-    let x = crate::note::export::read(&text);
-    if x.entries.is_empty() {
-        return Err(format!(
-            "rbtui: {} has no rbtui timeline (no `## Timeline` entries)",
-            note.display()
-        ));
-    }
-    Ok(x)
-}
-
 /// `rbtui postmortem NOTE [--out PATH]`.
 pub fn postmortem(note: &std::path::Path, out: Option<&std::path::Path>) -> ExitCode {
-    let x = match read_note(note) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let out = out
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(|| note.with_extension("postmortem.md"));
-    let text = crate::note::postmortem::draft(&x, &note.display().to_string(), chrono::Utc::now());
-    // Never over a draft someone has started editing.
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&out)
-        .and_then(|mut f| {
-            use std::io::Write;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()
-        });
-    match written {
-        Ok(()) => {
-            println!("{}", out.display());
+    match crate::note::postmortem::write_next_to(note, out, chrono::Utc::now()) {
+        Ok(p) => {
+            println!("{p}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("rbtui: cannot write {}: {e}", out.display());
+            eprintln!("rbtui: {e}");
             ExitCode::from(2)
         }
     }
@@ -541,10 +506,10 @@ pub fn postmortem(note: &std::path::Path, out: Option<&std::path::Path>) -> Exit
 
 /// `rbtui note export NOTE [--json]`.
 pub fn export_note(note: &std::path::Path, json: bool) -> ExitCode {
-    let x = match read_note(note) {
+    let x = match crate::note::export::read_file(note) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("rbtui: {e}");
             return ExitCode::from(2);
         }
     };

@@ -171,3 +171,32 @@ fn resolved_says_resolved_only_after_a_verified_recovery() {
     assert!(text.contains("Rolled back 9 → 8"), "{text}");
     assert!(text.contains("Recovery: verified recovered"), "{text}");
 }
+
+/// `P` in the console drafts the postmortem from the note on disk, beside
+/// it, and records where; a second press never overwrites the first draft.
+#[test]
+fn the_console_writes_a_postmortem_draft_beside_the_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let (mut s, _b) = demo(Mode::Demo, Some(&note));
+    select(&mut s, "checkout");
+    s.press("s<Esc>P");
+    s.run_ready();
+    let draft = dir.path().join("n.postmortem.md");
+    let d = std::fs::read_to_string(&draft).expect("draft written");
+    assert!(d.contains("# Postmortem draft — INC-7"), "{d}");
+    assert!(d.contains("the session has not ended"), "{d}");
+    assert!(
+        s.recorded
+            .iter()
+            .any(|e| e.contains("postmortem draft written to") && e.contains("n.postmortem.md"))
+    );
+    s.press("P");
+    s.run_ready();
+    assert!(
+        s.recorded
+            .iter()
+            .any(|e| e.contains("postmortem draft not written"))
+    );
+    assert_eq!(std::fs::read_to_string(&draft).unwrap(), d);
+}

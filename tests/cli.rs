@@ -486,7 +486,7 @@ fn note_export_gives_the_timeline_as_json() {
     std::fs::write(&note, "just text\n").unwrap();
     let out = rbtui(dir.path(), &["note", "export", "n.md"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("has no rbtui timeline"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no timeline entries"));
 }
 
 /// A postmortem draft from a note: written next to it, quoting the note,

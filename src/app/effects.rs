@@ -65,6 +65,13 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
             result: backend.health(&target).await,
         },
         Effect::Record(_) => return None,
+        Effect::DraftPostmortem { note } => {
+            Action::PostmortemDrafted(crate::note::postmortem::write_next_to(
+                std::path::Path::new(&note),
+                None,
+                chrono::Utc::now(),
+            ))
+        }
     })
 }
 

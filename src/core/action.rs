@@ -79,6 +79,8 @@ pub enum Action {
     HealthFailed { target: String, error: String },
     /// A watch saw this target's revisions (or which is current) change.
     HistoryChanged(String),
+    /// Where the postmortem draft was written, or why it was not.
+    PostmortemDrafted(Result<String, String>),
     /// History and planning facts for one target.
     HistoryLoaded {
         target: String,
@@ -233,4 +235,8 @@ pub enum Effect {
     },
     /// Append to the note, durably, before anything after it runs.
     Record(NoteEntry),
+    /// Draft the postmortem from the note file as it is on disk, next to it.
+    DraftPostmortem {
+        note: String,
+    },
 }

@@ -46,6 +46,12 @@ pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
             s.popup = Some(Popup::Notes);
         }
         Key::Char('s') => status_message(s, None, fx),
+        Key::Char('P') => {
+            s.flash = Some((false, "drafting the postmortem from the note…".into()));
+            fx.push(Effect::DraftPostmortem {
+                note: s.settings.note_path.clone(),
+            });
+        }
         Key::Char('p') if s.plan.is_some() => s.popup = Some(Popup::Plan),
         Key::Char('a') => request_reenable(s, fx),
         Key::Char(c @ '1'..='5') => s.focus = Pane::ALL[(c as u8 - b'1') as usize],

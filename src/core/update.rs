@@ -102,6 +102,23 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             }
             s.health_errors.insert(target, error.clone()).as_ref() != Some(&error)
         }
+        Action::PostmortemDrafted(r) => {
+            let text = match &r {
+                Ok(p) => format!("postmortem draft written to {p}"),
+                Err(e) => format!("postmortem draft not written: {e}"),
+            };
+            record(
+                s,
+                &mut fx,
+                EntryKind::Note,
+                None,
+                text.clone(),
+                vec![],
+                None,
+            );
+            s.flash = Some((r.is_err(), text));
+            true
+        }
         Action::HistoryChanged(target) => {
             history_changed(s, &target, &mut fx);
             false

@@ -51,6 +51,20 @@ fn date_in(line: &str) -> Option<NaiveDate> {
         .find_map(|w| NaiveDate::parse_from_str(w, "%Y-%m-%d").ok())
 }
 
+/// A note file's timeline, or why there is none to read.
+pub fn read_file(note: &std::path::Path) -> Result<Export, String> {
+    let text = std::fs::read_to_string(note)
+        .map_err(|e| format!("cannot read {}: {e}", note.display()))?;
+    let x = read(&text);
+    if x.entries.is_empty() {
+        return Err(format!(
+            "{} has no timeline entries (not an rbtui note, or nothing recorded yet)",
+            note.display()
+        ));
+    }
+    Ok(x)
+}
+
 pub fn read(note: &str) -> Export {
     let mut out = Export {
         incident: None,

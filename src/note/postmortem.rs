@@ -168,10 +168,8 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
         s.push_str(&format!("{l}\n"));
     }
 
-    let open: Vec<String> = x
-        .entries
-        .iter()
-        .rfind(|e| e.kind == "end")
+    let ended = x.entries.iter().rfind(|e| e.kind == "end");
+    let open: Vec<String> = ended
         .map(|e| {
             e.details
                 .iter()
@@ -202,8 +200,10 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
     ));
     s.push_str(&format!(
         "- **Which checklist steps stayed open?** {}\n",
-        if open.is_empty() {
-            "none at the end of the session (or the session did not end cleanly)".to_string()
+        if ended.is_none() {
+            "the session has not ended: the note lists the open steps when it does".to_string()
+        } else if open.is_empty() {
+            "none at the end of the session".to_string()
         } else {
             open.join("; ")
         }
@@ -222,6 +222,32 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
         s.push_str(&format!("- {}\n", line(e)));
     }
     s
+}
+
+/// Reads the note and writes the draft beside it (`<note>.postmortem.md`,
+/// or `out`), never over an existing file; returns where.
+pub fn write_next_to(
+    note: &std::path::Path,
+    out: Option<&std::path::Path>,
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    let x = super::export::read_file(note)?;
+    let out = out
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| note.with_extension("postmortem.md"));
+    let body = draft(&x, &note.display().to_string(), now);
+    // Never over a draft someone has started editing.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&out)
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(body.as_bytes())?;
+            f.sync_all()
+        })
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    Ok(out.display().to_string())
 }
 
 #[cfg(test)]

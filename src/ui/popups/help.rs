@@ -20,6 +20,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "draft a status message; 0 1 u r: P0, P1, update, resolved",
     ),
     ("p", "show the current plan again"),
+    ("P", "write a postmortem draft beside the note"),
     (
         "t (in the plan)",
         "Kubernetes: pin digests / restore exactly",

@@ -29,16 +29,18 @@ struct CliUser {
     auth_token: String,
 }
 
-/// A bearer token that prints as `[REDACTED]` in any `{:?}`.
+/// A bearer token that prints as `[REDACTED]` in any `{:?}` and is wiped
+/// from memory when dropped (`secrecy`).
 #[derive(Clone)]
-pub struct Token(String);
+pub struct Token(secrecy::SecretString);
 
 impl Token {
     pub fn new(s: String) -> Token {
-        Token(s)
+        Token(s.into())
     }
     pub fn expose(&self) -> &str {
-        &self.0
+        use secrecy::ExposeSecret;
+        self.0.expose_secret()
     }
 }
 
@@ -71,7 +73,7 @@ pub fn cli_config_paths() -> Vec<PathBuf> {
 pub fn token_for(server: &str) -> Result<Token, String> {
     if let Ok(t) = std::env::var("ARGOCD_AUTH_TOKEN") {
         if !t.trim().is_empty() {
-            return Ok(Token(t.trim().to_string()));
+            return Ok(Token::new(t.trim().to_string()));
         }
     }
     let host = strip_scheme(server);
@@ -80,7 +82,7 @@ pub fn token_for(server: &str) -> Result<Token, String> {
             continue;
         };
         if let Some(t) = token_from_cli_config(&text, host) {
-            return Ok(Token(t));
+            return Ok(Token::new(t));
         }
     }
     Err(format!(
@@ -126,6 +128,6 @@ mod tests {
             Some("tok-b")
         );
         assert_eq!(token_from_cli_config(y, "other").as_deref(), Some("tok-a"));
-        assert_eq!(format!("{:?}", Token("secret".into())), "Token([REDACTED])");
+        assert_eq!(format!("{:?}", Token::new("secret".into())), "Token([REDACTED])");
     }
 }

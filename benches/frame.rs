@@ -6,7 +6,10 @@
 //! - idle: no redraw when nothing changed
 //! - resident memory with 1,000 targets: ≤ 40 MB
 
+mod common;
+
 use chrono::{TimeZone, Utc};
+use common::{pct, rss_mb};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rbtui::app::Ui;
@@ -40,23 +43,6 @@ fn start() -> (Script, Terminal<TestBackend>, Ui) {
     let ui = Ui::default();
     term.draw(|f| rbtui::ui::render(&s.state, &ui, f)).unwrap();
     (s, term, ui)
-}
-
-fn pct(v: &mut [Duration], p: f64) -> Duration {
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 /// What the console does between having its target list and showing it:

@@ -9,11 +9,14 @@
 //! namespace; start to a complete health screen ≤ 1 s; resident memory
 //! ≤ 60 MB; watch event → frame ≤ 50 ms.
 
+mod common;
+
 #[path = "../tests/common/http.rs"]
 mod http;
 #[path = "../tests/common/k8s_server.rs"]
 mod k8s_server;
 
+use common::{pct, rss_mb};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rbtui::backend::kubernetes::{DeployTarget, KubeBackend};
@@ -27,18 +30,6 @@ use std::time::{Duration, Instant};
 
 const NAMESPACES: usize = 20;
 const PER_NS: usize = 50;
-
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
 
 fn name(i: usize) -> String {
     format!("svc-{i:02}")
@@ -294,14 +285,12 @@ fn main() {
         lat.push(t.elapsed());
         std::thread::sleep(Duration::from_millis(50));
     }
-    lat.sort();
-    read.sort();
     println!(
         "watch event -> frame ({total} targets): p50 {:?}  p99 {:?}  max {:?}; of which reading all health from the watches p50 {:?}  (goal 50 ms)",
-        lat[lat.len() / 2],
-        lat[(lat.len() * 99) / 100],
-        lat[lat.len() - 1],
-        read[read.len() / 2]
+        pct(&mut lat, 0.5),
+        pct(&mut lat, 0.99),
+        pct(&mut lat, 1.0),
+        pct(&mut read, 0.5)
     );
     drop(to);
     let _ = child.kill();

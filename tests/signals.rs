@@ -152,7 +152,7 @@ fn probes_judge_status_body_json_and_time() {
 fn prometheus() -> (std::net::SocketAddr, Arc<std::sync::Mutex<Vec<Req>>>) {
     serve(Arc::new(|r: &Req| {
         let q = r.query.clone();
-        let decoded = urlish_decode(&q);
+        let decoded = common::http::url_decode(&q);
         let value = if decoded.contains("code=~\"5..\"") {
             "0.072"
         } else if decoded.contains("histogram_quantile(0.95") {
@@ -206,24 +206,8 @@ fn prometheus() -> (std::net::SocketAddr, Arc<std::sync::Mutex<Vec<Req>>>) {
 fn field(q: &str, k: &str) -> String {
     q.split('&')
         .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
-        .map(urlish_decode)
+        .map(common::http::url_decode)
         .unwrap_or_default()
-}
-
-fn urlish_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap_or(b'?'));
-            i += 3;
-        } else {
-            out.push(if b[i] == b'+' { b' ' } else { b[i] });
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[test]
@@ -278,7 +262,7 @@ fn prometheus_answers_become_signals_with_criteria() {
         .find(|r| r.path == "/api/v1/query_range")
         .unwrap();
     assert_eq!(field(&range.query, "step"), "30s");
-    assert!(urlish_decode(&range.query).contains("service=\"checkout\""));
+    assert!(common::http::url_decode(&range.query).contains("service=\"checkout\""));
 
     let one = |q: &str| rt.block_on(read_query(&client, &prom, "custom", q, None));
     assert_eq!(one("nan_metric").display, "NaN (no traffic?)");

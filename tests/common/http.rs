@@ -203,3 +203,20 @@ async fn write_stream(
     let _ = sock.write_all(b"0\r\n\r\n").await;
     let _ = sock.shutdown().await;
 }
+
+/// Decodes a query string's `%XX` escapes and `+` spaces.
+pub fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap_or(b'?'));
+            i += 3;
+        } else {
+            out.push(if b[i] == b'+' { b' ' } else { b[i] });
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -19,7 +19,7 @@
 //! a new resourceVersion and tells the watches, as an apply would.
 #![allow(dead_code)]
 
-use super::http::{Req, Resp, Stream, serve};
+use super::http::{Req, Resp, Stream, serve, url_decode};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, Weak};
@@ -303,28 +303,12 @@ fn parse_path(path: &str) -> Option<(String, String, Option<String>)> {
     Some((res, ns, it.next().map(str::to_string)))
 }
 
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap_or(b'?'));
-            i += 3;
-        } else {
-            out.push(if b[i] == b'+' { b' ' } else { b[i] });
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).to_string()
-}
-
 fn param(r: &Req, name: &str) -> Option<String> {
     r.query
         .split('&')
         .filter_map(|kv| kv.split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| decode(v))
+        .map(|(_, v)| url_decode(v))
 }
 
 fn pairs(sel: Option<String>) -> Vec<(String, String)> {

@@ -128,6 +128,9 @@ mod tests {
             Some("tok-b")
         );
         assert_eq!(token_from_cli_config(y, "other").as_deref(), Some("tok-a"));
-        assert_eq!(format!("{:?}", Token::new("secret".into())), "Token([REDACTED])");
+        assert_eq!(
+            format!("{:?}", Token::new("secret".into())),
+            "Token([REDACTED])"
+        );
     }
 }

@@ -167,8 +167,6 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
         target: target.into(),
         revisions,
         facts: TargetFacts {
-                registry: vec![],
-                retained: None,
                 compose_inputs: None,
                 changes: vec![],
                 bad_why: vec![],
@@ -182,6 +180,7 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
             history_note: Some("Argo CD keeps the last revisionHistoryLimit syncs (default 10); images come from each revision's rendered manifests".into()),
             blocked: vec![],
                 warnings: vec![],
+            ..Default::default()
         },
         fetched_at: now,
         known_bad: vec![],

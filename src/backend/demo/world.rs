@@ -260,8 +260,6 @@ impl Service {
             target: self.info.name.clone(),
             revisions,
             facts: TargetFacts {
-                registry: vec![],
-                retained: None,
                 compose_inputs: None,
                 changes: vec![],
                 bad_why: vec![],
@@ -283,6 +281,7 @@ impl Service {
                 // The demo has no git: what HEAD is cannot be known.
                 head_revision: None,
                 head_meta: None,
+                ..Default::default()
             },
             fetched_at: now,
             known_bad,

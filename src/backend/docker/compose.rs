@@ -347,8 +347,6 @@ impl ComposeBackend {
             target: t.name.clone(),
             revisions,
             facts: TargetFacts {
-                registry: vec![],
-                retained: None,
                 version: Self::version_of(&cs),
                 history_note: Some("Compose keeps no history: entries are the images of this repository present on the engine".into()),
                 blocked,

@@ -321,8 +321,6 @@ impl SwarmBackend {
             target: t.name.clone(),
             revisions,
             facts: TargetFacts {
-                registry: vec![],
-                retained: None,
                 compose_inputs: None,
                 changes,
                 bad_why,
@@ -336,6 +334,7 @@ impl SwarmBackend {
                 history_note: Some(note),
                 blocked: vec![],
                 warnings: vec![],
+                ..Default::default()
             },
             fetched_at: asked,
             known_bad,

@@ -3,7 +3,7 @@
 //! the digests their pods ran, and which of them crash-looped. Pure.
 
 use super::reads::Sources;
-use super::{DeployTarget, crash_looped, images, kubectl, time};
+use super::{DeployTarget, crash_looped, images, kubectl, statuses_of, time};
 use crate::backend::git_migrations::{NAMED_TAG_PATTERNS, sha_from_images};
 use crate::core::model::{History, Revision, TargetFacts};
 use serde_json::Value;
@@ -26,15 +26,7 @@ pub fn history_from(t: &DeployTarget, s: &Sources) -> History {
             let mut imgs = images(&rs["spec"]["template"]);
             let unpinned: Vec<String> = imgs.iter().filter(|i| i.digest.is_none()).map(|i| i.full()).collect();
             for img in &mut imgs {
-                let seen = pods
-                    .iter()
-                    .filter(|p| p["metadata"]["labels"][kubectl::HASH_LABEL] == hash)
-                    .flat_map(|p| {
-                        p["status"]["containerStatuses"]
-                            .as_array()
-                            .cloned()
-                            .unwrap_or_default()
-                    })
+                let seen = statuses_of(&pods, hash)
                     .find(|cs| cs["image"].as_str() == Some(img.full().as_str()))
                     .and_then(|cs| {
                         cs["imageID"]
@@ -91,8 +83,6 @@ pub fn history_from(t: &DeployTarget, s: &Sources) -> History {
         target: t.name.clone(),
         revisions,
         facts: TargetFacts {
-            registry: vec![],
-            retained: None,
             compose_inputs: None,
             changes: vec![],
             bad_why,
@@ -115,6 +105,7 @@ pub fn history_from(t: &DeployTarget, s: &Sources) -> History {
             )),
             blocked: vec![],
             warnings,
+            ..Default::default()
         },
         fetched_at: s.stamp,
         known_bad,

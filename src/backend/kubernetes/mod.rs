@@ -699,21 +699,25 @@ impl Backend for KubeBackend {
     }
 }
 
+/// The container statuses of a ReplicaSet's pods (by pod-template-hash).
+fn statuses_of<'a>(pods: &'a [Value], hash: &'a str) -> impl Iterator<Item = &'a Value> {
+    pods.iter()
+        .filter(move |p| p["metadata"]["labels"][kubectl::HASH_LABEL] == hash)
+        .flat_map(|p| {
+            p["status"]["containerStatuses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
+}
+
 /// Whether a ReplicaSet's pods crash-looped: a pod of it still waiting in
 /// CrashLoopBackOff, or kubelet's BackOff warnings for its pods (events
 /// outlive the pods a rollback scaled away, for about an hour).
 pub fn crash_looped(rs: &Value, pods: &[Value], events: &Value) -> Option<String> {
     let hash = rs["metadata"]["labels"][kubectl::HASH_LABEL].as_str()?;
     let name = rs["metadata"]["name"].as_str()?;
-    let looping = pods
-        .iter()
-        .filter(|p| p["metadata"]["labels"][kubectl::HASH_LABEL] == hash)
-        .flat_map(|p| {
-            p["status"]["containerStatuses"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
+    let looping = statuses_of(pods, hash)
         .filter(|cs| cs["state"]["waiting"]["reason"] == "CrashLoopBackOff")
         .count();
     if looping > 0 {

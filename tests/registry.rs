@@ -223,7 +223,7 @@ fn the_registry_says_a_tag_moved_or_is_gone_and_how_many_releases_remain() {
     assert_eq!(c.status, CheckStatus::Warn, "{}", c.detail);
     assert!(
         c.detail.contains(&format!(
-            "{repo}:main moved: it resolves to {} now, but revision 2 ran {}",
+            "{repo}:main moved: it resolves to {} now, but spec 2 ran {}",
             short(&d2),
             short(&d1)
         )),

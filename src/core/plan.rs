@@ -569,7 +569,9 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         };
         check(CheckId::MutableTag, status, mutable.join("; "), false);
     }
-    for (id, status, detail, overridable) in super::registry_check::checks(h, to, &pinned) {
+    for (id, status, detail, overridable) in
+        super::registry_check::checks(h, to, &pinned, i.target.kind.revision_word())
+    {
         check(id, status, detail, overridable);
     }
     check(

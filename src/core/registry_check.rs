@@ -15,6 +15,7 @@ pub fn checks(
     h: &History,
     to: &Revision,
     pinned: &[ImagePin],
+    word: &str,
 ) -> Vec<(CheckId, CheckStatus, String, bool)> {
     let mut out = Vec::new();
     let facts: Vec<_> = h
@@ -48,7 +49,7 @@ pub fn checks(
                 (Ok(Some(now)), Some(ran)) if now == ran => (
                     CheckStatus::Pass,
                     format!(
-                        "{} still resolves to {}, the digest revision {} ran (registry, {at})",
+                        "{} still resolves to {}, the digest {word} {} ran (registry, {at})",
                         f.image,
                         short_digest(now),
                         to.id
@@ -57,7 +58,7 @@ pub fn checks(
                 (Ok(Some(now)), Some(ran)) if pin.is_some() => (
                     CheckStatus::Pass,
                     format!(
-                        "{} moved: it resolves to {} now, revision {} ran {}; the plan pins {} (registry, {at})",
+                        "{} moved: it resolves to {} now, {word} {} ran {}; the plan pins {} (registry, {at})",
                         f.image,
                         short_digest(now),
                         to.id,
@@ -68,7 +69,7 @@ pub fn checks(
                 (Ok(Some(now)), Some(ran)) => (
                     CheckStatus::Warn,
                     format!(
-                        "{} moved: it resolves to {} now, but revision {} ran {}: restoring the tag deploys another build (registry, {at})",
+                        "{} moved: it resolves to {} now, but {word} {} ran {}: restoring the tag deploys another build (registry, {at})",
                         f.image,
                         short_digest(now),
                         to.id,
@@ -78,7 +79,7 @@ pub fn checks(
                 (Ok(Some(now)), None) => (
                     CheckStatus::Warn,
                     format!(
-                        "{} exists and resolves to {} (registry, {at}); which digest revision {} ran is not known, so a move cannot be ruled out",
+                        "{} exists and resolves to {} (registry, {at}); which digest {word} {} ran is not known, so a move cannot be ruled out",
                         f.image,
                         short_digest(now),
                         to.id

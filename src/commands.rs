@@ -119,7 +119,7 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, String> {
 
 async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, String> {
     let b = &s.backend;
-    let targets = b.targets().await?;
+    let targets = b.targets().await.map_err(|e| e.to_string())?;
     let now = chrono::Utc::now();
     match cmd {
         Read::Status { json: as_json } => {
@@ -136,7 +136,7 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
             for t in targets {
                 let h = healths.iter().find_map(|r| match r {
                     Ok(h) if h.target == t.name => Some(Ok(h.clone())),
-                    Err((n, e)) if *n == t.name => Some(Err(e.clone())),
+                    Err((n, e)) if *n == t.name => Some(Err(e.to_string())),
                     _ => None,
                 });
                 let (h, err) = match h {
@@ -232,7 +232,7 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                 .iter()
                 .find(|t| t.name == target)
                 .ok_or_else(|| format!("unknown target `{target}`"))?;
-            let h = b.history(&t.name).await?;
+            let h = b.history(&t.name).await.map_err(|e| e.to_string())?;
             if as_json {
                 outln!(out, "{}", json(&h)?);
                 return Ok(ExitCode::SUCCESS);
@@ -366,7 +366,7 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                 .iter()
                 .find(|t| t.name == target)
                 .ok_or_else(|| format!("unknown target `{target}`"))?;
-            let h = b.history(&t.name).await?;
+            let h = b.history(&t.name).await.map_err(|e| e.to_string())?;
             let health = b.health(&t.name).await.ok();
             let mut p = plan::build(PlanInputs {
                 id: 1,

@@ -8,7 +8,9 @@ use crate::backend::git_migrations::GitMigrations;
 use crate::backend::router::Router;
 use crate::backend::signals::{SignalsBackend, TargetSignals};
 use crate::cli::{Cli, Command};
-use crate::config::{Config, TargetKind};
+use crate::config::{
+    ArgocdConfig, ComposeConfig, Config, KubernetesConfig, Platform, SwarmConfig, TargetConfig,
+};
 use crate::core::model::Mode;
 use crate::core::state::Settings;
 use crate::note::resume::Resumed;
@@ -76,18 +78,18 @@ pub fn host() -> String {
 
 /// One Argo CD backend per server, with its token found once.
 fn argo_backends(
-    targets: Vec<(String, crate::config::TargetConfig)>,
+    targets: Vec<(String, &TargetConfig, &ArgocdConfig)>,
 ) -> Result<Vec<Arc<dyn Backend>>, String> {
     use crate::backend::argocd::{AppSpec, AppTarget, ArgoBackend, auth, client};
-    let mut servers: Vec<String> = targets.iter().map(|(s, _)| s.clone()).collect();
+    let mut servers: Vec<String> = targets.iter().map(|(s, ..)| s.clone()).collect();
     servers.sort();
     servers.dedup();
     let mut out: Vec<Arc<dyn Backend>> = Vec::new();
     for server in servers {
-        let mine: Vec<&crate::config::TargetConfig> = targets
+        let mine: Vec<(&TargetConfig, &ArgocdConfig)> = targets
             .iter()
-            .filter(|(s, _)| *s == server)
-            .map(|(_, t)| t)
+            .filter(|(s, ..)| *s == server)
+            .map(|(_, t, a)| (*t, *a))
             .collect();
         let base = if server.starts_with("http://") || server.starts_with("https://") {
             server.trim_end_matches('/').to_string()
@@ -98,26 +100,26 @@ fn argo_backends(
         let conn = client::Conn {
             base,
             token,
-            insecure: mine.iter().any(|t| t.insecure),
-            ca_file: mine.iter().find_map(|t| t.ca_file.clone()),
+            insecure: mine.iter().any(|(_, a)| a.insecure),
+            ca_file: mine.iter().find_map(|(_, a)| a.ca_file.clone()),
             timeout: std::time::Duration::from_secs(15),
         };
         let specs = mine
             .iter()
-            .map(|t| match (&t.app, &t.selector) {
+            .map(|(t, a)| match (&a.app, &a.selector) {
                 (Some(app), _) => AppSpec::One(AppTarget {
                     name: t.name.clone(),
                     app: app.clone(),
-                    app_namespace: t.app_namespace.clone(),
-                    project: t.project.clone(),
+                    app_namespace: a.app_namespace.clone(),
+                    project: a.project.clone(),
                     environment: t.environment.clone(),
                 }),
                 (None, sel) => AppSpec::Selector {
                     selector: sel.clone().unwrap_or_default(),
-                    project: t.project.clone(),
-                    app_namespace: t.app_namespace.clone(),
+                    project: a.project.clone(),
+                    app_namespace: a.app_namespace.clone(),
                     environment: t.environment.clone(),
-                    environment_label: t.environment_label.clone(),
+                    environment_label: a.environment_label.clone(),
                 },
             })
             .collect();
@@ -152,34 +154,35 @@ async fn kubeconfig_offer() -> Option<Config> {
 
 /// One Kubernetes backend per kube context.
 async fn kube_backends(
-    targets: Vec<crate::config::TargetConfig>,
+    targets: Vec<(&TargetConfig, &KubernetesConfig)>,
 ) -> Result<Vec<Arc<dyn Backend>>, String> {
     use crate::backend::kubernetes::{DeployTarget, KubeBackend};
-    let mut contexts: Vec<Option<String>> = targets.iter().map(|t| t.context.clone()).collect();
+    let mut contexts: Vec<Option<String>> =
+        targets.iter().map(|(_, k)| k.context.clone()).collect();
     contexts.sort();
     contexts.dedup();
     let mut out: Vec<Arc<dyn Backend>> = Vec::new();
     for ctx in contexts {
         // Connecting reads kubeconfig files only; no request is made yet.
         let (client, location) = KubeBackend::connect(ctx.as_deref()).await?;
-        let mine: Vec<&crate::config::TargetConfig> =
-            targets.iter().filter(|t| t.context == ctx).collect();
+        let mine: Vec<&(&TargetConfig, &KubernetesConfig)> =
+            targets.iter().filter(|(_, k)| k.context == ctx).collect();
         let one: Vec<DeployTarget> = mine
             .iter()
-            .filter_map(|t| {
-                t.deployment.as_ref().map(|d| DeployTarget {
+            .filter_map(|(t, k)| {
+                k.deployment.as_ref().map(|d| DeployTarget {
                     name: t.name.clone(),
-                    namespace: t.namespace.clone().unwrap_or_default(),
+                    namespace: k.namespace.clone(),
                     deployment: d.clone(),
                     environment: t.environment.clone(),
                 })
             })
             .collect();
         let mut b = KubeBackend::new(client, location, one);
-        for t in mine.iter().filter(|t| t.deployment.is_none()) {
+        for (t, k) in mine.iter().filter(|(_, k)| k.deployment.is_none()) {
             b = b.with_selector(
-                t.namespace.as_deref().unwrap_or_default(),
-                t.selector.as_deref().unwrap_or_default(),
+                &k.namespace,
+                k.selector.as_deref().unwrap_or_default(),
                 &t.environment,
             );
         }
@@ -188,18 +191,31 @@ async fn kube_backends(
     Ok(out)
 }
 
+/// A Swarm service or a Compose service, served by the engine at `host`.
+enum DockerTarget<'a> {
+    Swarm(&'a TargetConfig, &'a SwarmConfig),
+    Compose(&'a TargetConfig, &'a ComposeConfig),
+}
+
+impl DockerTarget<'_> {
+    fn host(&self) -> &Option<String> {
+        match self {
+            DockerTarget::Swarm(_, s) => &s.docker_host,
+            DockerTarget::Compose(_, c) => &c.docker_host,
+        }
+    }
+}
+
 /// One Swarm and one Compose backend per engine.
-fn docker_backends(
-    targets: Vec<crate::config::TargetConfig>,
-) -> Result<Vec<Arc<dyn Backend>>, String> {
+fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Result<Vec<Arc<dyn Backend>>, String> {
     use crate::backend::docker::{compose, engine, swarm};
-    let mut hosts: Vec<Option<String>> = targets.iter().map(|t| t.docker_host.clone()).collect();
+    use crate::core::model::Kind;
+    let mut hosts: Vec<Option<String>> = targets.iter().map(|t| t.host().clone()).collect();
     hosts.sort();
     hosts.dedup();
     let mut out: Vec<Arc<dyn Backend>> = Vec::new();
     for host in hosts {
-        let mine: Vec<&crate::config::TargetConfig> =
-            targets.iter().filter(|t| t.docker_host == host).collect();
+        let mine: Vec<&DockerTarget> = targets.iter().filter(|t| *t.host() == host).collect();
         let eng = match engine::connect(host.as_deref()) {
             Ok(e) => e,
             Err(error) => {
@@ -209,44 +225,50 @@ fn docker_backends(
                     name: "docker".into(),
                     targets: mine
                         .iter()
-                        .map(|t| crate::core::model::TargetInfo {
-                            name: t.name.clone(),
-                            kind: if t.kind == TargetKind::Swarm {
-                                crate::core::model::Kind::Swarm
-                            } else {
-                                crate::core::model::Kind::Compose
-                            },
-                            environment: t.environment.clone(),
-                            location: location.clone(),
-                            object: t.service.clone(),
+                        .map(|d| {
+                            let (t, kind, object) = match d {
+                                DockerTarget::Swarm(t, s) => (t, Kind::Swarm, &s.service),
+                                DockerTarget::Compose(t, c) => (t, Kind::Compose, &c.service),
+                            };
+                            crate::core::model::TargetInfo {
+                                name: t.name.clone(),
+                                kind,
+                                environment: t.environment.clone(),
+                                location: location.clone(),
+                                object: object.clone(),
+                            }
                         })
                         .collect(),
-                    error,
+                    error: crate::backend::BackendError::Unreachable(error),
                 }));
                 continue;
             }
         };
         let sw: Vec<swarm::SwarmTarget> = mine
             .iter()
-            .filter(|t| t.kind == TargetKind::Swarm)
-            .map(|t| swarm::SwarmTarget {
-                name: t.name.clone(),
-                service: t.service.clone().unwrap_or_else(|| t.name.clone()),
-                environment: t.environment.clone(),
+            .filter_map(|d| match d {
+                DockerTarget::Swarm(t, s) => Some(swarm::SwarmTarget {
+                    name: t.name.clone(),
+                    service: s.service.clone().unwrap_or_else(|| t.name.clone()),
+                    environment: t.environment.clone(),
+                }),
+                DockerTarget::Compose(..) => None,
             })
             .collect();
         let co: Vec<compose::ComposeTarget> = mine
             .iter()
-            .filter(|t| t.kind == TargetKind::Compose)
-            .map(|t| compose::ComposeTarget {
-                name: t.name.clone(),
-                project: t.project.clone().unwrap_or_default(),
-                service: t.service.clone().unwrap_or_else(|| t.name.clone()),
-                environment: t.environment.clone(),
-                manifest: t.manifest.clone().zip(t.manifest_versions.clone()),
-                compose_files: t.compose_files.clone().unwrap_or_default(),
-                version_var: t.version_var.clone(),
-                env_file: t.env_file.clone(),
+            .filter_map(|d| match d {
+                DockerTarget::Compose(t, c) => Some(compose::ComposeTarget {
+                    name: t.name.clone(),
+                    project: c.project.clone(),
+                    service: c.service.clone().unwrap_or_else(|| t.name.clone()),
+                    environment: t.environment.clone(),
+                    manifest: c.manifest.clone().zip(c.manifest_versions.clone()),
+                    compose_files: c.compose_files.clone().unwrap_or_default(),
+                    version_var: c.version_var.clone(),
+                    env_file: c.env_file.clone(),
+                }),
+                DockerTarget::Swarm(..) => None,
             })
             .collect();
         if !sw.is_empty() {
@@ -284,17 +306,17 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         Arc::new(DemoBackend::builtin(clock.clone()))
     } else {
         let mut demo_names = Vec::new();
-        let mut argo: Vec<(String, crate::config::TargetConfig)> = Vec::new();
-        let mut docker: Vec<crate::config::TargetConfig> = Vec::new();
-        let mut kube: Vec<crate::config::TargetConfig> = Vec::new();
+        let mut argo = Vec::new();
+        let mut docker = Vec::new();
+        let mut kube = Vec::new();
         for t in &config.targets {
-            match t.kind {
-                TargetKind::Demo => demo_names.push((
+            match &t.platform {
+                Platform::Demo(_) => demo_names.push((
                     t.name.clone(),
                     (t.environment != "unspecified").then(|| t.environment.clone()),
                 )),
-                TargetKind::Argocd => {
-                    let server = t
+                Platform::Argocd(a) => {
+                    let server = a
                         .server
                         .clone()
                         .or_else(|| std::env::var("ARGOCD_SERVER").ok())
@@ -304,38 +326,11 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
                                 t.name
                             )
                         })?;
-                    if t.app.is_none() && t.selector.is_none() {
-                        return Err(format!(
-                            "target `{}`: kind argocd needs `app` or `selector`",
-                            t.name
-                        ));
-                    }
-                    argo.push((server, t.clone()));
+                    argo.push((server, t, a));
                 }
-                TargetKind::Kubernetes => {
-                    if t.namespace.is_none() || (t.deployment.is_none() && t.selector.is_none()) {
-                        return Err(format!(
-                            "target `{}`: kind kubernetes needs `namespace` and `deployment` (or `selector`)",
-                            t.name
-                        ));
-                    }
-                    kube.push(t.clone());
-                }
-                TargetKind::Swarm | TargetKind::Compose => {
-                    if t.kind == TargetKind::Compose && t.project.is_none() {
-                        return Err(format!(
-                            "target `{}`: kind compose needs `project` (the com.docker.compose.project label)",
-                            t.name
-                        ));
-                    }
-                    if t.manifest.is_some() != t.manifest_versions.is_some() {
-                        return Err(format!(
-                            "target `{}`: `manifest` and `manifest_versions` go together",
-                            t.name
-                        ));
-                    }
-                    docker.push(t.clone());
-                }
+                Platform::Kubernetes(k) => kube.push((t, k)),
+                Platform::Swarm(s) => docker.push(DockerTarget::Swarm(t, s)),
+                Platform::Compose(c) => docker.push(DockerTarget::Compose(t, c)),
             }
         }
         if demo_names.is_empty() && argo.is_empty() && docker.is_empty() && kube.is_empty() {

@@ -12,7 +12,7 @@ use rbtui::backend::argocd::auth::Token;
 use rbtui::backend::argocd::client::{Client, Conn};
 use rbtui::backend::argocd::{AppSpec, AppTarget, ArgoBackend};
 use rbtui::backend::clock::ManualClock;
-use rbtui::core::action::ExecError;
+use rbtui::core::action::BackendError;
 use rbtui::core::model::{Mode, ProgressPhase};
 use rbtui::core::plan::{self, CheckStatus, PlanInputs, PlanStep, RollbackPlan};
 use rbtui::core::state::{Outcome, State};
@@ -162,7 +162,7 @@ fn rollback_disables_auto_sync_first_then_rolls_back_and_converges() {
     ));
     assert_eq!(
         refused,
-        Err(ExecError::Refused(
+        Err(BackendError::Refused(
             "rollback cannot be initiated when auto-sync is enabled".into()
         ))
     );
@@ -377,7 +377,7 @@ fn an_unreadable_version_is_never_guessed_and_is_asked_again() {
     let rt = rt();
     let p = plan_for(&b, &rt, "41");
     let r = rt.block_on(b.execute(&p, &PlanStep::DisableAutoSync));
-    let Err(ExecError::NotSent(m)) = r else {
+    let Err(BackendError::NotSent(m)) = r else {
         panic!("{r:?}")
     };
     assert!(m.contains("version could not be read"), "{m}");
@@ -407,7 +407,7 @@ fn a_plan_is_refused_when_the_app_moved_and_nothing_is_sent() {
             .push(json!({"id": 43, "revision": BAD}))
     });
     let r = rt.block_on(b.execute(&p, &PlanStep::DisableAutoSync));
-    assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
+    assert!(matches!(r, Err(BackendError::Stale { .. })), "{r:?}");
     assert!(fake.mutating().is_empty(), "nothing applied");
 }
 
@@ -428,7 +428,7 @@ fn server_refusals_are_surfaced_verbatim() {
     ));
     assert_eq!(
         r,
-        Err(ExecError::Refused(
+        Err(BackendError::Refused(
             "application argocd/orders-prod does not have deployment with id 99".into()
         ))
     );
@@ -458,7 +458,7 @@ fn server_refusals_are_surfaced_verbatim() {
     ));
     assert_eq!(
         r,
-        Err(ExecError::Refused(
+        Err(BackendError::Refused(
             "another operation is already in progress".into()
         ))
     );
@@ -505,6 +505,7 @@ fn failure_answers_are_clear_and_never_show_the_token() {
         let b = backend(&fake, token, project);
         rt.block_on(b.targets()).unwrap();
         let e = rt.block_on(b.history("orders")).unwrap_err();
+        let e = e.to_string();
         assert!(e.contains(want), "{e}");
         assert!(!e.contains(TOKEN));
     };
@@ -545,14 +546,15 @@ fn failure_answers_are_clear_and_never_show_the_token() {
     rt.block_on(b.targets()).unwrap();
     let e = rt.block_on(b.history("x")).unwrap_err();
     assert!(
-        e.contains("lacks the `get` permission on <project>/inventory (403: permission denied)"),
+        e.to_string()
+            .contains("lacks the `get` permission on <project>/inventory (403: permission denied)"),
         "{e}"
     );
     let b = app(Some("shop"));
     rt.block_on(b.targets()).unwrap();
     let e = rt.block_on(b.history("x")).unwrap_err();
     assert!(
-        e.contains(
+        e.to_string().contains(
             "shop/inventory: not found (404: applications.argoproj.io \"inventory\" not found)"
         ),
         "{e}"
@@ -565,7 +567,7 @@ fn failure_answers_are_clear_and_never_show_the_token() {
         .block_on(b.execute(&p, &PlanStep::DisableAutoSync))
         .unwrap_err();
     assert!(
-        e.message()
+        e.to_string()
             .contains("lacks the `update` permission on shop/orders-prod"),
         "{e:?}"
     );
@@ -583,7 +585,8 @@ fn failure_answers_are_clear_and_never_show_the_token() {
     rt.block_on(b.targets()).unwrap();
     let e = rt.block_on(b.history("orders")).unwrap_err();
     assert!(
-        e.starts_with(&format!("cannot reach https://{}", fake.addr)),
+        e.to_string()
+            .starts_with(&format!("cannot reach https://{}", fake.addr)),
         "{e}"
     );
 }
@@ -742,6 +745,7 @@ fn rehearsal_previews_the_rollback_with_a_dry_run_and_waits_for_it() {
     let r = rt.block_on(b.preview(&p)).unwrap();
     assert!(
         r.unwrap_err()
+            .to_string()
             .contains("refuses any rollback, dry run included, while auto-sync is on")
     );
     fake.with(|s| s.app["spec"]["syncPolicy"] = json!({}));
@@ -827,13 +831,13 @@ fn a_refused_connection_is_nothing_sent() {
             pin: vec![],
         },
     ));
-    let Err(e @ ExecError::NotSent(_)) = r else {
+    let Err(e @ BackendError::NotSent(_)) = r else {
         panic!("nothing sent, got {r:?}")
     };
     assert!(
-        e.message().starts_with("nothing was sent"),
+        e.to_string().starts_with("nothing was sent"),
         "{}",
-        e.message()
+        e.to_string()
     );
 }
 
@@ -869,7 +873,10 @@ fn an_open_stream_is_no_answer_when_the_server_fails_direct_reads() {
     let r = rt.block_on(b.health_all()).remove(0);
     assert!(b.streaming("orders"), "the stream is still up");
     let (_, e) = r.expect_err("a fresh-looking verdict from the stream alone");
-    assert!(e.contains("503") || e.contains("upstream"), "{e}");
+    assert!(
+        e.to_string().contains("503") || e.to_string().contains("upstream"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -924,13 +931,14 @@ fn a_selector_whose_listing_fails_is_one_error_row_and_the_other_apps_work() {
         })
         .expect("an error for the selector row");
     assert!(
-        e.contains("could not be listed") && e.contains("permission denied"),
+        e.to_string().contains("could not be listed")
+            && e.to_string().contains("permission denied"),
         "{e}"
     );
     let e = rt
         .block_on(b.history("selector team=payments"))
         .unwrap_err();
-    assert!(e.contains("could not be listed"), "{e}");
+    assert!(e.to_string().contains("could not be listed"), "{e}");
 }
 
 /// After the rollback, re-enabling is decided by what the app's source
@@ -1031,7 +1039,11 @@ fn a_selector_that_matches_nothing_is_an_error_row() {
     assert_eq!(t[0].name, "selector team=nobody");
     let h = rt.block_on(b.health_all());
     let Err((_, e)) = &h[0] else { panic!("{h:?}") };
-    assert!(e.contains("matches no application in project shop"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("matches no application in project shop"),
+        "{e}"
+    );
 }
 
 /// Someone turns auto-sync back on during the watch: seen, recorded with

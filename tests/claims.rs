@@ -110,7 +110,7 @@ fn an_unreachable_context_is_not_verified_at_confirm() {
     plan_to(&mut s, "search", &prev);
     s.dispatch(Action::HealthFailed {
         target: "search".into(),
-        error: "connection refused".into(),
+        error: rbtui::core::error::BackendError::Unreachable("connection refused".into()),
     });
     s.press("<Enter>");
     if s.state.plan.as_ref().is_some_and(|p| p.needs_override()) {

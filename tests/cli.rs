@@ -410,16 +410,19 @@ fn target_paths_are_relative_to_the_config_file() {
     .unwrap();
     let c = rbtui::config::Config::load(&sub.join("rbtui.toml")).unwrap();
     let t = &c.targets[0];
+    let rbtui::config::Platform::Compose(compose) = &t.platform else {
+        panic!("{t:?}")
+    };
     assert_eq!(
-        t.manifest.as_deref(),
+        compose.manifest.as_deref(),
         Some(sub.join("m/app.json").as_path())
     );
     assert_eq!(
-        t.manifest_versions.as_deref(),
+        compose.manifest_versions.as_deref(),
         Some(sub.join("m/app.{tag}.json").display().to_string().as_str())
     );
     assert_eq!(
-        t.compose_files.as_deref(),
+        compose.compose_files.as_deref(),
         Some(
             [
                 sub.join("deploy/docker-compose.yml"),
@@ -429,7 +432,7 @@ fn target_paths_are_relative_to_the_config_file() {
         )
     );
     assert_eq!(
-        t.env_file.as_deref(),
+        compose.env_file.as_deref(),
         Some(sub.join("deploy/.env").as_path())
     );
     assert_eq!(t.repo.as_deref(), Some(sub.join("../src").as_path()));

@@ -11,7 +11,7 @@ use bollard::query_parameters::{
 use common::docker::{runtime_and_engine, unique};
 use rbtui::backend::Backend;
 use rbtui::backend::docker::compose::{ComposeBackend, ComposeTarget};
-use rbtui::core::action::ExecError;
+use rbtui::core::action::BackendError;
 use rbtui::core::model::{Mode, ProgressPhase};
 use rbtui::core::plan::{self, CheckStatus, PlanInputs, PlanStep, RollbackPlan};
 use std::collections::HashMap;
@@ -145,7 +145,7 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
             pin: vec![],
         },
     ));
-    assert!(matches!(r, Err(ExecError::Refused(_))), "{r:?}");
+    assert!(matches!(r, Err(BackendError::Refused(_))), "{r:?}");
     assert_eq!(
         std::fs::read_to_string(&live).unwrap(),
         "{\"version\":\"v3\"}",
@@ -240,7 +240,7 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
             pin: vec![],
         },
     ));
-    assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
+    assert!(matches!(r, Err(BackendError::Stale { .. })), "{r:?}");
 
     // The same rollback driven from the console, keys only, into a note.
     let note_path = dir.path().join("INC-7.md");

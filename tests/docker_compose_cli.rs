@@ -298,7 +298,7 @@ fn a_rollback_through_compose_pins_the_version_and_stays_rolled_back() {
     for s in p.steps.clone().iter().filter(|s| s.mutates()) {
         let done = rt
             .block_on(b.execute(&p, s))
-            .unwrap_or_else(|e| panic!("{s:?}: {}", e.message()));
+            .unwrap_or_else(|e| panic!("{s:?}: {}", e));
         p.built_from = done.version;
     }
     converge(&b, &rt, &p);

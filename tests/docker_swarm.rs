@@ -9,7 +9,7 @@ use bollard::query_parameters::{InspectServiceOptions, UpdateServiceOptions};
 use common::docker::{engine, runtime_and_engine, unique};
 use rbtui::backend::Backend;
 use rbtui::backend::docker::swarm::{PREVIOUS, SwarmBackend, SwarmTarget};
-use rbtui::core::action::ExecError;
+use rbtui::core::action::BackendError;
 use rbtui::core::model::{Mode, ProgressPhase};
 use rbtui::core::plan::{self, CheckStatus, PlanInputs, PlanStep, RollbackPlan};
 use std::time::{Duration, Instant};
@@ -44,8 +44,10 @@ fn spec(name: &str, image: &str) -> ServiceSpec {
 }
 
 fn plan(b: &SwarmBackend, rt: &tokio::runtime::Runtime, to: &str) -> Result<RollbackPlan, String> {
-    let t = rt.block_on(b.targets())?;
-    let h = rt.block_on(b.history(&t[0].name))?;
+    let t = rt.block_on(b.targets()).map_err(|e| e.to_string())?;
+    let h = rt
+        .block_on(b.history(&t[0].name))
+        .map_err(|e| e.to_string())?;
     let mutable = vec!["latest".to_string(), "main".to_string()];
     plan::build(PlanInputs {
         id: 1,
@@ -324,7 +326,7 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
             pin: vec![],
         },
     ));
-    assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
+    assert!(matches!(r, Err(BackendError::Stale { .. })), "{r:?}");
     assert_eq!(
         health().images[0].tag.as_deref(),
         Some("v1"),
@@ -389,7 +391,8 @@ fn a_missing_service_and_a_missing_engine_are_clear() {
     );
     let e = rt.block_on(b.health("gone")).unwrap_err();
     assert!(
-        e.starts_with("not found on the engine: service rbtui-no-such-service not found"),
+        e.to_string()
+            .starts_with("not found on the engine: service rbtui-no-such-service not found"),
         "{e}"
     );
     let e = rbtui::backend::docker::engine::connect(Some("unix:///tmp/rbtui-no-engine.sock"))

@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use rbtui::core::action::Action;
+use rbtui::core::error::BackendError;
 use rbtui::core::model::Mode;
 
 fn current(s: &rbtui::app::script::Script, target: &str) -> String {
@@ -104,7 +105,7 @@ fn a_failed_fresh_read_builds_no_plan_and_says_how_to_retry() {
     });
     s.dispatch(Action::HistoryLoaded {
         target: "search".into(),
-        result: Err("503 Service Unavailable".into()),
+        result: Err(BackendError::Unavailable("503 Service Unavailable".into())),
     });
     assert!(s.state.plan.is_none());
     let (_, flash) = s.state.flash.clone().unwrap();
@@ -146,7 +147,7 @@ fn an_outage_and_its_end_are_recorded_and_nothing_is_assessed_meanwhile() {
     for _ in 0..3 {
         s.dispatch(Action::HealthFailed {
             target: "search".into(),
-            error: "connection refused".into(),
+            error: BackendError::Unreachable("connection refused".into()),
         });
     }
     let n = s.recorded.len();
@@ -216,6 +217,8 @@ struct Flaky {
     down: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The platform says rbtui's identity may not patch.
     deny: bool,
+    /// The token expired: every question is answered 401.
+    expired: bool,
 }
 
 impl rbtui::backend::Backend for Flaky {
@@ -224,40 +227,44 @@ impl rbtui::backend::Backend for Flaky {
     }
     fn targets(
         &self,
-    ) -> rbtui::backend::BoxFut<'_, Result<Vec<rbtui::core::model::TargetInfo>, String>> {
+    ) -> rbtui::backend::BoxFut<'_, Result<Vec<rbtui::core::model::TargetInfo>, BackendError>> {
         self.inner.targets()
     }
     fn health_all(
         &self,
-    ) -> rbtui::backend::BoxFut<'_, Vec<Result<rbtui::core::model::Health, (String, String)>>> {
+    ) -> rbtui::backend::BoxFut<'_, Vec<Result<rbtui::core::model::Health, (String, BackendError)>>>
+    {
         self.inner.health_all()
     }
     fn health<'a>(
         &'a self,
         t: &'a str,
-    ) -> rbtui::backend::BoxFut<'a, Result<rbtui::core::model::Health, String>> {
+    ) -> rbtui::backend::BoxFut<'a, Result<rbtui::core::model::Health, BackendError>> {
         self.inner.health(t)
     }
     fn history<'a>(
         &'a self,
         t: &'a str,
-    ) -> rbtui::backend::BoxFut<'a, Result<rbtui::core::model::History, String>> {
+    ) -> rbtui::backend::BoxFut<'a, Result<rbtui::core::model::History, BackendError>> {
         self.inner.history(t)
     }
     fn execute<'a>(
         &'a self,
         p: &'a rbtui::core::plan::RollbackPlan,
         st: &'a rbtui::core::plan::PlanStep,
-    ) -> rbtui::backend::BoxFut<'a, Result<rbtui::backend::StepDone, rbtui::core::action::ExecError>>
-    {
+    ) -> rbtui::backend::BoxFut<'a, Result<rbtui::backend::StepDone, BackendError>> {
         self.inner.execute(p, st)
     }
     fn progress<'a>(
         &'a self,
         p: &'a rbtui::core::plan::RollbackPlan,
-    ) -> rbtui::backend::BoxFut<'a, Result<rbtui::core::model::Progress, String>> {
+    ) -> rbtui::backend::BoxFut<'a, Result<rbtui::core::model::Progress, BackendError>> {
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
-            Box::pin(async { Err("API server unreachable: connection refused".to_string()) })
+            Box::pin(async {
+                Err(BackendError::Unreachable(
+                    "API server unreachable: connection refused".to_string(),
+                ))
+            })
         } else {
             self.inner.progress(p)
         }
@@ -268,7 +275,7 @@ impl rbtui::backend::Backend for Flaky {
     fn permissions<'a>(
         &'a self,
         _p: &'a rbtui::core::plan::RollbackPlan,
-    ) -> rbtui::backend::BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
+    ) -> rbtui::backend::BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
         let rights = vec![
             (
                 !self.deny,
@@ -276,12 +283,30 @@ impl rbtui::backend::Backend for Flaky {
             ),
             (true, "list replicasets.apps in shop".to_string()),
         ];
+        if self.expired {
+            return Box::pin(async {
+                Some(Err(BackendError::Unauthorized(
+                    "credentials expired or invalid (401 Unauthorized)".into(),
+                )))
+            });
+        }
         Box::pin(async move { Some(Ok(rights)) })
     }
 }
 
 fn flaky(
     deny: bool,
+    note: &std::path::Path,
+) -> (
+    rbtui::app::script::Script,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    flaky_as(deny, false, note)
+}
+
+fn flaky_as(
+    deny: bool,
+    expired: bool,
     note: &std::path::Path,
 ) -> (
     rbtui::app::script::Script,
@@ -296,6 +321,7 @@ fn flaky(
         inner,
         down: down.clone(),
         deny,
+        expired,
     });
     let writer = rbtui::note::NoteWriter::open(note, &header(Mode::Demo, "n.md"), "").unwrap();
     let state = rbtui::core::state::State::new(
@@ -345,6 +371,30 @@ fn a_right_the_platform_refuses_blocks_the_plan_before_anyone_types_a_name() {
         "{}",
         c.detail
     );
+}
+
+/// Refused credentials would refuse every step: the plan says so before
+/// the confirm instead of "not checked".
+#[test]
+fn expired_credentials_block_the_plan_not_just_warn() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = flaky_as(false, true, &dir.path().join("n.md"));
+    plan_to(&mut s, "search", "17");
+    let c = check(&s, "permissions");
+    assert_eq!(
+        c.status,
+        rbtui::core::plan::CheckStatus::Block,
+        "{}",
+        c.detail
+    );
+    assert!(
+        c.detail
+            .contains("refuses rbtui's credentials (credentials expired"),
+        "{}",
+        c.detail
+    );
+    s.press("<Enter>");
+    assert!(s.state.run.is_none(), "confirmed with refused credentials");
 }
 
 #[test]

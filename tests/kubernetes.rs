@@ -8,7 +8,7 @@ mod common;
 use common::k8s_server::{self, FakeK8s, fixture};
 use rbtui::backend::Backend;
 use rbtui::backend::kubernetes::{DeployTarget, KubeBackend};
-use rbtui::core::action::ExecError;
+use rbtui::core::action::BackendError;
 use rbtui::core::model::{Mode, ProgressPhase};
 use rbtui::core::plan::{self, CheckStatus, PlanInputs, PlanStep, RollbackPlan};
 use rbtui::core::verdict::{Severity, Thresholds, evaluate};
@@ -339,7 +339,7 @@ fn a_deployment_changed_since_the_plan_is_never_patched() {
     ));
     assert_eq!(
         r,
-        Err(ExecError::Stale {
+        Err(BackendError::Stale {
             built_from: "850".into(),
             now: now.clone()
         })
@@ -357,7 +357,7 @@ fn a_deployment_changed_since_the_plan_is_never_patched() {
             pin: vec![],
         },
     ));
-    assert!(matches!(r, Err(ExecError::Stale { .. })), "{r:?}");
+    assert!(matches!(r, Err(BackendError::Stale { .. })), "{r:?}");
     assert_eq!(fake.patches().len(), 1);
     let s = fake.state.lock().unwrap();
     assert_eq!(
@@ -379,11 +379,16 @@ fn failure_answers_name_the_cause() {
         .unwrap_err();
     assert_eq!(
         e,
-        "credentials expired or invalid (401 Unauthorized): refresh your kubeconfig login"
+        BackendError::Unauthorized(
+            "credentials expired or invalid (401 Unauthorized): refresh your kubeconfig login"
+                .into()
+        )
     );
     let e = rt
         .block_on(backend(&fake, dir.path(), "viewer-none", "catalog", &rt).history("catalog"))
         .unwrap_err();
+    assert!(matches!(e, BackendError::Forbidden(_)), "{e:?}");
+    let e = e.to_string();
     assert!(
         e.starts_with("RBAC forbids `get` on deployments.apps \"catalog\" in namespace shop (403)"),
         "{e}"
@@ -395,6 +400,8 @@ fn failure_answers_name_the_cause() {
     let e = rt
         .block_on(backend(&fake, dir.path(), "admin-token", "inventory", &rt).history("catalog"))
         .unwrap_err();
+    assert!(matches!(e, BackendError::NotFound(_)), "{e:?}");
+    let e = e.to_string();
     assert!(
         e.starts_with("deployments.apps \"inventory\" in namespace shop not found (404)"),
         "{e}"
@@ -405,6 +412,8 @@ fn failure_answers_name_the_cause() {
             backend_in(&fake, dir.path(), "admin-token", "shpo", "catalog", &rt).history("catalog"),
         )
         .unwrap_err();
+    assert!(matches!(e, BackendError::NotFound(_)), "{e:?}");
+    let e = e.to_string();
     assert!(
         e.starts_with("namespace shpo not found on this cluster"),
         "{e}"
@@ -421,6 +430,8 @@ fn failure_answers_name_the_cause() {
     };
     let conflict = fixture("09-merge-patch-stale-rv-response.json").to_string();
     let e = answer(409, conflict);
+    assert!(matches!(e, BackendError::Conflict(_)), "{e:?}");
+    let e = e.to_string();
     assert!(
         e.starts_with(
             "conflict (409): Operation cannot be fulfilled on deployments.apps \"catalog\""
@@ -429,8 +440,13 @@ fn failure_answers_name_the_cause() {
     );
     let etcd = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "etcdserver: request timed out", "reason": "InternalError", "code": 500});
     let e = answer(500, etcd.to_string());
-    assert_eq!(e, "API server error 500: etcdserver: request timed out");
+    assert_eq!(
+        e,
+        BackendError::Unavailable("API server error 500: etcdserver: request timed out".into())
+    );
     let e = answer(200, "{\"kind\": \"Deployment\", \"metadata\": {".into());
+    assert!(matches!(e, BackendError::Malformed(_)), "{e:?}");
+    let e = e.to_string();
     assert!(e.starts_with("malformed answer from the API server"), "{e}");
     // Nothing listening: unreachable, not a hang.
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
@@ -454,7 +470,8 @@ fn failure_answers_name_the_cause() {
         }],
     );
     let e = rt.block_on(b.history("catalog")).unwrap_err();
-    assert!(e.starts_with("API server unreachable"), "{e}");
+    assert!(e.is_outage(), "{e:?}");
+    assert!(e.to_string().starts_with("API server unreachable"), "{e}");
 }
 
 #[test]
@@ -662,7 +679,10 @@ fn a_server_that_keeps_its_watches_open_but_answers_nothing_else_is_down() {
     let r = rt.block_on(b.health_all()).remove(0);
     let (name, e) = r.expect_err("a verdict from the watch cache while the server refuses reads");
     assert_eq!(name, "catalog");
-    assert!(e.contains("503") && e.contains("shutting down"), "{e}");
+    assert!(
+        e.to_string().contains("503") && e.to_string().contains("shutting down"),
+        "{e}"
+    );
 }
 
 #[test]

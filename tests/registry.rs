@@ -10,7 +10,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use rbtui::backend::registry::{Registry, RegistryFacts};
 use rbtui::backend::{Backend, BoxFut, StepDone};
-use rbtui::core::action::ExecError;
+use rbtui::core::action::BackendError;
 use rbtui::core::model::{
     Health, History, ImageRef, Kind, Mode, Progress, Revision, TargetFacts, TargetInfo,
 };
@@ -101,27 +101,27 @@ impl Backend for Fixed {
     fn name(&self) -> &str {
         "fixed"
     }
-    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, BackendError>> {
         Box::pin(async { Ok(vec![]) })
     }
-    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>> {
         Box::pin(async { vec![] })
     }
-    fn health<'a>(&'a self, t: &'a str) -> BoxFut<'a, Result<Health, String>> {
-        Box::pin(async move { Err(format!("no health for {t}")) })
+    fn health<'a>(&'a self, t: &'a str) -> BoxFut<'a, Result<Health, BackendError>> {
+        Box::pin(async move { Err(BackendError::NotFound(format!("no health for {t}"))) })
     }
-    fn history<'a>(&'a self, _t: &'a str) -> BoxFut<'a, Result<History, String>> {
+    fn history<'a>(&'a self, _t: &'a str) -> BoxFut<'a, Result<History, BackendError>> {
         Box::pin(async move { Ok(self.0.lock().unwrap().clone()) })
     }
     fn execute<'a>(
         &'a self,
         _p: &'a RollbackPlan,
         _s: &'a PlanStep,
-    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
-        Box::pin(async { Err(ExecError::Failed("not here".into())) })
+    ) -> BoxFut<'a, Result<StepDone, BackendError>> {
+        Box::pin(async { Err(BackendError::Failed("not here".into())) })
     }
-    fn progress<'a>(&'a self, _p: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
-        Box::pin(async { Err("not here".into()) })
+    fn progress<'a>(&'a self, _p: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, BackendError>> {
+        Box::pin(async { Err(BackendError::Failed("not here".into())) })
     }
     fn poll_interval(&self) -> Duration {
         Duration::from_secs(60)

@@ -109,7 +109,7 @@ pub fn delay_ms(effect: &Effect) -> u64 {
 
 /// Splits a health poll into the actions the core expects.
 pub fn health_actions(
-    results: Vec<Result<crate::core::model::Health, (String, String)>>,
+    results: Vec<Result<crate::core::model::Health, (String, crate::core::error::BackendError)>>,
 ) -> Vec<Action> {
     let mut ok = Vec::new();
     let mut out = Vec::new();

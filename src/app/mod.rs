@@ -7,7 +7,7 @@ pub mod input;
 pub mod script;
 
 use crate::backend::{Backend, Change};
-use crate::core::action::{Action, Effect, ExecError, NoteEntry, Recorded};
+use crate::core::action::{Action, BackendError, Effect, NoteEntry, Recorded};
 use crate::core::state::Popup;
 use crate::core::{State, update};
 use crate::note::NoteWriter;
@@ -100,7 +100,7 @@ pub fn drive(
                             queue.push_back(Action::StepFinished {
                                 plan_id: plan.id,
                                 step,
-                                result: Err(ExecError::NotSent(format!(
+                                result: Err(BackendError::NotSent(format!(
                                     "the note could not take the entry announcing step {} ({error})",
                                     step + 1
                                 ))),

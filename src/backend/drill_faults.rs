@@ -6,7 +6,7 @@
 
 use super::layer::Layer;
 use super::{Backend, StepDone};
-use crate::core::action::ExecError;
+use crate::core::action::BackendError;
 use crate::core::model::{History, Progress, ProgressPhase};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use serde::Deserialize;
@@ -146,12 +146,14 @@ impl DrillFaults {
             .map(|(_, at)| (self.clock.now() - *at).to_std().unwrap_or_default())
     }
 
-    fn api_down(&self, target: &str) -> Option<String> {
+    fn api_down(&self, target: &str) -> Option<BackendError> {
         let since = self.since_sent(target)?;
         self.faults.iter().find_map(|f| match f {
-            Fault::ApiDown { target: t, secs } if t == target && since.as_secs() < *secs => Some(
-                format!("connection refused (drill fault: api_down, {secs} s after the rollback was sent)"),
-            ),
+            Fault::ApiDown { target: t, secs } if t == target && since.as_secs() < *secs => {
+                Some(BackendError::Unreachable(format!(
+                    "connection refused (drill fault: api_down, {secs} s after the rollback was sent)"
+                )))
+            }
             _ => None,
         })
     }
@@ -181,7 +183,7 @@ impl Layer for DrillFaults {
     fn inner(&self) -> &Arc<dyn Backend> {
         &self.inner
     }
-    fn read_fault(&self, target: &str) -> Option<String> {
+    fn read_fault(&self, target: &str) -> Option<BackendError> {
         self.api_down(target)
     }
     fn history(&self, h: History) -> History {
@@ -191,14 +193,14 @@ impl Layer for DrillFaults {
         &self,
         plan: &RollbackPlan,
         _step: &PlanStep,
-    ) -> Option<Result<StepDone, ExecError>> {
+    ) -> Option<Result<StepDone, BackendError>> {
         let t = plan.target.name.as_str();
         self.take(|f| matches!(f, Fault::Forbidden { target } if target == t))?;
-        Some(Err(ExecError::Refused(format!(
+        Some(Err(BackendError::Forbidden(format!(
             "403 Forbidden: the identity rbtui acts as may not do this on {t} (drill fault: forbidden)"
         ))))
     }
-    fn executed(&self, plan: &RollbackPlan, step: &PlanStep, r: &Result<StepDone, ExecError>) {
+    fn executed(&self, plan: &RollbackPlan, step: &PlanStep, r: &Result<StepDone, BackendError>) {
         if r.is_ok() && matches!(step, PlanStep::Rollback { .. }) {
             self.sent
                 .lock()

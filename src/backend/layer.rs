@@ -4,7 +4,7 @@
 //! new trait method cannot be forgotten in one of them.
 
 use super::{Backend, BoxFut, Settled, StepDone};
-use crate::core::action::ExecError;
+use crate::core::action::BackendError;
 use crate::core::migration::MigrationDiff;
 use crate::core::model::{Health, History, Progress, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
@@ -35,7 +35,7 @@ pub trait Layer: Send + Sync {
     }
     /// A read of this target fails with this error instead (a drill's
     /// unreachable API).
-    fn read_fault(&self, _target: &str) -> Option<String> {
+    fn read_fault(&self, _target: &str) -> Option<BackendError> {
         None
     }
     /// Answers a step instead of the platform (a drill's refusal).
@@ -43,11 +43,17 @@ pub trait Layer: Send + Sync {
         &self,
         _plan: &RollbackPlan,
         _step: &PlanStep,
-    ) -> Option<Result<StepDone, ExecError>> {
+    ) -> Option<Result<StepDone, BackendError>> {
         None
     }
     /// After the platform answered a step.
-    fn executed(&self, _plan: &RollbackPlan, _step: &PlanStep, _r: &Result<StepDone, ExecError>) {}
+    fn executed(
+        &self,
+        _plan: &RollbackPlan,
+        _step: &PlanStep,
+        _r: &Result<StepDone, BackendError>,
+    ) {
+    }
     /// A rollout's progress on its way out.
     fn progress(&self, _plan: &RollbackPlan, p: Progress) -> Progress {
         p
@@ -58,14 +64,14 @@ impl<L: Layer> Backend for L {
     fn name(&self) -> &str {
         self.inner().name()
     }
-    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, BackendError>> {
         Box::pin(async move {
             let t = self.inner().targets().await?;
             self.listed(&t);
             Ok(t)
         })
     }
-    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>> {
         Box::pin(async move {
             self.polling();
             self.inner()
@@ -82,7 +88,7 @@ impl<L: Layer> Backend for L {
                 .collect()
         })
     }
-    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
+    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, BackendError>> {
         Box::pin(async move {
             if let Some(e) = self.read_fault(target) {
                 return Err(e);
@@ -93,7 +99,7 @@ impl<L: Layer> Backend for L {
                 .map(|h| Layer::health(self, h))
         })
     }
-    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
+    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, BackendError>> {
         Box::pin(async move {
             if let Some(e) = self.read_fault(target) {
                 return Err(e);
@@ -105,14 +111,14 @@ impl<L: Layer> Backend for L {
     fn migrations<'a>(
         &'a self,
         plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Result<MigrationDiff, String>> {
+    ) -> BoxFut<'a, Result<MigrationDiff, BackendError>> {
         self.inner().migrations(plan)
     }
     fn execute<'a>(
         &'a self,
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
+    ) -> BoxFut<'a, Result<StepDone, BackendError>> {
         Box::pin(async move {
             if let Some(r) = self.intercept(plan, step) {
                 return r;
@@ -122,7 +128,10 @@ impl<L: Layer> Backend for L {
             r
         })
     }
-    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+    fn progress<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<Progress, BackendError>> {
         Box::pin(async move {
             if let Some(e) = self.read_fault(&plan.target.name) {
                 return Err(e);
@@ -137,26 +146,29 @@ impl<L: Layer> Backend for L {
         &'a self,
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<Settled, String>> {
+    ) -> BoxFut<'a, Result<Settled, BackendError>> {
         self.inner().settle(plan, step)
     }
     fn poll_interval(&self) -> Duration {
         self.inner().poll_interval()
     }
-    fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
+    fn preview<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         self.inner().preview(plan)
     }
     fn permissions<'a>(
         &'a self,
         plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
+    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
         self.inner().permissions(plan)
     }
     fn find_revert<'a>(
         &'a self,
         target: &'a str,
         bad: &'a str,
-    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, String>>> {
+    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, BackendError>>> {
         self.inner().find_revert(target, bad)
     }
     fn first_readings(&self, within: Duration) -> BoxFut<'_, Vec<String>> {

@@ -15,7 +15,7 @@ pub mod router;
 pub mod signals;
 pub mod unavailable;
 
-use crate::core::action::ExecError;
+pub use crate::core::error::BackendError;
 use crate::core::migration::MigrationDiff;
 use crate::core::model::{Health, History, Progress, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
@@ -42,18 +42,18 @@ pub enum Change {
 pub trait Backend: Send + Sync {
     /// A short name for the header ("demo", "kubernetes").
     fn name(&self) -> &str;
-    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>>;
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, BackendError>>;
     /// A snapshot of every target; a failing target is reported by name.
-    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>>;
-    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>>;
-    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>>;
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>>;
+    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, BackendError>>;
+    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, BackendError>>;
     /// Migrations shipped between the plan's target and current revisions.
     /// Platforms know nothing of schemas: without a `repo` (see the router)
     /// the answer is "not checked", never "safe".
     fn migrations<'a>(
         &'a self,
         plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Result<MigrationDiff, String>> {
+    ) -> BoxFut<'a, Result<MigrationDiff, BackendError>> {
         Box::pin(async move {
             Ok(MigrationDiff::not_checked(
                 plan,
@@ -66,8 +66,9 @@ pub trait Backend: Send + Sync {
         &'a self,
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<StepDone, ExecError>>;
-    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>>;
+    ) -> BoxFut<'a, Result<StepDone, BackendError>>;
+    fn progress<'a>(&'a self, plan: &'a RollbackPlan)
+    -> BoxFut<'a, Result<Progress, BackendError>>;
     /// After a step's answer was lost: re-read the target and say whether
     /// the step took effect. The default compares fresh history with the
     /// plan; a platform whose history lags its operations (Argo CD) knows
@@ -76,7 +77,7 @@ pub trait Backend: Send + Sync {
         &'a self,
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<Settled, String>> {
+    ) -> BoxFut<'a, Result<Settled, BackendError>> {
         Box::pin(async move {
             let h = self.history(&plan.target.name).await?;
             Ok(crate::core::run::settled_from_history(plan, step, &h))
@@ -90,7 +91,7 @@ pub trait Backend: Send + Sync {
     fn preview<'a>(
         &'a self,
         _plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Option<Result<String, String>>> {
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         Box::pin(async { None })
     }
     /// Asks the platform, before the confirm, whether the identity rbtui
@@ -100,7 +101,7 @@ pub trait Backend: Send + Sync {
     fn permissions<'a>(
         &'a self,
         _plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
+    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
         Box::pin(async { None })
     }
     /// The commit reverting `bad` in the target's code, where a checkout is
@@ -109,7 +110,7 @@ pub trait Backend: Send + Sync {
         &'a self,
         _target: &'a str,
         _bad: &'a str,
-    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, String>>> {
+    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, BackendError>>> {
         Box::pin(async { None })
     }
     /// Where the platform's watches push what they see change, so the

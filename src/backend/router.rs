@@ -2,7 +2,7 @@
 
 use super::git_migrations::GitMigrations;
 use super::{Backend, BoxFut, StepDone};
-use crate::core::action::ExecError;
+use crate::core::action::BackendError;
 use crate::core::migration::MigrationDiff;
 use crate::core::model::{Health, History, Kind, Progress, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
@@ -15,7 +15,7 @@ pub struct Router {
     owner: RwLock<HashMap<String, usize>>,
     /// Backends whose listing failed while others listed: each is an error
     /// row (by row name, with its error), so the failure stays in sight.
-    unlisted: RwLock<Vec<(String, String)>>,
+    unlisted: RwLock<Vec<(String, BackendError)>>,
     /// Targets whose migrations come from a git checkout rather than the backend.
     git: HashMap<String, GitMigrations>,
 }
@@ -35,7 +35,7 @@ impl Router {
         self
     }
 
-    fn of(&self, target: &str) -> Result<&Arc<dyn Backend>, String> {
+    fn of(&self, target: &str) -> Result<&Arc<dyn Backend>, BackendError> {
         if let Some((_, e)) = self
             .unlisted
             .read()
@@ -47,7 +47,7 @@ impl Router {
         }
         let i = self.owner.read().unwrap().get(target).copied();
         i.map(|i| &self.backends[i])
-            .ok_or_else(|| format!("unknown target {target}"))
+            .ok_or_else(|| BackendError::NotFound(format!("unknown target {target}")))
     }
 }
 
@@ -56,10 +56,10 @@ impl Backend for Router {
         self.backends.first().map(|b| b.name()).unwrap_or("none")
     }
 
-    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, BackendError>> {
         Box::pin(async move {
             let mut all = Vec::new();
-            let mut errors = Vec::new();
+            let mut errors: Vec<(String, BackendError)> = Vec::new();
             let mut rows = Vec::new();
             let mut unlisted = Vec::new();
             for (i, b) in self.backends.iter().enumerate() {
@@ -72,7 +72,7 @@ impl Backend for Router {
                         all.extend(ts);
                     }
                     Err(e) => {
-                        errors.push(format!("{}: {e}", b.name()));
+                        errors.push((b.name().to_string(), e.clone()));
                         if let Some(kind) = Kind::from_label(b.name()) {
                             let name = format!("{} (not listed)", b.name());
                             rows.push(TargetInfo {
@@ -82,15 +82,24 @@ impl Backend for Router {
                                 location: format!("{} targets could not be listed", b.name()),
                                 object: None,
                             });
-                            unlisted
-                                .push((name, format!("listing {} targets failed: {e}", b.name())));
+                            unlisted.push((
+                                name,
+                                e.context(format!("listing {} targets failed", b.name())),
+                            ));
                         }
                     }
                 }
             }
             *self.unlisted.write().unwrap() = unlisted;
             if all.is_empty() && rows.is_empty() && !errors.is_empty() {
-                Err(errors.join("; "))
+                // One backend: its own kind; several: each said, the
+                // kind of the first.
+                let text = errors
+                    .iter()
+                    .map(|(n, e)| format!("{n}: {e}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Err(errors.swap_remove(0).1.map_message(|_| text))
             } else {
                 all.extend(rows);
                 Ok(all)
@@ -98,7 +107,7 @@ impl Backend for Router {
         })
     }
 
-    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>> {
         Box::pin(async move {
             let mut out = Vec::new();
             for b in &self.backends {
@@ -109,18 +118,18 @@ impl Backend for Router {
         })
     }
 
-    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
+    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, BackendError>> {
         Box::pin(async move { self.of(target)?.health(target).await })
     }
 
-    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
+    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, BackendError>> {
         Box::pin(async move { self.of(target)?.history(target).await })
     }
 
     fn migrations<'a>(
         &'a self,
         plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Result<MigrationDiff, String>> {
+    ) -> BoxFut<'a, Result<MigrationDiff, BackendError>> {
         Box::pin(async move {
             match self.git.get(&plan.target.name) {
                 Some(g) => Ok(g.diff(&plan.target.name, &plan.from, &plan.to).await),
@@ -133,16 +142,14 @@ impl Backend for Router {
         &'a self,
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
-        Box::pin(async move {
-            self.of(&plan.target.name)
-                .map_err(ExecError::Failed)?
-                .execute(plan, step)
-                .await
-        })
+    ) -> BoxFut<'a, Result<StepDone, BackendError>> {
+        Box::pin(async move { self.of(&plan.target.name)?.execute(plan, step).await })
     }
 
-    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+    fn progress<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<Progress, BackendError>> {
         Box::pin(async move { self.of(&plan.target.name)?.progress(plan).await })
     }
 
@@ -150,7 +157,7 @@ impl Backend for Router {
         &'a self,
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<super::Settled, String>> {
+    ) -> BoxFut<'a, Result<super::Settled, BackendError>> {
         Box::pin(async move { self.of(&plan.target.name)?.settle(plan, step).await })
     }
 
@@ -166,10 +173,10 @@ impl Backend for Router {
         &'a self,
         target: &'a str,
         bad: &'a str,
-    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, String>>> {
+    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, BackendError>>> {
         Box::pin(async move {
             match self.git.get(target) {
-                Some(g) => Some(g.find_revert(bad).await),
+                Some(g) => Some(g.find_revert(bad).await.map_err(BackendError::Failed)),
                 None => self.of(target).ok()?.find_revert(target, bad).await,
             }
         })
@@ -182,7 +189,7 @@ impl Backend for Router {
     fn permissions<'a>(
         &'a self,
         plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
+    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
         Box::pin(async move {
             match self.of(&plan.target.name) {
                 Ok(b) => b.permissions(plan).await,
@@ -190,7 +197,10 @@ impl Backend for Router {
             }
         })
     }
-    fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
+    fn preview<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         Box::pin(async move {
             match self.of(&plan.target.name) {
                 Ok(b) => b.preview(plan).await,
@@ -212,26 +222,29 @@ mod tests {
         fn name(&self) -> &str {
             "swarm"
         }
-        fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
-            Box::pin(async move { Err("engine answered 500".into()) })
+        fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, BackendError>> {
+            Box::pin(async move { Err(BackendError::Unavailable("engine answered 500".into())) })
         }
-        fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+        fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>> {
             Box::pin(async move { vec![] })
         }
-        fn health<'a>(&'a self, t: &'a str) -> BoxFut<'a, Result<Health, String>> {
+        fn health<'a>(&'a self, t: &'a str) -> BoxFut<'a, Result<Health, BackendError>> {
             self.0.health(t)
         }
-        fn history<'a>(&'a self, t: &'a str) -> BoxFut<'a, Result<History, String>> {
+        fn history<'a>(&'a self, t: &'a str) -> BoxFut<'a, Result<History, BackendError>> {
             self.0.history(t)
         }
         fn execute<'a>(
             &'a self,
             p: &'a RollbackPlan,
             s: &'a PlanStep,
-        ) -> BoxFut<'a, Result<StepDone, ExecError>> {
+        ) -> BoxFut<'a, Result<StepDone, BackendError>> {
             self.0.execute(p, s)
         }
-        fn progress<'a>(&'a self, p: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+        fn progress<'a>(
+            &'a self,
+            p: &'a RollbackPlan,
+        ) -> BoxFut<'a, Result<Progress, BackendError>> {
             self.0.progress(p)
         }
         fn poll_interval(&self) -> Duration {
@@ -250,12 +263,12 @@ mod tests {
                 location: "engine".into(),
                 object: None,
             }],
-            error: "x".into(),
+            error: BackendError::Unreachable("x".into()),
         };
         let failing = ListFails(Unavailable {
             name: "swarm".into(),
             targets: vec![],
-            error: "x".into(),
+            error: BackendError::Unreachable("x".into()),
         });
         let r = Router::new(vec![Arc::new(ok), Arc::new(failing)]);
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -266,8 +279,13 @@ mod tests {
         assert_eq!(names, ["shop", "swarm (not listed)"]);
         let h = rt.block_on(r.health_all());
         assert!(h.iter().any(|r| matches!(r, Err((n, e))
-            if n == "swarm (not listed)" && e.contains("engine answered 500"))));
+            if n == "swarm (not listed)" && e.to_string().contains("engine answered 500"))));
         let e = rt.block_on(r.history("swarm (not listed)")).unwrap_err();
-        assert!(e.contains("listing swarm targets failed"), "{e}");
+        // The engine's kind travels with the row: an outage, not a refusal.
+        assert!(e.is_outage(), "{e:?}");
+        assert!(
+            e.to_string().contains("listing swarm targets failed"),
+            "{e}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! others and nothing is ever sent to it.
 
 use super::{Backend, BoxFut, StepDone};
-use crate::core::action::ExecError;
+use crate::core::action::BackendError;
 use crate::core::model::{Health, History, Progress, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use std::time::Duration;
@@ -12,17 +12,17 @@ use std::time::Duration;
 pub struct Unavailable {
     pub name: String,
     pub targets: Vec<TargetInfo>,
-    pub error: String,
+    pub error: BackendError,
 }
 
 impl Backend for Unavailable {
     fn name(&self) -> &str {
         &self.name
     }
-    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, BackendError>> {
         Box::pin(async move { Ok(self.targets.clone()) })
     }
-    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>> {
         Box::pin(async move {
             self.targets
                 .iter()
@@ -30,20 +30,23 @@ impl Backend for Unavailable {
                 .collect()
         })
     }
-    fn health<'a>(&'a self, _target: &'a str) -> BoxFut<'a, Result<Health, String>> {
+    fn health<'a>(&'a self, _target: &'a str) -> BoxFut<'a, Result<Health, BackendError>> {
         Box::pin(async move { Err(self.error.clone()) })
     }
-    fn history<'a>(&'a self, _target: &'a str) -> BoxFut<'a, Result<History, String>> {
+    fn history<'a>(&'a self, _target: &'a str) -> BoxFut<'a, Result<History, BackendError>> {
         Box::pin(async move { Err(self.error.clone()) })
     }
     fn execute<'a>(
         &'a self,
         _plan: &'a RollbackPlan,
         _step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
-        Box::pin(async move { Err(ExecError::NotSent(self.error.clone())) })
+    ) -> BoxFut<'a, Result<StepDone, BackendError>> {
+        Box::pin(async move { Err(BackendError::NotSent(self.error.to_string())) })
     }
-    fn progress<'a>(&'a self, _plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+    fn progress<'a>(
+        &'a self,
+        _plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<Progress, BackendError>> {
         Box::pin(async move { Err(self.error.clone()) })
     }
     fn poll_interval(&self) -> Duration {

@@ -28,40 +28,7 @@ pub enum Key {
     Backspace,
 }
 
-/// Why a backend call failed, in the categories the core reacts to differently.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ExecError {
-    /// The target changed since the plan was built; nothing was applied.
-    Stale { built_from: String, now: String },
-    /// The platform refused, with its own words.
-    Refused(String),
-    /// A failure the operator must read; nothing is retried automatically.
-    Failed(String),
-    /// rbtui sent nothing: the entry announcing the step could not be
-    /// written to the note, and no mutation leaves without its record.
-    NotSent(String),
-    /// The request left but its answer was lost (a timeout, a 5xx after the
-    /// server may have applied it): the target must be re-read to know.
-    OutcomeUnknown(String),
-}
-
-impl ExecError {
-    pub fn message(&self) -> String {
-        match self {
-            ExecError::Stale { built_from, now } => {
-                format!(
-                    "target changed since the plan was built (version {built_from}, now {now}); nothing was applied"
-                )
-            }
-            ExecError::Refused(m) => format!("refused: {m}"),
-            ExecError::Failed(m) => m.clone(),
-            ExecError::NotSent(m) => format!("nothing was sent: {m}"),
-            ExecError::OutcomeUnknown(m) => {
-                format!("outcome unknown: the request was sent but its answer was lost ({m})")
-            }
-        }
-    }
-}
+pub use super::error::BackendError;
 
 /// Intents from the operator and facts from the runtime. The core turns
 /// each into a state change and a list of effects.
@@ -72,11 +39,11 @@ pub enum Action {
     /// A key press, already translated from the terminal.
     Key(Key),
     /// The backends listed their targets (or failed to).
-    TargetsLoaded(Result<Vec<TargetInfo>, String>),
+    TargetsLoaded(Result<Vec<TargetInfo>, BackendError>),
     /// A poller's latest snapshot for some targets.
     HealthUpdated(Vec<Health>),
     /// A poller could not read a target; its old data goes stale.
-    HealthFailed { target: String, error: String },
+    HealthFailed { target: String, error: BackendError },
     /// A watch saw this target's revisions (or which is current) change.
     HistoryChanged(String),
     /// Where the postmortem draft was written, or why it was not.
@@ -84,52 +51,52 @@ pub enum Action {
     /// History and planning facts for one target.
     HistoryLoaded {
         target: String,
-        result: Result<History, String>,
+        result: Result<History, BackendError>,
     },
     /// The migration diff for a plan's revision range.
     MigrationsLoaded {
         plan_id: u64,
-        result: Result<MigrationDiff, String>,
+        result: Result<MigrationDiff, BackendError>,
     },
     /// A look for the commit reverting the bad one; `None` where there is
     /// no checkout to look in.
     RevertLooked {
         target: String,
-        result: Option<Result<Option<(String, String)>, String>>,
+        result: Option<Result<Option<(String, String)>, BackendError>>,
     },
     /// The platform's answer on the rights a plan needs; `None` where it
     /// has no such question.
     PermissionsRead {
         plan_id: u64,
-        result: Option<Result<Vec<(bool, String)>, String>>,
+        result: Option<Result<Vec<(bool, String)>, BackendError>>,
     },
     /// A server-side dry run of a plan (rehearsal); `None` when the
     /// platform has no side-effect-free preview.
     PreviewRead {
         plan_id: u64,
-        result: Option<Result<String, String>>,
+        result: Option<Result<String, BackendError>>,
     },
     /// A mutating step of a running plan came back.
     StepFinished {
         plan_id: u64,
         step: usize,
-        result: Result<StepDone, ExecError>,
+        result: Result<StepDone, BackendError>,
     },
     /// A re-read that decides a step whose answer was lost.
     StepSettled {
         plan_id: u64,
         step: usize,
-        result: Result<Settled, String>,
+        result: Result<Settled, BackendError>,
     },
     /// A read of rollout progress for the running plan.
     ProgressRead {
         plan_id: u64,
-        result: Result<Progress, String>,
+        result: Result<Progress, BackendError>,
     },
     /// A health read for the verification of the running plan.
     VerifyRead {
         plan_id: u64,
-        result: Result<Health, String>,
+        result: Result<Health, BackendError>,
     },
     /// The note has the entry on disk (written, flushed, fsync'd).
     Recorded(Recorded),

@@ -5,6 +5,7 @@ pub mod action;
 mod checklist;
 pub mod drill;
 pub mod entry;
+pub mod error;
 pub mod fmt;
 mod keys;
 pub mod migration;

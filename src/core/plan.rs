@@ -759,7 +759,7 @@ impl RollbackPlan {
     }
 
     /// Folds the migration result into the `schema` check.
-    pub fn apply_migrations(&mut self, diff: Result<MigrationDiff, String>) {
+    pub fn apply_migrations(&mut self, diff: Result<MigrationDiff, super::error::BackendError>) {
         let (status, detail) = match &diff {
             Err(e) => (CheckStatus::Warn, format!("schema not checked: {e}")),
             Ok(d) => match &d.verdict {

@@ -143,7 +143,7 @@ fn autosync_fought(s: &mut State, target: &str, h: &super::model::History, fx: &
 pub(super) fn history_loaded(
     s: &mut State,
     target: String,
-    result: Result<super::model::History, String>,
+    result: Result<super::model::History, super::error::BackendError>,
     fx: &mut Vec<Effect>,
 ) {
     match result {

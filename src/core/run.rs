@@ -1,7 +1,7 @@
 //! Running a confirmed plan: one step at a time, progress, verification.
 //! Part of `update`; pure like it.
 
-use super::action::{Effect, ExecError, NoteEntry, Settled, StepDone};
+use super::action::{BackendError, Effect, NoteEntry, Settled, StepDone};
 use super::checklist::*;
 use super::entry::EntryKind;
 use super::model::{Health, History, ProgressPhase};
@@ -169,7 +169,7 @@ pub(super) fn step_finished(
     s: &mut State,
     plan_id: u64,
     step: usize,
-    result: Result<StepDone, ExecError>,
+    result: Result<StepDone, BackendError>,
     fx: &mut Vec<Effect>,
 ) {
     let dry = dry_run(s);
@@ -256,11 +256,11 @@ pub(super) fn step_finished(
             }
             start_step(s, fx);
         }
-        Err(ExecError::Stale { built_from, now }) => {
+        Err(BackendError::Stale { built_from, now }) => {
             let to = run.plan.to.id.clone();
             let reenable = !run.plan.is_rollback();
             let exact = run.plan.exact_template;
-            let msg = ExecError::Stale { built_from, now }.message();
+            let msg = BackendError::Stale { built_from, now }.to_string();
             record(
                 s,
                 fx,
@@ -281,8 +281,8 @@ pub(super) fn step_finished(
             });
             fx.push(Effect::LoadHistory(t));
         }
-        Err(e @ ExecError::NotSent(_)) => {
-            let msg = format!("step {} not run: {}", step + 1, e.message());
+        Err(e @ BackendError::NotSent(_)) => {
+            let msg = format!("step {} not run: {}", step + 1, e);
             let mut lines = ran_and_not(run);
             lines.push(
                 "free space for the note (see the header), then plan again: the plan is re-read from the platform"
@@ -290,10 +290,10 @@ pub(super) fn step_finished(
             );
             fail_run_with(s, fx, msg, lines);
         }
-        Err(ExecError::OutcomeUnknown(why)) => {
+        Err(BackendError::OutcomeUnknown(why)) => {
             run.unknown_step = Some((step, 0));
             let plan = Box::new(run.plan.clone());
-            let msg = ExecError::OutcomeUnknown(why).message();
+            let msg = BackendError::OutcomeUnknown(why).to_string();
             record(
                 s,
                 fx,
@@ -313,7 +313,11 @@ pub(super) fn step_finished(
                 delay_ms: 1000,
             });
         }
-        Err(e) => fail_run(s, fx, format!("step {} failed: {}", step + 1, e.message())),
+        Err(e) => fail_run(
+            s,
+            fx,
+            format!("step {} failed: {}", step + 1, e),
+        ),
     }
 }
 
@@ -343,7 +347,7 @@ pub(super) fn step_settled(
     s: &mut State,
     plan_id: u64,
     step: usize,
-    result: Result<Settled, String>,
+    result: Result<Settled, BackendError>,
     fx: &mut Vec<Effect>,
 ) {
     let Some(run) = current_run(s, plan_id) else {
@@ -518,7 +522,7 @@ pub(super) fn fail_run_with(
 pub(super) fn progress_read(
     s: &mut State,
     plan_id: u64,
-    result: Result<super::model::Progress, String>,
+    result: Result<super::model::Progress, BackendError>,
     fx: &mut Vec<Effect>,
 ) {
     let poll = s.settings.progress_poll_ms;
@@ -623,7 +627,7 @@ pub(super) fn progress_read(
             // and judges it when the platform answers, even past the
             // timeout (a timeout during an outage proves nothing).
             if run.progress_failing.is_none() {
-                run.progress_failing = Some((now, e.clone()));
+                run.progress_failing = Some((now, e.to_string()));
                 record(
                     s,
                     fx,
@@ -653,7 +657,7 @@ pub(super) fn progress_read(
 pub(super) fn verify_read(
     s: &mut State,
     plan_id: u64,
-    result: Result<Health, String>,
+    result: Result<Health, BackendError>,
     fx: &mut Vec<Effect>,
 ) {
     let now = s.now;

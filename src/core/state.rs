@@ -1,5 +1,6 @@
 //! The whole screen's truth. Rendering reads it; only `update` writes it.
 
+use super::error::BackendError;
 use super::model::{Health, History, ImageRef, Mode, Progress, Revision, TargetInfo};
 use super::plan::RollbackPlan;
 use super::verdict::{Thresholds, Verdict};
@@ -243,9 +244,9 @@ pub struct State {
     pub settings: Settings,
     pub now: DateTime<Utc>,
     pub targets: Vec<TargetInfo>,
-    pub targets_error: Option<String>,
+    pub targets_error: Option<BackendError>,
     pub health: HashMap<String, Health>,
-    pub health_errors: HashMap<String, String>,
+    pub health_errors: HashMap<String, BackendError>,
     /// Recent 5xx rate and p95 per target, oldest first, for sparklines.
     pub trends: HashMap<String, Trend>,
     pub verdicts: HashMap<String, Verdict>,
@@ -254,7 +255,7 @@ pub struct State {
     /// Selected target by name, so re-sorting never moves the cursor to another target.
     pub selected: Option<String>,
     pub histories: HashMap<String, History>,
-    pub history_errors: HashMap<String, String>,
+    pub history_errors: HashMap<String, BackendError>,
     pub history_cursor: usize,
     pub focus: Pane,
     pub filter: String,

@@ -4,6 +4,7 @@
 use super::action::{Action, Effect, NoteEntry};
 use super::checklist::*;
 use super::entry::EntryKind;
+use super::error::BackendError;
 use super::fmt;
 use super::keys::*;
 use super::model::Mode;
@@ -577,7 +578,7 @@ fn look_for_reverts(s: &mut State, fx: &mut Vec<Effect>) {
 fn revert_looked(
     s: &mut State,
     target: String,
-    result: Option<Result<Option<(String, String)>, String>>,
+    result: Option<Result<Option<(String, String)>, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {
     match result {
@@ -607,7 +608,7 @@ fn revert_looked(
 fn permissions_read(
     s: &mut State,
     plan_id: u64,
-    result: Option<Result<Vec<(bool, String)>, String>>,
+    result: Option<Result<Vec<(bool, String)>, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {
     let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
@@ -622,10 +623,22 @@ fn permissions_read(
             p.checks.remove(i);
             return;
         }
-        Some(Err(e)) => (
+        // Refused credentials refuse every step too: known now, not at
+        // the step.
+        Some(Err(e @ BackendError::Unauthorized(_))) => (
+            CheckStatus::Block,
+            format!("the platform refuses rbtui's credentials ({e}): log in again, then re-plan"),
+        ),
+        Some(Err(e)) if e.is_outage() => (
             CheckStatus::Warn,
             format!(
                 "rights not checked: the platform did not answer ({e}); a refusal would come at the step"
+            ),
+        ),
+        Some(Err(e)) => (
+            CheckStatus::Warn,
+            format!(
+                "rights not checked: the question was refused ({e}); a refusal would come at the step"
             ),
         ),
         Some(Ok(rights)) => {
@@ -680,7 +693,7 @@ fn permissions_read(
 fn preview_read(
     s: &mut State,
     plan_id: u64,
-    result: Option<Result<String, String>>,
+    result: Option<Result<String, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {
     let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
@@ -786,7 +799,7 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
 pub(super) fn migrations_loaded(
     s: &mut State,
     plan_id: u64,
-    result: Result<super::migration::MigrationDiff, String>,
+    result: Result<super::migration::MigrationDiff, BackendError>,
     fx: &mut Vec<Effect>,
 ) {
     let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {

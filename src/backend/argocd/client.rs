@@ -3,6 +3,7 @@
 
 use super::api::ErrorBody;
 use super::auth::Token;
+use crate::core::error::BackendError;
 use reqwest::{Method, StatusCode};
 use std::time::Duration;
 
@@ -47,6 +48,23 @@ impl ApiError {
             ApiError::Unavailable(m) => m.clone(),
             ApiError::Unreachable(m) => m.clone(),
             ApiError::Malformed(m) => format!("malformed answer from Argo CD: {m}"),
+        }
+    }
+}
+
+/// A failed read in the core's kinds. A mutation's answer is judged by
+/// the caller, who knows whether the request may have been applied.
+impl From<ApiError> for BackendError {
+    fn from(e: ApiError) -> BackendError {
+        let m = e.message();
+        match e {
+            ApiError::Unauthorized(_) => BackendError::Unauthorized(m),
+            ApiError::Forbidden(_) => BackendError::Forbidden(m),
+            ApiError::NotFound(_) => BackendError::NotFound(m),
+            ApiError::Rejected(_) => BackendError::Failed(m),
+            ApiError::Unavailable(_) => BackendError::Unavailable(m),
+            ApiError::Unreachable(_) => BackendError::Unreachable(m),
+            ApiError::Malformed(_) => BackendError::Malformed(m),
         }
     }
 }

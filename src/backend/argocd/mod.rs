@@ -9,7 +9,7 @@ pub mod convert;
 pub mod stream;
 
 use super::{Backend, BoxFut, StepDone};
-use crate::core::action::ExecError;
+use crate::core::action::BackendError;
 use crate::core::model::{Health, History, Kind, Progress, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use api::{Application, ApplicationList, Tree};
@@ -53,7 +53,7 @@ pub struct ArgoBackend {
     targets: Mutex<Vec<AppTarget>>,
     /// Selectors whose listing failed, by the name of the row standing in
     /// for them: one broken selector is one error row, not a dead console.
-    unlisted: Mutex<Vec<(String, String)>>,
+    unlisted: Mutex<Vec<(String, BackendError)>>,
     /// v3.1+ servers understand `automated.enabled: false`.
     supports_enabled: Mutex<Option<bool>>,
     live: Arc<stream::Live>,
@@ -187,7 +187,7 @@ impl ArgoBackend {
             .unwrap_or(false)
     }
 
-    fn target(&self, name: &str) -> Result<AppTarget, String> {
+    fn target(&self, name: &str) -> Result<AppTarget, BackendError> {
         if let Some((_, e)) = self
             .unlisted
             .lock()
@@ -203,7 +203,7 @@ impl ArgoBackend {
             .iter()
             .find(|t| t.name == name)
             .cloned()
-            .ok_or_else(|| format!("unknown Argo CD target {name}"))
+            .ok_or_else(|| BackendError::NotFound(format!("unknown Argo CD target {name}")))
     }
 
     fn query(t: &AppTarget) -> Vec<(&'static str, String)> {
@@ -329,7 +329,7 @@ impl ArgoBackend {
 
     /// `None` when the tree may not be read (403) or is not there (404):
     /// health then goes without pod detail. Other failures are errors.
-    async fn get_tree(&self, t: &AppTarget) -> Result<Option<Tree>, String> {
+    async fn get_tree(&self, t: &AppTarget) -> Result<Option<Tree>, BackendError> {
         match self
             .client
             .get_json(
@@ -342,7 +342,7 @@ impl ArgoBackend {
         {
             Ok(tree) => Ok(Some(tree)),
             Err(ApiError::Forbidden(_) | ApiError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e.message()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -350,7 +350,7 @@ impl ArgoBackend {
     /// its answer is what proves the server still answers (a stream can stay
     /// open through a shutdown), so a failed tree read is a failed health
     /// read, and the age is the time it was asked.
-    async fn read_health(&self, t: &AppTarget, from_stream: bool) -> Result<Health, String> {
+    async fn read_health(&self, t: &AppTarget, from_stream: bool) -> Result<Health, BackendError> {
         let asked = chrono::Utc::now();
         let live = if from_stream {
             self.live.get(&t.app)
@@ -359,7 +359,7 @@ impl ArgoBackend {
         };
         let app = match live {
             Some(a) => a,
-            None => self.get_app(t).await.map_err(|e| e.message())?,
+            None => self.get_app(t).await?,
         };
         let tree = self.get_tree(t).await?;
         Ok(convert::health(&t.name, &app, tree.as_ref(), asked))
@@ -369,7 +369,7 @@ impl ArgoBackend {
     /// version actually read is remembered: a failed probe is retried, and
     /// if the version cannot be read the caller refuses rather than guess
     /// (the pre-3.1 form removes prune and selfHeal).
-    async fn supports_enabled(&self) -> Result<bool, String> {
+    async fn supports_enabled(&self) -> Result<bool, BackendError> {
         if let Some(v) = *self.supports_enabled.lock().unwrap() {
             return Ok(v);
         }
@@ -389,9 +389,9 @@ impl ArgoBackend {
             }
             tokio::time::sleep(Duration::from_millis(300 * attempt)).await;
         }
-        Err(format!(
+        Err(BackendError::Unavailable(format!(
             "Argo CD's version could not be read after 3 tries ({last}): the way auto-sync is switched depends on it (before v3.1 it removes prune/selfHeal), so nothing was sent"
-        ))
+        )))
     }
 
     /// `spec.syncPolicy.automated` exactly as the server holds it, and the
@@ -419,26 +419,28 @@ impl ArgoBackend {
         &self,
         plan: &RollbackPlan,
         step: &PlanStep,
-    ) -> Result<StepDone, ExecError> {
-        let t = self.target(&plan.target.name).map_err(ExecError::Failed)?;
+    ) -> Result<StepDone, BackendError> {
+        let t = self.target(&plan.target.name)?;
         // Before anything mutating left, a failure means nothing was sent.
         let unsent = |e: ApiError| {
-            ExecError::NotSent(format!("re-reading {} failed: {}", t.app, e.message()))
+            BackendError::NotSent(format!("re-reading {} failed: {}", t.app, e.message()))
         };
         // Once a mutating request left, a lost answer (5xx, timeout, reset,
         // unreadable body) leaves its outcome unknown until re-read.
         let fail = |e: ApiError| match e {
-            ApiError::Rejected(m) => ExecError::Refused(m),
-            ApiError::Unavailable(m) => ExecError::OutcomeUnknown(m),
-            ApiError::Unreachable(m) => ExecError::NotSent(m),
-            ApiError::Malformed(m) => ExecError::OutcomeUnknown(format!("unreadable answer: {m}")),
-            other => ExecError::Failed(other.message()),
+            ApiError::Rejected(m) => BackendError::Refused(m),
+            ApiError::Unavailable(m) => BackendError::OutcomeUnknown(m),
+            ApiError::Unreachable(m) => BackendError::NotSent(m),
+            ApiError::Malformed(m) => {
+                BackendError::OutcomeUnknown(format!("unreadable answer: {m}"))
+            }
+            other => BackendError::Failed(other.message()),
         };
         // Re-read first: the plan must still describe the app as it is.
         let app = self.get_app(&t).await.map_err(unsent)?;
         let now = app.version_token();
         if now != plan.built_from {
-            return Err(ExecError::Stale {
+            return Err(BackendError::Stale {
                 built_from: plan.built_from.clone(),
                 now,
             });
@@ -452,7 +454,10 @@ impl ArgoBackend {
                         version: now,
                     });
                 }
-                let keep = self.supports_enabled().await.map_err(ExecError::NotSent)?;
+                let keep = self
+                    .supports_enabled()
+                    .await
+                    .map_err(|e| BackendError::NotSent(e.to_string()))?;
                 let (patch, how) = if keep {
                     (
                         serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": false}}}}),
@@ -475,7 +480,7 @@ impl ArgoBackend {
                 };
                 let after = self.merge_patch(&t, &patch).await.map_err(fail)?;
                 if after.auto_sync() {
-                    return Err(ExecError::Failed(
+                    return Err(BackendError::Failed(
                         "PATCH accepted but auto-sync is still on; not rolling back".into(),
                     ));
                 }
@@ -494,7 +499,10 @@ impl ArgoBackend {
                         version: now,
                     });
                 }
-                let keep = self.supports_enabled().await.map_err(ExecError::NotSent)?;
+                let keep = self
+                    .supports_enabled()
+                    .await
+                    .map_err(|e| BackendError::NotSent(e.to_string()))?;
                 let (patch, how) = if keep {
                     (
                         serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": true}}}}),
@@ -503,7 +511,7 @@ impl ArgoBackend {
                 } else {
                     let (_, saved) = self.automated_raw(&t).await.map_err(unsent)?;
                     let Some(orig) = saved.filter(|v| v.is_object()) else {
-                        return Err(ExecError::Refused(format!(
+                        return Err(BackendError::Refused(format!(
                             "no record of {}'s automated block before the rollback (annotation {SAVED_AUTOMATED} missing): re-enabling with an empty block would drop prune/selfHeal; turn auto-sync on in Argo CD with the settings it had",
                             t.app
                         )));
@@ -527,9 +535,9 @@ impl ArgoBackend {
                 })
             }
             PlanStep::Rollback { to, .. } => {
-                let id: i64 = to
-                    .parse()
-                    .map_err(|_| ExecError::Failed(format!("history id {to} is not a number")))?;
+                let id: i64 = to.parse().map_err(|_| {
+                    BackendError::Failed(format!("history id {to} is not a number"))
+                })?;
                 let mut body =
                     serde_json::json!({"name": t.app, "id": id, "prune": false, "dryRun": false});
                 for (k, v) in Self::query(&t) {
@@ -548,7 +556,7 @@ impl ArgoBackend {
                     .await
                     .map_err(fail)?;
                 let after: Application = serde_json::from_slice(&out).map_err(|e| {
-                    ExecError::OutcomeUnknown(format!("malformed answer to rollback: {e}"))
+                    BackendError::OutcomeUnknown(format!("malformed answer to rollback: {e}"))
                 })?;
                 let sha = plan
                     .to
@@ -564,7 +572,7 @@ impl ArgoBackend {
                     version: after.version_token(),
                 })
             }
-            other => Err(ExecError::Failed(format!(
+            other => Err(BackendError::Failed(format!(
                 "{other:?} is not a mutating step"
             ))),
         }
@@ -602,17 +610,15 @@ impl ArgoBackend {
 
     /// Rehearsal preview: `POST …/rollback {dryRun: true}`. A dry run still
     /// runs an operation that blocks others, so this waits for it to end.
-    async fn dry_run(&self, plan: &RollbackPlan) -> Result<String, String> {
+    async fn dry_run(&self, plan: &RollbackPlan) -> Result<String, BackendError> {
         let t = self.target(&plan.target.name)?;
-        let app = self.get_app(&t).await.map_err(|e| e.message())?;
+        let app = self.get_app(&t).await?;
         if app.auto_sync() {
-            return Err("Argo CD refuses any rollback, dry run included, while auto-sync is on; step 1 of the plan turns it off".into());
+            return Err(BackendError::Refused("Argo CD refuses any rollback, dry run included, while auto-sync is on; step 1 of the plan turns it off".into()));
         }
-        let id: i64 = plan
-            .to
-            .id
-            .parse()
-            .map_err(|_| format!("history id {} is not a number", plan.to.id))?;
+        let id: i64 = plan.to.id.parse().map_err(|_| {
+            BackendError::NotFound(format!("history id {} is not a number", plan.to.id))
+        })?;
         let mut body = serde_json::json!({"name": t.app, "id": id, "prune": false, "dryRun": true});
         for (k, v) in Self::query(&t) {
             body[k] = serde_json::Value::String(v);
@@ -627,10 +633,9 @@ impl ArgoBackend {
                 "sync",
                 &Self::object(&t),
             )
-            .await
-            .map_err(|e| e.message())?;
+            .await?;
         for _ in 0..40 {
-            let a = self.get_app(&t).await.map_err(|e| e.message())?;
+            let a = self.get_app(&t).await?;
             let op = a.status.operation_state.clone().unwrap_or_default();
             if op.phase.as_deref() != Some("Running") {
                 return Ok(format!(
@@ -641,7 +646,9 @@ impl ArgoBackend {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        Err("the dry-run operation is still running after 20s".into())
+        Err(BackendError::Timeout(
+            "the dry-run operation is still running after 20s".into(),
+        ))
     }
 }
 
@@ -665,9 +672,9 @@ impl ArgoBackend {
         &self,
         plan: &RollbackPlan,
         step: &PlanStep,
-    ) -> Result<super::Settled, String> {
+    ) -> Result<super::Settled, BackendError> {
         let t = self.target(&plan.target.name)?;
-        let app = self.get_app(&t).await.map_err(|e| e.message())?;
+        let app = self.get_app(&t).await?;
         let version = app.version_token();
         let (applied, seen) = match step {
             PlanStep::DisableAutoSync | PlanStep::EnableAutoSync => {
@@ -745,11 +752,11 @@ impl Backend for ArgoBackend {
         &'a self,
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<super::Settled, String>> {
+    ) -> BoxFut<'a, Result<super::Settled, BackendError>> {
         Box::pin(self.settle_step(plan, step))
     }
 
-    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, BackendError>> {
         Box::pin(async move {
             let mut out = Vec::new();
             let mut unlisted = Vec::new();
@@ -771,7 +778,7 @@ impl Backend for ArgoBackend {
                         if let Some(n) = app_namespace {
                             q.push(("appNamespace", n.clone()));
                         }
-                        let listed: Result<ApplicationList, String> = match self
+                        let listed: Result<ApplicationList, BackendError> = match self
                             .client
                             .get_json::<ApplicationList>(
                                 "/api/v1/applications",
@@ -781,18 +788,17 @@ impl Backend for ArgoBackend {
                             )
                             .await
                         {
-                            Ok(l) if l.items.is_empty() => Err(format!(
+                            Ok(l) if l.items.is_empty() => Err(BackendError::NotFound(format!(
                                 "selector {selector} matches no application{}: check the labels, and the project and appNamespace it is scoped to",
                                 project
                                     .as_deref()
                                     .map(|p| format!(" in project {p}"))
                                     .unwrap_or_default()
-                            )),
+                            ))),
                             Ok(l) => Ok(l),
-                            Err(e) => Err(format!(
-                                "the applications of selector {selector} could not be listed: {}",
-                                e.message()
-                            )),
+                            Err(e) => Err(BackendError::from(e).context(format!(
+                                "the applications of selector {selector} could not be listed"
+                            ))),
                         };
                         let list = match listed {
                             Ok(l) => l,
@@ -844,7 +850,7 @@ impl Backend for ArgoBackend {
         })
     }
 
-    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>> {
         Box::pin(async move {
             self.start_streams();
             let ts = self.targets.lock().unwrap().clone();
@@ -861,16 +867,16 @@ impl Backend for ArgoBackend {
 
     /// One target's health is read directly, never from the stream: it is
     /// what verification and plans rest on, and a stream may lag.
-    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
+    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, BackendError>> {
         Box::pin(async move { self.read_health(&self.target(target)?, false).await })
     }
 
-    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
+    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, BackendError>> {
         Box::pin(async move {
             let t = self.target(target)?;
             // Stamped when asked: an answer is at least this fresh.
             let asked = chrono::Utc::now();
-            let app = self.get_app_fresh(&t).await.map_err(|e| e.message())?;
+            let app = self.get_app_fresh(&t).await?;
             let mut h = convert::history(&t.name, &app, asked);
             self.fill_images(&t, &app, &mut h).await;
             if !h.facts.auto_sync {
@@ -886,14 +892,17 @@ impl Backend for ArgoBackend {
         &'a self,
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
+    ) -> BoxFut<'a, Result<StepDone, BackendError>> {
         Box::pin(self.execute_step(plan, step))
     }
 
-    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+    fn progress<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<Progress, BackendError>> {
         Box::pin(async move {
             let t = self.target(&plan.target.name)?;
-            let app = self.get_app(&t).await.map_err(|e| e.message())?;
+            let app = self.get_app(&t).await?;
             // The tree says what the workloads do; without it the counts
             // are unknown and the message says so.
             let tree = self.get_tree(&t).await.ok().flatten();
@@ -907,7 +916,10 @@ impl Backend for ArgoBackend {
     }
 
     /// Only for rehearsals: a dry run still creates an operation on the server.
-    fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
+    fn preview<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         Box::pin(async move {
             if plan.mode != crate::core::model::Mode::Rehearsal || !plan.is_rollback() {
                 return None;

@@ -7,7 +7,7 @@ pub mod world;
 
 use super::clock::Clock;
 use super::{Backend, BoxFut, StepDone};
-use crate::core::action::ExecError;
+use crate::core::action::BackendError;
 use crate::core::migration::MigrationDiff;
 use crate::core::model::{Health, History, Progress, ProgressPhase, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
@@ -85,7 +85,7 @@ impl Backend for DemoBackend {
         "demo"
     }
 
-    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, BackendError>> {
         let r: Vec<TargetInfo> = self.with_world(|w, _| {
             w.services
                 .iter()
@@ -105,13 +105,17 @@ impl Backend for DemoBackend {
                     .map(|s| s.as_str())
                     .collect::<Vec<_>>()
                     .join(", ");
-                return Box::pin(async move { Err(format!("demo has no service named {m}")) });
+                return Box::pin(async move {
+                    Err(BackendError::NotFound(format!(
+                        "demo has no service named {m}"
+                    )))
+                });
             }
         }
         Box::pin(async move { Ok(r) })
     }
 
-    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>> {
         let r = self.with_world(|w, now| {
             w.services
                 .iter()
@@ -122,12 +126,12 @@ impl Backend for DemoBackend {
         Box::pin(async move { r })
     }
 
-    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
+    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, BackendError>> {
         let r = self.with_world(|w, now| w.service(target).map(|s| s.health(now)));
         Box::pin(async move { r })
     }
 
-    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
+    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, BackendError>> {
         let r = self.with_world(|w, now| w.service(target).map(|s| s.history(now)));
         Box::pin(async move { r })
     }
@@ -135,7 +139,7 @@ impl Backend for DemoBackend {
     fn migrations<'a>(
         &'a self,
         plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Result<MigrationDiff, String>> {
+    ) -> BoxFut<'a, Result<MigrationDiff, BackendError>> {
         let r = self.with_world(|w, _| {
             w.service(&plan.target.name)?
                 .migrations(&plan.from.id, &plan.to.id)
@@ -147,19 +151,17 @@ impl Backend for DemoBackend {
         &'a self,
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
+    ) -> BoxFut<'a, Result<StepDone, BackendError>> {
         let r = self.with_world(|w, now| {
-            let s = w
-                .service_mut(&plan.target.name)
-                .map_err(ExecError::Failed)?;
+            let s = w.service_mut(&plan.target.name)?;
             if s.version.to_string() != plan.built_from {
-                return Err(ExecError::Stale {
+                return Err(BackendError::Stale {
                     built_from: plan.built_from.clone(),
                     now: s.version.to_string(),
                 });
             }
             if s.rollout.is_some() {
-                return Err(ExecError::Refused(
+                return Err(BackendError::Refused(
                     "another operation is already in progress".into(),
                 ));
             }
@@ -176,14 +178,14 @@ impl Backend for DemoBackend {
                 }
                 PlanStep::Rollback { to, .. } => {
                     if s.auto_sync {
-                        return Err(ExecError::Refused(
+                        return Err(BackendError::Refused(
                             "rollback cannot be initiated when auto-sync is enabled".into(),
                         ));
                     }
-                    s.rollback(to, now).map_err(ExecError::Refused)?
+                    s.rollback(to, now)?
                 }
                 other => {
-                    return Err(ExecError::Failed(format!(
+                    return Err(BackendError::Failed(format!(
                         "{other:?} is not a mutating step"
                     )));
                 }
@@ -196,7 +198,10 @@ impl Backend for DemoBackend {
         Box::pin(async move { r })
     }
 
-    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+    fn progress<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<Progress, BackendError>> {
         let r = self.with_world(|w, now| {
             let s = w.service(&plan.target.name)?;
             if let Some(r) = &s.rollout {

@@ -2,6 +2,7 @@
 //! passage of (injected) time, so a test can drive it step by step.
 
 use super::scenario::{Failure, Scenario, fake_hex};
+use crate::core::error::BackendError;
 use crate::core::migration::{FileChange, MigrationDiff};
 use crate::core::model::{
     Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
@@ -171,18 +172,18 @@ impl World {
         World { services }
     }
 
-    pub fn service(&self, name: &str) -> Result<&Service, String> {
+    pub fn service(&self, name: &str) -> Result<&Service, BackendError> {
         self.services
             .iter()
             .find(|s| s.info.name == name)
-            .ok_or_else(|| format!("no such target {name}"))
+            .ok_or_else(|| BackendError::NotFound(format!("no such target {name}")))
     }
 
-    pub fn service_mut(&mut self, name: &str) -> Result<&mut Service, String> {
+    pub fn service_mut(&mut self, name: &str) -> Result<&mut Service, BackendError> {
         self.services
             .iter_mut()
             .find(|s| s.info.name == name)
-            .ok_or_else(|| format!("no such target {name}"))
+            .ok_or_else(|| BackendError::NotFound(format!("no such target {name}")))
     }
 
     /// Moves rollouts forward to `now`; a converged rollout makes its
@@ -481,12 +482,16 @@ impl Service {
     /// Starts a rollback to revision `to_id` the way the platform records
     /// it: Kubernetes renumbers the old ReplicaSet to max+1 (the old number
     /// disappears); Argo CD, Swarm and Compose append a new entry.
-    pub fn rollback(&mut self, to_id: &str, now: DateTime<Utc>) -> Result<String, String> {
+    pub fn rollback(&mut self, to_id: &str, now: DateTime<Utc>) -> Result<String, BackendError> {
         let to = self
             .revs
             .iter()
             .position(|r| r.id.to_string() == to_id)
-            .ok_or_else(|| format!("unable to find specified revision {to_id} in history"))?;
+            .ok_or_else(|| {
+                BackendError::Refused(format!(
+                    "unable to find specified revision {to_id} in history"
+                ))
+            })?;
         if to == self.current {
             return Ok(format!(
                 "skipped rollback (current template already matches revision {to_id})"
@@ -526,17 +531,17 @@ impl Service {
     }
 
     /// Migrations shipped by the revisions after `to` up to the current one.
-    pub fn migrations(&self, from_id: &str, to_id: &str) -> Result<MigrationDiff, String> {
+    pub fn migrations(&self, from_id: &str, to_id: &str) -> Result<MigrationDiff, BackendError> {
         let to = self
             .revs
             .iter()
             .position(|r| r.id.to_string() == to_id)
-            .ok_or_else(|| format!("revision {to_id} not found"))?;
+            .ok_or_else(|| BackendError::NotFound(format!("revision {to_id} not found")))?;
         let from = self
             .revs
             .iter()
             .position(|r| r.id.to_string() == from_id)
-            .ok_or_else(|| format!("revision {from_id} not found"))?;
+            .ok_or_else(|| BackendError::NotFound(format!("revision {from_id} not found")))?;
         let raw: Vec<(String, FileChange, String)> = if to < from {
             self.revs[to + 1..=from]
                 .iter()

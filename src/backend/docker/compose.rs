@@ -6,7 +6,7 @@
 use super::compose_inputs::{self, Cli, EditError, Project};
 use super::engine::{Engine, GatedHealth, actor_is, describe};
 use crate::backend::{Backend, BoxFut, StepDone};
-use crate::core::action::ExecError;
+use crate::core::action::BackendError;
 use crate::core::model::{
     Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
 };
@@ -91,18 +91,18 @@ impl ComposeBackend {
             .map(|(live, pattern)| (live.display().to_string(), pattern.clone()))
     }
 
-    fn target(&self, name: &str) -> Result<&ComposeTarget, String> {
+    fn target(&self, name: &str) -> Result<&ComposeTarget, BackendError> {
         self.targets
             .iter()
             .find(|t| t.name == name)
-            .ok_or_else(|| format!("unknown compose target {name}"))
+            .ok_or_else(|| BackendError::NotFound(format!("unknown compose target {name}")))
     }
 
-    fn err(&self, e: &bollard::errors::Error) -> String {
+    fn err(&self, e: &bollard::errors::Error) -> BackendError {
         describe(&self.engine.host, e)
     }
 
-    async fn containers(&self, t: &ComposeTarget) -> Result<Vec<ContainerSummary>, String> {
+    async fn containers(&self, t: &ComposeTarget) -> Result<Vec<ContainerSummary>, BackendError> {
         let mut f = HashMap::new();
         f.insert(
             "label".to_string(),
@@ -125,15 +125,15 @@ impl ComposeBackend {
         v.retain(|c| !c.names.iter().flatten().any(|n| n.ends_with("-rbtui-old")));
         v.sort_by(|a, b| a.names.cmp(&b.names));
         if v.is_empty() {
-            return Err(format!(
+            return Err(BackendError::NotFound(format!(
                 "no containers of compose service {}/{} on {}",
                 t.project, t.service, self.engine.host
-            ));
+            )));
         }
         Ok(v)
     }
 
-    async fn inspect(&self, id: &str) -> Result<ContainerInspectResponse, String> {
+    async fn inspect(&self, id: &str) -> Result<ContainerInspectResponse, BackendError> {
         self.engine
             .docker
             .inspect_container(id, None::<InspectContainerOptions>)
@@ -157,13 +157,13 @@ impl ComposeBackend {
             .join(",")
     }
 
-    async fn read_health(&self, t: &ComposeTarget) -> Result<Health, String> {
+    async fn read_health(&self, t: &ComposeTarget) -> Result<Health, BackendError> {
         Ok(self.read_health_checked(t).await?.0)
     }
 
     /// Health, and how many running containers have no health check: those
     /// count as ready (Compose's own view) but prove nothing about health.
-    async fn read_health_checked(&self, t: &ComposeTarget) -> Result<(Health, u32), String> {
+    async fn read_health_checked(&self, t: &ComposeTarget) -> Result<(Health, u32), BackendError> {
         let cs = self.containers(t).await?;
         let mut unchecked = 0;
         let mut ready = 0;
@@ -253,7 +253,7 @@ impl ComposeBackend {
         )
     }
 
-    async fn read_history(&self, t: &ComposeTarget) -> Result<History, String> {
+    async fn read_history(&self, t: &ComposeTarget) -> Result<History, BackendError> {
         // Stamped when asked: an answer is at least this fresh.
         let asked = Utc::now();
         let cs = self.containers(t).await?;
@@ -338,7 +338,10 @@ impl ComposeBackend {
         }
         let (compose_inputs, inputs_drift) = match self.project(t, &cs[0]).await {
             Ok(p) => (
-                Some(p.inputs(self.cli().await?, Self::manifest_pattern(t))),
+                Some(p.inputs(
+                    self.cli().await.map_err(BackendError::Failed)?,
+                    Self::manifest_pattern(t),
+                )),
                 None,
             ),
             Err(why) => (None, Some(Self::drift(&cs[0], &cur_image, &why))),
@@ -365,7 +368,7 @@ impl ComposeBackend {
     /// stop, park the old one under a new name, create and start the new
     /// one with the same name, labels, environment and host config, then
     /// remove the parked one. On failure the parked container is restored.
-    async fn recreate(&self, t: &ComposeTarget, image: &str) -> Result<Vec<String>, String> {
+    async fn recreate(&self, t: &ComposeTarget, image: &str) -> Result<Vec<String>, BackendError> {
         let d = &self.engine.docker;
         let new_id = d
             .inspect_image(image)
@@ -468,7 +471,7 @@ impl ComposeBackend {
                     } else {
                         format!(" (already recreated: {})", done.join(", "))
                     };
-                    return Err(match restored {
+                    return Err(BackendError::Failed(match restored {
                         Ok(()) => format!(
                             "recreating {name} on {image} failed, the old container was restored and started: {e}{done_text}"
                         ),
@@ -476,7 +479,7 @@ impl ComposeBackend {
                             "recreating {name} on {image} failed ({e}) and the old container could NOT be restored ({}): it is stopped, possibly named {parked}; bring it back with `docker rename {parked} {name} && docker start {name}`{done_text}",
                             self.err(&r)
                         ),
-                    });
+                    }));
                 }
             }
         }
@@ -487,12 +490,12 @@ impl ComposeBackend {
         &self,
         plan: &RollbackPlan,
         step: &PlanStep,
-    ) -> Result<StepDone, ExecError> {
-        let t = self.target(&plan.target.name).map_err(ExecError::Failed)?;
-        let cs = self.containers(t).await.map_err(ExecError::Failed)?;
+    ) -> Result<StepDone, BackendError> {
+        let t = self.target(&plan.target.name)?;
+        let cs = self.containers(t).await?;
         let now = Self::version_of(&cs);
         if now != plan.built_from {
-            return Err(ExecError::Stale {
+            return Err(BackendError::Stale {
                 built_from: plan.built_from.clone(),
                 now,
             });
@@ -500,8 +503,8 @@ impl ComposeBackend {
         let to = match step {
             PlanStep::EditInput(edit) => {
                 let summary = compose_inputs::apply(edit).map_err(|e| match e {
-                    EditError::Changed(m) => ExecError::Refused(m),
-                    EditError::Failed(m) => ExecError::Failed(m),
+                    EditError::Changed(m) => BackendError::Refused(m),
+                    EditError::Failed(m) => BackendError::Failed(m),
                 })?;
                 return Ok(StepDone {
                     summary,
@@ -513,7 +516,7 @@ impl ComposeBackend {
             }
             PlanStep::Rollback { to, via: None, .. } => to,
             other => {
-                return Err(ExecError::Failed(format!(
+                return Err(BackendError::Failed(format!(
                     "{other:?} does not apply to a Compose service"
                 )));
             }
@@ -522,7 +525,7 @@ impl ComposeBackend {
             .to
             .images
             .first()
-            .ok_or_else(|| ExecError::Failed("the chosen revision names no image".into()))?;
+            .ok_or_else(|| BackendError::Failed("the chosen revision names no image".into()))?;
         let reference = format!(
             "{}:{}",
             img.repository,
@@ -531,7 +534,7 @@ impl ComposeBackend {
         let mut summary = Vec::new();
         if let Some((live, versioned)) = t.versioned_manifest(to) {
             if !versioned.exists() {
-                return Err(ExecError::Refused(format!(
+                return Err(BackendError::Refused(format!(
                     "no manifest {} for {to}: image and manifest roll back as a pair",
                     versioned.display()
                 )));
@@ -539,14 +542,14 @@ impl ComposeBackend {
             let bak = PathBuf::from(format!("{}.bak", live.display()));
             if live.exists() {
                 std::fs::copy(&live, &bak).map_err(|e| {
-                    ExecError::Failed(format!(
+                    BackendError::Failed(format!(
                         "backup of {} failed, nothing changed: {e}",
                         live.display()
                     ))
                 })?;
             }
             std::fs::copy(&versioned, &live).map_err(|e| {
-                ExecError::Failed(format!("manifest swap failed, nothing changed: {e}"))
+                BackendError::Failed(format!("manifest swap failed, nothing changed: {e}"))
             })?;
             summary.push(format!(
                 "manifest {} ← {} (backup {})",
@@ -564,10 +567,10 @@ impl ComposeBackend {
                         let _ = std::fs::copy(&bak, &live);
                     }
                 }
-                return Err(ExecError::Failed(e));
+                return Err(e);
             }
         }
-        let after = self.containers(t).await.map_err(ExecError::Failed)?;
+        let after = self.containers(t).await?;
         Ok(StepDone {
             summary: summary.join("; "),
             version: Self::version_of(&after),
@@ -583,12 +586,12 @@ impl ComposeBackend {
         plan: &RollbackPlan,
         c: &ContainerSummary,
         via: &str,
-    ) -> Result<StepDone, ExecError> {
-        let p = self.project(t, c).await.map_err(ExecError::Refused)?;
-        let cli = self.cli().await.map_err(ExecError::Refused)?;
+    ) -> Result<StepDone, BackendError> {
+        let p = self.project(t, c).await.map_err(BackendError::Refused)?;
+        let cli = self.cli().await.map_err(BackendError::Refused)?;
         let now = p.inputs(cli, Self::manifest_pattern(t));
         if now.up != via {
-            return Err(ExecError::Refused(format!(
+            return Err(BackendError::Refused(format!(
                 "the Compose command is now `{}`, the plan said `{via}`; nothing was run",
                 now.up
             )));
@@ -611,7 +614,7 @@ impl ComposeBackend {
         .await;
         match up {
             Ok(said) => {
-                let after = self.containers(t).await.map_err(ExecError::Failed)?;
+                let after = self.containers(t).await?;
                 Ok(StepDone {
                     summary: format!("`{via}`: {said}"),
                     version: Self::version_of(&after),
@@ -659,7 +662,7 @@ impl ComposeBackend {
                         .join(", "),
                     Err(e) => format!("containers unreadable: {e}"),
                 };
-                Err(ExecError::Failed(format!(
+                Err(BackendError::Failed(format!(
                     "{e}; {}; containers now: {state}",
                     back.join("; ")
                 )))
@@ -667,7 +670,7 @@ impl ComposeBackend {
         }
     }
 
-    async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, String> {
+    async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, BackendError> {
         let t = self.target(&plan.target.name)?;
         let (h, unchecked) = self.read_health_checked(t).await?;
         let want = plan
@@ -741,7 +744,7 @@ impl Backend for ComposeBackend {
     fn name(&self) -> &str {
         "compose"
     }
-    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, BackendError>> {
         let v = self
             .targets
             .iter()
@@ -760,7 +763,7 @@ impl Backend for ComposeBackend {
     }
     /// Cheap between engine events: the cached snapshot is returned until
     /// an event arrives or the slow resync is due.
-    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>> {
         Box::pin(async move {
             let projects: Vec<String> = self.targets.iter().map(|t| t.project.clone()).collect();
             self.health
@@ -776,20 +779,23 @@ impl Backend for ComposeBackend {
             self.health.get(reads).await
         })
     }
-    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
+    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, BackendError>> {
         Box::pin(async move { self.read_health(self.target(target)?).await })
     }
-    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
+    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, BackendError>> {
         Box::pin(async move { self.read_history(self.target(target)?).await })
     }
     fn execute<'a>(
         &'a self,
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
+    ) -> BoxFut<'a, Result<StepDone, BackendError>> {
         Box::pin(self.execute_step(plan, step))
     }
-    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+    fn progress<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<Progress, BackendError>> {
         Box::pin(self.read_progress(plan))
     }
     /// Polls are cheap (see `health_all`): changes show within a second.

@@ -1,6 +1,7 @@
 //! Connecting to a Docker engine and reading what bollard's models lack
 //! (a service's `PreviousSpec`), plus error texts an operator can act on.
 
+use crate::core::error::BackendError;
 use bollard::Docker;
 use bollard::errors::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -63,23 +64,28 @@ pub fn connect(host: Option<&str>) -> Result<Engine, String> {
         .map_err(|e| format!("cannot connect to the Docker engine at {host}: {e}"))
 }
 
-/// One error sentence per failure kind; never a Rust debug dump.
-pub fn describe(host: &str, e: &Error) -> String {
+/// One error sentence per failure kind, never a Rust debug dump, in the
+/// kind the core acts on.
+pub fn describe(host: &str, e: &Error) -> BackendError {
     match e {
         Error::DockerResponseServerError {
             status_code,
             message,
         } => match status_code {
-            404 => format!("not found on the engine: {message}"),
-            409 => format!("conflict: {message}"),
-            s if *s >= 500 => format!("engine error {s}: {message}"),
-            s => format!("engine refused ({s}): {message}"),
+            404 => BackendError::NotFound(format!("not found on the engine: {message}")),
+            409 => BackendError::Conflict(format!("conflict: {message}")),
+            s if *s >= 500 => BackendError::Unavailable(format!("engine error {s}: {message}")),
+            s => BackendError::from_status(*s, format!("engine refused ({s}): {message}"))
+                .unwrap_or_else(|| BackendError::Failed(format!("engine answered {s}: {message}"))),
         },
-        Error::RequestTimeoutError => {
-            format!("the Docker engine at {host} did not answer in time (timeout)")
-        }
-        Error::SocketNotFoundError(path) => format!(
+        Error::RequestTimeoutError => BackendError::Timeout(format!(
+            "the Docker engine at {host} did not answer in time (timeout)"
+        )),
+        Error::SocketNotFoundError(path) => BackendError::Unreachable(format!(
             "no Docker engine at {host}: the socket {path} does not exist (is dockerd running?)"
+        )),
+        Error::JsonDataError { .. } | Error::JsonSerdeError { .. } => BackendError::Malformed(
+            format!("malformed answer from the Docker engine at {host}: {e}"),
         ),
         other => describe_chain(host, other),
     }
@@ -87,7 +93,7 @@ pub fn describe(host: &str, e: &Error) -> String {
 
 /// bollard's top-level text for a failed connection is the same for every
 /// cause ("client error (Connect)"); the cause is in the source chain.
-fn describe_chain(host: &str, e: &Error) -> String {
+fn describe_chain(host: &str, e: &Error) -> BackendError {
     use std::io::ErrorKind as K;
     let mut chain = vec![e.to_string()];
     let mut io_kind = None;
@@ -105,23 +111,27 @@ fn describe_chain(host: &str, e: &Error) -> String {
     let all = chain.join(": ").to_lowercase();
     let cause = chain.last().cloned().unwrap_or_default();
     match io_kind {
-        Some(K::PermissionDenied) => format!(
+        Some(K::PermissionDenied) => BackendError::Forbidden(format!(
             "permission denied on the Docker socket ({host}): add your user to the docker group (then log in again) or run rbtui with access to it"
-        ),
-        Some(K::NotFound) => {
-            format!("no Docker engine at {host}: the socket does not exist (is dockerd running?)")
-        }
-        Some(K::ConnectionRefused) => format!(
+        )),
+        Some(K::NotFound) => BackendError::Unreachable(format!(
+            "no Docker engine at {host}: the socket does not exist (is dockerd running?)"
+        )),
+        Some(K::ConnectionRefused) => BackendError::Unreachable(format!(
             "no Docker engine at {host}: connection refused (dockerd is not running or not listening there)"
-        ),
-        Some(K::TimedOut) => format!("the Docker engine at {host} did not answer in time: {cause}"),
+        )),
+        Some(K::TimedOut) => BackendError::Timeout(format!(
+            "the Docker engine at {host} did not answer in time: {cause}"
+        )),
         _ if all.contains("certificate") || all.contains("tls") || all.contains("handshake") => {
-            format!("TLS error talking to the Docker engine at {host}: {cause}")
+            BackendError::Unreachable(format!(
+                "TLS error talking to the Docker engine at {host}: {cause}"
+            ))
         }
-        _ if host.starts_with("ssh://") || all.contains("ssh") => {
-            format!("ssh to the Docker engine at {host} failed: {cause}")
-        }
-        _ => format!("Docker engine {host}: {}", chain.join(": ")),
+        _ if host.starts_with("ssh://") || all.contains("ssh") => BackendError::Unreachable(
+            format!("ssh to the Docker engine at {host} failed: {cause}"),
+        ),
+        _ => BackendError::Unavailable(format!("Docker engine {host}: {}", chain.join(": "))),
     }
 }
 
@@ -138,17 +148,21 @@ mod describe_tests {
             "unix:///var/run/docker.sock",
             &io(std::io::ErrorKind::PermissionDenied),
         );
+        assert!(perm.is_denied(), "{perm:?}");
+        let perm = perm.to_string();
         assert!(
             perm.starts_with("permission denied") && perm.contains("docker group"),
             "{perm}"
         );
         let refused = describe("tcp://h:2375", &io(std::io::ErrorKind::ConnectionRefused));
+        assert!(refused.is_outage(), "{refused:?}");
+        let refused = refused.to_string();
         assert!(refused.contains("connection refused"), "{refused}");
         let gone = describe(
             "unix:///x.sock",
             &Error::SocketNotFoundError("/x.sock".into()),
         );
-        assert!(gone.contains("does not exist"), "{gone}");
+        assert!(gone.to_string().contains("does not exist"), "{gone}");
         assert_ne!(perm, refused);
     }
 
@@ -164,6 +178,8 @@ mod describe_tests {
         let e = connect(Some(&host)).unwrap();
         let err = e.docker.ping().await.unwrap_err();
         let m = describe(&host, &err);
+        assert!(matches!(m, BackendError::Unreachable(_)), "{m:?}");
+        let m = m.to_string();
         assert!(m.contains("connection refused"), "{m}");
         assert!(!m.contains("client error (Connect)"), "{m}");
     }
@@ -233,7 +249,7 @@ pub struct EventGate {
     last_read: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
-type HealthRead = Result<crate::core::model::Health, (String, String)>;
+type HealthRead = Result<crate::core::model::Health, (String, BackendError)>;
 
 /// The gate plus the last snapshot: re-reads only when due.
 #[derive(Default)]

@@ -4,7 +4,7 @@
 
 use super::engine::{Engine, GatedHealth, actor_is, describe, raw_get};
 use crate::backend::{Backend, BoxFut, StepDone};
-use crate::core::action::ExecError;
+use crate::core::action::BackendError;
 use crate::core::model::{
     Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
 };
@@ -75,18 +75,18 @@ impl SwarmBackend {
         }
     }
 
-    fn target(&self, name: &str) -> Result<&SwarmTarget, String> {
+    fn target(&self, name: &str) -> Result<&SwarmTarget, BackendError> {
         self.targets
             .iter()
             .find(|t| t.name == name)
-            .ok_or_else(|| format!("unknown swarm target {name}"))
+            .ok_or_else(|| BackendError::NotFound(format!("unknown swarm target {name}")))
     }
 
-    fn err(&self, e: &bollard::errors::Error) -> String {
+    fn err(&self, e: &bollard::errors::Error) -> BackendError {
         describe(&self.engine.host, e)
     }
 
-    async fn service(&self, t: &SwarmTarget) -> Result<Service, String> {
+    async fn service(&self, t: &SwarmTarget) -> Result<Service, BackendError> {
         self.engine
             .docker
             .inspect_service(&t.service, None::<InspectServiceOptions>)
@@ -94,7 +94,7 @@ impl SwarmBackend {
             .map_err(|e| self.err(&e))
     }
 
-    async fn tasks(&self, t: &SwarmTarget) -> Result<Vec<Task>, String> {
+    async fn tasks(&self, t: &SwarmTarget) -> Result<Vec<Task>, BackendError> {
         let mut f = HashMap::new();
         f.insert("service".to_string(), vec![t.service.clone()]);
         self.engine
@@ -110,7 +110,7 @@ impl SwarmBackend {
         serde_json::from_value(v.get("PreviousSpec")?.clone()).ok()
     }
 
-    async fn read_health(&self, t: &SwarmTarget) -> Result<Health, String> {
+    async fn read_health(&self, t: &SwarmTarget) -> Result<Health, BackendError> {
         let svc = self.service(t).await?;
         let spec = svc.spec.clone().unwrap_or_default();
         let tasks = self.tasks(t).await?;
@@ -198,7 +198,7 @@ impl SwarmBackend {
         })
     }
 
-    async fn read_history(&self, t: &SwarmTarget) -> Result<History, String> {
+    async fn read_history(&self, t: &SwarmTarget) -> Result<History, BackendError> {
         // Stamped when asked: an answer is at least this fresh.
         let asked = Utc::now();
         let svc = self.service(t).await?;
@@ -346,17 +346,17 @@ impl SwarmBackend {
         &self,
         plan: &RollbackPlan,
         step: &PlanStep,
-    ) -> Result<StepDone, ExecError> {
-        let t = self.target(&plan.target.name).map_err(ExecError::Failed)?;
+    ) -> Result<StepDone, BackendError> {
+        let t = self.target(&plan.target.name)?;
         let PlanStep::Rollback { to, .. } = step else {
-            return Err(ExecError::Failed(format!(
+            return Err(BackendError::Failed(format!(
                 "{step:?} does not apply to a Swarm service"
             )));
         };
-        let svc = self.service(t).await.map_err(ExecError::Failed)?;
+        let svc = self.service(t).await?;
         let index = svc.version.as_ref().and_then(|v| v.index).unwrap_or(0);
         if index.to_string() != plan.built_from {
-            return Err(ExecError::Stale {
+            return Err(BackendError::Stale {
                 built_from: plan.built_from.clone(),
                 now: index.to_string(),
             });
@@ -374,7 +374,7 @@ impl SwarmBackend {
         } else {
             let img =
                 plan.to.images.first().ok_or_else(|| {
-                    ExecError::Failed("the chosen revision names no image".into())
+                    BackendError::Failed("the chosen revision names no image".into())
                 })?;
             let reference = img.full();
             if let Some(cs) = spec
@@ -405,7 +405,7 @@ impl SwarmBackend {
                     .filter(|w| !w.is_empty())
                     .map(|w| format!(" (engine: {w})"))
                     .unwrap_or_default();
-                let after = self.service(t).await.map_err(ExecError::Failed)?;
+                let after = self.service(t).await?;
                 let v = after.version.as_ref().and_then(|v| v.index).unwrap_or(0);
                 Ok(StepDone {
                     summary: format!(
@@ -417,19 +417,23 @@ impl SwarmBackend {
             }
             Err(e) => {
                 let m = self.err(&e);
-                if m.contains("update out of sequence") {
-                    Err(ExecError::Stale {
+                if m.to_string().contains("update out of sequence") {
+                    Err(BackendError::Stale {
                         built_from: plan.built_from.clone(),
                         now: "changed on the engine".into(),
                     })
+                } else if m.is_outage() {
+                    // The update was sent: a 5xx or a cut connection may
+                    // come after the manager applied it.
+                    Err(BackendError::OutcomeUnknown(m.to_string()))
                 } else {
-                    Err(ExecError::Failed(m))
+                    Err(m)
                 }
             }
         }
     }
 
-    async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, String> {
+    async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, BackendError> {
         let t = self.target(&plan.target.name)?;
         let svc = self.service(t).await?;
         let spec = svc.spec.clone().unwrap_or_default();
@@ -666,7 +670,7 @@ impl Backend for SwarmBackend {
     fn name(&self) -> &str {
         "swarm"
     }
-    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, BackendError>> {
         let v = self
             .targets
             .iter()
@@ -682,7 +686,7 @@ impl Backend for SwarmBackend {
     }
     /// Cheap between engine events: the cached snapshot is returned until
     /// an event arrives or the slow resync is due.
-    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>> {
         Box::pin(async move {
             let names: Vec<String> = self.targets.iter().map(|t| t.service.clone()).collect();
             self.health
@@ -698,20 +702,23 @@ impl Backend for SwarmBackend {
             self.health.get(reads).await
         })
     }
-    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
+    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, BackendError>> {
         Box::pin(async move { self.read_health(self.target(target)?).await })
     }
-    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
+    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, BackendError>> {
         Box::pin(async move { self.read_history(self.target(target)?).await })
     }
     fn execute<'a>(
         &'a self,
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
+    ) -> BoxFut<'a, Result<StepDone, BackendError>> {
         Box::pin(self.execute_step(plan, step))
     }
-    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+    fn progress<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<Progress, BackendError>> {
         Box::pin(self.read_progress(plan))
     }
     /// Polls are cheap (see `health_all`): changes show within a second.

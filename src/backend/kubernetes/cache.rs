@@ -12,6 +12,7 @@
 //! says that. What this says is whether each watch has synced and whether
 //! it is failing.
 
+use crate::core::error::BackendError;
 use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::WatchStreamExt;
@@ -97,15 +98,15 @@ struct Feed {
     fresh: Option<BTreeMap<String, Arc<Stored>>>,
     synced: bool,
     last_ok: Option<Instant>,
-    failing: Option<(Instant, String)>,
-    forbidden: Option<String>,
+    failing: Option<(Instant, BackendError)>,
+    forbidden: Option<BackendError>,
 }
 
 impl Feed {
-    fn failure(&self) -> Option<&str> {
+    fn failure(&self) -> Option<&BackendError> {
         let (at, why) = self.failing.as_ref()?;
         let recovered = self.last_ok.is_some_and(|ok| ok > *at);
-        (!recovered && at.elapsed() < FAILURE_HOLDS).then_some(why.as_str())
+        (!recovered && at.elapsed() < FAILURE_HOLDS).then_some(why)
     }
 }
 
@@ -155,7 +156,7 @@ pub enum Ready<R> {
     /// watch what it needs: read directly.
     NotYet,
     /// A watch is failing: its objects may be old.
-    Failing(String),
+    Failing(BackendError),
     Ready(R),
 }
 
@@ -242,7 +243,7 @@ impl Caches {
                 (Some(_), _) if res.optional() => {}
                 // RBAC may grant `get` but not `watch`: read directly.
                 (Some(_), _) => return Ready::NotYet,
-                (None, Some(why)) => return Ready::Failing(why.to_string()),
+                (None, Some(why)) => return Ready::Failing(why.clone()),
                 (None, None) if !feed.synced => return Ready::NotYet,
                 _ => {}
             }
@@ -461,16 +462,17 @@ fn forbidden(e: &watcher::Error) -> bool {
     matches!(api_error(e), Some(kube::Error::Api(s)) if s.code == 403 || s.code == 404)
 }
 
-fn describe(e: &watcher::Error, res: Res, ns: &str) -> String {
+fn describe(e: &watcher::Error, res: Res, ns: &str) -> BackendError {
     let what = format!("{} in namespace {ns}", res.plural());
     match (api_error(e), e) {
         (Some(k), _) => super::describe(k, "watch", &what),
         (None, watcher::Error::WatchError(s)) => {
-            format!(
+            let m = format!(
                 "watch of {what} failed ({} {}): {}",
                 s.code, s.reason, s.message
-            )
+            );
+            BackendError::from_status(s.code, m.clone()).unwrap_or(BackendError::Unavailable(m))
         }
-        (None, other) => format!("watch of {what} failed: {other}"),
+        (None, other) => BackendError::Unavailable(format!("watch of {what} failed: {other}")),
     }
 }

@@ -3,6 +3,7 @@
 //! `rollout_status.go`). Working on the raw JSON keeps the patch byte-for-byte
 //! what kubectl sends.
 
+use crate::core::error::BackendError;
 use serde_json::{Map, Value, json};
 
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
@@ -97,21 +98,21 @@ pub fn undo(
     rss: &[Value],
     to_revision: i64,
     built_from_rv: &str,
-) -> Result<Undo, String> {
+) -> Result<Undo, BackendError> {
     let name = deploy["metadata"]["name"].as_str().unwrap_or_default();
     if deploy["spec"]["paused"] == true {
-        return Err("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into());
+        return Err(BackendError::Refused("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into()));
     }
     let hist = owned_history(deploy, rss);
     if hist.is_empty() {
-        return Err(format!(
+        return Err(BackendError::Refused(format!(
             "no rollout history found for deployment \"{name}\""
-        ));
+        )));
     }
     let Some((_, rs)) = hist.iter().find(|(r, _)| *r == to_revision) else {
-        return Err(format!(
+        return Err(BackendError::Refused(format!(
             "unable to find specified revision {to_revision} in history"
-        ));
+        )));
     };
     if without_hash(&rs["spec"]["template"]) == without_hash(&deploy["spec"]["template"]) {
         return Ok(Undo::Skipped(format!(
@@ -140,7 +141,7 @@ pub fn undo(
 
 /// `kubectl rollout status` for one read of the Deployment: the message, and
 /// Ok(true) when done, Ok(false) while waiting, Err on ProgressDeadlineExceeded.
-pub fn rollout_status(d: &Value) -> Result<(String, bool), String> {
+pub fn rollout_status(d: &Value) -> Result<(String, bool), BackendError> {
     let name = d["metadata"]["name"].as_str().unwrap_or_default();
     let generation = d["metadata"]["generation"].as_i64().unwrap_or(0);
     let observed = d["status"]["observedGeneration"].as_i64().unwrap_or(0);
@@ -154,9 +155,9 @@ pub fn rollout_status(d: &Value) -> Result<(String, bool), String> {
         .as_array()
         .and_then(|c| c.iter().find(|c| c["type"] == "Progressing"));
     if progressing.is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded") {
-        return Err(format!(
+        return Err(BackendError::Failed(format!(
             "deployment \"{name}\" exceeded its progress deadline"
-        ));
+        )));
     }
     // Counters that are 0 are omitted by the API server.
     let n = |k: &str| d["status"][k].as_i64().unwrap_or(0);
@@ -235,7 +236,9 @@ mod tests {
         );
         assert_eq!(
             undo(&d, rss, 99, "850"),
-            Err("unable to find specified revision 99 in history".into())
+            Err(BackendError::Refused(
+                "unable to find specified revision 99 in history".into()
+            ))
         );
         let list = fx("02-list-deployments.json");
         let orders = list["items"]
@@ -247,13 +250,15 @@ mod tests {
             .clone();
         assert_eq!(
             undo(&orders, rss, 1, "825"),
-            Err("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into())
+            Err(BackendError::Refused("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into()))
         );
         let mut unpaused = orders.clone();
         unpaused["spec"]["paused"] = json!(false);
         assert_eq!(
             undo(&unpaused, rss, 1, "825"),
-            Err("no rollout history found for deployment \"orders\"".into()),
+            Err(BackendError::Refused(
+                "no rollout history found for deployment \"orders\"".into()
+            )),
             "catalog's ReplicaSets are not owned by orders"
         );
     }
@@ -312,7 +317,9 @@ mod tests {
         d["status"]["conditions"] = json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]);
         assert_eq!(
             rollout_status(&d),
-            Err("deployment \"catalog\" exceeded its progress deadline".into())
+            Err(BackendError::Failed(
+                "deployment \"catalog\" exceeded its progress deadline".into()
+            ))
         );
     }
 }

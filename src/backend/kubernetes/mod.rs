@@ -10,7 +10,7 @@ pub mod kubectl;
 mod reads;
 
 use super::{Backend, BoxFut, Change, StepDone};
-use crate::core::action::ExecError;
+use crate::core::action::BackendError;
 use crate::core::model::{Health, History, ImageRef, Kind, Progress, ProgressPhase, TargetInfo};
 use crate::core::plan::{ImagePin, PlanStep, RollbackPlan};
 use chrono::{DateTime, Utc};
@@ -55,21 +55,31 @@ type Computed = (u64, HashMap<String, Health>);
 type HashMap<K, V> = std::collections::HashMap<K, V>;
 
 /// A failed API call, in the words an operator needs.
-fn describe(e: &kube::Error, verb: &str, what: &str) -> String {
+fn describe(e: &kube::Error, verb: &str, what: &str) -> BackendError {
     match e {
         kube::Error::Api(s) => match s.code {
-            401 => format!(
+            401 => BackendError::Unauthorized(format!(
                 "credentials expired or invalid (401 {}): refresh your kubeconfig login",
                 s.message
-            ),
-            403 => format!("RBAC forbids `{verb}` on {what} (403): {}", s.message),
-            404 => format!("{what} not found (404): {}", s.message),
-            409 => format!("conflict (409): {}", s.message),
-            422 => format!("rejected (422 {}): {}", s.reason, s.message),
-            c if c >= 500 => format!("API server error {c}: {}", s.message),
-            c => format!("API server refused ({c} {}): {}", s.reason, s.message),
+            )),
+            403 => BackendError::Forbidden(format!(
+                "RBAC forbids `{verb}` on {what} (403): {}",
+                s.message
+            )),
+            404 => BackendError::NotFound(format!("{what} not found (404): {}", s.message)),
+            409 => BackendError::Conflict(format!("conflict (409): {}", s.message)),
+            422 => BackendError::Refused(format!("rejected (422 {}): {}", s.reason, s.message)),
+            c if c >= 500 => {
+                BackendError::Unavailable(format!("API server error {c}: {}", s.message))
+            }
+            c => BackendError::Failed(format!(
+                "API server refused ({c} {}): {}",
+                s.reason, s.message
+            )),
         },
-        kube::Error::SerdeError(err) => format!("malformed answer from the API server: {err}"),
+        kube::Error::SerdeError(err) => {
+            BackendError::Malformed(format!("malformed answer from the API server: {err}"))
+        }
         other => {
             let mut m = other.to_string();
             let mut src = std::error::Error::source(other);
@@ -78,7 +88,7 @@ fn describe(e: &kube::Error, verb: &str, what: &str) -> String {
                 m.push_str(&x.to_string());
                 src = x.source();
             }
-            format!("API server unreachable: {m}")
+            BackendError::Unreachable(format!("API server unreachable: {m}"))
         }
     }
 }
@@ -172,11 +182,11 @@ impl KubeBackend {
         ))
     }
 
-    fn target(&self, name: &str) -> Result<DeployTarget, String> {
+    fn target(&self, name: &str) -> Result<DeployTarget, BackendError> {
         self.all()
             .into_iter()
             .find(|t| t.name == name)
-            .ok_or_else(|| format!("unknown kubernetes target {name}"))
+            .ok_or_else(|| BackendError::NotFound(format!("unknown kubernetes target {name}")))
     }
 
     fn all(&self) -> Vec<DeployTarget> {
@@ -185,13 +195,17 @@ impl KubeBackend {
         v
     }
 
-    async fn get(&self, path: &str, verb: &str, what: &str) -> Result<Value, String> {
+    async fn get(&self, path: &str, verb: &str, what: &str) -> Result<Value, BackendError> {
         let req = http::Request::get(path)
             .body(Vec::new())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| BackendError::Failed(e.to_string()))?;
         tokio::time::timeout(Duration::from_secs(15), self.client.request::<Value>(req))
             .await
-            .map_err(|_| format!("{what}: the API server did not answer within 15s (timeout)"))?
+            .map_err(|_| {
+                BackendError::Timeout(format!(
+                    "{what}: the API server did not answer within 15s (timeout)"
+                ))
+            })?
             .map_err(|e| describe(&e, verb, what))
     }
 
@@ -204,15 +218,15 @@ impl KubeBackend {
         path: &str,
         verb: &str,
         what: &str,
-    ) -> Result<Option<Value>, String> {
+    ) -> Result<Option<Value>, BackendError> {
         let req = http::Request::get(path)
             .body(Vec::new())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| BackendError::Failed(e.to_string()))?;
         match tokio::time::timeout(Duration::from_secs(15), self.client.request::<Value>(req)).await
         {
-            Err(_) => Err(format!(
+            Err(_) => Err(BackendError::Timeout(format!(
                 "{what}: the API server did not answer within 15s (timeout)"
-            )),
+            ))),
             Ok(Ok(v)) => Ok(Some(v)),
             Ok(Err(kube::Error::Api(s))) if s.code == 403 || s.code == 404 => Ok(None),
             Ok(Err(e)) => Err(describe(&e, verb, what)),
@@ -235,15 +249,15 @@ impl KubeBackend {
 
     /// The Deployment; a 404 says whether the namespace itself is missing
     /// (a typo in the config reads differently from a deleted Deployment).
-    async fn deployment(&self, t: &DeployTarget) -> Result<Value, String> {
+    async fn deployment(&self, t: &DeployTarget) -> Result<Value, BackendError> {
         match self.get(&Self::deploy_path(t), "get", &Self::what(t)).await {
-            Err(e) if e.contains("not found (404)") => {
+            Err(e @ BackendError::NotFound(_)) => {
                 let ns = format!("/api/v1/namespaces/{}", t.namespace);
                 match self.get_optional(&ns, "get", "namespaces").await {
-                    Ok(None) => Err(format!(
+                    Ok(None) => Err(BackendError::NotFound(format!(
                         "namespace {} not found on this cluster (check `namespace` in the config, or the context)",
                         t.namespace
-                    )),
+                    ))),
                     _ => Err(e),
                 }
             }
@@ -271,7 +285,7 @@ impl KubeBackend {
     /// What the rollback needs, asked as the configured identity with a
     /// `SelfSubjectAccessReview` each: patch the Deployment (the undo), and
     /// read its ReplicaSets (the history it restores from).
-    async fn access_review(&self, t: &DeployTarget) -> Result<Vec<(bool, String)>, String> {
+    async fn access_review(&self, t: &DeployTarget) -> Result<Vec<(bool, String)>, BackendError> {
         let wants = [
             ("patch", "apps", "deployments", Some(t.deployment.as_str())),
             ("get", "apps", "deployments", Some(t.deployment.as_str())),
@@ -293,7 +307,7 @@ impl KubeBackend {
             let req = http::Request::post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
                 .header("Content-Type", "application/json")
                 .body(serde_json::to_vec(&body).unwrap_or_default())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| BackendError::Failed(e.to_string()))?;
             let what = format!(
                 "{verb} {resource}.{group}{} in {}",
                 name.map(|n| format!("/{n}")).unwrap_or_default(),
@@ -302,7 +316,11 @@ impl KubeBackend {
             let ans =
                 tokio::time::timeout(Duration::from_secs(15), self.client.request::<Value>(req))
                     .await
-                    .map_err(|_| "the API server did not answer within 15s (timeout)".to_string())?
+                    .map_err(|_| {
+                        BackendError::Timeout(
+                            "the API server did not answer within 15s (timeout)".to_string(),
+                        )
+                    })?
                     .map_err(|e| describe(&e, "create", "selfsubjectaccessreviews"))?;
             let allowed = ans["status"]["allowed"] == true;
             let why = ans["status"]["reason"]
@@ -321,15 +339,18 @@ impl KubeBackend {
         to: i64,
         pins: &[ImagePin],
         dry_run: bool,
-    ) -> Result<StepDone, ExecError> {
-        let t = &self.target(&plan.target.name).map_err(ExecError::Failed)?;
-        let d = self.deployment(t).await.map_err(ExecError::NotSent)?;
+    ) -> Result<StepDone, BackendError> {
+        let t = &self.target(&plan.target.name)?;
+        let d = self
+            .deployment(t)
+            .await
+            .map_err(|e| BackendError::NotSent(e.to_string()))?;
         let rv = d["metadata"]["resourceVersion"]
             .as_str()
             .unwrap_or_default()
             .to_string();
         if rv != plan.built_from {
-            return Err(ExecError::Stale {
+            return Err(BackendError::Stale {
                 built_from: plan.built_from.clone(),
                 now: rv,
             });
@@ -337,17 +358,16 @@ impl KubeBackend {
         let rss = self
             .replicasets_now(t, &d)
             .await
-            .map_err(ExecError::NotSent)?;
-        let patch =
-            match kubectl::undo(&d, &rss, to, &plan.built_from).map_err(ExecError::Refused)? {
-                Undo::Skipped(m) => {
-                    return Ok(StepDone {
-                        summary: format!("deployment.apps/{} {m}", t.deployment),
-                        version: rv,
-                    });
-                }
-                Undo::Patch(p) => kubectl::pinned(p, pins),
-            };
+            .map_err(|e| BackendError::NotSent(e.to_string()))?;
+        let patch = match kubectl::undo(&d, &rss, to, &plan.built_from)? {
+            Undo::Skipped(m) => {
+                return Ok(StepDone {
+                    summary: format!("deployment.apps/{} {m}", t.deployment),
+                    version: rv,
+                });
+            }
+            Undo::Patch(p) => kubectl::pinned(p, pins),
+        };
         let path = format!(
             "{}{}",
             Self::deploy_path(t),
@@ -356,7 +376,7 @@ impl KubeBackend {
         let req = http::Request::patch(&path)
             .header("Content-Type", "application/json-patch+json")
             .body(serde_json::to_vec(&patch).unwrap_or_default())
-            .map_err(|e| ExecError::Failed(e.to_string()))?;
+            .map_err(|e| BackendError::Failed(e.to_string()))?;
         match self.client.request::<Value>(req).await {
             Ok(after) => {
                 let v = after["metadata"]["resourceVersion"]
@@ -401,7 +421,7 @@ impl KubeBackend {
                             .map(str::to_string)
                     })
                     .unwrap_or_else(|| "?".into());
-                Err(ExecError::Stale {
+                Err(BackendError::Stale {
                     built_from: plan.built_from.clone(),
                     now,
                 })
@@ -411,14 +431,14 @@ impl KubeBackend {
                 // The patch left: a 5xx, a reset or an unreadable answer
                 // says nothing about whether it was applied.
                 Err(match &e {
-                    kube::Error::Api(s) if s.code < 500 => ExecError::Failed(m),
-                    _ => ExecError::OutcomeUnknown(m),
+                    kube::Error::Api(s) if s.code < 500 => m,
+                    _ => BackendError::OutcomeUnknown(m.to_string()),
                 })
             }
         }
     }
 
-    async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, String> {
+    async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, BackendError> {
         let t = &self.target(&plan.target.name)?;
         // From the watch when it is live and the server answers; a GET
         // otherwise. An unanswered probe is an error here, which the core
@@ -463,7 +483,7 @@ impl Backend for KubeBackend {
     fn name(&self) -> &str {
         "kubernetes"
     }
-    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, String>> {
+    fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, BackendError>> {
         Box::pin(async move {
             let mut found = Vec::new();
             for (ns, sel, env) in &self.selectors {
@@ -504,7 +524,7 @@ impl Backend for KubeBackend {
                 .collect())
         })
     }
-    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, String)>>> {
+    fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>> {
         Box::pin(async move {
             let all = self.all();
             // The first time, give the shared watches a moment to list:
@@ -522,7 +542,7 @@ impl Backend for KubeBackend {
                 spaces.iter().map(|ns| self.probe(ns, HEALTH_PROBE_REUSE)),
             )
             .await;
-            let mut out: std::collections::HashMap<&str, Result<Health, String>> =
+            let mut out: std::collections::HashMap<&str, Result<Health, BackendError>> =
                 Default::default();
             let mut direct = Vec::new();
             for (ns, stamp) in spaces.iter().zip(stamps) {
@@ -598,19 +618,19 @@ impl Backend for KubeBackend {
                 .map(|t| match out.remove(t.name.as_str()) {
                     Some(Ok(h)) => Ok(h),
                     Some(Err(e)) => Err((t.name.clone(), e)),
-                    None => Err((t.name.clone(), "not read".into())),
+                    None => Err((t.name.clone(), BackendError::Failed("not read".into()))),
                 })
                 .collect()
         })
     }
-    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, String>> {
+    fn health<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<Health, BackendError>> {
         Box::pin(async move {
             let t = self.target(target)?;
             let s = self.sources(&t, Duration::ZERO).await?;
             Ok(health::health_from(&t, &s))
         })
     }
-    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, String>> {
+    fn history<'a>(&'a self, target: &'a str) -> BoxFut<'a, Result<History, BackendError>> {
         Box::pin(async move {
             // A probe sent now: a plan is built only from a read sent after
             // it was asked for.
@@ -648,20 +668,23 @@ impl Backend for KubeBackend {
         &'a self,
         plan: &'a RollbackPlan,
         step: &'a PlanStep,
-    ) -> BoxFut<'a, Result<StepDone, ExecError>> {
+    ) -> BoxFut<'a, Result<StepDone, BackendError>> {
         Box::pin(async move {
             let PlanStep::Rollback { to, pin, .. } = step else {
-                return Err(ExecError::Failed(format!(
+                return Err(BackendError::Failed(format!(
                     "{step:?} does not apply to a Deployment"
                 )));
             };
             let n: i64 = to
                 .parse()
-                .map_err(|_| ExecError::Failed(format!("revision {to} is not a number")))?;
+                .map_err(|_| BackendError::Failed(format!("revision {to} is not a number")))?;
             self.undo(plan, n, pin, false).await
         })
     }
-    fn progress<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Result<Progress, String>> {
+    fn progress<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Result<Progress, BackendError>> {
         Box::pin(self.read_progress(plan))
     }
     fn poll_interval(&self) -> Duration {
@@ -670,7 +693,7 @@ impl Backend for KubeBackend {
     fn permissions<'a>(
         &'a self,
         plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, String>>> {
+    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
         Box::pin(async move {
             let t = match self.target(&plan.target.name) {
                 Ok(t) => t,
@@ -679,7 +702,10 @@ impl Backend for KubeBackend {
             Some(self.access_review(&t).await)
         })
     }
-    fn preview<'a>(&'a self, plan: &'a RollbackPlan) -> BoxFut<'a, Option<Result<String, String>>> {
+    fn preview<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         Box::pin(async move {
             let PlanStep::Rollback { to, pin, .. } = plan
                 .steps
@@ -689,12 +715,7 @@ impl Backend for KubeBackend {
                 return None;
             };
             let n: i64 = to.parse().ok()?;
-            Some(
-                self.undo(plan, n, pin, true)
-                    .await
-                    .map(|d| d.summary)
-                    .map_err(|e| e.message()),
-            )
+            Some(self.undo(plan, n, pin, true).await.map(|d| d.summary))
         })
     }
 }

@@ -7,6 +7,7 @@
 
 use super::cache::{Ready, Res, Stored, View};
 use super::{DeployTarget, KubeBackend, describe, selector, urlencode};
+use crate::core::error::BackendError;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -35,7 +36,7 @@ pub struct Sources {
 pub struct Probe {
     sent: DateTime<Utc>,
     at: Instant,
-    answer: Result<(), String>,
+    answer: Result<(), BackendError>,
 }
 
 fn ready_endpoints<'a>(slices: impl Iterator<Item = &'a Value>) -> Option<u32> {
@@ -137,7 +138,11 @@ impl KubeBackend {
     /// `reuse` ago): a GET of the namespace. Any answer under 500 is an
     /// answer (403 included); a 404 is a missing namespace. A failure
     /// counts at once: no grace while the server is gone.
-    pub(super) async fn probe(&self, ns: &str, reuse: Duration) -> Result<DateTime<Utc>, String> {
+    pub(super) async fn probe(
+        &self,
+        ns: &str,
+        reuse: Duration,
+    ) -> Result<DateTime<Utc>, BackendError> {
         let asked = Instant::now();
         // One probe per namespace in flight: the targets of a namespace
         // read together share it.
@@ -158,18 +163,20 @@ impl KubeBackend {
         let at = Instant::now();
         let req = http::Request::get(format!("/api/v1/namespaces/{ns}"))
             .body(Vec::new())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| BackendError::Failed(e.to_string()))?;
         let answer = match tokio::time::timeout(
             Duration::from_secs(5),
             self.client.request::<Value>(req),
         )
         .await
         {
-            Err(_) => Err("API server unreachable: no answer within 5s (timeout)".to_string()),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(kube::Error::Api(s))) if s.code == 404 => Err(format!(
-                "namespace {ns} not found on this cluster (check `namespace` in the config, or the context)"
+            Err(_) => Err(BackendError::Timeout(
+                "API server unreachable: no answer within 5s (timeout)".to_string(),
             )),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(kube::Error::Api(s))) if s.code == 404 => Err(BackendError::NotFound(format!(
+                "namespace {ns} not found on this cluster (check `namespace` in the config, or the context)"
+            ))),
             Ok(Err(kube::Error::Api(s))) if s.code < 500 => Ok(()),
             Ok(Err(e)) => Err(describe(&e, "get", "namespaces")),
         };
@@ -190,7 +197,7 @@ impl KubeBackend {
         &self,
         t: &DeployTarget,
         reuse: Duration,
-    ) -> Result<Sources, String> {
+    ) -> Result<Sources, BackendError> {
         self.caches.start(&self.client, &t.namespace);
         let stamp = self.probe(&t.namespace, reuse).await?;
         match self
@@ -200,10 +207,10 @@ impl KubeBackend {
             Ready::Ready(Some(s)) => Ok(s),
             // Not in the watch: say whether it or its namespace is missing.
             Ready::Ready(None) => Err(self.deployment(t).await.err().unwrap_or_else(|| {
-                format!(
+                BackendError::NotFound(format!(
                     "{} not found (404): not in the watch of its namespace",
                     Self::what(t)
-                )
+                ))
             })),
             Ready::Failing(why) => Err(why),
             Ready::NotYet => self.direct(t).await,
@@ -215,7 +222,7 @@ impl KubeBackend {
         &self,
         t: &DeployTarget,
         d: &Value,
-    ) -> Result<Vec<Value>, String> {
+    ) -> Result<Vec<Value>, BackendError> {
         let ns = &t.namespace;
         let path = format!(
             "/apis/apps/v1/namespaces/{ns}/replicasets?labelSelector={}",
@@ -228,7 +235,7 @@ impl KubeBackend {
     }
 
     /// Every object read with its own request, stamped when sent.
-    async fn direct(&self, t: &DeployTarget) -> Result<Sources, String> {
+    async fn direct(&self, t: &DeployTarget) -> Result<Sources, BackendError> {
         let asked = Utc::now();
         let d = self.deployment(t).await?;
         let sel = urlencode(&selector(&d));
@@ -265,9 +272,9 @@ impl KubeBackend {
             None => None,
             Some(l) => {
                 let Some(slices) = l["items"].as_array() else {
-                    return Err(
+                    return Err(BackendError::Malformed(
                         "malformed answer from the API server: endpointslices without items".into(),
-                    );
+                    ));
                 };
                 ready_endpoints(slices.iter())
             }

@@ -1,176 +1,20 @@
 //! The TOML config. Errors name file:line:column and what is wrong, and are
 //! reported before the terminal is taken over.
 
+mod signals;
+mod target;
+mod text;
+
+pub use signals::{ProbeConfig, PrometheusConfig, QueryConfig};
+pub use target::{
+    ArgocdConfig, ComposeConfig, DemoConfig, KubernetesConfig, Platform, SwarmConfig, TargetConfig,
+};
+pub use text::toml_error;
+
 use crate::core::verdict::Thresholds;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-
-/// Which backend serves a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TargetKind {
-    Argocd,
-    Kubernetes,
-    Swarm,
-    Compose,
-    Demo,
-}
-
-/// One `[[target]]`. Kind-specific fields are optional here and checked by
-/// the backend that owns the kind; unknown keys are errors (typos hide).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TargetConfig {
-    pub name: String,
-    pub kind: TargetKind,
-    #[serde(default = "default_env")]
-    pub environment: String,
-    /// `prod = true` makes any environment prod (loud, typed confirms, never
-    /// touched in rehearsal). `false` cannot make a prod-named one otherwise.
-    pub prod: Option<bool>,
-    /// kubernetes: kube context (default: the kubeconfig's current one).
-    pub context: Option<String>,
-    /// kubernetes: namespace.
-    pub namespace: Option<String>,
-    /// kubernetes: Deployment name.
-    pub deployment: Option<String>,
-    /// kubernetes / argocd: label selector instead of one name.
-    pub selector: Option<String>,
-    /// argocd selector: the label (or annotation) holding each app's
-    /// environment (`env`); apps without it take `environment`.
-    pub environment_label: Option<String>,
-    /// argocd: server URL (default `$ARGOCD_SERVER`).
-    pub server: Option<String>,
-    /// argocd: application name.
-    pub app: Option<String>,
-    pub app_namespace: Option<String>,
-    /// argocd project, or compose project.
-    pub project: Option<String>,
-    #[serde(default)]
-    pub insecure: bool,
-    pub ca_file: Option<PathBuf>,
-    /// swarm / compose: engine address (default `$DOCKER_HOST`).
-    pub docker_host: Option<String>,
-    /// swarm / compose: the service name (default: `name`).
-    pub service: Option<String>,
-    /// compose: the live manifest file swapped as a pair with the image, and
-    /// the per-version files it is restored from (`{tag}` is replaced).
-    pub manifest: Option<PathBuf>,
-    pub manifest_versions: Option<String>,
-    /// compose: the project's files, when the containers' labels name none
-    /// reachable here (default: `com.docker.compose.project.config_files`).
-    pub compose_files: Option<Vec<PathBuf>>,
-    /// compose: the variable the compose file reads the image version from
-    /// (`image: shop/web:${WEB_VERSION}`); with it the rollback pins the
-    /// version in the env file and runs `docker compose up -d --no-build`.
-    pub version_var: Option<String>,
-    /// compose: the env file holding `version_var` (default: `.env` in the
-    /// project directory).
-    pub env_file: Option<PathBuf>,
-    /// The IaC tool that declares this target's image (`pulumi`), its
-    /// stack and the config key holding the tag: the checklist then asks to
-    /// align it (`pulumi config set <key> <good tag> --stack <stack>`).
-    pub iac: Option<String>,
-    pub iac_stack: Option<String>,
-    pub iac_key: Option<String>,
-    /// Ask the image registry before the confirm: the target revision's
-    /// tag exists, what it resolves to now vs the digest that ran, and how
-    /// many releases the repository retains. Credentials from
-    /// `~/.docker/config.json` (`docker login`), else anonymous.
-    #[serde(default)]
-    pub registry: bool,
-    /// Migration checks: a local git checkout of the service's code.
-    pub repo: Option<PathBuf>,
-    /// Path globs of migration files (default: Flyway, golang-migrate, dbmate…).
-    pub migrations: Option<Vec<String>>,
-    /// How an image tag names its commit, e.g. `["git-{sha}", "v*-{sha}"]`.
-    pub sha_from_tag: Option<Vec<String>>,
-    /// HTTP health probes (`[[target.probe]]`).
-    #[serde(default)]
-    pub probe: Vec<ProbeConfig>,
-    /// Prometheus-compatible metrics (`[target.prometheus]`).
-    pub prometheus: Option<PrometheusConfig>,
-}
-
-/// One HTTP health probe.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProbeConfig {
-    pub name: Option<String>,
-    pub url: String,
-    /// Accepted status codes (default: any 2xx).
-    pub expect_status: Option<Vec<u16>>,
-    pub body_contains: Option<String>,
-    /// A JSON pointer into the body (`/status`) and the text it must equal.
-    pub json_pointer: Option<String>,
-    pub json_equals: Option<String>,
-    #[serde(default = "default_probe_timeout")]
-    pub timeout_ms: u64,
-    #[serde(default = "default_probe_interval")]
-    pub interval_secs: u64,
-    /// Extra headers; a value `env:NAME` is read from the environment, so
-    /// secrets stay out of the config, the note and the logs.
-    #[serde(default)]
-    pub headers: std::collections::BTreeMap<String, String>,
-}
-
-fn default_probe_timeout() -> u64 {
-    2000
-}
-fn default_probe_interval() -> u64 {
-    10
-}
-
-/// A Prometheus-compatible HTTP API and the queries judged on it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PrometheusConfig {
-    /// Base URL, e.g. `http://prometheus:9090`.
-    pub url: String,
-    /// Environment variable holding a bearer token.
-    pub bearer_token_env: Option<String>,
-    /// Environment variables holding user and password for basic auth.
-    pub basic_auth_env: Option<[String; 2]>,
-    /// Value of the `service` label in the default queries (default: the target name).
-    pub service: Option<String>,
-    #[serde(default = "default_prom_interval")]
-    pub interval_secs: u64,
-    /// Prometheus's scrape interval for the service: a rate window is
-    /// never shorter than four of them (fewer samples make a noisy rate).
-    #[serde(default = "default_scrape_interval")]
-    pub scrape_interval_secs: u64,
-    #[serde(default = "default_probe_timeout")]
-    pub timeout_ms: u64,
-    /// Named queries; when empty, the defaults (error_rate, latency_p95).
-    #[serde(default, rename = "query")]
-    pub queries: Vec<QueryConfig>,
-}
-
-fn default_prom_interval() -> u64 {
-    15
-}
-
-fn default_scrape_interval() -> u64 {
-    15
-}
-
-/// A named PromQL query with its criterion (`> 5% for 5m`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QueryConfig {
-    /// `error_rate`, `latency_p95`, `latency_p99` get defaults; any other name needs `promql`.
-    pub name: String,
-    pub promql: Option<String>,
-    pub criterion: Option<String>,
-    /// The rate window (`1m`, `90s`): used in the default PromQL and in
-    /// how long verification waits; for a custom `promql`, the window it
-    /// uses (read from its `[…]` when not given).
-    pub window: Option<String>,
-}
-
-fn default_env() -> String {
-    "unspecified".into()
-}
+use text::{line_col, table_key_pos};
 
 /// Session-wide settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -204,42 +48,30 @@ impl Default for Settings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Config {
-    #[serde(default)]
     pub settings: Settings,
-    #[serde(default)]
     pub thresholds: Thresholds,
-    #[serde(default, rename = "target")]
     pub targets: Vec<TargetConfig>,
     /// Where it was read from, for runbook overrides next to it.
-    #[serde(skip)]
     pub dir: Option<PathBuf>,
+}
+
+/// The file as the TOML parser reads it: each target is kept as a table
+/// with where it starts, and read by its kind (`TargetConfig::from_table`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    settings: Settings,
+    #[serde(default)]
+    thresholds: Thresholds,
+    #[serde(default, rename = "target")]
+    targets: Vec<toml::Spanned<toml::Table>>,
 }
 
 /// Larger than any real config; a guard against the wrong file.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
-
-/// Where `key = …` stands, inside `[table]` when given (else anywhere):
-/// semantic errors get a position like parse errors do.
-fn key_pos(text: &str, table: Option<&str>, key: &str) -> (usize, usize) {
-    let start = table
-        .and_then(|t| text.find(&format!("[{t}]")))
-        .unwrap_or(0);
-    let mut off = start;
-    for line in text[start..].split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if let Some(rest) = trimmed.strip_prefix(key) {
-            if rest.trim_start().starts_with('=') {
-                let col = line.len() - trimmed.len();
-                return line_col(text, off + col);
-            }
-        }
-        off += line.len();
-    }
-    line_col(text, start)
-}
 
 /// Values the parser accepts but rbtui cannot use (NaN, negative, absurd).
 fn check_ranges(origin: &str, text: &str, c: &Config) -> Result<(), String> {
@@ -300,44 +132,39 @@ fn check_ranges(origin: &str, text: &str, c: &Config) -> Result<(), String> {
     ];
     for (table, key, ok, want) in checks {
         if !ok {
-            let (l, col) = key_pos(text, Some(table), key);
+            let (l, col) = table_key_pos(text, Some(table), key);
             return Err(format!("{origin}:{l}:{col}: {table}.{key} must be {want}"));
         }
     }
     Ok(())
 }
 
-/// `path:line:col: message`, from a toml error's byte span.
-pub fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> String {
-    let msg = e.message().trim().to_string();
-    match e.span() {
-        Some(sp) => {
-            let (line, col) = line_col(text, sp.start);
-            format!("{origin}:{line}:{col}: {msg}")
-        }
-        None => format!("{origin}: {msg}"),
-    }
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
-    (line, col)
-}
-
 impl Config {
     pub fn parse(origin: &str, text: &str) -> Result<Config, String> {
-        let mut c: Config = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
+        // A target's table runs to the next target's header (or the end).
+        let starts: Vec<usize> = raw.targets.iter().map(|t| t.span().start).collect();
+        let mut targets = Vec::new();
+        for (i, t) in raw.targets.into_iter().enumerate() {
+            let (at, end) = (starts[i], starts.get(i + 1).copied().unwrap_or(text.len()));
+            targets.push(TargetConfig::from_table(
+                origin,
+                text,
+                at,
+                end,
+                t.into_inner(),
+            )?);
+        }
+        let mut c = Config {
+            settings: raw.settings,
+            thresholds: raw.thresholds,
+            targets,
+            dir: None,
+        };
         let mut seen = std::collections::HashSet::new();
         for t in &c.targets {
             if t.name.trim().is_empty() {
-                let (l, col) = key_pos(text, None, "name");
+                let (l, col) = table_key_pos(text, None, "name");
                 return Err(format!("{origin}:{l}:{col}: a target has an empty name"));
             }
             if !seen.insert(t.name.clone()) {
@@ -413,7 +240,7 @@ impl Config {
             let named_prod = crate::core::model::is_prod_environment(&t.environment);
             match t.prod {
                 Some(true) if !named_prod => {
-                    t.environment = if t.environment == default_env() {
+                    t.environment = if t.environment == target::default_env() {
                         "prod".into()
                     } else {
                         format!("{} (prod)", t.environment)
@@ -451,18 +278,7 @@ impl Config {
             }
         };
         for t in &mut self.targets {
-            t.manifest = t.manifest.as_ref().map(rel);
-            t.manifest_versions = t.manifest_versions.as_ref().map(|m| {
-                let p = PathBuf::from(m);
-                rel(&p).display().to_string()
-            });
-            t.compose_files = t
-                .compose_files
-                .as_ref()
-                .map(|fs| fs.iter().map(rel).collect());
-            t.env_file = t.env_file.as_ref().map(rel);
-            t.repo = t.repo.as_ref().map(rel);
-            t.ca_file = t.ca_file.as_ref().map(rel);
+            t.resolve_paths(&rel);
         }
     }
 

@@ -12,7 +12,7 @@ use chrono::{TimeZone, Utc};
 use common::{pct, rss_mb};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use rbtui::app::Ui;
+use rbtui::ui::Ui;
 use rbtui::app::script::Script;
 use rbtui::backend::clock::{Clock, ManualClock};
 use rbtui::backend::demo::DemoBackend;

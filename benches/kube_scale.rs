@@ -214,7 +214,7 @@ fn main() {
     let hs: Vec<_> = first.into_iter().filter_map(Result::ok).collect();
     let _ = rbtui::core::update(&mut state, Action::HealthUpdated(hs));
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    let ui = rbtui::app::Ui::default();
+    let ui = rbtui::ui::Ui::default();
     term.draw(|f| rbtui::ui::render(&state, &ui, f)).unwrap();
     let to_frame = t0.elapsed();
     println!(

@@ -8,7 +8,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
-use rbtui::app::Ui;
+use rbtui::ui::Ui;
 use rbtui::app::script::Script;
 use rbtui::core::model::Mode;
 

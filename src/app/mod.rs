@@ -11,26 +11,13 @@ use crate::core::action::{Action, BackendError, Effect, NoteEntry, Recorded};
 use crate::core::state::Popup;
 use crate::core::{State, update};
 use crate::note::NoteWriter;
+use crate::ui::Ui;
 use crossterm::event::{Event, KeyCode, KeyModifiers};
-use ratatui_textarea::TextArea;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-
-/// What the UI layer owns besides the core state: the notes editor widget.
-pub struct Ui {
-    pub editor: TextArea<'static>,
-}
-
-impl Default for Ui {
-    fn default() -> Self {
-        let mut editor = TextArea::default();
-        editor.set_placeholder_text("Type a note for the incident record. Ctrl-S appends it to the note, Esc closes (text kept).");
-        Ui { editor }
-    }
-}
 
 /// Where the note's entries go: the file in the console; the scripted
 /// runtime may run without one.

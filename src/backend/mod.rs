@@ -54,12 +54,9 @@ pub trait Backend: Send + Sync {
         &'a self,
         plan: &'a RollbackPlan,
     ) -> BoxFut<'a, Result<MigrationDiff, BackendError>> {
-        Box::pin(async move {
-            Ok(MigrationDiff::not_checked(
-                plan,
-                "no `repo` configured for this target",
-            ))
-        })
+        Box::pin(
+            async move { Ok(plan.migrations_not_checked("no `repo` configured for this target")) },
+        )
     }
     /// Performs one mutating step after re-checking `plan.built_from`.
     fn execute<'a>(

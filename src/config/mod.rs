@@ -223,7 +223,7 @@ impl Config {
                 .prometheus
                 .iter()
                 .flat_map(|p| p.queries.iter())
-                .find(|q| q.promql.is_none() && !crate::backend::signals::is_builtin_query(&q.name))
+                .find(|q| q.promql.is_none() && !crate::core::signals::is_builtin_query(&q.name))
             {
                 let (l, col) = text
                     .find(&format!("\"{}\"", q.name))

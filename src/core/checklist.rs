@@ -3,9 +3,9 @@
 
 use super::action::Effect;
 use super::entry::{EntryKind, Marker};
+use super::record::record;
+use super::runbook::AutoEvent;
 use super::state::{State, Tick};
-use super::update::*;
-use crate::runbook::AutoEvent;
 
 /// Ticks every not-yet-ticked step of the target's runbook bound to `ev`.
 pub(super) fn auto_tick(
@@ -63,7 +63,7 @@ pub(super) fn not_ticked(
                         .get(target)
                         .is_some_and(|c| c.contains_key(&st.id))
                 })
-                .map(|st| crate::runbook::fill(&st.title, &vars))
+                .map(|st| super::runbook::fill(&st.title, &vars))
                 .collect()
         })
         .unwrap_or_default();
@@ -99,7 +99,7 @@ pub(super) fn auto_untick(
             r.steps
                 .iter()
                 .filter(|st| st.auto == Some(ev))
-                .map(|st| (st.id.clone(), crate::runbook::fill(&st.title, &vars)))
+                .map(|st| (st.id.clone(), super::runbook::fill(&st.title, &vars)))
                 .collect()
         })
         .unwrap_or_default();
@@ -142,7 +142,7 @@ pub(super) fn tick_step(
                 r.steps
                     .iter()
                     .find(|st| st.id == step)
-                    .map(|st| crate::runbook::fill(&st.title, &vars))
+                    .map(|st| super::runbook::fill(&st.title, &vars))
             })
         })
         .unwrap_or_else(|| step.to_string());

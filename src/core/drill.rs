@@ -3,8 +3,8 @@
 //! min, verification 5-10 min), and the times to mitigate and to verified.
 //! Pure: read from the ticks the session recorded.
 
+use super::runbook::AutoEvent;
 use super::state::State;
-use crate::runbook::AutoEvent;
 
 /// The report's lines for one target, or none when nothing was ticked.
 pub fn report(s: &State, target: &str) -> Vec<String> {
@@ -20,7 +20,7 @@ pub fn report(s: &State, target: &str) -> Vec<String> {
         ticks.iter().map(|(id, t)| (id.as_str(), t.at)).collect();
     order.sort_by_key(|(_, at)| *at);
     let vars = s.runbook_vars(t);
-    let title = |st: &crate::runbook::Step| crate::runbook::fill(&st.title, &vars);
+    let title = |st: &super::runbook::Step| super::runbook::fill(&st.title, &vars);
     let mut lines = vec![format!("drill report for {target} ({}):", rb.title)];
     let mut over = 0;
     for st in &rb.steps {

@@ -2,14 +2,21 @@
 //! Part of `update`; pure like it.
 
 use super::action::{Effect, Key};
-use super::checklist::*;
+use super::checklist::auto_tick;
+use super::checklist::not_ticked;
+use super::checklist::tick_step;
 use super::entry::EntryKind;
+use super::lifecycle::finish;
+use super::lifecycle::quit;
+use super::lifecycle::status_message;
 use super::plan::CheckStatus;
 use super::reads::{request_other_form, request_plan, request_reenable};
-use super::run::*;
+use super::record::record;
+use super::run::start_step;
+use super::runbook::AutoEvent;
 use super::state::{ConfirmField, ConfirmForm, Pane, Popup, Run, State};
-use super::update::*;
-use crate::runbook::AutoEvent;
+use super::targets::assess;
+use super::targets::reorder;
 
 pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
     s.flash = None;

@@ -3,21 +3,26 @@
 
 pub mod action;
 mod checklist;
+pub mod comms;
 pub mod drill;
 pub mod entry;
 pub mod error;
 pub mod fmt;
 mod keys;
+mod lifecycle;
 pub mod migration;
 pub mod model;
 pub mod plan;
+mod planning;
 mod reads;
-mod registry_check;
+mod record;
 pub mod run;
+pub mod runbook;
+pub mod settings;
 pub mod signals;
-mod sql_shapes;
 pub mod state;
 pub mod status;
+mod targets;
 pub mod update;
 pub mod verdict;
 pub mod verify;

@@ -7,8 +7,10 @@
 use super::action::Effect;
 use super::entry::EntryKind;
 use super::fmt;
+use super::planning::build_plan;
+use super::planning::reenable_plan;
+use super::record::record;
 use super::state::State;
-use super::update::*;
 
 /// History of the selected target follows changes made by others (a new
 /// revision deployed, CURRENT moved) without a key press.
@@ -135,7 +137,7 @@ fn autosync_fought(s: &mut State, target: &str, h: &super::model::History, fx: &
         s,
         fx,
         target,
-        crate::runbook::AutoEvent::AutoSyncDisabled,
+        super::runbook::AutoEvent::AutoSyncDisabled,
         why,
     );
 }

@@ -2,14 +2,15 @@
 //! Part of `update`; pure like it.
 
 use super::action::{BackendError, Effect, NoteEntry, Settled, StepDone};
-use super::checklist::*;
+use super::checklist::auto_tick;
+use super::checklist::not_ticked;
 use super::entry::EntryKind;
 use super::model::{Health, History, ProgressPhase};
 use super::plan::{self, InputEdit, PlanStep, RollbackPlan};
+use super::record::record;
+use super::runbook::AutoEvent;
 use super::state::{Outcome, Run, State};
-use super::update::*;
 use super::verdict;
-use crate::runbook::AutoEvent;
 
 /// A rehearsal that only sends server-side dry runs.
 fn dry_run(s: &State) -> bool {
@@ -313,11 +314,7 @@ pub(super) fn step_finished(
                 delay_ms: 1000,
             });
         }
-        Err(e) => fail_run(
-            s,
-            fx,
-            format!("step {} failed: {}", step + 1, e),
-        ),
+        Err(e) => fail_run(s, fx, format!("step {} failed: {}", step + 1, e)),
     }
 }
 

@@ -191,6 +191,11 @@ pub fn sparkline(values: &[f64]) -> String {
         .collect()
 }
 
+/// The queries that have a default PromQL; any other needs its own.
+pub fn is_builtin_query(name: &str) -> bool {
+    matches!(name, "error_rate" | "latency_p95" | "latency_p99")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

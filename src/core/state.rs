@@ -1,10 +1,10 @@
 //! The whole screen's truth. Rendering reads it; only `update` writes it.
 
 use super::error::BackendError;
-use super::model::{Health, History, ImageRef, Mode, Progress, Revision, TargetInfo};
+use super::model::{Health, History, ImageRef, Progress, Revision, TargetInfo};
 use super::plan::RollbackPlan;
-use super::verdict::{Thresholds, Verdict};
-use crate::runbook::Runbook;
+use super::runbook::Runbook;
+use super::verdict::Verdict;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -69,7 +69,7 @@ pub enum Popup {
     },
     /// A ready-to-paste status message.
     /// A drafted status message and which template it came from.
-    Status(super::status::Comms, String),
+    Status(super::comms::Comms, String),
     QuitConfirm,
 }
 
@@ -173,70 +173,7 @@ impl Trend {
     }
 }
 
-/// Where a target's image is declared as code.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Iac {
-    pub tool: String,
-    pub stack: String,
-    pub key: String,
-}
-
-/// Settings the core needs, from config and CLI.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub mode: Mode,
-    pub incident: String,
-    pub note_path: String,
-    pub operator: String,
-    pub thresholds: Thresholds,
-    pub mutable_tags: Vec<String>,
-    pub rollout_timeout_secs: i64,
-    /// The default verify window, or the operator's when `verify_window_set`.
-    pub verify_window_secs: i64,
-    pub verify_window_set: bool,
-    /// What each target's metric criteria need (see `core::verify`).
-    pub verify_needs: HashMap<String, super::verify::VerifyNeed>,
-    /// A rehearsal that sends only server-side dry runs.
-    pub dry_run: bool,
-    /// The drill being run (`--drill`): its title and each injected fault
-    /// as (what it does, the words that show it was met in the activity).
-    pub drill: Option<(String, Vec<(String, String)>)>,
-    /// Targets whose image an IaC stack declares (tool, stack, key).
-    pub iac: HashMap<String, Iac>,
-    /// Poll interval while watching a rollout.
-    pub progress_poll_ms: u64,
-    /// A runbook not exercised (drill or real) for this many days is stale.
-    pub drill_stale_days: i64,
-    /// Status message templates overridden next to the config (the
-    /// built-in ones otherwise).
-    pub comms: HashMap<super::status::Comms, String>,
-}
-
-impl Settings {
-    pub fn new(mode: Mode, incident: &str, note_path: &str) -> Settings {
-        Settings {
-            mode,
-            incident: incident.into(),
-            note_path: note_path.into(),
-            operator: "unknown".into(),
-            thresholds: Thresholds::default(),
-            mutable_tags: super::plan::DEFAULT_MUTABLE_TAGS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            rollout_timeout_secs: 300,
-            verify_window_secs: 120,
-            verify_window_set: false,
-            verify_needs: HashMap::new(),
-            iac: HashMap::new(),
-            dry_run: false,
-            drill: None,
-            progress_poll_ms: 1000,
-            drill_stale_days: 90,
-            comms: HashMap::new(),
-        }
-    }
-}
+pub use super::settings::{Iac, Settings};
 
 /// Everything the screen shows.
 #[derive(Debug, Clone)]
@@ -483,7 +420,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::Kind;
+    use crate::core::model::{Kind, Mode};
 
     fn state_with_swarm(iac: bool) -> (State, TargetInfo) {
         let mut settings = Settings::new(Mode::Live, "INC", "n.md");
@@ -523,7 +460,7 @@ mod tests {
         let rb = s.runbook_for(&t).unwrap();
         let st = rb.steps.iter().find(|st| st.id == "align-stack").unwrap();
         let vars = s.runbook_vars(&t);
-        let detail = crate::runbook::fill(st.detail.as_deref().unwrap(), &vars);
+        let detail = crate::core::runbook::fill(st.detail.as_deref().unwrap(), &vars);
         assert!(
             detail.starts_with("pulumi config set image-tag ? --stack shop-prod;"),
             "{detail}"

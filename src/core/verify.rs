@@ -5,15 +5,9 @@
 //! for nothing. The window follows each target's slowest criterion unless
 //! the operator set one, and the plan says which and why before confirm.
 
-use super::state::Settings;
+use super::settings::Settings;
 
-/// What a target's signals need before a recovery can show.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VerifyNeed {
-    pub secs: i64,
-    /// The signal that sets it, in words: "error_rate: 5m + 2m rate window".
-    pub why: String,
-}
+pub use super::settings::VerifyNeed;
 
 /// The window a target's verification runs for, and where it comes from.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,12 +4,12 @@ pub mod panes;
 pub mod popups;
 pub mod theme;
 
-use crate::app::Ui;
 use crate::core::state::{Pane, State};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
+use ratatui_textarea::TextArea;
 
 /// Below this the layout cannot show the panes without lying by omission.
 pub const MIN_W: u16 = 80;
@@ -94,4 +94,17 @@ pub fn window(cursor: usize, len: usize, height: usize) -> usize {
         return 0;
     }
     cursor.saturating_sub(height / 2).min(len - height)
+}
+
+/// What the UI layer owns besides the core state: the notes editor widget.
+pub struct Ui {
+    pub editor: TextArea<'static>,
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        let mut editor = TextArea::default();
+        editor.set_placeholder_text("Type a note for the incident record. Ctrl-S appends it to the note, Esc closes (text kept).");
+        Ui { editor }
+    }
 }

@@ -24,9 +24,7 @@ pub struct TargetSignals {
 
 const HISTORY: usize = 30;
 
-pub fn is_builtin_query(name: &str) -> bool {
-    matches!(name, "error_rate" | "latency_p95" | "latency_p99")
-}
+pub use crate::core::signals::is_builtin_query;
 
 /// The rate window for a criterion: no longer than its duration (a 30 s
 /// spike must not breach "for 1m" for five minutes) and at most 2 min, so a

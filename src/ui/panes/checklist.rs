@@ -1,8 +1,8 @@
 //! The runbook of the selected target's kind, with what is done and how.
 
 use crate::core::fmt::hms;
+use crate::core::runbook::fill;
 use crate::core::state::{Pane, State};
-use crate::runbook::fill;
 use crate::ui::{pane_block, theme, window};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -5,8 +5,8 @@ pub mod help;
 pub mod plan;
 pub mod small;
 
-use crate::app::Ui;
 use crate::core::state::{Popup, State};
+use crate::ui::Ui;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 

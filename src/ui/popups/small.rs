@@ -1,7 +1,7 @@
 //! The small popups: notes editor, evidence line, status message, quit.
 
-use crate::app::Ui;
 use crate::core::state::State;
+use crate::ui::Ui;
 use crate::ui::theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -2,6 +2,8 @@
 //! dialog, the note entry and the executor all read the same plan, so what is
 //! shown is what runs.
 
+mod registry_check;
+
 use super::migration::{MigrationDiff, MigrationVerdict, SqlVerdict};
 use super::model::{Health, History, Kind, Mode, Revision, TargetInfo};
 use chrono::{DateTime, Utc};
@@ -570,7 +572,7 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         check(CheckId::MutableTag, status, mutable.join("; "), false);
     }
     for (id, status, detail, overridable) in
-        super::registry_check::checks(h, to, &pinned, i.target.kind.revision_word())
+        registry_check::checks(h, to, &pinned, i.target.kind.revision_word())
     {
         check(id, status, detail, overridable);
     }
@@ -727,6 +729,17 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
 }
 
 impl RollbackPlan {
+    /// Its migration range, not (or not able to be) looked at, with why.
+    pub fn migrations_not_checked(&self, why: &str) -> MigrationDiff {
+        MigrationDiff {
+            target: self.target.name.clone(),
+            from_rev: self.from.id.clone(),
+            to_rev: self.to.id.clone(),
+            files: vec![],
+            verdict: MigrationVerdict::NotChecked(why.into()),
+        }
+    }
+
     /// Whether its rollback writes digests in place of mutable tags.
     pub fn pinned(&self) -> bool {
         self.steps

@@ -5,7 +5,7 @@
 //! full of these; a keyword guess on them either blocked a harmless
 //! rollback or let a body that drops a column through.
 
-use super::migration::SqlVerdict::{self, *};
+use super::SqlVerdict::{self, *};
 use std::collections::HashSet;
 
 /// Upper-cased words of a statement outside quotes and dollar-quoted
@@ -278,7 +278,7 @@ fn function(sql: &str, w: &[String], created: &mut HashSet<String>) -> (SqlVerdi
         return own;
     };
     let mut scratch = created.clone();
-    match super::migration::read_body(body, &mut scratch, false).0 {
+    match super::read_body(body, &mut scratch, false).0 {
         Some((v, r)) if v >= own.0 => (v, format!("inside {kind} body of {name}: {r}")),
         _ => own,
     }

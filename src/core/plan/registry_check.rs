@@ -5,8 +5,8 @@
 //! runbook's rule). Every PASS names the digest and when the registry said
 //! it. Pure: the answers were asked by the backend layer.
 
-use super::model::{History, Revision, short_digest};
-use super::plan::{CheckId, CheckStatus, ImagePin};
+use super::{CheckId, CheckStatus, ImagePin};
+use crate::core::model::{History, Revision, short_digest};
 
 /// The compose runbook: "at least three retained releases".
 const RETAINED_AT_LEAST: usize = 3;

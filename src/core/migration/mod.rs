@@ -4,6 +4,8 @@
 //! done with a real SQL parser so that a comment or a string literal never
 //! decides a verdict.
 
+mod sql_shapes;
+
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, ObjectName, ObjectType,
@@ -134,17 +136,6 @@ pub struct MigrationDiff {
 }
 
 impl MigrationDiff {
-    /// A diff that was not (or could not be) looked at, with why.
-    pub fn not_checked(plan: &super::plan::RollbackPlan, why: &str) -> MigrationDiff {
-        MigrationDiff {
-            target: plan.target.name.clone(),
-            from_rev: plan.from.id.clone(),
-            to_rev: plan.to.id.clone(),
-            files: vec![],
-            verdict: MigrationVerdict::NotChecked(why.into()),
-        }
-    }
-
     /// Builds the diff from raw file texts, classifying every up migration
     /// in order so that tables created earlier in the range are known.
     pub fn classify(
@@ -289,10 +280,10 @@ pub fn classify_statement(sql: &str, created: &mut HashSet<String>) -> (SqlVerdi
             ),
         };
     }
-    if let Some((v, r)) = super::sql_shapes::read(sql, created) {
+    if let Some((v, r)) = sql_shapes::read(sql, created) {
         return (v, r, true);
     }
-    let unmatched = super::sql_shapes::parser_friendly(sql.trim_start());
+    let unmatched = sql_shapes::parser_friendly(sql.trim_start());
     let texts = [Some(sql), unmatched.as_deref()];
     let dialects: [&dyn Dialect; 2] = [&PostgreSqlDialect {}, &MySqlDialect {}];
     for (d, sql) in dialects
@@ -338,7 +329,7 @@ fn do_block_body(sql: &str) -> Option<&str> {
     if !after.starts_with('$') {
         return None;
     }
-    super::sql_shapes::dollar_body(after)
+    sql_shapes::dollar_body(after)
 }
 
 fn strip_leading_comments(sql: &str) -> &str {

@@ -1,0 +1,421 @@
+//! A plan from a fresh read to the confirm: built, then completed by the
+//! answers it asked for (migrations, permissions, a dry run), recorded once
+//! every check is known.
+
+use super::action::Effect;
+use super::checklist::auto_tick;
+use super::checklist::not_ticked;
+use super::entry::EntryKind;
+use super::error::BackendError;
+use super::model::Mode;
+use super::plan::CheckStatus;
+use super::plan::{self, PlanInputs};
+use super::record::record;
+use super::runbook::AutoEvent;
+use super::state::Popup;
+use super::state::State;
+
+pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx: &mut Vec<Effect>) {
+    if s.in_flight() {
+        s.flash = Some((
+            true,
+            "a rollback is in flight; wait for it to finish before planning another".into(),
+        ));
+        return;
+    }
+    let (Some(t), Some(h)) = (s.target(target).cloned(), s.histories.get(target).cloned()) else {
+        s.flash = Some((true, format!("history of {target} not loaded yet")));
+        return;
+    };
+    let id = s.next_plan_id;
+    let r = plan::build(PlanInputs {
+        id,
+        target: &t,
+        mode: s.settings.mode,
+        history: &h,
+        to,
+        now: s.now,
+        before: s.health.get(target),
+        mutable_tags: &s.settings.mutable_tags,
+        rollout_timeout_secs: s.settings.rollout_timeout_secs,
+        exact_template: exact,
+    });
+    match r {
+        Ok(p) => {
+            s.next_plan_id += 1;
+            s.migration_scroll = 0;
+            s.plan_scroll = 0;
+            fx.push(Effect::LoadMigrations {
+                plan_id: id,
+                plan: Box::new(p.clone()),
+            });
+            let mut p = p;
+            block_rolled_back_from(s, &mut p);
+            if p.refusal().is_none() {
+                // Rights are asked before anyone types a name.
+                p.checks.push(plan::Check {
+                    id: super::plan::CheckId::Permissions,
+                    status: CheckStatus::Pending,
+                    detail: "asking the platform whether rbtui may do this…".into(),
+                    overridable: false,
+                });
+                fx.push(Effect::CheckPermissions {
+                    plan_id: id,
+                    plan: Box::new(p.clone()),
+                });
+            }
+            if s.settings.mode == Mode::Rehearsal && p.refusal().is_none() {
+                // Rehearsal: the platform previews the change first, where it can.
+                p.checks.push(plan::Check {
+                    id: super::plan::CheckId::DryRun,
+                    status: CheckStatus::Pending,
+                    detail: "server-side dry run running…".into(),
+                    overridable: false,
+                });
+                fx.push(Effect::Preview {
+                    plan_id: id,
+                    plan: Box::new(p.clone()),
+                });
+            }
+            s.plan = Some(p);
+            s.popup = Some(Popup::Plan);
+        }
+        Err(e) => s.flash = Some((true, e)),
+    }
+}
+
+/// A plan back to an image this session rolled the target back from is
+/// blocked (a typed reason may override): after a Swarm rollback the
+/// engine's "previous" is the bad spec.
+pub(super) fn block_rolled_back_from(s: &State, p: &mut plan::RollbackPlan) {
+    let Some(bad) = s.rolled_back_from.get(&p.target.name) else {
+        return;
+    };
+    let hit = p.to.images.iter().find_map(|i| {
+        bad.iter()
+            .find(|(b, _)| b.same_build(i))
+            .map(|(b, why)| (b, why))
+    });
+    if let Some((img, why)) = hit {
+        let detail = format!("{} runs {}, which was {why}", p.to.id, img.short());
+        p.checks
+            .retain(|c| !(c.id == super::plan::CheckId::Revision && c.status == CheckStatus::Pass));
+        p.checks.insert(
+            0,
+            plan::Check {
+                id: super::plan::CheckId::Revision,
+                status: CheckStatus::Block,
+                detail,
+                overridable: true,
+            },
+        );
+    }
+}
+
+/// The follow-up plan that turns Argo CD auto-sync back on.
+pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
+    if s.in_flight() {
+        s.flash = Some((
+            true,
+            "a rollback is in flight; wait for it to finish".into(),
+        ));
+        return;
+    }
+    let Some(t) = s.target(target).cloned() else {
+        return;
+    };
+    let Some(h) = s.histories.get(&t.name).cloned() else {
+        s.flash = Some((true, format!("history of {} not loaded yet", t.name)));
+        return;
+    };
+    let bad = s
+        .followup(&t.name)
+        .and_then(|(from, _)| from.git_sha.clone());
+    let id = s.next_plan_id;
+    let r = plan::build_reenable(
+        PlanInputs {
+            id,
+            target: &t,
+            mode: s.settings.mode,
+            history: &h,
+            to: "",
+            now: s.now,
+            before: s.health.get(&t.name),
+            mutable_tags: &s.settings.mutable_tags,
+            rollout_timeout_secs: s.settings.rollout_timeout_secs,
+            exact_template: false,
+        },
+        bad.as_deref(),
+    );
+    match r {
+        Ok(mut p) => {
+            // The repo's own fact (a revert commit, or HEAD's tree without
+            // the change), when one was found, stands beside Argo CD's HEAD.
+            let revert = s
+                .checklists
+                .get(&t.name)
+                .and_then(|c| c.get("revert"))
+                .and_then(|tk| tk.evidence.clone());
+            if let Some(c) = p
+                .checks
+                .iter_mut()
+                .find(|c| c.id == plan::CheckId::Revert && c.status == CheckStatus::Pass)
+            {
+                c.detail = match revert {
+                    Some(e) => format!("{}; in the configured repo: {e}", c.detail),
+                    None => c.detail.clone(),
+                };
+            }
+            s.next_plan_id += 1;
+            s.plan = Some(p);
+            s.popup = Some(Popup::Plan);
+            plan_ready(s, fx);
+        }
+        Err(e) => s.flash = Some((true, e)),
+    }
+}
+
+pub(super) fn migrations_loaded(
+    s: &mut State,
+    plan_id: u64,
+    result: Result<super::migration::MigrationDiff, BackendError>,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
+        return;
+    };
+    p.apply_migrations(result);
+    plan_ready(s, fx);
+}
+
+/// Records a plan once all its checks are known, and ticks what it proves.
+pub(super) fn plan_ready(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(p) = s.plan.clone() else { return };
+    let mut details: Vec<String> = p.confirm_lines().into_iter().skip(1).collect();
+    for c in &p.checks {
+        details.push(format!(
+            "check {} `{}`: {}",
+            c.status.label(),
+            c.id,
+            c.detail
+        ));
+    }
+    if let Some(m) = &p.migration {
+        details.push(format!(
+            "migrations {}..{}: {}",
+            m.to_rev,
+            m.from_rev,
+            m.verdict.label()
+        ));
+        for f in &m.files {
+            let v = if f.is_down {
+                "down migration (listed, not applied)".to_string()
+            } else {
+                f.verdict()
+                    .map(|v| v.label().to_string())
+                    .unwrap_or("empty".into())
+            };
+            details.push(format!("  {} ({}): {}", f.path, f.change, v));
+            for st in f
+                .statements
+                .iter()
+                .filter(|st| st.verdict != super::migration::SqlVerdict::Compatible)
+            {
+                details.push(format!(
+                    "    line {}: {} — {}",
+                    st.line,
+                    st.verdict.label(),
+                    st.reason
+                ));
+            }
+        }
+    }
+    let t = p.target.name.clone();
+    record(
+        s,
+        fx,
+        EntryKind::Plan,
+        Some(t.clone()),
+        format!("plan #{}: {}", p.id, p.title()),
+        details,
+        None,
+    );
+    // A plan that can never run proves nothing for the checklist.
+    if !p.is_rollback() || p.refusal().is_some() {
+        return;
+    }
+    auto_tick(
+        s,
+        fx,
+        &t,
+        AutoEvent::PlanBuilt,
+        Some(format!("{} → {}", p.from.id, p.to.id)),
+    );
+    let lkg = s.histories.get(&t).and_then(|h| h.last_known_good.clone());
+    if lkg.as_deref() == Some(p.to.id.as_str()) {
+        auto_tick(
+            s,
+            fx,
+            &t,
+            AutoEvent::LastKnownGoodChosen,
+            Some(format!(
+                "{} {} is the last one an earlier incident recorded healthy",
+                p.target.kind.revision_word(),
+                p.to.id
+            )),
+        );
+    } else {
+        let why = match lkg {
+            Some(g) => format!("{} is not the last known good ({g})", p.to.id),
+            None => format!(
+                "no earlier incident recorded a healthy {}: {} is a pick, not a known good",
+                p.target.kind.revision_word(),
+                p.to.id
+            ),
+        };
+        not_ticked(s, fx, &t, AutoEvent::LastKnownGoodChosen, why);
+    }
+    if p.checks
+        .iter()
+        .any(|c| c.id == super::plan::CheckId::Schema && c.status == CheckStatus::Pass)
+    {
+        let d = p
+            .checks
+            .iter()
+            .find(|c| c.id == super::plan::CheckId::Schema)
+            .map(|c| c.detail.clone());
+        auto_tick(s, fx, &t, AutoEvent::SchemaChecked, d);
+    }
+}
+
+/// Folds the platform's answer on rights into the plan: a right it
+/// refuses blocks (no override: the platform would refuse the step); a
+/// platform that cannot be asked leaves no check, and one whose answer
+/// failed says so.
+pub(super) fn permissions_read(
+    s: &mut State,
+    plan_id: u64,
+    result: Option<Result<Vec<(bool, String)>, BackendError>>,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
+        return;
+    };
+    let id = super::plan::CheckId::Permissions;
+    let Some(i) = p.checks.iter().position(|c| c.id == id) else {
+        return;
+    };
+    let (status, detail) = match result {
+        None => {
+            p.checks.remove(i);
+            return;
+        }
+        // Refused credentials refuse every step too: known now, not at
+        // the step.
+        Some(Err(e @ BackendError::Unauthorized(_))) => (
+            CheckStatus::Block,
+            format!("the platform refuses rbtui's credentials ({e}): log in again, then re-plan"),
+        ),
+        Some(Err(e)) if e.is_outage() => (
+            CheckStatus::Warn,
+            format!(
+                "rights not checked: the platform did not answer ({e}); a refusal would come at the step"
+            ),
+        ),
+        Some(Err(e)) => (
+            CheckStatus::Warn,
+            format!(
+                "rights not checked: the question was refused ({e}); a refusal would come at the step"
+            ),
+        ),
+        Some(Ok(rights)) => {
+            let denied: Vec<&String> = rights
+                .iter()
+                .filter(|(ok, _)| !ok)
+                .map(|(_, w)| w)
+                .collect();
+            if denied.is_empty() {
+                (
+                    CheckStatus::Pass,
+                    format!(
+                        "the platform grants {}",
+                        rights
+                            .iter()
+                            .map(|(_, w)| w.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            } else {
+                (
+                    CheckStatus::Block,
+                    format!(
+                        "the identity rbtui acts as may not {}: ask for the right or hand over to someone who has it",
+                        denied
+                            .iter()
+                            .map(|w| w.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            }
+        }
+    };
+    p.checks[i].status = status;
+    p.checks[i].detail = detail.clone();
+    p.sort_checks();
+    let target = p.target.name.clone();
+    record(
+        s,
+        fx,
+        EntryKind::Check,
+        Some(target),
+        format!("plan #{plan_id} permissions: {detail}"),
+        vec![],
+        None,
+    );
+}
+
+/// Folds a dry-run answer into the plan's `dry-run` check and records it.
+pub(super) fn preview_read(
+    s: &mut State,
+    plan_id: u64,
+    result: Option<Result<String, BackendError>>,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
+        return;
+    };
+    let Some(c) = p
+        .checks
+        .iter_mut()
+        .find(|c| c.id == super::plan::CheckId::DryRun)
+    else {
+        return;
+    };
+    let (status, detail) = match result {
+        // Nothing was previewed: no PASS for a check that did not happen.
+        None => (
+            CheckStatus::Warn,
+            "not previewed: this platform has no side-effect-free dry run".to_string(),
+        ),
+        Some(Ok(m)) => (CheckStatus::Pass, format!("server-side dry run: {m}")),
+        Some(Err(e)) => (
+            CheckStatus::Warn,
+            format!("server-side dry run refused: {e}"),
+        ),
+    };
+    c.status = status;
+    c.detail = detail.clone();
+    p.sort_checks();
+    let t = p.target.name.clone();
+    record(
+        s,
+        fx,
+        EntryKind::Check,
+        Some(t),
+        format!("plan #{plan_id} {detail}"),
+        vec![],
+        None,
+    );
+}

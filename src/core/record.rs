@@ -1,0 +1,27 @@
+//! The one way an entry reaches the note: queued here as an effect, shown
+//! in the Activity pane only once the runtime says it is on disk.
+
+use super::action::{Effect, NoteEntry};
+use super::entry::EntryKind;
+use super::state::State;
+
+/// Queues a note entry. Only `Recorded` puts it in the activity pane.
+pub(super) fn record(
+    s: &mut State,
+    fx: &mut Vec<Effect>,
+    kind: EntryKind,
+    target: Option<String>,
+    text: String,
+    details: Vec<String>,
+    marker: Option<super::entry::Marker>,
+) {
+    s.unrecorded += 1;
+    fx.push(Effect::Record(NoteEntry {
+        at: s.now,
+        kind,
+        target,
+        text,
+        details,
+        marker,
+    }));
+}

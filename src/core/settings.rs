@@ -1,0 +1,79 @@
+//! What the core is told, from the config and the command line.
+
+use super::comms::Comms;
+use super::model::Mode;
+use super::verdict::Thresholds;
+use std::collections::HashMap;
+
+/// What a target's signals need before a recovery can show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyNeed {
+    pub secs: i64,
+    /// The signal that sets it, in words: "error_rate: 5m + 2m rate window".
+    pub why: String,
+}
+
+/// Where a target's image is declared as code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Iac {
+    pub tool: String,
+    pub stack: String,
+    pub key: String,
+}
+
+/// Settings the core needs, from config and CLI.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub mode: Mode,
+    pub incident: String,
+    pub note_path: String,
+    pub operator: String,
+    pub thresholds: Thresholds,
+    pub mutable_tags: Vec<String>,
+    pub rollout_timeout_secs: i64,
+    /// The default verify window, or the operator's when `verify_window_set`.
+    pub verify_window_secs: i64,
+    pub verify_window_set: bool,
+    /// What each target's metric criteria need (see `core::verify`).
+    pub verify_needs: HashMap<String, VerifyNeed>,
+    /// A rehearsal that sends only server-side dry runs.
+    pub dry_run: bool,
+    /// The drill being run (`--drill`): its title and each injected fault
+    /// as (what it does, the words that show it was met in the activity).
+    pub drill: Option<(String, Vec<(String, String)>)>,
+    /// Targets whose image an IaC stack declares (tool, stack, key).
+    pub iac: HashMap<String, Iac>,
+    /// Poll interval while watching a rollout.
+    pub progress_poll_ms: u64,
+    /// A runbook not exercised (drill or real) for this many days is stale.
+    pub drill_stale_days: i64,
+    /// Status message templates overridden next to the config (the
+    /// built-in ones otherwise).
+    pub comms: HashMap<Comms, String>,
+}
+
+impl Settings {
+    pub fn new(mode: Mode, incident: &str, note_path: &str) -> Settings {
+        Settings {
+            mode,
+            incident: incident.into(),
+            note_path: note_path.into(),
+            operator: "unknown".into(),
+            thresholds: Thresholds::default(),
+            mutable_tags: super::plan::DEFAULT_MUTABLE_TAGS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            rollout_timeout_secs: 300,
+            verify_window_secs: 120,
+            verify_window_set: false,
+            verify_needs: HashMap::new(),
+            iac: HashMap::new(),
+            dry_run: false,
+            drill: None,
+            progress_poll_ms: 1000,
+            drill_stale_days: 90,
+            comms: HashMap::new(),
+        }
+    }
+}

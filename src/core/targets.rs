@@ -1,0 +1,124 @@
+//! What the Health pane's order and verdicts rest on: each target judged
+//! from its latest reading, worst first.
+
+use super::action::Effect;
+use super::checklist::auto_tick;
+use super::entry::EntryKind;
+use super::record::record;
+use super::runbook::AutoEvent;
+use super::state::State;
+use super::verdict;
+use super::verdict::Severity;
+
+pub(super) fn reverdict(s: &mut State) {
+    let t = s.settings.thresholds;
+    s.verdicts = s
+        .health
+        .iter()
+        .map(|(k, h)| (k.clone(), verdict::evaluate(h, &t, s.now)))
+        .collect();
+    reorder(s);
+}
+
+/// Filtered, worst first, then by name; the selection follows its target.
+pub fn reorder(s: &mut State) {
+    let f = s.filter.to_ascii_lowercase();
+    let mut order: Vec<usize> = (0..s.targets.len())
+        .filter(|&i| {
+            let t = &s.targets[i];
+            f.is_empty()
+                || t.name.to_ascii_lowercase().contains(&f)
+                || t.environment.to_ascii_lowercase().contains(&f)
+                || t.kind.label().contains(&f)
+        })
+        .collect();
+    let sev = |i: usize| {
+        s.verdicts
+            .get(&s.targets[i].name)
+            .map(|v| v.severity)
+            .unwrap_or(Severity::Ok)
+    };
+    order.sort_by(|&a, &b| {
+        sev(b)
+            .cmp(&sev(a))
+            .then_with(|| s.targets[a].name.cmp(&s.targets[b].name))
+    });
+    s.order = order;
+    if s.selected_pos().is_none() {
+        let first = s.order.first().map(|&i| s.targets[i].name.clone());
+        if first.is_some() || s.filter.is_empty() {
+            s.selected = first.or(s.selected.take());
+        }
+    }
+}
+
+/// Records the verdict the operator looked at; ticks the "assess" step.
+pub(super) fn assess(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
+    if s.assessed.iter().any(|t| t == target) {
+        return;
+    }
+    let Some(v) = s.verdicts.get(target).cloned() else {
+        return;
+    };
+    // An assessment from old or failing data would be a claim without proof.
+    if v.stale || s.health_errors.contains_key(target) {
+        s.flash = Some((
+            true,
+            format!("{target}: health not assessed: its data is stale or its reads fail"),
+        ));
+        return;
+    }
+    s.assessed.push(target.to_string());
+    let text = format!("health {}: {}", v.severity.label(), v.severity.advice());
+    record(
+        s,
+        fx,
+        EntryKind::Assess,
+        Some(target.into()),
+        text.clone(),
+        v.reasons.clone(),
+        None,
+    );
+    if v.severity >= Severity::Serious {
+        auto_tick(
+            s,
+            fx,
+            target,
+            AutoEvent::HealthAssessed,
+            Some(format!("{}: {}", text, v.reasons.join("; "))),
+        );
+    }
+}
+
+/// A finished rollback whose target now runs other images than it rolled
+/// back to was undone by a later deploy (Compose re-created from its file,
+/// Argo CD re-synced): said once, in the note and on the banner.
+pub(super) fn rollback_superseded(
+    s: &mut State,
+    h: &super::model::Health,
+    fx: &mut Vec<Effect>,
+) -> bool {
+    let Some(run) = s.run.as_mut().filter(|r| {
+        r.plan.target.name == h.target
+            && r.plan.is_rollback()
+            && r.outcome == Some(super::state::Outcome::Succeeded)
+            && r.superseded.is_none()
+    }) else {
+        return false;
+    };
+    let want = &run.plan.to.images;
+    if want.is_empty() || h.images.is_empty() || super::model::same_images(&h.images, want) {
+        return false;
+    }
+    let now: Vec<String> = h.images.iter().map(|i| i.short()).collect();
+    let text = format!(
+        "{} now runs {} instead of {}: a later deploy undid the rollback",
+        h.target,
+        now.join(", "),
+        super::plan::images_text(&run.plan.to)
+    );
+    run.superseded = Some(text.clone());
+    let t = h.target.clone();
+    record(s, fx, EntryKind::Source, Some(t), text, vec![], None);
+    true
+}

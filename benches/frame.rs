@@ -12,13 +12,13 @@ use chrono::{TimeZone, Utc};
 use common::{pct, rss_mb};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use rbtui::ui::Ui;
 use rbtui::app::script::Script;
 use rbtui::backend::clock::{Clock, ManualClock};
 use rbtui::backend::demo::DemoBackend;
 use rbtui::core::action::{Action, Key};
 use rbtui::core::model::Mode;
 use rbtui::core::state::{Settings, State};
+use rbtui::ui::Ui;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -580,3 +580,36 @@ fn status_waits_for_the_first_reading_of_every_configured_signal() {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(v[0]["health"]["error_rate"], json!(0.072), "{v:#}");
 }
+
+/// The pollers belong to the backend: once it is dropped (the session
+/// ended), nothing polls the probe or Prometheus any more.
+#[test]
+fn dropping_the_backend_stops_its_pollers() {
+    let (addr, seen) = serve(Arc::new(|r: &Req| match r.path.as_str() {
+        "/health" => Resp::text(200, "ok"),
+        _ => Resp::json(
+            200,
+            json!({"status": "success", "data": {"resultType": "vector", "result": []}}),
+        ),
+    }));
+    let (b, rt, _clock) = search_with_clock(
+        vec![probe_cfg(format!("http://{addr}/health"))],
+        format!("http://{addr}"),
+        "search",
+    );
+    let count = || seen.lock().unwrap().len();
+    let sleep = |rt: &tokio::runtime::Runtime, ms| {
+        rt.block_on(async { tokio::time::sleep(Duration::from_millis(ms)).await })
+    };
+    sleep(&rt, 2500);
+    let polling = count();
+    assert!(
+        polling >= 3,
+        "the pollers run while the backend lives: {polling}"
+    );
+    drop(b);
+    sleep(&rt, 300);
+    let after_drop = count();
+    sleep(&rt, 2500);
+    assert_eq!(count(), after_drop, "a poller outlived its backend");
+}

@@ -8,9 +8,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
-use rbtui::ui::Ui;
 use rbtui::app::script::Script;
 use rbtui::core::model::Mode;
+use rbtui::ui::Ui;
 
 const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
 

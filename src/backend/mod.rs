@@ -13,6 +13,7 @@ pub mod notes_history;
 pub mod registry;
 pub mod router;
 pub mod signals;
+pub mod tasks;
 pub mod unavailable;
 
 pub use crate::core::error::BackendError;

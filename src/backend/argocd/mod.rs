@@ -58,6 +58,8 @@ pub struct ArgoBackend {
     supports_enabled: Mutex<Option<bool>>,
     live: Arc<stream::Live>,
     streams_started: std::sync::atomic::AtomicBool,
+    /// The live streams, ended with the backend.
+    streams: crate::backend::tasks::Owned,
     /// Images of each revision's rendered manifests, by commit: a commit's
     /// manifests do not change, so each is asked for once.
     images_of: Mutex<std::collections::HashMap<String, Vec<crate::core::model::ImageRef>>>,
@@ -75,6 +77,7 @@ impl ArgoBackend {
             client: Arc::new(client),
             specs,
             targets: Mutex::new(Vec::new()),
+            streams: Default::default(),
             unlisted: Mutex::new(Vec::new()),
             supports_enabled: Mutex::new(None),
             live: Arc::new(stream::Live::default()),
@@ -176,7 +179,7 @@ impl ArgoBackend {
                 t.app.clone(),
                 Self::query(t),
             );
-            tokio::spawn(fut);
+            self.streams.spawn(fut);
         }
     }
 

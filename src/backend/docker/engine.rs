@@ -247,6 +247,8 @@ pub struct EventGate {
     up: std::sync::atomic::AtomicBool,
     started: std::sync::atomic::AtomicBool,
     last_read: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The event stream's reader, ended with the gate.
+    reader: crate::backend::tasks::Owned,
 }
 
 type HealthRead = Result<crate::core::model::Health, (String, BackendError)>;
@@ -308,6 +310,7 @@ impl Default for EventGate {
             up: false.into(),
             started: false.into(),
             last_read: std::sync::Mutex::new(None),
+            reader: Default::default(),
         }
     }
 }
@@ -328,7 +331,7 @@ impl EventGate {
         let gate = std::sync::Arc::downgrade(self);
         let docker = docker.clone();
         let types: Vec<String> = types.iter().map(|s| s.to_string()).collect();
-        tokio::spawn(async move {
+        self.reader.spawn(async move {
             use futures::StreamExt;
             let mut backoff = std::time::Duration::from_secs(1);
             loop {

@@ -163,16 +163,8 @@ pub enum Ready<R> {
 #[derive(Default)]
 pub struct Caches {
     spaces: Mutex<HashMap<String, Arc<Space>>>,
-    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    tasks: crate::backend::tasks::Owned,
     changes: Arc<Mutex<Option<UnboundedSender<Seen>>>>,
-}
-
-impl Drop for Caches {
-    fn drop(&mut self) {
-        for t in self.tasks.lock().unwrap().drain(..) {
-            t.abort();
-        }
-    }
 }
 
 impl Caches {
@@ -192,7 +184,7 @@ impl Caches {
 
     /// Ends this task with the caches.
     pub fn own(&self, task: tokio::task::AbortHandle) {
-        self.tasks.lock().unwrap().push(task);
+        self.tasks.own(task);
     }
 
     /// Where every change a watch sees is sent.
@@ -214,7 +206,6 @@ impl Caches {
             m.insert(ns.to_string(), s.clone());
             s
         };
-        let mut tasks = self.tasks.lock().unwrap();
         for res in Res::ALL {
             let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &res.api());
             let mut cfg = watcher::Config::default();
@@ -228,7 +219,7 @@ impl Caches {
                 watcher::watcher(api, cfg).default_backoff().boxed(),
                 self.changes.clone(),
             );
-            tasks.push(tokio::spawn(fut).abort_handle());
+            self.tasks.spawn(fut);
         }
     }
 

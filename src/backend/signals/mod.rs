@@ -257,6 +257,8 @@ pub struct SignalsBackend {
     cache: Cache,
     started: AtomicBool,
     client: reqwest::Client,
+    /// The pollers, stopped with the backend.
+    pollers: super::tasks::Owned,
 }
 
 impl SignalsBackend {
@@ -271,6 +273,7 @@ impl SignalsBackend {
             cache: Arc::default(),
             started: AtomicBool::new(false),
             client,
+            pollers: Default::default(),
         }
     }
 
@@ -303,7 +306,7 @@ impl SignalsBackend {
                         format!("probe{}", i + 1)
                     }
                 });
-                tokio::spawn(async move {
+                self.pollers.spawn(async move {
                     let mut backoff = Duration::from_secs(1);
                     loop {
                         let o = probe::run(&client, &p).await;
@@ -363,7 +366,7 @@ impl SignalsBackend {
                     let (cache, client, target) =
                         (self.cache.clone(), self.client.clone(), target.clone());
                     let every = Duration::from_secs(pc.interval_secs.max(1));
-                    tokio::spawn(async move {
+                    self.pollers.spawn(async move {
                         let mut backoff = Duration::from_secs(1);
                         loop {
                             let s =

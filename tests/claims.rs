@@ -64,7 +64,7 @@ fn status_templates_fit_the_moment_and_resolved_needs_a_verified_recovery() {
     let (mut s, _b) = demo(Mode::Demo, None);
     select(&mut s, "checkout");
     s.press("s");
-    let text = match &s.state.popup {
+    let text = match &s.state.view.popup {
         Some(rbtui::core::state::Popup::Status(w, t)) => {
             assert_eq!(*w, rbtui::core::status::Comms::P0);
             t.clone()
@@ -78,7 +78,7 @@ fn status_templates_fit_the_moment_and_resolved_needs_a_verified_recovery() {
         "the running revision is the suspect: {text}"
     );
     s.press("r");
-    let text = match &s.state.popup {
+    let text = match &s.state.view.popup {
         Some(rbtui::core::state::Popup::Status(_, t)) => t.clone(),
         p => panic!("{p:?}"),
     };
@@ -139,7 +139,7 @@ fn resolved_says_resolved_only_after_a_verified_recovery() {
     plan_to(&mut s, "checkout", "8");
     s.press("<Enter>checkout<Enter>");
     s.press("sr");
-    let text = match &s.state.popup {
+    let text = match &s.state.view.popup {
         Some(rbtui::core::state::Popup::Status(_, t)) => t.clone(),
         p => panic!("{p:?}"),
     };
@@ -154,7 +154,7 @@ fn resolved_says_resolved_only_after_a_verified_recovery() {
     s.press("s");
     assert!(
         matches!(
-            s.state.popup,
+            s.state.view.popup,
             Some(rbtui::core::state::Popup::Status(
                 rbtui::core::status::Comms::Update,
                 _
@@ -163,7 +163,7 @@ fn resolved_says_resolved_only_after_a_verified_recovery() {
         "declaring it resolved is the operator's call"
     );
     s.press("r");
-    let text = match &s.state.popup {
+    let text = match &s.state.view.popup {
         Some(rbtui::core::state::Popup::Status(_, t)) => t.clone(),
         p => panic!("{p:?}"),
     };

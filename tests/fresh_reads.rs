@@ -21,7 +21,7 @@ fn current(s: &rbtui::app::script::Script, target: &str) -> String {
 }
 
 fn cursor_id(s: &rbtui::app::script::Script, target: &str) -> String {
-    s.state.histories[target].revisions[s.state.history_cursor]
+    s.state.histories[target].revisions[s.state.view.history_cursor]
         .id
         .clone()
 }
@@ -202,7 +202,7 @@ fn leaving_a_target_drops_the_plan_asked_for_on_it() {
         asked_at: s.state.now + chrono::Duration::seconds(3600),
     });
     s.press("k");
-    assert_ne!(s.state.selected.as_deref(), Some("search"));
+    assert_ne!(s.state.view.selected.as_deref(), Some("search"));
     assert!(s.state.pending_plan.is_none());
     // Its answer, arriving late, builds nothing.
     s.press("j");
@@ -480,7 +480,7 @@ fn the_selection_follows_a_revision_that_was_renumbered() {
     select(&mut s, "search");
     s.press("<Enter>");
     s.press("j");
-    let picked = s.state.histories["search"].revisions[s.state.history_cursor].clone();
+    let picked = s.state.histories["search"].revisions[s.state.view.history_cursor].clone();
     let mut h = s.state.histories["search"].clone();
     h.revisions.retain(|r| r.id != picked.id);
     let mut moved = picked.clone();

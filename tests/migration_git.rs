@@ -427,7 +427,7 @@ fn a_revert_commit_in_the_checkout_ticks_the_follow_up() {
     let mut s = rbtui::app::script::Script::new(state, Arc::new(router), clock, None);
     s.start();
     for _ in 0..10 {
-        if s.state.selected.as_deref() == Some("search") {
+        if s.state.view.selected.as_deref() == Some("search") {
             break;
         }
         s.press("j");

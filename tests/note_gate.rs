@@ -52,7 +52,7 @@ fn ready_to_confirm(s: &mut Script, target: &str) {
     let prev = s.state.histories[target].previous().unwrap().id.clone();
     plan_to(s, target, &prev);
     s.press("<Enter>");
-    let Some(Popup::Confirm(_)) = &s.state.popup else {
+    let Some(Popup::Confirm(_)) = &s.state.view.popup else {
         panic!("confirm dialog open; flash {:?}", s.state.flash)
     };
     let p = s.state.plan.clone().unwrap();
@@ -180,11 +180,15 @@ fn operator_text_whose_save_failed_stays_in_the_editor() {
     let path = dir.path().join("n.md");
     let (mut s, _b, limit) = demo_on_quota(&path);
     s.press("n");
-    assert_eq!(s.state.popup, Some(Popup::Notes));
+    assert_eq!(s.state.view.popup, Some(Popup::Notes));
     limit.store(file_len(&path), Ordering::SeqCst);
     let d = s.dispatch(Action::NoteSubmitted("paged the DBA, token=hunter2".into()));
     assert_eq!(d.notes_failed, 1, "the runtime keeps the editor text");
-    assert_eq!(s.state.popup, Some(Popup::Notes), "the editor stays open");
+    assert_eq!(
+        s.state.view.popup,
+        Some(Popup::Notes),
+        "the editor stays open"
+    );
     assert!(s.state.flash.as_ref().unwrap().1.contains("NOT saved"));
     limit.store(u64::MAX, Ordering::SeqCst);
     let d = s.dispatch(Action::NoteSubmitted("paged the DBA, token=hunter2".into()));

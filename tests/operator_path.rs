@@ -24,11 +24,11 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
 
     // Target → history → revision 8 (the last known good) → plan.
     s.press("<Enter>");
-    assert_eq!(s.state.focus, Pane::History);
+    assert_eq!(s.state.view.focus, Pane::History);
     s.press("j<Enter>");
     let plan = s.state.plan.clone().unwrap();
     assert_eq!((plan.from.id.as_str(), plan.to.id.as_str()), ("9", "8"));
-    assert_eq!(s.state.popup, Some(Popup::Plan));
+    assert_eq!(s.state.view.popup, Some(Popup::Plan));
     assert!(
         plan.checks.iter().all(|c| c.status == CheckStatus::Pass),
         "{:?}",
@@ -38,7 +38,7 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
 
     // Confirm: prod needs the name typed; a wrong name is refused.
     s.press("<Enter>");
-    assert!(matches!(s.state.popup, Some(Popup::Confirm(_))));
+    assert!(matches!(s.state.view.popup, Some(Popup::Confirm(_))));
     s.press("checkou<Enter>");
     assert!(
         s.state.run.is_none(),
@@ -154,7 +154,7 @@ fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
     // Name, then a reason too short, then a real one.
     s.press("<Enter>orders<Tab>short<Enter>");
     assert!(s.state.run.is_none());
-    let Some(Popup::Confirm(f)) = &s.state.popup else {
+    let Some(Popup::Confirm(f)) = &s.state.view.popup else {
         panic!("still confirming")
     };
     assert!(f.error.as_deref().unwrap().contains("override reason"));
@@ -309,7 +309,7 @@ fn read_only_shows_plans_and_refuses_every_mutation() {
         assert_eq!(check(&s, "mode").status, CheckStatus::Block);
         s.press("<Enter>");
         assert!(s.state.run.is_none());
-        assert!(!matches!(s.state.popup, Some(Popup::Confirm(_))));
+        assert!(!matches!(s.state.view.popup, Some(Popup::Confirm(_))));
         assert!(s.state.flash.as_ref().unwrap().1.contains("read-only mode"));
         s.press("<Esc>");
     }
@@ -333,7 +333,7 @@ fn a_plan_built_before_a_concurrent_change_is_refused_and_rebuilt() {
     let p = s.state.plan.as_ref().expect("plan rebuilt");
     assert_ne!(p.built_from, old);
     assert_eq!(
-        s.state.popup,
+        s.state.view.popup,
         Some(Popup::Plan),
         "the rebuilt plan is shown again"
     );
@@ -352,10 +352,10 @@ fn quit_asks_first_while_a_rollback_is_in_flight() {
     plan_to(&mut s, "search", "17");
     s.press("<Enter><Enter>");
     s.press("q");
-    assert_eq!(s.state.popup, Some(Popup::QuitConfirm));
+    assert_eq!(s.state.view.popup, Some(Popup::QuitConfirm));
     assert!(!s.state.quitting);
     s.press("n");
-    assert!(!s.state.quitting && s.state.popup.is_none());
+    assert!(!s.state.quitting && s.state.view.popup.is_none());
     s.press("qy");
     assert!(s.state.quitting);
     assert!(

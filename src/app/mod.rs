@@ -346,7 +346,7 @@ pub async fn run(
                             state.dirty = true;
                         }
                         Some(Ok(Event::Key(k))) => {
-                            if state.popup == Some(Popup::Notes) && k.code != KeyCode::Esc {
+                            if state.view.popup == Some(Popup::Notes) && k.code != KeyCode::Esc {
                                 if k.code == KeyCode::Char('s') && k.modifiers.contains(KeyModifiers::CONTROL) {
                                     let text = ui.editor.lines().join("\n");
                                     // The text leaves the editor only once the note has it.
@@ -361,7 +361,7 @@ pub async fn run(
                                 step!(Action::Key(key));
                             }
                         }
-                        Some(Ok(Event::Paste(text))) if state.popup == Some(Popup::Notes) => {
+                        Some(Ok(Event::Paste(text))) if state.view.popup == Some(Popup::Notes) => {
                             ui.editor.insert_str(text);
                             state.dirty = true;
                         }

@@ -20,21 +20,21 @@ use super::targets::reorder;
 
 pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
     s.flash = None;
-    if let Some(p) = s.popup.clone() {
+    if let Some(p) = s.view.popup.clone() {
         popup_key(s, p, k, fx);
         return;
     }
-    if s.filtering {
+    if s.view.filtering {
         match k {
             Key::Esc => {
-                s.filtering = false;
-                s.filter.clear();
+                s.view.filtering = false;
+                s.view.filter.clear();
             }
-            Key::Enter => s.filtering = false,
+            Key::Enter => s.view.filtering = false,
             Key::Backspace => {
-                s.filter.pop();
+                s.view.filter.pop();
             }
-            Key::Char(c) => s.filter.push(c),
+            Key::Char(c) => s.view.filter.push(c),
             _ => {}
         }
         reorder(s);
@@ -42,15 +42,15 @@ pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
     }
     match k {
         Key::Char('q') | Key::Ctrl('c') => quit(s, fx),
-        Key::Char('?') => s.popup = Some(Popup::Help),
+        Key::Char('?') => s.view.popup = Some(Popup::Help),
         Key::Char('/') => {
-            s.filtering = true;
-            s.focus = Pane::Health;
+            s.view.filtering = true;
+            s.view.focus = Pane::Health;
         }
-        Key::Tab => s.focus = cycle(s.focus, 1),
-        Key::BackTab => s.focus = cycle(s.focus, -1),
+        Key::Tab => s.view.focus = cycle(s.view.focus, 1),
+        Key::BackTab => s.view.focus = cycle(s.view.focus, -1),
         Key::Char('n') => {
-            s.popup = Some(Popup::Notes);
+            s.view.popup = Some(Popup::Notes);
         }
         Key::Char('s') => status_message(s, None, fx),
         Key::Char('P') => {
@@ -59,14 +59,14 @@ pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
                 note: s.settings.note_path.clone(),
             });
         }
-        Key::Char('p') if s.plan.is_some() => s.popup = Some(Popup::Plan),
+        Key::Char('p') if s.plan.is_some() => s.view.popup = Some(Popup::Plan),
         Key::Char('a') => request_reenable(s, fx),
-        Key::Char(c @ '1'..='5') => s.focus = Pane::ALL[(c as u8 - b'1') as usize],
+        Key::Char(c @ '1'..='5') => s.view.focus = Pane::ALL[(c as u8 - b'1') as usize],
         Key::Esc => {
-            if s.focus != Pane::Health {
-                s.focus = Pane::Health;
-            } else if !s.filter.is_empty() {
-                s.filter.clear();
+            if s.view.focus != Pane::Health {
+                s.view.focus = Pane::Health;
+            } else if !s.view.filter.is_empty() {
+                s.view.filter.clear();
                 reorder(s);
             }
         }
@@ -99,17 +99,17 @@ pub(super) fn moved(cur: usize, d: isize, len: usize) -> usize {
 }
 
 pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
-    match s.focus {
+    match s.view.focus {
         Pane::Health => {
             if let Some(d) = step_of(k) {
                 let pos = s.selected_pos().unwrap_or(0);
                 let np = moved(pos, d, s.order.len());
                 if let Some(&i) = s.order.get(np) {
                     let name = s.targets[i].name.clone();
-                    if s.selected.as_deref() != Some(&name) {
-                        s.selected = Some(name.clone());
-                        s.history_cursor = 0;
-                        s.checklist_cursor = 0;
+                    if s.view.selected.as_deref() != Some(&name) {
+                        s.view.selected = Some(name.clone());
+                        s.view.history_cursor = 0;
+                        s.view.checklist_cursor = 0;
                         // A plan asked for on the target left behind is no
                         // longer wanted (its read is cancelled too).
                         if s.pending_plan.take_if(|p| p.target != name).is_some() {
@@ -121,9 +121,9 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
                     }
                 }
             } else if k == Key::Enter {
-                if let Some(t) = s.selected.clone() {
+                if let Some(t) = s.view.selected.clone() {
                     assess(s, &t, fx);
-                    s.focus = Pane::History;
+                    s.view.focus = Pane::History;
                     fx.push(Effect::LoadHistory(t));
                 }
             }
@@ -131,13 +131,13 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
         Pane::History => {
             let len = s.selected_history().map(|h| h.revisions.len()).unwrap_or(0);
             if let Some(d) = step_of(k) {
-                s.history_cursor = moved(s.history_cursor, d, len);
+                s.view.history_cursor = moved(s.view.history_cursor, d, len);
             } else if k == Key::Enter {
                 let to = s
                     .selected_history()
-                    .and_then(|h| h.revisions.get(s.history_cursor))
+                    .and_then(|h| h.revisions.get(s.view.history_cursor))
                     .map(|r| r.id.clone());
-                if let (Some(t), Some(to)) = (s.selected.clone(), to) {
+                if let (Some(t), Some(to)) = (s.view.selected.clone(), to) {
                     request_plan(s, &t, &to, fx);
                 }
             }
@@ -150,7 +150,7 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
                     .and_then(|p| p.migration.as_ref())
                     .map(|m| m.files.iter().map(|f| f.text.lines().count() + 2).sum())
                     .unwrap_or(0);
-                s.migration_scroll = moved(s.migration_scroll, d, len);
+                s.view.migration_scroll = moved(s.view.migration_scroll, d, len);
             }
         }
         Pane::Checklist => {
@@ -160,14 +160,14 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
                 .map(|r| r.steps.len())
                 .unwrap_or(0);
             if let Some(d) = step_of(k) {
-                s.checklist_cursor = moved(s.checklist_cursor, d, len);
+                s.view.checklist_cursor = moved(s.view.checklist_cursor, d, len);
             } else if k == Key::Char(' ') || k == Key::Enter {
                 hand_tick(s, fx);
             }
         }
         Pane::Activity => {
             if let Some(d) = step_of(k) {
-                s.activity_scroll = moved(s.activity_scroll, d, s.activity.len());
+                s.view.activity_scroll = moved(s.view.activity_scroll, d, s.activity.len());
             }
         }
     }
@@ -182,44 +182,44 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
                 Key::Char('1') => status_message(s, Some(Comms::P1), fx),
                 Key::Char('u') => status_message(s, Some(Comms::Update), fx),
                 Key::Char('r') => status_message(s, Some(Comms::Resolved), fx),
-                Key::Esc | Key::Enter | Key::Char('q') => s.popup = None,
+                Key::Esc | Key::Enter | Key::Char('q') => s.view.popup = None,
                 _ => {}
             }
         }
         Popup::Help => {
             if matches!(k, Key::Esc | Key::Enter | Key::Char('q') | Key::Char('?')) {
-                s.popup = None;
+                s.view.popup = None;
             }
         }
         Popup::Notes => {
             // The editor owns its keys; only Esc reaches the core.
             if k == Key::Esc {
-                s.popup = None;
+                s.view.popup = None;
             }
         }
         Popup::QuitConfirm => match k {
             Key::Char('y') | Key::Char('Y') => {
-                s.popup = None;
+                s.view.popup = None;
                 finish(s, fx);
             }
-            _ => s.popup = None,
+            _ => s.view.popup = None,
         },
         Popup::Plan => match k {
-            Key::Esc | Key::Char('q') => s.popup = None,
-            Key::Up | Key::Char('k') => s.plan_scroll = s.plan_scroll.saturating_sub(1),
-            Key::Down | Key::Char('j') => s.plan_scroll = (s.plan_scroll + 1).min(200),
+            Key::Esc | Key::Char('q') => s.view.popup = None,
+            Key::Up | Key::Char('k') => s.view.plan_scroll = s.view.plan_scroll.saturating_sub(1),
+            Key::Down | Key::Char('j') => s.view.plan_scroll = (s.view.plan_scroll + 1).min(200),
             Key::Enter | Key::Char('c') => open_confirm(s, fx),
             Key::Char('t') => {
-                s.popup = None;
+                s.view.popup = None;
                 request_other_form(s, fx);
             }
             _ => {}
         },
         Popup::Evidence { step, mut text } => match k {
-            Key::Esc => s.popup = None,
+            Key::Esc => s.view.popup = None,
             Key::Enter => {
-                s.popup = None;
-                let t = s.selected.clone().unwrap_or_default();
+                s.view.popup = None;
+                let t = s.view.selected.clone().unwrap_or_default();
                 let ev = if text.trim().is_empty() {
                     None
                 } else {
@@ -229,16 +229,16 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
             }
             Key::Backspace => {
                 text.pop();
-                s.popup = Some(Popup::Evidence { step, text });
+                s.view.popup = Some(Popup::Evidence { step, text });
             }
             Key::Char(c) => {
                 text.push(c);
-                s.popup = Some(Popup::Evidence { step, text });
+                s.view.popup = Some(Popup::Evidence { step, text });
             }
             _ => {}
         },
         Popup::Confirm(mut f) => match k {
-            Key::Esc => s.popup = Some(Popup::Plan),
+            Key::Esc => s.view.popup = Some(Popup::Plan),
             Key::Tab | Key::BackTab | Key::Up | Key::Down => {
                 let plan = s.plan.as_ref();
                 let both = plan.is_some_and(|p| p.needs_typed_name() && p.needs_override());
@@ -249,19 +249,19 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
                         ConfirmField::Name
                     };
                 }
-                s.popup = Some(Popup::Confirm(f));
+                s.view.popup = Some(Popup::Confirm(f));
             }
             Key::Backspace => {
                 field_mut(&mut f).pop();
-                s.popup = Some(Popup::Confirm(f));
+                s.view.popup = Some(Popup::Confirm(f));
             }
             Key::Char(c) => {
                 field_mut(&mut f).push(c);
                 f.error = None;
-                s.popup = Some(Popup::Confirm(f));
+                s.view.popup = Some(Popup::Confirm(f));
             }
             Key::Enter => submit_confirm(s, f, fx),
-            _ => s.popup = Some(Popup::Confirm(f)),
+            _ => s.view.popup = Some(Popup::Confirm(f)),
         },
     }
 }
@@ -312,7 +312,7 @@ pub(super) fn open_confirm(s: &mut State, fx: &mut Vec<Effect>) {
     } else {
         ConfirmField::Reason
     };
-    s.popup = Some(Popup::Confirm(ConfirmForm {
+    s.view.popup = Some(Popup::Confirm(ConfirmForm {
         name: String::new(),
         reason: String::new(),
         field,
@@ -322,7 +322,7 @@ pub(super) fn open_confirm(s: &mut State, fx: &mut Vec<Effect>) {
 
 pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Effect>) {
     let Some(p) = s.plan.clone() else {
-        s.popup = None;
+        s.view.popup = None;
         return;
     };
     if p.needs_typed_name() && f.name.trim() != p.target.name {
@@ -331,16 +331,16 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
             p.target.name
         ));
         f.field = ConfirmField::Name;
-        s.popup = Some(Popup::Confirm(f));
+        s.view.popup = Some(Popup::Confirm(f));
         return;
     }
     if p.needs_override() && f.reason.trim().len() < 10 {
         f.error = Some("a blocking check needs an override reason (at least 10 characters)".into());
         f.field = ConfirmField::Reason;
-        s.popup = Some(Popup::Confirm(f));
+        s.view.popup = Some(Popup::Confirm(f));
         return;
     }
-    s.popup = None;
+    s.view.popup = None;
     let reason = if p.needs_override() {
         Some(f.reason.trim().to_string())
     } else {
@@ -446,11 +446,11 @@ pub(super) fn hand_tick(s: &mut State, _fx: &mut Vec<Effect>) {
     };
     let Some(step) = s
         .runbook_for(&t)
-        .and_then(|r| r.steps.get(s.checklist_cursor).map(|st| st.id.clone()))
+        .and_then(|r| r.steps.get(s.view.checklist_cursor).map(|st| st.id.clone()))
     else {
         return;
     };
-    s.popup = Some(Popup::Evidence {
+    s.view.popup = Some(Popup::Evidence {
         step,
         text: String::new(),
     });

@@ -23,7 +23,7 @@ pub(super) fn status_message(
         .run
         .as_ref()
         .map(|r| r.plan.target.name.clone())
-        .or(s.selected.clone());
+        .or(s.view.selected.clone());
     record(
         s,
         fx,
@@ -45,12 +45,12 @@ pub(super) fn status_message(
             Some("drafted by rbtui (press s)".into()),
         );
     }
-    s.popup = Some(Popup::Status(which, text));
+    s.view.popup = Some(Popup::Status(which, text));
 }
 
 pub(super) fn quit(s: &mut State, fx: &mut Vec<Effect>) {
     if s.in_flight() {
-        s.popup = Some(Popup::QuitConfirm);
+        s.view.popup = Some(Popup::QuitConfirm);
     } else {
         finish(s, fx);
     }

@@ -43,8 +43,8 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx:
     match r {
         Ok(p) => {
             s.next_plan_id += 1;
-            s.migration_scroll = 0;
-            s.plan_scroll = 0;
+            s.view.migration_scroll = 0;
+            s.view.plan_scroll = 0;
             fx.push(Effect::LoadMigrations {
                 plan_id: id,
                 plan: Box::new(p.clone()),
@@ -78,7 +78,7 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx:
                 });
             }
             s.plan = Some(p);
-            s.popup = Some(Popup::Plan);
+            s.view.popup = Some(Popup::Plan);
         }
         Err(e) => s.flash = Some((true, e)),
     }
@@ -168,7 +168,7 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
             }
             s.next_plan_id += 1;
             s.plan = Some(p);
-            s.popup = Some(Popup::Plan);
+            s.view.popup = Some(Popup::Plan);
             plan_ready(s, fx);
         }
         Err(e) => s.flash = Some((true, e)),

@@ -16,7 +16,9 @@ use super::state::State;
 /// revision deployed, CURRENT moved) without a key press.
 pub(super) fn refresh_history(s: &mut State, fx: &mut Vec<Effect>) {
     const EVERY_SECS: i64 = 10;
-    let Some(t) = s.selected.clone() else { return };
+    let Some(t) = s.view.selected.clone() else {
+        return;
+    };
     let due = s
         .history_asked_at
         .is_none_or(|at| (s.now - at).num_seconds() >= EVERY_SECS);
@@ -30,7 +32,7 @@ pub(super) fn refresh_history(s: &mut State, fx: &mut Vec<Effect>) {
 /// History is read again at once (new revisions appear and CURRENT moves
 /// without a key press, nor a wait for the next refresh).
 pub(super) fn history_changed(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
-    if s.selected.as_deref() == Some(target) && s.pending_plan.is_none() {
+    if s.view.selected.as_deref() == Some(target) && s.pending_plan.is_none() {
         s.history_asked_at = Some(s.now);
         fx.push(Effect::LoadHistory(target.into()));
     }
@@ -61,7 +63,9 @@ pub(super) fn request_other_form(s: &mut State, fx: &mut Vec<Effect>) {
 /// `a`: the follow-up plan that turns Argo CD auto-sync back on, from a
 /// fresh read (what HEAD is now decides it).
 pub(super) fn request_reenable(s: &mut State, fx: &mut Vec<Effect>) {
-    let Some(t) = s.selected.clone() else { return };
+    let Some(t) = s.view.selected.clone() else {
+        return;
+    };
     request(s, &t, "", true, false, fx)
 }
 
@@ -160,11 +164,11 @@ pub(super) fn history_loaded(
             }
             // The cursor stays on the revision it was on, wherever the
             // list moved it.
-            if s.selected.as_deref() == Some(target.as_str()) {
+            if s.view.selected.as_deref() == Some(target.as_str()) {
                 let was = s
                     .histories
                     .get(&target)
-                    .and_then(|old| old.revisions.get(s.history_cursor))
+                    .and_then(|old| old.revisions.get(s.view.history_cursor))
                     .cloned();
                 // By id; else the same deploy renumbered (Kubernetes gives a
                 // restored ReplicaSet the next revision number).
@@ -184,9 +188,12 @@ pub(super) fn history_loaded(
                         .or_else(|| h.revisions.iter().position(|r| same(r, w)))
                 });
                 if let Some(i) = found {
-                    s.history_cursor = i;
+                    s.view.history_cursor = i;
                 } else {
-                    s.history_cursor = s.history_cursor.min(h.revisions.len().saturating_sub(1));
+                    s.view.history_cursor = s
+                        .view
+                        .history_cursor
+                        .min(h.revisions.len().saturating_sub(1));
                 }
             }
             let fetched = h.fetched_at;

@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 /// The panes, in Tab order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Pane {
+    #[default]
     Health,
     History,
     Migrations,
@@ -175,6 +176,25 @@ impl Trend {
 
 pub use super::settings::{Iac, Settings};
 
+/// Where the operator is looking. Nothing here is a fact about a target:
+/// it changes with keys only, and is all a redraw needs besides the facts.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub focus: Pane,
+    /// Selected target by name, so re-sorting never moves the cursor to
+    /// another target.
+    pub selected: Option<String>,
+    pub history_cursor: usize,
+    pub checklist_cursor: usize,
+    pub migration_scroll: usize,
+    /// Scroll of the plan popup when it does not fit.
+    pub plan_scroll: usize,
+    pub activity_scroll: usize,
+    pub filter: String,
+    pub filtering: bool,
+    pub popup: Option<Popup>,
+}
+
 /// Everything the screen shows.
 #[derive(Debug, Clone)]
 pub struct State {
@@ -189,15 +209,10 @@ pub struct State {
     pub verdicts: HashMap<String, Verdict>,
     /// Indices into `targets`: filtered, worst first.
     pub order: Vec<usize>,
-    /// Selected target by name, so re-sorting never moves the cursor to another target.
-    pub selected: Option<String>,
+    /// Where the operator is looking: cursors, scrolls, the filter, the popup.
+    pub view: View,
     pub histories: HashMap<String, History>,
     pub history_errors: HashMap<String, BackendError>,
-    pub history_cursor: usize,
-    pub focus: Pane,
-    pub filter: String,
-    pub filtering: bool,
-    pub popup: Option<Popup>,
     pub plan: Option<RollbackPlan>,
     /// A plan waiting for a fresh read of its target: every plan is built
     /// from the platform's answer, never from a cached one.
@@ -226,12 +241,7 @@ pub struct State {
     pub run: Option<Run>,
     pub runbooks: Vec<Runbook>,
     pub checklists: HashMap<String, HashMap<String, Tick>>,
-    pub checklist_cursor: usize,
-    pub migration_scroll: usize,
-    /// Scroll of the plan popup when it does not fit.
-    pub plan_scroll: usize,
     pub activity: Vec<super::action::Recorded>,
-    pub activity_scroll: usize,
     /// Entries sent to the note but not yet confirmed durable.
     pub unrecorded: usize,
     /// The last write to the note failed: mutations are refused until a
@@ -262,14 +272,9 @@ impl State {
             trends: HashMap::new(),
             verdicts: HashMap::new(),
             order: Vec::new(),
-            selected: None,
+            view: View::default(),
             histories: HashMap::new(),
             history_errors: HashMap::new(),
-            history_cursor: 0,
-            focus: Pane::Health,
-            filter: String::new(),
-            filtering: false,
-            popup: None,
             plan: None,
             pending_plan: None,
             history_asked_at: None,
@@ -282,11 +287,7 @@ impl State {
             run: None,
             runbooks,
             checklists: HashMap::new(),
-            checklist_cursor: 0,
-            migration_scroll: 0,
-            plan_scroll: 0,
             activity: Vec::new(),
-            activity_scroll: 0,
             unrecorded: 0,
             note_error: None,
             note_backlog: Vec::new(),
@@ -303,19 +304,22 @@ impl State {
     }
 
     pub fn selected_target(&self) -> Option<&TargetInfo> {
-        self.selected.as_deref().and_then(|n| self.target(n))
+        self.view.selected.as_deref().and_then(|n| self.target(n))
     }
 
     /// Position of the selection within `order`.
     pub fn selected_pos(&self) -> Option<usize> {
-        let name = self.selected.as_deref()?;
+        let name = self.view.selected.as_deref()?;
         self.order
             .iter()
             .position(|&i| self.targets[i].name == name)
     }
 
     pub fn selected_history(&self) -> Option<&History> {
-        self.selected.as_deref().and_then(|n| self.histories.get(n))
+        self.view
+            .selected
+            .as_deref()
+            .and_then(|n| self.histories.get(n))
     }
 
     /// The runbook of the target's kind, without the steps it has no use

@@ -22,7 +22,7 @@ pub(super) fn reverdict(s: &mut State) {
 
 /// Filtered, worst first, then by name; the selection follows its target.
 pub fn reorder(s: &mut State) {
-    let f = s.filter.to_ascii_lowercase();
+    let f = s.view.filter.to_ascii_lowercase();
     let mut order: Vec<usize> = (0..s.targets.len())
         .filter(|&i| {
             let t = &s.targets[i];
@@ -46,8 +46,8 @@ pub fn reorder(s: &mut State) {
     s.order = order;
     if s.selected_pos().is_none() {
         let first = s.order.first().map(|&i| s.targets[i].name.clone());
-        if first.is_some() || s.filter.is_empty() {
-            s.selected = first.or(s.selected.take());
+        if first.is_some() || s.view.filter.is_empty() {
+            s.view.selected = first.or(s.view.selected.take());
         }
     }
 }

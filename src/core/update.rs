@@ -40,14 +40,14 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                 Ok(t) => {
                     s.targets = t;
                     s.targets_error = None;
-                    if s.selected.is_none() {
-                        s.selected = s.targets.first().map(|t| t.name.clone());
+                    if s.view.selected.is_none() {
+                        s.view.selected = s.targets.first().map(|t| t.name.clone());
                     }
                 }
                 Err(e) => s.targets_error = Some(e),
             }
             reorder(s);
-            if let Some(t) = s.selected.clone() {
+            if let Some(t) = s.view.selected.clone() {
                 fx.push(Effect::LoadHistory(t));
             }
             true
@@ -193,7 +193,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             true
         }
         Action::Shutdown(why) => {
-            s.popup = None;
+            s.view.popup = None;
             record(
                 s,
                 &mut fx,
@@ -215,13 +215,13 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                     s,
                     &mut fx,
                     EntryKind::Note,
-                    s.selected.clone(),
+                    s.view.selected.clone(),
                     first,
                     lines.collect(),
                     None,
                 );
             }
-            s.popup = None;
+            s.view.popup = None;
             true
         }
     };
@@ -248,7 +248,7 @@ fn record_failed(s: &mut State, entry: NoteEntry, error: String) {
         run.halted_by_note.get_or_insert(error.clone());
     }
     if entry.kind == EntryKind::Note {
-        s.popup = Some(Popup::Notes);
+        s.view.popup = Some(Popup::Notes);
         s.flash = Some((
             true,
             format!("note NOT saved ({error}); your text is still in the editor"),

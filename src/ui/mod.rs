@@ -68,7 +68,7 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
 /// A bordered block whose border says whether the pane has the keyboard.
 pub fn pane_block(s: &State, p: Pane, title: String) -> Block<'static> {
     let n = Pane::ALL.iter().position(|&x| x == p).unwrap_or(0) + 1;
-    let focused = s.focus == p && s.popup.is_none();
+    let focused = s.view.focus == p && s.view.popup.is_none();
     let style = if focused {
         theme::FOCUS_BORDER
     } else {

@@ -61,13 +61,13 @@ pub fn demo(mode: Mode, note: Option<&Path>) -> (Script, Arc<DemoBackend>) {
 pub fn select(s: &mut Script, name: &str) {
     s.press("<Esc><Esc>");
     for _ in 0..20 {
-        if s.state.selected.as_deref() == Some(name) {
+        if s.state.view.selected.as_deref() == Some(name) {
             return;
         }
         s.press("j");
     }
     for _ in 0..20 {
-        if s.state.selected.as_deref() == Some(name) {
+        if s.state.view.selected.as_deref() == Some(name) {
             return;
         }
         s.press("k");

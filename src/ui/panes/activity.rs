@@ -20,8 +20,8 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let h = inner.height as usize;
-    let end = if s.focus == Pane::Activity {
-        (s.activity_scroll + 1)
+    let end = if s.view.focus == Pane::Activity {
+        (s.view.activity_scroll + 1)
             .min(s.activity.len())
             .max(h.min(s.activity.len()))
     } else {

@@ -44,7 +44,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     .areas(inner);
     f.render_widget(Paragraph::new(last_worked(s, &t.name)), worked);
     let h = list.height as usize;
-    let first = window(s.checklist_cursor, rb.steps.len(), h);
+    let first = window(s.view.checklist_cursor, rb.steps.len(), h);
     let mut lines = Vec::new();
     for (i, st) in rb.steps.iter().enumerate().skip(first).take(h) {
         let tick = ticks.and_then(|c| c.get(&st.id));
@@ -64,18 +64,18 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             spans.push(Span::styled("  (auto)", theme::DIM));
         }
         let mut line = Line::from(spans);
-        if i == s.checklist_cursor && s.focus == Pane::Checklist {
+        if i == s.view.checklist_cursor && s.view.focus == Pane::Checklist {
             line = line.style(theme::SELECTED);
         }
         lines.push(line);
     }
     f.render_widget(Paragraph::new(lines), list);
-    let st = rb.steps.get(s.checklist_cursor);
+    let st = rb.steps.get(s.view.checklist_cursor);
     let ev = st
         .and_then(|st| ticks.and_then(|c| c.get(&st.id)))
         .and_then(|t| t.evidence.clone());
     let text = match (st.and_then(|st| st.detail.as_deref()), ev) {
-        (_, Some(e)) if s.focus == Pane::Checklist => format!("evidence: {e}"),
+        (_, Some(e)) if s.view.focus == Pane::Checklist => format!("evidence: {e}"),
         (Some(d), _) => fill(d, &vars),
         _ => String::new(),
     };

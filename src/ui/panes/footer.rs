@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 
 /// (key, what) pairs for the current context; the help overlay lists all.
 pub fn keys(s: &State) -> Vec<(&'static str, &'static str)> {
-    match &s.popup {
+    match &s.view.popup {
         Some(Popup::Plan) => vec![("Enter", "confirm…"), ("j/k", "scroll"), ("Esc", "back")],
         Some(Popup::Confirm(_)) => vec![
             ("type", "as asked"),
@@ -28,9 +28,9 @@ pub fn keys(s: &State) -> Vec<(&'static str, &'static str)> {
         Some(Popup::Status(..)) => {
             vec![("0/1/u/r", "P0 · P1 · update · resolved"), ("Esc", "close")]
         }
-        None if s.filtering => vec![("type", "filter"), ("Enter", "keep"), ("Esc", "clear")],
+        None if s.view.filtering => vec![("type", "filter"), ("Enter", "keep"), ("Esc", "clear")],
         None => {
-            let mut v = match s.focus {
+            let mut v = match s.view.focus {
                 Pane::Health => vec![("j/k", "target"), ("Enter", "history"), ("/", "filter")],
                 Pane::History => vec![
                     ("j/k", "revision"),

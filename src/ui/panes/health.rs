@@ -96,11 +96,11 @@ fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
 }
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
-    let title = if s.filtering || !s.filter.is_empty() {
+    let title = if s.view.filtering || !s.view.filter.is_empty() {
         format!(
             "Health — filter: {}{}",
-            s.filter,
-            if s.filtering { "▏" } else { "" }
+            s.view.filter,
+            if s.view.filtering { "▏" } else { "" }
         )
     } else {
         format!("Health — {} targets", s.targets.len())

@@ -41,7 +41,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         lines.push(Line::styled(n.clone(), theme::DIM));
     }
     let rows = (inner.height as usize).saturating_sub(lines.len());
-    let first = window(s.history_cursor, h.revisions.len(), rows);
+    let first = window(s.view.history_cursor, h.revisions.len(), rows);
     let prev = h.previous().map(|r| r.id.clone());
     let msg_w = (inner.width as usize).saturating_sub(48).max(10);
     for (i, r) in h.revisions.iter().enumerate().skip(first).take(rows) {
@@ -66,7 +66,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             format!("{tag}@{}", &d[..d.len().min(8)])
         });
         let when = r.deployed_at.map(|d| ago(d, s.now)).unwrap_or_default();
-        let cursor = i == s.history_cursor;
+        let cursor = i == s.view.history_cursor;
         let mut line = Line::from(vec![
             Span::raw(if cursor { "▶" } else { " " }),
             Span::styled(format!("{:>4} ", r.id), theme::BOLD),
@@ -78,7 +78,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
                 msg_w,
             )),
         ]);
-        if cursor && s.focus == Pane::History {
+        if cursor && s.view.focus == Pane::History {
             line = line.style(theme::SELECTED);
         }
         lines.push(line);

@@ -32,7 +32,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
                     .unwrap_or_default(),
                 theme::DIM,
             )],
-            Some(d) => visible(d, s.migration_scroll, inner.height as usize),
+            Some(d) => visible(d, s.view.migration_scroll, inner.height as usize),
         },
     };
     f.render_widget(Paragraph::new(lines), inner);

@@ -12,7 +12,7 @@ use ratatui::layout::Rect;
 
 pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
     let area = f.area();
-    match &s.popup {
+    match &s.view.popup {
         None => {}
         Some(Popup::Help) => help::render(s, f, centered(area, 76, 30)),
         Some(Popup::Plan) => plan::render(s, f, area),

@@ -109,7 +109,7 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
     let max_scroll = wrapped_height(&lines, body.width).saturating_sub(body.height);
     let para = Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .scroll(((s.plan_scroll as u16).min(max_scroll), 0));
+        .scroll(((s.view.plan_scroll as u16).min(max_scroll), 0));
     f.render_widget(para, body);
     f.render_widget(Paragraph::new(foot).wrap(Wrap { trim: false }), bottom);
 }

@@ -20,6 +20,7 @@ pub fn notes(ui: &Ui, f: &mut Frame, area: Rect) {
 pub fn evidence(s: &State, step: &str, text: &str, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, area);
     let ticked = s
+        .view
         .selected
         .as_ref()
         .and_then(|t| s.checklists.get(t))

@@ -146,7 +146,12 @@ fn main() {
             s.state.dirty = false;
         }
     }
-    let h = s.state.health.values().cloned().collect::<Vec<_>>();
+    let h = s
+        .state
+        .table
+        .values()
+        .filter_map(|r| r.health.clone())
+        .collect::<Vec<_>>();
     s.dispatch(Action::HealthUpdated(h));
     if s.state.dirty {
         redraws += 1;

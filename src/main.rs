@@ -160,10 +160,16 @@ fn main() -> ExitCode {
             summary: rbtui::app::summary(&start),
         }),
     );
-    state.last_worked = session.last_worked.clone();
+    for (t, w) in &session.last_worked {
+        state.row_mut(t).last_worked = *w;
+    }
     if let Some(r) = &session.resumed {
-        state.checklists = r.checklists.clone();
-        state.rolled_back = r.rolled_back();
+        for (t, ticks) in &r.checklists {
+            state.row_mut(t).checklist = ticks.clone();
+        }
+        for (t, pair) in r.rolled_back() {
+            state.row_mut(&t).rolled_back = Some(pair);
+        }
     }
     rbtui::core::update(&mut state, Action::TargetsLoaded(Ok(targets)));
     let mut terminal = rbtui::app::take_terminal();

@@ -649,7 +649,7 @@ fn the_console_drives_the_argocd_rollback_and_the_note_never_holds_the_token() {
         "{:?}",
         s.state.run.as_ref().unwrap().outcome
     );
-    let ticks = &s.state.checklists["orders"];
+    let ticks = &s.state.checklist("orders").unwrap();
     assert!(
         ticks.contains_key("disable-auto-sync")
             && ticks.contains_key("rollback")
@@ -980,18 +980,14 @@ fn reenable_is_blocked_while_head_is_the_bad_commit_and_follow_ups_name_it() {
     // after a refresh it was asked for (on a later read): rbtui asks.
     fake.with(|st| st.pending_head = Some("f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed".into()));
     // What the configured repo showed (the revert watcher's tick).
-    s.state
-        .checklists
-        .entry("orders".into())
-        .or_default()
-        .insert(
-            "revert".into(),
-            rbtui::core::state::Tick {
-                at: common::t0(),
-                auto: true,
-                evidence: Some("f00dfee Revert \"orders: drop legacy_total\"".into()),
-            },
-        );
+    s.state.row_mut("orders").checklist.insert(
+        "revert".into(),
+        rbtui::core::state::Tick {
+            at: common::t0(),
+            auto: true,
+            evidence: Some("f00dfee Revert \"orders: drop legacy_total\"".into()),
+        },
+    );
     s.press("<Esc><Esc>a");
     assert!(
         fake.requests()
@@ -1055,15 +1051,13 @@ fn auto_sync_turned_back_on_during_the_watch_is_said_and_unticked() {
     let note_path = dir.path().join("n.md");
     s.press("<Enter>j<Enter><Enter>orders<Enter>");
     assert!(s.advance_until(10_000, |st| {
-        st.checklists
-            .get("orders")
+        st.checklist("orders")
             .is_some_and(|c| c.contains_key("disable-auto-sync"))
     }));
     fake.with(|st| st.app["spec"]["syncPolicy"]["automated"]["enabled"] = json!(true));
     assert!(
         s.advance_until(30_000, |st| !st
-            .checklists
-            .get("orders")
+            .checklist("orders")
             .is_some_and(|c| c.contains_key("disable-auto-sync"))),
         "the tick was not taken back"
     );
@@ -1081,8 +1075,7 @@ fn auto_sync_turned_back_on_during_the_watch_is_said_and_unticked() {
     // (Its controller runs on real time; the console on the manual clock.)
     let t0 = std::time::Instant::now();
     let resynced = |st: &State| {
-        st.histories
-            .get("orders")
+        st.history("orders")
             .and_then(|h| h.current())
             .is_some_and(|r| r.git_sha.as_deref() == Some(argo_server::BAD))
     };
@@ -1094,8 +1087,7 @@ fn auto_sync_turned_back_on_during_the_watch_is_said_and_unticked() {
         resynced(&s.state),
         "History did not follow Argo CD's own re-sync: {:?}",
         s.state
-            .histories
-            .get("orders")
+            .history("orders")
             .map(|h| h.revisions.first().cloned())
     );
 }

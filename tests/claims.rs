@@ -9,8 +9,7 @@ use rbtui::core::model::Mode;
 
 fn ticked(s: &rbtui::app::script::Script, target: &str, step: &str) -> bool {
     s.state
-        .checklists
-        .get(target)
+        .checklist(target)
         .is_some_and(|c| c.contains_key(step))
 }
 
@@ -21,7 +20,7 @@ fn a_revision_that_is_only_picked_is_not_the_last_known_good() {
     let (mut s, _b) = demo(Mode::Demo, Some(&note));
     select(&mut s, "notifications");
     s.press("<Enter>");
-    let h = s.state.histories["notifications"].clone();
+    let h = s.state.history("notifications").unwrap().clone();
     // Pick a revision that is not the last known good one.
     let pick = h
         .revisions
@@ -106,7 +105,14 @@ fn an_unreachable_context_is_not_verified_at_confirm() {
     let (mut s, _b) = demo(Mode::Demo, Some(&note));
     select(&mut s, "search");
     s.press("<Enter>");
-    let prev = s.state.histories["search"].previous().unwrap().id.clone();
+    let prev = s
+        .state
+        .history("search")
+        .unwrap()
+        .previous()
+        .unwrap()
+        .id
+        .clone();
     plan_to(&mut s, "search", &prev);
     s.dispatch(Action::HealthFailed {
         target: "search".into(),

@@ -257,7 +257,10 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
     let mut s = rbtui::app::script::Script::new(state, std::sync::Arc::new(b), clock, Some(writer));
     s.start();
     s.press("<Enter>");
-    let idx = s.state.histories["web"]
+    let idx = s
+        .state
+        .history("web")
+        .unwrap()
         .revisions
         .iter()
         .position(|r| r.id == "v1")

@@ -42,7 +42,10 @@ fn a_drill_with_three_faults_reports_where_each_was_met() {
     let confirm = |s: &mut rbtui::app::script::Script| {
         select(s, "checkout");
         s.press("<Enter>");
-        let lkg = s.state.histories["checkout"]
+        let lkg = s
+            .state
+            .history("checkout")
+            .unwrap()
             .last_known_good
             .clone()
             .unwrap();

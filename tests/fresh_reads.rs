@@ -11,7 +11,9 @@ use rbtui::core::error::BackendError;
 use rbtui::core::model::Mode;
 
 fn current(s: &rbtui::app::script::Script, target: &str) -> String {
-    s.state.histories[target]
+    s.state
+        .history(target)
+        .unwrap()
         .revisions
         .iter()
         .find(|r| r.current)
@@ -21,7 +23,7 @@ fn current(s: &rbtui::app::script::Script, target: &str) -> String {
 }
 
 fn cursor_id(s: &rbtui::app::script::Script, target: &str) -> String {
-    s.state.histories[target].revisions[s.state.view.history_cursor]
+    s.state.history(target).unwrap().revisions[s.state.view.history_cursor]
         .id
         .clone()
 }
@@ -40,7 +42,10 @@ fn history_follows_a_deploy_made_by_someone_else_and_the_selection_follows_its_r
     let before = current(&s, "search");
     s.press("gj");
     let picked = cursor_id(&s, "search");
-    let oldest = s.state.histories["search"]
+    let oldest = s
+        .state
+        .history("search")
+        .unwrap()
         .revisions
         .last()
         .unwrap()
@@ -50,7 +55,8 @@ fn history_follows_a_deploy_made_by_someone_else_and_the_selection_follows_its_r
     // No key press: the next refresh shows the new CURRENT.
     assert!(
         s.advance_until(15_000, |st| {
-            st.histories["search"]
+            st.history("search")
+                .unwrap()
                 .revisions
                 .iter()
                 .any(|r| r.current && r.id != before)
@@ -66,15 +72,28 @@ fn a_plan_is_built_from_a_fresh_read_not_the_cached_history() {
     select(&mut s, "search");
     s.press("<Enter>");
     let cached = current(&s, "search");
-    let prev = s.state.histories["search"].previous().unwrap().id.clone();
-    let oldest = s.state.histories["search"]
+    let prev = s
+        .state
+        .history("search")
+        .unwrap()
+        .previous()
+        .unwrap()
+        .id
+        .clone();
+    let oldest = s
+        .state
+        .history("search")
+        .unwrap()
         .revisions
         .last()
         .unwrap()
         .id
         .clone();
     assert_ne!(prev, oldest);
-    let idx = s.state.histories["search"]
+    let idx = s
+        .state
+        .history("search")
+        .unwrap()
         .revisions
         .iter()
         .position(|r| r.id == prev)
@@ -120,7 +139,7 @@ fn an_older_answer_never_replaces_a_newer_one() {
     let (mut s, _b) = demo(Mode::Demo, None);
     select(&mut s, "search");
     s.press("<Enter>");
-    let newer = s.state.histories["search"].clone();
+    let newer = s.state.history("search").unwrap().clone();
     let mut older = newer.clone();
     older.fetched_at = newer.fetched_at - chrono::Duration::seconds(5);
     older.revisions.truncate(1);
@@ -128,14 +147,14 @@ fn an_older_answer_never_replaces_a_newer_one() {
         target: "search".into(),
         result: Ok(older),
     });
-    assert_eq!(s.state.histories["search"], newer);
+    assert_eq!(s.state.history("search").unwrap(), &newer);
 
-    let health = s.state.health["search"].clone();
+    let health = s.state.health("search").unwrap().clone();
     let mut stale = health.clone();
     stale.observed_at = health.observed_at - chrono::Duration::seconds(5);
     stale.ready = 0;
     s.dispatch(Action::HealthUpdated(vec![stale]));
-    assert_eq!(s.state.health["search"], health);
+    assert_eq!(s.state.health("search").unwrap(), &health);
 }
 
 #[test]
@@ -438,7 +457,13 @@ fn a_rollback_undone_by_a_later_deploy_is_said_and_not_left_as_done() {
     let bad = {
         select(&mut s, "search");
         s.press("<Enter>");
-        s.state.histories["search"].current().unwrap().id.clone()
+        s.state
+            .history("search")
+            .unwrap()
+            .current()
+            .unwrap()
+            .id
+            .clone()
     };
     plan_to(&mut s, "search", "17");
     s.press("<Enter><Enter>");
@@ -480,8 +505,8 @@ fn the_selection_follows_a_revision_that_was_renumbered() {
     select(&mut s, "search");
     s.press("<Enter>");
     s.press("j");
-    let picked = s.state.histories["search"].revisions[s.state.view.history_cursor].clone();
-    let mut h = s.state.histories["search"].clone();
+    let picked = s.state.history("search").unwrap().revisions[s.state.view.history_cursor].clone();
+    let mut h = s.state.history("search").unwrap().clone();
     h.revisions.retain(|r| r.id != picked.id);
     let mut moved = picked.clone();
     moved.id = "99".into();

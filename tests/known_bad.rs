@@ -33,7 +33,7 @@ fn the_image_rolled_back_from_is_blocked_in_this_session_and_the_next() {
     let (mut s, _b) = demo(Mode::Demo, Some(&note));
     select(&mut s, "search");
     s.press("<Enter>");
-    let h = s.state.histories["search"].clone();
+    let h = s.state.history("search").unwrap().clone();
     let bad = h.current().unwrap().clone();
     let lkg = h.last_known_good.clone().unwrap();
     roll_back(&mut s, "search", &lkg);
@@ -41,7 +41,10 @@ fn the_image_rolled_back_from_is_blocked_in_this_session_and_the_next() {
     s.press("<Esc><Esc>");
     select(&mut s, "search");
     s.press("<Enter>");
-    let again = s.state.histories["search"]
+    let again = s
+        .state
+        .history("search")
+        .unwrap()
         .revisions
         .iter()
         .find(|r| {
@@ -95,14 +98,14 @@ fn a_revision_running_the_current_image_changes_nothing_and_is_blocked() {
     // now (a re-tag): recreating on it changes nothing.
     let h = rbtui::core::model::History {
         revisions: {
-            let mut r = s.state.histories["catalog"].revisions.clone();
+            let mut r = s.state.history("catalog").unwrap().revisions.clone();
             let mut dup = r.iter().find(|r| r.current).unwrap().clone();
             dup.id = "dup".into();
             dup.current = false;
             r.push(dup);
             r
         },
-        ..s.state.histories["catalog"].clone()
+        ..s.state.history("catalog").unwrap().clone()
     };
     let p = rbtui::core::plan::build(rbtui::core::plan::PlanInputs {
         id: 9,
@@ -128,7 +131,7 @@ fn a_revision_running_the_current_image_changes_nothing_and_is_blocked() {
     let (mut s, _b) = demo(Mode::Demo, None);
     select(&mut s, "search");
     s.press("<Enter>");
-    let mut hk = s.state.histories["search"].clone();
+    let mut hk = s.state.history("search").unwrap().clone();
     let mut dup = hk.current().unwrap().clone();
     dup.id = "99".into();
     dup.current = false;

@@ -433,7 +433,10 @@ fn a_revert_commit_in_the_checkout_ticks_the_follow_up() {
         s.press("j");
     }
     s.press("<Enter>");
-    let idx = s.state.histories["search"]
+    let idx = s
+        .state
+        .history("search")
+        .unwrap()
         .revisions
         .iter()
         .position(|r| r.id == "17")
@@ -446,15 +449,20 @@ fn a_revert_commit_in_the_checkout_ticks_the_follow_up() {
     assert!(s.advance_until(60_000, |st| {
         st.run.as_ref().is_some_and(|r| r.outcome.is_some())
     }));
-    let bad = s.state.rolled_back["search"]
+    let bad = s
+        .state
+        .row("search")
+        .unwrap()
+        .rolled_back
+        .as_ref()
+        .unwrap()
         .0
         .git_sha
         .clone()
         .expect("the bad commit");
     let ticked = |s: &rbtui::app::script::Script| {
         s.state
-            .checklists
-            .get("search")
+            .checklist("search")
             .and_then(|c| c.get("revert"))
             .cloned()
     };
@@ -473,8 +481,7 @@ fn a_revert_commit_in_the_checkout_ticks_the_follow_up() {
     );
     let revert = git(&p, &["rev-parse", "HEAD"]);
     assert!(s.advance_until(40_000, |st| {
-        st.checklists
-            .get("search")
+        st.checklist("search")
             .is_some_and(|c| c.contains_key("revert"))
     }));
     let t = ticked(&s).unwrap();

@@ -49,7 +49,14 @@ fn file_len(p: &Path) -> u64 {
 fn ready_to_confirm(s: &mut Script, target: &str) {
     select(s, target);
     s.press("<Enter>");
-    let prev = s.state.histories[target].previous().unwrap().id.clone();
+    let prev = s
+        .state
+        .history(target)
+        .unwrap()
+        .previous()
+        .unwrap()
+        .id
+        .clone();
     plan_to(s, target, &prev);
     s.press("<Enter>");
     let Some(Popup::Confirm(_)) = &s.state.view.popup else {

@@ -18,9 +18,18 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
     // Worst first: the crash-looping prod service heads the health pane.
     let first = &s.state.targets[s.state.order[0]];
     assert_eq!(first.name, "checkout");
-    assert_eq!(s.state.verdicts["checkout"].severity, Severity::Critical);
-    assert_eq!(s.state.verdicts["orders"].severity, Severity::Serious);
-    assert_eq!(s.state.verdicts["catalog"].severity, Severity::Watch);
+    assert_eq!(
+        s.state.verdict("checkout").unwrap().severity,
+        Severity::Critical
+    );
+    assert_eq!(
+        s.state.verdict("orders").unwrap().severity,
+        Severity::Serious
+    );
+    assert_eq!(
+        s.state.verdict("catalog").unwrap().severity,
+        Severity::Watch
+    );
 
     // Target → history → revision 8 (the last known good) → plan.
     s.press("<Enter>");
@@ -55,7 +64,7 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
         s.state.run.as_ref().unwrap().outcome,
         Some(Outcome::Succeeded)
     );
-    let ticks = &s.state.checklists["checkout"];
+    let ticks = &s.state.checklist("checkout").unwrap();
     for step in [
         "assess",
         "verify-cluster",
@@ -69,9 +78,9 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
         assert!(ticks.contains_key(step), "step {step} ticked");
     }
     assert!(!ticks.contains_key("revert"), "follow-ups stay open");
-    assert_eq!(s.state.verdicts["checkout"].severity, Severity::Ok);
+    assert_eq!(s.state.verdict("checkout").unwrap().severity, Severity::Ok);
     // History now shows the rollback the way kubectl does: 8 became 10.
-    let h = &s.state.histories["checkout"];
+    let h = &s.state.history("checkout").unwrap();
     assert_eq!(h.current().unwrap().id, "10");
     assert!(h.find("8").is_none());
 
@@ -198,7 +207,12 @@ fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
         s.state.run.as_ref().unwrap().outcome,
         Some(Outcome::Succeeded)
     );
-    assert!(s.state.checklists["orders"].contains_key("reenable-auto-sync"));
+    assert!(
+        s.state
+            .checklist("orders")
+            .unwrap()
+            .contains_key("reenable-auto-sync")
+    );
     b.with_world(|w, _| assert!(w.service("orders").unwrap().auto_sync));
     let note = std::fs::read_to_string(&note_path).unwrap();
     assert!(note.contains("plan #2: re-enable auto-sync on orders"));
@@ -236,15 +250,13 @@ fn rolling_back_to_a_known_bad_revision_fails_and_leaves_the_checklist_open() {
         panic!("must fail")
     };
     assert!(m.contains("ProgressDeadlineExceeded"), "{m}");
-    let ticks = s
-        .state
-        .checklists
-        .get("search")
-        .cloned()
-        .unwrap_or_default();
+    let ticks = s.state.checklist("search").cloned().unwrap_or_default();
     assert!(!ticks.contains_key("rollout") && !ticks.contains_key("verify"));
     s.advance(4000);
-    assert_eq!(s.state.verdicts["search"].severity, Severity::Critical);
+    assert_eq!(
+        s.state.verdict("search").unwrap().severity,
+        Severity::Critical
+    );
 }
 
 #[test]
@@ -271,8 +283,7 @@ fn rehearsal_refuses_prod_and_runs_staging() {
     );
     assert!(
         !s.state
-            .checklists
-            .get("checkout")
+            .checklist("checkout")
             .is_some_and(|c| c.contains_key("history")),
         "a plan that can never run ticks nothing"
     );
@@ -376,7 +387,7 @@ fn hand_ticks_with_evidence_and_notes_are_recorded_and_resumable() {
     s.dispatch(rbtui::core::Action::NoteSubmitted(
         "DBA paged at 03:02\nwaiting for ack".into(),
     ));
-    let ticks = &s.state.checklists["catalog"];
+    let ticks = &s.state.checklist("catalog").unwrap();
     let tick = ticks.get("audit").expect("ticked by hand");
     assert_eq!(tick.evidence.as_deref(), Some("saved logs to S3"));
     assert!(!tick.auto);
@@ -428,7 +439,7 @@ fn verification_window_records_not_recovered_with_before_and_after() {
         Some(Outcome::Succeeded),
         "the rollout itself converged"
     );
-    let ticks = &s.state.checklists["search"];
+    let ticks = &s.state.checklist("search").unwrap();
     assert!(ticks.contains_key("verify"));
     assert!(
         !ticks.contains_key("metrics"),
@@ -511,12 +522,14 @@ fn rollbacks_leave_a_marker_that_later_sessions_read_as_swarm_history() {
 #[test]
 fn ticks_with_mixed_stale_and_fresh_targets_do_not_redraw() {
     let (mut s, _) = demo(Mode::Demo, None);
-    let mut old = s.state.health["search"].clone();
+    let mut old = s.state.health("search").unwrap().clone();
     old.observed_at = t0() - chrono::Duration::seconds(300);
     // An older answer never replaces a newer one: start from none.
-    s.state.health.remove("search");
+    s.state.row_mut("search").health.take();
     s.dispatch(rbtui::core::Action::HealthUpdated(vec![old]));
-    assert!(s.state.verdicts["search"].stale && !s.state.verdicts["checkout"].stale);
+    assert!(
+        s.state.verdict("search").unwrap().stale && !s.state.verdict("checkout").unwrap().stale
+    );
     for i in 1..20 {
         s.state.dirty = false;
         s.dispatch(rbtui::core::Action::Tick(

@@ -419,7 +419,13 @@ fn a_rollback_verified_while_prometheus_is_down_is_recorded_not_proven() {
     s.start();
     common::select(&mut s, "search");
     s.press("<Enter>");
-    let lkg = s.state.histories["search"].last_known_good.clone().unwrap();
+    let lkg = s
+        .state
+        .history("search")
+        .unwrap()
+        .last_known_good
+        .clone()
+        .unwrap();
     common::plan_to(&mut s, "search", &lkg);
     s.press("<Enter>");
     s.press("<Enter>");

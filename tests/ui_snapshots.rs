@@ -157,3 +157,44 @@ fn argocd_follow_up_plan() {
     s.press("<Enter>orders<Tab>PR #4242 reverts d8f3c2a");
     snap("22_reenable_confirm", &s);
 }
+
+/// The run line never says a step is simply "in progress" when its fate
+/// is unknown or the plan is stopped: each phase reads as what it is.
+#[test]
+fn the_run_line_says_when_the_outcome_is_unknown_or_the_plan_stopped() {
+    let (mut s, _) = demo(Mode::Demo, None);
+    plan_to(&mut s, "checkout", "8");
+    s.press("<Enter>checkout<Enter>");
+    s.advance(3000);
+    let line = |s: &Script| {
+        text(&draw(s, 120, 40))
+            .lines()
+            .find(|l| l.contains("ROLLBACK IN PROGRESS"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(line(&s).contains("watching rollout"), "{}", line(&s));
+    let run = s.state.run.as_mut().unwrap();
+    run.progress_failing = Some((s.state.now, "connection refused".into()));
+    assert!(
+        line(&s).contains("rollout: OUTCOME UNKNOWN its state cannot be read since 03:00:0"),
+        "{}",
+        line(&s)
+    );
+    let run = s.state.run.as_mut().unwrap();
+    run.unknown_step = Some((run.step, 2));
+    assert!(
+        line(&s).contains("step 2/3 OUTCOME UNKNOWN answer lost; re-reading the target (2 failed)"),
+        "{}",
+        line(&s)
+    );
+    let run = s.state.run.as_mut().unwrap();
+    run.unknown_step = None;
+    run.progress_failing = None;
+    run.halted_by_note = Some("No space left on device".into());
+    assert!(
+        line(&s).contains("step 2/3 STOPPED note not writable: No space left on device"),
+        "{}",
+        line(&s)
+    );
+}

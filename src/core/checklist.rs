@@ -29,11 +29,7 @@ pub(super) fn auto_tick(
         })
         .unwrap_or_default();
     for id in ids {
-        if !s
-            .checklists
-            .get(target)
-            .is_some_and(|c| c.contains_key(&id))
-        {
+        if !s.checklist(target).is_some_and(|c| c.contains_key(&id)) {
             tick_step(s, fx, target, &id, true, evidence.clone());
         }
     }
@@ -58,11 +54,7 @@ pub(super) fn not_ticked(
             r.steps
                 .iter()
                 .filter(|st| st.auto == Some(ev))
-                .filter(|st| {
-                    !s.checklists
-                        .get(target)
-                        .is_some_and(|c| c.contains_key(&st.id))
-                })
+                .filter(|st| !s.checklist(target).is_some_and(|c| c.contains_key(&st.id)))
                 .map(|st| super::runbook::fill(&st.title, &vars))
                 .collect()
         })
@@ -104,10 +96,7 @@ pub(super) fn auto_untick(
         })
         .unwrap_or_default();
     for (id, title) in steps {
-        let removed = s
-            .checklists
-            .get_mut(target)
-            .is_some_and(|c| c.remove(&id).is_some());
+        let removed = s.row_mut(target).checklist.remove(&id).is_some();
         if removed {
             record(
                 s,
@@ -146,7 +135,8 @@ pub(super) fn tick_step(
             })
         })
         .unwrap_or_else(|| step.to_string());
-    let list = s.checklists.entry(target.to_string()).or_default();
+    let now = s.now;
+    let list = &mut s.row_mut(target).checklist;
     let (text, marker) = if !auto && list.contains_key(step) {
         list.remove(step);
         (
@@ -160,7 +150,7 @@ pub(super) fn tick_step(
         list.insert(
             step.to_string(),
             Tick {
-                at: s.now,
+                at: now,
                 auto,
                 evidence: evidence.clone(),
             },

@@ -8,7 +8,7 @@ use super::state::State;
 
 /// The report's lines for one target, or none when nothing was ticked.
 pub fn report(s: &State, target: &str) -> Vec<String> {
-    let (Some(t), Some(ticks)) = (s.target(target), s.checklists.get(target)) else {
+    let (Some(t), Some(ticks)) = (s.target(target), s.checklist(target)) else {
         return vec![];
     };
     let Some(rb) = s.runbook_for(t) else {

@@ -115,7 +115,7 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
                         if s.pending_plan.take_if(|p| p.target != name).is_some() {
                             s.flash = None;
                         }
-                        if !s.histories.contains_key(&name) {
+                        if s.history(&name).is_none() {
                             fx.push(Effect::LoadHistory(name));
                         }
                     }
@@ -420,10 +420,10 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
 
 /// The platform answered for this target recently and without error.
 fn context_proof(s: &State, t: &str) -> Result<String, String> {
-    if let Some(e) = s.health_errors.get(t) {
+    if let Some(e) = s.row(t).and_then(|row| row.health_error.as_ref()) {
         return Err(format!("the last read of {t} failed: {e}"));
     }
-    let Some(h) = s.health.get(t) else {
+    let Some(h) = s.health(t) else {
         return Err(format!("{t} has not answered yet"));
     };
     let age = (s.now - h.observed_at).num_seconds();

@@ -60,7 +60,12 @@ pub(super) fn quit(s: &mut State, fx: &mut Vec<Effect>) {
 /// ends the session.
 pub(super) fn finish(s: &mut State, fx: &mut Vec<Effect>) {
     let mut lines = Vec::new();
-    let mut names: Vec<String> = s.checklists.keys().cloned().collect();
+    let mut names: Vec<String> = s
+        .table
+        .iter()
+        .filter(|(_, r)| !r.checklist.is_empty())
+        .map(|(t, _)| t.to_string())
+        .collect();
     if let Some(r) = &s.run {
         if !names.contains(&r.plan.target.name) {
             names.push(r.plan.target.name.clone());
@@ -105,7 +110,7 @@ pub(super) fn finish(s: &mut State, fx: &mut Vec<Effect>) {
         let vars: Vec<(&str, String)> = vars.iter().map(|(k, v)| (*k, v.clone())).collect();
         lines.push(format!("{n} — {}:", rb.title));
         for st in &rb.steps {
-            let tick = s.checklists.get(&n).and_then(|c| c.get(&st.id));
+            let tick = s.checklist(&n).and_then(|c| c.get(&st.id));
             let mark = if tick.is_some() { "[x]" } else { "[ ]" };
             lines.push(format!(
                 "  {mark} {}",

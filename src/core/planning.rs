@@ -23,7 +23,7 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx:
         ));
         return;
     }
-    let (Some(t), Some(h)) = (s.target(target).cloned(), s.histories.get(target).cloned()) else {
+    let (Some(t), Some(h)) = (s.target(target).cloned(), s.history(target).cloned()) else {
         s.flash = Some((true, format!("history of {target} not loaded yet")));
         return;
     };
@@ -35,7 +35,7 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx:
         history: &h,
         to,
         now: s.now,
-        before: s.health.get(target),
+        before: s.health(target),
         mutable_tags: &s.settings.mutable_tags,
         rollout_timeout_secs: s.settings.rollout_timeout_secs,
         exact_template: exact,
@@ -88,7 +88,7 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx:
 /// blocked (a typed reason may override): after a Swarm rollback the
 /// engine's "previous" is the bad spec.
 pub(super) fn block_rolled_back_from(s: &State, p: &mut plan::RollbackPlan) {
-    let Some(bad) = s.rolled_back_from.get(&p.target.name) else {
+    let Some(bad) = s.row(&p.target.name).map(|row| &row.rolled_back_from) else {
         return;
     };
     let hit = p.to.images.iter().find_map(|i| {
@@ -124,7 +124,7 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
     let Some(t) = s.target(target).cloned() else {
         return;
     };
-    let Some(h) = s.histories.get(&t.name).cloned() else {
+    let Some(h) = s.history(&t.name).cloned() else {
         s.flash = Some((true, format!("history of {} not loaded yet", t.name)));
         return;
     };
@@ -140,7 +140,7 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
             history: &h,
             to: "",
             now: s.now,
-            before: s.health.get(&t.name),
+            before: s.health(&t.name),
             mutable_tags: &s.settings.mutable_tags,
             rollout_timeout_secs: s.settings.rollout_timeout_secs,
             exact_template: false,
@@ -152,8 +152,7 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
             // The repo's own fact (a revert commit, or HEAD's tree without
             // the change), when one was found, stands beside Argo CD's HEAD.
             let revert = s
-                .checklists
-                .get(&t.name)
+                .checklist(&t.name)
                 .and_then(|c| c.get("revert"))
                 .and_then(|tk| tk.evidence.clone());
             if let Some(c) = p
@@ -251,7 +250,7 @@ pub(super) fn plan_ready(s: &mut State, fx: &mut Vec<Effect>) {
         AutoEvent::PlanBuilt,
         Some(format!("{} → {}", p.from.id, p.to.id)),
     );
-    let lkg = s.histories.get(&t).and_then(|h| h.last_known_good.clone());
+    let lkg = s.history(&t).and_then(|h| h.last_known_good.clone());
     if lkg.as_deref() == Some(p.to.id.as_str()) {
         auto_tick(
             s,

@@ -154,10 +154,9 @@ pub(super) fn history_loaded(
 ) {
     match result {
         Ok(h) => {
-            s.history_errors.remove(&target);
+            s.row_mut(&target).history_error.take();
             let older = s
-                .histories
-                .get(&target)
+                .history(&target)
                 .is_some_and(|old| old.fetched_at > h.fetched_at);
             if older {
                 return;
@@ -166,8 +165,7 @@ pub(super) fn history_loaded(
             // list moved it.
             if s.view.selected.as_deref() == Some(target.as_str()) {
                 let was = s
-                    .histories
-                    .get(&target)
+                    .history(&target)
                     .and_then(|old| old.revisions.get(s.view.history_cursor))
                     .cloned();
                 // By id; else the same deploy renumbered (Kubernetes gives a
@@ -198,7 +196,7 @@ pub(super) fn history_loaded(
             }
             let fetched = h.fetched_at;
             autosync_fought(s, &target, &h, fx);
-            s.histories.insert(target.clone(), h);
+            s.row_mut(&target).history = Some(h);
             if let Some(p) = s
                 .pending_plan
                 .take_if(|p| p.target == target && fetched >= p.asked_at)
@@ -225,7 +223,7 @@ pub(super) fn history_loaded(
                     format!("no plan: reading {target} failed ({e}); press Enter to try again"),
                 ));
             }
-            s.history_errors.insert(target, e);
+            s.row_mut(&target).history_error = Some(e);
         }
     }
 }

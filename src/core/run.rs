@@ -18,6 +18,14 @@ fn dry_run(s: &State) -> bool {
 }
 
 /// Emits the effect for the run's current step.
+/// The step in hand is done: the next one starts (or the run ends).
+fn next_step(s: &mut State, fx: &mut Vec<Effect>) {
+    if let Some(r) = s.run.as_mut() {
+        r.step += 1;
+    }
+    start_step(s, fx);
+}
+
 pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(run) = s.run.as_mut() else { return };
     if let Some(why) = run.halted_by_note.clone() {
@@ -63,11 +71,11 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
             mode: s.settings.mode.label().to_string(),
         });
         if rollback {
-            s.last_worked.entry(t.clone()).or_default();
-            let w = s.last_worked.get_mut(&t).unwrap();
-            match s.settings.mode {
-                super::model::Mode::Live => w.real = Some(s.now),
-                super::model::Mode::Rehearsal => w.drill = Some(s.now),
+            let (mode, now) = (s.settings.mode, s.now);
+            let w = &mut s.row_mut(&t).last_worked;
+            match mode {
+                super::model::Mode::Live => w.real = Some(now),
+                super::model::Mode::Rehearsal => w.drill = Some(now),
                 _ => {}
             }
         }
@@ -120,10 +128,7 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
                 vec![],
                 None,
             );
-            if let Some(r) = s.run.as_mut() {
-                r.step += 1;
-            }
-            start_step(s, fx);
+            next_step(s, fx);
         }
         PlanStep::WaitForRollout { .. } => {
             fx.push(Effect::ReadProgress {
@@ -194,10 +199,7 @@ pub(super) fn step_finished(
                 vec![],
                 None,
             );
-            if let Some(r) = s.run.as_mut() {
-                r.step += 1;
-            }
-            start_step(s, fx);
+            next_step(s, fx);
         }
         Ok(StepDone { summary, version }) => {
             run.plan.built_from = version;
@@ -222,14 +224,13 @@ pub(super) fn step_finished(
                 _ => None,
             };
             if matches!(what, PlanStep::Rollback { .. }) {
-                s.rolled_back.insert(t.clone(), pair);
+                s.row_mut(&t).rolled_back = Some(pair);
                 let why = format!(
                     "rolled back from at {} in this incident (plan #{plan_no})",
                     super::fmt::hms(s.now)
                 );
-                s.rolled_back_from
-                    .entry(t.clone())
-                    .or_default()
+                s.row_mut(&t)
+                    .rolled_back_from
                     .extend(from_images.into_iter().map(|i| (i, why.clone())));
             }
             record(
@@ -252,10 +253,7 @@ pub(super) fn step_finished(
                 auto_tick(s, fx, &t, ev, Some(summary));
             }
             fx.push(Effect::LoadHistory(t.clone()));
-            if let Some(r) = s.run.as_mut() {
-                r.step += 1;
-            }
-            start_step(s, fx);
+            next_step(s, fx);
         }
         Err(BackendError::Stale { built_from, now }) => {
             let to = run.plan.to.id.clone();
@@ -399,10 +397,7 @@ pub(super) fn step_settled(
                 None,
             );
             fx.push(Effect::LoadHistory(t));
-            if let Some(r) = s.run.as_mut() {
-                r.step += 1;
-            }
-            start_step(s, fx);
+            next_step(s, fx);
         }
         Some(false) => fail_run(
             s,
@@ -605,10 +600,7 @@ pub(super) fn progress_read(
                         Some(why) => not_ticked(s, fx, &t, AutoEvent::Converged, why.clone()),
                     }
                     fx.push(Effect::LoadHistory(t.clone()));
-                    if let Some(r) = s.run.as_mut() {
-                        r.step += 1;
-                    }
-                    start_step(s, fx);
+                    next_step(s, fx);
                 }
                 ProgressPhase::Failed => fail_run(s, fx, format!("rollout failed: {}", p.message)),
                 _ => fx.push(Effect::ReadProgress {
@@ -819,10 +811,7 @@ pub(super) fn verify_read(
             AutoEvent::MetricsRecovered,
             Some(metric_text(&h)),
         );
-        if let Some(r) = s.run.as_mut() {
-            r.step += 1;
-        }
-        start_step(s, fx);
+        next_step(s, fx);
     } else if now >= until {
         let what = if !run.verified_replicas {
             format!(
@@ -857,10 +846,9 @@ pub(super) fn verify_read(
                 None,
             );
             if let Some(r) = s.run.as_mut() {
-                r.step += 1;
                 r.caveat = Some(what);
             }
-            start_step(s, fx);
+            next_step(s, fx);
         } else {
             fail_run(s, fx, what);
         }

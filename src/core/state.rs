@@ -1,7 +1,7 @@
 //! The whole screen's truth. Rendering reads it; only `update` writes it.
 
 use super::error::BackendError;
-use super::model::{Health, History, ImageRef, Progress, Revision, TargetInfo};
+use super::model::{Health, History, ImageRef, Progress, Revision, TargetId, TargetInfo};
 use super::plan::RollbackPlan;
 use super::runbook::Runbook;
 use super::verdict::Verdict;
@@ -138,9 +138,54 @@ pub struct Run {
     pub superseded: Option<String>,
 }
 
+/// What a run is doing now, read from its step and what came back: the
+/// run line and the core ask this one question instead of reading flags.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunPhase<'a> {
+    /// This step (0-based) is being performed: sent, or watched.
+    Performing(usize),
+    /// This step's answer was lost: the target is re-read to learn whether
+    /// it took effect.
+    Settling {
+        step: usize,
+        rereads: u32,
+    },
+    /// The rollout's state cannot be read since then: its outcome is
+    /// unknown until the platform answers.
+    Blind {
+        step: usize,
+        since: DateTime<Utc>,
+        why: &'a str,
+    },
+    /// The note failed: the step in flight is followed to its end, no
+    /// other starts.
+    Halted(&'a str),
+    Done(&'a Outcome),
+}
+
 impl Run {
     pub fn in_flight(&self) -> bool {
         self.outcome.is_none()
+    }
+
+    pub fn phase(&self) -> RunPhase<'_> {
+        if let Some(o) = &self.outcome {
+            return RunPhase::Done(o);
+        }
+        if let Some((step, rereads)) = self.unknown_step {
+            return RunPhase::Settling { step, rereads };
+        }
+        if let Some((since, why)) = &self.progress_failing {
+            return RunPhase::Blind {
+                step: self.step,
+                since: *since,
+                why,
+            };
+        }
+        match &self.halted_by_note {
+            Some(why) => RunPhase::Halted(why),
+            None => RunPhase::Performing(self.step),
+        }
     }
 }
 
@@ -176,6 +221,49 @@ impl Trend {
 
 pub use super::settings::{Iac, Settings};
 
+/// Everything rbtui knows about one target: what its platform last said,
+/// what this incident did to it, and what earlier notes say.
+#[derive(Debug, Clone, Default)]
+pub struct TargetRow {
+    pub health: Option<Health>,
+    /// The last read failed (its health ages meanwhile).
+    pub health_error: Option<BackendError>,
+    /// Reads fail since then: outages and recoveries go to the note as
+    /// they happen.
+    pub down_since: Option<DateTime<Utc>>,
+    /// Recent 5xx rate and p95, oldest first, for sparklines.
+    pub trend: Trend,
+    /// Judged from `health` at the last tick (it ages with the clock).
+    pub verdict: Option<Verdict>,
+    /// The verdict has been recorded, so it is not repeated.
+    pub assessed: bool,
+    pub history: Option<History>,
+    pub history_error: Option<BackendError>,
+    /// Checklist ticks by step id.
+    pub checklist: HashMap<String, Tick>,
+    /// Images this session rolled the target back *from*, with which
+    /// plan: a later plan back to one of them is blocked.
+    pub rolled_back_from: Vec<(ImageRef, String)>,
+    /// The rollback the incident is about (bad → good), for the
+    /// follow-ups: checklist texts, the status message and the re-enable
+    /// plan name it even after a later plan (re-enable) ran. Restored from
+    /// the note on resume.
+    pub rolled_back: Option<(Revision, Revision)>,
+    /// When the rollback runbook last worked (earlier notes).
+    pub last_worked: super::entry::LastWorked,
+    pub revert: RevertLook,
+}
+
+/// Whether the revert of the target's bad commit is looked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum RevertLook {
+    #[default]
+    NotYet,
+    AskedAt(DateTime<Utc>),
+    /// No checkout to look in, or the revert was found.
+    Done,
+}
+
 /// Where the operator is looking. Nothing here is a fact about a target:
 /// it changes with keys only, and is all a redraw needs besides the facts.
 #[derive(Debug, Clone, Default)]
@@ -202,17 +290,12 @@ pub struct State {
     pub now: DateTime<Utc>,
     pub targets: Vec<TargetInfo>,
     pub targets_error: Option<BackendError>,
-    pub health: HashMap<String, Health>,
-    pub health_errors: HashMap<String, BackendError>,
-    /// Recent 5xx rate and p95 per target, oldest first, for sparklines.
-    pub trends: HashMap<String, Trend>,
-    pub verdicts: HashMap<String, Verdict>,
+    /// What is known of each target, by name (listed or not yet).
+    pub table: HashMap<TargetId, TargetRow>,
     /// Indices into `targets`: filtered, worst first.
     pub order: Vec<usize>,
     /// Where the operator is looking: cursors, scrolls, the filter, the popup.
     pub view: View,
-    pub histories: HashMap<String, History>,
-    pub history_errors: HashMap<String, BackendError>,
     pub plan: Option<RollbackPlan>,
     /// A plan waiting for a fresh read of its target: every plan is built
     /// from the platform's answer, never from a cached one.
@@ -220,27 +303,10 @@ pub struct State {
     /// When the selected target's history was last asked for; History
     /// follows changes made by others without a key press.
     pub history_asked_at: Option<DateTime<Utc>>,
-    /// Targets whose reads fail, since when: outages and recoveries go to
-    /// the note as they happen.
-    pub down_since: HashMap<String, DateTime<Utc>>,
-    /// Images this session rolled each target back *from*, with when and
-    /// which plan: a later plan back to one of them is blocked.
-    pub rolled_back_from: HashMap<String, Vec<(ImageRef, String)>>,
-    /// The rollback each target's incident is about (bad → good), for the
-    /// follow-ups: checklist texts, the status message and the re-enable
-    /// plan name it even after a later plan (re-enable) ran. Restored from
-    /// the note on resume.
-    pub rolled_back: HashMap<String, (Revision, Revision)>,
-    /// When the rollback runbook last worked per target (earlier notes).
-    pub last_worked: HashMap<String, super::entry::LastWorked>,
-    /// When the revert of each target's bad commit was last looked for;
-    /// `None` once there is nowhere to look.
-    pub revert_asked_at: HashMap<String, Option<DateTime<Utc>>>,
     /// When this session started: a drill's times are measured from it.
     pub session_started: DateTime<Utc>,
     pub run: Option<Run>,
     pub runbooks: Vec<Runbook>,
-    pub checklists: HashMap<String, HashMap<String, Tick>>,
     pub activity: Vec<super::action::Recorded>,
     /// Entries sent to the note but not yet confirmed durable.
     pub unrecorded: usize,
@@ -253,8 +319,6 @@ pub struct State {
     /// One-line message in the footer: (is_error, text).
     pub flash: Option<(bool, String)>,
     pub next_plan_id: u64,
-    /// Targets whose verdict has been recorded, to avoid repeating it.
-    pub assessed: Vec<String>,
     pub quitting: bool,
     /// Set by `update` when something visible changed.
     pub dirty: bool,
@@ -267,36 +331,49 @@ impl State {
             now,
             targets: Vec::new(),
             targets_error: None,
-            health: HashMap::new(),
-            health_errors: HashMap::new(),
-            trends: HashMap::new(),
-            verdicts: HashMap::new(),
+            table: HashMap::new(),
             order: Vec::new(),
             view: View::default(),
-            histories: HashMap::new(),
-            history_errors: HashMap::new(),
             plan: None,
             pending_plan: None,
             history_asked_at: None,
-            down_since: HashMap::new(),
-            rolled_back_from: HashMap::new(),
-            rolled_back: HashMap::new(),
-            last_worked: HashMap::new(),
             session_started: now,
-            revert_asked_at: HashMap::new(),
             run: None,
             runbooks,
-            checklists: HashMap::new(),
             activity: Vec::new(),
             unrecorded: 0,
             note_error: None,
             note_backlog: Vec::new(),
             flash: None,
             next_plan_id: 1,
-            assessed: Vec::new(),
             quitting: false,
             dirty: true,
         }
+    }
+
+    pub fn row(&self, target: &str) -> Option<&TargetRow> {
+        self.table.get(target)
+    }
+
+    /// The target's row, made empty when it has none yet.
+    pub fn row_mut(&mut self, target: &str) -> &mut TargetRow {
+        self.table.entry(TargetId::from(target)).or_default()
+    }
+
+    pub fn health(&self, target: &str) -> Option<&Health> {
+        self.row(target)?.health.as_ref()
+    }
+
+    pub fn history(&self, target: &str) -> Option<&History> {
+        self.row(target)?.history.as_ref()
+    }
+
+    pub fn verdict(&self, target: &str) -> Option<&Verdict> {
+        self.row(target)?.verdict.as_ref()
+    }
+
+    pub fn checklist(&self, target: &str) -> Option<&HashMap<String, Tick>> {
+        self.row(target).map(|r| &r.checklist)
     }
 
     pub fn target(&self, name: &str) -> Option<&TargetInfo> {
@@ -316,10 +393,7 @@ impl State {
     }
 
     pub fn selected_history(&self) -> Option<&History> {
-        self.view
-            .selected
-            .as_deref()
-            .and_then(|n| self.histories.get(n))
+        self.view.selected.as_deref().and_then(|n| self.history(n))
     }
 
     /// The runbook of the target's kind, without the steps it has no use
@@ -348,7 +422,7 @@ impl State {
     /// this incident made on the target, else the rollback being planned
     /// or run. A re-enable plan is never it.
     pub fn followup(&self, target: &str) -> Option<(&Revision, &Revision)> {
-        if let Some((from, to)) = self.rolled_back.get(target) {
+        if let Some((from, to)) = self.row(target).and_then(|r| r.rolled_back.as_ref()) {
             return Some((from, to));
         }
         self.run

@@ -19,7 +19,7 @@ pub fn default_for(s: &State) -> Comms {
         None => {
             let t = s.selected_target();
             let critical = t
-                .and_then(|t| s.verdicts.get(&t.name))
+                .and_then(|t| s.verdict(&t.name))
                 .is_some_and(|v| v.severity == super::verdict::Severity::Critical);
             if critical && t.is_some_and(|t| t.is_prod()) {
                 Comms::P0
@@ -40,13 +40,11 @@ pub fn draft(s: &State, which: Comms) -> String {
     let Some(run) = &s.run else {
         let t = s.selected_target();
         let verdict = t
-            .and_then(|t| s.verdicts.get(&t.name))
+            .and_then(|t| s.verdict(&t.name))
             .map(|v| format!("{} — {}", v.severity.label(), v.reasons.join("; ")))
             .unwrap_or_else(|| "health unknown".into());
         // The revision running now is the suspect.
-        let cur = t
-            .and_then(|t| s.histories.get(&t.name))
-            .and_then(|h| h.current());
+        let cur = t.and_then(|t| s.history(&t.name)).and_then(|h| h.current());
         let vars = [
             ("icon", "🔎".to_string()),
             ("headline", "INVESTIGATING".to_string()),
@@ -114,7 +112,7 @@ pub fn draft(s: &State, which: Comms) -> String {
             format!("failed: {m}"),
         ),
     };
-    let health = match s.health.get(&p.target.name) {
+    let health = match s.health(&p.target.name) {
         Some(h) => {
             let e = h
                 .error_rate
@@ -157,8 +155,7 @@ pub fn draft(s: &State, which: Comms) -> String {
         "⚠ NOT RESOLVED (recovery not verified)".to_string()
     };
     let verdict = s
-        .verdicts
-        .get(&p.target.name)
+        .verdict(&p.target.name)
         .map(|v| format!("{} — {}", v.severity.label(), v.reasons.join("; ")))
         .unwrap_or_else(|| "health unknown".into());
     let vars = [

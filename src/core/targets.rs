@@ -11,12 +11,10 @@ use super::verdict;
 use super::verdict::Severity;
 
 pub(super) fn reverdict(s: &mut State) {
-    let t = s.settings.thresholds;
-    s.verdicts = s
-        .health
-        .iter()
-        .map(|(k, h)| (k.clone(), verdict::evaluate(h, &t, s.now)))
-        .collect();
+    let (t, now) = (s.settings.thresholds, s.now);
+    for row in s.table.values_mut() {
+        row.verdict = row.health.as_ref().map(|h| verdict::evaluate(h, &t, now));
+    }
     reorder(s);
 }
 
@@ -33,8 +31,7 @@ pub fn reorder(s: &mut State) {
         })
         .collect();
     let sev = |i: usize| {
-        s.verdicts
-            .get(&s.targets[i].name)
+        s.verdict(&s.targets[i].name)
             .map(|v| v.severity)
             .unwrap_or(Severity::Ok)
     };
@@ -54,21 +51,21 @@ pub fn reorder(s: &mut State) {
 
 /// Records the verdict the operator looked at; ticks the "assess" step.
 pub(super) fn assess(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
-    if s.assessed.iter().any(|t| t == target) {
+    if s.row(target).is_some_and(|r| r.assessed) {
         return;
     }
-    let Some(v) = s.verdicts.get(target).cloned() else {
+    let Some(v) = s.verdict(target).cloned() else {
         return;
     };
     // An assessment from old or failing data would be a claim without proof.
-    if v.stale || s.health_errors.contains_key(target) {
+    if v.stale || s.row(target).is_some_and(|row| row.health_error.is_some()) {
         s.flash = Some((
             true,
             format!("{target}: health not assessed: its data is stale or its reads fail"),
         ));
         return;
     }
-    s.assessed.push(target.to_string());
+    s.row_mut(target).assessed = true;
     let text = format!("health {}: {}", v.severity.label(), v.severity.advice());
     record(
         s,

@@ -21,7 +21,7 @@ use super::run::progress_read;
 use super::run::step_finished;
 use super::run::step_settled;
 use super::run::verify_read;
-use super::state::{Popup, State};
+use super::state::{Popup, RevertLook, State};
 use super::targets::reorder;
 use super::targets::reverdict;
 use super::targets::rollback_superseded;
@@ -55,16 +55,15 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         Action::HealthUpdated(hs) => {
             let mut changed = false;
             for h in hs {
-                if s.health
-                    .get(&h.target)
+                if s.health(&h.target)
                     .is_some_and(|old| old.observed_at > h.observed_at)
                 {
                     continue;
                 }
-                if s.health_errors.remove(&h.target).is_some() {
+                if s.row_mut(&h.target).health_error.take().is_some() {
                     changed = true;
                 }
-                if let Some(since) = s.down_since.remove(&h.target) {
+                if let Some(since) = s.row_mut(&h.target).down_since.take() {
                     record(
                         s,
                         &mut fx,
@@ -81,10 +80,11 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                     );
                 }
                 changed |= rollback_superseded(s, &h, &mut fx);
-                if s.health.get(&h.target) != Some(&h) {
+                if s.health(&h.target) != Some(&h) {
                     changed = true;
-                    s.trends.entry(h.target.clone()).or_default().push(&h);
-                    s.health.insert(h.target.clone(), h);
+                    let row = s.row_mut(&h.target);
+                    row.trend.push(&h);
+                    row.health = Some(h);
                 }
             }
             if changed {
@@ -93,11 +93,11 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             changed
         }
         Action::HealthFailed { target, error } => {
-            if !s.down_since.contains_key(&target) {
-                s.down_since.insert(target.clone(), s.now);
+            if s.row(&target).is_none_or(|row| row.down_since.is_none()) {
+                let now = s.now;
+                s.row_mut(&target).down_since = Some(now);
                 let last = s
-                    .health
-                    .get(&target)
+                    .health(&target)
                     .map(|h| format!("last answer at {}", fmt::hms(h.observed_at)))
                     .unwrap_or_else(|| "no answer yet this session".into());
                 record(
@@ -112,7 +112,11 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                     None,
                 );
             }
-            s.health_errors.insert(target, error.clone()).as_ref() != Some(&error)
+            s.row_mut(&target)
+                .health_error
+                .replace(error.clone())
+                .as_ref()
+                != Some(&error)
         }
         Action::PostmortemDrafted(r) => {
             let text = match &r {
@@ -306,10 +310,10 @@ pub(super) fn tick(
     // Ages and staleness are shown per minute, except while a rollout runs.
     // By name: two HashMaps iterate in different orders.
     let stale_set = |s: &State| -> std::collections::BTreeSet<String> {
-        s.verdicts
+        s.table
             .iter()
-            .filter(|(_, v)| v.stale)
-            .map(|(k, _)| k.clone())
+            .filter(|(_, r)| r.verdict.as_ref().is_some_and(|v| v.stale))
+            .map(|(k, _)| k.to_string())
             .collect()
     };
     let stale_before = stale_set(s);
@@ -344,17 +348,20 @@ fn look_for_reverts(s: &mut State, fx: &mut Vec<Effect>) {
     const EVERY_SECS: i64 = 30;
     let now = s.now;
     let due: Vec<(String, String)> = s
-        .rolled_back
+        .table
         .iter()
-        .filter_map(|(t, (bad, _))| Some((t.clone(), bad.git_sha.clone()?)))
-        .filter(|(t, _)| match s.revert_asked_at.get(t) {
-            None => true,
-            Some(None) => false,
-            Some(Some(at)) => (now - *at).num_seconds() >= EVERY_SECS,
+        .filter(|(_, r)| match r.revert {
+            RevertLook::NotYet => true,
+            RevertLook::Done => false,
+            RevertLook::AskedAt(at) => (now - at).num_seconds() >= EVERY_SECS,
+        })
+        .filter_map(|(t, r)| {
+            let (bad, _) = r.rolled_back.as_ref()?;
+            Some((t.to_string(), bad.git_sha.clone()?))
         })
         .collect();
     for (target, bad) in due {
-        s.revert_asked_at.insert(target.clone(), Some(now));
+        s.row_mut(&target).revert = RevertLook::AskedAt(now);
         fx.push(Effect::FindRevert { target, bad });
     }
 }
@@ -368,10 +375,10 @@ fn revert_looked(
     match result {
         // Nowhere to look: stop asking; the step stays the operator's.
         None => {
-            s.revert_asked_at.insert(target, None);
+            s.row_mut(&target).revert = RevertLook::Done;
         }
         Some(Ok(Some((sha, subject)))) => {
-            s.revert_asked_at.insert(target.clone(), None);
+            s.row_mut(&target).revert = RevertLook::Done;
             auto_tick(
                 s,
                 fx,

@@ -233,11 +233,10 @@ async fn stream(st: &Arc<Mutex<State>>, req: &Req, sock: &mut tokio::net::TcpStr
             .any(|kv| kv == format!("name={}", app["metadata"]["name"].as_str().unwrap()));
         let text = app.to_string();
         if wanted && text != last {
-            if first {
-                if sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n").await.is_err() {
+            if first
+                && sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n").await.is_err() {
                     return;
                 }
-            }
             let kind = if first { "ADDED" } else { "MODIFIED" };
             let line = json!({"result": {"type": kind, "application": app}}).to_string() + "\n";
             if sock.write_all(line.as_bytes()).await.is_err() {

@@ -79,12 +79,7 @@ pub fn select(s: &mut Script, name: &str) {
 pub fn plan_to(s: &mut Script, target: &str, rev: &str) {
     select(s, target);
     s.press("<Enter>");
-    let h = s
-        .state
-        .histories
-        .get(target)
-        .expect("history loaded")
-        .clone();
+    let h = s.state.history(target).expect("history loaded").clone();
     let idx = h
         .revisions
         .iter()

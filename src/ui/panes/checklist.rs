@@ -12,7 +12,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let t = s.selected_target();
     let rb = t.and_then(|t| s.runbook_for(t));
-    let ticks = t.and_then(|t| s.checklists.get(&t.name));
+    let ticks = t.and_then(|t| s.checklist(&t.name));
     let done = rb
         .as_ref()
         .map(|r| {
@@ -88,7 +88,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
 /// Whether this runbook is known to work here, from earlier notes: the
 /// Argo CD runbook's "stale after 90 days without exercise".
 fn last_worked(s: &State, target: &str) -> Line<'static> {
-    let w = s.last_worked.get(target).copied().unwrap_or_default();
+    let w = s.row(target).map(|r| r.last_worked).unwrap_or_default();
     let days = s.settings.drill_stale_days;
     let stale = w.stale(s.now, days);
     let when = match w.latest() {

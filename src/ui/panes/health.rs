@@ -14,7 +14,7 @@ fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
     use crate::core::signals::{SignalKind, sparkline};
     let th = s.settings.thresholds;
     let mut spans = Vec::new();
-    let trend = s.trends.get(&h.target).cloned().unwrap_or_default();
+    let trend = s.row(&h.target).map(|r| &r.trend);
     let probes: Vec<_> = h
         .signals
         .iter()
@@ -73,8 +73,12 @@ fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
     };
     let er = h.signals.iter().find(|x| x.kind == SignalKind::ErrorRate);
     let lat = h.signals.iter().find(|x| x.name == "latency_p95");
-    let er_series = er.map(|x| x.history.clone()).unwrap_or(trend.error_rate);
-    let lat_series = lat.map(|x| x.history.clone()).unwrap_or(trend.p95_ms);
+    let er_series = er
+        .map(|x| x.history.clone())
+        .unwrap_or_else(|| trend.map(|t| t.error_rate.clone()).unwrap_or_default());
+    let lat_series = lat
+        .map(|x| x.history.clone())
+        .unwrap_or_else(|| trend.map(|t| t.p95_ms.clone()).unwrap_or_default());
     spans.extend(metric(
         "5xx",
         er,
@@ -124,15 +128,17 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let name_w = (list.width as usize).saturating_sub(40).clamp(8, 24);
     for (row, &i) in s.order.iter().enumerate().skip(first).take(h) {
         let t = &s.targets[i];
-        let v = s.verdicts.get(&t.name);
-        let hl = s.health.get(&t.name);
+        let v = s.verdict(&t.name);
+        let hl = s.health(&t.name);
         let (sev_txt, sev_style) = match (v, hl) {
             (Some(v), _) if v.stale => ("STALE".to_string(), theme::WARN),
             (Some(v), _) => (
                 v.severity.label().to_uppercase(),
                 theme::severity(v.severity),
             ),
-            (None, _) if s.health_errors.contains_key(&t.name) => ("ERROR".into(), theme::ERROR),
+            (None, _) if s.row(&t.name).is_some_and(|row| row.health_error.is_some()) => {
+                ("ERROR".into(), theme::ERROR)
+            }
             _ => ("…".into(), theme::DIM),
         };
         let ready = hl
@@ -183,16 +189,15 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines), list);
     let mut d = Vec::new();
     if let Some(t) = s.selected_target() {
-        if let Some(e) = s.health_errors.get(&t.name) {
+        if let Some(e) = s.row(&t.name).and_then(|row| row.health_error.as_ref()) {
             d.push(Line::styled(format!("poll failed: {e}"), theme::ERROR));
         }
-        if let Some(h) = s.health.get(&t.name) {
+        if let Some(h) = s.health(&t.name) {
             d.push(signals_line(s, h));
         }
-        if let Some(v) = s.verdicts.get(&t.name) {
+        if let Some(v) = s.verdict(&t.name) {
             let age_s = s
-                .health
-                .get(&t.name)
+                .health(&t.name)
                 .map(|h| age((s.now - h.observed_at).num_seconds()))
                 .unwrap_or_default();
             d.push(Line::from(vec![
@@ -204,7 +209,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
                 Span::styled(format!(" (data {age_s} old)"), theme::DIM),
             ]));
         }
-        if let Some(m) = s.health.get(&t.name).and_then(|h| h.message.clone()) {
+        if let Some(m) = s.health(&t.name).and_then(|h| h.message.clone()) {
             d.push(Line::styled(m, theme::DIM));
         }
     }

@@ -26,13 +26,13 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     f.render_widget(block, area);
     let Some(t) = t else { return };
     let mut lines = Vec::new();
-    if let Some(e) = s.history_errors.get(&t.name) {
+    if let Some(e) = s.row(&t.name).and_then(|row| row.history_error.as_ref()) {
         lines.push(Line::styled(
             format!("cannot read history: {e}"),
             theme::ERROR,
         ));
     }
-    let Some(h) = s.histories.get(&t.name) else {
+    let Some(h) = s.history(&t.name) else {
         lines.push(Line::styled("loading history…", theme::DIM));
         f.render_widget(Paragraph::new(lines), inner);
         return;

@@ -1,8 +1,8 @@
 //! One line that never scrolls away while a rollback runs.
 
-use crate::core::fmt::age;
+use crate::core::fmt::{age, hms};
 use crate::core::plan::PlanStep;
-use crate::core::state::{Outcome, State};
+use crate::core::state::{Outcome, RunPhase, State};
 use crate::ui::theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -47,32 +47,49 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         ),
         Some(Outcome::Failed(_)) => (format!(" {what} FAILED "), theme::PROD),
     };
-    let step = p.steps.get(r.step).map(|st| match st {
-        PlanStep::DisableAutoSync => "disabling auto-sync",
-        PlanStep::EnableAutoSync => "enabling auto-sync",
-        PlanStep::EditInput(_) => "pinning the deploy inputs",
-        PlanStep::Rollback { via: Some(_), .. } => "running docker compose up",
-        PlanStep::Rollback { .. } => "sending rollback",
-        PlanStep::WaitForRollout { .. } => "watching rollout",
-        PlanStep::Verify => "verifying",
-    });
-    let detail = match (&r.outcome, &r.progress) {
-        (Some(Outcome::Failed(m)), _) => m.clone(),
-        (Some(Outcome::Succeeded), _) if r.superseded.is_some() => {
-            r.superseded.clone().unwrap_or_default()
-        }
-        (Some(Outcome::Succeeded), _) if dry => {
-            "nothing was changed; see the server-side dry run in the activity".into()
-        }
-        (Some(Outcome::Succeeded), _) if r.caveat.is_some() => {
-            format!("converged; {}", r.caveat.clone().unwrap_or_default())
-        }
-        (Some(Outcome::Succeeded), _) if p.is_rollback() => {
-            "converged and verified; follow-ups on the checklist".into()
-        }
-        (Some(Outcome::Succeeded), _) => "done".into(),
-        (None, Some(pr)) => pr.message.clone(),
-        (None, None) => String::new(),
+    let doing = |i: usize| {
+        p.steps.get(i).map(|st| match st {
+            PlanStep::DisableAutoSync => "disabling auto-sync",
+            PlanStep::EnableAutoSync => "enabling auto-sync",
+            PlanStep::EditInput(_) => "pinning the deploy inputs",
+            PlanStep::Rollback { via: Some(_), .. } => "running docker compose up",
+            PlanStep::Rollback { .. } => "sending rollback",
+            PlanStep::WaitForRollout { .. } => "watching rollout",
+            PlanStep::Verify => "verifying",
+        })
+    };
+    let (step, detail) = match r.phase() {
+        RunPhase::Performing(i) => (
+            doing(i).unwrap_or("finishing").to_string(),
+            r.progress
+                .as_ref()
+                .map(|pr| pr.message.clone())
+                .unwrap_or_default(),
+        ),
+        RunPhase::Settling { rereads, .. } => (
+            "OUTCOME UNKNOWN".to_string(),
+            format!("answer lost; re-reading the target ({rereads} failed)"),
+        ),
+        RunPhase::Blind { since, why, .. } => (
+            "rollout: OUTCOME UNKNOWN".to_string(),
+            format!("its state cannot be read since {} ({why})", hms(since)),
+        ),
+        RunPhase::Halted(why) => ("STOPPED".to_string(), format!("note not writable: {why}")),
+        RunPhase::Done(Outcome::Failed(m)) => ("done".to_string(), m.clone()),
+        RunPhase::Done(Outcome::Succeeded) => (
+            "done".to_string(),
+            if let Some(why) = &r.superseded {
+                why.clone()
+            } else if dry {
+                "nothing was changed; see the server-side dry run in the activity".into()
+            } else if let Some(c) = &r.caveat {
+                format!("converged; {c}")
+            } else if p.is_rollback() {
+                "converged and verified; follow-ups on the checklist".into()
+            } else {
+                "done".into()
+            },
+        ),
     };
     let line = Line::from(vec![
         Span::styled(label, style),
@@ -82,7 +99,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
                 "step {}/{} {} ",
                 (r.step + 1).min(p.steps.len()),
                 p.steps.len(),
-                step.unwrap_or("done")
+                step
             ),
             theme::DIM,
         ),

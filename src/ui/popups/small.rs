@@ -23,7 +23,7 @@ pub fn evidence(s: &State, step: &str, text: &str, f: &mut Frame, area: Rect) {
         .view
         .selected
         .as_ref()
-        .and_then(|t| s.checklists.get(t))
+        .and_then(|t| s.checklist(t))
         .is_some_and(|c| c.contains_key(step));
     let verb = if ticked { "Untick" } else { "Tick" };
     let lines = vec![

@@ -368,25 +368,19 @@ fn parse_name_status(out: &[u8]) -> Vec<(String, String, Option<String>)> {
 /// `git-{sha}` against `git-3f9a2c1` → `3f9a2c1`. `*` matches any text.
 pub fn sha_from_tag(pattern: &str, tag: &str) -> Option<String> {
     let (pre, post) = pattern.split_once("{sha}")?;
-    let rest = match_glob_prefix(pre, tag)?;
-    let sha = rest.strip_suffix(post)?;
-    (sha.len() >= 7 && sha.len() <= 40 && sha.chars().all(|c| c.is_ascii_hexdigit()))
-        .then(|| sha.to_string())
-}
-
-/// Matches `pre` (with greedy `*` wildcards) at the start of `s` and returns
-/// the remainder.
-fn match_glob_prefix<'a>(pre: &str, s: &'a str) -> Option<&'a str> {
-    match pre.split_once('*') {
-        None => s.strip_prefix(pre),
-        Some((a, b)) => {
-            let s = s.strip_prefix(a)?;
-            (0..=s.len())
-                .rev()
-                .filter(|&i| s.is_char_boundary(i))
-                .find_map(|i| match_glob_prefix(b, &s[i..]))
-        }
-    }
+    let glob = |p: &str| {
+        p.split('*')
+            .map(regex::escape)
+            .collect::<Vec<_>>()
+            .join(".*")
+    };
+    let re = regex::Regex::new(&format!(
+        "^{}([0-9a-fA-F]{{7,40}}){}$",
+        glob(pre),
+        glob(post)
+    ))
+    .ok()?;
+    Some(re.captures(tag)?[1].to_string())
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 use crate::core::error::BackendError;
 use bollard::Docker;
 use bollard::errors::Error;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Where the engine is, as the header shows it.
 #[derive(Debug, Clone)]
@@ -189,54 +188,44 @@ mod describe_tests {
 /// Only unix and plain tcp engines; others (TLS, ssh) answer `None` and the
 /// history says the previous spec is not readable.
 pub async fn raw_get(host: &str, path: &str) -> Option<serde_json::Value> {
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
-    );
-    let mut buf = Vec::new();
-    if let Some(p) = host.strip_prefix("unix://") {
-        let mut s = tokio::net::UnixStream::connect(p).await.ok()?;
-        s.write_all(req.as_bytes()).await.ok()?;
-        s.read_to_end(&mut buf).await.ok()?;
-    } else if let Some(a) = host
-        .strip_prefix("tcp://")
-        .or_else(|| host.strip_prefix("http://"))
-    {
-        let mut s = tokio::net::TcpStream::connect(a).await.ok()?;
-        s.write_all(req.as_bytes()).await.ok()?;
-        s.read_to_end(&mut buf).await.ok()?;
-    } else {
-        return None;
-    }
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&buf[..split]).to_lowercase();
-    if !head.starts_with("http/1.1 200") && !head.starts_with("http/1.0 200") {
-        return None;
-    }
-    let body = &buf[split + 4..];
-    let body = if head.contains("transfer-encoding: chunked") {
-        dechunk(body)?
-    } else {
-        body.to_vec()
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    type Body = Empty<bytes::Bytes>;
+    let req = |uri: hyper::Uri| {
+        http::Request::get(uri)
+            .header("Accept", "application/json")
+            .body(Body::new())
+            .ok()
     };
-    serde_json::from_slice(&body).ok()
-}
-
-fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = b.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(
-            String::from_utf8_lossy(&b[..eol]).split(';').next()?.trim(),
-            16,
-        )
-        .ok()?;
-        b = &b[eol + 2..];
-        if size == 0 {
-            return Some(out);
+    let answer = async {
+        if let Some(p) = host.strip_prefix("unix://") {
+            let c: Client<_, Body> =
+                Client::builder(TokioExecutor::new()).build(hyperlocal::UnixConnector);
+            c.request(req(hyperlocal::Uri::new(p, path).into())?)
+                .await
+                .ok()
+        } else if let Some(a) = host
+            .strip_prefix("tcp://")
+            .or_else(|| host.strip_prefix("http://"))
+        {
+            let c: Client<_, Body> = Client::builder(TokioExecutor::new()).build_http();
+            c.request(req(format!("http://{a}{path}").parse().ok()?)?)
+                .await
+                .ok()
+        } else {
+            None
         }
-        out.extend_from_slice(b.get(..size)?);
-        b = b.get(size + 2..)?;
+    };
+    // A wedged engine must not hold the History read.
+    let res = tokio::time::timeout(std::time::Duration::from_secs(10), answer)
+        .await
+        .ok()??;
+    if res.status() != http::StatusCode::OK {
+        return None;
     }
+    let body = res.into_body().collect().await.ok()?.to_bytes();
+    serde_json::from_slice(&body).ok()
 }
 
 /// Re-reads only when the engine says something changed (its events

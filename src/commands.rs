@@ -369,7 +369,7 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
             let h = b.history(&t.name).await.map_err(|e| e.to_string())?;
             let health = b.health(&t.name).await.ok();
             let mut p = plan::build(PlanInputs {
-                id: 1,
+                id: crate::core::plan::PlanId(1),
                 target: t,
                 mode: s.mode,
                 history: &h,

@@ -85,7 +85,7 @@ fn plan_for(b: &ArgoBackend, rt: &tokio::runtime::Runtime, to: &str) -> Rollback
     let targets = rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.history("orders")).unwrap();
     plan::build(PlanInputs {
-        id: 1,
+        id: rbtui::core::plan::PlanId(1),
         target: &targets[0],
         mode: Mode::Live,
         history: &h,
@@ -267,7 +267,7 @@ fn reenabling_auto_sync_is_a_patch_with_enabled_true() {
     let targets = rt.block_on(b.targets()).unwrap();
     let p = plan::build_reenable(
         PlanInputs {
-            id: 2,
+            id: plan::PlanId(2),
             target: &targets[0],
             mode: Mode::Live,
             history: &h,
@@ -334,7 +334,7 @@ fn servers_before_3_1_get_automated_removed_and_restored_exactly() {
     let targets = rt.block_on(b2.targets()).unwrap();
     let p2 = plan::build_reenable(
         PlanInputs {
-            id: 2,
+            id: plan::PlanId(2),
             target: &targets[0],
             mode: Mode::Live,
             history: &h,
@@ -1113,7 +1113,7 @@ fn every_history_id_gets_its_images_from_its_manifests() {
     assert_eq!(img("41"), ["ghcr.io/acme/orders:git-a1b2c3d"]);
     assert_eq!(img("40"), ["ghcr.io/acme/orders:latest"]);
     let p = plan::build(PlanInputs {
-        id: 1,
+        id: rbtui::core::plan::PlanId(1),
         target: &targets[0],
         mode: Mode::Live,
         history: &h,

@@ -21,7 +21,7 @@ fn plan(b: &ComposeBackend, rt: &tokio::runtime::Runtime, to: &str) -> RollbackP
     let t = rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.history(&t[0].name)).unwrap();
     plan::build(PlanInputs {
-        id: 1,
+        id: rbtui::core::plan::PlanId(1),
         target: &t[0],
         mode: Mode::Live,
         history: &h,

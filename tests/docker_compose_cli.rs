@@ -110,7 +110,7 @@ fn plan_to_v1(b: &ComposeBackend, rt: &tokio::runtime::Runtime) -> (TargetInfo, 
     let t = rt.block_on(b.targets()).unwrap().remove(0);
     let h = rt.block_on(b.history("web")).unwrap();
     let p = plan::build(PlanInputs {
-        id: 1,
+        id: rbtui::core::plan::PlanId(1),
         target: &t,
         mode: Mode::Live,
         history: &h,

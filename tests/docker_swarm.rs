@@ -50,7 +50,7 @@ fn plan(b: &SwarmBackend, rt: &tokio::runtime::Runtime, to: &str) -> Result<Roll
         .map_err(|e| e.to_string())?;
     let mutable = vec!["latest".to_string(), "main".to_string()];
     plan::build(PlanInputs {
-        id: 1,
+        id: rbtui::core::plan::PlanId(1),
         target: &t[0],
         mode: Mode::Live,
         history: &h,

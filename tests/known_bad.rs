@@ -108,7 +108,7 @@ fn a_revision_running_the_current_image_changes_nothing_and_is_blocked() {
         ..s.state.history("catalog").unwrap().clone()
     };
     let p = rbtui::core::plan::build(rbtui::core::plan::PlanInputs {
-        id: 9,
+        id: rbtui::core::plan::PlanId(9),
         target: s.state.target("catalog").unwrap(),
         mode: Mode::Demo,
         history: &h,
@@ -137,7 +137,7 @@ fn a_revision_running_the_current_image_changes_nothing_and_is_blocked() {
     dup.current = false;
     hk.revisions.push(dup);
     let p = rbtui::core::plan::build(rbtui::core::plan::PlanInputs {
-        id: 10,
+        id: rbtui::core::plan::PlanId(10),
         target: s.state.target("search").unwrap(),
         mode: Mode::Demo,
         history: &hk,

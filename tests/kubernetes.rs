@@ -106,7 +106,7 @@ fn plan_as(
     let t = rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.history("catalog")).unwrap();
     plan::build(PlanInputs {
-        id: 1,
+        id: rbtui::core::plan::PlanId(1),
         target: &t[0],
         mode: Mode::Live,
         history: &h,

@@ -151,7 +151,7 @@ fn plan_to(h: &History, kind: Kind, to: &str) -> RollbackPlan {
         object: Some("web".into()),
     };
     plan::build(PlanInputs {
-        id: 1,
+        id: rbtui::core::plan::PlanId(1),
         target: &t,
         mode: Mode::Live,
         history: h,

@@ -2,6 +2,7 @@
 
 use super::migration::MigrationDiff;
 use super::model::{Health, History, Progress, TargetInfo};
+use super::plan::PlanId;
 use super::plan::RollbackPlan;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -55,7 +56,7 @@ pub enum Action {
     },
     /// The migration diff for a plan's revision range.
     MigrationsLoaded {
-        plan_id: u64,
+        plan_id: PlanId,
         result: Result<MigrationDiff, BackendError>,
     },
     /// A look for the commit reverting the bad one; `None` where there is
@@ -67,35 +68,35 @@ pub enum Action {
     /// The platform's answer on the rights a plan needs; `None` where it
     /// has no such question.
     PermissionsRead {
-        plan_id: u64,
+        plan_id: PlanId,
         result: Option<Result<Vec<(bool, String)>, BackendError>>,
     },
     /// A server-side dry run of a plan (rehearsal); `None` when the
     /// platform has no side-effect-free preview.
     PreviewRead {
-        plan_id: u64,
+        plan_id: PlanId,
         result: Option<Result<String, BackendError>>,
     },
     /// A mutating step of a running plan came back.
     StepFinished {
-        plan_id: u64,
+        plan_id: PlanId,
         step: usize,
         result: Result<StepDone, BackendError>,
     },
     /// A re-read that decides a step whose answer was lost.
     StepSettled {
-        plan_id: u64,
+        plan_id: PlanId,
         step: usize,
         result: Result<Settled, BackendError>,
     },
     /// A read of rollout progress for the running plan.
     ProgressRead {
-        plan_id: u64,
+        plan_id: PlanId,
         result: Result<Progress, BackendError>,
     },
     /// A health read for the verification of the running plan.
     VerifyRead {
-        plan_id: u64,
+        plan_id: PlanId,
         result: Result<Health, BackendError>,
     },
     /// The note has the entry on disk (written, flushed, fsync'd).
@@ -154,7 +155,7 @@ pub struct NoteEntry {
 pub enum Effect {
     LoadHistory(String),
     LoadMigrations {
-        plan_id: u64,
+        plan_id: PlanId,
         plan: Box<RollbackPlan>,
     },
     /// Look for the commit reverting `bad` in the target's code.
@@ -164,12 +165,12 @@ pub enum Effect {
     },
     /// Ask the platform whether rbtui's identity may do what the plan does.
     CheckPermissions {
-        plan_id: u64,
+        plan_id: PlanId,
         plan: Box<RollbackPlan>,
     },
     /// Ask the platform for a dry run of the plan (rehearsal mode).
     Preview {
-        plan_id: u64,
+        plan_id: PlanId,
         plan: Box<RollbackPlan>,
     },
     /// Perform one mutating step; the backend re-checks `built_from` first.
@@ -191,12 +192,12 @@ pub enum Effect {
         delay_ms: u64,
     },
     ReadProgress {
-        plan_id: u64,
+        plan_id: PlanId,
         plan: Box<RollbackPlan>,
         delay_ms: u64,
     },
     ReadVerify {
-        plan_id: u64,
+        plan_id: PlanId,
         target: String,
         delay_ms: u64,
     },

@@ -9,6 +9,7 @@ use super::entry::EntryKind;
 use super::error::BackendError;
 use super::model::Mode;
 use super::plan::CheckStatus;
+use super::plan::PlanId;
 use super::plan::{self, PlanInputs};
 use super::record::record;
 use super::runbook::AutoEvent;
@@ -42,7 +43,7 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx:
     });
     match r {
         Ok(p) => {
-            s.next_plan_id += 1;
+            s.next_plan_id = s.next_plan_id.next();
             s.view.migration_scroll = 0;
             s.view.plan_scroll = 0;
             fx.push(Effect::LoadMigrations {
@@ -165,7 +166,7 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
                     None => c.detail.clone(),
                 };
             }
-            s.next_plan_id += 1;
+            s.next_plan_id = s.next_plan_id.next();
             s.plan = Some(p);
             s.view.popup = Some(Popup::Plan);
             plan_ready(s, fx);
@@ -176,7 +177,7 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
 
 pub(super) fn migrations_loaded(
     s: &mut State,
-    plan_id: u64,
+    plan_id: PlanId,
     result: Result<super::migration::MigrationDiff, BackendError>,
     fx: &mut Vec<Effect>,
 ) {
@@ -293,7 +294,7 @@ pub(super) fn plan_ready(s: &mut State, fx: &mut Vec<Effect>) {
 /// failed says so.
 pub(super) fn permissions_read(
     s: &mut State,
-    plan_id: u64,
+    plan_id: PlanId,
     result: Option<Result<Vec<(bool, String)>, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {
@@ -378,7 +379,7 @@ pub(super) fn permissions_read(
 /// Folds a dry-run answer into the plan's `dry-run` check and records it.
 pub(super) fn preview_read(
     s: &mut State,
-    plan_id: u64,
+    plan_id: PlanId,
     result: Option<Result<String, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {

@@ -6,6 +6,7 @@ use super::checklist::auto_tick;
 use super::checklist::not_ticked;
 use super::entry::EntryKind;
 use super::model::{Health, History, ProgressPhase};
+use super::plan::PlanId;
 use super::plan::{self, InputEdit, PlanStep, RollbackPlan};
 use super::record::record;
 use super::runbook::AutoEvent;
@@ -165,7 +166,7 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
-pub(super) fn current_run(s: &mut State, plan_id: u64) -> Option<&mut Run> {
+pub(super) fn current_run(s: &mut State, plan_id: PlanId) -> Option<&mut Run> {
     s.run
         .as_mut()
         .filter(|r| r.plan.id == plan_id && r.in_flight())
@@ -173,7 +174,7 @@ pub(super) fn current_run(s: &mut State, plan_id: u64) -> Option<&mut Run> {
 
 pub(super) fn step_finished(
     s: &mut State,
-    plan_id: u64,
+    plan_id: PlanId,
     step: usize,
     result: Result<StepDone, BackendError>,
     fx: &mut Vec<Effect>,
@@ -340,7 +341,7 @@ const SETTLE_TRIES: u32 = 3;
 /// applied (the plan goes on), not applied, or still unknown.
 pub(super) fn step_settled(
     s: &mut State,
-    plan_id: u64,
+    plan_id: PlanId,
     step: usize,
     result: Result<Settled, BackendError>,
     fx: &mut Vec<Effect>,
@@ -513,7 +514,7 @@ pub(super) fn fail_run_with(
 
 pub(super) fn progress_read(
     s: &mut State,
-    plan_id: u64,
+    plan_id: PlanId,
     result: Result<super::model::Progress, BackendError>,
     fx: &mut Vec<Effect>,
 ) {
@@ -645,7 +646,7 @@ pub(super) fn progress_read(
 
 pub(super) fn verify_read(
     s: &mut State,
-    plan_id: u64,
+    plan_id: PlanId,
     result: Result<Health, BackendError>,
     fx: &mut Vec<Effect>,
 ) {

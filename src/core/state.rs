@@ -2,7 +2,7 @@
 
 use super::error::BackendError;
 use super::model::{Health, History, ImageRef, Progress, Revision, TargetId, TargetInfo};
-use super::plan::RollbackPlan;
+use super::plan::{PlanId, RollbackPlan};
 use super::runbook::Runbook;
 use super::verdict::Verdict;
 use chrono::{DateTime, Utc};
@@ -318,7 +318,7 @@ pub struct State {
     pub note_backlog: Vec<super::action::NoteEntry>,
     /// One-line message in the footer: (is_error, text).
     pub flash: Option<(bool, String)>,
-    pub next_plan_id: u64,
+    pub next_plan_id: PlanId,
     pub quitting: bool,
     /// Set by `update` when something visible changed.
     pub dirty: bool,
@@ -345,7 +345,7 @@ impl State {
             note_error: None,
             note_backlog: Vec::new(),
             flash: None,
-            next_plan_id: 1,
+            next_plan_id: PlanId(1),
             quitting: false,
             dirty: true,
         }

@@ -244,10 +244,28 @@ pub struct Check {
     pub overridable: bool,
 }
 
+/// Which plan of the session (`plan #3`): answers that come back for an
+/// older plan are told apart from the current one's by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PlanId(pub u64);
+
+impl PlanId {
+    pub fn next(self) -> PlanId {
+        PlanId(self.0 + 1)
+    }
+}
+
+impl std::fmt::Display for PlanId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// Everything needed to confirm and run one rollback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RollbackPlan {
-    pub id: u64,
+    pub id: PlanId,
     pub target: TargetInfo,
     pub mode: Mode,
     pub from: Revision,
@@ -275,7 +293,7 @@ pub const DEFAULT_MUTABLE_TAGS: &[&str] =
 
 /// Inputs to [`build`], gathered by the caller from state.
 pub struct PlanInputs<'a> {
-    pub id: u64,
+    pub id: PlanId,
     pub target: &'a TargetInfo,
     pub mode: Mode,
     pub history: &'a History,

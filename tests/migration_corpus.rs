@@ -55,7 +55,7 @@ fn corpus() -> Vec<Case> {
 
 /// Each case with rbtui's verdict and reason, ranges sharing what they created.
 fn judged() -> Vec<(Case, SqlVerdict, String)> {
-    let mut created: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut created: HashMap<String, rbtui::core::migration::Created> = HashMap::new();
     corpus()
         .into_iter()
         .map(|c| {

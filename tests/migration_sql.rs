@@ -2,10 +2,9 @@
 //! MySQL with the expected verdict and reason, and a no-panic sweep.
 
 use rbtui::core::migration::{
-    MigrationDiff, MigrationVerdict, SqlVerdict::*, classify_script, classify_statement,
+    Created, MigrationDiff, MigrationVerdict, SqlVerdict::*, classify_script, classify_statement,
     split_statements,
 };
-use std::collections::HashSet;
 
 #[test]
 fn statement_table() {
@@ -286,7 +285,7 @@ fn statement_table() {
     assert!(table.len() >= 40);
     let mut failures = Vec::new();
     for (sql, verdict, reason, parsed) in table {
-        let (v, r, p) = classify_statement(sql, &mut HashSet::new());
+        let (v, r, p) = classify_statement(sql, &mut Created::default());
         if v != verdict || !r.contains(reason) || p != parsed {
             failures.push(format!("{sql}\n   got {v:?} {r:?} parsed={p}\n  want {verdict:?} {reason:?} parsed={parsed}"));
         }
@@ -302,7 +301,7 @@ fn statement_table() {
 
 #[test]
 fn tables_created_in_the_range_are_safe_to_write_and_alter() {
-    let mut created = HashSet::new();
+    let mut created = Created::default();
     let s = classify_script(
         "CREATE TABLE promo (code text);\nINSERT INTO promo VALUES ('X');\nALTER TABLE promo ADD COLUMN pct int NOT NULL;",
         &mut created,
@@ -423,7 +422,7 @@ proptest::proptest! {
         let cut = cut.index(s.len() + 1);
         let cut = (0..=cut).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
         for text in [s.as_str(), &s[..cut]] {
-            classify_script(text, &mut HashSet::new());
+            classify_script(text, &mut Created::default());
         }
     }
 }

@@ -6,7 +6,6 @@
 //! rollback or let a body that drops a column through.
 
 use super::SqlVerdict::{self, *};
-use std::collections::HashSet;
 
 /// Upper-cased words of a statement outside quotes and dollar-quoted
 /// bodies, identifiers kept whole (`storage.objects`, `"Users"`).
@@ -94,7 +93,7 @@ fn object_after(w: &[String], seq: &[&str]) -> String {
 
 /// A verdict for statements read by their shape, or None to let the
 /// parser read it.
-pub fn read(sql: &str, created: &mut HashSet<String>) -> Option<(SqlVerdict, String)> {
+pub fn read(sql: &str, created: &mut super::Created) -> Option<(SqlVerdict, String)> {
     let w = words(sql);
     let w = w.as_slice();
     if starts(w, &["DROP", "INDEX"]) {
@@ -243,7 +242,7 @@ fn alter_sequence(w: &[String]) -> (SqlVerdict, String) {
 /// created earlier in the range, is not. Its body's schema changes decide
 /// when worse ("inside function body: …"); its row reads and writes run
 /// when it is called and are part of its logic, not of the migration.
-fn function(sql: &str, w: &[String], created: &mut HashSet<String>) -> (SqlVerdict, String) {
+fn function(sql: &str, w: &[String], created: &mut super::Created) -> (SqlVerdict, String) {
     let replace = starts(w, &["CREATE", "OR", "REPLACE"]);
     let kind = if has(w, &["PROCEDURE"]) {
         "procedure"

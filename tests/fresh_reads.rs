@@ -19,13 +19,13 @@ fn current(s: &rbtui::app::script::Script, target: &str) -> String {
         .find(|r| r.current)
         .unwrap()
         .id
-        .clone()
+        .to_string()
 }
 
 fn cursor_id(s: &rbtui::app::script::Script, target: &str) -> String {
     s.state.history(target).unwrap().revisions[s.state.view.history_cursor]
         .id
-        .clone()
+        .to_string()
 }
 
 /// Someone else deploys an older revision of `target` (a new history entry).

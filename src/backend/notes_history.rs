@@ -72,7 +72,7 @@ impl NotesHistory {
             }
             n += 1;
             h.revisions.push(Revision {
-                id: format!("note-{n}"),
+                id: format!("note-{n}").into(),
                 deployed_at: d.at,
                 images: vec![img],
                 git_sha: None,

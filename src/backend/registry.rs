@@ -231,7 +231,7 @@ impl Layer for RegistryFacts {
             if !self.targets.contains(&h.target) {
                 return h;
             }
-            let asks: Vec<(String, ImageRef)> = h
+            let asks: Vec<(crate::core::model::RevisionId, ImageRef)> = h
                 .revisions
                 .iter()
                 .take(NEWEST)

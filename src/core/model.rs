@@ -5,6 +5,85 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// A revision as its platform names it: a Kubernetes revision number, an
+/// Argo CD history id, a Swarm spec version, a Compose image tag. Made by
+/// the backend that read the history; only that backend reads its form
+/// (`number`) when it acts on it. Serialised as the plain text it always was.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct RevisionId(String);
+
+impl RevisionId {
+    pub fn new(id: impl Into<String>) -> RevisionId {
+        RevisionId(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The revision number or history id that Kubernetes and Argo CD act
+    /// on; `None` for a name (a tag, `previous`).
+    pub fn number(&self) -> Option<i64> {
+        self.0.parse().ok()
+    }
+}
+
+impl std::ops::Deref for RevisionId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Honours width and alignment (`{:>4}` in the History pane).
+impl std::fmt::Display for RevisionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(&self.0)
+    }
+}
+
+impl PartialEq<str> for RevisionId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RevisionId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for RevisionId {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl From<&str> for RevisionId {
+    fn from(s: &str) -> RevisionId {
+        RevisionId(s.to_string())
+    }
+}
+
+impl From<String> for RevisionId {
+    fn from(s: String) -> RevisionId {
+        RevisionId(s)
+    }
+}
+
 /// A target's name as the config and the platforms give it: the key of
 /// everything rbtui knows about the target.
 #[derive(
@@ -35,7 +114,7 @@ impl From<&str> for TargetId {
 
 impl std::fmt::Display for TargetId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -233,8 +312,7 @@ pub fn short_digest(d: &str) -> String {
 /// One entry of a target's history, newest first in [`History::revisions`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Revision {
-    /// What the platform calls it: a revision number, a history id, a spec.
-    pub id: String,
+    pub id: RevisionId,
     pub deployed_at: Option<DateTime<Utc>>,
     pub images: Vec<ImageRef>,
     pub git_sha: Option<String>,
@@ -248,7 +326,7 @@ pub struct Revision {
 /// What the image registry said of one image of a revision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegistryFact {
-    pub revision: String,
+    pub revision: RevisionId,
     /// `repo:tag` as the revision names it.
     pub image: String,
     /// The digest the revision ran, where known.
@@ -276,10 +354,10 @@ pub struct TargetFacts {
     /// Revisions the platform cannot roll back to, with why (a Compose
     /// image without its versioned manifest).
     #[serde(default)]
-    pub blocked: Vec<(String, String)>,
+    pub blocked: Vec<(RevisionId, String)>,
     /// Revisions the platform has a warning about (an image pinned by tag only).
     #[serde(default)]
-    pub warnings: Vec<(String, String)>,
+    pub warnings: Vec<(RevisionId, String)>,
     /// Where a rollback leaves the platform's own inputs saying otherwise
     /// (Compose files still naming the bad image): the next deploy from
     /// them undoes the rollback.
@@ -299,11 +377,11 @@ pub struct TargetFacts {
     pub compose_inputs: Option<ComposeInputs>,
     /// Per revision: what rolling back to it changes besides the image.
     #[serde(default)]
-    pub changes: Vec<(String, String)>,
+    pub changes: Vec<(RevisionId, String)>,
     /// Why the platform itself says a revision is bad (Swarm rolled back
     /// from it, its tasks failed); its id is also in `History::known_bad`.
     #[serde(default)]
-    pub bad_why: Vec<(String, String)>,
+    pub bad_why: Vec<(RevisionId, String)>,
     /// The registry's answers for the newest revisions' images.
     #[serde(default)]
     pub registry: Vec<RegistryFact>,
@@ -336,7 +414,7 @@ pub struct History {
     pub facts: TargetFacts,
     pub fetched_at: DateTime<Utc>,
     /// Revision ids an earlier incident recorded as bad, if any.
-    pub known_bad: Vec<String>,
+    pub known_bad: Vec<RevisionId>,
     /// The newest revision known to have been healthy.
     pub last_known_good: Option<String>,
 }
@@ -429,6 +507,21 @@ impl ProgressPhase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A revision id reads and writes as the text it always was (notes
+    /// written before it was a type still read back), pads like text on
+    /// screen, and is a number only where the platform's id is one.
+    #[test]
+    fn revision_ids_keep_their_text_and_parse_only_as_asked() {
+        let r = RevisionId::new("42");
+        assert_eq!(serde_json::to_string(&r).unwrap(), "\"42\"");
+        assert_eq!(serde_json::from_str::<RevisionId>("\"42\"").unwrap(), r);
+        assert_eq!(format!("[{:>4}]", r), "[  42]");
+        assert_eq!(r.number(), Some(42));
+        assert_eq!(RevisionId::new("v1.2").number(), None);
+        assert_eq!(RevisionId::new("previous").number(), None);
+        assert!(r == "42");
+    }
 
     #[test]
     fn parses_image_references_with_ports_tags_and_digests() {

@@ -154,7 +154,7 @@ pub(super) fn history_loaded(
 ) {
     match result {
         Ok(h) => {
-            s.row_mut(&target).history_error.take();
+            s.row_mut(&target).history_error = None;
             let older = s
                 .history(&target)
                 .is_some_and(|old| old.fetched_at > h.fetched_at);

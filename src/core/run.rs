@@ -217,8 +217,8 @@ pub(super) fn step_finished(
                     image: img.full(),
                     incident: s.settings.incident.clone(),
                     from: from_images.iter().map(|i| i.full()).collect(),
-                    from_rev: Some(pair.0.id.clone()),
-                    to_rev: Some(pair.1.id.clone()),
+                    from_rev: Some(pair.0.id.to_string()),
+                    to_rev: Some(pair.1.id.to_string()),
                     from_sha: pair.0.git_sha.clone(),
                     to_sha: pair.1.git_sha.clone(),
                 }),
@@ -273,7 +273,7 @@ pub(super) fn step_finished(
             s.run = None;
             s.pending_plan = Some(super::state::PendingPlan {
                 target: t.clone(),
-                to,
+                to: to.to_string(),
                 reenable,
                 exact,
                 after_stale: true,
@@ -892,7 +892,7 @@ pub(super) fn evidence_rows(
     let rows: Vec<(&str, String, String)> = vec![
         (
             "revision",
-            p.from.id.clone(),
+            p.from.id.to_string(),
             format!("{} (content of {})", after.revision, p.to.id),
         ),
         ("images", cell(before, &imgs), imgs(after)),

@@ -478,8 +478,8 @@ impl State {
             Some((from, to)) => vec![
                 ("target", t.name.clone()),
                 ("object", t.object().to_string()),
-                ("bad_rev", from.id.clone()),
-                ("good_rev", to.id.clone()),
+                ("bad_rev", from.id.to_string()),
+                ("good_rev", to.id.to_string()),
                 ("bad_sha", short(&from.git_sha)),
                 ("good_sha", short(&to.git_sha)),
             ],

@@ -79,7 +79,7 @@ pub fn draft(s: &State, which: Comms) -> String {
             ("verified", "no rollback executed yet".into()),
             (
                 "from_rev",
-                cur.map(|c| c.id.clone()).unwrap_or_else(|| "?".into()),
+                cur.map(|c| c.id.to_string()).unwrap_or_else(|| "?".into()),
             ),
             (
                 "from_images",
@@ -181,9 +181,9 @@ pub fn draft(s: &State, which: Comms) -> String {
         ("detected", detected),
         ("started", hms(run.started_at)),
         ("outcome_line", outcome_line),
-        ("from_rev", bad_rev.id.clone()),
+        ("from_rev", bad_rev.id.to_string()),
         ("from_images", images_text(&bad_rev)),
-        ("to_rev", good_rev.id.clone()),
+        ("to_rev", good_rev.id.to_string()),
         ("to_images", images_text(&good_rev)),
         ("health", health),
         ("bad_sha", bad.to_string()),

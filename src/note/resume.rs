@@ -27,7 +27,7 @@ impl Resumed {
         for d in ds {
             let Some((from, to)) = &d.revs else { continue };
             let rev = |id: &str, sha: &Option<String>, images: Vec<ImageRef>| Revision {
-                id: id.to_string(),
+                id: id.to_string().into(),
                 deployed_at: None,
                 images,
                 git_sha: sha.clone(),

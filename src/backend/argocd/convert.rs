@@ -144,7 +144,7 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
                 });
             let is_current = Some(h.id) == current;
             Revision {
-                id: h.id.to_string(),
+                id: h.id.to_string().into(),
                 deployed_at: time(&h.deployed_at).or(time(&h.deploy_started_at)),
                 images: if is_current {
                     app.status

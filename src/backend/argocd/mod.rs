@@ -269,7 +269,7 @@ impl ArgoBackend {
                 .status
                 .history
                 .iter()
-                .find(|e| e.id.to_string() == r.id)
+                .find(|e| r.id == e.id.to_string())
                 .map(|e| e.revisions.clone())
                 .unwrap_or_default();
             let key = if multi.is_empty() {
@@ -538,7 +538,7 @@ impl ArgoBackend {
                 })
             }
             PlanStep::Rollback { to, .. } => {
-                let id: i64 = to.parse().map_err(|_| {
+                let id = to.number().ok_or_else(|| {
                     BackendError::Failed(format!("history id {to} is not a number"))
                 })?;
                 let mut body =
@@ -619,7 +619,7 @@ impl ArgoBackend {
         if app.auto_sync() {
             return Err(BackendError::Refused("Argo CD refuses any rollback, dry run included, while auto-sync is on; step 1 of the plan turns it off".into()));
         }
-        let id: i64 = plan.to.id.parse().map_err(|_| {
+        let id = plan.to.id.number().ok_or_else(|| {
             BackendError::NotFound(format!("history id {} is not a number", plan.to.id))
         })?;
         let mut body = serde_json::json!({"name": t.app, "id": id, "prune": false, "dryRun": true});

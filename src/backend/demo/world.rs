@@ -227,7 +227,7 @@ impl Service {
             .enumerate()
             .rev()
             .map(|(i, r)| Revision {
-                id: r.id.to_string(),
+                id: r.id.to_string().into(),
                 deployed_at: Some(r.deployed_at),
                 images: vec![self.image_ref(r)],
                 git_sha: Some(r.sha.clone()),
@@ -241,7 +241,7 @@ impl Service {
             .iter()
             .enumerate()
             .filter(|(i, r)| *i != self.current && r.failure.is_some())
-            .map(|(_, r)| r.id.to_string())
+            .map(|(_, r)| r.id.to_string().into())
             .collect();
         let last_known_good = self
             .revs

@@ -7,6 +7,7 @@ use super::compose_inputs::{self, Cli, EditError, Project};
 use super::engine::{Engine, GatedHealth, actor_is, describe};
 use crate::backend::{Backend, BoxFut, StepDone};
 use crate::core::action::BackendError;
+use crate::core::model::RevisionId;
 use crate::core::model::{
     Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
 };
@@ -291,7 +292,7 @@ impl ComposeBackend {
                 if let Some((_, versioned)) = t.versioned_manifest(&id) {
                     if !versioned.exists() && !current {
                         blocked.push((
-                            id.clone(),
+                            RevisionId::from(id.as_str()),
                             format!(
                                 "no manifest {} for {id}: image and manifest roll back as a pair",
                                 versioned.display()
@@ -300,7 +301,7 @@ impl ComposeBackend {
                     }
                 }
                 revisions.push(Revision {
-                    id,
+                    id: id.into(),
                     deployed_at: DateTime::from_timestamp(img.created, 0),
                     images: vec![ImageRef {
                         digest: digest.clone(),
@@ -326,7 +327,8 @@ impl ComposeBackend {
                 Revision {
                     id: ImageRef::parse(&cur_image)
                         .tag
-                        .unwrap_or_else(|| "running".into()),
+                        .unwrap_or_else(|| "running".into())
+                        .into(),
                     deployed_at: DateTime::from_timestamp(cs[0].created.unwrap_or(0), 0),
                     images: vec![ImageRef::parse(&cur_image)],
                     git_sha: None,
@@ -529,7 +531,7 @@ impl ComposeBackend {
         let reference = format!(
             "{}:{}",
             img.repository,
-            img.tag.clone().unwrap_or_else(|| to.clone())
+            img.tag.clone().unwrap_or_else(|| to.to_string())
         );
         let mut summary = Vec::new();
         if let Some((live, versioned)) = t.versioned_manifest(to) {

@@ -6,7 +6,8 @@ use super::engine::{Engine, GatedHealth, actor_is, describe, raw_get};
 use crate::backend::{Backend, BoxFut, StepDone};
 use crate::core::action::BackendError;
 use crate::core::model::{
-    Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, TargetFacts, TargetInfo,
+    Health, History, ImageRef, Kind, Progress, ProgressPhase, Revision, RevisionId, TargetFacts,
+    TargetInfo,
 };
 use crate::core::plan::{PlanStep, RollbackPlan};
 use bollard::models::{Service, ServiceSpec, Task, TaskState};
@@ -207,7 +208,7 @@ impl SwarmBackend {
         let current_image = spec_image(&spec).unwrap_or_default();
         let cur_ref = ImageRef::parse(&current_image);
         let mut revisions = vec![Revision {
-            id: format!("spec@{index}"),
+            id: format!("spec@{index}").into(),
             deployed_at: when(&svc.updated_at),
             images: vec![cur_ref.clone()],
             git_sha: None,
@@ -244,7 +245,7 @@ impl SwarmBackend {
                 )
             }
         }
-        let mut changes: Vec<(String, String)> = Vec::new();
+        let mut changes: Vec<(RevisionId, String)> = Vec::new();
         if let Some(p) = &prev {
             let d = spec_changes(&spec, p);
             changes.push((
@@ -288,13 +289,13 @@ impl SwarmBackend {
                     continue;
                 }
                 changes.push((
-                    t_name.clone(),
+                    t_name.as_str().into(),
                     format!(
                         "only the image changes; env, command, replicas, mounts and the rest of spec@{index} stay as they are now"
                     ),
                 ));
                 revisions.push(Revision {
-                    id: t_name,
+                    id: t_name.into(),
                     deployed_at: DateTime::from_timestamp(img.created, 0),
                     images: vec![ImageRef {
                         digest: digest.clone(),
@@ -518,8 +519,8 @@ fn bad_revisions(
     svc: &Service,
     revisions: &[Revision],
     tasks: &[Task],
-) -> (Vec<String>, Vec<(String, String)>) {
-    let mut out: Vec<(String, String)> = Vec::new();
+) -> (Vec<RevisionId>, Vec<(RevisionId, String)>) {
+    let mut out: Vec<(RevisionId, String)> = Vec::new();
     if let Some(u) = &svc.update_status {
         let st = u.state.map(|s| s.to_string()).unwrap_or_default();
         if st.starts_with("rollback") && revisions.iter().any(|r| r.id == PREVIOUS) {

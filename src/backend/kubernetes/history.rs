@@ -5,7 +5,7 @@
 use super::reads::Sources;
 use super::{DeployTarget, crash_looped, images, kubectl, statuses_of, time};
 use crate::backend::git_migrations::{NAMED_TAG_PATTERNS, sha_from_images};
-use crate::core::model::{History, Revision, TargetFacts};
+use crate::core::model::{History, Revision, RevisionId, TargetFacts};
 use serde_json::Value;
 
 pub fn history_from(t: &DeployTarget, s: &Sources) -> History {
@@ -14,7 +14,7 @@ pub fn history_from(t: &DeployTarget, s: &Sources) -> History {
     let pods: Vec<Value> = s.pods.iter().map(|p| (**p).clone()).collect();
     let current = kubectl::annotation(d, kubectl::REVISION).and_then(|r| r.parse::<i64>().ok());
     let hist = kubectl::owned_history(d, &rss);
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<(RevisionId, String)> = Vec::new();
     let mut revisions: Vec<Revision> = hist
         .iter()
         .rev()
@@ -52,12 +52,12 @@ pub fn history_from(t: &DeployTarget, s: &Sources) -> History {
                 } else {
                     format!("{} pinned by tag, no digest ({}): if the tag moved since, the rollback runs a different build", unpinned.join(", "), ran.join(", "))
                 };
-                warnings.push((rev.to_string(), why));
+                warnings.push((rev.to_string().into(), why));
             }
             // The commit the image tag names (`git-<sha>`, `v1.2-<sha>`).
             let git_sha = sha_from_images(NAMED_TAG_PATTERNS, &imgs);
             Revision {
-                id: rev.to_string(),
+                id: rev.to_string().into(),
                 deployed_at: time(&rs["metadata"]["creationTimestamp"]),
                 images: imgs,
                 git_sha,
@@ -73,10 +73,12 @@ pub fn history_from(t: &DeployTarget, s: &Sources) -> History {
         }
     }
     let events = serde_json::json!({"items": s.events.as_deref().unwrap_or_default().iter().map(|e| (**e).clone()).collect::<Vec<_>>()});
-    let bad_why: Vec<(String, String)> = hist
+    let bad_why: Vec<(RevisionId, String)> = hist
         .iter()
         .filter(|(rev, _)| Some(*rev) != current)
-        .filter_map(|(rev, rs)| crash_looped(rs, &pods, &events).map(|w| (rev.to_string(), w)))
+        .filter_map(|(rev, rs)| {
+            crash_looped(rs, &pods, &events).map(|w| (rev.to_string().into(), w))
+        })
         .collect();
     let known_bad = bad_why.iter().map(|(id, _)| id.clone()).collect();
     History {

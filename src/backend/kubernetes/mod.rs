@@ -675,9 +675,9 @@ impl Backend for KubeBackend {
                     "{step:?} does not apply to a Deployment"
                 )));
             };
-            let n: i64 = to
-                .parse()
-                .map_err(|_| BackendError::Failed(format!("revision {to} is not a number")))?;
+            let n = to
+                .number()
+                .ok_or_else(|| BackendError::Failed(format!("revision {to} is not a number")))?;
             self.undo(plan, n, pin, false).await
         })
     }
@@ -714,7 +714,7 @@ impl Backend for KubeBackend {
             else {
                 return None;
             };
-            let n: i64 = to.parse().ok()?;
+            let n = to.number()?;
             Some(self.undo(plan, n, pin, true).await.map(|d| d.summary))
         })
     }

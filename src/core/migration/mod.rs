@@ -6,6 +6,7 @@
 
 mod sql_shapes;
 
+use crate::core::model::RevisionId;
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, ObjectName, ObjectType,
@@ -129,8 +130,8 @@ impl MigrationVerdict {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MigrationDiff {
     pub target: String,
-    pub from_rev: String,
-    pub to_rev: String,
+    pub from_rev: RevisionId,
+    pub to_rev: RevisionId,
     pub files: Vec<MigrationFile>,
     pub verdict: MigrationVerdict,
 }

@@ -5,7 +5,7 @@
 mod registry_check;
 
 use super::migration::{MigrationDiff, MigrationVerdict, SqlVerdict};
-use super::model::{Health, History, Kind, Mode, Revision, TargetInfo};
+use super::model::{Health, History, Kind, Mode, Revision, RevisionId, TargetInfo};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +22,7 @@ pub enum PlanStep {
     /// The rollback itself; `via` is the platform's own command when it
     /// does the work (Compose recreating from its pinned inputs).
     Rollback {
-        to: String,
+        to: RevisionId,
         #[serde(default)]
         via: Option<String>,
         /// Images set to the digest the revision's pods ran instead of the
@@ -258,7 +258,7 @@ impl PlanId {
 
 impl std::fmt::Display for PlanId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        std::fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -365,7 +365,7 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
                 .images
                 .first()
                 .and_then(|i| i.tag.clone())
-                .unwrap_or_else(|| to.id.clone());
+                .unwrap_or_else(|| to.id.to_string());
             steps.push(PlanStep::EditInput(InputEdit::PinVar {
                 file: ci.env_file.clone(),
                 var: ci.var.clone(),

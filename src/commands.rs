@@ -387,6 +387,13 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
             } else {
                 None
             };
+            if p.is_rollback() && p.refusal().is_none() {
+                p.diff = match b.changes(&p).await {
+                    Some(Ok(d)) => Some(d),
+                    Some(Err(e)) => Some(format!("(what changes could not be read: {e})")),
+                    None => None,
+                };
+            }
             let blocked = p.worst() == CheckStatus::Block;
             let w = crate::core::verify::window(&s.settings, &t.name);
             if as_json {
@@ -418,6 +425,12 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                 outln!(out, "Pre-flight checks:");
                 for c in &p.checks {
                     outln!(out, "  [{:<5}] {:<12} {}", c.status.label(), c.id, c.detail);
+                }
+                if let Some(d) = &p.diff {
+                    outln!(out, "What changes:");
+                    for l in d.lines() {
+                        outln!(out, "  {l}");
+                    }
                 }
                 if let Some(d) = &p.migration {
                     outln!(

@@ -861,6 +861,26 @@ fn a_mutable_tag_is_pinned_to_the_digest_that_ran_unless_the_exact_template_is_a
         )) && words.contains("a new ReplicaSet"),
         "{words}"
     );
+    // Before the confirm: what changes, from the objects read afresh, with
+    // the pin as it will be sent; replicas are said to stay.
+    let diff = rt.block_on(b.changes(&p)).unwrap().unwrap();
+    let line = |sign: char, text: &str| {
+        diff.lines()
+            .any(|l| l.starts_with(sign) && l.contains(text))
+    };
+    assert!(line('+', &format!("image: {pinned}")), "{diff}");
+    let im = &p.from.images[0];
+    let now_image = format!("{}:{}", im.repository, im.tag.clone().unwrap());
+    assert!(line('-', &format!("image: {now_image}")), "{diff}");
+    assert!(
+        diff.starts_with("--- pod template now (revision "),
+        "{diff}"
+    );
+    assert!(diff.contains("replicas stay"), "{diff}");
+    assert!(
+        fake.patches().is_empty(),
+        "reading what changes sends nothing"
+    );
     let done = rt.block_on(b.execute(&p, step)).unwrap();
     assert!(
         done.summary.contains("with images pinned"),

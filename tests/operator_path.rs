@@ -44,6 +44,16 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
         plan.checks
     );
     assert_eq!(plan.migration.as_ref().unwrap().files.len(), 1);
+    // What changes is read before the confirm and shown with the plan.
+    let diff = plan.diff.clone().expect("the plan shows what changes");
+    assert!(
+        diff.contains("\n-  image: ghcr.io/acme/checkout:git-d8f3c2a"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n+  image: ghcr.io/acme/checkout:git-a1b2c3d"),
+        "{diff}"
+    );
 
     // Confirm: prod needs the name typed; a wrong name is refused.
     s.press("<Enter>");
@@ -89,6 +99,15 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
     assert!(s.state.quitting);
 
     let note = std::fs::read_to_string(&note_path).unwrap();
+    // The diff is recorded with the plan, before the confirm.
+    let what = note
+        .find("what changes: read from kubernetes")
+        .expect("diff recorded");
+    assert!(note[what..].contains("+  image: ghcr.io/acme/checkout:git-a1b2c3d"));
+    assert!(
+        what < note.find("**confirm**").unwrap(),
+        "recorded before the confirm"
+    );
     let lines: Vec<&str> = note.lines().collect();
     let expect_in_order = [
         "# Incident INC-7",

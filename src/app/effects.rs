@@ -20,6 +20,10 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
             let result = backend.find_revert(&target, &bad).await;
             Action::RevertLooked { target, result }
         }
+        Effect::ReadChanges { plan_id, plan } => Action::ChangesRead {
+            plan_id,
+            result: backend.changes(&plan).await,
+        },
         Effect::CheckPermissions { plan_id, plan } => Action::PermissionsRead {
             plan_id,
             result: backend.permissions(&plan).await,

@@ -164,6 +164,12 @@ impl<L: Layer> Backend for L {
     ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
         self.inner().permissions(plan)
     }
+    fn changes<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+        self.inner().changes(plan)
+    }
     fn find_revert<'a>(
         &'a self,
         target: &'a str,

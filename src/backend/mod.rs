@@ -102,6 +102,16 @@ pub trait Backend: Send + Sync {
     ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
         Box::pin(async { None })
     }
+    /// What the rollback changes, as a unified diff of the platform's own
+    /// object (Kubernetes: the pod template now vs the target revision's),
+    /// read afresh for the plan. `None` where the platform has no such
+    /// object to compare.
+    fn changes<'a>(
+        &'a self,
+        _plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+        Box::pin(async { None })
+    }
     /// The commit reverting `bad` in the target's code, where a checkout is
     /// configured (`repo`): `None` when there is none to look in.
     fn find_revert<'a>(

@@ -197,6 +197,17 @@ impl Backend for Router {
             }
         })
     }
+    fn changes<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+        Box::pin(async move {
+            match self.of(&plan.target.name) {
+                Ok(b) => b.changes(plan).await,
+                Err(e) => Some(Err(e)),
+            }
+        })
+    }
     fn preview<'a>(
         &'a self,
         plan: &'a RollbackPlan,

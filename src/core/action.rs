@@ -67,6 +67,12 @@ pub enum Action {
     },
     /// The platform's answer on the rights a plan needs; `None` where it
     /// has no such question.
+    /// What the rollback changes, read from the platform; `None` where it
+    /// has no object to compare.
+    ChangesRead {
+        plan_id: PlanId,
+        result: Option<Result<String, BackendError>>,
+    },
     PermissionsRead {
         plan_id: PlanId,
         result: Option<Result<Vec<(bool, String)>, BackendError>>,
@@ -164,6 +170,11 @@ pub enum Effect {
         bad: String,
     },
     /// Ask the platform whether rbtui's identity may do what the plan does.
+    /// Read what the plan's rollback changes (a diff, before the confirm).
+    ReadChanges {
+        plan_id: PlanId,
+        plan: Box<RollbackPlan>,
+    },
     CheckPermissions {
         plan_id: PlanId,
         plan: Box<RollbackPlan>,

@@ -2,6 +2,7 @@
 //! here, so it can be tested by feeding actions and reading effects.
 
 pub mod action;
+pub mod change_diff;
 mod checklist;
 pub mod comms;
 pub mod drill;

@@ -52,6 +52,19 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx:
             });
             let mut p = p;
             block_rolled_back_from(s, &mut p);
+            if p.refusal().is_none() && p.is_rollback() {
+                // What changes is shown before anyone types a name.
+                p.checks.push(plan::Check {
+                    id: super::plan::CheckId::Changes,
+                    status: CheckStatus::Pending,
+                    detail: "reading what the rollback changes…".into(),
+                    overridable: false,
+                });
+                fx.push(Effect::ReadChanges {
+                    plan_id: id,
+                    plan: Box::new(p.clone()),
+                });
+            }
             if p.refusal().is_none() {
                 // Rights are asked before anyone types a name.
                 p.checks.push(plan::Check {
@@ -292,6 +305,57 @@ pub(super) fn plan_ready(s: &mut State, fx: &mut Vec<Effect>) {
 /// refuses blocks (no override: the platform would refuse the step); a
 /// platform that cannot be asked leaves no check, and one whose answer
 /// failed says so.
+/// The platform's diff of what the rollback changes: shown in the plan and
+/// recorded with it. A diff that could not be read is said, never passed
+/// off as "nothing changes".
+pub(super) fn changes_read(
+    s: &mut State,
+    plan_id: PlanId,
+    result: Option<Result<String, BackendError>>,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
+        return;
+    };
+    let Some(i) = p.checks.iter().position(|c| c.id == plan::CheckId::Changes) else {
+        return;
+    };
+    let (status, detail, lines) = match result {
+        None => {
+            p.checks.remove(i);
+            return;
+        }
+        Some(Err(e)) => (
+            CheckStatus::Warn,
+            format!("what changes could not be read ({e}); the plan's steps say what is sent"),
+            vec![],
+        ),
+        Some(Ok(diff)) => {
+            let (added, removed) = super::change_diff::counts(&diff);
+            let detail = format!(
+                "read from {}: {added} line(s) added, {removed} removed (below)",
+                p.target.kind.label()
+            );
+            let lines = diff.lines().map(str::to_string).collect();
+            p.diff = Some(diff);
+            (CheckStatus::Pass, detail, lines)
+        }
+    };
+    p.checks[i].status = status;
+    p.checks[i].detail = detail.clone();
+    p.sort_checks();
+    let t = p.target.name.clone();
+    record(
+        s,
+        fx,
+        EntryKind::Check,
+        Some(t),
+        format!("plan #{plan_id} what changes: {detail}"),
+        lines,
+        None,
+    );
+}
+
 pub(super) fn permissions_read(
     s: &mut State,
     plan_id: PlanId,

@@ -9,6 +9,7 @@ use super::fmt;
 use super::keys::key;
 use super::lifecycle::finish;
 use super::plan::PlanStep;
+use super::planning::changes_read;
 use super::planning::migrations_loaded;
 use super::planning::permissions_read;
 use super::planning::preview_read;
@@ -149,6 +150,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         }
         Action::RevertLooked { target, result } => {
             revert_looked(s, target, result, &mut fx);
+            true
+        }
+        Action::ChangesRead { plan_id, result } => {
+            changes_read(s, plan_id, result, &mut fx);
             true
         }
         Action::PermissionsRead { plan_id, result } => {

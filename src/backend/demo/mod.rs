@@ -81,6 +81,27 @@ impl DemoBackend {
 }
 
 impl Backend for DemoBackend {
+    fn changes<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+        let r = self.with_world(|w, _| {
+            let s = w.service(&plan.target.name)?;
+            let (Some(now), Some(to)) = (s.template(&plan.from.id), s.template(&plan.to.id)) else {
+                return Err(BackendError::NotFound(format!(
+                    "revision {} or {} not in the demo's history",
+                    plan.from.id, plan.to.id
+                )));
+            };
+            Ok(crate::core::change_diff::unified(
+                &format!("pod template now (revision {}, simulated)", plan.from.id),
+                &now,
+                &format!("pod template of revision {}", plan.to.id),
+                &to,
+            ))
+        });
+        Box::pin(async move { Some(r) })
+    }
     fn name(&self) -> &str {
         "demo"
     }

@@ -530,6 +530,20 @@ impl Service {
         ))
     }
 
+    /// The simulated pod template of a revision: what the demo's "what
+    /// changes" diff compares (a real platform's is read from its objects).
+    pub fn template(&self, id: &str) -> Option<String> {
+        let r = self.revs.iter().find(|r| r.id.to_string() == id)?;
+        Some(format!(
+            "containers:\n- name: {name}\n  image: {image}:{tag}@{digest}\n  env:\n  - name: GIT_SHA\n    value: {sha}\n  readinessProbe:\n    httpGet:\n      path: /healthz\n",
+            name = self.info.name,
+            image = self.image,
+            tag = r.tag,
+            digest = r.digest,
+            sha = r.sha,
+        ))
+    }
+
     /// Migrations shipped by the revisions after `to` up to the current one.
     pub fn migrations(&self, from_id: &str, to_id: &str) -> Result<MigrationDiff, BackendError> {
         let to = self

@@ -690,6 +690,30 @@ impl Backend for KubeBackend {
     fn poll_interval(&self) -> Duration {
         Duration::from_secs(2)
     }
+    fn changes<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+        Box::pin(async move {
+            let PlanStep::Rollback { to, pin, .. } = plan
+                .steps
+                .iter()
+                .find(|s| matches!(s, PlanStep::Rollback { .. }))?
+            else {
+                return None;
+            };
+            let n = to.number()?;
+            Some(
+                async {
+                    let t = self.target(&plan.target.name)?;
+                    let d = self.deployment(&t).await?;
+                    let rss = self.replicasets_now(&t, &d).await?;
+                    kubectl::template_change(&d, &rss, n, pin)
+                }
+                .await,
+            )
+        })
+    }
     fn permissions<'a>(
         &'a self,
         plan: &'a RollbackPlan,

@@ -197,6 +197,7 @@ pub enum CheckId {
     Permissions,
     Registry,
     Retained,
+    Changes,
 }
 
 impl CheckId {
@@ -217,6 +218,7 @@ impl CheckId {
             CheckId::Permissions => "permissions",
             CheckId::Registry => "registry",
             CheckId::Retained => "retained",
+            CheckId::Changes => "changes",
         }
     }
 }
@@ -285,6 +287,10 @@ pub struct RollbackPlan {
     /// Built to restore the template exactly, though a pin was possible.
     #[serde(default)]
     pub exact_template: bool,
+    /// What the rollback changes in the platform's object, as a unified
+    /// diff read afresh before the confirm (`Backend::changes`).
+    #[serde(default)]
+    pub diff: Option<String>,
 }
 
 /// Tags that move: rolling "back" to one deploys whatever it points to now.
@@ -619,6 +625,7 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         migration: None,
         before: i.before.cloned(),
         exact_template: i.exact_template && !possible.is_empty(),
+        diff: None,
     };
     plan.sort_checks();
     Ok(plan)
@@ -741,6 +748,7 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
         migration: None,
         before: i.before.cloned(),
         exact_template: false,
+        diff: None,
     };
     plan.sort_checks();
     Ok(plan)

@@ -61,6 +61,22 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
             ));
         }
     }
+    if let Some(diff) = &p.diff {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("What changes (j/k to scroll)", theme::BOLD));
+        for l in diff.lines() {
+            let style = if l.starts_with("+++") || l.starts_with("---") || l.starts_with("@@") {
+                theme::DIM
+            } else if l.starts_with('+') {
+                theme::OK
+            } else if l.starts_with('-') {
+                theme::ERROR
+            } else {
+                ratatui::style::Style::new()
+            };
+            lines.push(Line::styled(format!("  {l}"), style));
+        }
+    }
     let footer = if p.pending() {
         Line::styled("Waiting for the pre-flight checks…", theme::DIM)
     } else if let Some(r) = p.refusal() {

@@ -150,6 +150,34 @@ fn rollback_disables_auto_sync_first_then_rolls_back_and_converges() {
     let rt = rt();
     let mut p = plan_for(&b, &rt, "41");
     assert_eq!(p.steps[0], PlanStep::DisableAutoSync);
+    // What the rollback applies: the live revision's rendered manifests
+    // against history id 41's, asked of the server before any mutation.
+    let before = fake.requests().len();
+    let diff = rt.block_on(b.changes(&p)).unwrap().unwrap();
+    assert!(
+        diff.starts_with("--- manifests of history id 42 ("),
+        "{diff}"
+    );
+    let line = |sign: char, text: &str| {
+        diff.lines()
+            .any(|l| l.starts_with(sign) && l.contains(text))
+    };
+    assert!(
+        line('-', "image: ghcr.io/acme/orders:git-d8f3c2a"),
+        "{diff}"
+    );
+    assert!(
+        line('+', "image: ghcr.io/acme/orders:git-a1b2c3d"),
+        "{diff}"
+    );
+    assert!(
+        !line('+', "kind: Service"),
+        "unchanged objects are context, not changes: {diff}"
+    );
+    assert!(
+        fake.requests()[before..].iter().all(|r| r.method == "GET"),
+        "reading what changes mutates nothing"
+    );
 
     // The server refuses a rollback while auto-sync is on: the guard is real.
     let refused = rt.block_on(b.execute(

@@ -9,6 +9,7 @@ pub mod drill_faults;
 pub mod git_migrations;
 pub mod kubernetes;
 pub mod layer;
+pub mod manifests;
 pub mod notes_history;
 pub mod registry;
 pub mod router;

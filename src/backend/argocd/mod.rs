@@ -280,37 +280,17 @@ impl ArgoBackend {
             let known = self.images_of.lock().unwrap().get(&key).cloned();
             let images = match known {
                 Some(i) => i,
-                None => {
-                    let mut q = Self::query(t);
-                    if multi.is_empty() {
-                        q.push(("revision", sha.clone()));
-                    } else {
-                        for (i, rev) in multi.iter().enumerate() {
-                            q.push(("revisions", rev.clone()));
-                            q.push(("sourcePositions", (i + 1).to_string()));
-                        }
+                None => match self.manifests_at(t, &sha, &multi).await {
+                    Ok(m) => {
+                        let i = convert::manifest_images(&m.manifests);
+                        self.images_of.lock().unwrap().insert(key, i.clone());
+                        i
                     }
-                    match self
-                        .client
-                        .get_json::<api::Manifests>(
-                            &format!("/api/v1/applications/{}/manifests", t.app),
-                            &q,
-                            "get",
-                            &Self::object(t),
-                        )
-                        .await
-                    {
-                        Ok(m) => {
-                            let i = convert::manifest_images(&m.manifests);
-                            self.images_of.lock().unwrap().insert(key, i.clone());
-                            i
-                        }
-                        Err(e) => {
-                            why = e.message();
-                            vec![]
-                        }
+                    Err(e) => {
+                        why = e.message();
+                        vec![]
                     }
-                }
+                },
             };
             if images.is_empty() {
                 unread += 1;
@@ -328,6 +308,76 @@ impl ArgoBackend {
                 "{note}; images unknown for {unread} history id(s) (manifests not readable{cause})"
             ));
         }
+    }
+
+    /// The manifests Argo CD renders for a revision (`GET …/manifests`): one
+    /// commit, or each source at its own revision for a multi-source entry.
+    async fn manifests_at(
+        &self,
+        t: &AppTarget,
+        sha: &str,
+        multi: &[String],
+    ) -> Result<api::Manifests, ApiError> {
+        let mut q = Self::query(t);
+        if multi.is_empty() {
+            q.push(("revision", sha.to_string()));
+        } else {
+            for (i, rev) in multi.iter().enumerate() {
+                q.push(("revisions", rev.clone()));
+                q.push(("sourcePositions", (i + 1).to_string()));
+            }
+        }
+        self.client
+            .get_json::<api::Manifests>(
+                &format!("/api/v1/applications/{}/manifests", t.app),
+                &q,
+                "get",
+                &Self::object(t),
+            )
+            .await
+    }
+
+    /// The live revision's rendered manifests against the target
+    /// revision's, as a diff: what a rollback to it would apply.
+    async fn manifest_change(&self, plan: &RollbackPlan) -> Result<String, BackendError> {
+        let t = self.target(&plan.target.name)?;
+        let app = self.get_app(&t).await?;
+        let sources = |r: &crate::core::model::Revision| -> Vec<String> {
+            app.status
+                .history
+                .iter()
+                .find(|e| r.id == e.id.to_string())
+                .map(|e| e.revisions.clone())
+                .unwrap_or_default()
+        };
+        let mut rendered = Vec::new();
+        for r in [&plan.from, &plan.to] {
+            let sha = r.git_sha.clone().ok_or_else(|| {
+                BackendError::NotFound(format!("history id {} names no revision to render", r.id))
+            })?;
+            let m = self.manifests_at(&t, &sha, &sources(r)).await?;
+            let objs: Vec<serde_json::Value> = m
+                .manifests
+                .iter()
+                .filter_map(|s| serde_json::from_str(s).ok())
+                .collect();
+            rendered.push((sha, crate::backend::manifests::yaml_stream(&objs)));
+        }
+        let short = |s: &str| s[..s.len().min(7)].to_string();
+        Ok(crate::core::change_diff::unified(
+            &format!(
+                "manifests of history id {} ({}, live)",
+                plan.from.id,
+                short(&rendered[0].0)
+            ),
+            &rendered[0].1,
+            &format!(
+                "manifests of history id {} ({})",
+                plan.to.id,
+                short(&rendered[1].0)
+            ),
+            &rendered[1].1,
+        ))
     }
 
     /// `None` when the tree may not be read (403) or is not there (404):
@@ -919,6 +969,15 @@ impl Backend for ArgoBackend {
     }
 
     /// Only for rehearsals: a dry run still creates an operation on the server.
+    fn changes<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+        Box::pin(async move {
+            plan.is_rollback().then_some(())?;
+            Some(self.manifest_change(plan).await)
+        })
+    }
     fn preview<'a>(
         &'a self,
         plan: &'a RollbackPlan,

@@ -159,7 +159,9 @@ pub fn template_change(
         .find(|o| o["path"] == "/spec/template")
         .map(|o| o["value"].clone())
         .unwrap_or_default();
-    let yaml = |v: &Value| serde_yaml_ng::to_string(&hide_env_values(v)).unwrap_or_default();
+    let yaml = |v: &Value| {
+        serde_yaml_ng::to_string(&crate::backend::manifests::hidden(v)).unwrap_or_default()
+    };
     let now = current_revision(deploy);
     let diff = crate::core::change_diff::unified(
         &format!("pod template now (revision {now})"),
@@ -171,30 +173,6 @@ pub fn template_change(
     Ok(format!(
         "{diff}\n(rollout undo changes the pod template only: replicas stay {replicas})"
     ))
-}
-
-/// Env values written into a template may be secrets: the diff shows
-/// that one changed (a short digest of it), never what it is.
-fn hide_env_values(template: &Value) -> Value {
-    use sha2::Digest;
-    let mut t = template.clone();
-    for list in ["containers", "initContainers"] {
-        let found = t
-            .get_mut("spec")
-            .and_then(|v| v.get_mut(list))
-            .and_then(Value::as_array_mut);
-        for c in found.into_iter().flatten() {
-            let env = c.get_mut("env").and_then(Value::as_array_mut);
-            for e in env.into_iter().flatten() {
-                if let Some(v) = e.get_mut("value").filter(|v| v.is_string()) {
-                    let d = sha2::Sha256::digest(v.as_str().unwrap_or_default().as_bytes());
-                    let short: String = d.iter().take(4).map(|b| format!("{b:02x}")).collect();
-                    *v = json!(format!("(hidden, sha256 {short}…)"));
-                }
-            }
-        }
-    }
-    t
 }
 
 fn current_revision(d: &Value) -> String {
@@ -260,24 +238,6 @@ pub fn rollout_status(d: &Value) -> Result<(String, bool), BackendError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A literal env value in a template may be a secret: the diff says it
-    /// changed, never what it was or is.
-    #[test]
-    fn env_values_in_the_change_diff_are_hidden_but_their_change_shows() {
-        let t = |v: &str| json!({"spec": {"containers": [{"name": "app", "image": "a:1", "env": [{"name": "TOKEN", "value": v}, {"name": "FROM", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]}});
-        let (a, b) = (
-            hide_env_values(&t("s3cr3t-old")),
-            hide_env_values(&t("s3cr3t-new")),
-        );
-        let text = format!("{a} {b}");
-        assert!(!text.contains("s3cr3t"), "{text}");
-        assert_ne!(a, b, "a changed value still reads as changed");
-        assert_eq!(
-            a["spec"]["containers"][0]["env"][1]["valueFrom"]["secretKeyRef"]["name"],
-            "s"
-        );
-    }
 
     fn fx(name: &str) -> Value {
         let p = format!("{}/tests/fixtures/k8s/{name}", env!("CARGO_MANIFEST_DIR"));

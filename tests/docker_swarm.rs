@@ -210,6 +210,15 @@ fn swarm_service_rolled_back_to_previous_then_pinned_to_v1_with_version_guard() 
 
     // rollback=previous, carrying the version the plan was built from.
     let p = plan(&b, &rt, PREVIOUS).unwrap();
+    // What it changes, from the engine's own PreviousSpec: v3 → v2.
+    let diff = rt.block_on(b.changes(&p)).unwrap().unwrap();
+    let line = |sign: char, text: &str| {
+        diff.lines()
+            .any(|l| l.starts_with(sign) && l.contains(text))
+    };
+    assert!(line('-', "Image: rbtui-test/web:v3"), "{diff}");
+    assert!(line('+', "Image: rbtui-test/web:v2"), "{diff}");
+    assert!(diff.contains("+++ the engine's PreviousSpec"), "{diff}");
     let done = rt
         .block_on(b.execute(
             &p,

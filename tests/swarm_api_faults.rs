@@ -31,7 +31,7 @@ fn service(m: &Manager) -> serde_json::Value {
         "UpdatedAt": "2026-12-03T03:00:00Z",
         "Spec": {
             "Name": "web",
-            "TaskTemplate": {"ContainerSpec": {"Image": m.image}},
+            "TaskTemplate": {"ContainerSpec": {"Image": m.image, "Env": ["DB_PASSWORD=hunter2"]}},
             "Mode": {"Replicated": {"Replicas": 1}}
         }
     })
@@ -131,6 +131,23 @@ fn an_update_answered_500_is_an_unknown_outcome_that_the_re_read_decides() {
         let b = backend(&engine_double(m.clone()));
         let (p, step) = pin_to_v1(&b, &rt);
         assert_eq!(p.built_from, "5");
+        // Before the confirm: only the image line changes, and the env
+        // value around it is never shown.
+        let diff = rt.block_on(b.changes(&p)).unwrap().unwrap();
+        let line = |sign: char, text: &str| {
+            diff.lines()
+                .any(|l| l.starts_with(sign) && l.contains(text))
+        };
+        assert!(line('-', "Image: rbtui-test/web:v2"), "{diff}");
+        assert!(line('+', "Image: rbtui-test/web:v1"), "{diff}");
+        let changed = diff.lines().filter(|l| {
+            l.starts_with(['+', '-']) && !l.starts_with("+++") && !l.starts_with("---")
+        });
+        assert_eq!(changed.count(), 2, "only the image line changes: {diff}");
+        assert!(
+            !diff.contains("hunter2") && diff.contains("DB_PASSWORD=(hidden"),
+            "{diff}"
+        );
         let r = rt.block_on(b.execute(&p, &step));
         let Err(BackendError::OutcomeUnknown(why)) = &r else {
             panic!("a 500 after the update left is not a failure: {r:?}")

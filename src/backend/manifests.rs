@@ -31,6 +31,15 @@ fn hide(v: &mut Value) {
                     }
                 }
             }
+            // Docker's `Env`: "KEY=value" strings.
+            if let Some(Value::Array(env)) = m.get_mut("Env") {
+                for e in env.iter_mut() {
+                    if let Some((k, val)) = e.as_str().and_then(|x| x.split_once('=')) {
+                        let d = digest(val);
+                        *e = json!(format!("{k}={}", d.as_str().unwrap_or_default()));
+                    }
+                }
+            }
             if let Some(Value::Array(env)) = m.get_mut("env") {
                 for e in env {
                     if let Some(val) = e.get_mut("value").filter(|x| x.is_string()) {
@@ -89,5 +98,12 @@ mod tests {
         ]);
         assert!(!s.contains("aHVudGVyMg"), "{s}");
         assert!(s.contains("password: (hidden, sha256"), "{s}");
+        let docker =
+            hidden(&json!({"ContainerSpec": {"Env": ["DB_PASSWORD=hunter2", "MODE=fast"]}}));
+        let text = docker.to_string();
+        assert!(
+            !text.contains("hunter2") && text.contains("DB_PASSWORD=(hidden"),
+            "{text}"
+        );
     }
 }

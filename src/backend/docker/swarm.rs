@@ -343,6 +343,50 @@ impl SwarmBackend {
         })
     }
 
+    /// The service spec now against the one the step will leave: the
+    /// engine's PreviousSpec for rollback=previous, else this spec with
+    /// only the image pinned.
+    async fn spec_change(&self, plan: &RollbackPlan) -> Result<String, BackendError> {
+        let t = self.target(&plan.target.name)?;
+        let svc = self.service(t).await?;
+        let now = svc.spec.clone().unwrap_or_default();
+        let (label, then) = if plan.to.id == PREVIOUS {
+            let id = svc.id.clone().unwrap_or_default();
+            let prev = self.previous_spec(&id).await.ok_or_else(|| {
+                BackendError::NotFound(format!(
+                    "service {} has no readable PreviousSpec",
+                    t.service
+                ))
+            })?;
+            ("the engine's PreviousSpec".to_string(), prev)
+        } else {
+            let img =
+                plan.to.images.first().ok_or_else(|| {
+                    BackendError::Failed("the chosen revision names no image".into())
+                })?;
+            let mut then = now.clone();
+            if let Some(cs) = then
+                .task_template
+                .as_mut()
+                .and_then(|tt| tt.container_spec.as_mut())
+            {
+                cs.image = Some(img.full());
+            }
+            (format!("this spec with the image of {}", plan.to.id), then)
+        };
+        let yaml = |s: &ServiceSpec| {
+            let v = serde_json::to_value(s).unwrap_or_default();
+            serde_yaml_ng::to_string(&crate::backend::manifests::hidden(&v)).unwrap_or_default()
+        };
+        let index = svc.version.as_ref().and_then(|v| v.index).unwrap_or(0);
+        Ok(crate::core::change_diff::unified(
+            &format!("service spec now (version {index})"),
+            &yaml(&now),
+            &label,
+            &yaml(&then),
+        ))
+    }
+
     async fn execute_step(
         &self,
         plan: &RollbackPlan,
@@ -723,6 +767,15 @@ impl Backend for SwarmBackend {
         Box::pin(self.read_progress(plan))
     }
     /// Polls are cheap (see `health_all`): changes show within a second.
+    fn changes<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+        Box::pin(async move {
+            plan.is_rollback().then_some(())?;
+            Some(self.spec_change(plan).await)
+        })
+    }
     fn poll_interval(&self) -> Duration {
         Duration::from_secs(1)
     }

@@ -294,6 +294,20 @@ fn a_rollback_through_compose_pins_the_version_and_stays_rolled_back() {
         "{steps:?}"
     );
     assert!(steps[2].contains("up -d --no-build web"), "{steps:?}");
+    // Before the confirm: the image, the pinned variable and the manifest
+    // pair, as they are now and as the plan leaves them.
+    let diff = rt.block_on(b.changes(&p)).unwrap().unwrap();
+    let line = |sign: char, text: &str| {
+        diff.lines()
+            .any(|l| l.starts_with(sign) && l.contains(text))
+    };
+    assert!(line('-', "image: rbtui-test/web:v3"), "{diff}");
+    assert!(line('+', "image: rbtui-test/web:v1"), "{diff}");
+    assert!(
+        line('-', "WEB_VERSION=v3") && line('+', "WEB_VERSION=v1"),
+        "{diff}"
+    );
+    assert!(line('+', "shop.v1.json"), "{diff}");
     let mut p = p;
     for s in p.steps.clone().iter().filter(|s| s.mutates()) {
         let done = rt

@@ -742,7 +742,87 @@ impl ComposeBackend {
     }
 }
 
+/// A deploy input file as the diff shows it: JSON with secret-looking
+/// values hidden, anything else only by its size (it may hold secrets).
+fn input_text(path: &std::path::Path) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(v) => {
+                serde_yaml_ng::to_string(&crate::backend::manifests::hidden(&v)).unwrap_or_default()
+            }
+            Err(_) => format!(
+                "({} lines, not JSON: contents not shown)\n",
+                text.lines().count()
+            ),
+        },
+        Err(e) => format!("(cannot be read: {e})\n"),
+    }
+}
+
+impl ComposeBackend {
+    /// What the plan changes: the image the service runs, the pinned
+    /// version variable, and the manifest swapped with it.
+    async fn input_change(&self, plan: &RollbackPlan) -> Result<String, BackendError> {
+        let t = self.target(&plan.target.name)?;
+        let cs = self.containers(t).await?;
+        let cur = cs[0].image.clone().unwrap_or_default();
+        let to = plan.to.images.first().map(|i| i.full()).unwrap_or_default();
+        let mut now = format!("image: {cur}\n");
+        let mut then = format!("image: {to}\n");
+        let mut swapped = false;
+        for step in &plan.steps {
+            match step {
+                PlanStep::EditInput(InputEdit::PinVar {
+                    file,
+                    var,
+                    from,
+                    to,
+                }) => {
+                    now.push_str(&format!(
+                        "{file}: {var}={}\n",
+                        from.as_deref().unwrap_or("(unset)")
+                    ));
+                    then.push_str(&format!("{file}: {var}={to}\n"));
+                }
+                PlanStep::EditInput(InputEdit::SwapManifest { live, versioned }) => {
+                    swapped = true;
+                    now.push_str(&format!("{live}:\n{}", input_text(live.as_ref())));
+                    then.push_str(&format!(
+                        "{live} (from {versioned}):\n{}",
+                        input_text(versioned.as_ref())
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if let (false, Some((live, versioned))) = (swapped, t.versioned_manifest(&plan.to.id)) {
+            now.push_str(&format!("{}:\n{}", live.display(), input_text(&live)));
+            then.push_str(&format!(
+                "{} (from {}):\n{}",
+                live.display(),
+                versioned.display(),
+                input_text(&versioned)
+            ));
+        }
+        Ok(crate::core::change_diff::unified(
+            &format!("compose service {}/{} now", t.project, t.service),
+            &now,
+            &format!("after the rollback to {}", plan.to.id),
+            &then,
+        ))
+    }
+}
+
 impl Backend for ComposeBackend {
+    fn changes<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+        Box::pin(async move {
+            plan.is_rollback().then_some(())?;
+            Some(self.input_change(plan).await)
+        })
+    }
     fn name(&self) -> &str {
         "compose"
     }

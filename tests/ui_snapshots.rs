@@ -197,4 +197,22 @@ fn the_run_line_says_when_the_outcome_is_unknown_or_the_plan_stopped() {
         "{}",
         line(&s)
     );
+    // Finished while the note fails: the result says it is not all on disk.
+    let run = s.state.run.as_mut().unwrap();
+    run.halted_by_note = None;
+    run.outcome = Some(rbtui::core::state::Outcome::Succeeded);
+    s.state.note_error = Some(rbtui::core::state::NoteFailure {
+        error: "No space left on device".into(),
+        since: s.state.now,
+        retried_at: s.state.now,
+    });
+    let done = text(&draw(&s, 120, 40))
+        .lines()
+        .find(|l| l.contains("ROLLBACK DONE"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        done.contains("NOT ALL RECORDED (note failing since 03:00:0"),
+        "{done}"
+    );
 }

@@ -91,6 +91,15 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             },
         ),
     };
+    // The screen never says more than the note holds: a run whose last
+    // entries are still held says so beside its result.
+    let detail = match (&s.note_error, r.phase()) {
+        (Some(n), RunPhase::Done(_)) => format!(
+            "NOT ALL RECORDED (note failing since {}); {detail}",
+            hms(n.since)
+        ),
+        _ => detail,
+    };
     let line = Line::from(vec![
         Span::styled(label, style),
         Span::styled(format!(" {} ", p.title()), theme::BOLD),

@@ -52,50 +52,66 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx:
             });
             let mut p = p;
             block_rolled_back_from(s, &mut p);
-            if p.refusal().is_none() && p.is_rollback() {
-                // What changes is shown before anyone types a name.
-                p.checks.push(plan::Check {
-                    id: super::plan::CheckId::Changes,
-                    status: CheckStatus::Pending,
-                    detail: "reading what the rollback changes…".into(),
-                    overridable: false,
-                });
-                fx.push(Effect::ReadChanges {
+            // Asked of the platform before anyone types a name: each a
+            // pending check, filled when its answer comes back.
+            let runnable = p.refusal().is_none();
+            if runnable && p.is_rollback() {
+                let e = Effect::ReadChanges {
                     plan_id: id,
                     plan: Box::new(p.clone()),
-                });
+                };
+                ask(
+                    &mut p,
+                    fx,
+                    plan::CheckId::Changes,
+                    "reading what the rollback changes…",
+                    e,
+                );
             }
-            if p.refusal().is_none() {
-                // Rights are asked before anyone types a name.
-                p.checks.push(plan::Check {
-                    id: super::plan::CheckId::Permissions,
-                    status: CheckStatus::Pending,
-                    detail: "asking the platform whether rbtui may do this…".into(),
-                    overridable: false,
-                });
-                fx.push(Effect::CheckPermissions {
+            if runnable {
+                let e = Effect::CheckPermissions {
                     plan_id: id,
                     plan: Box::new(p.clone()),
-                });
+                };
+                let detail = "asking the platform whether rbtui may do this…";
+                ask(&mut p, fx, plan::CheckId::Permissions, detail, e);
             }
-            if s.settings.mode == Mode::Rehearsal && p.refusal().is_none() {
+            if runnable && s.settings.mode == Mode::Rehearsal {
                 // Rehearsal: the platform previews the change first, where it can.
-                p.checks.push(plan::Check {
-                    id: super::plan::CheckId::DryRun,
-                    status: CheckStatus::Pending,
-                    detail: "server-side dry run running…".into(),
-                    overridable: false,
-                });
-                fx.push(Effect::Preview {
+                let e = Effect::Preview {
                     plan_id: id,
                     plan: Box::new(p.clone()),
-                });
+                };
+                ask(
+                    &mut p,
+                    fx,
+                    plan::CheckId::DryRun,
+                    "server-side dry run running…",
+                    e,
+                );
             }
             s.plan = Some(p);
             s.view.popup = Some(Popup::Plan);
         }
         Err(e) => s.flash = Some((true, e)),
     }
+}
+
+/// A check the platform answers later: pending until its effect returns.
+fn ask(
+    p: &mut plan::RollbackPlan,
+    fx: &mut Vec<Effect>,
+    id: plan::CheckId,
+    detail: &str,
+    effect: Effect,
+) {
+    p.checks.push(plan::Check {
+        id,
+        status: CheckStatus::Pending,
+        detail: detail.into(),
+        overridable: false,
+    });
+    fx.push(effect);
 }
 
 /// A plan back to an image this session rolled the target back from is

@@ -93,6 +93,15 @@ fn describe(e: &kube::Error, verb: &str, what: &str) -> BackendError {
     }
 }
 
+/// The revision a plan's rollback step undoes to, with its pins; `None`
+/// for a plan without one (re-enable) or a revision that is no number.
+fn undo_of(plan: &RollbackPlan) -> Option<(i64, &[crate::core::plan::ImagePin])> {
+    plan.steps.iter().find_map(|s| match s {
+        PlanStep::Rollback { to, pin, .. } => Some((to.number()?, pin.as_slice())),
+        _ => None,
+    })
+}
+
 fn time(v: &Value) -> Option<DateTime<Utc>> {
     v.as_str()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
@@ -695,14 +704,7 @@ impl Backend for KubeBackend {
         plan: &'a RollbackPlan,
     ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         Box::pin(async move {
-            let PlanStep::Rollback { to, pin, .. } = plan
-                .steps
-                .iter()
-                .find(|s| matches!(s, PlanStep::Rollback { .. }))?
-            else {
-                return None;
-            };
-            let n = to.number()?;
+            let (n, pin) = undo_of(plan)?;
             Some(
                 async {
                     let t = self.target(&plan.target.name)?;
@@ -731,14 +733,7 @@ impl Backend for KubeBackend {
         plan: &'a RollbackPlan,
     ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         Box::pin(async move {
-            let PlanStep::Rollback { to, pin, .. } = plan
-                .steps
-                .iter()
-                .find(|s| matches!(s, PlanStep::Rollback { .. }))?
-            else {
-                return None;
-            };
-            let n = to.number()?;
+            let (n, pin) = undo_of(plan)?;
             Some(self.undo(plan, n, pin, true).await.map(|d| d.summary))
         })
     }

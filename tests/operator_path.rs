@@ -101,7 +101,7 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
     let note = std::fs::read_to_string(&note_path).unwrap();
     // The diff is recorded with the plan, before the confirm.
     let what = note
-        .find("what changes: read from kubernetes")
+        .find("what changes: simulated by the demo")
         .expect("diff recorded");
     assert!(note[what..].contains("+  image: ghcr.io/acme/checkout:git-a1b2c3d"));
     assert!(

@@ -348,10 +348,12 @@ pub(super) fn changes_read(
         ),
         Some(Ok(diff)) => {
             let (added, removed) = super::change_diff::counts(&diff);
-            let detail = format!(
-                "read from {}: {added} line(s) added, {removed} removed (below)",
-                p.target.kind.label()
-            );
+            let from = if s.settings.mode == Mode::Demo {
+                "simulated by the demo".to_string()
+            } else {
+                format!("read from {}", p.target.kind.label())
+            };
+            let detail = format!("{from}: {added} line(s) added, {removed} removed (below)");
             let lines = diff.lines().map(str::to_string).collect();
             p.diff = Some(diff);
             (CheckStatus::Pass, detail, lines)

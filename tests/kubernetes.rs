@@ -878,6 +878,25 @@ fn a_mutable_tag_is_pinned_to_the_digest_that_ran_unless_the_exact_template_is_a
     );
     assert!(diff.contains("replicas stay"), "{diff}");
     assert!(
+        !diff.contains("HorizontalPodAutoscaler"),
+        "none targets it yet: {diff}"
+    );
+    // An HPA on the Deployment owns its replica count: the plan says so.
+    fake.edit(|s| {
+        s.put(
+            "horizontalpodautoscalers",
+            json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": "catalog", "namespace": "shop"},
+                "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "catalog"},
+                    "minReplicas": 3, "maxReplicas": 12}}),
+        )
+    });
+    let diff = rt.block_on(b.changes(&p)).unwrap().unwrap();
+    assert!(
+        diff.contains("HorizontalPodAutoscaler catalog scales it between 3 and 12 replicas"),
+        "{diff}"
+    );
+    assert!(
         fake.patches().is_empty(),
         "reading what changes sends nothing"
     );

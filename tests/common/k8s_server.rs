@@ -296,7 +296,8 @@ fn parse_path(path: &str) -> Option<(String, String, Option<String>)> {
     let rest = path
         .strip_prefix("/api/v1/namespaces/")
         .or_else(|| path.strip_prefix("/apis/apps/v1/namespaces/"))
-        .or_else(|| path.strip_prefix("/apis/discovery.k8s.io/v1/namespaces/"))?;
+        .or_else(|| path.strip_prefix("/apis/discovery.k8s.io/v1/namespaces/"))
+        .or_else(|| path.strip_prefix("/apis/autoscaling/v2/namespaces/"))?;
     let mut it = rest.split('/');
     let ns = it.next()?.to_string();
     let res = it.next()?.to_string();
@@ -430,6 +431,7 @@ fn kind_of(res: &str) -> &'static str {
         "pods" => "Pod",
         "events" => "Event",
         "endpointslices" => "EndpointSlice",
+        "horizontalpodautoscalers" => "HorizontalPodAutoscaler",
         _ => "Unknown",
     }
 }
@@ -438,6 +440,7 @@ fn api_of(res: &str) -> &'static str {
     match res {
         "deployments" | "replicasets" => "apps/v1",
         "endpointslices" => "discovery.k8s.io/v1",
+        "horizontalpodautoscalers" => "autoscaling/v2",
         _ => "v1",
     }
 }

@@ -242,6 +242,38 @@ impl KubeBackend {
         }
     }
 
+    /// The HorizontalPodAutoscaler scaling the Deployment, in words: the
+    /// rollback leaves its bounds (and so the replica count) to it. `None`
+    /// when none targets it, or RBAC may not read them.
+    async fn autoscaler(&self, t: &DeployTarget) -> Result<Option<String>, BackendError> {
+        let path = format!(
+            "/apis/autoscaling/v2/namespaces/{}/horizontalpodautoscalers",
+            t.namespace
+        );
+        let Some(list) = self
+            .get_optional(&path, "list", "horizontalpodautoscalers.autoscaling")
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|h| {
+                let r = &h["spec"]["scaleTargetRef"];
+                r["kind"] == "Deployment" && r["name"] == t.deployment.as_str()
+            })
+            .map(|h| {
+                format!(
+                    "(HorizontalPodAutoscaler {} scales it between {} and {} replicas; the rollback does not change that)",
+                    h["metadata"]["name"].as_str().unwrap_or("?"),
+                    h["spec"]["minReplicas"].as_i64().unwrap_or(1),
+                    h["spec"]["maxReplicas"].as_i64().unwrap_or(0)
+                )
+            }))
+    }
+
     fn deploy_path(t: &DeployTarget) -> String {
         format!(
             "/apis/apps/v1/namespaces/{}/deployments/{}",
@@ -710,7 +742,11 @@ impl Backend for KubeBackend {
                     let t = self.target(&plan.target.name)?;
                     let d = self.deployment(&t).await?;
                     let rss = self.replicasets_now(&t, &d).await?;
-                    kubectl::template_change(&d, &rss, n, pin)
+                    let diff = kubectl::template_change(&d, &rss, n, pin)?;
+                    Ok(match self.autoscaler(&t).await? {
+                        Some(h) => format!("{diff}\n{h}"),
+                        None => diff,
+                    })
                 }
                 .await,
             )

@@ -105,7 +105,8 @@ pub trait Backend: Send + Sync {
     }
     /// What the rollback changes, as a unified diff of the platform's own
     /// object (Kubernetes: the pod template now vs the target revision's),
-    /// read afresh for the plan. `None` where the platform has no such
+    /// read afresh for the plan. Asked for rollback plans only (the core
+    /// and `rbtui plan` check). `None` where the platform has no such
     /// object to compare.
     fn changes<'a>(
         &'a self,

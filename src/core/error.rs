@@ -79,15 +79,6 @@ impl BackendError {
         )
     }
 
-    /// The identity may not do this: more tries will not help, a login or
-    /// a grant will.
-    pub fn is_denied(&self) -> bool {
-        matches!(
-            self,
-            BackendError::Forbidden(_) | BackendError::Unauthorized(_)
-        )
-    }
-
     /// The platform's words with `prefix` in front, keeping the kind.
     pub fn context(self, prefix: impl std::fmt::Display) -> BackendError {
         self.map_message(|m| format!("{prefix}: {m}"))

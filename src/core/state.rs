@@ -355,9 +355,14 @@ impl State {
         self.table.get(target)
     }
 
-    /// The target's row, made empty when it has none yet.
+    /// The target's row, made empty when it has none yet. The key is
+    /// allocated only then: health polls call this per target.
     pub fn row_mut(&mut self, target: &str) -> &mut TargetRow {
-        self.table.entry(TargetId::from(target)).or_default()
+        if !self.table.contains_key(target) {
+            self.table
+                .insert(TargetId::from(target), TargetRow::default());
+        }
+        self.table.get_mut(target).expect("inserted above")
     }
 
     pub fn health(&self, target: &str) -> Option<&Health> {

@@ -968,16 +968,13 @@ impl Backend for ArgoBackend {
         })
     }
 
-    /// Only for rehearsals: a dry run still creates an operation on the server.
     fn changes<'a>(
         &'a self,
         plan: &'a RollbackPlan,
     ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
-        Box::pin(async move {
-            plan.is_rollback().then_some(())?;
-            Some(self.manifest_change(plan).await)
-        })
+        Box::pin(async move { Some(self.manifest_change(plan).await) })
     }
+    /// Only for rehearsals: a dry run still creates an operation on the server.
     fn preview<'a>(
         &'a self,
         plan: &'a RollbackPlan,

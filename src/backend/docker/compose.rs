@@ -818,10 +818,7 @@ impl Backend for ComposeBackend {
         &'a self,
         plan: &'a RollbackPlan,
     ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
-        Box::pin(async move {
-            plan.is_rollback().then_some(())?;
-            Some(self.input_change(plan).await)
-        })
+        Box::pin(async move { Some(self.input_change(plan).await) })
     }
     fn name(&self) -> &str {
         "compose"

@@ -147,7 +147,7 @@ mod describe_tests {
             "unix:///var/run/docker.sock",
             &io(std::io::ErrorKind::PermissionDenied),
         );
-        assert!(perm.is_denied(), "{perm:?}");
+        assert!(matches!(perm, BackendError::Forbidden(_)), "{perm:?}");
         let perm = perm.to_string();
         assert!(
             perm.starts_with("permission denied") && perm.contains("docker group"),

@@ -766,16 +766,13 @@ impl Backend for SwarmBackend {
     ) -> BoxFut<'a, Result<Progress, BackendError>> {
         Box::pin(self.read_progress(plan))
     }
-    /// Polls are cheap (see `health_all`): changes show within a second.
     fn changes<'a>(
         &'a self,
         plan: &'a RollbackPlan,
     ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
-        Box::pin(async move {
-            plan.is_rollback().then_some(())?;
-            Some(self.spec_change(plan).await)
-        })
+        Box::pin(async move { Some(self.spec_change(plan).await) })
     }
+    /// Polls are cheap (see `health_all`): changes show within a second.
     fn poll_interval(&self) -> Duration {
         Duration::from_secs(1)
     }

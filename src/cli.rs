@@ -125,8 +125,13 @@ pub enum Read {
     /// The rollback plan and its pre-flight checks; changes nothing.
     /// Exits 2 when a check blocks the plan.
     Plan {
-        target: String,
-        /// Revision, history id or spec to roll back to.
+        #[arg(required_unless_present = "group", conflicts_with = "group")]
+        target: Option<String>,
+        /// A `[[group]]` of the config: one plan with a section per target.
+        #[arg(long, value_name = "NAME")]
+        group: Option<String>,
+        /// Revision, history id or spec to roll back to; `lkg` (the last
+        /// known good) or `previous` (the one before the current).
         #[arg(long, value_name = "REVISION")]
         to: String,
         /// Kubernetes: restore the revision's template exactly (kubectl's

@@ -484,6 +484,14 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         .collect();
     settings.drill_stale_days = config.settings.drill_stale_after_days;
     settings.comms = crate::runbook::load_comms(config.dir.as_deref());
+    settings.groups = if demo && config.groups.is_empty() {
+        crate::backend::demo::scenario::builtin_groups()
+    } else {
+        config.groups.clone()
+    }
+    .iter()
+    .map(crate::config::GroupConfig::def)
+    .collect();
     if demo {
         settings.verify_window_secs = settings.verify_window_secs.min(30);
     }

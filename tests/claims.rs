@@ -125,7 +125,7 @@ fn an_unreachable_context_is_not_verified_at_confirm() {
         s.press("<Enter>");
     }
     assert!(
-        s.state.run.is_some(),
+        !s.state.runs.is_empty(),
         "confirmed; flash {:?}",
         s.state.flash
     );
@@ -155,7 +155,7 @@ fn resolved_says_resolved_only_after_a_verified_recovery() {
     );
     s.press("<Esc>");
     assert!(s.advance_until(120_000, |st| {
-        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome.is_some())
     }));
     s.press("s");
     assert!(

@@ -124,6 +124,31 @@ fn demo_status_history_and_plan_print_and_change_nothing() {
     );
 }
 
+/// The demo's group from the command line: a section per target in the
+/// group's order, exit 2 because one section blocks, the confirm named.
+#[test]
+fn demo_group_plan_has_a_section_per_target_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rbtui(dir.path(), &["demo", "plan", "--group", "shop", "--to", "lkg"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "orders' schema check blocks: {s}");
+    let at = |m: &str| s.find(&format!("━━ {m}\n")).unwrap_or_else(|| panic!("{m}: {s}"));
+    assert!(at("checkout") < at("orders") && at("orders") < at("payments"), "{s}");
+    assert!(s.contains("To   revision 8: checkout:git-a1b2c3d"), "{s}");
+    assert!(s.contains("group name `shop` to be typed"), "{s}");
+    let out = rbtui(
+        dir.path(),
+        &["demo", "plan", "--group", "shop", "--to", "previous", "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["order"], "sequential");
+    assert_eq!(v["plans"][0]["to"]["id"], "8");
+    assert_eq!(v["plans"].as_array().unwrap().len(), 3);
+    let out = rbtui(dir.path(), &["demo", "plan", "--group", "nope", "--to", "lkg"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown group `nope` (known: shop)"));
+    assert!(!dir.path().join("incidents").exists(), "no note written");
+}
+
 #[test]
 fn config_with_demo_targets_serves_only_those() {
     let dir = tempfile::tempdir().unwrap();

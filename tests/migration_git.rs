@@ -447,7 +447,7 @@ fn a_revert_commit_in_the_checkout_ticks_the_follow_up() {
     }
     s.press("<Enter><Enter><Enter>");
     assert!(s.advance_until(60_000, |st| {
-        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome.is_some())
     }));
     let bad = s
         .state

@@ -109,8 +109,9 @@ fn a_full_disk_at_confirm_sends_nothing_and_the_entries_are_written_late() {
     });
     let run = s
         .state
-        .run
-        .clone()
+        .runs
+        .last()
+        .cloned()
         .expect("the run exists to say what happened");
     let Some(Outcome::Failed(msg)) = &run.outcome else {
         panic!("run stopped, got {:?}", run.outcome)
@@ -168,7 +169,7 @@ fn a_full_disk_between_two_steps_stops_the_plan_after_the_step_that_ran() {
         assert!(!svc.auto_sync, "step 1 had been sent and ran");
         assert!(svc.rollout.is_none(), "step 2 was never sent");
     });
-    let run = s.state.run.clone().unwrap();
+    let run = s.state.runs.last().cloned().unwrap();
     let Some(Outcome::Failed(msg)) = &run.outcome else {
         panic!("stopped, got {:?}", run.outcome)
     };

@@ -60,7 +60,7 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
     assert!(matches!(s.state.view.popup, Some(Popup::Confirm(_))));
     s.press("checkou<Enter>");
     assert!(
-        s.state.run.is_none(),
+        s.state.runs.is_empty(),
         "a wrong name must not start anything"
     );
     s.press("t<Enter>");
@@ -68,10 +68,10 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
 
     // Progress, convergence and verification, on simulated time.
     assert!(s.advance_until(60_000, |st| {
-        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome.is_some())
     }));
     assert_eq!(
-        s.state.run.as_ref().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome,
         Some(Outcome::Succeeded)
     );
     let ticks = &s.state.checklist("checkout").unwrap();
@@ -181,7 +181,7 @@ fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
 
     // Name, then a reason too short, then a real one.
     s.press("<Enter>orders<Tab>short<Enter>");
-    assert!(s.state.run.is_none());
+    assert!(s.state.runs.is_empty());
     let Some(Popup::Confirm(f)) = &s.state.view.popup else {
         panic!("still confirming")
     };
@@ -189,10 +189,10 @@ fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
     s.press(" but PITR restore is prepared by DBA on call<Enter>");
     assert!(s.state.in_flight());
     assert!(s.advance_until(60_000, |st| {
-        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome.is_some())
     }));
     assert_eq!(
-        s.state.run.as_ref().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome,
         Some(Outcome::Succeeded)
     );
     b.with_world(|w, _| {
@@ -220,10 +220,10 @@ fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
     );
     s.press("<Enter>orders<Tab>PR #4242 reverts d8f3c2a, merged<Enter>");
     assert!(s.advance_until(5_000, |st| {
-        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome.is_some())
     }));
     assert_eq!(
-        s.state.run.as_ref().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome,
         Some(Outcome::Succeeded)
     );
     assert!(
@@ -263,9 +263,9 @@ fn rolling_back_to_a_known_bad_revision_fails_and_leaves_the_checklist_open() {
     s.press("drill: known bad on purpose<Enter>");
     assert!(s.state.in_flight(), "{:?}", s.state.flash);
     assert!(s.advance_until(60_000, |st| {
-        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome.is_some())
     }));
-    let Some(Outcome::Failed(m)) = &s.state.run.as_ref().unwrap().outcome else {
+    let Some(Outcome::Failed(m)) = &s.state.runs.last().unwrap().outcome else {
         panic!("must fail")
     };
     assert!(m.contains("ProgressDeadlineExceeded"), "{m}");
@@ -286,7 +286,7 @@ fn rehearsal_refuses_prod_and_runs_staging() {
     assert_eq!(c.status, CheckStatus::Block);
     assert!(!c.overridable);
     s.press("<Enter>");
-    assert!(s.state.run.is_none());
+    assert!(s.state.runs.is_empty());
     assert!(
         s.state
             .flash
@@ -338,7 +338,7 @@ fn read_only_shows_plans_and_refuses_every_mutation() {
         plan_to(&mut s, t, rev);
         assert_eq!(check(&s, "mode").status, CheckStatus::Block);
         s.press("<Enter>");
-        assert!(s.state.run.is_none());
+        assert!(s.state.runs.is_empty());
         assert!(!matches!(s.state.view.popup, Some(Popup::Confirm(_))));
         assert!(s.state.flash.as_ref().unwrap().1.contains("read-only mode"));
         s.press("<Esc>");
@@ -354,7 +354,7 @@ fn a_plan_built_before_a_concurrent_change_is_refused_and_rebuilt() {
     // Someone else deploys while the operator reads the plan.
     b.with_world(|w, _| w.service_mut("search").unwrap().version += 1);
     s.press("<Enter><Enter>");
-    assert!(s.state.run.is_none(), "nothing runs on a stale plan");
+    assert!(s.state.runs.is_empty(), "nothing runs on a stale plan");
     assert!(
         s.recorded
             .iter()
@@ -451,10 +451,10 @@ fn verification_window_records_not_recovered_with_before_and_after() {
     plan_to(&mut s, "search", "17");
     s.press("<Enter><Enter>");
     assert!(s.advance_until(60_000, |st| {
-        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome.is_some())
     }));
     assert_eq!(
-        s.state.run.as_ref().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome,
         Some(Outcome::Succeeded),
         "the rollout itself converged"
     );
@@ -495,7 +495,7 @@ fn rollbacks_leave_a_marker_that_later_sessions_read_as_swarm_history() {
         plan_to(&mut s, "payments", "106");
         s.press("<Enter>payments<Enter>");
         assert!(s.advance_until(60_000, |st| {
-            st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+            st.runs.last().is_some_and(|r| r.outcome.is_some())
         }));
     }
     let note = std::fs::read_to_string(&note_path).unwrap();
@@ -566,10 +566,10 @@ fn a_rehearsal_that_ran_to_its_end_is_recorded_as_a_drill() {
     plan_to(&mut s, "search", "17");
     s.press("<Enter><Enter>");
     assert!(s.advance_until(60_000, |st| {
-        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome.is_some())
     }));
     assert_eq!(
-        s.state.run.as_ref().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome,
         Some(Outcome::Succeeded)
     );
     let w = rbtui::note::resume::last_worked(dir.path());

@@ -431,7 +431,7 @@ fn a_rollback_verified_while_prometheus_is_down_is_recorded_not_proven() {
     s.press("<Enter>");
     assert!(s.state.in_flight(), "{:?}", s.state.flash);
     assert!(s.advance_until(120_000, |st| {
-        st.run.as_ref().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome.is_some())
     }));
     let all = s.recorded.join("\n");
     assert!(!all.contains("**recovered**"), "{all}");

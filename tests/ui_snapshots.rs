@@ -174,21 +174,21 @@ fn the_run_line_says_when_the_outcome_is_unknown_or_the_plan_stopped() {
             .to_string()
     };
     assert!(line(&s).contains("watching rollout"), "{}", line(&s));
-    let run = s.state.run.as_mut().unwrap();
+    let run = s.state.runs.last_mut().unwrap();
     run.progress_failing = Some((s.state.now, "connection refused".into()));
     assert!(
         line(&s).contains("rollout: OUTCOME UNKNOWN its state cannot be read since 03:00:0"),
         "{}",
         line(&s)
     );
-    let run = s.state.run.as_mut().unwrap();
+    let run = s.state.runs.last_mut().unwrap();
     run.unknown_step = Some((run.step, 2));
     assert!(
         line(&s).contains("step 2/3 OUTCOME UNKNOWN answer lost; re-reading the target (2 failed)"),
         "{}",
         line(&s)
     );
-    let run = s.state.run.as_mut().unwrap();
+    let run = s.state.runs.last_mut().unwrap();
     run.unknown_step = None;
     run.progress_failing = None;
     run.halted_by_note = Some("No space left on device".into());
@@ -198,7 +198,7 @@ fn the_run_line_says_when_the_outcome_is_unknown_or_the_plan_stopped() {
         line(&s)
     );
     // Finished while the note fails: the result says it is not all on disk.
-    let run = s.state.run.as_mut().unwrap();
+    let run = s.state.runs.last_mut().unwrap();
     run.halted_by_note = None;
     run.outcome = Some(rbtui::core::state::Outcome::Succeeded);
     s.state.note_error = Some(rbtui::core::state::NoteFailure {
@@ -215,4 +215,25 @@ fn the_run_line_says_when_the_outcome_is_unknown_or_the_plan_stopped() {
         done.contains("NOT ALL RECORDED (note failing since 03:00:0"),
         "{done}"
     );
+}
+
+/// A group: its plan with a section per target, its confirm, and the run
+/// lines (the group's, then one per member) while it runs.
+#[test]
+fn a_group_plan_confirm_and_progress() {
+    let (mut s, _) = demo(Mode::Demo, None);
+    s.state.settings.groups = vec![rbtui::core::group::GroupDef {
+        name: "staging".into(),
+        targets: vec!["search".into(), "catalog".into()],
+        order: rbtui::core::group::Order::Sequential,
+    }];
+    select(&mut s, "search");
+    s.press("R");
+    s.advance(1000);
+    snap("30_group_plan", &s);
+    s.press("<Enter>");
+    snap("31_group_confirm", &s);
+    s.press("<Enter>");
+    s.advance(3000);
+    snap("32_group_in_progress", &s);
 }

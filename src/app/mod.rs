@@ -130,13 +130,34 @@ pub fn summary(e: &NoteEntry) -> String {
     crate::note::render::redact(&format!("{}{}: {}", e.kind, t, e.text))
 }
 
-/// Reads whose answer only matters while they are the newest of their
-/// kind: a history read for a target the operator left, or the migrations
-/// of a plan that was replaced, is cancelled when the next one starts.
+/// Reads whose answer only matters while they are the newest of their kind
+/// for their target: a history read, or the migrations of a plan that was
+/// replaced, is cancelled when the next one for the same target starts.
+/// Per target: a group's plan reads every member at once, and none of
+/// those reads may cancel another's.
 #[derive(Default)]
 struct Superseded {
-    history: Option<tokio::task::AbortHandle>,
-    migrations: Option<tokio::task::AbortHandle>,
+    newest: std::collections::HashMap<(&'static str, String), tokio::task::AbortHandle>,
+}
+
+impl Superseded {
+    /// The key an effect is superseded under, if it can be.
+    fn key(fx: &Effect) -> Option<(&'static str, String)> {
+        match fx {
+            Effect::LoadHistory(t) => Some(("history", t.clone())),
+            Effect::LoadMigrations { plan, .. } => {
+                Some(("migrations", plan.target.name.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Records the newest read under its key, aborting the one it replaces.
+    fn replace(&mut self, key: (&'static str, String), handle: tokio::task::AbortHandle) {
+        if let Some(old) = self.newest.insert(key, handle) {
+            old.abort();
+        }
+    }
 }
 
 /// Performs an effect on a task the runtime owns: every task ends with the
@@ -148,14 +169,7 @@ fn spawn_effect(
     tx: &mpsc::UnboundedSender<Action>,
     fx: Effect,
 ) {
-    let slot = match &fx {
-        Effect::LoadHistory(_) => Some(&mut reads.history),
-        Effect::LoadMigrations { .. } => Some(&mut reads.migrations),
-        _ => None,
-    };
-    if let Some(old) = slot.as_ref().and_then(|s| s.as_ref()) {
-        old.abort();
-    }
+    let key = Superseded::key(&fx);
     let b = backend.clone();
     let tx = tx.clone();
     let handle = tasks.spawn(async move {
@@ -167,8 +181,8 @@ fn spawn_effect(
             let _ = tx.send(a);
         }
     });
-    if let Some(slot) = slot {
-        *slot = Some(handle);
+    if let Some(key) = key {
+        reads.replace(key, handle);
     }
     // Reap what has finished so the set stays small over a long incident.
     while tasks.try_join_next().is_some() {}
@@ -389,5 +403,30 @@ pub async fn run(
             }
             _ = tick.tick() => { step!(Action::Tick(chrono::Utc::now())); }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A group's plan reads every member at once: a read for one target
+    /// never cancels another's; a newer read for the same target does.
+    #[tokio::test]
+    async fn reads_are_superseded_per_target_only() {
+        let mut reads = Superseded::default();
+        let mut tasks = JoinSet::new();
+        let forever = || async { tokio::time::sleep(Duration::from_secs(3600)).await };
+        let a1 = tasks.spawn(forever());
+        let b = tasks.spawn(forever());
+        reads.replace(Superseded::key(&Effect::LoadHistory("a".into())).unwrap(), a1.clone());
+        reads.replace(Superseded::key(&Effect::LoadHistory("b".into())).unwrap(), b.clone());
+        tokio::task::yield_now().await;
+        assert!(!a1.is_finished() && !b.is_finished(), "b's read left a's alone");
+        let a2 = tasks.spawn(forever());
+        reads.replace(Superseded::key(&Effect::LoadHistory("a".into())).unwrap(), a2.clone());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(a1.is_finished(), "the newer read of a cancels the older");
+        assert!(!a2.is_finished() && !b.is_finished());
     }
 }

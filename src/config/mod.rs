@@ -53,6 +53,8 @@ pub struct Config {
     pub settings: Settings,
     pub thresholds: Thresholds,
     pub targets: Vec<TargetConfig>,
+    /// Targets rolled back together with one confirm.
+    pub groups: Vec<GroupConfig>,
     /// Where it was read from, for runbook overrides next to it.
     pub dir: Option<PathBuf>,
 }
@@ -68,6 +70,28 @@ struct RawConfig {
     thresholds: Thresholds,
     #[serde(default, rename = "target")]
     targets: Vec<toml::Spanned<toml::Table>>,
+    #[serde(default, rename = "group")]
+    groups: Vec<toml::Spanned<GroupConfig>>,
+}
+
+/// `[[group]]`: targets rolled back together, with one plan and one confirm.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    pub name: String,
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub order: crate::core::group::Order,
+}
+
+impl GroupConfig {
+    pub fn def(&self) -> crate::core::group::GroupDef {
+        crate::core::group::GroupDef {
+            name: self.name.clone(),
+            targets: self.targets.clone(),
+            order: self.order,
+        }
+    }
 }
 
 /// Larger than any real config; a guard against the wrong file.
@@ -139,6 +163,35 @@ fn check_ranges(origin: &str, text: &str, c: &Config) -> Result<(), String> {
     Ok(())
 }
 
+/// A group names at least two known targets, each once, under a name of
+/// its own (it is typed to confirm a prod group).
+fn check_groups(origin: &str, text: &str, c: &Config, at: &[usize]) -> Result<(), String> {
+    let mut names = std::collections::HashSet::new();
+    for (g, &start) in c.groups.iter().zip(at) {
+        let (l, col) = line_col(text, start);
+        let here = format!("{origin}:{l}:{col}: group `{}`", g.name);
+        if g.name.trim().is_empty() {
+            return Err(format!("{origin}:{l}:{col}: a group has an empty name"));
+        }
+        if !names.insert(&g.name) {
+            return Err(format!("{here}: a group of that name is defined twice"));
+        }
+        if g.targets.len() < 2 {
+            return Err(format!("{here}: a group needs at least two targets"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in &g.targets {
+            if !c.targets.iter().any(|x| &x.name == t) {
+                return Err(format!("{here}: no target named `{t}`"));
+            }
+            if !seen.insert(t) {
+                return Err(format!("{here}: `{t}` is listed twice"));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Config {
     pub fn parse(origin: &str, text: &str) -> Result<Config, String> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
@@ -155,10 +208,12 @@ impl Config {
                 t.into_inner(),
             )?);
         }
+        let group_at: Vec<usize> = raw.groups.iter().map(|g| g.span().start).collect();
         let mut c = Config {
             settings: raw.settings,
             thresholds: raw.thresholds,
             targets,
+            groups: raw.groups.into_iter().map(|g| g.into_inner()).collect(),
             dir: None,
         };
         let mut seen = std::collections::HashSet::new();
@@ -236,6 +291,7 @@ impl Config {
             }
         }
         check_ranges(origin, text, &c)?;
+        check_groups(origin, text, &c, &group_at)?;
         for t in &mut c.targets {
             let named_prod = crate::core::model::is_prod_environment(&t.environment);
             match t.prod {
@@ -374,5 +430,28 @@ mod tests {
         assert!(e.contains("c.toml:4:1") && e.contains("enviroment"), "{e}");
         let e = Config::parse("c.toml", "[[target]]\nname = \"a\"\nkind = \"demo\"\n[[target]]\nname = \"a\"\nkind = \"demo\"\n").unwrap_err();
         assert!(e.contains("duplicate target name `a`"), "{e}");
+    }
+
+    /// A group names known targets, at least two, each once; its order is
+    /// one of the two rbtui knows.
+    #[test]
+    fn groups_name_known_targets_and_a_known_order() {
+        let targets = "[[target]]\nname = \"a\"\nkind = \"demo\"\n[[target]]\nname = \"b\"\nkind = \"demo\"\n";
+        let c = Config::parse(
+            "c.toml",
+            &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\", \"b\"]\norder = \"parallel\"\n"),
+        )
+        .unwrap();
+        assert_eq!(c.groups[0].order, crate::core::group::Order::Parallel);
+        let c = Config::parse("c.toml", &format!("{targets}[[group]]\nname = \"s\"\ntargets = [\"a\", \"b\"]\n")).unwrap();
+        assert_eq!(c.groups[0].order, crate::core::group::Order::Sequential, "the default");
+        let e = Config::parse("c.toml", &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\", \"c\"]\n")).unwrap_err();
+        assert_eq!(e, "c.toml:7:1: group `shop`: no target named `c`");
+        let e = Config::parse("c.toml", &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\"]\n")).unwrap_err();
+        assert!(e.ends_with("a group needs at least two targets"), "{e}");
+        let e = Config::parse("c.toml", &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\", \"a\"]\n")).unwrap_err();
+        assert!(e.ends_with("`a` is listed twice"), "{e}");
+        let e = Config::parse("c.toml", &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\", \"b\"]\norder = \"random\"\n")).unwrap_err();
+        assert!(e.contains("unknown variant `random`") && e.contains("sequential"), "{e}");
     }
 }

@@ -2,8 +2,6 @@
 //! Part of `update`; pure like it.
 
 use super::action::{Effect, Key};
-use super::checklist::auto_tick;
-use super::checklist::not_ticked;
 use super::checklist::tick_step;
 use super::entry::EntryKind;
 use super::lifecycle::finish;
@@ -12,8 +10,6 @@ use super::lifecycle::status_message;
 use super::plan::CheckStatus;
 use super::reads::{request_other_form, request_plan, request_reenable};
 use super::record::record;
-use super::run::start_step;
-use super::runbook::AutoEvent;
 use super::state::{ConfirmField, ConfirmForm, Pane, Popup, Run, State};
 use super::targets::assess;
 use super::targets::reorder;
@@ -60,6 +56,10 @@ pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
             });
         }
         Key::Char('p') if s.plan.is_some() => s.view.popup = Some(Popup::Plan),
+        Key::Char('p') if s.group.as_ref().is_some_and(|g| !g.confirmed) => {
+            s.view.popup = Some(Popup::GroupPlan)
+        }
+        Key::Char('R') => super::grouping::request_from_health(s, fx),
         Key::Char('a') => request_reenable(s, fx),
         Key::Char(c @ '1'..='5') => s.view.focus = Pane::ALL[(c as u8 - b'1') as usize],
         Key::Esc => {
@@ -118,6 +118,12 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
                         if s.history(&name).is_none() {
                             fx.push(Effect::LoadHistory(name));
                         }
+                    }
+                }
+            } else if k == Key::Char(' ') {
+                if let Some(t) = s.view.selected.clone() {
+                    if !s.view.marked.remove(&t) {
+                        s.view.marked.insert(t);
                     }
                 }
             } else if k == Key::Enter {
@@ -237,32 +243,66 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
             }
             _ => {}
         },
-        Popup::Confirm(mut f) => match k {
-            Key::Esc => s.view.popup = Some(Popup::Plan),
-            Key::Tab | Key::BackTab | Key::Up | Key::Down => {
-                let plan = s.plan.as_ref();
-                let both = plan.is_some_and(|p| p.needs_typed_name() && p.needs_override());
-                if both {
-                    f.field = if f.field == ConfirmField::Name {
-                        ConfirmField::Reason
-                    } else {
-                        ConfirmField::Name
-                    };
+        Popup::Confirm(f) => confirm_key(s, f, k, false, fx),
+        Popup::GroupConfirm(f) => confirm_key(s, f, k, true, fx),
+        Popup::GroupPlan => match k {
+            Key::Esc | Key::Char('q') => s.view.popup = None,
+            Key::Up | Key::Char('k') => s.view.plan_scroll = s.view.plan_scroll.saturating_sub(1),
+            Key::Down | Key::Char('j') => s.view.plan_scroll = (s.view.plan_scroll + 1).min(2000),
+            Key::Char('f') => {
+                if let Some(g) = s.group.as_mut().filter(|g| !g.confirmed) {
+                    g.continue_on_failure = !g.continue_on_failure;
                 }
-                s.view.popup = Some(Popup::Confirm(f));
             }
-            Key::Backspace => {
-                field_mut(&mut f).pop();
-                s.view.popup = Some(Popup::Confirm(f));
-            }
-            Key::Char(c) => {
-                field_mut(&mut f).push(c);
-                f.error = None;
-                s.view.popup = Some(Popup::Confirm(f));
-            }
-            Key::Enter => submit_confirm(s, f, fx),
-            _ => s.view.popup = Some(Popup::Confirm(f)),
+            Key::Char('v') => super::grouping::switch_target(s, fx),
+            Key::Enter | Key::Char('c') => super::grouping::open_confirm(s, fx),
+            _ => {}
         },
+    }
+}
+
+/// The typed confirm of a plan or of a group: the same form, the same keys.
+fn confirm_key(s: &mut State, mut f: ConfirmForm, k: Key, group: bool, fx: &mut Vec<Effect>) {
+    let wrap = |f| {
+        if group {
+            Popup::GroupConfirm(f)
+        } else {
+            Popup::Confirm(f)
+        }
+    };
+    match k {
+        Key::Esc => s.view.popup = Some(if group { Popup::GroupPlan } else { Popup::Plan }),
+        Key::Tab | Key::BackTab | Key::Up | Key::Down => {
+            let both = if group {
+                s.group
+                    .as_ref()
+                    .is_some_and(|g| g.needs_typed_name() && g.needs_override())
+            } else {
+                s.plan
+                    .as_ref()
+                    .is_some_and(|p| p.needs_typed_name() && p.needs_override())
+            };
+            if both {
+                f.field = if f.field == ConfirmField::Name {
+                    ConfirmField::Reason
+                } else {
+                    ConfirmField::Name
+                };
+            }
+            s.view.popup = Some(wrap(f));
+        }
+        Key::Backspace => {
+            field_mut(&mut f).pop();
+            s.view.popup = Some(wrap(f));
+        }
+        Key::Char(c) => {
+            field_mut(&mut f).push(c);
+            f.error = None;
+            s.view.popup = Some(wrap(f));
+        }
+        Key::Enter if group => super::grouping::submit_confirm(s, f, fx),
+        Key::Enter => submit_confirm(s, f, fx),
+        _ => s.view.popup = Some(wrap(f)),
     }
 }
 
@@ -367,77 +407,11 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
         details,
         None,
     );
-    // The context is verified by a fresh answer from it, not by the config.
-    match context_proof(s, &t) {
-        Ok(fact) => auto_tick(
-            s,
-            fx,
-            &t,
-            AutoEvent::ContextVerified,
-            Some(format!(
-                "{} ({}, {}): {fact}",
-                t, p.target.environment, p.target.location
-            )),
-        ),
-        Err(why) => not_ticked(s, fx, &t, AutoEvent::ContextVerified, why),
-    }
-    if let Some(r) = reason.as_ref().filter(|_| {
-        p.checks
-            .iter()
-            .any(|c| c.id == super::plan::CheckId::Schema && c.status == CheckStatus::Block)
-    }) {
-        // An override is the operator's decision, not the fact the step
-        // states ("no forward-only migration"): the step stays open.
-        not_ticked(
-            s,
-            fx,
-            &t,
-            AutoEvent::SchemaChecked,
-            format!("the schema check BLOCKED and was overridden: {r}"),
-        );
-    }
-    s.run = Some(Run {
-        plan: p,
-        step: 0,
-        started_at: s.now,
-        step_started_at: s.now,
-        progress: None,
-        after: None,
-        outcome: None,
-        override_reason: reason,
-        verify_until: None,
-        verified_replicas: false,
-        halted_by_note: None,
-        unknown_step: None,
-        autosync_fought: false,
-        progress_failing: None,
-        caveat: None,
-        superseded: None,
-    });
+    super::confirm::confirmed_ticks(s, &p, reason.as_deref(), fx);
     s.plan = None;
-    start_step(s, fx);
-}
-
-/// The platform answered for this target recently and without error.
-fn context_proof(s: &State, t: &str) -> Result<String, String> {
-    if let Some(e) = s.row(t).and_then(|row| row.health_error.as_ref()) {
-        return Err(format!("the last read of {t} failed: {e}"));
-    }
-    let Some(h) = s.health(t) else {
-        return Err(format!("{t} has not answered yet"));
-    };
-    let age = (s.now - h.observed_at).num_seconds();
-    if age > s.settings.thresholds.stale_after_secs {
-        return Err(format!(
-            "{t} last answered {} ago (stale)",
-            super::fmt::age(age)
-        ));
-    }
-    Ok(format!(
-        "the platform answered at {} (revision {})",
-        super::fmt::hms(h.observed_at),
-        h.revision
-    ))
+    s.group = None;
+    s.runs.retain(Run::in_flight);
+    super::run::start_run(s, p, reason, fx);
 }
 
 pub(super) fn hand_tick(s: &mut State, _fx: &mut Vec<Effect>) {

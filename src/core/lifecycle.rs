@@ -20,8 +20,7 @@ pub(super) fn status_message(
     let which = which.unwrap_or_else(|| crate::core::status::default_for(s));
     let text = crate::core::status::draft(s, which);
     let t = s
-        .run
-        .as_ref()
+        .shown_run()
         .map(|r| r.plan.target.name.clone())
         .or(s.view.selected.clone());
     record(
@@ -66,7 +65,7 @@ pub(super) fn finish(s: &mut State, fx: &mut Vec<Effect>) {
         .filter(|(_, r)| !r.checklist.is_empty())
         .map(|(t, _)| t.to_string())
         .collect();
-    if let Some(r) = &s.run {
+    for r in &s.runs {
         if !names.contains(&r.plan.target.name) {
             names.push(r.plan.target.name.clone());
         }

@@ -4,11 +4,14 @@
 pub mod action;
 pub mod change_diff;
 mod checklist;
+mod confirm;
 pub mod comms;
 pub mod drill;
 pub mod entry;
 pub mod error;
 pub mod fmt;
+pub mod group;
+mod grouping;
 mod keys;
 mod lifecycle;
 pub mod migration;

@@ -431,6 +431,18 @@ impl History {
     pub fn find(&self, id: &str) -> Option<&Revision> {
         self.revisions.iter().find(|r| r.id == id)
     }
+
+    /// What the operator asked for: a revision's id, else `lkg` (the last
+    /// one an earlier incident recorded healthy) or `previous` (the one the
+    /// platform ran before the current). An id wins: Swarm's engine-kept
+    /// spec is called `previous`.
+    pub fn resolve(&self, asked: &str) -> Option<&Revision> {
+        self.find(asked).or_else(|| match asked {
+            "lkg" => self.find(self.last_known_good.as_deref()?),
+            "previous" => self.previous(),
+            _ => None,
+        })
+    }
 }
 
 /// A health snapshot of one target. Counts are what the platform reports;

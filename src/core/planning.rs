@@ -24,12 +24,31 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx:
         ));
         return;
     }
+    match make_plan(s, target, to, exact, fx) {
+        Ok(p) => {
+            s.group = None;
+            s.plan = Some(p);
+            s.view.popup = Some(Popup::Plan);
+        }
+        Err(e) => s.flash = Some((true, e)),
+    }
+}
+
+/// A plan from the target's fresh read, with the questions it asks the
+/// platform sent (each a pending check until its answer is folded in by
+/// plan id, wherever the plan is kept: alone or in a group).
+pub(super) fn make_plan(
+    s: &mut State,
+    target: &str,
+    to: &str,
+    exact: bool,
+    fx: &mut Vec<Effect>,
+) -> Result<plan::RollbackPlan, String> {
     let (Some(t), Some(h)) = (s.target(target).cloned(), s.history(target).cloned()) else {
-        s.flash = Some((true, format!("history of {target} not loaded yet")));
-        return;
+        return Err(format!("history of {target} not loaded yet"));
     };
     let id = s.next_plan_id;
-    let r = plan::build(PlanInputs {
+    let mut p = plan::build(PlanInputs {
         id,
         target: &t,
         mode: s.settings.mode,
@@ -40,61 +59,65 @@ pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx:
         mutable_tags: &s.settings.mutable_tags,
         rollout_timeout_secs: s.settings.rollout_timeout_secs,
         exact_template: exact,
+    })?;
+    s.next_plan_id = s.next_plan_id.next();
+    s.view.migration_scroll = 0;
+    s.view.plan_scroll = 0;
+    fx.push(Effect::LoadMigrations {
+        plan_id: id,
+        plan: Box::new(p.clone()),
     });
-    match r {
-        Ok(p) => {
-            s.next_plan_id = s.next_plan_id.next();
-            s.view.migration_scroll = 0;
-            s.view.plan_scroll = 0;
-            fx.push(Effect::LoadMigrations {
-                plan_id: id,
-                plan: Box::new(p.clone()),
-            });
-            let mut p = p;
-            block_rolled_back_from(s, &mut p);
-            // Asked of the platform before anyone types a name: each a
-            // pending check, filled when its answer comes back.
-            let runnable = p.refusal().is_none();
-            if runnable && p.is_rollback() {
-                let e = Effect::ReadChanges {
-                    plan_id: id,
-                    plan: Box::new(p.clone()),
-                };
-                ask(
-                    &mut p,
-                    fx,
-                    plan::CheckId::Changes,
-                    "reading what the rollback changes…",
-                    e,
-                );
-            }
-            if runnable {
-                let e = Effect::CheckPermissions {
-                    plan_id: id,
-                    plan: Box::new(p.clone()),
-                };
-                let detail = "asking the platform whether rbtui may do this…";
-                ask(&mut p, fx, plan::CheckId::Permissions, detail, e);
-            }
-            if runnable && s.settings.mode == Mode::Rehearsal {
-                // Rehearsal: the platform previews the change first, where it can.
-                let e = Effect::Preview {
-                    plan_id: id,
-                    plan: Box::new(p.clone()),
-                };
-                ask(
-                    &mut p,
-                    fx,
-                    plan::CheckId::DryRun,
-                    "server-side dry run running…",
-                    e,
-                );
-            }
-            s.plan = Some(p);
-            s.view.popup = Some(Popup::Plan);
-        }
-        Err(e) => s.flash = Some((true, e)),
+    block_rolled_back_from(s, &mut p);
+    // Asked of the platform before anyone types a name: each a pending
+    // check, filled when its answer comes back.
+    let runnable = p.refusal().is_none();
+    if runnable && p.is_rollback() {
+        let e = Effect::ReadChanges {
+            plan_id: id,
+            plan: Box::new(p.clone()),
+        };
+        ask(
+            &mut p,
+            fx,
+            plan::CheckId::Changes,
+            "reading what the rollback changes…",
+            e,
+        );
     }
+    if runnable {
+        let e = Effect::CheckPermissions {
+            plan_id: id,
+            plan: Box::new(p.clone()),
+        };
+        let detail = "asking the platform whether rbtui may do this…";
+        ask(&mut p, fx, plan::CheckId::Permissions, detail, e);
+    }
+    if runnable && s.settings.mode == Mode::Rehearsal {
+        // Rehearsal: the platform previews the change first, where it can.
+        let e = Effect::Preview {
+            plan_id: id,
+            plan: Box::new(p.clone()),
+        };
+        ask(
+            &mut p,
+            fx,
+            plan::CheckId::DryRun,
+            "server-side dry run running…",
+            e,
+        );
+    }
+    Ok(p)
+}
+
+/// The plan with this id, alone or in the group being planned.
+fn plan_mut(s: &mut State, id: PlanId) -> Option<&mut plan::RollbackPlan> {
+    if s.plan.as_ref().is_some_and(|p| p.id == id) {
+        return s.plan.as_mut();
+    }
+    s.group
+        .as_mut()
+        .filter(|g| !g.confirmed)
+        .and_then(|g| g.plan_mut(id))
 }
 
 /// A check the platform answers later: pending until its effect returns.
@@ -196,9 +219,10 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
                 };
             }
             s.next_plan_id = s.next_plan_id.next();
+            s.group = None;
             s.plan = Some(p);
             s.view.popup = Some(Popup::Plan);
-            plan_ready(s, fx);
+            plan_ready(s, id, fx);
         }
         Err(e) => s.flash = Some((true, e)),
     }
@@ -210,16 +234,18 @@ pub(super) fn migrations_loaded(
     result: Result<super::migration::MigrationDiff, BackendError>,
     fx: &mut Vec<Effect>,
 ) {
-    let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
+    let Some(p) = plan_mut(s, plan_id) else {
         return;
     };
     p.apply_migrations(result);
-    plan_ready(s, fx);
+    plan_ready(s, plan_id, fx);
 }
 
 /// Records a plan once all its checks are known, and ticks what it proves.
-pub(super) fn plan_ready(s: &mut State, fx: &mut Vec<Effect>) {
-    let Some(p) = s.plan.clone() else { return };
+pub(super) fn plan_ready(s: &mut State, plan_id: PlanId, fx: &mut Vec<Effect>) {
+    let Some(p) = plan_mut(s, plan_id).map(|p| p.clone()) else {
+        return;
+    };
     let mut details: Vec<String> = p.confirm_lines().into_iter().skip(1).collect();
     for c in &p.checks {
         details.push(format!(
@@ -330,7 +356,8 @@ pub(super) fn changes_read(
     result: Option<Result<String, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {
-    let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
+    let demo = s.settings.mode == Mode::Demo;
+    let Some(p) = plan_mut(s, plan_id) else {
         return;
     };
     let Some(i) = p.checks.iter().position(|c| c.id == plan::CheckId::Changes) else {
@@ -348,7 +375,7 @@ pub(super) fn changes_read(
         ),
         Some(Ok(diff)) => {
             let (added, removed) = super::change_diff::counts(&diff);
-            let from = if s.settings.mode == Mode::Demo {
+            let from = if demo {
                 "simulated by the demo".to_string()
             } else {
                 format!("read from {}", p.target.kind.label())
@@ -380,7 +407,7 @@ pub(super) fn permissions_read(
     result: Option<Result<Vec<(bool, String)>, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {
-    let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
+    let Some(p) = plan_mut(s, plan_id) else {
         return;
     };
     let id = super::plan::CheckId::Permissions;
@@ -465,7 +492,7 @@ pub(super) fn preview_read(
     result: Option<Result<String, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {
-    let Some(p) = s.plan.as_mut().filter(|p| p.id == plan_id) else {
+    let Some(p) = plan_mut(s, plan_id) else {
         return;
     };
     let Some(c) = p

@@ -101,7 +101,12 @@ fn request(
 /// re-syncs HEAD and undoes the rollback. Said once, with the cause, and
 /// the "auto-sync disabled" tick is taken back.
 fn autosync_fought(s: &mut State, target: &str, h: &super::model::History, fx: &mut Vec<Effect>) {
-    let Some(run) = s.run.as_mut().filter(|r| r.plan.target.name == target) else {
+    let Some(run) = s
+        .runs
+        .iter_mut()
+        .rev()
+        .find(|r| r.plan.target.name == target)
+    else {
         return;
     };
     let disabled_at = run
@@ -197,6 +202,7 @@ pub(super) fn history_loaded(
             let fetched = h.fetched_at;
             autosync_fought(s, &target, &h, fx);
             s.row_mut(&target).history = Some(h);
+            super::grouping::member_read(s, &target, fetched, fx);
             if let Some(p) = s
                 .pending_plan
                 .take_if(|p| p.target == target && fetched >= p.asked_at)
@@ -217,6 +223,7 @@ pub(super) fn history_loaded(
             }
         }
         Err(e) => {
+            super::grouping::member_failed(s, &target, e.to_string());
             if s.pending_plan.take_if(|p| p.target == target).is_some() {
                 s.flash = Some((
                     true,

@@ -18,31 +18,64 @@ fn dry_run(s: &State) -> bool {
     s.settings.dry_run && s.settings.mode == super::model::Mode::Rehearsal
 }
 
-/// Emits the effect for the run's current step.
 /// The step in hand is done: the next one starts (or the run ends).
-fn next_step(s: &mut State, fx: &mut Vec<Effect>) {
-    if let Some(r) = s.run.as_mut() {
+fn next_step(s: &mut State, id: PlanId, fx: &mut Vec<Effect>) {
+    if let Some(r) = s.run_mut(id) {
         r.step += 1;
     }
-    start_step(s, fx);
+    start_step(s, id, fx);
 }
 
-pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
-    let Some(run) = s.run.as_mut() else { return };
-    if let Some(why) = run.halted_by_note.clone() {
+/// A confirmed plan starts: its run, and its first step.
+pub(super) fn start_run(
+    s: &mut State,
+    p: RollbackPlan,
+    override_reason: Option<String>,
+    fx: &mut Vec<Effect>,
+) {
+    let id = p.id;
+    s.runs.push(super::state::Run {
+        plan: p,
+        step: 0,
+        started_at: s.now,
+        step_started_at: s.now,
+        progress: None,
+        after: None,
+        outcome: None,
+        override_reason,
+        verify_until: None,
+        verified_replicas: false,
+        halted_by_note: None,
+        halted_by_group: None,
+        unknown_step: None,
+        autosync_fought: false,
+        progress_failing: None,
+        caveat: None,
+        superseded: None,
+    });
+    start_step(s, id, fx);
+}
+
+/// Emits the effect for the run's current step.
+pub(super) fn start_step(s: &mut State, id: PlanId, fx: &mut Vec<Effect>) {
+    let now = s.now;
+    let Some(run) = s.run_mut(id) else { return };
+    let halt = match (&run.halted_by_note, &run.halted_by_group) {
+        (Some(why), _) => Some(format!("the note could not be written ({why})")),
+        (None, Some(why)) => Some(format!("its group stopped: {why}")),
+        (None, None) => None,
+    };
+    if let Some(why) = halt {
         if run.step < run.plan.steps.len() {
-            let msg = format!(
-                "plan stopped before step {}: the note could not be written ({why})",
-                run.step + 1
-            );
+            let msg = format!("plan stopped before step {}: {why}", run.step + 1);
             let lines = ran_and_not(run);
-            fail_run_with(s, fx, msg, lines);
+            fail_run_with(s, id, fx, msg, lines);
             return;
         }
     }
-    run.step_started_at = s.now;
+    run.step_started_at = now;
     let dry_run = dry_run(s);
-    let Some(run) = s.run.as_mut() else { return };
+    let Some(run) = s.run_mut(id) else { return };
     let Some(step) = run.plan.steps.get(run.step).cloned() else {
         run.outcome = Some(Outcome::Succeeded);
         let t = run.plan.target.name.clone();
@@ -129,7 +162,7 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
                 vec![],
                 None,
             );
-            next_step(s, fx);
+            next_step(s, plan_id, fx);
         }
         PlanStep::WaitForRollout { .. } => {
             fx.push(Effect::ReadProgress {
@@ -141,7 +174,7 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
         PlanStep::Verify => {
             let w = super::verify::window(&s.settings, &t);
             let until = s.now + chrono::Duration::seconds(w.secs);
-            if let Some(r) = s.run.as_mut() {
+            if let Some(r) = s.run_mut(plan_id) {
                 r.verify_until = Some(until);
             }
             record(
@@ -167,9 +200,7 @@ pub(super) fn start_step(s: &mut State, fx: &mut Vec<Effect>) {
 }
 
 pub(super) fn current_run(s: &mut State, plan_id: PlanId) -> Option<&mut Run> {
-    s.run
-        .as_mut()
-        .filter(|r| r.plan.id == plan_id && r.in_flight())
+    s.run_mut(plan_id)
 }
 
 pub(super) fn step_finished(
@@ -180,6 +211,7 @@ pub(super) fn step_finished(
     fx: &mut Vec<Effect>,
 ) {
     let dry = dry_run(s);
+    let grouped = in_group(s, plan_id);
     let Some(run) = current_run(s, plan_id) else {
         return;
     };
@@ -200,7 +232,7 @@ pub(super) fn step_finished(
                 vec![],
                 None,
             );
-            next_step(s, fx);
+            next_step(s, plan_id, fx);
         }
         Ok(StepDone { summary, version }) => {
             run.plan.built_from = version;
@@ -254,7 +286,14 @@ pub(super) fn step_finished(
                 auto_tick(s, fx, &t, ev, Some(summary));
             }
             fx.push(Effect::LoadHistory(t.clone()));
-            next_step(s, fx);
+            next_step(s, plan_id, fx);
+        }
+        Err(e @ BackendError::Stale { .. }) if grouped => {
+            // In a group a stale target stops the group: the operator
+            // re-plans, no member is rebuilt behind the confirm.
+            let msg = format!("step {} not applied: {e}", step + 1);
+            let lines = ran_and_not(run);
+            fail_run_with(s, plan_id, fx, msg, lines);
         }
         Err(BackendError::Stale { built_from, now }) => {
             let to = run.plan.to.id.clone();
@@ -270,7 +309,7 @@ pub(super) fn step_finished(
                 vec![],
                 None,
             );
-            s.run = None;
+            s.runs.retain(|r| r.plan.id != plan_id);
             s.pending_plan = Some(super::state::PendingPlan {
                 target: t.clone(),
                 to: to.to_string(),
@@ -288,7 +327,7 @@ pub(super) fn step_finished(
                 "free space for the note (see the header), then plan again: the plan is re-read from the platform"
                     .into(),
             );
-            fail_run_with(s, fx, msg, lines);
+            fail_run_with(s, plan_id, fx, msg, lines);
         }
         Err(BackendError::OutcomeUnknown(why)) => {
             run.unknown_step = Some((step, 0));
@@ -313,8 +352,14 @@ pub(super) fn step_finished(
                 delay_ms: 1000,
             });
         }
-        Err(e) => fail_run(s, fx, format!("step {} failed: {}", step + 1, e)),
+        Err(e) => fail_run(s, plan_id, fx, format!("step {} failed: {}", step + 1, e)),
     }
+}
+
+fn in_group(s: &State, id: PlanId) -> bool {
+    s.group
+        .as_ref()
+        .is_some_and(|g| g.confirmed && g.plans.iter().any(|p| p.id == id))
 }
 
 /// "ran: step 1 …" and "not run: step 2 …" lines for a plan that stopped.
@@ -372,6 +417,7 @@ pub(super) fn step_settled(
         Err(e) => {
             return fail_run(
                 s,
+                plan_id,
                 fx,
                 format!(
                     "step {} outcome still unknown: re-reading {t} failed {SETTLE_TRIES} times ({e}); check the platform by hand before acting again",
@@ -398,10 +444,11 @@ pub(super) fn step_settled(
                 None,
             );
             fx.push(Effect::LoadHistory(t));
-            next_step(s, fx);
+            next_step(s, plan_id, fx);
         }
         Some(false) => fail_run(
             s,
+            plan_id,
             fx,
             format!(
                 "step {} was not applied (decided by re-reading: {}); nothing changed",
@@ -411,6 +458,7 @@ pub(super) fn step_settled(
         ),
         None => fail_run(
             s,
+            plan_id,
             fx,
             format!(
                 "step {} outcome still unknown after re-reading ({}); check the platform by hand before acting again",
@@ -481,9 +529,10 @@ pub fn runs_revision(
     Some(key(current) == key(to))
 }
 
-pub(super) fn fail_run(s: &mut State, fx: &mut Vec<Effect>, msg: String) {
+pub(super) fn fail_run(s: &mut State, id: PlanId, fx: &mut Vec<Effect>, msg: String) {
     fail_run_with(
         s,
+        id,
         fx,
         msg,
         vec!["the checklist stays open; choose another revision or escalate".into()],
@@ -492,11 +541,12 @@ pub(super) fn fail_run(s: &mut State, fx: &mut Vec<Effect>, msg: String) {
 
 pub(super) fn fail_run_with(
     s: &mut State,
+    id: PlanId,
     fx: &mut Vec<Effect>,
     msg: String,
     details: Vec<String>,
 ) {
-    let Some(run) = s.run.as_mut() else { return };
+    let Some(run) = s.run_mut(id) else { return };
     run.outcome = Some(Outcome::Failed(msg.clone()));
     let t = run.plan.target.name.clone();
     record(
@@ -567,6 +617,7 @@ pub(super) fn progress_read(
             run.progress = Some(p.clone());
             fail_run(
                 s,
+                plan_id,
                 fx,
                 format!(
                     "rollout did not converge within {}: {}",
@@ -601,9 +652,9 @@ pub(super) fn progress_read(
                         Some(why) => not_ticked(s, fx, &t, AutoEvent::Converged, why.clone()),
                     }
                     fx.push(Effect::LoadHistory(t.clone()));
-                    next_step(s, fx);
+                    next_step(s, plan_id, fx);
                 }
-                ProgressPhase::Failed => fail_run(s, fx, format!("rollout failed: {}", p.message)),
+                ProgressPhase::Failed => fail_run(s, plan_id, fx, format!("rollout failed: {}", p.message)),
                 _ => fx.push(Effect::ReadProgress {
                     plan_id,
                     plan,
@@ -696,6 +747,7 @@ pub(super) fn verify_read(
     if replicas_ok && !run.verified_replicas {
         run.verified_replicas = true;
         let before = run.plan.before.clone();
+        let plan_to = run.plan.to.clone();
         let evidence = evidence_rows(before.as_ref(), &h, &run.plan);
         record(
             s,
@@ -712,7 +764,7 @@ pub(super) fn verify_read(
                     "verified: {}/{} ready on {}",
                     ready,
                     h.desired,
-                    plan::images_text(&s.run.as_ref().unwrap().plan.to)
+                    plan::images_text(&plan_to)
                 )
             },
             evidence,
@@ -781,7 +833,9 @@ pub(super) fn verify_read(
             ),
         }
     }
-    let run = s.run.as_mut().unwrap();
+    let Some(run) = s.run_mut(plan_id) else {
+        return;
+    };
     let rec = verdict::recovered(&h, &th, now);
     let metrics_ok = matches!(rec, verdict::Recovery::Recovered(_));
     let until = run.verify_until.unwrap_or(now);
@@ -812,7 +866,7 @@ pub(super) fn verify_read(
             AutoEvent::MetricsRecovered,
             Some(metric_text(&h)),
         );
-        next_step(s, fx);
+        next_step(s, plan_id, fx);
     } else if now >= until {
         let what = if !run.verified_replicas {
             format!(
@@ -846,12 +900,12 @@ pub(super) fn verify_read(
                 vec![],
                 None,
             );
-            if let Some(r) = s.run.as_mut() {
+            if let Some(r) = s.run_mut(plan_id) {
                 r.caveat = Some(what);
             }
-            next_step(s, fx);
+            next_step(s, plan_id, fx);
         } else {
-            fail_run(s, fx, what);
+            fail_run(s, plan_id, fx, what);
         }
     } else {
         fx.push(Effect::ReadVerify {

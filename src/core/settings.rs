@@ -50,6 +50,8 @@ pub struct Settings {
     /// Status message templates overridden next to the config (the
     /// built-in ones otherwise).
     pub comms: HashMap<Comms, String>,
+    /// Targets rolled back together (`[[group]]`).
+    pub groups: Vec<super::group::GroupDef>,
 }
 
 impl Settings {
@@ -74,6 +76,7 @@ impl Settings {
             progress_poll_ms: 1000,
             drill_stale_days: 90,
             comms: HashMap::new(),
+            groups: Vec::new(),
         }
     }
 }

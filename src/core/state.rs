@@ -61,6 +61,9 @@ pub enum Popup {
     /// The plan with its checks and migration verdict.
     Plan,
     Confirm(ConfirmForm),
+    /// The plan of a group: a section per target.
+    GroupPlan,
+    GroupConfirm(ConfirmForm),
     /// Notes editor; the text lives in the UI layer's textarea.
     Notes,
     /// Evidence line for ticking a checklist step by hand.
@@ -124,6 +127,9 @@ pub struct Run {
     /// The note failed to take an entry while this run was in flight: no
     /// further step starts (the one in flight is still followed to its end).
     pub halted_by_note: Option<String>,
+    /// Another target of its group failed or went stale: no further step
+    /// starts (unless the group was confirmed to continue on failure).
+    pub halted_by_group: Option<String>,
     /// The step whose answer was lost, and how many re-reads failed so far.
     pub unknown_step: Option<(usize, u32)>,
     /// Auto-sync was seen back on after this run turned it off (said once).
@@ -160,6 +166,8 @@ pub enum RunPhase<'a> {
     /// The note failed: the step in flight is followed to its end, no
     /// other starts.
     Halted(&'a str),
+    /// Another target of the group failed: likewise, no other step starts.
+    GroupStopped(&'a str),
     Done(&'a Outcome),
 }
 
@@ -182,9 +190,10 @@ impl Run {
                 why,
             };
         }
-        match &self.halted_by_note {
-            Some(why) => RunPhase::Halted(why),
-            None => RunPhase::Performing(self.step),
+        match (&self.halted_by_note, &self.halted_by_group) {
+            (Some(why), _) => RunPhase::Halted(why),
+            (None, Some(why)) => RunPhase::GroupStopped(why),
+            (None, None) => RunPhase::Performing(self.step),
         }
     }
 }
@@ -280,6 +289,8 @@ pub struct View {
     pub activity_scroll: usize,
     pub filter: String,
     pub filtering: bool,
+    /// Targets marked (space in Health) to be rolled back together.
+    pub marked: std::collections::BTreeSet<String>,
     pub popup: Option<Popup>,
 }
 
@@ -305,7 +316,12 @@ pub struct State {
     pub history_asked_at: Option<DateTime<Utc>>,
     /// When this session started: a drill's times are measured from it.
     pub session_started: DateTime<Utc>,
-    pub run: Option<Run>,
+    /// Runs of this session, oldest first: one per confirmed plan, several
+    /// at once for a group rolled back in parallel. A new confirm drops the
+    /// finished ones.
+    pub runs: Vec<Run>,
+    /// The group being planned, confirmed or rolled back together.
+    pub group: Option<super::group::Group>,
     pub runbooks: Vec<Runbook>,
     pub activity: Vec<super::action::Recorded>,
     /// Entries sent to the note but not yet confirmed durable.
@@ -338,7 +354,8 @@ impl State {
             pending_plan: None,
             history_asked_at: None,
             session_started: now,
-            run: None,
+            runs: Vec::new(),
+            group: None,
             runbooks,
             activity: Vec::new(),
             unrecorded: 0,
@@ -418,9 +435,46 @@ impl State {
         Some(std::borrow::Cow::Owned(own))
     }
 
-    /// True while a rollback is being executed or watched.
+    /// True while a rollback is being executed or watched, or a group has
+    /// members still to start.
     pub fn in_flight(&self) -> bool {
-        self.run.as_ref().is_some_and(Run::in_flight)
+        self.runs.iter().any(Run::in_flight)
+            || self.group.as_ref().is_some_and(|g| g.running())
+    }
+
+    /// The run of this plan, while it is in flight.
+    pub fn run_mut(&mut self, plan: PlanId) -> Option<&mut Run> {
+        self.runs
+            .iter_mut()
+            .find(|r| r.plan.id == plan && r.in_flight())
+    }
+
+    /// What became of a group member's plan, from the runs.
+    pub fn member_state(&self, plan: PlanId) -> super::group::MemberState {
+        use super::group::MemberState;
+        match self.runs.iter().find(|r| r.plan.id == plan) {
+            None => MemberState::NotStarted,
+            Some(r) => match &r.outcome {
+                None => MemberState::Running,
+                Some(Outcome::Succeeded) => MemberState::Succeeded,
+                Some(Outcome::Failed(m)) => MemberState::Failed(m.clone()),
+            },
+        }
+    }
+
+    /// The latest run on this target, finished or not.
+    pub fn run_on(&self, target: &str) -> Option<&Run> {
+        self.runs.iter().rev().find(|r| r.plan.target.name == target)
+    }
+
+    /// The run the screen and the status message speak of: the selected
+    /// target's, else the latest.
+    pub fn shown_run(&self) -> Option<&Run> {
+        self.view
+            .selected
+            .as_deref()
+            .and_then(|t| self.run_on(t))
+            .or(self.runs.last())
     }
 
     /// The bad and good revisions the follow-ups are about: the rollback
@@ -430,11 +484,12 @@ impl State {
         if let Some((from, to)) = self.row(target).and_then(|r| r.rolled_back.as_ref()) {
             return Some((from, to));
         }
-        self.run
-            .as_ref()
+        self.runs
+            .iter()
+            .rev()
             .map(|r| &r.plan)
-            .into_iter()
             .chain(self.plan.as_ref())
+            .chain(self.group.iter().flat_map(|g| g.plans.iter()))
             .find(|p| p.target.name == target && p.is_rollback())
             .map(|p| (&p.from, &p.to))
     }

@@ -14,7 +14,7 @@ use super::state::{Outcome, State};
 /// prod target and P1 otherwise; once one ran, an update. Declaring the
 /// incident resolved is the operator's call (`r`), never rbtui's default.
 pub fn default_for(s: &State) -> Comms {
-    match &s.run {
+    match s.shown_run() {
         Some(_) => Comms::Update,
         None => {
             let t = s.selected_target();
@@ -37,7 +37,7 @@ pub fn draft(s: &State, which: Comms) -> String {
         .get(&which)
         .map(String::as_str)
         .unwrap_or(which.builtin());
-    let Some(run) = &s.run else {
+    let Some(run) = s.shown_run() else {
         let t = s.selected_target();
         let verdict = t
             .and_then(|t| s.verdict(&t.name))

@@ -95,7 +95,7 @@ pub(super) fn rollback_superseded(
     h: &super::model::Health,
     fx: &mut Vec<Effect>,
 ) -> bool {
-    let Some(run) = s.run.as_mut().filter(|r| {
+    let Some(run) = s.runs.iter_mut().rev().find(|r| {
         r.plan.target.name == h.target
             && r.plan.is_rollback()
             && r.outcome == Some(super::state::Outcome::Succeeded)

@@ -234,6 +234,9 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             true
         }
     };
+    if s.group.as_ref().is_some_and(|g| g.running()) {
+        super::grouping::advance(s, &mut fx);
+    }
     s.dirty |= redraw;
     fx
 }
@@ -253,7 +256,7 @@ fn record_failed(s: &mut State, entry: NoteEntry, error: String) {
             })
         }
     }
-    if let Some(run) = s.run.as_mut().filter(|r| r.in_flight()) {
+    for run in s.runs.iter_mut().filter(|r| r.in_flight()) {
         run.halted_by_note.get_or_insert(error.clone());
     }
     if entry.kind == EntryKind::Note {
@@ -325,23 +328,26 @@ pub(super) fn tick(
     reverdict(s);
     let stale_after = stale_set(s);
     redraw |= stale_before != stale_after;
-    if let Some(run) = &s.run {
-        if run.in_flight() {
-            redraw = true;
-            if let Some(PlanStep::WaitForRollout { timeout_secs }) = run.plan.steps.get(run.step) {
-                // While reads fail the timeout decides nothing: the next
-                // answer does (see run::progress_read).
-                if (now - run.step_started_at).num_seconds() > *timeout_secs
-                    && run.progress_failing.is_none()
-                {
-                    let msg = format!(
-                        "rollout did not converge within {}",
-                        fmt::age(*timeout_secs)
-                    );
-                    fail_run(s, fx, msg);
-                }
+    let timed_out: Vec<(super::plan::PlanId, i64)> = s
+        .runs
+        .iter()
+        .filter(|r| r.in_flight())
+        .filter_map(|r| match r.plan.steps.get(r.step) {
+            // While reads fail the timeout decides nothing: the next answer
+            // does (see run::progress_read).
+            Some(PlanStep::WaitForRollout { timeout_secs })
+                if (now - r.step_started_at).num_seconds() > *timeout_secs
+                    && r.progress_failing.is_none() =>
+            {
+                Some((r.plan.id, *timeout_secs))
             }
-        }
+            _ => None,
+        })
+        .collect();
+    redraw |= s.in_flight();
+    for (id, secs) in timed_out {
+        let msg = format!("rollout did not converge within {}", fmt::age(secs));
+        fail_run(s, id, fx, msg);
     }
     redraw
 }

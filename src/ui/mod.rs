@@ -33,7 +33,7 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
         );
         return;
     }
-    let run_h = if s.run.is_some() { 1 } else { 0 };
+    let run_h = panes::run::height(s);
     let [header, run, body, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(run_h),

@@ -11,6 +11,16 @@ pub const PROD: Style = Style::new()
     .bg(Color::Red)
     .add_modifier(Modifier::BOLD);
 pub const NONPROD: Style = Style::new().fg(Color::Black).bg(Color::Cyan);
+/// Something under way or not proven: black on yellow.
+pub const WARN_BANNER: Style = Style::new()
+    .fg(Color::Black)
+    .bg(Color::Yellow)
+    .add_modifier(Modifier::BOLD);
+/// Done and proven: black on green.
+pub const OK_BANNER: Style = Style::new()
+    .fg(Color::Black)
+    .bg(Color::Green)
+    .add_modifier(Modifier::BOLD);
 pub const DIM: Style = Style::new().fg(Color::DarkGray);
 pub const BOLD: Style = Style::new().add_modifier(Modifier::BOLD);
 pub const SELECTED: Style = Style::new()

@@ -10,6 +10,9 @@ pub const BUILTIN: &str = include_str!("../../../assets/demo/scenario.toml");
 pub struct Scenario {
     #[serde(rename = "service")]
     pub services: Vec<ServiceSpec>,
+    /// Services rolled back together in the demo (`[[group]]`, as in a config).
+    #[serde(default, rename = "group")]
+    pub groups: Vec<crate::config::GroupConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,6 +63,13 @@ pub struct RevisionSpec {
 pub struct MigrationSpec {
     pub path: String,
     pub sql: String,
+}
+
+/// The embedded demo's groups, for the session's settings.
+pub fn builtin_groups() -> Vec<crate::config::GroupConfig> {
+    parse("assets/demo/scenario.toml", BUILTIN)
+        .map(|s| s.groups)
+        .unwrap_or_default()
 }
 
 pub fn parse(origin: &str, text: &str) -> Result<Scenario, String> {

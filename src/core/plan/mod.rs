@@ -344,13 +344,18 @@ fn mode_check(mode: Mode, t: &TargetInfo) -> Check {
 /// plan at all (unknown revision, no current revision).
 pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     let h = i.history;
-    let to = h.find(i.to).ok_or_else(|| {
-        format!(
+    let to = h.resolve(i.to).ok_or_else(|| match i.to {
+        "lkg" => format!(
+            "{} has no last known good: no earlier incident recorded a healthy {}; pick one, or roll back to previous",
+            i.target.name,
+            i.target.kind.revision_word()
+        ),
+        _ => format!(
             "unable to find specified {} {} in history of {}",
             i.target.kind.revision_word(),
             i.to,
             i.target.name
-        )
+        ),
     })?;
     let from = h
         .current()

@@ -11,7 +11,13 @@ use ratatui::widgets::Paragraph;
 pub fn keys(s: &State) -> Vec<(&'static str, &'static str)> {
     match &s.view.popup {
         Some(Popup::Plan) => vec![("Enter", "confirm…"), ("j/k", "scroll"), ("Esc", "back")],
-        Some(Popup::Confirm(_)) => vec![
+        Some(Popup::GroupPlan) => vec![
+            ("Enter", "confirm all…"),
+            ("f", "continue on failure"),
+            ("v", "lkg/previous"),
+            ("Esc", "back"),
+        ],
+        Some(Popup::Confirm(_) | Popup::GroupConfirm(_)) => vec![
             ("type", "as asked"),
             ("Tab", "next field"),
             ("Enter", "EXECUTE"),
@@ -40,7 +46,16 @@ pub fn keys(s: &State) -> Vec<(&'static str, &'static str)> {
                 Pane::Migrations | Pane::Activity => vec![("j/k", "scroll")],
                 Pane::Checklist => vec![("j/k", "step"), ("space", "tick/untick")],
             };
-            if s.plan.is_some() {
+            if s.view.focus == Pane::Health {
+                v.push(("space", "mark"));
+                let sel = s.view.selected.as_deref().unwrap_or_default();
+                if !s.view.marked.is_empty()
+                    || s.settings.groups.iter().any(|g| g.targets.iter().any(|t| t == sel))
+                {
+                    v.push(("R", "roll back together"));
+                }
+            }
+            if s.plan.is_some() || s.group.as_ref().is_some_and(|g| !g.confirmed) {
                 v.push(("p", "plan"));
             }
             if s.selected_target()

@@ -154,7 +154,12 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             theme::DIM
         };
         let mut spans = vec![
-            Span::raw(if row == pos { "▶ " } else { "  " }),
+            Span::raw(match (row == pos, s.view.marked.contains(&t.name)) {
+                (true, true) => "▶●",
+                (true, false) => "▶ ",
+                (false, true) => " ●",
+                (false, false) => "  ",
+            }),
             Span::styled(
                 format!("{:<w$}", ellipsize(&t.name, name_w), w = name_w),
                 theme::BOLD,

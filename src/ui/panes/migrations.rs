@@ -11,7 +11,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
-    let plan = s.plan.as_ref().or(s.run.as_ref().map(|r| &r.plan));
+    let sel = s.view.selected.as_deref().unwrap_or_default();
+    let plan = s
+        .plan
+        .as_ref()
+        .or(s
+            .group
+            .as_ref()
+            .and_then(|g| g.plans.iter().find(|p| p.target.name == sel)))
+        .or(s.shown_run().map(|r| &r.plan));
     let title = plan
         .map(|p| format!("Migrations — {} {}..{}", p.target.name, p.to.id, p.from.id))
         .unwrap_or_else(|| "Migrations".into());

@@ -1,4 +1,5 @@
-//! One line that never scrolls away while a rollback runs.
+//! The run lines that never scroll away while a rollback runs: one for a
+//! single rollback, a group's line and one per member for a group.
 
 use crate::core::fmt::{age, hms};
 use crate::core::plan::PlanStep;
@@ -6,12 +7,86 @@ use crate::core::state::{Outcome, RunPhase, State};
 use crate::ui::theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+/// How many lines the run area needs: none without a run.
+pub fn height(s: &State) -> u16 {
+    match &s.group {
+        Some(g) if g.confirmed => 1 + g.members.len().min(6) as u16,
+        _ => u16::from(!s.runs.is_empty()),
+    }
+}
+
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
-    let Some(r) = &s.run else { return };
+    let mut lines = Vec::new();
+    match s.group.as_ref().filter(|g| g.confirmed) {
+        Some(g) => {
+            lines.push(group_line(s, g));
+            for p in g.ordered().into_iter().take(6) {
+                lines.push(match s.runs.iter().find(|r| r.plan.id == p.id) {
+                    Some(r) => run_line(s, r),
+                    None => waiting_line(g, p),
+                });
+            }
+        }
+        None => lines.extend(s.shown_run().map(|r| run_line(s, r))),
+    }
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn group_line(s: &State, g: &crate::core::group::Group) -> Line<'static> {
+    use crate::core::group::MemberState;
+    let states: Vec<MemberState> = g
+        .ordered()
+        .iter()
+        .map(|p| s.member_state(p.id))
+        .collect();
+    let count = |f: fn(&MemberState) -> bool| states.iter().filter(|st| f(st)).count();
+    let done = count(|st| *st == MemberState::Succeeded);
+    let failed = count(|st| matches!(st, MemberState::Failed(_)));
+    let (label, style) = match (g.reported, &g.stopped, failed) {
+        (false, None, _) => (" GROUP IN PROGRESS ", theme::WARN_BANNER),
+        (_, Some(_), _) => (" GROUP STOPPED ", theme::PROD),
+        (true, None, 0) => (" GROUP DONE ", theme::OK_BANNER),
+        (true, None, _) => (" GROUP DONE WITH FAILURES ", theme::PROD),
+    };
+    let why = g
+        .stopped
+        .as_ref()
+        .map(|w| format!("; stopped: {w}"))
+        .unwrap_or_default();
+    Line::from(vec![
+        Span::styled(label, style),
+        Span::styled(format!(" {} ", g.title()), theme::BOLD),
+        Span::raw(format!(
+            "{done}/{} rolled back, {failed} failed{why}{}",
+            states.len(),
+            if g.continue_on_failure {
+                " (continue on failure)"
+            } else {
+                ""
+            }
+        )),
+    ])
+}
+
+fn waiting_line(
+    g: &crate::core::group::Group,
+    p: &crate::core::plan::RollbackPlan,
+) -> Line<'static> {
+    let (label, why) = match &g.stopped {
+        Some(w) => (" NOT STARTED ", format!("the group stopped: {w}")),
+        None => (" WAITING ", "starts when the one before it is verified".to_string()),
+    };
+    Line::from(vec![
+        Span::styled(label, theme::DIM),
+        Span::styled(format!(" {} ", p.title()), theme::BOLD),
+        Span::styled(why, theme::DIM),
+    ])
+}
+
+fn run_line(s: &State, r: &crate::core::state::Run) -> Line<'static> {
     let p = &r.plan;
     let dry = s.settings.dry_run && s.settings.mode == crate::core::model::Mode::Rehearsal;
     let what = match (dry, p.is_rollback()) {
@@ -22,10 +97,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let (label, style) = match &r.outcome {
         None => (
             format!(" {what} IN PROGRESS "),
-            Style::new()
-                .fg(Color::Black)
-                .bg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
+            theme::WARN_BANNER,
         ),
         Some(Outcome::Succeeded) if r.superseded.is_some() => {
             (format!(" {what} UNDONE "), theme::PROD)
@@ -33,17 +105,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         Some(Outcome::Succeeded) if dry => (format!(" {what} DONE "), theme::NONPROD),
         Some(Outcome::Succeeded) if r.caveat.is_some() => (
             format!(" {what} DONE, NOT PROVEN "),
-            Style::new()
-                .fg(Color::Black)
-                .bg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
+            theme::WARN_BANNER,
         ),
         Some(Outcome::Succeeded) => (
             format!(" {what} DONE "),
-            Style::new()
-                .fg(Color::Black)
-                .bg(Color::Green)
-                .add_modifier(Modifier::BOLD),
+            theme::OK_BANNER,
         ),
         Some(Outcome::Failed(_)) => (format!(" {what} FAILED "), theme::PROD),
     };
@@ -75,6 +141,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             format!("its state cannot be read since {} ({why})", hms(since)),
         ),
         RunPhase::Halted(why) => ("STOPPED".to_string(), format!("note not writable: {why}")),
+        RunPhase::GroupStopped(why) => ("STOPPED".to_string(), format!("group stopped: {why}")),
         RunPhase::Done(Outcome::Failed(m)) => ("done".to_string(), m.clone()),
         RunPhase::Done(Outcome::Succeeded) => (
             "done".to_string(),
@@ -100,7 +167,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         ),
         _ => detail,
     };
-    let line = Line::from(vec![
+    Line::from(vec![
         Span::styled(label, style),
         Span::styled(format!(" {} ", p.title()), theme::BOLD),
         Span::styled(
@@ -117,6 +184,5 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             format!("  {}", age((s.now - r.started_at).num_seconds())),
             theme::DIM,
         ),
-    ]);
-    f.render_widget(Paragraph::new(line), area);
+    ])
 }

@@ -12,6 +12,16 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
+/// What is confirmed: one plan, or a group's plans.
+struct Subject<'a> {
+    title: String,
+    prod: bool,
+    body: Vec<Line<'a>>,
+    /// The name to type when prod is touched.
+    name: String,
+    needs_override: bool,
+}
+
 pub fn render(s: &State, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
     let Some(p) = &s.plan else { return };
     let prod = p.target.is_prod();
@@ -26,18 +36,85 @@ pub fn render(s: &State, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
         "This will be done, in this order:",
         theme::BOLD,
     ));
-    body.extend(
-        p.confirm_lines()
-            .into_iter()
-            .skip(1)
-            .map(|l| Line::raw(format!("  {l}"))),
-    );
+    body.extend(steps_and_warnings(p, "  "));
+    let subject = Subject {
+        title: format!(" Confirm plan #{} ", p.id),
+        prod,
+        body,
+        name: p.target.name.clone(),
+        needs_override: p.needs_override(),
+    };
+    draw(subject, form, f, screen);
+}
+
+/// The group's confirm: every member's steps and warnings, one typed name.
+pub fn render_group(s: &State, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
+    let Some(g) = &s.group else { return };
+    let prod = g.needs_typed_name();
+    let mut body = Vec::new();
+    if prod {
+        let names: Vec<String> = g
+            .plans
+            .iter()
+            .filter(|p| p.target.is_prod())
+            .map(|p| p.target.name.clone())
+            .collect();
+        body.push(Line::styled(
+            format!(" PRODUCTION · {} ", names.join(", ")),
+            theme::PROD,
+        ));
+    }
+    body.push(Line::styled(
+        format!(
+            "{} targets, {}; on a failure: {}",
+            g.members.len(),
+            g.order.label(),
+            if g.continue_on_failure {
+                "CONTINUE with the others"
+            } else {
+                "stop every step not yet started"
+            }
+        ),
+        theme::BOLD,
+    ));
+    for p in g.ordered() {
+        body.push(Line::styled(format!("{}:", p.title()), theme::BOLD));
+        body.extend(steps_and_warnings(p, "    "));
+    }
+    let subject = Subject {
+        title: format!(" Confirm group {} ", g.name),
+        prod,
+        body,
+        name: g.name.clone(),
+        needs_override: g.needs_override(),
+    };
+    draw(subject, form, f, screen);
+}
+
+fn steps_and_warnings<'a>(p: &crate::core::plan::RollbackPlan, indent: &str) -> Vec<Line<'a>> {
+    let mut body: Vec<Line> = p
+        .confirm_lines()
+        .into_iter()
+        .skip(1)
+        .map(|l| Line::raw(format!("{indent}{l}")))
+        .collect();
     for c in p.checks.iter().filter(|c| c.status >= CheckStatus::Warn) {
         body.push(Line::from(vec![
             Span::styled(format!(" {} ", c.status.label()), theme::check(c.status)),
             Span::raw(format!(" {}", c.detail)),
         ]));
     }
+    body
+}
+
+fn draw(subject: Subject, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
+    let Subject {
+        title,
+        prod,
+        mut body,
+        name,
+        needs_override,
+    } = subject;
     let field = |label: String, value: &str, active: bool| {
         let st = if active {
             Style::new()
@@ -53,21 +130,21 @@ pub fn render(s: &State, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
         ])
     };
     let mut tail = Vec::new();
-    if p.needs_typed_name() {
+    if prod {
         tail.push(field(
-            format!("Type `{}` to confirm: ", p.target.name),
+            format!("Type `{name}` to confirm: "),
             &form.name,
             form.field == ConfirmField::Name,
         ));
     }
-    if p.needs_override() {
+    if needs_override {
         tail.push(field(
             "Override reason (recorded): ".into(),
             &form.reason,
             form.field == ConfirmField::Reason,
         ));
     }
-    if !p.needs_typed_name() && !p.needs_override() {
+    if !prod && !needs_override {
         tail.push(Line::styled(
             "Press Enter to execute, Esc to go back.",
             theme::BOLD,
@@ -84,7 +161,7 @@ pub fn render(s: &State, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
     let border = if prod { theme::ERROR } else { theme::BOLD };
     let block = Block::bordered()
         .border_style(border)
-        .title(format!(" Confirm plan #{} ", p.id));
+        .title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let [top, _gap, bottom] = Layout::vertical([

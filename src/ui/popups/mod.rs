@@ -14,9 +14,11 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
     let area = f.area();
     match &s.view.popup {
         None => {}
-        Some(Popup::Help) => help::render(s, f, centered(area, 76, 30)),
+        Some(Popup::Help) => help::render(s, f, centered(area, 76, 36)),
         Some(Popup::Plan) => plan::render(s, f, area),
         Some(Popup::Confirm(form)) => confirm::render(s, form, f, area),
+        Some(Popup::GroupPlan) => plan::render_group(s, f, area),
+        Some(Popup::GroupConfirm(form)) => confirm::render_group(s, form, f, area),
         Some(Popup::Notes) => small::notes(ui, f, centered(area, 90, 14)),
         Some(Popup::Evidence { step, text }) => {
             small::evidence(s, step, text, f, centered(area, 80, 7))

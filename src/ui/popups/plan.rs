@@ -21,6 +21,128 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
         p.title(),
         p.target.environment.to_uppercase()
     );
+    let lines = body(s, p);
+    let footer = verdict_line(p);
+    // The verdict line stays visible; the body scrolls (j/k) when it does not fit.
+    let mut foot = vec![footer];
+    if p.pinned() {
+        foot.push(Line::styled(
+            "t: restore the template exactly instead (kubectl's semantics: the mutable tag as written)",
+            theme::DIM,
+        ));
+    } else if p.exact_template {
+        foot.push(Line::styled(
+            "t: pin each mutable tag to the digest its pods ran instead",
+            theme::DIM,
+        ));
+    }
+    framed(s, f, screen, border, title, lines, foot);
+}
+
+/// A group's plan: a section per target (its steps, checks, schema verdict
+/// and diff), one verdict for the whole at the bottom.
+pub fn render_group(s: &State, f: &mut Frame, screen: Rect) {
+    let Some(g) = &s.group else { return };
+    let prod = g.plans.iter().any(|p| p.target.is_prod());
+    let border = if prod { theme::ERROR } else { theme::BOLD };
+    let title = format!(" Plan — {}{} ", g.title(), if prod { " (PROD)" } else { "" });
+    let mut lines = vec![Line::styled(
+        format!(
+            "One confirm rolls back {} targets {}; on a failure: {} (f toggles)",
+            g.members.len(),
+            match g.order {
+                crate::core::group::Order::Sequential => "one after another, each verified before the next",
+                crate::core::group::Order::Parallel => "at once",
+            },
+            if g.continue_on_failure {
+                "CONTINUE with the others"
+            } else {
+                "stop every step not yet started"
+            }
+        ),
+        theme::BOLD,
+    )];
+    for m in &g.members {
+        lines.push(Line::raw(""));
+        match g.plans.iter().find(|p| &p.target.name == m) {
+            Some(p) => {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("━━ {m} "), theme::BOLD),
+                    Span::styled(format!("plan #{} ", p.id), theme::DIM),
+                    section_verdict(p),
+                ]));
+                lines.extend(body(s, p));
+            }
+            None => {
+                let why = g
+                    .unplanned
+                    .iter()
+                    .find(|(u, _)| u == m)
+                    .map(|(_, w)| Line::styled(format!("━━ {m}: NO PLAN — {w}"), theme::ERROR))
+                    .unwrap_or_else(|| Line::styled(format!("━━ {m}: reading it afresh…"), theme::DIM));
+                lines.push(why);
+            }
+        }
+    }
+    let foot = match g.not_confirmable() {
+        Some(why) if g.read() && !g.plans.iter().any(|p| p.pending()) => vec![Line::styled(
+            format!("REFUSED: {why}"),
+            theme::ERROR,
+        )],
+        Some(why) => vec![Line::styled(why, theme::DIM)],
+        None if g.needs_override() => vec![Line::styled(
+            "BLOCKED somewhere above: Enter opens the confirm, which needs a typed override reason (recorded).",
+            theme::ERROR,
+        )],
+        None => vec![Line::styled(
+            "Enter: confirm all…   f: continue on failure   v: lkg ↔ previous   Esc: back",
+            theme::OK,
+        )],
+    };
+    framed(s, f, screen, border, title, lines, foot);
+}
+
+/// A group section's verdict, in a few words beside its name.
+fn section_verdict(p: &crate::core::plan::RollbackPlan) -> Span<'static> {
+    if p.pending() {
+        Span::styled("checks running…", theme::DIM)
+    } else if let Some(r) = p.refusal() {
+        Span::styled(format!("REFUSED: {}", r.detail), theme::ERROR)
+    } else if p.needs_override() {
+        Span::styled("BLOCKED: needs a typed override reason", theme::ERROR)
+    } else if p.worst() == CheckStatus::Warn {
+        Span::styled("warnings below", theme::WARN)
+    } else {
+        Span::styled("all checks pass", theme::OK)
+    }
+}
+
+/// A plan's verdict in one line: waiting, refused, blocked, warned or clear.
+fn verdict_line(p: &crate::core::plan::RollbackPlan) -> Line<'static> {
+    if p.pending() {
+        Line::styled("Waiting for the pre-flight checks…", theme::DIM)
+    } else if let Some(r) = p.refusal() {
+        Line::styled(
+            format!(
+                "REFUSED: {} — nothing can be executed from this plan.",
+                r.detail
+            ),
+            theme::ERROR,
+        )
+    } else if p.needs_override() {
+        Line::styled(
+            "BLOCKED: Enter opens the confirm dialog, which needs a typed override reason (recorded).",
+            theme::ERROR,
+        )
+    } else if p.worst() == CheckStatus::Warn {
+        Line::styled("Warnings above. Enter: confirm…   Esc: back", theme::WARN)
+    } else {
+        Line::styled("All checks pass. Enter: confirm…   Esc: back", theme::OK)
+    }
+}
+
+/// The plan's steps, checks, schema verdict and diff.
+fn body(s: &State, p: &crate::core::plan::RollbackPlan) -> Vec<Line<'static>> {
     let mut lines: Vec<Line> = p.confirm_lines().into_iter().map(Line::raw).collect();
     if p.is_rollback() {
         // How long "verify" may take, and why, before anyone confirms.
@@ -77,39 +199,19 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
             lines.push(Line::styled(format!("  {l}"), style));
         }
     }
-    let footer = if p.pending() {
-        Line::styled("Waiting for the pre-flight checks…", theme::DIM)
-    } else if let Some(r) = p.refusal() {
-        Line::styled(
-            format!(
-                "REFUSED: {} — nothing can be executed from this plan.",
-                r.detail
-            ),
-            theme::ERROR,
-        )
-    } else if p.needs_override() {
-        Line::styled(
-            "BLOCKED: Enter opens the confirm dialog, which needs a typed override reason (recorded).",
-            theme::ERROR,
-        )
-    } else if p.worst() == CheckStatus::Warn {
-        Line::styled("Warnings above. Enter: confirm…   Esc: back", theme::WARN)
-    } else {
-        Line::styled("All checks pass. Enter: confirm…   Esc: back", theme::OK)
-    };
-    // The verdict line stays visible; the body scrolls (j/k) when it does not fit.
-    let mut foot = vec![footer];
-    if p.pinned() {
-        foot.push(Line::styled(
-            "t: restore the template exactly instead (kubectl's semantics: the mutable tag as written)",
-            theme::DIM,
-        ));
-    } else if p.exact_template {
-        foot.push(Line::styled(
-            "t: pin each mutable tag to the digest its pods ran instead",
-            theme::DIM,
-        ));
-    }
+    lines
+}
+
+/// The popup's frame: the body scrolls (j/k), the verdict stays in view.
+fn framed(
+    s: &State,
+    f: &mut Frame,
+    screen: Rect,
+    border: ratatui::style::Style,
+    title: String,
+    lines: Vec<Line>,
+    foot: Vec<Line>,
+) {
     let foot_h = wrapped_height(&foot, 108);
     let area = super::centered(screen, 110, wrapped_height(&lines, 108) + foot_h + 3);
     f.render_widget(Clear, area);

@@ -63,13 +63,18 @@ pub fn status(which: crate::core::status::Comms, text: &str, f: &mut Frame, area
 
 pub fn quit(s: &State, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, area);
-    let t = s
-        .run
-        .as_ref()
+    let t: Vec<String> = s
+        .runs
+        .iter()
+        .filter(|r| r.in_flight())
         .map(|r| r.plan.target.name.clone())
-        .unwrap_or_default();
+        .collect();
+    let what = match &s.group {
+        Some(g) if g.running() => format!("The rollback of group {} is in flight.", g.name),
+        _ => format!("A rollback of {} is in flight.", t.join(", ")),
+    };
     let lines = vec![
-        Line::styled(format!("A rollback of {t} is in flight."), theme::ERROR),
+        Line::styled(what, theme::ERROR),
         Line::raw("Quitting stops rbtui watching it; the platform carries on."),
         Line::raw(""),
         Line::styled("y: quit anyway · any other key: stay", theme::BOLD),

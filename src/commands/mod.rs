@@ -4,7 +4,6 @@
 use crate::cli::Read;
 use crate::core::fmt::{ago, ellipsize};
 use crate::core::model::Health;
-use crate::core::plan::{self, CheckStatus, PlanInputs};
 use crate::core::verdict;
 use crate::session::Session;
 use std::process::ExitCode;
@@ -17,6 +16,8 @@ macro_rules! outln {
         let _ = writeln!($o, $($t)*);
     }};
 }
+
+mod plan;
 
 /// Writes the whole answer at once; a closed pipe is not an error.
 fn emit(out: &str) {
@@ -358,148 +359,15 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
         }
         Read::Plan {
             target,
+            group,
             to,
             exact_template,
             json: as_json,
-        } => {
-            let t = targets
-                .iter()
-                .find(|t| t.name == target)
-                .ok_or_else(|| format!("unknown target `{target}`"))?;
-            let h = b.history(&t.name).await.map_err(|e| e.to_string())?;
-            let health = b.health(&t.name).await.ok();
-            let mut p = plan::build(PlanInputs {
-                id: crate::core::plan::PlanId(1),
-                target: t,
-                mode: s.mode,
-                history: &h,
-                to: &to,
-                now,
-                before: health.as_ref(),
-                mutable_tags: &s.settings.mutable_tags,
-                rollout_timeout_secs: s.settings.rollout_timeout_secs,
-                exact_template,
-            })?;
-            let m = b.migrations(&p).await;
-            p.apply_migrations(m);
-            let preview = if p.refusal().is_none() {
-                b.preview(&p).await
-            } else {
-                None
-            };
-            if p.is_rollback() && p.refusal().is_none() {
-                p.diff = match b.changes(&p).await {
-                    Some(Ok(d)) => Some(d),
-                    Some(Err(e)) => Some(format!("(what changes could not be read: {e})")),
-                    None => None,
-                };
-            }
-            let blocked = p.worst() == CheckStatus::Block;
-            let w = crate::core::verify::window(&s.settings, &t.name);
-            if as_json {
-                let mut v = serde_json::to_value(&p).map_err(|e| e.to_string())?;
-                if p.is_rollback() {
-                    v["verify_window"] = serde_json::json!({"secs": w.secs, "why": w.why});
-                }
-                outln!(out, "{}", json(&v)?);
-            } else {
-                if preview.is_some() {
-                    outln!(
-                        out,
-                        "PLAN (nothing is deployed by this command; the server-side dry run below is recorded by the platform)"
-                    );
-                } else {
-                    outln!(out, "PLAN (nothing is changed by this command)");
-                }
-                for l in p.confirm_lines() {
-                    outln!(out, "  {l}");
-                }
-                if p.is_rollback() {
-                    outln!(
-                        out,
-                        "  Verify takes up to {} after convergence ({})",
-                        crate::core::verify::span(w.secs),
-                        w.why
-                    );
-                }
-                outln!(out, "Pre-flight checks:");
-                for c in &p.checks {
-                    outln!(out, "  [{:<5}] {:<12} {}", c.status.label(), c.id, c.detail);
-                }
-                if let Some(d) = &p.diff {
-                    outln!(out, "What changes:");
-                    for l in d.lines() {
-                        outln!(out, "  {l}");
-                    }
-                }
-                if let Some(d) = &p.migration {
-                    outln!(
-                        out,
-                        "Migrations {}..{}: {}",
-                        d.to_rev,
-                        d.from_rev,
-                        d.verdict.label()
-                    );
-                    for f in &d.files {
-                        outln!(
-                            out,
-                            "  {}{} ({})",
-                            f.path,
-                            if f.change.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" [{}]", f.change)
-                            },
-                            if f.is_down {
-                                "down migration, listed only".into()
-                            } else {
-                                f.verdict()
-                                    .map(|v| v.label().to_string())
-                                    .unwrap_or_default()
-                            }
-                        );
-                        for st in &f.statements {
-                            outln!(
-                                out,
-                                "    {} line {:<3} {}  — {}",
-                                st.verdict.mark(),
-                                st.line,
-                                ellipsize(&st.sql.replace('\n', " "), 60),
-                                st.reason
-                            );
-                        }
-                    }
-                }
-                match &preview {
-                    Some(Ok(m)) => outln!(out, "Server-side dry run: {m}"),
-                    Some(Err(e)) => outln!(out, "Server-side dry run FAILED: {e}"),
-                    None => {}
-                }
-                if p.needs_typed_name() {
-                    outln!(
-                        out,
-                        "Confirmation: prod target — the console asks for the target name to be typed."
-                    );
-                }
-                if blocked {
-                    outln!(
-                        out,
-                        "BLOCKED: {}",
-                        p.checks
-                            .iter()
-                            .filter(|c| c.status == CheckStatus::Block)
-                            .map(|c| c.detail.clone())
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    );
-                }
-            }
-            Ok(if blocked {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
+        } => match (target, group) {
+            (_, Some(g)) => plan::group(s, &targets, &g, &to, as_json, now, out).await,
+            (Some(t), None) => plan::one(s, &targets, &t, &to, exact_template, as_json, now, out).await,
+            (None, None) => Err("name a target, or a group with --group".into()),
+        },
     }
 }
 

@@ -183,3 +183,24 @@ fn a_member_changed_behind_the_confirm_is_refused_as_stale_and_stops_the_rest() 
     let runs: Vec<_> = s.state.runs.iter().map(|r| r.outcome.clone()).collect();
     assert!(matches!(runs[..], [Some(Outcome::Succeeded), Some(Outcome::Failed(_))]), "{runs:?}");
 }
+
+#[test]
+fn in_parallel_a_failure_stops_the_others_before_their_next_step() {
+    let (mut s, b) = with_group("two", &["checkout", "search"], Order::Parallel);
+    plan_group(&mut s, "checkout");
+    // checkout is deployed by someone else: its step is refused as stale
+    // at once, while search's rollback is under way.
+    b.with_world(|w, _| w.service_mut("checkout").unwrap().version += 1);
+    s.press("<Enter>two<Enter>");
+    assert!(s.advance_until(900_000, |st| st.group.as_ref().is_some_and(|g| g.reported)));
+    assert!(matches!(member(&s, "checkout"), MemberState::Failed(_)));
+    // search had started: whatever step it was in was followed to its end,
+    // and nothing after it started.
+    let MemberState::Failed(why) = member(&s, "search") else {
+        panic!("search stops: {:?}", member(&s, "search"))
+    };
+    assert!(why.contains("its group stopped: checkout failed"), "{why}");
+    index_of(&s, "ran: step 1 Roll back deployment search");
+    let end = index_of(&s, "group two ended: 0 of 2 rolled back; stopped because checkout failed");
+    assert!(s.recorded[end].contains("| search |"), "{}", s.recorded[end]);
+}

@@ -69,6 +69,21 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
             result: backend.health(&target).await,
         },
         Effect::Record(_) => return None,
+        Effect::SaveEvidence {
+            target,
+            plan,
+            why,
+            dir,
+            stamp,
+        } => {
+            let result = save_evidence(backend, &target, &dir, &stamp).await;
+            Action::EvidenceSaved {
+                target,
+                plan,
+                why,
+                result,
+            }
+        }
         Effect::DraftPostmortem { note } => {
             Action::PostmortemDrafted(crate::note::postmortem::write_next_to(
                 std::path::Path::new(&note),
@@ -77,6 +92,31 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
             ))
         }
     })
+}
+
+/// Reads the evidence (bounded: a hung platform must not hold the
+/// rollback; the core also stops waiting) and writes it beside the note
+/// off the async threads.
+async fn save_evidence(
+    backend: &dyn Backend,
+    target: &str,
+    dir: &str,
+    stamp: &str,
+) -> Option<Result<Vec<crate::core::action::SavedEvidence>, String>> {
+    const WITHIN: std::time::Duration = std::time::Duration::from_secs(15);
+    let files = match tokio::time::timeout(WITHIN, backend.evidence(target)).await {
+        Err(_) => return Some(Err("the platform did not answer within 15 s".into())),
+        Ok(None) => return None,
+        Ok(Some(Err(e))) => return Some(Err(format!("reading it failed: {e}"))),
+        Ok(Some(Ok(f))) => f,
+    };
+    let (dir, stamp, target) = (dir.to_string(), stamp.to_string(), target.to_string());
+    let written = tokio::task::spawn_blocking(move || {
+        crate::note::evidence::write(std::path::Path::new(&dir), &stamp, &target, &files)
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("writing failed: {e}")));
+    Some(written.map_err(|e| format!("writing it failed: {e}")))
 }
 
 /// A dry-run rehearsal's step: only the rollback is previewed, by the

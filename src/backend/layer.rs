@@ -177,6 +177,12 @@ impl<L: Layer> Backend for L {
     ) -> BoxFut<'a, Option<Result<Option<(String, String)>, BackendError>>> {
         self.inner().find_revert(target, bad)
     }
+    fn evidence<'a>(
+        &'a self,
+        target: &'a str,
+    ) -> BoxFut<'a, Option<Result<Vec<crate::core::model::EvidenceFile>, BackendError>>> {
+        self.inner().evidence(target)
+    }
     fn first_readings(&self, within: Duration) -> BoxFut<'_, Vec<String>> {
         Layer::first_readings(self, within)
     }

@@ -19,7 +19,7 @@ pub mod unavailable;
 
 pub use crate::core::error::BackendError;
 use crate::core::migration::MigrationDiff;
-use crate::core::model::{Health, History, Progress, TargetInfo};
+use crate::core::model::{EvidenceFile, Health, History, Progress, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use std::future::Future;
 use std::pin::Pin;
@@ -112,6 +112,17 @@ pub trait Backend: Send + Sync {
         &'a self,
         _plan: &'a RollbackPlan,
     ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+        Box::pin(async { None })
+    }
+    /// What the failing revision leaves that a rollback destroys: logs of
+    /// crashing containers (the previous container's, for a crash loop),
+    /// recent events, task errors, pod or container status. Each tail- and
+    /// size-limited by the platform's own parameters where it has them.
+    /// `None` where the platform keeps nothing worth saving.
+    fn evidence<'a>(
+        &'a self,
+        _target: &'a str,
+    ) -> BoxFut<'a, Option<Result<Vec<EvidenceFile>, BackendError>>> {
         Box::pin(async { None })
     }
     /// The commit reverting `bad` in the target's code, where a checkout is

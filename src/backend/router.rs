@@ -4,7 +4,7 @@ use super::git_migrations::GitMigrations;
 use super::{Backend, BoxFut, StepDone};
 use crate::core::action::BackendError;
 use crate::core::migration::MigrationDiff;
-use crate::core::model::{Health, History, Kind, Progress, TargetInfo};
+use crate::core::model::{EvidenceFile, Health, History, Kind, Progress, TargetInfo};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -204,6 +204,17 @@ impl Backend for Router {
         Box::pin(async move {
             match self.of(&plan.target.name) {
                 Ok(b) => b.changes(plan).await,
+                Err(e) => Some(Err(e)),
+            }
+        })
+    }
+    fn evidence<'a>(
+        &'a self,
+        target: &'a str,
+    ) -> BoxFut<'a, Option<Result<Vec<EvidenceFile>, BackendError>>> {
+        Box::pin(async move {
+            match self.of(target) {
+                Ok(b) => b.evidence(target).await,
                 Err(e) => Some(Err(e)),
             }
         })

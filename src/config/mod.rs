@@ -31,6 +31,9 @@ pub struct Settings {
     pub note_dir: PathBuf,
     /// A runbook not exercised for this many days is STALE (`rbtui drills`).
     pub drill_stale_after_days: i64,
+    /// Save what a failing revision left (crash logs, events, status)
+    /// beside the note when a target turns critical and before a rollback.
+    pub save_evidence: bool,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             verify_window_secs: None,
             note_dir: PathBuf::from("incidents"),
             drill_stale_after_days: 90,
+            save_evidence: true,
         }
     }
 }

@@ -49,6 +49,15 @@ pub enum Action {
     HistoryChanged(String),
     /// Where the postmortem draft was written, or why it was not.
     PostmortemDrafted(Result<String, String>),
+    /// Evidence of a failing revision was read and written beside the
+    /// note (`None`: the platform keeps none; `Err`: reading or writing
+    /// failed). `plan` is the run waiting for it before its first step.
+    EvidenceSaved {
+        target: String,
+        plan: Option<PlanId>,
+        why: String,
+        result: Option<Result<Vec<SavedEvidence>, String>>,
+    },
     /// History and planning facts for one target.
     HistoryLoaded {
         target: String,
@@ -218,4 +227,24 @@ pub enum Effect {
     DraftPostmortem {
         note: String,
     },
+    /// Read what the failing revision left and write it beside the note,
+    /// into `dir`, each file name starting with `stamp`.
+    SaveEvidence {
+        target: String,
+        plan: Option<PlanId>,
+        why: String,
+        dir: String,
+        stamp: String,
+    },
+}
+
+/// One evidence file written beside the note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedEvidence {
+    /// Relative to the note's folder, for a link from the note.
+    pub path: String,
+    pub what: String,
+    pub bytes: usize,
+    /// Only the tail was kept (the file's cap).
+    pub cut: bool,
 }

@@ -9,6 +9,8 @@ pub mod comms;
 pub mod drill;
 pub mod entry;
 pub mod error;
+mod evidence;
+pub use evidence::dir as evidence_dir;
 pub mod fmt;
 pub mod group;
 mod grouping;

@@ -445,6 +445,17 @@ impl History {
     }
 }
 
+/// One file of evidence a failing revision left, as the platform gave it
+/// (redacted and capped when written beside the note).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceFile {
+    /// A short file name: `logs-<pod>-<container>-previous.log`, `events.txt`.
+    pub name: String,
+    /// What it holds, in words, for the note.
+    pub what: String,
+    pub text: String,
+}
+
 /// A health snapshot of one target. Counts are what the platform reports;
 /// signals are optional because not every target has probes or metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -47,12 +47,25 @@ pub(super) fn start_run(
         verified_replicas: false,
         halted_by_note: None,
         halted_by_group: None,
+        awaiting_evidence: None,
         unknown_step: None,
         autosync_fought: false,
         progress_failing: None,
         caveat: None,
         superseded: None,
     });
+    // What the failing revision left is saved before the rollback
+    // replaces it; the first step waits for it (a bounded wait).
+    let rollback = s.runs.last().is_some_and(|r| r.plan.is_rollback());
+    if rollback && s.settings.save_evidence && !dry_run(s) {
+        let now = s.now;
+        let t = s.runs.last().map(|r| r.plan.target.name.clone()).unwrap_or_default();
+        if let Some(r) = s.run_mut(id) {
+            r.awaiting_evidence = Some(now);
+        }
+        super::evidence::request(s, &t, Some(id), "before the rollback", fx);
+        return;
+    }
     start_step(s, id, fx);
 }
 

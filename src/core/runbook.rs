@@ -38,6 +38,9 @@ pub enum AutoEvent {
     MetricsRecovered,
     /// The status message was drafted.
     StatusDrafted,
+    /// What the failing revision left (logs, events, status) was saved
+    /// beside the note; the file names are the evidence.
+    EvidenceSaved,
     /// A commit reverting the bad one is on the checked-out branch of the
     /// target's `repo` (its SHA is the evidence).
     RevertFound,

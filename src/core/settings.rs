@@ -50,6 +50,10 @@ pub struct Settings {
     /// Status message templates overridden next to the config (the
     /// built-in ones otherwise).
     pub comms: HashMap<Comms, String>,
+    /// Save what a failing revision left beside the note (at critical and
+    /// before a rollback). Off by default for embedders and tests; the
+    /// session turns it on unless the config says otherwise.
+    pub save_evidence: bool,
     /// Targets rolled back together (`[[group]]`).
     pub groups: Vec<super::group::GroupDef>,
 }
@@ -77,6 +81,7 @@ impl Settings {
             drill_stale_days: 90,
             comms: HashMap::new(),
             groups: Vec::new(),
+            save_evidence: false,
         }
     }
 }

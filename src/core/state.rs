@@ -127,6 +127,9 @@ pub struct Run {
     /// The note failed to take an entry while this run was in flight: no
     /// further step starts (the one in flight is still followed to its end).
     pub halted_by_note: Option<String>,
+    /// The run waits (since then) for the evidence of the failure to be
+    /// saved before its first step: the rollback replaces what holds it.
+    pub awaiting_evidence: Option<DateTime<Utc>>,
     /// Another target of its group failed or went stale: no further step
     /// starts (unless the group was confirmed to continue on failure).
     pub halted_by_group: Option<String>,
@@ -168,6 +171,8 @@ pub enum RunPhase<'a> {
     Halted(&'a str),
     /// Another target of the group failed: likewise, no other step starts.
     GroupStopped(&'a str),
+    /// The evidence of the failure is being saved; the first step waits.
+    SavingEvidence,
     Done(&'a Outcome),
 }
 
@@ -179,6 +184,9 @@ impl Run {
     pub fn phase(&self) -> RunPhase<'_> {
         if let Some(o) = &self.outcome {
             return RunPhase::Done(o);
+        }
+        if self.awaiting_evidence.is_some() {
+            return RunPhase::SavingEvidence;
         }
         if let Some((step, rereads)) = self.unknown_step {
             return RunPhase::Settling { step, rereads };
@@ -261,6 +269,18 @@ pub struct TargetRow {
     /// When the rollback runbook last worked (earlier notes).
     pub last_worked: super::entry::LastWorked,
     pub revert: RevertLook,
+    /// Whether its evidence was saved when it turned critical.
+    pub evidence: EvidenceLook,
+}
+
+/// Whether a target's evidence was asked for when it turned critical.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum EvidenceLook {
+    #[default]
+    NotYet,
+    /// Asked at critical; asked again only after the target recovers and
+    /// turns critical once more.
+    Asked,
 }
 
 /// Whether the revert of the target's bad commit is looked for.

@@ -90,8 +90,20 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             }
             if changed {
                 reverdict(s);
+                super::evidence::on_verdicts(s, &mut fx);
             }
             changed
+        }
+        Action::EvidenceSaved {
+            target,
+            plan,
+            why,
+            result,
+        } => {
+            if let Some(id) = super::evidence::saved(s, target, plan, why, result, &mut fx) {
+                super::run::start_step(s, id, &mut fx);
+            }
+            true
         }
         Action::HealthFailed { target, error } => {
             if s.row(&target).is_none_or(|row| row.down_since.is_none()) {
@@ -313,6 +325,9 @@ pub(super) fn tick(
     s.now = now;
     let mut redraw = before_minute != now.format("%H:%M").to_string();
     retry_note(s, fx);
+    for id in super::evidence::waited_too_long(s, fx) {
+        super::run::start_step(s, id, fx);
+    }
     refresh_history(s, fx);
     look_for_reverts(s, fx);
     // Ages and staleness are shown per minute, except while a rollout runs.

@@ -120,11 +120,8 @@ pub fn read(note: &str) -> Export {
         {
             e.marker = serde_json::from_str(json.trim()).ok();
         } else if let Some(d) = t.strip_prefix("- ") {
-            if let Some(p) = d.strip_prefix("evidence: ")
-                && (p.contains('/') || p.ends_with(".log") || p.ends_with(".txt"))
-                && !p.contains(' ')
-            {
-                e.evidence.push(p.to_string());
+            if let Some(p) = d.strip_prefix("evidence: ").and_then(evidence_path) {
+                e.evidence.push(p);
             }
             e.details.push(d.to_string());
         } else if t.starts_with('|') {
@@ -132,6 +129,17 @@ pub fn read(note: &str) -> Export {
         }
     }
     out
+}
+
+/// The file an `evidence:` detail names: a bare path, or a Markdown link
+/// `[name](path) — what` as rbtui writes the files it saved.
+fn evidence_path(d: &str) -> Option<String> {
+    let p = match d.strip_prefix('[') {
+        Some(rest) => rest.split_once("](")?.1.split_once(')')?.0,
+        None if !d.contains(' ') => d,
+        None => return None,
+    };
+    (p.contains('/') || p.ends_with(".log") || p.ends_with(".txt")).then(|| p.to_string())
 }
 
 #[cfg(test)]
@@ -151,6 +159,10 @@ mod tests {
         assert_eq!(a.text, "health critical: roll back now");
         assert_eq!(a.details[0], "all 3 replicas crash-looping");
         assert_eq!(a.evidence, ["incidents/x.evidence/logs.txt"]);
+        assert_eq!(
+            evidence_path("[0315-web-pods.txt](INC.md.evidence/0315-web-pods.txt) — pod status (9 bytes)"),
+            Some("INC.md.evidence/0315-web-pods.txt".into())
+        );
         assert_eq!(a.marker.as_ref().unwrap()["step"], "assess");
         assert_eq!(
             x.entries[2].at.unwrap().to_rfc3339(),

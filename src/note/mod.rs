@@ -2,6 +2,7 @@
 //! is written, flushed and fsync'd before the screen calls it recorded, so a
 //! crash or `kill -9` loses nothing the operator saw as recorded.
 
+pub mod evidence;
 pub mod export;
 pub mod postmortem;
 pub mod quota;

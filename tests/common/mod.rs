@@ -43,6 +43,15 @@ pub fn header(mode: Mode, note: &str) -> String {
 
 /// A started script on the demo; `note` is written when given.
 pub fn demo(mode: Mode, note: Option<&Path>) -> (Script, Arc<DemoBackend>) {
+    demo_with(mode, note, |_| {})
+}
+
+/// [`demo`] with settings changed before the session starts.
+pub fn demo_with(
+    mode: Mode,
+    note: Option<&Path>,
+    change: impl FnOnce(&mut Settings),
+) -> (Script, Arc<DemoBackend>) {
     let clock = ManualClock::new(t0());
     let backend = Arc::new(DemoBackend::builtin(Arc::new(clock.clone())));
     let path = note
@@ -51,7 +60,9 @@ pub fn demo(mode: Mode, note: Option<&Path>) -> (Script, Arc<DemoBackend>) {
     let writer =
         note.map(|p| NoteWriter::open(p, &header(mode, &path), "\n### Resumed\n\n").unwrap());
     let runbooks = rbtui::runbook::load_all(None).unwrap();
-    let state = State::new(settings(mode, &path), runbooks, t0());
+    let mut settings = settings(mode, &path);
+    change(&mut settings);
+    let state = State::new(settings, runbooks, t0());
     let mut s = Script::new(state, backend.clone(), clock, writer);
     s.start();
     (s, backend)

@@ -2,6 +2,7 @@
 //! through the same trait as the real backends. Nothing here is special-cased
 //! in the UI or the core.
 
+mod evidence;
 pub mod scenario;
 pub mod world;
 
@@ -81,6 +82,13 @@ impl DemoBackend {
 }
 
 impl Backend for DemoBackend {
+    fn evidence<'a>(
+        &'a self,
+        target: &'a str,
+    ) -> BoxFut<'a, Option<Result<Vec<crate::core::model::EvidenceFile>, BackendError>>> {
+        let r = self.with_world(|w, now| w.service(target).map(|s| evidence::files(s, now)));
+        Box::pin(async move { Some(r) })
+    }
     fn changes<'a>(
         &'a self,
         plan: &'a RollbackPlan,

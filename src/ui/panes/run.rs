@@ -141,6 +141,10 @@ fn run_line(s: &State, r: &crate::core::state::Run) -> Line<'static> {
             format!("its state cannot be read since {} ({why})", hms(since)),
         ),
         RunPhase::Halted(why) => ("STOPPED".to_string(), format!("note not writable: {why}")),
+        RunPhase::SavingEvidence => (
+            "saving evidence".to_string(),
+            "the failing revision's logs and events go beside the note before the rollback replaces them".to_string(),
+        ),
         RunPhase::GroupStopped(why) => ("STOPPED".to_string(), format!("group stopped: {why}")),
         RunPhase::Done(Outcome::Failed(m)) => ("done".to_string(), m.clone()),
         RunPhase::Done(Outcome::Succeeded) => (

@@ -1,0 +1,189 @@
+//! Evidence of a failure, saved before it is gone: when a target turns
+//! critical, and again before a rollback's first step (the rollback
+//! replaces the pods or containers whose logs explain the failure). The
+//! run waits for it, at most [`WAIT_SECS`]; the files are linked from the
+//! note and tick the runbook's "saved logs and events" step with their
+//! names. Part of `update`; pure.
+
+use super::action::{Effect, SavedEvidence};
+use super::checklist::{auto_tick, not_ticked};
+use super::entry::EntryKind;
+use super::plan::PlanId;
+use super::record::record;
+use super::runbook::AutoEvent;
+use super::state::{EvidenceLook as Look, State};
+use super::verdict::Severity;
+
+/// How long a rollback waits for its evidence before it starts without it.
+pub const WAIT_SECS: i64 = 20;
+
+/// The folder beside the note the files go to.
+pub fn dir(note: &str) -> String {
+    format!("{note}.evidence")
+}
+
+/// Asks for the target's evidence; `plan` is the run waiting for it.
+pub(super) fn request(
+    s: &mut State,
+    target: &str,
+    plan: Option<PlanId>,
+    why: &str,
+    fx: &mut Vec<Effect>,
+) {
+    fx.push(Effect::SaveEvidence {
+        target: target.into(),
+        plan,
+        why: why.into(),
+        dir: dir(&s.settings.note_path),
+        stamp: s.now.format("%H%M%S").to_string(),
+    });
+}
+
+/// After a verdict pass: a target that turned critical (on a fresh read)
+/// has its evidence saved once; one that recovered may be saved again.
+pub(super) fn on_verdicts(s: &mut State, fx: &mut Vec<Effect>) {
+    if !s.settings.save_evidence {
+        return;
+    }
+    let mut due = Vec::new();
+    for (t, row) in s.table.iter_mut() {
+        let critical = row
+            .verdict
+            .as_ref()
+            .is_some_and(|v| v.severity == Severity::Critical && !v.stale);
+        match (critical, row.evidence) {
+            (true, Look::NotYet) => {
+                row.evidence = Look::Asked;
+                due.push(t.to_string());
+            }
+            (false, Look::Asked) if row.verdict.as_ref().is_some_and(|v| !v.stale) => {
+                row.evidence = Look::NotYet
+            }
+            _ => {}
+        }
+    }
+    due.sort();
+    for t in due {
+        request(s, &t, None, "it turned critical", fx);
+    }
+}
+
+/// The files were written (or not): recorded with links, the runbook step
+/// ticked with their names. Returns the run that waited for them, now free
+/// to start its first step.
+pub(super) fn saved(
+    s: &mut State,
+    target: String,
+    plan: Option<PlanId>,
+    why: String,
+    result: Option<Result<Vec<SavedEvidence>, String>>,
+    fx: &mut Vec<Effect>,
+) -> Option<PlanId> {
+    match result {
+        // The platform keeps nothing rbtui can save: the step stays the
+        // operator's, unsaid.
+        None => {}
+        Some(Ok(files)) if files.is_empty() => record(
+            s,
+            fx,
+            EntryKind::Evidence,
+            Some(target.clone()),
+            format!("no evidence to save ({why}): the platform reported no logs, events or status"),
+            vec![],
+            None,
+        ),
+        Some(Ok(files)) => {
+            let lines = files
+                .iter()
+                .map(|f| {
+                    let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+                    format!(
+                        "evidence: [{name}]({}) — {} ({} bytes{})",
+                        f.path,
+                        f.what,
+                        f.bytes,
+                        if f.cut { ", tail kept" } else { "" }
+                    )
+                })
+                .collect();
+            record(
+                s,
+                fx,
+                EntryKind::Evidence,
+                Some(target.clone()),
+                format!(
+                    "saved what the failing revision left ({why}): {} file(s) beside the note",
+                    files.len()
+                ),
+                lines,
+                None,
+            );
+            let names: Vec<&str> = files
+                .iter()
+                .map(|f| f.path.rsplit('/').next().unwrap_or(&f.path))
+                .collect();
+            auto_tick(
+                s,
+                fx,
+                &target,
+                AutoEvent::EvidenceSaved,
+                Some(names.join(", ")),
+            );
+        }
+        Some(Err(e)) => {
+            let text = format!("evidence NOT saved ({why}): {e}");
+            record(
+                s,
+                fx,
+                EntryKind::Evidence,
+                Some(target.clone()),
+                text.clone(),
+                vec![],
+                None,
+            );
+            not_ticked(s, fx, &target, AutoEvent::EvidenceSaved, text);
+        }
+    }
+    plan.filter(|&id| release(s, id))
+}
+
+/// The run stops waiting for its evidence; false if it was not waiting.
+fn release(s: &mut State, id: PlanId) -> bool {
+    s.run_mut(id)
+        .and_then(|r| r.awaiting_evidence.take())
+        .is_some()
+}
+
+/// Runs that waited [`WAIT_SECS`] for their evidence start without it:
+/// the rollback matters more than the logs. Returns them.
+pub(super) fn waited_too_long(s: &mut State, fx: &mut Vec<Effect>) -> Vec<PlanId> {
+    let now = s.now;
+    let late: Vec<(PlanId, String)> = s
+        .runs
+        .iter()
+        .filter(|r| r.in_flight())
+        .filter(|r| {
+            r.awaiting_evidence
+                .is_some_and(|at| (now - at).num_seconds() >= WAIT_SECS)
+        })
+        .map(|r| (r.plan.id, r.plan.target.name.clone()))
+        .collect();
+    let mut free = Vec::new();
+    for (id, t) in late {
+        record(
+            s,
+            fx,
+            EntryKind::Evidence,
+            Some(t),
+            format!(
+                "evidence not saved within {WAIT_SECS}s: the rollback starts without it"
+            ),
+            vec![],
+            None,
+        );
+        if release(s, id) {
+            free.push(id);
+        }
+    }
+    free
+}

@@ -1,0 +1,130 @@
+//! Evidence files beside the note (`<note>.evidence/`): what a failing
+//! revision left — logs, events, status — kept before a rollback replaces
+//! the pods or containers that hold it. Redacted like the note, each capped
+//! (the tail is kept: a crash's last lines are what explain it), never
+//! written over an existing file, and fsync'd before the note links them.
+
+use crate::core::action::SavedEvidence;
+use crate::core::model::EvidenceFile;
+use std::io::Write;
+use std::path::Path;
+
+/// Per file. A crash loop's previous container rarely logs more before it
+/// dies; a chatty one is cut to its tail.
+pub const MAX_FILE_BYTES: usize = 256 * 1024;
+
+/// Writes each file as `<stamp>-<target>-<name>` in `dir`; paths come back
+/// relative to the note's folder (`<note file>.evidence/<file>`).
+pub fn write(
+    dir: &Path,
+    stamp: &str,
+    target: &str,
+    files: &[EvidenceFile],
+) -> Result<Vec<SavedEvidence>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let folder = dir
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for f in files {
+        let name = safe(&format!("{stamp}-{target}-{}", f.name));
+        let (text, cut) = capped(&crate::note::render::redact(&f.text));
+        let path = dir.join(&name);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        file.write_all(text.as_bytes())
+            .and_then(|_| file.sync_all())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        out.push(SavedEvidence {
+            path: format!("{folder}/{name}"),
+            what: f.what.clone(),
+            bytes: text.len(),
+            cut,
+        });
+    }
+    // The folder's entry itself, so the files are found after a crash.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(out)
+}
+
+/// The last [`MAX_FILE_BYTES`] of `text` (on a line start where one is
+/// near), with a first line saying how much was cut.
+fn capped(text: &str) -> (String, bool) {
+    if text.len() <= MAX_FILE_BYTES {
+        return (text.to_string(), false);
+    }
+    let mut start = text.len() - MAX_FILE_BYTES;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    if let Some(nl) = text[start..].find('\n').filter(|&i| i < 4096) {
+        start += nl + 1;
+    }
+    (
+        format!(
+            "[rbtui: the first {start} bytes were cut; the last {} are kept]\n{}",
+            text.len() - start,
+            &text[start..]
+        ),
+        true,
+    )
+}
+
+/// A file name from platform names (pods, containers): no path separators,
+/// nothing a shell or a Markdown link trips on.
+fn safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> EvidenceFile {
+        EvidenceFile {
+            name: name.into(),
+            what: "w".into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn files_are_redacted_capped_to_their_tail_and_never_overwritten() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("INC-1.md.evidence");
+        let big = format!("{}\nlast line: boom\n", "x".repeat(MAX_FILE_BYTES + 10));
+        let saved = write(
+            &dir,
+            "031500",
+            "web",
+            &[
+                file("logs-web-1/app-previous.log", "connecting with password=hunter2\n"),
+                file("events.txt", &big),
+            ],
+        )
+        .unwrap();
+        assert_eq!(saved[0].path, "INC-1.md.evidence/031500-web-logs-web-1_app-previous.log");
+        let text = std::fs::read_to_string(dir.join("031500-web-logs-web-1_app-previous.log")).unwrap();
+        assert!(text.contains("password=[REDACTED]") && !text.contains("hunter2"), "{text}");
+        let events = std::fs::read_to_string(dir.join("031500-web-events.txt")).unwrap();
+        assert!(saved[1].cut && events.len() <= MAX_FILE_BYTES + 100);
+        assert!(events.starts_with("[rbtui: the first") && events.ends_with("last line: boom\n"));
+        // The same stamp again is refused rather than written over.
+        let e = write(&dir, "031500", "web", &[file("events.txt", "new")]).unwrap_err();
+        assert!(e.contains("exists"), "{e}");
+    }
+}

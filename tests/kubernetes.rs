@@ -926,3 +926,41 @@ fn a_mutable_tag_is_pinned_to_the_digest_that_ran_unless_the_exact_template_is_a
     let c = e.checks.iter().find(|c| c.id == "mutable-tag").unwrap();
     assert_eq!(c.status, CheckStatus::Warn);
 }
+
+/// Before the rollback replaces them: the crashed containers' previous
+/// logs (the API server's own tail and byte limits), the Warning events of
+/// the Deployment's pods and the pods' status, read without changing
+/// anything.
+#[test]
+fn the_crash_loops_evidence_is_read_with_the_previous_containers_logs() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = rt();
+    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+    let lines: Vec<String> = (0..300).map(|i| format!("line {i}")).chain(["panic: redis: connection refused".to_string()]).collect();
+    fake.state
+        .lock()
+        .unwrap()
+        .previous_logs
+        .insert(("catalog-7b6656645b-647sj".into(), "catalog".into()), lines);
+    let files = rt.block_on(b.evidence("catalog")).unwrap().unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names[..3],
+        ["pods.txt", "events.txt", "logs-catalog-7b6656645b-647sj-catalog-previous.log"]
+    );
+    assert_eq!(files.len(), 2 + 3, "three crashed containers, three logs: {names:?}");
+    let log = &files[2].text;
+    assert!(log.ends_with("Z panic: redis: connection refused\n"), "{log}");
+    assert_eq!(log.lines().count(), 200, "the server's tail, as asked");
+    assert!(files[0].text.contains("waiting CrashLoopBackOff"), "{}", files[0].text);
+    assert!(files[0].text.contains("last: terminated Error (exit code 1)"), "{}", files[0].text);
+    assert!(files[1].text.contains("BackOff Pod/catalog-7b6656645b-"), "{}", files[1].text);
+    assert!(!files[1].text.contains("Scheduled"), "Warning events only: {}", files[1].text);
+    let reqs = fake.state.lock().unwrap().log_requests.clone();
+    assert!(
+        reqs[0].ends_with("/pods/catalog-7b6656645b-647sj/log?container=catalog&previous=true&tailLines=200&limitBytes=262144&timestamps=true"),
+        "{reqs:?}"
+    );
+    assert!(fake.patches().is_empty(), "reading evidence changes nothing");
+}

@@ -74,6 +74,12 @@ pub struct K8s {
     /// The rollback the controller is converging: next step and when.
     rollout: Option<(u32, Instant)>,
     last_bookmark: Instant,
+    /// What each (pod, container) wrote before its last crash, one line
+    /// per entry; served by `pods/{pod}/log?previous=true` to a pod whose
+    /// container has terminated before (as the kubelet keeps it).
+    pub previous_logs: BTreeMap<(String, String), Vec<String>>,
+    /// Every pod log request, as sent.
+    pub log_requests: Vec<String>,
 }
 
 impl K8s {
@@ -380,6 +386,8 @@ pub fn empty() -> K8s {
         bookmark_every: Duration::from_secs(1),
         rollout: None,
         last_bookmark: Instant::now(),
+        previous_logs: BTreeMap::new(),
+        log_requests: Vec::new(),
     }
 }
 
@@ -591,6 +599,9 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
             )
         };
     }
+    if r.method == "GET" && p.ends_with("/log") {
+        return pod_log(&mut s, r);
+    }
     let Some((res, ns, name)) = parse_path(p) else {
         return refusal(
             404,
@@ -622,6 +633,60 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
             "MethodNotAllowed",
             "the server does not allow this method",
         ),
+    }
+}
+
+/// `GET …/pods/{pod}/log` as the API server answers it: a container must
+/// be named when the pod has several; `previous=true` only for a container
+/// that has terminated before (400 otherwise, in the kubelet's words);
+/// `tailLines` and `limitBytes` cut the text; `timestamps` prefixes lines.
+fn pod_log(s: &mut K8s, r: &Req) -> Resp {
+    s.log_requests.push(format!("{}?{}", r.path, r.query));
+    let Some((_, ns, Some(pod))) = parse_path(r.path.trim_end_matches("/log")) else {
+        return refusal(404, "NotFound", "the server could not find the requested resource");
+    };
+    let Some(p) = s.get("pods", &ns, &pod).cloned() else {
+        return refusal(404, "NotFound", &format!("pods \"{pod}\" not found"));
+    };
+    let statuses = p["status"]["containerStatuses"].as_array().cloned().unwrap_or_default();
+    let container = match param(r, "container") {
+        Some(c) => c,
+        None if statuses.len() == 1 => statuses[0]["name"].as_str().unwrap_or("").to_string(),
+        None => {
+            return refusal(400, "BadRequest", &format!("a container name must be specified for pod {pod}"));
+        }
+    };
+    let Some(c) = statuses.iter().find(|c| c["name"] == container.as_str()) else {
+        return refusal(400, "BadRequest", &format!("container {container} is not valid for pod {pod}"));
+    };
+    let previous = param(r, "previous").as_deref() == Some("true");
+    let lines = if previous {
+        if c["lastState"]["terminated"].is_null() {
+            return refusal(
+                400,
+                "BadRequest",
+                &format!("previous terminated container \"{container}\" in pod \"{pod}\" not found"),
+            );
+        }
+        s.previous_logs.get(&(pod.clone(), container.clone())).cloned().unwrap_or_default()
+    } else {
+        vec![]
+    };
+    let tail = param(r, "tailLines").and_then(|v| v.parse::<usize>().ok()).unwrap_or(usize::MAX);
+    let stamped = param(r, "timestamps").as_deref() == Some("true");
+    let mut body: String = lines[lines.len().saturating_sub(tail)..]
+        .iter()
+        .map(|l| if stamped { format!("2026-11-22T03:58:01.123456789Z {l}\n") } else { format!("{l}\n") })
+        .collect();
+    if let Some(limit) = param(r, "limitBytes").and_then(|v| v.parse::<usize>().ok()) {
+        body.truncate(limit.min(body.len()));
+    }
+    Resp {
+        status: 200,
+        content_type: "text/plain",
+        body,
+        delay: Duration::ZERO,
+        stream: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! contexts, several KUBECONFIG files, in-cluster config, auth, TLS) is kube's.
 
 pub mod cache;
+mod evidence;
 mod health;
 mod history;
 pub mod kubectl;
@@ -730,6 +731,17 @@ impl Backend for KubeBackend {
     }
     fn poll_interval(&self) -> Duration {
         Duration::from_secs(2)
+    }
+    fn evidence<'a>(
+        &'a self,
+        target: &'a str,
+    ) -> BoxFut<'a, Option<Result<Vec<crate::core::model::EvidenceFile>, BackendError>>> {
+        Box::pin(async move {
+            Some(match self.target(target) {
+                Ok(t) => self.evidence_of(&t).await,
+                Err(e) => Err(e),
+            })
+        })
     }
     fn changes<'a>(
         &'a self,

@@ -235,7 +235,7 @@ impl KubeBackend {
     }
 
     /// Every object read with its own request, stamped when sent.
-    async fn direct(&self, t: &DeployTarget) -> Result<Sources, BackendError> {
+    pub(super) async fn direct(&self, t: &DeployTarget) -> Result<Sources, BackendError> {
         let asked = Utc::now();
         let d = self.deployment(t).await?;
         let sel = urlencode(&selector(&d));

@@ -439,3 +439,42 @@ fn differences(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
     }
     out
 }
+
+/// A Compose service that keeps crashing (`restart: always`, as many
+/// projects set it): the evidence holds each container's state, exit code
+/// and restarts, and its log (stdout and stderr), from the engine.
+#[test]
+#[cfg_attr(
+    not(docker_engine),
+    ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
+)]
+fn a_crashing_compose_services_state_and_log_are_saved_as_evidence() {
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
+    let file = r#"version: "3.8"
+services:
+  web:
+    image: rbtui-test/web:v3
+    restart: always
+    command: ["/bin/busybox", "sh", "-c", "echo starting v3; echo FATAL cache warmup failed >&2; exit 4"]
+"#;
+    let p = Project::up("rbtui-ev", file, |_| {});
+    let b = ComposeBackend::new(eng, vec![p.target(None, None)]);
+    let t0 = Instant::now();
+    let files = loop {
+        let f = rt.block_on(b.evidence("web")).unwrap().unwrap();
+        if f[0].text.contains("restarts 1") || f[0].text.contains("restarts 2") {
+            break f;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "no restart seen: {}", f[0].text);
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(files[0].name, "containers.txt");
+    assert!(files[0].text.contains(&format!("container {}", p.container("web"))), "{}", files[0].text);
+    assert!(files[0].text.contains("image rbtui-test/web:v3"), "{}", files[0].text);
+    assert_eq!(files[1].name, format!("logs-{}.log", p.container("web")));
+    let log = &files[1].text;
+    assert!(log.contains("starting v3") && log.contains("FATAL cache warmup failed"), "{log}");
+    assert!(log.lines().next().unwrap().starts_with("20"), "timestamped: {log}");
+}

@@ -528,3 +528,46 @@ impl Drop for StackDown {
             .output();
     }
 }
+
+/// A service whose tasks crash at start: the evidence rbtui saves before a
+/// rollback holds the tasks with their exit codes and errors (as `docker
+/// service ps --no-trunc` shows them) and what the tasks wrote, read
+/// through the manager (`docker service logs`).
+#[test]
+#[cfg_attr(
+    not(docker_engine),
+    ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
+)]
+fn a_crashing_services_tasks_and_log_are_saved_as_evidence() {
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
+    let docker = eng.docker.clone();
+    let name = unique("rbtui-crash");
+    let mut s = spec(&name, "rbtui-test/web:v1");
+    let c = s.task_template.as_mut().unwrap().container_spec.as_mut().unwrap();
+    c.command = Some(vec!["/bin/busybox".into(), "sh".into()]);
+    c.args = Some(vec![
+        "-c".into(),
+        "echo starting v1; echo FATAL no database connection >&2; exit 3".into(),
+    ]);
+    rt.block_on(docker.create_service(s, None)).unwrap();
+    let _cleanup = scopeguard(docker.clone(), name.clone(), rt.handle().clone());
+    let b = web_backend(eng, &name);
+    wait("tasks to crash", 90, &|| {
+        rt.block_on(b.health("web")).is_ok_and(|h| h.restarts > 0 || h.crashlooping > 0)
+    });
+    let files = std::cell::RefCell::new(vec![]);
+    wait("the crash to reach the service log", 30, &|| {
+        *files.borrow_mut() = rt.block_on(b.evidence("web")).unwrap().unwrap();
+        files.borrow()[1].text.contains("FATAL no database connection")
+    });
+    let files = files.into_inner();
+    assert_eq!(files[0].name, "tasks.txt");
+    let tasks = &files[0].text;
+    assert!(tasks.contains("exit code 3"), "{tasks}");
+    assert!(tasks.contains("error: task: non-zero exit (3)"), "{tasks}");
+    assert!(tasks.contains("image rbtui-test/web:v1"), "{tasks}");
+    assert_eq!(files[1].name, format!("logs-{name}.log"));
+    assert!(files[1].text.contains("starting v1"), "stdout and stderr: {}", files[1].text);
+}

@@ -814,6 +814,24 @@ impl ComposeBackend {
 }
 
 impl Backend for ComposeBackend {
+    fn evidence<'a>(
+        &'a self,
+        target: &'a str,
+    ) -> BoxFut<'a, Option<Result<Vec<crate::core::model::EvidenceFile>, BackendError>>> {
+        Box::pin(async move {
+            let read = async {
+                let t = self.target(target)?;
+                let mut inspected = Vec::new();
+                for c in self.containers(t).await? {
+                    if let Some(id) = c.id.as_deref() {
+                        inspected.push(self.inspect(id).await?);
+                    }
+                }
+                super::evidence::compose(&self.engine, &inspected).await
+            };
+            Some(read.await)
+        })
+    }
     fn changes<'a>(
         &'a self,
         plan: &'a RollbackPlan,

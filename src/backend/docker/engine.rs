@@ -188,15 +188,22 @@ mod describe_tests {
 /// Only unix and plain tcp engines; others (TLS, ssh) answer `None` and the
 /// history says the previous spec is not readable.
 pub async fn raw_get(host: &str, path: &str) -> Option<serde_json::Value> {
+    let body = raw_get_bytes(host, path, "application/json").await.ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+/// The body of `GET path` on the engine (unix or plain tcp), bounded by
+/// 10 s: a wedged engine must not hold the read that asked.
+pub async fn raw_get_bytes(host: &str, path: &str, accept: &str) -> Result<bytes::Bytes, String> {
     use http_body_util::{BodyExt, Empty};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
     type Body = Empty<bytes::Bytes>;
     let req = |uri: hyper::Uri| {
         http::Request::get(uri)
-            .header("Accept", "application/json")
+            .header("Accept", accept)
             .body(Body::new())
-            .ok()
+            .map_err(|e| e.to_string())
     };
     let answer = async {
         if let Some(p) = host.strip_prefix("unix://") {
@@ -204,28 +211,31 @@ pub async fn raw_get(host: &str, path: &str) -> Option<serde_json::Value> {
                 Client::builder(TokioExecutor::new()).build(hyperlocal::UnixConnector);
             c.request(req(hyperlocal::Uri::new(p, path).into())?)
                 .await
-                .ok()
+                .map_err(|e| e.to_string())
         } else if let Some(a) = host
             .strip_prefix("tcp://")
             .or_else(|| host.strip_prefix("http://"))
         {
             let c: Client<_, Body> = Client::builder(TokioExecutor::new()).build_http();
-            c.request(req(format!("http://{a}{path}").parse().ok()?)?)
-                .await
-                .ok()
+            let uri = format!("http://{a}{path}").parse().map_err(|e: http::uri::InvalidUri| e.to_string())?;
+            c.request(req(uri)?).await.map_err(|e| e.to_string())
         } else {
-            None
+            Err(format!("{host}: not read over TLS or ssh by this path"))
         }
     };
-    // A wedged engine must not hold the History read.
     let res = tokio::time::timeout(std::time::Duration::from_secs(10), answer)
         .await
-        .ok()??;
-    if res.status() != http::StatusCode::OK {
-        return None;
+        .map_err(|_| "the engine did not answer within 10 s".to_string())??;
+    let status = res.status();
+    let body = tokio::time::timeout(std::time::Duration::from_secs(10), res.into_body().collect())
+        .await
+        .map_err(|_| "the engine did not finish its answer within 10 s".to_string())?
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    if status != http::StatusCode::OK {
+        return Err(format!("{status}: {}", String::from_utf8_lossy(&body).trim()));
     }
-    let body = res.into_body().collect().await.ok()?.to_bytes();
-    serde_json::from_slice(&body).ok()
+    Ok(body)
 }
 
 /// Re-reads only when the engine says something changed (its events

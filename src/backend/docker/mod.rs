@@ -3,5 +3,6 @@
 pub mod compose;
 pub mod compose_inputs;
 pub mod engine;
+mod evidence;
 pub mod recreate;
 pub mod swarm;

@@ -715,6 +715,19 @@ impl Backend for SwarmBackend {
     fn name(&self) -> &str {
         "swarm"
     }
+    fn evidence<'a>(
+        &'a self,
+        target: &'a str,
+    ) -> BoxFut<'a, Option<Result<Vec<crate::core::model::EvidenceFile>, BackendError>>> {
+        Box::pin(async move {
+            let read = async {
+                let t = self.target(target)?;
+                let tasks = self.tasks(t).await?;
+                Ok(super::evidence::swarm(&self.engine, &t.service, &tasks).await)
+            };
+            Some(read.await)
+        })
+    }
     fn targets(&self) -> BoxFut<'_, Result<Vec<TargetInfo>, BackendError>> {
         let v = self
             .targets

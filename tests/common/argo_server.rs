@@ -399,6 +399,46 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
             let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "orders"}, "spec": {"ports": [{"port": 80}]}});
             (200, "application/json", json!({"manifests": [deploy.to_string(), svc.to_string()], "revision": rev, "sourceType": "Kustomize"}).to_string())
         }
+        ("GET", "events") => {
+            // The Application's own events, as the server lists them.
+            let degraded = s.app["status"]["health"]["status"] != "Healthy";
+            let mut items = vec![json!({"type": "Normal", "reason": "ResourceUpdated", "count": 1,
+                "involvedObject": {"kind": "Application", "name": name}, "lastTimestamp": "2026-11-22T03:40:00Z",
+                "message": "Updated sync status: OutOfSync -> Synced"})];
+            if degraded {
+                items.push(json!({"type": "Normal", "reason": "ResourceUpdated", "count": 3,
+                    "involvedObject": {"kind": "Application", "name": name}, "lastTimestamp": "2026-11-22T03:41:00Z",
+                    "message": "Updated health status: Healthy -> Degraded"}));
+            }
+            (200, "application/json", json!({"metadata": {}, "items": items}).to_string())
+        }
+        ("GET", "logs") => {
+            // A finite stream (follow=false): one JSON result per line, a
+            // last empty one; a pod with no previous container is an error
+            // line, as the server streams it.
+            let q = |k: &str| {
+                req.query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let pod = q("podName");
+            let healthy = s.app["status"]["health"]["status"] == "Healthy";
+            let mut out = String::new();
+            if q("previous") == "true" && healthy {
+                out.push_str(&json!({"error": {"message": format!("previous terminated container \"orders\" in pod \"{pod}\" not found")}}).to_string());
+                out.push('\n');
+            } else {
+                for (i, l) in ["starting orders", "panic: column orders.legacy_total does not exist"].iter().enumerate() {
+                    out.push_str(&json!({"result": {"content": l, "timeStampStr": format!("2026-11-22T03:41:0{i}Z"), "podName": pod, "last": false}}).to_string());
+                    out.push('\n');
+                }
+                out.push_str(&json!({"result": {"content": "", "last": true}}).to_string());
+                out.push('\n');
+            }
+            (200, "application/json", out)
+        }
         ("GET", "resource-tree") => {
             let healthy = s.app["status"]["health"]["status"] == "Healthy";
             let pod = |i: usize| {

@@ -153,6 +153,7 @@ pub struct Tree {
 pub struct Node {
     pub kind: String,
     pub name: String,
+    pub namespace: String,
     pub health: Option<HealthStatus>,
     pub images: Vec<String>,
     pub info: Vec<InfoItem>,

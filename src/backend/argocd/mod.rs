@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod convert;
+mod evidence;
 pub mod stream;
 
 use super::{Backend, BoxFut, StepDone};
@@ -968,6 +969,17 @@ impl Backend for ArgoBackend {
         })
     }
 
+    fn evidence<'a>(
+        &'a self,
+        target: &'a str,
+    ) -> BoxFut<'a, Option<Result<Vec<crate::core::model::EvidenceFile>, BackendError>>> {
+        Box::pin(async move {
+            Some(match self.target(target) {
+                Ok(t) => self.evidence_of(&t).await,
+                Err(e) => Err(e),
+            })
+        })
+    }
     fn changes<'a>(
         &'a self,
         plan: &'a RollbackPlan,

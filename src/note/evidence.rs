@@ -28,14 +28,10 @@ pub fn write(
         .unwrap_or_default();
     let mut out = Vec::new();
     for f in files {
-        let name = safe(&format!("{stamp}-{target}-{}", f.name));
+        let base = safe(&format!("{stamp}-{target}-{}", f.name));
         let (text, cut) = capped(&crate::note::render::redact(&f.text));
+        let (name, mut file) = create_new(dir, &base)?;
         let path = dir.join(&name);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
         file.write_all(text.as_bytes())
             .and_then(|_| file.sync_all())
             .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -51,6 +47,29 @@ pub fn write(
         let _ = d.sync_all();
     }
     Ok(out)
+}
+
+/// A file that did not exist: `base`, else `base` with `-2`, `-3`… before
+/// its extension (two saves in one second never overwrite each other).
+fn create_new(dir: &Path, base: &str) -> Result<(String, std::fs::File), String> {
+    let (stem, ext) = match base.rsplit_once('.') {
+        Some((s, e)) => (s, format!(".{e}")),
+        None => (base, String::new()),
+    };
+    for n in 1..=20 {
+        let name = if n == 1 {
+            base.to_string()
+        } else {
+            format!("{stem}-{n}{ext}")
+        };
+        let path = dir.join(&name);
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(f) => return Ok((name, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+    }
+    Err(format!("{}: 20 files of that name exist already", dir.join(base).display()))
 }
 
 /// The last [`MAX_FILE_BYTES`] of `text` (on a line start where one is
@@ -123,8 +142,10 @@ mod tests {
         let events = std::fs::read_to_string(dir.join("031500-web-events.txt")).unwrap();
         assert!(saved[1].cut && events.len() <= MAX_FILE_BYTES + 100);
         assert!(events.starts_with("[rbtui: the first") && events.ends_with("last line: boom\n"));
-        // The same stamp again is refused rather than written over.
-        let e = write(&dir, "031500", "web", &[file("events.txt", "new")]).unwrap_err();
-        assert!(e.contains("exists"), "{e}");
+        // The same stamp again gets its own name rather than writing over.
+        let again = write(&dir, "031500", "web", &[file("events.txt", "new")]).unwrap();
+        assert_eq!(again[0].path, "INC-1.md.evidence/031500-web-events-2.txt");
+        let first = std::fs::read_to_string(dir.join("031500-web-events.txt")).unwrap();
+        assert!(first.ends_with("last line: boom\n"), "the first file is untouched");
     }
 }

@@ -36,7 +36,7 @@ pub fn files(s: &Service, now: DateTime<Utc>) -> Vec<EvidenceFile> {
         None => "running",
     };
     let pods: Vec<String> = (0..s.replicas)
-        .map(|i| format!("{name}-{}-{i}", &cur.digest[..5]))
+        .map(|i| format!("{name}-{}-{i}", cur.digest.trim_start_matches("sha256:").chars().take(10).collect::<String>()))
         .collect();
     let file = |name: String, what: &str, text: String| EvidenceFile {
         name,

@@ -168,6 +168,29 @@ fn config_with_demo_targets_serves_only_those() {
     assert!(s.contains("search"));
 }
 
+/// `[environment.prod] read_only = true`: prod's plans are shown and
+/// refused (no reason overrides it); staging's are not.
+#[test]
+fn a_read_only_environment_refuses_its_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rbtui.toml"),
+        "[[target]]\nname = \"checkout\"\nkind = \"demo\"\nenvironment = \"prod\"\n\
+         [[target]]\nname = \"search\"\nkind = \"demo\"\nenvironment = \"staging\"\n\
+         [environment.prod]\nread_only = true\n",
+    )
+    .unwrap();
+    let out = rbtui(dir.path(), &["plan", "checkout", "--to", "8"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{s}");
+    assert!(
+        s.contains("[BLOCK] mode         environment prod is read-only in the config"),
+        "{s}"
+    );
+    let out = rbtui(dir.path(), &["plan", "search", "--to", "17"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
 #[test]
 fn without_a_terminal_the_console_says_so_and_creates_no_note() {
     let dir = tempfile::tempdir().unwrap();

@@ -618,3 +618,23 @@ fn a_drill_step_that_took_longer_than_its_budget_is_flagged() {
     );
     assert!(note.contains("1 step(s) over budget"), "{note}");
 }
+
+/// A read-only environment in the config: the console shows prod's plan,
+/// refuses it at the confirm (no reason overrides it), and sends nothing.
+#[test]
+fn a_read_only_environment_shows_plans_and_refuses_them() {
+    let (mut s, b) = demo_with(Mode::Demo, None, |st| {
+        st.read_only_environments = vec!["prod".into()]
+    });
+    plan_to(&mut s, "checkout", "8");
+    let c = check(&s, "mode");
+    assert_eq!(c.status, CheckStatus::Block);
+    assert!(!c.overridable && c.detail.contains("read-only in the config"), "{c:?}");
+    s.press("<Enter>");
+    assert!(s.state.runs.is_empty(), "nothing runs");
+    assert!(s.recorded.iter().any(|r| r.contains("not executed: environment prod is read-only")));
+    b.with_world(|w, _| assert_eq!(w.service("checkout").unwrap().revs.len(), 9, "untouched"));
+    // Staging still rolls back.
+    plan_to(&mut s, "search", "17");
+    assert_eq!(check(&s, "mode").status, CheckStatus::Pass);
+}

@@ -38,6 +38,9 @@ async fn build(
         rollout_timeout_secs: s.settings.rollout_timeout_secs,
         exact_template,
     })?;
+    if s.settings.read_only_in(&t.environment) {
+        plan::refuse_read_only_environment(&mut p);
+    }
     let m = b.migrations(&p).await;
     p.apply_migrations(m);
     let preview = if p.refusal().is_none() {

@@ -59,6 +59,8 @@ pub struct Config {
     pub targets: Vec<TargetConfig>,
     /// Targets rolled back together with one confirm.
     pub groups: Vec<GroupConfig>,
+    /// Per-environment settings (`[environment.prod]`), by name.
+    pub environments: std::collections::BTreeMap<String, EnvironmentConfig>,
     /// Where it was read from, for runbook overrides next to it.
     pub dir: Option<PathBuf>,
 }
@@ -76,6 +78,17 @@ struct RawConfig {
     targets: Vec<toml::Spanned<toml::Table>>,
     #[serde(default, rename = "group")]
     groups: Vec<toml::Spanned<GroupConfig>>,
+    #[serde(default, rename = "environment")]
+    environments: std::collections::BTreeMap<String, EnvironmentConfig>,
+}
+
+/// `[environment.<name>]`: what holds for every target in it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    /// rbtui shows plans here and refuses every mutation (no override).
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// `[[group]]`: targets rolled back together, with one plan and one confirm.
@@ -196,7 +209,65 @@ fn check_groups(origin: &str, text: &str, c: &Config, at: &[usize]) -> Result<()
     Ok(())
 }
 
+/// Whether a target's environment (as shown: `prod = true` makes `eu` read
+/// `eu (prod)`) is the one a config table names.
+fn in_environment(shown: &str, name: &str) -> bool {
+    shown == name || shown.strip_suffix(" (prod)") == Some(name)
+}
+
+/// An `[environment.X]` names an environment some target is in: a typo
+/// (`prdo`) must not leave prod writable while looking protected.
+fn check_environments(origin: &str, text: &str, c: &Config) -> Result<(), String> {
+    // Argo CD apps found by a selector name their environment at run time.
+    let from_labels = c.targets.iter().any(|t| match &t.platform {
+        Platform::Argocd(a) => a.environment_label.is_some(),
+        _ => false,
+    });
+    for name in c.environments.keys() {
+        if from_labels || c.targets.iter().any(|t| in_environment(&t.environment, name)) {
+            continue;
+        }
+        let (l, col) = text
+            .find(&format!("[environment.{name}]"))
+            .map(|o| line_col(text, o))
+            .unwrap_or((0, 0));
+        let mut known: Vec<&str> = c.targets.iter().map(|t| t.environment.as_str()).collect();
+        known.sort();
+        known.dedup();
+        return Err(format!(
+            "{origin}:{l}:{col}: environment `{name}` is no target's environment (targets are in: {})",
+            known.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 impl Config {
+    /// The environments, as the targets show them, that the config makes
+    /// read-only (and the tables' own names, for environments an Argo CD
+    /// label names at run time).
+    pub fn read_only_environments(&self) -> Vec<String> {
+        let named = self
+            .environments
+            .iter()
+            .filter(|(_, e)| e.read_only)
+            .map(|(n, _)| n.clone());
+        let mut v: Vec<String> = self
+            .targets
+            .iter()
+            .filter(|t| {
+                self.environments
+                    .iter()
+                    .any(|(n, e)| e.read_only && in_environment(&t.environment, n))
+            })
+            .map(|t| t.environment.clone())
+            .chain(named)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     pub fn parse(origin: &str, text: &str) -> Result<Config, String> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
         // A target's table runs to the next target's header (or the end).
@@ -218,6 +289,7 @@ impl Config {
             thresholds: raw.thresholds,
             targets,
             groups: raw.groups.into_iter().map(|g| g.into_inner()).collect(),
+            environments: raw.environments,
             dir: None,
         };
         let mut seen = std::collections::HashSet::new();
@@ -319,6 +391,7 @@ impl Config {
                 _ => {}
             }
         }
+        check_environments(origin, text, &c)?;
         c.dir = Path::new(origin).parent().map(Path::to_path_buf);
         c.resolve_paths();
         Ok(c)
@@ -457,5 +530,23 @@ mod tests {
         assert!(e.ends_with("`a` is listed twice"), "{e}");
         let e = Config::parse("c.toml", &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\", \"b\"]\norder = \"random\"\n")).unwrap_err();
         assert!(e.contains("unknown variant `random`") && e.contains("sequential"), "{e}");
+    }
+
+    /// `[environment.prod] read_only = true` parses; an environment no
+    /// target is in is an error, not a silent no-op.
+    #[test]
+    fn read_only_environments_must_name_a_targets_environment() {
+        let targets = "[[target]]\nname = \"a\"\nkind = \"demo\"\nenvironment = \"prod\"\n";
+        let c = Config::parse("c.toml", &format!("{targets}[environment.prod]\nread_only = true\n")).unwrap();
+        assert!(c.environments["prod"].read_only);
+        assert_eq!(c.read_only_environments(), ["prod"]);
+        // `prod = true` shows `eu` as `eu (prod)`: still the table's.
+        let eu = "[[target]]\nname = \"a\"\nkind = \"demo\"\nenvironment = \"eu\"\nprod = true\n";
+        let c = Config::parse("c.toml", &format!("{eu}[environment.eu]\nread_only = true\n")).unwrap();
+        assert_eq!(c.read_only_environments(), ["eu", "eu (prod)"]);
+        let e = Config::parse("c.toml", &format!("{targets}[environment.prdo]\nread_only = true\n")).unwrap_err();
+        assert_eq!(e, "c.toml:5:1: environment `prdo` is no target's environment (targets are in: prod)");
+        let e = Config::parse("c.toml", &format!("{targets}[environment.prod]\nreadonly = true\n")).unwrap_err();
+        assert!(e.contains("unknown field `readonly`"), "{e}");
     }
 }

@@ -60,6 +60,9 @@ pub(super) fn make_plan(
         rollout_timeout_secs: s.settings.rollout_timeout_secs,
         exact_template: exact,
     })?;
+    if s.settings.read_only_in(&t.environment) {
+        plan::refuse_read_only_environment(&mut p);
+    }
     s.next_plan_id = s.next_plan_id.next();
     s.view.migration_scroll = 0;
     s.view.plan_scroll = 0;
@@ -202,6 +205,9 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
     );
     match r {
         Ok(mut p) => {
+            if s.settings.read_only_in(&t.environment) {
+                plan::refuse_read_only_environment(&mut p);
+            }
             // The repo's own fact (a revert commit, or HEAD's tree without
             // the change), when one was found, stands beside Argo CD's HEAD.
             let revert = s

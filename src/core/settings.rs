@@ -54,11 +54,18 @@ pub struct Settings {
     /// before a rollback). Off by default for embedders and tests; the
     /// session turns it on unless the config says otherwise.
     pub save_evidence: bool,
+    /// Environments the config makes read-only: plans there are refused.
+    pub read_only_environments: Vec<String>,
     /// Targets rolled back together (`[[group]]`).
     pub groups: Vec<super::group::GroupDef>,
 }
 
 impl Settings {
+    /// The config made this environment read-only.
+    pub fn read_only_in(&self, environment: &str) -> bool {
+        self.read_only_environments.iter().any(|e| e == environment)
+    }
+
     pub fn new(mode: Mode, incident: &str, note_path: &str) -> Settings {
         Settings {
             mode,
@@ -82,6 +89,7 @@ impl Settings {
             comms: HashMap::new(),
             groups: Vec::new(),
             save_evidence: false,
+            read_only_environments: Vec::new(),
         }
     }
 }

@@ -340,6 +340,34 @@ fn mode_check(mode: Mode, t: &TargetInfo) -> Check {
     }
 }
 
+/// The config makes the target's environment read-only
+/// (`[environment.<name>] read_only = true`): the plan is shown, its mode
+/// check refuses it, and no reason overrides that.
+pub fn refuse_read_only_environment(p: &mut RollbackPlan) {
+    let detail = format!(
+        "environment {} is read-only in the config (environment.{}.read_only = true): rbtui shows its plans and changes nothing there",
+        p.target.environment, p.target.environment
+    );
+    match p.checks.iter_mut().find(|c| c.id == CheckId::Mode) {
+        Some(c) if c.status == CheckStatus::Block => {}
+        Some(c) => {
+            c.status = CheckStatus::Block;
+            c.detail = detail;
+            c.overridable = false;
+        }
+        None => p.checks.insert(
+            0,
+            Check {
+                id: CheckId::Mode,
+                status: CheckStatus::Block,
+                detail,
+                overridable: false,
+            },
+        ),
+    }
+    p.sort_checks();
+}
+
 /// Builds a plan and its checks. Errors are for requests that cannot become a
 /// plan at all (unknown revision, no current revision).
 pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {

@@ -566,3 +566,23 @@ fn postmortem_drafts_next_to_the_note_and_never_overwrites() {
         d
     );
 }
+
+/// keys.toml applies to `rbtui demo` from $XDG_CONFIG_HOME/rbtui, and a
+/// broken one stops rbtui before the terminal with file:line.
+#[test]
+fn a_broken_keys_file_is_reported_before_the_terminal_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let xdg = dir.path().join("no-xdg").join("rbtui");
+    std::fs::create_dir_all(&xdg).unwrap();
+    std::fs::write(xdg.join("keys.toml"), "quit = [\"x\"]\nnotes = [\"x\"]\n").unwrap();
+    let out = rbtui(dir.path(), &["demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rbtui/keys.toml:2: `x` is bound to both `quit` and `notes`"),
+        "{err}"
+    );
+    std::fs::write(xdg.join("keys.toml"), "quit = [\"x\"]\n").unwrap();
+    let out = rbtui(dir.path(), &["demo", "status"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

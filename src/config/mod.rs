@@ -460,6 +460,31 @@ impl Config {
     }
 }
 
+/// The keymap: `keys.toml` next to the config, else
+/// `$XDG_CONFIG_HOME/rbtui/keys.toml` (so it also applies to `rbtui demo`),
+/// over the embedded defaults. A broken file is an error with file:line.
+pub fn load_keymap(config_dir: Option<&Path>) -> Result<crate::core::keymap::Keymap, String> {
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|d| d.join("rbtui").join("keys.toml"));
+    let next_to = config_dir.map(|d| {
+        if d.as_os_str().is_empty() {
+            PathBuf::from("keys.toml")
+        } else {
+            d.join("keys.toml")
+        }
+    });
+    match next_to.into_iter().chain(xdg).find(|p| p.is_file()) {
+        None => Ok(crate::core::keymap::Keymap::builtin()),
+        Some(p) => {
+            let origin = p.display().to_string();
+            let text = std::fs::read_to_string(&p).map_err(|e| format!("{origin}: cannot read: {e}"))?;
+            crate::core::keymap::Keymap::with_overrides(&origin, &text)
+        }
+    }
+}
+
 /// Printed when no config is found.
 pub const HOW_TO: &str = r#"rbtui: no config found (looked at --config, ./rbtui.toml, $XDG_CONFIG_HOME/rbtui/config.toml).
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// A key press in the core's own terms, so the core and its tests never
 /// depend on the terminal library.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Key {
     Char(char),
     /// Ctrl plus a lower-case letter.

@@ -36,39 +36,48 @@ pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
         reorder(s);
         return;
     }
-    match k {
-        Key::Char('q') | Key::Ctrl('c') => quit(s, fx),
-        Key::Char('?') => s.view.popup = Some(Popup::Help),
-        Key::Char('/') => {
+    if let Some(text) = s.view.command.clone() {
+        super::command_line::key(s, text, k, fx);
+        return;
+    }
+    if k == Key::Esc {
+        if s.view.focus != Pane::Health {
+            s.view.focus = Pane::Health;
+        } else if !s.view.filter.is_empty() {
+            s.view.filter.clear();
+            reorder(s);
+        }
+        return;
+    }
+    use super::keymap::Command as C;
+    match s.settings.keymap.command(k) {
+        Some(C::Quit) => quit(s, fx),
+        Some(C::Help) => {
+            s.view.plan_scroll = 0;
+            s.view.popup = Some(Popup::Help)
+        }
+        Some(C::Filter) => {
             s.view.filtering = true;
             s.view.focus = Pane::Health;
         }
-        Key::Tab => s.view.focus = cycle(s.view.focus, 1),
-        Key::BackTab => s.view.focus = cycle(s.view.focus, -1),
-        Key::Char('n') => {
-            s.view.popup = Some(Popup::Notes);
-        }
-        Key::Char('s') => status_message(s, None, fx),
-        Key::Char('P') => {
-            s.flash = Some((false, "drafting the postmortem from the note…".into()));
-            fx.push(Effect::DraftPostmortem {
-                note: s.settings.note_path.clone(),
-            });
-        }
-        Key::Char('p') if s.plan.is_some() => s.view.popup = Some(Popup::Plan),
-        Key::Char('p') if s.group.as_ref().is_some_and(|g| !g.confirmed) => {
+        Some(C::CommandLine) => s.view.command = Some(String::new()),
+        Some(C::NextPane) => s.view.focus = cycle(s.view.focus, 1),
+        Some(C::PrevPane) => s.view.focus = cycle(s.view.focus, -1),
+        Some(C::Notes) => s.view.popup = Some(Popup::Notes),
+        Some(C::Status) => status_message(s, None, fx),
+        Some(C::Postmortem) => super::lifecycle::postmortem(s, fx),
+        Some(C::Plan) if s.plan.is_some() => s.view.popup = Some(Popup::Plan),
+        Some(C::Plan) if s.group.as_ref().is_some_and(|g| !g.confirmed) => {
             s.view.popup = Some(Popup::GroupPlan)
         }
-        Key::Char('R') => super::grouping::request_from_health(s, fx),
-        Key::Char('a') => request_reenable(s, fx),
-        Key::Char(c @ '1'..='5') => s.view.focus = Pane::ALL[(c as u8 - b'1') as usize],
-        Key::Esc => {
-            if s.view.focus != Pane::Health {
-                s.view.focus = Pane::Health;
-            } else if !s.view.filter.is_empty() {
-                s.view.filter.clear();
-                reorder(s);
-            }
+        Some(C::RollbackTogether) => super::grouping::request_from_health(s, fx),
+        Some(C::Reenable) => request_reenable(s, fx),
+        Some(c @ (C::Pane1 | C::Pane2 | C::Pane3 | C::Pane4 | C::Pane5)) => {
+            let i = [C::Pane1, C::Pane2, C::Pane3, C::Pane4, C::Pane5]
+                .iter()
+                .position(|p| *p == c)
+                .unwrap_or(0);
+            s.view.focus = Pane::ALL[i];
         }
         _ => pane_key(s, k, fx),
     }
@@ -79,16 +88,22 @@ pub(super) fn cycle(p: Pane, d: isize) -> Pane {
     Pane::ALL[((i + d).rem_euclid(Pane::ALL.len() as isize)) as usize]
 }
 
-pub(super) fn step_of(k: Key) -> Option<isize> {
-    match k {
-        Key::Up | Key::Char('k') => Some(-1),
-        Key::Down | Key::Char('j') => Some(1),
-        Key::PageUp => Some(-10),
-        Key::PageDown => Some(10),
-        Key::Home | Key::Char('g') => Some(isize::MIN / 2),
-        Key::End | Key::Char('G') => Some(isize::MAX / 2),
+/// How far a movement key moves, by the keymap.
+pub(super) fn step_of(s: &State, k: Key) -> Option<isize> {
+    use super::keymap::Command as C;
+    match s.settings.keymap.command(k)? {
+        C::Up => Some(-1),
+        C::Down => Some(1),
+        C::PageUp => Some(-10),
+        C::PageDown => Some(10),
+        C::Top => Some(isize::MIN / 2),
+        C::Bottom => Some(isize::MAX / 2),
         _ => None,
     }
+}
+
+fn toggles(s: &State, k: Key) -> bool {
+    s.settings.keymap.command(k) == Some(super::keymap::Command::Toggle)
 }
 
 pub(super) fn moved(cur: usize, d: isize, len: usize) -> usize {
@@ -101,7 +116,7 @@ pub(super) fn moved(cur: usize, d: isize, len: usize) -> usize {
 pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
     match s.view.focus {
         Pane::Health => {
-            if let Some(d) = step_of(k) {
+            if let Some(d) = step_of(s, k) {
                 let pos = s.selected_pos().unwrap_or(0);
                 let np = moved(pos, d, s.order.len());
                 if let Some(&i) = s.order.get(np) {
@@ -120,7 +135,7 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
                         }
                     }
                 }
-            } else if k == Key::Char(' ') {
+            } else if toggles(s, k) {
                 if let Some(t) = s.view.selected.clone() {
                     if !s.view.marked.remove(&t) {
                         s.view.marked.insert(t);
@@ -136,7 +151,7 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
         }
         Pane::History => {
             let len = s.selected_history().map(|h| h.revisions.len()).unwrap_or(0);
-            if let Some(d) = step_of(k) {
+            if let Some(d) = step_of(s, k) {
                 s.view.history_cursor = moved(s.view.history_cursor, d, len);
             } else if k == Key::Enter {
                 let to = s
@@ -149,7 +164,7 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
             }
         }
         Pane::Migrations => {
-            if let Some(d) = step_of(k) {
+            if let Some(d) = step_of(s, k) {
                 let len = s
                     .plan
                     .as_ref()
@@ -165,14 +180,14 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
                 .and_then(|t| s.runbook_for(t))
                 .map(|r| r.steps.len())
                 .unwrap_or(0);
-            if let Some(d) = step_of(k) {
+            if let Some(d) = step_of(s, k) {
                 s.view.checklist_cursor = moved(s.view.checklist_cursor, d, len);
-            } else if k == Key::Char(' ') || k == Key::Enter {
+            } else if toggles(s, k) || k == Key::Enter {
                 hand_tick(s, fx);
             }
         }
         Pane::Activity => {
-            if let Some(d) = step_of(k) {
+            if let Some(d) = step_of(s, k) {
                 s.view.activity_scroll = moved(s.view.activity_scroll, d, s.activity.len());
             }
         }
@@ -195,6 +210,8 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
         Popup::Help => {
             if matches!(k, Key::Esc | Key::Enter | Key::Char('q') | Key::Char('?')) {
                 s.view.popup = None;
+            } else {
+                scroll_plan(s, k, 60);
             }
         }
         Popup::Notes => {
@@ -212,14 +229,12 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
         },
         Popup::Plan => match k {
             Key::Esc | Key::Char('q') => s.view.popup = None,
-            Key::Up | Key::Char('k') => s.view.plan_scroll = s.view.plan_scroll.saturating_sub(1),
-            Key::Down | Key::Char('j') => s.view.plan_scroll = (s.view.plan_scroll + 1).min(200),
             Key::Enter | Key::Char('c') => open_confirm(s, fx),
             Key::Char('t') => {
                 s.view.popup = None;
                 request_other_form(s, fx);
             }
-            _ => {}
+            k => scroll_plan(s, k, 200),
         },
         Popup::Evidence { step, mut text } => match k {
             Key::Esc => s.view.popup = None,
@@ -247,8 +262,6 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
         Popup::GroupConfirm(f) => confirm_key(s, f, k, true, fx),
         Popup::GroupPlan => match k {
             Key::Esc | Key::Char('q') => s.view.popup = None,
-            Key::Up | Key::Char('k') => s.view.plan_scroll = s.view.plan_scroll.saturating_sub(1),
-            Key::Down | Key::Char('j') => s.view.plan_scroll = (s.view.plan_scroll + 1).min(2000),
             Key::Char('f') => {
                 if let Some(g) = s.group.as_mut().filter(|g| !g.confirmed) {
                     g.continue_on_failure = !g.continue_on_failure;
@@ -256,8 +269,15 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
             }
             Key::Char('v') => super::grouping::switch_target(s, fx),
             Key::Enter | Key::Char('c') => super::grouping::open_confirm(s, fx),
-            _ => {}
+            k => scroll_plan(s, k, 2000),
         },
+    }
+}
+
+/// The plan popups scroll with the keymap's movement keys.
+fn scroll_plan(s: &mut State, k: Key, max: usize) {
+    if let Some(d) = step_of(s, k) {
+        s.view.plan_scroll = moved(s.view.plan_scroll, d, max + 1);
     }
 }
 

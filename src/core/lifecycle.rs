@@ -47,6 +47,14 @@ pub(super) fn status_message(
     s.view.popup = Some(Popup::Status(which, text));
 }
 
+/// `P` or `:postmortem`: a draft beside the note.
+pub(super) fn postmortem(s: &mut State, fx: &mut Vec<Effect>) {
+    s.flash = Some((false, "drafting the postmortem from the note…".into()));
+    fx.push(Effect::DraftPostmortem {
+        note: s.settings.note_path.clone(),
+    });
+}
+
 pub(super) fn quit(s: &mut State, fx: &mut Vec<Effect>) {
     if s.in_flight() {
         s.view.popup = Some(Popup::QuitConfirm);

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod change_diff;
 mod checklist;
+pub mod command_line;
 mod confirm;
 pub mod comms;
 pub mod drill;
@@ -14,6 +15,7 @@ pub use evidence::dir as evidence_dir;
 pub mod fmt;
 pub mod group;
 mod grouping;
+pub mod keymap;
 mod keys;
 mod lifecycle;
 pub mod migration;

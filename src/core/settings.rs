@@ -56,6 +56,8 @@ pub struct Settings {
     pub save_evidence: bool,
     /// Environments the config makes read-only: plans there are refused.
     pub read_only_environments: Vec<String>,
+    /// Which keys run which command (`keys.toml`, defaults embedded).
+    pub keymap: super::keymap::Keymap,
     /// Targets rolled back together (`[[group]]`).
     pub groups: Vec<super::group::GroupDef>,
 }
@@ -90,6 +92,7 @@ impl Settings {
             groups: Vec::new(),
             save_evidence: false,
             read_only_environments: Vec::new(),
+            keymap: super::keymap::Keymap::builtin(),
         }
     }
 }

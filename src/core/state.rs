@@ -309,6 +309,8 @@ pub struct View {
     pub activity_scroll: usize,
     pub filter: String,
     pub filtering: bool,
+    /// The `:` command line being typed, if open.
+    pub command: Option<String>,
     /// Targets marked (space in Health) to be rolled back together.
     pub marked: std::collections::BTreeSet<String>,
     pub popup: Option<Popup>,

@@ -1,5 +1,6 @@
 //! The keys that work right now, or the last message.
 
+use crate::core::keymap::Command;
 use crate::core::state::{Pane, Popup, State};
 use crate::ui::theme;
 use ratatui::Frame;
@@ -7,81 +8,119 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-/// (key, what) pairs for the current context; the help overlay lists all.
-pub fn keys(s: &State) -> Vec<(&'static str, &'static str)> {
+/// (key, what) pairs for the current context, the keys named by the
+/// keymap in force; the help overlay lists all.
+pub fn keys(s: &State) -> Vec<(String, &'static str)> {
+    let fixed = |v: Vec<(&'static str, &'static str)>| {
+        v.into_iter().map(|(k, w)| (k.to_string(), w)).collect::<Vec<_>>()
+    };
+    let km = &s.settings.keymap;
+    // The first key of a command, as the footer has room for one.
+    let key = |c: Command| {
+        km.keys(c)
+            .first()
+            .map(|k| crate::core::keymap::label(*k))
+            .unwrap_or_else(|| format!(":{}", c.name()))
+    };
+    let updown = format!("{}/{}", key(Command::Down), key(Command::Up));
     match &s.view.popup {
-        Some(Popup::Plan) => vec![("Enter", "confirm…"), ("j/k", "scroll"), ("Esc", "back")],
-        Some(Popup::GroupPlan) => vec![
+        Some(Popup::Plan) => vec![
+            ("Enter".into(), "confirm…"),
+            (updown, "scroll"),
+            ("Esc".into(), "back"),
+        ],
+        Some(Popup::GroupPlan) => fixed(vec![
             ("Enter", "confirm all…"),
             ("f", "continue on failure"),
             ("v", "lkg/previous"),
             ("Esc", "back"),
-        ],
-        Some(Popup::Confirm(_) | Popup::GroupConfirm(_)) => vec![
+        ]),
+        Some(Popup::Confirm(_) | Popup::GroupConfirm(_)) => fixed(vec![
             ("type", "as asked"),
             ("Tab", "next field"),
             ("Enter", "EXECUTE"),
             ("Esc", "back to plan"),
-        ],
-        Some(Popup::Notes) => vec![("Ctrl-S", "append to note"), ("Esc", "close (text kept)")],
-        Some(Popup::Evidence { .. }) => vec![
+        ]),
+        Some(Popup::Notes) => fixed(vec![("Ctrl-S", "append to note"), ("Esc", "close (text kept)")]),
+        Some(Popup::Evidence { .. }) => fixed(vec![
             ("type", "evidence (optional)"),
             ("Enter", "tick"),
             ("Esc", "cancel"),
-        ],
-        Some(Popup::QuitConfirm) => vec![("y", "quit anyway"), ("any key", "stay")],
-        Some(Popup::Help) => vec![("Esc", "close")],
-        Some(Popup::Status(..)) => {
-            vec![("0/1/u/r", "P0 · P1 · update · resolved"), ("Esc", "close")]
-        }
-        None if s.view.filtering => vec![("type", "filter"), ("Enter", "keep"), ("Esc", "clear")],
+        ]),
+        Some(Popup::QuitConfirm) => fixed(vec![("y", "quit anyway"), ("any key", "stay")]),
+        Some(Popup::Help) => fixed(vec![("Esc", "close")]),
+        Some(Popup::Status(..)) => fixed(vec![("0/1/u/r", "P0 · P1 · update · resolved"), ("Esc", "close")]),
+        None if s.view.command.is_some() => fixed(vec![("Tab", "complete"), ("Enter", "run"), ("Esc", "cancel")]),
+        None if s.view.filtering => fixed(vec![("type", "filter"), ("Enter", "keep"), ("Esc", "clear")]),
         None => {
-            let mut v = match s.view.focus {
-                Pane::Health => vec![("j/k", "target"), ("Enter", "history"), ("/", "filter")],
-                Pane::History => vec![
-                    ("j/k", "revision"),
-                    ("Enter", "plan rollback"),
-                    ("Esc", "targets"),
+            let mut v: Vec<(String, &'static str)> = match s.view.focus {
+                Pane::Health => vec![
+                    (updown, "target"),
+                    ("Enter".into(), "history"),
+                    (key(Command::Filter), "filter"),
                 ],
-                Pane::Migrations | Pane::Activity => vec![("j/k", "scroll")],
-                Pane::Checklist => vec![("j/k", "step"), ("space", "tick/untick")],
+                Pane::History => vec![
+                    (updown, "revision"),
+                    ("Enter".into(), "plan rollback"),
+                    ("Esc".into(), "targets"),
+                ],
+                Pane::Migrations | Pane::Activity => vec![(updown, "scroll")],
+                Pane::Checklist => vec![(updown, "step"), (key(Command::Toggle), "tick/untick")],
             };
             if s.view.focus == Pane::Health {
-                v.push(("space", "mark"));
+                v.push((key(Command::Toggle), "mark"));
                 let sel = s.view.selected.as_deref().unwrap_or_default();
                 if !s.view.marked.is_empty()
                     || s.settings.groups.iter().any(|g| g.targets.iter().any(|t| t == sel))
                 {
-                    v.push(("R", "roll back together"));
+                    v.push((key(Command::RollbackTogether), "roll back together"));
                 }
             }
             if s.plan.is_some() || s.group.as_ref().is_some_and(|g| !g.confirmed) {
-                v.push(("p", "plan"));
+                v.push((key(Command::Plan), "plan"));
             }
             if s.selected_target()
                 .is_some_and(|t| t.kind == crate::core::model::Kind::Argocd)
                 && s.selected_history().is_some_and(|h| !h.facts.auto_sync)
             {
-                v.push(("a", "re-enable auto-sync"));
+                v.push((key(Command::Reenable), "re-enable auto-sync"));
             }
             v.extend([
-                ("Tab", "pane"),
-                ("n", "note"),
-                ("s", "status msg"),
-                ("?", "help"),
-                ("q", "quit"),
+                (key(Command::NextPane), "pane"),
+                (key(Command::CommandLine), "command"),
+                (key(Command::Notes), "note"),
+                (key(Command::Status), "status msg"),
+                (key(Command::Help), "help"),
+                (key(Command::Quit), "quit"),
             ]);
             v
         }
     }
 }
 
+/// The `:` line being typed, and what Tab would choose from.
+fn command_line(s: &State, text: &str) -> Line<'static> {
+    let c = crate::core::command_line::candidates(s, text);
+    let mut spans = vec![
+        Span::styled(format!(":{text}"), theme::BOLD),
+        Span::styled("▏", theme::KEY),
+    ];
+    if !c.is_empty() && !(c.len() == 1 && text.ends_with(&c[0])) {
+        spans.push(Span::styled(
+            format!("   {}", c.into_iter().take(12).collect::<Vec<_>>().join("  ")),
+            theme::DIM,
+        ));
+    }
+    Line::from(spans)
+}
+
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
-    let line = match &s.flash {
-        Some((err, m)) => {
+    let line = match (&s.view.command, &s.flash) {
+        (Some(text), _) => command_line(s, text),
+        (None, Some((err, m))) => {
             Line::styled(format!(" {m}"), if *err { theme::ERROR } else { theme::OK })
         }
-        None => Line::from(
+        (None, None) => Line::from(
             keys(s)
                 .into_iter()
                 .flat_map(|(k, w)| {

@@ -1,5 +1,7 @@
-//! `?`: every key, grouped by where it works.
+//! `?`: every key, drawn from the keymap in force (so a remapped key shows
+//! as remapped), then the fixed keys of each dialog.
 
+use crate::core::keymap::Command;
 use crate::core::state::State;
 use crate::ui::theme;
 use ratatui::Frame;
@@ -7,45 +9,20 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-pub const KEYS: &[(&str, &str)] = &[
-    ("Everywhere", ""),
-    ("Tab, Shift-Tab, 1-5", "move between panes"),
-    ("j k ↑ ↓ PgUp PgDn g G", "move in the focused pane"),
+/// Keys no keymap changes: Enter, Esc, Ctrl-C and those inside dialogs.
+pub const FIXED: &[(&str, &str)] = &[
     ("Enter", "select: target → history → plan → confirm"),
     ("Esc", "back / close"),
-    ("/", "filter targets (name, kind, environment)"),
-    ("n", "notes editor; Ctrl-S appends to the note"),
-    (
-        "s",
-        "draft a status message; 0 1 u r: P0, P1, update, resolved",
-    ),
-    ("p", "show the current plan again"),
-    ("P", "write a postmortem draft beside the note"),
-    (
-        "t (in the plan)",
-        "Kubernetes: pin digests / restore exactly",
-    ),
-    ("a", "Argo CD: re-enable auto-sync (after revert)"),
-    ("?", "this help"),
-    ("q, Ctrl-C", "quit (asks while a rollback runs)"),
-    ("Health pane", ""),
-    ("space", "mark a target to roll back with others"),
-    (
-        "R",
-        "roll back together: the marked, or the selected one's [[group]]",
-    ),
-    ("Group plan", ""),
-    ("f / v", "continue on failure / lkg ↔ previous"),
-    ("Checklist pane", ""),
-    ("space, Enter", "tick/untick, optional evidence line"),
-    ("Confirm dialog", ""),
-    ("type", "target name (prod), override reason (BLOCK)"),
-    ("Tab", "switch between the two fields"),
-    ("Enter", "execute the plan exactly as shown"),
+    ("t (plan)", "Kubernetes: pin digests / restore exactly"),
+    ("f / v (group plan)", "continue on failure / lkg ↔ previous"),
+    ("Tab (confirm)", "switch between the name and the reason"),
+    ("Enter (confirm)", "execute the plan exactly as shown"),
+    ("Tab (command line)", "complete the command or its argument"),
 ];
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, area);
+    let km = &s.settings.keymap;
     let mut lines = vec![Line::styled(
         format!(
             "rbtui {} — mode {}",
@@ -54,21 +31,42 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         ),
         theme::BOLD,
     )];
-    for (k, w) in KEYS {
-        if w.is_empty() {
-            lines.push(Line::styled(*k, theme::BOLD));
-        } else {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {k:<24}"), theme::KEY),
-                Span::raw(*w),
-            ]));
-        }
+    let row = |k: String, w: &str| {
+        Line::from(vec![
+            Span::styled(format!("  {k:<22}"), theme::KEY),
+            Span::raw(w.to_string()),
+        ])
+    };
+    lines.push(Line::styled("Keys (keys.toml)", theme::BOLD));
+    // The five panes on one line.
+    let panes = [Command::Pane1, Command::Pane2, Command::Pane3, Command::Pane4, Command::Pane5];
+    let joined = panes.iter().map(|c| km.label(*c)).collect::<Vec<_>>().join(" ");
+    lines.push(row(joined, "Health, History, Migrations, Checklist, Activity"));
+    for c in Command::ALL.into_iter().filter(|c| !panes.contains(c)) {
+        lines.push(row(km.label(c), c.what()));
     }
-    lines.push(Line::styled("Every plan, confirmation, action and result is fsync'd to the note before Activity shows it.", theme::DIM));
+    lines.push(Line::styled("Fixed", theme::BOLD));
+    for (k, w) in FIXED {
+        lines.push(row(k.to_string(), w));
+    }
+    lines.push(Line::styled(
+        "Every plan, confirmation, action and result is fsync'd to the note before Activity shows it.",
+        theme::DIM,
+    ));
+    // Scrolls (the movement keys) where the terminal is too short for it.
+    let inner_h = area.height.saturating_sub(2);
+    let total = super::plan::wrapped_height(&lines, area.width.saturating_sub(2));
+    let scroll = (s.view.plan_scroll as u16).min(total.saturating_sub(inner_h));
+    let title = if total > inner_h {
+        " Help — ↓/↑ scroll, Esc to close "
+    } else {
+        " Help — Esc to close "
+    };
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(" Help — Esc to close ")),
+            .scroll((scroll, 0))
+            .block(Block::bordered().title(title)),
         area,
     );
 }

@@ -14,7 +14,7 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
     let area = f.area();
     match &s.view.popup {
         None => {}
-        Some(Popup::Help) => help::render(s, f, centered(area, 76, 36)),
+        Some(Popup::Help) => help::render(s, f, centered(area, 100, 44)),
         Some(Popup::Plan) => plan::render(s, f, area),
         Some(Popup::Confirm(form)) => confirm::render(s, form, f, area),
         Some(Popup::GroupPlan) => plan::render_group(s, f, area),

@@ -394,7 +394,10 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         if registry.is_empty() {
             base
         } else {
-            Arc::new(crate::backend::registry::RegistryFacts::new(base, registry))
+            Arc::new(
+                crate::backend::registry::RegistryFacts::new(base, registry)
+                    .with_mutable(config.settings.mutable_tags.clone()),
+            )
         }
     };
     let drill = match &cli.drill {

@@ -12,6 +12,7 @@ pub mod layer;
 pub mod manifests;
 pub mod notes_history;
 pub mod registry;
+pub mod registry_candidates;
 pub mod router;
 pub mod signals;
 pub mod tasks;

@@ -143,6 +143,33 @@ impl Registry {
         }
     }
 
+    /// What `repo:tag` is now: its manifest digest and, where the image's
+    /// config says it, when it was built.
+    pub async fn describe(
+        &self,
+        image: &str,
+    ) -> Result<(String, Option<chrono::DateTime<chrono::Utc>>), String> {
+        let r: Reference = image
+            .parse()
+            .map_err(|e| format!("`{image}` is not an image reference: {e}"))?;
+        let host = r.resolve_registry().to_string();
+        let c = self.client(&host);
+        let auth = self.auth(&host);
+        let ask = c.pull_manifest_and_config(&r, &auth);
+        match tokio::time::timeout(Duration::from_secs(10), ask).await {
+            Err(_) => Err(format!("registry {host} did not answer within 10s")),
+            Ok(Err(e)) => Err(format!("registry {host}: {e}")),
+            Ok(Ok((_, digest, config))) => {
+                let created = serde_json::from_str::<serde_json::Value>(&config)
+                    .ok()
+                    .and_then(|v| v["created"].as_str().map(str::to_string))
+                    .and_then(|c| chrono::DateTime::parse_from_rfc3339(&c).ok())
+                    .map(|c| c.with_timezone(&chrono::Utc));
+                Ok((digest, created))
+            }
+        }
+    }
+
     /// The tags of a repository, asked at most every 30 s.
     async fn tags_recent(&self, repository: &str) -> Result<Vec<String>, String> {
         if let Some((at, t)) = self.listed.lock().unwrap().get(repository)
@@ -210,6 +237,11 @@ pub struct RegistryFacts {
     inner: Arc<dyn super::Backend>,
     targets: HashSet<String>,
     registry: Registry,
+    /// Tags that move, never offered as a revision.
+    mutable: Vec<String>,
+    /// Swarm and Compose targets, whose History the registry's newest
+    /// release tags complete (from the inner backend's listing).
+    short_history: Mutex<HashSet<String>>,
 }
 
 impl RegistryFacts {
@@ -218,13 +250,67 @@ impl RegistryFacts {
             inner,
             targets,
             registry: Registry::default(),
+            mutable: crate::core::plan::DEFAULT_MUTABLE_TAGS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            short_history: Default::default(),
         }
+    }
+
+    /// The config's mutable tags instead of the defaults.
+    pub fn with_mutable(mut self, tags: Vec<String>) -> RegistryFacts {
+        self.mutable = tags;
+        self
+    }
+
+    /// The repository's newest release tags not already in History.
+    async fn candidates(&self, h: &mut History, repo: &str, tags: &[String]) {
+        let known: Vec<String> = h
+            .revisions
+            .iter()
+            .flat_map(|r| r.images.iter())
+            .filter(|i| i.repository == repo)
+            .filter_map(|i| i.tag.clone())
+            .collect();
+        let wanted = super::registry_candidates::worth_reading(tags, &known, &self.mutable);
+        let asked_at = chrono::Utc::now();
+        let read = super::registry_candidates::read(&self.registry, repo, wanted).await;
+        let offered = super::registry_candidates::revisions(repo, read);
+        if offered.is_empty() {
+            return;
+        }
+        // The registry's answer is each one's fact: what the tag is now.
+        for r in &offered {
+            let i = &r.images[0];
+            h.facts.registry.push(RegistryFact {
+                revision: r.id.clone(),
+                image: format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default()),
+                ran: None,
+                now: Ok(i.digest.clone()),
+                asked_at,
+            });
+        }
+        let note = h.facts.history_note.take().map(|n| format!("{n}; ")).unwrap_or_default();
+        h.facts.history_note = Some(format!(
+            "{note}{} newest release tag(s) from the registry (reg-N: never seen running here)",
+            offered.len()
+        ));
+        h.revisions.extend(offered);
     }
 }
 
 impl Layer for RegistryFacts {
     fn inner(&self) -> &Arc<dyn super::Backend> {
         &self.inner
+    }
+    fn listed(&self, targets: &[crate::core::model::TargetInfo]) {
+        use crate::core::model::Kind;
+        *self.short_history.lock().unwrap() = targets
+            .iter()
+            .filter(|t| matches!(t.kind, Kind::Swarm | Kind::Compose))
+            .map(|t| t.name.clone())
+            .collect();
     }
     fn enrich(&self, mut h: History) -> BoxFut<'_, History> {
         Box::pin(async move {
@@ -247,7 +333,12 @@ impl Layer for RegistryFacts {
                 .and_then(|c| c.images.first())
                 .map(|i| i.repository.clone())
             {
-                h.facts.retained = Some((repo.clone(), self.registry.tags_recent(&repo).await));
+                let tags = self.registry.tags_recent(&repo).await;
+                let short = self.short_history.lock().unwrap().contains(&h.target);
+                if let (true, Ok(t)) = (short, &tags) {
+                    self.candidates(&mut h, &repo, t).await;
+                }
+                h.facts.retained = Some((repo.clone(), tags));
             }
             h
         })

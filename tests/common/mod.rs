@@ -4,6 +4,7 @@
 pub mod docker;
 pub mod http;
 pub mod k8s_server;
+pub mod registry;
 
 use chrono::{DateTime, TimeZone, Utc};
 use rbtui::app::script::Script;

@@ -534,6 +534,14 @@ impl ComposeBackend {
             img.tag.clone().unwrap_or_else(|| to.to_string())
         );
         let mut summary = Vec::new();
+        // A registry tag the engine lacks is pulled and checked against the
+        // planned digest before anything is touched.
+        if let Some(tag) = &img.tag {
+            let pulled =
+                super::pull::ensure(&self.engine, &img.repository, tag, img.digest.as_deref())
+                    .await?;
+            summary.extend(pulled);
+        }
         if let Some((live, versioned)) = t.versioned_manifest(to) {
             if !versioned.exists() {
                 return Err(BackendError::Refused(format!(
@@ -598,6 +606,8 @@ impl ComposeBackend {
                 now.up
             )));
         }
+        // Pulled and checked against the planned digest here: Compose
+        // would pull the tag as it is now, unchecked.
         let edits: Vec<&InputEdit> = plan
             .steps
             .iter()
@@ -606,6 +616,27 @@ impl ComposeBackend {
                 _ => None,
             })
             .collect();
+        let mut pulled = None;
+        if let Some(img) = plan.to.images.first()
+            && let Some(tag) = &img.tag
+        {
+            match super::pull::ensure(&self.engine, &img.repository, tag, img.digest.as_deref())
+                .await
+            {
+                Ok(p) => pulled = p,
+                // Nothing ran: the inputs the plan pinned go back as they were.
+                Err(e) => {
+                    let back: Vec<String> = edits
+                        .iter()
+                        .map(|ed| {
+                            compose_inputs::restore(ed)
+                                .unwrap_or_else(|r| format!("NOT restored: {r}"))
+                        })
+                        .collect();
+                    return Err(e.map_message(|m| format!("{m}; inputs put back: {}", back.join("; "))));
+                }
+            }
+        }
         let up = compose_inputs::run(
             cli,
             &p.up_args(),
@@ -617,8 +648,9 @@ impl ComposeBackend {
         match up {
             Ok(said) => {
                 let after = self.containers(t).await?;
+                let pulled = pulled.map(|p| format!("{p}; ")).unwrap_or_default();
                 Ok(StepDone {
-                    summary: format!("`{via}`: {said}"),
+                    summary: format!("{pulled}`{via}`: {said}"),
                     version: Self::version_of(&after),
                 })
             }

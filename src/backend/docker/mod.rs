@@ -4,5 +4,6 @@ pub mod compose;
 pub mod compose_inputs;
 pub mod engine;
 mod evidence;
+mod pull;
 pub mod recreate;
 pub mod swarm;

@@ -140,7 +140,7 @@ impl PlanStep {
                     from.id
                 ),
                 Kind::Compose => format!(
-                    "Recreate compose service {} on image {to} from each container's inspected settings (image and manifest as a pair); Compose's own files are left as they are (see `inputs`)",
+                    "Recreate compose service {} on image {to} from each container's inspected settings (image and manifest as a pair; an image the engine lacks is pulled first and must match the planned digest); Compose's own files are left as they are (see `inputs`)",
                     t.object()
                 ),
             },

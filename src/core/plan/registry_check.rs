@@ -76,6 +76,18 @@ pub fn checks(
                         short_digest(ran)
                     ),
                 ),
+                (Ok(Some(now)), None)
+                    if to.images.iter().any(|i| i.digest.as_deref() == Some(now.as_str())) =>
+                {
+                    (
+                        CheckStatus::Warn,
+                        format!(
+                            "{} resolves to {} (registry, {at}) and the plan deploys exactly that digest; it never ran here, so nothing proves it good",
+                            f.image,
+                            short_digest(now)
+                        ),
+                    )
+                }
                 (Ok(Some(now)), None) => (
                     CheckStatus::Warn,
                     format!(

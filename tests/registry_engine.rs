@@ -1,0 +1,266 @@
+//! Registry tags as History for Compose, against the real thing: Debian's
+//! `docker-registry`, a real engine and a project brought up by the Compose
+//! CLI. The releases are pushed with `docker push`, as a CI does; the
+//! engine lacks the older ones. A rollback to one pulls it first and
+//! checks it is the build the plan showed; a tag that moved after the
+//! plan recreates nothing.
+
+mod common;
+
+use common::docker::{runtime_and_engine, unique};
+use rbtui::backend::Backend;
+use rbtui::backend::docker::compose::{ComposeBackend, ComposeTarget};
+use rbtui::backend::registry::RegistryFacts;
+use rbtui::core::action::BackendError;
+use rbtui::core::model::{Mode, ProgressPhase};
+use rbtui::core::plan::{self, CheckStatus, PlanInputs, PlanStep};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn docker(args: &[&str]) -> String {
+    let o = Command::new("docker").args(args).output().unwrap();
+    assert!(o.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// Tags a local test image as a release and pushes it.
+fn release(repo: &str, local: &str, tag: &str) {
+    docker(&["tag", local, &format!("{repo}:{tag}")]);
+    docker(&["push", "-q", &format!("{repo}:{tag}")]);
+}
+
+fn rollback_step(p: &plan::RollbackPlan) -> &PlanStep {
+    p.steps
+        .iter()
+        .find(|s| matches!(s, PlanStep::Rollback { .. }))
+        .unwrap()
+}
+
+struct Down(std::path::PathBuf, String);
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = Command::new("docker-compose")
+            .args(["-p", &self.1, "down", "-t", "0"])
+            .current_dir(&self.0)
+            .output();
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(all(docker_engine, registry_bin)),
+    ignore = "needs a Docker engine (tests/docker/setup.sh) and Debian's docker-registry"
+)]
+fn a_compose_service_rolls_back_to_a_registry_tag_it_never_ran() {
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
+    let reg = common::registry::start();
+    let repo = format!("{}/shop/web", reg.host);
+    release(&repo, "rbtui-test/web:v1", "v1.0.0");
+    release(&repo, "rbtui-test/web:v2", "v1.1.0");
+    release(&repo, "rbtui-test/web:v3", "v1.2.0");
+    release(&repo, "rbtui-test/web:v3", "latest");
+    // The engine keeps only what runs: the older releases are the registry's.
+    for t in ["v1.0.0", "v1.1.0", "latest"] {
+        docker(&["rmi", &format!("{repo}:{t}")]);
+    }
+    let name = unique("rbtuireg").replace('-', "");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        format!("version: \"3.8\"\nservices:\n  web:\n    image: {repo}:v1.2.0\n"),
+    )
+    .unwrap();
+    let up = Command::new("docker-compose")
+        .args(["-p", &name, "up", "-d"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    let _down = Down(dir.path().to_path_buf(), name.clone());
+    let target = ComposeTarget {
+        name: "web".into(),
+        project: name.clone(),
+        service: "web".into(),
+        environment: "staging".into(),
+        manifest: None,
+        compose_files: vec![],
+        version_var: None,
+        env_file: None,
+    };
+    let inner: Arc<dyn Backend> = Arc::new(ComposeBackend::new(eng, vec![target]));
+    let b = RegistryFacts::new(inner, ["web".to_string()].into_iter().collect());
+    let targets = rt.block_on(b.targets()).unwrap();
+
+    // History: the running release, then the registry's newer-first
+    // release tags it never ran, pinned; `latest` is never offered.
+    let h = rt.block_on(b.history("web")).unwrap();
+    let offered: Vec<(String, String)> = h
+        .revisions
+        .iter()
+        .filter(|r| r.id.as_str().starts_with("reg-"))
+        .map(|r| (r.id.to_string(), r.images[0].tag.clone().unwrap()))
+        .collect();
+    assert_eq!(
+        offered,
+        [("reg-1".to_string(), "v1.1.0".to_string()), ("reg-2".into(), "v1.0.0".into())],
+        "{:?}",
+        h.revisions
+    );
+    assert!(h.facts.history_note.as_deref().unwrap().contains("from the registry"));
+
+    let plan_to = |to: &str, h: &rbtui::core::model::History| {
+        plan::build(PlanInputs {
+            id: rbtui::core::plan::PlanId(1),
+            target: &targets[0],
+            mode: Mode::Live,
+            history: h,
+            to,
+            now: chrono::Utc::now(),
+            before: None,
+            mutable_tags: &["latest".into()],
+            rollout_timeout_secs: 120,
+            exact_template: false,
+        })
+        .unwrap()
+    };
+    let p = plan_to("reg-2", &h);
+    let c = p.checks.iter().find(|c| c.id.to_string() == "registry").unwrap();
+    assert_eq!(c.status, CheckStatus::Warn, "{}", c.detail);
+    assert!(c.detail.contains("never ran here"), "{}", c.detail);
+    let done = rt.block_on(b.execute(&p, rollback_step(&p))).unwrap();
+    assert!(done.summary.starts_with(&format!("pulled {repo}:v1.0.0 (")), "{}", done.summary);
+    let t0 = Instant::now();
+    loop {
+        let pr = rt.block_on(b.progress(&p)).unwrap();
+        if pr.phase == ProgressPhase::Converged {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(90), "{pr:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let health = rt.block_on(b.health("web")).unwrap();
+    assert_eq!(health.images[0].tag.as_deref(), Some("v1.0.0"));
+
+    // v1.1.0 is planned, then re-pushed as another build before the step:
+    // pulled, found moved, nothing recreated.
+    let h = rt.block_on(b.history("web")).unwrap();
+    let v110 = h
+        .revisions
+        .iter()
+        .find(|r| r.images[0].tag.as_deref() == Some("v1.1.0"))
+        .unwrap()
+        .id
+        .to_string();
+    let p = plan_to(&v110, &h);
+    release(&repo, "rbtui-test/web:v3", "v1.1.0");
+    docker(&["rmi", &format!("{repo}:v1.1.0")]);
+    let e = rt.block_on(b.execute(&p, rollback_step(&p))).unwrap_err();
+    assert!(matches!(e, BackendError::Refused(_)), "{e:?}");
+    assert!(e.to_string().contains("moved since the plan"), "{e}");
+    let health = rt.block_on(b.health("web")).unwrap();
+    assert_eq!(health.images[0].tag.as_deref(), Some("v1.0.0"), "nothing recreated");
+}
+
+/// Swarm keeps one previous spec: an older release tag from the registry
+/// is offered too, and the update deploys exactly the digest the plan
+/// showed (the engine pulls it by digest).
+#[test]
+#[cfg_attr(
+    not(all(docker_engine, registry_bin)),
+    ignore = "needs a Docker engine (tests/docker/setup.sh) and Debian's docker-registry"
+)]
+fn a_swarm_service_rolls_back_to_a_registry_tag_pinned_by_digest() {
+    use bollard::models::*;
+    use rbtui::backend::docker::swarm::{SwarmBackend, SwarmTarget};
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
+    let reg = common::registry::start();
+    let repo = format!("{}/shop/api", reg.host);
+    release(&repo, "rbtui-test/web:v1", "v2.0.0");
+    release(&repo, "rbtui-test/web:v2", "v2.1.0");
+    docker(&["rmi", &format!("{repo}:v2.0.0")]);
+    let name = unique("rbtui-regswarm");
+    let spec = ServiceSpec {
+        name: Some(name.clone()),
+        mode: Some(ServiceSpecMode {
+            replicated: Some(ServiceSpecModeReplicated { replicas: Some(1) }),
+            ..Default::default()
+        }),
+        task_template: Some(TaskSpec {
+            container_spec: Some(TaskSpecContainerSpec {
+                image: Some(format!("{repo}:v2.1.0")),
+                stop_grace_period: Some(1_000_000_000),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let docker_api = eng.docker.clone();
+    rt.block_on(docker_api.create_service(spec, None)).unwrap();
+    struct Gone(bollard::Docker, String);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let (d, n) = (self.0.clone(), self.1.clone());
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let _ = rt.block_on(d.delete_service(&n));
+            })
+            .join();
+        }
+    }
+    let _gone = Gone(docker_api, name.clone());
+    let inner: Arc<dyn Backend> = Arc::new(SwarmBackend::new(
+        eng,
+        vec![SwarmTarget {
+            name: "api".into(),
+            service: name.clone(),
+            environment: "staging".into(),
+        }],
+    ));
+    let b = RegistryFacts::new(inner, ["api".to_string()].into_iter().collect());
+    let targets = rt.block_on(b.targets()).unwrap();
+    let t0 = Instant::now();
+    while rt.block_on(b.health("api")).map(|h| h.ready).unwrap_or(0) < 1 {
+        assert!(t0.elapsed() < Duration::from_secs(90), "v2.1.0 never ran");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let h = rt.block_on(b.history("api")).unwrap();
+    let cand = h
+        .revisions
+        .iter()
+        .find(|r| r.id.as_str().starts_with("reg-"))
+        .unwrap_or_else(|| panic!("{:?}", h.revisions));
+    assert_eq!(cand.images[0].tag.as_deref(), Some("v2.0.0"));
+    let digest = cand.images[0].digest.clone().unwrap();
+    let p = plan::build(PlanInputs {
+        id: rbtui::core::plan::PlanId(1),
+        target: &targets[0],
+        mode: Mode::Live,
+        history: &h,
+        to: &cand.id,
+        now: chrono::Utc::now(),
+        before: None,
+        mutable_tags: &["latest".into()],
+        rollout_timeout_secs: 120,
+        exact_template: false,
+    })
+    .unwrap();
+    rt.block_on(b.execute(&p, rollback_step(&p))).unwrap();
+    let t0 = Instant::now();
+    loop {
+        let pr = rt.block_on(b.progress(&p)).unwrap();
+        if pr.phase == ProgressPhase::Converged {
+            break;
+        }
+        assert!(pr.phase != ProgressPhase::Failed, "{pr:?}");
+        assert!(t0.elapsed() < Duration::from_secs(120), "{pr:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let image = docker(&["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", &name]);
+    assert_eq!(image, format!("{repo}:v2.0.0@{digest}"), "exactly the digest the plan showed");
+}

@@ -231,6 +231,24 @@ impl Registry {
     }
 }
 
+/// Reads each tag's digest and creation time, concurrently; a tag the
+/// registry will not describe is left out.
+async fn read_tags(
+    registry: &Registry,
+    repository: &str,
+    tags: Vec<String>,
+) -> Vec<(String, String, Option<chrono::DateTime<chrono::Utc>>)> {
+    let asks = tags.into_iter().map(|t| async move {
+        let (digest, created) = registry.describe(&format!("{repository}:{t}")).await.ok()?;
+        Some((t, digest, created))
+    });
+    futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// Adds the registry's facts to the History of the targets that ask for
 /// them (`registry = true` in the config).
 pub struct RegistryFacts {
@@ -275,7 +293,7 @@ impl RegistryFacts {
             .collect();
         let wanted = super::registry_candidates::worth_reading(tags, &known, &self.mutable);
         let asked_at = chrono::Utc::now();
-        let read = super::registry_candidates::read(&self.registry, repo, wanted).await;
+        let read = read_tags(&self.registry, repo, wanted).await;
         let offered = super::registry_candidates::revisions(repo, read);
         if offered.is_empty() {
             return;

@@ -3,9 +3,9 @@
 //! registry gives it now and said to be a registry tag never seen running
 //! here. Mutable tags (`latest`, `main`) are never offered: they identify no
 //! build. The newest are the highest by version order, then by the image's
-//! own creation time where its config says it.
+//! own creation time where its config says it. Pure: the registry layer
+//! (`registry.rs`) asks.
 
-use super::registry::Registry;
 use crate::core::model::{ImageRef, Revision};
 
 /// Tags whose configs are read to order them: each is a manifest GET,
@@ -82,24 +82,6 @@ pub fn revisions(
             author: Some("registry".into()),
             current: false,
         })
-        .collect()
-}
-
-/// Reads each tag's digest and creation time, concurrently; a tag the
-/// registry will not describe is left out.
-pub async fn read(
-    registry: &Registry,
-    repository: &str,
-    tags: Vec<String>,
-) -> Vec<(String, String, Option<chrono::DateTime<chrono::Utc>>)> {
-    let asks = tags.into_iter().map(|t| async move {
-        let (digest, created) = registry.describe(&format!("{repository}:{t}")).await.ok()?;
-        Some((t, digest, created))
-    });
-    futures::future::join_all(asks)
-        .await
-        .into_iter()
-        .flatten()
         .collect()
 }
 

@@ -90,3 +90,42 @@ fn without_a_note_folder_to_write_to_the_rollback_still_runs_and_says_so() {
     assert!(s.advance_until(120_000, |st| st.runs.last().is_some_and(|r| r.outcome.is_some())));
     assert!(!s.state.checklist("search").unwrap().get("save-logs").is_some_and(|t| t.auto));
 }
+
+/// A fleet-wide outage: eight targets critical at once. Their evidence is
+/// read a few per health update, prod first, not as one burst of log reads
+/// against a struggling API server; every one is saved in the end.
+#[test]
+fn many_critical_targets_are_saved_a_few_at_a_time() {
+    use rbtui::app::script::Script;
+    use rbtui::backend::clock::ManualClock;
+    use rbtui::backend::demo::DemoBackend;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("INC-9.md");
+    let clock = ManualClock::new(t0());
+    let backend = Arc::new(DemoBackend::synthetic(400, 3, Arc::new(clock.clone())));
+    let path = note.display().to_string();
+    let writer =
+        rbtui::note::NoteWriter::open(&note, &header(Mode::Demo, &path), "\n").unwrap();
+    let mut settings = settings(Mode::Demo, &path);
+    settings.save_evidence = true;
+    let state = rbtui::core::state::State::new(settings, rbtui::runbook::load_all(None).unwrap(), t0());
+    let mut s = Script::new(state, backend, clock, Some(writer));
+    s.start();
+    let saved = |s: &Script| {
+        s.recorded
+            .iter()
+            .filter(|r| r.contains("saved what the failing revision left (it turned critical)"))
+            .count()
+    };
+    let critical = s
+        .state
+        .table
+        .values()
+        .filter(|r| r.verdict.as_ref().is_some_and(|v| v.severity == rbtui::core::verdict::Severity::Critical))
+        .count();
+    assert_eq!(critical, 8);
+    assert_eq!(saved(&s), 3, "a few on the first update");
+    s.advance(120_000);
+    assert_eq!(saved(&s), 8, "the rest on later updates, each once");
+}

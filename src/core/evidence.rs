@@ -39,6 +39,11 @@ pub(super) fn request(
     });
 }
 
+/// At most this many targets' evidence is asked for per health update: a
+/// fleet-wide outage must not add a burst of log reads to a struggling
+/// API server; the rest are asked on the next updates, prod first.
+pub const PER_PASS: usize = 3;
+
 /// After a verdict pass: a target that turned critical (on a fresh read)
 /// has its evidence saved once; one that recovered may be saved again.
 pub(super) fn on_verdicts(s: &mut State, fx: &mut Vec<Effect>) {
@@ -47,23 +52,19 @@ pub(super) fn on_verdicts(s: &mut State, fx: &mut Vec<Effect>) {
     }
     let mut due = Vec::new();
     for (t, row) in s.table.iter_mut() {
-        let critical = row
-            .verdict
-            .as_ref()
-            .is_some_and(|v| v.severity == Severity::Critical && !v.stale);
+        let fresh = row.verdict.as_ref().filter(|v| !v.stale);
+        let critical = fresh.is_some_and(|v| v.severity == Severity::Critical);
         match (critical, row.evidence) {
-            (true, Look::NotYet) => {
-                row.evidence = Look::Asked;
-                due.push(t.to_string());
-            }
-            (false, Look::Asked) if row.verdict.as_ref().is_some_and(|v| !v.stale) => {
-                row.evidence = Look::NotYet
-            }
+            (true, Look::NotYet) => due.push(t.to_string()),
+            (false, Look::Asked) if fresh.is_some() => row.evidence = Look::NotYet,
             _ => {}
         }
     }
-    due.sort();
+    let prod = |s: &State, t: &str| s.target(t).is_some_and(|t| t.is_prod());
+    due.sort_by_key(|t| (!prod(s, t), t.clone()));
+    due.truncate(PER_PASS);
     for t in due {
+        s.row_mut(&t).evidence = Look::Asked;
         request(s, &t, None, "it turned critical", fx);
     }
 }

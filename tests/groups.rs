@@ -57,7 +57,7 @@ fn a_prod_group_is_planned_per_target_confirmed_once_by_its_name_and_run_in_orde
     assert_eq!(names, ["checkout", "orders", "payments"]);
     // Each section is its own plan with its own checks: orders' schema
     // check blocks (a dropped column), so the group needs a reason.
-    assert!(g.plans.iter().all(|p| p.checks.iter().any(|c| c.id.to_string() == "schema")));
+    assert!(g.plans.iter().all(|p| p.checks.iter().any(|c| c.id == "schema")));
     assert!(g.needs_typed_name() && g.needs_override());
 
     s.press("<Enter>");

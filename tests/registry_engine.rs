@@ -127,7 +127,7 @@ fn a_compose_service_rolls_back_to_a_registry_tag_it_never_ran() {
         .unwrap()
     };
     let p = plan_to("reg-2", &h);
-    let c = p.checks.iter().find(|c| c.id.to_string() == "registry").unwrap();
+    let c = p.checks.iter().find(|c| c.id == "registry").unwrap();
     assert_eq!(c.status, CheckStatus::Warn, "{}", c.detail);
     assert!(c.detail.contains("never ran here"), "{}", c.detail);
     let done = rt.block_on(b.execute(&p, rollback_step(&p))).unwrap();

@@ -192,7 +192,7 @@ pub(super) fn advance(s: &mut State, fx: &mut Vec<Effect>) {
         stop(s, fx, &reason);
     }
     let stopped = s.group.as_ref().and_then(|g| g.stopped.clone());
-    let running = states.iter().any(|st| *st == MemberState::Running);
+    let running = states.contains(&MemberState::Running);
     if stopped.is_none() {
         let next = ids
             .iter()

@@ -105,7 +105,9 @@ fn command_line(s: &State, text: &str) -> Line<'static> {
         Span::styled(format!(":{text}"), theme::BOLD),
         Span::styled("▏", theme::KEY),
     ];
-    if !c.is_empty() && !(c.len() == 1 && text.ends_with(&c[0])) {
+    // Nothing to offer once the one candidate is typed out.
+    let done = c.len() == 1 && text.ends_with(&c[0]);
+    if !c.is_empty() && !done {
         spans.push(Span::styled(
             format!("   {}", c.into_iter().take(12).collect::<Vec<_>>().join("  ")),
             theme::DIM,

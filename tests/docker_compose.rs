@@ -283,7 +283,7 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
     assert_eq!(outcome, Some(rbtui::core::state::Outcome::Succeeded));
     let note = std::fs::read_to_string(&note_path).unwrap();
     for want in [
-        "**action** `web` — step 1: Recreate compose service web on image v1 from each container's inspected settings (image and manifest as a pair); Compose's own files are left as they are (see `inputs`)",
+        "**action** `web` — step 1: Recreate compose service web on image v1 from each container's inspected settings (image and manifest as a pair; an image the engine lacks is pulled first and must match the planned digest); Compose's own files are left as they are (see `inputs`)",
         "**result** `web` — step 1 ok: manifest ",
         r#"<!-- rbtui {"marker":"deployed","target":"web","image":"rbtui-test/web:v1","incident":"INC-7""#,
         "**evidence** `web` — verified: 2/2 ready on web:v1",

@@ -125,21 +125,33 @@ impl Registry {
         }
     }
 
-    /// What `repo:tag` resolves to now: a digest, `None` when the registry
-    /// has no such tag, an error when it could not be asked.
-    pub async fn resolve(&self, image: &str) -> Result<Option<String>, String> {
+    /// The reference, its host, and the client and credentials for it.
+    fn for_image(&self, image: &str) -> Result<(Reference, String, Arc<Client>, RegistryAuth), String> {
         let r: Reference = image
             .parse()
             .map_err(|e| format!("`{image}` is not an image reference: {e}"))?;
         let host = r.resolve_registry().to_string();
-        let c = self.client(&host);
-        let auth = self.auth(&host);
-        let ask = c.fetch_manifest_digest(&r, &auth);
-        match tokio::time::timeout(Duration::from_secs(10), ask).await {
-            Err(_) => Err(format!("registry {host} did not answer within 10s")),
-            Ok(Ok(d)) => Ok(Some(d)),
-            Ok(Err(e)) if gone(&e) => Ok(None),
-            Ok(Err(e)) => Err(format!("registry {host}: {e}")),
+        Ok((r, host.clone(), self.client(&host), self.auth(&host)))
+    }
+
+    /// A registry question bounded by 10 s, its failure in the registry's words.
+    async fn ask<T>(
+        host: &str,
+        q: impl std::future::Future<Output = Result<T, OciDistributionError>>,
+    ) -> Result<Result<T, OciDistributionError>, String> {
+        tokio::time::timeout(Duration::from_secs(10), q)
+            .await
+            .map_err(|_| format!("registry {host} did not answer within 10s"))
+    }
+
+    /// What `repo:tag` resolves to now: a digest, `None` when the registry
+    /// has no such tag, an error when it could not be asked.
+    pub async fn resolve(&self, image: &str) -> Result<Option<String>, String> {
+        let (r, host, c, auth) = self.for_image(image)?;
+        match Self::ask(&host, c.fetch_manifest_digest(&r, &auth)).await? {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if gone(&e) => Ok(None),
+            Err(e) => Err(format!("registry {host}: {e}")),
         }
     }
 
@@ -149,25 +161,16 @@ impl Registry {
         &self,
         image: &str,
     ) -> Result<(String, Option<chrono::DateTime<chrono::Utc>>), String> {
-        let r: Reference = image
-            .parse()
-            .map_err(|e| format!("`{image}` is not an image reference: {e}"))?;
-        let host = r.resolve_registry().to_string();
-        let c = self.client(&host);
-        let auth = self.auth(&host);
-        let ask = c.pull_manifest_and_config(&r, &auth);
-        match tokio::time::timeout(Duration::from_secs(10), ask).await {
-            Err(_) => Err(format!("registry {host} did not answer within 10s")),
-            Ok(Err(e)) => Err(format!("registry {host}: {e}")),
-            Ok(Ok((_, digest, config))) => {
-                let created = serde_json::from_str::<serde_json::Value>(&config)
-                    .ok()
-                    .and_then(|v| v["created"].as_str().map(str::to_string))
-                    .and_then(|c| chrono::DateTime::parse_from_rfc3339(&c).ok())
-                    .map(|c| c.with_timezone(&chrono::Utc));
-                Ok((digest, created))
-            }
-        }
+        let (r, host, c, auth) = self.for_image(image)?;
+        let (_, digest, config) = Self::ask(&host, c.pull_manifest_and_config(&r, &auth))
+            .await?
+            .map_err(|e| format!("registry {host}: {e}"))?;
+        let created = serde_json::from_str::<serde_json::Value>(&config)
+            .ok()
+            .and_then(|v| v["created"].as_str().map(str::to_string))
+            .and_then(|c| chrono::DateTime::parse_from_rfc3339(&c).ok())
+            .map(|c| c.with_timezone(&chrono::Utc));
+        Ok((digest, created))
     }
 
     /// The tags of a repository, asked at most every 30 s.
@@ -187,18 +190,13 @@ impl Registry {
 
     /// The tags of a repository, as the registry lists them.
     pub async fn tags(&self, repository: &str) -> Result<Vec<String>, String> {
-        let r: Reference = format!("{repository}:latest")
-            .parse()
-            .map_err(|e| format!("`{repository}` is not a repository: {e}"))?;
-        let host = r.resolve_registry().to_string();
-        let c = self.client(&host);
-        let auth = self.auth(&host);
-        let ask = c.list_tags(&r, &auth, None, None);
-        match tokio::time::timeout(Duration::from_secs(10), ask).await {
-            Err(_) => Err(format!("registry {host} did not answer within 10s")),
-            Ok(Ok(t)) => Ok(t.tags),
-            Ok(Err(e)) => Err(format!("registry {host}: {e}")),
-        }
+        let (r, host, c, auth) = self
+            .for_image(&format!("{repository}:latest"))
+            .map_err(|_| format!("`{repository}` is not a repository"))?;
+        Self::ask(&host, c.list_tags(&r, &auth, None, None))
+            .await?
+            .map(|t| t.tags)
+            .map_err(|e| format!("registry {host}: {e}"))
     }
 
     /// The fact for one image of one revision, asked at most every 30 s.

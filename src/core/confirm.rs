@@ -7,6 +7,31 @@ use super::plan::CheckStatus;
 use super::runbook::AutoEvent;
 use super::state::State;
 
+/// While a rollback runs no other is planned: says so and answers true.
+pub(super) fn busy(s: &mut State) -> bool {
+    if s.in_flight() {
+        s.flash = Some((
+            true,
+            "a rollback is in flight; wait for it to finish before planning another".into(),
+        ));
+    }
+    s.in_flight()
+}
+
+/// What stops any confirm whatever the plan: a note that cannot be
+/// written (nothing mutates unrecorded), or a run already in flight.
+pub(super) fn cannot_confirm(s: &mut State) -> bool {
+    let why = if s.note_error.is_some() {
+        "the note cannot be written: no mutation until it can (see header)"
+    } else if s.in_flight() {
+        "a rollback is already in flight"
+    } else {
+        return false;
+    };
+    s.flash = Some((true, why.into()));
+    true
+}
+
 /// What a confirm proves, ticked per target: the context answered now;
 /// an overridden schema BLOCK leaves the schema step open.
 pub(super) fn confirmed_ticks(

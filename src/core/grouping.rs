@@ -22,11 +22,7 @@ pub(super) fn request(
     to: &str,
     fx: &mut Vec<Effect>,
 ) {
-    if s.in_flight() {
-        s.flash = Some((
-            true,
-            "a rollback is in flight; wait for it to finish before planning another".into(),
-        ));
+    if super::confirm::busy(s) {
         return;
     }
     let unknown: Vec<&String> = members.iter().filter(|m| s.target(m).is_none()).collect();
@@ -344,15 +340,7 @@ pub(super) fn open_confirm(s: &mut State, fx: &mut Vec<Effect>) {
         s.flash = Some((true, why));
         return;
     }
-    if s.note_error.is_some() {
-        s.flash = Some((
-            true,
-            "the note cannot be written: no mutation until it can (see header)".into(),
-        ));
-        return;
-    }
-    if s.runs.iter().any(super::state::Run::in_flight) {
-        s.flash = Some((true, "a rollback is already in flight".into()));
+    if super::confirm::cannot_confirm(s) {
         return;
     }
     let field = if g.needs_typed_name() {

@@ -356,15 +356,7 @@ pub(super) fn open_confirm(s: &mut State, fx: &mut Vec<Effect>) {
         s.flash = Some((true, msg));
         return;
     }
-    if s.note_error.is_some() {
-        s.flash = Some((
-            true,
-            "the note cannot be written: no mutation until it can (see header)".into(),
-        ));
-        return;
-    }
-    if s.in_flight() {
-        s.flash = Some((true, "a rollback is already in flight".into()));
+    if super::confirm::cannot_confirm(s) {
         return;
     }
     let field = if p.needs_typed_name() {

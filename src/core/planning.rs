@@ -17,11 +17,7 @@ use super::state::Popup;
 use super::state::State;
 
 pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx: &mut Vec<Effect>) {
-    if s.in_flight() {
-        s.flash = Some((
-            true,
-            "a rollback is in flight; wait for it to finish before planning another".into(),
-        ));
+    if super::confirm::busy(s) {
         return;
     }
     match make_plan(s, target, to, exact, fx) {
@@ -170,11 +166,7 @@ pub(super) fn block_rolled_back_from(s: &State, p: &mut plan::RollbackPlan) {
 
 /// The follow-up plan that turns Argo CD auto-sync back on.
 pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
-    if s.in_flight() {
-        s.flash = Some((
-            true,
-            "a rollback is in flight; wait for it to finish".into(),
-        ));
+    if super::confirm::busy(s) {
         return;
     }
     let Some(t) = s.target(target).cloned() else {

@@ -77,11 +77,7 @@ fn request(
     exact: bool,
     fx: &mut Vec<Effect>,
 ) {
-    if s.in_flight() {
-        s.flash = Some((
-            true,
-            "a rollback is in flight; wait for it to finish before planning another".into(),
-        ));
+    if super::confirm::busy(s) {
         return;
     }
     s.pending_plan = Some(super::state::PendingPlan {

@@ -50,30 +50,7 @@ pub fn resources_text(tree: &Tree) -> String {
 
 /// An EventList as lines, oldest first.
 pub fn events_text(list: &Value) -> String {
-    let mut rows: Vec<(String, String)> = list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            let at = e["lastTimestamp"]
-                .as_str()
-                .or(e["firstTimestamp"].as_str())
-                .unwrap_or("?")
-                .to_string();
-            let line = format!(
-                "{at} {} {} {}/{}: {} (x{})\n",
-                e["type"].as_str().unwrap_or("?"),
-                e["reason"].as_str().unwrap_or("?"),
-                e["involvedObject"]["kind"].as_str().unwrap_or("?"),
-                e["involvedObject"]["name"].as_str().unwrap_or("?"),
-                e["message"].as_str().unwrap_or("").trim(),
-                e["count"].as_u64().unwrap_or(1)
-            );
-            (at, line)
-        })
-        .collect();
-    rows.sort();
-    rows.into_iter().map(|(_, l)| l).collect()
+    crate::backend::kubernetes::evidence::event_lines(list["items"].as_array().into_iter().flatten())
 }
 
 /// The logs endpoint's stream: one JSON object per line, each a

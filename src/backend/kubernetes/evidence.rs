@@ -72,13 +72,17 @@ fn state_text(s: &Value) -> String {
 /// Warning events about any of `names` (the Deployment, its ReplicaSets
 /// and pods), oldest first.
 pub fn events_text(events: &[&Value], names: &[&str]) -> String {
+    event_lines(events.iter().copied().filter(|e| {
+        e["involvedObject"]["name"]
+            .as_str()
+            .is_some_and(|n| names.contains(&n))
+    }))
+}
+
+/// Kubernetes Event objects (as the API server or Argo CD lists them) as
+/// `kubectl get events` would show them, oldest first.
+pub fn event_lines<'a>(events: impl Iterator<Item = &'a Value>) -> String {
     let mut rows: Vec<(String, String)> = events
-        .iter()
-        .filter(|e| {
-            e["involvedObject"]["name"]
-                .as_str()
-                .is_some_and(|n| names.contains(&n))
-        })
         .map(|e| {
             let at = e["lastTimestamp"]
                 .as_str()

@@ -4,7 +4,7 @@
 //! contexts, several KUBECONFIG files, in-cluster config, auth, TLS) is kube's.
 
 pub mod cache;
-mod evidence;
+pub mod evidence;
 mod health;
 mod history;
 pub mod kubectl;

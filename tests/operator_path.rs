@@ -626,6 +626,11 @@ fn a_read_only_environment_shows_plans_and_refuses_them() {
     let (mut s, b) = demo_with(Mode::Demo, None, |st| {
         st.read_only_environments = vec!["prod".into()]
     });
+    select(&mut s, "checkout");
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    t.draw(|f| rbtui::ui::render(&s.state, &rbtui::ui::Ui::default(), f)).unwrap();
+    let top: String = (0..120).map(|x| t.backend().buffer()[(x, 0)].symbol().to_string()).collect();
+    assert!(top.contains(" PROD  READ-ONLY (config) "), "said in the header: {top}");
     plan_to(&mut s, "checkout", "8");
     let c = check(&s, "mode");
     assert_eq!(c.status, CheckStatus::Block);

@@ -117,6 +117,21 @@ fn serve() {
                 });
             }
             ["setimage", image] => fake.edit(|s| s.set_image(image)),
+            // What each crashed container wrote before it died, as the
+            // kubelet keeps it for `logs --previous`.
+            ["crashlog", ns, rest @ ..] => fake.edit(|s| {
+                let line = rest.join(" ");
+                for p in s.of("pods", ns) {
+                    let pod = p["metadata"]["name"].as_str().unwrap_or("").to_string();
+                    for c in p["status"]["containerStatuses"].as_array().into_iter().flatten() {
+                        let c = c["name"].as_str().unwrap_or("").to_string();
+                        s.previous_logs
+                            .entry((pod.clone(), c))
+                            .or_default()
+                            .push(line.clone());
+                    }
+                }
+            }),
             // A pod of revision 3 (`:main`) still running, as it ran.
             ["oldpod", digest] => fake.edit(|s| {
                 let rs3 = s

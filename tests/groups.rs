@@ -112,7 +112,10 @@ fn a_failed_member_stops_the_members_not_started_and_says_what_did_not_run() {
     select(&mut s, "search");
     s.press("<Space>");
     assert_eq!(s.state.view.marked.len(), 2);
+    // A filter that hides one of them does not drop it from the group.
+    s.press("/checkout<Enter>");
     s.press("R");
+    assert_eq!(s.state.group.as_ref().unwrap().members, ["checkout", "search"]);
     assert!(s.advance_until(5_000, |st| {
         st.group
             .as_ref()
@@ -125,6 +128,7 @@ fn a_failed_member_stops_the_members_not_started_and_says_what_did_not_run() {
     });
     s.press("<Enter>marked<Enter>");
     assert!(s.state.in_flight(), "{:?}", s.state.flash);
+    assert!(s.state.view.marked.is_empty(), "the marks are spent by the confirm");
     assert!(s.advance_until(900_000, |st| st.group.as_ref().is_some_and(|g| g.reported)));
     assert!(matches!(member(&s, "checkout"), MemberState::Failed(_)));
     assert_eq!(member(&s, "search"), MemberState::NotStarted);

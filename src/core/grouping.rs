@@ -72,13 +72,22 @@ pub(super) fn request(
 /// configured group of the selected target.
 pub(super) fn request_from_health(s: &mut State, fx: &mut Vec<Effect>) {
     if !s.view.marked.is_empty() {
-        // Listed in the screen's order, so "sequential" means top to bottom.
-        let members: Vec<String> = s
+        // Listed in the screen's order, so "sequential" means top to
+        // bottom; a marked target the filter hides still belongs.
+        let mut members: Vec<String> = s
             .order
             .iter()
             .map(|&i| s.targets[i].name.clone())
             .filter(|n| s.view.marked.contains(n))
             .collect();
+        let hidden: Vec<String> = s
+            .view
+            .marked
+            .iter()
+            .filter(|m| !members.contains(m))
+            .cloned()
+            .collect();
+        members.extend(hidden);
         return request(s, "marked", members, Order::Sequential, "lkg", fx);
     }
     let sel = s.view.selected.clone().unwrap_or_default();
@@ -432,6 +441,7 @@ pub(super) fn submit_confirm(
         super::confirm::confirmed_ticks(s, p, r, fx);
     }
     s.plan = None;
+    s.view.marked.clear();
     s.runs.retain(super::state::Run::in_flight);
     if let Some(g) = s.group.as_mut() {
         g.confirmed = true;

@@ -208,3 +208,26 @@ fn in_parallel_a_failure_stops_the_others_before_their_next_step() {
     let end = index_of(&s, "group two ended: 0 of 2 rolled back; stopped because checkout failed");
     assert!(s.recorded[end].contains("| search |"), "{}", s.recorded[end]);
 }
+
+/// Rehearsal never touches prod, in a group too: a group with a prod
+/// member is planned, shown, and refused as a whole; nothing starts.
+#[test]
+fn a_rehearsal_refuses_a_group_with_a_prod_member() {
+    let (mut s, b) = demo(Mode::Rehearsal, None);
+    s.state.settings.groups = vec![GroupDef {
+        name: "mixed".into(),
+        targets: vec!["search".into(), "checkout".into()],
+        order: Order::Sequential,
+    }];
+    plan_group(&mut s, "search");
+    let why = s.state.group.as_ref().unwrap().not_confirmable().unwrap();
+    assert!(why.starts_with("checkout: refused: rehearsal mode never touches prod"), "{why}");
+    s.press("<Enter>");
+    assert!(!matches!(s.state.view.popup, Some(Popup::GroupConfirm(_))), "no confirm to type into");
+    assert!(s.state.runs.is_empty());
+    index_of(&s, "group mixed not executed: checkout: refused");
+    b.with_world(|w, _| {
+        let c = w.service("search").unwrap();
+        assert_eq!(c.revs[c.current].id, 18, "staging untouched too: the group is one plan");
+    });
+}

@@ -139,6 +139,11 @@ pub enum Read {
         /// ran, the default wherever the digest is known.
         #[arg(long)]
         exact_template: bool,
+        /// The re-tag form (the ECR runbook's option B) for a target whose
+        /// config sets `retag = true`: the mutable tag pointed at the
+        /// revision's build, then a restart. Leaves no git trace.
+        #[arg(long, conflicts_with_all = ["group", "exact_template"])]
+        retag: bool,
         #[arg(long)]
         json: bool,
     },

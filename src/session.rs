@@ -488,6 +488,12 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
     settings.drill_stale_days = config.settings.drill_stale_after_days;
     settings.save_evidence = config.settings.save_evidence;
     settings.read_only_environments = config.read_only_environments();
+    settings.retag = config
+        .targets
+        .iter()
+        .filter(|t| t.retag)
+        .map(|t| t.name.clone())
+        .collect();
     settings.keymap = crate::config::load_keymap(config.dir.as_deref())?;
     settings.comms = crate::runbook::load_comms(config.dir.as_deref());
     settings.groups = if demo && config.groups.is_empty() {

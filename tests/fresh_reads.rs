@@ -119,6 +119,7 @@ fn a_failed_fresh_read_builds_no_plan_and_says_how_to_retry() {
         to: "1".into(),
         reenable: false,
         exact: false,
+        retag: false,
         after_stale: false,
         asked_at: s.state.now,
     });
@@ -217,6 +218,7 @@ fn leaving_a_target_drops_the_plan_asked_for_on_it() {
         to: "17".into(),
         reenable: false,
         exact: false,
+        retag: false,
         after_stale: false,
         asked_at: s.state.now + chrono::Duration::seconds(3600),
     });

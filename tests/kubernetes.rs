@@ -967,3 +967,140 @@ fn the_crash_loops_evidence_is_read_with_the_previous_containers_logs() {
     );
     assert!(fake.patches().is_empty(), "reading evidence changes nothing");
 }
+
+/// A Deployment running `:latest` from a real registry (Debian's
+/// `docker-registry`) through the API double, with the registry layer;
+/// the re-tag plan to revision 2's build, and both digests.
+struct Retag {
+    _reg: common::registry::Served,
+    fake: FakeK8s,
+    _dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+    b: rbtui::backend::registry::RegistryFacts,
+    plan: RollbackPlan,
+    image: String,
+    good: String,
+    bad: String,
+}
+
+fn retag_setup() -> Retag {
+    use rbtui::backend::registry::RegistryFacts;
+    use std::sync::Arc;
+    let reg = common::registry::start();
+    let host = reg.host.clone();
+    let rt = rt();
+    let c = common::registry::client(&host);
+    let good = rt.block_on(common::registry::push(&c, &format!("{host}/shop/catalog:git-8b41d07"), "good"));
+    let bad = rt.block_on(common::registry::push(&c, &format!("{host}/shop/catalog:latest"), "bad"));
+    let fake = k8s_server::start();
+    // The recorded cluster, its images in this registry, deployed as `:latest`.
+    fake.edit(|s| {
+        for v in s.objects.values_mut() {
+            *v = serde_json::from_str(&v.to_string().replace("registry.example.com", &host)).unwrap();
+        }
+        s.set_image(&format!("{host}/shop/catalog:latest"));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kb = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+    let b = RegistryFacts::new(Arc::new(kb), ["catalog".to_string()].into_iter().collect());
+    let t = rt.block_on(b.targets()).unwrap();
+    let h = rt.block_on(b.history("catalog")).unwrap();
+    assert_eq!(h.current().unwrap().images[0].tag.as_deref(), Some("latest"));
+    let plan = plan::build_retag(PlanInputs {
+        id: rbtui::core::plan::PlanId(1),
+        target: &t[0],
+        mode: Mode::Live,
+        history: &h,
+        to: "2",
+        now: chrono::Utc::now(),
+        before: None,
+        mutable_tags: &["latest".into()],
+        rollout_timeout_secs: 60,
+        exact_template: false,
+    })
+    .unwrap();
+    Retag {
+        _reg: reg,
+        fake,
+        _dir: dir,
+        rt,
+        b,
+        plan,
+        image: format!("{host}/shop/catalog:latest"),
+        good,
+        bad,
+    }
+}
+
+impl Retag {
+    fn converge(&self) -> rbtui::core::model::Progress {
+        let t0 = std::time::Instant::now();
+        loop {
+            let pr = self.rt.block_on(self.b.progress(&self.plan)).unwrap();
+            if pr.phase.is_terminal() {
+                return pr;
+            }
+            assert!(t0.elapsed() < std::time::Duration::from_secs(20), "{pr:?}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+/// The ECR runbook's option B: `:latest` pointed at revision 2's build
+/// (the manifest copied byte for byte, guarded by what `:latest` was), the
+/// restart is kubectl's annotation patch with the resourceVersion tested,
+/// and the rollout is converged only once the new pods run that digest.
+#[test]
+#[cfg_attr(not(registry_bin), ignore = "needs Debian's docker-registry")]
+fn a_retag_points_the_mutable_tag_at_the_good_build_and_restarts_onto_it() {
+    let r = retag_setup();
+    let (p, rt, b) = (&r.plan, &r.rt, &r.b);
+    assert_eq!(
+        p.steps[0],
+        PlanStep::Retag {
+            image: r.image.clone(),
+            from: r.bad.clone(),
+            to: r.good.clone()
+        }
+    );
+    let w = p.checks.iter().find(|c| c.id == "retag").unwrap();
+    assert_eq!(w.status, CheckStatus::Warn);
+    assert!(w.detail.starts_with("NO GIT TRACE"), "{}", w.detail);
+
+    let done = rt.block_on(b.execute(p, &p.steps[0])).unwrap();
+    assert!(done.summary.contains("now resolves to"), "{}", done.summary);
+    let registry = rbtui::backend::registry::Registry::default();
+    let now = rt.block_on(registry.resolve(&r.image)).unwrap();
+    assert_eq!(now.as_deref(), Some(r.good.as_str()), "the tag names the good build");
+    // Again: `:latest` is no longer what the plan saw; nothing is pushed.
+    let again = rt.block_on(b.execute(p, &p.steps[0])).unwrap_err();
+    assert!(matches!(again, BackendError::Stale { .. }), "{again:?}");
+
+    r.fake.state.lock().unwrap().pull_digest = Some(r.good.clone());
+    let done = rt.block_on(b.execute(p, &p.steps[1])).unwrap();
+    assert!(done.summary.contains("restarted (kubectl.kubernetes.io/restartedAt="), "{}", done.summary);
+    let patch: Value = serde_json::from_str(&r.fake.patches().last().unwrap().body).unwrap();
+    assert_eq!(patch[0]["op"], "test", "{patch}");
+    assert_eq!(
+        patch.as_array().unwrap().last().unwrap()["path"],
+        "/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"
+    );
+    let pr = r.converge();
+    assert_eq!(pr.phase, ProgressPhase::Converged, "{pr:?}");
+    assert!(pr.message.contains("every ready pod runs"), "{}", pr.message);
+}
+
+/// Nodes that keep their cached image (imagePullPolicy IfNotPresent) run
+/// the old build after the restart: the rollout is FAILED, never called
+/// converged on a tag that proves nothing.
+#[test]
+#[cfg_attr(not(registry_bin), ignore = "needs Debian's docker-registry")]
+fn a_restart_onto_a_cached_image_is_not_converged() {
+    let r = retag_setup();
+    let (p, rt, b) = (&r.plan, &r.rt, &r.b);
+    rt.block_on(b.execute(p, &p.steps[0])).unwrap();
+    rt.block_on(b.execute(p, &p.steps[1])).unwrap();
+    let pr = r.converge();
+    assert_eq!(pr.phase, ProgressPhase::Failed, "{pr:?}");
+    assert!(pr.message.contains("kept its cached image"), "{}", pr.message);
+}

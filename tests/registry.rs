@@ -5,9 +5,6 @@
 //! tag blocks, the retained releases are counted, and a pinned plan says
 //! what it pins.
 
-use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
 use rbtui::backend::registry::{Registry, RegistryFacts};
 use rbtui::backend::{Backend, BoxFut, StepDone};
 use rbtui::core::action::BackendError;
@@ -17,32 +14,9 @@ use rbtui::core::model::{
 use rbtui::core::plan::{self, CheckStatus, PlanInputs, PlanStep, RollbackPlan};
 mod common;
 
-use common::registry::start;
+use common::registry::{client, push, start};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn client(host: &str) -> Client {
-    Client::new(ClientConfig {
-        protocol: ClientProtocol::HttpsExcept(vec![host.to_string()]),
-        ..Default::default()
-    })
-}
-
-/// Pushes a one-layer image; returns its manifest digest.
-async fn push(c: &Client, image: &str, content: &str) -> String {
-    let r: Reference = image.parse().unwrap();
-    let layer = ImageLayer::oci_v1(content.as_bytes().to_vec(), None);
-    let config = Config::oci_v1(
-        format!("{{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[]}},\"config\":{{\"Labels\":{{\"c\":\"{content}\"}}}}}}").into_bytes(),
-        None,
-    );
-    c.push(&r, &[layer], config, &RegistryAuth::Anonymous, None)
-        .await
-        .unwrap();
-    c.fetch_manifest_digest(&r, &RegistryAuth::Anonymous)
-        .await
-        .unwrap()
-}
 
 /// A platform that only has a history: what the layer adds to it is the
 /// subject here.

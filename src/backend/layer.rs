@@ -46,6 +46,15 @@ pub trait Layer: Send + Sync {
     ) -> Option<Result<StepDone, BackendError>> {
         None
     }
+    /// Performs a step the layer owns instead of the platform (the
+    /// registry layer's re-tag); `None` for every other step.
+    fn perform<'a>(
+        &'a self,
+        _plan: &'a RollbackPlan,
+        _step: &'a PlanStep,
+    ) -> Option<BoxFut<'a, Result<StepDone, BackendError>>> {
+        None
+    }
     /// After the platform answered a step.
     fn executed(
         &self,
@@ -123,7 +132,10 @@ impl<L: Layer> Backend for L {
             if let Some(r) = self.intercept(plan, step) {
                 return r;
             }
-            let r = self.inner().execute(plan, step).await;
+            let r = match self.perform(plan, step) {
+                Some(f) => f.await,
+                None => self.inner().execute(plan, step).await,
+            };
             self.executed(plan, step, &r);
             r
         })

@@ -6,6 +6,7 @@
 //! the credentials `docker login` saved in `~/.docker/config.json`.
 
 use super::BoxFut;
+use crate::core::error::BackendError;
 use super::layer::Layer;
 use crate::core::model::{History, ImageRef, RegistryFact};
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -173,6 +174,72 @@ impl Registry {
         Ok((digest, created))
     }
 
+    /// Points `image` (`repo:tag`) at the manifest `to`, if it still
+    /// resolves to `from` (else nothing is pushed: the plan is stale). The
+    /// manifest is copied as the registry holds it, byte for byte, so the
+    /// tag's digest becomes exactly `to`; the tag is read back to say so.
+    /// A push whose answer was lost is decided by that read.
+    pub async fn retag(&self, image: &str, from: &str, to: &str) -> Result<String, BackendError> {
+        let before = self.resolve(image).await.map_err(BackendError::Unreachable)?;
+        if before.as_deref() != Some(from) {
+            return Err(BackendError::Stale {
+                built_from: from.to_string(),
+                now: before.unwrap_or_else(|| "no such tag".into()),
+            });
+        }
+        let (r, host, c, auth) = self.for_image(image).map_err(BackendError::Failed)?;
+        let good = Reference::with_digest(r.registry().into(), r.repository().into(), to.into());
+        const TYPES: &[&str] = &[
+            "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.oci.image.index.v1+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+        ];
+        let (bytes, got) = Self::ask(&host, c.pull_manifest_raw(&good, &auth, TYPES))
+            .await
+            .map_err(BackendError::Timeout)?
+            .map_err(|e| BackendError::Failed(format!("registry {host}: reading {to}: {e}")))?;
+        if got != to {
+            return Err(BackendError::Failed(format!(
+                "registry {host} gave manifest {got} for {to}; nothing was pushed"
+            )));
+        }
+        let media = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+            .unwrap_or_else(|| TYPES[0].to_string());
+        let ct = http::HeaderValue::from_str(&media)
+            .map_err(|e| BackendError::Failed(format!("manifest media type {media}: {e}")))?;
+        let pushed = Self::ask(&host, async {
+            c.auth(&r, &auth, oci_client::RegistryOperation::Push).await?;
+            c.push_manifest_raw(&r, bytes, ct).await
+        })
+        .await;
+        // Read back: the registry's word on what the tag is now decides.
+        let after = self.resolve(image).await;
+        let short = crate::core::model::short_digest;
+        match (pushed, after) {
+            (_, Ok(Some(d))) if d == to => Ok(format!(
+                "{image} now resolves to {} (was {}); registry {host}",
+                short(to),
+                short(from)
+            )),
+            (Ok(Ok(_)), after) => Err(BackendError::OutcomeUnknown(format!(
+                "the registry accepted the push but {image} reads back as {after:?}"
+            ))),
+            (Ok(Err(e)), Ok(Some(d))) if d == from => Err(BackendError::Failed(format!(
+                "registry {host} refused the push ({e}); {image} still resolves to {}",
+                short(from)
+            ))),
+            (Err(e), _) | (Ok(Err(_)), Err(e)) => Err(BackendError::OutcomeUnknown(format!(
+                "{e}; what {image} resolves to now could not be read"
+            ))),
+            (Ok(Err(e)), after) => Err(BackendError::OutcomeUnknown(format!(
+                "registry {host} answered {e}, and {image} reads back as {after:?}"
+            ))),
+        }
+    }
+
     /// The tags of a repository, asked at most every 30 s.
     async fn tags_recent(&self, repository: &str) -> Result<Vec<String>, String> {
         if let Some((at, t)) = self.listed.lock().unwrap().get(repository)
@@ -319,6 +386,24 @@ impl RegistryFacts {
 impl Layer for RegistryFacts {
     fn inner(&self) -> &Arc<dyn super::Backend> {
         &self.inner
+    }
+    fn perform<'a>(
+        &'a self,
+        _plan: &'a crate::core::plan::RollbackPlan,
+        step: &'a crate::core::plan::PlanStep,
+    ) -> Option<BoxFut<'a, Result<super::StepDone, BackendError>>> {
+        let crate::core::plan::PlanStep::Retag { image, from, to } = step else {
+            return None;
+        };
+        Some(Box::pin(async move {
+            let summary = self.registry.retag(image, from, to).await?;
+            // The workload did not change: the version stays what the
+            // restart's guard expects.
+            Ok(super::StepDone {
+                summary,
+                version: _plan.built_from.clone(),
+            })
+        }))
     }
     fn listed(&self, targets: &[crate::core::model::TargetInfo]) {
         use crate::core::model::Kind;

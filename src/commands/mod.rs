@@ -362,10 +362,14 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
             group,
             to,
             exact_template,
+            retag,
             json: as_json,
         } => match (target, group) {
             (_, Some(g)) => plan::group(s, &targets, &g, &to, as_json, now, out).await,
-            (Some(t), None) => plan::one(s, &targets, &t, &to, exact_template, as_json, now, out).await,
+            (Some(t), None) => {
+                let form = plan::Form { exact_template, retag };
+                plan::one(s, &targets, &t, &to, form, as_json, now, out).await
+            }
             (None, None) => Err("name a target, or a group with --group".into()),
         },
     }

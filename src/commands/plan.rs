@@ -13,20 +13,30 @@ use std::process::ExitCode;
 
 type Preview = Option<Result<String, BackendError>>;
 
+/// Which plan for the revision: the rollback (pinned or exact), or a re-tag.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Form {
+    pub exact_template: bool,
+    pub retag: bool,
+}
+
 /// One target's plan, read afresh, with its migrations, dry run (rehearsal
 /// platforms that have one) and what changes.
 async fn build(
     s: &Session,
     t: &TargetInfo,
     to: &str,
-    exact_template: bool,
+    form: Form,
     id: PlanId,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(RollbackPlan, Preview), String> {
+    if form.retag && !s.settings.retag.contains(&t.name) {
+        return Err(format!("re-tag is not allowed for {}: set retag = true on the target", t.name));
+    }
     let b = &s.backend;
     let h = b.history(&t.name).await.map_err(|e| format!("{}: {e}", t.name))?;
     let health = b.health(&t.name).await.ok();
-    let mut p = plan::build(PlanInputs {
+    let inputs = PlanInputs {
         id,
         target: t,
         mode: s.mode,
@@ -36,8 +46,13 @@ async fn build(
         before: health.as_ref(),
         mutable_tags: &s.settings.mutable_tags,
         rollout_timeout_secs: s.settings.rollout_timeout_secs,
-        exact_template,
-    })?;
+        exact_template: form.exact_template,
+    };
+    let mut p = if form.retag {
+        plan::build_retag(inputs)?
+    } else {
+        plan::build(inputs)?
+    };
     if s.settings.read_only_in(&t.environment) {
         plan::refuse_read_only_environment(&mut p);
     }
@@ -77,7 +92,7 @@ pub(super) async fn one(
     targets: &[TargetInfo],
     target: &str,
     to: &str,
-    exact_template: bool,
+    form: Form,
     as_json: bool,
     now: chrono::DateTime<chrono::Utc>,
     out: &mut String,
@@ -86,7 +101,7 @@ pub(super) async fn one(
         .iter()
         .find(|t| t.name == target)
         .ok_or_else(|| format!("unknown target `{target}`"))?;
-    let (p, preview) = build(s, t, to, exact_template, PlanId(1), now).await?;
+    let (p, preview) = build(s, t, to, form, PlanId(1), now).await?;
     if as_json {
         outln!(out, "{}", json(&to_json(s, &p)?)?);
     } else {
@@ -128,7 +143,7 @@ pub(super) async fn group(
     for (i, m) in g.targets.iter().enumerate() {
         let r = match targets.iter().find(|t| &t.name == m) {
             None => Err(format!("unknown target `{m}`")),
-            Some(t) => build(s, t, to, false, PlanId(i as u64 + 1), now).await,
+            Some(t) => build(s, t, to, Form::default(), PlanId(i as u64 + 1), now).await,
         };
         sections.push((m.clone(), r));
     }

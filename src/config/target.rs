@@ -22,6 +22,10 @@ pub struct TargetConfig {
     pub iac_key: Option<String>,
     /// Ask the image registry before the confirm (see `backend::registry`).
     pub registry: bool,
+    /// Allow re-tag plans (the ECR runbook's option B): the mutable tag is
+    /// pointed at a good build and the workload restarted. Implies
+    /// `registry`.
+    pub retag: bool,
     /// Migration checks: a local git checkout of the service's code.
     pub repo: Option<PathBuf>,
     /// Path globs of migration files (default: Flyway, golang-migrate, dbmate…).
@@ -45,6 +49,8 @@ struct Common {
     iac_key: Option<String>,
     #[serde(default)]
     registry: bool,
+    #[serde(default)]
+    retag: bool,
     repo: Option<PathBuf>,
     migrations: Option<Vec<String>>,
     sha_from_tag: Option<Vec<String>>,
@@ -57,7 +63,7 @@ struct Common {
 
 /// Keys every kind takes, named in an "unknown field" error so a typo of
 /// one is not mistaken for a field of the platform.
-const COMMON: &str = "name, kind, environment, prod, iac, iac_stack, iac_key, registry, repo, migrations, sha_from_tag, probe, prometheus";
+const COMMON: &str = "name, kind, environment, prod, iac, iac_stack, iac_key, registry, retag, repo, migrations, sha_from_tag, probe, prometheus";
 
 pub fn default_env() -> String {
     "unspecified".into()
@@ -203,7 +209,8 @@ impl TargetConfig {
             iac: c.iac,
             iac_stack: c.iac_stack,
             iac_key: c.iac_key,
-            registry: c.registry,
+            registry: c.registry || c.retag,
+            retag: c.retag,
             repo: c.repo,
             migrations: c.migrations,
             sha_from_tag: c.sha_from_tag,

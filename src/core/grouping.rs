@@ -138,7 +138,7 @@ pub(super) fn member_read(
         return;
     }
     let to = g.to.clone();
-    let built = super::planning::make_plan(s, target, &to, false, fx);
+    let built = super::planning::make_plan(s, target, &to, false, false, fx);
     let Some(g) = s.group.as_mut() else { return };
     match built {
         Ok(p) => g.plans.push(p),

@@ -234,6 +234,10 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
                 s.view.popup = None;
                 request_other_form(s, fx);
             }
+            Key::Char('r') => {
+                s.view.popup = None;
+                super::reads::request_retag_form(s, fx);
+            }
             k => scroll_plan(s, k, 200),
         },
         Popup::Evidence { step, mut text } => match k {

@@ -16,11 +16,18 @@ use super::runbook::AutoEvent;
 use super::state::Popup;
 use super::state::State;
 
-pub(super) fn build_plan(s: &mut State, target: &str, to: &str, exact: bool, fx: &mut Vec<Effect>) {
+pub(super) fn build_plan(
+    s: &mut State,
+    target: &str,
+    to: &str,
+    exact: bool,
+    retag: bool,
+    fx: &mut Vec<Effect>,
+) {
     if super::confirm::busy(s) {
         return;
     }
-    match make_plan(s, target, to, exact, fx) {
+    match make_plan(s, target, to, exact, retag, fx) {
         Ok(p) => {
             s.group = None;
             s.plan = Some(p);
@@ -38,13 +45,14 @@ pub(super) fn make_plan(
     target: &str,
     to: &str,
     exact: bool,
+    retag: bool,
     fx: &mut Vec<Effect>,
 ) -> Result<plan::RollbackPlan, String> {
     let (Some(t), Some(h)) = (s.target(target).cloned(), s.history(target).cloned()) else {
         return Err(format!("history of {target} not loaded yet"));
     };
     let id = s.next_plan_id;
-    let mut p = plan::build(PlanInputs {
+    let inputs = PlanInputs {
         id,
         target: &t,
         mode: s.settings.mode,
@@ -55,7 +63,12 @@ pub(super) fn make_plan(
         mutable_tags: &s.settings.mutable_tags,
         rollout_timeout_secs: s.settings.rollout_timeout_secs,
         exact_template: exact,
-    })?;
+    };
+    let mut p = if retag {
+        plan::build_retag(inputs)?
+    } else {
+        plan::build(inputs)?
+    };
     if s.settings.read_only_in(&t.environment) {
         plan::refuse_read_only_environment(&mut p);
     }

@@ -40,7 +40,23 @@ pub(super) fn history_changed(s: &mut State, target: &str, fx: &mut Vec<Effect>)
 
 /// Asks for a fresh read of the target; the plan is built from its answer.
 pub(super) fn request_plan(s: &mut State, target: &str, to: &str, fx: &mut Vec<Effect>) {
-    request(s, target, to, false, false, fx)
+    request(s, target, to, false, false, false, fx)
+}
+
+/// `r` in the plan: the same revision as a re-tag and restart (the ECR
+/// runbook's option B), or back to the rollback, from a fresh read; only
+/// where the config allows re-tags for the target.
+pub(super) fn request_retag_form(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(p) = s.plan.as_ref() else { return };
+    if !s.settings.retag.contains(&p.target.name) {
+        s.flash = Some((
+            false,
+            format!("re-tag is not allowed for {}: set retag = true on the target", p.target.name),
+        ));
+        return;
+    }
+    let (target, to, retag) = (p.target.name.clone(), p.to.id.to_string(), !p.is_retag());
+    request(s, &target, &to, false, false, retag, fx)
 }
 
 /// `t` in the plan: the same rollback in its other form — the template
@@ -57,7 +73,7 @@ pub(super) fn request_other_form(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     }
     let (target, to) = (p.target.name.clone(), p.to.id.clone());
-    request(s, &target, &to, false, pinned, fx)
+    request(s, &target, &to, false, pinned, false, fx)
 }
 
 /// `a`: the follow-up plan that turns Argo CD auto-sync back on, from a
@@ -66,7 +82,7 @@ pub(super) fn request_reenable(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(t) = s.view.selected.clone() else {
         return;
     };
-    request(s, &t, "", true, false, fx)
+    request(s, &t, "", true, false, false, fx)
 }
 
 fn request(
@@ -75,6 +91,7 @@ fn request(
     to: &str,
     reenable: bool,
     exact: bool,
+    retag: bool,
     fx: &mut Vec<Effect>,
 ) {
     if super::confirm::busy(s) {
@@ -85,6 +102,7 @@ fn request(
         to: to.into(),
         reenable,
         exact,
+        retag,
         after_stale: false,
         asked_at: s.now,
     });
@@ -207,7 +225,7 @@ pub(super) fn history_loaded(
                 if p.reenable {
                     reenable_plan(s, &p.target, fx);
                 } else {
-                    build_plan(s, &p.target, &p.to, p.exact, fx);
+                    build_plan(s, &p.target, &p.to, p.exact, p.retag, fx);
                 }
                 if p.after_stale && s.plan.is_some() {
                     s.flash = Some((

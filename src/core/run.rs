@@ -137,7 +137,9 @@ pub(super) fn start_step(s: &mut State, id: PlanId, fx: &mut Vec<Effect>) {
         PlanStep::DisableAutoSync
         | PlanStep::EnableAutoSync
         | PlanStep::EditInput(_)
-        | PlanStep::Rollback { .. } => {
+        | PlanStep::Rollback { .. }
+        | PlanStep::Retag { .. }
+        | PlanStep::Restart => {
             let text = if dry_run {
                 format!(
                     "step {n} (dry run, nothing is changed): {}",
@@ -288,6 +290,9 @@ pub(super) fn step_finished(
                 vec![],
                 marker,
             );
+            if let PlanStep::Retag { image, .. } = &what {
+                retag_follow_up(s, fx, &t, image);
+            }
             let ev = match what {
                 PlanStep::DisableAutoSync => Some(AutoEvent::AutoSyncDisabled),
                 PlanStep::EnableAutoSync => Some(AutoEvent::AutoSyncEnabled),
@@ -312,6 +317,7 @@ pub(super) fn step_finished(
             let to = run.plan.to.id.clone();
             let reenable = !run.plan.is_rollback();
             let exact = run.plan.exact_template;
+            let retag = run.plan.is_retag();
             let msg = BackendError::Stale { built_from, now }.to_string();
             record(
                 s,
@@ -328,6 +334,7 @@ pub(super) fn step_finished(
                 to: to.to_string(),
                 reenable,
                 exact,
+                retag,
                 after_stale: true,
                 asked_at: s.now,
             });
@@ -367,6 +374,25 @@ pub(super) fn step_finished(
         }
         Err(e) => fail_run(s, plan_id, fx, format!("step {} failed: {}", step + 1, e)),
     }
+}
+
+/// A re-tag leaves no git trace: the revert PR is due within the hour,
+/// said in the note and on the checklist with its time.
+fn retag_follow_up(s: &mut State, fx: &mut Vec<Effect>, t: &str, image: &str) {
+    let due = s.now + chrono::Duration::hours(1);
+    s.row_mut(t).retag_due = Some(due);
+    record(
+        s,
+        fx,
+        EntryKind::Action,
+        Some(t.to_string()),
+        format!(
+            "follow-up: open the revert PR by {} — the re-tag of {image} left no git trace, and the next build of the bad commit re-tags it back",
+            super::fmt::hms(due)
+        ),
+        vec![],
+        None,
+    );
 }
 
 fn in_group(s: &State, id: PlanId) -> bool {

@@ -54,6 +54,8 @@ pub struct Settings {
     /// before a rollback). Off by default for embedders and tests; the
     /// session turns it on unless the config says otherwise.
     pub save_evidence: bool,
+    /// Targets whose config allows re-tag plans (`retag = true`).
+    pub retag: Vec<String>,
     /// Environments the config makes read-only: plans there are refused.
     pub read_only_environments: Vec<String>,
     /// Which keys run which command (`keys.toml`, defaults embedded).
@@ -92,6 +94,7 @@ impl Settings {
             groups: Vec::new(),
             save_evidence: false,
             read_only_environments: Vec::new(),
+            retag: Vec::new(),
             keymap: super::keymap::Keymap::builtin(),
         }
     }

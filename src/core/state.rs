@@ -87,6 +87,8 @@ pub struct PendingPlan {
     pub reenable: bool,
     /// Restore the template exactly rather than pin the digests that ran.
     pub exact: bool,
+    /// The re-tag form (the ECR runbook's option B) instead of a rollback.
+    pub retag: bool,
     /// The earlier plan was refused as stale: say so when it is rebuilt.
     pub after_stale: bool,
     /// Only an answer fetched at or after this instant is fresh enough: an
@@ -271,6 +273,8 @@ pub struct TargetRow {
     pub revert: RevertLook,
     /// Whether its evidence was saved when it turned critical.
     pub evidence: EvidenceLook,
+    /// A re-tag ran: the revert PR is due by then.
+    pub retag_due: Option<DateTime<Utc>>,
 }
 
 /// Whether a target's evidence was asked for when it turned critical.
@@ -444,7 +448,11 @@ impl State {
     /// for (an IaC follow-up for a target no stack declares).
     pub fn runbook_for(&self, t: &TargetInfo) -> Option<std::borrow::Cow<'_, Runbook>> {
         let rb = self.runbooks.iter().find(|r| r.kind == t.kind)?;
-        let has = |need: &str| need == "iac" && self.settings.iac.contains_key(&t.name);
+        let has = |need: &str| match need {
+            "iac" => self.settings.iac.contains_key(&t.name),
+            "retag" => self.settings.retag.contains(&t.name),
+            _ => false,
+        };
         if rb
             .steps
             .iter()
@@ -540,6 +548,13 @@ impl State {
                 plan.and_then(|(_, to)| to.images.first())
                     .and_then(|i| i.tag.clone())
                     .unwrap_or_else(unknown),
+            ),
+            (
+                "retag_due",
+                self.row(&t.name)
+                    .and_then(|r| r.retag_due)
+                    .map(|d| super::fmt::hms(d).to_string())
+                    .unwrap_or_else(|| "within the hour of the re-tag".into()),
             ),
         ]);
         v

@@ -80,6 +80,10 @@ pub struct K8s {
     pub previous_logs: BTreeMap<(String, String), Vec<String>>,
     /// Every pod log request, as sent.
     pub log_requests: Vec<String>,
+    /// What a node pulling the template's image gets (the tag's digest in
+    /// the registry then): the new pods of a restart run it. `None`: the
+    /// node keeps its cached image, as with imagePullPolicy IfNotPresent.
+    pub pull_digest: Option<String>,
 }
 
 impl K8s {
@@ -187,6 +191,59 @@ impl K8s {
         rs["metadata"]["creationTimestamp"] = json!(chrono::Utc::now().to_rfc3339());
         self.put("replicasets", rs);
         *self.dep() = d;
+    }
+
+    /// A ReplicaSet for `template` at `revision`, as the deployment
+    /// controller makes one.
+    fn new_replicaset(&mut self, template: &Value, revision: i64) {
+        let hash = format!("{:010x}", revision * 7919 + 17);
+        let mut rs = self.of("replicasets", "shop")[0].clone();
+        rs["metadata"]["name"] = json!(format!("catalog-{hash}"));
+        rs["metadata"]["uid"] = json!(format!("rs-{hash}"));
+        rs["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        rs["metadata"]["annotations"] =
+            json!({"deployment.kubernetes.io/revision": revision.to_string()});
+        let mut t = template.clone();
+        t["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        rs["spec"]["template"] = t;
+        rs["spec"]["replicas"] = json!(0);
+        rs["metadata"]["creationTimestamp"] = json!(chrono::Utc::now().to_rfc3339());
+        self.put("replicasets", rs);
+    }
+
+    /// The pods of a restart: one per old pod, owned by the ReplicaSet of
+    /// `template`, ready, running what the node pulled for the image
+    /// (`pull_digest`), or the old pods' image when it kept its cache.
+    fn restarted_pods(&self, template: &Value, old: &[Value]) -> Vec<Value> {
+        let rs = self
+            .of("replicasets", "shop")
+            .into_iter()
+            .find(|rs| hashless(&rs["spec"]["template"]) == *template)
+            .expect("the controller made it in step 1");
+        let hash = rs["metadata"]["labels"]["pod-template-hash"].as_str().unwrap_or("").to_string();
+        let image = template["spec"]["containers"][0]["image"].as_str().unwrap_or("").to_string();
+        let repo = image.rsplit_once(':').map(|(r, _)| r).unwrap_or(&image).to_string();
+        old.iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let cached = o["status"]["containerStatuses"][0]["imageID"].clone();
+                let id = match &self.pull_digest {
+                    Some(d) => json!(format!("{repo}@{d}")),
+                    None => cached,
+                };
+                let mut p = o.clone();
+                p["metadata"]["name"] = json!(format!("catalog-{hash}-r{i}"));
+                p["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+                p["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "name": rs["metadata"]["name"], "uid": rs["metadata"]["uid"], "controller": true}]);
+                p["status"]["phase"] = json!("Running");
+                p["status"]["conditions"] = json!([{"type": "Ready", "status": "True"}]);
+                p["status"]["containerStatuses"] = json!([{"name": "catalog", "ready": true, "restartCount": 0,
+                    "state": {"running": {"startedAt": chrono::Utc::now().to_rfc3339()}}, "lastState": {},
+                    "image": image, "imageID": id, "started": true}]);
+                p
+            })
+            .collect()
     }
 
     fn max_revision(&self) -> i64 {
@@ -388,6 +445,7 @@ pub fn empty() -> K8s {
         last_bookmark: Instant::now(),
         previous_logs: BTreeMap::new(),
         log_requests: Vec::new(),
+        pull_digest: None,
     }
 }
 
@@ -717,6 +775,19 @@ fn patch(s: &mut K8s, r: &Req, ns: &str, name: &str) -> Resp {
             (Some("replace"), Some("/metadata/annotations")) => {
                 d["metadata"]["annotations"] = op["value"].clone()
             }
+            // `kubectl rollout restart`'s annotation, and the map it goes in.
+            (Some("add"), Some("/spec/template/metadata/annotations")) => {
+                d["spec"]["template"]["metadata"]["annotations"] = op["value"].clone()
+            }
+            (Some("add"), Some(p)) if p.starts_with("/spec/template/metadata/annotations/") => {
+                let k = p["/spec/template/metadata/annotations/".len()..]
+                    .replace("~1", "/")
+                    .replace("~0", "~");
+                if !d["spec"]["template"]["metadata"]["annotations"].is_object() {
+                    return status(422, "10-error-422-json-patch-path-missing-response.json");
+                }
+                d["spec"]["template"]["metadata"]["annotations"][k] = op["value"].clone();
+            }
             _ => return status(422, "09-json-patch-test-rv-stale-response.json"),
         }
     }
@@ -747,6 +818,14 @@ fn controller_step(s: &mut K8s, step: u32) {
     match step {
         1 => {
             let max = s.max_revision();
+            if !s
+                .of("replicasets", "shop")
+                .iter()
+                .any(|rs| hashless(&rs["spec"]["template"]) == want)
+            {
+                // A template no ReplicaSet has (a restart): a new one.
+                s.new_replicaset(&d["spec"]["template"], max + 1);
+            }
             for mut rs in s.of("replicasets", "shop") {
                 if hashless(&rs["spec"]["template"]) == want {
                     let old = rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
@@ -793,15 +872,23 @@ fn controller_step(s: &mut K8s, step: u32) {
             let after = fixture("07-get-deployment-catalog-after-undo.json");
             d["status"] = after["status"].clone();
             d["status"]["observedGeneration"] = generation;
-            for p in s.of("pods", "shop") {
+            let old_pods = s.of("pods", "shop");
+            for p in &old_pods {
                 let k = key("pods", "shop", p["metadata"]["name"].as_str().unwrap());
                 s.commit(k, None);
             }
-            for mut p in fixture("07-list-pods-catalog-after-undo.json")["items"]
-                .as_array()
-                .unwrap()
-                .clone()
-            {
+            let restarted = !d["spec"]["template"]["metadata"]["annotations"]
+                ["kubectl.kubernetes.io/restartedAt"]
+                .is_null();
+            let pods = if restarted {
+                s.restarted_pods(&want, &old_pods)
+            } else {
+                fixture("07-list-pods-catalog-after-undo.json")["items"]
+                    .as_array()
+                    .unwrap()
+                    .clone()
+            };
+            for mut p in pods {
                 p["metadata"]["namespace"] = json!("shop");
                 let k = key("pods", "shop", p["metadata"]["name"].as_str().unwrap());
                 s.commit(k, Some(p));

@@ -1,6 +1,9 @@
 //! Debian's `docker-registry` (the CNCF distribution registry), started as
 //! its users start it: a config file, filesystem storage, deletes enabled.
 
+use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
 use std::time::Duration;
 
 pub struct Served {
@@ -54,5 +57,30 @@ pub fn start() -> Served {
         host: format!("localhost:{port}"),
         _dir: dir,
     }
+}
+
+
+/// A client that speaks plain HTTP to the local registry.
+pub fn client(host: &str) -> Client {
+    Client::new(ClientConfig {
+        protocol: ClientProtocol::HttpsExcept(vec![host.to_string()]),
+        ..Default::default()
+    })
+}
+
+/// Pushes a one-layer image; returns its manifest digest.
+pub async fn push(c: &Client, image: &str, content: &str) -> String {
+    let r: Reference = image.parse().unwrap();
+    let layer = ImageLayer::oci_v1(content.as_bytes().to_vec(), None);
+    let config = Config::oci_v1(
+        format!("{{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[]}},\"config\":{{\"Labels\":{{\"c\":\"{content}\"}}}}}}").into_bytes(),
+        None,
+    );
+    c.push(&r, &[layer], config, &RegistryAuth::Anonymous, None)
+        .await
+        .unwrap();
+    c.fetch_manifest_digest(&r, &RegistryAuth::Anonymous)
+        .await
+        .unwrap()
 }
 

@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod evidence;
+mod restart;
 mod health;
 mod history;
 pub mod kubectl;
@@ -415,40 +416,52 @@ impl KubeBackend {
             Self::deploy_path(t),
             if dry_run { "?dryRun=All" } else { "" }
         );
-        let req = http::Request::patch(&path)
+        let after = self.patch_guarded(t, plan, &path, &patch).await?;
+        let v = after["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let what = if dry_run {
+            "server-side dry run accepted (nothing persisted)"
+        } else {
+            "rolled back"
+        };
+        let pinned = if pins.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " with images pinned: {}",
+                pins.iter()
+                    .map(|p| format!("{} -> {}", p.from, p.to))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        Ok(StepDone {
+            summary: format!(
+                "deployment.apps/{} {what} to revision {to}{pinned} (JSON patch, resourceVersion {rv} tested)",
+                t.deployment
+            ),
+            version: v,
+        })
+    }
+
+    /// Sends a JSON patch whose first op tests the resourceVersion the plan
+    /// was built from: a failed test is the Deployment having moved
+    /// (stale); a lost answer is an unknown outcome, never a failure.
+    async fn patch_guarded(
+        &self,
+        t: &DeployTarget,
+        plan: &RollbackPlan,
+        path: &str,
+        patch: &Value,
+    ) -> Result<Value, BackendError> {
+        let req = http::Request::patch(path)
             .header("Content-Type", "application/json-patch+json")
-            .body(serde_json::to_vec(&patch).unwrap_or_default())
+            .body(serde_json::to_vec(patch).unwrap_or_default())
             .map_err(|e| BackendError::Failed(e.to_string()))?;
         match self.client.request::<Value>(req).await {
-            Ok(after) => {
-                let v = after["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                let what = if dry_run {
-                    "server-side dry run accepted (nothing persisted)"
-                } else {
-                    "rolled back"
-                };
-                let pinned = if pins.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " with images pinned: {}",
-                        pins.iter()
-                            .map(|p| format!("{} -> {}", p.from, p.to))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                };
-                Ok(StepDone {
-                    summary: format!(
-                        "deployment.apps/{} {what} to revision {to}{pinned} (JSON patch, resourceVersion {rv} tested)",
-                        t.deployment
-                    ),
-                    version: v,
-                })
-            }
+            Ok(after) => Ok(after),
             // A failed `test` op is a 422 with empty details: the Deployment moved.
             Err(kube::Error::Api(s))
                 if s.code == 422 && s.details.as_ref().is_none_or(|d| d.causes.is_empty()) =>
@@ -499,7 +512,28 @@ impl KubeBackend {
             ready,
             old: replicas.saturating_sub(updated),
         };
+        // A re-tag converges only on pods that run the re-tagged build.
+        let retagged = plan.steps.iter().find_map(|s| match s {
+            PlanStep::Retag { to, .. } => Some(to.clone()),
+            _ => None,
+        });
         Ok(match kubectl::rollout_status(&d) {
+            Ok((m, true)) if let Some(digest) = retagged => {
+                let off = self.off_build(plan, &digest).await?;
+                match off.first() {
+                    None => p(
+                        ProgressPhase::Converged,
+                        format!("{m}; every ready pod runs {} (imageID)", crate::core::model::short_digest(&digest)),
+                    ),
+                    Some((pod, id)) => p(
+                        ProgressPhase::Failed,
+                        format!(
+                            "{m}, but pod {pod} runs {id}, not the re-tagged {}: the node kept its cached image (imagePullPolicy IfNotPresent?)",
+                            crate::core::model::short_digest(&digest)
+                        ),
+                    ),
+                }
+            }
             Ok((m, true)) => p(ProgressPhase::Converged, m),
             Ok((m, false)) => p(ProgressPhase::Progressing, m),
             Err(m) => p(
@@ -712,6 +746,9 @@ impl Backend for KubeBackend {
         step: &'a PlanStep,
     ) -> BoxFut<'a, Result<StepDone, BackendError>> {
         Box::pin(async move {
+            if *step == PlanStep::Restart {
+                return self.restart(plan).await;
+            }
             let PlanStep::Rollback { to, pin, .. } = step else {
                 return Err(BackendError::Failed(format!(
                     "{step:?} does not apply to a Deployment"

@@ -3,6 +3,8 @@
 //! shown is what runs.
 
 mod registry_check;
+mod retag;
+pub use retag::build_retag;
 
 use super::migration::{MigrationDiff, MigrationVerdict, SqlVerdict};
 use super::model::{Health, History, Kind, Mode, Revision, RevisionId, TargetInfo};
@@ -31,6 +33,15 @@ pub enum PlanStep {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pin: Vec<ImagePin>,
     },
+    /// Re-tag: the mutable tag `image` (`repo:latest`) is pointed at the
+    /// manifest `to` in the registry, if it still resolves to `from`.
+    Retag {
+        image: String,
+        from: String,
+        to: String,
+    },
+    /// Restart the workload so it pulls its (re-tagged) image again.
+    Restart,
     /// Watch until converged, failed or timed out.
     WaitForRollout { timeout_secs: i64 },
     /// Re-read health and record before/after evidence.
@@ -76,6 +87,8 @@ impl PlanStep {
                 | PlanStep::EnableAutoSync
                 | PlanStep::EditInput(_)
                 | PlanStep::Rollback { .. }
+                | PlanStep::Retag { .. }
+                | PlanStep::Restart
         )
     }
 
@@ -144,6 +157,16 @@ impl PlanStep {
                     t.object()
                 ),
             },
+            PlanStep::Retag { image, from, to } => format!(
+                "Re-tag {image} in the registry: point it at {} (was {}), only if it still resolves to {}; NO GIT TRACE",
+                crate::core::model::short_digest(to),
+                crate::core::model::short_digest(from),
+                crate::core::model::short_digest(from)
+            ),
+            PlanStep::Restart => format!(
+                "Restart deployment {} (kubectl rollout restart: a restartedAt annotation on the pod template) so its pods pull the re-tagged image",
+                t.object()
+            ),
             PlanStep::WaitForRollout { timeout_secs } => {
                 format!(
                     "Watch the rollout until it converges, fails or times out ({})",
@@ -198,6 +221,7 @@ pub enum CheckId {
     Registry,
     Retained,
     Changes,
+    Retag,
 }
 
 impl CheckId {
@@ -219,6 +243,7 @@ impl CheckId {
             CheckId::Registry => "registry",
             CheckId::Retained => "retained",
             CheckId::Changes => "changes",
+            CheckId::Retag => "retag",
         }
     }
 }
@@ -806,16 +831,27 @@ impl RollbackPlan {
             .any(|s| matches!(s, PlanStep::Rollback { pin, .. } if !pin.is_empty()))
     }
 
-    /// A rollback (as opposed to a follow-up such as re-enabling auto-sync).
+    /// A rollback (as opposed to a follow-up such as re-enabling auto-sync);
+    /// a re-tag is one too: it puts the good build back.
     pub fn is_rollback(&self) -> bool {
         self.steps
             .iter()
-            .any(|s| matches!(s, PlanStep::Rollback { .. }))
+            .any(|s| matches!(s, PlanStep::Rollback { .. } | PlanStep::Retag { .. }))
+    }
+
+    /// The ECR runbook's option B: a re-tag and a restart.
+    pub fn is_retag(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, PlanStep::Retag { .. }))
     }
 
     /// "roll back orders 42 → 41" or "re-enable auto-sync on orders".
     pub fn title(&self) -> String {
-        if self.is_rollback() {
+        if self.is_retag() {
+            format!(
+                "re-tag and restart {} {} → {}",
+                self.target.name, self.from.id, self.to.id
+            )
+        } else if self.is_rollback() {
             format!(
                 "roll back {} {} → {}",
                 self.target.name, self.from.id, self.to.id

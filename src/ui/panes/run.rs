@@ -120,6 +120,8 @@ fn run_line(s: &State, r: &crate::core::state::Run) -> Line<'static> {
             PlanStep::EditInput(_) => "pinning the deploy inputs",
             PlanStep::Rollback { via: Some(_), .. } => "running docker compose up",
             PlanStep::Rollback { .. } => "sending rollback",
+            PlanStep::Retag { .. } => "re-tagging in the registry",
+            PlanStep::Restart => "restarting",
             PlanStep::WaitForRollout { .. } => "watching rollout",
             PlanStep::Verify => "verifying",
         })

@@ -14,6 +14,7 @@ pub const FIXED: &[(&str, &str)] = &[
     ("Enter", "select: target → history → plan → confirm"),
     ("Esc", "back / close"),
     ("t (plan)", "Kubernetes: pin digests / restore exactly"),
+    ("r (plan)", "re-tag instead, where the config allows it (retag = true)"),
     ("f / v (group plan)", "continue on failure / lkg ↔ previous"),
     ("Tab (confirm)", "switch between the name and the reason"),
     ("Enter (confirm)", "execute the plan exactly as shown"),

@@ -36,6 +36,17 @@ pub fn render(s: &State, f: &mut Frame, screen: Rect) {
             theme::DIM,
         ));
     }
+    if p.is_retag() {
+        foot.push(Line::styled(
+            "r: roll back instead (a new ReplicaSet from the revision's template, with a git-visible trail)",
+            theme::DIM,
+        ));
+    } else if s.settings.retag.contains(&p.target.name) && p.is_rollback() {
+        foot.push(Line::styled(
+            "r: re-tag instead (ECR runbook option B: the mutable tag → this build, then restart; NO GIT TRACE)",
+            theme::WARN,
+        ));
+    }
     framed(s, f, screen, border, title, lines, foot);
 }
 

@@ -988,7 +988,13 @@ fn retag_setup() -> Retag {
     use std::sync::Arc;
     let reg = common::registry::start();
     let host = reg.host.clone();
-    let rt = rt();
+    // Worker threads drive the kube client's own tasks, so the backend also
+    // serves a console's runtime (a scripted session has its own).
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let c = common::registry::client(&host);
     let good = rt.block_on(common::registry::push(&c, &format!("{host}/shop/catalog:git-8b41d07"), "good"));
     let bad = rt.block_on(common::registry::push(&c, &format!("{host}/shop/catalog:latest"), "bad"));
@@ -1088,6 +1094,8 @@ fn a_retag_points_the_mutable_tag_at_the_good_build_and_restarts_onto_it() {
     let pr = r.converge();
     assert_eq!(pr.phase, ProgressPhase::Converged, "{pr:?}");
     assert!(pr.message.contains("every ready pod runs"), "{}", pr.message);
+    let h = rt.block_on(b.health("catalog")).unwrap();
+    assert_eq!(h.ready_on_template, Some(3), "the new pods run the template: {h:?}");
 }
 
 /// Nodes that keep their cached image (imagePullPolicy IfNotPresent) run
@@ -1103,4 +1111,70 @@ fn a_restart_onto_a_cached_image_is_not_converged() {
     let pr = r.converge();
     assert_eq!(pr.phase, ProgressPhase::Failed, "{pr:?}");
     assert!(pr.message.contains("kept its cached image"), "{}", pr.message);
+}
+
+/// The operator's path: `r` turns the rollback plan into the re-tag (from
+/// a fresh read), one typed confirm runs it, and the revert PR becomes a
+/// follow-up due within the hour, in the note and on the checklist.
+#[test]
+#[cfg_attr(not(registry_bin), ignore = "needs Debian's docker-registry")]
+fn the_retag_is_planned_with_r_confirmed_and_leaves_a_revert_pr_due_within_the_hour() {
+    use rbtui::app::script::Script;
+    use rbtui::backend::clock::{Clock, ManualClock};
+    use rbtui::core::state::{Popup, State};
+    use std::sync::Arc;
+    let r = retag_setup();
+    r.fake.state.lock().unwrap().pull_digest = Some(r.good.clone());
+    let Retag { b, rt: _rt, fake: _fake, _reg, _dir, .. } = r;
+    let clock = ManualClock::new(chrono::Utc::now());
+    let mut settings = common::settings(Mode::Live, "n.md");
+    settings.retag = vec!["catalog".into()];
+    let state = State::new(settings, rbtui::runbook::load_all(None).unwrap(), clock.now());
+    let mut s = Script::new(state, Arc::new(b), clock, None);
+    s.start();
+    common::plan_to(&mut s, "catalog", "2");
+    assert!(!s.state.plan.as_ref().unwrap().is_retag());
+    s.press("r");
+    let p = s.state.plan.clone().expect("the re-tag form, read afresh");
+    assert!(p.is_retag() && p.title().starts_with("re-tag and restart catalog"), "{}", p.title());
+    assert_eq!(s.state.view.popup, Some(Popup::Plan));
+    s.press("<Enter>catalog<Enter>");
+    assert!(s.state.in_flight(), "{:?}", s.state.flash);
+    let mut ended = false;
+    for _ in 0..200 {
+        s.advance(1000);
+        if s.state.runs.last().is_some_and(|r| r.outcome.is_some()) {
+            ended = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(ended, "{:?}", s.state.runs.last().map(|r| r.phase()));
+    assert_eq!(
+        s.state.runs.last().unwrap().outcome,
+        Some(rbtui::core::state::Outcome::Succeeded),
+        "{}",
+        s.recorded.join("")
+    );
+    let converged = s.state.checklist("catalog").unwrap().get("rollout").cloned().unwrap();
+    assert!(
+        converged.evidence.unwrap().contains("every ready pod runs sha256:"),
+        "the digest is the proof of the rollout"
+    );
+    let follow = s
+        .recorded
+        .iter()
+        .find(|e| e.contains("follow-up: open the revert PR by"))
+        .unwrap_or_else(|| panic!("{}", s.recorded.join("")));
+    assert!(follow.contains("left no git trace"), "{follow}");
+    let due = s.state.row("catalog").unwrap().retag_due.unwrap();
+    let t = s.state.target("catalog").unwrap().clone();
+    let rb = s.state.runbook_for(&t).unwrap();
+    let step = rb.steps.iter().find(|st| st.id == "revert-pr").expect("the re-tag's own step");
+    let title = rbtui::core::runbook::fill(&step.title, &s.state.runbook_vars(&t));
+    assert!(title.contains(&rbtui::core::fmt::hms(due).to_string()), "{title}");
+    assert!(
+        !s.state.checklist("catalog").unwrap().contains_key("rollback"),
+        "'Executed rollout undo' is not ticked by a re-tag"
+    );
 }

@@ -232,6 +232,7 @@ impl K8s {
                     None => cached,
                 };
                 let mut p = o.clone();
+                p["spec"] = template["spec"].clone();
                 p["metadata"]["name"] = json!(format!("catalog-{hash}-r{i}"));
                 p["metadata"]["labels"]["pod-template-hash"] = json!(hash);
                 p["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet",

@@ -792,27 +792,40 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
             overridable: true,
         }),
     }
-    let mut plan = RollbackPlan {
-        id: i.id,
-        target: i.target.clone(),
-        mode: i.mode,
-        from: cur.clone(),
-        to: cur.clone(),
-        steps: vec![PlanStep::EnableAutoSync],
-        checks,
-        changes: None,
-        built_from: h.facts.version.clone(),
-        built_at: i.now,
-        migration: None,
-        before: i.before.cloned(),
-        exact_template: false,
-        diff: None,
-    };
-    plan.sort_checks();
-    Ok(plan)
+    Ok(RollbackPlan::of(&i, cur.clone(), cur.clone(), vec![PlanStep::EnableAutoSync], checks))
 }
 
 impl RollbackPlan {
+    /// A plan of these steps and checks, as the inputs give it the rest
+    /// (the version it was built from, when, the health before); checks
+    /// sorted worst first.
+    pub(crate) fn of(
+        i: &PlanInputs<'_>,
+        from: Revision,
+        to: Revision,
+        steps: Vec<PlanStep>,
+        checks: Vec<Check>,
+    ) -> RollbackPlan {
+        let mut plan = RollbackPlan {
+            id: i.id,
+            target: i.target.clone(),
+            mode: i.mode,
+            from,
+            to,
+            steps,
+            checks,
+            changes: None,
+            built_from: i.history.facts.version.clone(),
+            built_at: i.now,
+            migration: None,
+            before: i.before.cloned(),
+            exact_template: false,
+            diff: None,
+        };
+        plan.sort_checks();
+        plan
+    }
+
     /// Its migration range, not (or not able to be) looked at, with why.
     pub fn migrations_not_checked(&self, why: &str) -> MigrationDiff {
         MigrationDiff {

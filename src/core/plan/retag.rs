@@ -123,33 +123,17 @@ pub fn build_retag(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         tag: img.tag.clone(),
         digest: Some(good_digest.clone()),
     }];
-    let mut plan = RollbackPlan {
-        id: i.id,
-        target: i.target.clone(),
-        mode: i.mode,
-        from: from.clone(),
-        to: target_rev,
-        steps: vec![
-            PlanStep::Retag {
-                image: tag_ref,
-                from: now,
-                to: good_digest,
-            },
-            PlanStep::Restart,
-            PlanStep::WaitForRollout {
-                timeout_secs: i.rollout_timeout_secs,
-            },
-            PlanStep::Verify,
-        ],
-        checks,
-        changes: None,
-        built_from: h.facts.version.clone(),
-        built_at: i.now,
-        migration: None,
-        before: i.before.cloned(),
-        exact_template: false,
-        diff: None,
-    };
-    plan.sort_checks();
-    Ok(plan)
+    let steps = vec![
+        PlanStep::Retag {
+            image: tag_ref,
+            from: now,
+            to: good_digest,
+        },
+        PlanStep::Restart,
+        PlanStep::WaitForRollout {
+            timeout_secs: i.rollout_timeout_secs,
+        },
+        PlanStep::Verify,
+    ];
+    Ok(RollbackPlan::of(&i, from.clone(), target_rev, steps, checks))
 }

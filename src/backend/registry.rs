@@ -389,7 +389,7 @@ impl Layer for RegistryFacts {
     }
     fn perform<'a>(
         &'a self,
-        _plan: &'a crate::core::plan::RollbackPlan,
+        plan: &'a crate::core::plan::RollbackPlan,
         step: &'a crate::core::plan::PlanStep,
     ) -> Option<BoxFut<'a, Result<super::StepDone, BackendError>>> {
         let crate::core::plan::PlanStep::Retag { image, from, to } = step else {
@@ -401,7 +401,7 @@ impl Layer for RegistryFacts {
             // restart's guard expects.
             Ok(super::StepDone {
                 summary,
-                version: _plan.built_from.clone(),
+                version: plan.built_from.clone(),
             })
         }))
     }

@@ -274,9 +274,6 @@ async fn feed(
 ) {
     while let Some(ev) = events.next().await {
         let Some(space) = space.upgrade() else { return };
-        space
-            .generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // Parsed and trimmed before the lock: readers never wait on it.
         let ev = ev.map(|e| match e {
             Event::Apply(o) => Event::Apply(keep(res, o)),
@@ -324,6 +321,14 @@ async fn feed(
                     seen = Some((String::new(), None));
                 }
             }
+            // Counted once the event is in, under the same lock: a reader
+            // that saw the old count recomputes on its next look. Counted
+            // before, a reader could cache health from the objects before
+            // the event under the count after it, and re-stamp that stale
+            // health as fresh until something else changed.
+            space
+                .generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
         if let (Some((name, owner)), Some(tx)) = (seen, changes.lock().unwrap().as_ref()) {
             let _ = tx.send(Seen {

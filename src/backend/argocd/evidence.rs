@@ -5,7 +5,7 @@
 //! server's own tail), read through Argo CD as `argocd app logs` does.
 
 use super::api::{Node, Tree};
-use super::{AppTarget, ArgoBackend};
+use super::ArgoBackend;
 use crate::core::error::BackendError;
 use crate::core::model::EvidenceFile;
 use reqwest::Method;
@@ -80,7 +80,8 @@ pub fn log_text(body: &[u8]) -> String {
 }
 
 impl ArgoBackend {
-    pub(super) async fn evidence_of(&self, t: &AppTarget) -> Result<Vec<EvidenceFile>, BackendError> {
+    pub(super) async fn evidence_of(&self, target: &str) -> Result<Vec<EvidenceFile>, BackendError> {
+        let t = &self.target(target)?;
         let object = Self::object(t);
         let q = Self::query(t);
         let mut out = Vec::new();

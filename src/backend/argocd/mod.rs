@@ -973,12 +973,7 @@ impl Backend for ArgoBackend {
         &'a self,
         target: &'a str,
     ) -> BoxFut<'a, Option<Result<Vec<crate::core::model::EvidenceFile>, BackendError>>> {
-        Box::pin(async move {
-            Some(match self.target(target) {
-                Ok(t) => self.evidence_of(&t).await,
-                Err(e) => Err(e),
-            })
-        })
+        Box::pin(async move { Some(self.evidence_of(target).await) })
     }
     fn changes<'a>(
         &'a self,

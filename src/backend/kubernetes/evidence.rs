@@ -5,7 +5,7 @@
 //! byte-limited by the API server). Read afresh, never from the watches'
 //! trimmed copies.
 
-use super::{DeployTarget, KubeBackend, urlencode};
+use super::{KubeBackend, urlencode};
 use crate::core::error::BackendError;
 use crate::core::model::EvidenceFile;
 use serde_json::Value;
@@ -136,10 +136,8 @@ pub fn crashed(pods: &[&Value]) -> Vec<(String, String)> {
 }
 
 impl KubeBackend {
-    pub(super) async fn evidence_of(
-        &self,
-        t: &DeployTarget,
-    ) -> Result<Vec<EvidenceFile>, BackendError> {
+    pub(super) async fn evidence_of(&self, target: &str) -> Result<Vec<EvidenceFile>, BackendError> {
+        let t = &self.target(target)?;
         let src = self.direct(t).await?;
         let pods: Vec<&Value> = src.pods.iter().map(|p| p.as_ref()).collect();
         let mut names: Vec<&str> = vec![t.deployment.as_str()];

@@ -163,22 +163,23 @@ fn main() -> ExitCode {
     for (t, w) in &session.last_worked {
         state.row_mut(t).last_worked = *w;
     }
-    if let Some(r) = &session.resumed {
-        for (t, ticks) in &r.checklists {
-            state.row_mut(t).checklist = ticks.clone();
-        }
-        for (t, pair) in r.rolled_back() {
-            state.row_mut(&t).rolled_back = Some(pair);
-        }
-    }
     rbtui::core::update(&mut state, Action::TargetsLoaded(Ok(targets)));
     let mut terminal = rbtui::app::take_terminal();
     record_panics(session.note_path.clone());
+    let first: Vec<Action> = session
+        .resumed
+        .iter()
+        .map(|r| Action::Resumed {
+            incident: r.model.clone(),
+            checklists: r.checklists.clone(),
+        })
+        .collect();
     let result = rt.block_on(rbtui::app::run(
         &mut terminal,
         state,
         note,
         session.backend.clone(),
+        first,
     ));
     rbtui::app::give_back_terminal();
     match result {

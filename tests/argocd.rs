@@ -669,13 +669,13 @@ fn the_console_drives_the_argocd_rollback_and_the_note_never_holds_the_token() {
     );
     s.press("<Enter>orders<Enter>");
     assert!(s.advance_until(120_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
     assert_eq!(
-        s.state.runs.last().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome(),
         Some(Outcome::Succeeded),
         "{:?}",
-        s.state.runs.last().unwrap().outcome
+        s.state.runs.last().unwrap().outcome()
     );
     let ticks = &s.state.checklist("orders").unwrap();
     assert!(
@@ -805,13 +805,13 @@ fn a_rollback_whose_answer_was_lost_is_decided_by_re_reading() {
     fake.fault("/rollback", Fault::AppliedThen(502));
     s.press("<Enter>orders<Enter>");
     assert!(s.advance_until(120_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
     assert_eq!(
-        s.state.runs.last().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome(),
         Some(Outcome::Succeeded),
         "{:?}",
-        s.state.runs.last().unwrap().outcome
+        s.state.runs.last().unwrap().outcome()
     );
     assert_eq!(
         fake.mutating()
@@ -978,7 +978,7 @@ fn reenable_is_blocked_while_head_is_the_bad_commit_and_follow_ups_name_it() {
     let (mut s, _dir) = console(&fake);
     s.press("<Enter>j<Enter><Enter>orders<Enter>");
     assert!(s.advance_until(120_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
     s.press("<Esc>a");
     let p = s.state.plan.clone().expect("re-enable plan");
@@ -1241,7 +1241,7 @@ fn a_dry_run_rehearsal_sends_only_the_servers_dry_run() {
     s.start();
     s.press("<Enter>j<Enter><Enter><Enter>");
     assert!(s.advance_until(120_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
     let posts = fake.mutating();
     assert!(

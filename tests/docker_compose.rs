@@ -273,13 +273,13 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
     assert!(s.state.in_flight(), "{:?}", s.state.flash);
     for _ in 0..120 {
         if s.advance_until(1000, |st| {
-            st.runs.last().is_some_and(|r| r.outcome.is_some())
+            st.runs.last().is_some_and(|r| r.outcome().is_some())
         }) {
             break;
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    let outcome = s.state.runs.last().unwrap().outcome.clone();
+    let outcome = s.state.runs.last().unwrap().outcome();
     assert_eq!(outcome, Some(rbtui::core::state::Outcome::Succeeded));
     let note = std::fs::read_to_string(&note_path).unwrap();
     for want in [

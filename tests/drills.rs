@@ -52,7 +52,7 @@ fn a_drill_with_three_faults_reports_where_each_was_met() {
         plan_to(s, "checkout", &lkg);
         s.press("<Enter>checkout<Enter>");
         assert!(s.advance_until(600_000, |st| {
-            st.runs.last().is_some_and(|r| r.outcome.is_some())
+            st.runs.last().is_some_and(|r| r.outcome().is_some())
         }));
     };
     // 1. The platform refuses the operator's identity.

@@ -55,8 +55,8 @@ fn crash_logs_are_saved_beside_the_note_before_the_rollback_replaces_them() {
     // The runbook step is ticked with the files' names.
     let tick = s.state.checklist("checkout").unwrap().get("save-logs").cloned().unwrap();
     assert!(tick.auto && tick.evidence.as_deref().unwrap().contains("-checkout-pods.txt"), "{tick:?}");
-    assert!(s.advance_until(120_000, |st| st.runs.last().is_some_and(|r| r.outcome.is_some())));
-    assert_eq!(s.state.runs.last().unwrap().outcome, Some(Outcome::Succeeded));
+    assert!(s.advance_until(120_000, |st| st.runs.last().is_some_and(|r| r.outcome().is_some())));
+    assert_eq!(s.state.runs.last().unwrap().outcome(), Some(Outcome::Succeeded));
     // The export lists every file as evidence.
     let text = std::fs::read_to_string(&note).unwrap();
     let x = rbtui::note::export::read(&text);
@@ -87,7 +87,7 @@ fn without_a_note_folder_to_write_to_the_rollback_still_runs_and_says_so() {
         .position(|r| r.contains("**action** `search` — step 1"))
         .expect("the rollback goes on");
     assert!(not_saved < step1);
-    assert!(s.advance_until(120_000, |st| st.runs.last().is_some_and(|r| r.outcome.is_some())));
+    assert!(s.advance_until(120_000, |st| st.runs.last().is_some_and(|r| r.outcome().is_some())));
     assert!(!s.state.checklist("search").unwrap().get("save-logs").is_some_and(|t| t.auto));
 }
 

@@ -430,15 +430,15 @@ fn a_rollout_whose_reads_fail_past_its_timeout_is_judged_when_the_api_answers() 
     // Far past the 5 min timeout, the API still away: nothing is decided.
     s.advance(400_000);
     assert!(
-        s.state.runs.last().unwrap().outcome.is_none(),
+        s.state.runs.last().unwrap().outcome().is_none(),
         "decided without a fact"
     );
     down.store(false, std::sync::atomic::Ordering::SeqCst);
     assert!(s.advance_until(60_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
     assert_eq!(
-        s.state.runs.last().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome(),
         Some(rbtui::core::state::Outcome::Succeeded),
         "the rollout had converged meanwhile"
     );
@@ -470,13 +470,13 @@ fn a_rollback_undone_by_a_later_deploy_is_said_and_not_left_as_done() {
     plan_to(&mut s, "search", "17");
     s.press("<Enter><Enter>");
     assert!(s.advance_until(60_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
-    assert!(s.state.runs.last().unwrap().superseded.is_none());
+    assert!(s.state.runs.last().unwrap().superseded().is_none());
     // Something redeploys the bad build (Compose from its file, a pipeline).
     deploy_behind_our_back(&b, "search", &bad);
     assert!(s.advance_until(30_000, |st| {
-        st.runs.last().is_some_and(|r| r.superseded.is_some())
+        st.runs.last().is_some_and(|r| r.superseded().is_some())
     }));
     let note = std::fs::read_to_string(&note_path).unwrap();
     assert!(note.contains("a later deploy undid the rollback"), "{note}");

@@ -184,7 +184,7 @@ fn a_member_changed_behind_the_confirm_is_refused_as_stale_and_stops_the_rest() 
         let c = w.service("checkout").unwrap();
         assert_eq!(c.revs[c.current].id, 9, "checkout untouched");
     });
-    let runs: Vec<_> = s.state.runs.iter().map(|r| r.outcome.clone()).collect();
+    let runs: Vec<_> = s.state.runs.iter().map(|r| r.outcome()).collect();
     assert!(matches!(runs[..], [Some(Outcome::Succeeded), Some(Outcome::Failed(_))]), "{runs:?}");
 }
 

@@ -22,7 +22,7 @@ fn roll_back(s: &mut rbtui::app::script::Script, target: &str, to: &str) {
     }
     assert!(s.state.in_flight(), "{:?}", s.state.flash);
     assert!(s.advance_until(60_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
 }
 

@@ -1141,15 +1141,15 @@ fn the_retag_is_planned_with_r_confirmed_and_leaves_a_revert_pr_due_within_the_h
     let mut ended = false;
     for _ in 0..200 {
         s.advance(1000);
-        if s.state.runs.last().is_some_and(|r| r.outcome.is_some()) {
+        if s.state.runs.last().is_some_and(|r| r.outcome().is_some()) {
             ended = true;
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert!(ended, "{:?}", s.state.runs.last().map(|r| r.phase()));
+    assert!(ended, "{:?}", s.state.runs.last().map(|r| r.state.clone()));
     assert_eq!(
-        s.state.runs.last().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome(),
         Some(rbtui::core::state::Outcome::Succeeded),
         "{}",
         s.recorded.join("")

@@ -447,14 +447,11 @@ fn a_revert_commit_in_the_checkout_ticks_the_follow_up() {
     }
     s.press("<Enter><Enter><Enter>");
     assert!(s.advance_until(60_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
     let bad = s
         .state
-        .row("search")
-        .unwrap()
-        .rolled_back
-        .as_ref()
+        .followup("search")
         .unwrap()
         .0
         .git_sha

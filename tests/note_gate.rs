@@ -113,8 +113,8 @@ fn a_full_disk_at_confirm_sends_nothing_and_the_entries_are_written_late() {
         .last()
         .cloned()
         .expect("the run exists to say what happened");
-    let Some(Outcome::Failed(msg)) = &run.outcome else {
-        panic!("run stopped, got {:?}", run.outcome)
+    let Some(Outcome::Failed(msg)) = run.outcome() else {
+        panic!("run stopped, got {:?}", run.outcome())
     };
     assert!(msg.contains("nothing was sent"), "{msg}");
     assert!(
@@ -170,8 +170,8 @@ fn a_full_disk_between_two_steps_stops_the_plan_after_the_step_that_ran() {
         assert!(svc.rollout.is_none(), "step 2 was never sent");
     });
     let run = s.state.runs.last().cloned().unwrap();
-    let Some(Outcome::Failed(msg)) = &run.outcome else {
-        panic!("stopped, got {:?}", run.outcome)
+    let Some(Outcome::Failed(msg)) = run.outcome() else {
+        panic!("stopped, got {:?}", run.outcome())
     };
     assert!(msg.contains("step 2 not run"), "{msg}");
     limit.store(u64::MAX, Ordering::SeqCst);

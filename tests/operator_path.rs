@@ -68,10 +68,10 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
 
     // Progress, convergence and verification, on simulated time.
     assert!(s.advance_until(60_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
     assert_eq!(
-        s.state.runs.last().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome(),
         Some(Outcome::Succeeded)
     );
     let ticks = &s.state.checklist("checkout").unwrap();
@@ -101,7 +101,7 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
     let note = std::fs::read_to_string(&note_path).unwrap();
     // The diff is recorded with the plan, before the confirm.
     let what = note
-        .find("what changes: simulated by the demo")
+        .find("`changes`: simulated by the demo")
         .expect("diff recorded");
     assert!(note[what..].contains("+  image: ghcr.io/acme/checkout:git-a1b2c3d"));
     assert!(
@@ -131,8 +131,8 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
         "    | crash-looping | 3 | 0 |",
         "    | 5xx rate | 100.0% | 55.7% |",
         "**recovered** `checkout` — metrics recovered: 5xx",
-        "**done** `checkout` — rollback finished; follow-ups stay open on the checklist",
-        "**status** `checkout` — status message drafted",
+        "**done** `checkout` — rollback finished and verified; follow-ups stay open on the checklist",
+        "**status** — status message drafted (update, covering checkout, orders; not posted by rbtui)",
         "    - > ✅ ROLLBACK EXECUTED: checkout",
         "**end** — session ended; checklist state at exit",
         "      - [x] Executed rollout undo",
@@ -189,10 +189,10 @@ fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
     s.press(" but PITR restore is prepared by DBA on call<Enter>");
     assert!(s.state.in_flight());
     assert!(s.advance_until(60_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
     assert_eq!(
-        s.state.runs.last().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome(),
         Some(Outcome::Succeeded)
     );
     b.with_world(|w, _| {
@@ -220,10 +220,10 @@ fn argocd_plan_disables_auto_sync_first_and_unsafe_schema_needs_a_reason() {
     );
     s.press("<Enter>orders<Tab>PR #4242 reverts d8f3c2a, merged<Enter>");
     assert!(s.advance_until(5_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
     assert_eq!(
-        s.state.runs.last().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome(),
         Some(Outcome::Succeeded)
     );
     assert!(
@@ -263,9 +263,9 @@ fn rolling_back_to_a_known_bad_revision_fails_and_leaves_the_checklist_open() {
     s.press("drill: known bad on purpose<Enter>");
     assert!(s.state.in_flight(), "{:?}", s.state.flash);
     assert!(s.advance_until(60_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
-    let Some(Outcome::Failed(m)) = &s.state.runs.last().unwrap().outcome else {
+    let Some(Outcome::Failed(m)) = s.state.runs.last().unwrap().outcome() else {
         panic!("must fail")
     };
     assert!(m.contains("ProgressDeadlineExceeded"), "{m}");
@@ -451,10 +451,10 @@ fn verification_window_records_not_recovered_with_before_and_after() {
     plan_to(&mut s, "search", "17");
     s.press("<Enter><Enter>");
     assert!(s.advance_until(60_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
     assert_eq!(
-        s.state.runs.last().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome(),
         Some(Outcome::Succeeded),
         "the rollout itself converged"
     );
@@ -495,7 +495,7 @@ fn rollbacks_leave_a_marker_that_later_sessions_read_as_swarm_history() {
         plan_to(&mut s, "payments", "106");
         s.press("<Enter>payments<Enter>");
         assert!(s.advance_until(60_000, |st| {
-            st.runs.last().is_some_and(|r| r.outcome.is_some())
+            st.runs.last().is_some_and(|r| r.outcome().is_some())
         }));
     }
     let note = std::fs::read_to_string(&note_path).unwrap();
@@ -566,10 +566,10 @@ fn a_rehearsal_that_ran_to_its_end_is_recorded_as_a_drill() {
     plan_to(&mut s, "search", "17");
     s.press("<Enter><Enter>");
     assert!(s.advance_until(60_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
     assert_eq!(
-        s.state.runs.last().unwrap().outcome,
+        s.state.runs.last().unwrap().outcome(),
         Some(Outcome::Succeeded)
     );
     let w = rbtui::note::resume::last_worked(dir.path());

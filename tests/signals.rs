@@ -268,7 +268,7 @@ fn prometheus_answers_become_signals_with_criteria() {
     assert_eq!(one("nan_metric").display, "NaN (no traffic?)");
     assert_eq!(
         one("inf_metric").display,
-        "+Inf (beyond the largest bucket)"
+        "+Inf (a division by zero, or beyond the largest bucket)"
     );
     let e = one("empty_metric");
     assert_eq!(
@@ -431,7 +431,7 @@ fn a_rollback_verified_while_prometheus_is_down_is_recorded_not_proven() {
     s.press("<Enter>");
     assert!(s.state.in_flight(), "{:?}", s.state.flash);
     assert!(s.advance_until(120_000, |st| {
-        st.runs.last().is_some_and(|r| r.outcome.is_some())
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
     }));
     let all = s.recorded.join("\n");
     assert!(!all.contains("**recovered**"), "{all}");
@@ -549,6 +549,7 @@ fn a_breach_still_inside_its_duration_is_shown_as_pending() {
         observed_at: now,
         error: None,
         pending_secs: Some(45),
+        clear_secs: None,
         history: vec![],
     });
     let v = evaluate(&h, &Thresholds::default(), now);

@@ -174,24 +174,26 @@ fn the_run_line_says_when_the_outcome_is_unknown_or_the_plan_stopped() {
             .to_string()
     };
     assert!(line(&s).contains("watching rollout"), "{}", line(&s));
+    use rbtui::core::state::{Doing, Ending, Halt};
+    let now = s.state.now;
     let run = s.state.runs.last_mut().unwrap();
-    run.progress_failing = Some((s.state.now, "connection refused".into()));
+    let step = run.step();
+    run.enter(step, now, Doing::Watching { progress: None, blind: Some((now, "connection refused".into())) });
     assert!(
         line(&s).contains("rollout: OUTCOME UNKNOWN its state cannot be read since 03:00:0"),
         "{}",
         line(&s)
     );
     let run = s.state.runs.last_mut().unwrap();
-    run.unknown_step = Some((run.step, 2));
+    run.enter(step, now, Doing::Settling { rereads: 2 });
     assert!(
         line(&s).contains("step 2/3 OUTCOME UNKNOWN answer lost; re-reading the target (2 failed)"),
         "{}",
         line(&s)
     );
     let run = s.state.runs.last_mut().unwrap();
-    run.unknown_step = None;
-    run.progress_failing = None;
-    run.halted_by_note = Some("No space left on device".into());
+    run.enter(step, now, Doing::Sending);
+    run.halt_with(Halt::Note("No space left on device".into()));
     assert!(
         line(&s).contains("step 2/3 STOPPED note not writable: No space left on device"),
         "{}",
@@ -199,8 +201,7 @@ fn the_run_line_says_when_the_outcome_is_unknown_or_the_plan_stopped() {
     );
     // Finished while the note fails: the result says it is not all on disk.
     let run = s.state.runs.last_mut().unwrap();
-    run.halted_by_note = None;
-    run.outcome = Some(rbtui::core::state::Outcome::Succeeded);
+    run.end(now, Ending::Finished);
     s.state.note_error = Some(rbtui::core::state::NoteFailure {
         error: "No space left on device".into(),
         since: s.state.now,

@@ -321,6 +321,7 @@ pub async fn run(
     mut state: State,
     mut note: NoteWriter,
     backend: Arc<dyn Backend>,
+    first: Vec<Action>,
 ) -> std::io::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks = JoinSet::new();
@@ -338,6 +339,9 @@ pub async fn run(
                 spawn_effect(&mut tasks, &mut reads, &backend, &tx, fx)
             })
         };
+    }
+    for a in first {
+        step!(a);
     }
     loop {
         if state.dirty {

@@ -123,6 +123,15 @@ pub enum Action {
     NoteSubmitted(String),
     /// The process was asked to stop (SIGTERM, SIGHUP): record and quit.
     Shutdown(String),
+    /// A session resumed into an earlier note: the incident as its markers
+    /// tell it, and the checklist ticks, continue here.
+    Resumed {
+        incident: super::incident::Incident,
+        checklists: std::collections::HashMap<
+            String,
+            std::collections::HashMap<String, super::runbook::Tick>,
+        >,
+    },
 }
 
 /// A finished mutating step: what happened, and the target's new version so

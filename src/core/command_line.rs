@@ -133,7 +133,7 @@ fn run(s: &mut State, text: &str, fx: &mut Vec<Effect>) {
             Ok(())
         }
         "status" => {
-            super::lifecycle::status_message(s, None, fx);
+            super::lifecycle::status_message(s, None);
             Ok(())
         }
         "postmortem" => {

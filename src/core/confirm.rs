@@ -7,28 +7,33 @@ use super::plan::CheckStatus;
 use super::runbook::AutoEvent;
 use super::state::State;
 
-/// While a rollback runs no other is planned: says so and answers true.
-pub(super) fn busy(s: &mut State) -> bool {
-    if s.in_flight() {
+/// A target rolls back one plan at a time: while a run (or a running
+/// group) holds it, no other plan is made for it — says so and answers
+/// true. Other targets stay free: independent targets are planned and
+/// confirmed while another rolls back.
+pub(super) fn busy(s: &mut State, target: &str) -> bool {
+    let busy = s.busy_on(target);
+    if busy {
         s.flash = Some((
             true,
-            "a rollback is in flight; wait for it to finish before planning another".into(),
+            format!("{target} is rolling back; wait for its run to finish before planning it again"),
         ));
     }
-    s.in_flight()
+    busy
 }
 
-/// What stops any confirm whatever the plan: a note that cannot be
-/// written (nothing mutates unrecorded), or a run already in flight.
-pub(super) fn cannot_confirm(s: &mut State) -> bool {
+/// What stops a confirm whatever the plan: a note that cannot be written
+/// (nothing mutates unrecorded), or a run already in flight on one of its
+/// targets.
+pub(super) fn cannot_confirm(s: &mut State, targets: &[&str]) -> bool {
     let why = if s.note_error.is_some() {
-        "the note cannot be written: no mutation until it can (see header)"
-    } else if s.in_flight() {
-        "a rollback is already in flight"
+        "the note cannot be written: no mutation until it can (see header)".to_string()
+    } else if let Some(t) = targets.iter().find(|t| s.busy_on(t)) {
+        format!("{t} is already rolling back")
     } else {
         return false;
     };
-    s.flash = Some((true, why.into()));
+    s.flash = Some((true, why));
     true
 }
 

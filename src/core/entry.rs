@@ -29,6 +29,8 @@ pub enum EntryKind {
     NotRecovered,
     Evidence,
     Assess,
+    /// A target seen failing on a fresh read (the incident's failure).
+    Failing,
     Checklist,
     Status,
     Signal,
@@ -64,6 +66,7 @@ impl EntryKind {
             NotRecovered => "not-recovered",
             Evidence => "evidence",
             Assess => "assess",
+            Failing => "failing",
             Checklist => "checklist",
             Status => "status",
             Signal => "signal",
@@ -108,6 +111,51 @@ pub enum Marker {
         from_sha: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to_sha: Option<String>,
+        /// The run that deployed it (the incident model's key).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plan: Option<u64>,
+    },
+    /// The target was seen failing on a fresh read (serious or worse).
+    Failure {
+        target: String,
+        severity: String,
+        reasons: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revision: Option<RevFact>,
+    },
+    /// A plan was recorded with every check answered.
+    Planned {
+        target: String,
+        plan: u64,
+        kind: crate::core::plan::PlanKind,
+        from: RevFact,
+        to: RevFact,
+        /// (check, status) pairs.
+        checks: Vec<(String, String)>,
+    },
+    /// A confirmed plan started running.
+    RunStarted {
+        target: String,
+        plan: u64,
+        kind: crate::core::plan::PlanKind,
+        from: RevFact,
+        to: RevFact,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
+    },
+    /// A run ended, and how.
+    RunEnded {
+        target: String,
+        plan: u64,
+        result: RunResult,
+        why: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        landed: Option<String>,
+    },
+    /// A group was confirmed: its members and their plans, in order.
+    Group {
+        name: String,
+        members: Vec<(String, u64)>,
     },
     /// A checklist step ticked, automatically (with its proof) or by hand.
     Tick {
@@ -127,6 +175,42 @@ pub enum Marker {
     },
     /// The session ended here.
     End,
+}
+
+/// A revision as the incident model keeps it: enough to name it in a
+/// follow-up and to tell whether the platform still runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevFact {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployed_at: Option<DateTime<Utc>>,
+}
+
+/// How a run ended, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunResult {
+    Verified,
+    Unproven,
+    Failed,
+    DryRun,
+    Finished,
+}
+
+impl RunResult {
+    pub fn label(self) -> &'static str {
+        match self {
+            RunResult::Verified => "verified",
+            RunResult::Unproven => "done, recovery NOT proven",
+            RunResult::Failed => "FAILED",
+            RunResult::DryRun => "dry run (nothing changed)",
+            RunResult::Finished => "done",
+        }
+    }
 }
 
 /// When the rollback runbook last worked on a target, read from the notes.
@@ -202,6 +286,7 @@ mod tests {
                 to_rev: None,
                 from_sha: Some("d8f3c2a".into()),
                 to_sha: None,
+                plan: Some(3),
             },
             Marker::Tick {
                 target: "t".into(),

@@ -11,7 +11,7 @@ use super::entry::EntryKind;
 use super::plan::PlanId;
 use super::record::record;
 use super::runbook::AutoEvent;
-use super::state::{EvidenceLook as Look, State};
+use super::state::{Doing, EvidenceLook as Look, State};
 use super::verdict::Severity;
 
 /// How long a rollback waits for its evidence before it starts without it.
@@ -149,10 +149,16 @@ pub(super) fn saved(
 }
 
 /// The run stops waiting for its evidence; false if it was not waiting.
+/// Its first step starts when the caller says so (`run::start_step`).
 fn release(s: &mut State, id: PlanId) -> bool {
-    s.run_mut(id)
-        .and_then(|r| r.awaiting_evidence.take())
-        .is_some()
+    let now = s.now;
+    match s.run_mut(id) {
+        Some(r) if matches!(r.doing(), Some(Doing::SavingEvidence)) => {
+            r.enter(0, now, Doing::Sending);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Runs that waited [`WAIT_SECS`] for their evidence start without it:
@@ -164,8 +170,8 @@ pub(super) fn waited_too_long(s: &mut State, fx: &mut Vec<Effect>) -> Vec<PlanId
         .iter()
         .filter(|r| r.in_flight())
         .filter(|r| {
-            r.awaiting_evidence
-                .is_some_and(|at| (now - at).num_seconds() >= WAIT_SECS)
+            matches!(r.doing(), Some(Doing::SavingEvidence))
+                && r.step_since().is_some_and(|at| (now - at).num_seconds() >= WAIT_SECS)
         })
         .map(|r| (r.plan.id, r.plan.target.name.clone()))
         .collect();

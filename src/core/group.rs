@@ -54,6 +54,9 @@ pub struct Group {
     pub plans: Vec<RollbackPlan>,
     /// Members no plan could be built for, and why.
     pub unplanned: Vec<(String, String)>,
+    /// Members with nothing to roll back (they already run what a verified
+    /// rollback of this incident landed): left out, and why.
+    pub skipped: Vec<(String, String)>,
     pub asked_at: DateTime<Utc>,
     /// Confirmed with "continue on failure": a failed member does not stop
     /// the others.
@@ -73,9 +76,16 @@ impl Group {
         self.confirmed && !self.reported
     }
 
-    /// Every member has a plan (or is known to have none).
+    /// Every member has a plan (or is known to have none, or to need none).
     pub fn read(&self) -> bool {
-        self.plans.len() + self.unplanned.len() == self.members.len()
+        self.plans.len() + self.unplanned.len() + self.skipped.len() == self.members.len()
+    }
+
+    /// The member's read already came back (planned, unplanned or left out).
+    pub fn has(&self, target: &str) -> bool {
+        self.plans.iter().any(|p| p.target.name == target)
+            || self.unplanned.iter().any(|(m, _)| m == target)
+            || self.skipped.iter().any(|(m, _)| m == target)
     }
 
     /// The plans in the group's listed order.
@@ -108,6 +118,9 @@ impl Group {
         }
         if !self.read() || self.plans.iter().any(RollbackPlan::pending) {
             return Some("pre-flight checks still running for some targets; wait".into());
+        }
+        if self.plans.is_empty() {
+            return Some("nothing to roll back in this group: every member runs its last known good".into());
         }
         self.ordered().into_iter().find_map(|p| {
             p.refusal()

@@ -22,7 +22,11 @@ pub(super) fn request(
     to: &str,
     fx: &mut Vec<Effect>,
 ) {
-    if super::confirm::busy(s) {
+    if members.iter().any(|m| super::confirm::busy(s, m)) {
+        return;
+    }
+    if let Some(g) = s.group.as_ref().filter(|g| g.running()) {
+        s.flash = Some((true, format!("group {} is still rolling back; plan the next group once it is done", g.name)));
         return;
     }
     let unknown: Vec<&String> = members.iter().filter(|m| s.target(m).is_none()).collect();
@@ -58,6 +62,7 @@ pub(super) fn request(
         members,
         plans: vec![],
         unplanned: vec![],
+        skipped: vec![],
         asked_at: s.now,
         continue_on_failure: false,
         confirmed: false,
@@ -132,8 +137,7 @@ pub(super) fn member_read(
     let wanted = !g.confirmed
         && fetched >= g.asked_at
         && g.members.iter().any(|m| m == target)
-        && !g.plans.iter().any(|p| p.target.name == target)
-        && !g.unplanned.iter().any(|(m, _)| m == target);
+        && !g.has(target);
     if !wanted {
         return;
     }
@@ -142,7 +146,8 @@ pub(super) fn member_read(
     let Some(g) = s.group.as_mut() else { return };
     match built {
         Ok(p) => g.plans.push(p),
-        Err(e) => g.unplanned.push((target.into(), e)),
+        Err(super::planning::NoPlan::NothingToDo(why)) => g.skipped.push((target.into(), why)),
+        Err(e) => g.unplanned.push((target.into(), e.to_string())),
     }
     if g.read() {
         s.flash = None;
@@ -154,18 +159,18 @@ pub(super) fn member_read(
             .map(|p| format!("plan #{}: {}", p.id, p.title()))
             .collect();
         lines.extend(g.unplanned.iter().map(|(m, why)| format!("{m}: no plan ({why})")));
+        lines.extend(g.skipped.iter().map(|(m, why)| format!("{m}: left out — {why}")));
         record(s, fx, EntryKind::Plan, None, format!("{title}: one plan per target"), lines, None);
     }
 }
 
 /// A member's read failed: it has no plan, and the group says which.
 pub(super) fn member_failed(s: &mut State, target: &str, why: String) {
-    if let Some(g) = s.group.as_mut().filter(|g| {
-        !g.confirmed
-            && g.members.iter().any(|m| m == target)
-            && !g.plans.iter().any(|p| p.target.name == target)
-            && !g.unplanned.iter().any(|(m, _)| m == target)
-    }) {
+    if let Some(g) = s
+        .group
+        .as_mut()
+        .filter(|g| !g.confirmed && g.members.iter().any(|m| m == target) && !g.has(target))
+    {
         g.unplanned.push((target.into(), format!("reading it failed: {why}")));
     }
 }
@@ -221,7 +226,7 @@ pub(super) fn advance(s: &mut State, fx: &mut Vec<Effect>) {
                 .needs_override()
                 .then(|| s.group.as_ref().and_then(|g| g.override_reason.clone()))
                 .flatten();
-            super::run::start_run(s, p, reason, fx);
+            super::run::start_run(s, p, reason, Some(g.name.clone()), fx);
         }
     }
     let states: Vec<MemberState> = ids.iter().map(|&id| s.member_state(id)).collect();
@@ -244,7 +249,7 @@ fn stop(s: &mut State, fx: &mut Vec<Effect>, reason: &str) {
     let plans = g.ordered().into_iter().cloned().collect::<Vec<_>>();
     for r in s.runs.iter_mut().filter(|r| r.in_flight()) {
         if plans.iter().any(|p| p.id == r.plan.id) {
-            r.halted_by_group.get_or_insert(reason.to_string());
+            r.halt_with(super::state::Halt::Group(reason.to_string()));
         }
     }
     for p in plans {
@@ -288,16 +293,16 @@ fn report(s: &mut State, fx: &mut Vec<Effect>) {
                     h.revision,
                     h.ready,
                     h.desired,
-                    super::run::metric_text(h)
+                    super::watch::metric_text(h)
                 )
             })
             .unwrap_or_else(|| "unknown".into())
         };
-        let after = run.and_then(|r| r.after.as_ref());
+        let after = run.and_then(|r| r.after());
         let result = match s.member_state(p.id) {
             MemberState::Succeeded => {
                 ok += 1;
-                match run.and_then(|r| r.caveat.as_deref()) {
+                match run.and_then(|r| r.caveat()) {
                     Some(c) => format!("done, NOT PROVEN: {c}"),
                     None => "verified".to_string(),
                 }
@@ -349,7 +354,8 @@ pub(super) fn open_confirm(s: &mut State, fx: &mut Vec<Effect>) {
         s.flash = Some((true, why));
         return;
     }
-    if super::confirm::cannot_confirm(s) {
+    let members: Vec<&str> = g.plans.iter().map(|p| p.target.name.as_str()).collect();
+    if super::confirm::cannot_confirm(s, &members) {
         return;
     }
     let field = if g.needs_typed_name() {
@@ -442,7 +448,9 @@ pub(super) fn submit_confirm(
     }
     s.plan = None;
     s.view.marked.clear();
-    s.runs.retain(super::state::Run::in_flight);
+    let members: Vec<String> = g.plans.iter().map(|p| p.target.name.clone()).collect();
+    s.runs
+        .retain(|r| r.in_flight() || !members.contains(&r.plan.target.name));
     if let Some(g) = s.group.as_mut() {
         g.confirmed = true;
         g.override_reason = reason;

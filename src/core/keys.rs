@@ -10,7 +10,7 @@ use super::lifecycle::status_message;
 use super::plan::CheckStatus;
 use super::reads::{request_other_form, request_plan, request_reenable};
 use super::record::record;
-use super::state::{ConfirmField, ConfirmForm, Pane, Popup, Run, State};
+use super::state::{ConfirmField, ConfirmForm, Pane, Popup, State};
 use super::targets::assess;
 use super::targets::reorder;
 
@@ -64,7 +64,7 @@ pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
         Some(C::NextPane) => s.view.focus = cycle(s.view.focus, 1),
         Some(C::PrevPane) => s.view.focus = cycle(s.view.focus, -1),
         Some(C::Notes) => s.view.popup = Some(Popup::Notes),
-        Some(C::Status) => status_message(s, None, fx),
+        Some(C::Status) => status_message(s, None),
         Some(C::Postmortem) => super::lifecycle::postmortem(s, fx),
         Some(C::Plan) if s.plan.is_some() => s.view.popup = Some(Popup::Plan),
         Some(C::Plan) if s.group.as_ref().is_some_and(|g| !g.confirmed) => {
@@ -196,14 +196,16 @@ pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
 
 pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
     match p {
-        Popup::Status(..) => {
+        Popup::Status(which, text) => {
             use super::status::Comms;
             match k {
-                Key::Char('0') => status_message(s, Some(Comms::P0), fx),
-                Key::Char('1') => status_message(s, Some(Comms::P1), fx),
-                Key::Char('u') => status_message(s, Some(Comms::Update), fx),
-                Key::Char('r') => status_message(s, Some(Comms::Resolved), fx),
-                Key::Esc | Key::Enter | Key::Char('q') => s.view.popup = None,
+                Key::Char('0') => status_message(s, Some(Comms::P0)),
+                Key::Char('1') => status_message(s, Some(Comms::P1)),
+                Key::Char('u') => status_message(s, Some(Comms::Update)),
+                Key::Char('r') => status_message(s, Some(Comms::Resolved)),
+                Key::Esc | Key::Enter | Key::Char('q') => {
+                    super::lifecycle::status_closed(s, which, text, fx)
+                }
                 _ => {}
             }
         }
@@ -360,7 +362,7 @@ pub(super) fn open_confirm(s: &mut State, fx: &mut Vec<Effect>) {
         s.flash = Some((true, msg));
         return;
     }
-    if super::confirm::cannot_confirm(s) {
+    if super::confirm::cannot_confirm(s, &[&p.target.name]) {
         return;
     }
     let field = if p.needs_typed_name() {
@@ -425,9 +427,10 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
     );
     super::confirm::confirmed_ticks(s, &p, reason.as_deref(), fx);
     s.plan = None;
-    s.group = None;
-    s.runs.retain(Run::in_flight);
-    super::run::start_run(s, p, reason, fx);
+    s.group.take_if(|g| !g.confirmed);
+    // The target's earlier finished run gives way; other targets' stay.
+    s.runs.retain(|r| r.in_flight() || r.plan.target.name != t);
+    super::run::start_run(s, p, reason, None, fx);
 }
 
 pub(super) fn hand_tick(s: &mut State, _fx: &mut Vec<Effect>) {

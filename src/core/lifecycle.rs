@@ -9,33 +9,44 @@ use super::runbook::AutoEvent;
 use super::state::Popup;
 use super::state::State;
 
-/// Drafts the ready-to-paste status message from the run (or the selection).
-/// Drafts a status message (`which`, or the one the moment calls for);
-/// recorded, never marked as posted.
-pub(super) fn status_message(
-    s: &mut State,
-    which: Option<crate::core::status::Comms>,
-    fx: &mut Vec<Effect>,
-) {
+/// Drafts the ready-to-paste status message (`which`, or the one the
+/// moment calls for) and shows it; switching templates re-drafts. Nothing
+/// is recorded until the popup closes (`status_closed`): one entry per
+/// draft kept, never one per key.
+pub(super) fn status_message(s: &mut State, which: Option<crate::core::status::Comms>) {
     let which = which.unwrap_or_else(|| crate::core::status::default_for(s));
     let text = crate::core::status::draft(s, which);
-    let t = s
-        .shown_run()
-        .map(|r| r.plan.target.name.clone())
-        .or(s.view.selected.clone());
+    s.view.popup = Some(Popup::Status(which, text));
+}
+
+/// The status popup closed: the draft shown is recorded once, with the
+/// targets it covers, never as posted.
+pub(super) fn status_closed(
+    s: &mut State,
+    which: crate::core::status::Comms,
+    text: String,
+    fx: &mut Vec<Effect>,
+) {
+    s.view.popup = None;
+    let names: Vec<String> = crate::core::status::covered(s)
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    let target = (names.len() == 1).then(|| names[0].clone());
     record(
         s,
         fx,
         EntryKind::Status,
-        t.clone(),
+        target,
         format!(
-            "status message drafted ({}; not posted by rbtui)",
-            which.label()
+            "status message drafted ({}, covering {}; not posted by rbtui)",
+            which.label(),
+            if names.is_empty() { "no target".to_string() } else { names.join(", ") }
         ),
         text.lines().map(|l| format!("> {l}")).collect(),
         None,
     );
-    if let Some(t) = t {
+    for t in names {
         auto_tick(
             s,
             fx,
@@ -44,7 +55,6 @@ pub(super) fn status_message(
             Some("drafted by rbtui (press s)".into()),
         );
     }
-    s.view.popup = Some(Popup::Status(which, text));
 }
 
 /// `P` or `:postmortem`: a draft beside the note.
@@ -107,23 +117,7 @@ pub(super) fn finish(s: &mut State, fx: &mut Vec<Effect>) {
         }
     }
     for n in names {
-        let Some(t) = s.target(&n).cloned() else {
-            continue;
-        };
-        let Some(rb) = s.runbook_for(&t).map(std::borrow::Cow::into_owned) else {
-            continue;
-        };
-        let vars = s.runbook_vars(&t);
-        let vars: Vec<(&str, String)> = vars.iter().map(|(k, v)| (*k, v.clone())).collect();
-        lines.push(format!("{n} — {}:", rb.title));
-        for st in &rb.steps {
-            let tick = s.checklist(&n).and_then(|c| c.get(&st.id));
-            let mark = if tick.is_some() { "[x]" } else { "[ ]" };
-            lines.push(format!(
-                "  {mark} {}",
-                super::runbook::fill(&st.title, &vars)
-            ));
-        }
+        lines.extend(checklist_at_exit(s, &n));
     }
     if s.in_flight() {
         lines.push("a rollback was still in flight at quit; rbtui stopped watching it".into());
@@ -138,4 +132,138 @@ pub(super) fn finish(s: &mut State, fx: &mut Vec<Effect>) {
         Some(super::entry::Marker::End),
     );
     s.quitting = true;
+}
+
+/// A target's checklist for the end entry. Follow-ups exist only where a
+/// rollback ran: a target only planned or looked at lists what was ticked
+/// and says that no follow-up applies (its open steps are no action items).
+fn checklist_at_exit(s: &State, n: &str) -> Vec<String> {
+    let Some(t) = s.target(n).cloned() else {
+        return vec![];
+    };
+    let Some(rb) = s.runbook_for(&t).map(std::borrow::Cow::into_owned) else {
+        return vec![];
+    };
+    let vars = s.runbook_vars(&t);
+    let vars: Vec<(&str, String)> = vars.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let ran = s.incident.story(n).is_some_and(|st| !st.runs.is_empty());
+    let ticks = s.checklist(n);
+    let mut lines = Vec::new();
+    if !ran {
+        lines.push(format!(
+            "{n} — no rollback ran here: no follow-ups apply; ticked along the way:"
+        ));
+    } else {
+        lines.push(format!("{n} — {}:", rb.title));
+    }
+    for st in &rb.steps {
+        let ticked = ticks.and_then(|c| c.get(&st.id)).is_some();
+        if !ran && !ticked {
+            continue;
+        }
+        let mark = if ticked { "[x]" } else { "[ ]" };
+        lines.push(format!("  {mark} {}", super::runbook::fill(&st.title, &vars)));
+    }
+    lines
+}
+
+/// A resumed session continues the incident the note tells: the same
+/// model, the checklist ticks, plan ids counted on; runs the earlier
+/// session never saw end are said, group by group, and each such target
+/// is read afresh (its state after the interruption is recorded with its
+/// first health read).
+pub(super) fn resumed(
+    s: &mut State,
+    incident: super::incident::Incident,
+    checklists: std::collections::HashMap<String, std::collections::HashMap<String, super::state::Tick>>,
+    fx: &mut Vec<Effect>,
+) {
+    for (t, ticks) in checklists {
+        s.row_mut(&t).checklist = ticks;
+    }
+    s.next_plan_id = s.next_plan_id.max(incident.next_plan_id());
+    let lines = interrupted_lines(&incident);
+    let cut: Vec<String> = incident
+        .interrupted()
+        .iter()
+        .map(|(t, _)| t.to_string())
+        .collect();
+    s.incident = incident;
+    if lines.is_empty() {
+        return;
+    }
+    for t in &cut {
+        s.row_mut(t).after_interruption = true;
+    }
+    record(
+        s,
+        fx,
+        EntryKind::Session,
+        None,
+        format!(
+            "the earlier session ended with {} run(s) in flight: their outcome is unknown; each target's state is read afresh below",
+            cut.len()
+        ),
+        lines,
+        None,
+    );
+}
+
+/// Per group (and per lone run) cut short: which members ran, which were
+/// in flight, which never started.
+fn interrupted_lines(i: &super::incident::Incident) -> Vec<String> {
+    use super::incident::RunFact;
+    let state = |r: Option<&RunFact>| match r {
+        None => "NOT started".to_string(),
+        Some(r) => match &r.ended {
+            None if r.sent.is_some() => "IN FLIGHT at the interruption (rollback sent): outcome unknown".into(),
+            None => "IN FLIGHT at the interruption (rollback not sent yet): outcome unknown".into(),
+            Some(e) => format!("{} at {}", e.result.label(), super::fmt::hms(e.at)),
+        },
+    };
+    let run_of = |t: &str, p: super::plan::PlanId| {
+        i.story(t).and_then(|s| s.runs.iter().find(|r| r.plan == p))
+    };
+    let mut lines = Vec::new();
+    for g in &i.groups {
+        let cut = g
+            .members
+            .iter()
+            .any(|(t, p)| run_of(t, *p).is_some_and(|r| r.ended.is_none()));
+        if !cut {
+            continue;
+        }
+        lines.push(format!("group {} (confirmed {}):", g.name, super::fmt::hms(g.at)));
+        for (t, p) in &g.members {
+            lines.push(format!("  {t} (plan #{p}): {}", state(run_of(t, *p))));
+        }
+    }
+    for (t, r) in i.interrupted() {
+        if r.group.is_none() {
+            lines.push(format!("{t} (plan #{}): {}", r.plan, state(Some(r))));
+        }
+    }
+    lines
+}
+
+/// The first health read of a target whose run an earlier session left in
+/// flight: the state it was left in, recorded.
+pub(super) fn after_interruption(s: &mut State, h: &super::model::Health, fx: &mut Vec<Effect>) {
+    let row = s.row_mut(&h.target);
+    if !std::mem::take(&mut row.after_interruption) {
+        return;
+    }
+    let v = super::verdict::evaluate(h, &s.settings.thresholds, s.now);
+    let imgs: Vec<String> = h.images.iter().map(|i| i.short()).collect();
+    let text = format!(
+        "{} after the interruption: runs {} ({}), {}/{} ready, {} — {}",
+        h.target,
+        h.revision,
+        imgs.join(", "),
+        h.ready,
+        h.desired,
+        v.severity.label(),
+        v.reasons.join("; ")
+    );
+    record(s, fx, EntryKind::Source, Some(h.target.clone()), text, vec![], None);
 }

@@ -24,22 +24,45 @@ pub(super) fn build_plan(
     retag: bool,
     fx: &mut Vec<Effect>,
 ) {
-    if super::confirm::busy(s) {
+    if super::confirm::busy(s, target) {
         return;
     }
     match make_plan(s, target, to, exact, retag, fx) {
         Ok(p) => {
-            s.group = None;
+            // A group being planned gives way; one that runs goes on.
+            s.group.take_if(|g| !g.confirmed);
             s.plan = Some(p);
             s.view.popup = Some(Popup::Plan);
         }
-        Err(e) => s.flash = Some((true, e)),
+        Err(e) => {
+            s.view.popup = None;
+            s.flash = Some((true, e.to_string()))
+        }
+    }
+}
+
+/// Why a request did not become a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoPlan {
+    /// The target already runs what was asked for, verified by this
+    /// incident: there is nothing to roll back (a group leaves it out).
+    NothingToDo(String),
+    /// The request cannot become a plan (unknown revision, no history).
+    Cannot(String),
+}
+
+impl std::fmt::Display for NoPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoPlan::NothingToDo(m) | NoPlan::Cannot(m) => f.write_str(m),
+        }
     }
 }
 
 /// A plan from the target's fresh read, with the questions it asks the
 /// platform sent (each a pending check until its answer is folded in by
-/// plan id, wherever the plan is kept: alone or in a group).
+/// plan id, wherever the plan is kept: alone or in a group). The one
+/// pipeline: the console, groups and `rbtui plan` all build here.
 pub(super) fn make_plan(
     s: &mut State,
     target: &str,
@@ -47,10 +70,19 @@ pub(super) fn make_plan(
     exact: bool,
     retag: bool,
     fx: &mut Vec<Effect>,
-) -> Result<plan::RollbackPlan, String> {
+) -> Result<plan::RollbackPlan, NoPlan> {
     let (Some(t), Some(h)) = (s.target(target).cloned(), s.history(target).cloned()) else {
-        return Err(format!("history of {target} not loaded yet"));
+        return Err(NoPlan::Cannot(format!("history of {target} not loaded yet")));
     };
+    if retag && !s.settings.retag.contains(&t.name) {
+        return Err(NoPlan::Cannot(format!(
+            "re-tag is not allowed for {}: set retag = true on the target",
+            t.name
+        )));
+    }
+    if let Some(why) = nothing_to_roll_back(s, &h, to) {
+        return Err(NoPlan::NothingToDo(why));
+    }
     let id = s.next_plan_id;
     let inputs = PlanInputs {
         id,
@@ -64,11 +96,12 @@ pub(super) fn make_plan(
         rollout_timeout_secs: s.settings.rollout_timeout_secs,
         exact_template: exact,
     };
-    let mut p = if retag {
-        plan::build_retag(inputs)?
+    let built = if retag {
+        plan::build_retag(inputs)
     } else {
-        plan::build(inputs)?
+        plan::build(inputs)
     };
+    let mut p = built.map_err(NoPlan::Cannot)?;
     if s.settings.read_only_in(&t.environment) {
         plan::refuse_read_only_environment(&mut p);
     }
@@ -121,6 +154,27 @@ pub(super) fn make_plan(
     Ok(p)
 }
 
+/// "lkg" asked while the target runs what a verified rollback of this
+/// incident landed: there is nothing to roll back, and the plan says so
+/// instead of reaching further back.
+fn nothing_to_roll_back(s: &State, h: &super::model::History, to: &str) -> Option<String> {
+    if to != "lkg" {
+        return None;
+    }
+    let story = s.incident.story(&h.target)?;
+    let cur = story.lkg_in(h)?;
+    let run = story.last_verified()?;
+    let at = run.ended.as_ref().map(|e| super::fmt::hms(e.at)).unwrap_or_default();
+    let word = s.target(&h.target).map(|t| t.kind.revision_word()).unwrap_or("revision");
+    Some(format!(
+        "nothing to roll back: {} runs {word} {}, the last known good (the content of {}, verified by plan #{} at {at})",
+        h.target,
+        cur.id,
+        run.to.id,
+        run.plan
+    ))
+}
+
 /// The plan with this id, alone or in the group being planned.
 fn plan_mut(s: &mut State, id: PlanId) -> Option<&mut plan::RollbackPlan> {
     if s.plan.as_ref().is_some_and(|p| p.id == id) {
@@ -153,16 +207,36 @@ fn ask(
 /// blocked (a typed reason may override): after a Swarm rollback the
 /// engine's "previous" is the bad spec.
 pub(super) fn block_rolled_back_from(s: &State, p: &mut plan::RollbackPlan) {
-    let Some(bad) = s.row(&p.target.name).map(|row| &row.rolled_back_from) else {
+    let Some(story) = s.incident.story(&p.target.name) else {
         return;
     };
-    let hit = p.to.images.iter().find_map(|i| {
-        bad.iter()
-            .find(|(b, _)| b.same_build(i))
-            .map(|(b, why)| (b, why))
+    let blocked = p
+        .checks
+        .iter()
+        .any(|c| c.id == super::plan::CheckId::Revision && c.status == CheckStatus::Block);
+    if blocked {
+        return;
+    }
+    let hit = story.rolled_back_from().into_iter().find_map(|r| {
+        let bad: Vec<super::model::ImageRef> = r
+            .from
+            .images
+            .iter()
+            .map(|i| super::model::ImageRef::parse(i))
+            .collect();
+        p.to.images
+            .iter()
+            .find_map(|i| bad.iter().find(|b| b.same_build(i)).cloned())
+            .map(|b| (b, r))
     });
-    if let Some((img, why)) = hit {
-        let detail = format!("{} runs {}, which was {why}", p.to.id, img.short());
+    if let Some((img, r)) = hit {
+        let when = r.sent.map(super::fmt::hms).unwrap_or_default();
+        let detail = format!(
+            "{} runs {}, which was rolled back from at {when} in this incident (plan #{})",
+            p.to.id,
+            img.short(),
+            r.plan
+        );
         p.checks
             .retain(|c| !(c.id == super::plan::CheckId::Revision && c.status == CheckStatus::Pass));
         p.checks.insert(
@@ -179,7 +253,7 @@ pub(super) fn block_rolled_back_from(s: &State, p: &mut plan::RollbackPlan) {
 
 /// The follow-up plan that turns Argo CD auto-sync back on.
 pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
-    if super::confirm::busy(s) {
+    if super::confirm::busy(s, target) {
         return;
     }
     let Some(t) = s.target(target).cloned() else {
@@ -230,7 +304,8 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
                 };
             }
             s.next_plan_id = s.next_plan_id.next();
-            s.group = None;
+            // A group being planned gives way; one that runs goes on.
+            s.group.take_if(|g| !g.confirmed);
             s.plan = Some(p);
             s.view.popup = Some(Popup::Plan);
             plan_ready(s, id, fx);
@@ -252,11 +327,16 @@ pub(super) fn migrations_loaded(
     plan_ready(s, plan_id, fx);
 }
 
-/// Records a plan once all its checks are known, and ticks what it proves.
+/// Records a plan once every check it asked has its answer (the plan
+/// entry carries them all, and the incident's marker), and ticks what it
+/// proves. Called after each answer; only the last one records.
 pub(super) fn plan_ready(s: &mut State, plan_id: PlanId, fx: &mut Vec<Effect>) {
     let Some(p) = plan_mut(s, plan_id).map(|p| p.clone()) else {
         return;
     };
+    if p.pending() {
+        return;
+    }
     let mut details: Vec<String> = p.confirm_lines().into_iter().skip(1).collect();
     for c in &p.checks {
         details.push(format!(
@@ -265,6 +345,9 @@ pub(super) fn plan_ready(s: &mut State, plan_id: PlanId, fx: &mut Vec<Effect>) {
             c.id,
             c.detail
         ));
+        if c.id == plan::CheckId::Changes {
+            details.extend(p.diff.iter().flat_map(|d| d.lines().map(|l| format!("  {l}"))));
+        }
     }
     if let Some(m) = &p.migration {
         details.push(format!(
@@ -297,6 +380,18 @@ pub(super) fn plan_ready(s: &mut State, plan_id: PlanId, fx: &mut Vec<Effect>) {
         }
     }
     let t = p.target.name.clone();
+    let marker = super::entry::Marker::Planned {
+        target: t.clone(),
+        plan: p.id.0,
+        kind: p.kind,
+        from: super::entry::RevFact::of(&p.from),
+        to: super::entry::RevFact::of(&p.to),
+        checks: p
+            .checks
+            .iter()
+            .map(|c| (c.id.label().to_string(), c.status.label().to_string()))
+            .collect(),
+    };
     record(
         s,
         fx,
@@ -304,7 +399,7 @@ pub(super) fn plan_ready(s: &mut State, plan_id: PlanId, fx: &mut Vec<Effect>) {
         Some(t.clone()),
         format!("plan #{}: {}", p.id, p.title()),
         details,
-        None,
+        Some(marker),
     );
     // A plan that can never run proves nothing for the checklist.
     if !p.is_rollback() || p.refusal().is_some() {
@@ -371,18 +466,14 @@ pub(super) fn changes_read(
     let Some(p) = plan_mut(s, plan_id) else {
         return;
     };
-    let Some(i) = p.checks.iter().position(|c| c.id == plan::CheckId::Changes) else {
-        return;
-    };
-    let (status, detail, lines) = match result {
-        None => {
-            p.checks.remove(i);
-            return;
-        }
+    let (status, detail) = match result {
+        None => (
+            CheckStatus::Skipped,
+            "not checked — this platform has no object rbtui can compare".to_string(),
+        ),
         Some(Err(e)) => (
             CheckStatus::Warn,
             format!("what changes could not be read ({e}); the plan's steps say what is sent"),
-            vec![],
         ),
         Some(Ok(diff)) => {
             let (added, removed) = super::change_diff::counts(&diff);
@@ -391,45 +482,54 @@ pub(super) fn changes_read(
             } else {
                 format!("read from {}", p.target.kind.label())
             };
-            let detail = format!("{from}: {added} line(s) added, {removed} removed (below)");
-            let lines = diff.lines().map(str::to_string).collect();
             p.diff = Some(diff);
-            (CheckStatus::Pass, detail, lines)
+            (
+                CheckStatus::Pass,
+                format!("{from}: {added} line(s) added, {removed} removed (below)"),
+            )
         }
     };
-    p.checks[i].status = status;
-    p.checks[i].detail = detail.clone();
-    p.sort_checks();
-    let t = p.target.name.clone();
-    record(
-        s,
-        fx,
-        EntryKind::Check,
-        Some(t),
-        format!("plan #{plan_id} what changes: {detail}"),
-        lines,
-        None,
-    );
+    answer(s, plan_id, plan::CheckId::Changes, status, detail, fx);
 }
 
+/// Folds one answer into its pending check, then records the plan if it
+/// was the last one awaited.
+fn answer(
+    s: &mut State,
+    plan_id: PlanId,
+    id: plan::CheckId,
+    status: CheckStatus,
+    detail: String,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(p) = plan_mut(s, plan_id) else {
+        return;
+    };
+    let Some(c) = p.checks.iter_mut().find(|c| c.id == id && c.status == CheckStatus::Pending)
+    else {
+        return;
+    };
+    c.status = status;
+    c.detail = detail;
+    p.sort_checks();
+    plan_ready(s, plan_id, fx);
+}
+
+/// Folds the platform's answer on rights into the plan: a right it
+/// refuses blocks (no override: the platform would refuse the step); a
+/// platform that has no such question says "not checked", and one whose
+/// answer failed says so.
 pub(super) fn permissions_read(
     s: &mut State,
     plan_id: PlanId,
     result: Option<Result<Vec<(bool, String)>, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {
-    let Some(p) = plan_mut(s, plan_id) else {
-        return;
-    };
-    let id = super::plan::CheckId::Permissions;
-    let Some(i) = p.checks.iter().position(|c| c.id == id) else {
-        return;
-    };
     let (status, detail) = match result {
-        None => {
-            p.checks.remove(i);
-            return;
-        }
+        None => (
+            CheckStatus::Skipped,
+            "not checked — this platform has no rights question rbtui can ask".to_string(),
+        ),
         // Refused credentials refuse every step too: known now, not at
         // the step.
         Some(Err(e @ BackendError::Unauthorized(_))) => (
@@ -448,71 +548,38 @@ pub(super) fn permissions_read(
                 "rights not checked: the question was refused ({e}); a refusal would come at the step"
             ),
         ),
-        Some(Ok(rights)) => {
-            let denied: Vec<&String> = rights
-                .iter()
-                .filter(|(ok, _)| !ok)
-                .map(|(_, w)| w)
-                .collect();
-            if denied.is_empty() {
-                (
-                    CheckStatus::Pass,
-                    format!(
-                        "the platform grants {}",
-                        rights
-                            .iter()
-                            .map(|(_, w)| w.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-            } else {
-                (
-                    CheckStatus::Block,
-                    format!(
-                        "the identity rbtui acts as may not {}: ask for the right or hand over to someone who has it",
-                        denied
-                            .iter()
-                            .map(|w| w.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-            }
-        }
+        Some(Ok(rights)) => rights_answer(&rights),
     };
-    p.checks[i].status = status;
-    p.checks[i].detail = detail.clone();
-    p.sort_checks();
-    let target = p.target.name.clone();
-    record(
-        s,
-        fx,
-        EntryKind::Check,
-        Some(target),
-        format!("plan #{plan_id} permissions: {detail}"),
-        vec![],
-        None,
-    );
+    answer(s, plan_id, plan::CheckId::Permissions, status, detail, fx);
 }
 
-/// Folds a dry-run answer into the plan's `dry-run` check and records it.
+fn rights_answer(rights: &[(bool, String)]) -> (CheckStatus, String) {
+    let denied: Vec<&str> = rights
+        .iter()
+        .filter(|(ok, _)| !ok)
+        .map(|(_, w)| w.as_str())
+        .collect();
+    if denied.is_empty() {
+        let all: Vec<&str> = rights.iter().map(|(_, w)| w.as_str()).collect();
+        (CheckStatus::Pass, format!("the platform grants {}", all.join(", ")))
+    } else {
+        (
+            CheckStatus::Block,
+            format!(
+                "the identity rbtui acts as may not {}: ask for the right or hand over to someone who has it",
+                denied.join(", ")
+            ),
+        )
+    }
+}
+
+/// Folds a dry-run answer into the plan's `dry-run` check.
 pub(super) fn preview_read(
     s: &mut State,
     plan_id: PlanId,
     result: Option<Result<String, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {
-    let Some(p) = plan_mut(s, plan_id) else {
-        return;
-    };
-    let Some(c) = p
-        .checks
-        .iter_mut()
-        .find(|c| c.id == super::plan::CheckId::DryRun)
-    else {
-        return;
-    };
     let (status, detail) = match result {
         // Nothing was previewed: no PASS for a check that did not happen.
         None => (
@@ -525,17 +592,5 @@ pub(super) fn preview_read(
             format!("server-side dry run refused: {e}"),
         ),
     };
-    c.status = status;
-    c.detail = detail.clone();
-    p.sort_checks();
-    let t = p.target.name.clone();
-    record(
-        s,
-        fx,
-        EntryKind::Check,
-        Some(t),
-        format!("plan #{plan_id} {detail}"),
-        vec![],
-        None,
-    );
+    answer(s, plan_id, plan::CheckId::DryRun, status, detail, fx);
 }

@@ -94,7 +94,7 @@ fn request(
     retag: bool,
     fx: &mut Vec<Effect>,
 ) {
-    if super::confirm::busy(s) {
+    if super::confirm::busy(s, target) {
         return;
     }
     s.pending_plan = Some(super::state::PendingPlan {
@@ -128,7 +128,7 @@ fn autosync_fought(s: &mut State, target: &str, h: &super::model::History, fx: &
         .steps
         .iter()
         .position(|st| matches!(st, super::plan::PlanStep::DisableAutoSync));
-    let past_disable = disabled_at.is_some_and(|i| run.step > i);
+    let past_disable = disabled_at.is_some_and(|i| run.step() > i);
     if !past_disable || !h.facts.auto_sync || run.autosync_fought {
         return;
     }
@@ -214,6 +214,7 @@ pub(super) fn history_loaded(
                 }
             }
             let fetched = h.fetched_at;
+            let h = overlay(s, h);
             autosync_fought(s, &target, &h, fx);
             s.row_mut(&target).history = Some(h);
             super::grouping::member_read(s, &target, fetched, fx);
@@ -247,4 +248,39 @@ pub(super) fn history_loaded(
             s.row_mut(&target).history_error = Some(e);
         }
     }
+}
+
+/// What this incident knows beats what the platform guesses: while the
+/// target runs what a verified rollback landed, that revision is the last
+/// known good; the revisions it was rolled back from are known bad, with
+/// when and by which plan.
+pub(super) fn overlay(s: &State, mut h: super::model::History) -> super::model::History {
+    let Some(story) = s.incident.story(&h.target) else {
+        return h;
+    };
+    if let Some(id) = story.lkg_in(&h).map(|r| r.id.to_string()) {
+        h.last_known_good = Some(id);
+    }
+    for r in story.rolled_back_from() {
+        let why = format!(
+            "rolled back from at {} in this incident (plan #{})",
+            r.sent.map(fmt::hms).unwrap_or_default(),
+            r.plan
+        );
+        let bad: Vec<super::model::RevisionId> = h
+            .revisions
+            .iter()
+            .filter(|rev| !rev.current && r.from.matches(rev))
+            .map(|rev| rev.id.clone())
+            .collect();
+        for id in bad {
+            if !h.known_bad.contains(&id) {
+                h.known_bad.push(id.clone());
+            }
+            if !h.facts.bad_why.iter().any(|(b, _)| *b == id) {
+                h.facts.bad_why.push((id, why.clone()));
+            }
+        }
+    }
+    h
 }

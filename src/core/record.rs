@@ -15,6 +15,11 @@ pub(super) fn record(
     details: Vec<String>,
     marker: Option<super::entry::Marker>,
 ) {
+    // The incident model is built from the same markers the note keeps
+    // (and `--resume` replays): what the screen derives is what the note says.
+    if let Some(m) = &marker {
+        s.incident.apply(s.now, m);
+    }
     s.unrecorded += 1;
     fx.push(Effect::Record(NoteEntry {
         at: s.now,

@@ -1,221 +1,239 @@
-//! Running a confirmed plan: one step at a time, progress, verification.
-//! Part of `update`; pure like it.
+//! Running a confirmed plan: one step at a time, each mutation sent only
+//! after its entry is on disk; a lost answer re-read and decided. The
+//! rollout watch and the verification are in `core::watch`. Part of
+//! `update`; pure like it.
 
 use super::action::{BackendError, Effect, NoteEntry, Settled, StepDone};
 use super::checklist::auto_tick;
-use super::checklist::not_ticked;
-use super::entry::EntryKind;
-use super::model::{Health, History, ProgressPhase};
+use super::entry::{EntryKind, Marker, RevFact};
+use super::incident::RunResult;
+use super::model::History;
 use super::plan::PlanId;
 use super::plan::{self, InputEdit, PlanStep, RollbackPlan};
 use super::record::record;
 use super::runbook::AutoEvent;
-use super::state::{Outcome, Run, State};
-use super::verdict;
+use super::state::{Doing, Ending, Run, State};
 
 /// A rehearsal that only sends server-side dry runs.
-fn dry_run(s: &State) -> bool {
+pub(super) fn dry_run(s: &State) -> bool {
     s.settings.dry_run && s.settings.mode == super::model::Mode::Rehearsal
 }
 
 /// The step in hand is done: the next one starts (or the run ends).
-fn next_step(s: &mut State, id: PlanId, fx: &mut Vec<Effect>) {
+pub(super) fn next_step(s: &mut State, id: PlanId, fx: &mut Vec<Effect>) {
+    let now = s.now;
     if let Some(r) = s.run_mut(id) {
-        r.step += 1;
+        let n = r.step() + 1;
+        r.enter(n, now, Doing::Sending);
     }
     start_step(s, id, fx);
 }
 
-/// A confirmed plan starts: its run, and its first step.
+/// A confirmed plan starts: its run (recorded with the incident's marker),
+/// then its first step — after the failure's evidence is saved, for a
+/// rollback (the rollback replaces what holds it; a bounded wait).
 pub(super) fn start_run(
     s: &mut State,
     p: RollbackPlan,
     override_reason: Option<String>,
+    group: Option<String>,
     fx: &mut Vec<Effect>,
 ) {
     let id = p.id;
-    s.runs.push(super::state::Run {
-        plan: p,
-        step: 0,
-        started_at: s.now,
-        step_started_at: s.now,
-        progress: None,
-        after: None,
-        outcome: None,
-        override_reason,
-        verify_until: None,
-        verified_replicas: false,
-        halted_by_note: None,
-        halted_by_group: None,
-        awaiting_evidence: None,
-        unknown_step: None,
-        autosync_fought: false,
-        progress_failing: None,
-        caveat: None,
-        superseded: None,
-    });
-    // What the failing revision left is saved before the rollback
-    // replaces it; the first step waits for it (a bounded wait).
-    let rollback = s.runs.last().is_some_and(|r| r.plan.is_rollback());
-    if rollback && s.settings.save_evidence && !dry_run(s) {
-        let now = s.now;
-        let t = s.runs.last().map(|r| r.plan.target.name.clone()).unwrap_or_default();
-        if let Some(r) = s.run_mut(id) {
-            r.awaiting_evidence = Some(now);
-        }
+    let t = p.target.name.clone();
+    let evidence = p.is_rollback() && s.settings.save_evidence && !dry_run(s);
+    let marker = Marker::RunStarted {
+        target: t.clone(),
+        plan: id.0,
+        kind: p.kind,
+        from: RevFact::of(&p.from),
+        to: RevFact::of(&p.to),
+        group: group.clone(),
+    };
+    let text = match &group {
+        Some(g) => format!("plan #{id} started ({}), in group {g}", p.title()),
+        None => format!("plan #{id} started ({})", p.title()),
+    };
+    record(s, fx, EntryKind::Action, Some(t.clone()), text, vec![], Some(marker));
+    let doing = if evidence {
+        Doing::SavingEvidence
+    } else {
+        Doing::Sending
+    };
+    s.runs.push(Run::new(p, s.now, override_reason, doing));
+    if evidence {
         super::evidence::request(s, &t, Some(id), "before the rollback", fx);
         return;
     }
     start_step(s, id, fx);
 }
 
-/// Emits the effect for the run's current step.
+/// Emits the effect for the run's current step, or ends the run.
 pub(super) fn start_step(s: &mut State, id: PlanId, fx: &mut Vec<Effect>) {
     let now = s.now;
+    let dry = dry_run(s);
     let Some(run) = s.run_mut(id) else { return };
-    let halt = match (&run.halted_by_note, &run.halted_by_group) {
-        (Some(why), _) => Some(format!("the note could not be written ({why})")),
-        (None, Some(why)) => Some(format!("its group stopped: {why}")),
-        (None, None) => None,
-    };
-    if let Some(why) = halt {
-        if run.step < run.plan.steps.len() {
-            let msg = format!("plan stopped before step {}: {why}", run.step + 1);
+    let n = run.step();
+    if let Some(h) = run.halt().cloned() {
+        if n < run.plan.steps.len() {
+            let msg = format!("plan stopped before step {}: {}", n + 1, h.why());
             let lines = ran_and_not(run);
             fail_run_with(s, id, fx, msg, lines);
             return;
         }
     }
-    run.step_started_at = now;
-    let dry_run = dry_run(s);
-    let Some(run) = s.run_mut(id) else { return };
-    let Some(step) = run.plan.steps.get(run.step).cloned() else {
-        run.outcome = Some(Outcome::Succeeded);
-        let t = run.plan.target.name.clone();
-        if dry_run {
-            // Nothing was rolled back: not a drill of the runbook working.
-            run.caveat = Some("dry run: nothing was changed".into());
-            record(
-                s,
-                fx,
-                EntryKind::Done,
-                Some(t),
-                "dry run finished: nothing was changed; it does not count as the runbook having worked (a drill that rolls staging back does)".into(),
-                vec![],
-                None,
-            );
-            return;
-        }
-        let rollback = run.plan.is_rollback();
-        let text = if rollback {
-            "rollback finished; follow-ups stay open on the checklist"
+    let Some(step) = run.plan.steps.get(n).cloned() else {
+        let ending = if dry {
+            Ending::DryRun
         } else {
-            "plan finished"
+            Ending::Finished
         };
-        // The runbook worked: later sessions and `rbtui drills` read it.
-        let marker = rollback.then(|| super::entry::Marker::Worked {
-            target: t.clone(),
-            mode: s.settings.mode.label().to_string(),
-        });
-        if rollback {
-            let (mode, now) = (s.settings.mode, s.now);
-            let w = &mut s.row_mut(&t).last_worked;
-            match mode {
-                super::model::Mode::Live => w.real = Some(now),
-                super::model::Mode::Rehearsal => w.drill = Some(now),
-                _ => {}
-            }
-        }
-        record(s, fx, EntryKind::Done, Some(t), text.into(), vec![], marker);
-        return;
+        return conclude(s, id, ending, fx);
     };
     let plan = Box::new(run.plan.clone());
-    let plan_id = plan.id;
     let t = plan.target.name.clone();
-    let n = run.step + 1;
     match &step {
-        PlanStep::DisableAutoSync
-        | PlanStep::EnableAutoSync
-        | PlanStep::EditInput(_)
-        | PlanStep::Rollback { .. }
-        | PlanStep::Retag { .. }
-        | PlanStep::Restart => {
-            let text = if dry_run {
-                format!(
-                    "step {n} (dry run, nothing is changed): {}",
-                    step.describe(&plan.target, &plan.from)
-                )
+        s_ if s_.mutates() => {
+            run.enter(n, now, Doing::Sending);
+            let what = step.describe(&plan.target, &plan.from);
+            let text = if dry {
+                format!("step {} (dry run, nothing is changed): {what}", n + 1)
             } else {
-                format!("step {n}: {}", step.describe(&plan.target, &plan.from))
+                format!("step {}: {what}", n + 1)
             };
             // The announcement travels inside the effect: the runtime sends
             // nothing unless this entry is on disk.
             s.unrecorded += 1;
             fx.push(Effect::Execute {
                 plan,
-                step: n - 1,
+                step: n,
                 announce: NoteEntry {
-                    at: s.now,
+                    at: now,
                     kind: EntryKind::Action,
                     target: Some(t),
                     text,
                     details: vec![],
                     marker: None,
                 },
-                dry_run,
+                dry_run: dry,
             });
         }
-        PlanStep::WaitForRollout { .. } | PlanStep::Verify if dry_run => {
-            record(
-                s,
-                fx,
-                EntryKind::Action,
-                Some(t),
-                format!(
-                    "step {n} skipped: a dry run rolled nothing back, so there is nothing to watch or verify"
-                ),
-                vec![],
-                None,
+        PlanStep::WaitForRollout { .. } | PlanStep::Verify if dry => {
+            let text = format!(
+                "step {} skipped: a dry run rolled nothing back, so there is nothing to watch or verify",
+                n + 1
             );
-            next_step(s, plan_id, fx);
+            record(s, fx, EntryKind::Action, Some(t), text, vec![], None);
+            next_step(s, id, fx);
         }
         PlanStep::WaitForRollout { .. } => {
+            run.enter(
+                n,
+                now,
+                Doing::Watching {
+                    progress: None,
+                    blind: None,
+                },
+            );
             fx.push(Effect::ReadProgress {
-                plan_id,
+                plan_id: id,
                 plan,
                 delay_ms: 0,
             });
         }
-        PlanStep::Verify => {
-            let w = super::verify::window(&s.settings, &t);
-            let until = s.now + chrono::Duration::seconds(w.secs);
-            if let Some(r) = s.run_mut(plan_id) {
-                r.verify_until = Some(until);
-            }
-            record(
-                s,
-                fx,
-                EntryKind::Verify,
-                Some(t.clone()),
-                format!(
-                    "verifying: watching health and metrics for up to {} ({})",
-                    super::verify::span(w.secs),
-                    w.why
-                ),
-                vec![],
-                None,
-            );
-            fx.push(Effect::ReadVerify {
-                plan_id,
-                target: t,
-                delay_ms: 0,
-            });
-        }
+        _ => start_verify(s, id, n, fx),
     }
 }
 
-pub(super) fn current_run(s: &mut State, plan_id: PlanId) -> Option<&mut Run> {
-    s.run_mut(plan_id)
+/// The Verify step starts: health is re-read until the window ends.
+fn start_verify(s: &mut State, id: PlanId, step: usize, fx: &mut Vec<Effect>) {
+    let now = s.now;
+    let Some(run) = s.run_mut(id) else { return };
+    let t = run.plan.target.name.clone();
+    let w = super::verify::window(&s.settings, &t);
+    let until = now + chrono::Duration::seconds(w.secs);
+    if let Some(run) = s.run_mut(id) {
+        let doing = Doing::Verifying {
+            until,
+            replicas: None,
+            last: None,
+        };
+        run.enter(step, now, doing);
+    }
+    let text = format!(
+        "verifying: watching health and metrics for up to {} ({})",
+        super::verify::span(w.secs),
+        w.why
+    );
+    record(s, fx, EntryKind::Verify, Some(t.clone()), text, vec![], None);
+    fx.push(Effect::ReadVerify {
+        plan_id: id,
+        target: t,
+        delay_ms: 0,
+    });
+}
+
+/// The run is over: recorded with how it ended (the incident's marker),
+/// and, for a rollback that ran to its end, the runbook worked.
+pub(super) fn conclude(s: &mut State, id: PlanId, ending: Ending, fx: &mut Vec<Effect>) {
+    let now = s.now;
+    let mode = s.settings.mode;
+    let Some(run) = s.run_mut(id) else { return };
+    let t = run.plan.target.name.clone();
+    let rollback = run.plan.is_rollback();
+    let landed = run.after().map(|h| h.revision.clone());
+    let (result, why, text) = match &ending {
+        Ending::Verified { proof, .. } => (
+            RunResult::Verified,
+            proof.clone(),
+            "rollback finished and verified; follow-ups stay open on the checklist".to_string(),
+        ),
+        Ending::Unproven { caveat, .. } => (
+            RunResult::Unproven,
+            caveat.clone(),
+            format!("rollback finished; recovery NOT proven: {caveat}"),
+        ),
+        Ending::DryRun => (
+            RunResult::DryRun,
+            "dry run: nothing was changed".to_string(),
+            "dry run finished: nothing was changed; it does not count as the runbook having worked (a drill that rolls staging back does)".to_string(),
+        ),
+        Ending::Finished => (RunResult::Finished, String::new(), "plan finished".to_string()),
+        Ending::Failed { why, .. } => (RunResult::Failed, why.clone(), why.clone()),
+    };
+    run.end(now, ending);
+    let worked = rollback && matches!(result, RunResult::Verified | RunResult::Unproven);
+    if worked {
+        let w = &mut s.row_mut(&t).last_worked;
+        match mode {
+            super::model::Mode::Live => w.real = Some(now),
+            super::model::Mode::Rehearsal => w.drill = Some(now),
+            _ => {}
+        }
+        // The runbook worked: later sessions and `rbtui drills` read it.
+        let m = Marker::Worked {
+            target: t.clone(),
+            mode: mode.label().to_string(),
+        };
+        record(s, fx, EntryKind::Done, Some(t.clone()), text, vec![], Some(m));
+    } else if result != RunResult::Failed {
+        record(s, fx, EntryKind::Done, Some(t.clone()), text, vec![], None);
+    }
+    let m = Marker::RunEnded {
+        target: t.clone(),
+        plan: id.0,
+        result,
+        why,
+        landed: landed.filter(|_| result != RunResult::Failed),
+    };
+    let line = format!("plan #{id} ended: {}", result.label());
+    record(s, fx, EntryKind::Result, Some(t), line, vec![], Some(m));
+}
+
+/// The run in flight with this plan, when its step `step` waits for `what`.
+fn waiting(s: &mut State, id: PlanId, step: usize, what: fn(&Doing) -> bool) -> Option<&mut Run> {
+    s.run_mut(id)
+        .filter(|r| r.step() == step && r.doing().is_some_and(what))
 }
 
 pub(super) fn step_finished(
@@ -227,83 +245,21 @@ pub(super) fn step_finished(
 ) {
     let dry = dry_run(s);
     let grouped = in_group(s, plan_id);
-    let Some(run) = current_run(s, plan_id) else {
+    let now = s.now;
+    let Some(run) = waiting(s, plan_id, step, |d| matches!(d, Doing::Sending)) else {
         return;
     };
-    if run.step != step {
-        return;
-    }
-    let what = run.plan.steps[step].clone();
     let t = run.plan.target.name.clone();
     match result {
-        Ok(StepDone { summary, version }) if dry => {
-            run.plan.built_from = version;
-            record(
-                s,
-                fx,
-                EntryKind::Result,
-                Some(t),
-                format!("step {} (dry run): {summary}", step + 1),
-                vec![],
-                None,
-            );
-            next_step(s, plan_id, fx);
-        }
         Ok(StepDone { summary, version }) => {
             run.plan.built_from = version;
-            let from_images = run.plan.from.images.clone();
-            let to_image = run.plan.to.images.first().cloned();
-            let plan_no = run.plan.id;
-            let pair = (run.plan.from.clone(), run.plan.to.clone());
-            // A rollback leaves a marker so later sessions can offer this
-            // image again where the platform keeps no history (Swarm,
-            // Compose), and know the images it replaced as bad.
-            let marker = match (&what, to_image) {
-                (PlanStep::Rollback { .. }, Some(img)) => Some(super::entry::Marker::Deployed {
-                    target: t.clone(),
-                    image: img.full(),
-                    incident: s.settings.incident.clone(),
-                    from: from_images.iter().map(|i| i.full()).collect(),
-                    from_rev: Some(pair.0.id.to_string()),
-                    to_rev: Some(pair.1.id.to_string()),
-                    from_sha: pair.0.git_sha.clone(),
-                    to_sha: pair.1.git_sha.clone(),
-                }),
-                _ => None,
-            };
-            if matches!(what, PlanStep::Rollback { .. }) {
-                s.row_mut(&t).rolled_back = Some(pair);
-                let why = format!(
-                    "rolled back from at {} in this incident (plan #{plan_no})",
-                    super::fmt::hms(s.now)
-                );
-                s.row_mut(&t)
-                    .rolled_back_from
-                    .extend(from_images.into_iter().map(|i| (i, why.clone())));
+            if dry {
+                let text = format!("step {} (dry run): {summary}", step + 1);
+                record(s, fx, EntryKind::Result, Some(t), text, vec![], None);
+            } else {
+                let text = format!("step {} ok: {summary}", step + 1);
+                step_applied(s, plan_id, step, text, summary, fx);
             }
-            record(
-                s,
-                fx,
-                EntryKind::Result,
-                Some(t.clone()),
-                format!("step {} ok: {summary}", step + 1),
-                vec![],
-                marker,
-            );
-            if let PlanStep::Retag { image, .. } = &what {
-                retag_follow_up(s, fx, &t, image);
-            }
-            let ev = match what {
-                PlanStep::DisableAutoSync => Some(AutoEvent::AutoSyncDisabled),
-                PlanStep::EnableAutoSync => Some(AutoEvent::AutoSyncEnabled),
-                PlanStep::Rollback { .. } => Some(AutoEvent::RollbackStarted),
-                PlanStep::EditInput(InputEdit::PinVar { .. }) => Some(AutoEvent::InputsPinned),
-                _ => None,
-            };
-            if let Some(ev) = ev {
-                auto_tick(s, fx, &t, ev, Some(summary));
-            }
-            fx.push(Effect::LoadHistory(t.clone()));
             next_step(s, plan_id, fx);
         }
         Err(e @ BackendError::Stale { .. }) if grouped => {
@@ -313,35 +269,9 @@ pub(super) fn step_finished(
             let lines = ran_and_not(run);
             fail_run_with(s, plan_id, fx, msg, lines);
         }
-        Err(BackendError::Stale { built_from, now }) => {
-            let to = run.plan.to.id.clone();
-            let reenable = !run.plan.is_rollback();
-            let exact = run.plan.exact_template;
-            let retag = run.plan.is_retag();
-            let msg = BackendError::Stale { built_from, now }.to_string();
-            record(
-                s,
-                fx,
-                EntryKind::Stale,
-                Some(t.clone()),
-                format!("step {} not applied: {msg}; rebuilding the plan", step + 1),
-                vec![],
-                None,
-            );
-            s.runs.retain(|r| r.plan.id != plan_id);
-            s.pending_plan = Some(super::state::PendingPlan {
-                target: t.clone(),
-                to: to.to_string(),
-                reenable,
-                exact,
-                retag,
-                after_stale: true,
-                asked_at: s.now,
-            });
-            fx.push(Effect::LoadHistory(t));
-        }
+        Err(e @ BackendError::Stale { .. }) => replan_stale(s, plan_id, step, e, fx),
         Err(e @ BackendError::NotSent(_)) => {
-            let msg = format!("step {} not run: {}", step + 1, e);
+            let msg = format!("step {} not run: {e}", step + 1);
             let mut lines = ran_and_not(run);
             lines.push(
                 "free space for the note (see the header), then plan again: the plan is re-read from the platform"
@@ -349,19 +279,11 @@ pub(super) fn step_finished(
             );
             fail_run_with(s, plan_id, fx, msg, lines);
         }
-        Err(BackendError::OutcomeUnknown(why)) => {
-            run.unknown_step = Some((step, 0));
+        Err(e @ BackendError::OutcomeUnknown(_)) => {
+            run.enter(step, now, Doing::Settling { rereads: 0 });
             let plan = Box::new(run.plan.clone());
-            let msg = BackendError::OutcomeUnknown(why).to_string();
-            record(
-                s,
-                fx,
-                EntryKind::Unknown,
-                Some(t.clone()),
-                format!("step {}: {msg}; re-reading {t} to decide", step + 1),
-                vec![],
-                None,
-            );
+            let text = format!("step {}: {e}; re-reading {t} to decide", step + 1);
+            record(s, fx, EntryKind::Unknown, Some(t.clone()), text, vec![], None);
             s.flash = Some((
                 true,
                 format!("{t}: step {} outcome unknown; re-reading", step + 1),
@@ -372,8 +294,83 @@ pub(super) fn step_finished(
                 delay_ms: 1000,
             });
         }
-        Err(e) => fail_run(s, plan_id, fx, format!("step {} failed: {}", step + 1, e)),
+        Err(e) => fail_run(s, plan_id, fx, format!("step {} failed: {e}", step + 1)),
     }
+}
+
+/// A mutating step was applied: recorded (a rollback with the marker later
+/// sessions and the incident read), its checklist step ticked.
+/// `text` is the entry, `summary` the platform's words (the tick's proof).
+fn step_applied(
+    s: &mut State,
+    plan_id: PlanId,
+    step: usize,
+    text: String,
+    summary: String,
+    fx: &mut Vec<Effect>,
+) {
+    let incident = s.settings.incident.clone();
+    let Some(run) = s.run_mut(plan_id) else { return };
+    let what = run.plan.steps[step].clone();
+    let p = &run.plan;
+    let t = p.target.name.clone();
+    // A rollback leaves a marker so later sessions can offer this image
+    // again where the platform keeps no history (Swarm, Compose), know the
+    // images it replaced as bad, and the incident knows the target left
+    // the bad revision.
+    let marker = match (&what, p.to.images.first()) {
+        (PlanStep::Rollback { .. } | PlanStep::Retag { .. }, Some(img)) => Some(Marker::Deployed {
+            target: t.clone(),
+            image: img.full(),
+            incident,
+            from: p.from.images.iter().map(|i| i.full()).collect(),
+            from_rev: Some(p.from.id.to_string()),
+            to_rev: Some(p.to.id.to_string()),
+            from_sha: p.from.git_sha.clone(),
+            to_sha: p.to.git_sha.clone(),
+            plan: Some(plan_id.0),
+        }),
+        _ => None,
+    };
+    record(s, fx, EntryKind::Result, Some(t.clone()), text, vec![], marker);
+    if let PlanStep::Retag { image, .. } = &what {
+        retag_follow_up(s, fx, &t, image);
+    }
+    let ev = match what {
+        PlanStep::DisableAutoSync => Some(AutoEvent::AutoSyncDisabled),
+        PlanStep::EnableAutoSync => Some(AutoEvent::AutoSyncEnabled),
+        PlanStep::Rollback { .. } => Some(AutoEvent::RollbackStarted),
+        PlanStep::EditInput(InputEdit::PinVar { .. }) => Some(AutoEvent::InputsPinned),
+        _ => None,
+    };
+    if let Some(ev) = ev {
+        auto_tick(s, fx, &t, ev, Some(summary));
+    }
+    fx.push(Effect::LoadHistory(t));
+}
+
+/// The platform moved since the plan was built: nothing was applied; the
+/// plan is rebuilt from a fresh read and shown again for review.
+fn replan_stale(s: &mut State, plan_id: PlanId, step: usize, e: BackendError, fx: &mut Vec<Effect>) {
+    let Some(run) = s.run_mut(plan_id) else { return };
+    let p = &run.plan;
+    let t = p.target.name.clone();
+    let pending = super::state::PendingPlan {
+        target: t.clone(),
+        to: p.to.id.to_string(),
+        reenable: p.kind == super::plan::PlanKind::Reenable,
+        exact: p.exact_template,
+        retag: p.is_retag(),
+        after_stale: true,
+        asked_at: s.now,
+    };
+    let msg = format!("step {} not applied: {e}; rebuilding the plan", step + 1);
+    record(s, fx, EntryKind::Stale, Some(t.clone()), msg.clone(), vec![], None);
+    conclude(s, plan_id, Ending::Failed { why: msg, after: None }, fx);
+    // The incident keeps the run's end; the screen shows the plan rebuilt.
+    s.runs.retain(|r| r.plan.id != plan_id);
+    s.pending_plan = Some(pending);
+    fx.push(Effect::LoadHistory(t));
 }
 
 /// A re-tag leaves no git trace: the revert PR is due within the hour,
@@ -402,18 +399,15 @@ fn in_group(s: &State, id: PlanId) -> bool {
 }
 
 /// "ran: step 1 …" and "not run: step 2 …" lines for a plan that stopped.
-fn ran_and_not(run: &super::state::Run) -> Vec<String> {
+pub(super) fn ran_and_not(run: &Run) -> Vec<String> {
     let p = &run.plan;
+    let at = run.step();
     p.steps
         .iter()
         .enumerate()
         .map(|(i, st)| {
-            let state = if i < run.step { "ran" } else { "NOT run" };
-            format!(
-                "{state}: step {} {}",
-                i + 1,
-                st.describe(&p.target, &p.from)
-            )
+            let state = if i < at { "ran" } else { "NOT run" };
+            format!("{state}: step {} {}", i + 1, st.describe(&p.target, &p.from))
         })
         .collect()
 }
@@ -430,20 +424,19 @@ pub(super) fn step_settled(
     result: Result<Settled, BackendError>,
     fx: &mut Vec<Effect>,
 ) {
-    let Some(run) = current_run(s, plan_id) else {
+    let now = s.now;
+    let Some(run) = waiting(s, plan_id, step, |d| matches!(d, Doing::Settling { .. })) else {
         return;
     };
-    let Some((pending, tries)) = run.unknown_step else {
-        return;
+    let tries = match run.doing() {
+        Some(Doing::Settling { rereads }) => *rereads,
+        _ => 0,
     };
-    if pending != step {
-        return;
-    }
     let t = run.plan.target.name.clone();
     let st = match result {
         Ok(st) => st,
         Err(e) if tries + 1 < SETTLE_TRIES => {
-            run.unknown_step = Some((step, tries + 1));
+            run.enter(step, now, Doing::Settling { rereads: tries + 1 });
             let plan = Box::new(run.plan.clone());
             s.flash = Some((true, format!("{t}: re-read failed ({e}); trying again")));
             fx.push(Effect::Settle {
@@ -454,57 +447,36 @@ pub(super) fn step_settled(
             return;
         }
         Err(e) => {
-            return fail_run(
-                s,
-                plan_id,
-                fx,
-                format!(
-                    "step {} outcome still unknown: re-reading {t} failed {SETTLE_TRIES} times ({e}); check the platform by hand before acting again",
-                    step + 1
-                ),
+            let msg = format!(
+                "step {} outcome still unknown: re-reading {t} failed {SETTLE_TRIES} times ({e}); check the platform by hand before acting again",
+                step + 1
             );
+            return fail_run(s, plan_id, fx, msg);
         }
     };
-    run.unknown_step = None;
+    let n = step + 1;
     match st.applied {
         Some(true) => {
             run.plan.built_from = st.version.clone();
-            record(
-                s,
-                fx,
-                EntryKind::Result,
-                Some(t.clone()),
-                format!(
-                    "step {} applied (decided by re-reading: {})",
-                    step + 1,
-                    st.seen
-                ),
-                vec![],
-                None,
-            );
-            fx.push(Effect::LoadHistory(t));
+            run.enter(step, now, Doing::Sending);
+            let text = format!("step {n} applied (decided by re-reading: {})", st.seen);
+            step_applied(s, plan_id, step, text, st.seen, fx);
             next_step(s, plan_id, fx);
         }
-        Some(false) => fail_run(
-            s,
-            plan_id,
-            fx,
-            format!(
-                "step {} was not applied (decided by re-reading: {}); nothing changed",
-                step + 1,
+        Some(false) => {
+            let msg = format!(
+                "step {n} was not applied (decided by re-reading: {}); nothing changed",
                 st.seen
-            ),
-        ),
-        None => fail_run(
-            s,
-            plan_id,
-            fx,
-            format!(
-                "step {} outcome still unknown after re-reading ({}); check the platform by hand before acting again",
-                step + 1,
+            );
+            fail_run(s, plan_id, fx, msg)
+        }
+        None => {
+            let msg = format!(
+                "step {n} outcome still unknown after re-reading ({}); check the platform by hand before acting again",
                 st.seen
-            ),
-        ),
+            );
+            fail_run(s, plan_id, fx, msg)
+        }
     }
 }
 
@@ -586,451 +558,10 @@ pub(super) fn fail_run_with(
     details: Vec<String>,
 ) {
     let Some(run) = s.run_mut(id) else { return };
-    run.outcome = Some(Outcome::Failed(msg.clone()));
     let t = run.plan.target.name.clone();
-    record(
-        s,
-        fx,
-        EntryKind::Failed,
-        Some(t.clone()),
-        msg.clone(),
-        details,
-        None,
-    );
+    let after = run.after().cloned();
+    record(s, fx, EntryKind::Failed, Some(t.clone()), msg.clone(), details, None);
     s.flash = Some((true, format!("{t}: {msg}")));
+    conclude(s, id, Ending::Failed { why: msg, after }, fx);
     fx.push(Effect::LoadHistory(t));
-}
-
-pub(super) fn progress_read(
-    s: &mut State,
-    plan_id: PlanId,
-    result: Result<super::model::Progress, BackendError>,
-    fx: &mut Vec<Effect>,
-) {
-    let poll = s.settings.progress_poll_ms;
-    let now = s.now;
-    let Some(run) = current_run(s, plan_id) else {
-        return;
-    };
-    if !matches!(
-        run.plan.steps.get(run.step),
-        Some(PlanStep::WaitForRollout { .. })
-    ) {
-        return;
-    }
-    let t = run.plan.target.name.clone();
-    let plan = Box::new(run.plan.clone());
-    let timeout = match run.plan.steps.get(run.step) {
-        Some(PlanStep::WaitForRollout { timeout_secs }) => *timeout_secs,
-        _ => 0,
-    };
-    let timed_out = (now - run.step_started_at).num_seconds() > timeout;
-    let recovered = match (&result, run.progress_failing.take()) {
-        (Ok(_), Some((since, _))) => Some(since),
-        (Err(_), prev) => {
-            run.progress_failing = prev;
-            None
-        }
-        _ => None,
-    };
-    if let Some(since) = recovered {
-        record(
-            s,
-            fx,
-            EntryKind::Source,
-            Some(t.clone()),
-            format!(
-                "{t} answers again (rollout reads failed from {} to {}): the rollout is judged from what it says now",
-                super::fmt::hms(since),
-                super::fmt::hms(s.now)
-            ),
-            vec![],
-            None,
-        );
-    }
-    let Some(run) = current_run(s, plan_id) else {
-        return;
-    };
-    match result {
-        Ok(p) if timed_out && !p.phase.is_terminal() => {
-            run.progress = Some(p.clone());
-            fail_run(
-                s,
-                plan_id,
-                fx,
-                format!(
-                    "rollout did not converge within {}: {}",
-                    super::fmt::age(timeout),
-                    p.message
-                ),
-            );
-        }
-        Ok(p) => {
-            let changed =
-                run.progress.as_ref().map(|o| (&o.message, o.phase)) != Some((&p.message, p.phase));
-            run.progress = Some(p.clone());
-            if changed {
-                let text = format!(
-                    "{} ({}/{} updated, {}/{} ready, {} old)",
-                    p.message, p.updated, p.desired, p.ready, p.desired, p.old
-                );
-                record(
-                    s,
-                    fx,
-                    EntryKind::Progress,
-                    Some(t.clone()),
-                    text,
-                    vec![],
-                    None,
-                );
-            }
-            match p.phase {
-                ProgressPhase::Converged => {
-                    match &p.unproven {
-                        None => auto_tick(s, fx, &t, AutoEvent::Converged, Some(p.message.clone())),
-                        Some(why) => not_ticked(s, fx, &t, AutoEvent::Converged, why.clone()),
-                    }
-                    fx.push(Effect::LoadHistory(t.clone()));
-                    next_step(s, plan_id, fx);
-                }
-                ProgressPhase::Failed => fail_run(s, plan_id, fx, format!("rollout failed: {}", p.message)),
-                _ => fx.push(Effect::ReadProgress {
-                    plan_id,
-                    plan,
-                    delay_ms: poll,
-                }),
-            }
-        }
-        Err(e) => {
-            // The platform does not answer: the rollout goes on without
-            // us. Its outcome is unknown, said once; rbtui keeps reading
-            // and judges it when the platform answers, even past the
-            // timeout (a timeout during an outage proves nothing).
-            if run.progress_failing.is_none() {
-                run.progress_failing = Some((now, e.to_string()));
-                record(
-                    s,
-                    fx,
-                    EntryKind::Unknown,
-                    Some(t.clone()),
-                    format!(
-                        "outcome unknown: the rollout's state cannot be read since {} ({e}); rbtui keeps reading and judges it when {t} answers",
-                        super::fmt::hms(now)
-                    ),
-                    vec![],
-                    None,
-                );
-            }
-            s.flash = Some((
-                true,
-                format!("{t}: rollout state unreadable ({e}); outcome unknown, still reading"),
-            ));
-            fx.push(Effect::ReadProgress {
-                plan_id,
-                plan,
-                delay_ms: poll * 2,
-            });
-        }
-    }
-}
-
-pub(super) fn verify_read(
-    s: &mut State,
-    plan_id: PlanId,
-    result: Result<Health, BackendError>,
-    fx: &mut Vec<Effect>,
-) {
-    let now = s.now;
-    let th = s.settings.thresholds;
-    let Some(run) = current_run(s, plan_id) else {
-        return;
-    };
-    let t = run.plan.target.name.clone();
-    let h = match result {
-        Ok(h) => h,
-        Err(e) => {
-            s.flash = Some((true, format!("{t}: health read failed: {e}; retrying")));
-            fx.push(Effect::ReadVerify {
-                plan_id,
-                target: t,
-                delay_ms: 2000,
-            });
-            return;
-        }
-    };
-    run.after = Some(h.clone());
-    let mut want: Vec<String> = run
-        .plan
-        .to
-        .images
-        .iter()
-        .map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default()))
-        .collect();
-    let mut have: Vec<String> = h
-        .images
-        .iter()
-        .map(|i| format!("{}:{}", i.repository, i.tag.clone().unwrap_or_default()))
-        .collect();
-    // Compared as sets: platforms list images in their own order.
-    want.sort();
-    want.dedup();
-    have.sort();
-    have.dedup();
-    // Ready on the revision rolled back to, not ready at all: during a
-    // rollout old pods count as ready (as kubectl counts them).
-    let ready = h.ready_on_template.unwrap_or(h.ready);
-    let replicas_ok = ready == h.desired
-        && h.desired > 0
-        && h.crashlooping == 0
-        && (want.is_empty() || want == have);
-    if replicas_ok && !run.verified_replicas {
-        run.verified_replicas = true;
-        let before = run.plan.before.clone();
-        let plan_to = run.plan.to.clone();
-        let evidence = evidence_rows(before.as_ref(), &h, &run.plan);
-        record(
-            s,
-            fx,
-            EntryKind::Evidence,
-            Some(t.clone()),
-            if want.is_empty() {
-                format!(
-                    "{}/{} ready; images NOT compared: the target revision records none",
-                    ready, h.desired
-                )
-            } else {
-                format!(
-                    "verified: {}/{} ready on {}",
-                    ready,
-                    h.desired,
-                    plan::images_text(&plan_to)
-                )
-            },
-            evidence,
-            None,
-        );
-        if want.is_empty() {
-            not_ticked(
-                s,
-                fx,
-                &t,
-                AutoEvent::Verified,
-                "the target revision records no image, so what runs was not compared".into(),
-            );
-        } else {
-            let read: Vec<String> = h.images.iter().map(|i| i.full()).collect();
-            auto_tick(
-                s,
-                fx,
-                &t,
-                AutoEvent::Verified,
-                Some(format!(
-                    "{}/{} ready; the platform reports {}",
-                    ready,
-                    h.desired,
-                    read.join(", ")
-                )),
-            );
-        }
-        let probe = h
-            .signals
-            .iter()
-            .find(|g| g.kind == super::signals::SignalKind::Probe);
-        match (h.probe_ok, probe) {
-            (Some(true), Some(g)) => auto_tick(
-                s,
-                fx,
-                &t,
-                AutoEvent::ProbeAnswered,
-                Some(format!("probe {}: {}", g.name, g.display)),
-            ),
-            (Some(true), None) => auto_tick(
-                s,
-                fx,
-                &t,
-                AutoEvent::ProbeAnswered,
-                Some("the platform's health probe passes".into()),
-            ),
-            (Some(false), _) => not_ticked(
-                s,
-                fx,
-                &t,
-                AutoEvent::ProbeAnswered,
-                format!(
-                    "the health probe fails{}",
-                    probe
-                        .map(|g| format!(": {}", g.display))
-                        .unwrap_or_default()
-                ),
-            ),
-            (None, _) => not_ticked(
-                s,
-                fx,
-                &t,
-                AutoEvent::ProbeAnswered,
-                "no health probe is configured for this target".into(),
-            ),
-        }
-    }
-    let Some(run) = s.run_mut(plan_id) else {
-        return;
-    };
-    let rec = verdict::recovered(&h, &th, now);
-    let metrics_ok = matches!(rec, verdict::Recovery::Recovered(_));
-    let until = run.verify_until.unwrap_or(now);
-    if run.verified_replicas && metrics_ok {
-        let text = format!("metrics recovered: {}", metric_text(&h));
-        let before = run
-            .plan
-            .before
-            .as_ref()
-            .map(metric_text)
-            .unwrap_or_else(|| "unknown".into());
-        record(
-            s,
-            fx,
-            EntryKind::Recovered,
-            Some(t.clone()),
-            text.clone(),
-            vec![
-                format!("before: {before}"),
-                format!("after: {}", metric_text(&h)),
-            ],
-            None,
-        );
-        auto_tick(
-            s,
-            fx,
-            &t,
-            AutoEvent::MetricsRecovered,
-            Some(metric_text(&h)),
-        );
-        next_step(s, plan_id, fx);
-    } else if now >= until {
-        let what = if !run.verified_replicas {
-            format!(
-                "not verified: {}/{} ready, images {}",
-                h.ready,
-                h.desired,
-                plan::images_text(&super::model::Revision {
-                    images: h.images.clone(),
-                    ..run.plan.to.clone()
-                })
-            )
-        } else {
-            match &rec {
-                verdict::Recovery::Unproven(why) => {
-                    format!("replicas verified; recovery not proven: {why}")
-                }
-                verdict::Recovery::NotYet(why) => format!(
-                    "metrics not recovered within the window: {}; {why}",
-                    metric_text(&h)
-                ),
-                verdict::Recovery::Recovered(m) => format!("metrics recovered: {m}"),
-            }
-        };
-        if run.verified_replicas {
-            record(
-                s,
-                fx,
-                EntryKind::NotRecovered,
-                Some(t.clone()),
-                what.clone(),
-                vec![],
-                None,
-            );
-            if let Some(r) = s.run_mut(plan_id) {
-                r.caveat = Some(what);
-            }
-            next_step(s, plan_id, fx);
-        } else {
-            fail_run(s, plan_id, fx, what);
-        }
-    } else {
-        fx.push(Effect::ReadVerify {
-            plan_id,
-            target: t,
-            delay_ms: 2000,
-        });
-    }
-}
-
-pub(super) fn metric_text(h: &Health) -> String {
-    let e = h
-        .error_rate
-        .map(|e| format!("5xx {:.1}%", e * 100.0))
-        .unwrap_or_else(|| "5xx n/a".into());
-    let l = h
-        .latency_p95_ms
-        .map(|l| format!("p95 {l:.0} ms"))
-        .unwrap_or_else(|| "p95 n/a".into());
-    format!("{e}, {l}")
-}
-
-pub(super) fn evidence_rows(
-    before: Option<&Health>,
-    after: &Health,
-    p: &RollbackPlan,
-) -> Vec<String> {
-    let cell = |h: Option<&Health>, f: &dyn Fn(&Health) -> String| {
-        h.map(f).unwrap_or_else(|| "unknown".into())
-    };
-    let imgs = |h: &Health| {
-        h.images
-            .iter()
-            .map(|i| i.short())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let rows: Vec<(&str, String, String)> = vec![
-        (
-            "revision",
-            p.from.id.to_string(),
-            format!("{} (content of {})", after.revision, p.to.id),
-        ),
-        ("images", cell(before, &imgs), imgs(after)),
-        (
-            "ready",
-            cell(before, &|h| format!("{}/{}", h.ready, h.desired)),
-            format!("{}/{}", after.ready, after.desired),
-        ),
-        (
-            "crash-looping",
-            cell(before, &|h| h.crashlooping.to_string()),
-            after.crashlooping.to_string(),
-        ),
-        (
-            "5xx rate",
-            cell(before, &|h| {
-                h.error_rate
-                    .map(|e| format!("{:.1}%", e * 100.0))
-                    .unwrap_or("n/a".into())
-            }),
-            after
-                .error_rate
-                .map(|e| format!("{:.1}%", e * 100.0))
-                .unwrap_or("n/a".into()),
-        ),
-        (
-            "p95 latency",
-            cell(before, &|h| {
-                h.latency_p95_ms
-                    .map(|l| format!("{l:.0} ms"))
-                    .unwrap_or("n/a".into())
-            }),
-            after
-                .latency_p95_ms
-                .map(|l| format!("{l:.0} ms"))
-                .unwrap_or("n/a".into()),
-        ),
-    ];
-    let mut out = vec![
-        "| | before | after |".to_string(),
-        "|---|---|---|".to_string(),
-    ];
-    out.extend(
-        rows.into_iter()
-            .map(|(k, b, a)| format!("| {k} | {b} | {a} |")),
-    );
-    out
 }

@@ -3,6 +3,7 @@
 //! next to the config) is the job of the loader outside the core.
 
 use super::model::Kind;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Something rbtui does that ticks a step by itself.
@@ -84,3 +85,12 @@ pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
     }
     s
 }
+
+/// A hand or automatic tick of a checklist step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tick {
+    pub at: DateTime<Utc>,
+    pub auto: bool,
+    pub evidence: Option<String>,
+}
+

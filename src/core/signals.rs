@@ -41,6 +41,11 @@ pub struct Signal {
     /// how many seconds it has held.
     #[serde(default)]
     pub pending_secs: Option<i64>,
+    /// How long (seconds) the criterion has NOT held, without a break, up
+    /// to the newest sample: what a recovery needs to last its window.
+    /// `None` when it holds now or nothing was read.
+    #[serde(default)]
+    pub clear_secs: Option<i64>,
     /// Recent values, oldest first, for the sparkline.
     pub history: Vec<f64>,
 }
@@ -170,6 +175,41 @@ pub fn holding_for(c: &Criterion, samples: &[(DateTime<Utc>, f64)]) -> Option<i6
     Some((last.0 - since).num_seconds())
 }
 
+/// How long (seconds) the criterion has not held, without a break, up to
+/// the newest sample; a non-finite sample is never "clear". Samples clear
+/// over the whole window (from its start, within a step) count as the
+/// whole window. `None` when it holds (or cannot be judged) at the newest
+/// sample.
+pub fn clear_for(
+    c: &Criterion,
+    samples: &[(DateTime<Utc>, f64)],
+    now: DateTime<Utc>,
+    step_secs: i64,
+) -> Option<i64> {
+    let ok = |v: f64| v.is_finite() && !c.op.holds(v, c.threshold);
+    let last = samples.last()?;
+    if !ok(last.1) {
+        return None;
+    }
+    let run: Vec<&(DateTime<Utc>, f64)> = samples.iter().rev().take_while(|(_, v)| ok(*v)).collect();
+    let since = run.last()?.0;
+    let start = now - chrono::Duration::seconds(c.for_secs);
+    if run.len() == samples.len() && since <= start + chrono::Duration::seconds(step_secs) {
+        return Some(c.for_secs.max((last.0 - since).num_seconds()));
+    }
+    Some((last.0 - since).num_seconds())
+}
+
+/// The value in the criterion's own unit (latency is shown in ms and
+/// written in the criterion as ms or s, which parse to seconds).
+pub fn criterion_value(kind: SignalKind, shown: f64) -> f64 {
+    if kind == SignalKind::Latency {
+        shown / 1000.0
+    } else {
+        shown
+    }
+}
+
 /// A block-character sparkline of the values (non-finite shown as gaps).
 pub fn sparkline(values: &[f64]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -262,6 +302,23 @@ mod tests {
             "NaN is not a breach"
         );
         assert!(!breached(&c, &[], now, 30));
+    }
+
+    /// A recovery lasts its window only when every sample since the
+    /// window's start is on the healthy side; a dip back over breaks it.
+    #[test]
+    fn a_criterion_is_clear_for_as_long_as_its_samples_stay_healthy() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 10, 0).unwrap();
+        let c = parse_criterion("> 2% for 1m").unwrap();
+        let at = |s: i64| now - chrono::Duration::seconds(s);
+        let all = [(at(60), 0.01), (at(45), 0.01), (at(30), 0.0), (at(15), 0.01), (at(0), 0.01)];
+        assert_eq!(clear_for(&c, &all, now, 15), Some(60));
+        let dip = [(at(60), 0.01), (at(45), 0.03), (at(30), 0.0), (at(15), 0.01), (at(0), 0.01)];
+        assert_eq!(clear_for(&c, &dip, now, 15), Some(30));
+        let now_bad = [(at(15), 0.01), (at(0), 0.03)];
+        assert_eq!(clear_for(&c, &now_bad, now, 15), None);
+        let inf = [(at(15), 0.01), (at(0), f64::INFINITY)];
+        assert_eq!(clear_for(&c, &inf, now, 15), None, "+Inf is never clear");
     }
 
     #[test]

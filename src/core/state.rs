@@ -1,7 +1,7 @@
 //! The whole screen's truth. Rendering reads it; only `update` writes it.
 
 use super::error::BackendError;
-use super::model::{Health, History, ImageRef, Progress, Revision, TargetId, TargetInfo};
+use super::model::{Health, History, Revision, TargetId, TargetInfo};
 use super::plan::{PlanId, RollbackPlan};
 use super::runbook::Runbook;
 use super::verdict::Verdict;
@@ -105,116 +105,9 @@ pub struct NoteFailure {
     pub retried_at: DateTime<Utc>,
 }
 
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Succeeded,
-    Failed(String),
-}
+pub use super::run_state::{Doing, Ending, Halt, Outcome, Run, RunState};
 
-/// A plan being executed and watched.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Run {
-    pub plan: RollbackPlan,
-    pub step: usize,
-    pub started_at: DateTime<Utc>,
-    pub step_started_at: DateTime<Utc>,
-    pub progress: Option<Progress>,
-    pub after: Option<Health>,
-    pub outcome: Option<Outcome>,
-    pub override_reason: Option<String>,
-    /// Verification window end: metrics must recover before it.
-    pub verify_until: Option<DateTime<Utc>>,
-    pub verified_replicas: bool,
-    /// The note failed to take an entry while this run was in flight: no
-    /// further step starts (the one in flight is still followed to its end).
-    pub halted_by_note: Option<String>,
-    /// The run waits (since then) for the evidence of the failure to be
-    /// saved before its first step: the rollback replaces what holds it.
-    pub awaiting_evidence: Option<DateTime<Utc>>,
-    /// Another target of its group failed or went stale: no further step
-    /// starts (unless the group was confirmed to continue on failure).
-    pub halted_by_group: Option<String>,
-    /// The step whose answer was lost, and how many re-reads failed so far.
-    pub unknown_step: Option<(usize, u32)>,
-    /// Auto-sync was seen back on after this run turned it off (said once).
-    pub autosync_fought: bool,
-    /// Reads of the rollout fail since then, and why: its outcome is
-    /// unknown until the platform answers again.
-    pub progress_failing: Option<(DateTime<Utc>, String)>,
-    /// What the finished run could not prove (recovery), for the banner.
-    pub caveat: Option<String>,
-    /// The target ran other images after the run finished (redeployed by
-    /// someone or something else): the rollback no longer holds.
-    pub superseded: Option<String>,
-}
-
-/// What a run is doing now, read from its step and what came back: the
-/// run line and the core ask this one question instead of reading flags.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RunPhase<'a> {
-    /// This step (0-based) is being performed: sent, or watched.
-    Performing(usize),
-    /// This step's answer was lost: the target is re-read to learn whether
-    /// it took effect.
-    Settling {
-        step: usize,
-        rereads: u32,
-    },
-    /// The rollout's state cannot be read since then: its outcome is
-    /// unknown until the platform answers.
-    Blind {
-        step: usize,
-        since: DateTime<Utc>,
-        why: &'a str,
-    },
-    /// The note failed: the step in flight is followed to its end, no
-    /// other starts.
-    Halted(&'a str),
-    /// Another target of the group failed: likewise, no other step starts.
-    GroupStopped(&'a str),
-    /// The evidence of the failure is being saved; the first step waits.
-    SavingEvidence,
-    Done(&'a Outcome),
-}
-
-impl Run {
-    pub fn in_flight(&self) -> bool {
-        self.outcome.is_none()
-    }
-
-    pub fn phase(&self) -> RunPhase<'_> {
-        if let Some(o) = &self.outcome {
-            return RunPhase::Done(o);
-        }
-        if self.awaiting_evidence.is_some() {
-            return RunPhase::SavingEvidence;
-        }
-        if let Some((step, rereads)) = self.unknown_step {
-            return RunPhase::Settling { step, rereads };
-        }
-        if let Some((since, why)) = &self.progress_failing {
-            return RunPhase::Blind {
-                step: self.step,
-                since: *since,
-                why,
-            };
-        }
-        match (&self.halted_by_note, &self.halted_by_group) {
-            (Some(why), _) => RunPhase::Halted(why),
-            (None, Some(why)) => RunPhase::GroupStopped(why),
-            (None, None) => RunPhase::Performing(self.step),
-        }
-    }
-}
-
-/// A hand or automatic tick of a checklist step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tick {
-    pub at: DateTime<Utc>,
-    pub auto: bool,
-    pub evidence: Option<String>,
-}
+pub use super::runbook::Tick;
 
 /// A short memory of a target's error rate and latency.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -260,14 +153,6 @@ pub struct TargetRow {
     pub history_error: Option<BackendError>,
     /// Checklist ticks by step id.
     pub checklist: HashMap<String, Tick>,
-    /// Images this session rolled the target back *from*, with which
-    /// plan: a later plan back to one of them is blocked.
-    pub rolled_back_from: Vec<(ImageRef, String)>,
-    /// The rollback the incident is about (bad → good), for the
-    /// follow-ups: checklist texts, the status message and the re-enable
-    /// plan name it even after a later plan (re-enable) ran. Restored from
-    /// the note on resume.
-    pub rolled_back: Option<(Revision, Revision)>,
     /// When the rollback runbook last worked (earlier notes).
     pub last_worked: super::entry::LastWorked,
     pub revert: RevertLook,
@@ -275,6 +160,9 @@ pub struct TargetRow {
     pub evidence: EvidenceLook,
     /// A re-tag ran: the revert PR is due by then.
     pub retag_due: Option<DateTime<Utc>>,
+    /// A run on it was cut short by the end of an earlier session: its
+    /// first health read here is recorded as the state it was left in.
+    pub after_interruption: bool,
 }
 
 /// Whether a target's evidence was asked for when it turned critical.
@@ -348,6 +236,9 @@ pub struct State {
     pub runs: Vec<Run>,
     /// The group being planned, confirmed or rolled back together.
     pub group: Option<super::group::Group>,
+    /// What happened to each target in this incident (and, resumed, in
+    /// the sessions before): every derived fact is read from it.
+    pub incident: super::incident::Incident,
     pub runbooks: Vec<Runbook>,
     pub activity: Vec<super::action::Recorded>,
     /// Entries sent to the note but not yet confirmed durable.
@@ -382,6 +273,7 @@ impl State {
             session_started: now,
             runs: Vec::new(),
             group: None,
+            incident: Default::default(),
             runbooks,
             activity: Vec::new(),
             unrecorded: 0,
@@ -484,10 +376,10 @@ impl State {
         use super::group::MemberState;
         match self.runs.iter().find(|r| r.plan.id == plan) {
             None => MemberState::NotStarted,
-            Some(r) => match &r.outcome {
+            Some(r) => match r.outcome() {
                 None => MemberState::Running,
                 Some(Outcome::Succeeded) => MemberState::Succeeded,
-                Some(Outcome::Failed(m)) => MemberState::Failed(m.clone()),
+                Some(Outcome::Failed(m)) => MemberState::Failed(m),
             },
         }
     }
@@ -507,26 +399,30 @@ impl State {
             .or(self.runs.last())
     }
 
-    /// The bad and good revisions the follow-ups are about: the rollback
-    /// this incident made on the target, else the rollback being planned
-    /// or run. A re-enable plan is never it.
-    pub fn followup(&self, target: &str) -> Option<(&Revision, &Revision)> {
-        if let Some((from, to)) = self.row(target).and_then(|r| r.rolled_back.as_ref()) {
-            return Some((from, to));
-        }
+    /// The bad and good revisions the follow-ups are about, from the
+    /// incident: the first build rolled back from that the incident had
+    /// not verified good, and what the latest rollback put in its place.
+    /// A target only planned has none.
+    pub fn followup(&self, target: &str) -> Option<(Revision, Revision)> {
+        let (bad, good) = self.incident.story(target)?.followup()?;
+        Some((bad.revision(), good.revision()))
+    }
+
+    /// A run on the target is in flight (a target rolls back one plan at a
+    /// time; other targets stay free).
+    pub fn busy_on(&self, target: &str) -> bool {
         self.runs
             .iter()
-            .rev()
-            .map(|r| &r.plan)
-            .chain(self.plan.as_ref())
-            .chain(self.group.iter().flat_map(|g| g.plans.iter()))
-            .find(|p| p.target.name == target && p.is_rollback())
-            .map(|p| (&p.from, &p.to))
+            .any(|r| r.in_flight() && r.plan.target.name == target)
+            || self.group.as_ref().is_some_and(|g| {
+                g.running() && g.members.iter().any(|m| m == target)
+            })
     }
 
     /// Values for the runbook placeholders, from [`State::followup`].
     pub fn runbook_vars(&self, t: &TargetInfo) -> Vec<(&'static str, String)> {
-        let plan = self.followup(&t.name);
+        let pair = self.followup(&t.name);
+        let plan = pair.as_ref().map(|(a, b)| (a, b));
         let unknown = || "?".to_string();
         let iac = self.settings.iac.get(&t.name);
         let mut v = self.followup_vars(t, plan);

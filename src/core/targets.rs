@@ -98,13 +98,16 @@ pub(super) fn rollback_superseded(
     let Some(run) = s.runs.iter_mut().rev().find(|r| {
         r.plan.target.name == h.target
             && r.plan.is_rollback()
-            && r.outcome == Some(super::state::Outcome::Succeeded)
-            && r.superseded.is_none()
+            && matches!(
+                r.ending(),
+                Some(super::state::Ending::Verified { superseded: None, .. })
+                    | Some(super::state::Ending::Unproven { superseded: None, .. })
+            )
     }) else {
         return false;
     };
-    let want = &run.plan.to.images;
-    if want.is_empty() || h.images.is_empty() || super::model::same_images(&h.images, want) {
+    let want = super::watch::expected_images(&run.plan);
+    if want.is_empty() || h.images.is_empty() || super::watch::runs_images(&want, &h.images) {
         return false;
     }
     let now: Vec<String> = h.images.iter().map(|i| i.short()).collect();
@@ -114,8 +117,62 @@ pub(super) fn rollback_superseded(
         now.join(", "),
         super::plan::images_text(&run.plan.to)
     );
-    run.superseded = Some(text.clone());
+    if let Some(super::state::RunState::Ended {
+        ending:
+            super::state::Ending::Verified { superseded, .. }
+            | super::state::Ending::Unproven { superseded, .. },
+        ..
+    }) = Some(&mut run.state)
+    {
+        *superseded = Some(text.clone());
+    }
     let t = h.target.clone();
     record(s, fx, EntryKind::Source, Some(t), text, vec![], None);
     true
+}
+
+/// A target seen failing (serious or worse, on a fresh read, with no run
+/// of its own in flight) starts a failure in the incident, once until a
+/// verified rollback answers it: recorded with the signals and the
+/// revision that ran.
+pub(super) fn failures_seen(s: &mut State, fx: &mut Vec<Effect>) {
+    let mut seen: Vec<(String, super::verdict::Verdict)> = s
+        .table
+        .iter()
+        .filter(|(_, row)| row.health_error.is_none())
+        .filter_map(|(t, row)| Some((t.to_string(), row.verdict.clone()?)))
+        .filter(|(_, v)| !v.stale && v.severity >= Severity::Serious)
+        .collect();
+    seen.retain(|(t, _)| {
+        !s.busy_on(t)
+            && s.target(t).is_some()
+            && s.incident.story(t).is_none_or(|st| st.open_failure().is_none())
+    });
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    for (t, v) in seen {
+        let revision = s
+            .history(&t)
+            .and_then(|h| h.current())
+            .map(super::entry::RevFact::of)
+            .or_else(|| {
+                s.health(&t).map(|h| super::entry::RevFact {
+                    id: h.revision.clone(),
+                    sha: None,
+                    images: h.images.iter().map(|i| i.full()).collect(),
+                    deployed_at: None,
+                })
+            });
+        let rev = revision
+            .as_ref()
+            .map(|r| format!(" (running {})", r.id))
+            .unwrap_or_default();
+        let text = format!("{t} failing: {}{rev}", v.severity.label());
+        let m = super::entry::Marker::Failure {
+            target: t.clone(),
+            severity: v.severity.label().to_string(),
+            reasons: v.reasons.clone(),
+            revision,
+        };
+        record(s, fx, EntryKind::Failing, Some(t), text, v.reasons, Some(m));
+    }
 }

@@ -18,10 +18,10 @@ use super::reads::history_loaded;
 use super::reads::refresh_history;
 use super::record::record;
 use super::run::fail_run;
-use super::run::progress_read;
 use super::run::step_finished;
 use super::run::step_settled;
-use super::run::verify_read;
+use super::watch::progress_read;
+use super::watch::verify_read;
 use super::state::{Popup, RevertLook, State};
 use super::targets::reorder;
 use super::targets::reverdict;
@@ -81,6 +81,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
                     );
                 }
                 changed |= rollback_superseded(s, &h, &mut fx);
+                super::lifecycle::after_interruption(s, &h, &mut fx);
                 if s.health(&h.target) != Some(&h) {
                     changed = true;
                     let row = s.row_mut(&h.target);
@@ -90,6 +91,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             }
             if changed {
                 reverdict(s);
+                super::targets::failures_seen(s, &mut fx);
                 super::evidence::on_verdicts(s, &mut fx);
             }
             changed
@@ -227,6 +229,13 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             finish(s, &mut fx);
             true
         }
+        Action::Resumed {
+            incident,
+            checklists,
+        } => {
+            super::lifecycle::resumed(s, incident, checklists, &mut fx);
+            true
+        }
         Action::NoteSubmitted(text) => {
             let text = text.trim_end().to_string();
             if !text.is_empty() {
@@ -269,7 +278,7 @@ fn record_failed(s: &mut State, entry: NoteEntry, error: String) {
         }
     }
     for run in s.runs.iter_mut().filter(|r| r.in_flight()) {
-        run.halted_by_note.get_or_insert(error.clone());
+        run.halt_with(super::state::Halt::Note(error.clone()));
     }
     if entry.kind == EntryKind::Note {
         s.view.popup = Some(Popup::Notes);
@@ -347,15 +356,14 @@ pub(super) fn tick(
         .runs
         .iter()
         .filter(|r| r.in_flight())
-        .filter_map(|r| match r.plan.steps.get(r.step) {
+        .filter_map(|r| match (r.plan.steps.get(r.step()), r.doing(), r.step_since()) {
             // While reads fail the timeout decides nothing: the next answer
-            // does (see run::progress_read).
-            Some(PlanStep::WaitForRollout { timeout_secs })
-                if (now - r.step_started_at).num_seconds() > *timeout_secs
-                    && r.progress_failing.is_none() =>
-            {
-                Some((r.plan.id, *timeout_secs))
-            }
+            // does (see watch::progress_read).
+            (
+                Some(PlanStep::WaitForRollout { timeout_secs }),
+                Some(super::state::Doing::Watching { blind: None, .. }),
+                Some(since),
+            ) if (now - since).num_seconds() > *timeout_secs => Some((r.plan.id, *timeout_secs)),
             _ => None,
         })
         .collect();
@@ -381,9 +389,9 @@ fn look_for_reverts(s: &mut State, fx: &mut Vec<Effect>) {
             RevertLook::Done => false,
             RevertLook::AskedAt(at) => (now - at).num_seconds() >= EVERY_SECS,
         })
-        .filter_map(|(t, r)| {
-            let (bad, _) = r.rolled_back.as_ref()?;
-            Some((t.to_string(), bad.git_sha.clone()?))
+        .filter_map(|(t, _)| {
+            let (bad, _) = s.incident.story(&t.0)?.followup()?;
+            Some((t.to_string(), bad.sha.clone()?))
         })
         .collect();
     for (target, bad) in due {

@@ -151,8 +151,10 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
                 ))
             } else if let Some(e) = &s.error {
                 Some(format!("{} unavailable: {}", s.name, innermost(e)))
-            } else if s.value.is_none_or(|v| v.is_nan()) {
+            } else if s.value.is_none() {
                 Some(format!("{}: {}", s.name, s.display))
+            } else if s.value.is_some_and(|v| !v.is_finite()) {
+                Some(format!("{}: {} — not a number rbtui can judge", s.name, s.display))
             } else {
                 None
             };
@@ -272,71 +274,110 @@ pub enum Recovery {
     Unproven(String),
 }
 
-/// After a rollback: are the signals back to healthy right now? Durations
-/// do not apply here (a recovery is judged on current values).
+/// After a rollback: has the target recovered, by its own criteria? Each
+/// configured criterion (named queries included) must be on its healthy
+/// side now and have stayed there for its `for` window, read from the
+/// source; the default thresholds judge only what no criterion governs. A
+/// non-finite value is never healthy, and says why.
 pub fn recovered(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Recovery {
     use super::signals::SignalKind;
-    let fresh = |s: &super::signals::Signal| {
-        (now - s.observed_at).num_seconds() <= t.stale_after_secs && s.error.is_none()
-    };
-    let mut bad = Vec::new();
-    let mut unknown = Vec::new();
+    let mut j = Judged::default();
     for s in &h.signals {
-        if !fresh(s) {
+        let stale = (now - s.observed_at).num_seconds() > t.stale_after_secs;
+        if stale || s.error.is_some() {
             let why = s
                 .error
                 .clone()
                 .unwrap_or_else(|| format!("no answer since {}", s.observed_at.format("%H:%M:%S")));
-            unknown.push(format!("{} unavailable ({why})", s.name));
-        } else if s.kind == SignalKind::Probe && s.ok == Some(false) {
-            bad.push(format!("{}: {}", s.name, s.display));
-        } else if s.kind != SignalKind::Probe && s.value.is_none_or(|v| !v.is_finite()) {
-            unknown.push(format!("{}: {}", s.name, s.display));
+            j.unknown.push(format!("{} unavailable ({why})", s.name));
+        } else if s.kind == SignalKind::Probe {
+            match s.ok {
+                Some(false) => j.bad.push(format!("{}: {}", s.name, s.display)),
+                Some(true) => j.proof.push(format!("probe {} {}", s.name, s.display)),
+                None => {}
+            }
+        } else {
+            judge_criterion(s, &mut j);
         }
     }
-    if h.probe_ok == Some(false) {
-        bad.push("health endpoint not answering 200".into());
+    let governed = |k: SignalKind| h.signals.iter().any(|s| s.kind == k && s.criterion.is_some());
+    if h.probe_ok == Some(false) && !h.signals.iter().any(|s| s.kind == SignalKind::Probe) {
+        j.bad.push("health endpoint not answering 200".into());
     }
-    if let Some(e) = h.error_rate {
+    if let Some(e) = h.error_rate.filter(|_| !governed(SignalKind::ErrorRate)) {
         if !e.is_finite() || e > t.error_rate {
-            bad.push(format!(
-                "5xx {:.1}% > {:.0}%",
-                e * 100.0,
-                t.error_rate * 100.0
-            ));
+            j.bad.push(format!("5xx {:.1}% > {:.0}%", e * 100.0, t.error_rate * 100.0));
+        } else {
+            j.proof.push(format!("5xx {:.1}% ≤ {:.0}%", e * 100.0, t.error_rate * 100.0));
         }
     }
-    if let Some(l) = h.latency_p95_ms {
-        let limit = match h.latency_baseline_ms {
-            Some(b) if b > 0.0 => b * t.latency_factor,
-            _ => t.latency_p95_ms,
+    if let Some(l) = h.latency_p95_ms.filter(|_| !governed(SignalKind::Latency)) {
+        let (limit, what) = match h.latency_baseline_ms {
+            Some(b) if b > 0.0 => (b * t.latency_factor, format!("{}x baseline", t.latency_factor)),
+            _ => (t.latency_p95_ms, "threshold".to_string()),
         };
         if !l.is_finite() || l > limit {
-            bad.push(format!("p95 {l:.0} ms > {limit:.0} ms"));
+            j.bad.push(format!("p95 {l:.0} ms > {limit:.0} ms ({what})"));
+        } else {
+            j.proof.push(format!("p95 {l:.0} ms ≤ {limit:.0} ms ({what})"));
         }
     }
-    let measured = h.error_rate.is_some()
-        || h.latency_p95_ms.is_some()
-        || h.probe_ok.is_some()
-        || h.signals.iter().any(fresh);
-    if !bad.is_empty() {
-        return Recovery::NotYet(bad.join("; "));
+    if !j.bad.is_empty() {
+        return Recovery::NotYet(j.bad.join("; "));
     }
-    if !unknown.is_empty() {
-        return Recovery::Unproven(unknown.join("; "));
+    if !j.unknown.is_empty() {
+        return Recovery::Unproven(j.unknown.join("; "));
     }
-    if !measured {
+    if j.proof.is_empty() {
         return Recovery::Unproven("no probe or metric measures this target".into());
     }
-    let e = h
-        .error_rate
-        .map(|e| format!("5xx {:.1}%", e * 100.0))
-        .unwrap_or_else(|| "5xx n/a".into());
-    let l = h
-        .latency_p95_ms
-        .map(|l| format!("p95 {l:.0} ms"))
-        .unwrap_or_else(|| "p95 n/a".into());
-    Recovery::Recovered(format!("{e}, {l}"))
+    Recovery::Recovered(j.proof.join(", "))
+}
+
+/// What each signal said of a recovery.
+#[derive(Default)]
+struct Judged {
+    bad: Vec<String>,
+    unknown: Vec<String>,
+    proof: Vec<String>,
+}
+
+/// One metric against its criterion: on its healthy side now, and for
+/// the criterion's whole `for` window. A metric with no criterion proves
+/// nothing either way.
+fn judge_criterion(s: &super::signals::Signal, j: &mut Judged) {
+    let Some(v) = s.value else {
+        return j.unknown.push(format!("{}: {}", s.name, s.display));
+    };
+    if v.is_nan() {
+        return j.unknown.push(format!("{} is NaN ({}): nothing to judge", s.name, s.display));
+    }
+    if v.is_infinite() {
+        return j.bad.push(format!("{} is {} ({}): never healthy", s.name, if v > 0.0 { "+Inf" } else { "-Inf" }, s.display));
+    }
+    let Some((text, c)) = s
+        .criterion
+        .as_deref()
+        .and_then(|t| super::signals::parse_criterion(t).ok().map(|c| (t, c)))
+    else {
+        return;
+    };
+    let raw = super::signals::criterion_value(s.kind, v);
+    let clear = s.clear_secs.unwrap_or(0);
+    let age = crate::core::fmt::age;
+    if c.op.holds(raw, c.threshold) {
+        j.bad.push(format!("{} {} (criterion `{text}`)", s.name, s.display));
+    } else if clear < c.for_secs {
+        j.bad.push(format!(
+            "{} {}: clear of `{text}` for {} of {}",
+            s.name,
+            s.display,
+            age(clear),
+            age(c.for_secs)
+        ));
+    } else {
+        j.proof.push(format!("{} {} (clear of `{text}` for {})", s.name, s.display, age(clear)));
+    }
 }
 
 #[cfg(test)]

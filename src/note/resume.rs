@@ -2,7 +2,6 @@
 //! the hidden `rbtui:` markers the writer left in it.
 
 use crate::core::entry::{Marker, Stamped};
-use crate::core::model::{ImageRef, Revision};
 use crate::core::state::Tick;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -14,41 +13,9 @@ pub struct Resumed {
     pub checklists: HashMap<String, HashMap<String, Tick>>,
     /// Images rbtui rolled targets back to, as recorded.
     pub deployed: Vec<Deployed>,
-}
-
-impl Resumed {
-    /// The last rollback recorded per target (bad → good), for the
-    /// follow-ups of a resumed session. Only ids, commits and images are
-    /// known from the note.
-    pub fn rolled_back(&self) -> HashMap<String, (Revision, Revision)> {
-        let mut out = HashMap::new();
-        let mut ds: Vec<&Deployed> = self.deployed.iter().collect();
-        ds.sort_by_key(|d| d.at);
-        for d in ds {
-            let Some((from, to)) = &d.revs else { continue };
-            let rev = |id: &str, sha: &Option<String>, images: Vec<ImageRef>| Revision {
-                id: id.to_string().into(),
-                deployed_at: None,
-                images,
-                git_sha: sha.clone(),
-                message: format!("from the note of incident {}", d.incident),
-                author: None,
-                current: false,
-            };
-            out.insert(
-                d.target.clone(),
-                (
-                    rev(
-                        from,
-                        &d.shas.0,
-                        d.from.iter().map(|i| ImageRef::parse(i)).collect(),
-                    ),
-                    rev(to, &d.shas.1, vec![ImageRef::parse(&d.image)]),
-                ),
-            );
-        }
-        out
-    }
+    /// The incident as the note's markers tell it, replayed in order: the
+    /// same model the session that wrote them had.
+    pub model: crate::core::incident::Incident,
 }
 
 /// One image a rollback put on a target, read back from a note.
@@ -77,6 +44,7 @@ pub fn markers(text: &str) -> Vec<Stamped> {
 pub fn parse(text: &str) -> Resumed {
     let mut r = Resumed::default();
     for Stamped { marker, at } in markers(text) {
+        r.model.apply(at, &marker);
         match marker {
             Marker::Header { incident } => r.incident = Some(incident),
             Marker::Deployed {
@@ -88,6 +56,7 @@ pub fn parse(text: &str) -> Resumed {
                 to_rev,
                 from_sha,
                 to_sha,
+                ..
             } => r.deployed.push(Deployed {
                 target,
                 image,
@@ -110,7 +79,7 @@ pub fn parse(text: &str) -> Resumed {
             Marker::Untick { target, step } => {
                 r.checklists.entry(target).or_default().remove(&step);
             }
-            Marker::End | Marker::Worked { .. } => {}
+            _ => {}
         }
     }
     r
@@ -180,6 +149,7 @@ fn legacy(line: &str) -> Option<Stamped> {
             to_rev: None,
             from_sha: None,
             to_sha: None,
+            plan: None,
         },
         "tick" => Marker::Tick {
             target: field("target")?,

@@ -77,7 +77,7 @@ pub fn check(c: CheckStatus) -> Style {
             .bg(Color::Red)
             .add_modifier(Modifier::BOLD),
         CheckStatus::Warn => Style::new().fg(Color::Black).bg(Color::Yellow),
-        CheckStatus::Pending => DIM,
+        CheckStatus::Pending | CheckStatus::Skipped => DIM,
         CheckStatus::Pass => OK,
     }
 }

@@ -110,6 +110,33 @@ impl Backend for DemoBackend {
         });
         Box::pin(async move { Some(r) })
     }
+    /// The rights each platform would be asked for, granted by the
+    /// simulation and said to be simulated: a demo plan shows the same
+    /// permissions check a real one does.
+    fn permissions<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
+        use crate::core::model::Kind;
+        let o = plan.target.object();
+        let rights: Vec<String> = match plan.target.kind {
+            Kind::Kubernetes => vec![format!("patch deployments.apps/{o}")],
+            Kind::Argocd => {
+                let mut v = vec![format!("sync applications/{o}"), format!("get applications/{o}")];
+                if plan.steps.iter().any(|s| matches!(s, crate::core::plan::PlanStep::DisableAutoSync | crate::core::plan::PlanStep::EnableAutoSync)) {
+                    v.insert(0, format!("update applications/{o}"));
+                }
+                v
+            }
+            Kind::Swarm => vec![format!("update service {o}")],
+            Kind::Compose => vec![format!("recreate the containers of {o}")],
+        };
+        let r = rights
+            .into_iter()
+            .map(|w| (true, format!("{w} (simulated by the demo)")))
+            .collect();
+        Box::pin(async move { Some(Ok(r)) })
+    }
     fn name(&self) -> &str {
         "demo"
     }

@@ -8,7 +8,9 @@ pub mod prometheus;
 use super::{Backend, BoxFut};
 use crate::config::{ProbeConfig, PrometheusConfig};
 use crate::core::model::Health;
-use crate::core::signals::{Signal, SignalKind, breached, holding_for, parse_criterion};
+use crate::core::signals::{
+    Signal, SignalKind, breached, clear_for, criterion_value, holding_for, parse_criterion,
+};
 use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -325,6 +327,7 @@ impl SignalsBackend {
                                 observed_at: Utc::now(),
                                 error: o.error,
                                 pending_secs: None,
+                                clear_secs: None,
                                 history: vec![],
                             },
                         );
@@ -460,6 +463,7 @@ pub async fn read_query(
         observed_at: now,
         error: None,
         pending_secs: None,
+        clear_secs: None,
         history: vec![],
     };
     match prom.instant(client, promql).await {
@@ -478,7 +482,13 @@ pub async fn read_query(
             s.value = Some(shown);
             s.display = match (kind, v) {
                 (_, v) if v.is_nan() => "NaN (no traffic?)".into(),
-                (_, v) if v.is_infinite() => "+Inf (beyond the largest bucket)".into(),
+                (SignalKind::Latency, v) if v.is_infinite() => {
+                    "+Inf (beyond the largest bucket)".into()
+                }
+                (_, v) if v.is_infinite() => format!(
+                    "{}Inf (a division by zero, or beyond the largest bucket)",
+                    if v > 0.0 { "+" } else { "-" }
+                ),
                 (SignalKind::ErrorRate, v) => format!("{:.1}%", v * 100.0),
                 (SignalKind::Latency, v) => format!("{:.0} ms", v * 1000.0),
                 (_, v) => format!("{v:.3}"),
@@ -487,14 +497,11 @@ pub async fn read_query(
     }
     if let Some(c) = crit.and_then(|c| parse_criterion(c).ok()) {
         if c.for_secs == 0 {
-            s.breached = s.value.is_some_and(|v| {
-                let raw = if kind == SignalKind::Latency {
-                    v / 1000.0
-                } else {
-                    v
-                };
-                raw.is_finite() && c.op.holds(raw, c.threshold)
-            });
+            let raw = s.value.map(|v| criterion_value(kind, v));
+            s.breached = raw.is_some_and(|v| v.is_finite() && c.op.holds(v, c.threshold));
+            s.clear_secs = raw
+                .filter(|v| v.is_finite() && !c.op.holds(*v, c.threshold))
+                .map(|_| 0);
         } else {
             let step = (c.for_secs / 10).max(15);
             match prom
@@ -513,6 +520,7 @@ pub async fn read_query(
                     if !s.breached {
                         s.pending_secs = holding_for(&c, &samples);
                     }
+                    s.clear_secs = clear_for(&c, &samples, now, step);
                 }
                 Err(e) => s.error = Some(format!("range query: {e}")),
             }
@@ -590,6 +598,7 @@ mod tests {
             observed_at: at,
             error: error.map(str::to_string),
             pending_secs: None,
+            clear_secs: None,
             history: vec![],
         }
     }

@@ -182,6 +182,9 @@ impl PlanStep {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum CheckStatus {
     Pass,
+    /// Asked, and answered "not checked" with why (the platform has no
+    /// such question, or a refusal already stands): no claim either way.
+    Skipped,
     /// Still being worked out (the migration diff is loading).
     Pending,
     Warn,
@@ -192,6 +195,7 @@ impl CheckStatus {
     pub fn label(self) -> &'static str {
         match self {
             CheckStatus::Pass => "PASS",
+            CheckStatus::Skipped => "SKIP",
             CheckStatus::Pending => "....",
             CheckStatus::Warn => "WARN",
             CheckStatus::Block => "BLOCK",
@@ -289,10 +293,32 @@ impl std::fmt::Display for PlanId {
     }
 }
 
+/// What a plan is for. A type, not read off its steps: a re-tag is a
+/// rollback (it puts the good build back), re-enabling auto-sync is a
+/// follow-up that rolls nothing back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanKind {
+    /// Back to an earlier revision (pinned or exact template).
+    Rollback,
+    /// The ECR runbook's option B: a mutable tag re-pointed, then a restart.
+    Retag,
+    /// Argo CD auto-sync turned back on after the revert.
+    Reenable,
+}
+
+impl PlanKind {
+    /// Puts a good build back (as opposed to a follow-up).
+    pub fn rolls_back(self) -> bool {
+        matches!(self, PlanKind::Rollback | PlanKind::Retag)
+    }
+}
+
 /// Everything needed to confirm and run one rollback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RollbackPlan {
     pub id: PlanId,
+    pub kind: PlanKind,
     pub target: TargetInfo,
     pub mode: Mode,
     pub from: Revision,
@@ -666,6 +692,7 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     );
     let mut plan = RollbackPlan {
         id: i.id,
+        kind: PlanKind::Rollback,
         target: i.target.clone(),
         mode: i.mode,
         from: from.clone(),
@@ -792,7 +819,14 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
             overridable: true,
         }),
     }
-    Ok(RollbackPlan::of(&i, cur.clone(), cur.clone(), vec![PlanStep::EnableAutoSync], checks))
+    Ok(RollbackPlan::of(
+        &i,
+        PlanKind::Reenable,
+        cur.clone(),
+        cur.clone(),
+        vec![PlanStep::EnableAutoSync],
+        checks,
+    ))
 }
 
 impl RollbackPlan {
@@ -801,6 +835,7 @@ impl RollbackPlan {
     /// sorted worst first.
     pub(crate) fn of(
         i: &PlanInputs<'_>,
+        kind: PlanKind,
         from: Revision,
         to: Revision,
         steps: Vec<PlanStep>,
@@ -808,6 +843,7 @@ impl RollbackPlan {
     ) -> RollbackPlan {
         let mut plan = RollbackPlan {
             id: i.id,
+            kind,
             target: i.target.clone(),
             mode: i.mode,
             from,
@@ -847,14 +883,12 @@ impl RollbackPlan {
     /// A rollback (as opposed to a follow-up such as re-enabling auto-sync);
     /// a re-tag is one too: it puts the good build back.
     pub fn is_rollback(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|s| matches!(s, PlanStep::Rollback { .. } | PlanStep::Retag { .. }))
+        self.kind.rolls_back()
     }
 
     /// The ECR runbook's option B: a re-tag and a restart.
     pub fn is_retag(&self) -> bool {
-        self.steps.iter().any(|s| matches!(s, PlanStep::Retag { .. }))
+        self.kind == PlanKind::Retag
     }
 
     /// "roll back orders 42 → 41" or "re-enable auto-sync on orders".

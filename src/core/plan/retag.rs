@@ -135,5 +135,12 @@ pub fn build_retag(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         },
         PlanStep::Verify,
     ];
-    Ok(RollbackPlan::of(&i, from.clone(), target_rev, steps, checks))
+    Ok(RollbackPlan::of(
+        &i,
+        super::PlanKind::Retag,
+        from.clone(),
+        target_rev,
+        steps,
+        checks,
+    ))
 }

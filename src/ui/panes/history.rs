@@ -45,7 +45,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let prev = h.previous().map(|r| r.id.clone());
     let msg_w = (inner.width as usize).saturating_sub(48).max(10);
     for (i, r) in h.revisions.iter().enumerate().skip(first).take(rows) {
-        let (mark, ms) = if r.current {
+        let lkg = h.last_known_good.as_deref() == Some(r.id.as_str());
+        let (mark, ms) = if r.current && lkg {
+            // A verified rollback landed it: what runs is the known good.
+            ("CUR LKG", theme::OK)
+        } else if r.current {
             ("CURRENT", theme::BOLD)
         } else if h.known_bad.contains(&r.id) {
             ("BAD", theme::ERROR)

@@ -3,7 +3,7 @@
 
 use crate::core::fmt::{age, hms};
 use crate::core::plan::PlanStep;
-use crate::core::state::{Outcome, RunPhase, State};
+use crate::core::state::{Doing, Ending, Halt, RunState, State};
 use crate::ui::theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -94,80 +94,22 @@ fn run_line(s: &State, r: &crate::core::state::Run) -> Line<'static> {
         (false, true) => "ROLLBACK",
         (false, false) => "AUTO-SYNC RE-ENABLE",
     };
-    let (label, style) = match &r.outcome {
-        None => (
-            format!(" {what} IN PROGRESS "),
-            theme::WARN_BANNER,
-        ),
-        Some(Outcome::Succeeded) if r.superseded.is_some() => {
-            (format!(" {what} UNDONE "), theme::PROD)
-        }
-        Some(Outcome::Succeeded) if dry => (format!(" {what} DONE "), theme::NONPROD),
-        Some(Outcome::Succeeded) if r.caveat.is_some() => (
-            format!(" {what} DONE, NOT PROVEN "),
-            theme::WARN_BANNER,
-        ),
-        Some(Outcome::Succeeded) => (
-            format!(" {what} DONE "),
-            theme::OK_BANNER,
-        ),
-        Some(Outcome::Failed(_)) => (format!(" {what} FAILED "), theme::PROD),
+    let (label, style) = match r.ending() {
+        None => (format!(" {what} IN PROGRESS "), theme::WARN_BANNER),
+        Some(_) if r.superseded().is_some() => (format!(" {what} UNDONE "), theme::PROD),
+        Some(Ending::DryRun) => (format!(" {what} DONE "), theme::NONPROD),
+        Some(Ending::Unproven { .. }) => (format!(" {what} DONE, NOT PROVEN "), theme::WARN_BANNER),
+        Some(Ending::Verified { .. } | Ending::Finished) => (format!(" {what} DONE "), theme::OK_BANNER),
+        Some(Ending::Failed { .. }) => (format!(" {what} FAILED "), theme::PROD),
     };
-    let doing = |i: usize| {
-        p.steps.get(i).map(|st| match st {
-            PlanStep::DisableAutoSync => "disabling auto-sync",
-            PlanStep::EnableAutoSync => "enabling auto-sync",
-            PlanStep::EditInput(_) => "pinning the deploy inputs",
-            PlanStep::Rollback { via: Some(_), .. } => "running docker compose up",
-            PlanStep::Rollback { .. } => "sending rollback",
-            PlanStep::Retag { .. } => "re-tagging in the registry",
-            PlanStep::Restart => "restarting",
-            PlanStep::WaitForRollout { .. } => "watching rollout",
-            PlanStep::Verify => "verifying",
-        })
-    };
-    let (step, detail) = match r.phase() {
-        RunPhase::Performing(i) => (
-            doing(i).unwrap_or("finishing").to_string(),
-            r.progress
-                .as_ref()
-                .map(|pr| pr.message.clone())
-                .unwrap_or_default(),
-        ),
-        RunPhase::Settling { rereads, .. } => (
-            "OUTCOME UNKNOWN".to_string(),
-            format!("answer lost; re-reading the target ({rereads} failed)"),
-        ),
-        RunPhase::Blind { since, why, .. } => (
-            "rollout: OUTCOME UNKNOWN".to_string(),
-            format!("its state cannot be read since {} ({why})", hms(since)),
-        ),
-        RunPhase::Halted(why) => ("STOPPED".to_string(), format!("note not writable: {why}")),
-        RunPhase::SavingEvidence => (
-            "saving evidence".to_string(),
-            "the failing revision's logs and events go beside the note before the rollback replaces them".to_string(),
-        ),
-        RunPhase::GroupStopped(why) => ("STOPPED".to_string(), format!("group stopped: {why}")),
-        RunPhase::Done(Outcome::Failed(m)) => ("done".to_string(), m.clone()),
-        RunPhase::Done(Outcome::Succeeded) => (
-            "done".to_string(),
-            if let Some(why) = &r.superseded {
-                why.clone()
-            } else if dry {
-                "nothing was changed; see the server-side dry run in the activity".into()
-            } else if let Some(c) = &r.caveat {
-                format!("converged; {c}")
-            } else if p.is_rollback() {
-                "converged and verified; follow-ups on the checklist".into()
-            } else {
-                "done".into()
-            },
-        ),
+    let (step, detail) = match &r.state {
+        RunState::InFlight { step, doing, halt, .. } => in_flight(p, *step, doing, halt.as_ref()),
+        RunState::Ended { ending, .. } => ended(r, ending),
     };
     // The screen never says more than the note holds: a run whose last
     // entries are still held says so beside its result.
-    let detail = match (&s.note_error, r.phase()) {
-        (Some(n), RunPhase::Done(_)) => format!(
+    let detail = match (&s.note_error, r.in_flight()) {
+        (Some(n), false) => format!(
             "NOT ALL RECORDED (note failing since {}); {detail}",
             hms(n.since)
         ),
@@ -179,7 +121,7 @@ fn run_line(s: &State, r: &crate::core::state::Run) -> Line<'static> {
         Span::styled(
             format!(
                 "step {}/{} {} ",
-                (r.step + 1).min(p.steps.len()),
+                (r.step() + 1).min(p.steps.len()),
                 p.steps.len(),
                 step
             ),
@@ -191,4 +133,62 @@ fn run_line(s: &State, r: &crate::core::state::Run) -> Line<'static> {
             theme::DIM,
         ),
     ])
+}
+
+/// What the step in hand is doing, in two parts: the step and its detail.
+fn in_flight(
+    p: &crate::core::plan::RollbackPlan,
+    step: usize,
+    doing: &Doing,
+    halt: Option<&Halt>,
+) -> (String, String) {
+    if let Some(h) = halt {
+        return match h {
+            Halt::Note(why) => ("STOPPED".into(), format!("note not writable: {why}")),
+            Halt::Group(why) => ("STOPPED".into(), format!("group stopped: {why}")),
+        };
+    }
+    let verb = p.steps.get(step).map(|st| match st {
+        PlanStep::DisableAutoSync => "disabling auto-sync",
+        PlanStep::EnableAutoSync => "enabling auto-sync",
+        PlanStep::EditInput(_) => "pinning the deploy inputs",
+        PlanStep::Rollback { via: Some(_), .. } => "running docker compose up",
+        PlanStep::Rollback { .. } => "sending rollback",
+        PlanStep::Retag { .. } => "re-tagging in the registry",
+        PlanStep::Restart => "restarting",
+        PlanStep::WaitForRollout { .. } => "watching rollout",
+        PlanStep::Verify => "verifying",
+    });
+    let verb = verb.unwrap_or("finishing").to_string();
+    match doing {
+        Doing::SavingEvidence => (
+            "saving evidence".into(),
+            "the failing revision's logs and events go beside the note before the rollback replaces them".into(),
+        ),
+        Doing::Settling { rereads } => (
+            "OUTCOME UNKNOWN".into(),
+            format!("answer lost; re-reading the target ({rereads} failed)"),
+        ),
+        Doing::Watching { blind: Some((since, why)), .. } => (
+            "rollout: OUTCOME UNKNOWN".into(),
+            format!("its state cannot be read since {} ({why})", hms(*since)),
+        ),
+        Doing::Watching { progress, .. } => (
+            verb,
+            progress.as_ref().map(|pr| pr.message.clone()).unwrap_or_default(),
+        ),
+        Doing::Sending | Doing::Verifying { .. } => (verb, String::new()),
+    }
+}
+
+fn ended(r: &crate::core::state::Run, e: &Ending) -> (String, String) {
+    let detail = match e {
+        Ending::Failed { why, .. } => why.clone(),
+        _ if r.superseded().is_some() => r.superseded().unwrap_or_default().to_string(),
+        Ending::DryRun => "nothing was changed; see the server-side dry run in the activity".into(),
+        Ending::Unproven { caveat, .. } => format!("converged; {caveat}"),
+        Ending::Verified { .. } => "converged and verified; follow-ups on the checklist".into(),
+        Ending::Finished => "done".into(),
+    };
+    ("done".into(), detail)
 }

@@ -501,7 +501,9 @@ fn the_cli_reads_a_config_with_a_kubernetes_target_and_previews_with_a_dry_run()
     );
     let out = run(&["plan", "catalog", "--to", "2"]);
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("Server-side dry run: deployment.apps/catalog server-side dry run accepted (nothing persisted) to revision 2"), "{s}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(s.contains("dry-run      server-side dry run: deployment.apps/catalog server-side dry run accepted (nothing persisted) to revision 2"), "{s}{}", String::from_utf8_lossy(&out.stderr));
+    // The same pipeline as the console: the rights are asked too.
+    assert!(s.contains("[PASS ] permissions"), "{s}");
     assert!(
         fake.patches().iter().all(|p| p.query == "dryRun=All"),
         "the plan command never mutates"

@@ -317,6 +317,10 @@ fn rehearsal_refuses_prod_and_runs_staging() {
     s.press("<Esc>");
     plan_to(&mut s, "search", "17");
     let dry = check(&s, "dry-run");
+    assert_eq!(dry.status, CheckStatus::Pass, "a Deployment has a server-side dry run");
+    s.press("<Esc>");
+    plan_to(&mut s, "catalog", "7");
+    let dry = check(&s, "dry-run");
     assert_eq!(
         dry.status,
         CheckStatus::Warn,

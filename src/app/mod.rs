@@ -3,6 +3,7 @@
 //! core says something visible changed.
 
 pub mod effects;
+pub mod headless;
 pub mod input;
 pub mod script;
 

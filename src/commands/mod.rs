@@ -365,7 +365,7 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
             retag,
             json: as_json,
         } => match (target, group) {
-            (_, Some(g)) => plan::group(s, &targets, &g, &to, as_json, now, out).await,
+            (_, Some(g)) => plan::group(s, &g, &to, as_json, now, out).await,
             (Some(t), None) => {
                 let form = plan::Form { exact_template, retag };
                 plan::one(s, &targets, &t, &to, form, as_json, now, out).await

@@ -4,14 +4,12 @@
 //! blocks.
 
 use super::json;
-use crate::core::error::BackendError;
+use crate::app::headless::{Ask, Planned};
 use crate::core::fmt::ellipsize;
 use crate::core::model::TargetInfo;
-use crate::core::plan::{self, CheckStatus, PlanId, PlanInputs, RollbackPlan};
+use crate::core::plan::{CheckStatus, RollbackPlan};
 use crate::session::Session;
 use std::process::ExitCode;
-
-type Preview = Option<Result<String, BackendError>>;
 
 /// Which plan for the revision: the rollback (pinned or exact), or a re-tag.
 #[derive(Clone, Copy, Default)]
@@ -20,57 +18,16 @@ pub(super) struct Form {
     pub retag: bool,
 }
 
-/// One target's plan, read afresh, with its migrations, dry run (rehearsal
-/// platforms that have one) and what changes.
-async fn build(
-    s: &Session,
-    t: &TargetInfo,
-    to: &str,
-    form: Form,
-    id: PlanId,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(RollbackPlan, Preview), String> {
-    if form.retag && !s.settings.retag.contains(&t.name) {
-        return Err(format!("re-tag is not allowed for {}: set retag = true on the target", t.name));
-    }
-    let b = &s.backend;
-    let h = b.history(&t.name).await.map_err(|e| format!("{}: {e}", t.name))?;
-    let health = b.health(&t.name).await.ok();
-    let inputs = PlanInputs {
-        id,
-        target: t,
-        mode: s.mode,
-        history: &h,
-        to,
+/// The plan as the console builds it: the same pipeline, the same checks.
+async fn build(s: &Session, ask: Ask, now: chrono::DateTime<chrono::Utc>) -> Result<Planned, String> {
+    crate::app::headless::plan(
+        s.backend.as_ref(),
+        s.settings.clone(),
+        s.runbooks.clone(),
         now,
-        before: health.as_ref(),
-        mutable_tags: &s.settings.mutable_tags,
-        rollout_timeout_secs: s.settings.rollout_timeout_secs,
-        exact_template: form.exact_template,
-    };
-    let mut p = if form.retag {
-        plan::build_retag(inputs)?
-    } else {
-        plan::build(inputs)?
-    };
-    if s.settings.read_only_in(&t.environment) {
-        plan::refuse_read_only_environment(&mut p);
-    }
-    let m = b.migrations(&p).await;
-    p.apply_migrations(m);
-    let preview = if p.refusal().is_none() {
-        b.preview(&p).await
-    } else {
-        None
-    };
-    if p.is_rollback() && p.refusal().is_none() {
-        p.diff = match b.changes(&p).await {
-            Some(Ok(d)) => Some(d),
-            Some(Err(e)) => Some(format!("(what changes could not be read: {e})")),
-            None => None,
-        };
-    }
-    Ok((p, preview))
+        ask,
+    )
+    .await
 }
 
 fn to_json(s: &Session, p: &RollbackPlan) -> Result<serde_json::Value, String> {
@@ -97,15 +54,23 @@ pub(super) async fn one(
     now: chrono::DateTime<chrono::Utc>,
     out: &mut String,
 ) -> Result<ExitCode, String> {
-    let t = targets
-        .iter()
-        .find(|t| t.name == target)
-        .ok_or_else(|| format!("unknown target `{target}`"))?;
-    let (p, preview) = build(s, t, to, form, PlanId(1), now).await?;
+    if !targets.iter().any(|t| t.name == target) {
+        return Err(format!("unknown target `{target}`"));
+    }
+    let ask = Ask::One {
+        target: target.into(),
+        to: to.into(),
+        exact: form.exact_template,
+        retag: form.retag,
+    };
+    let p = match build(s, ask, now).await? {
+        Planned::One(p) => p,
+        Planned::Group(_) => return Err("a group came back for one target".into()),
+    };
     if as_json {
         outln!(out, "{}", json(&to_json(s, &p)?)?);
     } else {
-        print(s, &p, &preview, out);
+        print(s, &p, out);
     }
     Ok(if blocked(&p) {
         ExitCode::from(2)
@@ -114,51 +79,45 @@ pub(super) async fn one(
     })
 }
 
-/// Every member's plan, in the group's order. A member whose plan cannot
-/// be built is said, and makes the group unconfirmable (exit 2), as in the
-/// console.
+/// Every member's plan, in the group's order, built as the console builds
+/// them. A member whose plan cannot be built is said, and makes the group
+/// unconfirmable (exit 2), as in the console; one with nothing to roll
+/// back is left out.
 pub(super) async fn group(
     s: &Session,
-    targets: &[TargetInfo],
     name: &str,
     to: &str,
     as_json: bool,
     now: chrono::DateTime<chrono::Utc>,
     out: &mut String,
 ) -> Result<ExitCode, String> {
-    let g = s
-        .settings
-        .groups
-        .iter()
-        .find(|g| g.name == name)
-        .ok_or_else(|| {
-            let known: Vec<&str> = s.settings.groups.iter().map(|g| g.name.as_str()).collect();
-            if known.is_empty() {
-                format!("unknown group `{name}`: the config has no [[group]]")
-            } else {
-                format!("unknown group `{name}` (known: {})", known.join(", "))
-            }
-        })?;
-    let mut sections = Vec::new();
-    for (i, m) in g.targets.iter().enumerate() {
-        let r = match targets.iter().find(|t| &t.name == m) {
-            None => Err(format!("unknown target `{m}`")),
-            Some(t) => build(s, t, to, Form::default(), PlanId(i as u64 + 1), now).await,
-        };
-        sections.push((m.clone(), r));
-    }
-    let any_blocked = sections
-        .iter()
-        .any(|(_, r)| r.as_ref().map_or(true, |(p, _)| blocked(p)));
-    let prod = sections
-        .iter()
-        .any(|(_, r)| r.as_ref().is_ok_and(|(p, _)| p.needs_typed_name()));
+    let ask = Ask::Group {
+        name: name.into(),
+        to: to.into(),
+    };
+    let g = match build(s, ask, now).await? {
+        Planned::Group(g) => g,
+        Planned::One(_) => return Err("one plan came back for a group".into()),
+    };
+    let unconfirmable = g.not_confirmable();
+    let any_blocked = unconfirmable.is_some() || g.plans.iter().any(|p| blocked(p));
+    let prod = g.needs_typed_name();
     if as_json {
         let mut plans = Vec::new();
-        for (m, r) in &sections {
-            plans.push(match r {
-                Ok((p, _)) => to_json(s, p)?,
-                Err(e) => serde_json::json!({"target": m, "error": e}),
+        for m in &g.members {
+            plans.push(match g.plans.iter().find(|p| &p.target.name == m) {
+                Some(p) => to_json(s, p)?,
+                None => {
+                    let why = g
+                        .unplanned
+                        .iter()
+                        .chain(&g.skipped)
+                        .find(|(t, _)| t == m)
+                        .map(|(_, w)| w.clone())
+                        .unwrap_or_default();
+                    let left_out = g.skipped.iter().any(|(t, _)| t == m);
+                    serde_json::json!({"target": m, "error": (!left_out).then_some(&why), "left_out": left_out.then_some(&why)})
+                }
             });
         }
         let v = serde_json::json!({
@@ -171,15 +130,18 @@ pub(super) async fn group(
             out,
             "GROUP {} ({} targets, {}) → {to}: one confirm in the console; nothing is changed by this command",
             g.name,
-            g.targets.len(),
+            g.members.len(),
             g.order.label()
         );
-        for (m, r) in &sections {
+        for m in &g.members {
             outln!(out, "");
             outln!(out, "━━ {m}");
-            match r {
-                Ok((p, preview)) => print(s, p, preview, out),
-                Err(e) => outln!(out, "NO PLAN: {e} — the group cannot be confirmed with it"),
+            if let Some(p) = g.plans.iter().find(|p| &p.target.name == m) {
+                print(s, p, out);
+            } else if let Some((_, why)) = g.skipped.iter().find(|(t, _)| t == m) {
+                outln!(out, "LEFT OUT: {why}");
+            } else if let Some((_, why)) = g.unplanned.iter().find(|(t, _)| t == m) {
+                outln!(out, "NO PLAN: {why} — the group cannot be confirmed with it");
             }
         }
         if prod {
@@ -190,7 +152,11 @@ pub(super) async fn group(
             );
         }
         if any_blocked {
-            outln!(out, "BLOCKED: at least one target above blocks or has no plan");
+            outln!(
+                out,
+                "BLOCKED: {}",
+                unconfirmable.unwrap_or_else(|| "at least one target above blocks".into())
+            );
         }
     }
     Ok(if any_blocked {
@@ -200,10 +166,11 @@ pub(super) async fn group(
     })
 }
 
-fn print(s: &Session, p: &RollbackPlan, preview: &Preview, out: &mut String) {
+fn print(s: &Session, p: &RollbackPlan, out: &mut String) {
     let w = crate::core::verify::window(&s.settings, &p.target.name);
     let blocked = blocked(p);
-        if preview.is_some() {
+    let dry_run = p.checks.iter().find(|c| c.id == crate::core::plan::CheckId::DryRun);
+        if dry_run.is_some_and(|c| c.status == CheckStatus::Pass) {
             outln!(
                 out,
                 "PLAN (nothing is deployed by this command; the server-side dry run below is recorded by the platform)"
@@ -269,11 +236,6 @@ fn print(s: &Session, p: &RollbackPlan, preview: &Preview, out: &mut String) {
                     );
                 }
             }
-        }
-        match &preview {
-            Some(Ok(m)) => outln!(out, "Server-side dry run: {m}"),
-            Some(Err(e)) => outln!(out, "Server-side dry run FAILED: {e}"),
-            None => {}
         }
         if p.needs_typed_name() {
             outln!(

@@ -123,6 +123,16 @@ pub enum Action {
     NoteSubmitted(String),
     /// The process was asked to stop (SIGTERM, SIGHUP): record and quit.
     Shutdown(String),
+    /// A plan asked for by name (`rbtui plan`, `:rollback`): built from a
+    /// fresh read through the same pipeline as Enter in History.
+    PlanAsked {
+        target: String,
+        to: String,
+        exact: bool,
+        retag: bool,
+    },
+    /// A configured group's plan asked for by name (`rbtui plan --group`).
+    GroupAsked { name: String, to: String },
     /// A session resumed into an earlier note: the incident as its markers
     /// tell it, and the checklist ticks, continue here.
     Resumed {

@@ -12,14 +12,18 @@ use super::state::State;
 /// true. Other targets stay free: independent targets are planned and
 /// confirmed while another rolls back.
 pub(super) fn busy(s: &mut State, target: &str) -> bool {
-    let busy = s.busy_on(target);
-    if busy {
-        s.flash = Some((
-            true,
-            format!("{target} is rolling back; wait for its run to finish before planning it again"),
-        ));
-    }
-    busy
+    let Some(why) = busy_why(s, target) else {
+        return false;
+    };
+    s.flash = Some((true, why));
+    true
+}
+
+/// Why no plan may be made for the target now, if so.
+pub(super) fn busy_why(s: &State, target: &str) -> Option<String> {
+    s.busy_on(target).then(|| {
+        format!("{target} is rolling back; wait for its run to finish before planning it again")
+    })
 }
 
 /// What stops a confirm whatever the plan: a note that cannot be written

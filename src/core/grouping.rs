@@ -113,6 +113,23 @@ pub(super) fn request_from_health(s: &mut State, fx: &mut Vec<Effect>) {
     request(s, &g.name, g.targets, g.order, "lkg", fx)
 }
 
+/// A configured group asked for by name (`:group`, `rbtui plan --group`).
+pub(super) fn request_named(s: &mut State, name: &str, to: &str, fx: &mut Vec<Effect>) {
+    let Some(g) = s.settings.groups.iter().find(|g| g.name == name).cloned() else {
+        let known: Vec<&str> = s.settings.groups.iter().map(|g| g.name.as_str()).collect();
+        s.flash = Some((
+            true,
+            if known.is_empty() {
+                format!("unknown group `{name}`: the config has no [[group]]")
+            } else {
+                format!("unknown group `{name}` (known: {})", known.join(", "))
+            },
+        ));
+        return;
+    };
+    request(s, &g.name, g.targets, g.order, to, fx)
+}
+
 /// `v` in the group plan: the other target revision for every member
 /// ("lkg" ↔ "previous"), from fresh reads.
 pub(super) fn switch_target(s: &mut State, fx: &mut Vec<Effect>) {

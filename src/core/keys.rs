@@ -209,6 +209,14 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
                 _ => {}
             }
         }
+        Popup::Reading { target, .. } => {
+            if matches!(k, Key::Esc | Key::Enter | Key::Char('q')) {
+                s.view.popup = None;
+                if s.pending_plan.take_if(|p| p.target == target).is_some() {
+                    s.flash = Some((false, format!("plan of {target} cancelled")));
+                }
+            }
+        }
         Popup::Help => {
             if matches!(k, Key::Esc | Key::Enter | Key::Char('q') | Key::Char('?')) {
                 s.view.popup = None;
@@ -339,15 +347,11 @@ pub(super) fn field_mut(f: &mut ConfirmForm) -> &mut String {
     }
 }
 
+/// Enter in the plan: the typed confirm. It opens while checks are still
+/// being answered (so a name typed ahead goes into it, never to a hotkey)
+/// and confirms only once every check has its answer.
 pub(super) fn open_confirm(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(p) = s.plan.clone() else { return };
-    if p.pending() {
-        s.flash = Some((
-            true,
-            "pre-flight checks still running; wait for the migration verdict".into(),
-        ));
-        return;
-    }
     if let Some(r) = p.refusal() {
         let msg = format!("refused: {}", r.detail);
         record(
@@ -374,8 +378,22 @@ pub(super) fn open_confirm(s: &mut State, fx: &mut Vec<Effect>) {
         name: String::new(),
         reason: String::new(),
         field,
-        error: None,
+        error: p.pending().then(|| pending_error(&p)),
     }));
+}
+
+/// What a confirm waits for while checks are still out.
+fn pending_error(p: &super::plan::RollbackPlan) -> String {
+    let out: Vec<&str> = p
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Pending)
+        .map(|c| c.id.label())
+        .collect();
+    format!(
+        "pre-flight checks still running ({}): Enter confirms once they are answered",
+        out.join(", ")
+    )
 }
 
 pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Effect>) {
@@ -383,6 +401,17 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
         s.view.popup = None;
         return;
     };
+    if p.pending() {
+        f.error = Some(pending_error(&p));
+        s.view.popup = Some(Popup::Confirm(f));
+        return;
+    }
+    // Answers that came in while the form was open may refuse it now.
+    if let Some(r) = p.refusal() {
+        s.view.popup = Some(Popup::Plan);
+        s.flash = Some((true, format!("refused: {}", r.detail)));
+        return;
+    }
     if p.needs_typed_name() && f.name.trim() != p.target.name {
         f.error = Some(format!(
             "type the target name `{}` exactly to confirm a prod rollback",

@@ -41,4 +41,5 @@ pub use watch::{expected_images, runs_images};
 
 pub use action::{Action, Effect, Key};
 pub use state::State;
+pub use targets::reorder as targets_reorder;
 pub use update::update;

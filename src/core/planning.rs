@@ -34,10 +34,7 @@ pub(super) fn build_plan(
             s.plan = Some(p);
             s.view.popup = Some(Popup::Plan);
         }
-        Err(e) => {
-            s.view.popup = None;
-            s.flash = Some((true, e.to_string()))
-        }
+        Err(e) => s.flash = Some((true, e.to_string())),
     }
 }
 
@@ -137,8 +134,9 @@ pub(super) fn make_plan(
         let detail = "asking the platform whether rbtui may do this…";
         ask(&mut p, fx, plan::CheckId::Permissions, detail, e);
     }
-    if runnable && s.settings.mode == Mode::Rehearsal {
-        // Rehearsal: the platform previews the change first, where it can.
+    if runnable {
+        // The platform previews the change first, where it has a
+        // side-effect-free dry run (the same in the console and `rbtui plan`).
         let e = Effect::Preview {
             plan_id: id,
             plan: Box::new(p.clone()),
@@ -580,11 +578,17 @@ pub(super) fn preview_read(
     result: Option<Result<String, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {
+    // A drill expects its preview: without one, a rehearsal warns.
+    let rehearsal = s.settings.mode == Mode::Rehearsal;
     let (status, detail) = match result {
         // Nothing was previewed: no PASS for a check that did not happen.
-        None => (
+        None if rehearsal => (
             CheckStatus::Warn,
             "not previewed: this platform has no side-effect-free dry run".to_string(),
+        ),
+        None => (
+            CheckStatus::Skipped,
+            "not checked — this platform has no side-effect-free dry run".to_string(),
         ),
         Some(Ok(m)) => (CheckStatus::Pass, format!("server-side dry run: {m}")),
         Some(Err(e)) => (

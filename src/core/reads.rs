@@ -76,6 +76,18 @@ pub(super) fn request_other_form(s: &mut State, fx: &mut Vec<Effect>) {
     request(s, &target, &to, false, pinned, false, fx)
 }
 
+/// A plan of a given form asked for by name (`rbtui plan`).
+pub(super) fn request_form(
+    s: &mut State,
+    target: &str,
+    to: &str,
+    exact: bool,
+    retag: bool,
+    fx: &mut Vec<Effect>,
+) {
+    request(s, target, to, false, exact, retag, fx)
+}
+
 /// `a`: the follow-up plan that turns Argo CD auto-sync back on, from a
 /// fresh read (what HEAD is now decides it).
 pub(super) fn request_reenable(s: &mut State, fx: &mut Vec<Effect>) {
@@ -94,9 +106,18 @@ fn request(
     retag: bool,
     fx: &mut Vec<Effect>,
 ) {
-    if super::confirm::busy(s, target) {
+    use super::state::Popup;
+    if let Some(why) = super::confirm::busy_why(s, target) {
+        s.view.popup = Some(Popup::Reading {
+            target: target.into(),
+            error: Some(why),
+        });
         return;
     }
+    s.view.popup = Some(Popup::Reading {
+        target: target.into(),
+        error: None,
+    });
     s.pending_plan = Some(super::state::PendingPlan {
         target: target.into(),
         to: to.into(),
@@ -228,6 +249,7 @@ pub(super) fn history_loaded(
                 } else {
                     build_plan(s, &p.target, &p.to, p.exact, p.retag, fx);
                 }
+                no_plan_said(s, &p.target);
                 if p.after_stale && s.plan.is_some() {
                     s.flash = Some((
                         true,
@@ -244,6 +266,7 @@ pub(super) fn history_loaded(
                     true,
                     format!("no plan: reading {target} failed ({e}); press Enter to try again"),
                 ));
+                no_plan_said(s, &target);
             }
             s.row_mut(&target).history_error = Some(e);
         }
@@ -283,4 +306,18 @@ pub(super) fn overlay(s: &State, mut h: super::model::History) -> super::model::
         }
     }
     h
+}
+
+/// A plan asked for did not come (its build refused it, or the read
+/// failed): the reading popup says why and keeps the keys until Esc.
+fn no_plan_said(s: &mut State, target: &str) {
+    use super::state::Popup;
+    let waiting = matches!(&s.view.popup, Some(Popup::Reading { target: t, error: None }) if t == target);
+    if waiting {
+        let error = s.flash.as_ref().map(|(_, m)| m.clone());
+        s.view.popup = Some(Popup::Reading {
+            target: target.into(),
+            error: Some(error.unwrap_or_else(|| "no plan was made".into())),
+        });
+    }
 }

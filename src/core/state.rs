@@ -60,6 +60,13 @@ pub enum Popup {
     Help,
     /// The plan with its checks and migration verdict.
     Plan,
+    /// A plan asked for: its target is being read afresh, or why no plan
+    /// came of it. It owns the keys meanwhile (Esc closes), so text typed
+    /// ahead never reaches a hotkey.
+    Reading {
+        target: String,
+        error: Option<String>,
+    },
     Confirm(ConfirmForm),
     /// The plan of a group: a section per target.
     GroupPlan,

@@ -229,6 +229,19 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             finish(s, &mut fx);
             true
         }
+        Action::PlanAsked {
+            target,
+            to,
+            exact,
+            retag,
+        } => {
+            super::reads::request_form(s, &target, &to, exact, retag, &mut fx);
+            true
+        }
+        Action::GroupAsked { name, to } => {
+            super::grouping::request_named(s, &name, &to, &mut fx);
+            true
+        }
         Action::Resumed {
             incident,
             checklists,

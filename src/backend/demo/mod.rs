@@ -137,6 +137,27 @@ impl Backend for DemoBackend {
             .collect();
         Box::pin(async move { Some(Ok(r)) })
     }
+    /// A dry run where the real platform has one: a Kubernetes
+    /// Deployment's server-side dry run, an Argo CD app's in a rehearsal.
+    fn preview<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+        use crate::core::model::{Kind, Mode};
+        let has = match plan.target.kind {
+            Kind::Kubernetes => true,
+            Kind::Argocd => plan.mode == Mode::Rehearsal,
+            Kind::Swarm | Kind::Compose => false,
+        };
+        let text = format!(
+            "{} {} to {} {} accepted, nothing persisted (simulated by the demo)",
+            plan.target.kind.label(),
+            plan.target.object(),
+            plan.target.kind.revision_word(),
+            plan.to.id
+        );
+        Box::pin(async move { has.then(|| Ok(text)) })
+    }
     fn name(&self) -> &str {
         "demo"
     }

@@ -11,15 +11,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
+    // Only the selected target's: a plan of another target (or another
+    // group member's) never stands under this one's name.
     let sel = s.view.selected.as_deref().unwrap_or_default();
     let plan = s
         .plan
         .as_ref()
+        .filter(|p| p.target.name == sel)
         .or(s
             .group
             .as_ref()
             .and_then(|g| g.plans.iter().find(|p| p.target.name == sel)))
-        .or(s.shown_run().map(|r| &r.plan));
+        .or(s.run_on(sel).map(|r| &r.plan));
     let title = plan
         .map(|p| format!("Migrations — {} {}..{}", p.target.name, p.to.id, p.from.id))
         .unwrap_or_else(|| "Migrations".into());

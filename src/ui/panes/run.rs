@@ -10,28 +10,50 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+/// At most this many run lines: the panes keep their room.
+const MAX_LINES: usize = 7;
+
+/// The runs shown outside a group: every one in flight (independent
+/// targets roll back at once), then the selected target's last one.
+fn lone_runs(s: &State) -> Vec<&crate::core::state::Run> {
+    let grouped = |r: &&crate::core::state::Run| {
+        s.group
+            .as_ref()
+            .is_some_and(|g| g.confirmed && g.plans.iter().any(|p| p.id == r.plan.id))
+    };
+    let mut out: Vec<&crate::core::state::Run> = s
+        .runs
+        .iter()
+        .filter(|r| r.in_flight() && !grouped(r))
+        .collect();
+    if let Some(r) = s.shown_run().filter(|r| !r.in_flight() && !grouped(r)) {
+        out.push(r);
+    }
+    out
+}
+
 /// How many lines the run area needs: none without a run.
 pub fn height(s: &State) -> u16 {
-    match &s.group {
-        Some(g) if g.confirmed => 1 + g.members.len().min(6) as u16,
-        _ => u16::from(!s.runs.is_empty()),
-    }
+    let group = match &s.group {
+        Some(g) if g.confirmed => 1 + g.members.len(),
+        _ => 0,
+    };
+    (group + lone_runs(s).len()).min(MAX_LINES) as u16
 }
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
-    match s.group.as_ref().filter(|g| g.confirmed) {
-        Some(g) => {
-            lines.push(group_line(s, g));
-            for p in g.ordered().into_iter().take(6) {
-                lines.push(match s.runs.iter().find(|r| r.plan.id == p.id) {
-                    Some(r) => run_line(s, r),
-                    None => waiting_line(g, p),
-                });
-            }
+    if let Some(g) = s.group.as_ref().filter(|g| g.confirmed) {
+        lines.push(group_line(s, g));
+        for p in g.ordered() {
+            lines.push(match s.runs.iter().find(|r| r.plan.id == p.id) {
+                Some(r) => run_line(s, r),
+                None => waiting_line(g, p),
+            });
         }
-        None => lines.extend(s.shown_run().map(|r| run_line(s, r))),
     }
+    lines.extend(lone_runs(s).into_iter().map(|r| run_line(s, r)));
+    lines.truncate(MAX_LINES);
     f.render_widget(Paragraph::new(lines), area);
 }
 

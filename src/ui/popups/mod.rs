@@ -16,6 +16,9 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
         None => {}
         Some(Popup::Help) => help::render(s, f, centered(area, 100, 44)),
         Some(Popup::Plan) => plan::render(s, f, area),
+        Some(Popup::Reading { target, error }) => {
+            small::reading(target, error.as_deref(), f, centered(area, 90, 7))
+        }
         Some(Popup::Confirm(form)) => confirm::render(s, form, f, area),
         Some(Popup::GroupPlan) => plan::render_group(s, f, area),
         Some(Popup::GroupConfirm(form)) => confirm::render_group(s, form, f, area),

@@ -39,6 +39,26 @@ pub fn evidence(s: &State, step: &str, text: &str, f: &mut Frame, area: Rect) {
     );
 }
 
+/// A plan asked for: its fresh read under way, or why no plan came.
+pub fn reading(target: &str, error: Option<&str>, f: &mut Frame, area: Rect) {
+    f.render_widget(Clear, area);
+    let (line, style) = match error {
+        None => (format!("Reading {target} afresh to plan…"), theme::BOLD),
+        Some(e) => (format!("No plan for {target}: {e}"), theme::ERROR),
+    };
+    let lines = vec![
+        Line::styled(line, style),
+        Line::raw(""),
+        Line::styled("Esc: close (keys typed meanwhile go nowhere)", theme::DIM),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(" Plan ")),
+        area,
+    );
+}
+
 pub fn status(which: crate::core::status::Comms, text: &str, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, area);
     let block = Block::bordered().title(format!(

@@ -135,12 +135,24 @@ fn main() {
         pct(&mut keys, 1.0)
     );
 
-    // Idle: ticks within the same minute and unchanged health draw nothing.
+    // Ages in seconds advance on screen: one redraw a second, no more.
     s.state.dirty = false;
     let now = s.state.now;
+    let mut per_second = 0;
+    for i in 1..=100 {
+        s.dispatch(Action::Tick(now + chrono::Duration::milliseconds(i * 100)));
+        per_second += usize::from(s.state.dirty);
+        s.state.dirty = false;
+    }
+    println!("ages in seconds on screen: {per_second} redraws in 10 s of ticks (budget 10)");
+    // Idle: once every age on screen reads in minutes, ticks within the
+    // same minute and an unchanged health poll draw nothing.
+    let later = now + chrono::Duration::seconds(61);
+    s.dispatch(Action::Tick(later));
+    s.state.dirty = false;
     let mut redraws = 0;
     for i in 0..100 {
-        s.dispatch(Action::Tick(now + chrono::Duration::milliseconds(i * 100)));
+        s.dispatch(Action::Tick(later + chrono::Duration::milliseconds(i * 100)));
         if s.state.dirty {
             redraws += 1;
             s.state.dirty = false;

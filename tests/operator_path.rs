@@ -553,10 +553,26 @@ fn ticks_with_mixed_stale_and_fresh_targets_do_not_redraw() {
     assert!(
         s.state.verdict("search").unwrap().stale && !s.state.verdict("checkout").unwrap().stale
     );
+    // While the selected target's data age reads in seconds, a tick
+    // redraws once a second (the age advances with the clock), never more.
+    let mut redraws = 0;
     for i in 1..20 {
         s.state.dirty = false;
         s.dispatch(rbtui::core::Action::Tick(
             t0() + chrono::Duration::milliseconds(i * 500),
+        ));
+        redraws += usize::from(s.state.dirty);
+    }
+    assert_eq!(
+        redraws, 10,
+        "the first tick, then one redraw per second of 9.5 s"
+    );
+    // Once every age reads in minutes, ticks within the minute draw nothing.
+    s.dispatch(rbtui::core::Action::Tick(t0() + chrono::Duration::seconds(61)));
+    for i in 1..20 {
+        s.state.dirty = false;
+        s.dispatch(rbtui::core::Action::Tick(
+            t0() + chrono::Duration::seconds(61) + chrono::Duration::milliseconds(i * 500),
         ));
         assert!(!s.state.dirty, "tick {i} redrew with nothing changed");
     }

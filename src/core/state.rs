@@ -262,6 +262,9 @@ pub struct State {
     pub quitting: bool,
     /// Set by `update` when something visible changed.
     pub dirty: bool,
+    /// The age labels the screen shows (`State::ages_on_screen`) as of the
+    /// last tick: a tick redraws when one of them would read differently.
+    pub shown_ages: Vec<String>,
 }
 
 impl State {
@@ -290,6 +293,7 @@ impl State {
             next_plan_id: PlanId(1),
             quitting: false,
             dirty: true,
+            shown_ages: Vec::new(),
         }
     }
 
@@ -394,6 +398,27 @@ impl State {
     /// The latest run on this target, finished or not.
     pub fn run_on(&self, target: &str) -> Option<&Run> {
         self.runs.iter().rev().find(|r| r.plan.target.name == target)
+    }
+
+    /// Every age label the screen shows, as it reads now: the selected
+    /// target's data age and its stale signals', its History's "ago"
+    /// column, the shown runs' ages. A clock tick redraws when one of these
+    /// changes (each second while one is in seconds), and only then.
+    pub fn ages_on_screen(&self) -> Vec<String> {
+        use super::fmt::{age, ago};
+        let secs = |t: DateTime<Utc>| age((self.now - t).num_seconds());
+        let mut out = Vec::new();
+        if let Some(t) = self.view.selected.as_deref() {
+            if let Some(h) = self.health(t) {
+                out.push(secs(h.observed_at));
+                out.extend(h.signals.iter().map(|g| secs(g.observed_at)));
+            }
+            if let Some(h) = self.history(t) {
+                out.extend(h.revisions.iter().filter_map(|r| r.deployed_at).map(|d| ago(d, self.now)));
+            }
+        }
+        out.extend(self.runs.iter().map(|r| secs(r.started_at)));
+        out
     }
 
     /// The run the screen and the status message speak of: the selected

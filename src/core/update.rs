@@ -352,8 +352,8 @@ pub(super) fn tick(
     }
     refresh_history(s, fx);
     look_for_reverts(s, fx);
-    // Ages and staleness are shown per minute, except while a rollout runs.
-    // By name: two HashMaps iterate in different orders.
+    // Staleness redraws when it changes; by name: two HashMaps iterate in
+    // different orders.
     let stale_set = |s: &State| -> std::collections::BTreeSet<String> {
         s.table
             .iter()
@@ -365,6 +365,13 @@ pub(super) fn tick(
     reverdict(s);
     let stale_after = stale_set(s);
     redraw |= stale_before != stale_after;
+    // An age on screen advances with the clock, even when nothing arrives
+    // (a hung server's "data 17s old" must not stay 17s).
+    let ages = s.ages_on_screen();
+    if ages != s.shown_ages {
+        s.shown_ages = ages;
+        redraw = true;
+    }
     let timed_out: Vec<(super::plan::PlanId, i64)> = s
         .runs
         .iter()

@@ -98,17 +98,20 @@ fn main() -> ExitCode {
     let resumed = render::resumed(now, session.mode.label(), &session.settings.operator);
     let opened = NoteWriter::open(&session.note_path, &header, &resumed).and_then(|n| {
         // A drill's full disk: from here the note may grow only so much.
-        match session.disk_full_after {
-            Some(bytes) => {
+        match &session.note_quota {
+            Some(q) => {
                 drop(n);
                 let file = std::fs::OpenOptions::new()
                     .append(true)
                     .open(&session.note_path)?;
-                let limit = file.metadata()?.len() + bytes;
+                if let Some(bytes) = q.after_bytes {
+                    let limit = file.metadata()?.len() + bytes;
+                    q.limit.store(limit, std::sync::atomic::Ordering::SeqCst);
+                }
                 NoteWriter::on(
                     Box::new(rbtui::note::quota::Quota {
                         file,
-                        limit: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(limit)),
+                        limit: q.limit.clone(),
                     }),
                     &session.note_path,
                 )
@@ -183,9 +186,9 @@ fn main() -> ExitCode {
     ));
     rbtui::app::give_back_terminal();
     match result {
-        Ok(()) => {
+        Ok(state) => {
             eprintln!("incident note: {}", session.note_path.display());
-            ExitCode::SUCCESS
+            held_at_exit(&session.note_path, &state)
         }
         Err(e) => {
             eprintln!(
@@ -195,6 +198,34 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Entries the note never took (its disk full or gone at the end) are not
+/// lost quietly: kept in a file beside the note — or, when that cannot be
+/// written either, printed here — said on stderr, and the exit is 4.
+fn held_at_exit(note: &std::path::Path, state: &State) -> ExitCode {
+    if state.note_backlog.is_empty() && state.note_error.is_none() {
+        return ExitCode::SUCCESS;
+    }
+    let error = state
+        .note_error
+        .as_ref()
+        .map(|f| f.error.clone())
+        .unwrap_or_else(|| "the note could not be written".into());
+    let n = state.note_backlog.len();
+    match rbtui::note::held::keep(note, &state.note_backlog, &error) {
+        Ok(p) => eprintln!(
+            "rbtui: the note could not take {n} entries ({error}); they are kept in {}",
+            p.display()
+        ),
+        Err(e) => {
+            eprintln!(
+                "rbtui: the note could not take {n} entries ({error}), nor a file beside it ({e}); here they are:"
+            );
+            eprint!("{}", rbtui::note::held::render(&state.note_backlog, &error));
+        }
+    }
+    ExitCode::from(4)
 }
 
 /// A panic anywhere (the UI thread or any task) ends the session: the

@@ -27,8 +27,17 @@ pub struct Session {
     pub resumed: Option<Resumed>,
     /// When the rollback runbook last worked per target (notes in note_dir).
     pub last_worked: std::collections::HashMap<String, crate::core::entry::LastWorked>,
-    /// A drill's full disk: the note may grow this many more bytes.
-    pub disk_full_after: Option<u64>,
+    /// A drill's full disk: the note's size limit, shared with the drill
+    /// layer (which fills it after a rollback) or set at open (after some
+    /// more bytes).
+    pub note_quota: Option<NoteQuota>,
+}
+
+/// The note's size limit for a drill's `note_disk_full` fault.
+pub struct NoteQuota {
+    pub limit: Arc<std::sync::atomic::AtomicU64>,
+    /// Grow at most this many more bytes from the note's size at open.
+    pub after_bytes: Option<u64>,
 }
 
 /// Who is at the keyboard: `$USER`, `$LOGNAME`, else the account name the
@@ -236,6 +245,7 @@ fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Result<Vec<Arc<dyn Backend
                                 environment: t.environment.clone(),
                                 location: location.clone(),
                                 object: object.clone(),
+                                simulated: false,
                             }
                         })
                         .collect(),
@@ -410,12 +420,27 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         )?),
         None => None,
     };
+    let note_quota = drill.as_ref().and_then(|d| {
+        d.faults.iter().find_map(|f| match f {
+            crate::backend::drill_faults::Fault::NoteDiskFull { after_bytes, .. } => Some(NoteQuota {
+                limit: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
+                after_bytes: *after_bytes,
+            }),
+            _ => None,
+        })
+    });
     let backend: Arc<dyn Backend> = match &drill {
-        Some(d) => Arc::new(crate::backend::drill_faults::DrillFaults::new(
-            backend,
-            d.faults.clone(),
-            clock.clone(),
-        )),
+        Some(d) => {
+            let mut layer = crate::backend::drill_faults::DrillFaults::new(
+                backend,
+                d.faults.clone(),
+                clock.clone(),
+            );
+            if let Some(q) = &note_quota {
+                layer = layer.with_quota(q.limit.clone());
+            }
+            Arc::new(layer)
+        }
         None => backend,
     };
     let runbooks = crate::runbook::load_all(config.dir.as_deref())?;
@@ -450,14 +475,17 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         settings.verify_window_set = true;
     }
     settings.dry_run = cli.dry_run;
-    settings.drill = drill.as_ref().map(|d| {
-        (
-            d.title.clone(),
-            d.faults
-                .iter()
-                .map(|f| (f.describe(), f.needle()))
-                .collect(),
-        )
+    settings.drill = drill.as_ref().map(|d| crate::core::settings::Drill {
+        title: d.title.clone(),
+        faults: d
+            .faults
+            .iter()
+            .map(|f| crate::core::settings::DrillFault {
+                what: f.describe(),
+                needle: f.needle(),
+                target: f.target().map(str::to_string),
+            })
+            .collect(),
     });
     settings.iac = config
         .targets
@@ -508,14 +536,7 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         settings.verify_window_secs = settings.verify_window_secs.min(30);
     }
     Ok(Session {
-        disk_full_after: drill.as_ref().and_then(|d| {
-            d.faults.iter().find_map(|f| match f {
-                crate::backend::drill_faults::Fault::NoteDiskFull { after_bytes } => {
-                    Some(*after_bytes)
-                }
-                _ => None,
-            })
-        }),
+        note_quota,
         mode,
         backend,
         settings,

@@ -74,6 +74,7 @@ fn plan_to(h: &History, kind: Kind, to: &str) -> RollbackPlan {
         environment: "staging".into(),
         location: "test".into(),
         object: Some("web".into()),
+        simulated: false,
     };
     plan::build(PlanInputs {
         id: rbtui::core::plan::PlanId(1),

@@ -323,7 +323,7 @@ pub async fn run(
     mut note: NoteWriter,
     backend: Arc<dyn Backend>,
     first: Vec<Action>,
-) -> std::io::Result<()> {
+) -> std::io::Result<State> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks = JoinSet::new();
     let mut reads = Superseded::default();
@@ -351,7 +351,7 @@ pub async fn run(
         }
         if state.quitting {
             tasks.abort_all();
-            return Ok(());
+            return Ok(state);
         }
         tokio::select! {
             ev = events.recv() => {
@@ -387,7 +387,7 @@ pub async fn run(
                         Some(Ok(Event::Resize(_, _))) => state.dirty = true,
                         Some(Ok(_)) => {}
                         Some(Err(e)) => return Err(e),
-                        None => return Ok(()),
+                        None => return Ok(state),
                     }
                     if state.quitting {
                         break;

@@ -7,7 +7,7 @@
 use super::layer::Layer;
 use super::{Backend, StepDone};
 use crate::core::action::BackendError;
-use crate::core::model::{History, Progress, ProgressPhase};
+use crate::core::model::{Health, History, Progress, ProgressPhase};
 use crate::core::plan::{PlanStep, RollbackPlan};
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
@@ -28,7 +28,15 @@ pub enum Fault {
     RolloutFails { target: String },
     ApiDown { target: String, secs: u64 },
     AutoSyncReenabled { target: String, after_secs: u64 },
-    NoteDiskFull { after_bytes: u64 },
+    /// The note's disk fills: after the note grows `after_bytes` more, or
+    /// `after_rollback_secs` after the first rollback is sent (so the
+    /// faults that come with a rollback are met first).
+    NoteDiskFull {
+        #[serde(default)]
+        after_bytes: Option<u64>,
+        #[serde(default)]
+        after_rollback_secs: Option<u64>,
+    },
 }
 
 impl Fault {
@@ -51,6 +59,17 @@ impl Fault {
         }
     }
 
+    /// The target the fault is met on, if it is about one.
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Fault::Forbidden { target }
+            | Fault::RolloutFails { target }
+            | Fault::ApiDown { target, .. }
+            | Fault::AutoSyncReenabled { target, .. } => Some(target),
+            Fault::NoteDiskFull { .. } => None,
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Fault::Forbidden { target } => format!("{target}: the first mutation answers 403"),
@@ -63,9 +82,17 @@ impl Fault {
             Fault::AutoSyncReenabled { target, after_secs } => format!(
                 "{target}: auto-sync is turned back on {after_secs} s after the rollback is sent"
             ),
-            Fault::NoteDiskFull { after_bytes } => {
-                format!("the note's disk fills after {after_bytes} more bytes")
-            }
+            Fault::NoteDiskFull {
+                after_bytes: Some(b),
+                ..
+            } => format!("the note's disk fills after {b} more bytes"),
+            Fault::NoteDiskFull {
+                after_rollback_secs: s,
+                ..
+            } => format!(
+                "the note's disk fills {} s after the first rollback is sent",
+                s.unwrap_or(0)
+            ),
         }
     }
 }
@@ -98,7 +125,21 @@ pub fn load(config_dir: Option<&std::path::Path>, name: &str) -> Result<DrillSpe
             }
         },
     };
-    toml::from_str(&text).map_err(|e| crate::config::toml_error(&origin, &text, &e))
+    let spec: DrillSpec =
+        toml::from_str(&text).map_err(|e| crate::config::toml_error(&origin, &text, &e))?;
+    for f in &spec.faults {
+        if let Fault::NoteDiskFull {
+            after_bytes,
+            after_rollback_secs,
+        } = f
+            && after_bytes.is_some() == after_rollback_secs.is_some()
+        {
+            return Err(format!(
+                "{origin}: note_disk_full needs exactly one of after_bytes and after_rollback_secs"
+            ));
+        }
+    }
+    Ok(spec)
 }
 
 /// The fault layer over any backend.
@@ -111,6 +152,12 @@ pub struct DrillFaults {
     /// demo's and tests' clock may not be the wall's).
     sent: Mutex<Vec<(String, chrono::DateTime<chrono::Utc>)>>,
     clock: Arc<dyn super::clock::Clock>,
+    /// The note's size limit (shared with its writer) for a disk that
+    /// fills after the rollback.
+    quota: Option<Arc<std::sync::atomic::AtomicU64>>,
+    /// What a failed rollout left running, per target: its health reads
+    /// say so until something else runs (banner, Health and note agree).
+    broken: Mutex<Vec<(String, Vec<String>)>>,
 }
 
 impl DrillFaults {
@@ -125,7 +172,50 @@ impl DrillFaults {
             spent: Mutex::default(),
             sent: Mutex::default(),
             clock,
+            quota: None,
+            broken: Mutex::default(),
         }
+    }
+
+    /// The note writer's limit, for `note_disk_full` after a rollback.
+    pub fn with_quota(mut self, q: Arc<std::sync::atomic::AtomicU64>) -> DrillFaults {
+        self.quota = Some(q);
+        self
+    }
+
+    /// Fills the note's disk once the first rollback was sent long enough
+    /// ago: no byte more fits.
+    fn fill_disk(&self) {
+        let Some(q) = &self.quota else { return };
+        let first = self.sent.lock().unwrap().first().map(|(_, at)| *at);
+        let Some(first) = first else { return };
+        let since = (self.clock.now() - first).num_seconds().max(0) as u64;
+        let due = self.faults.iter().any(|f| {
+            matches!(f, Fault::NoteDiskFull { after_rollback_secs: Some(s), .. } if since >= *s)
+        });
+        if due {
+            q.store(0, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// A target still running what its failed rollout left: its pods crash.
+    fn still_broken(&self, mut h: Health) -> Health {
+        let imgs: Vec<String> = h.images.iter().map(|i| i.full()).collect();
+        let broken = self
+            .broken
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(t, i)| *t == h.target && *i == imgs);
+        if broken {
+            h.ready = 0;
+            h.ready_on_template = Some(0);
+            h.crashlooping = h.desired.max(1);
+            h.message = Some(
+                "the new pods crash-loop (drill fault: rollout_fails)".into(),
+            );
+        }
+        h
     }
 
     /// Takes the first unspent fault matching `f`, once.
@@ -183,8 +273,14 @@ impl Layer for DrillFaults {
     fn inner(&self) -> &Arc<dyn Backend> {
         &self.inner
     }
+    fn polling(&self) {
+        self.fill_disk();
+    }
     fn read_fault(&self, target: &str) -> Option<BackendError> {
         self.api_down(target)
+    }
+    fn health(&self, h: Health) -> Health {
+        self.still_broken(h)
     }
     fn history(&self, h: History) -> History {
         self.mark(h)
@@ -217,12 +313,12 @@ impl Layer for DrillFaults {
         {
             return p;
         }
+        let imgs: Vec<String> = plan.to.images.iter().map(|i| i.full()).collect();
+        self.broken.lock().unwrap().push((t.to_string(), imgs));
         Progress {
             phase: ProgressPhase::Failed,
-            message: format!(
-                "ProgressDeadlineExceeded: the new pods crash-loop (drill fault: rollout_fails); was: {}",
-                p.message
-            ),
+            message: "ProgressDeadlineExceeded: the new pods crash-loop (drill fault: rollout_fails)"
+                .into(),
             ..p
         }
     }

@@ -81,6 +81,7 @@ impl Backend for Router {
                                 environment: "unknown".into(),
                                 location: format!("{} targets could not be listed", b.name()),
                                 object: None,
+                                simulated: false,
                             });
                             unlisted.push((
                                 name,
@@ -284,6 +285,7 @@ mod tests {
                 environment: "prod".into(),
                 location: "engine".into(),
                 object: None,
+                simulated: false,
             }],
             error: BackendError::Unreachable("x".into()),
         };

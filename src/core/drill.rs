@@ -65,9 +65,9 @@ pub fn report(s: &State, target: &str) -> Vec<String> {
 /// next plan, confirm, note or checklist entry of their own).
 pub fn faults_met(s: &State) -> Option<Vec<String>> {
     use super::entry::EntryKind as K;
-    let (title, faults) = s.settings.drill.as_ref()?;
-    let mut lines = vec![format!("drill: {title}")];
-    for (what, needle) in faults {
+    let d = s.settings.drill.as_ref()?;
+    let mut lines = vec![format!("drill: {}", d.title)];
+    for super::settings::DrillFault { what, needle, .. } in &d.faults {
         let hit = s
             .activity
             .iter()
@@ -99,4 +99,29 @@ fn dur(secs: i64) -> String {
         60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
+}
+
+/// At the start of a drill: the faults that cannot be met here, said
+/// before anyone acts — a target the config does not list, or a prod
+/// target a rehearsal refuses. Empty when every fault is reachable.
+pub fn unreachable(s: &State) -> Vec<String> {
+    let Some(d) = s.settings.drill.as_ref() else {
+        return vec![];
+    };
+    d.faults
+        .iter()
+        .filter_map(|f| {
+            let t = f.target.as_deref()?;
+            let why = match s.target(t) {
+                None => format!("no target {t} here"),
+                Some(info)
+                    if s.settings.mode == super::model::Mode::Rehearsal && info.is_prod() =>
+                {
+                    format!("{t} is prod, which a rehearsal never touches")
+                }
+                Some(_) => return None,
+            };
+            Some(format!("cannot be met: {} — {why}", f.what))
+        })
+        .collect()
 }

@@ -192,6 +192,10 @@ pub struct TargetInfo {
     /// Deployment, the service), used in every command and path shown.
     #[serde(default)]
     pub object: Option<String>,
+    /// Served by rbtui's embedded simulation (`kind = "demo"`, or `rbtui
+    /// demo`), not a real platform: the header says DEMO, never LIVE.
+    #[serde(default)]
+    pub simulated: bool,
 }
 
 impl TargetInfo {
@@ -575,6 +579,7 @@ mod tests {
             environment: "production".into(),
             location: String::new(),
             object: None,
+            simulated: false,
         };
         assert!(t.is_prod());
         for e in [

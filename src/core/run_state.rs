@@ -308,6 +308,7 @@ mod tests {
             environment: "staging".into(),
             location: String::new(),
             object: None,
+            simulated: false,
         };
         crate::core::plan::build(crate::core::plan::PlanInputs {
             id: crate::core::plan::PlanId(1),

@@ -13,6 +13,22 @@ pub struct VerifyNeed {
     pub why: String,
 }
 
+/// A drill's faults as the core reports them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drill {
+    pub title: String,
+    pub faults: Vec<DrillFault>,
+}
+
+/// One injected fault: what it does, the words in the activity that show
+/// it was met, and the target it is met on (if it is about one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrillFault {
+    pub what: String,
+    pub needle: String,
+    pub target: Option<String>,
+}
+
 /// Where a target's image is declared as code.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Iac {
@@ -38,9 +54,8 @@ pub struct Settings {
     pub verify_needs: HashMap<String, VerifyNeed>,
     /// A rehearsal that sends only server-side dry runs.
     pub dry_run: bool,
-    /// The drill being run (`--drill`): its title and each injected fault
-    /// as (what it does, the words that show it was met in the activity).
-    pub drill: Option<(String, Vec<(String, String)>)>,
+    /// The drill being run (`--drill`): its title and injected faults.
+    pub drill: Option<Drill>,
     /// Targets whose image an IaC stack declares (tool, stack, key).
     pub iac: HashMap<String, Iac>,
     /// Poll interval while watching a rollout.

@@ -548,6 +548,7 @@ mod tests {
             environment: "prod".into(),
             location: "engine".into(),
             object: None,
+            simulated: false,
         };
         (s, t)
     }

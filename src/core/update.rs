@@ -39,7 +39,11 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         Action::TargetsLoaded(r) => {
             match r {
                 Ok(t) => {
+                    let first = s.targets.is_empty();
                     s.targets = t;
+                    if first {
+                        drill_reach(s, &mut fx);
+                    }
                     s.targets_error = None;
                     if s.view.selected.is_none() {
                         s.view.selected = s.targets.first().map(|t| t.name.clone());
@@ -205,8 +209,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         Action::Recorded(r) => {
             s.unrecorded = s.unrecorded.saturating_sub(1);
             s.activity.push(r);
-            // A whole entry reached the disk: the note works again.
-            if s.note_error.take().is_some() {
+            // The note works again once every held entry reached the disk
+            // (not at the first that did): header and footer agree.
+            let caught_up = s.note_backlog.is_empty() && s.unrecorded == 0;
+            if caught_up && s.note_error.take().is_some() {
                 s.flash = Some((false, "the note takes writes again".into()));
             }
             true
@@ -273,6 +279,21 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
     }
     s.dirty |= redraw;
     fx
+}
+
+/// A drill whose faults cannot all be met here says so at the start,
+/// in the note and on screen, instead of reporting them "not met" at the end.
+fn drill_reach(s: &mut State, fx: &mut Vec<Effect>) {
+    let lines = super::drill::unreachable(s);
+    if lines.is_empty() {
+        return;
+    }
+    let text = format!(
+        "drill: {} of its faults cannot be met in this session",
+        lines.len()
+    );
+    s.flash = Some((true, format!("{text}: {}", lines[0])));
+    record(s, fx, EntryKind::Drill, None, text, lines, None);
 }
 
 /// The note refused an entry: keep it for later, stop the plan at its next

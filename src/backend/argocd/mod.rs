@@ -238,6 +238,7 @@ impl ArgoBackend {
             environment: t.environment.clone(),
             location: format!("{host} · app {}{proj}", t.app),
             object: Some(t.app.clone()),
+            simulated: false,
         }
     }
 
@@ -867,6 +868,7 @@ impl Backend for ArgoBackend {
                                         auth::strip_scheme(&self.client.conn.base)
                                     ),
                                     object: None,
+                                    simulated: false,
                                 });
                                 unlisted.push((name, error));
                                 continue;

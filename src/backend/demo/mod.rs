@@ -4,6 +4,7 @@
 
 mod evidence;
 pub mod scenario;
+mod words;
 pub mod world;
 
 use super::clock::Clock;
@@ -298,7 +299,7 @@ impl Backend for DemoBackend {
             Ok(Progress {
                 unproven: None,
                 phase: ProgressPhase::Converged,
-                message: format!("deployment \"{}\" successfully rolled out", s.info.name),
+                message: words::say(s.info.kind, &s.info.name, d, words::Stage::Done),
                 desired: d,
                 updated: d,
                 ready: d,

@@ -98,6 +98,7 @@ impl World {
                         environment: s.environment.clone(),
                         location: s.location.clone(),
                         object: s.object.clone(),
+                        simulated: true,
                     },
                     image: s.image.clone(),
                     replicas: s.replicas,
@@ -154,6 +155,7 @@ impl World {
                         },
                         location: "bench".into(),
                         object: None,
+                        simulated: true,
                     },
                     image,
                     replicas: 3,
@@ -342,10 +344,19 @@ impl Service {
         }
         let mut updated = d;
         let mut stuck = false;
+        let mut on_template = None;
         if let Some(r) = &self.rollout {
             let p = self.progress_of(r, now);
             updated = p.updated;
-            ready = p.ready;
+            // A rolling update keeps the old pods serving until the new
+            // ones are ready: a healthy target does not go dark (CRITICAL
+            // 0/N) during its own rollback; a crash-looping one has none.
+            let old_serving = match self.revs[r.from].failure {
+                Some(Failure::Crashloop) => 0,
+                _ => p.old.min(d - p.ready),
+            };
+            ready = p.ready + old_serving;
+            on_template = Some(p.ready);
             crash = if matches!(self.revs[r.to].failure, Some(Failure::Crashloop)) {
                 p.updated
             } else {
@@ -365,7 +376,7 @@ impl Service {
             desired: d,
             ready,
             updated,
-            ready_on_template: None,
+            ready_on_template: on_template,
             crashlooping: crash,
             restarts,
             endpoints: Some(ready),
@@ -382,8 +393,10 @@ impl Service {
         }
     }
 
-    /// Rollout progress in the words `kubectl rollout status` uses.
+    /// Rollout progress in the words of the target's platform
+    /// (`demo::words`).
     pub fn progress_of(&self, r: &Rollout, now: DateTime<Utc>) -> Progress {
+        use super::words::{Stage, say};
         let d = self.replicas;
         let e = (now - r.started).num_milliseconds().max(0) as f64 / 1000.0;
         let bad = matches!(self.revs[r.to].failure, Some(Failure::Crashloop));
@@ -393,36 +406,26 @@ impl Service {
         } else {
             (((e - 1.0) / step).floor() as u32 + 1).min(d)
         };
+        let words = |stage| say(self.info.kind, &self.info.name, d, stage);
+        let out = |phase, stage, updated, ready, old| Progress {
+            unproven: None,
+            phase,
+            message: words(stage),
+            desired: d,
+            updated,
+            ready,
+            old,
+        };
         if bad {
             if e >= DEADLINE_SECS as f64 {
-                return Progress {
-                    unproven: None,
-                    phase: ProgressPhase::Failed,
-                    message: format!(
-                        "deployment \"{}\" exceeded its progress deadline (ProgressDeadlineExceeded): new pods crash-looping",
-                        self.info.name
-                    ),
-                    desired: d,
-                    updated,
-                    ready: 0,
-                    old: d,
-                };
+                return out(ProgressPhase::Failed, Stage::Deadline, updated, 0, d);
             }
-            return Progress {
-                unproven: None,
-                phase: if updated == 0 {
-                    ProgressPhase::Pending
-                } else {
-                    ProgressPhase::Progressing
-                },
-                message: format!(
-                    "Waiting for rollout to finish: {updated} out of {d} new replicas have been updated..."
-                ),
-                desired: d,
-                updated,
-                ready: 0,
-                old: d,
+            let phase = if updated == 0 {
+                ProgressPhase::Pending
+            } else {
+                ProgressPhase::Progressing
             };
+            return out(phase, Stage::Crashing { updated }, updated, 0, d);
         }
         let ready = if e < 2.0 {
             0
@@ -431,52 +434,18 @@ impl Service {
         };
         let old = d.saturating_sub(ready);
         if e >= ROLLOUT_SECS as f64 {
-            return Progress {
-                unproven: None,
-                phase: ProgressPhase::Converged,
-                message: format!("deployment \"{}\" successfully rolled out", self.info.name),
-                desired: d,
-                updated: d,
-                ready: d,
-                old: 0,
-            };
+            return out(ProgressPhase::Converged, Stage::Done, d, d, 0);
         }
-        let (phase, message) = if updated == 0 {
-            (
-                ProgressPhase::Pending,
-                "Waiting for deployment spec update to be observed...".to_string(),
-            )
+        let (phase, stage) = if updated == 0 {
+            (ProgressPhase::Pending, Stage::Observing)
         } else if updated < d {
-            (
-                ProgressPhase::Progressing,
-                format!(
-                    "Waiting for rollout to finish: {updated} out of {d} new replicas have been updated..."
-                ),
-            )
+            (ProgressPhase::Progressing, Stage::Updating { updated })
         } else if old > 0 {
-            (
-                ProgressPhase::Progressing,
-                format!(
-                    "Waiting for rollout to finish: {old} old replicas are pending termination..."
-                ),
-            )
+            (ProgressPhase::Progressing, Stage::Terminating { old })
         } else {
-            (
-                ProgressPhase::Progressing,
-                format!(
-                    "Waiting for rollout to finish: {ready} of {d} updated replicas are available..."
-                ),
-            )
+            (ProgressPhase::Progressing, Stage::Available { ready })
         };
-        Progress {
-            unproven: None,
-            phase,
-            message,
-            desired: d,
-            updated,
-            ready,
-            old,
-        }
+        out(phase, stage, updated, ready, old)
     }
 
     /// Starts a rollback to revision `to_id` the way the platform records

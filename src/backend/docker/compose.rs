@@ -886,6 +886,7 @@ impl Backend for ComposeBackend {
                     self.engine.host, t.project, t.service
                 ),
                 object: Some(t.service.clone()),
+                simulated: false,
             })
             .collect();
         Box::pin(async move { Ok(v) })

@@ -738,6 +738,7 @@ impl Backend for SwarmBackend {
                 environment: t.environment.clone(),
                 location: format!("engine {} · service {}", self.engine.host, t.service),
                 object: Some(t.service.clone()),
+                simulated: false,
             })
             .collect();
         Box::pin(async move { Ok(v) })

@@ -596,6 +596,7 @@ impl Backend for KubeBackend {
                     environment: t.environment.clone(),
                     location: format!("{} · ns {}", self.location, t.namespace),
                     object: Some(t.deployment.clone()),
+                    simulated: false,
                 })
                 .collect())
         })

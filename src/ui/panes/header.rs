@@ -8,14 +8,22 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
+    use crate::core::model::Mode;
+    // A target served by the embedded simulation is never called LIVE:
+    // its "prod" and its URL are made up.
+    let simulated = s.selected_target().is_some_and(|t| t.simulated);
+    let mode = match s.settings.mode {
+        Mode::Live if simulated => Mode::Demo,
+        m => m,
+    };
     let mut l1 = vec![
         Span::styled(
-            if s.settings.dry_run && s.settings.mode == crate::core::model::Mode::Rehearsal {
-                format!(" {} · DRY RUN ", s.settings.mode.label())
+            if s.settings.dry_run && mode == Mode::Rehearsal {
+                format!(" {} · DRY RUN ", mode.label())
             } else {
-                format!(" {} ", s.settings.mode.label())
+                format!(" {} ", mode.label())
             },
-            theme::mode(s.settings.mode),
+            theme::mode(mode),
         ),
         Span::raw(" "),
     ];
@@ -37,6 +45,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             l1.push(Span::raw(" "));
             l1.push(Span::styled(t.name.clone(), theme::BOLD));
             l1.push(Span::styled(format!(" ({}) ", t.kind.label()), theme::DIM));
+            if t.simulated && s.settings.mode != Mode::Demo {
+                l1.push(Span::styled("simulated by rbtui · ", theme::DIM));
+            }
             l1.push(Span::raw(t.location.clone()));
         }
         None => l1.push(Span::styled("no target selected", theme::DIM)),

@@ -205,11 +205,14 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
                 .health(&t.name)
                 .map(|h| age((s.now - h.observed_at).num_seconds()))
                 .unwrap_or_default();
+            // No reasons (healthy): the advice alone, never "healthy: ".
+            let advice = if v.reasons.is_empty() {
+                v.severity.advice().to_string()
+            } else {
+                format!("{}: ", v.severity.advice())
+            };
             d.push(Line::from(vec![
-                Span::styled(
-                    format!("{}: ", v.severity.advice()),
-                    theme::severity(v.severity),
-                ),
+                Span::styled(advice, theme::severity(v.severity)),
                 Span::raw(v.reasons.join("; ")),
                 Span::styled(format!(" (data {age_s} old)"), theme::DIM),
             ]));

@@ -74,8 +74,9 @@ fn without_a_note_folder_to_write_to_the_rollback_still_runs_and_says_so() {
     let ev = dir.path().join("INC-8.md.evidence");
     std::fs::remove_dir_all(&ev).unwrap();
     std::fs::write(&ev, "not a folder").unwrap();
-    plan_to(&mut s, "search", "17");
-    s.press("<Enter><Enter>");
+    // checkout is failing (a healthy target has no failure to keep).
+    plan_to(&mut s, "checkout", "8");
+    s.press("<Enter>checkout<Enter>");
     let not_saved = s
         .recorded
         .iter()
@@ -84,11 +85,14 @@ fn without_a_note_folder_to_write_to_the_rollback_still_runs_and_says_so() {
     let step1 = s
         .recorded
         .iter()
-        .position(|r| r.contains("**action** `search` — step 1"))
+        .position(|r| r.contains("**action** `checkout` — step 1"))
         .expect("the rollback goes on");
     assert!(not_saved < step1);
     assert!(s.advance_until(120_000, |st| st.runs.last().is_some_and(|r| r.outcome().is_some())));
-    assert!(!s.state.checklist("search").unwrap().get("save-logs").is_some_and(|t| t.auto));
+    // The save at critical (before the folder was blocked) is the only
+    // proof the tick holds; the failed one added none.
+    let tick = s.state.checklist("checkout").unwrap().get("save-logs").cloned().unwrap();
+    assert!(tick.at == t0(), "ticked by the save at critical, {tick:?}");
 }
 
 /// A fleet-wide outage: eight targets critical at once. Their evidence is

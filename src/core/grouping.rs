@@ -450,6 +450,10 @@ pub(super) fn submit_confirm(
     if let Some(r) = &reason {
         details.push(format!("override reason: {r}"));
     }
+    let marker = super::entry::Marker::Group {
+        name: g.name.clone(),
+        members: g.ordered().iter().map(|p| (p.target.name.clone(), p.id.0)).collect(),
+    };
     record(
         s,
         fx,
@@ -457,7 +461,7 @@ pub(super) fn submit_confirm(
         None,
         format!("{} confirmed by {}", g.title(), s.settings.operator),
         details,
-        None,
+        Some(marker),
     );
     for p in g.ordered() {
         let r = p.needs_override().then_some(reason.as_deref()).flatten();

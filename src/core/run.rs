@@ -41,7 +41,10 @@ pub(super) fn start_run(
 ) {
     let id = p.id;
     let t = p.target.name.clone();
-    let evidence = p.is_rollback() && s.settings.save_evidence && !dry_run(s);
+    // Evidence of the failure, where there is one: a healthy target rolled
+    // back (with its group) has no failing revision to save.
+    let failing = s.incident.story(&t).is_some_and(|st| st.failing_at(s.now));
+    let evidence = p.is_rollback() && failing && s.settings.save_evidence && !dry_run(s);
     let marker = Marker::RunStarted {
         target: t.clone(),
         plan: id.0,

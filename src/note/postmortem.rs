@@ -169,15 +169,7 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
     }
 
     let ended = x.entries.iter().rfind(|e| e.kind == "end");
-    let open: Vec<String> = ended
-        .map(|e| {
-            e.details
-                .iter()
-                .filter_map(|d| d.strip_prefix("[ ] "))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let open: Vec<String> = ended.map(|e| open_steps(&e.details)).unwrap_or_default();
     let autosync: Vec<&Entry> = x
         .entries
         .iter()
@@ -214,7 +206,7 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
         s.push_str("- [ ] (add the action items the questions above raise)\n");
     }
     for o in &open {
-        s.push_str(&format!("- [ ] {o} (open at the end of the session)\n"));
+        s.push_str(&format!("- [ ] {o} (open at the end of the session; owner: ?)\n"));
     }
 
     s.push_str("\n## Timeline (from the note)\n\n");
@@ -222,6 +214,29 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
         s.push_str(&format!("- {}\n", line(e)));
     }
     s
+}
+
+/// The steps left open at the end, each naming its target (`target: step`):
+/// the end entry lists a target's checklist under a `target — title:`
+/// line; a target where no rollback ran lists only what was ticked.
+fn open_steps(details: &[String]) -> Vec<String> {
+    let mut target = String::new();
+    let mut out = Vec::new();
+    for d in details {
+        let d = d.trim();
+        if let Some(step) = d.strip_prefix("[ ] ") {
+            out.push(if target.is_empty() {
+                step.to_string()
+            } else {
+                format!("{target}: {step}")
+            });
+        } else if !d.starts_with('[') {
+            if let Some((t, _)) = d.split_once(" — ") {
+                target = t.to_string();
+            }
+        }
+    }
+    out
 }
 
 /// Reads the note and writes the draft beside it (`<note>.postmortem.md`,
@@ -275,7 +290,7 @@ mod tests {
         assert!(d.contains("- migrations 8..9: 1 file(s), 1 ok"), "{d}");
         assert!(
             d.contains(
-                "- [ ] Revert the bad change (d8f3c2a) in git (open at the end of the session)"
+                "- [ ] checkout: Revert the bad change (d8f3c2a) in git (open at the end of the session; owner: ?)"
             ),
             "{d}"
         );

@@ -24,6 +24,11 @@ pub fn settings(mode: Mode, note: &str) -> Settings {
     let mut s = Settings::new(mode, "INC-7", note);
     s.operator = "oncall".into();
     s.verify_window_secs = 30;
+    // As `rbtui demo` has them: group shop.
+    s.groups = rbtui::backend::demo::scenario::builtin_groups()
+        .iter()
+        .map(rbtui::config::GroupConfig::def)
+        .collect();
     s
 }
 
@@ -118,4 +123,28 @@ pub fn check<'a>(s: &'a Script, id: &str) -> &'a rbtui::core::plan::Check {
         .iter()
         .find(|c| c.id == id)
         .unwrap()
+}
+
+/// The screen as a user sees it, one line per row (trailing blanks cut).
+pub fn screen(s: &Script, w: u16, h: u16) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    let ui = rbtui::ui::Ui::default();
+    t.draw(|f| rbtui::ui::render(&s.state, &ui, f)).unwrap();
+    let b = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..b.area.height {
+        let mut line = String::new();
+        for x in 0..b.area.width {
+            line.push_str(b[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Waits on the scripted clock until no run is in flight (and, for a
+/// group, until it reported), at most `ms`.
+pub fn settle(s: &mut Script, ms: i64) -> bool {
+    s.advance_until(ms, |st| !st.in_flight())
 }

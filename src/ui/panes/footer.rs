@@ -117,6 +117,20 @@ fn command_line(s: &State, text: &str) -> Line<'static> {
     Line::from(spans)
 }
 
+/// The keys that fit in `width`: the last two (help and quit, or a
+/// popup's way out) always stay; others are dropped from the middle.
+fn fit(mut v: Vec<(String, &'static str)>, width: usize) -> Vec<(String, &'static str)> {
+    let len = |v: &[(String, &str)]| {
+        v.iter()
+            .map(|(k, w)| k.chars().count() + w.chars().count() + 3)
+            .sum::<usize>()
+    };
+    while len(&v) > width && v.len() > 2 {
+        v.remove(v.len() - 3);
+    }
+    v
+}
+
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let line = match (&s.view.command, &s.flash) {
         (Some(text), _) => command_line(s, text),
@@ -124,7 +138,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             Line::styled(format!(" {m}"), if *err { theme::ERROR } else { theme::OK })
         }
         (None, None) => Line::from(
-            keys(s)
+            fit(keys(s), area.width as usize)
                 .into_iter()
                 .flat_map(|(k, w)| {
                     [

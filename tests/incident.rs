@@ -439,3 +439,142 @@ fn quitting_while_the_note_cannot_be_written_keeps_what_it_did_not_take() {
     let text = std::fs::read_to_string(kept).unwrap();
     assert!(text.contains("**end** — session ended"), "{text}");
 }
+
+/// Signals laid over the demo's health for one target, as a Prometheus
+/// layer would give them: fixed readings, read fresh at every poll.
+struct Readings {
+    inner: std::sync::Arc<dyn rbtui::backend::Backend>,
+    target: &'static str,
+    signals: Vec<rbtui::core::signals::Signal>,
+}
+
+impl rbtui::backend::layer::Layer for Readings {
+    fn inner(&self) -> &std::sync::Arc<dyn rbtui::backend::Backend> {
+        &self.inner
+    }
+    fn health(&self, mut h: rbtui::core::model::Health) -> rbtui::core::model::Health {
+        if h.target == self.target {
+            let now = h.observed_at;
+            h.signals = self
+                .signals
+                .iter()
+                .cloned()
+                .map(|mut s| {
+                    s.observed_at = now;
+                    s
+                })
+                .collect();
+            for s in &h.signals {
+                use rbtui::core::signals::SignalKind as K;
+                match s.kind {
+                    K::ErrorRate => h.error_rate = s.value,
+                    K::Latency => h.latency_p95_ms = s.value,
+                    _ => {}
+                }
+            }
+        }
+        h
+    }
+}
+
+fn reading(name: &str, value: f64, criterion: &str, clear_secs: Option<i64>) -> rbtui::core::signals::Signal {
+    use rbtui::core::signals::SignalKind as K;
+    let kind = match name {
+        "error_rate" => K::ErrorRate,
+        n if n.starts_with("latency") => K::Latency,
+        _ => K::Custom,
+    };
+    rbtui::core::signals::Signal {
+        name: name.into(),
+        kind,
+        value: Some(value),
+        ok: None,
+        display: match kind {
+            K::Latency => format!("{value:.0} ms"),
+            _ => format!("{:.1}%", value * 100.0),
+        },
+        criterion: Some(criterion.into()),
+        breached: false,
+        observed_at: t0(),
+        error: None,
+        pending_secs: None,
+        clear_secs,
+        history: vec![],
+    }
+}
+
+/// search rolled back with its own readings laid over the demo's.
+fn verify_with(signals: Vec<rbtui::core::signals::Signal>) -> rbtui::app::script::Script {
+    let clock = rbtui::backend::clock::ManualClock::new(t0());
+    let demo: std::sync::Arc<dyn rbtui::backend::Backend> = std::sync::Arc::new(
+        rbtui::backend::demo::DemoBackend::builtin(std::sync::Arc::new(clock.clone())),
+    );
+    let b = std::sync::Arc::new(Readings {
+        inner: demo,
+        target: "search",
+        signals,
+    });
+    let state = rbtui::core::state::State::new(
+        settings(Mode::Demo, "n.md"),
+        rbtui::runbook::load_all(None).unwrap(),
+        t0(),
+    );
+    let mut s = rbtui::app::script::Script::new(state, b, clock, None);
+    s.start();
+    roll_back(&mut s, "search", "17");
+    s
+}
+
+/// The target's own criteria judge the recovery, not the default
+/// thresholds: still at 3 % / 400 ms against `> 2 % for 1m` and
+/// `> 300ms for 1m` is not recovered (the default 5 % / 500 ms would
+/// have called it so).
+#[test]
+fn recovery_is_judged_by_the_targets_own_criteria() {
+    let s = verify_with(vec![
+        reading("error_rate", 0.03, "> 2% for 1m", None),
+        reading("latency_p95", 400.0, "> 300ms for 1m", None),
+    ]);
+    let all = s.recorded.join("\n");
+    assert!(!all.contains("**recovered**"), "{all}");
+    let nr = s.recorded.iter().find(|r| r.contains("**not-recovered**")).unwrap();
+    assert!(nr.contains("error_rate 3.0% (criterion `> 2% for 1m`)"), "{nr}");
+    assert!(nr.contains("latency_p95 400 ms (criterion `> 300ms for 1m`)"), "{nr}");
+    assert!(!s.state.checklist("search").unwrap().contains_key("metrics"));
+}
+
+/// A criterion met only just now has not held for its window: not yet.
+/// Held for the whole window: recovered, each criterion named in the proof.
+#[test]
+fn a_recovery_must_hold_for_the_criterions_window() {
+    let s = verify_with(vec![reading("error_rate", 0.01, "> 2% for 1m", Some(20))]);
+    let nr = s.recorded.iter().find(|r| r.contains("**not-recovered**")).unwrap();
+    assert!(nr.contains("clear of `> 2% for 1m` for 20s of 1m"), "{nr}");
+    let s = verify_with(vec![reading("error_rate", 0.01, "> 2% for 1m", Some(60))]);
+    let rec = s.recorded.iter().find(|r| r.contains("**recovered**")).unwrap();
+    assert!(rec.contains("error_rate 1.0% (clear of `> 2% for 1m` for 1m)"), "{rec}");
+}
+
+/// A target whose only metric is a named query is judged by it: 20 % on
+/// `checkout_errors > 5%` is not recovered, whatever the demo's simulated
+/// 5xx says; a ratio that is +Inf (every request failing) is never OK.
+#[test]
+fn a_named_query_judges_the_recovery_and_a_non_finite_value_is_never_healthy() {
+    let s = verify_with(vec![reading("checkout_errors", 0.2, "> 5%", Some(0))]);
+    let nr = s.recorded.iter().find(|r| r.contains("**not-recovered**")).unwrap();
+    assert!(nr.contains("checkout_errors 20.0% (criterion `> 5%`)"), "{nr}");
+    let mut h = s.state.health("search").unwrap().clone();
+    let mut inf = reading("failed_per_success", f64::INFINITY, "> 0.5", None);
+    inf.display = "+Inf (a division by zero, or beyond the largest bucket)".into();
+    inf.observed_at = h.observed_at;
+    h.signals = vec![inf];
+    let v = rbtui::core::verdict::evaluate(&h, &Default::default(), h.observed_at);
+    assert_ne!(v.severity, Severity::Ok, "{:?}", v.reasons);
+    assert!(
+        v.reasons.iter().any(|r| r.contains("failed_per_success") && r.contains("+Inf")),
+        "{:?}",
+        v.reasons
+    );
+    let r = rbtui::core::verdict::recovered(&h, &Default::default(), h.observed_at);
+    assert!(matches!(r, rbtui::core::verdict::Recovery::NotYet(ref w) if w.contains("never healthy")), "{r:?}");
+}

@@ -1178,3 +1178,81 @@ fn the_retag_is_planned_with_r_confirmed_and_leaves_a_revert_pr_due_within_the_h
         "'Executed rollout undo' is not ticked by a re-tag"
     );
 }
+
+/// The default plan for a `:main` revision pins the digest its pods ran;
+/// once the controller converges on `catalog@sha256:…` (no tag) the run is
+/// verified by that digest, not failed for lacking a `repo:tag` (seen on a
+/// real API server: 3/3 ready, then "failed — not verified").
+#[test]
+fn a_pinned_rollback_is_verified_by_the_digest_it_pinned() {
+    use rbtui::app::script::Script;
+    use rbtui::backend::clock::{Clock, ManualClock};
+    use rbtui::core::state::State;
+    use std::sync::Arc;
+    let fake = k8s_server::start();
+    let digest = format!("sha256:{}", "ab12".repeat(16));
+    fake.edit(|s| {
+        let rs3 = s
+            .of("replicasets", "shop")
+            .into_iter()
+            .find(|r| r["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3")
+            .unwrap();
+        let hash = rs3["metadata"]["labels"]["pod-template-hash"].as_str().unwrap().to_string();
+        let rs_name = rs3["metadata"]["name"].as_str().unwrap().to_string();
+        let mut p = s.of("pods", "shop")[0].clone();
+        p["metadata"]["name"] = json!(format!("{rs_name}-old01"));
+        p["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        p["metadata"]["ownerReferences"][0]["name"] = json!(rs_name);
+        let st = &mut p["status"]["containerStatuses"][0];
+        st["image"] = json!("registry.example.com/shop/catalog:main");
+        st["imageID"] = json!(format!("registry.example.com/shop/catalog@{digest}"));
+        // It ran fine: revision 3 is not known bad.
+        st["state"] = json!({"running": {"startedAt": "2026-11-20T10:00:00Z"}});
+        st["ready"] = json!(true);
+        st["restartCount"] = json!(0);
+        s.put("pods", p);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+    let clock = ManualClock::new(chrono::Utc::now());
+    let mut settings = common::settings(Mode::Live, "n.md");
+    settings.verify_window_secs = 10;
+    let state = State::new(settings, rbtui::runbook::load_all(None).unwrap(), clock.now());
+    let mut s = Script::new(state, Arc::new(b), clock, None);
+    s.start();
+    common::plan_to(&mut s, "catalog", "3");
+    assert!(s.state.plan.as_ref().unwrap().pinned(), "pinned by default");
+    s.press("<Enter>catalog<Enter>");
+    assert!(
+        s.state.in_flight(),
+        "{:?} {:?} {:#?}",
+        s.state.flash,
+        s.state.view.popup,
+        s.state.plan.as_ref().map(|p| &p.checks)
+    );
+    for _ in 0..200 {
+        s.advance(1000);
+        if s.state.runs.last().is_some_and(|r| !r.in_flight()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let all = s.recorded.join("");
+    let run = s.state.runs.last().unwrap();
+    assert!(
+        !matches!(run.outcome(), Some(rbtui::core::state::Outcome::Failed(_)) | None),
+        "{:#?}",
+        run.after()
+    );
+    let pinned = format!("catalog@{}", rbtui::core::model::short_digest(&digest));
+    assert!(
+        all.contains(&format!("verified: 3/3 ready on {pinned}")),
+        "{:#?}",
+        s.state.runs.last().unwrap().after()
+    );
+}

@@ -222,14 +222,22 @@ impl K8s {
             .expect("the controller made it in step 1");
         let hash = rs["metadata"]["labels"]["pod-template-hash"].as_str().unwrap_or("").to_string();
         let image = template["spec"]["containers"][0]["image"].as_str().unwrap_or("").to_string();
+        // A reference pinned by digest runs exactly that digest (the kubelet
+        // pulls it by digest); a tag runs what the node pulls or cached.
+        let pinned = image.split_once('@').map(|_| image.clone());
         let repo = image.rsplit_once(':').map(|(r, _)| r).unwrap_or(&image).to_string();
+        // As many as the Deployment wants, whatever ran before.
+        let replicas = self.deployment()["spec"]["replicas"].as_u64().unwrap_or(3) as usize;
         old.iter()
+            .cycle()
+            .take(replicas)
             .enumerate()
             .map(|(i, o)| {
                 let cached = o["status"]["containerStatuses"][0]["imageID"].clone();
-                let id = match &self.pull_digest {
-                    Some(d) => json!(format!("{repo}@{d}")),
-                    None => cached,
+                let id = match (&pinned, &self.pull_digest) {
+                    (Some(p), _) => json!(p),
+                    (None, Some(d)) => json!(format!("{repo}@{d}")),
+                    (None, None) => cached,
                 };
                 let mut p = o.clone();
                 p["spec"] = template["spec"].clone();
@@ -881,13 +889,20 @@ fn controller_step(s: &mut K8s, step: u32) {
             let restarted = !d["spec"]["template"]["metadata"]["annotations"]
                 ["kubectl.kubernetes.io/restartedAt"]
                 .is_null();
-            let pods = if restarted {
+            let recorded = fixture("07-list-pods-catalog-after-undo.json")["items"]
+                .as_array()
+                .unwrap()
+                .clone();
+            // The recorded pods are revision 2's: a template they do not
+            // run (pinned by digest, restarted) gets pods of its own.
+            let image = &want["spec"]["containers"][0]["image"];
+            let runs_it = recorded
+                .iter()
+                .all(|p| p["spec"]["containers"][0]["image"] == *image);
+            let pods = if restarted || !runs_it {
                 s.restarted_pods(&want, &old_pods)
             } else {
-                fixture("07-list-pods-catalog-after-undo.json")["items"]
-                    .as_array()
-                    .unwrap()
-                    .clone()
+                recorded
             };
             for mut p in pods {
                 p["metadata"]["namespace"] = json!("shop");

@@ -51,14 +51,20 @@ pub fn drive(
     mut perform: impl FnMut(Effect),
 ) -> Driven {
     let mut out = Driven::default();
-    let mut write_failed = false;
+    // The first write that failed in this drive, and why: every later
+    // entry is held behind it (in order) and no mutation is sent.
+    let mut failed: Option<String> = None;
     let mut queue = VecDeque::from([first]);
     while let Some(a) = queue.pop_front() {
         for fx in update(state, a) {
             match fx {
                 Effect::Record(e) => {
-                    if let Err(error) = write(journal, &e, &mut queue) {
-                        write_failed = true;
+                    let r = match &failed {
+                        Some(why) => Err(why.clone()),
+                        None => write(journal, &e, &mut queue),
+                    };
+                    if let Err(error) = r {
+                        failed.get_or_insert(error.clone());
                         if e.kind == crate::core::entry::EntryKind::Note {
                             out.notes_failed += 1;
                         }
@@ -71,10 +77,9 @@ pub fn drive(
                     announce,
                     dry_run,
                 } => {
-                    let gate = if write_failed {
-                        Err("an earlier entry could not be written to the note".to_string())
-                    } else {
-                        write(journal, &announce, &mut queue)
+                    let gate = match &failed {
+                        Some(why) => Err(why.clone()),
+                        None => write(journal, &announce, &mut queue),
                     };
                     match gate {
                         Ok(()) => perform(Effect::Execute {
@@ -84,7 +89,7 @@ pub fn drive(
                             dry_run,
                         }),
                         Err(error) => {
-                            write_failed = true;
+                            failed.get_or_insert(error.clone());
                             queue.push_back(Action::StepFinished {
                                 plan_id: plan.id,
                                 step,

@@ -143,6 +143,12 @@ impl Script {
     /// Moves the clock in 250 ms steps for up to `ms`, ticking, polling and
     /// performing effects as they fall due; stops early when `until` holds.
     pub fn advance_until(&mut self, ms: i64, until: impl Fn(&State) -> bool) -> bool {
+        self.advance_in(250, ms, until)
+    }
+
+    /// [`Script::advance_until`] in steps of `step_ms` (the console ticks
+    /// every 500 ms; long sequence tests step by a second).
+    pub fn advance_in(&mut self, step_ms: i64, ms: i64, until: impl Fn(&State) -> bool) -> bool {
         let mut left = ms;
         loop {
             self.run_ready();
@@ -152,8 +158,8 @@ impl Script {
             if left <= 0 {
                 return false;
             }
-            self.clock.advance_ms(250);
-            left -= 250;
+            self.clock.advance_ms(step_ms);
+            left -= step_ms;
             let now = self.clock.now();
             self.dispatch(Action::Tick(now));
             if now >= self.next_poll {

@@ -177,6 +177,23 @@ pub enum Marker {
     End,
 }
 
+impl Marker {
+    /// The target the marker is about, if one.
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Marker::Deployed { target, .. }
+            | Marker::Failure { target, .. }
+            | Marker::Planned { target, .. }
+            | Marker::RunStarted { target, .. }
+            | Marker::RunEnded { target, .. }
+            | Marker::Tick { target, .. }
+            | Marker::Untick { target, .. }
+            | Marker::Worked { target, .. } => Some(target),
+            Marker::Header { .. } | Marker::Group { .. } | Marker::End => None,
+        }
+    }
+}
+
 /// A revision as the incident model keeps it: enough to name it in a
 /// follow-up and to tell whether the platform still runs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -203,6 +203,42 @@ impl Incident {
         max.next()
     }
 
+    /// What this incident knows laid over what the platform says: while
+    /// the target runs what a verified rollback landed, that revision is
+    /// the last known good; the revisions it was rolled back from are known
+    /// bad, with when and by which plan. Recomputed from the platform's own
+    /// answer whenever either changes.
+    pub fn overlay(&self, mut h: History) -> History {
+        let Some(story) = self.story(&h.target) else {
+            return h;
+        };
+        if let Some(id) = story.lkg_in(&h).map(|r| r.id.to_string()) {
+            h.last_known_good = Some(id);
+        }
+        for r in story.rolled_back_from() {
+            let why = format!(
+                "rolled back from at {} in this incident (plan #{})",
+                r.sent.map(super::fmt::hms).unwrap_or_default(),
+                r.plan
+            );
+            let bad: Vec<RevisionId> = h
+                .revisions
+                .iter()
+                .filter(|rev| !rev.current && r.from.matches(rev))
+                .map(|rev| rev.id.clone())
+                .collect();
+            for id in bad {
+                if !h.known_bad.contains(&id) {
+                    h.known_bad.push(id.clone());
+                }
+                if !h.facts.bad_why.iter().any(|(b, _)| *b == id) {
+                    h.facts.bad_why.push((id, why.clone()));
+                }
+            }
+        }
+        h
+    }
+
     /// Runs recorded as started and never recorded as ended: the session
     /// that ran them ended first (a crash, kill -9).
     pub fn interrupted(&self) -> Vec<(&str, &RunFact)> {

@@ -235,9 +235,11 @@ pub(super) fn history_loaded(
                 }
             }
             let fetched = h.fetched_at;
-            let h = overlay(s, h);
-            autosync_fought(s, &target, &h, fx);
-            s.row_mut(&target).history = Some(h);
+            let shown = s.incident.overlay(h.clone());
+            autosync_fought(s, &target, &shown, fx);
+            let row = s.row_mut(&target);
+            row.history = Some(shown);
+            row.platform_history = Some(h);
             super::grouping::member_read(s, &target, fetched, fx);
             if let Some(p) = s
                 .pending_plan
@@ -271,41 +273,6 @@ pub(super) fn history_loaded(
             s.row_mut(&target).history_error = Some(e);
         }
     }
-}
-
-/// What this incident knows beats what the platform guesses: while the
-/// target runs what a verified rollback landed, that revision is the last
-/// known good; the revisions it was rolled back from are known bad, with
-/// when and by which plan.
-pub(super) fn overlay(s: &State, mut h: super::model::History) -> super::model::History {
-    let Some(story) = s.incident.story(&h.target) else {
-        return h;
-    };
-    if let Some(id) = story.lkg_in(&h).map(|r| r.id.to_string()) {
-        h.last_known_good = Some(id);
-    }
-    for r in story.rolled_back_from() {
-        let why = format!(
-            "rolled back from at {} in this incident (plan #{})",
-            r.sent.map(fmt::hms).unwrap_or_default(),
-            r.plan
-        );
-        let bad: Vec<super::model::RevisionId> = h
-            .revisions
-            .iter()
-            .filter(|rev| !rev.current && r.from.matches(rev))
-            .map(|rev| rev.id.clone())
-            .collect();
-        for id in bad {
-            if !h.known_bad.contains(&id) {
-                h.known_bad.push(id.clone());
-            }
-            if !h.facts.bad_why.iter().any(|(b, _)| *b == id) {
-                h.facts.bad_why.push((id, why.clone()));
-            }
-        }
-    }
-    h
 }
 
 /// A plan asked for did not come (its build refused it, or the read

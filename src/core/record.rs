@@ -19,14 +19,47 @@ pub(super) fn record(
     // (and `--resume` replays): what the screen derives is what the note says.
     if let Some(m) = &marker {
         s.incident.apply(s.now, m);
+        // What History shows follows at once (a verified landing is the
+        // last known good from this entry on, not from the next read).
+        if let Some(t) = m.target() {
+            let raw = s.row(t).and_then(|r| r.platform_history.clone());
+            if let Some(h) = raw {
+                let shown = s.incident.overlay(h);
+                s.row_mut(t).history = Some(shown);
+            }
+        }
     }
-    s.unrecorded += 1;
-    fx.push(Effect::Record(NoteEntry {
+    let e = NoteEntry {
         at: s.now,
         kind,
         target,
         text,
         details,
         marker,
-    }));
+    };
+    // While the note refuses writes, entries wait in order behind the
+    // ones already held: the note's order is the incident's order (a
+    // newer entry must never land before an older one, or `--resume`
+    // would replay another story).
+    if s.note_error.is_some() {
+        return hold(s, e);
+    }
+    s.unrecorded += 1;
+    fx.push(Effect::Record(e));
+}
+
+/// Keeps an entry the note cannot take now, to be written late in order;
+/// operator text goes back to its editor.
+pub(super) fn hold(s: &mut State, entry: NoteEntry) {
+    if entry.kind == EntryKind::Note {
+        s.view.popup = Some(super::state::Popup::Notes);
+        let error = s.note_error.as_ref().map(|f| f.error.clone()).unwrap_or_default();
+        s.flash = Some((
+            true,
+            format!("note NOT saved ({error}); your text is still in the editor"),
+        ));
+    }
+    if entry.kind != EntryKind::NoteGap {
+        s.note_backlog.push(entry);
+    }
 }

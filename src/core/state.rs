@@ -156,7 +156,12 @@ pub struct TargetRow {
     pub verdict: Option<Verdict>,
     /// The verdict has been recorded, so it is not repeated.
     pub assessed: bool,
+    /// History as shown: the platform's answer with what the incident
+    /// knows laid over it (`Incident::overlay`).
     pub history: Option<History>,
+    /// The platform's own answer, kept so the overlay is recomputed from it
+    /// whenever the incident learns something.
+    pub platform_history: Option<History>,
     pub history_error: Option<BackendError>,
     /// Checklist ticks by step id.
     pub checklist: HashMap<String, Tick>,

@@ -22,7 +22,7 @@ use super::run::step_finished;
 use super::run::step_settled;
 use super::watch::progress_read;
 use super::watch::verify_read;
-use super::state::{Popup, RevertLook, State};
+use super::state::{RevertLook, State};
 use super::targets::reorder;
 use super::targets::reverdict;
 use super::targets::rollback_superseded;
@@ -314,16 +314,7 @@ fn record_failed(s: &mut State, entry: NoteEntry, error: String) {
     for run in s.runs.iter_mut().filter(|r| r.in_flight()) {
         run.halt_with(super::state::Halt::Note(error.clone()));
     }
-    if entry.kind == EntryKind::Note {
-        s.view.popup = Some(Popup::Notes);
-        s.flash = Some((
-            true,
-            format!("note NOT saved ({error}); your text is still in the editor"),
-        ));
-    }
-    if entry.kind != EntryKind::NoteGap {
-        s.note_backlog.push(entry);
-    }
+    super::record::hold(s, entry);
 }
 
 /// While the note fails, tries again every few seconds: a heading that says

@@ -65,6 +65,8 @@ enum Op {
     /// `q` (and `y` if asked), then `--resume`.
     Quit,
     Select(usize),
+    /// The notes editor, and its text saved (Ctrl-S).
+    Note,
 }
 
 fn op() -> BoxedStrategy<Op> {
@@ -84,6 +86,7 @@ fn op() -> BoxedStrategy<Op> {
         1 => Just(Op::Crash),
         1 => Just(Op::Quit),
         1 => (0..TARGETS.len()).prop_map(Op::Select),
+        1 => Just(Op::Note),
     ]
     .boxed()
 }
@@ -341,6 +344,16 @@ impl Console {
             Op::Select(t) => {
                 s.press("<Esc><Esc>");
                 select(s, TARGETS[t]);
+            }
+            Op::Note => {
+                s.press("<Esc><Esc>n");
+                s.dispatch(Action::NoteSubmitted("paged the DBA; password = hunter2".into()));
+                // Operator text is never queued behind a failing note: it
+                // is on disk or still in the editor.
+                assert!(
+                    !s.state.note_backlog.iter().any(|e| e.kind == rbtui::core::entry::EntryKind::Note),
+                    "operator text queued"
+                );
             }
         }
     }

@@ -48,18 +48,28 @@ pub(super) fn record(
     fx.push(Effect::Record(e));
 }
 
-/// Keeps an entry the note cannot take now, to be written late in order;
-/// operator text goes back to its editor.
+/// Asks the runtime to write an entry now, past the hold: the retry of
+/// held entries and the operator's own text (its markers, if any, were
+/// applied when it was first recorded).
+pub(super) fn write_now(s: &mut State, fx: &mut Vec<Effect>, e: NoteEntry) {
+    s.unrecorded += 1;
+    fx.push(Effect::Record(e));
+}
+
+/// Keeps an entry the note cannot take now, to be written late in order.
+/// Operator text goes back to its editor instead (it is the operator's to
+/// save again), and a heading of late entries is made anew at the retry.
 pub(super) fn hold(s: &mut State, entry: NoteEntry) {
-    if entry.kind == EntryKind::Note {
-        s.view.popup = Some(super::state::Popup::Notes);
-        let error = s.note_error.as_ref().map(|f| f.error.clone()).unwrap_or_default();
-        s.flash = Some((
-            true,
-            format!("note NOT saved ({error}); your text is still in the editor"),
-        ));
-    }
-    if entry.kind != EntryKind::NoteGap {
-        s.note_backlog.push(entry);
+    match entry.kind {
+        EntryKind::Note => {
+            s.view.popup = Some(super::state::Popup::Notes);
+            let error = s.note_error.as_ref().map(|f| f.error.clone()).unwrap_or_default();
+            s.flash = Some((
+                true,
+                format!("note NOT saved ({error}); your text is still in the editor"),
+            ));
+        }
+        EntryKind::NoteGap => {}
+        _ => s.note_backlog.push(entry),
     }
 }

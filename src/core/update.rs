@@ -256,21 +256,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             true
         }
         Action::NoteSubmitted(text) => {
-            let text = text.trim_end().to_string();
-            if !text.is_empty() {
-                let mut lines = text.lines().map(str::to_string);
-                let first = lines.next().unwrap_or_default();
-                record(
-                    s,
-                    &mut fx,
-                    EntryKind::Note,
-                    s.view.selected.clone(),
-                    first,
-                    lines.collect(),
-                    None,
-                );
-            }
-            s.view.popup = None;
+            note_submitted(s, text, &mut fx);
             true
         }
     };
@@ -317,36 +303,63 @@ fn record_failed(s: &mut State, entry: NoteEntry, error: String) {
     super::record::hold(s, entry);
 }
 
-/// While the note fails, tries again every few seconds: a heading that says
-/// writes failed, then every entry that missed the note, with its own time.
-fn retry_note(s: &mut State, fx: &mut Vec<Effect>) {
+/// The operator's own words: they try the note at once (after what it
+/// holds, in order); if it still cannot take them they stay in the editor
+/// (`record::hold`), never silently queued.
+fn note_submitted(s: &mut State, text: String, fx: &mut Vec<Effect>) {
+    s.view.popup = None;
+    let text = text.trim_end().to_string();
+    if text.is_empty() {
+        return;
+    }
+    if s.note_error.is_some() {
+        retry_note(s, fx, true);
+    }
+    let mut lines = text.lines().map(str::to_string);
+    let first = lines.next().unwrap_or_default();
+    super::record::write_now(
+        s,
+        fx,
+        NoteEntry {
+            at: s.now,
+            kind: EntryKind::Note,
+            target: s.view.selected.clone(),
+            text: first,
+            details: lines.collect(),
+            marker: None,
+        },
+    );
+}
+
+/// While the note fails, tries again every few seconds (at once when
+/// `now`): a heading that says writes failed, then every entry that
+/// missed the note, in order, each with its own time.
+fn retry_note(s: &mut State, fx: &mut Vec<Effect>, now_please: bool) {
     const EVERY_SECS: i64 = 5;
     let now = s.now;
     let Some(f) = s.note_error.as_mut() else {
         return;
     };
-    if (now - f.retried_at).num_seconds() < EVERY_SECS {
+    if !now_please && (now - f.retried_at).num_seconds() < EVERY_SECS {
         return;
     }
     f.retried_at = now;
     let (since, error) = (f.since, f.error.clone());
     let late = std::mem::take(&mut s.note_backlog);
-    record(
-        s,
-        fx,
-        EntryKind::NoteGap,
-        None,
-        format!(
+    let gap = NoteEntry {
+        at: now,
+        kind: EntryKind::NoteGap,
+        target: None,
+        text: format!(
             "the note could not be written from {} ({error}); {} entries below are written late, each with its own time",
             fmt::hms(since),
             late.len()
         ),
-        vec![],
-        None,
-    );
-    for e in late {
-        s.unrecorded += 1;
-        fx.push(Effect::Record(e));
+        details: vec![],
+        marker: None,
+    };
+    for e in std::iter::once(gap).chain(late) {
+        super::record::write_now(s, fx, e);
     }
 }
 
@@ -358,7 +371,7 @@ pub(super) fn tick(
     let before_minute = s.now.format("%H:%M").to_string();
     s.now = now;
     let mut redraw = before_minute != now.format("%H:%M").to_string();
-    retry_note(s, fx);
+    retry_note(s, fx, false);
     for id in super::evidence::waited_too_long(s, fx) {
         super::run::start_step(s, id, fx);
     }

@@ -34,9 +34,18 @@ fn roll_back_shop(s: &mut rbtui::app::script::Script) {
     s.press("<Esc><Esc>");
     select(s, "checkout");
     s.press("R");
-    assert_eq!(s.state.view.popup, Some(Popup::GroupPlan), "{:?}", s.state.flash);
+    assert_eq!(
+        s.state.view.popup,
+        Some(Popup::GroupPlan),
+        "{:?}",
+        s.state.flash
+    );
     s.press("<Enter>shop<Tab>PITR restore prepared by the DBA on call<Enter>");
-    assert!(s.state.group.as_ref().is_some_and(|g| g.confirmed), "{:?}", s.state.flash);
+    assert!(
+        s.state.group.as_ref().is_some_and(|g| g.confirmed),
+        "{:?}",
+        s.state.flash
+    );
     assert!(
         s.advance_until(300_000, |st| st.group.as_ref().is_some_and(|g| g.reported)),
         "the group ends"
@@ -54,19 +63,40 @@ fn note_text(p: &std::path::Path) -> String {
 fn a_verified_rollback_is_the_new_last_known_good_and_a_group_leaves_it_alone() {
     let (mut s, _b) = demo(Mode::Demo, None);
     roll_back(&mut s, "checkout", "8");
-    assert_eq!(s.state.runs.last().unwrap().outcome(), Some(Outcome::Succeeded));
+    assert_eq!(
+        s.state.runs.last().unwrap().outcome(),
+        Some(Outcome::Succeeded)
+    );
     s.press("<Esc><Esc>");
     select(&mut s, "checkout");
     s.press("<Enter>");
     let h = s.state.history("checkout").unwrap();
     assert_eq!(h.current().unwrap().id, "10");
-    assert_eq!(h.last_known_good.as_deref(), Some("10"), "the verified landing is LKG");
-    assert!(h.known_bad.iter().any(|id| id == "9"), "what it rolled back from is bad");
+    assert_eq!(
+        h.last_known_good.as_deref(),
+        Some("10"),
+        "the verified landing is LKG"
+    );
+    assert!(
+        h.known_bad.iter().any(|id| id == "9"),
+        "what it rolled back from is bad"
+    );
     s.press("<Esc>R");
     let g = s.state.group.clone().expect("group shop planned");
-    assert!(g.plans.iter().all(|p| p.target.name != "checkout"), "{:?}", g.plans);
-    let (_, why) = g.skipped.iter().find(|(t, _)| t == "checkout").expect("left out");
-    assert!(why.starts_with("nothing to roll back: checkout runs revision 10"), "{why}");
+    assert!(
+        g.plans.iter().all(|p| p.target.name != "checkout"),
+        "{:?}",
+        g.plans
+    );
+    let (_, why) = g
+        .skipped
+        .iter()
+        .find(|(t, _)| t == "checkout")
+        .expect("left out");
+    assert!(
+        why.starts_with("nothing to roll back: checkout runs revision 10"),
+        "{why}"
+    );
     assert!(g.plans.iter().any(|p| p.target.name == "orders"));
     // A single plan to lkg says the same.
     s.press("<Esc>");
@@ -77,7 +107,12 @@ fn a_verified_rollback_is_the_new_last_known_good_and_a_group_leaves_it_alone() 
         retag: false,
     });
     s.run_ready();
-    assert!(s.state.plan.as_ref().is_none_or(|p| p.target.name != "checkout"));
+    assert!(
+        s.state
+            .plan
+            .as_ref()
+            .is_none_or(|p| p.target.name != "checkout")
+    );
     match &s.state.view.popup {
         Some(Popup::Reading { error: Some(e), .. }) => {
             assert!(e.starts_with("nothing to roll back"), "{e}")
@@ -104,7 +139,10 @@ fn follow_ups_name_the_failing_commit_and_only_targets_rolled_back() {
     plan_to(&mut s, "catalog", "7");
     s.press("<Esc><Esc>q");
     let text = note_text(&note);
-    assert!(text.contains("[ ] Revert the bad change (d8f3c2a) in git"), "{text}");
+    assert!(
+        text.contains("[ ] Revert the bad change (d8f3c2a) in git"),
+        "{text}"
+    );
     assert!(!text.contains("Revert the bad change (a1b2c3d)"), "{text}");
     assert!(!text.contains("Revert the bad change (1a2b3c4)"), "{text}");
     assert!(
@@ -148,13 +186,31 @@ fn a_status_message_after_a_group_covers_every_target_with_its_own_facts() {
     for t in ["checkout", "orders", "payments"] {
         assert!(text.contains(&format!("· {t} (")), "{t} covered: {text}");
     }
-    let payments = text.split("\n\n").find(|b| b.contains("· payments (")).unwrap();
-    assert!(!payments.contains("Bad deploy") && !payments.contains("bad deploy 108"), "{payments}");
-    assert!(payments.contains("rolled back with group shop"), "{payments}");
-    assert!(payments.contains(&format!("finished {ended}")), "{payments}");
+    let payments = text
+        .split("\n\n")
+        .find(|b| b.contains("· payments ("))
+        .unwrap();
+    assert!(
+        !payments.contains("Bad deploy") && !payments.contains("bad deploy 108"),
+        "{payments}"
+    );
+    assert!(
+        payments.contains("rolled back with group shop"),
+        "{payments}"
+    );
+    assert!(
+        payments.contains(&format!("finished {ended}")),
+        "{payments}"
+    );
     assert!(!text.contains("Impact: ok —"), "{text}");
-    let checkout = text.split("\n\n").find(|b| b.contains("· checkout (")).unwrap();
-    assert!(checkout.contains("Impact: critical — all 3 replicas crash-looping"), "{checkout}");
+    let checkout = text
+        .split("\n\n")
+        .find(|b| b.contains("· checkout ("))
+        .unwrap();
+    assert!(
+        checkout.contains("Impact: critical — all 3 replicas crash-looping"),
+        "{checkout}"
+    );
     let before = s.recorded.len();
     s.press("01ur");
     assert_eq!(s.recorded.len(), before, "switching records nothing");
@@ -164,7 +220,11 @@ fn a_status_message_after_a_group_covers_every_target_with_its_own_facts() {
         .filter(|e| e.contains("status message drafted"))
         .collect();
     assert_eq!(drafted.len(), 1, "{drafted:?}");
-    assert!(drafted[0].contains("(resolved, covering checkout, orders, payments"), "{}", drafted[0]);
+    assert!(
+        drafted[0].contains("(resolved, covering checkout, orders, payments"),
+        "{}",
+        drafted[0]
+    );
 }
 
 /// After the group, `:target catalog` shows catalog's Migrations (none
@@ -178,7 +238,10 @@ fn the_migrations_pane_shows_only_the_selected_targets_range() {
     let screen = screen(&s, 120, 40);
     let title = screen.lines().find(|l| l.contains("3 Migrations")).unwrap();
     assert!(!title.contains("payments"), "{title}");
-    assert!(!title.contains(".."), "no range is planned for catalog: {title}");
+    assert!(
+        !title.contains(".."),
+        "no range is planned for catalog: {title}"
+    );
 }
 
 /// Every plan entry carries every check's answer (never "asking the
@@ -201,7 +264,9 @@ fn every_check_a_plan_asks_is_answered_in_the_note() {
     );
     // Swarm has no dry run: said, not left out or passed.
     assert!(
-        text.contains("check SKIP `dry-run`: not checked — this platform has no side-effect-free dry run"),
+        text.contains(
+            "check SKIP `dry-run`: not checked — this platform has no side-effect-free dry run"
+        ),
         "{text}"
     );
 }
@@ -268,9 +333,15 @@ fn a_second_target_rolls_back_while_the_first_does_and_typed_text_stays_in_its_d
     let before = s.recorded.len();
     // Typed ahead, as an operator does at 3 a.m.: the confirm owns it.
     s.press("<Enter>update P0 search");
-    assert!(matches!(s.state.view.popup, Some(Popup::Confirm(_))), "{:?}", s.state.view.popup);
     assert!(
-        !s.recorded[before..].iter().any(|e| e.contains("status message")),
+        matches!(s.state.view.popup, Some(Popup::Confirm(_))),
+        "{:?}",
+        s.state.view.popup
+    );
+    assert!(
+        !s.recorded[before..]
+            .iter()
+            .any(|e| e.contains("status message")),
         "{:?}",
         &s.recorded[before..]
     );
@@ -295,9 +366,17 @@ fn a_second_target_rolls_back_while_the_first_does_and_typed_text_stays_in_its_d
         s.state.view.popup
     );
     s.press("s1u");
-    assert!(matches!(s.state.view.popup, Some(Popup::Reading { .. })), "keys stay in the dialog");
+    assert!(
+        matches!(s.state.view.popup, Some(Popup::Reading { .. })),
+        "keys stay in the dialog"
+    );
     assert!(settle(&mut s, 120_000));
-    assert!(s.state.runs.iter().all(|r| r.outcome() == Some(Outcome::Succeeded)));
+    assert!(
+        s.state
+            .runs
+            .iter()
+            .all(|r| r.outcome() == Some(Outcome::Succeeded))
+    );
 }
 
 /// A target configured as healthy stays healthy through its own rollback
@@ -315,11 +394,20 @@ fn the_demo_rolls_a_healthy_target_back_without_calling_it_critical() {
             worst = worst.max(v.severity);
         }
     }
-    assert!(worst < Severity::Critical, "payments went {worst:?} during its own rollback");
+    assert!(
+        worst < Severity::Critical,
+        "payments went {worst:?} during its own rollback"
+    );
     assert!(settle(&mut s, 120_000));
     let all = s.recorded.join("\n");
-    assert!(all.contains("**progress** `payments` — UpdateStatus"), "{all}");
-    assert!(!all.contains("**progress** `payments` — Waiting for rollout"), "{all}");
+    assert!(
+        all.contains("**progress** `payments` — UpdateStatus"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("**progress** `payments` — Waiting for rollout"),
+        "{all}"
+    );
     assert!(
         !all.contains("**evidence** `payments` — saved what the failing revision left"),
         "no 'failing revision' evidence for a healthy target: {all}"
@@ -358,10 +446,11 @@ fn a_resumed_group_says_what_ran_what_did_not_and_where_each_target_stands() {
         s.press("R<Enter>shop<Tab>PITR restore prepared by the DBA on call<Enter>");
         // Until orders (the second member) is rolling back, then the
         // process dies: nothing after this is recorded.
-        assert!(s.advance_until(120_000, |st| st
-            .runs
-            .iter()
-            .any(|r| r.plan.target.name == "orders" && r.in_flight())));
+        assert!(s.advance_until(120_000, |st| {
+            st.runs
+                .iter()
+                .any(|r| r.plan.target.name == "orders" && r.in_flight())
+        }));
     }
     let r = rbtui::note::resume::parse(&note_text(&note));
     assert_eq!(r.model.interrupted().len(), 1, "orders was in flight");
@@ -411,10 +500,16 @@ fn quitting_while_the_note_cannot_be_written_keeps_what_it_did_not_take() {
     // Replace the writer with one whose disk is full from now on.
     let len = std::fs::metadata(&note).unwrap().len();
     let limit = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(len));
-    let file = std::fs::OpenOptions::new().append(true).open(&note).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&note)
+        .unwrap();
     s.note = Some(
         rbtui::note::NoteWriter::on(
-            Box::new(rbtui::note::quota::Quota { file, limit: limit.clone() }),
+            Box::new(rbtui::note::quota::Quota {
+                file,
+                limit: limit.clone(),
+            }),
             &note,
         )
         .unwrap(),
@@ -427,14 +522,21 @@ fn quitting_while_the_note_cannot_be_written_keeps_what_it_did_not_take() {
     s.advance(6_000);
     assert!(s.state.note_error.is_some(), "still failing");
     assert!(
-        s.state.flash.as_ref().is_none_or(|(_, m)| !m.contains("takes writes again")),
+        s.state
+            .flash
+            .as_ref()
+            .is_none_or(|(_, m)| !m.contains("takes writes again")),
         "the footer must not say the note works while the header says it fails: {:?}",
         s.state.flash
     );
     s.press("<Esc><Esc>q");
     assert!(s.state.quitting);
     let held = &s.state.note_backlog;
-    assert!(held.iter().any(|e| e.kind == rbtui::core::entry::EntryKind::End), "{held:?}");
+    assert!(
+        held.iter()
+            .any(|e| e.kind == rbtui::core::entry::EntryKind::End),
+        "{held:?}"
+    );
     let kept = rbtui::note::held::keep(&note, held, "No space left on device").unwrap();
     let text = std::fs::read_to_string(kept).unwrap();
     assert!(text.contains("**end** — session ended"), "{text}");
@@ -477,7 +579,12 @@ impl rbtui::backend::layer::Layer for Readings {
     }
 }
 
-fn reading(name: &str, value: f64, criterion: &str, clear_secs: Option<i64>) -> rbtui::core::signals::Signal {
+fn reading(
+    name: &str,
+    value: f64,
+    criterion: &str,
+    clear_secs: Option<i64>,
+) -> rbtui::core::signals::Signal {
     use rbtui::core::signals::SignalKind as K;
     let kind = match name {
         "error_rate" => K::ErrorRate,
@@ -537,9 +644,19 @@ fn recovery_is_judged_by_the_targets_own_criteria() {
     ]);
     let all = s.recorded.join("\n");
     assert!(!all.contains("**recovered**"), "{all}");
-    let nr = s.recorded.iter().find(|r| r.contains("**not-recovered**")).unwrap();
-    assert!(nr.contains("error_rate 3.0% (criterion `> 2% for 1m`)"), "{nr}");
-    assert!(nr.contains("latency_p95 400 ms (criterion `> 300ms for 1m`)"), "{nr}");
+    let nr = s
+        .recorded
+        .iter()
+        .find(|r| r.contains("**not-recovered**"))
+        .unwrap();
+    assert!(
+        nr.contains("error_rate 3.0% (criterion `> 2% for 1m`)"),
+        "{nr}"
+    );
+    assert!(
+        nr.contains("latency_p95 400 ms (criterion `> 300ms for 1m`)"),
+        "{nr}"
+    );
     assert!(!s.state.checklist("search").unwrap().contains_key("metrics"));
 }
 
@@ -548,11 +665,22 @@ fn recovery_is_judged_by_the_targets_own_criteria() {
 #[test]
 fn a_recovery_must_hold_for_the_criterions_window() {
     let s = verify_with(vec![reading("error_rate", 0.01, "> 2% for 1m", Some(20))]);
-    let nr = s.recorded.iter().find(|r| r.contains("**not-recovered**")).unwrap();
+    let nr = s
+        .recorded
+        .iter()
+        .find(|r| r.contains("**not-recovered**"))
+        .unwrap();
     assert!(nr.contains("clear of `> 2% for 1m` for 20s of 1m"), "{nr}");
     let s = verify_with(vec![reading("error_rate", 0.01, "> 2% for 1m", Some(60))]);
-    let rec = s.recorded.iter().find(|r| r.contains("**recovered**")).unwrap();
-    assert!(rec.contains("error_rate 1.0% (clear of `> 2% for 1m` for 1m)"), "{rec}");
+    let rec = s
+        .recorded
+        .iter()
+        .find(|r| r.contains("**recovered**"))
+        .unwrap();
+    assert!(
+        rec.contains("error_rate 1.0% (clear of `> 2% for 1m` for 1m)"),
+        "{rec}"
+    );
 }
 
 /// A target whose only metric is a named query is judged by it: 20 % on
@@ -561,8 +689,15 @@ fn a_recovery_must_hold_for_the_criterions_window() {
 #[test]
 fn a_named_query_judges_the_recovery_and_a_non_finite_value_is_never_healthy() {
     let s = verify_with(vec![reading("checkout_errors", 0.2, "> 5%", Some(0))]);
-    let nr = s.recorded.iter().find(|r| r.contains("**not-recovered**")).unwrap();
-    assert!(nr.contains("checkout_errors 20.0% (criterion `> 5%`)"), "{nr}");
+    let nr = s
+        .recorded
+        .iter()
+        .find(|r| r.contains("**not-recovered**"))
+        .unwrap();
+    assert!(
+        nr.contains("checkout_errors 20.0% (criterion `> 5%`)"),
+        "{nr}"
+    );
     let mut h = s.state.health("search").unwrap().clone();
     let mut inf = reading("failed_per_success", f64::INFINITY, "> 0.5", None);
     inf.display = "+Inf (a division by zero, or beyond the largest bucket)".into();
@@ -571,10 +706,15 @@ fn a_named_query_judges_the_recovery_and_a_non_finite_value_is_never_healthy() {
     let v = rbtui::core::verdict::evaluate(&h, &Default::default(), h.observed_at);
     assert_ne!(v.severity, Severity::Ok, "{:?}", v.reasons);
     assert!(
-        v.reasons.iter().any(|r| r.contains("failed_per_success") && r.contains("+Inf")),
+        v.reasons
+            .iter()
+            .any(|r| r.contains("failed_per_success") && r.contains("+Inf")),
         "{:?}",
         v.reasons
     );
     let r = rbtui::core::verdict::recovered(&h, &Default::default(), h.observed_at);
-    assert!(matches!(r, rbtui::core::verdict::Recovery::NotYet(ref w) if w.contains("never healthy")), "{r:?}");
+    assert!(
+        matches!(r, rbtui::core::verdict::Recovery::NotYet(ref w) if w.contains("never healthy")),
+        "{r:?}"
+    );
 }

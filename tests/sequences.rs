@@ -32,14 +32,24 @@ use rbtui::core::state::{Popup, State};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-const TARGETS: [&str; 6] = ["checkout", "orders", "payments", "catalog", "search", "notifications"];
+const TARGETS: [&str; 6] = [
+    "checkout",
+    "orders",
+    "payments",
+    "catalog",
+    "search",
+    "notifications",
+];
 
 /// One operator action or platform event.
 #[derive(Debug, Clone)]
 enum Op {
     /// Select a target, open its History, pick a revision (0: `lkg`,
     /// 1: `previous`, n: the n-th row) and ask for the plan.
-    Plan { t: usize, pick: u8 },
+    Plan {
+        t: usize,
+        pick: u8,
+    },
     /// Confirm what is open, as the dialog asks (the name for prod, a
     /// reason for a BLOCK).
     Confirm,
@@ -182,10 +192,10 @@ impl rbtui::backend::layer::Layer for Platform {
         let wanted = format!("**action** `{}` — step {n}", plan.target.name);
         let said = self.disk.text().matches(&wanted).count();
         if said == 0 {
-            self.violations
-                .lock()
-                .unwrap()
-                .push(format!("plan #{} step {n} sent before its entry was on disk", plan.id));
+            self.violations.lock().unwrap().push(format!(
+                "plan #{} step {n} sent before its entry was on disk",
+                plan.id
+            ));
         }
         None
     }
@@ -199,7 +209,9 @@ impl rbtui::backend::layer::Layer for Platform {
         }
         Some(Box::pin(async move {
             let _ = self.inner.execute(plan, step).await;
-            Err(BackendError::OutcomeUnknown("the answer was lost (sequence test)".into()))
+            Err(BackendError::OutcomeUnknown(
+                "the answer was lost (sequence test)".into(),
+            ))
         }))
     }
 }
@@ -207,7 +219,8 @@ impl rbtui::backend::layer::Layer for Platform {
 /// What each sequence starts from, built once: parsing is not the test.
 fn runbooks() -> Vec<rbtui::core::runbook::Runbook> {
     static R: OnceLock<Vec<rbtui::core::runbook::Runbook>> = OnceLock::new();
-    R.get_or_init(|| rbtui::runbook::load_all(None).unwrap()).clone()
+    R.get_or_init(|| rbtui::runbook::load_all(None).unwrap())
+        .clone()
 }
 
 fn scenario() -> &'static rbtui::backend::demo::scenario::Scenario {
@@ -244,7 +257,8 @@ struct Console {
 impl Console {
     fn new() -> Console {
         let clock = ManualClock::new(t0());
-        let demo = rbtui::backend::demo::DemoBackend::from_scenario(scenario(), Arc::new(clock.clone()));
+        let demo =
+            rbtui::backend::demo::DemoBackend::from_scenario(scenario(), Arc::new(clock.clone()));
         let disk = Disk::default();
         let platform = Arc::new(Platform {
             inner: Arc::new(demo),
@@ -264,8 +278,17 @@ impl Console {
     }
 
     /// A session on the note's disk; resumed from what the note holds.
-    fn session(platform: &Arc<Platform>, disk: &Disk, clock: ManualClock, resume: Option<Action>) -> Script {
-        let writer = rbtui::note::NoteWriter::on(Box::new(DiskFile(disk.clone())), std::path::Path::new("n.md")).unwrap();
+    fn session(
+        platform: &Arc<Platform>,
+        disk: &Disk,
+        clock: ManualClock,
+        resume: Option<Action>,
+    ) -> Script {
+        let writer = rbtui::note::NoteWriter::on(
+            Box::new(DiskFile(disk.clone())),
+            std::path::Path::new("n.md"),
+        )
+        .unwrap();
         let now = rbtui::backend::clock::Clock::now(&clock);
         let state = State::new(test_settings(), runbooks(), now);
         let b: Arc<dyn Backend> = platform.clone();
@@ -329,8 +352,13 @@ impl Console {
             Op::NoteFails(f) => self.disk.full.store(f, Ordering::SeqCst),
             Op::LoseNextAnswer => self.platform.lose_next.store(true, Ordering::SeqCst),
             Op::ApiDown(t) => {
-                let until = rbtui::backend::clock::Clock::now(&s.clock) + chrono::Duration::seconds(10);
-                self.platform.down.lock().unwrap().push((TARGETS[t].into(), until));
+                let until =
+                    rbtui::backend::clock::Clock::now(&s.clock) + chrono::Duration::seconds(10);
+                self.platform
+                    .down
+                    .lock()
+                    .unwrap()
+                    .push((TARGETS[t].into(), until));
             }
             Op::Keys(k) => s.press(&k.replace(['<', '>'], "")),
             Op::Crash => self.resume(),
@@ -347,11 +375,16 @@ impl Console {
             }
             Op::Note => {
                 s.press("<Esc><Esc>n");
-                s.dispatch(Action::NoteSubmitted("paged the DBA; password = hunter2".into()));
+                s.dispatch(Action::NoteSubmitted(
+                    "paged the DBA; password = hunter2".into(),
+                ));
                 // Operator text is never queued behind a failing note: it
                 // is on disk or still in the editor.
                 assert!(
-                    !s.state.note_backlog.iter().any(|e| e.kind == rbtui::core::entry::EntryKind::Note),
+                    !s.state
+                        .note_backlog
+                        .iter()
+                        .any(|e| e.kind == rbtui::core::entry::EntryKind::Note),
                     "operator text queued"
                 );
             }
@@ -363,7 +396,9 @@ impl Console {
 fn confirm(s: &mut Script) {
     match s.state.view.popup.clone() {
         Some(Popup::Plan) => {
-            let Some(p) = s.state.plan.clone() else { return };
+            let Some(p) = s.state.plan.clone() else {
+                return;
+            };
             s.press("<Enter>");
             if !matches!(s.state.view.popup, Some(Popup::Confirm(_))) {
                 return;
@@ -377,7 +412,9 @@ fn confirm(s: &mut Script) {
             s.press("<Enter>");
         }
         Some(Popup::GroupPlan) => {
-            let Some(g) = s.state.group.clone() else { return };
+            let Some(g) = s.state.group.clone() else {
+                return;
+            };
             s.press("<Enter>");
             if !matches!(s.state.view.popup, Some(Popup::GroupConfirm(_))) {
                 return;
@@ -401,7 +438,11 @@ impl Console {
         assert!(v.is_empty(), "{v:?}");
         // At most one run in flight per target.
         for t in TARGETS {
-            let n = st.runs.iter().filter(|r| r.in_flight() && r.plan.target.name == t).count();
+            let n = st
+                .runs
+                .iter()
+                .filter(|r| r.in_flight() && r.plan.target.name == t)
+                .count();
             assert!(n <= 1, "{n} runs in flight on {t}");
         }
         for (t, story) in &st.incident.stories {
@@ -414,7 +455,10 @@ impl Console {
             // Follow-ups name only revisions rolled back from.
             if let Some((bad, _)) = story.followup() {
                 assert!(
-                    story.runs.iter().any(|r| r.sent.is_some() && r.from == *bad),
+                    story
+                        .runs
+                        .iter()
+                        .any(|r| r.sent.is_some() && r.from == *bad),
                     "{t}: follow-up names {bad:?}, never rolled back from"
                 );
             }
@@ -435,7 +479,10 @@ impl Console {
         if settled {
             let told = self.told();
             if told != st.incident {
-                panic!("the note tells another incident than the screen:\n{}", differ(&told, &st.incident));
+                panic!(
+                    "the note tells another incident than the screen:\n{}",
+                    differ(&told, &st.incident)
+                );
             }
         }
     }
@@ -451,7 +498,11 @@ impl Console {
         if bytes.len() < t.0 {
             *t = Default::default();
         }
-        let end = bytes.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
+        let end = bytes
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map(|i| i + 1)
+            .unwrap_or(0);
         if end > t.0 {
             let text = String::from_utf8_lossy(&bytes[t.0..end]);
             for m in rbtui::note::resume::markers(&text) {
@@ -464,7 +515,10 @@ impl Console {
 }
 
 /// Where two incidents differ, in a few lines.
-fn differ(note: &rbtui::core::incident::Incident, screen: &rbtui::core::incident::Incident) -> String {
+fn differ(
+    note: &rbtui::core::incident::Incident,
+    screen: &rbtui::core::incident::Incident,
+) -> String {
     let ids = |i: &rbtui::core::incident::Incident, t: &str| {
         i.story(t).map(|s| {
             (
@@ -472,7 +526,13 @@ fn differ(note: &rbtui::core::incident::Incident, screen: &rbtui::core::incident
                 s.plans.iter().map(|p| p.id.0).collect::<Vec<_>>(),
                 s.runs
                     .iter()
-                    .map(|r| (r.plan.0, r.sent.is_some(), r.ended.as_ref().map(|e| e.result)))
+                    .map(|r| {
+                        (
+                            r.plan.0,
+                            r.sent.is_some(),
+                            r.ended.as_ref().map(|e| e.result),
+                        )
+                    })
                     .collect::<Vec<_>>(),
             )
         })
@@ -485,7 +545,11 @@ fn differ(note: &rbtui::core::incident::Incident, screen: &rbtui::core::incident
         }
     }
     if note.groups != screen.groups {
-        out.push(format!("groups: note {:?} screen {:?}", note.groups.len(), screen.groups.len()));
+        out.push(format!(
+            "groups: note {:?} screen {:?}",
+            note.groups.len(),
+            screen.groups.len()
+        ));
     }
     out.join("\n")
 }

@@ -124,9 +124,7 @@ fn result(s: State) -> Result<Planned, String> {
         return Ok(Planned::One(Box::new(p)));
     }
     let why = match &s.view.popup {
-        Some(Popup::Reading {
-            error: Some(e), ..
-        }) => e.clone(),
+        Some(Popup::Reading { error: Some(e), .. }) => e.clone(),
         _ => s
             .flash
             .map(|(_, m)| m)

@@ -197,7 +197,12 @@ impl Incident {
         let max = self
             .stories
             .values()
-            .flat_map(|s| s.plans.iter().map(|p| p.id).chain(s.runs.iter().map(|r| r.plan)))
+            .flat_map(|s| {
+                s.plans
+                    .iter()
+                    .map(|p| p.id)
+                    .chain(s.runs.iter().map(|r| r.plan))
+            })
             .max()
             .unwrap_or(PlanId(0));
         max.next()
@@ -287,9 +292,9 @@ impl Story {
             return false;
         };
         !self.runs.iter().any(|r| {
-            r.ended.as_ref().is_some_and(|e| {
-                e.result == RunResult::Verified && e.at >= f.at && e.at <= t
-            })
+            r.ended
+                .as_ref()
+                .is_some_and(|e| e.result == RunResult::Verified && e.at >= f.at && e.at <= t)
         })
     }
 
@@ -472,7 +477,10 @@ mod tests {
         assert_eq!(s.lkg_in(&h).map(|r| r.id.as_str()), Some("10"));
         assert_eq!(s.followup().unwrap().0.short_sha().unwrap(), "d8f3c2a");
         // Rolled back again from the verified build: it is not bad.
-        i.apply(at(4), &started(2, rev("10", "a1b2c3d"), rev("7", "2b3c4d5")));
+        i.apply(
+            at(4),
+            &started(2, rev("10", "a1b2c3d"), rev("7", "2b3c4d5")),
+        );
         i.apply(at(5), &deployed(2));
         let s = i.story("co").unwrap();
         let (bad, good) = s.followup().unwrap();

@@ -267,3 +267,39 @@ pub(super) fn after_interruption(s: &mut State, h: &super::model::Health, fx: &m
     );
     record(s, fx, EntryKind::Source, Some(h.target.clone()), text, vec![], None);
 }
+
+/// A drill whose faults cannot all be met here says so at the start,
+/// in the note and on screen, instead of reporting them "not met" at the end.
+pub(super) fn drill_reach(s: &mut State, fx: &mut Vec<Effect>) {
+    let lines = super::drill::unreachable(s);
+    if lines.is_empty() {
+        return;
+    }
+    let text = format!(
+        "drill: {} of its faults cannot be met in this session",
+        lines.len()
+    );
+    s.flash = Some((true, format!("{text}: {}", lines[0])));
+    record(s, fx, EntryKind::Drill, None, text, lines, None);
+}
+
+
+/// Where the postmortem draft was written, or why not: recorded and said.
+pub(super) fn postmortem_drafted(s: &mut State, r: Result<String, String>, fx: &mut Vec<Effect>) -> bool {
+    let text = match &r {
+        Ok(p) => format!("postmortem draft written to {p}"),
+        Err(e) => format!("postmortem draft not written: {e}"),
+    };
+    record(s, fx, EntryKind::Note, None, text.clone(), vec![], None);
+    s.flash = Some((r.is_err(), text));
+    true
+}
+
+/// The process was asked to stop (SIGTERM, SIGHUP): recorded, then the
+/// session ends as a quit does.
+pub(super) fn shutdown(s: &mut State, why: String, fx: &mut Vec<Effect>) {
+    s.view.popup = None;
+    let text = format!("{why}: ending the session");
+    record(s, fx, EntryKind::Signal, None, text, vec![], None);
+    finish(s, fx);
+}

@@ -69,7 +69,9 @@ pub(super) fn make_plan(
     fx: &mut Vec<Effect>,
 ) -> Result<plan::RollbackPlan, NoPlan> {
     let (Some(t), Some(h)) = (s.target(target).cloned(), s.history(target).cloned()) else {
-        return Err(NoPlan::Cannot(format!("history of {target} not loaded yet")));
+        return Err(NoPlan::Cannot(format!(
+            "history of {target} not loaded yet"
+        )));
     };
     if retag && !s.settings.retag.contains(&t.name) {
         return Err(NoPlan::Cannot(format!(
@@ -162,14 +164,18 @@ fn nothing_to_roll_back(s: &State, h: &super::model::History, to: &str) -> Optio
     let story = s.incident.story(&h.target)?;
     let cur = story.lkg_in(h)?;
     let run = story.last_verified()?;
-    let at = run.ended.as_ref().map(|e| super::fmt::hms(e.at)).unwrap_or_default();
-    let word = s.target(&h.target).map(|t| t.kind.revision_word()).unwrap_or("revision");
+    let at = run
+        .ended
+        .as_ref()
+        .map(|e| super::fmt::hms(e.at))
+        .unwrap_or_default();
+    let word = s
+        .target(&h.target)
+        .map(|t| t.kind.revision_word())
+        .unwrap_or("revision");
     Some(format!(
         "nothing to roll back: {} runs {word} {}, the last known good (the content of {}, verified by plan #{} at {at})",
-        h.target,
-        cur.id,
-        run.to.id,
-        run.plan
+        h.target, cur.id, run.to.id, run.plan
     ))
 }
 
@@ -335,6 +341,24 @@ pub(super) fn plan_ready(s: &mut State, plan_id: PlanId, fx: &mut Vec<Effect>) {
     if p.pending() {
         return;
     }
+    let t = p.target.name.clone();
+    let text = format!("plan #{}: {}", p.id, p.title());
+    let m = planned_marker(&p);
+    record(
+        s,
+        fx,
+        EntryKind::Plan,
+        Some(t),
+        text,
+        plan_lines(&p),
+        Some(m),
+    );
+    plan_ticks(s, &p, fx);
+}
+
+/// The plan entry's lines: what will be done, every check with its answer
+/// (the diff under `changes`), the migration verdict per file.
+pub(super) fn plan_lines(p: &plan::RollbackPlan) -> Vec<String> {
     let mut details: Vec<String> = p.confirm_lines().into_iter().skip(1).collect();
     for c in &p.checks {
         details.push(format!(
@@ -344,42 +368,48 @@ pub(super) fn plan_ready(s: &mut State, plan_id: PlanId, fx: &mut Vec<Effect>) {
             c.detail
         ));
         if c.id == plan::CheckId::Changes {
-            details.extend(p.diff.iter().flat_map(|d| d.lines().map(|l| format!("  {l}"))));
+            details.extend(
+                p.diff
+                    .iter()
+                    .flat_map(|d| d.lines().map(|l| format!("  {l}"))),
+            );
         }
     }
-    if let Some(m) = &p.migration {
-        details.push(format!(
-            "migrations {}..{}: {}",
-            m.to_rev,
-            m.from_rev,
-            m.verdict.label()
-        ));
-        for f in &m.files {
-            let v = if f.is_down {
-                "down migration (listed, not applied)".to_string()
-            } else {
-                f.verdict()
-                    .map(|v| v.label().to_string())
-                    .unwrap_or("empty".into())
-            };
-            details.push(format!("  {} ({}): {}", f.path, f.change, v));
-            for st in f
-                .statements
-                .iter()
-                .filter(|st| st.verdict != super::migration::SqlVerdict::Compatible)
-            {
-                details.push(format!(
-                    "    line {}: {} — {}",
-                    st.line,
-                    st.verdict.label(),
-                    st.reason
-                ));
-            }
+    let Some(m) = &p.migration else {
+        return details;
+    };
+    details.push(format!(
+        "migrations {}..{}: {}",
+        m.to_rev,
+        m.from_rev,
+        m.verdict.label()
+    ));
+    for f in &m.files {
+        let v = if f.is_down {
+            "down migration (listed, not applied)".to_string()
+        } else {
+            f.verdict()
+                .map(|v| v.label().to_string())
+                .unwrap_or("empty".into())
+        };
+        details.push(format!("  {} ({}): {}", f.path, f.change, v));
+        let compatible = super::migration::SqlVerdict::Compatible;
+        for st in f.statements.iter().filter(|st| st.verdict != compatible) {
+            details.push(format!(
+                "    line {}: {} — {}",
+                st.line,
+                st.verdict.label(),
+                st.reason
+            ));
         }
     }
-    let t = p.target.name.clone();
-    let marker = super::entry::Marker::Planned {
-        target: t.clone(),
+    details
+}
+
+/// The incident's record of the plan: its revisions and each check's answer.
+fn planned_marker(p: &plan::RollbackPlan) -> super::entry::Marker {
+    super::entry::Marker::Planned {
+        target: p.target.name.clone(),
         plan: p.id.0,
         kind: p.kind,
         from: super::entry::RevFact::of(&p.from),
@@ -389,61 +419,49 @@ pub(super) fn plan_ready(s: &mut State, plan_id: PlanId, fx: &mut Vec<Effect>) {
             .iter()
             .map(|c| (c.id.label().to_string(), c.status.label().to_string()))
             .collect(),
-    };
-    record(
-        s,
-        fx,
-        EntryKind::Plan,
-        Some(t.clone()),
-        format!("plan #{}: {}", p.id, p.title()),
-        details,
-        Some(marker),
-    );
-    // A plan that can never run proves nothing for the checklist.
+    }
+}
+
+/// What a complete plan proves for the checklist: a revision was chosen,
+/// whether it is the last known good (and by whose word), the schema.
+/// A plan that can never run proves nothing.
+fn plan_ticks(s: &mut State, p: &plan::RollbackPlan, fx: &mut Vec<Effect>) {
     if !p.is_rollback() || p.refusal().is_some() {
         return;
     }
-    auto_tick(
-        s,
-        fx,
-        &t,
-        AutoEvent::PlanBuilt,
-        Some(format!("{} → {}", p.from.id, p.to.id)),
-    );
+    let t = p.target.name.clone();
+    let word = p.target.kind.revision_word();
+    let chosen = Some(format!("{} → {}", p.from.id, p.to.id));
+    auto_tick(s, fx, &t, AutoEvent::PlanBuilt, chosen);
     let lkg = s.history(&t).and_then(|h| h.last_known_good.clone());
+    let by_incident = s
+        .incident
+        .story(&t)
+        .and_then(|st| st.last_verified())
+        .map(|r| r.plan);
     if lkg.as_deref() == Some(p.to.id.as_str()) {
-        auto_tick(
-            s,
-            fx,
-            &t,
-            AutoEvent::LastKnownGoodChosen,
-            Some(format!(
-                "{} {} is the last one an earlier incident recorded healthy",
-                p.target.kind.revision_word(),
-                p.to.id
-            )),
-        );
+        let whose = match by_incident {
+            Some(id) => format!("verified by plan #{id} in this incident"),
+            None => "the last one an earlier incident recorded healthy".to_string(),
+        };
+        let proof = format!("{word} {} is {whose}", p.to.id);
+        auto_tick(s, fx, &t, AutoEvent::LastKnownGoodChosen, Some(proof));
     } else {
         let why = match lkg {
             Some(g) => format!("{} is not the last known good ({g})", p.to.id),
             None => format!(
-                "no earlier incident recorded a healthy {}: {} is a pick, not a known good",
-                p.target.kind.revision_word(),
+                "no earlier incident recorded a healthy {word}: {} is a pick, not a known good",
                 p.to.id
             ),
         };
         not_ticked(s, fx, &t, AutoEvent::LastKnownGoodChosen, why);
     }
-    if p.checks
+    let schema = p
+        .checks
         .iter()
-        .any(|c| c.id == super::plan::CheckId::Schema && c.status == CheckStatus::Pass)
-    {
-        let d = p
-            .checks
-            .iter()
-            .find(|c| c.id == super::plan::CheckId::Schema)
-            .map(|c| c.detail.clone());
-        auto_tick(s, fx, &t, AutoEvent::SchemaChecked, d);
+        .find(|c| c.id == plan::CheckId::Schema && c.status == CheckStatus::Pass);
+    if let Some(c) = schema {
+        auto_tick(s, fx, &t, AutoEvent::SchemaChecked, Some(c.detail.clone()));
     }
 }
 
@@ -503,7 +521,10 @@ fn answer(
     let Some(p) = plan_mut(s, plan_id) else {
         return;
     };
-    let Some(c) = p.checks.iter_mut().find(|c| c.id == id && c.status == CheckStatus::Pending)
+    let Some(c) = p
+        .checks
+        .iter_mut()
+        .find(|c| c.id == id && c.status == CheckStatus::Pending)
     else {
         return;
     };
@@ -559,7 +580,10 @@ fn rights_answer(rights: &[(bool, String)]) -> (CheckStatus, String) {
         .collect();
     if denied.is_empty() {
         let all: Vec<&str> = rights.iter().map(|(_, w)| w.as_str()).collect();
-        (CheckStatus::Pass, format!("the platform grants {}", all.join(", ")))
+        (
+            CheckStatus::Pass,
+            format!("the platform grants {}", all.join(", ")),
+        )
     } else {
         (
             CheckStatus::Block,

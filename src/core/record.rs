@@ -63,7 +63,11 @@ pub(super) fn hold(s: &mut State, entry: NoteEntry) {
     match entry.kind {
         EntryKind::Note => {
             s.view.popup = Some(super::state::Popup::Notes);
-            let error = s.note_error.as_ref().map(|f| f.error.clone()).unwrap_or_default();
+            let error = s
+                .note_error
+                .as_ref()
+                .map(|f| f.error.clone())
+                .unwrap_or_default();
             s.flash = Some((
                 true,
                 format!("note NOT saved ({error}); your text is still in the editor"),
@@ -71,5 +75,98 @@ pub(super) fn hold(s: &mut State, entry: NoteEntry) {
         }
         EntryKind::NoteGap => {}
         _ => s.note_backlog.push(entry),
+    }
+}
+
+/// An entry is on disk: the Activity pane shows it. The note works again
+/// once every held entry reached the disk (not at the first that did):
+/// header and footer agree.
+pub(super) fn recorded(s: &mut State, r: super::action::Recorded) {
+    s.unrecorded = s.unrecorded.saturating_sub(1);
+    s.activity.push(r);
+    let caught_up = s.note_backlog.is_empty() && s.unrecorded == 0;
+    if caught_up && s.note_error.take().is_some() {
+        s.flash = Some((false, "the note takes writes again".into()));
+    }
+}
+
+/// The note refused an entry: keep it for later, stop the plan at its next
+/// step, and give operator text back to the editor.
+pub(super) fn record_failed(s: &mut State, entry: NoteEntry, error: String) {
+    s.unrecorded = s.unrecorded.saturating_sub(1);
+    let now = s.now;
+    match &mut s.note_error {
+        Some(f) => f.error = error.clone(),
+        None => {
+            s.note_error = Some(super::state::NoteFailure {
+                error: error.clone(),
+                since: now,
+                retried_at: now,
+            })
+        }
+    }
+    for run in s.runs.iter_mut().filter(|r| r.in_flight()) {
+        run.halt_with(super::state::Halt::Note(error.clone()));
+    }
+    hold(s, entry);
+}
+
+/// The operator's own words: they try the note at once (after what it
+/// holds, in order); if it still cannot take them they stay in the editor
+/// (`record::hold`), never silently queued.
+pub(super) fn note_submitted(s: &mut State, text: String, fx: &mut Vec<Effect>) {
+    s.view.popup = None;
+    let text = text.trim_end().to_string();
+    if text.is_empty() {
+        return;
+    }
+    if s.note_error.is_some() {
+        retry_note(s, fx, true);
+    }
+    let mut lines = text.lines().map(str::to_string);
+    let first = lines.next().unwrap_or_default();
+    write_now(
+        s,
+        fx,
+        NoteEntry {
+            at: s.now,
+            kind: EntryKind::Note,
+            target: s.view.selected.clone(),
+            text: first,
+            details: lines.collect(),
+            marker: None,
+        },
+    );
+}
+
+/// While the note fails, tries again every few seconds (at once when
+/// `now`): a heading that says writes failed, then every entry that
+/// missed the note, in order, each with its own time.
+pub(super) fn retry_note(s: &mut State, fx: &mut Vec<Effect>, now_please: bool) {
+    const EVERY_SECS: i64 = 5;
+    let now = s.now;
+    let Some(f) = s.note_error.as_mut() else {
+        return;
+    };
+    if !now_please && (now - f.retried_at).num_seconds() < EVERY_SECS {
+        return;
+    }
+    f.retried_at = now;
+    let (since, error) = (f.since, f.error.clone());
+    let late = std::mem::take(&mut s.note_backlog);
+    let gap = NoteEntry {
+        at: now,
+        kind: EntryKind::NoteGap,
+        target: None,
+        text: format!(
+            "the note could not be written from {} ({error}); {} entries below are written late, each with its own time",
+            super::fmt::hms(since),
+            late.len()
+        ),
+        details: vec![],
+        marker: None,
+    };
+    for e in std::iter::once(gap).chain(late) {
+        write_now(s, fx, e);
     }
 }

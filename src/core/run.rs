@@ -57,7 +57,15 @@ pub(super) fn start_run(
         Some(g) => format!("plan #{id} started ({}), in group {g}", p.title()),
         None => format!("plan #{id} started ({})", p.title()),
     };
-    record(s, fx, EntryKind::Action, Some(t.clone()), text, vec![], Some(marker));
+    record(
+        s,
+        fx,
+        EntryKind::Action,
+        Some(t.clone()),
+        text,
+        vec![],
+        Some(marker),
+    );
     let doing = if evidence {
         Doing::SavingEvidence
     } else {
@@ -168,7 +176,15 @@ fn start_verify(s: &mut State, id: PlanId, step: usize, fx: &mut Vec<Effect>) {
         super::verify::span(w.secs),
         w.why
     );
-    record(s, fx, EntryKind::Verify, Some(t.clone()), text, vec![], None);
+    record(
+        s,
+        fx,
+        EntryKind::Verify,
+        Some(t.clone()),
+        text,
+        vec![],
+        None,
+    );
     fx.push(Effect::ReadVerify {
         plan_id: id,
         target: t,
@@ -218,7 +234,15 @@ pub(super) fn conclude(s: &mut State, id: PlanId, ending: Ending, fx: &mut Vec<E
             target: t.clone(),
             mode: mode.label().to_string(),
         };
-        record(s, fx, EntryKind::Done, Some(t.clone()), text, vec![], Some(m));
+        record(
+            s,
+            fx,
+            EntryKind::Done,
+            Some(t.clone()),
+            text,
+            vec![],
+            Some(m),
+        );
     } else if result != RunResult::Failed {
         record(s, fx, EntryKind::Done, Some(t.clone()), text, vec![], None);
     }
@@ -286,7 +310,15 @@ pub(super) fn step_finished(
             run.enter(step, now, Doing::Settling { rereads: 0 });
             let plan = Box::new(run.plan.clone());
             let text = format!("step {}: {e}; re-reading {t} to decide", step + 1);
-            record(s, fx, EntryKind::Unknown, Some(t.clone()), text, vec![], None);
+            record(
+                s,
+                fx,
+                EntryKind::Unknown,
+                Some(t.clone()),
+                text,
+                vec![],
+                None,
+            );
             s.flash = Some((
                 true,
                 format!("{t}: step {} outcome unknown; re-reading", step + 1),
@@ -313,7 +345,9 @@ fn step_applied(
     fx: &mut Vec<Effect>,
 ) {
     let incident = s.settings.incident.clone();
-    let Some(run) = s.run_mut(plan_id) else { return };
+    let Some(run) = s.run_mut(plan_id) else {
+        return;
+    };
     let what = run.plan.steps[step].clone();
     let p = &run.plan;
     let t = p.target.name.clone();
@@ -335,7 +369,15 @@ fn step_applied(
         }),
         _ => None,
     };
-    record(s, fx, EntryKind::Result, Some(t.clone()), text, vec![], marker);
+    record(
+        s,
+        fx,
+        EntryKind::Result,
+        Some(t.clone()),
+        text,
+        vec![],
+        marker,
+    );
     if let PlanStep::Retag { image, .. } = &what {
         retag_follow_up(s, fx, &t, image);
     }
@@ -354,8 +396,16 @@ fn step_applied(
 
 /// The platform moved since the plan was built: nothing was applied; the
 /// plan is rebuilt from a fresh read and shown again for review.
-fn replan_stale(s: &mut State, plan_id: PlanId, step: usize, e: BackendError, fx: &mut Vec<Effect>) {
-    let Some(run) = s.run_mut(plan_id) else { return };
+fn replan_stale(
+    s: &mut State,
+    plan_id: PlanId,
+    step: usize,
+    e: BackendError,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(run) = s.run_mut(plan_id) else {
+        return;
+    };
     let p = &run.plan;
     let t = p.target.name.clone();
     let pending = super::state::PendingPlan {
@@ -368,8 +418,24 @@ fn replan_stale(s: &mut State, plan_id: PlanId, step: usize, e: BackendError, fx
         asked_at: s.now,
     };
     let msg = format!("step {} not applied: {e}; rebuilding the plan", step + 1);
-    record(s, fx, EntryKind::Stale, Some(t.clone()), msg.clone(), vec![], None);
-    conclude(s, plan_id, Ending::Failed { why: msg, after: None }, fx);
+    record(
+        s,
+        fx,
+        EntryKind::Stale,
+        Some(t.clone()),
+        msg.clone(),
+        vec![],
+        None,
+    );
+    conclude(
+        s,
+        plan_id,
+        Ending::Failed {
+            why: msg,
+            after: None,
+        },
+        fx,
+    );
     // The incident keeps the run's end; the screen shows the plan rebuilt.
     s.runs.retain(|r| r.plan.id != plan_id);
     s.pending_plan = Some(pending);
@@ -410,7 +476,11 @@ pub(super) fn ran_and_not(run: &Run) -> Vec<String> {
         .enumerate()
         .map(|(i, st)| {
             let state = if i < at { "ran" } else { "NOT run" };
-            format!("{state}: step {} {}", i + 1, st.describe(&p.target, &p.from))
+            format!(
+                "{state}: step {} {}",
+                i + 1,
+                st.describe(&p.target, &p.from)
+            )
         })
         .collect()
 }
@@ -563,7 +633,15 @@ pub(super) fn fail_run_with(
     let Some(run) = s.run_mut(id) else { return };
     let t = run.plan.target.name.clone();
     let after = run.after().cloned();
-    record(s, fx, EntryKind::Failed, Some(t.clone()), msg.clone(), details, None);
+    record(
+        s,
+        fx,
+        EntryKind::Failed,
+        Some(t.clone()),
+        msg.clone(),
+        details,
+        None,
+    );
     s.flash = Some((true, format!("{t}: {msg}")));
     conclude(s, id, Ending::Failed { why: msg, after }, fx);
     fx.push(Effect::LoadHistory(t));

@@ -104,10 +104,7 @@ pub enum Ending {
     /// A dry-run rehearsal: nothing was changed.
     DryRun,
     /// Stopped or failed: nothing after `why` ran.
-    Failed {
-        why: String,
-        after: Option<Health>,
-    },
+    Failed { why: String, after: Option<Health> },
 }
 
 /// How a run ended, in the two words groups and tests need.
@@ -333,9 +330,22 @@ mod tests {
         let mut r = Run::new(plan(), now, None, Doing::Sending);
         r.halt_with(Halt::Note("disk full".into()));
         r.halt_with(Halt::Group("later reason".into()));
-        r.enter(1, now, Doing::Watching { progress: None, blind: None });
+        r.enter(
+            1,
+            now,
+            Doing::Watching {
+                progress: None,
+                blind: None,
+            },
+        );
         assert_eq!(r.halt(), Some(&Halt::Note("disk full".into())));
-        r.end(now, Ending::Failed { why: "stopped".into(), after: None });
+        r.end(
+            now,
+            Ending::Failed {
+                why: "stopped".into(),
+                after: None,
+            },
+        );
         assert_eq!(r.halt(), None);
         assert_eq!(r.outcome(), Some(Outcome::Failed("stopped".into())));
         assert_eq!(r.step(), r.plan.steps.len());

@@ -18,9 +18,11 @@ use super::state::State;
 /// default.
 pub fn default_for(s: &State) -> Comms {
     let targets = covered(s);
-    let ran = targets
-        .iter()
-        .any(|t| s.incident.story(&t.name).is_some_and(|st| !st.runs.is_empty()));
+    let ran = targets.iter().any(|t| {
+        s.incident
+            .story(&t.name)
+            .is_some_and(|st| !st.runs.is_empty())
+    });
     if ran {
         return Comms::Update;
     }
@@ -83,16 +85,24 @@ fn vars(s: &State, t: &TargetInfo) -> Vec<(&'static str, String)> {
         .map(|(b, _)| b.clone())
         .or_else(|| run.map(|r| r.from.clone()))
         .or_else(|| story.failures.last().and_then(|f| f.revision.clone()))
-        .or_else(|| s.history(&t.name).and_then(|h| h.current()).map(super::entry::RevFact::of))
+        .or_else(|| {
+            s.history(&t.name)
+                .and_then(|h| h.current())
+                .map(super::entry::RevFact::of)
+        })
         .map(known);
-    let good = followup.map(|(_, g)| g.clone()).or_else(|| run.map(|r| r.to.clone()));
+    let good = followup
+        .map(|(_, g)| g.clone())
+        .or_else(|| run.map(|r| r.to.clone()));
     let images = |r: &Option<super::entry::RevFact>| {
         r.as_ref()
             .map(|r| super::plan::images_text(&r.revision()))
             .unwrap_or_else(|| "?".into())
     };
     let id = |r: &Option<super::entry::RevFact>| {
-        r.as_ref().map(|r| r.id.clone()).unwrap_or_else(|| "?".into())
+        r.as_ref()
+            .map(|r| r.id.clone())
+            .unwrap_or_else(|| "?".into())
     };
     let outcome = outcome_line(run, live.is_some());
     let verified = verified_line(run, live.is_some());
@@ -101,13 +111,31 @@ fn vars(s: &State, t: &TargetInfo) -> Vec<(&'static str, String)> {
         ("headline", headline),
         ("resolved_headline", resolved_headline(run, &verified)),
         ("verdict", impact(s, t, story, run)),
-        ("detected", story.failures.first().map(|f| hms(f.at)).unwrap_or_else(|| "not seen failing".into())),
+        (
+            "detected",
+            story
+                .failures
+                .first()
+                .map(|f| hms(f.at))
+                .unwrap_or_else(|| "not seen failing".into()),
+        ),
         ("deploy", deploy_line(story, run, &bad)),
-        ("started", run.map(|r| hms(r.started)).unwrap_or_else(|| "—".into())),
-        ("rollback_line", match run {
-            Some(r) => format!("Rolled back {} → {} ({}); {outcome}", r.from.id, r.to.id, images(&Some(r.to.clone()))),
-            None => "No rollback executed.".into(),
-        }),
+        (
+            "started",
+            run.map(|r| hms(r.started)).unwrap_or_else(|| "—".into()),
+        ),
+        (
+            "rollback_line",
+            match run {
+                Some(r) => format!(
+                    "Rolled back {} → {} ({}); {outcome}",
+                    r.from.id,
+                    r.to.id,
+                    images(&Some(r.to.clone()))
+                ),
+                None => "No rollback executed.".into(),
+            },
+        ),
         ("outcome_line", outcome),
         ("verified", verified),
         ("incident", s.settings.incident.clone()),
@@ -119,14 +147,24 @@ fn vars(s: &State, t: &TargetInfo) -> Vec<(&'static str, String)> {
         ("to_rev", id(&good)),
         ("to_images", images(&good)),
         ("health", health_now(s, &t.name)),
-        ("bad_sha", followup.and_then(|(b, _)| b.short_sha()).unwrap_or_else(|| "—".into())),
+        (
+            "bad_sha",
+            followup
+                .and_then(|(b, _)| b.short_sha())
+                .unwrap_or_else(|| "—".into()),
+        ),
         ("autosync_next", autosync_next(t, s).to_string()),
         ("followups", followups(s, t, story)),
         ("operator", s.settings.operator.clone()),
     ]
 }
 
-fn headline(t: &TargetInfo, story: &Story, run: Option<&RunFact>, live: bool) -> (&'static str, String) {
+fn headline(
+    t: &TargetInfo,
+    story: &Story,
+    run: Option<&RunFact>,
+    live: bool,
+) -> (&'static str, String) {
     let n = &t.name;
     if live {
         return ("🔙", format!("ROLLBACK IN PROGRESS: {n}"));
@@ -136,7 +174,9 @@ fn headline(t: &TargetInfo, story: &Story, run: Option<&RunFact>, live: bool) ->
         Some(RunResult::Unproven) => ("⚠", format!("ROLLBACK EXECUTED, RECOVERY NOT PROVEN: {n}")),
         Some(RunResult::Failed) => ("❌", format!("ROLLBACK FAILED: {n}")),
         Some(RunResult::DryRun) => ("🧪", format!("DRY RUN ONLY: {n}")),
-        Some(RunResult::Finished) | None if run.is_some() => ("🔙", format!("ROLLBACK INTERRUPTED: {n}")),
+        Some(RunResult::Finished) | None if run.is_some() => {
+            ("🔙", format!("ROLLBACK INTERRUPTED: {n}"))
+        }
         _ if story.open_failure().is_some() => ("🔎", "INVESTIGATING".to_string()),
         _ => ("ℹ", format!("NO FAILURE SEEN: {n}")),
     }
@@ -146,10 +186,18 @@ fn headline(t: &TargetInfo, story: &Story, run: Option<&RunFact>, live: bool) ->
 /// seen failing says so (rolled back with its group, or only looked at).
 fn impact(s: &State, t: &TargetInfo, story: &Story, run: Option<&RunFact>) -> String {
     if let Some(f) = story.failures.first() {
-        return format!("{} — {} (seen {})", f.severity, f.reasons.join("; "), hms(f.at));
+        return format!(
+            "{} — {} (seen {})",
+            f.severity,
+            f.reasons.join("; "),
+            hms(f.at)
+        );
     }
     match run.and_then(|r| r.group.as_deref()) {
-        Some(g) => format!("none seen by rbtui: {} was rolled back with group {g}", t.name),
+        Some(g) => format!(
+            "none seen by rbtui: {} was rolled back with group {g}",
+            t.name
+        ),
         None => s
             .verdict(&t.name)
             .map(|v| format!("{} — {} (now)", v.severity.label(), v.reasons.join("; ")))
@@ -157,7 +205,11 @@ fn impact(s: &State, t: &TargetInfo, story: &Story, run: Option<&RunFact>) -> St
     }
 }
 
-fn deploy_line(story: &Story, run: Option<&RunFact>, bad: &Option<super::entry::RevFact>) -> String {
+fn deploy_line(
+    story: &Story,
+    run: Option<&RunFact>,
+    bad: &Option<super::entry::RevFact>,
+) -> String {
     let failing = story.failures.first().map(|f| hms(f.at));
     match (bad, failing, run.and_then(|r| r.group.as_deref())) {
         (Some(b), Some(f), _) => format!(
@@ -165,7 +217,9 @@ fn deploy_line(story: &Story, run: Option<&RunFact>, bad: &Option<super::entry::
             b.id,
             b.deployed_at.map(hms).unwrap_or_else(|| "?".into())
         ),
-        (Some(b), None, Some(g)) => format!("no bad deploy seen: {} rolled back with group {g}", b.id),
+        (Some(b), None, Some(g)) => {
+            format!("no bad deploy seen: {} rolled back with group {g}", b.id)
+        }
         (Some(b), None, None) => format!(
             "suspect deploy {} at {} (not seen failing)",
             b.id,
@@ -216,7 +270,12 @@ fn health_now(s: &State, t: &str) -> String {
                 .error_rate
                 .map(|e| format!(", 5xx {:.1}%", e * 100.0))
                 .unwrap_or_default();
-            format!("{}/{} ready{e} (read {})", h.ready, h.desired, hms(h.observed_at))
+            format!(
+                "{}/{} ready{e} (read {})",
+                h.ready,
+                h.desired,
+                hms(h.observed_at)
+            )
         }
         None => "unknown".into(),
     }
@@ -241,7 +300,10 @@ fn autosync_next(t: &TargetInfo, s: &State) -> &'static str {
 /// The follow-ups that apply: only to a bad build rolled back from.
 fn followups(s: &State, t: &TargetInfo, story: &Story) -> String {
     match story.followup().and_then(|(b, _)| b.short_sha()) {
-        Some(sha) => format!("revert {sha} in git{}; root-cause investigation; postmortem", autosync_next(t, s)),
+        Some(sha) => format!(
+            "revert {sha} in git{}; root-cause investigation; postmortem",
+            autosync_next(t, s)
+        ),
         None if story.followup().is_some() => format!(
             "revert the bad change in git{}; postmortem",
             autosync_next(t, s)

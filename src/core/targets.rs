@@ -176,3 +176,96 @@ pub(super) fn failures_seen(s: &mut State, fx: &mut Vec<Effect>) {
         record(s, fx, EntryKind::Failing, Some(t), text, v.reasons, Some(m));
     }
 }
+
+/// The backends listed their targets (or failed to): the first list
+/// selects a target and says which drill faults cannot be met here.
+pub(super) fn targets_loaded(
+    s: &mut State,
+    r: Result<Vec<super::model::TargetInfo>, super::error::BackendError>,
+    fx: &mut Vec<Effect>,
+) -> bool {
+    match r {
+        Ok(t) => {
+            let first = s.targets.is_empty();
+            s.targets = t;
+            if first {
+                super::lifecycle::drill_reach(s, fx);
+            }
+            s.targets_error = None;
+            if s.view.selected.is_none() {
+                s.view.selected = s.targets.first().map(|t| t.name.clone());
+            }
+        }
+        Err(e) => s.targets_error = Some(e),
+    }
+    reorder(s);
+    if let Some(t) = s.view.selected.clone() {
+        fx.push(Effect::LoadHistory(t));
+    }
+    true
+}
+
+/// A poller's snapshot: newer answers replace older ones, a target that
+/// answers again is said to, and the verdicts (failures seen, evidence
+/// due) follow. Redraws only when something changed.
+pub(super) fn health_updated(s: &mut State, hs: Vec<super::model::Health>, fx: &mut Vec<Effect>) -> bool {
+    let mut changed = false;
+    for h in hs {
+        if s.health(&h.target)
+            .is_some_and(|old| old.observed_at > h.observed_at)
+        {
+            continue;
+        }
+        if s.row_mut(&h.target).health_error.take().is_some() {
+            changed = true;
+        }
+        if let Some(since) = s.row_mut(&h.target).down_since.take() {
+            let text = format!(
+                "{} answers again (reads failed from {} to {})",
+                h.target,
+                super::fmt::hms(since),
+                super::fmt::hms(h.observed_at)
+            );
+            record(s, fx, EntryKind::Source, Some(h.target.clone()), text, vec![], None);
+        }
+        changed |= rollback_superseded(s, &h, fx);
+        super::lifecycle::after_interruption(s, &h, fx);
+        if s.health(&h.target) != Some(&h) {
+            changed = true;
+            let row = s.row_mut(&h.target);
+            row.trend.push(&h);
+            row.health = Some(h);
+        }
+    }
+    if changed {
+        reverdict(s);
+        failures_seen(s, fx);
+        super::evidence::on_verdicts(s, fx);
+    }
+    changed
+}
+
+/// A read failed: its data ages; the outage is recorded once, when it
+/// starts (with the last answer's time).
+pub(super) fn health_failed(
+    s: &mut State,
+    target: String,
+    error: super::error::BackendError,
+    fx: &mut Vec<Effect>,
+) -> bool {
+    if s.row(&target).is_none_or(|row| row.down_since.is_none()) {
+        let now = s.now;
+        s.row_mut(&target).down_since = Some(now);
+        let last = s
+            .health(&target)
+            .map(|h| format!("last answer at {}", super::fmt::hms(h.observed_at)))
+            .unwrap_or_else(|| "no answer yet this session".into());
+        let text = format!("reads of {target} fail: {error} ({last}); its data ages until it answers");
+        record(s, fx, EntryKind::Source, Some(target.clone()), text, vec![], None);
+    }
+    s.row_mut(&target)
+        .health_error
+        .replace(error.clone())
+        .as_ref()
+        != Some(&error)
+}

@@ -22,7 +22,9 @@ pub(super) fn progress_read(
 ) {
     let poll = s.settings.progress_poll_ms;
     let now = s.now;
-    let Some(run) = s.run_mut(plan_id) else { return };
+    let Some(run) = s.run_mut(plan_id) else {
+        return;
+    };
     let (Some(Doing::Watching { progress, blind }), Some(since)) =
         (run.doing().cloned(), run.step_since())
     else {
@@ -57,7 +59,15 @@ pub(super) fn progress_read(
             super::fmt::hms(from),
             super::fmt::hms(now)
         );
-        record(s, fx, EntryKind::Source, Some(t.clone()), text, vec![], None);
+        record(
+            s,
+            fx,
+            EntryKind::Source,
+            Some(t.clone()),
+            text,
+            vec![],
+            None,
+        );
     }
     if timed_out && !p.phase.is_terminal() {
         let msg = format!(
@@ -72,7 +82,15 @@ pub(super) fn progress_read(
             "{} ({}/{} updated, {}/{} ready, {} old)",
             p.message, p.updated, p.desired, p.ready, p.desired, p.old
         );
-        record(s, fx, EntryKind::Progress, Some(t.clone()), text, vec![], None);
+        record(
+            s,
+            fx,
+            EntryKind::Progress,
+            Some(t.clone()),
+            text,
+            vec![],
+            None,
+        );
     }
     match p.phase {
         ProgressPhase::Converged => {
@@ -104,7 +122,9 @@ fn rollout_unreadable(
     fx: &mut Vec<Effect>,
 ) {
     let (now, poll) = (s.now, s.settings.progress_poll_ms);
-    let Some(run) = s.run_mut(plan_id) else { return };
+    let Some(run) = s.run_mut(plan_id) else {
+        return;
+    };
     let t = run.plan.target.name.clone();
     let plan = Box::new(run.plan.clone());
     if blind.is_none() {
@@ -115,7 +135,15 @@ fn rollout_unreadable(
             "outcome unknown: the rollout's state cannot be read since {} ({e}); rbtui keeps reading and judges it when {t} answers",
             super::fmt::hms(now)
         );
-        record(s, fx, EntryKind::Unknown, Some(t.clone()), text, vec![], None);
+        record(
+            s,
+            fx,
+            EntryKind::Unknown,
+            Some(t.clone()),
+            text,
+            vec![],
+            None,
+        );
     }
     s.flash = Some((
         true,
@@ -173,8 +201,13 @@ pub(super) fn verify_read(
     fx: &mut Vec<Effect>,
 ) {
     let now = s.now;
-    let Some(run) = s.run_mut(plan_id) else { return };
-    let Some(Doing::Verifying { until, replicas, .. }) = run.doing().cloned() else {
+    let Some(run) = s.run_mut(plan_id) else {
+        return;
+    };
+    let Some(Doing::Verifying {
+        until, replicas, ..
+    }) = run.doing().cloned()
+    else {
         return;
     };
     let t = run.plan.target.name.clone();
@@ -197,8 +230,9 @@ pub(super) fn verify_read(
         }
         None => None,
     };
-    if let Some(Doing::Verifying { replicas: r, last, .. }) =
-        s.run_mut(plan_id).and_then(|r| r.doing_mut())
+    if let Some(Doing::Verifying {
+        replicas: r, last, ..
+    }) = s.run_mut(plan_id).and_then(|r| r.doing_mut())
     {
         *r = replicas.clone();
         *last = Some(h.clone());
@@ -217,7 +251,11 @@ pub(super) fn verify_read(
                 "not verified: {}/{} ready, images {}",
                 h.ready,
                 h.desired,
-                h.images.iter().map(|i| i.short()).collect::<Vec<_>>().join(", ")
+                h.images
+                    .iter()
+                    .map(|i| i.short())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             fail_run(s, plan_id, fx, msg)
         }
@@ -239,7 +277,9 @@ fn replicas_verified(p: &RollbackPlan, h: &Health) -> bool {
 /// The replicas are on the target revision: the before/after evidence,
 /// and the ticks it proves (the probe only where one answered).
 fn replicas_proven(s: &mut State, plan_id: PlanId, h: &Health, fx: &mut Vec<Effect>) {
-    let Some(run) = s.run_mut(plan_id) else { return };
+    let Some(run) = s.run_mut(plan_id) else {
+        return;
+    };
     let p = run.plan.clone();
     let t = p.target.name.clone();
     let want = expected_images(&p);
@@ -252,15 +292,31 @@ fn replicas_proven(s: &mut State, plan_id: PlanId, h: &Health, fx: &mut Vec<Effe
         )
     } else {
         let imgs: Vec<String> = want.iter().map(ImageRef::short).collect();
-        format!("verified: {ready}/{} ready on {}", h.desired, imgs.join(", "))
+        format!(
+            "verified: {ready}/{} ready on {}",
+            h.desired,
+            imgs.join(", ")
+        )
     };
-    record(s, fx, EntryKind::Evidence, Some(t.clone()), text, rows, None);
+    record(
+        s,
+        fx,
+        EntryKind::Evidence,
+        Some(t.clone()),
+        text,
+        rows,
+        None,
+    );
     if want.is_empty() {
         let why = "the target revision records no image, so what runs was not compared";
         not_ticked(s, fx, &t, AutoEvent::Verified, why.into());
     } else {
         let read: Vec<String> = h.images.iter().map(|i| i.full()).collect();
-        let proof = format!("{ready}/{} ready; the platform reports {}", h.desired, read.join(", "));
+        let proof = format!(
+            "{ready}/{} ready; the platform reports {}",
+            h.desired,
+            read.join(", ")
+        );
         auto_tick(s, fx, &t, AutoEvent::Verified, Some(proof));
     }
     probe_tick(s, &t, h, fx);
@@ -273,22 +329,44 @@ fn probe_tick(s: &mut State, t: &str, h: &Health, fx: &mut Vec<Effect>) {
         .find(|g| g.kind == super::signals::SignalKind::Probe);
     let ev = AutoEvent::ProbeAnswered;
     match (h.probe_ok, probe) {
-        (Some(true), Some(g)) => auto_tick(s, fx, t, ev, Some(format!("probe {}: {}", g.name, g.display))),
-        (Some(true), None) => auto_tick(s, fx, t, ev, Some("the platform's health probe passes".into())),
+        (Some(true), Some(g)) => auto_tick(
+            s,
+            fx,
+            t,
+            ev,
+            Some(format!("probe {}: {}", g.name, g.display)),
+        ),
+        (Some(true), None) => auto_tick(
+            s,
+            fx,
+            t,
+            ev,
+            Some("the platform's health probe passes".into()),
+        ),
         (Some(false), _) => {
             let why = format!(
                 "the health probe fails{}",
-                probe.map(|g| format!(": {}", g.display)).unwrap_or_default()
+                probe
+                    .map(|g| format!(": {}", g.display))
+                    .unwrap_or_default()
             );
             not_ticked(s, fx, t, ev, why)
         }
-        (None, _) => not_ticked(s, fx, t, ev, "no health probe is configured for this target".into()),
+        (None, _) => not_ticked(
+            s,
+            fx,
+            t,
+            ev,
+            "no health probe is configured for this target".into(),
+        ),
     }
 }
 
 /// Every criterion held: recorded with its proof, and the run is verified.
 fn recovered(s: &mut State, plan_id: PlanId, h: Health, proof: String, fx: &mut Vec<Effect>) {
-    let Some(run) = s.run_mut(plan_id) else { return };
+    let Some(run) = s.run_mut(plan_id) else {
+        return;
+    };
     let t = run.plan.target.name.clone();
     let before = run
         .plan
@@ -296,9 +374,20 @@ fn recovered(s: &mut State, plan_id: PlanId, h: Health, proof: String, fx: &mut 
         .as_ref()
         .map(metric_text)
         .unwrap_or_else(|| "unknown".into());
-    let details = vec![format!("before: {before}"), format!("after: {}", metric_text(&h))];
+    let details = vec![
+        format!("before: {before}"),
+        format!("after: {}", metric_text(&h)),
+    ];
     let text = format!("metrics recovered: {proof}");
-    record(s, fx, EntryKind::Recovered, Some(t.clone()), text, details, None);
+    record(
+        s,
+        fx,
+        EntryKind::Recovered,
+        Some(t.clone()),
+        text,
+        details,
+        None,
+    );
     auto_tick(s, fx, &t, AutoEvent::MetricsRecovered, Some(proof.clone()));
     let ending = Ending::Verified {
         after: h,
@@ -310,7 +399,9 @@ fn recovered(s: &mut State, plan_id: PlanId, h: Health, proof: String, fx: &mut 
 
 /// The window ended with the replicas verified but recovery not shown.
 fn not_proven(s: &mut State, plan_id: PlanId, h: Health, rec: Recovery, fx: &mut Vec<Effect>) {
-    let Some(run) = s.run_mut(plan_id) else { return };
+    let Some(run) = s.run_mut(plan_id) else {
+        return;
+    };
     let t = run.plan.target.name.clone();
     let caveat = match &rec {
         Recovery::Unproven(why) => format!("replicas verified; recovery not proven: {why}"),
@@ -320,7 +411,15 @@ fn not_proven(s: &mut State, plan_id: PlanId, h: Health, rec: Recovery, fx: &mut
         ),
         Recovery::Recovered(m) => format!("recovered: {m}"),
     };
-    record(s, fx, EntryKind::NotRecovered, Some(t.clone()), caveat.clone(), vec![], None);
+    record(
+        s,
+        fx,
+        EntryKind::NotRecovered,
+        Some(t.clone()),
+        caveat.clone(),
+        vec![],
+        None,
+    );
     not_ticked(s, fx, &t, AutoEvent::MetricsRecovered, caveat.clone());
     let ending = Ending::Unproven {
         after: h,
@@ -342,11 +441,21 @@ pub(super) fn metric_text(h: &Health) -> String {
     format!("{e}, {l}")
 }
 
-pub(super) fn evidence_rows(before: Option<&Health>, after: &Health, p: &RollbackPlan) -> Vec<String> {
+pub(super) fn evidence_rows(
+    before: Option<&Health>,
+    after: &Health,
+    p: &RollbackPlan,
+) -> Vec<String> {
     let cell = |h: Option<&Health>, f: &dyn Fn(&Health) -> String| {
         h.map(f).unwrap_or_else(|| "unknown".into())
     };
-    let imgs = |h: &Health| h.images.iter().map(|i| i.short()).collect::<Vec<_>>().join(", ");
+    let imgs = |h: &Health| {
+        h.images
+            .iter()
+            .map(|i| i.short())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let pct = |h: &Health| {
         h.error_rate
             .map(|e| format!("{:.1}%", e * 100.0))
@@ -377,8 +486,14 @@ pub(super) fn evidence_rows(before: Option<&Health>, after: &Health, p: &Rollbac
         ("5xx rate", cell(before, &pct), pct(after)),
         ("p95 latency", cell(before, &ms), ms(after)),
     ];
-    let mut out = vec!["| | before | after |".to_string(), "|---|---|---|".to_string()];
-    out.extend(rows.into_iter().map(|(k, b, a)| format!("| {k} | {b} | {a} |")));
+    let mut out = vec![
+        "| | before | after |".to_string(),
+        "|---|---|---|".to_string(),
+    ];
+    out.extend(
+        rows.into_iter()
+            .map(|(k, b, a)| format!("| {k} | {b} | {a} |")),
+    );
     out
 }
 
@@ -392,11 +507,20 @@ mod tests {
     #[test]
     fn a_pinned_image_is_verified_by_digest() {
         let want = [ImageRef::parse("reg/catalog@sha256:e536")];
-        assert!(runs_images(&want, &[ImageRef::parse("reg/catalog@sha256:e536")]));
-        assert!(!runs_images(&want, &[ImageRef::parse("reg/catalog@sha256:ffff")]));
+        assert!(runs_images(
+            &want,
+            &[ImageRef::parse("reg/catalog@sha256:e536")]
+        ));
+        assert!(!runs_images(
+            &want,
+            &[ImageRef::parse("reg/catalog@sha256:ffff")]
+        ));
         assert!(!runs_images(&want, &[ImageRef::parse("reg/catalog:main")]));
         let tagged = [ImageRef::parse("reg/catalog:v1")];
-        assert!(runs_images(&tagged, &[ImageRef::parse("reg/catalog:v1@sha256:aa")]));
+        assert!(runs_images(
+            &tagged,
+            &[ImageRef::parse("reg/catalog:v1@sha256:aa")]
+        ));
         assert!(!runs_images(&tagged, &[]));
     }
 }

@@ -38,7 +38,11 @@ pub fn keep(note: &Path, entries: &[NoteEntry], error: &str) -> std::io::Result<
     let mut n = 1;
     loop {
         let p = path_for(note, n);
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&p) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+        {
             Ok(mut f) => {
                 f.write_all(text.as_bytes())?;
                 f.sync_all()?;

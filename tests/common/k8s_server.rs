@@ -220,12 +220,22 @@ impl K8s {
             .into_iter()
             .find(|rs| hashless(&rs["spec"]["template"]) == *template)
             .expect("the controller made it in step 1");
-        let hash = rs["metadata"]["labels"]["pod-template-hash"].as_str().unwrap_or("").to_string();
-        let image = template["spec"]["containers"][0]["image"].as_str().unwrap_or("").to_string();
+        let hash = rs["metadata"]["labels"]["pod-template-hash"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let image = template["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         // A reference pinned by digest runs exactly that digest (the kubelet
         // pulls it by digest); a tag runs what the node pulls or cached.
         let pinned = image.split_once('@').map(|_| image.clone());
-        let repo = image.rsplit_once(':').map(|(r, _)| r).unwrap_or(&image).to_string();
+        let repo = image
+            .rsplit_once(':')
+            .map(|(r, _)| r)
+            .unwrap_or(&image)
+            .to_string();
         // As many as the Deployment wants, whatever ran before.
         let replicas = self.deployment()["spec"]["replicas"].as_u64().unwrap_or(3) as usize;
         old.iter()
@@ -710,21 +720,36 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
 fn pod_log(s: &mut K8s, r: &Req) -> Resp {
     s.log_requests.push(format!("{}?{}", r.path, r.query));
     let Some((_, ns, Some(pod))) = parse_path(r.path.trim_end_matches("/log")) else {
-        return refusal(404, "NotFound", "the server could not find the requested resource");
+        return refusal(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
     };
     let Some(p) = s.get("pods", &ns, &pod).cloned() else {
         return refusal(404, "NotFound", &format!("pods \"{pod}\" not found"));
     };
-    let statuses = p["status"]["containerStatuses"].as_array().cloned().unwrap_or_default();
+    let statuses = p["status"]["containerStatuses"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let container = match param(r, "container") {
         Some(c) => c,
         None if statuses.len() == 1 => statuses[0]["name"].as_str().unwrap_or("").to_string(),
         None => {
-            return refusal(400, "BadRequest", &format!("a container name must be specified for pod {pod}"));
+            return refusal(
+                400,
+                "BadRequest",
+                &format!("a container name must be specified for pod {pod}"),
+            );
         }
     };
     let Some(c) = statuses.iter().find(|c| c["name"] == container.as_str()) else {
-        return refusal(400, "BadRequest", &format!("container {container} is not valid for pod {pod}"));
+        return refusal(
+            400,
+            "BadRequest",
+            &format!("container {container} is not valid for pod {pod}"),
+        );
     };
     let previous = param(r, "previous").as_deref() == Some("true");
     let lines = if previous {
@@ -732,18 +757,31 @@ fn pod_log(s: &mut K8s, r: &Req) -> Resp {
             return refusal(
                 400,
                 "BadRequest",
-                &format!("previous terminated container \"{container}\" in pod \"{pod}\" not found"),
+                &format!(
+                    "previous terminated container \"{container}\" in pod \"{pod}\" not found"
+                ),
             );
         }
-        s.previous_logs.get(&(pod.clone(), container.clone())).cloned().unwrap_or_default()
+        s.previous_logs
+            .get(&(pod.clone(), container.clone()))
+            .cloned()
+            .unwrap_or_default()
     } else {
         vec![]
     };
-    let tail = param(r, "tailLines").and_then(|v| v.parse::<usize>().ok()).unwrap_or(usize::MAX);
+    let tail = param(r, "tailLines")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
     let stamped = param(r, "timestamps").as_deref() == Some("true");
     let mut body: String = lines[lines.len().saturating_sub(tail)..]
         .iter()
-        .map(|l| if stamped { format!("2026-11-22T03:58:01.123456789Z {l}\n") } else { format!("{l}\n") })
+        .map(|l| {
+            if stamped {
+                format!("2026-11-22T03:58:01.123456789Z {l}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
         .collect();
     if let Some(limit) = param(r, "limitBytes").and_then(|v| v.parse::<usize>().ok()) {
         body.truncate(limit.min(body.len()));

@@ -11,10 +11,18 @@ pub enum Stage {
     /// Nothing updated yet.
     Observing,
     /// `updated` of the new replicas exist; the new ones keep crashing.
-    Crashing { updated: u32 },
-    Updating { updated: u32 },
-    Terminating { old: u32 },
-    Available { ready: u32 },
+    Crashing {
+        updated: u32,
+    },
+    Updating {
+        updated: u32,
+    },
+    Terminating {
+        old: u32,
+    },
+    Available {
+        ready: u32,
+    },
     Done,
     /// The progress deadline passed with the new replicas crashing.
     Deadline,
@@ -39,7 +47,9 @@ fn kubectl(name: &str, d: u32, stage: Stage) -> String {
             format!("Waiting for rollout to finish: {old} old replicas are pending termination...")
         }
         Stage::Available { ready } => {
-            format!("Waiting for rollout to finish: {ready} of {d} updated replicas are available...")
+            format!(
+                "Waiting for rollout to finish: {ready} of {d} updated replicas are available..."
+            )
         }
         Stage::Done => format!("deployment \"{name}\" successfully rolled out"),
         Stage::Deadline => format!(
@@ -78,11 +88,21 @@ fn swarm(name: &str, d: u32, stage: Stage) -> String {
         Stage::Crashing { updated } => format!(
             "UpdateStatus updating: {updated} of {d} tasks updated; the new tasks fail (task: non-zero exit (1))"
         ),
-        Stage::Updating { updated } => format!("UpdateStatus updating: {updated} of {d} tasks updated"),
-        Stage::Terminating { old } => format!("UpdateStatus updating: {old} old tasks shutting down"),
-        Stage::Available { ready } => format!("UpdateStatus updating: {ready} of {d} new tasks running"),
-        Stage::Done => format!("UpdateStatus completed: service {name} converged ({d}/{d} tasks running)"),
-        Stage::Deadline => "UpdateStatus paused: update paused due to failure or early termination of task".into(),
+        Stage::Updating { updated } => {
+            format!("UpdateStatus updating: {updated} of {d} tasks updated")
+        }
+        Stage::Terminating { old } => {
+            format!("UpdateStatus updating: {old} old tasks shutting down")
+        }
+        Stage::Available { ready } => {
+            format!("UpdateStatus updating: {ready} of {d} new tasks running")
+        }
+        Stage::Done => {
+            format!("UpdateStatus completed: service {name} converged ({d}/{d} tasks running)")
+        }
+        Stage::Deadline => {
+            "UpdateStatus paused: update paused due to failure or early termination of task".into()
+        }
     }
 }
 
@@ -90,12 +110,20 @@ fn compose(name: &str, d: u32, stage: Stage) -> String {
     match stage {
         Stage::Observing => format!("Recreating {name}: 0 of {d} containers recreated"),
         Stage::Crashing { updated } => {
-            format!("Recreating {name}: {updated} of {d} containers recreated; they keep restarting (exit 1)")
+            format!(
+                "Recreating {name}: {updated} of {d} containers recreated; they keep restarting (exit 1)"
+            )
         }
-        Stage::Updating { updated } => format!("Recreating {name}: {updated} of {d} containers recreated"),
+        Stage::Updating { updated } => {
+            format!("Recreating {name}: {updated} of {d} containers recreated")
+        }
         Stage::Terminating { old } => format!("Recreating {name}: {old} old containers stopping"),
-        Stage::Available { ready } => format!("Recreating {name}: {ready} of {d} containers healthy"),
+        Stage::Available { ready } => {
+            format!("Recreating {name}: {ready} of {d} containers healthy")
+        }
         Stage::Done => format!("{name}: {d} of {d} containers running and healthy"),
-        Stage::Deadline => format!("{name}: the recreated containers keep restarting (Restarting (1))"),
+        Stage::Deadline => {
+            format!("{name}: the recreated containers keep restarting (Restarting (1))")
+        }
     }
 }

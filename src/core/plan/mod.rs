@@ -423,6 +423,48 @@ pub fn refuse_read_only_environment(p: &mut RollbackPlan) {
 /// plan at all (unknown revision, no current revision).
 pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     let h = i.history;
+    let (to, from) = revisions(&i)?;
+    let possible = pins(&i, to);
+    let pinned = if i.exact_template {
+        Vec::new()
+    } else {
+        possible.clone()
+    };
+    let steps = steps(&i, to, &pinned);
+    let mut checks = vec![mode_check(i.mode, i.target)];
+    checks.extend(revision_checks(&i, to, from));
+    checks.extend(platform_checks(&i, to, &pinned));
+    checks.push(mutable_tag_check(&i, to, &pinned, &possible));
+    for (id, status, detail, overridable) in
+        registry_check::checks(h, to, &pinned, i.target.kind.revision_word())
+    {
+        checks.push(Check {
+            id,
+            status,
+            detail,
+            overridable,
+        });
+    }
+    checks.push(Check {
+        id: CheckId::Schema,
+        status: CheckStatus::Pending,
+        detail: "migration diff loading…".into(),
+        overridable: true,
+    });
+    let mut plan = RollbackPlan::of(&i, PlanKind::Rollback, from.clone(), to.clone(), steps, checks);
+    plan.changes = h
+        .facts
+        .changes
+        .iter()
+        .find(|(id, _)| *id == to.id)
+        .map(|(_, c)| c.clone());
+    plan.exact_template = i.exact_template && !possible.is_empty();
+    Ok(plan)
+}
+
+/// The revision asked for (an id, `lkg` or `previous`) and the current one.
+fn revisions<'h>(i: &PlanInputs<'h>) -> Result<(&'h Revision, &'h Revision), String> {
+    let h = i.history;
     let to = h.resolve(i.to).ok_or_else(|| match i.to {
         "lkg" => format!(
             "{} has no last known good: no earlier incident recorded a healthy {}; pick one, or roll back to previous",
@@ -439,12 +481,13 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     let from = h
         .current()
         .ok_or_else(|| format!("{} has no current revision", i.target.name))?;
-    let possible = pins(&i, to);
-    let pinned = if i.exact_template {
-        Vec::new()
-    } else {
-        possible.clone()
-    };
+    Ok((to, from))
+}
+
+/// The steps: auto-sync off first where it is on, the rollback (through
+/// Compose's own inputs where reachable), then watch and verify.
+fn steps(i: &PlanInputs<'_>, to: &Revision, pinned: &[ImagePin]) -> Vec<PlanStep> {
+    let h = i.history;
     let mut steps = Vec::new();
     if h.facts.auto_sync {
         steps.push(PlanStep::DisableAutoSync);
@@ -477,7 +520,7 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         None => steps.push(PlanStep::Rollback {
             to: to.id.clone(),
             via: None,
-            pin: pinned.clone(),
+            pin: pinned.to_vec(),
         }),
     }
     steps.push(PlanStep::WaitForRollout {
@@ -485,7 +528,15 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     });
     steps.push(PlanStep::Verify);
 
-    let mut checks = vec![mode_check(i.mode, i.target)];
+    steps
+}
+
+/// Whether the revision may be rolled back to: not the current one, not
+/// known bad (overridable), the last known good said as such; for an
+/// image-only step, not the same image.
+fn revision_checks(i: &PlanInputs<'_>, to: &Revision, from: &Revision) -> Vec<Check> {
+    let h = i.history;
+    let mut checks = Vec::new();
     let mut check = |id: CheckId, status: CheckStatus, detail: String, overridable: bool| {
         checks.push(Check {
             id,
@@ -571,6 +622,22 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
             true,
         );
     }
+    checks
+}
+
+/// What the platform says of the target: auto-sync, a revision it cannot
+/// go back to, a tag-only reference, drifting inputs, paused, busy.
+fn platform_checks(i: &PlanInputs<'_>, to: &Revision, pinned: &[ImagePin]) -> Vec<Check> {
+    let h = i.history;
+    let mut checks = Vec::new();
+    let mut check = |id: CheckId, status: CheckStatus, detail: String, overridable: bool| {
+        checks.push(Check {
+            id,
+            status,
+            detail,
+            overridable,
+        })
+    };
     if i.target.kind == Kind::Argocd {
         if h.facts.auto_sync {
             check(CheckId::AutoSync, CheckStatus::Warn, "auto-sync is on and would undo the rollback: step 1 disables it; re-enable only after the bad commit is reverted".into(), false);
@@ -612,6 +679,17 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
             false,
         );
     }
+    checks
+}
+
+/// Mutable tags of the target revision: PASS where every one is pinned
+/// to the digest that ran, WARN otherwise (with how to pin).
+fn mutable_tag_check(
+    i: &PlanInputs<'_>,
+    to: &Revision,
+    pinned: &[ImagePin],
+    possible: &[ImagePin],
+) -> Check {
     let mutable: Vec<(bool, String)> = to
         .images
         .iter()
@@ -653,67 +731,31 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         .collect();
     let all_pinned = mutable.iter().all(|(p, _)| *p);
     let mutable: Vec<String> = mutable.into_iter().map(|(_, t)| t).collect();
-    if to.images.is_empty() {
-        check(
-            CheckId::MutableTag,
+    let (status, detail) = if to.images.is_empty() {
+        (
             CheckStatus::Warn,
             format!(
                 "not checked: the images of {} {} are not known to rbtui",
                 i.target.kind.revision_word(),
                 to.id
             ),
-            false,
-        );
+        )
     } else if mutable.is_empty() {
-        check(
-            CheckId::MutableTag,
+        (
             CheckStatus::Pass,
             "target images use immutable tags or digests".into(),
-            false,
-        );
+        )
+    } else if all_pinned {
+        (CheckStatus::Pass, mutable.join("; "))
     } else {
-        let status = if all_pinned {
-            CheckStatus::Pass
-        } else {
-            CheckStatus::Warn
-        };
-        check(CheckId::MutableTag, status, mutable.join("; "), false);
-    }
-    for (id, status, detail, overridable) in
-        registry_check::checks(h, to, &pinned, i.target.kind.revision_word())
-    {
-        check(id, status, detail, overridable);
-    }
-    check(
-        CheckId::Schema,
-        CheckStatus::Pending,
-        "migration diff loading…".into(),
-        true,
-    );
-    let mut plan = RollbackPlan {
-        id: i.id,
-        kind: PlanKind::Rollback,
-        target: i.target.clone(),
-        mode: i.mode,
-        from: from.clone(),
-        to: to.clone(),
-        steps,
-        checks,
-        changes: h
-            .facts
-            .changes
-            .iter()
-            .find(|(id, _)| *id == to.id)
-            .map(|(_, c)| c.clone()),
-        built_from: h.facts.version.clone(),
-        built_at: i.now,
-        migration: None,
-        before: i.before.cloned(),
-        exact_template: i.exact_template && !possible.is_empty(),
-        diff: None,
+        (CheckStatus::Warn, mutable.join("; "))
     };
-    plan.sort_checks();
-    Ok(plan)
+    Check {
+        id: CheckId::MutableTag,
+        status,
+        detail,
+        overridable: false,
+    }
 }
 
 /// Mutable tags of the target revision whose digest is known from what its

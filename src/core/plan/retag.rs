@@ -60,63 +60,9 @@ pub fn build_retag(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         )
     })?;
     let (img, now) = current_tag(&i)?;
-    // The digest its pods ran, else what the registry gives its (immutable)
-    // tag now: the re-tag copies exactly that manifest.
-    let good_digest = to
-        .images
-        .iter()
-        .filter(|im| im.repository == img.repository)
-        .find_map(|im| {
-            im.digest.clone().or_else(|| {
-                let name = format!("{}:{}", im.repository, im.tag.clone()?);
-                h.facts
-                    .registry
-                    .iter()
-                    .find(|f| f.revision == to.id && f.image == name)
-                    .and_then(|f| f.now.clone().ok().flatten())
-            })
-        })
-        .ok_or_else(|| {
-            format!(
-                "revision {} names no build of {} with a known digest (no pod of it seen, no registry answer): re-tag needs the exact build",
-                to.id, img.repository
-            )
-        })?;
+    let good_digest = good_digest(&i, to, &img)?;
     let tag_ref = format!("{}:{}", img.repository, img.tag.clone().unwrap_or_default());
-    let mut checks = vec![mode_check(i.mode, i.target)];
-    if to.current {
-        checks.push(Check {
-            id: CheckId::Revision,
-            status: CheckStatus::Block,
-            detail: format!("{} is the current revision", to.id),
-            overridable: false,
-        });
-    } else if now == good_digest {
-        checks.push(Check {
-            id: CheckId::Revision,
-            status: CheckStatus::Block,
-            detail: format!("{tag_ref} already resolves to {}", crate::core::model::short_digest(&now)),
-            overridable: false,
-        });
-    } else if h.known_bad.contains(&to.id) {
-        checks.push(Check {
-            id: CheckId::Revision,
-            status: CheckStatus::Block,
-            detail: format!("revision {} is known bad", to.id),
-            overridable: true,
-        });
-    }
-    checks.push(Check {
-        id: CheckId::Retag,
-        status: CheckStatus::Warn,
-        detail: format!(
-            "NO GIT TRACE: {tag_ref} will name revision {}'s build ({}) instead of {}; git and CI still say the bad commit, and its next push re-tags it back. Open the revert PR within the hour",
-            to.id,
-            crate::core::model::short_digest(&good_digest),
-            crate::core::model::short_digest(&now)
-        ),
-        overridable: false,
-    });
+    let checks = retag_checks(&i, to, &tag_ref, &now, &good_digest);
     let mut target_rev = to.clone();
     target_rev.images = vec![ImageRef {
         repository: img.repository.clone(),
@@ -143,4 +89,84 @@ pub fn build_retag(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         steps,
         checks,
     ))
+}
+
+/// The digest the good revision's pods ran, else what the registry gives
+/// its (immutable) tag now: the re-tag copies exactly that manifest.
+fn good_digest(
+    i: &PlanInputs<'_>,
+    to: &crate::core::model::Revision,
+    img: &ImageRef,
+) -> Result<String, String> {
+    let h = i.history;
+    to
+        .images
+        .iter()
+        .filter(|im| im.repository == img.repository)
+        .find_map(|im| {
+            im.digest.clone().or_else(|| {
+                let name = format!("{}:{}", im.repository, im.tag.clone()?);
+                h.facts
+                    .registry
+                    .iter()
+                    .find(|f| f.revision == to.id && f.image == name)
+                    .and_then(|f| f.now.clone().ok().flatten())
+            })
+        })
+        .ok_or_else(|| {
+            format!(
+                "revision {} names no build of {} with a known digest (no pod of it seen, no registry answer): re-tag needs the exact build",
+                to.id, img.repository
+            )
+        })
+}
+
+/// The mode, whether the revision can be re-tagged to, and the loud
+/// NO GIT TRACE warning every re-tag carries.
+fn retag_checks(
+    i: &PlanInputs<'_>,
+    to: &crate::core::model::Revision,
+    tag_ref: &str,
+    now: &str,
+    good_digest: &str,
+) -> Vec<Check> {
+    let h = i.history;
+    let mut checks = vec![mode_check(i.mode, i.target)];
+    if to.current {
+        checks.push(Check {
+            id: CheckId::Revision,
+            status: CheckStatus::Block,
+            detail: format!("{} is the current revision", to.id),
+            overridable: false,
+        });
+    } else if now == good_digest {
+        checks.push(Check {
+            id: CheckId::Revision,
+            status: CheckStatus::Block,
+            detail: format!(
+                "{tag_ref} already resolves to {}",
+                crate::core::model::short_digest(now)
+            ),
+            overridable: false,
+        });
+    } else if h.known_bad.contains(&to.id) {
+        checks.push(Check {
+            id: CheckId::Revision,
+            status: CheckStatus::Block,
+            detail: format!("revision {} is known bad", to.id),
+            overridable: true,
+        });
+    }
+    checks.push(Check {
+        id: CheckId::Retag,
+        status: CheckStatus::Warn,
+        detail: format!(
+            "NO GIT TRACE: {tag_ref} will name revision {}'s build ({}) instead of {}; git and CI still say the bad commit, and its next push re-tags it back. Open the revert PR within the hour",
+            to.id,
+            crate::core::model::short_digest(good_digest),
+            crate::core::model::short_digest(now)
+        ),
+        overridable: false,
+    });
+    checks
 }

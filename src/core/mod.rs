@@ -43,3 +43,6 @@ pub use action::{Action, Effect, Key};
 pub use state::State;
 pub use targets::reorder as targets_reorder;
 pub use update::update;
+
+#[cfg(test)]
+mod testkit;

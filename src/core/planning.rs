@@ -622,3 +622,100 @@ pub(super) fn preview_read(
     };
     answer(s, plan_id, plan::CheckId::DryRun, status, detail, fx);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::action::Action;
+    use crate::core::model::Kind;
+    use crate::core::testkit::*;
+
+    fn web() -> State {
+        let h = history(
+            "web",
+            vec![
+                rev("2", "r/web:b", "bbbbbbb", true),
+                rev("1", "r/web:a", "aaaaaaa", false),
+            ],
+        );
+        state(vec![(target("web", Kind::Kubernetes, "staging"), h)])
+    }
+
+    /// The plan is recorded once, with the last answer: never while a check
+    /// it asked is still out, and a platform with no rights question is
+    /// answered "not checked" rather than dropped.
+    #[test]
+    fn a_plan_is_recorded_only_once_every_check_is_answered() {
+        let mut s = web();
+        let mut fx = vec![];
+        build_plan(&mut s, "web", "1", false, false, &mut fx);
+        let id = s.plan.as_ref().unwrap().id;
+        let plan = s.plan.clone().unwrap();
+        let mut fx = crate::core::update(
+            &mut s,
+            Action::MigrationsLoaded {
+                plan_id: id,
+                result: Ok(plan.migrations_not_checked("no repo")),
+            },
+        );
+        fx.extend(crate::core::update(&mut s, Action::ChangesRead { plan_id: id, result: None }));
+        fx.extend(crate::core::update(&mut s, Action::PreviewRead { plan_id: id, result: None }));
+        assert!(!said(&fx).contains("plan #"), "recorded before the last answer");
+        fx.extend(crate::core::update(&mut s, Action::PermissionsRead { plan_id: id, result: None }));
+        let plans: Vec<_> = records(&fx).into_iter().filter(|e| e.text.starts_with("plan #")).collect();
+        assert_eq!(plans.len(), 1);
+        let lines = plans[0].details.join("\n");
+        assert!(lines.contains("check SKIP `permissions`: not checked — this platform has no rights question"), "{lines}");
+        assert!(!s.plan.as_ref().unwrap().pending());
+    }
+
+    /// A right the platform refuses blocks (no override); refused
+    /// credentials too; an outage warns that the refusal would come late.
+    #[test]
+    fn rights_are_answered_as_the_platform_gave_them() {
+        let (st, d) = rights_answer(&[(true, "patch deployments".into()), (false, "get pods".into())]);
+        assert_eq!(st, CheckStatus::Block);
+        assert!(d.contains("may not get pods"), "{d}");
+        let (st, _) = rights_answer(&[(true, "patch deployments".into())]);
+        assert_eq!(st, CheckStatus::Pass);
+    }
+
+    /// "lkg" while the target runs what a verified rollback landed: there
+    /// is nothing to roll back, said with the plan that verified it.
+    #[test]
+    fn lkg_from_a_verified_state_is_nothing_to_roll_back() {
+        let mut s = web();
+        let fact = |id: &str, sha: &str| crate::core::entry::RevFact {
+            id: id.into(),
+            sha: Some(sha.into()),
+            images: vec![],
+            deployed_at: None,
+        };
+        s.incident.apply(
+            t0(),
+            &crate::core::entry::Marker::RunStarted {
+                target: "web".into(),
+                plan: 1,
+                kind: plan::PlanKind::Rollback,
+                from: fact("1", "aaaaaaa"),
+                to: fact("2", "bbbbbbb"),
+                group: None,
+            },
+        );
+        s.incident.apply(
+            t0(),
+            &crate::core::entry::Marker::RunEnded {
+                target: "web".into(),
+                plan: 1,
+                result: crate::core::entry::RunResult::Verified,
+                why: "recovered".into(),
+                landed: Some("2".into()),
+            },
+        );
+        let h = s.history("web").unwrap().clone();
+        let why = nothing_to_roll_back(&s, &h, "lkg").unwrap();
+        assert!(why.starts_with("nothing to roll back: web runs revision 2"), "{why}");
+        assert!(why.contains("verified by plan #1"), "{why}");
+        assert!(nothing_to_roll_back(&s, &h, "1").is_none(), "an explicit pick is the operator's");
+    }
+}

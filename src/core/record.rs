@@ -170,3 +170,81 @@ pub(super) fn retry_note(s: &mut State, fx: &mut Vec<Effect>, now_please: bool) 
         write_now(s, fx, e);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::Kind;
+    use crate::core::testkit::*;
+
+    fn failing() -> State {
+        let h = history("web", vec![rev("1", "r/web:a", "aaaaaaa", true)]);
+        let mut s = state(vec![(target("web", Kind::Kubernetes, "staging"), h)]);
+        s.unrecorded = 0;
+        record_failed(&mut s, entry("first"), "No space left on device".into());
+        s
+    }
+
+    fn entry(text: &str) -> NoteEntry {
+        NoteEntry {
+            at: t0(),
+            kind: EntryKind::Source,
+            target: None,
+            text: text.into(),
+            details: vec![],
+            marker: None,
+        }
+    }
+
+    /// While the note fails, new entries wait behind the held ones, in
+    /// order; the retry writes a heading, then them, oldest first.
+    #[test]
+    fn held_entries_keep_their_order_and_the_retry_heads_them() {
+        let mut s = failing();
+        let mut fx = vec![];
+        record(&mut s, &mut fx, EntryKind::Source, None, "second".into(), vec![], None);
+        assert!(fx.is_empty(), "nothing is written past the held ones");
+        let held: Vec<&str> = s.note_backlog.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(held, ["first", "second"]);
+        retry_note(&mut s, &mut fx, true);
+        let texts: Vec<&str> = records(&fx).iter().map(|e| e.text.as_str()).collect();
+        assert!(texts[0].contains("2 entries below are written late"), "{texts:?}");
+        assert_eq!(&texts[1..], ["first", "second"]);
+    }
+
+    /// The note works again only once every held entry is on disk: one
+    /// entry landing does not clear the header's failure.
+    #[test]
+    fn the_failure_clears_only_when_everything_held_is_written() {
+        let mut s = failing();
+        let mut fx = vec![];
+        retry_note(&mut s, &mut fx, true);
+        assert_eq!(s.unrecorded, 2, "the heading and the held entry");
+        let r = |t: &str| crate::core::action::Recorded {
+            at: t0(),
+            kind: EntryKind::Source,
+            summary: t.into(),
+        };
+        recorded(&mut s, r("heading"));
+        assert!(s.note_error.is_some(), "one of two on disk");
+        recorded(&mut s, r("first"));
+        assert!(s.note_error.is_none());
+        assert!(s.flash.as_ref().is_some_and(|(_, m)| m.contains("takes writes again")));
+    }
+
+    /// Operator text is never queued behind a failing note: it stays in
+    /// the editor, and the screen says so.
+    #[test]
+    fn operator_text_stays_in_its_editor_while_the_note_fails() {
+        let mut s = failing();
+        hold(
+            &mut s,
+            NoteEntry {
+                kind: EntryKind::Note,
+                ..entry("paged the DBA")
+            },
+        );
+        assert!(s.note_backlog.iter().all(|e| e.kind != EntryKind::Note));
+        assert_eq!(s.view.popup, Some(super::super::state::Popup::Notes));
+    }
+}

@@ -646,3 +646,148 @@ pub(super) fn fail_run_with(
     conclude(s, id, Ending::Failed { why: msg, after }, fx);
     fx.push(Effect::LoadHistory(t));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::{Kind, Mode};
+    use crate::core::state::{Ending, RunState};
+    use crate::core::testkit::*;
+
+    /// web on staging: revision 2 (running, bad) and 1 (good).
+    fn web() -> State {
+        let h = history(
+            "web",
+            vec![
+                rev("2", "r/web:b", "bbbbbbb", true),
+                rev("1", "r/web:a", "aaaaaaa", false),
+            ],
+        );
+        state(vec![(target("web", Kind::Kubernetes, "staging"), h)])
+    }
+
+    fn plan_back(s: &State) -> RollbackPlan {
+        let t = s.target("web").unwrap().clone();
+        let h = s.history("web").unwrap().clone();
+        crate::core::plan::build(crate::core::plan::PlanInputs {
+            id: s.next_plan_id,
+            target: &t,
+            mode: Mode::Live,
+            history: &h,
+            to: "1",
+            now: s.now,
+            before: s.health("web"),
+            mutable_tags: &[],
+            rollout_timeout_secs: 60,
+            exact_template: false,
+        })
+        .unwrap()
+    }
+
+    fn started() -> (State, PlanId) {
+        let mut s = web();
+        let p = plan_back(&s);
+        let id = p.id;
+        let mut fx = vec![];
+        start_run(&mut s, p, None, None, &mut fx);
+        (s, id)
+    }
+
+    /// A run starts with the incident's marker on its first entry, then
+    /// its first mutation, announced in the effect itself.
+    #[test]
+    fn a_run_starts_recorded_and_sends_its_first_step_announced() {
+        let mut s = web();
+        let p = plan_back(&s);
+        let mut fx = vec![];
+        start_run(&mut s, p, None, None, &mut fx);
+        let rs = records(&fx);
+        assert!(matches!(rs[0].marker, Some(Marker::RunStarted { .. })), "{rs:?}");
+        let Some(Effect::Execute { announce, step: 0, .. }) = fx.last() else {
+            panic!("{fx:?}")
+        };
+        assert!(announce.text.starts_with("step 1: Roll back deployment web"), "{}", announce.text);
+        assert_eq!(s.incident.story("web").unwrap().runs.len(), 1);
+        assert!(matches!(s.runs[0].doing(), Some(Doing::Sending)));
+    }
+
+    /// An applied rollback step says the target left its revision (the
+    /// incident's `sent`), and the run goes on to watch the rollout.
+    #[test]
+    fn an_applied_rollback_is_marked_and_the_rollout_is_watched() {
+        let (mut s, id) = started();
+        let mut fx = vec![];
+        let done = StepDone {
+            summary: "rolled back".into(),
+            version: "v2".into(),
+        };
+        step_finished(&mut s, id, 0, Ok(done), &mut fx);
+        assert!(s.incident.story("web").unwrap().runs[0].sent.is_some());
+        assert!(matches!(s.runs[0].doing(), Some(Doing::Watching { .. })));
+        assert!(fx.iter().any(|e| matches!(e, Effect::ReadProgress { .. })));
+        assert_eq!(s.runs[0].plan.built_from, "v2", "the next step is guarded by rbtui's own change");
+    }
+
+    /// A lost answer is re-read; "applied" goes on, "not applied" fails
+    /// saying nothing changed; a late answer for another step is ignored.
+    #[test]
+    fn a_lost_answer_is_decided_by_a_re_read() {
+        let (mut s, id) = started();
+        let mut fx = vec![];
+        let lost = Err(BackendError::OutcomeUnknown("cut".into()));
+        step_finished(&mut s, id, 0, lost, &mut fx);
+        assert!(matches!(s.runs[0].doing(), Some(Doing::Settling { rereads: 0 })));
+        step_finished(&mut s, id, 0, Ok(StepDone { summary: String::new(), version: String::new() }), &mut fx);
+        assert!(matches!(s.runs[0].doing(), Some(Doing::Settling { .. })), "an answer for a step not awaited is ignored");
+        let no = Settled {
+            applied: Some(false),
+            seen: "web runs revision 2".into(),
+            version: "v1".into(),
+        };
+        let mut fx = vec![];
+        step_settled(&mut s, id, 0, Ok(no), &mut fx);
+        let Some(Ending::Failed { why, .. }) = s.runs[0].ending() else {
+            panic!("{:?}", s.runs[0].state)
+        };
+        assert!(why.contains("was not applied") && why.contains("nothing changed"), "{why}");
+        assert!(s.incident.story("web").unwrap().runs[0].sent.is_none());
+    }
+
+    /// A stale plan applies nothing: the run ends (recorded), leaves the
+    /// screen, and the plan is rebuilt from a fresh read.
+    #[test]
+    fn a_stale_plan_ends_its_run_and_is_rebuilt() {
+        let (mut s, id) = started();
+        let mut fx = vec![];
+        let stale = Err(BackendError::Stale {
+            built_from: "v1".into(),
+            now: "v9".into(),
+        });
+        step_finished(&mut s, id, 0, stale, &mut fx);
+        assert!(s.runs.is_empty());
+        assert!(s.pending_plan.as_ref().is_some_and(|p| p.after_stale));
+        let end = s.incident.story("web").unwrap().runs[0].ended.clone().unwrap();
+        assert_eq!(end.result, RunResult::Failed);
+        assert!(said(&fx).contains("rebuilding the plan"));
+    }
+
+    /// The note failed while the step was in flight: its answer is still
+    /// followed, and no further step starts.
+    #[test]
+    fn a_halted_run_stops_before_its_next_step() {
+        let (mut s, id) = started();
+        s.runs[0].halt_with(crate::core::state::Halt::Note("disk full".into()));
+        let mut fx = vec![];
+        let done = StepDone {
+            summary: "rolled back".into(),
+            version: "v2".into(),
+        };
+        step_finished(&mut s, id, 0, Ok(done), &mut fx);
+        let Some(Ending::Failed { why, .. }) = s.runs[0].ending() else {
+            panic!("{:?}", s.runs[0].state)
+        };
+        assert!(why.starts_with("plan stopped before step 2: the note could not be written"), "{why}");
+        assert!(!fx.iter().any(|e| matches!(e, Effect::ReadProgress { .. })));
+        assert!(matches!(s.runs[0].state, RunState::Ended { .. }));
+    }
+}

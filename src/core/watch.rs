@@ -500,6 +500,112 @@ pub(super) fn evidence_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::model::{Kind, Mode, Progress};
+    use crate::core::state::State;
+    use crate::core::testkit::*;
+
+    /// web rolled back 2 → 1, its step applied: the run watches the rollout.
+    fn watching() -> (State, PlanId) {
+        let h = history(
+            "web",
+            vec![
+                rev("2", "r/web:b", "bbbbbbb", true),
+                rev("1", "r/web:a", "aaaaaaa", false),
+            ],
+        );
+        let mut s = state(vec![(target("web", Kind::Kubernetes, "staging"), h)]);
+        let t = s.target("web").unwrap().clone();
+        let h = s.history("web").unwrap().clone();
+        let p = crate::core::plan::build(crate::core::plan::PlanInputs {
+            id: s.next_plan_id,
+            target: &t,
+            mode: Mode::Live,
+            history: &h,
+            to: "1",
+            now: s.now,
+            before: s.health("web"),
+            mutable_tags: &[],
+            rollout_timeout_secs: 60,
+            exact_template: false,
+        })
+        .unwrap();
+        let id = p.id;
+        let mut fx = vec![];
+        crate::core::run::start_run(&mut s, p, None, None, &mut fx);
+        let done = crate::core::action::StepDone {
+            summary: "ok".into(),
+            version: "v2".into(),
+        };
+        crate::core::run::step_finished(&mut s, id, 0, Ok(done), &mut fx);
+        (s, id)
+    }
+
+    fn converged() -> Progress {
+        Progress {
+            phase: ProgressPhase::Converged,
+            message: "done".into(),
+            desired: 3,
+            updated: 3,
+            ready: 3,
+            old: 0,
+            unproven: None,
+        }
+    }
+
+    /// Converged, then a read with the replicas on the target images and
+    /// every signal within bounds: verified, with what it landed as.
+    #[test]
+    fn a_converged_rollout_that_recovers_is_verified_with_its_landing() {
+        let (mut s, id) = watching();
+        let mut fx = vec![];
+        progress_read(&mut s, id, Ok(converged()), &mut fx);
+        assert!(matches!(s.runs[0].doing(), Some(Doing::Verifying { .. })));
+        let mut h = health("web", 3, 3, "r/web:a");
+        h.revision = "3".into();
+        verify_read(&mut s, id, Ok(h), &mut fx);
+        assert!(matches!(s.runs[0].ending(), Some(Ending::Verified { .. })), "{:?}", s.runs[0].state);
+        let end = s.incident.story("web").unwrap().runs[0].ended.clone().unwrap();
+        assert_eq!(end.landed.as_deref(), Some("3"));
+        assert!(end.why.contains("5xx 0.1% ≤ 5%"), "{}", end.why);
+    }
+
+    /// The window ends with the replicas verified but a metric still over:
+    /// done, recovery NOT proven, never "verified".
+    #[test]
+    fn a_window_that_ends_over_the_threshold_is_not_proven() {
+        let (mut s, id) = watching();
+        let mut fx = vec![];
+        progress_read(&mut s, id, Ok(converged()), &mut fx);
+        let mut h = health("web", 3, 3, "r/web:a");
+        h.error_rate = Some(0.2);
+        verify_read(&mut s, id, Ok(h.clone()), &mut fx);
+        assert!(s.runs[0].in_flight(), "within the window it keeps reading");
+        s.now += chrono::Duration::seconds(11);
+        verify_read(&mut s, id, Ok(h), &mut fx);
+        let Some(Ending::Unproven { caveat, .. }) = s.runs[0].ending() else {
+            panic!("{:?}", s.runs[0].state)
+        };
+        assert!(caveat.contains("5xx 20.0% > 5%"), "{caveat}");
+    }
+
+    /// A rollout read that fails makes the outcome unknown (said once);
+    /// past its timeout it still decides nothing until the platform answers.
+    #[test]
+    fn an_unreadable_rollout_is_unknown_not_timed_out() {
+        let (mut s, id) = watching();
+        let mut fx = vec![];
+        let down = || Err(BackendError::Unreachable("refused".into()));
+        progress_read(&mut s, id, down(), &mut fx);
+        progress_read(&mut s, id, down(), &mut fx);
+        assert_eq!(said(&fx).matches("outcome unknown").count(), 1, "{}", said(&fx));
+        let later = s.now + chrono::Duration::seconds(120);
+        let _ = crate::core::update(&mut s, crate::core::action::Action::Tick(later));
+        assert!(s.runs[0].in_flight(), "a timeout during an outage proves nothing");
+        let mut fx = vec![];
+        progress_read(&mut s, id, Ok(converged()), &mut fx);
+        assert!(said(&fx).contains("answers again"), "{}", said(&fx));
+        assert!(matches!(s.runs[0].doing(), Some(Doing::Verifying { .. })));
+    }
 
     /// A rollback pinned to the digest its pods ran lands on an image with
     /// no tag: it is verified by that digest, not by a `repo:tag` it never

@@ -627,19 +627,7 @@ pub(super) fn preview_read(
 mod tests {
     use super::*;
     use crate::core::action::Action;
-    use crate::core::model::Kind;
     use crate::core::testkit::*;
-
-    fn web() -> State {
-        let h = history(
-            "web",
-            vec![
-                rev("2", "r/web:b", "bbbbbbb", true),
-                rev("1", "r/web:a", "aaaaaaa", false),
-            ],
-        );
-        state(vec![(target("web", Kind::Kubernetes, "staging"), h)])
-    }
 
     /// The plan is recorded once, with the last answer: never while a check
     /// it asked is still out, and a platform with no rights question is

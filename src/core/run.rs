@@ -650,43 +650,12 @@ pub(super) fn fail_run_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::{Kind, Mode};
     use crate::core::state::{Ending, RunState};
     use crate::core::testkit::*;
 
-    /// web on staging: revision 2 (running, bad) and 1 (good).
-    fn web() -> State {
-        let h = history(
-            "web",
-            vec![
-                rev("2", "r/web:b", "bbbbbbb", true),
-                rev("1", "r/web:a", "aaaaaaa", false),
-            ],
-        );
-        state(vec![(target("web", Kind::Kubernetes, "staging"), h)])
-    }
-
-    fn plan_back(s: &State) -> RollbackPlan {
-        let t = s.target("web").unwrap().clone();
-        let h = s.history("web").unwrap().clone();
-        crate::core::plan::build(crate::core::plan::PlanInputs {
-            id: s.next_plan_id,
-            target: &t,
-            mode: Mode::Live,
-            history: &h,
-            to: "1",
-            now: s.now,
-            before: s.health("web"),
-            mutable_tags: &[],
-            rollout_timeout_secs: 60,
-            exact_template: false,
-        })
-        .unwrap()
-    }
-
     fn started() -> (State, PlanId) {
         let mut s = web();
-        let p = plan_back(&s);
+        let p = plan_back(&s, "1");
         let id = p.id;
         let mut fx = vec![];
         start_run(&mut s, p, None, None, &mut fx);
@@ -698,7 +667,7 @@ mod tests {
     #[test]
     fn a_run_starts_recorded_and_sends_its_first_step_announced() {
         let mut s = web();
-        let p = plan_back(&s);
+        let p = plan_back(&s, "1");
         let mut fx = vec![];
         start_run(&mut s, p, None, None, &mut fx);
         let rs = records(&fx);

@@ -114,3 +114,35 @@ pub fn said(fx: &[Effect]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// `web` on staging: revision 2 runs (r/web:b, bbbbbbb), 1 ran before
+/// (r/web:a, aaaaaaa).
+pub fn web() -> State {
+    let h = history(
+        "web",
+        vec![
+            rev("2", "r/web:b", "bbbbbbb", true),
+            rev("1", "r/web:a", "aaaaaaa", false),
+        ],
+    );
+    state(vec![(target("web", Kind::Kubernetes, "staging"), h)])
+}
+
+/// The plan back to `to` for `web`, built from the state's read.
+pub fn plan_back(s: &State, to: &str) -> super::plan::RollbackPlan {
+    let t = s.target("web").unwrap().clone();
+    let h = s.history("web").unwrap().clone();
+    super::plan::build(super::plan::PlanInputs {
+        id: s.next_plan_id,
+        target: &t,
+        mode: Mode::Live,
+        history: &h,
+        to,
+        now: s.now,
+        before: s.health("web"),
+        mutable_tags: &[],
+        rollout_timeout_secs: 60,
+        exact_template: false,
+    })
+    .unwrap()
+}

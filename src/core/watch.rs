@@ -500,35 +500,14 @@ pub(super) fn evidence_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::{Kind, Mode, Progress};
+    use crate::core::model::Progress;
     use crate::core::state::State;
     use crate::core::testkit::*;
 
     /// web rolled back 2 → 1, its step applied: the run watches the rollout.
     fn watching() -> (State, PlanId) {
-        let h = history(
-            "web",
-            vec![
-                rev("2", "r/web:b", "bbbbbbb", true),
-                rev("1", "r/web:a", "aaaaaaa", false),
-            ],
-        );
-        let mut s = state(vec![(target("web", Kind::Kubernetes, "staging"), h)]);
-        let t = s.target("web").unwrap().clone();
-        let h = s.history("web").unwrap().clone();
-        let p = crate::core::plan::build(crate::core::plan::PlanInputs {
-            id: s.next_plan_id,
-            target: &t,
-            mode: Mode::Live,
-            history: &h,
-            to: "1",
-            now: s.now,
-            before: s.health("web"),
-            mutable_tags: &[],
-            rollout_timeout_secs: 60,
-            exact_template: false,
-        })
-        .unwrap();
+        let mut s = web();
+        let p = plan_back(&s, "1");
         let id = p.id;
         let mut fx = vec![];
         crate::core::run::start_run(&mut s, p, None, None, &mut fx);

@@ -718,3 +718,27 @@ fn a_named_query_judges_the_recovery_and_a_non_finite_value_is_never_healthy() {
         "{r:?}"
     );
 }
+
+/// A healthy member rolled back with its group has no revert to do: its
+/// end-of-session checklist says so instead of leaving it open (and the
+/// postmortem makes no action item of it).
+#[test]
+fn a_healthy_group_member_has_no_revert_left_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let (mut s, _b) = demo(Mode::Demo, Some(&note));
+    roll_back_shop(&mut s);
+    s.press("<Esc><Esc>q");
+    let text = note_text(&note);
+    let payments: String = text
+        .lines()
+        .skip_while(|l| !l.contains("payments — Docker Swarm service rollback:"))
+        .take(14)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        payments.contains("[-] Revert or fix forward on main") && payments.contains("does not apply"),
+        "{payments}"
+    );
+    assert!(text.contains("[ ] Revert the bad change (d8f3c2a) in git"), "checkout's stays open");
+}

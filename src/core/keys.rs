@@ -206,7 +206,7 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
                 Key::Esc | Key::Enter | Key::Char('q') => {
                     super::lifecycle::status_closed(s, which, text, fx)
                 }
-                _ => {}
+                k => scroll_plan(s, k, 200),
             }
         }
         Popup::Reading { target, .. } => {

@@ -16,6 +16,7 @@ use super::state::State;
 pub(super) fn status_message(s: &mut State, which: Option<crate::core::status::Comms>) {
     let which = which.unwrap_or_else(|| crate::core::status::default_for(s));
     let text = crate::core::status::draft(s, which);
+    s.view.plan_scroll = 0;
     s.view.popup = Some(Popup::Status(which, text));
 }
 
@@ -156,13 +157,21 @@ fn checklist_at_exit(s: &State, n: &str) -> Vec<String> {
     } else {
         lines.push(format!("{n} — {}:", rb.title));
     }
+    // Reverting applies only where a failing build was rolled back from
+    // (not to a healthy target rolled back with its group).
+    let bad = s.followup(n).is_some();
     for st in &rb.steps {
         let ticked = ticks.and_then(|c| c.get(&st.id)).is_some();
         if !ran && !ticked {
             continue;
         }
-        let mark = if ticked { "[x]" } else { "[ ]" };
-        lines.push(format!("  {mark} {}", super::runbook::fill(&st.title, &vars)));
+        let revert = st.title.contains("{bad_sha}") || st.auto == Some(AutoEvent::RevertFound);
+        let title = super::runbook::fill(&st.title, &vars);
+        lines.push(match (ticked, revert && !bad) {
+            (true, _) => format!("  [x] {title}"),
+            (false, true) => format!("  [-] {title}: does not apply, no failing build was rolled back from"),
+            (false, false) => format!("  [ ] {title}"),
+        });
     }
     lines
 }

@@ -201,12 +201,16 @@ pub(super) fn conclude(s: &mut State, id: PlanId, ending: Ending, fx: &mut Vec<E
     let t = run.plan.target.name.clone();
     let rollback = run.plan.is_rollback();
     let landed = run.after().map(|h| h.revision.clone());
+    // Follow-ups only where a failing build was rolled back from.
+    let follow = s.incident.story(&t).is_some_and(|st| st.followup().is_some());
+    let verified = if follow {
+        "rollback finished and verified; follow-ups stay open on the checklist"
+    } else {
+        "rollback finished and verified"
+    };
+    let Some(run) = s.run_mut(id) else { return };
     let (result, why, text) = match &ending {
-        Ending::Verified { proof, .. } => (
-            RunResult::Verified,
-            proof.clone(),
-            "rollback finished and verified; follow-ups stay open on the checklist".to_string(),
-        ),
+        Ending::Verified { proof, .. } => (RunResult::Verified, proof.clone(), verified.to_string()),
         Ending::Unproven { caveat, .. } => (
             RunResult::Unproven,
             caveat.clone(),

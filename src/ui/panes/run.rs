@@ -126,7 +126,7 @@ fn run_line(s: &State, r: &crate::core::state::Run) -> Line<'static> {
     };
     let (step, detail) = match &r.state {
         RunState::InFlight { step, doing, halt, .. } => in_flight(p, *step, doing, halt.as_ref()),
-        RunState::Ended { ending, .. } => ended(r, ending),
+        RunState::Ended { ending, .. } => ended(s, r, ending),
     };
     // The screen never says more than the note holds: a run whose last
     // entries are still held says so beside its result.
@@ -203,13 +203,17 @@ fn in_flight(
     }
 }
 
-fn ended(r: &crate::core::state::Run, e: &Ending) -> (String, String) {
+fn ended(s: &State, r: &crate::core::state::Run, e: &Ending) -> (String, String) {
+    let follow = s.followup(&r.plan.target.name).is_some();
     let detail = match e {
         Ending::Failed { why, .. } => why.clone(),
         _ if r.superseded().is_some() => r.superseded().unwrap_or_default().to_string(),
         Ending::DryRun => "nothing was changed; see the server-side dry run in the activity".into(),
         Ending::Unproven { caveat, .. } => format!("converged; {caveat}"),
-        Ending::Verified { .. } => "converged and verified; follow-ups on the checklist".into(),
+        Ending::Verified { .. } if follow => {
+            "converged and verified; follow-ups on the checklist".into()
+        }
+        Ending::Verified { .. } => "converged and verified".into(),
         Ending::Finished => "done".into(),
     };
     ("done".into(), detail)

@@ -26,7 +26,13 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
         Some(Popup::Evidence { step, text }) => {
             small::evidence(s, step, text, f, centered(area, 80, 7))
         }
-        Some(Popup::Status(which, text)) => small::status(*which, text, f, centered(area, 100, 14)),
+        Some(Popup::Status(which, text)) => {
+            // One block per target the incident touched: as tall as it
+            // needs, scrolled when the screen is shorter.
+            let h = text.lines().count() as u16 + 4;
+            let at = centered(area, 100, h.max(14));
+            small::status(*which, text, s.view.plan_scroll, f, at)
+        }
         Some(Popup::QuitConfirm) => small::quit(s, f, centered(area, 70, 7)),
     }
 }

@@ -90,6 +90,10 @@ pub fn render_group(s: &State, f: &mut Frame, screen: Rect) {
                     .iter()
                     .find(|(u, _)| u == m)
                     .map(|(_, w)| Line::styled(format!("━━ {m}: NO PLAN — {w}"), theme::ERROR))
+                    .or_else(|| {
+                        let (_, w) = g.skipped.iter().find(|(u, _)| u == m)?;
+                        Some(Line::styled(format!("━━ {m}: LEFT OUT — {w}"), theme::OK))
+                    })
                     .unwrap_or_else(|| Line::styled(format!("━━ {m}: reading it afresh…"), theme::DIM));
                 lines.push(why);
             }

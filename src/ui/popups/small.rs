@@ -59,17 +59,26 @@ pub fn reading(target: &str, error: Option<&str>, f: &mut Frame, area: Rect) {
     );
 }
 
-pub fn status(which: crate::core::status::Comms, text: &str, f: &mut Frame, area: Rect) {
+/// The draft, scrolled (j/k) when it covers more targets than fit.
+pub fn status(
+    which: crate::core::status::Comms,
+    text: &str,
+    scroll: usize,
+    f: &mut Frame,
+    area: Rect,
+) {
     f.render_widget(Clear, area);
     let block = Block::bordered().title(format!(
-        " Status message ({}) — recorded to the note, not posted · 0 1 u r: switch · Esc ",
+        " Status message ({}) — recorded to the note when closed, not posted · 0 1 u r: switch · j/k · Esc ",
         which.label()
     ));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let [body, hint] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
     f.render_widget(
-        Paragraph::new(text.to_string()).wrap(Wrap { trim: false }),
+        Paragraph::new(text.to_string())
+            .wrap(Wrap { trim: false })
+            .scroll((scroll.min(u16::MAX as usize) as u16, 0)),
         body,
     );
     f.render_widget(

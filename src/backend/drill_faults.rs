@@ -319,6 +319,7 @@ impl Layer for DrillFaults {
             phase: ProgressPhase::Failed,
             message: "ProgressDeadlineExceeded: the new pods crash-loop (drill fault: rollout_fails)"
                 .into(),
+            ready: 0,
             ..p
         }
     }

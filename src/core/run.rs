@@ -437,6 +437,7 @@ fn replan_stale(
         Ending::Failed {
             why: msg,
             after: None,
+            step,
         },
         fx,
     );
@@ -637,6 +638,7 @@ pub(super) fn fail_run_with(
     let Some(run) = s.run_mut(id) else { return };
     let t = run.plan.target.name.clone();
     let after = run.after().cloned();
+    let step = run.step();
     record(
         s,
         fx,
@@ -647,7 +649,7 @@ pub(super) fn fail_run_with(
         None,
     );
     s.flash = Some((true, format!("{t}: {msg}")));
-    conclude(s, id, Ending::Failed { why: msg, after }, fx);
+    conclude(s, id, Ending::Failed { why: msg, after, step }, fx);
     fx.push(Effect::LoadHistory(t));
 }
 

@@ -103,8 +103,12 @@ pub enum Ending {
     Finished,
     /// A dry-run rehearsal: nothing was changed.
     DryRun,
-    /// Stopped or failed: nothing after `why` ran.
-    Failed { why: String, after: Option<Health> },
+    /// Stopped or failed at step `step` (0-based): nothing after it ran.
+    Failed {
+        why: String,
+        after: Option<Health>,
+        step: usize,
+    },
 }
 
 /// How a run ended, in the two words groups and tests need.
@@ -140,10 +144,15 @@ impl Run {
         matches!(self.state, RunState::InFlight { .. })
     }
 
-    /// The step in hand; the number of steps once ended.
+    /// The step in hand; the one it failed at; the number of steps once
+    /// it ran them all.
     pub fn step(&self) -> usize {
         match &self.state {
             RunState::InFlight { step, .. } => *step,
+            RunState::Ended {
+                ending: Ending::Failed { step, .. },
+                ..
+            } => *step,
             RunState::Ended { .. } => self.plan.steps.len(),
         }
     }
@@ -344,11 +353,12 @@ mod tests {
             Ending::Failed {
                 why: "stopped".into(),
                 after: None,
+                step: 1,
             },
         );
         assert_eq!(r.halt(), None);
         assert_eq!(r.outcome(), Some(Outcome::Failed("stopped".into())));
-        assert_eq!(r.step(), r.plan.steps.len());
+        assert_eq!(r.step(), 1, "a failed run says where it stopped");
         assert!(!r.in_flight());
     }
 

@@ -158,6 +158,15 @@ fn follow_ups_name_the_failing_commit_and_only_targets_rolled_back() {
         .filter(|l| l.starts_with("- [ ]"))
         .collect();
     assert!(!items.is_empty(), "{draft}");
+    // The whole incident, target by target: both of checkout's rollbacks.
+    let by = draft
+        .split("## By target")
+        .nth(1)
+        .and_then(|r| r.split("\n## ").next())
+        .expect("a section per target");
+    assert!(by.contains("plan #1 9 → 8") && by.contains("→ 7"), "{by}");
+    assert!(by.contains("follow-up: revert d8f3c2a"), "{by}");
+    assert!(!by.contains("**catalog**"), "only planned: not in the story: {by}");
     assert!(items.iter().all(|i| i.contains("checkout:")), "{items:?}");
     assert!(!items.iter().any(|i| i.contains("catalog")), "{items:?}");
 }

@@ -108,6 +108,7 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
         }
     ));
 
+    s.push_str(&by_target(x));
     s.push_str("## What was rolled back where\n\n");
     let acts: Vec<&Entry> = x
         .entries
@@ -213,6 +214,73 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
     for e in &x.entries {
         s.push_str(&format!("- {}\n", line(e)));
     }
+    s
+}
+
+/// The incident as the note's markers tell it (what `--resume` rebuilds).
+fn incident(x: &Export) -> crate::core::incident::Incident {
+    let mut i = crate::core::incident::Incident::default();
+    for e in &x.entries {
+        let stamped = e
+            .marker
+            .clone()
+            .and_then(|m| serde_json::from_value::<crate::core::entry::Stamped>(m).ok());
+        if let Some(st) = stamped {
+            i.apply(st.at, &st.marker);
+        }
+    }
+    i
+}
+
+/// Every target the incident touched, each with its own episodes: when it
+/// was seen failing, each run (from → to, how it ended and on what), and
+/// the follow-up that applies — the whole incident, not its first
+/// rollback.
+fn by_target(x: &Export) -> String {
+    let i = incident(x);
+    let touched = i.touched();
+    if touched.is_empty() {
+        return String::new();
+    }
+    let mut s = "## By target\n\n".to_string();
+    for (t, story) in touched {
+        s.push_str(&format!("- **{t}**\n"));
+        for f in &story.failures {
+            s.push_str(&format!(
+                "  - seen failing {}: {} — {}\n",
+                hms(Some(f.at)),
+                f.severity,
+                f.reasons.join("; ")
+            ));
+        }
+        for r in &story.runs {
+            let end = match &r.ended {
+                Some(e) => format!("{} at {} ({})", e.result.label(), hms(Some(e.at)), e.why),
+                None => "no end recorded (the session ended first)".to_string(),
+            };
+            let group = r.group.as_deref().map(|g| format!(", in group {g}")).unwrap_or_default();
+            s.push_str(&format!(
+                "  - plan #{} {} → {}{group}, started {}: {end}\n",
+                r.plan,
+                r.from.id,
+                r.to.id,
+                hms(Some(r.started))
+            ));
+        }
+        match story.followup() {
+            Some((bad, _)) => s.push_str(&format!(
+                "  - follow-up: revert {} ({} {})\n",
+                bad.short_sha().unwrap_or_else(|| "the bad change".into()),
+                "revision",
+                bad.id
+            )),
+            None if !story.runs.is_empty() => {
+                s.push_str("  - follow-up: none (no failing build was rolled back from)\n")
+            }
+            None => {}
+        }
+    }
+    s.push('\n');
     s
 }
 

@@ -586,3 +586,43 @@ fn a_broken_keys_file_is_reported_before_the_terminal_is_touched() {
     let out = rbtui(dir.path(), &["demo", "status"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `rbtui note export NOTE --json | head -1`: a reader that stops early
+/// ends the command quietly (it used to panic on the broken pipe); the
+/// postmortem goes to standard output with `--out -`, and a second draft
+/// over the first is refused with what to do instead.
+#[test]
+fn export_survives_a_closed_pipe_and_the_postmortem_prints_with_out_dash() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let mut text = String::from("# Incident INC-7\n\n## Timeline (UTC, 2026-11-22)\n\n");
+    for i in 0..3000 {
+        text.push_str(&format!("- `03:00:00Z` **note** — line {i} of a long incident\n"));
+    }
+    std::fs::write(&note, text).unwrap();
+    for args in [["note", "export", "n.md", "--json"], ["note", "export", "n.md", ""]] {
+        let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rbtui"))
+            .args(&args)
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 16];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // The reader is gone: the pipe is closed under the writer.
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+    let out = rbtui(dir.path(), &["postmortem", "n.md", "--out", "-"]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("# Postmortem draft"));
+    assert!(!dir.path().join("-").exists(), "no file named -");
+    assert_eq!(rbtui(dir.path(), &["postmortem", "n.md"]).status.code(), Some(0));
+    let again = rbtui(dir.path(), &["postmortem", "n.md"]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("a draft is never written over") && err.contains("--out -"), "{err}");
+}

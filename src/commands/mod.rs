@@ -375,11 +375,25 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
     }
 }
 
-/// `rbtui postmortem NOTE [--out PATH]`.
+/// `rbtui postmortem NOTE [--out PATH | --out -]`.
 pub fn postmortem(note: &std::path::Path, out: Option<&std::path::Path>) -> ExitCode {
+    // `--out -` is standard output, as everywhere else.
+    if out.is_some_and(|o| o.as_os_str() == "-") {
+        return match crate::note::export::read_file(note) {
+            Ok(x) => {
+                let now = chrono::Utc::now();
+                emit(&crate::note::postmortem::draft(&x, &note.display().to_string(), now));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("rbtui: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match crate::note::postmortem::write_next_to(note, out, chrono::Utc::now()) {
         Ok(p) => {
-            println!("{p}");
+            emit(&format!("{p}\n"));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -389,7 +403,8 @@ pub fn postmortem(note: &std::path::Path, out: Option<&std::path::Path>) -> Exit
     }
 }
 
-/// `rbtui note export NOTE [--json]`.
+/// `rbtui note export NOTE [--json]`. The whole answer is written at once:
+/// a reader that stops early (`| head`) ends it quietly, never a panic.
 pub fn export_note(note: &std::path::Path, json: bool) -> ExitCode {
     let x = match crate::note::export::read_file(note) {
         Ok(x) => x,
@@ -398,9 +413,10 @@ pub fn export_note(note: &std::path::Path, json: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut out = String::new();
     if json {
         match serde_json::to_string_pretty(&x) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => outln!(out, "{s}"),
             Err(e) => {
                 eprintln!("rbtui: {e}");
                 return ExitCode::FAILURE;
@@ -408,7 +424,8 @@ pub fn export_note(note: &std::path::Path, json: bool) -> ExitCode {
         }
     } else {
         for e in &x.entries {
-            println!(
+            outln!(
+                out,
                 "{}  {:<10} {:<14} {}",
                 e.at.map(|a| a.format("%Y-%m-%dT%H:%M:%SZ").to_string())
                     .unwrap_or_else(|| "?".into()),
@@ -418,5 +435,6 @@ pub fn export_note(note: &std::path::Path, json: bool) -> ExitCode {
             );
         }
     }
+    emit(&out);
     ExitCode::SUCCESS
 }

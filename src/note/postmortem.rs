@@ -329,7 +329,13 @@ pub fn write_next_to(
             f.write_all(body.as_bytes())?;
             f.sync_all()
         })
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => format!(
+                "{} exists (a draft is never written over): edit it, move it away, or give another with --out PATH (--out - prints it)",
+                out.display()
+            ),
+            _ => format!("cannot write {}: {e}", out.display()),
+        })?;
     Ok(out.display().to_string())
 }
 

@@ -94,6 +94,11 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
     if s.group.as_ref().is_some_and(|g| g.running()) {
         super::grouping::advance(s, &mut fx);
     }
+    // A redraw shows the ages as they read now: the next tick redraws only
+    // when one of them reads differently.
+    if redraw {
+        s.shown_ages = s.ages_on_screen();
+    }
     s.dirty |= redraw;
     fx
 }

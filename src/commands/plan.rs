@@ -100,7 +100,7 @@ pub(super) async fn group(
         Planned::One(_) => return Err("one plan came back for a group".into()),
     };
     let unconfirmable = g.not_confirmable();
-    let any_blocked = unconfirmable.is_some() || g.plans.iter().any(|p| blocked(p));
+    let any_blocked = unconfirmable.is_some() || g.plans.iter().any(blocked);
     let prod = g.needs_typed_name();
     if as_json {
         let mut plans = Vec::new();

@@ -21,7 +21,9 @@ pub struct Run {
     pub autosync_fought: bool,
 }
 
-/// Where a run is.
+/// Where a run is. (A few runs live at once, one per target at most: the
+/// size of a variant carrying a health reading does not matter.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunState {
     /// Step `step` (0-based) is in hand since `since`.
@@ -37,6 +39,7 @@ pub enum RunState {
 }
 
 /// What the step in hand is waiting for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Doing {
     /// The failure's evidence is being saved before the first step (the

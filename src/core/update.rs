@@ -53,43 +53,58 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             history_changed(s, &target, f);
             false
         }
-        Action::HistoryLoaded { target, result } => always(history_loaded(s, target, result, f)),
-        Action::MigrationsLoaded { plan_id, result } => {
-            always(migrations_loaded(s, plan_id, result, f))
+        Action::HistoryLoaded { target, result } => {
+            history_loaded(s, target, result, f);
+            true
         }
-        Action::RevertLooked { target, result } => always(revert_looked(s, target, result, f)),
-        Action::ChangesRead { plan_id, result } => always(changes_read(s, plan_id, result, f)),
-        Action::PermissionsRead { plan_id, result } => {
-            always(permissions_read(s, plan_id, result, f))
+        a @ (Action::MigrationsLoaded { .. }
+        | Action::ChangesRead { .. }
+        | Action::PermissionsRead { .. }
+        | Action::PreviewRead { .. }
+        | Action::StepFinished { .. }
+        | Action::StepSettled { .. }
+        | Action::ProgressRead { .. }
+        | Action::VerifyRead { .. }
+        | Action::RevertLooked { .. }) => {
+            answer(s, a, f);
+            true
         }
-        Action::PreviewRead { plan_id, result } => always(preview_read(s, plan_id, result, f)),
-        Action::StepFinished {
-            plan_id,
-            step,
-            result,
-        } => always(step_finished(s, plan_id, step, result, f)),
-        Action::StepSettled {
-            plan_id,
-            step,
-            result,
-        } => always(step_settled(s, plan_id, step, result, f)),
-        Action::ProgressRead { plan_id, result } => always(progress_read(s, plan_id, result, f)),
-        Action::VerifyRead { plan_id, result } => always(verify_read(s, plan_id, result, f)),
-        Action::Recorded(r) => always(record::recorded(s, r)),
-        Action::RecordFailed { entry, error } => always(record::record_failed(s, entry, error)),
-        Action::Shutdown(why) => always(lifecycle::shutdown(s, why, f)),
+        Action::Recorded(r) => {
+            record::recorded(s, r);
+            true
+        }
+        Action::RecordFailed { entry, error } => {
+            record::record_failed(s, entry, error);
+            true
+        }
+        Action::Shutdown(why) => {
+            lifecycle::shutdown(s, why, f);
+            true
+        }
         Action::PlanAsked {
             target,
             to,
             exact,
             retag,
-        } => always(super::reads::request_form(s, &target, &to, exact, retag, f)),
-        Action::GroupAsked { name, to } => always(super::grouping::request_named(s, &name, &to, f)),
+        } => {
+            super::reads::request_form(s, &target, &to, exact, retag, f);
+            true
+        }
+        Action::GroupAsked { name, to } => {
+            super::grouping::request_named(s, &name, &to, f);
+            true
+        }
         Action::Resumed {
             incident,
             checklists,
-        } => always(lifecycle::resumed(s, incident, checklists, f)),
-        Action::NoteSubmitted(text) => always(record::note_submitted(s, text, f)),
+        } => {
+            lifecycle::resumed(s, incident, checklists, f);
+            true
+        }
+        Action::NoteSubmitted(text) => {
+            record::note_submitted(s, text, f);
+            true
+        }
     };
     if s.group.as_ref().is_some_and(|g| g.running()) {
         super::grouping::advance(s, &mut fx);
@@ -103,9 +118,29 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
     fx
 }
 
-/// A handler after which the screen is redrawn.
-fn always(_: ()) -> bool {
-    true
+/// The answers about plans and runs (and the revert look), each folded in
+/// where it belongs; the screen is redrawn after every one.
+fn answer(s: &mut State, a: Action, f: &mut Vec<Effect>) {
+    match a {
+        Action::MigrationsLoaded { plan_id, result } => migrations_loaded(s, plan_id, result, f),
+        Action::RevertLooked { target, result } => revert_looked(s, target, result, f),
+        Action::ChangesRead { plan_id, result } => changes_read(s, plan_id, result, f),
+        Action::PermissionsRead { plan_id, result } => permissions_read(s, plan_id, result, f),
+        Action::PreviewRead { plan_id, result } => preview_read(s, plan_id, result, f),
+        Action::StepFinished {
+            plan_id,
+            step,
+            result,
+        } => step_finished(s, plan_id, step, result, f),
+        Action::StepSettled {
+            plan_id,
+            step,
+            result,
+        } => step_settled(s, plan_id, step, result, f),
+        Action::ProgressRead { plan_id, result } => progress_read(s, plan_id, result, f),
+        Action::VerifyRead { plan_id, result } => verify_read(s, plan_id, result, f),
+        _ => {}
+    }
 }
 
 pub(super) fn tick(

@@ -157,7 +157,7 @@ impl Backend for DemoBackend {
             plan.target.kind.revision_word(),
             plan.to.id
         );
-        Box::pin(async move { has.then(|| Ok(text)) })
+        Box::pin(async move { has.then_some(Ok(text)) })
     }
     fn name(&self) -> &str {
         "demo"

@@ -10,6 +10,24 @@ use crate::core::model::{ImageRef, Revision};
 use std::path::PathBuf;
 use tokio::process::Command;
 
+/// Why reading the migration history failed. The texts are git's own
+/// where it gave one: they are what the operator reads on the pane.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// `git` could not be started at all (not installed, not on PATH).
+    #[error("cannot run git: {0}")]
+    Spawn(std::io::Error),
+    /// git ran and said no; its stderr.
+    #[error("{0}")]
+    Exit(String),
+    /// A commit a revision names is not in the local clone.
+    #[error("commit {sha} is not in {repo}{hint}")]
+    MissingCommit { sha: String, repo: String, hint: &'static str },
+    /// The scratch index a revert check works in could not be made.
+    #[error("scratch index: {0}")]
+    Scratch(std::io::Error),
+}
+
 /// Path globs that find migrations by default: Flyway, golang-migrate,
 /// dbmate, Rails-style and plain numbered files.
 pub const DEFAULT_GLOBS: &[&str] = &[
@@ -72,7 +90,7 @@ impl GitMigrations {
         sha_from_images(&patterns, &r.images)
     }
 
-    async fn git(&self, args: &[&str]) -> Result<Vec<u8>, String> {
+    async fn git(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
         let out = Command::new("git")
             .arg("-C")
             .arg(&self.repo)
@@ -80,15 +98,15 @@ impl GitMigrations {
             .env("GIT_TERMINAL_PROMPT", "0")
             .output()
             .await
-            .map_err(|e| format!("cannot run git: {e}"))?;
+            .map_err(GitError::Spawn)?;
         if out.status.success() {
             Ok(out.stdout)
         } else {
-            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+            Err(GitError::Exit(String::from_utf8_lossy(&out.stderr).trim().to_string()))
         }
     }
 
-    async fn resolve(&self, sha: &str) -> Result<String, String> {
+    async fn resolve(&self, sha: &str) -> Result<String, GitError> {
         match self
             .git(&[
                 "rev-parse",
@@ -110,10 +128,11 @@ impl GitMigrations {
                 } else {
                     "; run `git fetch` in it"
                 };
-                Err(format!(
-                    "commit {sha} is not in {}{hint}",
-                    self.repo.display()
-                ))
+                Err(GitError::MissingCommit {
+                    sha: sha.to_string(),
+                    repo: self.repo.display().to_string(),
+                    hint,
+                })
             }
         }
     }
@@ -121,7 +140,7 @@ impl GitMigrations {
     /// The newest commit on the checked-out branch that says it reverts
     /// `bad` (`git revert` writes "This reverts commit <sha>."): its SHA
     /// and subject. Only the local checkout is read (no fetch).
-    pub async fn find_revert(&self, bad: &str) -> Result<Option<(String, String)>, String> {
+    pub async fn find_revert(&self, bad: &str) -> Result<Option<(String, String)>, GitError> {
         let short = &bad[..bad.len().min(7)];
         let out = self
             .git(&[
@@ -147,7 +166,7 @@ impl GitMigrations {
     /// tree no longer holds the bad commit's change when its patch cannot
     /// be taken back out of HEAD but can be put in again. Checked in a
     /// scratch index, so the working tree and the real index are untouched.
-    async fn reverted_in_tree(&self, bad: &str) -> Result<Option<(String, String)>, String> {
+    async fn reverted_in_tree(&self, bad: &str) -> Result<Option<(String, String)>, GitError> {
         let Ok(patch) = self
             .git(&["diff", "--binary", &format!("{bad}^"), bad])
             .await
@@ -157,7 +176,7 @@ impl GitMigrations {
         if patch.is_empty() {
             return Ok(None);
         }
-        let index = tempfile::NamedTempFile::new().map_err(|e| format!("scratch index: {e}"))?;
+        let index = tempfile::NamedTempFile::new().map_err(GitError::Scratch)?;
         let idx = index.path().to_path_buf();
         let run = |args: &'static [&'static str], input: Option<Vec<u8>>| {
             let idx = idx.clone();
@@ -174,14 +193,14 @@ impl GitMigrations {
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::null())
                     .spawn()
-                    .map_err(|e| format!("cannot run git: {e}"))?;
+                    .map_err(GitError::Spawn)?;
                 if let (Some(mut i), Some(data)) = (c.stdin.take(), input) {
                     let _ = i.write_all(&data).await;
                 }
                 c.wait()
                     .await
                     .map(|s| s.success())
-                    .map_err(|e| format!("git: {e}"))
+                    .map_err(GitError::Spawn)
             }
         };
         if !run(&["read-tree", "HEAD"], None).await? {
@@ -211,12 +230,12 @@ impl GitMigrations {
     /// Migrations added or changed from `to` (the rollback target) up to
     /// `from` (what runs now), classified.
     pub async fn diff(&self, target: &str, from: &Revision, to: &Revision) -> MigrationDiff {
-        let err = |e: String| MigrationDiff {
+        let err = |e: GitError| MigrationDiff {
             target: target.into(),
             from_rev: from.id.clone(),
             to_rev: to.id.clone(),
             files: vec![],
-            verdict: MigrationVerdict::Error(e),
+            verdict: MigrationVerdict::Error(e.to_string()),
         };
         let (Some(from_sha), Some(to_sha)) = (self.sha_of(from), self.sha_of(to)) else {
             return MigrationDiff {

@@ -28,7 +28,31 @@ pub struct Registry {
     clients: Mutex<HashMap<String, Arc<Client>>>,
     auths: HashMap<String, (String, String)>,
     answers: Mutex<HashMap<String, (Instant, RegistryFact)>>,
-    listed: Mutex<HashMap<String, (Instant, Result<Vec<String>, String>)>>,
+    listed: Mutex<HashMap<String, (Instant, Result<Vec<String>, RegistryError>)>>,
+}
+
+/// Why a registry question got no answer; the registry's own words where
+/// it gave some (they are what the plan's check says).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("`{image}` is not an image reference: {why}")]
+    BadReference { image: String, why: String },
+    #[error("`{0}` is not a repository")]
+    NotARepository(String),
+    #[error("registry {host} did not answer within 10s")]
+    Silent { host: String },
+    /// The registry answered with an error (401, 500, a broken manifest).
+    #[error("registry {host}: {said}")]
+    Answered { host: String, said: String },
+}
+
+impl RegistryError {
+    fn answered(host: &str, e: OciDistributionError) -> RegistryError {
+        RegistryError::Answered {
+            host: host.to_string(),
+            said: e.to_string(),
+        }
+    }
 }
 
 /// `docker login`'s saved credentials: `auths.<host>.auth` is base64 of
@@ -127,10 +151,16 @@ impl Registry {
     }
 
     /// The reference, its host, and the client and credentials for it.
-    fn for_image(&self, image: &str) -> Result<(Reference, String, Arc<Client>, RegistryAuth), String> {
+    fn for_image(
+        &self,
+        image: &str,
+    ) -> Result<(Reference, String, Arc<Client>, RegistryAuth), RegistryError> {
         let r: Reference = image
             .parse()
-            .map_err(|e| format!("`{image}` is not an image reference: {e}"))?;
+            .map_err(|e: oci_client::ParseError| RegistryError::BadReference {
+                image: image.to_string(),
+                why: e.to_string(),
+            })?;
         let host = r.resolve_registry().to_string();
         Ok((r, host.clone(), self.client(&host), self.auth(&host)))
     }
@@ -139,20 +169,22 @@ impl Registry {
     async fn ask<T>(
         host: &str,
         q: impl std::future::Future<Output = Result<T, OciDistributionError>>,
-    ) -> Result<Result<T, OciDistributionError>, String> {
+    ) -> Result<Result<T, OciDistributionError>, RegistryError> {
         tokio::time::timeout(Duration::from_secs(10), q)
             .await
-            .map_err(|_| format!("registry {host} did not answer within 10s"))
+            .map_err(|_| RegistryError::Silent {
+                host: host.to_string(),
+            })
     }
 
     /// What `repo:tag` resolves to now: a digest, `None` when the registry
     /// has no such tag, an error when it could not be asked.
-    pub async fn resolve(&self, image: &str) -> Result<Option<String>, String> {
+    pub async fn resolve(&self, image: &str) -> Result<Option<String>, RegistryError> {
         let (r, host, c, auth) = self.for_image(image)?;
         match Self::ask(&host, c.fetch_manifest_digest(&r, &auth)).await? {
             Ok(d) => Ok(Some(d)),
             Err(e) if gone(&e) => Ok(None),
-            Err(e) => Err(format!("registry {host}: {e}")),
+            Err(e) => Err(RegistryError::answered(&host, e)),
         }
     }
 
@@ -161,11 +193,11 @@ impl Registry {
     pub async fn describe(
         &self,
         image: &str,
-    ) -> Result<(String, Option<chrono::DateTime<chrono::Utc>>), String> {
+    ) -> Result<(String, Option<chrono::DateTime<chrono::Utc>>), RegistryError> {
         let (r, host, c, auth) = self.for_image(image)?;
         let (_, digest, config) = Self::ask(&host, c.pull_manifest_and_config(&r, &auth))
             .await?
-            .map_err(|e| format!("registry {host}: {e}"))?;
+            .map_err(|e| RegistryError::answered(&host, e))?;
         let created = serde_json::from_str::<serde_json::Value>(&config)
             .ok()
             .and_then(|v| v["created"].as_str().map(str::to_string))
@@ -180,14 +212,19 @@ impl Registry {
     /// tag's digest becomes exactly `to`; the tag is read back to say so.
     /// A push whose answer was lost is decided by that read.
     pub async fn retag(&self, image: &str, from: &str, to: &str) -> Result<String, BackendError> {
-        let before = self.resolve(image).await.map_err(BackendError::Unreachable)?;
+        let before = self
+            .resolve(image)
+            .await
+            .map_err(|e| BackendError::Unreachable(e.to_string()))?;
         if before.as_deref() != Some(from) {
             return Err(BackendError::Stale {
                 built_from: from.to_string(),
                 now: before.unwrap_or_else(|| "no such tag".into()),
             });
         }
-        let (r, host, c, auth) = self.for_image(image).map_err(BackendError::Failed)?;
+        let (r, host, c, auth) = self
+            .for_image(image)
+            .map_err(|e| BackendError::Failed(e.to_string()))?;
         let good = Reference::with_digest(r.registry().into(), r.repository().into(), to.into());
         const TYPES: &[&str] = &[
             "application/vnd.oci.image.manifest.v1+json",
@@ -197,7 +234,7 @@ impl Registry {
         ];
         let (bytes, got) = Self::ask(&host, c.pull_manifest_raw(&good, &auth, TYPES))
             .await
-            .map_err(BackendError::Timeout)?
+            .map_err(|e| BackendError::Timeout(e.to_string()))?
             .map_err(|e| BackendError::Failed(format!("registry {host}: reading {to}: {e}")))?;
         if got != to {
             return Err(BackendError::Failed(format!(
@@ -241,7 +278,7 @@ impl Registry {
     }
 
     /// The tags of a repository, asked at most every 30 s.
-    async fn tags_recent(&self, repository: &str) -> Result<Vec<String>, String> {
+    async fn tags_recent(&self, repository: &str) -> Result<Vec<String>, RegistryError> {
         if let Some((at, t)) = self.listed.lock().unwrap().get(repository)
             && at.elapsed() < REUSE
         {
@@ -256,14 +293,14 @@ impl Registry {
     }
 
     /// The tags of a repository, as the registry lists them.
-    pub async fn tags(&self, repository: &str) -> Result<Vec<String>, String> {
+    pub async fn tags(&self, repository: &str) -> Result<Vec<String>, RegistryError> {
         let (r, host, c, auth) = self
             .for_image(&format!("{repository}:latest"))
-            .map_err(|_| format!("`{repository}` is not a repository"))?;
+            .map_err(|_| RegistryError::NotARepository(repository.to_string()))?;
         Self::ask(&host, c.list_tags(&r, &auth, None, None))
             .await?
             .map(|t| t.tags)
-            .map_err(|e| format!("registry {host}: {e}"))
+            .map_err(|e| RegistryError::answered(&host, e))
     }
 
     /// The fact for one image of one revision, asked at most every 30 s.
@@ -285,7 +322,7 @@ impl Registry {
             revision: revision.into(),
             image: name.clone(),
             ran: image.digest.clone(),
-            now,
+            now: now.map_err(|e| e.to_string()),
             asked_at,
         };
         self.answers
@@ -439,7 +476,7 @@ impl Layer for RegistryFacts {
                 if let (true, Ok(t)) = (short, &tags) {
                     self.candidates(&mut h, &repo, t).await;
                 }
-                h.facts.retained = Some((repo.clone(), tags));
+                h.facts.retained = Some((repo.clone(), tags.map_err(|e| e.to_string())));
             }
             h
         })

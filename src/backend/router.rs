@@ -177,7 +177,7 @@ impl Backend for Router {
     ) -> BoxFut<'a, Option<Result<Option<(String, String)>, BackendError>>> {
         Box::pin(async move {
             match self.git.get(target) {
-                Some(g) => Some(g.find_revert(bad).await.map_err(BackendError::Failed)),
+                Some(g) => Some(g.find_revert(bad).await.map_err(|e| BackendError::Failed(e.to_string()))),
                 None => self.of(target).ok()?.find_revert(target, bad).await,
             }
         })

@@ -3,7 +3,7 @@
 //! recreating them on a known-good image — and, where the target names a
 //! versioned manifest, swapping that file as a pair, keeping a backup.
 
-use super::compose_inputs::{self, Cli, EditError, Project};
+use super::compose_inputs::{self, Cli, ComposeError, EditError, Project};
 use super::engine::{Engine, GatedHealth, actor_is, describe};
 use crate::backend::{Backend, BoxFut, StepDone};
 use crate::core::action::BackendError;
@@ -42,7 +42,8 @@ pub struct ComposeBackend {
     engine: Engine,
     targets: Vec<ComposeTarget>,
     health: GatedHealth,
-    cli: tokio::sync::OnceCell<Result<Cli, String>>,
+    /// Found once; `None`: neither CLI runs here.
+    cli: tokio::sync::OnceCell<Option<Cli>>,
 }
 
 impl ComposeTarget {
@@ -63,16 +64,20 @@ impl ComposeBackend {
         }
     }
 
-    async fn cli(&self) -> Result<&Cli, String> {
+    async fn cli(&self) -> Result<&Cli, ComposeError> {
         self.cli
-            .get_or_init(Cli::find)
+            .get_or_init(|| async { Cli::find().await.ok() })
             .await
             .as_ref()
-            .map_err(Clone::clone)
+            .ok_or(ComposeError::NoCli)
     }
 
     /// The project's own inputs, when reachable from here; Err says why not.
-    async fn project(&self, t: &ComposeTarget, c: &ContainerSummary) -> Result<Project, String> {
+    async fn project(
+        &self,
+        t: &ComposeTarget,
+        c: &ContainerSummary,
+    ) -> Result<Project, ComposeError> {
         let labels = c.labels.clone().unwrap_or_default();
         let p = Project::discover(
             &t.project,
@@ -341,12 +346,12 @@ impl ComposeBackend {
         let (compose_inputs, inputs_drift) = match self.project(t, &cs[0]).await {
             Ok(p) => (
                 Some(p.inputs(
-                    self.cli().await.map_err(BackendError::Failed)?,
+                    self.cli().await.map_err(|e| BackendError::Failed(e.to_string()))?,
                     Self::manifest_pattern(t),
                 )),
                 None,
             ),
-            Err(why) => (None, Some(Self::drift(&cs[0], &cur_image, &why))),
+            Err(why) => (None, Some(Self::drift(&cs[0], &cur_image, &why.to_string()))),
         };
         Ok(History {
             target: t.name.clone(),
@@ -597,8 +602,9 @@ impl ComposeBackend {
         c: &ContainerSummary,
         via: &str,
     ) -> Result<StepDone, BackendError> {
-        let p = self.project(t, c).await.map_err(BackendError::Refused)?;
-        let cli = self.cli().await.map_err(BackendError::Refused)?;
+        let refused = |e: ComposeError| BackendError::Refused(e.to_string());
+        let p = self.project(t, c).await.map_err(refused)?;
+        let cli = self.cli().await.map_err(refused)?;
         let now = p.inputs(cli, Self::manifest_pattern(t));
         if now.up != via {
             return Err(BackendError::Refused(format!(

@@ -12,13 +12,33 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Why the Compose CLI or the project's inputs could not be used. Each
+/// text is what the operator reads: the CLI's own words where it gave any.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("no Compose CLI here (neither `docker compose` nor `docker-compose` runs)")]
+    NoCli,
+    /// The project's inputs cannot be pinned (and so rbtui would recreate
+    /// the containers itself); why.
+    #[error("{0}")]
+    Inputs(String),
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("`{cli}` did not finish in {secs} s")]
+    Timeout { cli: String, secs: u64 },
+    #[error("cannot run {cli}: {source}")]
+    Spawn { cli: String, source: std::io::Error },
+    #[error("{cli} exited {code}: {said}")]
+    Exit { cli: String, code: String, said: String },
+}
+
 /// How the Compose CLI is invoked on this machine: the v2 plugin
 /// (`docker compose`) or the standalone v1 (`docker-compose`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cli(pub Vec<String>);
 
 impl Cli {
-    pub async fn find() -> Result<Cli, String> {
+    pub async fn find() -> Result<Cli, ComposeError> {
         for prog in [vec!["docker", "compose"], vec!["docker-compose"]] {
             let ok = tokio::process::Command::new(prog[0])
                 .args(&prog[1..])
@@ -32,7 +52,7 @@ impl Cli {
                 return Ok(Cli(prog.into_iter().map(String::from).collect()));
             }
         }
-        Err("no Compose CLI here (neither `docker compose` nor `docker-compose` runs)".into())
+        Err(ComposeError::NoCli)
     }
 }
 
@@ -58,8 +78,11 @@ impl Project {
         var: Option<&str>,
         env_file: Option<&Path>,
         labels: &HashMap<String, String>,
-    ) -> Result<Project, String> {
-        let var = var.ok_or("no `version_var` is configured for this target")?;
+    ) -> Result<Project, ComposeError> {
+        let unusable = |why: String| Err(ComposeError::Inputs(why));
+        let Some(var) = var else {
+            return unusable("no `version_var` is configured for this target".into());
+        };
         let workdir = labels
             .get("com.docker.compose.project.working_dir")
             .map(PathBuf::from);
@@ -81,12 +104,12 @@ impl Project {
             files.to_vec()
         };
         if files.is_empty() {
-            return Err(
+            return unusable(
                 "the containers name no compose files and `compose_files` is not set".into(),
             );
         }
         if let Some(f) = files.iter().find(|f| !f.is_file()) {
-            return Err(format!("compose file {} is not readable here", f.display()));
+            return unusable(format!("compose file {} is not readable here", f.display()));
         }
         let dir = workdir
             .or_else(|| files[0].parent().map(Path::to_path_buf))
@@ -95,7 +118,7 @@ impl Project {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| dir.join(".env"));
         if !env_file.is_file() {
-            return Err(format!("env file {} does not exist", env_file.display()));
+            return unusable(format!("env file {} does not exist", env_file.display()));
         }
         let reads = files.iter().any(|f| {
             std::fs::read_to_string(f).is_ok_and(|t| {
@@ -106,7 +129,7 @@ impl Project {
             })
         });
         if !reads {
-            return Err(format!(
+            return unusable(format!(
                 "the compose files do not read ${{{var}}}: pinning it would change nothing"
             ));
         }
@@ -285,14 +308,18 @@ pub fn apply(edit: &InputEdit) -> Result<String, EditError> {
 }
 
 /// Puts a backed-up input back (after a failed `up`).
-pub fn restore(edit: &InputEdit) -> Result<String, String> {
+pub fn restore(edit: &InputEdit) -> Result<String, ComposeError> {
     let file = match edit {
         InputEdit::PinVar { file, .. } => file,
         InputEdit::SwapManifest { live, .. } => live,
     };
     let bak = InputEdit::backup_of(file);
-    let text = std::fs::read(&bak).map_err(|e| format!("{bak}: {e}"))?;
-    write_atomically(Path::new(file), &text).map_err(|e| format!("{file}: {e}"))?;
+    let io = |path: &str| {
+        let path = path.to_string();
+        move |source| ComposeError::Io { path, source }
+    };
+    let text = std::fs::read(&bak).map_err(io(&bak))?;
+    write_atomically(Path::new(file), &text).map_err(io(file))?;
     Ok(format!("{file} restored from {bak}"))
 }
 
@@ -312,7 +339,7 @@ pub async fn run(
     docker_host: &str,
     var: &str,
     timeout: Duration,
-) -> Result<String, String> {
+) -> Result<String, ComposeError> {
     let mut cmd = tokio::process::Command::new(&cli.0[0]);
     cmd.args(&cli.0[1..])
         .args(args)
@@ -322,14 +349,14 @@ pub async fn run(
         .kill_on_drop(true);
     let out = tokio::time::timeout(timeout, cmd.output())
         .await
-        .map_err(|_| {
-            format!(
-                "`{}` did not finish in {} s",
-                cli.0.join(" "),
-                timeout.as_secs()
-            )
+        .map_err(|_| ComposeError::Timeout {
+            cli: cli.0.join(" "),
+            secs: timeout.as_secs(),
         })?
-        .map_err(|e| format!("cannot run {}: {e}", cli.0.join(" ")))?;
+        .map_err(|source| ComposeError::Spawn {
+            cli: cli.0.join(" "),
+            source,
+        })?;
     let text = |b: &[u8]| {
         String::from_utf8_lossy(b)
             .lines()
@@ -346,13 +373,11 @@ pub async fn run(
     if out.status.success() {
         Ok(said)
     } else {
-        Err(format!(
-            "{} exited {}: {said}",
-            cli.0.join(" "),
-            out.status
-                .code()
-                .map_or("by a signal".into(), |c| c.to_string())
-        ))
+        Err(ComposeError::Exit {
+            cli: cli.0.join(" "),
+            code: out.status.code().map_or("by a signal".into(), |c| c.to_string()),
+            said,
+        })
     }
 }
 

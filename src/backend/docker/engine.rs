@@ -192,9 +192,29 @@ pub async fn raw_get(host: &str, path: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&body).ok()
 }
 
+/// Why a raw engine read got no body; said where the body would be.
+#[derive(Debug, thiserror::Error)]
+pub enum RawReadError {
+    #[error("{host}: not read over TLS or ssh by this path")]
+    Transport { host: String },
+    #[error("{0}")]
+    Request(String),
+    #[error("the engine did not answer within 10 s")]
+    Silent,
+    #[error("the engine did not finish its answer within 10 s")]
+    Cut,
+    #[error("{status}: {body}")]
+    Status { status: http::StatusCode, body: String },
+}
+
 /// The body of `GET path` on the engine (unix or plain tcp), bounded by
 /// 10 s: a wedged engine must not hold the read that asked.
-pub async fn raw_get_bytes(host: &str, path: &str, accept: &str) -> Result<bytes::Bytes, String> {
+pub async fn raw_get_bytes(
+    host: &str,
+    path: &str,
+    accept: &str,
+) -> Result<bytes::Bytes, RawReadError> {
+    let request = |e: &dyn std::fmt::Display| RawReadError::Request(e.to_string());
     use http_body_util::{BodyExt, Empty};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
@@ -203,7 +223,7 @@ pub async fn raw_get_bytes(host: &str, path: &str, accept: &str) -> Result<bytes
         http::Request::get(uri)
             .header("Accept", accept)
             .body(Body::new())
-            .map_err(|e| e.to_string())
+            .map_err(|e| request(&e))
     };
     let answer = async {
         if let Some(p) = host.strip_prefix("unix://") {
@@ -211,29 +231,36 @@ pub async fn raw_get_bytes(host: &str, path: &str, accept: &str) -> Result<bytes
                 Client::builder(TokioExecutor::new()).build(hyperlocal::UnixConnector);
             c.request(req(hyperlocal::Uri::new(p, path).into())?)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| request(&e))
         } else if let Some(a) = host
             .strip_prefix("tcp://")
             .or_else(|| host.strip_prefix("http://"))
         {
             let c: Client<_, Body> = Client::builder(TokioExecutor::new()).build_http();
-            let uri = format!("http://{a}{path}").parse().map_err(|e: http::uri::InvalidUri| e.to_string())?;
-            c.request(req(uri)?).await.map_err(|e| e.to_string())
+            let uri = format!("http://{a}{path}")
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| request(&e))?;
+            c.request(req(uri)?).await.map_err(|e| request(&e))
         } else {
-            Err(format!("{host}: not read over TLS or ssh by this path"))
+            Err(RawReadError::Transport {
+                host: host.to_string(),
+            })
         }
     };
     let res = tokio::time::timeout(std::time::Duration::from_secs(10), answer)
         .await
-        .map_err(|_| "the engine did not answer within 10 s".to_string())??;
+        .map_err(|_| RawReadError::Silent)??;
     let status = res.status();
     let body = tokio::time::timeout(std::time::Duration::from_secs(10), res.into_body().collect())
         .await
-        .map_err(|_| "the engine did not finish its answer within 10 s".to_string())?
-        .map_err(|e| e.to_string())?
+        .map_err(|_| RawReadError::Cut)?
+        .map_err(|e| request(&e))?
         .to_bytes();
     if status != http::StatusCode::OK {
-        return Err(format!("{status}: {}", String::from_utf8_lossy(&body).trim()));
+        return Err(RawReadError::Status {
+            status,
+            body: String::from_utf8_lossy(&body).trim().to_string(),
+        });
     }
     Ok(body)
 }

@@ -469,7 +469,7 @@ pub async fn read_query(
     match prom.instant(client, promql).await {
         Err(e) => {
             s.display = "unavailable".into();
-            s.error = Some(e);
+            s.error = Some(e.to_string());
             return s;
         }
         Ok(None) => s.display = "no data (empty result)".into(),

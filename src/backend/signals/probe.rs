@@ -11,15 +11,27 @@ pub struct ProbeOutcome {
     pub latency_ms: f64,
 }
 
+/// A header whose `env:NAME` variable is not set: the probe is not sent
+/// rather than sent with an empty header.
+#[derive(Debug, thiserror::Error)]
+#[error("header {header}: environment variable {var} is not set")]
+pub struct MissingHeader {
+    pub header: String,
+    pub var: String,
+}
+
 /// Header values `env:NAME` come from the environment; a missing variable
 /// is an error, never an empty header.
-pub fn headers(cfg: &ProbeConfig) -> Result<Vec<(String, String)>, String> {
+pub fn headers(cfg: &ProbeConfig) -> Result<Vec<(String, String)>, MissingHeader> {
     cfg.headers
         .iter()
         .map(|(k, v)| match v.strip_prefix("env:") {
             Some(var) => std::env::var(var)
                 .map(|val| (k.clone(), val))
-                .map_err(|_| format!("header {k}: environment variable {var} is not set")),
+                .map_err(|_| MissingHeader {
+                    header: k.clone(),
+                    var: var.to_string(),
+                }),
             None => Ok((k.clone(), v.clone())),
         })
         .collect()
@@ -35,7 +47,7 @@ pub async fn run(client: &reqwest::Client, cfg: &ProbeConfig) -> ProbeOutcome {
     };
     let hs = match headers(cfg) {
         Ok(h) => h,
-        Err(e) => return fail("not configured".into(), e, started),
+        Err(e) => return fail("not configured".into(), e.to_string(), started),
     };
     let mut rb = client
         .get(&cfg.url)

@@ -52,13 +52,30 @@ fn ts(v: &serde_json::Value) -> Option<f64> {
     v.get(0)?.as_f64()
 }
 
+/// Why a query got no value: what the signal shows as its error.
+#[derive(Debug, thiserror::Error)]
+pub enum PromError {
+    /// No answer arrived (refused, timed out, cut).
+    #[error("{0}")]
+    Transport(String),
+    /// An answer, but not Prometheus's (a proxy's page, a truncated body).
+    #[error("HTTP {code}, not a Prometheus answer: {head:?}")]
+    NotProm { code: u16, head: String },
+    /// Prometheus refused the query (bad PromQL, a timeout of its own).
+    #[error("{kind}: {said}")]
+    Refused { kind: String, said: String },
+    /// A success without the data the API promises.
+    #[error("{0}")]
+    Shape(String),
+}
+
 impl Prom {
     async fn get(
         &self,
         client: &reqwest::Client,
         path: &str,
         q: &[(&str, String)],
-    ) -> Result<Data, String> {
+    ) -> Result<Data, PromError> {
         let mut rb = client
             .get(format!("{}{path}", self.base.trim_end_matches('/')))
             .query(q)
@@ -71,21 +88,29 @@ impl Prom {
         let resp = rb
             .send()
             .await
-            .map_err(|e| super::describe_transport(&e, self.timeout.as_millis() as u64))?;
+            .map_err(|e| {
+                PromError::Transport(super::describe_transport(
+                    &e,
+                    self.timeout.as_millis() as u64,
+                ))
+            })?;
         let code = resp.status().as_u16();
-        let body = resp.text().await.map_err(|e| e.to_string())?;
-        let a: Answer = serde_json::from_str(&body).map_err(|_| {
-            let head: String = body.chars().take(80).collect();
-            format!("HTTP {code}, not a Prometheus answer: {head:?}")
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| PromError::Transport(e.to_string()))?;
+        let a: Answer = serde_json::from_str(&body).map_err(|_| PromError::NotProm {
+            code,
+            head: body.chars().take(80).collect(),
         })?;
         if a.status != "success" {
-            return Err(format!(
-                "{}: {}",
-                a.error_type.unwrap_or_else(|| "error".into()),
-                a.error.unwrap_or_default()
-            ));
+            return Err(PromError::Refused {
+                kind: a.error_type.unwrap_or_else(|| "error".into()),
+                said: a.error.unwrap_or_default(),
+            });
         }
-        a.data.ok_or_else(|| "answer has no data".into())
+        a.data
+            .ok_or_else(|| PromError::Shape("answer has no data".into()))
     }
 
     /// The worst (largest) current value over all returned series; `None`
@@ -94,7 +119,7 @@ impl Prom {
         &self,
         client: &reqwest::Client,
         query: &str,
-    ) -> Result<Option<f64>, String> {
+    ) -> Result<Option<f64>, PromError> {
         let d = self
             .get(client, "/api/v1/query", &[("query", query.to_string())])
             .await?;
@@ -114,9 +139,9 @@ impl Prom {
                     })
                 })),
             "scalar" => Ok(num(&d.result)),
-            other => Err(format!(
+            other => Err(PromError::Shape(format!(
                 "unexpected resultType {other} for an instant query"
-            )),
+            ))),
         }
     }
 
@@ -128,7 +153,7 @@ impl Prom {
         end: f64,
         secs: i64,
         step: i64,
-    ) -> Result<Vec<(f64, f64)>, String> {
+    ) -> Result<Vec<(f64, f64)>, PromError> {
         let q = [
             ("query", query.to_string()),
             ("start", format!("{:.3}", end - secs as f64)),
@@ -137,10 +162,10 @@ impl Prom {
         ];
         let d = self.get(client, "/api/v1/query_range", &q).await?;
         if d.result_type != "matrix" {
-            return Err(format!(
+            return Err(PromError::Shape(format!(
                 "unexpected resultType {} for a range query",
                 d.result_type
-            ));
+            )));
         }
         let mut by_ts: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
         for s in d.result.as_array().into_iter().flatten() {

@@ -13,4 +13,5 @@ pub mod core;
 pub mod note;
 pub mod runbook;
 pub mod session;
+pub mod setup_error;
 pub mod ui;

@@ -13,6 +13,7 @@ use crate::config::{
 };
 use crate::core::model::Mode;
 use crate::core::state::Settings;
+use crate::setup_error::SetupError;
 use crate::note::resume::Resumed;
 use crate::runbook::Runbook;
 use std::path::PathBuf;
@@ -88,7 +89,7 @@ pub fn host() -> String {
 /// One Argo CD backend per server, with its token found once.
 fn argo_backends(
     targets: Vec<(String, &TargetConfig, &ArgocdConfig)>,
-) -> Result<Vec<Arc<dyn Backend>>, String> {
+) -> Result<Vec<Arc<dyn Backend>>, SetupError> {
     use crate::backend::argocd::{AppSpec, AppTarget, ArgoBackend, auth, client};
     let mut servers: Vec<String> = targets.iter().map(|(s, ..)| s.clone()).collect();
     servers.sort();
@@ -164,7 +165,7 @@ async fn kubeconfig_offer() -> Option<Config> {
 /// One Kubernetes backend per kube context.
 async fn kube_backends(
     targets: Vec<(&TargetConfig, &KubernetesConfig)>,
-) -> Result<Vec<Arc<dyn Backend>>, String> {
+) -> Result<Vec<Arc<dyn Backend>>, SetupError> {
     use crate::backend::kubernetes::{DeployTarget, KubeBackend};
     let mut contexts: Vec<Option<String>> =
         targets.iter().map(|(_, k)| k.context.clone()).collect();
@@ -216,7 +217,7 @@ impl DockerTarget<'_> {
 }
 
 /// One Swarm and one Compose backend per engine.
-fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Result<Vec<Arc<dyn Backend>>, String> {
+fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Result<Vec<Arc<dyn Backend>>, SetupError> {
     use crate::backend::docker::{compose, engine, swarm};
     use crate::core::model::Kind;
     let mut hosts: Vec<Option<String>> = targets.iter().map(|t| t.host().clone()).collect();
@@ -249,7 +250,7 @@ fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Result<Vec<Arc<dyn Backend
                             }
                         })
                         .collect(),
-                    error: crate::backend::BackendError::Unreachable(error),
+                    error: crate::backend::BackendError::Unreachable(error.to_string()),
                 }));
                 continue;
             }
@@ -293,14 +294,14 @@ fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Result<Vec<Arc<dyn Backend
 
 /// Everything that can fail before the terminal is taken over fails here,
 /// with a message for stderr.
-pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String> {
+pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupError> {
     let demo = matches!(cli.command, Some(Command::Demo { .. }));
     let config = match Config::locate(cli.config.as_deref()) {
-        Some(p) => Config::load(&p)?,
+        Some(p) => Config::load(&p).map_err(SetupError::File)?,
         None if demo => Config::default(),
         None => match kubeconfig_offer().await {
             Some(c) => c,
-            None => return Err(crate::config::HOW_TO.to_string()),
+            None => return Err(SetupError::NoConfig),
         },
     };
     let mode = if cli.read_only {
@@ -331,10 +332,10 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
                         .clone()
                         .or_else(|| std::env::var("ARGOCD_SERVER").ok())
                         .ok_or_else(|| {
-                            format!(
+                            SetupError::Config(format!(
                                 "target `{}`: kind argocd needs `server` (or ARGOCD_SERVER)",
                                 t.name
-                            )
+                            ))
                         })?;
                     argo.push((server, t, a));
                 }
@@ -344,7 +345,9 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
             }
         }
         if demo_names.is_empty() && argo.is_empty() && docker.is_empty() && kube.is_empty() {
-            return Err("the config names no [[target]]; see README.md, \"Configuration\"".into());
+            return Err(SetupError::Config(
+                "the config names no [[target]]; see README.md, \"Configuration\"".into(),
+            ));
         }
         let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
         if !demo_names.is_empty() {
@@ -412,7 +415,9 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
     };
     let drill = match &cli.drill {
         Some(_) if !matches!(mode, Mode::Rehearsal | Mode::Demo) => {
-            return Err("--drill injects faults: only with --rehearsal or in the demo".into());
+            return Err(SetupError::Config(
+                "--drill injects faults: only with --rehearsal or in the demo".into(),
+            ));
         }
         Some(name) => Some(crate::backend::drill_faults::load(
             config.dir.as_deref(),
@@ -443,11 +448,14 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         }
         None => backend,
     };
-    let runbooks = crate::runbook::load_all(config.dir.as_deref())?;
+    let runbooks = crate::runbook::load_all(config.dir.as_deref()).map_err(SetupError::File)?;
     let resumed = match &cli.resume {
         Some(p) => {
-            let text =
-                std::fs::read_to_string(p).map_err(|e| format!("--resume {}: {e}", p.display()))?;
+            let text = std::fs::read_to_string(p).map_err(|source| SetupError::Unreadable {
+                what: "--resume",
+                path: p.clone(),
+                source,
+            })?;
             Some(crate::note::resume::parse(&text))
         }
         None => None,
@@ -522,7 +530,8 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, String
         .filter(|t| t.retag)
         .map(|t| t.name.clone())
         .collect();
-    settings.keymap = crate::config::load_keymap(config.dir.as_deref())?;
+    settings.keymap =
+        crate::config::load_keymap(config.dir.as_deref()).map_err(SetupError::File)?;
     settings.comms = crate::runbook::load_comms(config.dir.as_deref());
     settings.groups = if demo && config.groups.is_empty() {
         crate::backend::demo::scenario::builtin_groups()

@@ -405,14 +405,16 @@ fn a_missing_service_and_a_missing_engine_are_clear() {
         "{e}"
     );
     let e = rbtui::backend::docker::engine::connect(Some("unix:///tmp/rbtui-no-engine.sock"))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         e,
         "cannot connect to the Docker engine at unix:///tmp/rbtui-no-engine.sock: Socket not found: /tmp/rbtui-no-engine.sock"
     );
     let e = rbtui::backend::docker::engine::connect(Some("ftp://mgr")).unwrap_err();
+    assert!(matches!(e, rbtui::setup_error::SetupError::DockerHost(_)), "{e}");
     assert!(
-        e.contains("expected unix://, tcp://, https:// or ssh://"),
+        e.to_string().contains("expected unix://, tcp://, https:// or ssh://"),
         "{e}"
     );
 }

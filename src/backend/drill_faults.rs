@@ -9,6 +9,7 @@ use super::{Backend, StepDone};
 use crate::core::action::BackendError;
 use crate::core::model::{Health, History, Progress, ProgressPhase};
 use crate::core::plan::{PlanStep, RollbackPlan};
+use crate::setup_error::SetupError;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -98,7 +99,7 @@ impl Fault {
 }
 
 /// `<config dir>/drills/NAME.toml`, else the embedded examples.
-pub fn load(config_dir: Option<&std::path::Path>, name: &str) -> Result<DrillSpec, String> {
+pub fn load(config_dir: Option<&std::path::Path>, name: &str) -> Result<DrillSpec, SetupError> {
     const EMBEDDED: [(&str, &str); 2] = [
         (
             "bad-fallback",
@@ -113,20 +114,24 @@ pub fn load(config_dir: Option<&std::path::Path>, name: &str) -> Result<DrillSpe
     let (origin, text) = match own.as_ref().filter(|p| p.is_file()) {
         Some(p) => (
             p.display().to_string(),
-            std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+            std::fs::read_to_string(p).map_err(|source| SetupError::Unreadable {
+                what: "drill",
+                path: p.clone(),
+                source,
+            })?,
         ),
         None => match EMBEDDED.iter().find(|(n, _)| *n == name) {
             Some((n, t)) => (format!("assets/drills/{n}.toml"), t.to_string()),
             None => {
-                return Err(format!(
-                    "no drill `{name}`: none in drills/ next to the config, and the built-in ones are {}",
-                    EMBEDDED.map(|(n, _)| n).join(", ")
-                ));
+                return Err(SetupError::UnknownDrill {
+                    name: name.to_string(),
+                    known: EMBEDDED.map(|(n, _)| n).join(", "),
+                });
             }
         },
     };
     let spec: DrillSpec =
-        toml::from_str(&text).map_err(|e| crate::config::toml_error(&origin, &text, &e))?;
+        toml::from_str(&text).map_err(|e| SetupError::File(crate::config::toml_error(&origin, &text, &e)))?;
     for f in &spec.faults {
         if let Fault::NoteDiskFull {
             after_bytes,
@@ -134,9 +139,9 @@ pub fn load(config_dir: Option<&std::path::Path>, name: &str) -> Result<DrillSpe
         } = f
             && after_bytes.is_some() == after_rollback_secs.is_some()
         {
-            return Err(format!(
+            return Err(SetupError::File(format!(
                 "{origin}: note_disk_full needs exactly one of after_bytes and after_rollback_secs"
-            ));
+            )));
         }
     }
     Ok(spec)
@@ -336,6 +341,7 @@ mod tests {
         assert!(
             super::load(None, "nope")
                 .unwrap_err()
+                .to_string()
                 .contains("bad-fallback")
         );
     }

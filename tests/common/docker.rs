@@ -18,7 +18,7 @@ pub fn engine(rt: &tokio::runtime::Runtime) -> Option<Engine> {
             },
             Err(err) => format!("no Docker engine answers at {}: {err}", e.host),
         },
-        Err(e) => e,
+        Err(e) => e.to_string(),
     };
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("Docker tests need an engine: {why}. .ci/run starts one with tests/docker/setup.sh");

@@ -70,7 +70,7 @@ pub fn cli_config_paths() -> Vec<PathBuf> {
 }
 
 /// Finds a token for `server` (host[:port], scheme ignored).
-pub fn token_for(server: &str) -> Result<Token, String> {
+pub fn token_for(server: &str) -> Result<Token, crate::setup_error::SetupError> {
     if let Ok(t) = std::env::var("ARGOCD_AUTH_TOKEN") {
         if !t.trim().is_empty() {
             return Ok(Token::new(t.trim().to_string()));
@@ -85,14 +85,14 @@ pub fn token_for(server: &str) -> Result<Token, String> {
             return Ok(Token::new(t));
         }
     }
-    Err(format!(
-        "no Argo CD token for {host}: set ARGOCD_AUTH_TOKEN or run `argocd login {host}` (looked in {})",
-        cli_config_paths()
+    Err(crate::setup_error::SetupError::NoToken {
+        host: host.to_string(),
+        looked_in: cli_config_paths()
             .iter()
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
-            .join(", ")
-    ))
+            .join(", "),
+    })
 }
 
 pub fn strip_scheme(s: &str) -> &str {

@@ -75,7 +75,8 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(conn: Conn) -> Result<Client, String> {
+    pub fn new(conn: Conn) -> Result<Client, crate::setup_error::SetupError> {
+        use crate::setup_error::SetupError;
         let mut b = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .user_agent(concat!("rbtui/", env!("CARGO_PKG_VERSION")));
@@ -83,14 +84,19 @@ impl Client {
             b = b.danger_accept_invalid_certs(true);
         }
         if let Some(ca) = &conn.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
-            let cert = reqwest::Certificate::from_pem(&pem)
-                .map_err(|e| format!("ca_file {}: not a PEM certificate: {e}", ca.display()))?;
+            let pem = std::fs::read(ca).map_err(|source| SetupError::Unreadable {
+                what: "ca_file",
+                path: ca.clone(),
+                source,
+            })?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                SetupError::Client(format!("ca_file {}: not a PEM certificate: {e}", ca.display()))
+            })?;
             b = b.add_root_certificate(cert);
         }
         let http = b
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(|e| SetupError::Client(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client { conn, http })
     }
 

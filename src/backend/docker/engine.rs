@@ -14,7 +14,8 @@ pub struct Engine {
 
 /// `DOCKER_HOST` (or the target's `docker_host`): unix, tcp (TLS with
 /// `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), or ssh.
-pub fn connect(host: Option<&str>) -> Result<Engine, String> {
+pub fn connect(host: Option<&str>) -> Result<Engine, crate::setup_error::SetupError> {
+    use crate::setup_error::SetupError;
     let env_host = std::env::var("DOCKER_HOST").ok();
     let host = host
         .map(str::to_string)
@@ -51,16 +52,14 @@ pub fn connect(host: Option<&str>) -> Result<Engine, String> {
         // bollard runs the system `ssh` client (keys and agent as for any ssh).
         Docker::connect_with_ssh(&host, 30, bollard::API_DEFAULT_VERSION)
     } else {
-        return Err(format!(
-            "DOCKER_HOST {host}: expected unix://, tcp://, https:// or ssh://"
-        ));
+        return Err(SetupError::DockerHost(host));
     };
     docker
         .map(|docker| Engine {
             docker,
             host: host.clone(),
         })
-        .map_err(|e| format!("cannot connect to the Docker engine at {host}: {e}"))
+        .map_err(|e| SetupError::Client(format!("cannot connect to the Docker engine at {host}: {e}")))
 }
 
 /// One error sentence per failure kind, never a Rust debug dump, in the

@@ -161,7 +161,10 @@ impl KubeBackend {
 
     /// A client for a kubeconfig context (default: the current one), or the
     /// in-cluster config when there is no kubeconfig.
-    pub async fn connect(context: Option<&str>) -> Result<(kube::Client, String), String> {
+    pub async fn connect(
+        context: Option<&str>,
+    ) -> Result<(kube::Client, String), crate::setup_error::SetupError> {
+        use crate::setup_error::SetupError;
         let opts = kube::config::KubeConfigOptions {
             context: context.map(str::to_string),
             ..Default::default()
@@ -175,7 +178,7 @@ impl KubeBackend {
             ),
             Err(kerr) => match kube::Config::incluster() {
                 Ok(c) => (c, "in-cluster".into()),
-                Err(_) => return Err(format!("no usable kubeconfig or in-cluster config: {kerr}")),
+                Err(_) => return Err(SetupError::NoKubeconfig(kerr.to_string())),
             },
         };
         let server = config.cluster_url.to_string();
@@ -186,7 +189,7 @@ impl KubeBackend {
         let mut config = config;
         config.default_retry = false;
         let client = kube::Client::try_from(config)
-            .map_err(|e| format!("cannot build the Kubernetes client: {e}"))?;
+            .map_err(|e| SetupError::Client(format!("cannot build the Kubernetes client: {e}")))?;
         Ok((
             client,
             format!("ctx {ctx} · {}", server.trim_end_matches('/')),

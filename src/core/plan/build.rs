@@ -203,13 +203,8 @@ fn steps(i: &PlanInputs<'_>, to: &Revision, pinned: &[ImagePin]) -> Vec<PlanStep
 fn revision_checks(i: &PlanInputs<'_>, to: &Revision, from: &Revision) -> Vec<Check> {
     let h = i.history;
     let mut checks = Vec::new();
-    let mut check = |id: CheckId, status: CheckStatus, detail: String, overridable: bool| {
-        checks.push(Check {
-            id,
-            status,
-            detail,
-            overridable,
-        })
+    let mut check = |id, status, detail, overridable| {
+        checks.push(Check::new(id, status, detail, overridable))
     };
     if to.current {
         check(
@@ -296,13 +291,8 @@ fn revision_checks(i: &PlanInputs<'_>, to: &Revision, from: &Revision) -> Vec<Ch
 fn platform_checks(i: &PlanInputs<'_>, to: &Revision, pinned: &[ImagePin]) -> Vec<Check> {
     let h = i.history;
     let mut checks = Vec::new();
-    let mut check = |id: CheckId, status: CheckStatus, detail: String, overridable: bool| {
-        checks.push(Check {
-            id,
-            status,
-            detail,
-            overridable,
-        })
+    let mut check = |id, status, detail, overridable| {
+        checks.push(Check::new(id, status, detail, overridable))
     };
     if i.target.kind == Kind::Argocd {
         if h.facts.auto_sync {

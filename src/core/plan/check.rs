@@ -99,3 +99,14 @@ pub struct Check {
     /// are never overridable: the platform would refuse anyway.
     pub overridable: bool,
 }
+
+impl Check {
+    pub fn new(id: CheckId, status: CheckStatus, detail: String, overridable: bool) -> Check {
+        Check {
+            id,
+            status,
+            detail,
+            overridable,
+        }
+    }
+}

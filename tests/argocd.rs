@@ -1,15 +1,17 @@
 //! The Argo CD backend against an in-test server that behaves like the real
 //! one: the rollback flow with the auto-sync guard, and every failure answer.
 
+#[path = "common/argo_console.rs"]
+mod argo_console;
 #[path = "common/argo_server.rs"]
 mod argo_server;
 mod common;
 
+use argo_console::{backend, backend_in, conn, console};
 use argo_server::{BAD, Fault, GOOD, TOKEN};
 use rbtui::app::script::Script;
 use rbtui::backend::Backend;
-use rbtui::backend::argocd::auth::Token;
-use rbtui::backend::argocd::client::{Client, Conn};
+use rbtui::backend::argocd::client::Client;
 use rbtui::backend::argocd::{AppSpec, AppTarget, ArgoBackend};
 use rbtui::backend::clock::ManualClock;
 use rbtui::core::action::BackendError;
@@ -19,60 +21,6 @@ use rbtui::core::state::{Outcome, State};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A connection with the tests' timeout.
-fn conn(base: String, token: &str) -> Conn {
-    Conn {
-        base,
-        token: Token::new(token.into()),
-        insecure: false,
-        ca_file: None,
-        timeout: Duration::from_secs(2),
-    }
-}
-
-fn backend(fake: &argo_server::FakeArgo, token: &str, project: Option<&str>) -> ArgoBackend {
-    backend_in(fake, token, project, "prod")
-}
-
-fn backend_in(
-    fake: &argo_server::FakeArgo,
-    token: &str,
-    project: Option<&str>,
-    environment: &str,
-) -> ArgoBackend {
-    let conn = conn(fake.base(), token);
-    let t = AppTarget {
-        name: "orders".into(),
-        app: "orders-prod".into(),
-        app_namespace: None,
-        project: project.map(str::to_string),
-        environment: environment.into(),
-    };
-    ArgoBackend::new(Client::new(conn).unwrap(), vec![AppSpec::One(t)])
-}
-
-/// The console on the app `orders` of `fake`, live, writing `n.md` in the
-/// returned directory.
-fn console(fake: &argo_server::FakeArgo) -> (Script, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let note_path = dir.path().join("n.md");
-    let clock = ManualClock::new(common::t0());
-    let mut b = backend(fake, TOKEN, Some("shop"));
-    // The manual clock runs ahead of real time: refresh on every read.
-    b.refresh_every = Duration::ZERO;
-    let b: Arc<dyn Backend> = Arc::new(b);
-    let writer =
-        rbtui::note::NoteWriter::open(&note_path, &common::header(Mode::Live, "n.md"), "").unwrap();
-    let state = State::new(
-        common::settings(Mode::Live, "n.md"),
-        rbtui::runbook::load_all(None).unwrap(),
-        common::t0(),
-    );
-    let mut s = Script::new(state, b, clock, Some(writer));
-    s.start();
-    (s, dir)
-}
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -306,7 +254,7 @@ fn reenabling_auto_sync_is_a_patch_with_enabled_true() {
             rollout_timeout_secs: 300,
             exact_template: false,
         },
-        Some(BAD),
+        Some((h.find("42").unwrap(), h.find("41").unwrap())),
     )
     .unwrap();
     let done = rt
@@ -373,7 +321,7 @@ fn servers_before_3_1_get_automated_removed_and_restored_exactly() {
             rollout_timeout_secs: 300,
             exact_template: false,
         },
-        Some(BAD),
+        Some((h.find("42").unwrap(), h.find("41").unwrap())),
     )
     .unwrap();
     rt.block_on(b2.execute(&p2, &PlanStep::EnableAutoSync))
@@ -588,11 +536,25 @@ fn failure_answers_are_clear_and_never_show_the_token() {
         "{e}"
     );
 
-    // Read-only token: reads work, the rollback is forbidden with the verb named.
+    // Read-only token: reads work; the step that would turn auto-sync off
+    // asks first whether the rollback after it may be sent, and sends
+    // nothing, naming the account and the right.
     let b = backend(&fake, "readonly", Some("shop"));
     let p = plan_for(&b, &rt, "41");
+    let sent = fake.mutating().len();
     let e = rt
         .block_on(b.execute(&p, &PlanStep::DisableAutoSync))
+        .unwrap_err();
+    assert!(
+        matches!(&e, BackendError::NotSent(m) if m.starts_with("Argo CD account readonly may not sync applications shop/orders-prod")),
+        "{e:?}"
+    );
+    assert_eq!(fake.mutating().len(), sent, "nothing sent");
+    // A refused request names the verb the token lacks.
+    fake.with(|s| s.app["spec"]["syncPolicy"]["automated"]["enabled"] = json!(false));
+    let p = plan_for(&b, &rt, "41");
+    let e = rt
+        .block_on(b.execute(&p, &PlanStep::EnableAutoSync))
         .unwrap_err();
     assert!(
         e.to_string()
@@ -734,6 +696,9 @@ fn live_updates_come_from_the_stream_with_reconnect_and_polling_fallback() {
         false
     };
     rt.block_on(b.targets()).unwrap();
+    // The console subscribes; only then are streams opened.
+    let (tx, mut changes) = tokio::sync::mpsc::unbounded_channel();
+    rt.block_on(async { b.subscribe(tx) });
     rt.block_on(b.health_all());
     assert!(wait(&|| b.streaming("orders")), "stream connects");
     let before = gets();
@@ -742,6 +707,15 @@ fn live_updates_come_from_the_stream_with_reconnect_and_polling_fallback() {
     let h = rt.block_on(b.health_all()).remove(0).unwrap();
     assert!(h.message.unwrap().starts_with("Argo CD: Synced, Healthy"));
     assert_eq!(gets(), before, "the streamed state is used, no polling GET");
+    // Each event is pushed to the console at once, not at the next poll.
+    let mut pushed = Vec::new();
+    while let Ok(c) = changes.try_recv() {
+        pushed.push(c);
+    }
+    assert!(
+        pushed.contains(&rbtui::backend::Change::History("orders".into())),
+        "{pushed:?}"
+    );
     let q = fake
         .requests()
         .into_iter()
@@ -879,7 +853,8 @@ fn an_open_stream_is_no_answer_when_the_server_fails_direct_reads() {
         .build()
         .unwrap();
     rt.block_on(b.targets()).unwrap();
-    rt.block_on(b.health_all());
+    let (tx, _changes) = tokio::sync::mpsc::unbounded_channel();
+    rt.block_on(async { b.subscribe(tx) });
     for _ in 0..100 {
         if b.streaming("orders") {
             break;
@@ -887,9 +862,12 @@ fn an_open_stream_is_no_answer_when_the_server_fails_direct_reads() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(b.streaming("orders"), "stream connects");
-    let asked = chrono::Utc::now();
     let h = rt.block_on(b.health_all()).remove(0).unwrap();
-    assert!(h.observed_at >= asked, "stamped when asked");
+    let age = chrono::Utc::now() - h.observed_at;
+    assert!(
+        age >= chrono::Duration::zero() && age < chrono::Duration::seconds(10),
+        "stamped with the stream's answer: {age}"
+    );
     // The stream stays open; the next direct read fails.
     fake.fault(
         "resource-tree",

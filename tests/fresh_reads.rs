@@ -296,7 +296,7 @@ impl rbtui::backend::Backend for Flaky {
     fn permissions<'a>(
         &'a self,
         _p: &'a rbtui::core::plan::RollbackPlan,
-    ) -> rbtui::backend::BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
+    ) -> rbtui::backend::BoxFut<'a, Option<Result<rbtui::core::action::Rights, BackendError>>> {
         let rights = vec![
             (
                 !self.deny,
@@ -311,7 +311,12 @@ impl rbtui::backend::Backend for Flaky {
                 )))
             });
         }
-        Box::pin(async move { Some(Ok(rights)) })
+        Box::pin(async move {
+            Some(Ok(rbtui::core::action::Rights {
+                identity: None,
+                each: rights,
+            }))
+        })
     }
 }
 

@@ -771,11 +771,11 @@ fn the_rights_a_rollback_needs_are_asked_before_the_confirm() {
     let rt = rt();
     let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
     let p = plan(&b, &rt, "2");
-    let rights = rt.block_on(b.permissions(&p)).unwrap().unwrap();
+    let rights = rt.block_on(b.permissions(&p)).unwrap().unwrap().each;
     assert!(rights.iter().all(|(ok, _)| *ok), "{rights:?}");
     assert_eq!(rights[0].1, "patch deployments.apps/catalog in shop");
     fake.state.lock().unwrap().deny_patch = true;
-    let rights = rt.block_on(b.permissions(&p)).unwrap().unwrap();
+    let rights = rt.block_on(b.permissions(&p)).unwrap().unwrap().each;
     assert_eq!(
         rights[0],
         (false, "patch deployments.apps/catalog in shop".to_string())

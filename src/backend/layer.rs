@@ -173,7 +173,7 @@ impl<L: Layer> Backend for L {
     fn permissions<'a>(
         &'a self,
         plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
+    ) -> BoxFut<'a, Option<Result<crate::core::action::Rights, BackendError>>> {
         self.inner().permissions(plan)
     }
     fn changes<'a>(

@@ -101,7 +101,7 @@ pub trait Backend: Send + Sync {
     fn permissions<'a>(
         &'a self,
         _plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
+    ) -> BoxFut<'a, Option<Result<crate::core::action::Rights, BackendError>>> {
         Box::pin(async { None })
     }
     /// What the rollback changes, as a unified diff of the platform's own

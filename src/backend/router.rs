@@ -190,7 +190,7 @@ impl Backend for Router {
     fn permissions<'a>(
         &'a self,
         plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
+    ) -> BoxFut<'a, Option<Result<crate::core::action::Rights, BackendError>>> {
         Box::pin(async move {
             match self.of(&plan.target.name) {
                 Ok(b) => b.permissions(plan).await,

@@ -84,7 +84,7 @@ pub enum Action {
     },
     PermissionsRead {
         plan_id: PlanId,
-        result: Option<Result<Vec<(bool, String)>, BackendError>>,
+        result: Option<Result<crate::core::action::Rights, BackendError>>,
     },
     /// A server-side dry run of a plan (rehearsal); `None` when the
     /// platform has no side-effect-free preview.
@@ -150,6 +150,15 @@ pub enum Action {
 pub struct StepDone {
     pub summary: String,
     pub version: String,
+}
+
+/// The platform's answer on rights: who rbtui acts as there (an Argo CD
+/// account, a Kubernetes user), where it could be read, and each right
+/// the plan needs with whether it is granted. A refusal names both.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rights {
+    pub identity: Option<String>,
+    pub each: Vec<(bool, String)>,
 }
 
 /// What a fresh read says about a step whose answer was lost.

@@ -392,6 +392,49 @@ pub struct TargetFacts {
     /// The current image's repository and the tags the registry lists.
     #[serde(default)]
     pub retained: Option<(String, Result<Vec<String>, String>)>,
+    /// Argo CD multi-source apps: each source in `spec.sources` order and
+    /// the commit it points at now (`status.sync.revisions[i]`). A single
+    /// source app has none here (its HEAD is `head_revision`).
+    #[serde(default)]
+    pub sources: Vec<AppSource>,
+    /// Multi-source apps: each history id's revision per source
+    /// (`status.history[].revisions`, in `sources` order).
+    #[serde(default)]
+    pub source_revisions: Vec<(RevisionId, Vec<String>)>,
+}
+
+/// One source of a multi-source Argo CD application.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AppSource {
+    /// `repo/path@targetRevision`, as the History pane shows it.
+    pub label: String,
+    /// The commit it points at now, as Argo CD last compared it.
+    pub head: Option<String>,
+}
+
+/// A source a rollback moved: what it ran in the bad revision, in the
+/// one rolled back to, and what it points at now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceChange {
+    pub label: String,
+    pub bad: String,
+    pub good: Option<String>,
+    pub head: Option<String>,
+}
+
+impl SourceChange {
+    /// Still pointing at the commit rolled back from: re-enabling
+    /// auto-sync deploys it again.
+    pub fn still_bad(&self) -> bool {
+        self.head
+            .as_deref()
+            .is_some_and(|h| same_commit(h, &self.bad))
+    }
+}
+
+/// Two commit ids name the same commit (either may be abbreviated).
+pub fn same_commit(a: &str, b: &str) -> bool {
+    !a.is_empty() && !b.is_empty() && (a.starts_with(b) || b.starts_with(a))
 }
 
 /// Where a Compose project reads its version, and how it is brought up.
@@ -424,6 +467,40 @@ pub struct History {
 }
 
 impl History {
+    /// Multi-source apps: the sources whose revision differs between
+    /// `bad` and `good` (every source where `good`'s is not known), each
+    /// with where it points now. Empty for a single-source target.
+    pub fn source_changes(&self, bad: &RevisionId, good: &RevisionId) -> Vec<SourceChange> {
+        let f = &self.facts;
+        let of = |id: &RevisionId| {
+            f.source_revisions
+                .iter()
+                .find(|(i, _)| i == id)
+                .map(|(_, r)| r)
+        };
+        let Some(bad_revs) = of(bad) else {
+            return Vec::new();
+        };
+        let good_revs = of(good);
+        f.sources
+            .iter()
+            .zip(bad_revs)
+            .enumerate()
+            .filter_map(|(i, (src, b))| {
+                let g = good_revs.and_then(|g| g.get(i)).cloned();
+                if g.as_deref().is_some_and(|g| same_commit(g, b)) {
+                    return None;
+                }
+                Some(SourceChange {
+                    label: src.label.clone(),
+                    bad: b.clone(),
+                    good: g,
+                    head: src.head.clone(),
+                })
+            })
+            .collect()
+    }
+
     pub fn current(&self) -> Option<&Revision> {
         self.revisions.iter().find(|r| r.current)
     }

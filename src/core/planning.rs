@@ -267,9 +267,7 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
         s.flash = Some((true, format!("history of {} not loaded yet", t.name)));
         return;
     };
-    let bad = s
-        .followup(&t.name)
-        .and_then(|(from, _)| from.git_sha.clone());
+    let rolled_back = s.followup(&t.name);
     let id = s.next_plan_id;
     let r = plan::build_reenable(
         PlanInputs {
@@ -284,7 +282,7 @@ pub(super) fn reenable_plan(s: &mut State, target: &str, fx: &mut Vec<Effect>) {
             rollout_timeout_secs: s.settings.rollout_timeout_secs,
             exact_template: false,
         },
-        bad.as_deref(),
+        rolled_back.as_ref().map(|(from, to)| (from, to)),
     );
     match r {
         Ok(mut p) => {
@@ -541,7 +539,7 @@ fn answer(
 pub(super) fn permissions_read(
     s: &mut State,
     plan_id: PlanId,
-    result: Option<Result<Vec<(bool, String)>, BackendError>>,
+    result: Option<Result<crate::core::action::Rights, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {
     let (status, detail) = match result {
@@ -572,7 +570,9 @@ pub(super) fn permissions_read(
     answer(s, plan_id, plan::CheckId::Permissions, status, detail, fx);
 }
 
-fn rights_answer(rights: &[(bool, String)]) -> (CheckStatus, String) {
+fn rights_answer(answer: &crate::core::action::Rights) -> (CheckStatus, String) {
+    let rights = &answer.each;
+    let who = answer.identity.as_deref();
     let denied: Vec<&str> = rights
         .iter()
         .filter(|(ok, _)| !ok)
@@ -582,13 +582,17 @@ fn rights_answer(rights: &[(bool, String)]) -> (CheckStatus, String) {
         let all: Vec<&str> = rights.iter().map(|(_, w)| w.as_str()).collect();
         (
             CheckStatus::Pass,
-            format!("the platform grants {}", all.join(", ")),
+            match who {
+                Some(w) => format!("the platform grants {w}: {}", all.join(", ")),
+                None => format!("the platform grants {}", all.join(", ")),
+            },
         )
     } else {
         (
             CheckStatus::Block,
             format!(
-                "the identity rbtui acts as may not {}: ask for the right or hand over to someone who has it",
+                "{} may not {}: nothing was sent; ask for the right or hand over to someone who has it",
+                who.unwrap_or("the identity rbtui acts as"),
                 denied.join(", ")
             ),
         )
@@ -661,10 +665,16 @@ mod tests {
     /// credentials too; an outage warns that the refusal would come late.
     #[test]
     fn rights_are_answered_as_the_platform_gave_them() {
-        let (st, d) = rights_answer(&[(true, "patch deployments".into()), (false, "get pods".into())]);
+        use crate::core::action::Rights;
+        let each = vec![(true, "patch deployments".into()), (false, "get pods".into())];
+        let (st, d) = rights_answer(&Rights { identity: None, each });
         assert_eq!(st, CheckStatus::Block);
-        assert!(d.contains("may not get pods"), "{d}");
-        let (st, _) = rights_answer(&[(true, "patch deployments".into())]);
+        assert!(d.contains("the identity rbtui acts as may not get pods"), "{d}");
+        let each = vec![(true, "sync".into()), (false, "update".into())];
+        let (_, d) = rights_answer(&Rights { identity: Some("account ci-bot".into()), each });
+        assert!(d.starts_with("account ci-bot may not update: nothing was sent"), "{d}");
+        let each = vec![(true, "patch deployments".into())];
+        let (st, _) = rights_answer(&Rights { identity: None, each });
         assert_eq!(st, CheckStatus::Pass);
     }
 

@@ -493,6 +493,29 @@ impl State {
         v
     }
 
+    /// A multi-source app's bad and good commits, of the sources the
+    /// rollback moved only (a rollback of the values repo names the values
+    /// commit, not the chart's unchanged one); each named by its source
+    /// where more than one moved.
+    fn moved_sources(&self, target: &str, from: &Revision, to: &Revision) -> Option<(String, String)> {
+        let changed = self.history(target)?.source_changes(&from.id, &to.id);
+        let short = |s: &str| s[..s.len().min(7)].to_string();
+        let one = changed.len() == 1;
+        let name = |sha: String, label: &str| {
+            if one {
+                sha
+            } else {
+                format!("{sha} ({label})")
+            }
+        };
+        let bad: Vec<String> = changed.iter().map(|c| name(short(&c.bad), &c.label)).collect();
+        let good: Vec<String> = changed
+            .iter()
+            .map(|c| name(c.good.as_deref().map(short).unwrap_or_else(|| "?".into()), &c.label))
+            .collect();
+        (!changed.is_empty()).then(|| (bad.join(" + "), good.join(" + ")))
+    }
+
     fn followup_vars(
         &self,
         t: &TargetInfo,
@@ -505,14 +528,19 @@ impl State {
                 .unwrap_or_else(unknown)
         };
         match plan {
-            Some((from, to)) => vec![
-                ("target", t.name.clone()),
-                ("object", t.object().to_string()),
-                ("bad_rev", from.id.to_string()),
-                ("good_rev", to.id.to_string()),
-                ("bad_sha", short(&from.git_sha)),
-                ("good_sha", short(&to.git_sha)),
-            ],
+            Some((from, to)) => {
+                let (bad, good) = self
+                    .moved_sources(&t.name, from, to)
+                    .unwrap_or_else(|| (short(&from.git_sha), short(&to.git_sha)));
+                vec![
+                    ("target", t.name.clone()),
+                    ("object", t.object().to_string()),
+                    ("bad_rev", from.id.to_string()),
+                    ("good_rev", to.id.to_string()),
+                    ("bad_sha", bad),
+                    ("good_sha", good),
+                ]
+            }
             None => vec![
                 ("target", t.name.clone()),
                 ("object", t.object().to_string()),

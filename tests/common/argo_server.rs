@@ -13,6 +13,9 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 pub const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.test-token-for-rbtui.c2lnbmF0dXJl";
+/// A token of account `ci-bot` whose project role may get and update
+/// applications but not sync them (`argocd account can-i sync …` → no).
+pub const NOSYNC: &str = "eyJhbGciOiJIUzI1NiJ9.ci-bot-no-sync.c2lnbmF0dXJl";
 pub const GOOD: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 pub const BAD: &str = "d8f3c2a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3";
 
@@ -44,6 +47,9 @@ pub struct State {
     /// (asked with `?refresh=normal`, visible on a later read).
     pub pending_head: Option<String>,
     pub refresh_asked: bool,
+    /// After its first event the stream stays open and sends nothing more
+    /// (a proxy that buffers, a server whose informer stalled).
+    pub stream_silent: bool,
 }
 
 pub struct FakeArgo {
@@ -135,6 +141,7 @@ pub fn start() -> FakeArgo {
         stream_epoch: 0,
         pending_head: None,
         refresh_asked: false,
+        stream_silent: false,
     }));
     let (tx, rx) = std::sync::mpsc::channel();
     let st = state.clone();
@@ -232,7 +239,8 @@ async fn stream(st: &Arc<Mutex<State>>, req: &Req, sock: &mut tokio::net::TcpStr
             .split('&')
             .any(|kv| kv == format!("name={}", app["metadata"]["name"].as_str().unwrap()));
         let text = app.to_string();
-        if wanted && text != last {
+        let silent = !first && st.lock().unwrap().stream_silent;
+        if wanted && text != last && !silent {
             if first
                 && sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n").await.is_err() {
                     return;
@@ -247,6 +255,93 @@ async fn stream(st: &Arc<Mutex<State>>, req: &Req, sock: &mut tokio::net::TcpStr
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The account a token belongs to and the actions its role grants on
+/// applications, as Argo CD's RBAC (Casbin) would decide them.
+fn account(auth: &str) -> (&'static str, &'static [&'static str]) {
+    match auth.strip_prefix("Bearer ").unwrap_or("") {
+        "readonly" => ("readonly", &["get"]),
+        NOSYNC => ("ci-bot", &["get", "update"]),
+        _ => ("admin", &["get", "create", "update", "delete", "sync", "override", "action"]),
+    }
+}
+
+/// `server/account/account.go` CanI: an unknown action or resource is
+/// InvalidArgument (`%v does not contain %s`, Go's slice formatting);
+/// otherwise the enforcer's answer as `{"value": "yes"|"no"}` with 200 —
+/// a refusal is not an error.
+fn can_i(auth: &str, rest: &str) -> (u16, &'static str, String) {
+    const ACTIONS: &[&str] = &["get", "create", "update", "delete", "sync", "override", "action"];
+    const RESOURCES: &[&str] = &[
+        "clusters", "projects", "applications", "applicationsets", "repositories",
+        "certificates", "accounts", "gpgkeys", "logs", "exec", "extensions",
+    ];
+    // The route is `{resource}/{action}/{subresource=**}`: the
+    // subresource keeps its slashes (`project/app`).
+    let mut parts = rest.splitn(3, '/');
+    let (res, act) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    if !ACTIONS.contains(&act) {
+        return err(400, 3, &format!("[{}] does not contain {act}", ACTIONS.join(" ")));
+    }
+    if !RESOURCES.contains(&res) {
+        return err(400, 3, &format!("[{}] does not contain {res}", RESOURCES.join(" ")));
+    }
+    let (_, may) = account(auth);
+    let yes = res == "applications" && may.contains(&act);
+    (200, "application/json", json!({"value": if yes { "yes" } else { "no" }}).to_string())
+}
+
+/// The 403 text of `enf.EnforceErr`, naming the account as `sub`.
+fn denied(auth: &str, action: &str, object: &str) -> (u16, &'static str, String) {
+    let (user, _) = account(auth);
+    err(
+        403,
+        7,
+        &format!("permission denied: applications, {action}, {object}, sub: {user}, iat: 2026-11-22T01:00:00Z"),
+    )
+}
+
+fn may(auth: &str, action: &str) -> bool {
+    account(auth).1.contains(&action)
+}
+
+/// A history entry's (or an operation's) revision, or a multi-source
+/// one's first: the double's health and images follow the first source.
+fn first_rev(v: &Value) -> Value {
+    if v["revisions"].is_array() {
+        v["revisions"][0].clone()
+    } else {
+        v["revision"].clone()
+    }
+}
+
+/// Turns the app into a multi-source one (`spec.sources`: the chart, then
+/// the values repo), as Argo CD holds it: every history entry, the sync
+/// status and the last operation carry `revisions[]`/`sources[]` and no
+/// `revision`/`source`; `status.sync.revision` is not set.
+pub fn make_multi_source(s: &mut State, values_rev: &str) {
+    let src = |repo: &str, path: &str| json!({"repoURL": repo, "path": path, "targetRevision": "main"});
+    let (chart, values) = (
+        src("https://github.com/acme/shop-config.git", "apps/orders/overlays/prod"),
+        src("https://github.com/acme/shop-values.git", "prod"),
+    );
+    s.app["spec"].as_object_mut().unwrap().remove("source");
+    s.app["spec"]["sources"] = json!([chart, values]);
+    for h in s.app["status"]["history"].as_array_mut().unwrap() {
+        let rev = h["revision"].as_str().unwrap().to_string();
+        let obj = h.as_object_mut().unwrap();
+        obj.remove("revision");
+        obj.remove("source");
+        obj.insert("revisions".into(), json!([rev, values_rev]));
+        obj.insert("sources".into(), json!([chart, values]));
+    }
+    let head = s.app["status"]["sync"]["revision"].as_str().unwrap().to_string();
+    let sync = s.app["status"]["sync"].as_object_mut().unwrap();
+    sync.remove("revision");
+    sync.insert("revisions".into(), json!([head, values_rev]));
+    sync.insert("comparedTo".into(), json!({"sources": [chart, values]}));
+    s.app["status"]["operationState"]["syncResult"] = json!({"revisions": [head, values_rev]});
 }
 
 fn err(http: u16, code: i64, msg: &str) -> (u16, &'static str, String) {
@@ -303,7 +398,7 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
                 "invalid session: token has invalid claims: token is expired",
             );
         }
-        Some(t) if t != TOKEN && t != "readonly" => {
+        Some(t) if t != TOKEN && t != "readonly" && t != NOSYNC => {
             return err(
                 401,
                 16,
@@ -311,6 +406,13 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
             );
         }
         _ => {}
+    }
+    if req.path == "/api/v1/session/userinfo" {
+        let (user, _) = account(auth);
+        return (200, "application/json", json!({"loggedIn": true, "username": user, "iss": "argocd"}).to_string());
+    }
+    if let Some(rest) = req.path.strip_prefix("/api/v1/account/can-i/") {
+        return can_i(auth, rest);
     }
     if req.method != "GET" && req.header("content-type") != Some("application/json") {
         return (415, "text/plain", "Invalid content type".into());
@@ -346,13 +448,16 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
             err(403, 7, "permission denied")
         };
     }
-    let readonly = auth == "Bearer readonly";
     match (req.method.as_str(), sub.as_str()) {
         ("GET", "") => {
             advance_operation(&mut s);
             if std::mem::take(&mut s.refresh_asked) {
                 if let Some(h) = s.pending_head.take() {
-                    s.app["status"]["sync"]["revision"] = json!(h);
+                    if s.app["status"]["sync"]["revisions"].is_array() {
+                        s.app["status"]["sync"]["revisions"][0] = json!(h);
+                    } else {
+                        s.app["status"]["sync"]["revision"] = json!(h);
+                    }
                 }
             }
             // The refresh runs in the controller: this answer is from before.
@@ -454,12 +559,8 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
             ]}).to_string())
         }
         ("PATCH", "") => {
-            if readonly {
-                return err(
-                    403,
-                    7,
-                    "permission denied: applications, update, shop/orders-prod, sub: readonly, iat: 2026-11-22T01:00:00Z",
-                );
+            if !may(auth, "update") {
+                return denied(auth, "update", &format!("shop/{name}"));
             }
             let b = req.json();
             let Some(patch) = b["patch"].as_str() else {
@@ -475,12 +576,8 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
             (200, "application/json", s.app.to_string())
         }
         ("POST", "rollback") => {
-            if readonly {
-                return err(
-                    403,
-                    7,
-                    "permission denied: applications, sync, shop/orders-prod, sub: readonly, iat: 2026-11-22T01:00:00Z",
-                );
+            if !may(auth, "sync") {
+                return denied(auth, "sync", &format!("shop/{name}"));
             }
             let b: Value = match serde_json::from_str(&req.body) {
                 Ok(v) => v,
@@ -512,12 +609,19 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
                 );
             };
             let dry = b["dryRun"] == true;
-            let rev = h["revision"].clone();
-            let op = json!({"sync": {"revision": rev, "prune": b["prune"], "dryRun": dry}, "initiatedBy": {"username": "rbtui"}});
+            // server/application Rollback: a multi-source entry syncs
+            // `revisions` + `sources`, a single-source one `revision`.
+            let (op, result) = if h["revisions"].is_array() {
+                (json!({"sync": {"revisions": h["revisions"], "sources": h["sources"], "prune": b["prune"], "dryRun": dry}, "initiatedBy": {"username": "rbtui"}}),
+                 json!({"revisions": h["revisions"]}))
+            } else {
+                (json!({"sync": {"revision": h["revision"], "prune": b["prune"], "dryRun": dry}, "initiatedBy": {"username": "rbtui"}}),
+                 json!({"revision": h["revision"]}))
+            };
             s.app["operation"] = op.clone();
             s.app["status"]["operationState"] = json!({
                 "phase": "Running", "message": if dry { "waiting for completion of hook batch/Job/migrate (dry run)" } else { "waiting for completion of hook batch/Job/migrate" },
-                "startedAt": "2026-11-22T03:00:00Z", "operation": op, "syncResult": {"revision": rev}
+                "startedAt": "2026-11-22T03:00:00Z", "operation": op, "syncResult": result
             });
             s.op_reads = 3;
             (200, "application/json", s.app.to_string())
@@ -537,12 +641,18 @@ fn controller_tick(s: &mut State) {
         return;
     }
     if !running && auto_sync_on(&s.app) && s.app["status"]["sync"]["status"] == "OutOfSync" {
-        let rev = s.app["status"]["sync"]["revision"].clone();
-        let op = json!({"sync": {"revision": rev}, "initiatedBy": {"automated": true}});
+        // Every source at what it points at now.
+        let sync = &s.app["status"]["sync"];
+        let at = if sync["revisions"].is_array() {
+            json!({"revisions": sync["revisions"]})
+        } else {
+            json!({"revision": sync["revision"]})
+        };
+        let op = json!({"sync": at, "initiatedBy": {"automated": true}});
         s.app["operation"] = op.clone();
         s.app["status"]["operationState"] = json!({
             "phase": "Running", "message": "auto sync in progress",
-            "startedAt": "2026-11-22T03:05:00Z", "operation": op, "syncResult": {"revision": rev}
+            "startedAt": "2026-11-22T03:05:00Z", "operation": op, "syncResult": at
         });
         s.op_reads = 2;
     }
@@ -569,13 +679,15 @@ fn advance_operation(s: &mut State) {
         s.op_outcome.clone()
     };
     let dry = s.app["operation"]["sync"]["dryRun"] == true;
-    let rev = s.app["operation"]["sync"]["revision"].clone();
+    let op_sync = s.app["operation"]["sync"].clone();
+    let rev = first_rev(&op_sync);
     s.app["status"]["operationState"]["phase"] = json!(phase);
     s.app["status"]["operationState"]["message"] =
         json!(if dry { format!("{msg} (dry run)") } else { msg });
     s.app["status"]["operationState"]["finishedAt"] = json!("2026-11-22T03:00:09Z");
     s.app.as_object_mut().unwrap().remove("operation");
     if phase == "Succeeded" && !dry {
+        let sources = s.app["spec"]["sources"].clone();
         let hist = s.app["status"]["history"].as_array_mut().unwrap();
         let max = hist
             .iter()
@@ -587,9 +699,21 @@ fn advance_operation(s: &mut State) {
         if automated {
             entry["initiatedBy"] = json!({"automated": true});
         }
+        if op_sync["revisions"].is_array() {
+            let obj = entry.as_object_mut().unwrap();
+            obj.remove("revision");
+            obj.remove("source");
+            obj.insert("revisions".into(), op_sync["revisions"].clone());
+            obj.insert("sources".into(), sources);
+        }
         hist.push(entry);
-        // Synced only when it deployed what the source points at.
-        let synced = s.app["status"]["sync"]["revision"] == rev;
+        // Synced only when it deployed what every source points at.
+        let sync = &s.app["status"]["sync"];
+        let synced = if op_sync["revisions"].is_array() {
+            sync["revisions"] == op_sync["revisions"]
+        } else {
+            sync["revision"] == rev
+        };
         s.app["status"]["sync"]["status"] = json!(if synced { "Synced" } else { "OutOfSync" });
         s.app["status"]["health"] = if r == BAD {
             json!({"status": "Degraded", "message": "Deployment \"orders\" exceeded its progress deadline"})

@@ -224,6 +224,18 @@ impl Application {
             .unwrap_or_else(|| "Unknown".into())
     }
 
+    /// What the source points at now (`status.sync.revision`), or a
+    /// multi-source app's first source's (`status.sync.revisions[0]`),
+    /// which is all a single commit can say of it.
+    pub fn head(&self) -> Option<String> {
+        let s = &self.status.sync;
+        s.revision
+            .clone()
+            .filter(|r| !r.is_empty())
+            .or_else(|| s.revisions.first().cloned())
+            .filter(|r| !r.is_empty())
+    }
+
     pub fn current_history(&self) -> Option<&RevisionHistory> {
         self.status.history.iter().max_by_key(|h| h.id)
     }
@@ -235,7 +247,12 @@ impl Application {
         format!(
             "history:{} sync:{} auto:{}",
             self.current_history().map(|h| h.id).unwrap_or(0),
-            self.status.sync.revision.as_deref().unwrap_or("-"),
+            // Every source's: a multi-source app sets no `revision`.
+            match (&self.status.sync.revision, &self.status.sync.revisions) {
+                (Some(r), _) if !r.is_empty() => r.clone(),
+                (_, rs) if !rs.is_empty() => rs.join(","),
+                _ => "-".into(),
+            },
             if self.auto_sync() { "on" } else { "off" }
         )
     }

@@ -3,7 +3,8 @@
 
 use super::api::{Application, Tree};
 use crate::core::model::{
-    Health, History, ImageRef, Progress, ProgressPhase, Revision, TargetFacts,
+    AppSource, Health, History, ImageRef, Progress, ProgressPhase, Revision, RevisionId,
+    TargetFacts,
 };
 use chrono::{DateTime, Utc};
 
@@ -111,20 +112,52 @@ fn source_text(h: &super::api::RevisionHistory) -> String {
             } else {
                 String::new()
             };
-            let repo = s.repo_url.as_deref().unwrap_or("?");
-            let repo = repo
-                .rsplit('/')
-                .next()
-                .unwrap_or(repo)
-                .trim_end_matches(".git");
-            let what = s.path.as_deref().or(s.chart.as_deref()).unwrap_or("");
-            format!(
-                "{repo}/{what}@{}{at}",
-                s.target_revision.as_deref().unwrap_or("HEAD")
-            )
+            format!("{}{at}", source_label(s))
         })
         .collect::<Vec<_>>()
         .join(" + ")
+}
+
+/// `repo/path@targetRevision` (or the chart for a Helm source).
+pub fn source_label(s: &super::api::Source) -> String {
+    let repo = s.repo_url.as_deref().unwrap_or("?");
+    let repo = repo
+        .rsplit('/')
+        .next()
+        .unwrap_or(repo)
+        .trim_end_matches(".git");
+    let what = s.path.as_deref().or(s.chart.as_deref()).unwrap_or("");
+    format!(
+        "{repo}/{what}@{}",
+        s.target_revision.as_deref().unwrap_or("HEAD")
+    )
+}
+
+/// A multi-source app's sources with what each points at now
+/// (`status.sync.revisions[i]`), and each history id's revisions.
+fn source_facts(app: &Application) -> (Vec<AppSource>, Vec<(RevisionId, Vec<String>)>) {
+    if app.spec.sources.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let heads = &app.status.sync.revisions;
+    let sources = app
+        .spec
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| AppSource {
+            label: source_label(s),
+            head: heads.get(i).filter(|r| !r.is_empty()).cloned(),
+        })
+        .collect();
+    let per_id = app
+        .status
+        .history
+        .iter()
+        .filter(|h| !h.revisions.is_empty())
+        .map(|h| (RevisionId::new(h.id.to_string()), h.revisions.clone()))
+        .collect();
+    (sources, per_id)
 }
 
 pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
@@ -163,23 +196,20 @@ pub fn history(target: &str, app: &Application, now: DateTime<Utc>) -> History {
             }
         })
         .collect();
+    let (sources, source_revisions) = source_facts(app);
     History {
         target: target.into(),
         revisions,
         facts: TargetFacts {
-                compose_inputs: None,
-                changes: vec![],
-                bad_why: vec![],
-            inputs_drift: None,
-            head_revision: app.status.sync.revision.clone().filter(|r| !r.is_empty()),
+            sources,
+            source_revisions,
+            head_revision: app.head(),
             head_meta: None,
             version: app.version_token(),
             auto_sync: app.auto_sync(),
             paused: false,
             busy: app.op_running(),
             history_note: Some("Argo CD keeps the last revisionHistoryLimit syncs (default 10); images come from each revision's rendered manifests".into()),
-            blocked: vec![],
-                warnings: vec![],
             ..Default::default()
         },
         fetched_at: now,
@@ -231,9 +261,12 @@ fn workloads(tree: Option<&Tree>, to_images: &[ImageRef]) -> (u32, u32, u32, u32
     (n, updated, ready, n - updated, text)
 }
 
+/// `to_revs`: the target entry's revision per source, for a multi-source
+/// app (empty otherwise): the operation must have synced every one of them.
 pub fn progress(
     app: &Application,
     to_sha: Option<&str>,
+    to_revs: &[String],
     tree: Option<&Tree>,
     to_images: &[ImageRef],
 ) -> Progress {
@@ -247,9 +280,22 @@ pub fn progress(
         .as_ref()
         .and_then(|r| r.revision.clone().or(r.revisions.first().cloned()));
     let short = |s: &str| s[..s.len().min(7)].to_string();
-    let at_target = match (to_sha, at.as_deref()) {
-        (Some(t), Some(a)) => a.starts_with(t) || t.starts_with(a),
-        _ => true,
+    let synced_revs = op
+        .sync_result
+        .as_ref()
+        .map(|r| r.revisions.clone())
+        .unwrap_or_default();
+    let at_target = if !to_revs.is_empty() && !synced_revs.is_empty() {
+        to_revs.len() == synced_revs.len()
+            && to_revs
+                .iter()
+                .zip(&synced_revs)
+                .all(|(t, a)| crate::core::model::same_commit(t, a))
+    } else {
+        match (to_sha, at.as_deref()) {
+            (Some(t), Some(a)) => a.starts_with(t) || t.starts_with(a),
+            _ => true,
+        }
     };
     let p = |phase, message: String| Progress {
         unproven: None,

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod client;
 pub mod convert;
 mod evidence;
+pub mod rights;
 pub mod stream;
 
 use super::{Backend, BoxFut, StepDone};
@@ -58,7 +59,13 @@ pub struct ArgoBackend {
     /// v3.1+ servers understand `automated.enabled: false`.
     supports_enabled: Mutex<Option<bool>>,
     live: Arc<stream::Live>,
-    streams_started: std::sync::atomic::AtomicBool,
+    /// The apps whose stream runs; streams start only for a console that
+    /// subscribed (one-shot commands read once, directly).
+    streamed: Mutex<std::collections::HashSet<String>>,
+    changes: Mutex<Option<tokio::sync::mpsc::UnboundedSender<super::Change>>>,
+    /// How long a streamed state is trusted without a new event before a
+    /// direct GET backs it (tests set it shorter).
+    pub stream_quiet: Duration,
     /// The live streams, ended with the backend.
     streams: crate::backend::tasks::Owned,
     /// Images of each revision's rendered manifests, by commit: a commit's
@@ -82,7 +89,9 @@ impl ArgoBackend {
             unlisted: Mutex::new(Vec::new()),
             supports_enabled: Mutex::new(None),
             live: Arc::new(stream::Live::default()),
-            streams_started: std::sync::atomic::AtomicBool::new(false),
+            streamed: Mutex::default(),
+            changes: Mutex::default(),
+            stream_quiet: Duration::from_secs(10),
             images_of: Mutex::default(),
             refreshed: Mutex::default(),
             refresh_every: Duration::from_secs(60),
@@ -165,21 +174,25 @@ impl ArgoBackend {
         Some(m)
     }
 
-    /// Starts one application stream per target, once, on the caller's runtime.
+    /// Starts one application stream per target not yet streamed (targets
+    /// found by a selector arrive later), on the caller's runtime; only
+    /// once a console subscribed.
     fn start_streams(&self) {
-        if self
-            .streams_started
-            .swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
+        let Some(changes) = self.changes.lock().unwrap().clone() else {
             return;
-        }
+        };
+        let mut streamed = self.streamed.lock().unwrap();
         for t in self.targets.lock().unwrap().iter() {
-            let fut = stream::follow(
-                self.client.clone(),
-                Arc::downgrade(&self.live),
-                t.app.clone(),
-                Self::query(t),
-            );
+            if !streamed.insert(t.app.clone()) {
+                continue;
+            }
+            let f = stream::Follow {
+                app: t.app.clone(),
+                target: t.name.clone(),
+                query: Self::query(t),
+                changes: Some(changes.clone()),
+            };
+            let fut = stream::follow(self.client.clone(), Arc::downgrade(&self.live), f);
             self.streams.spawn(fut);
         }
     }
@@ -404,20 +417,26 @@ impl ArgoBackend {
     /// The resource tree is read on every poll even while the stream is up:
     /// its answer is what proves the server still answers (a stream can stay
     /// open through a shutdown), so a failed tree read is a failed health
-    /// read, and the age is the time it was asked.
+    /// read. The app's state comes from the stream only while the stream
+    /// was heard from within `stream_quiet`; otherwise it is read directly.
+    /// The age shown is that of the app state's answer, never newer.
     async fn read_health(&self, t: &AppTarget, from_stream: bool) -> Result<Health, BackendError> {
-        let asked = chrono::Utc::now();
         let live = if from_stream {
-            self.live.get(&t.app)
+            self.live.fresh(&t.app, self.stream_quiet)
         } else {
             None
         };
-        let app = match live {
+        let (app, at) = match live {
             Some(a) => a,
-            None => self.get_app(t).await?,
+            None => {
+                let asked = chrono::Utc::now();
+                let a = self.get_app(t).await?;
+                self.live.put(&t.app, a.clone());
+                (a, asked)
+            }
         };
         let tree = self.get_tree(t).await?;
-        Ok(convert::health(&t.name, &app, tree.as_ref(), asked))
+        Ok(convert::health(&t.name, &app, tree.as_ref(), at))
     }
 
     /// Whether the server understands `automated.enabled` (v3.1+). Only a
@@ -509,6 +528,7 @@ impl ArgoBackend {
                         version: now,
                     });
                 }
+                self.may_sync(plan, &t).await?;
                 let keep = self
                     .supports_enabled()
                     .await
@@ -635,6 +655,58 @@ impl ArgoBackend {
 }
 
 impl ArgoBackend {
+    /// The project whose RBAC applies: the configured one, else the app's.
+    async fn project_of(&self, t: &AppTarget) -> Result<String, ApiError> {
+        if let Some(p) = &t.project {
+            return Ok(p.clone());
+        }
+        let app = self.get_app(t).await?;
+        Ok(app.spec.project.unwrap_or_else(|| "default".into()))
+    }
+
+    /// A multi-source history entry's revision per source (empty for a
+    /// single-source entry or an id no longer in the history).
+    fn entry_revisions(app: &Application, id: &crate::core::model::RevisionId) -> Vec<String> {
+        app.status
+            .history
+            .iter()
+            .find(|e| e.id.to_string() == id.as_str())
+            .map(|e| e.revisions.clone())
+            .unwrap_or_default()
+    }
+
+    async fn rights_for(
+        &self,
+        plan: &RollbackPlan,
+    ) -> Result<crate::core::action::Rights, BackendError> {
+        let t = self.target(&plan.target.name)?;
+        let object = rights::rbac_object(&self.project_of(&t).await?, &t);
+        Ok(rights::rights(&self.client, plan, &object).await?)
+    }
+
+    /// At the step, before auto-sync is turned off: a token refused the
+    /// rollback's `sync` would leave the app on the bad id with auto-sync
+    /// off. Only an explicit "no" stops here; an unanswered question was
+    /// the plan's warning, already confirmed.
+    async fn may_sync(&self, plan: &RollbackPlan, t: &AppTarget) -> Result<(), BackendError> {
+        if !rights::actions_of(plan).contains(&"sync") {
+            return Ok(());
+        }
+        let Ok(project) = self.project_of(t).await else {
+            return Ok(());
+        };
+        let object = rights::rbac_object(&project, t);
+        if let Ok(false) = rights::can_i(&self.client, "sync", &object).await {
+            let who = rights::account(&self.client)
+                .await
+                .unwrap_or_else(|| "the token".into());
+            return Err(BackendError::NotSent(format!(
+                "{who} may not sync applications {object}: auto-sync left on and nothing sent, so the app is not left unguarded on the bad revision"
+            )));
+        }
+        Ok(())
+    }
+
     /// `PATCH /api/v1/applications/{name}` with a merge patch (the body
     /// carries the patch as a string, as the API wants it).
     async fn merge_patch(
@@ -746,12 +818,28 @@ impl ArgoBackend {
             PlanStep::Rollback { .. } => {
                 let want = plan.to.git_sha.clone().unwrap_or_default();
                 let op = app.status.operation_state.clone().unwrap_or_default();
-                let op_rev = op
-                    .operation
+                // A multi-source operation syncs `revisions`: every source
+                // must be at the plan's entry's.
+                let want_revs = Self::entry_revisions(&app, &plan.to.id);
+                let sync = op.operation.as_ref().map(|o| o["sync"].clone());
+                let op_revs: Vec<String> = sync
                     .as_ref()
-                    .and_then(|o| o["sync"]["revision"].as_str())
+                    .and_then(|s| s["revisions"].as_array().cloned())
                     .unwrap_or_default()
-                    .to_string();
+                    .iter()
+                    .filter_map(|r| r.as_str().map(str::to_string))
+                    .collect();
+                let op_rev = sync
+                    .as_ref()
+                    .and_then(|s| s["revision"].as_str().map(str::to_string))
+                    .or_else(|| op_revs.first().cloned())
+                    .unwrap_or_default();
+                let all_sources = want_revs.is_empty()
+                    || (want_revs.len() == op_revs.len()
+                        && want_revs
+                            .iter()
+                            .zip(&op_revs)
+                            .all(|(w, o)| crate::core::model::same_commit(w, o)));
                 let started = op
                     .started_at
                     .as_deref()
@@ -760,7 +848,12 @@ impl ArgoBackend {
                 let fresh = started.is_some_and(|s| s >= plan.built_at)
                     || matches!(op.phase.as_deref(), Some("Running"));
                 let short = |s: &str| s[..s.len().min(7)].to_string();
-                if !want.is_empty() && !op_rev.is_empty() && op_rev.starts_with(&want) && fresh {
+                if !want.is_empty()
+                    && !op_rev.is_empty()
+                    && op_rev.starts_with(&want)
+                    && all_sources
+                    && fresh
+                {
                     (
                         Some(true),
                         format!(
@@ -906,6 +999,13 @@ impl Backend for ArgoBackend {
         })
     }
 
+    /// A console follows each app's stream; one-shot commands never call
+    /// this, so they read once and open nothing.
+    fn subscribe(&self, tx: tokio::sync::mpsc::UnboundedSender<super::Change>) {
+        *self.changes.lock().unwrap() = Some(tx);
+        self.start_streams();
+    }
+
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>> {
         Box::pin(async move {
             self.start_streams();
@@ -965,6 +1065,7 @@ impl Backend for ArgoBackend {
             Ok(convert::progress(
                 &app,
                 plan.to.git_sha.as_deref(),
+                &Self::entry_revisions(&app, &plan.to.id),
                 tree.as_ref(),
                 &plan.to.images,
             ))
@@ -976,6 +1077,13 @@ impl Backend for ArgoBackend {
         target: &'a str,
     ) -> BoxFut<'a, Option<Result<Vec<crate::core::model::EvidenceFile>, BackendError>>> {
         Box::pin(async move { Some(self.evidence_of(target).await) })
+    }
+    /// `can-i` for each action the plan sends, before the confirm.
+    fn permissions<'a>(
+        &'a self,
+        plan: &'a RollbackPlan,
+    ) -> BoxFut<'a, Option<Result<crate::core::action::Rights, BackendError>>> {
+        Box::pin(async move { Some(self.rights_for(plan).await) })
     }
     fn changes<'a>(
         &'a self,
@@ -996,7 +1104,8 @@ impl Backend for ArgoBackend {
         })
     }
 
-    /// Cheap while streams are up (only the resource tree is fetched).
+    /// Cheap while streams are heard from (only the resource tree is
+    /// fetched); a silent stream costs one GET of the app per poll.
     fn poll_interval(&self) -> Duration {
         Duration::from_secs(3)
     }

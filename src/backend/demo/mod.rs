@@ -117,7 +117,7 @@ impl Backend for DemoBackend {
     fn permissions<'a>(
         &'a self,
         plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
+    ) -> BoxFut<'a, Option<Result<crate::core::action::Rights, BackendError>>> {
         use crate::core::model::Kind;
         let o = plan.target.object();
         let rights: Vec<String> = match plan.target.kind {
@@ -136,6 +136,10 @@ impl Backend for DemoBackend {
             .into_iter()
             .map(|w| (true, format!("{w} (simulated by the demo)")))
             .collect();
+        let r = crate::core::action::Rights {
+            identity: None,
+            each: r,
+        };
         Box::pin(async move { Some(Ok(r)) })
     }
     /// A dry run where the real platform has one: a Kubernetes

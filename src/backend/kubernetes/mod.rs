@@ -331,7 +331,7 @@ impl KubeBackend {
     /// What the rollback needs, asked as the configured identity with a
     /// `SelfSubjectAccessReview` each: patch the Deployment (the undo), and
     /// read its ReplicaSets (the history it restores from).
-    async fn access_review(&self, t: &DeployTarget) -> Result<Vec<(bool, String)>, BackendError> {
+    async fn access_review(&self, t: &DeployTarget) -> Result<crate::core::action::Rights, BackendError> {
         let wants = [
             ("patch", "apps", "deployments", Some(t.deployment.as_str())),
             ("get", "apps", "deployments", Some(t.deployment.as_str())),
@@ -376,7 +376,10 @@ impl KubeBackend {
                 .unwrap_or_default();
             out.push((allowed, format!("{what}{why}")));
         }
-        Ok(out)
+        Ok(crate::core::action::Rights {
+            identity: None,
+            each: out,
+        })
     }
 
     pub async fn undo(
@@ -803,7 +806,7 @@ impl Backend for KubeBackend {
     fn permissions<'a>(
         &'a self,
         plan: &'a RollbackPlan,
-    ) -> BoxFut<'a, Option<Result<Vec<(bool, String)>, BackendError>>> {
+    ) -> BoxFut<'a, Option<Result<crate::core::action::Rights, BackendError>>> {
         Box::pin(async move {
             let t = match self.target(&plan.target.name) {
                 Ok(t) => t,

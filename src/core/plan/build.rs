@@ -443,10 +443,70 @@ fn pins(i: &PlanInputs<'_>, to: &Revision) -> Vec<ImagePin> {
         .collect()
 }
 
+/// A multi-source app's re-enable gate: every source the rollback moved
+/// must point past its bad commit. One still on it blocks with no
+/// override (auto-sync would deploy it at once); one whose HEAD is not
+/// known blocks until a typed reason names the revert.
+fn sources_reverted(changed: &[crate::core::model::SourceChange]) -> Check {
+    let short = |s: &str| s[..s.len().min(7)].to_string();
+    let still: Vec<String> = changed
+        .iter()
+        .filter(|c| c.still_bad())
+        .map(|c| format!("{} still points at {}", c.label, short(&c.bad)))
+        .collect();
+    if !still.is_empty() {
+        return Check::new(
+            CheckId::Revert,
+            CheckStatus::Block,
+            format!(
+                "{}, the commit rolled back from: re-enabling auto-sync would deploy it again at once; revert it in git (rbtui asks Argo CD to refresh at most once a minute), then plan again",
+                still.join("; ")
+            ),
+            false,
+        );
+    }
+    let unknown: Vec<&str> = changed
+        .iter()
+        .filter(|c| c.head.is_none())
+        .map(|c| c.label.as_str())
+        .collect();
+    if !unknown.is_empty() {
+        return Check::new(
+            CheckId::Revert,
+            CheckStatus::Block,
+            format!(
+                "what {} points at now is not known here: type the revert PR or commit as the reason",
+                unknown.join(", ")
+            ),
+            true,
+        );
+    }
+    let now: Vec<String> = changed
+        .iter()
+        .map(|c| {
+            let head = c.head.as_deref().map(short).unwrap_or_default();
+            format!("{} now points at {head} (no longer {})", c.label, short(&c.bad))
+        })
+        .collect();
+    Check::new(
+        CheckId::Revert,
+        CheckStatus::Pass,
+        format!(
+            "every source the rollback moved is past its bad commit: {}; re-enabling deploys them",
+            now.join("; ")
+        ),
+        false,
+    )
+}
+
 /// The follow-up plan that turns Argo CD auto-sync back on. It is blocked
 /// until the operator types what reverted the bad commit: re-enabling
 /// before the revert re-syncs the bad HEAD at once.
-pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<RollbackPlan, String> {
+pub fn build_reenable(
+    i: PlanInputs<'_>,
+    rolled_back: Option<(&Revision, &Revision)>,
+) -> Result<RollbackPlan, String> {
+    let bad_sha = rolled_back.and_then(|(from, _)| from.git_sha.as_deref());
     if i.target.kind != Kind::Argocd {
         return Err(format!(
             "{} is not an Argo CD application: there is no auto-sync to re-enable",
@@ -474,12 +534,25 @@ pub fn build_reenable(i: PlanInputs<'_>, bad_sha: Option<&str>) -> Result<Rollba
             overridable: false,
         });
     }
+    let changed = rolled_back
+        .map(|(from, to)| h.source_changes(&from.id, &to.id))
+        .unwrap_or_default();
+    if !changed.is_empty() {
+        checks.push(sources_reverted(&changed));
+        return Ok(RollbackPlan::of(
+            &i,
+            PlanKind::Reenable,
+            cur.clone(),
+            cur.clone(),
+            vec![PlanStep::EnableAutoSync],
+            checks,
+        ));
+    }
     let short = |s: &str| s[..s.len().min(7)].to_string();
     let bad = bad_sha
         .map(short)
         .unwrap_or_else(|| "the bad commit".into());
-    let same =
-        |a: &str, b: &str| !a.is_empty() && !b.is_empty() && (a.starts_with(b) || b.starts_with(a));
+    let same = crate::core::model::same_commit;
     let head = h.facts.head_revision.as_deref();
     match (bad_sha, head) {
         (Some(b), Some(hd)) if same(b, hd) => checks.push(Check {

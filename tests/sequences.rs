@@ -9,6 +9,8 @@
 //! - what a verified rollback landed is the last known good while it runs;
 //! - follow-ups name only revisions the target was rolled back from;
 //! - every check a recorded plan asked has its answer;
+//! - a plan whose rights the platform refused never sends a step (a
+//!   target's rights can be taken away and given back at any moment);
 //! - the Activity pane shows exactly what the note holds, and the incident
 //!   the screen derives from equals the one the note tells (`--resume`);
 //! - at most one run per target is in flight; nothing panics (the screen
@@ -77,6 +79,8 @@ enum Op {
     Select(usize),
     /// The notes editor, and its text saved (Ctrl-S).
     Note,
+    /// The platform refuses (or grants again) the rights on a target.
+    Rights(usize),
 }
 
 fn op() -> BoxedStrategy<Op> {
@@ -97,6 +101,7 @@ fn op() -> BoxedStrategy<Op> {
         1 => Just(Op::Quit),
         1 => (0..TARGETS.len()).prop_map(Op::Select),
         1 => Just(Op::Note),
+        1 => (0..TARGETS.len()).prop_map(Op::Rights),
     ]
     .boxed()
 }
@@ -167,6 +172,8 @@ struct Platform {
     clock: ManualClock,
     lose_next: AtomicBool,
     down: Mutex<Vec<(String, chrono::DateTime<chrono::Utc>)>>,
+    /// Targets whose rights the platform refuses now.
+    denied: Mutex<std::collections::HashSet<String>>,
     violations: Mutex<Vec<String>>,
 }
 
@@ -189,6 +196,16 @@ impl rbtui::backend::layer::Layer for Platform {
         step: &PlanStep,
     ) -> Option<Result<rbtui::backend::StepDone, BackendError>> {
         let n = plan.steps.iter().position(|s| s == step).unwrap_or(0) + 1;
+        let refused = plan
+            .checks
+            .iter()
+            .any(|c| c.id == "permissions" && c.status == rbtui::core::plan::CheckStatus::Block);
+        if refused {
+            self.violations.lock().unwrap().push(format!(
+                "plan #{} step {n} sent although the platform refused its rights",
+                plan.id
+            ));
+        }
         let wanted = format!("**action** `{}` — step {n}", plan.target.name);
         let said = self.disk.text().matches(&wanted).count();
         if said == 0 {
@@ -198,6 +215,19 @@ impl rbtui::backend::layer::Layer for Platform {
             ));
         }
         None
+    }
+    fn rights(
+        &self,
+        plan: &RollbackPlan,
+        r: Option<Result<rbtui::core::action::Rights, BackendError>>,
+    ) -> Option<Result<rbtui::core::action::Rights, BackendError>> {
+        if !self.denied.lock().unwrap().contains(&plan.target.name) {
+            return r;
+        }
+        Some(Ok(rbtui::core::action::Rights {
+            identity: Some("account seq-bot".into()),
+            each: vec![(false, format!("roll back {}", plan.target.name))],
+        }))
     }
     fn perform<'a>(
         &'a self,
@@ -266,6 +296,7 @@ impl Console {
             clock: clock.clone(),
             lose_next: AtomicBool::new(false),
             down: Mutex::default(),
+            denied: Mutex::default(),
             violations: Mutex::default(),
         });
         let s = Console::session(&platform, &disk, clock, None);
@@ -372,6 +403,12 @@ impl Console {
             Op::Select(t) => {
                 s.press("<Esc><Esc>");
                 select(s, TARGETS[t]);
+            }
+            Op::Rights(t) => {
+                let mut d = self.platform.denied.lock().unwrap();
+                if !d.remove(TARGETS[t]) {
+                    d.insert(TARGETS[t].into());
+                }
             }
             Op::Note => {
                 s.press("<Esc><Esc>n");
@@ -631,4 +668,13 @@ fn kept_held_entries_keep_the_incidents_order() {
         Op::Group,
         Op::Wait(15),
     ]);
+}
+
+/// A group whose member's rights are refused: that member's plan never
+/// sends a step, whatever the group's confirm says (found by the rights
+/// invariant when a refused right was made overridable).
+#[test]
+fn kept_a_group_member_whose_rights_are_refused_sends_nothing() {
+    replay(vec![Op::Rights(0), Op::Group, Op::Confirm, Op::Wait(45)]);
+    replay(vec![Op::Rights(0), Op::Plan { t: 0, pick: 0 }, Op::Confirm]);
 }

@@ -67,6 +67,14 @@ pub trait Layer: Send + Sync {
     fn progress(&self, _plan: &RollbackPlan, p: Progress) -> Progress {
         p
     }
+    /// The platform's answer on rights on its way out (a refused right).
+    fn rights(
+        &self,
+        _plan: &RollbackPlan,
+        r: Option<Result<crate::core::action::Rights, BackendError>>,
+    ) -> Option<Result<crate::core::action::Rights, BackendError>> {
+        r
+    }
 }
 
 impl<L: Layer> Backend for L {
@@ -174,7 +182,10 @@ impl<L: Layer> Backend for L {
         &'a self,
         plan: &'a RollbackPlan,
     ) -> BoxFut<'a, Option<Result<crate::core::action::Rights, BackendError>>> {
-        self.inner().permissions(plan)
+        Box::pin(async move {
+            let r = self.inner().permissions(plan).await;
+            Layer::rights(self, plan, r)
+        })
     }
     fn changes<'a>(
         &'a self,

@@ -591,7 +591,7 @@ fn rights_answer(answer: &crate::core::action::Rights) -> (CheckStatus, String) 
         (
             CheckStatus::Block,
             format!(
-                "{} may not {}: nothing was sent; ask for the right or hand over to someone who has it",
+                "{} may not {}: rbtui sends nothing; ask for the right or hand over to someone who has it",
                 who.unwrap_or("the identity rbtui acts as"),
                 denied.join(", ")
             ),
@@ -672,7 +672,7 @@ mod tests {
         assert!(d.contains("the identity rbtui acts as may not get pods"), "{d}");
         let each = vec![(true, "sync".into()), (false, "update".into())];
         let (_, d) = rights_answer(&Rights { identity: Some("account ci-bot".into()), each });
-        assert!(d.starts_with("account ci-bot may not update: nothing was sent"), "{d}");
+        assert!(d.starts_with("account ci-bot may not update: rbtui sends nothing"), "{d}");
         let each = vec![(true, "patch deployments".into())];
         let (st, _) = rights_answer(&Rights { identity: None, each });
         assert_eq!(st, CheckStatus::Pass);

@@ -162,6 +162,14 @@ fn a_compose_service_rolls_back_to_a_registry_tag_it_never_ran() {
     assert!(e.to_string().contains("moved since the plan"), "{e}");
     let health = rt.block_on(b.health("web")).unwrap();
     assert_eq!(health.images[0].tag.as_deref(), Some("v1.0.0"), "nothing recreated");
+    // The build pulled only to be refused is gone again: it never ran
+    // here and is never offered as if it had.
+    assert!(e.to_string().contains("it was pulled and removed again"), "{e}");
+    let left = Command::new("docker")
+        .args(["image", "inspect", &format!("{repo}:v1.1.0")])
+        .output()
+        .unwrap();
+    assert!(!left.status.success(), "the refused pull is still on the engine");
 }
 
 /// Swarm keeps one previous spec: an older release tag from the registry
@@ -263,4 +271,210 @@ fn a_swarm_service_rolls_back_to_a_registry_tag_pinned_by_digest() {
     }
     let image = docker(&["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", &name]);
     assert_eq!(image, format!("{repo}:v2.0.0@{digest}"), "exactly the digest the plan showed");
+}
+
+/// The Compose project reads its version from `.env` (`TAG`); the plan
+/// pins `TAG=v1.1.0`, showing the registry's digest of the good build.
+/// Then the tag is moved in the registry to another build and pulled onto
+/// the engine (someone ran `docker compose pull`). The rollback step must
+/// deploy nothing, put `.env` back, and later History must not say the
+/// moved build ran.
+#[test]
+#[cfg_attr(
+    not(all(docker_engine, registry_bin)),
+    ignore = "needs a Docker engine (tests/docker/setup.sh) and Debian's docker-registry"
+)]
+fn a_tag_moved_and_pulled_onto_the_engine_deploys_nothing_and_puts_the_inputs_back() {
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
+    let reg = common::registry::start();
+    let repo = format!("{}/shop/web", reg.host);
+    release(&repo, "rbtui-test/web:v1", "v1.0.0");
+    release(&repo, "rbtui-test/web:v2", "v1.1.0");
+    release(&repo, "rbtui-test/web:v3", "v1.2.0");
+    for t in ["v1.0.0", "v1.1.0"] {
+        docker(&["rmi", &format!("{repo}:{t}")]);
+    }
+    let name = unique("rbtuimoved").replace('-', "");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        format!("version: \"3.8\"\nservices:\n  web:\n    image: {repo}:${{TAG}}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".env"), "TAG=v1.2.0\n").unwrap();
+    let up = Command::new("docker-compose")
+        .args(["-p", &name, "up", "-d"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    let _down = Down(dir.path().to_path_buf(), name.clone());
+    let target = ComposeTarget {
+        name: "web".into(),
+        project: name.clone(),
+        service: "web".into(),
+        environment: "staging".into(),
+        manifest: None,
+        compose_files: vec![],
+        version_var: Some("TAG".into()),
+        env_file: None,
+    };
+    let inner: Arc<dyn Backend> = Arc::new(ComposeBackend::new(eng, vec![target]));
+    let b = RegistryFacts::new(inner, ["web".to_string()].into_iter().collect());
+    let targets = rt.block_on(b.targets()).unwrap();
+    let h = rt.block_on(b.history("web")).unwrap();
+    // The release tag by its name, as well as by its reg-N id.
+    let to = h.resolve("v1.1.0").expect("v1.1.0 by name").clone();
+    assert!(to.id.as_str().starts_with("reg-"), "{to:?}");
+    let planned = to.images[0].digest.clone().unwrap();
+    let p = plan::build(PlanInputs {
+        id: rbtui::core::plan::PlanId(1),
+        target: &targets[0],
+        mode: Mode::Live,
+        history: &h,
+        to: "v1.1.0",
+        now: chrono::Utc::now(),
+        before: None,
+        mutable_tags: &["latest".into()],
+        rollout_timeout_secs: 120,
+        exact_template: false,
+    })
+    .unwrap();
+    assert_eq!(p.to.id, to.id);
+
+    // Moved in the registry (to a build nobody planned) and pulled here
+    // before the step.
+    release(&repo, "rbtui-test/web:v1", "v1.1.0");
+    let moved = docker(&["image", "inspect", "--format", "{{.Id}}", &format!("{repo}:v1.1.0")]);
+    let mut refused = None;
+    for step in &p.steps {
+        if !matches!(step, PlanStep::EditInput(_) | PlanStep::Rollback { .. }) {
+            continue;
+        }
+        match rt.block_on(b.execute(&p, step)) {
+            Ok(_) => {}
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    let e = refused.expect("the step must refuse the moved build");
+    assert!(matches!(e, BackendError::Refused(_)), "{e:?}");
+    assert!(e.to_string().contains("not the build the plan showed"), "{e}");
+    assert!(e.to_string().contains("inputs put back"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".env")).unwrap(),
+        "TAG=v1.2.0\n",
+        ".env as it was"
+    );
+    let health = rt.block_on(b.health("web")).unwrap();
+    assert_eq!(health.images[0].tag.as_deref(), Some("v1.2.0"), "nothing recreated");
+    let running = docker(&["inspect", "--format", "{{.Image}}", &format!("{name}_web_1")]);
+    assert_ne!(running, moved);
+
+    // v1.1.0 is on the engine now (the moved build), but it never ran
+    // here: no registry fact says its digest ran, and it is not `previous`.
+    let h = rt.block_on(b.history("web")).unwrap();
+    let v110 = h.find("v1.1.0").expect("on the engine");
+    assert!(h.facts.not_run.contains(&v110.id));
+    assert!(
+        h.facts
+            .registry
+            .iter()
+            .filter(|f| f.revision == v110.id)
+            .all(|f| f.ran.is_none()),
+        "{:?}",
+        h.facts.registry
+    );
+    assert!(h.previous().is_none_or(|p| p.id != v110.id));
+    let p = plan::build(PlanInputs {
+        id: rbtui::core::plan::PlanId(2),
+        target: &targets[0],
+        mode: Mode::Live,
+        history: &h,
+        to: "v1.1.0",
+        now: chrono::Utc::now(),
+        before: None,
+        mutable_tags: &["latest".into()],
+        rollout_timeout_secs: 120,
+        exact_template: false,
+    })
+    .unwrap();
+    let c = p.checks.iter().find(|c| c.id == "registry").unwrap();
+    assert!(!c.detail.contains("still resolves"), "{}", c.detail);
+    assert!(c.detail.contains("never ran here"), "{}", c.detail);
+    assert_ne!(c.status, CheckStatus::Pass, "{}", c.detail);
+    let _ = planned;
+
+    // The registry goes away: History says so with the cause, and
+    // `rbtui history` exits 3.
+    drop(reg);
+    std::fs::write(
+        dir.path().join("rbtui.toml"),
+        format!(
+            "[[target]]\nname = \"web\"\nkind = \"compose\"\nenvironment = \"staging\"\nproject = \"{name}\"\nversion_var = \"TAG\"\nregistry = true\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rbtui"))
+        .args(["history", "web"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "{so}{se}");
+    assert!(so.contains("REGISTRY NOT READ"), "{so}");
+    assert!(se.to_lowercase().contains("connection refused"), "{se}");
+}
+
+/// `docker compose stop` (Exited 137, never restarted) is a stopped
+/// container, not a crash loop; said as `docker ps` says it.
+#[test]
+#[cfg_attr(not(docker_engine), ignore = "needs a Docker engine (tests/docker/setup.sh)")]
+fn a_stopped_container_is_stopped_not_crash_looping() {
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
+    let name = unique("rbtuistop").replace('-', "");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        "version: \"3.8\"\nservices:\n  web:\n    image: rbtui-test/web:v2\n    command: [\"/bin/busybox\", \"sleep\", \"600\"]\n    stop_grace_period: 1s\n",
+    )
+    .unwrap();
+    let compose = |args: &[&str]| {
+        Command::new("docker-compose")
+            .args(["-p", &name])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    assert!(compose(&["up", "-d"]).status.success());
+    let _down = Down(dir.path().to_path_buf(), name.clone());
+    assert!(compose(&["stop"]).status.success());
+    let b = ComposeBackend::new(
+        eng,
+        vec![ComposeTarget {
+            name: "web".into(),
+            project: name.clone(),
+            service: "web".into(),
+            environment: "staging".into(),
+            manifest: None,
+            compose_files: vec![],
+            version_var: None,
+            env_file: None,
+        }],
+    );
+    rt.block_on(b.targets()).unwrap();
+    let h = rt.block_on(b.health("web")).unwrap();
+    assert_eq!(h.crashlooping, 0, "{h:?}");
+    let m = h.message.clone().unwrap();
+    assert!(m.contains("Exited (137) (stopped, not restarted)"), "{m}");
+    let v = rbtui::core::verdict::evaluate(&h, &Default::default(), chrono::Utc::now());
+    let said = format!("{v:?}");
+    assert!(!said.contains("crash-looping"), "{said}");
 }

@@ -47,10 +47,23 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
+    /// The error with its causes: "error sending request" alone does not
+    /// say whether the registry refused the connection, timed out or
+    /// failed TLS.
     fn answered(host: &str, e: OciDistributionError) -> RegistryError {
+        let mut said = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            let next = s.to_string();
+            if !said.contains(&next) {
+                said.push_str(": ");
+                said.push_str(&next);
+            }
+            src = s.source();
+        }
         RegistryError::Answered {
             host: host.to_string(),
-            said: e.to_string(),
+            said,
         }
     }
 }
@@ -411,6 +424,7 @@ impl RegistryFacts {
                 asked_at,
             });
         }
+        h.facts.not_run.extend(offered.iter().map(|r| r.id.clone()));
         let note = h.facts.history_note.take().map(|n| format!("{n}; ")).unwrap_or_default();
         h.facts.history_note = Some(format!(
             "{note}{} newest release tag(s) from the registry (reg-N: never seen running here)",
@@ -465,7 +479,18 @@ impl Layer for RegistryFacts {
                 asks.iter().map(|(rev, img)| self.registry.fact(rev, img)),
             )
             .await;
-            h.facts.registry = facts.into_iter().flatten().collect();
+            // A digest "ran" only where the platform saw it run.
+            let not_run = h.facts.not_run.clone();
+            h.facts.registry = facts
+                .into_iter()
+                .flatten()
+                .map(|mut f| {
+                    if not_run.contains(&f.revision) {
+                        f.ran = None;
+                    }
+                    f
+                })
+                .collect();
             if let Some(repo) = h
                 .current()
                 .and_then(|c| c.images.first())
@@ -473,8 +498,17 @@ impl Layer for RegistryFacts {
             {
                 let tags = self.registry.tags_recent(&repo).await;
                 let short = self.short_history.lock().unwrap().contains(&h.target);
-                if let (true, Ok(t)) = (short, &tags) {
-                    self.candidates(&mut h, &repo, t).await;
+                match (short, &tags) {
+                    (true, Ok(t)) => self.candidates(&mut h, &repo, t).await,
+                    // Said where History is read, not only in --json.
+                    (_, Err(e)) => {
+                        let note = h.facts.history_note.take().map(|n| format!("{n}; ")).unwrap_or_default();
+                        h.facts.history_note = Some(format!(
+                            "{note}REGISTRY NOT READ: {e}{}",
+                            if short { " — its release tags are not offered" } else { "" }
+                        ));
+                    }
+                    _ => {}
                 }
                 h.facts.retained = Some((repo.clone(), tags.map_err(|e| e.to_string())));
             }

@@ -234,9 +234,23 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                 .find(|t| t.name == target)
                 .ok_or_else(|| format!("unknown target `{target}`"))?;
             let h = b.history(&t.name).await.map_err(|e| e.to_string())?;
+            // A registry that did not answer is a failed read (exit 3),
+            // with its cause, whatever the format.
+            let unread = match &h.facts.retained {
+                Some((repo, Err(e))) => Some(format!("the registry of {repo} was not read: {e}")),
+                _ => None,
+            };
+            let code = if unread.is_some() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            };
+            if let Some(u) = &unread {
+                eprintln!("rbtui: {u}");
+            }
             if as_json {
                 outln!(out, "{}", json(&h)?);
-                return Ok(ExitCode::SUCCESS);
+                return Ok(code);
             }
             outln!(
                 out,
@@ -300,7 +314,7 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
                     r.message
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(code)
         }
         Read::Drills { json: as_json } => {
             let days = s.settings.drill_stale_days;

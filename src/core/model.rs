@@ -392,6 +392,11 @@ pub struct TargetFacts {
     /// The current image's repository and the tags the registry lists.
     #[serde(default)]
     pub retained: Option<(String, Result<Vec<String>, String>)>,
+    /// Revisions present on the platform but not known to have run here (a
+    /// Compose image pulled or built on the engine, a registry release
+    /// tag): never `previous`, and no digest of theirs "ran".
+    #[serde(default)]
+    pub not_run: Vec<RevisionId>,
     /// Argo CD multi-source apps: each source in `spec.sources` order and
     /// the commit it points at now (`status.sync.revisions[i]`). A single
     /// source app has none here (its HEAD is `head_revision`).
@@ -504,10 +509,13 @@ impl History {
     pub fn current(&self) -> Option<&Revision> {
         self.revisions.iter().find(|r| r.current)
     }
-    /// The revision the platform ran before the current one.
+    /// The revision the platform ran before the current one: the next
+    /// older one known to have run here.
     pub fn previous(&self) -> Option<&Revision> {
         let i = self.revisions.iter().position(|r| r.current)?;
-        self.revisions.get(i + 1)
+        self.revisions[i + 1..]
+            .iter()
+            .find(|r| !self.facts.not_run.contains(&r.id))
     }
     pub fn find(&self, id: &str) -> Option<&Revision> {
         self.revisions.iter().find(|r| r.id == id)
@@ -521,7 +529,16 @@ impl History {
         self.find(asked).or_else(|| match asked {
             "lkg" => self.find(self.last_known_good.as_deref()?),
             "previous" => self.previous(),
-            _ => None,
+            // A release tag by its name (`v1.1.0` for `reg-1`), where
+            // exactly one revision's image carries it.
+            tag => {
+                let mut m = self
+                    .revisions
+                    .iter()
+                    .filter(|r| r.images.iter().any(|i| i.tag.as_deref() == Some(tag)));
+                let first = m.next();
+                if m.next().is_some() { None } else { first }
+            }
         })
     }
 }
@@ -681,5 +698,26 @@ mod tests {
             t.environment = e.into();
             assert!(!t.is_prod(), "{e} is not prod");
         }
+    }
+
+    /// `previous` is only something that ran here; a release tag is found
+    /// by its name as well as its id, where exactly one revision has it.
+    #[test]
+    fn previous_skips_what_never_ran_and_tags_resolve_by_name() {
+        use crate::core::testkit::{history, rev};
+        let mut h = history(
+            "web",
+            vec![
+                rev("v3", "shop/web:v3", "", true),
+                rev("v2", "shop/web:v2", "", false),
+                rev("reg-1", "shop/web:v1.1.0", "", false),
+            ],
+        );
+        assert_eq!(h.previous().unwrap().id, "v2");
+        h.facts.not_run = vec!["v2".into(), "reg-1".into()];
+        assert!(h.previous().is_none(), "nothing older is known to have run");
+        assert_eq!(h.resolve("v1.1.0").unwrap().id, "reg-1");
+        assert_eq!(h.resolve("reg-1").unwrap().id, "reg-1");
+        assert!(h.resolve("v9").is_none());
     }
 }

@@ -169,18 +169,26 @@ impl ComposeBackend {
 
     /// Health, and how many running containers have no health check: those
     /// count as ready (Compose's own view) but prove nothing about health.
-    async fn read_health_checked(&self, t: &ComposeTarget) -> Result<(Health, u32), BackendError> {
+    /// Health, and how many containers have no health check, and how many
+    /// are down or failing (exited, unhealthy, restarting: not starting).
+    async fn read_health_checked(
+        &self,
+        t: &ComposeTarget,
+    ) -> Result<(Health, u32, u32), BackendError> {
         let cs = self.containers(t).await?;
         let mut unchecked = 0;
         let mut ready = 0;
-        let mut bad = 0;
+        let mut looping = 0;
+        let mut failing = 0;
+        let mut restarts = 0;
         let mut msgs = Vec::new();
         for c in &cs {
             let i = self.inspect(c.id.as_deref().unwrap_or_default()).await?;
             let st = i.state.clone().unwrap_or_default();
             let health = st.health.as_ref().and_then(|h| h.status);
-            let running = st.running == Some(true);
-            match (running, health) {
+            let count = i.restart_count.unwrap_or(0).max(0) as u32;
+            restarts += count;
+            match (st.running == Some(true), health) {
                 (true, Some(HealthStatusEnum::HEALTHY)) => ready += 1,
                 (true, None) | (true, Some(HealthStatusEnum::NONE)) => {
                     ready += 1;
@@ -188,27 +196,13 @@ impl ComposeBackend {
                 }
                 (true, Some(HealthStatusEnum::STARTING)) => {}
                 _ => {
-                    bad += 1;
-                    let last = st
-                        .health
-                        .as_ref()
-                        .and_then(|h| h.log.as_ref())
-                        .and_then(|l| l.last())
-                        .and_then(|l| l.output.clone())
-                        .unwrap_or_default();
+                    failing += 1;
+                    let (said, crashing) = super::engine::container_state(&st, count);
+                    if crashing {
+                        looping += 1;
+                    }
                     let name = i.name.clone().unwrap_or_default();
-                    msgs.push(format!(
-                        "{} {}{}",
-                        name.trim_start_matches('/'),
-                        health
-                            .map(|h| h.to_string())
-                            .unwrap_or_else(|| format!("exited {}", st.exit_code.unwrap_or(0))),
-                        if last.trim().is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {}", last.trim())
-                        }
-                    ));
+                    msgs.push(format!("{} {said}", name.trim_start_matches('/')));
                 }
             }
         }
@@ -224,8 +218,8 @@ impl ComposeBackend {
                 ready,
                 updated: cs.len() as u32,
                 ready_on_template: None,
-                crashlooping: bad,
-                restarts: 0,
+                crashlooping: looping,
+                restarts,
                 endpoints: None,
                 error_rate: None,
                 latency_p95_ms: None,
@@ -242,6 +236,7 @@ impl ComposeBackend {
                 signals: Vec::new(),
             },
             unchecked,
+            failing,
         ))
     }
 
@@ -353,12 +348,20 @@ impl ComposeBackend {
             ),
             Err(why) => (None, Some(Self::drift(&cs[0], &cur_image, &why.to_string()))),
         };
+        // What ran here is only what runs now: an image on the engine may
+        // have been pulled or built and never started in this project.
+        let not_run = revisions
+            .iter()
+            .filter(|r| !r.current)
+            .map(|r| r.id.clone())
+            .collect();
         Ok(History {
             target: t.name.clone(),
             revisions,
             facts: TargetFacts {
+                not_run,
                 version: Self::version_of(&cs),
-                history_note: Some("Compose keeps no history: entries are the images of this repository present on the engine".into()),
+                history_note: Some("Compose keeps no history: entries are the images of this repository present on the engine; only the current one is known to have run here".into()),
                 blocked,
                 inputs_drift,
                 compose_inputs,
@@ -375,7 +378,14 @@ impl ComposeBackend {
     /// stop, park the old one under a new name, create and start the new
     /// one with the same name, labels, environment and host config, then
     /// remove the parked one. On failure the parked container is restored.
-    async fn recreate(&self, t: &ComposeTarget, image: &str) -> Result<Vec<String>, BackendError> {
+    /// `planned`: the image id the step made sure of; the tag must still
+    /// name it, and each new container must run it.
+    async fn recreate(
+        &self,
+        t: &ComposeTarget,
+        image: &str,
+        planned: Option<&str>,
+    ) -> Result<Vec<String>, BackendError> {
         let d = &self.engine.docker;
         let new_id = d
             .inspect_image(image)
@@ -383,6 +393,13 @@ impl ComposeBackend {
             .map_err(|e| self.err(&e))?
             .id
             .unwrap_or_default();
+        if let Some(want) = planned.filter(|w| *w != new_id) {
+            return Err(BackendError::Refused(format!(
+                "{image} moved on the engine during the step (now {}, checked {}); nothing was recreated — plan again",
+                crate::core::model::short_digest(&new_id),
+                crate::core::model::short_digest(want)
+            )));
+        }
         let mut done = Vec::new();
         for c in self.containers(t).await? {
             let id = c.id.clone().unwrap_or_default();
@@ -432,11 +449,14 @@ impl ComposeBackend {
                 )
                 .await;
             let started = match created {
-                Ok(r) => d
-                    .start_container(&r.id, None::<StartContainerOptions>)
-                    .await
-                    .map(|_| r.id)
-                    .map_err(|e| self.err(&e)),
+                Ok(r) => match self.created_on(&r.id, &new_id).await {
+                    Ok(()) => d
+                        .start_container(&r.id, None::<StartContainerOptions>)
+                        .await
+                        .map(|_| r.id)
+                        .map_err(|e| self.err(&e)),
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(self.err(&e)),
             };
             match started {
@@ -493,6 +513,20 @@ impl ComposeBackend {
         Ok(done)
     }
 
+    /// The engine resolved the tag again at create: the new container
+    /// must be on the image checked, or it is not started.
+    async fn created_on(&self, container: &str, want: &str) -> Result<(), BackendError> {
+        let got = self.inspect(container).await?.image.unwrap_or_default();
+        if got == want {
+            return Ok(());
+        }
+        Err(BackendError::Failed(format!(
+            "the new container was created on image {}, not the planned build {}",
+            crate::core::model::short_digest(&got),
+            crate::core::model::short_digest(want)
+        )))
+    }
+
     async fn execute_step(
         &self,
         plan: &RollbackPlan,
@@ -539,13 +573,15 @@ impl ComposeBackend {
             img.tag.clone().unwrap_or_else(|| to.to_string())
         );
         let mut summary = Vec::new();
-        // A registry tag the engine lacks is pulled and checked against the
-        // planned digest before anything is touched.
+        // The tag is resolved now (pulled where the engine lacks it) and
+        // must be the build the plan showed, before anything is touched.
+        let mut planned_id = None;
         if let Some(tag) = &img.tag {
-            let pulled =
+            let ensured =
                 super::pull::ensure(&self.engine, &img.repository, tag, img.digest.as_deref())
                     .await?;
-            summary.extend(pulled);
+            summary.extend(ensured.said);
+            planned_id = Some(ensured.image_id);
         }
         if let Some((live, versioned)) = t.versioned_manifest(to) {
             if !versioned.exists() {
@@ -573,7 +609,7 @@ impl ComposeBackend {
                 bak.display()
             ));
         }
-        match self.recreate(t, &reference).await {
+        match self.recreate(t, &reference, planned_id.as_deref()).await {
             Ok(done) => summary.extend(done),
             Err(e) => {
                 if let Some((live, _)) = t.versioned_manifest(to) {
@@ -623,13 +659,17 @@ impl ComposeBackend {
             })
             .collect();
         let mut pulled = None;
+        let mut planned_id = None;
         if let Some(img) = plan.to.images.first()
             && let Some(tag) = &img.tag
         {
             match super::pull::ensure(&self.engine, &img.repository, tag, img.digest.as_deref())
                 .await
             {
-                Ok(p) => pulled = p,
+                Ok(e) => {
+                    pulled = e.said;
+                    planned_id = Some(e.image_id);
+                }
                 // Nothing ran: the inputs the plan pinned go back as they were.
                 Err(e) => {
                     let back: Vec<String> = edits
@@ -654,6 +694,15 @@ impl ComposeBackend {
         match up {
             Ok(said) => {
                 let after = self.containers(t).await?;
+                // Compose resolved the tag itself: the step is done only if
+                // it recreated on the build that was checked.
+                if let Some(want) = &planned_id
+                    && let Err(why) = super::pull::runs_planned(&after, want)
+                {
+                    return Err(BackendError::Failed(format!(
+                        "`{via}` ran, but {why}: the tag moved during the step; the service runs a build nobody planned — roll back again from a fresh plan"
+                    )));
+                }
                 let pulled = pulled.map(|p| format!("{p}; ")).unwrap_or_default();
                 Ok(StepDone {
                     summary: format!("{pulled}`{via}`: {said}"),
@@ -712,7 +761,7 @@ impl ComposeBackend {
 
     async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, BackendError> {
         let t = self.target(&plan.target.name)?;
-        let (h, unchecked) = self.read_health_checked(t).await?;
+        let (h, unchecked, failing) = self.read_health_checked(t).await?;
         let want = plan
             .to
             .images
@@ -738,7 +787,7 @@ impl ComposeBackend {
                 ProgressPhase::Progressing,
                 format!("containers run {on}, waiting for {want}"),
             )
-        } else if h.crashlooping > 0 {
+        } else if failing > 0 {
             p(
                 ProgressPhase::Failed,
                 format!(

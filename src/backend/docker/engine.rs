@@ -422,3 +422,46 @@ impl EventGate {
         *self.last_read.lock().unwrap() = Some(std::time::Instant::now());
     }
 }
+
+/// A container that is not running healthy, in `docker ps`'s words, and
+/// whether it is crash-looping: restarting, or restarted (`restarts`)
+/// and down or failing again. A container stopped on purpose (`docker
+/// compose stop`: exited, never restarted) and a running one whose health
+/// check fails are not crash loops.
+pub fn container_state(st: &bollard::models::ContainerState, restarts: u32) -> (String, bool) {
+    use bollard::models::{ContainerStateStatusEnum as S, HealthStatusEnum as H};
+    let last_check = st
+        .health
+        .as_ref()
+        .and_then(|h| h.log.as_ref())
+        .and_then(|l| l.last())
+        .and_then(|l| l.output.clone())
+        .map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty())
+        .map(|o| format!(": {o}"))
+        .unwrap_or_default();
+    let code = st.exit_code.unwrap_or(0);
+    let counted = if restarts > 0 {
+        format!(", {restarts} restart(s)")
+    } else {
+        String::new()
+    };
+    match st.status {
+        Some(S::RESTARTING) => (format!("Restarting ({code}){counted}: crash-looping"), true),
+        Some(S::EXITED) | Some(S::DEAD) => {
+            let oom = if st.oom_killed == Some(true) { " OOMKilled" } else { "" };
+            let why = if restarts > 0 {
+                ": crash-looping".to_string()
+            } else {
+                " (stopped, not restarted)".to_string()
+            };
+            (format!("Exited ({code}){oom}{counted}{why}"), restarts > 0)
+        }
+        Some(S::CREATED) => ("Created (never started)".into(), false),
+        Some(S::PAUSED) => ("Up (Paused)".into(), false),
+        _ if st.health.as_ref().and_then(|h| h.status) == Some(H::UNHEALTHY) => {
+            (format!("Up (unhealthy){counted}{last_check}"), restarts > 0)
+        }
+        _ => (format!("{}{counted}", st.status.map(|s| s.to_string()).unwrap_or_else(|| "unknown state".into())), restarts > 0),
+    }
+}

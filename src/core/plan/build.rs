@@ -95,7 +95,7 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     checks.extend(platform_checks(&i, to, &pinned));
     checks.push(mutable_tag_check(&i, to, &pinned, &possible));
     for (id, status, detail, overridable) in
-        registry_check::checks(h, to, &pinned, i.target.kind.revision_word())
+        registry_check::checks(h, to, &pinned, i.target.kind.revision_word(), i.mutable_tags)
     {
         checks.push(Check {
             id,

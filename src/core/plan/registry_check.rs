@@ -16,6 +16,7 @@ pub fn checks(
     to: &Revision,
     pinned: &[ImagePin],
     word: &str,
+    mutable: &[String],
 ) -> Vec<(CheckId, CheckStatus, String, bool)> {
     let mut out = Vec::new();
     let facts: Vec<_> = h
@@ -36,7 +37,7 @@ pub fn checks(
         out.push((CheckId::Registry, worst, words.join("; "), true));
     }
     if let Some((repo, tags)) = &h.facts.retained {
-        let (status, text) = retained(repo, tags);
+        let (status, text) = retained(repo, tags, mutable);
         out.push((CheckId::Retained, status, text, false));
     }
     out
@@ -125,8 +126,31 @@ fn judge(
 }
 
 /// How many release tags the repository keeps to fall back on.
-fn retained(repo: &str, tags: &Result<Vec<String>, String>) -> (CheckStatus, String) {
-    match tags {
+/// Only release tags count: a mutable tag (`latest`, `main`) is no
+/// release to fall back on, whatever it points at today.
+fn retained(
+    repo: &str,
+    tags: &Result<Vec<String>, String>,
+    mutable: &[String],
+) -> (CheckStatus, String) {
+    let not_counted: Vec<&str> = tags
+        .iter()
+        .flatten()
+        .filter(|t| mutable.contains(t))
+        .map(String::as_str)
+        .collect();
+    let aside = if not_counted.is_empty() {
+        String::new()
+    } else {
+        format!("; mutable tag(s) {} not counted", not_counted.join(", "))
+    };
+    let tags = tags.as_ref().map(|t| {
+        t.iter()
+            .filter(|t| !mutable.contains(t))
+            .cloned()
+            .collect::<Vec<_>>()
+    });
+    match &tags {
         Err(e) => (
             CheckStatus::Warn,
             format!("releases retained in {repo}: not checked: {e}"),
@@ -134,7 +158,7 @@ fn retained(repo: &str, tags: &Result<Vec<String>, String>) -> (CheckStatus, Str
         Ok(t) if t.len() < RETAINED_AT_LEAST => (
             CheckStatus::Warn,
             format!(
-                "{repo} retains {} tag(s) ({}): the runbook wants at least {RETAINED_AT_LEAST} releases to fall back on",
+                "{repo} retains {} release tag(s) ({}){aside}: the runbook wants at least {RETAINED_AT_LEAST} releases to fall back on",
                 t.len(),
                 t.join(", ")
             ),
@@ -142,7 +166,7 @@ fn retained(repo: &str, tags: &Result<Vec<String>, String>) -> (CheckStatus, Str
         Ok(t) => (
             CheckStatus::Pass,
             format!(
-                "{repo} retains {} tags (at least {RETAINED_AT_LEAST})",
+                "{repo} retains {} release tags (at least {RETAINED_AT_LEAST}){aside}",
                 t.len()
             ),
         ),

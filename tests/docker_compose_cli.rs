@@ -220,6 +220,16 @@ fn a_rollback_keeps_what_the_compose_file_set() {
     );
     // The neighbour reaches it by the service's alias, as before.
     assert_eq!(via_alias(&neighbour), "v1");
+    // Compose still owns it: `ps` lists it, an `up -d` with the inputs as
+    // they are leaves it (v1 hashes the image id in: its hash is the
+    // service's), and `down` removes it (at the end of the test).
+    let id = f("{{.Id}}");
+    let ps = compose(pr.dir.path(), &project, &["ps", "-q", "web"]);
+    assert_eq!(String::from_utf8_lossy(&ps.stdout).trim(), id, "ps lists it");
+    let up = compose(pr.dir.path(), &project, &["up", "-d"]);
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert_eq!(f("{{.Id}}"), id, "up -d is a no-op");
+    assert_eq!(f("{{.Config.Image}}"), "rbtui-test/web:v1");
     // Its own health check (the service's), not "no health check": healthy.
     let t0 = Instant::now();
     while f("{{.State.Health.Status}}") != "healthy" {
@@ -477,4 +487,123 @@ services:
     let log = &files[1].text;
     assert!(log.contains("starting v3") && log.contains("FATAL cache warmup failed"), "{log}");
     assert!(log.lines().next().unwrap().starts_with("20"), "timestamped: {log}");
+}
+
+/// After rbtui recreated the service itself, `down` removes it like any
+/// container Compose made: nothing of the project is left running.
+#[test]
+#[cfg_attr(
+    not(docker_engine),
+    ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
+)]
+fn compose_down_removes_what_rbtui_recreated() {
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
+    let pr = Project::up("rbtuidown", COMPOSE_FILE, |_| {});
+    let b = ComposeBackend::new(eng, vec![pr.target(None, None)]);
+    let (_, p) = plan_to_v1(&b, &rt);
+    let step = PlanStep::Rollback {
+        to: "v1".into(),
+        via: None,
+        pin: vec![],
+    };
+    rt.block_on(b.execute(&p, &step)).unwrap();
+    converge(&b, &rt, &p);
+    let down = compose(pr.dir.path(), &pr.name, &["down", "-t", "0"]);
+    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    let left = docker(&[
+        "ps",
+        "-a",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", pr.name),
+    ]);
+    assert!(left.is_empty(), "left behind: {left}");
+}
+
+/// A project another major version of Compose brought up (here: v2's
+/// labels, and only v1 installed): rbtui never runs the other version's
+/// `up`, which would recreate the containers under other names. It says so
+/// with the command to run, and a rollback keeps the project's own labels
+/// and name.
+#[test]
+#[cfg_attr(
+    not(docker_engine),
+    ignore = "needs a Docker engine: eval \"$(tests/docker/setup.sh)\" sets DOCKER_HOST"
+)]
+fn a_project_made_by_another_compose_major_is_never_taken_over() {
+    let Some((rt, eng)) = runtime_and_engine() else {
+        return;
+    };
+    let only_v1 = Command::new("docker").args(["compose", "version"]).output();
+    if only_v1.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: the v2 plugin is installed here; this case needs v1 only");
+        return;
+    }
+    let project = unique("rbtuiv2").replace('-', "");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        "services:\n  web:\n    image: rbtui-test/web:${TAG}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".env"), "TAG=v3\n").unwrap();
+    // What Compose v2 puts on a container it creates (`p-web-1`).
+    let name = format!("{project}-web-1");
+    let l = |k: &str, v: &str| format!("--label=com.docker.compose.{k}={v}");
+    let wd = dir.path().display().to_string();
+    let files = format!("{wd}/docker-compose.yml");
+    docker(&[
+        "run", "-d", "--name", &name,
+        &l("project", &project), &l("service", "web"), &l("oneoff", "False"),
+        &l("container-number", "1"), &l("version", "2.26.1"),
+        &l("config-hash", "8b1f0c"), &l("project.working_dir", &wd),
+        &l("project.config_files", &files),
+        "rbtui-test/web:v3",
+    ]);
+    struct Rm(String);
+    impl Drop for Rm {
+        fn drop(&mut self) {
+            let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
+        }
+    }
+    let _rm = Rm(name.clone());
+    let b = ComposeBackend::new(
+        eng,
+        vec![ComposeTarget {
+            name: "web".into(),
+            project: project.clone(),
+            service: "web".into(),
+            environment: "staging".into(),
+            manifest: None,
+            compose_files: vec![],
+            version_var: Some("TAG".into()),
+            env_file: None,
+        }],
+    );
+    let (_, p) = plan_to_v1(&b, &rt);
+    assert!(
+        !p.steps.iter().any(|s| matches!(s, PlanStep::Rollback { via: Some(_), .. })),
+        "never through the other version's CLI: {:?}",
+        p.steps
+    );
+    let drift = p.checks.iter().find(|c| c.id == "inputs").expect("inputs check");
+    assert!(
+        drift.detail.contains("brought up with Compose 2.26.1")
+            && drift.detail.contains("`docker compose -p "),
+        "{}",
+        drift.detail
+    );
+    let step = p
+        .steps
+        .iter()
+        .find(|s| matches!(s, PlanStep::Rollback { .. }))
+        .unwrap();
+    rt.block_on(b.execute(&p, step)).unwrap();
+    let f = |fmt: &str| docker(&["inspect", &name, "--format", fmt]);
+    assert_eq!(f("{{.Config.Image}}"), "rbtui-test/web:v1", "same name, rolled back");
+    assert_eq!(f("{{index .Config.Labels \"com.docker.compose.version\"}}"), "2.26.1");
+    assert_eq!(f("{{index .Config.Labels \"com.docker.compose.config-hash\"}}"), "8b1f0c");
+    assert_eq!(std::fs::read_to_string(dir.path().join(".env")).unwrap(), "TAG=v3\n");
 }

@@ -43,7 +43,8 @@ pub struct ComposeBackend {
     targets: Vec<ComposeTarget>,
     health: GatedHealth,
     /// Found once; `None`: neither CLI runs here.
-    cli: tokio::sync::OnceCell<Option<Cli>>,
+    /// The Compose CLIs installed here, with their major versions.
+    clis: tokio::sync::OnceCell<Vec<(Cli, u32)>>,
 }
 
 impl ComposeTarget {
@@ -60,16 +61,29 @@ impl ComposeBackend {
             engine,
             targets,
             health: GatedHealth::default(),
-            cli: tokio::sync::OnceCell::new(),
+            clis: tokio::sync::OnceCell::new(),
         }
     }
 
-    async fn cli(&self) -> Result<&Cli, ComposeError> {
-        self.cli
-            .get_or_init(|| async { Cli::find().await.ok() })
-            .await
-            .as_ref()
-            .ok_or(ComposeError::NoCli)
+    /// The CLI of the major version that brought the container's project
+    /// up (its `com.docker.compose.version` label): v1 and v2 name and
+    /// label containers differently, so the other one would take over.
+    async fn cli(&self, c: &ContainerSummary) -> Result<&Cli, ComposeError> {
+        let installed = self.clis.get_or_init(Cli::installed).await;
+        let labels = c.labels.clone().unwrap_or_default();
+        let project = labels
+            .get("com.docker.compose.project")
+            .cloned()
+            .unwrap_or_default();
+        let service = labels
+            .get("com.docker.compose.service")
+            .cloned()
+            .unwrap_or_default();
+        Cli::choose(
+            installed,
+            labels.get("com.docker.compose.version").map(String::as_str),
+            &format!("-p {project} up -d --no-build {service}"),
+        )
     }
 
     /// The project's own inputs, when reachable from here; Err says why not.
@@ -87,7 +101,7 @@ impl ComposeBackend {
             t.env_file.as_deref(),
             &labels,
         )?;
-        self.cli().await?;
+        self.cli(c).await?;
         Ok(p)
     }
 
@@ -249,8 +263,14 @@ impl ComposeBackend {
         let dir = label("com.docker.compose.project.working_dir")
             .map(|d| format!(" in {d}"))
             .unwrap_or_default();
+        let v1 = label("com.docker.compose.version").is_some_and(|v| v.starts_with("1."));
+        let next = if v1 {
+            format!("`docker-compose up -d` (v1, which brought it up) leaves the rolled-back container as it is, but `--force-recreate` or any change to the service redeploys {cur_image}")
+        } else {
+            format!("the next `docker compose up -d` sees the image differ and redeploys {cur_image}")
+        };
         format!(
-            "the Compose inputs ({files}{dir}) still name {cur_image}: rbtui recreates the containers itself ({why}), so the next `docker compose up` redeploys {cur_image}; pin the version there (the image tag or the variable it reads) before anyone runs it"
+            "the Compose inputs ({files}{dir}) still name {cur_image}: rbtui recreates the containers itself ({why}), keeping Compose's labels; {next}; pin the version there (the image tag or the variable it reads) before anyone runs it"
         )
     }
 
@@ -341,7 +361,7 @@ impl ComposeBackend {
         let (compose_inputs, inputs_drift) = match self.project(t, &cs[0]).await {
             Ok(p) => (
                 Some(p.inputs(
-                    self.cli().await.map_err(|e| BackendError::Failed(e.to_string()))?,
+                    self.cli(&cs[0]).await.map_err(|e| BackendError::Failed(e.to_string()))?,
                     Self::manifest_pattern(t),
                 )),
                 None,
@@ -640,7 +660,7 @@ impl ComposeBackend {
     ) -> Result<StepDone, BackendError> {
         let refused = |e: ComposeError| BackendError::Refused(e.to_string());
         let p = self.project(t, c).await.map_err(refused)?;
-        let cli = self.cli().await.map_err(refused)?;
+        let cli = self.cli(c).await.map_err(refused)?;
         let now = p.inputs(cli, Self::manifest_pattern(t));
         if now.up != via {
             return Err(BackendError::Refused(format!(

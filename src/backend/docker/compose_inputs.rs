@@ -30,6 +30,19 @@ pub enum ComposeError {
     Spawn { cli: String, source: std::io::Error },
     #[error("{cli} exited {code}: {said}")]
     Exit { cli: String, code: String, said: String },
+    /// The project was brought up by another major version of Compose
+    /// than any installed here: v1 and v2 name containers differently
+    /// (`p_web_1` / `p-web-1`), so the other one's `up` recreates them all.
+    #[error(
+        "the project was brought up with Compose {made_by} (its containers' com.docker.compose.version label), and only {installed} is installed here: a v{other} `up` would recreate the containers under other names; install Compose v{major} and run `{command}` in the project's directory, or pin the version and run it by hand"
+    )]
+    OtherMajor {
+        made_by: String,
+        installed: String,
+        other: u32,
+        major: u32,
+        command: String,
+    },
 }
 
 /// How the Compose CLI is invoked on this machine: the v2 plugin
@@ -38,22 +51,66 @@ pub enum ComposeError {
 pub struct Cli(pub Vec<String>);
 
 impl Cli {
-    pub async fn find() -> Result<Cli, ComposeError> {
+    /// Every Compose CLI that runs here, with its major version
+    /// (`version --short`: `1.29.2`, `2.26.1`, `v2.20.2`).
+    pub async fn installed() -> Vec<(Cli, u32)> {
+        let mut out = Vec::new();
         for prog in [vec!["docker", "compose"], vec!["docker-compose"]] {
-            let ok = tokio::process::Command::new(prog[0])
+            let said = tokio::process::Command::new(prog[0])
                 .args(&prog[1..])
-                .arg("version")
-                .stdout(std::process::Stdio::null())
+                .args(["version", "--short"])
                 .stderr(std::process::Stdio::null())
-                .status()
-                .await
-                .is_ok_and(|s| s.success());
-            if ok {
-                return Ok(Cli(prog.into_iter().map(String::from).collect()));
-            }
+                .output()
+                .await;
+            let Some(o) = said.ok().filter(|o| o.status.success()) else {
+                continue;
+            };
+            let Some(major) = major_of(&String::from_utf8_lossy(&o.stdout)) else {
+                continue;
+            };
+            out.push((Cli(prog.into_iter().map(String::from).collect()), major));
         }
-        Err(ComposeError::NoCli)
+        out
     }
+
+    /// The CLI for a project brought up by Compose `made_by` (its
+    /// containers' label): one of the same major version; without a label,
+    /// the first installed. `up` (`-p P up -d --no-build S`) is what a
+    /// refusal tells to run, with the CLI of the right version.
+    pub fn choose<'a>(
+        installed: &'a [(Cli, u32)],
+        made_by: Option<&str>,
+        up: &str,
+    ) -> Result<&'a Cli, ComposeError> {
+        let Some((first, _)) = installed.first() else {
+            return Err(ComposeError::NoCli);
+        };
+        let Some(want) = made_by.and_then(major_of) else {
+            return Ok(first);
+        };
+        if let Some((c, _)) = installed.iter().find(|(_, m)| *m == want) {
+            return Ok(c);
+        }
+        let names: Vec<String> = installed
+            .iter()
+            .map(|(c, m)| format!("`{}` (v{m})", c.0.join(" ")))
+            .collect();
+        Err(ComposeError::OtherMajor {
+            made_by: made_by.unwrap_or_default().to_string(),
+            installed: names.join(" and "),
+            other: installed[0].1,
+            major: want,
+            command: format!(
+                "{} {up}",
+                if want == 1 { "docker-compose" } else { "docker compose" }
+            ),
+        })
+    }
+}
+
+/// `1.29.2`, `v2.26.1`, `2.20.2-desktop.1` → the major version.
+fn major_of(v: &str) -> Option<u32> {
+    v.trim().trim_start_matches('v').split('.').next()?.parse().ok()
 }
 
 /// The project as its containers (or the target's config) describe it.
@@ -418,5 +475,27 @@ mod tests {
         assert_eq!(read_var(&f, "WEB_VERSION").as_deref(), Some("v1"));
         restore(&edit("v3")).unwrap();
         assert_eq!(read_var(&f, "WEB_VERSION").as_deref(), Some("v3"));
+    }
+
+    /// The CLI of the major version that brought the project up; none of
+    /// it installed is a refusal naming the command to run, never the
+    /// other version (v1 `p_web_1` vs v2 `p-web-1`: it would take over).
+    #[test]
+    fn the_cli_is_the_one_that_brought_the_project_up() {
+        let v2 = Cli(vec!["docker".into(), "compose".into()]);
+        let v1 = Cli(vec!["docker-compose".into()]);
+        let both = vec![(v2.clone(), 2), (v1.clone(), 1)];
+        let up = "-p shop up -d --no-build web";
+        assert_eq!(Cli::choose(&both, Some("1.29.2"), up).unwrap(), &v1);
+        assert_eq!(Cli::choose(&both, Some("2.26.1"), up).unwrap(), &v2);
+        assert_eq!(Cli::choose(&both, None, up).unwrap(), &v2);
+        let only_v2 = vec![(v2, 2)];
+        let e = Cli::choose(&only_v2, Some("1.29.2"), up).unwrap_err();
+        assert!(
+            e.to_string().contains("install Compose v1 and run `docker-compose -p shop up -d --no-build web`"),
+            "{e}"
+        );
+        assert!(matches!(Cli::choose(&[], None, up), Err(ComposeError::NoCli)));
+        assert_eq!(major_of("v2.20.2-desktop.1"), Some(2));
     }
 }

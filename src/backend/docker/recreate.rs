@@ -17,10 +17,13 @@ use bollard::models::{
 };
 use std::collections::HashMap;
 
-/// Compose's hash of the service definition. Dropped on the new container:
-/// the definition did not change but the container no longer matches it, so
-/// the next `docker compose up` (v1 or v2) treats it as diverged, not as
-/// "up-to-date" while running another image than the file names.
+/// Compose's hash of the service definition, kept on the new container:
+/// the definition did not change, and without it Compose no longer owns the
+/// container (v2's `ps` does not list it, `down` leaves it running, the
+/// next `up` fails on its name). v1 hashes the image id in too, so its
+/// `up -d` leaves the rolled-back container as it is; v2 compares the
+/// image digest label (set to the new image below) and recreates what the
+/// file names.
 pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
 
 /// The create body for `old` on `image` (whose id is `image_id`).
@@ -58,7 +61,6 @@ pub fn body(
         .into_iter()
         .filter(|(k, v)| image_labels.get(k) != Some(v))
         .collect();
-    labels.remove(CONFIG_HASH);
     // Compose v2 records the image id it created from; v1 does not.
     if let Some(v) = labels.get_mut("com.docker.compose.image") {
         *v = image_id.to_string();
@@ -203,7 +205,7 @@ mod tests {
         assert_eq!(b.env.unwrap(), ["APP_MODE=shop"]);
         let labels = b.labels.unwrap();
         assert!(!labels.contains_key("org.opencontainers.image.version"));
-        assert!(!labels.contains_key(CONFIG_HASH));
+        assert_eq!(labels[CONFIG_HASH], "f5ad", "Compose keeps owning it");
         assert_eq!(labels["com.docker.compose.service"], "web");
         let e = &b.networking_config.unwrap().endpoints_config.unwrap()["shop_back"];
         assert_eq!(e.aliases.as_deref().unwrap(), ["web", "shopweb"]);

@@ -968,6 +968,47 @@ fn the_crash_loops_evidence_is_read_with_the_previous_containers_logs() {
     assert!(fake.patches().is_empty(), "reading evidence changes nothing");
 }
 
+/// Without a kubelet the API server answers pods/log with 500 and its
+/// dial error: that is no log. Each log is reported as not readable, the
+/// status and events are saved; and when the kubelet hangs, each log is
+/// given up on its own deadline, the rest kept.
+#[test]
+fn an_unreadable_log_is_said_never_saved_as_a_log() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = rt();
+    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
+    fake.state.lock().unwrap().kubelet = Some(None);
+    let files = rt.block_on(b.evidence("catalog")).unwrap().unwrap();
+    let (kept, unread): (Vec<_>, Vec<_>) = files.iter().partition(|f| f.unread.is_none());
+    let kept: Vec<&str> = kept.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(kept, ["pods.txt", "events.txt"]);
+    assert_eq!(unread.len(), 3, "{files:?}");
+    for f in &unread {
+        assert!(f.text.is_empty(), "an error answer is not a log: {}", f.text);
+        assert!(
+            f.unread.as_deref().unwrap().contains("no such host"),
+            "{:?}",
+            f.unread
+        );
+    }
+
+    fake.state.lock().unwrap().kubelet = Some(Some(std::time::Duration::from_secs(30)));
+    let t0 = std::time::Instant::now();
+    let files = rt.block_on(b.evidence("catalog")).unwrap().unwrap();
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(12),
+        "the logs are given up together on their own deadline: {:?}",
+        t0.elapsed()
+    );
+    assert!(files.iter().any(|f| f.name == "pods.txt" && f.unread.is_none()));
+    let timed_out = files
+        .iter()
+        .filter(|f| f.unread.as_deref().is_some_and(|w| w.contains("did not send the log within 8s")))
+        .count();
+    assert_eq!(timed_out, 3, "{files:?}");
+}
+
 /// A Deployment running `:latest` from a real registry (Debian's
 /// `docker-registry`) through the API double, with the registry layer;
 /// the re-tag plan to revision 2's build, and both digests.

@@ -275,4 +275,6 @@ pub struct SavedEvidence {
     pub bytes: usize,
     /// Only the tail was kept (the file's cap).
     pub cut: bool,
+    /// Not saved: the part could not be read, and why (no file written).
+    pub unread: Option<String>,
 }

@@ -93,44 +93,7 @@ pub(super) fn saved(
             vec![],
             None,
         ),
-        Some(Ok(files)) => {
-            let lines = files
-                .iter()
-                .map(|f| {
-                    let name = f.path.rsplit('/').next().unwrap_or(&f.path);
-                    format!(
-                        "evidence: [{name}]({}) — {} ({} bytes{})",
-                        f.path,
-                        f.what,
-                        f.bytes,
-                        if f.cut { ", tail kept" } else { "" }
-                    )
-                })
-                .collect();
-            record(
-                s,
-                fx,
-                EntryKind::Evidence,
-                Some(target.clone()),
-                format!(
-                    "saved what the failing revision left ({why}): {} file(s) beside the note",
-                    files.len()
-                ),
-                lines,
-                None,
-            );
-            let names: Vec<&str> = files
-                .iter()
-                .map(|f| f.path.rsplit('/').next().unwrap_or(&f.path))
-                .collect();
-            auto_tick(
-                s,
-                fx,
-                &target,
-                AutoEvent::EvidenceSaved,
-                Some(names.join(", ")),
-            );
-        }
+        Some(Ok(files)) => record_saved(s, fx, &target, &why, &files),
         Some(Err(e)) => {
             let text = format!("evidence NOT saved ({why}): {e}");
             record(
@@ -146,6 +109,53 @@ pub(super) fn saved(
         }
     }
     plan.filter(|&id| release(s, id))
+}
+
+/// Records what was saved and what could not be read, each on its own
+/// line; the step is ticked naming only the files saved, and stays open
+/// (said why) when nothing was.
+fn record_saved(s: &mut State, fx: &mut Vec<Effect>, target: &str, why: &str, files: &[SavedEvidence]) {
+    let (kept, unread): (Vec<&SavedEvidence>, Vec<&SavedEvidence>) =
+        files.iter().partition(|f| f.unread.is_none());
+    let mut lines: Vec<String> = kept
+        .iter()
+        .map(|f| {
+            let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+            format!(
+                "evidence: [{name}]({}) — {} ({} bytes{})",
+                f.path,
+                f.what,
+                f.bytes,
+                if f.cut { ", tail kept" } else { "" }
+            )
+        })
+        .collect();
+    lines.extend(unread.iter().map(|f| {
+        format!(
+            "NOT saved: {} — not readable: {}",
+            f.what,
+            f.unread.as_deref().unwrap_or_default()
+        )
+    }));
+    let missing = if unread.is_empty() {
+        String::new()
+    } else {
+        format!("; {} part(s) not readable", unread.len())
+    };
+    let text = format!(
+        "saved what the failing revision left ({why}): {} file(s) beside the note{missing}",
+        kept.len()
+    );
+    record(s, fx, EntryKind::Evidence, Some(target.into()), text.clone(), lines, None);
+    if kept.is_empty() {
+        not_ticked(s, fx, target, AutoEvent::EvidenceSaved, text);
+        return;
+    }
+    let names: Vec<&str> = kept
+        .iter()
+        .map(|f| f.path.rsplit('/').next().unwrap_or(&f.path))
+        .collect();
+    auto_tick(s, fx, target, AutoEvent::EvidenceSaved, Some(names.join(", ")));
 }
 
 /// The run stops waiting for its evidence; false if it was not waiting.
@@ -193,4 +203,61 @@ pub(super) fn waited_too_long(s: &mut State, fx: &mut Vec<Effect>) -> Vec<PlanId
         }
     }
     free
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testkit::{said, web};
+
+    fn file(path: &str, unread: Option<&str>) -> SavedEvidence {
+        SavedEvidence {
+            path: path.into(),
+            what: "log of the crashed web container in web-1".into(),
+            bytes: if unread.is_some() { 0 } else { 120 },
+            cut: false,
+            unread: unread.map(str::to_string),
+        }
+    }
+
+    /// An unreadable part is said on its own line, never counted; the
+    /// step is ticked naming only what was saved, and stays open when
+    /// nothing was.
+    #[test]
+    fn what_could_not_be_read_is_said_and_never_ticked() {
+        let books = crate::runbook::load_all(None).unwrap();
+        let with_books = || {
+            let mut s = web();
+            s.runbooks = books.clone();
+            s
+        };
+        let mut s = with_books();
+        let mut fx = Vec::new();
+        let files = vec![
+            file("n.md.evidence/pods.txt", None),
+            file("", Some("Argo CD server error 500: no such host")),
+        ];
+        saved(&mut s, "web".into(), None, "before the rollback".into(), Some(Ok(files)), &mut fx);
+        let text = said(&fx);
+        assert!(text.contains("1 file(s) beside the note; 1 part(s) not readable"), "{text}");
+        let entry = crate::core::testkit::records(&fx)
+            .into_iter()
+            .find(|e| e.text.starts_with("saved what"))
+            .unwrap();
+        assert!(
+            entry.details.iter().any(|d| d.starts_with("NOT saved: log of the crashed web container in web-1 — not readable: Argo CD server error 500")),
+            "{:?}",
+            entry.details
+        );
+        let tick = s.checklist("web").and_then(|c| c.values().find(|t| t.auto).cloned());
+        assert_eq!(tick.and_then(|t| t.evidence).as_deref(), Some("pods.txt"));
+
+        let mut s = with_books();
+        let mut fx = Vec::new();
+        saved(&mut s, "web".into(), None, "before the rollback".into(), Some(Ok(vec![file("", Some("timeout"))])), &mut fx);
+        assert!(
+            s.checklist("web").is_none_or(|c| c.values().all(|t| !t.auto)),
+            "nothing saved, nothing ticked"
+        );
+    }
 }

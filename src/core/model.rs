@@ -552,6 +552,22 @@ pub struct EvidenceFile {
     /// What it holds, in words, for the note.
     pub what: String,
     pub text: String,
+    /// A part that could not be read, and why: said in the note, never
+    /// written as a file nor counted as evidence (an error answer is not
+    /// a log).
+    pub unread: Option<String>,
+}
+
+impl EvidenceFile {
+    /// A part the platform did not give: `what` it would have held, `why`.
+    pub fn unread(name: impl Into<String>, what: impl Into<String>, why: String) -> EvidenceFile {
+        EvidenceFile {
+            name: name.into(),
+            what: what.into(),
+            text: String::new(),
+            unread: Some(why),
+        }
+    }
 }
 
 /// A health snapshot of one target. Counts are what the platform reports;

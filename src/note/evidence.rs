@@ -28,6 +28,16 @@ pub fn write(
         .unwrap_or_default();
     let mut out = Vec::new();
     for f in files {
+        if let Some(why) = &f.unread {
+            out.push(SavedEvidence {
+                path: String::new(),
+                what: f.what.clone(),
+                bytes: 0,
+                cut: false,
+                unread: Some(why.clone()),
+            });
+            continue;
+        }
         let base = safe(&format!("{stamp}-{target}-{}", f.name));
         let (text, cut) = capped(&crate::note::render::redact(&f.text));
         let (name, mut file) = create_new(dir, &base)?;
@@ -40,6 +50,7 @@ pub fn write(
             what: f.what.clone(),
             bytes: text.len(),
             cut,
+            unread: None,
         });
     }
     // The folder's entry itself, so the files are found after a crash.
@@ -115,6 +126,7 @@ mod tests {
 
     fn file(name: &str, text: &str) -> EvidenceFile {
         EvidenceFile {
+            unread: None,
             name: name.into(),
             what: "w".into(),
             text: text.into(),

@@ -84,6 +84,11 @@ pub struct K8s {
     /// the registry then): the new pods of a restart run it. `None`: the
     /// node keeps its cached image, as with imagePullPolicy IfNotPresent.
     pub pull_digest: Option<String>,
+    /// How pods/log answers when the API server cannot reach the kubelet:
+    /// `Some(None)` a 500 as the API server sends it (its proxy error),
+    /// `Some(Some(d))` an answer that takes `d` (a kubelet that hangs on
+    /// TLS).
+    pub kubelet: Option<Option<Duration>>,
 }
 
 impl K8s {
@@ -463,6 +468,7 @@ pub fn empty() -> K8s {
         rollout: None,
         last_bookmark: Instant::now(),
         previous_logs: BTreeMap::new(),
+        kubelet: None,
         log_requests: Vec::new(),
         pull_digest: None,
     }
@@ -719,6 +725,23 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
 /// `tailLines` and `limitBytes` cut the text; `timestamps` prefixes lines.
 fn pod_log(s: &mut K8s, r: &Req) -> Resp {
     s.log_requests.push(format!("{}?{}", r.path, r.query));
+    match s.kubelet {
+        // The API server proxies logs from the kubelet; without one it
+        // answers 500 with the dial error (as a v1.24 server with no node).
+        Some(None) => {
+            return refusal(
+                500,
+                "InternalError",
+                "Get \"https://node-1:10250/containerLogs/shop/catalog/catalog?previous=true\": dial tcp: lookup node-1 on 10.96.0.10:53: no such host",
+            );
+        }
+        Some(Some(d)) => {
+            let mut out = refusal(500, "InternalError", "net/http: TLS handshake timeout");
+            out.delay = d;
+            return out;
+        }
+        None => {}
+    }
     let Some((_, ns, Some(pod))) = parse_path(r.path.trim_end_matches("/log")) else {
         return refusal(
             404,

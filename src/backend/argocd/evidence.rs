@@ -87,6 +87,7 @@ impl ArgoBackend {
         let mut out = Vec::new();
         let tree = self.get_tree(t).await?;
         out.push(EvidenceFile {
+            unread: None,
             name: "resources.txt".into(),
             what: "resources that are not Healthy, as Argo CD reports them".into(),
             text: tree
@@ -98,13 +99,15 @@ impl ArgoBackend {
             .client
             .get_json::<Value>(&format!("/api/v1/applications/{}/events", t.app), &q, "get", &object)
             .await;
-        out.push(EvidenceFile {
-            name: "events.txt".into(),
-            what: "the application's events".into(),
-            text: match events {
-                Ok(l) => events_text(&l),
-                Err(e) => format!("the events could not be read: {}\n", BackendError::from(e)),
+        let what = "the application's events";
+        out.push(match events {
+            Ok(l) => EvidenceFile {
+                unread: None,
+                name: "events.txt".into(),
+                what: what.into(),
+                text: events_text(&l),
             },
+            Err(e) => EvidenceFile::unread("events.txt", what, BackendError::from(e).to_string()),
         });
         let pods: Vec<&Node> = tree
             .iter()
@@ -122,14 +125,16 @@ impl ArgoBackend {
                 ("tailLines", TAIL_LINES.to_string()),
             ]);
             let path = format!("/api/v1/applications/{}/logs", t.app);
-            let text = match self.client.call(Method::GET, &path, &lq, None, "get", &object).await {
-                Ok(b) => log_text(&b),
-                Err(e) => format!("the previous log could not be read: {}\n", BackendError::from(e)),
-            };
-            out.push(EvidenceFile {
-                name: format!("logs-{}-previous.log", p.name),
-                what: format!("previous log of degraded pod {} (last {TAIL_LINES} lines)", p.name),
-                text,
+            let name = format!("logs-{}-previous.log", p.name);
+            let what = format!("previous log of degraded pod {} (last {TAIL_LINES} lines)", p.name);
+            out.push(match self.client.call(Method::GET, &path, &lq, None, "get", &object).await {
+                Ok(b) => EvidenceFile {
+                    unread: None,
+                    name,
+                    what,
+                    text: log_text(&b),
+                },
+                Err(e) => EvidenceFile::unread(name, what, BackendError::from(e).to_string()),
             });
         }
         Ok(out)

@@ -39,6 +39,7 @@ pub fn files(s: &Service, now: DateTime<Utc>) -> Vec<EvidenceFile> {
         .map(|i| format!("{name}-{}-{i}", cur.digest.trim_start_matches("sha256:").chars().take(10).collect::<String>()))
         .collect();
     let file = |name: String, what: &str, text: String| EvidenceFile {
+        unread: None,
         name,
         what: what.into(),
         text,

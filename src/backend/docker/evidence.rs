@@ -75,21 +75,27 @@ pub async fn swarm(engine: &Engine, service: &str, tasks: &[Task]) -> Vec<Eviden
     let path = format!(
         "/services/{service}/logs?stdout=1&stderr=1&timestamps=1&tail={TAIL}"
     );
+    let (name, what) = (
+        format!("logs-{service}.log"),
+        format!("the service's log through the manager (last {TAIL} lines per task)"),
+    );
     let log = match raw_get_bytes(&engine.host, &path, "application/vnd.docker.multiplexed-stream").await {
-        Ok(b) => demux(&b),
-        Err(e) => format!("the service log could not be read: {e}\n"),
+        Ok(b) => EvidenceFile {
+            unread: None,
+            name,
+            what,
+            text: demux(&b),
+        },
+        Err(e) => EvidenceFile::unread(name, what, e.to_string()),
     };
     vec![
         EvidenceFile {
+            unread: None,
             name: "tasks.txt".into(),
             what: format!("the service's tasks and their errors ({} tasks)", tasks.len()),
             text: tasks_text(tasks),
         },
-        EvidenceFile {
-            name: format!("logs-{service}.log"),
-            what: format!("the service's log through the manager (last {TAIL} lines per task)"),
-            text: log,
-        },
+        log,
     ]
 }
 
@@ -151,6 +157,7 @@ pub async fn compose(
     containers: &[ContainerInspectResponse],
 ) -> Result<Vec<EvidenceFile>, BackendError> {
     let mut out = vec![EvidenceFile {
+        unread: None,
         name: "containers.txt".into(),
         what: format!("state of the {} container(s)", containers.len()),
         text: containers.iter().map(container_text).collect(),
@@ -180,15 +187,30 @@ pub async fn compose(
             Ok(())
         })
         .await;
-        match read {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => text.push_str(&format!("\nthe log could not be read to its end: {e}\n")),
-            Err(_) => text.push_str("\nthe engine did not send the whole log within 10 s\n"),
-        }
-        out.push(EvidenceFile {
-            name: format!("logs-{name}.log"),
-            what: format!("log of container {name} (last {TAIL} lines)"),
-            text,
+        let (file, what) = (
+            format!("logs-{name}.log"),
+            format!("log of container {name} (last {TAIL} lines)"),
+        );
+        // Nothing read is no log; a log cut short keeps what came, said.
+        let failed = match read {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("the log could not be read to its end: {e}")),
+            Err(_) => Some("the engine did not send the whole log within 10 s".to_string()),
+        };
+        out.push(match failed {
+            Some(why) if text.is_empty() => EvidenceFile::unread(file, what, why),
+            Some(why) => EvidenceFile {
+                unread: None,
+                name: file,
+                what,
+                text: format!("{text}\n{why}\n"),
+            },
+            None => EvidenceFile {
+                unread: None,
+                name: file,
+                what,
+                text,
+            },
         });
     }
     Ok(out)

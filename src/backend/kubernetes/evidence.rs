@@ -15,6 +15,9 @@ use std::time::Duration;
 pub const TAIL_LINES: u32 = 200;
 /// Bytes the API server may send per log (`limitBytes`).
 pub const LIMIT_BYTES: u32 = 256 * 1024;
+/// Each log's own deadline, well inside the core's bound on the whole
+/// evidence (the logs are read together).
+const LOG_WITHIN: Duration = Duration::from_secs(8);
 /// Crashed containers whose logs are read: one tells the story, a few
 /// show whether all crash alike; dozens would only slow the rollback.
 pub const MAX_LOGS: usize = 3;
@@ -144,6 +147,7 @@ impl KubeBackend {
         names.extend(src.rss.iter().filter_map(|r| r["metadata"]["name"].as_str()));
         names.extend(pods.iter().filter_map(|p| p["metadata"]["name"].as_str()));
         let mut out = vec![EvidenceFile {
+            unread: None,
             name: "pods.txt".into(),
             what: format!("status of the {} pod(s)", pods.len()),
             text: pods_text(&pods),
@@ -152,37 +156,44 @@ impl KubeBackend {
             Some(evs) => {
                 let evs: Vec<&Value> = evs.iter().map(|e| e.as_ref()).collect();
                 out.push(EvidenceFile {
+                    unread: None,
                     name: "events.txt".into(),
                     what: "Warning events of the Deployment, its ReplicaSets and pods".into(),
                     text: events_text(&evs, &names),
                 });
             }
             None => out.push(EvidenceFile {
+                unread: None,
                 name: "events.txt".into(),
                 what: "events NOT read".into(),
                 text: "rbtui's identity may not list events in this namespace\n".into(),
             }),
         }
-        for (pod, c) in crashed(&pods).into_iter().take(MAX_LOGS) {
+        // Together, each under its own deadline: a kubelet that hangs
+        // costs one log, not the status and events already read.
+        let logs = crashed(&pods).into_iter().take(MAX_LOGS).map(|(pod, c)| async move {
             let path = format!(
                 "/api/v1/namespaces/{}/pods/{}/log?container={}&previous=true&tailLines={TAIL_LINES}&limitBytes={LIMIT_BYTES}&timestamps=true",
                 t.namespace,
                 urlencode(&pod),
                 urlencode(&c)
             );
-            let text = match self.get_text(&path).await {
-                Ok(l) => l,
-                // Said in the file: a missing log is a fact too.
-                Err(e) => format!("the previous log could not be read: {e}\n"),
-            };
-            out.push(EvidenceFile {
-                name: format!("logs-{pod}-{c}-previous.log"),
-                what: format!(
-                    "log of the crashed {c} container in {pod} (previous instance, last {TAIL_LINES} lines)"
-                ),
-                text,
-            });
-        }
+            let name = format!("logs-{pod}-{c}-previous.log");
+            let what = format!(
+                "log of the crashed {c} container in {pod} (previous instance, last {TAIL_LINES} lines)"
+            );
+            match self.get_text(&path).await {
+                Ok(text) => EvidenceFile {
+                    unread: None,
+                    name,
+                    what,
+                    text,
+                },
+                // An error answer is not a log: said, never saved as one.
+                Err(e) => EvidenceFile::unread(name, what, e.to_string()),
+            }
+        });
+        out.extend(futures::future::join_all(logs).await);
         Ok(out)
     }
 
@@ -190,10 +201,13 @@ impl KubeBackend {
         let req = http::Request::get(path)
             .body(Vec::new())
             .map_err(|e| BackendError::Failed(e.to_string()))?;
-        tokio::time::timeout(Duration::from_secs(15), self.client.request_text(req))
+        tokio::time::timeout(LOG_WITHIN, self.client.request_text(req))
             .await
             .map_err(|_| {
-                BackendError::Timeout("the API server did not send the log within 15s".into())
+                BackendError::Timeout(format!(
+                    "the API server did not send the log within {}s (the kubelet did not answer)",
+                    LOG_WITHIN.as_secs()
+                ))
             })?
             .map_err(|e| super::describe(&e, "get", "pods/log"))
     }

@@ -688,6 +688,31 @@ fn a_server_that_keeps_its_watches_open_but_answers_nothing_else_is_down() {
     );
 }
 
+/// After an outage the server answers again, but the shared watches are
+/// still failing (refused, or waiting out their reconnect backoff): their
+/// last error is not what the server says now. Health is read directly,
+/// at once, and says the server answers.
+#[test]
+fn a_server_that_answers_again_is_said_at_once_while_its_watches_reconnect() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, b) = watched(&fake, dir.path());
+    fake.state.lock().unwrap().refuse_watches = true;
+    fake.close_watches();
+    // The watches see their streams end and their reconnects refused.
+    let t0 = std::time::Instant::now();
+    while b.watching("catalog") {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "the watch never failed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let h = rt.block_on(b.health_all()).remove(0);
+    let h = h.expect("the server answers: a direct read, not the watch's last error");
+    assert_eq!(h.desired, 3, "{h:?}");
+    let h = rt.block_on(b.health("catalog")).expect("a single read too");
+    assert_eq!(h.desired, 3);
+}
+
 #[test]
 fn without_a_config_a_kubeconfig_offers_its_current_namespace() {
     let fake = k8s_server::start();

@@ -89,6 +89,10 @@ pub struct K8s {
     /// `Some(Some(d))` an answer that takes `d` (a kubelet that hangs on
     /// TLS).
     pub kubelet: Option<Option<Duration>>,
+    /// New watches are refused (503) while plain reads are answered: the
+    /// first minutes after an API server restart, as a client whose
+    /// watch reconnect is still in its backoff sees them.
+    pub refuse_watches: bool,
 }
 
 impl K8s {
@@ -469,6 +473,7 @@ pub fn empty() -> K8s {
         last_bookmark: Instant::now(),
         previous_logs: BTreeMap::new(),
         kubelet: None,
+        refuse_watches: false,
         log_requests: Vec::new(),
         pull_digest: None,
     }
@@ -564,6 +569,9 @@ fn list_or_watch(s: &mut K8s, r: &Req, res: &str, ns: &str) -> Resp {
             delay: s.slow_list,
             stream: None,
         };
+    }
+    if s.refuse_watches {
+        return refusal(503, "ServiceUnavailable", "the watch cache is not ready");
     }
     let from: u64 = param(r, "resourceVersion")
         .and_then(|v| v.parse().ok())

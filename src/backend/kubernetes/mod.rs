@@ -683,10 +683,10 @@ impl Backend for KubeBackend {
                             }
                         }
                     }
-                    cache::Ready::Failing(why) => {
-                        out.extend(mine.iter().map(|t| (t.name.as_str(), Err(why.clone()))));
-                    }
-                    cache::Ready::NotYet => direct.extend(mine),
+                    // The namespace's probe answered: a failing watch's error
+                    // is older than that answer; read directly until the
+                    // watch is back.
+                    cache::Ready::Failing(_) | cache::Ready::NotYet => direct.extend(mine),
                 }
             }
             let reads = direct.iter().map(|t| async move {

@@ -212,8 +212,10 @@ impl KubeBackend {
                     Self::what(t)
                 ))
             })),
-            Ready::Failing(why) => Err(why),
-            Ready::NotYet => self.direct(t).await,
+            // The probe just answered: the watch's error is from before
+            // (its reconnect is refused or still backing off). What the
+            // server says now is read directly.
+            Ready::Failing(_) | Ready::NotYet => self.direct(t).await,
         }
     }
 

@@ -713,6 +713,33 @@ fn a_server_that_answers_again_is_said_at_once_while_its_watches_reconnect() {
     assert_eq!(h.desired, 3);
 }
 
+/// `kubectl delete deployment`: the watch sees it go, and health says
+/// so at once as its own kind (deleted, with when), never the last health.
+#[test]
+fn a_deleted_deployment_is_said_deleted_at_once() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, b) = watched(&fake, dir.path());
+    assert!(rt.block_on(b.health_all()).remove(0).is_ok());
+    fake.state.lock().unwrap().delete_deployment();
+    let t0 = std::time::Instant::now();
+    let e = loop {
+        match rt.block_on(b.health_all()).remove(0) {
+            Err((_, e)) => break e,
+            Ok(_) => {
+                assert!(t0.elapsed() < std::time::Duration::from_secs(3), "still read as there");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    };
+    assert!(matches!(e, BackendError::Gone(_)), "{e:?}");
+    assert!(
+        e.to_string().starts_with("deployments.apps \"catalog\" in namespace shop deleted at ")
+            && e.to_string().ends_with("(seen by the watch)"),
+        "{e}"
+    );
+}
+
 #[test]
 fn without_a_config_a_kubeconfig_offers_its_current_namespace() {
     let fake = k8s_server::start();

@@ -10,6 +10,10 @@ pub enum BackendError {
     /// The object (target, revision, image tag) is not there.
     #[error("{0}")]
     NotFound(String),
+    /// The target's object was deleted (a watch saw it go): not an outage,
+    /// and its last health is not current.
+    #[error("{0}")]
+    Gone(String),
     /// The identity is known but lacks a right: acting would fail too.
     #[error("{0}")]
     Forbidden(String),
@@ -89,6 +93,7 @@ impl BackendError {
         use BackendError::*;
         match self {
             NotFound(m) => NotFound(f(m)),
+            Gone(m) => Gone(f(m)),
             Forbidden(m) => Forbidden(f(m)),
             Unauthorized(m) => Unauthorized(f(m)),
             Unreachable(m) => Unreachable(f(m)),

@@ -150,6 +150,9 @@ pub struct TargetRow {
     /// Reads fail since then: outages and recoveries go to the note as
     /// they happen.
     pub down_since: Option<DateTime<Utc>>,
+    /// The platform no longer has the target's object: since when, and
+    /// what said so. Its verdict is that, never its last health.
+    pub deleted: Option<(DateTime<Utc>, String)>,
     /// Recent 5xx rate and p95, oldest first, for sparklines.
     pub trend: Trend,
     /// Judged from `health` at the last tick (it ages with the clock).

@@ -13,7 +13,14 @@ use super::verdict::Severity;
 pub(super) fn reverdict(s: &mut State) {
     let (t, now) = (s.settings.thresholds, s.now);
     for row in s.table.values_mut() {
-        row.verdict = row.health.as_ref().map(|h| verdict::evaluate(h, &t, now));
+        row.verdict = match &row.deleted {
+            Some((at, why)) => Some(verdict::Verdict {
+                severity: Severity::Critical,
+                reasons: vec![format!("deleted (at {}: {why})", super::fmt::hms(*at))],
+                stale: false,
+            }),
+            None => row.health.as_ref().map(|h| verdict::evaluate(h, &t, now)),
+        };
     }
     reorder(s);
 }
@@ -219,6 +226,16 @@ pub(super) fn health_updated(s: &mut State, hs: Vec<super::model::Health>, fx: &
         if s.row_mut(&h.target).health_error.take().is_some() {
             changed = true;
         }
+        if let Some((at, _)) = s.row_mut(&h.target).deleted.take() {
+            changed = true;
+            let text = format!(
+                "{} exists again (deleted at {}, read at {})",
+                h.target,
+                super::fmt::hms(at),
+                super::fmt::hms(h.observed_at)
+            );
+            record(s, fx, EntryKind::Source, Some(h.target.clone()), text, vec![], None);
+        }
         if let Some(since) = s.row_mut(&h.target).down_since.take() {
             let text = format!(
                 "{} answers again (reads failed from {} to {})",
@@ -245,6 +262,32 @@ pub(super) fn health_updated(s: &mut State, hs: Vec<super::model::Health>, fx: &
     changed
 }
 
+/// The target's object is gone: said once, at once; its last health is
+/// dropped (never shown as current) and its verdict says deleted.
+fn deleted(
+    s: &mut State,
+    target: String,
+    error: super::error::BackendError,
+    fx: &mut Vec<Effect>,
+) -> bool {
+    if s.row(&target).is_some_and(|r| r.deleted.is_some()) {
+        return false;
+    }
+    let now = s.now;
+    let last = s
+        .health(&target)
+        .map(|h| format!("; its last health ({}/{} ready at {}) is not current", h.ready, h.desired, super::fmt::hms(h.observed_at)))
+        .unwrap_or_default();
+    let text = format!("{target} was deleted: {error}{last}");
+    record(s, fx, EntryKind::Source, Some(target.clone()), text, vec![], None);
+    let row = s.row_mut(&target);
+    row.deleted = Some((now, error.to_string()));
+    row.health = None;
+    row.health_error = Some(error);
+    reverdict(s);
+    true
+}
+
 /// A read failed: its data ages; the outage is recorded once, when it
 /// starts (with the last answer's time).
 pub(super) fn health_failed(
@@ -253,6 +296,12 @@ pub(super) fn health_failed(
     error: super::error::BackendError,
     fx: &mut Vec<Effect>,
 ) -> bool {
+    use super::error::BackendError::{Gone, NotFound};
+    // Gone, or not found where it was read before: deleted, not an outage.
+    let had = s.health(&target).is_some();
+    if matches!(error, Gone(_)) || (had && matches!(error, NotFound(_))) {
+        return deleted(s, target, error, fx);
+    }
     if s.row(&target).is_none_or(|row| row.down_since.is_none()) {
         let now = s.now;
         s.row_mut(&target).down_since = Some(now);
@@ -268,4 +317,38 @@ pub(super) fn health_failed(
         .replace(error.clone())
         .as_ref()
         != Some(&error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::error::BackendError;
+    use crate::core::testkit::{health, said, web};
+
+    /// Deleted is its own verdict, said once and at once; the last health
+    /// is never shown as current; the target coming back is said too.
+    #[test]
+    fn a_deleted_target_is_never_its_last_health() {
+        let mut s = web();
+        let mut fx = Vec::new();
+        let gone = BackendError::Gone("deployments.apps \"web\" deleted at 03:00:05Z (seen by the watch)".into());
+        assert!(health_failed(&mut s, "web".into(), gone.clone(), &mut fx));
+        assert!(s.health("web").is_none(), "no OK 3/3 from before");
+        let v = s.verdict("web").unwrap();
+        assert_eq!(v.severity, Severity::Critical);
+        assert!(v.reasons[0].starts_with("deleted (at "), "{:?}", v.reasons);
+        assert!(said(&fx).contains("web was deleted: deployments.apps \"web\" deleted at 03:00:05Z (seen by the watch); its last health (3/3 ready at "), "{}", said(&fx));
+        let mut fx = Vec::new();
+        assert!(!health_failed(&mut s, "web".into(), gone, &mut fx), "said once");
+        assert!(fx.is_empty());
+        // A plain 404 where it was read before is deleted too.
+        let mut s = web();
+        health_failed(&mut s, "web".into(), BackendError::NotFound("not found (404)".into()), &mut Vec::new());
+        assert!(s.row("web").unwrap().deleted.is_some());
+        // It comes back.
+        let mut fx = Vec::new();
+        health_updated(&mut s, vec![health("web", 3, 3, "r/web:b")], &mut fx);
+        assert!(s.row("web").unwrap().deleted.is_none());
+        assert!(said(&fx).contains("web exists again"), "{}", said(&fx));
+    }
 }

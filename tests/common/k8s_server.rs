@@ -172,6 +172,38 @@ impl K8s {
         self.log.push((self.rv, k, kind, o));
     }
 
+    /// `kubectl delete deployment catalog`: the Deployment goes, and the
+    /// garbage collector deletes its ReplicaSets and their pods after it
+    /// (background propagation), each a DELETED event on the watches.
+    pub fn delete_deployment(&mut self) {
+        self.commit(key("deployments", "shop", "catalog"), None);
+        let owned = |o: &Value, owner: &str| {
+            o["metadata"]["ownerReferences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|r| r["name"] == owner)
+        };
+        let rss: Vec<String> = self
+            .of("replicasets", "shop")
+            .iter()
+            .filter(|r| owned(r, "catalog"))
+            .filter_map(|r| r["metadata"]["name"].as_str().map(str::to_string))
+            .collect();
+        for rs in &rss {
+            let pods: Vec<String> = self
+                .of("pods", "shop")
+                .iter()
+                .filter(|p| owned(p, rs))
+                .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_string))
+                .collect();
+            for p in pods {
+                self.commit(key("pods", "shop", &p), None);
+            }
+            self.commit(key("replicasets", "shop", rs), None);
+        }
+    }
+
     /// Ends every open watch and compacts the history they would resume
     /// from: their re-watch gets 410 Gone.
     pub fn compact_and_end_watches(&mut self) {

@@ -100,6 +100,8 @@ struct Feed {
     last_ok: Option<Instant>,
     failing: Option<(Instant, BackendError)>,
     forbidden: Option<BackendError>,
+    /// Objects the watch saw deleted, and when (until they reappear).
+    deleted: BTreeMap<String, chrono::DateTime<chrono::Utc>>,
 }
 
 impl Feed {
@@ -133,6 +135,10 @@ pub struct View<'a> {
 }
 
 impl View<'_> {
+    /// When the watch saw `name` deleted, if it did (and it is not back).
+    pub fn deleted_at(&self, res: Res, name: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.feeds[res as usize].deleted.get(name).copied()
+    }
     pub fn get(&self, res: Res, name: &str) -> Option<&Stored> {
         self.feeds[res as usize]
             .objects
@@ -292,13 +298,21 @@ async fn feed(
                     f.fresh.get_or_insert_default().insert(name, Arc::new(o));
                 }
                 Ok(Event::InitDone) => {
-                    f.objects = f.fresh.take().unwrap_or_default();
+                    let objects = f.fresh.take().unwrap_or_default();
+                    // Gone during a re-list: deleted too.
+                    let now = chrono::Utc::now();
+                    for name in f.objects.keys().filter(|n| !objects.contains_key(*n)) {
+                        f.deleted.insert(name.clone(), now);
+                    }
+                    f.deleted.retain(|n, _| !objects.contains_key(n));
+                    f.objects = objects;
                     f.synced = true;
                     f.forbidden = None;
                     f.last_ok = Some(Instant::now());
                     seen = Some((String::new(), None));
                 }
                 Ok(Event::Apply((name, o))) => {
+                    f.deleted.remove(&name);
                     let owner = o.owner.as_deref().map(str::to_string);
                     f.objects.insert(name.clone(), Arc::new(o));
                     f.last_ok = Some(Instant::now());
@@ -306,6 +320,7 @@ async fn feed(
                 }
                 Ok(Event::Delete((name, o))) => {
                     f.objects.remove(&name);
+                    f.deleted.insert(name.clone(), chrono::Utc::now());
                     f.last_ok = Some(Instant::now());
                     seen = Some((name, o.owner.as_deref().map(str::to_string)));
                 }

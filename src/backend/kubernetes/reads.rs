@@ -205,6 +205,17 @@ impl KubeBackend {
             .with(&t.namespace, |v| Index::new(v).sources(t, stamp))
         {
             Ready::Ready(Some(s)) => Ok(s),
+            // Deleted, as the watch saw it go: said so at once.
+            Ready::Ready(None) if let Ready::Ready(Some(at)) = self
+                .caches
+                .with(&t.namespace, |v| v.deleted_at(super::cache::Res::Deployments, &t.deployment)) =>
+            {
+                Err(BackendError::Gone(format!(
+                    "{} deleted at {} (seen by the watch)",
+                    Self::what(t),
+                    at.format("%H:%M:%SZ")
+                )))
+            }
             // Not in the watch: say whether it or its namespace is missing.
             Ready::Ready(None) => Err(self.deployment(t).await.err().unwrap_or_else(|| {
                 BackendError::NotFound(format!(

@@ -583,15 +583,16 @@ fn idle_on_synced_watches_there_are_no_lists() {
     }
     assert_eq!(fake.lists().len(), lists, "no LIST while idle");
     assert_eq!(fake.watches().len(), watches, "no new watch while idle");
-    let probes = fake
-        .requests()
-        .iter()
-        .filter(|r| r.path == "/api/v1/namespaces/shop")
-        .count();
+    let reqs = fake.requests();
+    let probes = reqs.iter().filter(|r| r.path == "/version").count();
     assert!(
         probes >= 2,
         "the server's answers are what make health fresh"
     );
+    // One liveness read per API server, never one per namespace per poll.
+    assert!(probes <= 20, "{probes} liveness reads for 20 polls");
+    let per_namespace = reqs.iter().filter(|r| r.path == "/api/v1/namespaces/shop").count();
+    assert_eq!(per_namespace, 1, "the namespace is asked once, to say if it is missing");
 }
 
 /// A watch that ends (an API server restart) is renewed from the last

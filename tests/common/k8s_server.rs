@@ -674,10 +674,11 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
         _ => return status(401, "10-error-401-bogus-token.json"),
     }
     let mut s = st.lock().unwrap();
-    let probe = r
-        .path
-        .strip_prefix("/api/v1/namespaces/")
-        .is_some_and(|n| !n.contains('/'));
+    let probe = r.path == "/version"
+        || r
+            .path
+            .strip_prefix("/api/v1/namespaces/")
+            .is_some_and(|n| !n.contains('/'));
     if !probe && let Some((code, body)) = s.fault.clone() {
         return Resp {
             status: code,
@@ -691,6 +692,14 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
         return refusal(503, "ServiceUnavailable", "apiserver is shutting down");
     }
     let p = r.path.as_str();
+    if r.method == "GET" && p == "/version" {
+        // As a v1.24 API server answers it (readable by every identity).
+        return Resp::json(
+            200,
+            json!({"major": "1", "minor": "24", "gitVersion": "v1.24.17", "gitCommit": "22a9682c8fe855c321be75c5faacde343f909b04",
+                   "gitTreeState": "clean", "buildDate": "2023-08-23T23:37:25Z", "goVersion": "go1.20.7", "compiler": "gc", "platform": "linux/amd64"}),
+        );
+    }
     if r.method == "POST" && p == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" {
         // What an identity may do, as the authorizer answers it.
         let b = r.json();

@@ -46,8 +46,10 @@ pub struct KubeBackend {
     /// Health computed from each namespace's watches, by the namespace's
     /// generation: an idle poll re-stamps it instead of recomputing.
     computed: std::sync::Mutex<HashMap<String, Computed>>,
-    /// One probe per namespace in flight.
+    /// One liveness read in flight.
     probing: std::sync::Mutex<HashMap<String, Gate>>,
+    /// Namespaces known to exist (asked once each).
+    namespaces_found: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 type Gate = std::sync::Arc<tokio::sync::Mutex<()>>;
@@ -143,6 +145,7 @@ impl KubeBackend {
             caches: Default::default(),
             probes: Default::default(),
             probing: Default::default(),
+            namespaces_found: Default::default(),
             computed: Default::default(),
         }
     }

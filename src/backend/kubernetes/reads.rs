@@ -32,7 +32,8 @@ pub struct Sources {
     pub stamp: DateTime<Utc>,
 }
 
-/// The last probe of a namespace: when it was sent and what came back.
+/// The last liveness read of the API server: when it was sent and what
+/// came back.
 pub struct Probe {
     sent: DateTime<Utc>,
     at: Instant,
@@ -135,32 +136,23 @@ impl<'a> Index<'a> {
 
 impl KubeBackend {
     /// Whether the API server answers a request sent now (or at most
-    /// `reuse` ago): a GET of the namespace. Any answer under 500 is an
-    /// answer (403 included); a 404 is a missing namespace. A failure
-    /// counts at once: no grace while the server is gone.
+    /// `reuse` ago), for a read of namespace `ns`: the namespace is known
+    /// to exist (asked once), and the server answered its liveness read.
     pub(super) async fn probe(
         &self,
         ns: &str,
         reuse: Duration,
     ) -> Result<DateTime<Utc>, BackendError> {
-        let asked = Instant::now();
-        // One probe per namespace in flight: the targets of a namespace
-        // read together share it.
-        let gate = self
-            .probing
-            .lock()
-            .unwrap()
-            .entry(ns.to_string())
-            .or_default()
-            .clone();
-        let _one = gate.lock().await;
-        if let Some(p) = self.probes.lock().unwrap().get(ns)
-            && (p.at.elapsed() <= reuse || p.at >= asked)
-        {
-            return p.answer.clone().map(|_| p.sent);
+        self.namespace_known(ns).await?;
+        self.liveness(reuse).await
+    }
+
+    /// A missing namespace is said as such (a watch or list of one
+    /// answers empty, not 404). Asked until it is found, then never again.
+    async fn namespace_known(&self, ns: &str) -> Result<(), BackendError> {
+        if self.namespaces_found.lock().unwrap().contains(ns) {
+            return Ok(());
         }
-        let sent = Utc::now();
-        let at = Instant::now();
         let req = http::Request::get(format!("/api/v1/namespaces/{ns}"))
             .body(Vec::new())
             .map_err(|e| BackendError::Failed(e.to_string()))?;
@@ -177,11 +169,50 @@ impl KubeBackend {
             Ok(Err(kube::Error::Api(s))) if s.code == 404 => Err(BackendError::NotFound(format!(
                 "namespace {ns} not found on this cluster (check `namespace` in the config, or the context)"
             ))),
+            // May not read namespaces (403): it is not known missing.
             Ok(Err(kube::Error::Api(s))) if s.code < 500 => Ok(()),
             Ok(Err(e)) => Err(describe(&e, "get", "namespaces")),
         };
+        if answer.is_ok() {
+            self.namespaces_found.lock().unwrap().insert(ns.to_string());
+        }
+        answer
+    }
+
+    /// One cheap read of the API server (`GET /version`, which every
+    /// identity may read), shared by every namespace and target of the
+    /// cluster: at most one per `reuse`, one in flight. Any answer under
+    /// 500 is an answer; a failure counts at once: no grace while the
+    /// server is gone.
+    async fn liveness(&self, reuse: Duration) -> Result<DateTime<Utc>, BackendError> {
+        let asked = Instant::now();
+        let gate = self.probing.lock().unwrap().entry(String::new()).or_default().clone();
+        let _one = gate.lock().await;
+        if let Some(p) = self.probes.lock().unwrap().get("")
+            && (p.at.elapsed() <= reuse || p.at >= asked)
+        {
+            return p.answer.clone().map(|_| p.sent);
+        }
+        let sent = Utc::now();
+        let at = Instant::now();
+        let req = http::Request::get("/version")
+            .body(Vec::new())
+            .map_err(|e| BackendError::Failed(e.to_string()))?;
+        let answer = match tokio::time::timeout(
+            Duration::from_secs(5),
+            self.client.request::<Value>(req),
+        )
+        .await
+        {
+            Err(_) => Err(BackendError::Timeout(
+                "API server unreachable: no answer within 5s (timeout)".to_string(),
+            )),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(kube::Error::Api(s))) if s.code < 500 => Ok(()),
+            Ok(Err(e)) => Err(describe(&e, "get", "version")),
+        };
         self.probes.lock().unwrap().insert(
-            ns.to_string(),
+            String::new(),
             Probe {
                 sent,
                 at,

@@ -189,6 +189,7 @@ async fn kube_backends(
             })
             .collect();
         let mut b = KubeBackend::new(client, location, one);
+        b.kubeconfig_user = KubeBackend::kubeconfig_user(ctx.as_deref());
         for (t, k) in mine.iter().filter(|(_, k)| k.deployment.is_none()) {
             b = b.with_selector(
                 &k.namespace,

@@ -58,7 +58,7 @@ fn backend_in(
     let (client, location) = rt
         .block_on(KubeBackend::connect(Some("shop-test")))
         .unwrap();
-    KubeBackend::new(
+    let mut b = KubeBackend::new(
         client,
         location,
         vec![DeployTarget {
@@ -67,7 +67,9 @@ fn backend_in(
             deployment: deployment.into(),
             environment: "prod".into(),
         }],
-    )
+    );
+    b.kubeconfig_user = KubeBackend::kubeconfig_user(Some("shop-test"));
+    b
 }
 
 /// A backend on a runtime that keeps its watches running, once they synced.
@@ -828,7 +830,17 @@ fn the_rights_a_rollback_needs_are_asked_before_the_confirm() {
     assert!(rights.iter().all(|(ok, _)| *ok), "{rights:?}");
     assert_eq!(rights[0].1, "patch deployments.apps/catalog in shop");
     fake.state.lock().unwrap().deny_patch = true;
-    let rights = rt.block_on(b.permissions(&p)).unwrap().unwrap().each;
+    // A v1.24 server cannot say who rbtui is: the kubeconfig's user is named.
+    let answer = rt.block_on(b.permissions(&p)).unwrap().unwrap();
+    assert_eq!(answer.identity.as_deref(), Some("kubeconfig user oncall"));
+    // From v1.28 the server says it (SelfSubjectReview).
+    fake.state.lock().unwrap().ssr_user = Some("system:serviceaccount:shop:deployer".into());
+    let answer = rt.block_on(b.permissions(&p)).unwrap().unwrap();
+    assert_eq!(
+        answer.identity.as_deref(),
+        Some("Kubernetes user system:serviceaccount:shop:deployer")
+    );
+    let rights = answer.each;
     assert_eq!(
         rights[0],
         (false, "patch deployments.apps/catalog in shop".to_string())
@@ -838,7 +850,7 @@ fn the_rights_a_rollback_needs_are_asked_before_the_confirm() {
         .into_iter()
         .filter(|r| r.path.ends_with("/selfsubjectaccessreviews"))
         .collect();
-    assert_eq!(reviews.len(), 6);
+    assert_eq!(reviews.len(), 9, "three rights, asked three times");
     assert_eq!(
         reviews[0].json()["spec"]["resourceAttributes"],
         json!({"namespace": "shop", "verb": "patch", "group": "apps", "resource": "deployments", "name": "catalog"})

@@ -93,6 +93,9 @@ pub struct K8s {
     /// first minutes after an API server restart, as a client whose
     /// watch reconnect is still in its backoff sees them.
     pub refuse_watches: bool,
+    /// A server from v1.28 says who the caller is (`SelfSubjectReview`);
+    /// `None`: a v1.24 server, which answers that path 404.
+    pub ssr_user: Option<String>,
 }
 
 impl K8s {
@@ -382,7 +385,7 @@ impl FakeK8s {
         std::fs::write(
             &p,
             format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\nusers:\n- name: u\n  user:\n    token: {token}\ncontexts:\n- name: shop-test\n  context:\n    cluster: test\n    user: u\n    namespace: shop\ncurrent-context: shop-test\n",
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\nusers:\n- name: oncall\n  user:\n    token: {token}\ncontexts:\n- name: shop-test\n  context:\n    cluster: test\n    user: oncall\n    namespace: shop\ncurrent-context: shop-test\n",
                 self.url
             ),
         )
@@ -506,6 +509,7 @@ pub fn empty() -> K8s {
         previous_logs: BTreeMap::new(),
         kubelet: None,
         refuse_watches: false,
+        ssr_user: None,
         log_requests: Vec::new(),
         pull_digest: None,
     }
@@ -699,6 +703,13 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
             json!({"major": "1", "minor": "24", "gitVersion": "v1.24.17", "gitCommit": "22a9682c8fe855c321be75c5faacde343f909b04",
                    "gitTreeState": "clean", "buildDate": "2023-08-23T23:37:25Z", "goVersion": "go1.20.7", "compiler": "gc", "platform": "linux/amd64"}),
         );
+    }
+    if r.method == "POST" && p == "/apis/authentication.k8s.io/v1/selfsubjectreviews" {
+        if let Some(u) = &s.ssr_user {
+            let mut out = r.json();
+            out["status"] = json!({"userInfo": {"username": u, "groups": ["system:authenticated"]}});
+            return Resp::json(201, out);
+        }
     }
     if r.method == "POST" && p == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" {
         // What an identity may do, as the authorizer answers it.

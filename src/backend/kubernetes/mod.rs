@@ -37,6 +37,9 @@ pub struct KubeBackend {
     client: kube::Client,
     /// `ctx <context> · <server>` for the header.
     location: String,
+    /// The kubeconfig's user for the context, where the server cannot say
+    /// who rbtui is (no SelfSubjectReview before v1.27).
+    pub kubeconfig_user: Option<String>,
     targets: Vec<DeployTarget>,
     /// `(namespace, label selector, environment)`: every matching Deployment is a target.
     selectors: Vec<(String, String, String)>,
@@ -139,6 +142,7 @@ impl KubeBackend {
         KubeBackend {
             client,
             location,
+            kubeconfig_user: None,
             targets,
             selectors: Vec::new(),
             found: Default::default(),
@@ -160,6 +164,40 @@ impl KubeBackend {
         self.selectors
             .push((namespace.into(), selector.into(), environment.into()));
         self
+    }
+
+    /// The user entry a kubeconfig context acts as (`users[].name`), as
+    /// `kubectl config view` names it.
+    pub fn kubeconfig_user(context: Option<&str>) -> Option<String> {
+        let kc = kube::config::Kubeconfig::read().ok()?;
+        let ctx = context
+            .map(str::to_string)
+            .or(kc.current_context.clone())?;
+        let named = kc.contexts.iter().find(|c| c.name == ctx)?;
+        named.context.as_ref()?.user.clone()
+    }
+
+    /// Who the API server says rbtui is (`SelfSubjectReview`, v1 then
+    /// v1beta1), else the kubeconfig's user; `None` where neither is known.
+    async fn identity(&self) -> Option<String> {
+        for v in ["v1", "v1beta1"] {
+            let body = serde_json::json!({"apiVersion": format!("authentication.k8s.io/{v}"), "kind": "SelfSubjectReview"});
+            let Ok(req) = http::Request::post(format!("/apis/authentication.k8s.io/{v}/selfsubjectreviews"))
+                .header("Content-Type", "application/json")
+                .body(serde_json::to_vec(&body).unwrap_or_default())
+            else {
+                continue;
+            };
+            let ans = tokio::time::timeout(Duration::from_secs(5), self.client.request::<Value>(req)).await;
+            if let Ok(Ok(a)) = ans
+                && let Some(u) = a["status"]["userInfo"]["username"].as_str()
+            {
+                return Some(format!("Kubernetes user {u}"));
+            }
+        }
+        self.kubeconfig_user
+            .as_ref()
+            .map(|u| format!("kubeconfig user {u}"))
     }
 
     /// A client for a kubeconfig context (default: the current one), or the
@@ -380,7 +418,7 @@ impl KubeBackend {
             out.push((allowed, format!("{what}{why}")));
         }
         Ok(crate::core::action::Rights {
-            identity: None,
+            identity: self.identity().await,
             each: out,
         })
     }

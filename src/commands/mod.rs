@@ -22,6 +22,8 @@ mod plan;
 /// Writes the whole answer at once; a closed pipe is not an error.
 fn emit(out: &str) {
     use std::io::Write as _;
+    // What scripts and tickets read is redacted like the note.
+    let out = crate::core::redact::redact(out);
     let mut so = std::io::stdout().lock();
     let _ = so.write_all(out.as_bytes()).and_then(|_| so.flush());
 }

@@ -132,7 +132,7 @@ fn record_saved(s: &mut State, fx: &mut Vec<Effect>, target: &str, why: &str, fi
         .collect();
     lines.extend(unread.iter().map(|f| {
         format!(
-            "NOT saved: {} — not readable: {}",
+            "NOT saved: {} — {}",
             f.what,
             f.unread.as_deref().unwrap_or_default()
         )
@@ -140,7 +140,7 @@ fn record_saved(s: &mut State, fx: &mut Vec<Effect>, target: &str, why: &str, fi
     let missing = if unread.is_empty() {
         String::new()
     } else {
-        format!("; {} part(s) not readable", unread.len())
+        format!("; {} part(s) NOT saved", unread.len())
     };
     let text = format!(
         "saved what the failing revision left ({why}): {} file(s) beside the note{missing}",
@@ -235,11 +235,11 @@ mod tests {
         let mut fx = Vec::new();
         let files = vec![
             file("n.md.evidence/pods.txt", None),
-            file("", Some("Argo CD server error 500: no such host")),
+            file("", Some("not readable: Argo CD server error 500: no such host")),
         ];
         saved(&mut s, "web".into(), None, "before the rollback".into(), Some(Ok(files)), &mut fx);
         let text = said(&fx);
-        assert!(text.contains("1 file(s) beside the note; 1 part(s) not readable"), "{text}");
+        assert!(text.contains("1 file(s) beside the note; 1 part(s) NOT saved"), "{text}");
         let entry = crate::core::testkit::records(&fx)
             .into_iter()
             .find(|e| e.text.starts_with("saved what"))

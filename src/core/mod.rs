@@ -22,6 +22,7 @@ mod lifecycle;
 pub mod migration;
 pub mod model;
 pub mod plan;
+pub mod redact;
 mod planning;
 mod reads;
 mod record;

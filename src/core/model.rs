@@ -565,7 +565,7 @@ impl EvidenceFile {
             name: name.into(),
             what: what.into(),
             text: String::new(),
-            unread: Some(why),
+            unread: Some(format!("not readable: {why}")),
         }
     }
 }

@@ -212,12 +212,30 @@ pub(super) fn targets_loaded(
     true
 }
 
+/// The platform's words of a reading, redacted (`core::redact`).
+fn hidden(h: &mut super::model::Health) {
+    use super::redact::redact;
+    if let Some(m) = h.message.as_mut() {
+        *m = redact(m);
+    }
+    for sig in &mut h.signals {
+        sig.name = redact(&sig.name);
+        sig.display = redact(&sig.display);
+        if let Some(e) = sig.error.as_mut() {
+            *e = redact(e);
+        }
+    }
+}
+
 /// A poller's snapshot: newer answers replace older ones, a target that
 /// answers again is said to, and the verdicts (failures seen, evidence
 /// due) follow. Redraws only when something changed.
 pub(super) fn health_updated(s: &mut State, hs: Vec<super::model::Health>, fx: &mut Vec<Effect>) -> bool {
     let mut changed = false;
-    for h in hs {
+    for mut h in hs {
+        // Every pane shows what is kept here: a probe URL's `?token=` or a
+        // password in a platform's message never reaches the screen.
+        hidden(&mut h);
         if s.health(&h.target)
             .is_some_and(|old| old.observed_at > h.observed_at)
         {
@@ -350,5 +368,34 @@ mod tests {
         health_updated(&mut s, vec![health("web", 3, 3, "r/web:b")], &mut fx);
         assert!(s.row("web").unwrap().deleted.is_none());
         assert!(said(&fx).contains("web exists again"), "{}", said(&fx));
+    }
+
+    /// A probe URL's token or a password in a platform's message is kept
+    /// redacted: the Health pane and every other screen show what is kept.
+    #[test]
+    fn a_readings_secrets_never_reach_the_screen() {
+        use crate::core::signals::{Signal, SignalKind};
+        let mut s = web();
+        let mut h = health("web", 3, 3, "r/web:b");
+        h.observed_at += chrono::Duration::seconds(1);
+        h.message = Some("dial postgres://app:PASSW0RDx@db:5432 failed".into());
+        h.signals.push(Signal {
+            name: "probe https://web/health?token=t0k3nvalue".into(),
+            kind: SignalKind::Probe,
+            value: None,
+            ok: Some(false),
+            display: "503 from https://web/health?token=t0k3nvalue".into(),
+            criterion: None,
+            breached: false,
+            observed_at: h.observed_at,
+            error: Some("GET https://web/health?token=t0k3nvalue: 503".into()),
+            pending_secs: None,
+            clear_secs: None,
+            history: vec![],
+        });
+        health_updated(&mut s, vec![h], &mut Vec::new());
+        let kept = format!("{:?}", s.health("web").unwrap());
+        assert!(!kept.contains("t0k3nvalue") && !kept.contains("PASSW0RDx"), "{kept}");
+        assert!(kept.contains("token=[REDACTED]"), "{kept}");
     }
 }

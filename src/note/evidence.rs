@@ -40,17 +40,34 @@ pub fn write(
         }
         let base = safe(&format!("{stamp}-{target}-{}", f.name));
         let (text, cut) = capped(&crate::note::render::redact(&f.text));
-        let (name, mut file) = create_new(dir, &base)?;
-        let path = dir.join(&name);
-        file.write_all(text.as_bytes())
-            .and_then(|_| file.sync_all())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        out.push(SavedEvidence {
-            path: format!("{folder}/{name}"),
-            what: f.what.clone(),
-            bytes: text.len(),
-            cut,
-            unread: None,
+        // Each file on its own: one that cannot be written (a full disk)
+        // leaves nothing behind and is said; the ones written are linked.
+        let written = create_new(dir, &base).and_then(|(name, mut file)| {
+            let path = dir.join(&name);
+            match file.write_all(text.as_bytes()).and_then(|_| file.sync_all()) {
+                Ok(()) => Ok(name),
+                Err(e) => {
+                    drop(file);
+                    let _ = std::fs::remove_file(&path);
+                    Err(format!("{}: {e}", path.display()))
+                }
+            }
+        });
+        out.push(match written {
+            Ok(name) => SavedEvidence {
+                path: format!("{folder}/{name}"),
+                what: f.what.clone(),
+                bytes: text.len(),
+                cut,
+                unread: None,
+            },
+            Err(e) => SavedEvidence {
+                path: String::new(),
+                what: f.what.clone(),
+                bytes: 0,
+                cut: false,
+                unread: Some(format!("could not be written beside the note ({e})")),
+            },
         });
     }
     // The folder's entry itself, so the files are found after a crash.
@@ -159,5 +176,26 @@ mod tests {
         assert_eq!(again[0].path, "INC-1.md.evidence/031500-web-events-2.txt");
         let first = std::fs::read_to_string(dir.join("031500-web-events.txt")).unwrap();
         assert!(first.ends_with("last line: boom\n"), "the first file is untouched");
+    }
+
+    /// One file that cannot be written does not take the others with it:
+    /// they are saved and linked, it is said as not saved, nothing of it
+    /// is left behind.
+    #[test]
+    fn a_file_that_cannot_be_written_is_said_and_the_others_are_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("INC-1.md.evidence");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Every name the log could take is taken already.
+        std::fs::write(dir.join("031500-web-app.log"), "x").unwrap();
+        for n in 2..=20 {
+            std::fs::write(dir.join(format!("031500-web-app-{n}.log")), "x").unwrap();
+        }
+        let before = std::fs::read_dir(&dir).unwrap().count();
+        let saved = write(&dir, "031500", "web", &[file("app.log", "boom\n"), file("pods.txt", "p\n")]).unwrap();
+        assert!(saved[0].unread.as_deref().unwrap().starts_with("could not be written beside the note"), "{saved:?}");
+        assert!(saved[1].unread.is_none());
+        assert_eq!(saved[1].path, "INC-1.md.evidence/031500-web-pods.txt");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), before + 1, "only the file written");
     }
 }

@@ -302,6 +302,14 @@ pub fn take_terminal() -> ratatui::DefaultTerminal {
     t
 }
 
+/// As `take_terminal`, saying why when there is no terminal to take (it
+/// went away while the process was stopped).
+fn retake_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
+    let t = ratatui::try_init()?;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
+    Ok(t)
+}
+
 /// Gives the terminal back as it was found.
 pub fn give_back_terminal() {
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
@@ -317,7 +325,7 @@ fn suspend(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
     unsafe {
         libc::kill(libc::getpid(), libc::SIGSTOP);
     }
-    *terminal = take_terminal();
+    *terminal = retake_terminal()?;
     terminal.clear()
 }
 
@@ -349,9 +357,21 @@ pub async fn run(
     for a in first {
         step!(a);
     }
+    // The terminal went away (ssh dropped, tmux closed, the tty revoked
+    // while suspended, EIO on read or write): the session ends as on
+    // SIGHUP — recorded, nothing lost, exit as after a quit.
+    macro_rules! gone {
+        ($e:expr, $when:expr) => {{
+            step!(Action::Shutdown(format!("the terminal went away{} ({})", $when, $e)));
+            tasks.abort_all();
+            return Ok(state);
+        }};
+    }
     loop {
         if state.dirty {
-            terminal.draw(|f| crate::ui::render(&state, &ui, f))?;
+            if let Err(e) = terminal.draw(|f| crate::ui::render(&state, &ui, f)) {
+                gone!(e, "");
+            }
             state.dirty = false;
         }
         if state.quitting {
@@ -366,7 +386,9 @@ pub async fn run(
                 while let Some(ev) = next.take() {
                     match ev {
                         Some(Ok(Event::Key(k))) if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) => {
-                            suspend(terminal)?;
+                            if let Err(e) = suspend(terminal) {
+                                gone!(e, " while suspended");
+                            }
                             state.dirty = true;
                         }
                         Some(Ok(Event::Key(k))) => {
@@ -391,7 +413,7 @@ pub async fn run(
                         }
                         Some(Ok(Event::Resize(_, _))) => state.dirty = true,
                         Some(Ok(_)) => {}
-                        Some(Err(e)) => return Err(e),
+                        Some(Err(e)) => gone!(e, ""),
                         None => return Ok(state),
                     }
                     if state.quitting {
@@ -408,7 +430,9 @@ pub async fn run(
                 }
             }
             Some(()) = tstp.recv() => {
-                suspend(terminal)?;
+                if let Err(e) = suspend(terminal) {
+                    gone!(e, " while suspended");
+                }
                 state.dirty = true;
             }
             _ = tick.tick() => { step!(Action::Tick(chrono::Utc::now())); }

@@ -352,6 +352,19 @@ fn an_edited_old_migration_does_not_make_a_later_rename_safe() {
         down.is_down && down.statements.is_empty(),
         "diesel's down.sql is listed, not applied"
     );
+    // --json names the revisions as the command line does.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rbtui"))
+        .args(["migrations", "--repo"])
+        .arg(&p)
+        .args(["--from", &good, "--to", &bad, "--json"])
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (j["from_rev"].as_str(), j["to_rev"].as_str()),
+        (Some(&good[..7]), Some(&bad[..7])),
+        "--from is the rollback target, --to what runs now"
+    );
 }
 
 #[test]

@@ -74,7 +74,11 @@ pub async fn migrations(
     let d = g.diff("repo", &rev(to), &rev(from)).await;
     let mut out = String::new();
     if as_json {
-        match json(&d) {
+        // Named as on the command line: `from_rev` is --from (the rollback
+        // target), `to_rev` is --to (what runs now), as the header `A..B`.
+        let mut shown = d.clone();
+        std::mem::swap(&mut shown.from_rev, &mut shown.to_rev);
+        match json(&shown) {
             Ok(j) => outln!(out, "{j}"),
             Err(e) => eprintln!("rbtui: {e}"),
         }

@@ -249,10 +249,12 @@ fn function(sql: &str, w: &[String], created: &mut super::Created) -> (SqlVerdic
     } else {
         "function"
     };
-    let name = sql
-        .split('(')
-        .next()
-        .and_then(|h| h.split_whitespace().last())
+    // From the statement's own words (comments and bodies are not words):
+    // a comment above it once named the function.
+    let name = w
+        .iter()
+        .position(|x| x == "FUNCTION" || x == "PROCEDURE")
+        .and_then(|i| w.get(i + 1))
         .map(|n| n.replace('"', "").to_ascii_lowercase())
         .unwrap_or_default();
     let key = format!("fn:{name}");
@@ -371,5 +373,17 @@ mod tests {
             words("CREATE FUNCTION f() AS $x$ DROP TABLE t; $x$ LANGUAGE sql -- DROP"),
             ["CREATE", "FUNCTION", "F", "AS", "$BODY$", "LANGUAGE", "SQL"]
         );
+    }
+
+    /// The name is the statement's, never a word of the comment above it:
+    /// a replaced existing function is UNSAFE whatever the comment says.
+    #[test]
+    fn a_functions_name_is_never_read_from_a_comment() {
+        let mut created = super::super::Created::default();
+        created.insert("fn:discovery".to_string());
+        let sql = "-- static SQL peek for folder discovery (see docs/search.md)\nCREATE OR REPLACE FUNCTION search(p text) RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql";
+        let (v, why) = read(sql, &mut created).unwrap();
+        assert_eq!(v, SqlVerdict::Unsafe, "{why}");
+        assert!(why.contains("replaces function search"), "{why}");
     }
 }

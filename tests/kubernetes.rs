@@ -161,6 +161,8 @@ fn history_health_and_plan_from_the_recorded_cluster() {
         ),
         (3, 0, 3, 3)
     );
+    // Every crash-looping pod runs the template's images: the new revision.
+    assert_eq!(health.new_revision_crashing, 3);
     assert_eq!(health.restarts, 21);
     assert!(
         health

@@ -296,6 +296,7 @@ fn health_with(s: rbtui::core::signals::Signal) -> rbtui::core::model::Health {
         ready_on_template: None,
         updated: 2,
         crashlooping: 0,
+        new_revision_crashing: 0,
         restarts: 0,
         endpoints: None,
         error_rate: None,

@@ -525,6 +525,7 @@ fn a_breach_still_inside_its_duration_is_shown_as_pending() {
         updated: 2,
         ready_on_template: None,
         crashlooping: 0,
+        new_revision_crashing: 0,
         restarts: 0,
         endpoints: None,
         error_rate: Some(0.2),

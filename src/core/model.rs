@@ -585,6 +585,11 @@ pub struct Health {
     pub updated: u32,
     /// Pods or tasks crash-looping / failing to start.
     pub crashlooping: u32,
+    /// Of those, the ones on the revision being rolled out (the template's
+    /// images): the runbook's "CrashLoopBackOff on the new revision" — a
+    /// reason to roll back, not one failing old pod on a bad node.
+    #[serde(default)]
+    pub new_revision_crashing: u32,
     pub restarts: u32,
     /// Ready endpoints behind the service, when known.
     pub endpoints: Option<u32>,

@@ -57,6 +57,7 @@ pub fn health(target: &str, ready: u32, desired: u32, image: &str) -> Health {
         ready_on_template: None,
         updated: ready,
         crashlooping: 0,
+        new_revision_crashing: 0,
         restarts: 0,
         endpoints: Some(ready),
         error_rate: Some(0.001),

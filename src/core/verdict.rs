@@ -104,10 +104,20 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
             Severity::Serious,
             format!("{} replicas crash-looping", h.crashlooping),
         );
-    } else if h.crashlooping == 1 {
+    } else if h.crashlooping == 1 && h.new_revision_crashing == 0 {
         add(
             Severity::Watch,
             "one replica failing (might be its node)".into(),
+        );
+    }
+    // The runbook's own row: the revision being rolled out crash-loops.
+    if h.new_revision_crashing > 0 && h.crashlooping < h.desired.max(1) {
+        add(
+            Severity::Serious,
+            format!(
+                "CrashLoopBackOff on the new revision ({} pod(s) on the template's images)",
+                h.new_revision_crashing
+            ),
         );
     }
     if h.desired > 0 && h.ready == 0 {
@@ -393,6 +403,7 @@ mod tests {
             updated: 3,
             ready_on_template: None,
             crashlooping: 0,
+            new_revision_crashing: 0,
             restarts: 0,
             endpoints: Some(3),
             error_rate: Some(0.001),
@@ -505,5 +516,27 @@ mod tests {
         );
         assert!(v.stale);
         assert_eq!(v.reasons[0], "data is 5m old: stale");
+    }
+
+    /// One crash-looping pod on the revision being rolled out is the
+    /// runbook's "CrashLoopBackOff on the new revision" (roll back); one
+    /// failing old pod is only watched (it might be its node).
+    #[test]
+    fn a_crash_looping_new_revision_is_its_own_verdict() {
+        let t = Thresholds::default();
+        let mut h = crate::core::testkit::health("web", 3, 3, "r/web:b");
+        h.crashlooping = 1;
+        let v = evaluate(&h, &t, h.observed_at);
+        assert_eq!(v.severity, Severity::Watch, "{:?}", v.reasons);
+        assert_eq!(v.reasons, ["one replica failing (might be its node)"]);
+        h.new_revision_crashing = 1;
+        let v = evaluate(&h, &t, h.observed_at);
+        assert_eq!(v.severity, Severity::Serious, "{:?}", v.reasons);
+        assert!(
+            v.reasons.iter().any(|r| r == "CrashLoopBackOff on the new revision (1 pod(s) on the template's images)"),
+            "{:?}",
+            v.reasons
+        );
+        assert!(!v.reasons.iter().any(|r| r.contains("might be its node")));
     }
 }

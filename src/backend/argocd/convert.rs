@@ -75,6 +75,7 @@ pub fn health(target: &str, app: &Application, tree: Option<&Tree>, now: DateTim
         updated: pods.len() as u32,
         ready_on_template: None,
         crashlooping: bad,
+        new_revision_crashing: 0,
         restarts,
         endpoints: None,
         error_rate: None,

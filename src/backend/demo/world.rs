@@ -378,6 +378,7 @@ impl Service {
             updated,
             ready_on_template: on_template,
             crashlooping: crash,
+            new_revision_crashing: 0,
             restarts,
             endpoints: Some(ready),
             error_rate: Some(rate.clamp(0.0, 1.0)),

@@ -233,6 +233,7 @@ impl ComposeBackend {
                 updated: cs.len() as u32,
                 ready_on_template: None,
                 crashlooping: looping,
+                new_revision_crashing: 0,
                 restarts,
                 endpoints: None,
                 error_rate: None,

@@ -169,6 +169,7 @@ impl SwarmBackend {
             updated: running,
             ready_on_template: None,
             crashlooping: failing_slots(&tasks, now),
+            new_revision_crashing: 0,
             restarts: tasks
                 .iter()
                 .filter(|k| {

@@ -108,6 +108,19 @@ pub fn health_from(t: &DeployTarget, s: &Sources) -> Health {
             .unwrap_or_default(),
     );
     let stuck = cond("Progressing").is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded");
+    // Crash-looping pods that run the template's images: the new revision
+    // itself fails, whatever the old pods still serve.
+    let crashing = |p: &Value| {
+        p["status"]["containerStatuses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|cs| cs["state"]["waiting"]["reason"] == "CrashLoopBackOff")
+    };
+    let new_crashing = live
+        .iter()
+        .filter(|p| pod_images(p) == want && crashing(p))
+        .count() as u32;
     // Paused is its own state, not a failing rollout.
     if d["spec"]["paused"] == true {
         msg.push("paused: resume it (kubectl rollout resume) to roll out, or to roll back".into());
@@ -120,6 +133,7 @@ pub fn health_from(t: &DeployTarget, s: &Sources) -> Health {
         ready_on_template: (!live.is_empty()).then_some(ready_on_template),
         updated: n("updatedReplicas"),
         crashlooping: bad,
+        new_revision_crashing: new_crashing,
         restarts,
         endpoints: s.endpoints,
         error_rate: None,

@@ -37,6 +37,48 @@ fn rollback_step(p: &plan::RollbackPlan) -> &PlanStep {
         .unwrap()
 }
 
+/// A project brought up by `docker-compose up -d` from `compose` (and
+/// `env`, its `.env`, where given) in a fresh directory; down on drop.
+struct Up {
+    _down: Down,
+    dir: tempfile::TempDir,
+    name: String,
+}
+
+fn compose_up(prefix: &str, compose: &str, env: Option<&str>) -> Up {
+    let name = unique(prefix).replace('-', "");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("docker-compose.yml"), compose).unwrap();
+    if let Some(e) = env {
+        std::fs::write(dir.path().join(".env"), e).unwrap();
+    }
+    let up = Command::new("docker-compose")
+        .args(["-p", &name, "up", "-d"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    Up {
+        _down: Down(dir.path().to_path_buf(), name.clone()),
+        dir,
+        name,
+    }
+}
+
+/// The Compose target `web` of a project.
+fn web(project: &str, version_var: Option<&str>) -> ComposeTarget {
+    ComposeTarget {
+        name: "web".into(),
+        project: project.into(),
+        service: "web".into(),
+        environment: "staging".into(),
+        manifest: None,
+        compose_files: vec![],
+        version_var: version_var.map(str::to_string),
+        env_file: None,
+    }
+}
+
 struct Down(std::path::PathBuf, String);
 impl Drop for Down {
     fn drop(&mut self) {
@@ -66,30 +108,12 @@ fn a_compose_service_rolls_back_to_a_registry_tag_it_never_ran() {
     for t in ["v1.0.0", "v1.1.0", "latest"] {
         docker(&["rmi", &format!("{repo}:{t}")]);
     }
-    let name = unique("rbtuireg").replace('-', "");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("docker-compose.yml"),
-        format!("version: \"3.8\"\nservices:\n  web:\n    image: {repo}:v1.2.0\n"),
-    )
-    .unwrap();
-    let up = Command::new("docker-compose")
-        .args(["-p", &name, "up", "-d"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
-    let _down = Down(dir.path().to_path_buf(), name.clone());
-    let target = ComposeTarget {
-        name: "web".into(),
-        project: name.clone(),
-        service: "web".into(),
-        environment: "staging".into(),
-        manifest: None,
-        compose_files: vec![],
-        version_var: None,
-        env_file: None,
-    };
+    let pr = compose_up(
+        "rbtuireg",
+        &format!("version: \"3.8\"\nservices:\n  web:\n    image: {repo}:v1.2.0\n"),
+        None,
+    );
+    let target = web(&pr.name, None);
     let inner: Arc<dyn Backend> = Arc::new(ComposeBackend::new(eng, vec![target]));
     let b = RegistryFacts::new(inner, ["web".to_string()].into_iter().collect());
     let targets = rt.block_on(b.targets()).unwrap();
@@ -296,31 +320,13 @@ fn a_tag_moved_and_pulled_onto_the_engine_deploys_nothing_and_puts_the_inputs_ba
     for t in ["v1.0.0", "v1.1.0"] {
         docker(&["rmi", &format!("{repo}:{t}")]);
     }
-    let name = unique("rbtuimoved").replace('-', "");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("docker-compose.yml"),
-        format!("version: \"3.8\"\nservices:\n  web:\n    image: {repo}:${{TAG}}\n"),
-    )
-    .unwrap();
-    std::fs::write(dir.path().join(".env"), "TAG=v1.2.0\n").unwrap();
-    let up = Command::new("docker-compose")
-        .args(["-p", &name, "up", "-d"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
-    let _down = Down(dir.path().to_path_buf(), name.clone());
-    let target = ComposeTarget {
-        name: "web".into(),
-        project: name.clone(),
-        service: "web".into(),
-        environment: "staging".into(),
-        manifest: None,
-        compose_files: vec![],
-        version_var: Some("TAG".into()),
-        env_file: None,
-    };
+    let pr = compose_up(
+        "rbtuimoved",
+        &format!("version: \"3.8\"\nservices:\n  web:\n    image: {repo}:${{TAG}}\n"),
+        Some("TAG=v1.2.0\n"),
+    );
+    let (dir, name) = (&pr.dir, pr.name.clone());
+    let target = web(&name, Some("TAG"));
     let inner: Arc<dyn Backend> = Arc::new(ComposeBackend::new(eng, vec![target]));
     let b = RegistryFacts::new(inner, ["web".to_string()].into_iter().collect());
     let targets = rt.block_on(b.targets()).unwrap();
@@ -438,37 +444,18 @@ fn a_stopped_container_is_stopped_not_crash_looping() {
     let Some((rt, eng)) = runtime_and_engine() else {
         return;
     };
-    let name = unique("rbtuistop").replace('-', "");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("docker-compose.yml"),
+    let pr = compose_up(
+        "rbtuistop",
         "version: \"3.8\"\nservices:\n  web:\n    image: rbtui-test/web:v2\n    command: [\"/bin/busybox\", \"sleep\", \"600\"]\n    stop_grace_period: 1s\n",
-    )
-    .unwrap();
-    let compose = |args: &[&str]| {
-        Command::new("docker-compose")
-            .args(["-p", &name])
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-    };
-    assert!(compose(&["up", "-d"]).status.success());
-    let _down = Down(dir.path().to_path_buf(), name.clone());
-    assert!(compose(&["stop"]).status.success());
-    let b = ComposeBackend::new(
-        eng,
-        vec![ComposeTarget {
-            name: "web".into(),
-            project: name.clone(),
-            service: "web".into(),
-            environment: "staging".into(),
-            manifest: None,
-            compose_files: vec![],
-            version_var: None,
-            env_file: None,
-        }],
+        None,
     );
+    let stop = Command::new("docker-compose")
+        .args(["-p", &pr.name, "stop"])
+        .current_dir(pr.dir.path())
+        .output()
+        .unwrap();
+    assert!(stop.status.success());
+    let b = ComposeBackend::new(eng, vec![web(&pr.name, None)]);
     rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.health("web")).unwrap();
     assert_eq!(h.crashlooping, 0, "{h:?}");

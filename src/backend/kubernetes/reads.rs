@@ -153,26 +153,13 @@ impl KubeBackend {
         if self.namespaces_found.lock().unwrap().contains(ns) {
             return Ok(());
         }
-        let req = http::Request::get(format!("/api/v1/namespaces/{ns}"))
-            .body(Vec::new())
-            .map_err(|e| BackendError::Failed(e.to_string()))?;
-        let answer = match tokio::time::timeout(
-            Duration::from_secs(5),
-            self.client.request::<Value>(req),
-        )
-        .await
-        {
-            Err(_) => Err(BackendError::Timeout(
-                "API server unreachable: no answer within 5s (timeout)".to_string(),
-            )),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(kube::Error::Api(s))) if s.code == 404 => Err(BackendError::NotFound(format!(
-                "namespace {ns} not found on this cluster (check `namespace` in the config, or the context)"
-            ))),
-            // May not read namespaces (403): it is not known missing.
-            Ok(Err(kube::Error::Api(s))) if s.code < 500 => Ok(()),
-            Ok(Err(e)) => Err(describe(&e, "get", "namespaces")),
-        };
+        let missing = format!(
+            "namespace {ns} not found on this cluster (check `namespace` in the config, or the context)"
+        );
+        // May not read namespaces (403): it is not known missing.
+        let answer = self
+            .answers(format!("/api/v1/namespaces/{ns}"), "namespaces", Some(missing))
+            .await;
         if answer.is_ok() {
             self.namespaces_found.lock().unwrap().insert(ns.to_string());
         }
@@ -195,22 +182,7 @@ impl KubeBackend {
         }
         let sent = Utc::now();
         let at = Instant::now();
-        let req = http::Request::get("/version")
-            .body(Vec::new())
-            .map_err(|e| BackendError::Failed(e.to_string()))?;
-        let answer = match tokio::time::timeout(
-            Duration::from_secs(5),
-            self.client.request::<Value>(req),
-        )
-        .await
-        {
-            Err(_) => Err(BackendError::Timeout(
-                "API server unreachable: no answer within 5s (timeout)".to_string(),
-            )),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(kube::Error::Api(s))) if s.code < 500 => Ok(()),
-            Ok(Err(e)) => Err(describe(&e, "get", "version")),
-        };
+        let answer = self.answers("/version".into(), "version", None).await;
         self.probes.lock().unwrap().insert(
             String::new(),
             Probe {
@@ -220,6 +192,32 @@ impl KubeBackend {
             },
         );
         answer.map(|_| sent)
+    }
+
+    /// Whether a GET of `path` is answered within 5 s: any answer under
+    /// 500 is one (403 included); a 404 is `Err(NotFound(missing))` where
+    /// given.
+    async fn answers(
+        &self,
+        path: String,
+        what: &str,
+        missing: Option<String>,
+    ) -> Result<(), BackendError> {
+        let req = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(|e| BackendError::Failed(e.to_string()))?;
+        match tokio::time::timeout(Duration::from_secs(5), self.client.request::<Value>(req)).await
+        {
+            Err(_) => Err(BackendError::Timeout(
+                "API server unreachable: no answer within 5s (timeout)".to_string(),
+            )),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(kube::Error::Api(s))) if s.code == 404 && missing.is_some() => {
+                Err(BackendError::NotFound(missing.unwrap_or_default()))
+            }
+            Ok(Err(kube::Error::Api(s))) if s.code < 500 => Ok(()),
+            Ok(Err(e)) => Err(describe(&e, "get", what)),
+        }
     }
 
     /// The target's objects, from the watches when they have synced (and

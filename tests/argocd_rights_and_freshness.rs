@@ -292,23 +292,3 @@ fn status_json_reads_once_and_opens_no_stream() {
     );
     assert!(fake.mutating().is_empty());
 }
-
-/// Not a test: the double on a port, for trying the console by hand
-/// (`RBTUI_SERVE_SECS=600 cargo test --test argocd_rights_and_freshness
-/// serve -- --ignored --nocapture`, then point a config's `server` at the
-/// printed address; tokens: `argo_server::TOKEN`, `NOSYNC`). With
-/// `RBTUI_MULTI_SOURCE=1` the app is multi-source.
-#[test]
-#[ignore]
-fn serve() {
-    let fake = argo_server::start();
-    if std::env::var_os("RBTUI_MULTI_SOURCE").is_some() {
-        fake.with(|st| argo_server::make_multi_source(st, "7777777aaaaaaa0000000000000000000000000"));
-    }
-    println!("serving {} (tokens: {TOKEN} / {NOSYNC})", fake.base());
-    let secs = std::env::var("RBTUI_SERVE_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
-    std::thread::sleep(Duration::from_secs(secs));
-}

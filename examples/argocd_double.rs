@@ -4,9 +4,11 @@
 //! `ARGOCD_AUTH_TOKEN` to one of the printed tokens (the second may update
 //! but not sync). Ctrl-C ends it.
 
+#[path = "../tests/common/http.rs"]
+mod http;
+/// Where the double finds its HTTP helpers in the tests' crate layout.
 mod common {
-    #[path = "../../tests/common/http.rs"]
-    pub mod http;
+    pub use super::http;
 }
 #[path = "../tests/common/argo_server.rs"]
 mod argo_server;

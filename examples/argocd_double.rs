@@ -5,7 +5,7 @@
 //! but not sync). Ctrl-C ends it.
 
 #[path = "../tests/common/http.rs"]
-mod http;
+pub mod http;
 /// Where the double finds its HTTP helpers in the tests' crate layout.
 mod common {
     pub use super::http;

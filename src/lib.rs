@@ -9,6 +9,7 @@ pub mod backend;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod files;
 pub mod core;
 pub mod note;
 pub mod runbook;

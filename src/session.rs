@@ -452,11 +452,8 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
     let runbooks = crate::runbook::load_all(config.dir.as_deref()).map_err(SetupError::File)?;
     let resumed = match &cli.resume {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|source| SetupError::Unreadable {
-                what: "--resume",
-                path: p.clone(),
-                source,
-            })?;
+            let text = crate::files::read_text(p, "the note to resume", crate::files::NOTE_CAP)
+                .map_err(SetupError::File)?;
             Some(crate::note::resume::parse(&text))
         }
         None => None,

@@ -626,3 +626,29 @@ fn export_survives_a_closed_pipe_and_the_postmortem_prints_with_out_dash() {
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(err.contains("a draft is never written over") && err.contains("--out -"), "{err}");
 }
+
+/// A FIFO or a device given as the note never blocks nor reads forever:
+/// export, postmortem and --resume each say so in one line (before, a
+/// FIFO blocked them and /dev/zero read until memory ran out).
+#[test]
+fn a_note_that_is_not_a_regular_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("n.md");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a path made here.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    for args in [
+        vec!["note", "export", "n.md"],
+        vec!["postmortem", "n.md"],
+        vec!["note", "export", "/dev/zero"],
+        vec!["demo", "--resume", "n.md"],
+    ] {
+        let t0 = std::time::Instant::now();
+        let out = rbtui(dir.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{args:?} blocked");
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(err.contains("not a regular file"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+}

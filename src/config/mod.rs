@@ -475,11 +475,14 @@ pub fn load_keymap(config_dir: Option<&Path>) -> Result<crate::core::keymap::Key
             d.join("keys.toml")
         }
     });
-    match next_to.into_iter().chain(xdg).find(|p| p.is_file()) {
+    // Whatever stands at the name is the operator's keymap: a directory,
+    // a FIFO or a dangling symlink there is said, never skipped.
+    let there = |p: &PathBuf| std::fs::symlink_metadata(p).is_ok();
+    match next_to.into_iter().chain(xdg).find(there) {
         None => Ok(crate::core::keymap::Keymap::builtin()),
         Some(p) => {
             let origin = p.display().to_string();
-            let text = std::fs::read_to_string(&p).map_err(|e| format!("{origin}: cannot read: {e}"))?;
+            let text = crate::files::read_text(&p, "keys.toml", crate::files::SMALL_CAP)?;
             crate::core::keymap::Keymap::with_overrides(&origin, &text)
         }
     }

@@ -53,8 +53,7 @@ fn date_in(line: &str) -> Option<NaiveDate> {
 
 /// A note file's timeline, or why there is none to read.
 pub fn read_file(note: &std::path::Path) -> Result<Export, String> {
-    let text = std::fs::read_to_string(note)
-        .map_err(|e| format!("cannot read {}: {e}", note.display()))?;
+    let text = crate::files::read_text(note, "the note", crate::files::NOTE_CAP)?;
     let x = read(&text);
     if x.entries.is_empty() {
         return Err(format!(

@@ -846,22 +846,7 @@ fn a_refused_connection_is_nothing_sent() {
 #[test]
 fn an_open_stream_is_no_answer_when_the_server_fails_direct_reads() {
     let fake = argo_server::start();
-    let b = Arc::new(backend(&fake, TOKEN, None));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(b.targets()).unwrap();
-    let (tx, _changes) = tokio::sync::mpsc::unbounded_channel();
-    rt.block_on(async { b.subscribe(tx) });
-    for _ in 0..100 {
-        if b.streaming("orders") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(b.streaming("orders"), "stream connects");
+    let (rt, b) = argo_console::streamed(&fake, None);
     let h = rt.block_on(b.health_all()).remove(0).unwrap();
     let age = chrono::Utc::now() - h.observed_at;
     assert!(

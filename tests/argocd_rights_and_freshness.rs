@@ -16,7 +16,6 @@ use rbtui::backend::Backend;
 use rbtui::core::plan::CheckStatus;
 use rbtui::core::state::Outcome;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
 
 const REVERT: &str = "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed";
@@ -207,24 +206,7 @@ fn the_source_that_moved_is_the_one_named_and_gated() {
 #[test]
 fn a_stream_that_goes_silent_is_backed_by_a_direct_read() {
     let fake = argo_server::start();
-    let mut b = backend(&fake, TOKEN, None);
-    b.stream_quiet = Duration::from_millis(600);
-    let b = Arc::new(b);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(b.targets()).unwrap();
-    let (tx, _changes) = tokio::sync::mpsc::unbounded_channel();
-    rt.block_on(async { b.subscribe(tx) });
-    for _ in 0..100 {
-        if b.streaming("orders") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(b.streaming("orders"), "stream connects");
+    let (rt, b) = argo_console::streamed(&fake, Some(Duration::from_millis(600)));
     fake.with(|st| {
         st.stream_silent = true;
         // As `argocd app rollback` leaves it: auto-sync off, OutOfSync.

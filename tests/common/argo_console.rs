@@ -73,3 +73,32 @@ pub fn console_with(fake: &argo_server::FakeArgo, token: &str) -> (Script, tempf
     s.start();
     (s, dir)
 }
+
+/// The backend as a console holds it: on a runtime of its own, its
+/// targets listed, subscribed, and its application stream connected.
+pub fn streamed(
+    fake: &argo_server::FakeArgo,
+    quiet: Option<Duration>,
+) -> (tokio::runtime::Runtime, Arc<ArgoBackend>) {
+    let mut b = backend(fake, TOKEN, None);
+    if let Some(q) = quiet {
+        b.stream_quiet = q;
+    }
+    let b = Arc::new(b);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(b.targets()).unwrap();
+    let (tx, _changes) = tokio::sync::mpsc::unbounded_channel();
+    rt.block_on(async { b.subscribe(tx) });
+    for _ in 0..100 {
+        if b.streaming("orders") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(b.streaming("orders"), "stream connects");
+    (rt, b)
+}

@@ -116,12 +116,21 @@ async fn remove(engine: &Engine, reference: &str) -> String {
     }
 }
 
+/// A container that does not run the image the step made sure of.
+#[derive(Debug, thiserror::Error)]
+#[error("{container} runs image {}, not the planned build {}", short_digest(.got), short_digest(.want))]
+pub struct NotPlanned {
+    pub container: String,
+    pub got: String,
+    pub want: String,
+}
+
 /// Whether each container runs the image the step made sure of; the
 /// first that does not, named with both ids.
 pub fn runs_planned(
     containers: &[bollard::models::ContainerSummary],
     want: &str,
-) -> Result<(), String> {
+) -> Result<(), NotPlanned> {
     for c in containers {
         let got = c.image_id.clone().unwrap_or_default();
         if !want.is_empty() && got != want {
@@ -133,11 +142,11 @@ pub fn runs_planned(
                 .map(|n| n.trim_start_matches('/'))
                 .unwrap_or("?")
                 .to_string();
-            return Err(format!(
-                "{name} runs image {}, not the planned build {}",
-                short_digest(&got),
-                short_digest(want)
-            ));
+            return Err(NotPlanned {
+                container: name,
+                got,
+                want: want.to_string(),
+            });
         }
     }
     Ok(())

@@ -835,8 +835,10 @@ fn the_rights_a_rollback_needs_are_asked_before_the_confirm() {
     // A v1.24 server cannot say who rbtui is: the kubeconfig's user is named.
     let answer = rt.block_on(b.permissions(&p)).unwrap().unwrap();
     assert_eq!(answer.identity.as_deref(), Some("kubeconfig user oncall"));
-    // From v1.28 the server says it (SelfSubjectReview).
+    // From v1.28 the server says it (SelfSubjectReview), asked once per
+    // session: a new session on such a server.
     fake.state.lock().unwrap().ssr_user = Some("system:serviceaccount:shop:deployer".into());
+    let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
     let answer = rt.block_on(b.permissions(&p)).unwrap().unwrap();
     assert_eq!(
         answer.identity.as_deref(),

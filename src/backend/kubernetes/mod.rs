@@ -40,6 +40,9 @@ pub struct KubeBackend {
     /// The kubeconfig's user for the context, where the server cannot say
     /// who rbtui is (no SelfSubjectReview before v1.27).
     pub kubeconfig_user: Option<String>,
+    /// Who the server said rbtui is, asked once (it does not change
+    /// within a session, and old servers answer each ask 404 twice).
+    identity: tokio::sync::OnceCell<Option<String>>,
     targets: Vec<DeployTarget>,
     /// `(namespace, label selector, environment)`: every matching Deployment is a target.
     selectors: Vec<(String, String, String)>,
@@ -143,6 +146,7 @@ impl KubeBackend {
             client,
             location,
             kubeconfig_user: None,
+            identity: Default::default(),
             targets,
             selectors: Vec::new(),
             found: Default::default(),
@@ -180,6 +184,10 @@ impl KubeBackend {
     /// Who the API server says rbtui is (`SelfSubjectReview`, v1 then
     /// v1beta1), else the kubeconfig's user; `None` where neither is known.
     async fn identity(&self) -> Option<String> {
+        self.identity.get_or_init(|| self.ask_identity()).await.clone()
+    }
+
+    async fn ask_identity(&self) -> Option<String> {
         for v in ["v1", "v1beta1"] {
             let body = serde_json::json!({"apiVersion": format!("authentication.k8s.io/{v}"), "kind": "SelfSubjectReview"});
             let Ok(req) = http::Request::post(format!("/apis/authentication.k8s.io/{v}/selfsubjectreviews"))

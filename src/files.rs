@@ -12,6 +12,17 @@ pub const NOTE_CAP: u64 = 64 * 1024 * 1024;
 /// The cap for a small settings file (keys.toml, a drill).
 pub const SMALL_CAP: u64 = 1024 * 1024;
 
+/// The text of a file the operator may or may not have put there (a
+/// runbook, a template, a drill next to the config): `None` when nothing
+/// stands at the name; anything that does stand there is read as
+/// [`read_text`] reads it, so a directory or a FIFO is said, never skipped.
+pub fn read_optional(path: &Path, what: &str, cap: u64) -> Result<Option<String>, String> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(None);
+    }
+    read_text(path, what, cap).map(Some)
+}
+
 /// The text of `path`, `what` naming it in errors ("keys.toml", "the note").
 pub fn read_text(path: &Path, what: &str, cap: u64) -> Result<String, String> {
     let origin = path.display();
@@ -42,11 +53,19 @@ pub fn read_text(path: &Path, what: &str, cap: u64) -> Result<String, String> {
     }
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        let before = String::from_utf8_lossy(&e.as_bytes()[..at]).to_string();
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        let (line, col) = position(e.as_bytes(), at);
         format!("{origin}:{line}:{col}: {what} is not UTF-8 text (byte {at})")
     })
+}
+
+/// The line and column (1-based, in characters) of byte `at`, where the
+/// bytes before it are UTF-8 (as `valid_up_to` promises); git's blobs are
+/// placed the same way.
+pub fn position(bytes: &[u8], at: usize) -> (usize, usize) {
+    let before = std::str::from_utf8(&bytes[..at.min(bytes.len())]).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
 }
 
 #[cfg(test)]
@@ -77,5 +96,8 @@ mod tests {
         std::fs::write(&bad, b"# Incident\nok \xe2\x82").unwrap();
         let e = read_text(&bad, "the note", NOTE_CAP).unwrap_err();
         assert!(e.ends_with("bad.md:2:4: the note is not UTF-8 text (byte 14)"), "{e}");
+        assert_eq!(read_optional(&d.path().join("absent.toml"), "a runbook", SMALL_CAP), Ok(None));
+        assert!(read_optional(&dir, "a runbook", SMALL_CAP).unwrap_err().contains("is a directory"));
+        assert!(read_optional(&link, "a runbook", SMALL_CAP).unwrap_err().contains("symlink to nothing"));
     }
 }

@@ -109,10 +109,7 @@ fn main() -> ExitCode {
                     q.limit.store(limit, std::sync::atomic::Ordering::SeqCst);
                 }
                 NoteWriter::on(
-                    Box::new(rbtui::note::quota::Quota {
-                        file,
-                        limit: q.limit.clone(),
-                    }),
+                    Box::new(rbtui::note::quota::Quota::drill(file, q.limit.clone())),
                     &session.note_path,
                 )
             }

@@ -530,7 +530,8 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
         .collect();
     settings.keymap =
         crate::config::load_keymap(config.dir.as_deref()).map_err(SetupError::File)?;
-    settings.comms = crate::runbook::load_comms(config.dir.as_deref());
+    settings.comms =
+        crate::runbook::load_comms(config.dir.as_deref()).map_err(SetupError::File)?;
     settings.groups = if demo && config.groups.is_empty() {
         crate::backend::demo::scenario::builtin_groups()
     } else {

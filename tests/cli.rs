@@ -301,14 +301,14 @@ fn config_values_and_files_are_checked_with_positions() {
     std::fs::write(dir.path().join("bin.toml"), b"name = \"\xff\"\n").unwrap();
     let out = rbtui(dir.path(), &["--config", "bin.toml", "status"]);
     assert!(
-        String::from_utf8_lossy(&out.stderr).starts_with("bin.toml:1:9: not UTF-8 text"),
+        String::from_utf8_lossy(&out.stderr).starts_with("bin.toml:1:9: the config is not UTF-8 text"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     // Not a regular file: answered at once, never read.
     let out = rbtui(dir.path(), &["--config", "/dev/zero", "status"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/dev/zero: not a regular file"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/dev/zero: the config is not a regular file"));
 }
 
 #[test]
@@ -579,7 +579,7 @@ fn a_broken_keys_file_is_reported_before_the_terminal_is_touched() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("rbtui/keys.toml:2: `x` is bound to both `quit` and `notes`"),
+        err.contains("rbtui/keys.toml:2:9: `x` is bound to both `quit` and `notes`"),
         "{err}"
     );
     std::fs::write(xdg.join("keys.toml"), "quit = [\"x\"]\n").unwrap();
@@ -651,4 +651,39 @@ fn a_note_that_is_not_a_regular_file_is_refused_at_once() {
         assert!(err.contains("not a regular file"), "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
     }
+}
+
+/// Runbooks, status templates and drills next to the config are read as
+/// the config is: a directory, a FIFO or a dangling symlink standing at
+/// the name is one line naming it (seen: each was silently skipped, and a
+/// FIFO runbook would have blocked the start).
+#[test]
+fn files_beside_the_config_that_are_not_regular_files_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("rbtui.toml"), "[[target]]\nname = \"a\"\nkind = \"demo\"\nenvironment = \"staging\"\n").unwrap();
+    for sub in ["templates", "runbooks", "drills"] {
+        std::fs::create_dir(d.join(sub)).unwrap();
+    }
+    let said = |args: &[&str], want: &str| {
+        let t0 = std::time::Instant::now();
+        let out = rbtui(d, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{args:?} blocked");
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim(), want);
+    };
+    std::fs::create_dir(d.join("templates/p0.txt")).unwrap();
+    said(&["status"], "templates/p0.txt: a status template is a directory; it must be a regular file");
+    std::fs::remove_dir(d.join("templates/p0.txt")).unwrap();
+    let fifo = std::ffi::CString::new(d.join("runbooks/kubernetes.toml").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a path made here.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    said(&["status"], "runbooks/kubernetes.toml: a runbook is not a regular file (a FIFO, socket or device); it must be a regular file");
+    std::fs::remove_file(d.join("runbooks/kubernetes.toml")).unwrap();
+    std::os::unix::fs::symlink("/nowhere", d.join("drills/bad-fallback.toml")).unwrap();
+    said(
+        &["--rehearsal", "--drill", "bad-fallback", "status"],
+        "drills/bad-fallback.toml: the drill is a symlink to nothing (No such file or directory (os error 2))",
+    );
 }

@@ -49,7 +49,7 @@ fn drill(
             drop(writer);
             let file = std::fs::OpenOptions::new().append(true).open(note_path).unwrap();
             rbtui::note::NoteWriter::on(
-                Box::new(rbtui::note::quota::Quota { file, limit: q }),
+                Box::new(rbtui::note::quota::Quota::drill(file, q)),
                 note_path,
             )
             .unwrap()
@@ -167,8 +167,8 @@ fn auto_sync_fights_then_the_disk_fills_and_both_are_met() {
         s.state.activity.iter().map(|r| &r.summary).collect::<Vec<_>>()
     );
     assert!(
-        s.state.note_error.as_ref().unwrap().error.contains("No space left on device"),
-        "{:?}",
+        s.state.note_error.as_ref().unwrap().error.contains("No space left on device (os error 28) (drill fault: note_disk_full)"),
+        "the simulated gap says it is simulated: {:?}",
         s.state.note_error
     );
     assert!(fought > 0);

@@ -518,6 +518,7 @@ fn quitting_while_the_note_cannot_be_written_keeps_what_it_did_not_take() {
             Box::new(rbtui::note::quota::Quota {
                 file,
                 limit: limit.clone(),
+                fault: None,
             }),
             &note,
         )

@@ -202,7 +202,9 @@ fn renames_binary_non_utf8_and_down_migrations() {
         latin
             .statements
             .iter()
-            .any(|s| s.reason.contains("not valid UTF-8"))
+            .any(|s| s.reason == "app/catalog/migrations/0005_latin1.up.sql:1:32: not valid UTF-8 (byte 31); read it as shown (lossy)"),
+        "the bad byte is placed: {:#?}",
+        latin.statements
     );
     assert!(by("0003_drop_legacy.down.sql").is_down);
     assert_eq!(d.verdict, MigrationVerdict::Found(SqlVerdict::Review));

@@ -27,6 +27,7 @@ fn demo_on_quota(path: &Path) -> (Script, Arc<DemoBackend>, Arc<AtomicU64>) {
         Box::new(Quota {
             file,
             limit: limit.clone(),
+            fault: None,
         }),
         path,
     )

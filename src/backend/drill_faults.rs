@@ -111,15 +111,14 @@ pub fn load(config_dir: Option<&std::path::Path>, name: &str) -> Result<DrillSpe
         ),
     ];
     let own = config_dir.map(|d| d.join("drills").join(format!("{name}.toml")));
-    let (origin, text) = match own.as_ref().filter(|p| p.is_file()) {
-        Some(p) => (
-            p.display().to_string(),
-            std::fs::read_to_string(p).map_err(|source| SetupError::Unreadable {
-                what: "drill",
-                path: p.clone(),
-                source,
-            })?,
-        ),
+    let mine = match &own {
+        Some(p) => crate::files::read_optional(p, "the drill", crate::files::SMALL_CAP)
+            .map_err(SetupError::File)?
+            .map(|t| (p.display().to_string(), t)),
+        None => None,
+    };
+    let (origin, text) = match mine {
+        Some(found) => found,
         None => match EMBEDDED.iter().find(|(n, _)| *n == name) {
             Some((n, t)) => (format!("assets/drills/{n}.toml"), t.to_string()),
             None => {

@@ -298,30 +298,17 @@ impl GitMigrations {
                 ));
                 continue;
             }
+            if bytes.len() as u64 > MIGRATION_CAP {
+                let reason = format!(
+                    "{} bytes is too large for a migration rbtui reads (at most {MIGRATION_CAP}); read it by hand",
+                    bytes.len()
+                );
+                extra.push(review_file(&path, &change.label(), "(not read)", &reason));
+                continue;
+            }
             match String::from_utf8(bytes) {
                 Ok(text) => raw.push((path, change, text)),
-                Err(e) => {
-                    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                    let mut f = MigrationDiff::classify(
-                        target,
-                        "",
-                        "",
-                        vec![(path.clone(), change.clone(), text)],
-                    )
-                    .files
-                    .remove(0);
-                    f.statements.insert(
-                        0,
-                        ClassifiedStatement {
-                            line: 1,
-                            sql: String::new(),
-                            verdict: SqlVerdict::Review,
-                            reason: "file is not valid UTF-8; read it as shown (lossy)".into(),
-                            parsed: false,
-                        },
-                    );
-                    extra.push(f);
-                }
+                Err(e) => extra.push(not_utf8(target, path, change, e)),
             }
         }
         let mut d = MigrationDiff::classify(
@@ -343,6 +330,28 @@ impl GitMigrations {
     }
 }
 
+/// A migration that is not UTF-8: classified as shown (lossy), with the
+/// place of the first bad byte on top, so the reviewer can find it.
+fn not_utf8(target: &str, path: String, change: FileChange, e: std::string::FromUtf8Error) -> MigrationFile {
+    let at = e.utf8_error().valid_up_to();
+    let (line, col) = crate::files::position(e.as_bytes(), at);
+    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+    let mut f = MigrationDiff::classify(target, "", "", vec![(path.clone(), change, text)])
+        .files
+        .remove(0);
+    f.statements.insert(
+        0,
+        ClassifiedStatement {
+            line,
+            sql: String::new(),
+            verdict: SqlVerdict::Review,
+            reason: format!("{path}:{line}:{col}: not valid UTF-8 (byte {at}); read it as shown (lossy)"),
+            parsed: false,
+        },
+    );
+    f
+}
+
 fn review_file(path: &str, change: &str, text: &str, reason: &str) -> MigrationFile {
     MigrationFile {
         path: path.into(),
@@ -358,6 +367,10 @@ fn review_file(path: &str, change: &str, text: &str, reason: &str) -> MigrationF
         is_down: crate::core::migration::is_down_migration(path),
     }
 }
+
+/// Past this, a migration is not read: a generated dump of this size is
+/// reviewed by hand, and reading it would hold it all in memory.
+const MIGRATION_CAP: u64 = 16 * 1024 * 1024;
 
 /// `git diff --name-status -z`: status NUL path NUL, or for renames and
 /// copies status NUL old NUL new NUL.

@@ -419,22 +419,7 @@ impl Config {
     /// `/dev/zero` passed by mistake must not hang or fill memory.
     pub fn load(path: &Path) -> Result<Config, String> {
         let origin = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|e| format!("{origin}: cannot read: {e}"))?;
-        if !meta.is_file() {
-            return Err(format!("{origin}: not a regular file"));
-        }
-        if meta.len() > MAX_CONFIG_BYTES {
-            return Err(format!(
-                "{origin}: {} bytes is too large for a config (at most {MAX_CONFIG_BYTES})",
-                meta.len()
-            ));
-        }
-        let bytes = std::fs::read(path).map_err(|e| format!("{origin}: cannot read: {e}"))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let at = e.utf8_error().valid_up_to();
-            let (l, col) = line_col(&String::from_utf8_lossy(&e.into_bytes()[..at]), at);
-            format!("{origin}:{l}:{col}: not UTF-8 text (byte {at})")
-        })?;
+        let text = crate::files::read_text(path, "the config", MAX_CONFIG_BYTES)?;
         if text.trim().is_empty() {
             return Err(format!(
                 "{origin}: the file is empty; it needs at least one [[target]] (see `rbtui --help` or the README)"

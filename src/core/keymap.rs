@@ -236,45 +236,60 @@ fn parse_key(s: &str) -> Result<Key, String> {
             return Err(format!("`{s}` is fixed and cannot be bound"));
         }
         l if l.starts_with("ctrl-") && l.chars().count() == 6 => {
-            Key::Ctrl(l.chars().last().unwrap_or('?'))
+            let c = l.chars().last().unwrap_or('?');
+            if !c.is_ascii_graphic() {
+                return Err(format!("`{}` is not a key rbtui knows", s.escape_debug()));
+            }
+            Key::Ctrl(c)
         }
-        _ if s.chars().count() == 1 => Key::Char(s.chars().next().unwrap_or('?')),
-        _ => return Err(format!("`{s}` is not a key rbtui knows")),
+        // A control character or a lone combining mark cannot be typed
+        // as one key press; accepting it bound a command to nothing.
+        _ if s.chars().count() == 1 && s.chars().all(|c| !c.is_control()) => {
+            Key::Char(s.chars().next().unwrap_or('?'))
+        }
+        _ => return Err(format!("`{}` is not a key rbtui knows", s.escape_debug())),
     };
     Ok(k)
 }
 
-/// `command = ["key", …]` lines, every error with file:line.
+/// `line:col` (1-based, in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> String {
+    let mut at = offset.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{line}:{col}")
+}
+
+type Spanned<T> = toml::Spanned<T>;
+
+/// `command = ["key", …]` lines, every error with file:line:col taken
+/// from the parser's own spans (a table such as `[quit]` has no
+/// `quit =` line to find, so searching the text named line 0).
 fn parse(origin: &str, text: &str) -> Result<Vec<(Command, Vec<Key>)>, String> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|sp| text[..sp.start].lines().count().max(1))
-            .unwrap_or(0);
-        format!("{origin}:{line}: {}", e.message())
-    })?;
-    let line_of = |name: &str| {
-        text.lines()
-            .position(|l| {
-                l.trim_start()
-                    .strip_prefix(name)
-                    .is_some_and(|r| r.trim_start().starts_with('='))
-            })
-            .map(|i| i + 1)
-            .unwrap_or(0)
-    };
+    let table: BTreeMap<Spanned<String>, Spanned<toml::Value>> =
+        toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or_else(|| "1:1".to_string(), |sp| line_col(text, sp.start));
+            format!("{origin}:{at}: {}", e.message().trim_end())
+        })?;
     let mut out: Vec<(Command, Vec<Key>)> = Vec::new();
     let mut seen: BTreeMap<Key, Command> = BTreeMap::new();
     // In the file's order, so a clash names the later line.
-    let mut entries: Vec<(&String, &toml::Value)> = table.iter().collect();
-    entries.sort_by_key(|(n, _)| line_of(n));
-    for (name, v) in entries {
-        let at = format!("{origin}:{}", line_of(name));
+    let mut entries: Vec<(&Spanned<String>, &Spanned<toml::Value>)> = table.iter().collect();
+    entries.sort_by_key(|(n, _)| n.span().start);
+    for (spanned, v) in entries {
+        let name = spanned.get_ref();
+        let at = format!("{origin}:{}", line_col(text, spanned.span().start));
         let c = Command::from_name(name).ok_or_else(|| {
             let all: Vec<&str> = Command::ALL.iter().map(|c| c.name()).collect();
-            format!("{at}: unknown command `{name}` (commands: {})", all.join(", "))
+            format!("{at}: unknown command `{}` (commands: {})", name.escape_debug(), all.join(", "))
         })?;
+        let at = format!("{origin}:{}", line_col(text, v.span().start));
         let list = v
+            .get_ref()
             .as_array()
             .ok_or_else(|| format!("{at}: `{name}` takes a list of keys, e.g. [\"q\"]"))?;
         let mut keys = Vec::new();
@@ -324,14 +339,30 @@ mod tests {
     #[test]
     fn bad_keys_files_say_where_and_what() {
         let e = Keymap::with_overrides("k.toml", "# c\nquitt = [\"x\"]\n").unwrap_err();
-        assert!(e.starts_with("k.toml:2: unknown command `quitt`"), "{e}");
+        assert!(e.starts_with("k.toml:2:1: unknown command `quitt`"), "{e}");
         let e = Keymap::with_overrides("k.toml", "quit = [\"enter\"]\n").unwrap_err();
-        assert_eq!(e, "k.toml:1: `quit`: `enter` is fixed and cannot be bound");
+        assert_eq!(e, "k.toml:1:8: `quit`: `enter` is fixed and cannot be bound");
         let e = Keymap::with_overrides("k.toml", "quit = [\"x\"]\nnotes = [\"x\"]\n").unwrap_err();
-        assert_eq!(e, "k.toml:2: `x` is bound to both `quit` and `notes`");
+        assert_eq!(e, "k.toml:2:9: `x` is bound to both `quit` and `notes`");
         let e = Keymap::with_overrides("k.toml", "quit = \"x\"\n").unwrap_err();
         assert!(e.contains("takes a list of keys"), "{e}");
         let e = Keymap::with_overrides("k.toml", "quit = [\"shift-q\"]\n").unwrap_err();
         assert!(e.contains("not a key rbtui knows"), "{e}");
+    }
+
+    /// Seen: `[quit]` was reported at `keys.toml:0:`; `"\u001b"` and
+    /// `"\u0000"` were accepted as keys.
+    #[test]
+    fn tables_and_control_characters_are_placed_and_refused() {
+        let e = Keymap::with_overrides("k.toml", "# mine\n\n[quit]\nkeys = [\"x\"]\n").unwrap_err();
+        assert!(e.starts_with("k.toml:3:1: `quit` takes a list of keys"), "{e}");
+        assert!(!e.contains(":0:"), "{e}");
+        for bad in ["\\u001b", "\\u0000", "\\u007f", "\\t"] {
+            let e = Keymap::with_overrides("k.toml", &format!("quit = [\"{bad}\"]\n")).unwrap_err();
+            assert!(e.starts_with("k.toml:1:8: `quit`:") && e.contains("not a key rbtui knows"), "{bad}: {e}");
+        }
+        let e = Keymap::with_overrides("k.toml", "quit = [\"x\"\n").unwrap_err();
+        assert!(e.starts_with("k.toml:1:") || e.starts_with("k.toml:2:"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
     }
 }

@@ -14,6 +14,20 @@ pub struct Quota {
     pub file: File,
     /// Shared so a test or drill can free space while the writer lives.
     pub limit: Arc<AtomicU64>,
+    /// Set in a drill, so the simulated gap in the note says it was
+    /// simulated: every injected answer names itself "(drill fault: …)".
+    pub fault: Option<&'static str>,
+}
+
+impl Quota {
+    /// The note of a drill whose `note_disk_full` fault fills the disk.
+    pub fn drill(file: File, limit: Arc<AtomicU64>) -> Quota {
+        Quota {
+            file,
+            limit,
+            fault: Some("note_disk_full"),
+        }
+    }
 }
 
 impl NoteFile for Quota {
@@ -25,9 +39,13 @@ impl NoteFile for Quota {
         }
         Write::write_all(&mut self.file, &bytes[..room])?;
         self.file.flush()?;
+        let text = "No space left on device (os error 28)";
         Err(Error::new(
             ErrorKind::StorageFull,
-            "No space left on device (os error 28)",
+            match self.fault {
+                Some(f) => format!("{text} (drill fault: {f})"),
+                None => text.to_string(),
+            },
         ))
     }
     fn sync(&mut self) -> std::io::Result<()> {

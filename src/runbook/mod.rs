@@ -46,7 +46,7 @@ pub fn load_all(config_dir: Option<&Path>) -> Result<Vec<Runbook>, String> {
         let mut rb = parse(&name, text)?;
         if let Some(dir) = config_dir {
             let p = dir.join("runbooks").join(format!("{}.toml", kind.label()));
-            if let Ok(t) = std::fs::read_to_string(&p) {
+            if let Some(t) = crate::files::read_optional(&p, "a runbook", crate::files::SMALL_CAP)? {
                 rb = parse(&p.display().to_string(), &t)?;
             }
         }
@@ -57,21 +57,23 @@ pub fn load_all(config_dir: Option<&Path>) -> Result<Vec<Runbook>, String> {
 
 /// Status message templates overridden in `templates/` next to the config
 /// (`p0.txt`, `p1.txt`, `update.txt`, `resolved.txt`); the others stay
-/// built in.
+/// built in. A template that stands there but cannot be read is an
+/// error: a status message silently sent from the built-in text is not
+/// the one the team wrote.
 pub fn load_comms(
     config_dir: Option<&Path>,
-) -> std::collections::HashMap<crate::core::status::Comms, String> {
+) -> Result<std::collections::HashMap<crate::core::status::Comms, String>, String> {
     let Some(dir) = config_dir else {
-        return Default::default();
+        return Ok(Default::default());
     };
-    crate::core::status::Comms::ALL
-        .iter()
-        .filter_map(|c| {
-            std::fs::read_to_string(dir.join("templates").join(c.file()))
-                .ok()
-                .map(|t| (*c, t))
-        })
-        .collect()
+    let mut out = std::collections::HashMap::new();
+    for c in crate::core::status::Comms::ALL {
+        let p = dir.join("templates").join(c.file());
+        if let Some(t) = crate::files::read_optional(&p, "a status template", crate::files::SMALL_CAP)? {
+            out.insert(c, t);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -84,7 +86,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("templates")).unwrap();
         std::fs::write(dir.path().join("templates/p1.txt"), "ours: {target}").unwrap();
-        let c = load_comms(Some(dir.path()));
+        let c = load_comms(Some(dir.path())).unwrap();
         assert_eq!(
             c.get(&Comms::P1).map(String::as_str),
             Some("ours: {target}")

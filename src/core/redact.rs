@@ -79,6 +79,49 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     ]
 });
 
+/// Every rule at once: one scan says whether `s` needs redacting at all
+/// (the screen asks this of every row of every frame).
+static ANY: LazyLock<regex::RegexSet> = LazyLock::new(|| {
+    regex::RegexSet::new(RULES.iter().map(|r| r.re.as_str())).expect("the rules compile as a set")
+});
+
+/// Whether any part of `s` is credential-shaped.
+pub fn any(s: &str) -> bool {
+    ANY.is_match(s)
+}
+
+/// The byte ranges of `s` that [`redact`] hides (each rule's match less
+/// the groups its replacement keeps), for a place that cannot change the
+/// text's length: the drawn screen masks these cells where they stand.
+pub fn spans(s: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    for r in RULES.iter() {
+        let kept: Vec<&str> = r
+            .with
+            .split('$')
+            .skip(1)
+            .map(|t| t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').next().unwrap_or(""))
+            .collect();
+        for c in r.re.captures_iter(s) {
+            let Some(m) = c.get(0) else { continue };
+            let mut keep: Vec<std::ops::Range<usize>> =
+                kept.iter().filter_map(|k| c.name(k)).map(|g| g.range()).collect();
+            keep.sort_by_key(|g| g.start);
+            let mut at = m.start();
+            for g in keep {
+                if g.start > at {
+                    out.push(at..g.start);
+                }
+                at = at.max(g.end);
+            }
+            if at < m.end() {
+                out.push(at..m.end());
+            }
+        }
+    }
+    out
+}
+
 /// `s` with every credential-shaped part replaced by `[REDACTED]`.
 pub fn redact(s: &str) -> String {
     let mut out = s.to_string();
@@ -171,6 +214,22 @@ mod tests {
         .prop_map(str::to_string)
     }
 
+    /// The spans hide exactly what `redact` replaces: masking them leaves
+    /// no secret, and the kept words (key, separator, scheme) stand.
+    #[test]
+    fn the_spans_are_what_redact_hides() {
+        let t = "a password = hunter2 b Authorization: Bearer abcdefgh12 c postgres://u:pw9@h";
+        let mut masked: Vec<char> = t.chars().collect();
+        for r in spans(t) {
+            for i in r {
+                masked[i] = '•';
+            }
+        }
+        let m: String = masked.into_iter().collect();
+        assert_eq!(m, "a password = ••••••• b Authorization: Bearer••••••••••••••••••••••••••••••••");
+        assert!(spans("nothing here").is_empty());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
         /// A generated secret in a generated context, with words around
@@ -180,6 +239,13 @@ mod tests {
             let text = format!("{before} {} {after}", ctx.replace("{}", &s));
             let r = redact(&text);
             prop_assert!(!r.contains(&s), "{} survived in {:?} -> {:?}", s, text, r);
+            let mut masked = text.clone().into_bytes();
+            for sp in spans(&text) {
+                masked[sp].fill(b'*');
+            }
+            let masked = String::from_utf8_lossy(&masked);
+            prop_assert!(!masked.contains(&s), "{} survived the spans: {:?}", s, masked);
+            prop_assert!(masked.starts_with(&before), "{:?}", masked);
             prop_assert!(r.starts_with(&before), "{:?}", r);
             prop_assert!(r.contains(&after) || ctx.starts_with("Cookie") || ctx.starts_with("Authorization") || ctx.starts_with("X-Api"), "{:?}", r);
         }

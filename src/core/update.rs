@@ -28,7 +28,7 @@ use super::{lifecycle, record, targets};
 pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
     let f = &mut fx;
-    let redraw = match a {
+    let redraw = match hidden(a) {
         Action::Tick(now) => tick(s, now, f),
         Action::Key(k) => {
             key(s, k, f);
@@ -252,5 +252,52 @@ fn revert_looked(
         }
         // Not yet, or the look failed: asked again later.
         Some(Ok(None)) | Some(Err(_)) => {}
+    }
+}
+
+/// A platform's words enter the state redacted (`core::redact`): an
+/// error's text, a commit message, a history note, a change preview may
+/// carry a credential, and every pane, note entry and export is drawn
+/// from the state. (The screen masks what is drawn as well: `ui::mask`.)
+fn hidden(a: Action) -> Action {
+    use super::redact::redact;
+    fn err<T>(r: Result<T, super::error::BackendError>) -> Result<T, super::error::BackendError> {
+        r.map_err(|e| e.map_message(|m| redact(&m)))
+    }
+    fn text(r: Option<Result<String, super::error::BackendError>>) -> Option<Result<String, super::error::BackendError>> {
+        r.map(|r| err(r).map(|t| redact(&t)))
+    }
+    match a {
+        Action::TargetsLoaded(r) => Action::TargetsLoaded(err(r)),
+        Action::HealthFailed { target, error } => Action::HealthFailed {
+            target,
+            error: error.map_message(|m| redact(&m)),
+        },
+        Action::HistoryLoaded { target, result } => Action::HistoryLoaded {
+            target,
+            result: err(result).map(|mut h| {
+                for r in &mut h.revisions {
+                    r.message = redact(&r.message);
+                }
+                let f = &mut h.facts;
+                for t in [&mut f.history_note, &mut f.busy, &mut f.inputs_drift, &mut f.head_meta].into_iter().flatten() {
+                    *t = redact(t);
+                }
+                for (_, t) in f.blocked.iter_mut().chain(&mut f.warnings).chain(&mut f.changes) {
+                    *t = redact(t);
+                }
+                h
+            }),
+        },
+        Action::MigrationsLoaded { plan_id, result } => Action::MigrationsLoaded { plan_id, result: err(result) },
+        Action::RevertLooked { target, result } => Action::RevertLooked { target, result: result.map(err) },
+        Action::ChangesRead { plan_id, result } => Action::ChangesRead { plan_id, result: text(result) },
+        Action::PermissionsRead { plan_id, result } => Action::PermissionsRead { plan_id, result: result.map(err) },
+        Action::PreviewRead { plan_id, result } => Action::PreviewRead { plan_id, result: text(result) },
+        Action::StepFinished { plan_id, step, result } => Action::StepFinished { plan_id, step, result: err(result) },
+        Action::StepSettled { plan_id, step, result } => Action::StepSettled { plan_id, step, result: err(result) },
+        Action::ProgressRead { plan_id, result } => Action::ProgressRead { plan_id, result: err(result) },
+        Action::VerifyRead { plan_id, result } => Action::VerifyRead { plan_id, result: err(result) },
+        other => other,
     }
 }

@@ -318,7 +318,9 @@ pub fn write_next_to(
     let out = out
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| note.with_extension("postmortem.md"));
-    let body = draft(&x, &note.display().to_string(), now);
+    // A note edited by hand (or older than the redactor) is still an
+    // input: the draft leaves redacted, as every exit does.
+    let body = crate::core::redact::redact(&draft(&x, &note.display().to_string(), now));
     // Never over a draft someone has started editing.
     std::fs::OpenOptions::new()
         .write(true)

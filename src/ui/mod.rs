@@ -1,5 +1,6 @@
 //! `render(&State, &Ui, &mut Frame)`: draws, never mutates, never does I/O.
 
+pub mod mask;
 pub mod panes;
 pub mod popups;
 pub mod theme;
@@ -63,6 +64,7 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
     panes::activity::render(s, f, bottom);
     panes::footer::render(s, f, footer);
     popups::render(s, ui, f);
+    mask::secrets(f.buffer_mut());
 }
 
 /// A bordered block whose border says whether the pane has the keyboard.

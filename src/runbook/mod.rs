@@ -32,7 +32,19 @@ pub fn parse(origin: &str, text: &str) -> Result<Runbook, String> {
     let mut seen = std::collections::HashSet::new();
     for s in &rb.steps {
         if !seen.insert(&s.id) {
-            return Err(format!("{origin}: duplicate step id `{}`", s.id));
+            // The second `id = "…"` line naming it: where the operator looks.
+            let quoted = [format!("\"{}\"", s.id), format!("'{}'", s.id)];
+            let at = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| {
+                    let t = l.trim_start();
+                    t.strip_prefix("id").is_some_and(|r| r.trim_start().starts_with('=')) && quoted.iter().any(|q| t.contains(q.as_str()))
+                })
+                .nth(1)
+                .map(|(i, l)| format!("{}:{}", i + 1, l.len() - l.trim_start().len() + 1))
+                .unwrap_or_else(|| "1:1".into());
+            return Err(format!("{origin}:{at}: duplicate step id `{}`", s.id));
         }
     }
     Ok(rb)
@@ -114,10 +126,6 @@ mod tests {
     fn duplicate_ids_are_rejected() {
         let t =
             "kind='swarm'\ntitle='x'\n[[step]]\nid='a'\ntitle='A'\n[[step]]\nid='a'\ntitle='B'\n";
-        assert!(
-            parse("x.toml", t)
-                .unwrap_err()
-                .contains("duplicate step id `a`")
-        );
+        assert_eq!(parse("x.toml", t).unwrap_err(), "x.toml:7:1: duplicate step id `a`");
     }
 }

@@ -18,9 +18,12 @@ struct Case {
     squawk_ok: HashMap<String, String>,
 }
 
-fn corpus() -> Vec<Case> {
+/// The cases, and per range the statements its rollback target's
+/// migrations ran (`target  SQL` lines).
+fn corpus() -> (Vec<Case>, HashMap<String, Vec<String>>) {
     let text = include_str!("fixtures/migration_corpus.txt");
     let mut out: Vec<Case> = Vec::new();
+    let mut targets: HashMap<String, Vec<String>> = HashMap::new();
     let mut range = String::from("(none)");
     let mut pending_squawk = HashMap::new();
     for (i, l) in text.lines().enumerate() {
@@ -34,6 +37,10 @@ fn corpus() -> Vec<Case> {
             c.sql.push('\n');
             c.sql.push_str(l);
         } else if let Some((word, sql)) = l.split_once(char::is_whitespace) {
+            if word == "target" {
+                targets.entry(range.clone()).or_insert_with(Vec::new).push(sql.trim().to_string());
+                continue;
+            }
             let want = match word {
                 "ok" => SqlVerdict::Compatible,
                 "review" => SqlVerdict::Review,
@@ -50,16 +57,25 @@ fn corpus() -> Vec<Case> {
             });
         }
     }
-    out
+    (out, targets)
 }
 
-/// Each case with rbtui's verdict and reason, ranges sharing what they created.
+/// Each case with rbtui's verdict and reason, ranges sharing what they
+/// created; a range with `target` lines is read knowing what they create.
 fn judged() -> Vec<(Case, SqlVerdict, String)> {
-    let mut created: HashMap<String, rbtui::core::migration::Created> = HashMap::new();
-    corpus()
+    use rbtui::core::migration::{Created, at_target};
+    let mut created: HashMap<String, Created> = HashMap::new();
+    let (cases, targets) = corpus();
+    cases
         .into_iter()
         .map(|c| {
-            let set = created.entry(c.range.clone()).or_default();
+            let set = created.entry(c.range.clone()).or_insert_with(|| match targets.get(&c.range) {
+                Some(sqls) => {
+                    let text = sqls.join(";\n") + ";\n";
+                    Created::knowing_target(at_target([("target/up.sql", text.as_str())]))
+                }
+                None => Created::default(),
+            });
             let (v, r, _) = classify_statement(&c.sql, set);
             (c, v, r)
         })

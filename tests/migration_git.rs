@@ -367,6 +367,62 @@ fn an_edited_old_migration_does_not_make_a_later_rename_safe() {
         (Some(&good[..7]), Some(&bad[..7])),
         "--from is the rollback target, --to what runs now"
     );
+    conforms(&j, &readme_schema(), "$");
+}
+
+/// The schema the README documents for `migrations --json`.
+fn readme_schema() -> serde_json::Value {
+    let readme = include_str!("../README.md");
+    let block = readme
+        .split("<!-- migrations-json-schema -->\n```json\n")
+        .nth(1)
+        .and_then(|r| r.split("\n```").next())
+        .expect("the README has the schema block");
+    serde_json::from_str(block).expect("the README's schema is JSON")
+}
+
+/// `v` against the parts of JSON Schema the README's schema uses (type,
+/// required, properties, additionalProperties: false, items, enum, const,
+/// oneOf, minimum): enough that a renamed, added or dropped field fails.
+fn conforms(v: &serde_json::Value, s: &serde_json::Value, at: &str) {
+    use serde_json::Value;
+    if let Some(alts) = s["oneOf"].as_array() {
+        let ok = alts.iter().filter(|a| std::panic::catch_unwind(|| conforms(v, a, at)).is_ok()).count();
+        assert_eq!(ok, 1, "{at}: {v} matches {ok} of oneOf");
+        return;
+    }
+    if let Some(c) = s.get("const") {
+        assert_eq!(v, c, "{at}");
+    }
+    if let Some(e) = s["enum"].as_array() {
+        assert!(e.contains(v), "{at}: {v} not in {e:?}");
+    }
+    match s["type"].as_str() {
+        Some("object") => {
+            let o = v.as_object().unwrap_or_else(|| panic!("{at}: not an object: {v}"));
+            for r in s["required"].as_array().into_iter().flatten() {
+                assert!(o.contains_key(r.as_str().unwrap()), "{at}: missing {r}");
+            }
+            for (k, val) in o {
+                match s["properties"].get(k) {
+                    Some(ps) => conforms(val, ps, &format!("{at}.{k}")),
+                    None => assert!(s["additionalProperties"] != Value::Bool(false), "{at}: {k} is not in the schema"),
+                }
+            }
+        }
+        Some("array") => {
+            for (i, item) in v.as_array().unwrap_or_else(|| panic!("{at}: not an array")).iter().enumerate() {
+                conforms(item, &s["items"], &format!("{at}[{i}]"));
+            }
+        }
+        Some("string") => assert!(v.is_string(), "{at}: {v}"),
+        Some("boolean") => assert!(v.is_boolean(), "{at}: {v}"),
+        Some("integer") => {
+            let n = v.as_i64().unwrap_or_else(|| panic!("{at}: {v}"));
+            assert!(s["minimum"].as_i64().is_none_or(|m| n >= m), "{at}: {n}");
+        }
+        _ => {}
+    }
 }
 
 #[test]
@@ -580,4 +636,67 @@ fn a_silent_revert_is_found_from_heads_tree() {
         git(p, &["status", "--porcelain"]).contains("README"),
         "the real index untouched"
     );
+}
+
+/// Seen on a real history: an applied migration renumbered and rewritten
+/// in one commit (git: deleted + added) counted its table as "created in
+/// this range", so a later RENAME COLUMN on it passed as ok, range exit 0.
+/// Matched by content against the target's own migrations, the table
+/// existed: the rewrite is its own finding and the rename is UNSAFE.
+#[test]
+fn a_migration_renumbered_and_rewritten_creates_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().to_path_buf();
+    git(&p, &["init", "-q"]);
+    let old = commit(
+        &p,
+        &[(
+            "migrations/2019-03-01-000000_create_community/up.sql",
+            b"CREATE TABLE community (id serial PRIMARY KEY, name text NOT NULL, published timestamp NOT NULL DEFAULT now());\n",
+        )],
+        "community",
+    );
+    git(&p, &["rm", "-q", "-r", "migrations/2019-03-01-000000_create_community"]);
+    let new = commit(
+        &p,
+        &[
+            (
+                "migrations/2025-08-01-000001_create_community/up.sql",
+                b"CREATE TABLE IF NOT EXISTS community (id serial PRIMARY KEY, name text NOT NULL, published timestamp NOT NULL DEFAULT now());\n",
+            ),
+            (
+                "migrations/2025-08-01-000002_published_at/up.sql",
+                b"ALTER TABLE community RENAME COLUMN published TO published_at;\n",
+            ),
+            (
+                "migrations/2025-08-01-000003_search/up.sql",
+                b"CREATE OR REPLACE FUNCTION community_search(q text) RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;\n",
+            ),
+        ],
+        "squash and rename",
+    );
+    let g = GitMigrations::new(p.clone(), None, None);
+    let d = rt().block_on(g.diff("shop", &rev("2", &new), &rev("1", &old)));
+    let st = |path: &str| {
+        d.files
+            .iter()
+            .find(|f| f.path.ends_with(path))
+            .unwrap_or_else(|| panic!("{path}: {:#?}", d.files))
+            .statements[0]
+            .clone()
+    };
+    let rewrite = st("000001_create_community/up.sql");
+    assert_eq!(rewrite.verdict, SqlVerdict::Review, "{}", rewrite.reason);
+    assert!(rewrite.reason.contains("a migration at the rollback target already creates"), "{}", rewrite.reason);
+    let rename = st("000002_published_at/up.sql");
+    assert_eq!(rename.verdict, SqlVerdict::Unsafe, "{}", rename.reason);
+    let function = st("000003_search/up.sql");
+    assert_eq!(function.verdict, SqlVerdict::Compatible, "no migration at the target creates it: {}", function.reason);
+    assert_eq!(d.verdict, MigrationVerdict::Found(SqlVerdict::Unsafe));
+    // The command line agrees, exit 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_rbtui"))
+        .args(["migrations", "--repo", p.to_str().unwrap(), "--from", &old, "--to", &new])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
 }

@@ -137,6 +137,48 @@ impl GitMigrations {
         }
     }
 
+    /// What the migrations present at commit `at` create: their paths
+    /// from a diff against the empty tree (it takes the globs as pathspec
+    /// magic, `ls-tree` does not), their texts from one `cat-file --batch`.
+    async fn at_target(&self, at: &str) -> Result<crate::core::migration::Created, GitError> {
+        const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+        let mut args: Vec<String> = ["diff", "--name-only", "-z", "--no-renames", EMPTY_TREE, at, "--"]
+            .map(String::from)
+            .to_vec();
+        args.extend(self.globs.iter().map(|g| format!(":(glob){g}")));
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let listing = self.git(&argv).await?;
+        let paths: Vec<String> = listing
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        let input: String = paths.iter().map(|p| format!("{at}:{p}\n")).collect();
+        let mut child = Command::new("git")
+            .arg("-C")
+            .arg(&self.repo)
+            .args(["cat-file", "--batch"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(GitError::Spawn)?;
+        let mut stdin = child.stdin.take().ok_or_else(|| GitError::Exit("git cat-file has no stdin".into()))?;
+        let write = async move {
+            use tokio::io::AsyncWriteExt;
+            let _ = stdin.write_all(input.as_bytes()).await;
+        };
+        let (_, out) = tokio::join!(write, child.wait_with_output());
+        let out = out.map_err(GitError::Spawn)?;
+        if !out.status.success() {
+            return Err(GitError::Exit(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+        }
+        let texts = batch_blobs(&out.stdout);
+        Ok(crate::core::migration::at_target(
+            paths.iter().map(String::as_str).zip(texts.iter().map(String::as_str)),
+        ))
+    }
+
     /// The newest commit on the checked-out branch that says it reverts
     /// `bad` (`git revert` writes "This reverts commit <sha>."): its SHA
     /// and subject. Only the local checkout is read (no fetch).
@@ -311,11 +353,17 @@ impl GitMigrations {
                 Err(e) => extra.push(not_utf8(target, path, change, e)),
             }
         }
-        let mut d = MigrationDiff::classify(
+        // What the target's own migrations create, by content: a
+        // migration renumbered and rewritten in the range (deleted +
+        // added to git) creates nothing new. Unread, the range is judged
+        // as before, without that knowledge.
+        let at_target = self.at_target(&to_c).await.ok();
+        let mut d = MigrationDiff::classify_knowing(
             target,
             &from_sha[..from_sha.len().min(7)],
             &to_sha[..to_sha.len().min(7)],
             raw,
+            at_target,
         );
         d.files.extend(extra);
         d.files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -366,6 +414,31 @@ fn review_file(path: &str, change: &str, text: &str, reason: &str) -> MigrationF
         }],
         is_down: crate::core::migration::is_down_migration(path),
     }
+}
+
+/// The blobs of a `git cat-file --batch` answer, in order, as text
+/// (`<oid> blob <size>\n<bytes>\n` each; a missing one, a binary one or
+/// one over the cap is empty: it creates nothing rbtui can read).
+fn batch_blobs(mut out: &[u8]) -> Vec<String> {
+    let mut texts = Vec::new();
+    while let Some(nl) = out.iter().position(|b| *b == b'\n') {
+        let header = String::from_utf8_lossy(&out[..nl]).into_owned();
+        out = &out[nl + 1..];
+        let size = header
+            .split(' ')
+            .nth(2)
+            .filter(|_| header.split(' ').nth(1) == Some("blob"))
+            .and_then(|n| n.parse::<usize>().ok());
+        let Some(size) = size.filter(|n| *n <= out.len()) else {
+            texts.push(String::new());
+            continue;
+        };
+        let blob = &out[..size];
+        let readable = size as u64 <= MIGRATION_CAP && !blob.contains(&0);
+        texts.push(if readable { String::from_utf8_lossy(blob).into_owned() } else { String::new() });
+        out = out.get(size + 1..).unwrap_or_default();
+    }
+    texts
 }
 
 /// Past this, a migration is not read: a generated dump of this size is

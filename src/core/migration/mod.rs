@@ -4,7 +4,10 @@
 //! done with a real SQL parser so that a comment or a string literal never
 //! decides a verdict.
 
+mod created;
 mod sql_shapes;
+
+pub use created::{Created, at_target};
 
 use crate::core::model::RevisionId;
 use serde::{Deserialize, Serialize};
@@ -14,7 +17,6 @@ use sqlparser::ast::{
 };
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
-use std::collections::HashSet;
 
 /// Verdict on one statement, ordered from harmless to blocking so the overall
 /// verdict is simply the maximum.
@@ -145,7 +147,20 @@ impl MigrationDiff {
         to_rev: &str,
         raw: Vec<(String, FileChange, String)>,
     ) -> MigrationDiff {
-        let mut created = Created::default();
+        MigrationDiff::classify_knowing(target, from_rev, to_rev, raw, None)
+    }
+
+    /// [`MigrationDiff::classify`] knowing what the migrations present at
+    /// the rollback target create (`at_target`): only what none of them
+    /// creates is "created in this range".
+    pub fn classify_knowing(
+        target: &str,
+        from_rev: &str,
+        to_rev: &str,
+        raw: Vec<(String, FileChange, String)>,
+        at_target: Option<Created>,
+    ) -> MigrationDiff {
+        let mut created = at_target.map(Created::knowing_target).unwrap_or_default();
         let mut files = Vec::new();
         // Only added files are what shipped: an edit or a rename never
         // ran, so it must not make later statements look safe by
@@ -304,6 +319,19 @@ pub fn classify_statement(sql: &str, created: &mut Created) -> (SqlVerdict, Stri
             }
             return (worst.0, worst.1, true);
         }
+    }
+    if let Some(t) = sql_shapes::created_table(sql) {
+        let (v, why) = if created.existed(&t) {
+            (SqlVerdict::Review, ", which a migration at the rollback target already creates (an old migration rewritten)")
+        } else {
+            created.insert(t.clone());
+            (SqlVerdict::Review, "")
+        };
+        return (
+            v,
+            format!("creates table {t}{why}; the parser could not read its columns and constraints: review them"),
+            false,
+        );
     }
     let (v, r) = classify_keywords(sql);
     (
@@ -470,45 +498,6 @@ fn is_created(created: &Created, table: &str) -> bool {
     created.is_table(&normal(table))
 }
 
-/// What the migrations of a range created so far (tables, columns,
-/// functions, as keys), with the last segment of each name indexed so a
-/// schema-qualified and a bare name meet in one lookup: a range of 100,000
-/// statements is read in linear time, not quadratic.
-#[derive(Debug, Clone, Default)]
-pub struct Created {
-    names: HashSet<String>,
-    lasts: HashSet<String>,
-}
-
-impl Created {
-    pub fn insert(&mut self, name: String) -> bool {
-        self.lasts.insert(last_segment(&name).to_string());
-        self.names.insert(name)
-    }
-
-    pub fn contains(&self, name: &str) -> bool {
-        self.names.contains(name)
-    }
-
-    /// `t` (normalised) was created: by the same name, or by a name whose
-    /// last segment is `t`'s when one of the two has no schema.
-    fn is_table(&self, t: &str) -> bool {
-        if self.names.contains(t) {
-            return true;
-        }
-        if t.contains('.') {
-            // Only a bare name can match a qualified one.
-            self.names.contains(last_segment(t))
-        } else {
-            self.lasts.contains(t)
-        }
-    }
-}
-
-fn last_segment(s: &str) -> &str {
-    s.rsplit('.').next().unwrap_or(s)
-}
-
 fn column_not_null_without_default(c: &ColumnDef) -> bool {
     let opts: Vec<&ColumnOption> = c.options.iter().map(|o| &o.option).collect();
     let not_null = opts.iter().any(|o| matches!(o, ColumnOption::NotNull))
@@ -531,8 +520,19 @@ fn column_not_null_without_default(c: &ColumnDef) -> bool {
 fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String) {
     use SqlVerdict::*;
     match stmt {
+        Statement::CreateTable(ct) if created.existed(&name(&ct.name)) => (
+            Review,
+            format!(
+                "creates table {}, which a migration at the rollback target already creates: an old migration moved or rewritten, not a new table (the database never re-runs it): review the rewrite",
+                ct.name
+            ),
+        ),
         Statement::CreateTable(ct) => {
-            created.insert(name(&ct.name));
+            let table = name(&ct.name);
+            for c in &ct.columns {
+                created.insert(format!("{table}.{}#added", normal(&c.name.to_string())));
+            }
+            created.insert(table);
             (
                 Compatible,
                 format!("creates table {}; the old code does not use it", ct.name),
@@ -554,7 +554,8 @@ fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String)
             or_replace,
             ..
         } => {
-            let new = is_created(created, &name(n));
+            // Knowing the target: a view none of its migrations creates is new.
+            let new = is_created(created, &name(n)) || (created.knows_target() && !created.existed(&name(n)));
             created.insert(name(n));
             if *or_replace && new {
                 (
@@ -582,6 +583,18 @@ fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String)
                 Compatible,
                 format!(
                     "replaces function {}, created in this range (the old code never called it)",
+                    f.name
+                ),
+            )
+        }
+        Statement::CreateFunction(f)
+            if f.or_replace && created.knows_target() && !created.existed(&format!("fn:{}", name(&f.name))) =>
+        {
+            created.insert(format!("fn:{}", name(&f.name)));
+            (
+                Compatible,
+                format!(
+                    "creates function {} (no migration at the rollback target creates it); the old code does not call it",
                     f.name
                 ),
             )
@@ -735,6 +748,16 @@ fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String)
                 _ => (Review, format!("drops {object_type} {n}")),
             }
         }
+        Statement::DropFunction { func_desc, .. }
+            if !func_desc.is_empty()
+                && func_desc.iter().all(|f| created.contains(&format!("fn:{}", name(&f.name)))) =>
+        {
+            let n: Vec<String> = func_desc.iter().map(|f| f.name.to_string()).collect();
+            (
+                Compatible,
+                format!("drops function {}, created in this range (the old code never called it)", n.join(", ")),
+            )
+        }
         Statement::DropFunction { func_desc, .. } => {
             let n: Vec<String> = func_desc.iter().map(|f| f.name.to_string()).collect();
             (
@@ -751,6 +774,9 @@ fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String)
         ),
         Statement::AlterIndex { name: n, .. } => (Compatible, format!("alters index {n}")),
         Statement::RenameTable(r) => {
+            for r in r {
+                created.renamed(name(&r.new_name));
+            }
             let n: Vec<String> = r
                 .iter()
                 .map(|r| format!("{} → {}", r.old_name, r.new_name))
@@ -775,6 +801,10 @@ fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String)
                 let key = |c: &dyn std::fmt::Display| {
                     format!("{table}.{}#not-null", normal(&c.to_string()))
                 };
+                if let AlterTableOperation::RenameTable { table_name } = op {
+                    let (sqlparser::ast::RenameTableNameKind::As(n) | sqlparser::ast::RenameTableNameKind::To(n)) = table_name;
+                    created.renamed(name(n));
+                }
                 // Two-step NOT NULL: added with a default, the default
                 // dropped later; old inserts that omit it then fail.
                 if let AlterTableOperation::AddColumn { column_def, .. } = op {
@@ -809,7 +839,10 @@ fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String)
                             "drops the default of {t}.{column_name}: if it is NOT NULL, old code's inserts that omit it fail"
                         ),
                     ),
-                    _ => classify_alter(t, op, is_new),
+                    _ => match added_column(&table, op, created) {
+                        Some(v) => v,
+                        None => classify_alter(t, op, is_new),
+                    },
                 };
                 if v.0 > worst.0 || worst.1 == format!("alters {t}") {
                     worst = v;
@@ -833,6 +866,43 @@ fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String)
                 format!("{head}: not a statement rbtui knows how to judge"),
             )
         }
+    }
+}
+
+/// A rename, drop or retype of a column this range added (and the
+/// target did not have): the old code never used it. A renamed one stays
+/// known under its new name.
+fn added_column(table: &str, op: &AlterTableOperation, created: &mut Created) -> Option<(SqlVerdict, String)> {
+    use AlterTableOperation as Op;
+    let added = |c: &dyn std::fmt::Display| format!("{table}.{}#added", normal(&c.to_string()));
+    let why = "added in this range (the old code never used it)";
+    match op {
+        Op::DropColumn { column_names, .. }
+            if !column_names.is_empty() && column_names.iter().all(|c| created.contains(&added(c))) =>
+        {
+            let c: Vec<String> = column_names.iter().map(|c| c.to_string()).collect();
+            Some((SqlVerdict::Compatible, format!("drops column {table}.{}, {why}", c.join(", "))))
+        }
+        Op::RenameColumn { old_column_name, new_column_name } if created.contains(&added(old_column_name)) => {
+            created.insert(added(new_column_name));
+            Some((
+                SqlVerdict::Compatible,
+                format!("renames column {table}.{old_column_name} to {new_column_name}, {why}"),
+            ))
+        }
+        Op::AlterColumn { column_name, op: AlterColumnOperation::SetDataType { .. } }
+            if created.contains(&added(column_name)) =>
+        {
+            Some((SqlVerdict::Compatible, format!("changes the type of {table}.{column_name}, {why}")))
+        }
+        Op::ModifyColumn { col_name, .. } if created.contains(&added(col_name)) => {
+            Some((SqlVerdict::Compatible, format!("changes the type of {table}.{col_name}, {why}")))
+        }
+        Op::ChangeColumn { old_name, new_name, .. } if created.contains(&added(old_name)) => {
+            created.insert(added(new_name));
+            Some((SqlVerdict::Compatible, format!("changes column {table}.{old_name} (to {new_name}), {why}")))
+        }
+        _ => None,
     }
 }
 

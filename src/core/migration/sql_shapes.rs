@@ -157,7 +157,13 @@ pub fn read(sql: &str, created: &mut super::Created) -> Option<(SqlVerdict, Stri
     }
     if starts(w, &["ALTER", "FUNCTION"]) || starts(w, &["ALTER", "PROCEDURE"]) {
         let n = object_after(w, &w[..2].iter().map(|s| s.as_str()).collect::<Vec<_>>());
-        return Some(if has(w, &["RENAME"]) || has(w, &["SET", "SCHEMA"]) {
+        let key = format!("fn:{}", n.replace('"', "").to_ascii_lowercase());
+        return Some(if created.contains(&key) {
+            (
+                Compatible,
+                format!("alters {n}, created in this range (the old code never called it)"),
+            )
+        } else if has(w, &["RENAME"]) || has(w, &["SET", "SCHEMA"]) {
             (
                 Unsafe,
                 format!("renames or moves {n}; the old code calls it by the old name"),
@@ -263,6 +269,11 @@ fn function(sql: &str, w: &[String], created: &mut super::Created) -> (SqlVerdic
             Compatible,
             format!("replaces {kind} {name}, created in this range (the old code never called it)"),
         )
+    } else if replace && created.knows_target() && !created.existed(&key) {
+        (
+            Compatible,
+            format!("creates {kind} {name} (no migration at the rollback target creates it); the old code does not call it"),
+        )
     } else if replace {
         (
             Unsafe,
@@ -283,6 +294,25 @@ fn function(sql: &str, w: &[String], created: &mut super::Created) -> (SqlVerdic
         Some((v, r)) if v >= own.0 => (v, format!("inside {kind} body of {name}: {r}")),
         _ => own,
     }
+}
+
+/// The table a `CREATE [UNLOGGED|TEMP] TABLE [IF NOT EXISTS] name (…)`
+/// names, read from its words: when the parser cannot read the rest, the
+/// table is still created, and later statements on it must know.
+pub fn created_table(sql: &str) -> Option<String> {
+    let w = words(sql);
+    let mut i = 1;
+    if w.first().map(String::as_str) != Some("CREATE") {
+        return None;
+    }
+    while w.get(i).is_some_and(|x| ["UNLOGGED", "TEMP", "TEMPORARY", "GLOBAL", "LOCAL"].contains(&x.as_str())) {
+        i += 1;
+    }
+    if w.get(i).map(String::as_str) != Some("TABLE") {
+        return None;
+    }
+    let n = object_after(&w[i..], &["TABLE"]);
+    (!n.is_empty() && !n.starts_with('\'')).then_some(n)
 }
 
 /// The text between the first `$tag$` and its closing twin.

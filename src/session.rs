@@ -11,7 +11,7 @@ use crate::cli::{Cli, Command};
 use crate::config::{
     ArgocdConfig, ComposeConfig, Config, KubernetesConfig, Platform, SwarmConfig, TargetConfig,
 };
-use crate::core::model::Mode;
+use crate::core::model::{Kind, Mode};
 use crate::core::state::Settings;
 use crate::setup_error::SetupError;
 use crate::note::resume::Resumed;
@@ -87,9 +87,7 @@ pub fn host() -> String {
 }
 
 /// One Argo CD backend per server, with its token found once.
-fn argo_backends(
-    targets: Vec<(String, &TargetConfig, &ArgocdConfig)>,
-) -> Result<Vec<Arc<dyn Backend>>, SetupError> {
+fn argo_backends(targets: Vec<(String, &TargetConfig, &ArgocdConfig)>) -> Vec<Arc<dyn Backend>> {
     use crate::backend::argocd::{AppSpec, AppTarget, ArgoBackend, auth, client};
     let mut servers: Vec<String> = targets.iter().map(|(s, ..)| s.clone()).collect();
     servers.sort();
@@ -106,7 +104,13 @@ fn argo_backends(
         } else {
             format!("https://{server}")
         };
-        let token = auth::token_for(&server)?;
+        let token = match auth::token_for(&server) {
+            Ok(t) => t,
+            Err(e) => {
+                out.extend(mine.iter().map(|(t, a)| unbuilt(t, Kind::Argocd, &server, a.app.clone(), &e)));
+                continue;
+            }
+        };
         let conn = client::Conn {
             base,
             token,
@@ -133,12 +137,37 @@ fn argo_backends(
                 },
             })
             .collect();
-        out.push(Arc::new(ArgoBackend::new(
-            client::Client::new(conn)?,
-            specs,
-        )));
+        match client::Client::new(conn) {
+            Ok(c) => out.push(Arc::new(ArgoBackend::new(c, specs))),
+            Err(e) => out.extend(mine.iter().map(|(t, a)| unbuilt(t, Kind::Argocd, &server, a.app.clone(), &e))),
+        }
     }
-    Ok(out)
+    out
+}
+
+/// A target whose backend could not be built (no token, a CA file that is
+/// not there, no kubeconfig): a row saying why and where it is configured,
+/// so one platform without credentials never hides the others. Nothing is
+/// ever sent through it.
+fn unbuilt(
+    t: &TargetConfig,
+    kind: crate::core::model::Kind,
+    location: &str,
+    object: Option<String>,
+    error: &dyn std::fmt::Display,
+) -> Arc<dyn Backend> {
+    Arc::new(crate::backend::unavailable::Unavailable {
+        name: t.kind_label().into(),
+        targets: vec![crate::core::model::TargetInfo {
+            name: t.name.clone(),
+            kind,
+            environment: t.environment.clone(),
+            location: location.to_string(),
+            object,
+            simulated: false,
+        }],
+        error: crate::backend::BackendError::Failed(format!("{}: target `{}`: {error}", t.at, t.name)),
+    })
 }
 
 /// Without a config but with a kubeconfig: every Deployment in the current
@@ -163,9 +192,7 @@ async fn kubeconfig_offer() -> Option<Config> {
 }
 
 /// One Kubernetes backend per kube context.
-async fn kube_backends(
-    targets: Vec<(&TargetConfig, &KubernetesConfig)>,
-) -> Result<Vec<Arc<dyn Backend>>, SetupError> {
+async fn kube_backends(targets: Vec<(&TargetConfig, &KubernetesConfig)>) -> Vec<Arc<dyn Backend>> {
     use crate::backend::kubernetes::{DeployTarget, KubeBackend};
     let mut contexts: Vec<Option<String>> =
         targets.iter().map(|(_, k)| k.context.clone()).collect();
@@ -173,10 +200,17 @@ async fn kube_backends(
     contexts.dedup();
     let mut out: Vec<Arc<dyn Backend>> = Vec::new();
     for ctx in contexts {
-        // Connecting reads kubeconfig files only; no request is made yet.
-        let (client, location) = KubeBackend::connect(ctx.as_deref()).await?;
         let mine: Vec<&(&TargetConfig, &KubernetesConfig)> =
             targets.iter().filter(|(_, k)| k.context == ctx).collect();
+        // Connecting reads kubeconfig files only; no request is made yet.
+        let (client, location) = match KubeBackend::connect(ctx.as_deref()).await {
+            Ok(c) => c,
+            Err(e) => {
+                let at = ctx.clone().unwrap_or_else(|| "the current kube context".into());
+                out.extend(mine.iter().map(|(t, k)| unbuilt(t, Kind::Kubernetes, &at, k.deployment.clone(), &e)));
+                continue;
+            }
+        };
         let one: Vec<DeployTarget> = mine
             .iter()
             .filter_map(|(t, k)| {
@@ -199,7 +233,7 @@ async fn kube_backends(
         }
         out.push(Arc::new(b));
     }
-    Ok(out)
+    out
 }
 
 /// A Swarm service or a Compose service, served by the engine at `host`.
@@ -218,9 +252,8 @@ impl DockerTarget<'_> {
 }
 
 /// One Swarm and one Compose backend per engine.
-fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Result<Vec<Arc<dyn Backend>>, SetupError> {
+fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Vec<Arc<dyn Backend>> {
     use crate::backend::docker::{compose, engine, swarm};
-    use crate::core::model::Kind;
     let mut hosts: Vec<Option<String>> = targets.iter().map(|t| t.host().clone()).collect();
     hosts.sort();
     hosts.dedup();
@@ -232,26 +265,12 @@ fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Result<Vec<Arc<dyn Backend
             Err(error) => {
                 // A dead engine is a row per target saying so, not an exit.
                 let location = host.clone().unwrap_or_else(|| "DOCKER_HOST".into());
-                out.push(Arc::new(crate::backend::unavailable::Unavailable {
-                    name: "docker".into(),
-                    targets: mine
-                        .iter()
-                        .map(|d| {
-                            let (t, kind, object) = match d {
-                                DockerTarget::Swarm(t, s) => (t, Kind::Swarm, &s.service),
-                                DockerTarget::Compose(t, c) => (t, Kind::Compose, &c.service),
-                            };
-                            crate::core::model::TargetInfo {
-                                name: t.name.clone(),
-                                kind,
-                                environment: t.environment.clone(),
-                                location: location.clone(),
-                                object: object.clone(),
-                                simulated: false,
-                            }
-                        })
-                        .collect(),
-                    error: crate::backend::BackendError::Unreachable(error.to_string()),
+                out.extend(mine.iter().map(|d| {
+                    let (t, kind, object) = match d {
+                        DockerTarget::Swarm(t, s) => (t, Kind::Swarm, &s.service),
+                        DockerTarget::Compose(t, c) => (t, Kind::Compose, &c.service),
+                    };
+                    unbuilt(t, kind, &location, object.clone(), &error)
                 }));
                 continue;
             }
@@ -290,7 +309,7 @@ fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Result<Vec<Arc<dyn Backend
             out.push(Arc::new(compose::ComposeBackend::new(eng, co)));
         }
     }
-    Ok(out)
+    out
 }
 
 /// Everything that can fail before the terminal is taken over fails here,
@@ -321,6 +340,7 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
         let mut argo = Vec::new();
         let mut docker = Vec::new();
         let mut kube = Vec::new();
+        let mut unbuilt_rows: Vec<Arc<dyn Backend>> = Vec::new();
         for t in &config.targets {
             match &t.platform {
                 Platform::Demo(_) => demo_names.push((
@@ -328,37 +348,52 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
                     (t.environment != "unspecified").then(|| t.environment.clone()),
                 )),
                 Platform::Argocd(a) => {
-                    let server = a
-                        .server
-                        .clone()
-                        .or_else(|| std::env::var("ARGOCD_SERVER").ok())
-                        .ok_or_else(|| {
-                            SetupError::Config(format!(
-                                "target `{}`: kind argocd needs `server` (or ARGOCD_SERVER)",
-                                t.name
-                            ))
-                        })?;
-                    argo.push((server, t, a));
+                    match a.server.clone().or_else(|| std::env::var("ARGOCD_SERVER").ok()) {
+                        Some(server) => argo.push((server, t, a)),
+                        None => unbuilt_rows.push(unbuilt(
+                            t,
+                            Kind::Argocd,
+                            "no Argo CD server",
+                            a.app.clone(),
+                            &"kind argocd needs `server` (or ARGOCD_SERVER)",
+                        )),
+                    }
                 }
                 Platform::Kubernetes(k) => kube.push((t, k)),
                 Platform::Swarm(s) => docker.push(DockerTarget::Swarm(t, s)),
                 Platform::Compose(c) => docker.push(DockerTarget::Compose(t, c)),
             }
         }
-        if demo_names.is_empty() && argo.is_empty() && docker.is_empty() && kube.is_empty() {
-            return Err(SetupError::Config(
-                "the config names no [[target]]; see README.md, \"Configuration\"".into(),
-            ));
+        if config.targets.is_empty() {
+            return Err(SetupError::Config(format!(
+                "{}: the config names no [[target]]; see README.md, \"Configuration\"",
+                config.origin
+            )));
         }
         let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
         if !demo_names.is_empty() {
-            backends.push(Arc::new(
-                DemoBackend::builtin(clock.clone()).restricted(demo_names),
-            ));
+            let demo = DemoBackend::builtin(clock.clone());
+            // The embedded scenario is fixed: a name it does not have is
+            // a mistake in the file, said where it is.
+            let known: Vec<String> =
+                demo.with_world(|w, _| w.services.iter().map(|s| s.info.name.clone()).collect());
+            if let Some(t) = config.targets.iter().find(|t| {
+                matches!(t.platform, Platform::Demo(_)) && !known.contains(&t.name)
+            }) {
+                return Err(SetupError::Config(format!(
+                    "{}: target `{}`: the demo has no service named `{}` (it has {})",
+                    t.at,
+                    t.name,
+                    t.name,
+                    known.join(", ")
+                )));
+            }
+            backends.push(Arc::new(demo.restricted(demo_names)));
         }
-        backends.extend(argo_backends(argo)?);
-        backends.extend(docker_backends(docker)?);
-        backends.extend(kube_backends(kube).await?);
+        backends.extend(unbuilt_rows);
+        backends.extend(argo_backends(argo));
+        backends.extend(docker_backends(docker));
+        backends.extend(kube_backends(kube).await);
         let mut router = Router::new(backends);
         for t in &config.targets {
             if let Some(repo) = &t.repo {

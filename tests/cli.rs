@@ -661,7 +661,7 @@ fn a_note_that_is_not_a_regular_file_is_refused_at_once() {
 fn files_beside_the_config_that_are_not_regular_files_are_said() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("rbtui.toml"), "[[target]]\nname = \"a\"\nkind = \"demo\"\nenvironment = \"staging\"\n").unwrap();
+    std::fs::write(d.join("rbtui.toml"), "[[target]]\nname = \"checkout\"\nkind = \"demo\"\nenvironment = \"staging\"\n").unwrap();
     for sub in ["templates", "runbooks", "drills"] {
         std::fs::create_dir(d.join(sub)).unwrap();
     }
@@ -686,4 +686,47 @@ fn files_beside_the_config_that_are_not_regular_files_are_said() {
         &["--rehearsal", "--drill", "bad-fallback", "status"],
         "drills/bad-fallback.toml: the drill is a symlink to nothing (No such file or directory (os error 2))",
     );
+}
+
+/// Seen: the README's example config, copied verbatim, died on the first
+/// backend without a credential (a missing token, CA file or kubeconfig),
+/// one at a time and without a position. Now every target is listed; the
+/// ones that cannot be set up are one-line rows naming their place in the
+/// file, and `status` exits 3.
+#[test]
+fn the_readme_config_verbatim_lists_every_target_with_its_errors_placed() {
+    let readme = include_str!("../README.md");
+    let toml = readme
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|r| r.split("\n```").next())
+        .expect("the README's example config");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rbtui.toml"), toml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rbtui"))
+        .arg("status")
+        .current_dir(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("no-xdg"))
+        .env("HOME", dir.path())
+        .env_remove("KUBECONFIG")
+        .env_remove("ARGOCD_AUTH_TOKEN")
+        .env_remove("ARGOCD_SERVER")
+        .env("DOCKER_HOST", format!("unix://{}/no-engine.sock", dir.path().display()))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let config = rbtui::config::Config::parse("rbtui.toml", toml).unwrap();
+    for t in &config.targets {
+        let row = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(t.name.as_str()))
+            .unwrap_or_else(|| panic!("{} listed:\n{text}", t.name));
+        if !matches!(t.platform, rbtui::config::Platform::Demo(_)) {
+            assert!(row.contains(&format!("{}: target `{}`: ", t.at, t.name)), "placed: {row}");
+        }
+    }
+    for cause in ["no Argo CD token", "no usable kubeconfig", "cannot connect to the Docker engine"] {
+        assert!(text.contains(cause), "{cause}:\n{text}");
+    }
 }

@@ -63,6 +63,8 @@ pub struct Config {
     pub environments: std::collections::BTreeMap<String, EnvironmentConfig>,
     /// Where it was read from, for runbook overrides next to it.
     pub dir: Option<PathBuf>,
+    /// The file it was read from, as named (`rbtui.toml`), for messages.
+    pub origin: String,
 }
 
 /// The file as the TOML parser reads it: each target is kept as a table
@@ -291,6 +293,7 @@ impl Config {
             groups: raw.groups.into_iter().map(|g| g.into_inner()).collect(),
             environments: raw.environments,
             dir: None,
+            origin: origin.to_string(),
         };
         let mut seen = std::collections::HashSet::new();
         for t in &c.targets {

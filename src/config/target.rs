@@ -35,6 +35,9 @@ pub struct TargetConfig {
     pub probe: Vec<ProbeConfig>,
     pub prometheus: Option<PrometheusConfig>,
     pub platform: Platform,
+    /// `file:line:col` of its `[[target]]` header: a target whose backend
+    /// cannot be built is an error row that says where it is configured.
+    pub at: String,
 }
 
 /// The fields every kind takes; the rest of the table goes to [`Platform`].
@@ -217,6 +220,7 @@ impl TargetConfig {
             probe: c.probe,
             prometheus: c.prometheus,
             platform,
+            at: here(None, false),
         };
         let either = |a: bool, b: bool, what: &str| {
             (a == b).then(|| {

@@ -166,7 +166,7 @@ fn unbuilt(
             object,
             simulated: false,
         }],
-        error: crate::backend::BackendError::Failed(format!("{}: target `{}`: {error}", t.at, t.name)),
+        error: crate::backend::BackendError::NotSetUp(format!("{}: target `{}`: {error}", t.at, t.name)),
     })
 }
 

@@ -238,3 +238,27 @@ fn a_group_plan_confirm_and_progress() {
     s.advance(3000);
     snap("32_group_in_progress", &s);
 }
+
+/// Seen: a history that could not be read showed its error cut at the
+/// pane's edge with "loading history…" still under it. Now the error is
+/// the pane's whole answer, wrapped to be read whole; a target never set
+/// up is not called "poll failed".
+#[test]
+fn an_unreadable_history_is_said_whole_and_not_loading() {
+    use rbtui::core::Action;
+    use rbtui::core::error::BackendError;
+    let (mut s, _b) = demo(Mode::Demo, None);
+    let why = "rbtui.toml:27:1: target `orders`: no Argo CD token for argocd.example.com: set ARGOCD_AUTH_TOKEN or run `argocd login argocd.example.com`";
+    select(&mut s, "orders");
+    s.state.row_mut("orders").history = None;
+    s.dispatch(Action::HistoryLoaded { target: "orders".into(), result: Err(BackendError::NotSetUp(why.into())) });
+    s.dispatch(Action::HealthFailed { target: "orders".into(), error: BackendError::NotSetUp(why.into()) });
+    for (w, h) in SIZES {
+        let t = text(&draw(&s, w, h));
+        assert!(!t.contains("loading history"), "{t}");
+        assert!(t.contains("run `argocd") || w < 100, "wrapped, read whole at {w}x{h}:\n{t}");
+        assert!(!t.contains("poll failed: not set up"), "{t}");
+    }
+    let t = text(&draw(&s, 120, 40));
+    assert!(t.contains("cannot read history: not set up: rbtui.toml:27:1:"), "{t}");
+}

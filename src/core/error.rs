@@ -52,6 +52,11 @@ pub enum BackendError {
     /// exit, a 5xx on a read); nothing is retried automatically.
     #[error("{0}")]
     Failed(String),
+    /// The target's backend could not be built from the config (no token,
+    /// no kubeconfig, a CA file missing): nothing was ever asked of the
+    /// platform, and nothing will be until the config is fixed.
+    #[error("not set up: {0}")]
+    NotSetUp(String),
     /// Raised by the runtime's note gate, never by a platform: the entry
     /// announcing the step could not be written, so no request left.
     #[error("nothing was sent: {0}")]
@@ -105,6 +110,7 @@ impl BackendError {
             OutcomeUnknown(m) => OutcomeUnknown(f(m)),
             Malformed(m) => Malformed(f(m)),
             Failed(m) => Failed(f(m)),
+            NotSetUp(m) => NotSetUp(f(m)),
             NotSent(m) => NotSent(f(m)),
         }
     }

@@ -195,7 +195,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let mut d = Vec::new();
     if let Some(t) = s.selected_target() {
         if let Some(e) = s.row(&t.name).and_then(|row| row.health_error.as_ref()) {
-            d.push(Line::styled(format!("poll failed: {e}"), theme::ERROR));
+            // A target never set up was not polled: its error says so itself.
+            let head = if matches!(e, crate::core::error::BackendError::NotSetUp(_)) { "" } else { "poll failed: " };
+            d.push(Line::styled(format!("{head}{e}"), theme::ERROR));
         }
         if let Some(h) = s.health(&t.name) {
             d.push(signals_line(s, h));

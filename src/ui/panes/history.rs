@@ -33,8 +33,12 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         ));
     }
     let Some(h) = s.history(&t.name) else {
-        lines.push(Line::styled("loading history…", theme::DIM));
-        f.render_widget(Paragraph::new(lines), inner);
+        // An error with nothing read is the whole pane's answer: wrapped
+        // to be read whole, and not "loading" under it.
+        if lines.is_empty() {
+            lines.push(Line::styled("loading history…", theme::DIM));
+        }
+        f.render_widget(Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }), inner);
         return;
     };
     if let Some(n) = &h.facts.history_note {

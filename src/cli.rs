@@ -122,6 +122,15 @@ pub enum Read {
         #[arg(long)]
         json: bool,
     },
+    /// The first command to run on a new config: per target, where it is
+    /// configured, whether the platform answers (with whom rbtui is), its
+    /// history, the rights a rollback needs, each metric query and the
+    /// registry; and whether the note directory takes a file. Each failure
+    /// with its one-line fix. Changes nothing. Exits 3 when any check fails.
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
     /// The rollback plan and its pre-flight checks; changes nothing.
     /// Exits 2 when a check blocks the plan.
     Plan {

@@ -32,6 +32,8 @@ pub struct Session {
     /// layer (which fills it after a rollback) or set at open (after some
     /// more bytes).
     pub note_quota: Option<NoteQuota>,
+    /// Where each target is configured (`rbtui.toml:31:1`), for `check`.
+    pub origins: std::collections::HashMap<String, String>,
 }
 
 /// The note's size limit for a drill's `note_disk_full` fault.
@@ -587,5 +589,6 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
         note_path,
         resumed,
         last_worked: crate::note::resume::last_worked(&config.settings.note_dir),
+        origins: config.targets.iter().map(|t| (t.name.clone(), t.at.clone())).collect(),
     })
 }

@@ -1366,3 +1366,55 @@ fn a_pinned_rollback_is_verified_by_the_digest_it_pinned() {
         s.state.runs.last().unwrap().after()
     );
 }
+
+/// `rbtui check` against the API double: the platform answers, its
+/// history is read, the rights a rollback needs are asked through the
+/// plan pipeline (SelfSubjectAccessReview), the note directory takes a
+/// file; a refused `patch` is a FAIL with its fix and exit 3; an Argo CD
+/// target without a token beside it is its own failing row, placed.
+#[test]
+fn check_asks_what_a_rollback_needs_and_says_each_fix() {
+    let fake = k8s_server::start();
+    fake.edit(|s| s.ssr_user = Some("alice@example.com".into()));
+    let dir = tempfile::tempdir().unwrap();
+    let kc = fake.kubeconfig(dir.path(), "admin-token");
+    std::fs::write(
+        dir.path().join("rbtui.toml"),
+        "[[target]]\nname = \"catalog\"\nkind = \"kubernetes\"\nenvironment = \"prod\"\ncontext = \"shop-test\"\nnamespace = \"shop\"\ndeployment = \"catalog\"\n\n[[target]]\nname = \"orders\"\nkind = \"argocd\"\nenvironment = \"prod\"\nserver = \"argocd.invalid\"\napp = \"orders\"\n",
+    )
+    .unwrap();
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rbtui"))
+            .args(["check"])
+            .current_dir(dir.path())
+            .env("KUBECONFIG", &kc)
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+            .env_remove("ARGOCD_AUTH_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let s = String::from_utf8_lossy(&out.stdout);
+    let row = |target: &str, check: &str| {
+        s.lines()
+            .find(|l| l.split_whitespace().take(2).eq([target, check]))
+            .unwrap_or_else(|| panic!("{target} {check}:\n{s}"))
+            .to_string()
+    };
+    assert!(row("catalog", "config").contains("rbtui.toml:1:1: kubernetes catalog"), "{s}");
+    assert!(row("catalog", "platform").contains(" ok "), "{s}");
+    assert!(row("catalog", "history").contains(" ok "), "{s}");
+    let rights = row("catalog", "rights");
+    assert!(rights.contains(" ok ") && rights.contains("alice@example.com") && rights.contains("patch"), "{rights}");
+    assert!(row("orders", "platform").contains("FAIL not set up: rbtui.toml:9:1: target `orders`: no Argo CD token"), "{s}");
+    assert!(s.contains("fix: set ARGOCD_AUTH_TOKEN"), "{s}");
+    assert!(row("(note)", "note").contains(" ok "), "{s}");
+    assert_eq!(out.status.code(), Some(3), "the Argo CD target fails: {s}");
+    // Rights refused for one verb: said, with the identity, as a FAIL.
+    fake.edit(|st| st.deny_patch = true);
+    let s = String::from_utf8_lossy(&run().stdout).to_string();
+    let rights = s.lines().find(|l| l.starts_with("catalog") && l.contains("rights")).unwrap().to_string();
+    assert!(rights.contains("FAIL") && rights.contains("alice@example.com"), "{s}");
+    assert!(fake.patches().iter().all(|p| p.query == "dryRun=All"), "check never mutates");
+}

@@ -17,6 +17,7 @@ macro_rules! outln {
     }};
 }
 
+mod check;
 mod plan;
 
 /// Writes the whole answer at once; a closed pipe is not an error.
@@ -322,6 +323,7 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
             }
             Ok(code)
         }
+        Read::Check { json: as_json } => check::run(s, &targets, as_json, out).await,
         Read::Drills { json: as_json } => {
             let days = s.settings.drill_stale_days;
             let rows: Vec<_> = targets

@@ -2,6 +2,7 @@
 //! core never does. Every backend answers in the core's model types.
 
 pub mod argocd;
+pub mod cause;
 pub mod clock;
 pub mod demo;
 pub mod docker;

@@ -51,16 +51,7 @@ impl RegistryError {
     /// say whether the registry refused the connection, timed out or
     /// failed TLS.
     fn answered(host: &str, e: OciDistributionError) -> RegistryError {
-        let mut said = e.to_string();
-        let mut src = std::error::Error::source(&e);
-        while let Some(s) = src {
-            let next = s.to_string();
-            if !said.contains(&next) {
-                said.push_str(": ");
-                said.push_str(&next);
-            }
-            src = s.source();
-        }
+        let said = crate::backend::cause::cause(&e);
         RegistryError::Answered {
             host: host.to_string(),
             said,

@@ -209,13 +209,7 @@ pub fn classify(status: StatusCode, body: &[u8], what: &str, object: &str) -> Ap
 
 fn transport(e: &reqwest::Error, c: &Conn) -> ApiError {
     // The error chain names the cause (TLS, refused, DNS) without the token.
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
+    let msg = crate::backend::cause::cause(e);
     if e.is_timeout() {
         return ApiError::Unavailable(format!(
             "{} did not answer within {}s (timeout)",

@@ -90,16 +90,10 @@ fn describe(e: &kube::Error, verb: &str, what: &str) -> BackendError {
         kube::Error::SerdeError(err) => {
             BackendError::Malformed(format!("malformed answer from the API server: {err}"))
         }
-        other => {
-            let mut m = other.to_string();
-            let mut src = std::error::Error::source(other);
-            while let Some(x) = src {
-                m.push_str(": ");
-                m.push_str(&x.to_string());
-                src = x.source();
-            }
-            BackendError::Unreachable(format!("API server unreachable: {m}"))
-        }
+        other => BackendError::Unreachable(format!(
+            "API server unreachable: {}",
+            crate::backend::cause::cause(other)
+        )),
     }
 }
 

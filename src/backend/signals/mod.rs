@@ -207,7 +207,7 @@ pub fn describe_transport(e: &reqwest::Error, timeout_ms: u64) -> String {
     } else {
         "cannot connect"
     };
-    format!("{kind}: {msg}")
+    format!("{kind}: {}", crate::backend::cause::cause(e))
 }
 
 fn jittered(base: Duration) -> Duration {

@@ -262,3 +262,30 @@ fn an_unreadable_history_is_said_whole_and_not_loading() {
     let t = text(&draw(&s, 120, 40));
     assert!(t.contains("cannot read history: not set up: rbtui.toml:27:1:"), "{t}");
 }
+
+/// Seen: at 80x24 the group confirm cut its BLOCK reason off ("… more in
+/// the plan"). Every WARN and BLOCK reason stays on the confirm; the
+/// steps that do not fit are left to the plan.
+#[test]
+fn a_group_confirm_at_80x24_shows_every_block_reason() {
+    let (mut s, _b) = demo(Mode::Demo, None);
+    select(&mut s, "checkout");
+    s.press("R");
+    s.press("<Enter>");
+    let g = s.state.group.clone().expect("group planned");
+    let reasons: Vec<String> = g
+        .plans
+        .iter()
+        .flat_map(|p| p.checks.iter())
+        .filter(|c| c.status == rbtui::core::plan::CheckStatus::Block)
+        .map(|c| c.detail.clone())
+        .collect();
+    assert!(!reasons.is_empty(), "shop has a BLOCK (orders' schema)");
+    let t = text(&draw(&s, 80, 24));
+    let flat: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(t.contains("BLOCK"), "{t}");
+    for r in &reasons {
+        let head: String = r.split_whitespace().take(5).collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(&head), "{head}:\n{t}");
+    }
+}

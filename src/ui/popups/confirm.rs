@@ -171,16 +171,24 @@ fn draw(subject: Subject, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
     ])
     .areas(inner);
     if body_h > top.height {
+        // Every WARN and BLOCK reason stays: the operator confirms
+        // against them; steps that do not fit are in the plan.
         let keep = top.height.saturating_sub(1) as usize;
+        let is_check = |l: &Line| {
+            l.spans.first().is_some_and(|sp| matches!(sp.content.trim(), "BLOCK" | "WARN"))
+        };
+        let h = |l: &Line| wrapped_height(std::slice::from_ref(l), inner_w) as usize;
+        let mut room = keep.saturating_sub(body.iter().filter(|l| is_check(l)).map(h).sum());
         let mut cut: Vec<Line> = Vec::new();
-        let mut used = 0usize;
         for l in body {
-            let h = wrapped_height(std::slice::from_ref(&l), inner_w) as usize;
-            if used + h > keep {
-                break;
+            if is_check(&l) {
+                cut.push(l);
+            } else if h(&l) <= room {
+                room -= h(&l);
+                cut.push(l);
+            } else {
+                room = 0;
             }
-            used += h;
-            cut.push(l);
         }
         cut.push(Line::styled(
             "… more in the plan (Esc shows it)",

@@ -289,3 +289,15 @@ fn a_group_confirm_at_80x24_shows_every_block_reason() {
         assert!(flat.contains(&head), "{head}:\n{t}");
     }
 }
+
+/// Seen: at 80x24 Health showed 5 of 6 targets with no hint that more
+/// exist. A list that holds more than it shows says so on its border.
+#[test]
+fn a_list_that_holds_more_says_so_on_its_border() {
+    let (s, _b) = demo(Mode::Demo, None);
+    let t = text(&draw(&s, 80, 24));
+    let health_bottom = t.lines().find(|l| l.starts_with('└') && l.contains("↓")).unwrap_or_default();
+    assert!(health_bottom.starts_with("└") && health_bottom.contains("↓1 more"), "{t}");
+    let t = text(&draw(&s, 120, 40));
+    assert!(!t.lines().any(|l| l.contains("↓") && l.contains("Health")), "all six fit at 120x40:\n{t}");
+}

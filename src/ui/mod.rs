@@ -98,6 +98,25 @@ pub fn window(cursor: usize, len: usize, height: usize) -> usize {
     cursor.saturating_sub(height / 2).min(len - height)
 }
 
+/// Says a pane's list holds more than it shows, on the pane's own
+/// border (no row of data is covered): `↑N` at the right of the top
+/// border, `↓N more` at the right of the bottom one, where rows `first ..
+/// first + shown` of `len` are on screen. `pane` is the bordered area.
+pub fn more_marker(f: &mut Frame, pane: Rect, first: usize, shown: usize, len: usize) {
+    let below = len.saturating_sub(first + shown);
+    let mark = |f: &mut Frame, text: String, y: u16| {
+        let w = (text.chars().count() as u16).min(pane.width.saturating_sub(2));
+        let at = Rect { x: pane.right().saturating_sub(w + 1), y, width: w, height: 1 };
+        f.render_widget(Paragraph::new(Line::styled(text, theme::KEY)), at);
+    };
+    if first > 0 && pane.height > 1 {
+        mark(f, format!(" ↑{first} "), pane.y);
+    }
+    if below > 0 && pane.height > 1 {
+        mark(f, format!(" ↓{below} more "), pane.bottom() - 1);
+    }
+}
+
 /// What the UI layer owns besides the core state: the notes editor widget.
 pub struct Ui {
     pub editor: TextArea<'static>,

@@ -70,6 +70,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         lines.push(line);
     }
     f.render_widget(Paragraph::new(lines), list);
+    if s.view.popup.is_none() {
+        crate::ui::more_marker(f, area, first, h.min(rb.steps.len().saturating_sub(first)), rb.steps.len());
+    }
     let st = rb.steps.get(s.view.checklist_cursor);
     let ev = st
         .and_then(|st| ticks.and_then(|c| c.get(&st.id)))

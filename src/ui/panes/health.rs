@@ -192,6 +192,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         ));
     }
     f.render_widget(Paragraph::new(lines), list);
+    let shown = h.min(s.order.len().saturating_sub(first));
+    if s.view.popup.is_none() {
+        crate::ui::more_marker(f, area, first, shown, s.order.len());
+    }
     let mut d = Vec::new();
     if let Some(t) = s.selected_target() {
         if let Some(e) = s.row(&t.name).and_then(|row| row.health_error.as_ref()) {

@@ -44,7 +44,8 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     if let Some(n) = &h.facts.history_note {
         lines.push(Line::styled(n.clone(), theme::DIM));
     }
-    let rows = (inner.height as usize).saturating_sub(lines.len());
+    let head = lines.len();
+    let rows = (inner.height as usize).saturating_sub(head);
     let first = window(s.view.history_cursor, h.revisions.len(), rows);
     let prev = h.previous().map(|r| r.id.clone());
     let msg_w = (inner.width as usize).saturating_sub(48).max(10);
@@ -92,4 +93,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         lines.push(line);
     }
     f.render_widget(Paragraph::new(lines), inner);
+    if s.view.popup.is_none() {
+        crate::ui::more_marker(f, area, first, rows.min(h.revisions.len().saturating_sub(first)), h.revisions.len());
+    }
 }

@@ -301,3 +301,25 @@ fn a_list_that_holds_more_says_so_on_its_border() {
     let t = text(&draw(&s, 120, 40));
     assert!(!t.lines().any(|l| l.contains("↓") && l.contains("Health")), "all six fit at 120x40:\n{t}");
 }
+
+/// Seen: Activity showed 6 rows, long lines cut, and nowhere to read them
+/// whole. `z` zooms the focused pane to the whole screen (and back), where
+/// an entry is read whole.
+#[test]
+fn zoom_gives_the_focused_pane_the_screen_and_its_lines_whole() {
+    let (mut s, _b) = demo(Mode::Demo, None);
+    s.dispatch(rbtui::core::Action::NoteSubmitted(format!("a long operator note {}", "word ".repeat(60))));
+    s.run_ready();
+    s.press("5");
+    let t = text(&draw(&s, 80, 24));
+    assert!(t.contains("Health") && t.matches("word").count() < 60, "cut when not zoomed:\n{t}");
+    s.press("z");
+    assert!(s.state.view.zoomed);
+    for (w, h) in SIZES {
+        let t = text(&draw(&s, w, h));
+        assert!(!t.contains("1 Health") && t.contains("Activity"), "only Activity:\n{t}");
+        assert!(t.matches("word").count() >= 60, "the note's 60 words, whole, at {w}x{h}:\n{t}");
+    }
+    s.press("z");
+    assert!(text(&draw(&s, 80, 24)).contains("Health"), "back");
+}

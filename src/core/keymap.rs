@@ -27,6 +27,8 @@ pub enum Command {
     /// Mark a target in Health; tick a step in Checklist.
     Toggle,
     RollbackTogether,
+    /// The focused pane to the whole screen and back.
+    Zoom,
     CommandLine,
     Notes,
     Status,
@@ -38,7 +40,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 24] = [
+    pub const ALL: [Command; 25] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -55,6 +57,7 @@ impl Command {
         Command::Filter,
         Command::Toggle,
         Command::RollbackTogether,
+        Command::Zoom,
         Command::CommandLine,
         Command::Notes,
         Command::Status,
@@ -85,6 +88,7 @@ impl Command {
             Filter => "filter",
             Toggle => "toggle",
             RollbackTogether => "rollback-together",
+            Zoom => "zoom",
             CommandLine => "command-line",
             Notes => "notes",
             Status => "status",
@@ -116,6 +120,7 @@ impl Command {
             Filter => "filter targets (name, kind, environment)",
             Toggle => "Health: mark a target; Checklist: tick/untick with evidence",
             RollbackTogether => "roll back the marked targets (or the selected one's group) together",
+            Zoom => "zoom the focused pane to the whole screen, and back (long lines wrap there)",
             CommandLine => "command line: target, group, rollback, note, status, postmortem, q",
             Notes => "notes editor; Ctrl-S appends to the note",
             Status => "draft a status message; 0 1 u r: P0, P1, update, resolved",

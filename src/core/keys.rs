@@ -52,6 +52,7 @@ pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
     use super::keymap::Command as C;
     match s.settings.keymap.command(k) {
         Some(C::Quit) => quit(s, fx),
+        Some(C::Zoom) => s.view.zoomed = !s.view.zoomed,
         Some(C::Help) => {
             s.view.plan_scroll = 0;
             s.view.popup = Some(Popup::Help)

@@ -221,6 +221,8 @@ pub struct View {
     /// Targets marked (space in Health) to be rolled back together.
     pub marked: std::collections::BTreeSet<String>,
     pub popup: Option<Popup>,
+    /// The focused pane fills the screen (k9s's and lazygit's zoom).
+    pub zoomed: bool,
 }
 
 /// Everything the screen shows.

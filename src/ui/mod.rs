@@ -46,6 +46,20 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
     if run_h > 0 {
         panes::run::render(s, f, run);
     }
+    if s.view.zoomed {
+        // The focused pane alone, the whole body: long lines wrap there.
+        match s.view.focus {
+            Pane::Health => panes::health::render(s, f, body),
+            Pane::History => panes::history::render(s, f, body),
+            Pane::Migrations => panes::migrations::render(s, f, body),
+            Pane::Checklist => panes::checklist::render(s, f, body),
+            Pane::Activity => panes::activity::render(s, f, body),
+        }
+        panes::footer::render(s, f, footer);
+        popups::render(s, ui, f);
+        mask::secrets(f.buffer_mut());
+        return;
+    }
     let act_h = if body.height >= 30 { 8 } else { 5 };
     let [top, mid, bottom] = Layout::vertical([
         Constraint::Percentage(50),

@@ -46,5 +46,27 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    f.render_widget(Paragraph::new(lines), inner);
+    // Zoomed, an entry is read whole: cut into rows of the pane's width,
+    // the newest kept in view.
+    if s.view.zoomed {
+        let w = (inner.width as usize).max(1);
+        let mut rows: Vec<Line> = Vec::new();
+        for l in lines {
+            let style = l.spans.get(1).map(|sp| sp.style).unwrap_or_default();
+            let mut text: &[char] = &l.spans.iter().flat_map(|sp| sp.content.chars()).collect::<Vec<_>>();
+            while !text.is_empty() {
+                // At the last space that fits, else mid-word.
+                let cut = if text.len() <= w { text.len() } else { text[..=w].iter().rposition(|c| *c == ' ').filter(|&i| i > 0).unwrap_or(w) };
+                rows.push(Line::styled(text[..cut].iter().collect::<String>(), style));
+                text = &text[cut..];
+                if text.first() == Some(&' ') {
+                    text = &text[1..];
+                }
+            }
+        }
+        let skip = rows.len().saturating_sub(h);
+        f.render_widget(Paragraph::new(rows.into_iter().skip(skip).collect::<Vec<_>>()), inner);
+    } else {
+        f.render_widget(Paragraph::new(lines), inner);
+    }
 }

@@ -88,6 +88,7 @@ pub fn keys(s: &State) -> Vec<(String, &'static str)> {
             }
             v.extend([
                 (key(Command::NextPane), "pane"),
+                (key(Command::Zoom), if s.view.zoomed { "unzoom" } else { "zoom" }),
                 (key(Command::CommandLine), "command"),
                 (key(Command::Notes), "note"),
                 (key(Command::Status), "status msg"),

@@ -323,3 +323,32 @@ fn zoom_gives_the_focused_pane_the_screen_and_its_lines_whole() {
     s.press("z");
     assert!(text(&draw(&s, 80, 24)).contains("Health"), "back");
 }
+
+/// Seen: the status popup said "select with the mouse", which picks up
+/// box borders and the pane beside it. `y` copies the focused item with
+/// the text as the note has it: the status message, the plan, a
+/// revision's image, an Activity line.
+#[test]
+fn y_copies_the_focused_item_as_the_note_has_it() {
+    let (mut s, _b) = demo(Mode::Demo, None);
+    s.press("s");
+    let Some(rbtui::core::state::Popup::Status(_, draft)) = s.state.view.popup.clone() else {
+        panic!("status popup: {:?}", s.state.view.popup)
+    };
+    s.press("y");
+    assert_eq!(s.state.clipboard.take().as_deref(), Some(draft.as_str()));
+    s.press("<Esc>");
+    plan_to(&mut s, "checkout", "8");
+    s.press("y");
+    let plan = s.state.clipboard.take().expect("the plan copied");
+    assert!(plan.contains("revision 8"), "{plan}");
+    s.press("<Esc><Esc>2");
+    s.press("y");
+    let image = s.state.clipboard.take().expect("the revision's image");
+    assert!(image.contains("@sha256:") || image.contains(':'), "{image}");
+    s.press("5y");
+    let line = s.state.clipboard.take().expect("an Activity line");
+    assert!(line.starts_with("03:00:"), "{line}");
+    let t = text(&draw(&s, 120, 40));
+    assert!(t.contains("copied the Activity line"), "{t}");
+}

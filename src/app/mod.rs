@@ -374,6 +374,9 @@ pub async fn run(
             }
             state.dirty = false;
         }
+        if let Some(text) = state.clipboard.take() {
+            clipboard(&text);
+        }
         if state.quitting {
             tasks.abort_all();
             return Ok(state);
@@ -463,4 +466,19 @@ mod tests {
         assert!(a1.is_finished(), "the newer read of a cancels the older");
         assert!(!a2.is_finished() && !b.is_finished());
     }
+}
+
+/// Hands `text` to the terminal's clipboard with OSC 52 (works over ssh
+/// and through tmux with `set-clipboard`); terminals cap the sequence, so
+/// a huge text is cut at 64 KiB. A terminal without it ignores it.
+fn clipboard(text: &str) {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let mut end = text.len().min(64 * 1024);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&text.as_bytes()[..end]);
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "\x1b]52;c;{b64}\x07").and_then(|_| out.flush());
 }

@@ -29,6 +29,8 @@ pub enum Command {
     RollbackTogether,
     /// The focused pane to the whole screen and back.
     Zoom,
+    /// The focused item to the clipboard.
+    Copy,
     CommandLine,
     Notes,
     Status,
@@ -40,7 +42,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 25] = [
+    pub const ALL: [Command; 26] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -58,6 +60,7 @@ impl Command {
         Command::Toggle,
         Command::RollbackTogether,
         Command::Zoom,
+        Command::Copy,
         Command::CommandLine,
         Command::Notes,
         Command::Status,
@@ -89,6 +92,7 @@ impl Command {
             Toggle => "toggle",
             RollbackTogether => "rollback-together",
             Zoom => "zoom",
+            Copy => "copy",
             CommandLine => "command-line",
             Notes => "notes",
             Status => "status",
@@ -121,6 +125,7 @@ impl Command {
             Toggle => "Health: mark a target; Checklist: tick/untick with evidence",
             RollbackTogether => "roll back the marked targets (or the selected one's group) together",
             Zoom => "zoom the focused pane to the whole screen, and back (long lines wrap there)",
+            Copy => "copy the focused item (target, revision's image, step, Activity line; in a popup the plan or the status message) to the clipboard (OSC 52, works over ssh and tmux)",
             CommandLine => "command line: target, group, rollback, note, status, postmortem, q",
             Notes => "notes editor; Ctrl-S appends to the note",
             Status => "draft a status message; 0 1 u r: P0, P1, update, resolved",

@@ -53,6 +53,7 @@ pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
     match s.settings.keymap.command(k) {
         Some(C::Quit) => quit(s, fx),
         Some(C::Zoom) => s.view.zoomed = !s.view.zoomed,
+        Some(C::Copy) => super::copy::focused(s),
         Some(C::Help) => {
             s.view.plan_scroll = 0;
             s.view.popup = Some(Popup::Help)
@@ -207,6 +208,7 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
                 Key::Esc | Key::Enter | Key::Char('q') => {
                     super::lifecycle::status_closed(s, which, text, fx)
                 }
+                Key::Char('y') => super::copy::put(s, "the status message", &text),
                 k => scroll_plan(s, k, 200),
             }
         }
@@ -240,6 +242,7 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
         },
         Popup::Plan => match k {
             Key::Esc | Key::Char('q') => s.view.popup = None,
+            Key::Char('y') => super::copy::plan(s),
             Key::Enter | Key::Char('c') => open_confirm(s, fx),
             Key::Char('t') => {
                 s.view.popup = None;

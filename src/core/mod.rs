@@ -6,6 +6,7 @@ pub mod change_diff;
 mod checklist;
 pub mod command_line;
 mod confirm;
+mod copy;
 pub mod comms;
 pub mod drill;
 pub mod entry;

@@ -270,6 +270,10 @@ pub struct State {
     pub flash: Option<(bool, String)>,
     pub next_plan_id: PlanId,
     pub quitting: bool,
+    /// Text the operator asked to copy (`y`): the runtime takes it and
+    /// hands it to the terminal's clipboard (OSC 52, which works over ssh
+    /// and tmux). Redacted as the note is.
+    pub clipboard: Option<String>,
     /// Set by `update` when something visible changed.
     pub dirty: bool,
     /// The age labels the screen shows (`State::ages_on_screen`) as of the
@@ -302,6 +306,7 @@ impl State {
             flash: None,
             next_plan_id: PlanId(1),
             quitting: false,
+            clipboard: None,
             dirty: true,
             shown_ages: Vec::new(),
         }

@@ -27,6 +27,7 @@ pub fn keys(s: &State) -> Vec<(String, &'static str)> {
         Some(Popup::Plan) => vec![
             ("Enter".into(), "confirm…"),
             (updown, "scroll"),
+            ("y".into(), "copy"),
             ("Esc".into(), "back"),
         ],
         Some(Popup::GroupPlan) => fixed(vec![
@@ -50,7 +51,7 @@ pub fn keys(s: &State) -> Vec<(String, &'static str)> {
         Some(Popup::QuitConfirm) => fixed(vec![("y", "quit anyway"), ("any key", "stay")]),
         Some(Popup::Help) => fixed(vec![("Esc", "close")]),
         Some(Popup::Reading { .. }) => fixed(vec![("Esc", "close")]),
-        Some(Popup::Status(..)) => fixed(vec![("0/1/u/r", "P0 · P1 · update · resolved"), ("Esc", "keep and record")]),
+        Some(Popup::Status(..)) => fixed(vec![("0/1/u/r", "P0 · P1 · update · resolved"), ("y", "copy"), ("Esc", "keep and record")]),
         None if s.view.command.is_some() => fixed(vec![("Tab", "complete"), ("Enter", "run"), ("Esc", "cancel")]),
         None if s.view.filtering => fixed(vec![("type", "filter"), ("Enter", "keep"), ("Esc", "clear")]),
         None => {

@@ -83,7 +83,7 @@ pub fn status(
     );
     f.render_widget(
         Line::styled(
-            "Select with the mouse (your terminal's copy) or take it from the note file.",
+            "y copies it to the clipboard (OSC 52, over ssh and tmux too); the note keeps it when closed.",
             theme::DIM,
         ),
         hint,

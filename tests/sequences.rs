@@ -81,6 +81,10 @@ enum Op {
     Note,
     /// The platform refuses (or grants again) the rights on a target.
     Rights(usize),
+    /// A mouse press (0), wheel down (1) or up (2) anywhere on a 120x40
+    /// screen: a click lands wherever the layout put something, or
+    /// nowhere, whatever is open. (`z` zoom and `y` copy come as `Keys`.)
+    Mouse { x: u16, y: u16, kind: u8 },
 }
 
 fn op() -> BoxedStrategy<Op> {
@@ -102,6 +106,7 @@ fn op() -> BoxedStrategy<Op> {
         1 => (0..TARGETS.len()).prop_map(Op::Select),
         1 => Just(Op::Note),
         1 => (0..TARGETS.len()).prop_map(Op::Rights),
+        1 => (0u16..120, 0u16..40, 0u8..3).prop_map(|(x, y, kind)| Op::Mouse { x, y, kind }),
     ]
     .boxed()
 }
@@ -403,6 +408,20 @@ impl Console {
             Op::Select(t) => {
                 s.press("<Esc><Esc>");
                 select(s, TARGETS[t]);
+            }
+            Op::Mouse { x, y, kind } => {
+                use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind as K};
+                let kind = match kind {
+                    0 => K::Down(MouseButton::Left),
+                    1 => K::ScrollDown,
+                    _ => K::ScrollUp,
+                };
+                let m = MouseEvent { kind, column: x, row: y, modifiers: KeyModifiers::NONE };
+                let area = ratatui::layout::Rect::new(0, 0, 120, 40);
+                for a in rbtui::app::input::mouse(&s.state, area, m) {
+                    s.dispatch(a);
+                }
+                s.run_ready();
             }
             Op::Rights(t) => {
                 let mut d = self.platform.denied.lock().unwrap();

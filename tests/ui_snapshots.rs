@@ -352,3 +352,48 @@ fn y_copies_the_focused_item_as_the_note_has_it() {
     let t = text(&draw(&s, 120, 40));
     assert!(t.contains("copied the Activity line"), "{t}");
 }
+
+/// k9s's and lazygit's mouse: a click focuses the pane under it and
+/// selects the row clicked (read from the same layout the screen was drawn
+/// with), the wheel scrolls the pane under it; a click never dismisses a
+/// dialog.
+#[test]
+fn a_click_selects_what_is_under_it_and_the_wheel_scrolls_there() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let (mut s, _b) = demo(Mode::Demo, None);
+    let area = ratatui::layout::Rect::new(0, 0, 120, 40);
+    let at = |s: &rbtui::app::script::Script, needle: &str| -> (u16, u16) {
+        let t = text(&draw(s, 120, 40));
+        t.lines()
+            .enumerate()
+            .find_map(|(y, l)| l.find(needle).map(|x| (l[..x].chars().count() as u16, y as u16)))
+            .unwrap_or_else(|| panic!("{needle} on screen:\n{t}"))
+    };
+    let press = |s: &mut rbtui::app::script::Script, (x, y): (u16, u16), kind| {
+        let m = MouseEvent { kind, column: x, row: y, modifiers: KeyModifiers::NONE };
+        for a in rbtui::app::input::mouse(&s.state, area, m) {
+            s.dispatch(a);
+        }
+        s.run_ready();
+    };
+    let payments = at(&s, "payments ");
+    press(&mut s, payments, MouseEventKind::Down(MouseButton::Left));
+    assert_eq!(s.state.view.selected.as_deref(), Some("payments"));
+    assert_eq!(s.state.view.focus, rbtui::core::state::Pane::Health);
+    // A revision in History: focus moves there, the cursor on it.
+    let h = s.state.history("payments").expect("history read").clone();
+    let third = &h.revisions[2].id;
+    let row = at(&s, &format!("  {third} "));
+    press(&mut s, row, MouseEventKind::Down(MouseButton::Left));
+    assert_eq!(s.state.view.focus, rbtui::core::state::Pane::History);
+    assert_eq!(s.state.view.history_cursor, 2, "{third}");
+    // The wheel over Checklist scrolls Checklist.
+    let step = at(&s, "[ ]");
+    press(&mut s, step, MouseEventKind::ScrollDown);
+    assert_eq!(s.state.view.focus, rbtui::core::state::Pane::Checklist);
+    assert_eq!(s.state.view.checklist_cursor, 3);
+    // With a dialog open a click does nothing.
+    s.press("?");
+    press(&mut s, payments, MouseEventKind::Down(MouseButton::Left));
+    assert_eq!(s.state.view.popup, Some(rbtui::core::state::Popup::Help));
+}

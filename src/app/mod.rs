@@ -294,11 +294,17 @@ fn spawn_input() -> mpsc::UnboundedReceiver<std::io::Result<Event>> {
     rx
 }
 
-/// Takes the terminal: raw mode, alternate screen, and bracketed paste so
-/// a pasted block reaches the notes editor as one event.
+/// Takes the terminal: raw mode, alternate screen, bracketed paste so a
+/// pasted block reaches the notes editor as one event, and the mouse
+/// (click to focus and select, wheel to scroll; Shift keeps the
+/// terminal's own selection, and `y` copies).
 pub fn take_terminal() -> ratatui::DefaultTerminal {
     let t = ratatui::init();
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::EnableBracketedPaste,
+        crossterm::event::EnableMouseCapture
+    );
     t
 }
 
@@ -306,13 +312,21 @@ pub fn take_terminal() -> ratatui::DefaultTerminal {
 /// went away while the process was stopped).
 fn retake_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
     let t = ratatui::try_init()?;
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::EnableBracketedPaste,
+        crossterm::event::EnableMouseCapture
+    );
     Ok(t)
 }
 
 /// Gives the terminal back as it was found.
 pub fn give_back_terminal() {
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::DisableMouseCapture,
+        crossterm::event::DisableBracketedPaste
+    );
     ratatui::restore();
 }
 
@@ -413,6 +427,12 @@ pub async fn run(
                         Some(Ok(Event::Paste(text))) if state.view.popup == Some(Popup::Notes) => {
                             ui.editor.insert_str(text);
                             state.dirty = true;
+                        }
+                        Some(Ok(Event::Mouse(m))) => {
+                            let area = terminal.size().map(|z| ratatui::layout::Rect::new(0, 0, z.width, z.height)).unwrap_or_default();
+                            for a in input::mouse(&state, area, m) {
+                                step!(a);
+                            }
                         }
                         Some(Ok(Event::Resize(_, _))) => state.dirty = true,
                         Some(Ok(_)) => {}

@@ -39,6 +39,12 @@ pub enum Action {
     Tick(DateTime<Utc>),
     /// A key press, already translated from the terminal.
     Key(Key),
+    /// A mouse press on a pane, and on a row of its list (its item index),
+    /// as the screen's layout places them.
+    Click {
+        pane: super::state::Pane,
+        item: Option<usize>,
+    },
     /// The backends listed their targets (or failed to).
     TargetsLoaded(Result<Vec<TargetInfo>, BackendError>),
     /// A poller's latest snapshot for some targets.

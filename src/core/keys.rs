@@ -115,28 +115,50 @@ pub(super) fn moved(cur: usize, d: isize, len: usize) -> usize {
     (cur as isize).saturating_add(d).clamp(0, len as isize - 1) as usize
 }
 
+/// Health's row `np` (in screen order) becomes the selected target.
+fn select_row(s: &mut State, np: usize, fx: &mut Vec<Effect>) {
+    let Some(&i) = s.order.get(np) else { return };
+    let name = s.targets[i].name.clone();
+    if s.view.selected.as_deref() == Some(&name) {
+        return;
+    }
+    s.view.selected = Some(name.clone());
+    s.view.history_cursor = 0;
+    s.view.checklist_cursor = 0;
+    // A plan asked for on the target left behind is no longer wanted
+    // (its read is cancelled too).
+    if s.pending_plan.take_if(|p| p.target != name).is_some() {
+        s.flash = None;
+    }
+    if s.history(&name).is_none() {
+        fx.push(Effect::LoadHistory(name));
+    }
+}
+
+/// A mouse press on a pane, and on a row of its list: the pane takes the
+/// keyboard and the row is selected, as the keys would. Ignored while a
+/// dialog or a typed line has the keyboard (a stray click must not
+/// dismiss a confirm).
+pub(super) fn click(s: &mut State, pane: Pane, item: Option<usize>, fx: &mut Vec<Effect>) {
+    if s.view.popup.is_some() || s.view.command.is_some() || s.view.filtering {
+        return;
+    }
+    s.view.focus = pane;
+    let Some(i) = item else { return };
+    match pane {
+        Pane::Health => select_row(s, i, fx),
+        Pane::History => s.view.history_cursor = i,
+        Pane::Checklist => s.view.checklist_cursor = i,
+        Pane::Migrations | Pane::Activity => {}
+    }
+}
+
 pub(super) fn pane_key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
     match s.view.focus {
         Pane::Health => {
             if let Some(d) = step_of(s, k) {
                 let pos = s.selected_pos().unwrap_or(0);
-                let np = moved(pos, d, s.order.len());
-                if let Some(&i) = s.order.get(np) {
-                    let name = s.targets[i].name.clone();
-                    if s.view.selected.as_deref() != Some(&name) {
-                        s.view.selected = Some(name.clone());
-                        s.view.history_cursor = 0;
-                        s.view.checklist_cursor = 0;
-                        // A plan asked for on the target left behind is no
-                        // longer wanted (its read is cancelled too).
-                        if s.pending_plan.take_if(|p| p.target != name).is_some() {
-                            s.flash = None;
-                        }
-                        if s.history(&name).is_none() {
-                            fx.push(Effect::LoadHistory(name));
-                        }
-                    }
-                }
+                select_row(s, moved(pos, d, s.order.len()), fx);
             } else if toggles(s, k) {
                 if let Some(t) = s.view.selected.clone() {
                     if !s.view.marked.remove(&t) {

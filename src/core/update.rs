@@ -34,6 +34,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             key(s, k, f);
             true
         }
+        Action::Click { pane, item } => {
+            super::keys::click(s, pane, item, f);
+            true
+        }
         Action::TargetsLoaded(r) => targets::targets_loaded(s, r, f),
         Action::HealthUpdated(hs) => targets::health_updated(s, hs, f),
         Action::HealthFailed { target, error } => targets::health_failed(s, target, error, f),

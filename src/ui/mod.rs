@@ -34,6 +34,36 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
         );
         return;
     }
+    let l = layout(s, area);
+    panes::header::render(s, f, l.header);
+    if l.run.height > 0 {
+        panes::run::render(s, f, l.run);
+    }
+    for (pane, r) in &l.panes {
+        match pane {
+            Pane::Health => panes::health::render(s, f, *r),
+            Pane::History => panes::history::render(s, f, *r),
+            Pane::Migrations => panes::migrations::render(s, f, *r),
+            Pane::Checklist => panes::checklist::render(s, f, *r),
+            Pane::Activity => panes::activity::render(s, f, *r),
+        }
+    }
+    panes::footer::render(s, f, l.footer);
+    popups::render(s, ui, f);
+    mask::secrets(f.buffer_mut());
+}
+
+/// Where everything is on a screen of `area`: render and the mouse read
+/// the same places.
+pub struct Screen {
+    pub header: Rect,
+    pub run: Rect,
+    pub footer: Rect,
+    /// The panes shown (one when zoomed), with their bordered areas.
+    pub panes: Vec<(Pane, Rect)>,
+}
+
+pub fn layout(s: &State, area: Rect) -> Screen {
     let run_h = panes::run::height(s);
     let [header, run, body, footer] = Layout::vertical([
         Constraint::Length(2),
@@ -42,23 +72,9 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(area);
-    panes::header::render(s, f, header);
-    if run_h > 0 {
-        panes::run::render(s, f, run);
-    }
     if s.view.zoomed {
         // The focused pane alone, the whole body: long lines wrap there.
-        match s.view.focus {
-            Pane::Health => panes::health::render(s, f, body),
-            Pane::History => panes::history::render(s, f, body),
-            Pane::Migrations => panes::migrations::render(s, f, body),
-            Pane::Checklist => panes::checklist::render(s, f, body),
-            Pane::Activity => panes::activity::render(s, f, body),
-        }
-        panes::footer::render(s, f, footer);
-        popups::render(s, ui, f);
-        mask::secrets(f.buffer_mut());
-        return;
+        return Screen { header, run, footer, panes: vec![(s.view.focus, body)] };
     }
     let act_h = if body.height >= 30 { 8 } else { 5 };
     let [top, mid, bottom] = Layout::vertical([
@@ -71,14 +87,38 @@ pub fn render(s: &State, ui: &Ui, f: &mut Frame) {
         Layout::horizontal([Constraint::Percentage(48), Constraint::Fill(1)]).areas(top);
     let [migr, check] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(mid);
-    panes::health::render(s, f, health);
-    panes::history::render(s, f, history);
-    panes::migrations::render(s, f, migr);
-    panes::checklist::render(s, f, check);
-    panes::activity::render(s, f, bottom);
-    panes::footer::render(s, f, footer);
-    popups::render(s, ui, f);
-    mask::secrets(f.buffer_mut());
+    Screen {
+        header,
+        run,
+        footer,
+        panes: vec![
+            (Pane::Health, health),
+            (Pane::History, history),
+            (Pane::Migrations, migr),
+            (Pane::Checklist, check),
+            (Pane::Activity, bottom),
+        ],
+    }
+}
+
+/// What a mouse press at (`x`, `y`) on a screen of `area` points at: the
+/// pane, and the row of its list (its item index) where it has one.
+pub fn hit(s: &State, area: Rect, x: u16, y: u16) -> Option<(Pane, Option<usize>)> {
+    if area.width < MIN_W || area.height < MIN_H {
+        return None;
+    }
+    let at = ratatui::layout::Position { x, y };
+    let (pane, r) = layout(s, area).panes.into_iter().find(|(_, r)| r.contains(at))?;
+    let list = match pane {
+        Pane::Health => panes::health::list(s, r),
+        Pane::History => panes::history::list(s, r),
+        Pane::Checklist => panes::checklist::list(s, r),
+        Pane::Migrations | Pane::Activity => None,
+    };
+    let item = list.and_then(|(rows, first, len)| {
+        rows.contains(at).then(|| first + usize::from(y - rows.y)).filter(|i| *i < len)
+    });
+    Some((pane, item))
 }
 
 /// A bordered block whose border says whether the pane has the keyboard.

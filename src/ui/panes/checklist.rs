@@ -9,6 +9,18 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+/// The step rows, the first shown and how many there are: where a mouse
+/// press selects one.
+pub fn list(s: &State, area: Rect) -> Option<(Rect, usize, usize)> {
+    let inner = ratatui::widgets::Block::bordered().inner(area);
+    let t = s.selected_target()?;
+    let n = s.runbook_for(t)?.steps.len();
+    let head = u16::from(inner.height >= 6);
+    let [_, list, _] = Layout::vertical([Constraint::Length(head), Constraint::Fill(1), Constraint::Length(2)]).areas(inner);
+    let first = crate::ui::window(s.view.checklist_cursor, n, list.height as usize);
+    Some((list, first, n))
+}
+
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let t = s.selected_target();
     let rb = t.and_then(|t| s.runbook_for(t));

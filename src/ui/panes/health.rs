@@ -99,6 +99,23 @@ fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
     Line::from(spans)
 }
 
+/// The target list and the detail rows under it, inside the border.
+fn parts(area: Rect) -> [Rect; 2] {
+    let inner = ratatui::widgets::Block::bordered().inner(area);
+    let detail_h = if inner.height >= 16 { 5 } else { 4 };
+    Layout::vertical([Constraint::Fill(1), Constraint::Length(detail_h)]).areas(inner)
+}
+
+/// The rows of targets (after an error line), the first shown and how
+/// many there are: where a mouse press selects one.
+pub fn list(s: &State, area: Rect) -> Option<(Rect, usize, usize)> {
+    let [list, _] = parts(area);
+    let skip = u16::from(s.targets_error.is_some()).min(list.height);
+    let rows = Rect { y: list.y + skip, height: list.height - skip, ..list };
+    let first = crate::ui::window(s.selected_pos().unwrap_or(0), s.order.len(), list.height as usize);
+    Some((rows, first, s.order.len()))
+}
+
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let title = if s.view.filtering || !s.view.filter.is_empty() {
         format!(
@@ -110,11 +127,8 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         format!("Health — {} targets", s.targets.len())
     };
     let block = pane_block(s, Pane::Health, title);
-    let inner = block.inner(area);
     f.render_widget(block, area);
-    let detail_h = if inner.height >= 16 { 5 } else { 4 };
-    let [list, detail] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(detail_h)]).areas(inner);
+    let [list, detail] = parts(area);
     let mut lines = Vec::new();
     if let Some(e) = &s.targets_error {
         lines.push(Line::styled(

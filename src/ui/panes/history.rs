@@ -10,6 +10,20 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+/// The revision rows (under the error and the platform's note), the first
+/// shown and how many there are: where a mouse press selects one.
+pub fn list(s: &State, area: Rect) -> Option<(Rect, usize, usize)> {
+    let inner = ratatui::widgets::Block::bordered().inner(area);
+    let t = s.selected_target()?;
+    let h = s.history(&t.name)?;
+    let head = usize::from(s.row(&t.name).is_some_and(|row| row.history_error.is_some()))
+        + usize::from(h.facts.history_note.is_some());
+    let head = (head as u16).min(inner.height);
+    let rows = Rect { y: inner.y + head, height: inner.height - head, ..inner };
+    let first = crate::ui::window(s.view.history_cursor, h.revisions.len(), rows.height as usize);
+    Some((rows, first, h.revisions.len()))
+}
+
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let t = s.selected_target();
     let title = t

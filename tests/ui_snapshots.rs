@@ -397,3 +397,27 @@ fn a_click_selects_what_is_under_it_and_the_wheel_scrolls_there() {
     press(&mut s, payments, MouseEventKind::Down(MouseButton::Left));
     assert_eq!(s.state.view.popup, Some(rbtui::core::state::Popup::Help));
 }
+
+/// `/` searches inside the plan, the help and Activity; `n`/`N` move
+/// between matches and the view scrolls to the current one; the title
+/// says which of how many; Esc clears (and only then closes).
+#[test]
+fn slash_searches_the_plan_the_help_and_activity() {
+    let (mut s, _b) = demo(Mode::Demo, None);
+    plan_to(&mut s, "orders", "41");
+    s.press("/auto-sync<Enter>");
+    let t = text(&draw(&s, 80, 24));
+    assert!(t.contains("/auto-sync 1 of"), "{t}");
+    s.press("n");
+    assert!(text(&draw(&s, 80, 24)).contains("/auto-sync 2 of"), "n moves on");
+    s.press("<Esc>");
+    assert_eq!(s.state.view.popup, Some(rbtui::core::state::Popup::Plan), "Esc cleared the search, the plan stays");
+    s.press("<Esc><Esc>?/quit<Enter>");
+    let t = text(&draw(&s, 80, 24));
+    assert!(t.contains("/quit 1 of") && t.contains("Help"), "{t}");
+    s.press("<Esc><Esc>5/failing orders<Enter>");
+    let t = text(&draw(&s, 120, 40));
+    assert!(t.contains("/failing orders 1 of 1"), "{t}");
+    s.press("/nothing like this<Enter>");
+    assert!(text(&draw(&s, 120, 40)).contains("no match"));
+}

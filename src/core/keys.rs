@@ -16,6 +16,9 @@ use super::targets::reorder;
 
 pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
     s.flash = None;
+    if super::search::key(s, k) {
+        return;
+    }
     if let Some(p) = s.view.popup.clone() {
         popup_key(s, p, k, fx);
         return;

@@ -30,6 +30,7 @@ mod record;
 pub mod run;
 pub mod run_state;
 pub mod runbook;
+pub mod search;
 pub mod settings;
 pub mod signals;
 pub mod state;

@@ -223,6 +223,8 @@ pub struct View {
     pub popup: Option<Popup>,
     /// The focused pane fills the screen (k9s's and lazygit's zoom).
     pub zoomed: bool,
+    /// `/` in the plan, the help or Activity.
+    pub search: Option<super::search::Search>,
 }
 
 /// Everything the screen shows.

@@ -3,6 +3,7 @@
 pub mod mask;
 pub mod panes;
 pub mod popups;
+pub mod searched;
 pub mod theme;
 
 use crate::core::state::{Pane, State};

@@ -20,39 +20,32 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let h = inner.height as usize;
-    let end = if s.view.focus == Pane::Activity {
-        (s.view.activity_scroll + 1)
+    let all: Vec<Line<'static>> = s.activity.iter().map(entry_line).collect();
+    let q = crate::core::search::current(s);
+    let (all, found) = crate::ui::searched::mark(all, q, u16::MAX);
+    let end = match &found {
+        // The current match in view, half a page of context before it.
+        Some(m) => (m.line.saturating_sub(h / 2) + h).min(s.activity.len()),
+        None if s.view.focus == Pane::Activity => (s.view.activity_scroll + 1)
             .min(s.activity.len())
-            .max(h.min(s.activity.len()))
-    } else {
-        s.activity.len()
+            .max(h.min(s.activity.len())),
+        None => s.activity.len(),
     };
     let start = end.saturating_sub(h);
-    let lines: Vec<Line> = s.activity[start..end]
-        .iter()
-        .map(|r| {
-            use crate::core::entry::EntryKind as K;
-            let st = if matches!(
-                r.kind,
-                K::Failed | K::Refused | K::Stale | K::Unknown | K::NotRecovered | K::Crash
-            ) {
-                theme::ERROR
-            } else {
-                ratatui::style::Style::new()
-            };
-            Line::from(vec![
-                Span::styled(format!("{} ✓ ", hms(r.at)), theme::DIM),
-                Span::styled(r.summary.clone(), st),
-            ])
-        })
-        .collect();
+    let lines: Vec<Line> = all.into_iter().skip(start).take(end - start).collect();
+    let note = crate::ui::searched::said(q, &found);
+    if !note.is_empty() {
+        let w = (note.chars().count() as u16).min(area.width.saturating_sub(2));
+        let at = Rect { x: area.right().saturating_sub(w + 1), y: area.y, width: w, height: 1 };
+        f.render_widget(Paragraph::new(Line::styled(note, crate::ui::theme::KEY)), at);
+    }
     // Zoomed, an entry is read whole: cut into rows of the pane's width,
     // the newest kept in view.
     if s.view.zoomed {
         let w = (inner.width as usize).max(1);
         let mut rows: Vec<Line> = Vec::new();
         for l in lines {
-            let style = l.spans.get(1).map(|sp| sp.style).unwrap_or_default();
+            let style = l.style.patch(l.spans.get(1).map(|sp| sp.style).unwrap_or_default());
             let mut text: &[char] = &l.spans.iter().flat_map(|sp| sp.content.chars()).collect::<Vec<_>>();
             while !text.is_empty() {
                 // At the last space that fits, else mid-word.
@@ -69,4 +62,21 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     } else {
         f.render_widget(Paragraph::new(lines), inner);
     }
+}
+
+/// One entry as Activity shows it: its time, a tick (on disk), its words.
+fn entry_line(r: &crate::core::action::Recorded) -> Line<'static> {
+    use crate::core::entry::EntryKind as K;
+    let st = if matches!(
+        r.kind,
+        K::Failed | K::Refused | K::Stale | K::Unknown | K::NotRecovered | K::Crash
+    ) {
+        theme::ERROR
+    } else {
+        ratatui::style::Style::new()
+    };
+    Line::from(vec![
+        Span::styled(format!("{} ✓ ", hms(r.at)), theme::DIM),
+        Span::styled(r.summary.clone(), st),
+    ])
 }

@@ -23,10 +23,16 @@ pub fn keys(s: &State) -> Vec<(String, &'static str)> {
             .unwrap_or_else(|| format!(":{}", c.name()))
     };
     let updown = format!("{}/{}", key(Command::Down), key(Command::Up));
+    match crate::core::search::current(s) {
+        Some(q) if q.typing => return fixed(vec![("type", "search"), ("Enter", "keep"), ("Esc", "cancel")]),
+        Some(_) => return fixed(vec![("n/N", "next/previous match"), ("/", "new search"), ("Esc", "clear search")]),
+        None => {}
+    }
     match &s.view.popup {
         Some(Popup::Plan) => vec![
             ("Enter".into(), "confirm…"),
             (updown, "scroll"),
+            ("/".into(), "search"),
             ("y".into(), "copy"),
             ("Esc".into(), "back"),
         ],
@@ -49,7 +55,7 @@ pub fn keys(s: &State) -> Vec<(String, &'static str)> {
             ("Esc", "cancel"),
         ]),
         Some(Popup::QuitConfirm) => fixed(vec![("y", "quit anyway"), ("any key", "stay")]),
-        Some(Popup::Help) => fixed(vec![("Esc", "close")]),
+        Some(Popup::Help) => fixed(vec![("/", "search"), ("Esc", "close")]),
         Some(Popup::Reading { .. }) => fixed(vec![("Esc", "close")]),
         Some(Popup::Status(..)) => fixed(vec![("0/1/u/r", "P0 · P1 · update · resolved"), ("y", "copy"), ("Esc", "keep and record")]),
         None if s.view.command.is_some() => fixed(vec![("Tab", "complete"), ("Enter", "run"), ("Esc", "cancel")]),

@@ -57,12 +57,17 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     // Scrolls (the movement keys) where the terminal is too short for it.
     let inner_h = area.height.saturating_sub(2);
     let total = super::plan::wrapped_height(&lines, area.width.saturating_sub(2));
-    let scroll = (s.view.plan_scroll as u16).min(total.saturating_sub(inner_h));
+    let q = crate::core::search::current(s);
+    let (lines, found) = crate::ui::searched::mark(lines, q, area.width.saturating_sub(2));
+    let scroll = found
+        .as_ref()
+        .map_or(s.view.plan_scroll as u16, |m| m.row.saturating_sub(inner_h / 3))
+        .min(total.saturating_sub(inner_h));
     let title = if total > inner_h {
-        " Help — ↓/↑ scroll, Esc to close "
+        " Help — ↓/↑ scroll, / search, Esc to close ".to_string()
     } else {
-        " Help — Esc to close "
-    };
+        " Help — / search, Esc to close ".to_string()
+    } + &crate::ui::searched::said(q, &found);
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -224,7 +224,7 @@ fn framed(
     screen: Rect,
     border: ratatui::style::Style,
     title: String,
-    lines: Vec<Line>,
+    lines: Vec<Line<'static>>,
     foot: Vec<Line>,
 ) {
     let foot_h = wrapped_height(&foot, 108);
@@ -240,10 +240,23 @@ fn framed(
     ])
     .areas(inner);
     let max_scroll = wrapped_height(&lines, body.width).saturating_sub(body.height);
+    // A search scrolls to its current match, a third down the body.
+    let q = crate::core::search::current(s);
+    let (lines, found) = crate::ui::searched::mark(lines, q, body.width);
+    let scroll = match &found {
+        Some(m) => m.row.saturating_sub(body.height / 3),
+        None => s.view.plan_scroll as u16,
+    };
     let para = Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .scroll(((s.view.plan_scroll as u16).min(max_scroll), 0));
+        .scroll((scroll.min(max_scroll), 0));
     f.render_widget(para, body);
+    let note = crate::ui::searched::said(q, &found);
+    if !note.is_empty() {
+        let w = (note.chars().count() as u16).min(area.width.saturating_sub(2));
+        let at = Rect { x: area.right().saturating_sub(w + 1), y: area.y, width: w, height: 1 };
+        f.render_widget(Paragraph::new(Line::styled(note, theme::KEY)), at);
+    }
     f.render_widget(Paragraph::new(foot).wrap(Wrap { trim: false }), bottom);
 }
 

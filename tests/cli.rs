@@ -730,3 +730,20 @@ fn the_readme_config_verbatim_lists_every_target_with_its_errors_placed() {
         assert!(text.contains(cause), "{cause}:\n{text}");
     }
 }
+
+/// `rbtui check` on the embedded demo, as a newcomer's first run reads it
+/// (a snapshot: every target's checks and the note directory's).
+#[test]
+fn check_on_the_demo_reads_as_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rbtui(dir.path(), &["demo", "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("43_check_demo", text));
+    let json = rbtui(dir.path(), &["demo", "check", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(v.as_array().unwrap().iter().all(|l| l["ok"] == true && l["check"].is_string()));
+}

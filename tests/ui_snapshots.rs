@@ -261,6 +261,7 @@ fn an_unreadable_history_is_said_whole_and_not_loading() {
     }
     let t = text(&draw(&s, 120, 40));
     assert!(t.contains("cannot read history: not set up: rbtui.toml:27:1:"), "{t}");
+    snap("42_error_row", &s);
 }
 
 /// Seen: at 80x24 the group confirm cut its BLOCK reason off ("… more in
@@ -315,6 +316,7 @@ fn zoom_gives_the_focused_pane_the_screen_and_its_lines_whole() {
     assert!(t.contains("Health") && t.matches("word").count() < 60, "cut when not zoomed:\n{t}");
     s.press("z");
     assert!(s.state.view.zoomed);
+    snap("40_zoomed_activity", &s);
     for (w, h) in SIZES {
         let t = text(&draw(&s, w, h));
         assert!(!t.contains("1 Health") && t.contains("Activity"), "only Activity:\n{t}");
@@ -415,6 +417,7 @@ fn slash_searches_the_plan_the_help_and_activity() {
     s.press("<Esc><Esc>?/quit<Enter>");
     let t = text(&draw(&s, 80, 24));
     assert!(t.contains("/quit 1 of") && t.contains("Help"), "{t}");
+    snap("41_search_help", &s);
     s.press("<Esc><Esc>5/failing orders<Enter>");
     let t = text(&draw(&s, 120, 40));
     assert!(t.contains("/failing orders 1 of 1"), "{t}");

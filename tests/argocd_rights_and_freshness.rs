@@ -273,4 +273,16 @@ fn status_json_reads_once_and_opens_no_stream() {
         "{text}"
     );
     assert!(fake.mutating().is_empty());
+    // `rbtui check`: the server's version, where the token came from, and
+    // the refused `sync` as a FAIL naming the account; nothing sent.
+    let out = run(&["check"], NOSYNC);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    let row = |check: &str| text.lines().find(|l| l.split_whitespace().take(2).eq(["orders", check])).unwrap_or_default().to_string();
+    assert!(row("platform").contains(" ok   Argo CD v"), "{text}");
+    assert!(row("creds").contains("token from ARGOCD_AUTH_TOKEN"), "{text}");
+    assert!(row("rights").contains("FAIL") && row("rights").contains("ci-bot"), "{text}");
+    let out = run(&["check"], TOKEN);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(fake.mutating().is_empty(), "check sends nothing");
 }

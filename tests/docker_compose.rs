@@ -100,6 +100,10 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
         env_file: None,
     };
     let b = ComposeBackend::new(eng, vec![target]);
+    // `rbtui check`'s question: the engine's version and its socket.
+    let about = rt.block_on(b.about("web")).expect("asked").expect("the engine answers");
+    assert!(about.version.starts_with("Docker Engine ") && about.version.contains("(API "), "{about:?}");
+    assert!(about.credentials.contains("socket"), "{about:?}");
     let wait = |what: &str, secs: u64, f: &dyn Fn() -> bool| {
         let t0 = Instant::now();
         while !f() {

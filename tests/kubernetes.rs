@@ -1403,7 +1403,8 @@ fn check_asks_what_a_rollback_needs_and_says_each_fix() {
             .to_string()
     };
     assert!(row("catalog", "config").contains("rbtui.toml:1:1: kubernetes catalog"), "{s}");
-    assert!(row("catalog", "platform").contains(" ok "), "{s}");
+    assert!(row("catalog", "platform").contains(" ok   Kubernetes v"), "the server's version: {s}");
+    assert!(row("catalog", "creds").contains("kubeconfig") && row("catalog", "creds").contains("ctx shop-test"), "{s}");
     assert!(row("catalog", "history").contains(" ok "), "{s}");
     let rights = row("catalog", "rights");
     assert!(rights.contains(" ok ") && rights.contains("alice@example.com") && rights.contains("patch"), "{rights}");

@@ -178,6 +178,9 @@ impl<L: Layer> Backend for L {
     ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         self.inner().preview(plan)
     }
+    fn about<'a>(&'a self, target: &'a str) -> BoxFut<'a, Option<Result<super::About, BackendError>>> {
+        self.inner().about(target)
+    }
     fn permissions<'a>(
         &'a self,
         plan: &'a RollbackPlan,

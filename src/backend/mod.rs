@@ -105,6 +105,12 @@ pub trait Backend: Send + Sync {
     ) -> BoxFut<'a, Option<Result<crate::core::action::Rights, BackendError>>> {
         Box::pin(async { None })
     }
+    /// What answers for this target and as whom rbtui asks (`rbtui
+    /// check`): the platform's version and where the credentials come
+    /// from. `None` where the backend has nothing to say.
+    fn about<'a>(&'a self, _target: &'a str) -> BoxFut<'a, Option<Result<About, BackendError>>> {
+        Box::pin(async { None })
+    }
     /// What the rollback changes, as a unified diff of the platform's own
     /// object (Kubernetes: the pod template now vs the target revision's),
     /// read afresh for the plan. Asked for rollback plans only (the core
@@ -146,4 +152,14 @@ pub trait Backend: Send + Sync {
     fn first_readings(&self, _within: Duration) -> BoxFut<'_, Vec<String>> {
         Box::pin(async { Vec::new() })
     }
+}
+
+/// What answers for a target, and with whose credentials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct About {
+    /// The platform and its version in its own words (`Kubernetes v1.30.2`).
+    pub version: String,
+    /// Where the credentials come from (a kubeconfig's context and user,
+    /// `ARGOCD_AUTH_TOKEN`, the Docker socket).
+    pub credentials: String,
 }

@@ -187,6 +187,14 @@ impl Backend for Router {
             b.subscribe(tx.clone());
         }
     }
+    fn about<'a>(&'a self, target: &'a str) -> BoxFut<'a, Option<Result<super::About, BackendError>>> {
+        Box::pin(async move {
+            match self.of(target) {
+                Ok(b) => b.about(target).await,
+                Err(e) => Some(Err(e)),
+            }
+        })
+    }
     fn permissions<'a>(
         &'a self,
         plan: &'a RollbackPlan,

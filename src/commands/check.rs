@@ -64,9 +64,21 @@ async fn target(s: &Session, t: &TargetInfo, now: chrono::DateTime<chrono::Utc>)
     let at = s.origins.get(name).cloned().unwrap_or_else(|| "the embedded demo".into());
     let mut out = vec![line(name, "config", Ok(format!("{at}: {} {}", t.kind.label(), t.object.as_deref().unwrap_or(name))))];
     let health = s.backend.health(name).await;
-    out.push(line(name, "platform", health.as_ref().map(|_| format!("answers at {}", t.location)).map_err(said)));
-    if let Err(BackendError::NotSetUp(_)) = &health {
+    if let Err(e @ BackendError::NotSetUp(_)) = &health {
+        out.push(line(name, "platform", Err(said(e))));
         return out;
+    }
+    match s.backend.about(name).await {
+        Some(Ok(a)) => {
+            out.push(line(name, "platform", Ok(format!("{} answers at {}", a.version, t.location))));
+            out.push(line(name, "creds", Ok(a.credentials)));
+            // The platform answers, the target's own read may not.
+            if let Err(e) = &health {
+                out.push(line(name, "target", Err(said(e))));
+            }
+        }
+        Some(Err(e)) => out.push(line(name, "platform", Err(said(&e)))),
+        None => out.push(line(name, "platform", health.as_ref().map(|_| format!("answers at {}", t.location)).map_err(said))),
     }
     if let Ok(h) = &health {
         for sig in &h.signals {

@@ -32,15 +32,23 @@ struct CliUser {
 /// A bearer token that prints as `[REDACTED]` in any `{:?}` and is wiped
 /// from memory when dropped (`secrecy`).
 #[derive(Clone)]
-pub struct Token(secrecy::SecretString);
+pub struct Token(secrecy::SecretString, String);
 
 impl Token {
     pub fn new(s: String) -> Token {
-        Token(s.into())
+        Token(s.into(), "given".into())
+    }
+    /// A token and where it was found (`rbtui check` says so).
+    pub fn found(s: String, from: String) -> Token {
+        Token(s.into(), from)
     }
     pub fn expose(&self) -> &str {
         use secrecy::ExposeSecret;
         self.0.expose_secret()
+    }
+    /// Where it came from: `ARGOCD_AUTH_TOKEN`, or the CLI config's path.
+    pub fn from(&self) -> &str {
+        &self.1
     }
 }
 
@@ -73,7 +81,7 @@ pub fn cli_config_paths() -> Vec<PathBuf> {
 pub fn token_for(server: &str) -> Result<Token, crate::setup_error::SetupError> {
     if let Ok(t) = std::env::var("ARGOCD_AUTH_TOKEN") {
         if !t.trim().is_empty() {
-            return Ok(Token::new(t.trim().to_string()));
+            return Ok(Token::found(t.trim().to_string(), "ARGOCD_AUTH_TOKEN".into()));
         }
     }
     let host = strip_scheme(server);
@@ -82,7 +90,7 @@ pub fn token_for(server: &str) -> Result<Token, crate::setup_error::SetupError> 
             continue;
         };
         if let Some(t) = token_from_cli_config(&text, host) {
-            return Ok(Token::new(t));
+            return Ok(Token::found(t, format!("argocd login's {}", p.display())));
         }
     }
     Err(crate::setup_error::SetupError::NoToken {

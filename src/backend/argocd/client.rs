@@ -100,6 +100,11 @@ impl Client {
         Ok(Client { conn, http })
     }
 
+    /// Where the token came from (never the token).
+    pub fn token_from(&self) -> &str {
+        self.conn.token.from()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.conn.base, path)
     }

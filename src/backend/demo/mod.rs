@@ -111,6 +111,14 @@ impl Backend for DemoBackend {
         });
         Box::pin(async move { Some(r) })
     }
+    fn about<'a>(&'a self, _t: &'a str) -> BoxFut<'a, Option<Result<super::About, BackendError>>> {
+        Box::pin(async {
+            Some(Ok(super::About {
+                version: "rbtui's embedded demo (simulated)".into(),
+                credentials: "none needed: nothing leaves this process".into(),
+            }))
+        })
+    }
     /// The rights each platform would be asked for, granted by the
     /// simulation and said to be simulated: a demo plan shows the same
     /// permissions check a real one does.

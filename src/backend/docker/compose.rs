@@ -1005,6 +1005,9 @@ impl Backend for ComposeBackend {
         Box::pin(self.read_progress(plan))
     }
     /// Polls are cheap (see `health_all`): changes show within a second.
+    fn about<'a>(&'a self, _t: &'a str) -> BoxFut<'a, Option<Result<crate::backend::About, BackendError>>> {
+        Box::pin(async move { Some(super::engine::about(&self.engine).await) })
+    }
     fn poll_interval(&self) -> Duration {
         Duration::from_secs(1)
     }

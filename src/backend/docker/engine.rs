@@ -465,3 +465,16 @@ pub fn container_state(st: &bollard::models::ContainerState, restarts: u32) -> (
         _ => (format!("{}{counted}", st.status.map(|s| s.to_string()).unwrap_or_else(|| "unknown state".into())), restarts > 0),
     }
 }
+
+/// The engine's version and the socket rbtui reaches it on (`rbtui check`).
+pub async fn about(e: &Engine) -> Result<crate::backend::About, BackendError> {
+    let v = e.docker.version().await.map_err(|err| describe(&e.host, &err))?;
+    Ok(crate::backend::About {
+        version: format!(
+            "Docker Engine {} (API {})",
+            v.version.as_deref().unwrap_or("?"),
+            v.api_version.as_deref().unwrap_or("?")
+        ),
+        credentials: format!("the engine's socket {} (its own access rights)", e.host),
+    })
+}

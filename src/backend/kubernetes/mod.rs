@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod evidence;
+mod about;
 mod restart;
 mod health;
 mod history;
@@ -845,6 +846,9 @@ impl Backend for KubeBackend {
                 .await,
             )
         })
+    }
+    fn about<'a>(&'a self, _t: &'a str) -> BoxFut<'a, Option<Result<crate::backend::About, BackendError>>> {
+        Box::pin(async move { Some(self.about_here().await) })
     }
     fn permissions<'a>(
         &'a self,

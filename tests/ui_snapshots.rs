@@ -424,3 +424,36 @@ fn slash_searches_the_plan_the_help_and_activity() {
     s.press("/nothing like this<Enter>");
     assert!(text(&draw(&s, 120, 40)).contains("no match"));
 }
+
+/// Seen: a refused probe filled three of the detail rows with its error's
+/// whole chain and cut the verdict. The pane says the kind of failure; the
+/// verdict stays; zoomed, the whole text.
+#[test]
+fn a_refused_probe_leaves_the_verdict_in_view() {
+    use rbtui::core::signals::{Signal, SignalKind};
+    let (mut s, _b) = demo(Mode::Demo, None);
+    let mut h = s.state.health("checkout").expect("read").clone();
+    h.observed_at = s.state.now;
+    h.signals.push(Signal {
+        name: "probe".into(),
+        kind: SignalKind::Probe,
+        value: None,
+        ok: Some(false),
+        display: "connection refused: tcp connect error: Connection refused (os error 111)".into(),
+        criterion: None,
+        breached: true,
+        observed_at: s.state.now,
+        error: Some("connection refused: tcp connect error: Connection refused (os error 111)".into()),
+        pending_secs: None,
+        clear_secs: None,
+        history: vec![],
+    });
+    s.dispatch(rbtui::core::Action::HealthUpdated(vec![h]));
+    select(&mut s, "checkout");
+    let t = text(&draw(&s, 80, 24));
+    assert!(t.contains("probe ✗ connection refused ") && !t.contains("os error 111"), "{t}");
+    assert!(t.contains("old)"), "the verdict whole, with its data's age:\n{t}");
+    s.press("z");
+    let t = text(&draw(&s, 80, 24));
+    assert!(t.contains("tcp connect error: Connection refused (os error"), "zoomed, the whole text:\n{t}");
+}

@@ -42,7 +42,7 @@ pub enum Action {
     /// A mouse press on a pane, and on a row of its list (its item index),
     /// as the screen's layout places them.
     Click {
-        pane: super::state::Pane,
+        pane: super::pane::Pane,
         item: Option<usize>,
     },
     /// The backends listed their targets (or failed to).

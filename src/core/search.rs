@@ -8,23 +8,7 @@
 use super::action::Key;
 use super::state::{Pane, Popup, State};
 
-/// Where a search applies: it is dropped when that view is left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    Plan,
-    Help,
-    Activity,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Search {
-    pub scope: Scope,
-    pub text: String,
-    /// Still being typed (keys go to the text).
-    pub typing: bool,
-    /// Which match is current; the screen takes it modulo their count.
-    pub hit: isize,
-}
+pub use super::query::{Scope, Search};
 
 /// The scope of what has the keyboard now, if it can be searched.
 pub fn scope_now(s: &State) -> Option<Scope> {

@@ -8,35 +8,7 @@ use super::verdict::Verdict;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-/// The panes, in Tab order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Pane {
-    #[default]
-    Health,
-    History,
-    Migrations,
-    Checklist,
-    Activity,
-}
-
-impl Pane {
-    pub const ALL: [Pane; 5] = [
-        Pane::Health,
-        Pane::History,
-        Pane::Migrations,
-        Pane::Checklist,
-        Pane::Activity,
-    ];
-    pub fn title(self) -> &'static str {
-        match self {
-            Pane::Health => "Health",
-            Pane::History => "History",
-            Pane::Migrations => "Migrations",
-            Pane::Checklist => "Checklist",
-            Pane::Activity => "Activity (recorded to note)",
-        }
-    }
-}
+pub use super::pane::Pane;
 
 /// Which confirm field has the cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,7 +196,7 @@ pub struct View {
     /// The focused pane fills the screen (k9s's and lazygit's zoom).
     pub zoomed: bool,
     /// `/` in the plan, the help or Activity.
-    pub search: Option<super::search::Search>,
+    pub search: Option<super::query::Search>,
 }
 
 /// Everything the screen shows.

@@ -122,6 +122,15 @@ pub fn hit(s: &State, area: Rect, x: u16, y: u16) -> Option<(Pane, Option<usize>
     Some((pane, item))
 }
 
+/// Rows the lines take once wrapped at `width`, so popups fit their text.
+pub fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+    let w = width.max(1) as usize;
+    lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(w) as u16)
+        .sum()
+}
+
 /// A bordered block whose border says whether the pane has the keyboard.
 pub fn pane_block(s: &State, p: Pane, title: String) -> Block<'static> {
     let n = Pane::ALL.iter().position(|&x| x == p).unwrap_or(0) + 1;

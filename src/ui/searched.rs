@@ -33,7 +33,7 @@ pub fn mark(mut lines: Vec<Line<'static>>, q: Option<&Search>, width: u16) -> (V
         lines[i] = std::mem::take(&mut lines[i]).patch_style(st);
     }
     let line = hits[nth];
-    let row = crate::ui::popups::plan::wrapped_height(&lines[..line], width);
+    let row = crate::ui::wrapped_height(&lines[..line], width);
     (lines, Some(Found { line, row, nth: nth + 1, of: hits.len() }))
 }
 

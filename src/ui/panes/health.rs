@@ -39,7 +39,11 @@ fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
         } else if p.ok == Some(true) {
             (format!("{} ✓ ", p.name), theme::OK)
         } else {
-            (format!("{} ✗ {} ", p.name, p.display), theme::ERROR)
+            // The kind of failure only ("connection refused", "HTTP 503"):
+            // the detail rows are few, and the verdict must stay in view.
+            // The whole text is in the note and in the zoomed pane.
+            let said = if s.view.zoomed { p.display.as_str() } else { p.display.split(": ").next().unwrap_or_default() };
+            (format!("{} ✗ {said} ", p.name), theme::ERROR)
         };
         spans.push(Span::styled(txt, st));
     }
@@ -100,16 +104,17 @@ fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
 }
 
 /// The target list and the detail rows under it, inside the border.
-fn parts(area: Rect) -> [Rect; 2] {
+fn parts(area: Rect, zoomed: bool) -> [Rect; 2] {
     let inner = ratatui::widgets::Block::bordered().inner(area);
-    let detail_h = if inner.height >= 16 { 5 } else { 4 };
+    // Zoomed, the details get the room to be read whole.
+    let detail_h = if zoomed { inner.height / 2 } else if inner.height >= 16 { 5 } else { 4 };
     Layout::vertical([Constraint::Fill(1), Constraint::Length(detail_h)]).areas(inner)
 }
 
 /// The rows of targets (after an error line), the first shown and how
 /// many there are: where a mouse press selects one.
 pub fn list(s: &State, area: Rect) -> Option<(Rect, usize, usize)> {
-    let [list, _] = parts(area);
+    let [list, _] = parts(area, s.view.zoomed);
     let skip = u16::from(s.targets_error.is_some()).min(list.height);
     let rows = Rect { y: list.y + skip, height: list.height - skip, ..list };
     let first = crate::ui::window(s.selected_pos().unwrap_or(0), s.order.len(), list.height as usize);
@@ -128,7 +133,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     };
     let block = pane_block(s, Pane::Health, title);
     f.render_widget(block, area);
-    let [list, detail] = parts(area);
+    let [list, detail] = parts(area, s.view.zoomed);
     let mut lines = Vec::new();
     if let Some(e) = &s.targets_error {
         lines.push(Line::styled(
@@ -231,10 +236,18 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             } else {
                 format!("{}: ", v.severity.advice())
             };
+            // The verdict keeps its advice and its data's age in view: the
+            // reasons give way (whole in the zoomed pane and the note).
+            let tail = format!(" (data {age_s} old)");
+            let rows = detail.height.saturating_sub(crate::ui::wrapped_height(&d, detail.width));
+            let room = (rows as usize * detail.width as usize)
+                .saturating_sub(advice.chars().count() + tail.chars().count() + detail.width as usize / 2);
+            let reasons = v.reasons.join("; ");
+            let reasons = if s.view.zoomed || reasons.chars().count() <= room { reasons } else { ellipsize(&reasons, room.max(1)) };
             d.push(Line::from(vec![
                 Span::styled(advice, theme::severity(v.severity)),
-                Span::raw(v.reasons.join("; ")),
-                Span::styled(format!(" (data {age_s} old)"), theme::DIM),
+                Span::raw(reasons),
+                Span::styled(tail, theme::DIM),
             ]));
         }
         if let Some(m) = s.health(&t.name).and_then(|h| h.message.clone()) {

@@ -260,11 +260,4 @@ fn framed(
     f.render_widget(Paragraph::new(foot).wrap(Wrap { trim: false }), bottom);
 }
 
-/// Rows the lines take once wrapped at `width`, so popups fit their text.
-pub fn wrapped_height(lines: &[Line], width: u16) -> u16 {
-    let w = width.max(1) as usize;
-    lines
-        .iter()
-        .map(|l| l.width().max(1).div_ceil(w) as u16)
-        .sum()
-}
+pub use crate::ui::wrapped_height;

@@ -289,6 +289,17 @@ fn a_group_confirm_at_80x24_shows_every_block_reason() {
         let head: String = r.split_whitespace().take(5).collect::<Vec<_>>().join(" ");
         assert!(flat.contains(&head), "{head}:\n{t}");
     }
+    // PgDn scrolls the confirm's own text to the steps that did not fit;
+    // letters still go to the name being typed.
+    assert!(t.contains("PgDn scrolls here"), "{t}");
+    let last_step = g.plans.last().map(|p| p.target.name.clone()).unwrap();
+    for _ in 0..6 {
+        s.dispatch(rbtui::core::Action::Key(rbtui::core::Key::PageDown));
+    }
+    let t = text(&draw(&s, 80, 24));
+    assert!(t.contains(&format!("roll back {last_step}")), "scrolled to the last member:\n{t}");
+    s.press("sh");
+    assert!(matches!(&s.state.view.popup, Some(rbtui::core::state::Popup::GroupConfirm(f)) if f.name == "sh"));
 }
 
 /// Seen: at 80x24 Health showed 5 of 6 targets with no hint that more

@@ -380,6 +380,7 @@ pub(super) fn open_confirm(s: &mut State, fx: &mut Vec<Effect>) {
     } else {
         super::state::ConfirmField::Reason
     };
+    s.view.plan_scroll = 0;
     s.view.popup = Some(Popup::GroupConfirm(super::state::ConfirmForm {
         name: String::new(),
         reason: String::new(),

@@ -354,6 +354,17 @@ fn confirm_key(s: &mut State, mut f: ConfirmForm, k: Key, group: bool, fx: &mut 
             }
             s.view.popup = Some(wrap(f));
         }
+        // The confirm's own text scrolls where the screen is too short
+        // for every step and reason (PgUp/PgDn: letters are typed).
+        Key::PageDown | Key::PageUp => {
+            let by = 5;
+            s.view.plan_scroll = if k == Key::PageDown {
+                s.view.plan_scroll.saturating_add(by)
+            } else {
+                s.view.plan_scroll.saturating_sub(by)
+            };
+            s.view.popup = Some(wrap(f));
+        }
         Key::Backspace => {
             field_mut(&mut f).pop();
             s.view.popup = Some(wrap(f));
@@ -403,6 +414,7 @@ pub(super) fn open_confirm(s: &mut State, fx: &mut Vec<Effect>) {
     } else {
         ConfirmField::Reason
     };
+    s.view.plan_scroll = 0;
     s.view.popup = Some(Popup::Confirm(ConfirmForm {
         name: String::new(),
         reason: String::new(),

@@ -44,7 +44,7 @@ pub fn render(s: &State, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
         name: p.target.name.clone(),
         needs_override: p.needs_override(),
     };
-    draw(subject, form, f, screen);
+    draw(subject, form, s.view.plan_scroll, f, screen);
 }
 
 /// The group's confirm: every member's steps and warnings, one typed name.
@@ -88,7 +88,7 @@ pub fn render_group(s: &State, form: &ConfirmForm, f: &mut Frame, screen: Rect) 
         name: g.name.clone(),
         needs_override: g.needs_override(),
     };
-    draw(subject, form, f, screen);
+    draw(subject, form, s.view.plan_scroll, f, screen);
 }
 
 fn steps_and_warnings<'a>(p: &crate::core::plan::RollbackPlan, indent: &str) -> Vec<Line<'a>> {
@@ -107,7 +107,7 @@ fn steps_and_warnings<'a>(p: &crate::core::plan::RollbackPlan, indent: &str) -> 
     body
 }
 
-fn draw(subject: Subject, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
+fn draw(subject: Subject, form: &ConfirmForm, s_scroll: usize, f: &mut Frame, screen: Rect) {
     let Subject {
         title,
         prod,
@@ -170,6 +170,13 @@ fn draw(subject: Subject, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
         Constraint::Length(tail_h),
     ])
     .areas(inner);
+    let scroll = s_scroll.min(body_h.saturating_sub(top.height) as usize) as u16;
+    if body_h > top.height && scroll > 0 {
+        // Scrolled (PgDn): the whole text, from where the operator is.
+        f.render_widget(Paragraph::new(body).wrap(Wrap { trim: false }).scroll((scroll, 0)), top);
+        f.render_widget(Paragraph::new(tail).wrap(Wrap { trim: false }), bottom);
+        return;
+    }
     if body_h > top.height {
         // Every WARN and BLOCK reason stays: the operator confirms
         // against them; steps that do not fit are in the plan.
@@ -191,7 +198,7 @@ fn draw(subject: Subject, form: &ConfirmForm, f: &mut Frame, screen: Rect) {
             }
         }
         cut.push(Line::styled(
-            "… more in the plan (Esc shows it)",
+            "… more: PgDn scrolls here, Esc shows the plan",
             theme::DIM,
         ));
         body = cut;

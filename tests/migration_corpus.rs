@@ -38,7 +38,7 @@ fn corpus() -> (Vec<Case>, HashMap<String, Vec<String>>) {
             c.sql.push_str(l);
         } else if let Some((word, sql)) = l.split_once(char::is_whitespace) {
             if word == "target" {
-                targets.entry(range.clone()).or_insert_with(Vec::new).push(sql.trim().to_string());
+                targets.entry(range.clone()).or_default().push(sql.trim().to_string());
                 continue;
             }
             let want = match word {

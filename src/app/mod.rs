@@ -463,6 +463,21 @@ pub async fn run(
     }
 }
 
+/// Hands `text` to the terminal's clipboard with OSC 52 (works over ssh
+/// and through tmux with `set-clipboard`); terminals cap the sequence, so
+/// a huge text is cut at 64 KiB. A terminal without it ignores it.
+fn clipboard(text: &str) {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let mut end = text.len().min(64 * 1024);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&text.as_bytes()[..end]);
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "\x1b]52;c;{b64}\x07").and_then(|_| out.flush());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,17 +503,3 @@ mod tests {
     }
 }
 
-/// Hands `text` to the terminal's clipboard with OSC 52 (works over ssh
-/// and through tmux with `set-clipboard`); terminals cap the sequence, so
-/// a huge text is cut at 64 KiB. A terminal without it ignores it.
-fn clipboard(text: &str) {
-    use base64::Engine as _;
-    use std::io::Write as _;
-    let mut end = text.len().min(64 * 1024);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let b64 = base64::engine::general_purpose::STANDARD.encode(&text.as_bytes()[..end]);
-    let mut out = std::io::stdout().lock();
-    let _ = write!(out, "\x1b]52;c;{b64}\x07").and_then(|_| out.flush());
-}

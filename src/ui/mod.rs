@@ -168,17 +168,23 @@ pub fn window(cursor: usize, len: usize, height: usize) -> usize {
 /// first + shown` of `len` are on screen. `pane` is the bordered area.
 pub fn more_marker(f: &mut Frame, pane: Rect, first: usize, shown: usize, len: usize) {
     let below = len.saturating_sub(first + shown);
-    let mark = |f: &mut Frame, text: String, y: u16| {
-        let w = (text.chars().count() as u16).min(pane.width.saturating_sub(2));
-        let at = Rect { x: pane.right().saturating_sub(w + 1), y, width: w, height: 1 };
-        f.render_widget(Paragraph::new(Line::styled(text, theme::KEY)), at);
-    };
     if first > 0 && pane.height > 1 {
-        mark(f, format!(" ↑{first} "), pane.y);
+        border_note(f, pane, format!(" ↑{first} "), pane.y);
     }
     if below > 0 && pane.height > 1 {
-        mark(f, format!(" ↓{below} more "), pane.bottom() - 1);
+        border_note(f, pane, format!(" ↓{below} more "), pane.bottom() - 1);
     }
+}
+
+/// `text` at the right end of row `y` of a bordered area (its top or
+/// bottom border): a note that covers no row of data.
+pub fn border_note(f: &mut Frame, area: Rect, text: String, y: u16) {
+    if text.is_empty() {
+        return;
+    }
+    let w = (text.chars().count() as u16).min(area.width.saturating_sub(2));
+    let at = Rect { x: area.right().saturating_sub(w + 1), y, width: w, height: 1 };
+    f.render_widget(Paragraph::new(Line::styled(text, theme::KEY)), at);
 }
 
 /// What the UI layer owns besides the core state: the notes editor widget.

@@ -34,11 +34,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let start = end.saturating_sub(h);
     let lines: Vec<Line> = all.into_iter().skip(start).take(end - start).collect();
     let note = crate::ui::searched::said(q, &found);
-    if !note.is_empty() {
-        let w = (note.chars().count() as u16).min(area.width.saturating_sub(2));
-        let at = Rect { x: area.right().saturating_sub(w + 1), y: area.y, width: w, height: 1 };
-        f.render_widget(Paragraph::new(Line::styled(note, crate::ui::theme::KEY)), at);
-    }
+    crate::ui::border_note(f, area, note, area.y);
     // Zoomed, an entry is read whole: cut into rows of the pane's width,
     // the newest kept in view.
     if s.view.zoomed {

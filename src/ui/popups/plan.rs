@@ -252,11 +252,7 @@ fn framed(
         .scroll((scroll.min(max_scroll), 0));
     f.render_widget(para, body);
     let note = crate::ui::searched::said(q, &found);
-    if !note.is_empty() {
-        let w = (note.chars().count() as u16).min(area.width.saturating_sub(2));
-        let at = Rect { x: area.right().saturating_sub(w + 1), y: area.y, width: w, height: 1 };
-        f.render_widget(Paragraph::new(Line::styled(note, theme::KEY)), at);
-    }
+    crate::ui::border_note(f, area, note, area.y);
     f.render_widget(Paragraph::new(foot).wrap(Wrap { trim: false }), bottom);
 }
 

@@ -342,16 +342,52 @@ pub(super) fn plan_ready(s: &mut State, plan_id: PlanId, fx: &mut Vec<Effect>) {
     let t = p.target.name.clone();
     let text = format!("plan #{}: {}", p.id, p.title());
     let m = planned_marker(&p);
-    record(
-        s,
-        fx,
-        EntryKind::Plan,
-        Some(t),
-        text,
-        plan_lines(&p),
-        Some(m),
-    );
+    let lines = plan_lines(&p);
+    let details = match s.row(&t).and_then(|r| r.last_plan.clone()) {
+        Some((before, prev)) => plan_delta(before, &prev, &lines),
+        None => lines.clone(),
+    };
+    s.row_mut(&t).last_plan = Some((p.id, lines));
+    record(s, fx, EntryKind::Plan, Some(t), text, details, Some(m));
     plan_ticks(s, &p, fx);
+}
+
+/// A re-plan of a target, against its previous plan: the lines that are
+/// new or changed as they are (a diff block whole), those gone as "no
+/// longer: …", and how many stayed. A `v` toggle or a second look at the
+/// same revision recorded the whole plan again and again (a 3.5-minute
+/// demo gave a 53 KB note).
+fn plan_delta(before: PlanId, prev: &[String], now: &[String]) -> Vec<String> {
+    let units = |lines: &[String]| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut fence: Option<String> = None;
+        for l in lines {
+            match fence.as_mut() {
+                Some(f) => {
+                    f.push('\n');
+                    f.push_str(l);
+                    if l.starts_with("```") {
+                        out.extend(fence.take());
+                    }
+                }
+                None if l.starts_with("```") => fence = Some(l.clone()),
+                None => out.push(l.clone()),
+            }
+        }
+        out.extend(fence);
+        out
+    };
+    let (prev, now) = (units(prev), units(now));
+    let same = now.iter().filter(|u| prev.contains(u)).count();
+    let mut out = vec![format!("as plan #{before} (above) but for what follows; {same} line(s) the same")];
+    out.extend(now.iter().filter(|u| !prev.contains(u)).flat_map(|u| u.lines().map(str::to_string).collect::<Vec<_>>()));
+    for gone in prev.iter().filter(|u| !now.contains(u)) {
+        match gone.lines().next() {
+            Some(l) if l.starts_with("```") => out.push("no longer: the earlier diff of what changes".into()),
+            _ => out.push(format!("no longer: {gone}")),
+        }
+    }
+    out
 }
 
 /// The plan entry's lines: what will be done, every check with its answer
@@ -365,12 +401,12 @@ pub(super) fn plan_lines(p: &plan::RollbackPlan) -> Vec<String> {
             c.id,
             c.detail
         ));
-        if c.id == plan::CheckId::Changes {
-            details.extend(
-                p.diff
-                    .iter()
-                    .flat_map(|d| d.lines().map(|l| format!("  {l}"))),
-            );
+        // The diff as a fenced block, each line as it is: as list items a
+        // `-` line read as a bullet and a context line lost its space.
+        if let (plan::CheckId::Changes, Some(d)) = (c.id, &p.diff) {
+            details.push("```diff".into());
+            details.extend(d.lines().map(str::to_string));
+            details.push("```".into());
         }
     }
     let Some(m) = &p.migration else {

@@ -116,6 +116,9 @@ pub use super::settings::{Iac, Settings};
 /// what this incident did to it, and what earlier notes say.
 #[derive(Debug, Clone, Default)]
 pub struct TargetRow {
+    /// The last plan recorded for this target (its id and lines): a new
+    /// plan records what changed against it, not the whole plan again.
+    pub last_plan: Option<(PlanId, Vec<String>)>,
     pub health: Option<Health>,
     /// The last read failed (its health ages meanwhile).
     pub health_error: Option<BackendError>,

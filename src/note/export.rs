@@ -73,6 +73,7 @@ pub fn read(note: &str) -> Export {
     let mut date: Option<NaiveDate> = None;
     let mut last: Option<NaiveTime> = None;
     let mut in_timeline = false;
+    let mut in_fence = false;
     for line in note.lines() {
         if line.starts_with("## Timeline") || line.starts_with("### Resumed") {
             in_timeline = true;
@@ -113,6 +114,16 @@ pub fn read(note: &str) -> Export {
             continue;
         };
         let t = line.trim_start();
+        // A fenced block's lines are kept exactly (the fence's indent off).
+        if t.starts_with("```") {
+            in_fence = !in_fence;
+            e.details.push(t.to_string());
+            continue;
+        }
+        if in_fence {
+            e.details.push(line.strip_prefix("    ").unwrap_or(line).to_string());
+            continue;
+        }
         if let Some(json) = t
             .strip_prefix("<!-- rbtui ")
             .and_then(|r| r.strip_suffix("-->"))

@@ -88,7 +88,26 @@ pub fn entry(e: &NoteEntry) -> String {
         e.text
     ));
     let mut in_table = false;
+    let mut in_fence = false;
     for d in &e.details {
+        // A fenced block (a diff) inside the entry's item, each line
+        // exactly as it is: the fence's indent is taken off again by any
+        // CommonMark reader, so `-`, `+` and a leading space survive.
+        if d.starts_with("```") {
+            if !in_fence {
+                s.push('\n');
+            }
+            s.push_str(&format!("    {d}\n"));
+            if in_fence {
+                s.push('\n');
+            }
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            s.push_str(&format!("    {d}\n"));
+            continue;
+        }
         if d.starts_with('|') {
             if !in_table {
                 s.push('\n');

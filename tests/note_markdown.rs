@@ -1,0 +1,79 @@
+//! The note is attached to the ticket as it is: read with a CommonMark
+//! parser (as GitHub and GitLab render it), a plan's "what changes" diff is
+//! a fenced `diff` block whose lines keep their `-`, `+` and leading space
+//! (seen: as nested list items, `- image:` and `+ image:` became the same
+//! bullet and a context line `- name: checkout` read as a removed line, in
+//! the JSON export too).
+
+mod common;
+
+use common::*;
+use rbtui::core::model::Mode;
+
+#[test]
+fn a_plans_diff_renders_as_a_diff_block_with_every_line_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let (mut s, _b) = demo(Mode::Demo, Some(&note));
+    plan_to(&mut s, "checkout", "8");
+    let diff = s.state.plan.as_ref().and_then(|p| p.diff.clone()).expect("the demo plan reads what changes");
+    assert!(diff.lines().any(|l| l.starts_with('-')) && diff.lines().any(|l| l.starts_with(' ')), "{diff}");
+    drop(s);
+    let text = std::fs::read_to_string(&note).unwrap();
+    // What a CommonMark renderer makes of it.
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
+    let mut blocks: Vec<String> = Vec::new();
+    let mut open: Option<String> = None;
+    for ev in Parser::new(&text) {
+        match ev {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang))) if &*lang == "diff" => open = Some(String::new()),
+            Event::Text(t) => {
+                if let Some(b) = open.as_mut() {
+                    b.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => blocks.extend(open.take()),
+            _ => {}
+        }
+    }
+    assert_eq!(blocks.len(), 1, "one plan, one diff block:\n{text}");
+    assert_eq!(blocks[0].trim_end_matches('\n'), diff.trim_end_matches('\n'), "every line as it is");
+    // The JSON export keeps them too.
+    let x = rbtui::note::export::read(&text);
+    let plan = x.entries.iter().find(|e| e.kind == "plan").expect("a plan entry");
+    let at = plan.details.iter().position(|d| d == "```diff").expect("the fence");
+    let lines: Vec<&str> = diff.lines().collect();
+    assert_eq!(&plan.details[at + 1..at + 1 + lines.len()], &lines[..]);
+}
+
+/// Seen: every `v` in a group plan recorded each member's whole plan again
+/// (fifteen plan entries, 53 KB for a 3.5-minute demo). A re-plan records
+/// what changed against the target's previous plan; a first plan (and a
+/// resumed session's first) records it whole.
+#[test]
+fn a_replan_records_what_changed_not_the_whole_plan_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let (mut s, _b) = demo(Mode::Demo, Some(&note));
+    plan_to(&mut s, "checkout", "8");
+    let first = std::fs::metadata(&note).unwrap().len();
+    s.press("<Esc><Esc>");
+    plan_to(&mut s, "checkout", "8");
+    let second = std::fs::metadata(&note).unwrap().len() - first;
+    s.press("<Esc><Esc>");
+    plan_to(&mut s, "checkout", "7");
+    drop(s);
+    let text = std::fs::read_to_string(&note).unwrap();
+    let x = rbtui::note::export::read(&text);
+    let plans: Vec<_> = x.entries.iter().filter(|e| e.kind == "plan").collect();
+    assert_eq!(plans.len(), 3, "{text}");
+    assert!(!plans[0].details[0].starts_with("as plan #"), "the first whole");
+    assert!(plans[1].details[0].starts_with("as plan #1 (above)"), "{:?}", plans[1].details);
+    assert!(plans[1].details.len() <= 2, "the same plan again is one line: {:?}", plans[1].details);
+    assert!(second < 1200, "the repeat cost {second} bytes (the first {first})");
+    // Another revision: what differs is there as it is, the rest said once.
+    let third = &plans[2].details;
+    assert!(third[0].starts_with("as plan #2 (above)"), "{third:?}");
+    assert!(third.iter().any(|d| d.contains("revision 7")), "{third:?}");
+    assert!(third.iter().any(|d| d.starts_with("no longer: ")), "{third:?}");
+}

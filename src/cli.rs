@@ -95,9 +95,23 @@ pub enum NoteCommand {
     /// evidence). The Markdown stays the record.
     Export {
         note: PathBuf,
-        #[arg(long)]
+        /// The same as `--format json`.
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// `text` (a line per entry), `json`, `markdown` (a GitHub or
+        /// GitLab comment: no hidden markers, diffs as diff blocks) or
+        /// `jira` (Jira's wiki markup).
+        #[arg(long, value_enum, default_value = "text")]
+        format: ExportFormat,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Text,
+    Json,
+    Markdown,
+    Jira,
 }
 
 /// Read-only views sharing the console's core and backends.

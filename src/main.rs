@@ -36,8 +36,11 @@ fn main() -> ExitCode {
     }
     match &cli.command {
         Some(Command::Note {
-            action: rbtui::cli::NoteCommand::Export { note, json },
-        }) => return rbtui::commands::export_note(note, *json),
+            action: rbtui::cli::NoteCommand::Export { note, json, format },
+        }) => {
+            let format = if *json { rbtui::cli::ExportFormat::Json } else { *format };
+            return rbtui::commands::export_note(note, format);
+        }
         Some(Command::Postmortem { note, out }) => {
             return rbtui::commands::postmortem(note, out.as_deref());
         }

@@ -77,3 +77,45 @@ fn a_replan_records_what_changed_not_the_whole_plan_again() {
     assert!(third.iter().any(|d| d.contains("revision 7")), "{third:?}");
     assert!(third.iter().any(|d| d.starts_with("no longer: ")), "{third:?}");
 }
+
+/// `note export --format markdown|jira`: the timeline as a ticket comment.
+/// Markdown without the hidden markers (they show as text where comments
+/// are not hidden) and with the diff block intact; Jira's wiki markup with
+/// the diff in `{noformat}`, no Markdown fences, no comments.
+#[test]
+fn the_timeline_exports_as_a_github_or_jira_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let (mut s, _b) = demo(Mode::Demo, Some(&note));
+    plan_to(&mut s, "checkout", "8");
+    let diff = s.state.plan.as_ref().and_then(|p| p.diff.clone()).unwrap();
+    drop(s);
+    let export = |format: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rbtui"))
+            .args(["note", "export", note.to_str().unwrap(), "--format", format])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let md = export("markdown");
+    assert!(!md.contains("<!--") && md.contains("**plan** `checkout`"), "{md}");
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
+    let mut block = None::<String>;
+    let mut got = Vec::new();
+    for ev in Parser::new(&md) {
+        match ev {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(l))) if &*l == "diff" => block = Some(String::new()),
+            Event::Text(t) => block.iter_mut().for_each(|b| b.push_str(&t)),
+            Event::End(TagEnd::CodeBlock) => got.extend(block.take()),
+            _ => {}
+        }
+    }
+    assert_eq!(got.len(), 1, "{md}");
+    assert_eq!(got[0].trim_end(), diff.trim_end());
+    let jira = export("jira");
+    assert!(!jira.contains("<!--") && !jira.contains("```"), "{jira}");
+    let body = jira.split("{noformat}\n").nth(1).expect("the diff in {noformat}");
+    assert_eq!(body.trim_end(), diff.trim_end());
+    assert!(jira.starts_with("h3. Incident "), "{jira}");
+}

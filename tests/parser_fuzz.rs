@@ -115,6 +115,7 @@ proptest! {
             let r = rbtui::note::resume::parse(t);
             let x = rbtui::note::export::read(t);
             let pm = rbtui::note::postmortem::draft(&x, "n.md", common::t0());
+            let _ = (rbtui::note::formats::markdown(&x), rbtui::note::formats::jira(&x));
             prop_assert!(!pm.is_empty());
             let _ = (r, serde_json::to_string(&x).unwrap());
         }

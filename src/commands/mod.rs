@@ -427,7 +427,9 @@ pub fn postmortem(note: &std::path::Path, out: Option<&std::path::Path>) -> Exit
 
 /// `rbtui note export NOTE [--json]`. The whole answer is written at once:
 /// a reader that stops early (`| head`) ends it quietly, never a panic.
-pub fn export_note(note: &std::path::Path, json: bool) -> ExitCode {
+pub fn export_note(note: &std::path::Path, format: crate::cli::ExportFormat) -> ExitCode {
+    use crate::cli::ExportFormat as F;
+    let json = format == F::Json;
     let x = match crate::note::export::read_file(note) {
         Ok(x) => x,
         Err(e) => {
@@ -444,6 +446,10 @@ pub fn export_note(note: &std::path::Path, json: bool) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
+    } else if format == F::Markdown {
+        out.push_str(&crate::note::formats::markdown(&x));
+    } else if format == F::Jira {
+        out.push_str(&crate::note::formats::jira(&x));
     } else {
         for e in &x.entries {
             outln!(

@@ -4,6 +4,7 @@
 
 pub mod evidence;
 pub mod export;
+pub mod formats;
 pub mod held;
 pub mod postmortem;
 pub mod quota;

@@ -451,6 +451,14 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
             )
         }
     };
+    // Status messages can be posted (on the operator's key) where the
+    // config says; the URL stays in the layer, the core sees its host.
+    let backend: Arc<dyn Backend> = match &config.comms.webhook_url {
+        Some(url) => Arc::new(
+            crate::backend::webhook::Webhook::new(backend, url.clone()).map_err(SetupError::Config)?,
+        ),
+        None => backend,
+    };
     let drill = match &cli.drill {
         Some(_) if !matches!(mode, Mode::Rehearsal | Mode::Demo) => {
             return Err(SetupError::Config(
@@ -567,6 +575,7 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
         .collect();
     settings.keymap =
         crate::config::load_keymap(config.dir.as_deref()).map_err(SetupError::File)?;
+    settings.webhook = config.comms.webhook_url.as_deref().map(crate::backend::webhook::host);
     settings.comms =
         crate::runbook::load_comms(config.dir.as_deref()).map_err(SetupError::File)?;
     settings.groups = if demo && config.groups.is_empty() {

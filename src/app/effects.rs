@@ -84,6 +84,11 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
                 result,
             }
         }
+        Effect::PostStatus { which, text } => Action::StatusPosted {
+            which,
+            result: backend.post_status(&text).await,
+            text,
+        },
         Effect::DraftPostmortem { note } => {
             Action::PostmortemDrafted(crate::note::postmortem::write_next_to(
                 std::path::Path::new(&note),

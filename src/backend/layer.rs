@@ -67,6 +67,11 @@ pub trait Layer: Send + Sync {
     fn progress(&self, _plan: &RollbackPlan, p: Progress) -> Progress {
         p
     }
+    /// Posts a status message itself (the webhook layer); `None` passes
+    /// the question on.
+    fn post<'a>(&'a self, _text: &'a str) -> Option<BoxFut<'a, Result<String, BackendError>>> {
+        None
+    }
     /// The platform's answer on rights on its way out (a refused right).
     fn rights(
         &self,
@@ -180,6 +185,12 @@ impl<L: Layer> Backend for L {
     }
     fn about<'a>(&'a self, target: &'a str) -> BoxFut<'a, Option<Result<super::About, BackendError>>> {
         self.inner().about(target)
+    }
+    fn post_status<'a>(&'a self, text: &'a str) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+        match Layer::post(self, text) {
+            Some(f) => Box::pin(async move { Some(f.await) }),
+            None => self.inner().post_status(text),
+        }
     }
     fn permissions<'a>(
         &'a self,

@@ -18,6 +18,7 @@ pub mod router;
 pub mod signals;
 pub mod tasks;
 pub mod unavailable;
+pub mod webhook;
 
 pub use crate::core::error::BackendError;
 use crate::core::migration::MigrationDiff;
@@ -103,6 +104,12 @@ pub trait Backend: Send + Sync {
         &'a self,
         _plan: &'a RollbackPlan,
     ) -> BoxFut<'a, Option<Result<crate::core::action::Rights, BackendError>>> {
+        Box::pin(async { None })
+    }
+    /// Posts a status message where the incident's comms go (the
+    /// `[comms]` webhook), answering with what the receiver said. `None`
+    /// where nothing is configured to post to.
+    fn post_status<'a>(&'a self, _text: &'a str) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         Box::pin(async { None })
     }
     /// What answers for this target and as whom rbtui asks (`rbtui

@@ -65,6 +65,7 @@ pub struct Config {
     pub dir: Option<PathBuf>,
     /// The file it was read from, as named (`rbtui.toml`), for messages.
     pub origin: String,
+    pub comms: CommsConfig,
 }
 
 /// The file as the TOML parser reads it: each target is kept as a table
@@ -82,6 +83,17 @@ struct RawConfig {
     groups: Vec<toml::Spanned<GroupConfig>>,
     #[serde(default, rename = "environment")]
     environments: std::collections::BTreeMap<String, EnvironmentConfig>,
+    #[serde(default)]
+    comms: CommsConfig,
+}
+
+/// `[comms]`: where status messages can be posted, on the operator's key.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CommsConfig {
+    /// A Slack-compatible incoming webhook (`POST {"text": …}`). It is a
+    /// secret: only its host is ever shown or recorded.
+    pub webhook_url: Option<String>,
 }
 
 /// `[environment.<name>]`: what holds for every target in it.
@@ -294,6 +306,7 @@ impl Config {
             environments: raw.environments,
             dir: None,
             origin: origin.to_string(),
+            comms: raw.comms,
         };
         let mut seen = std::collections::HashSet::new();
         for t in &c.targets {

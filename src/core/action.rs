@@ -127,6 +127,13 @@ pub enum Action {
     RecordFailed { entry: NoteEntry, error: String },
     /// Text from the notes editor, to append to the note.
     NoteSubmitted(String),
+    /// The webhook's answer to a status message posted on the operator's
+    /// key (`None`: no webhook is configured).
+    StatusPosted {
+        which: super::comms::Comms,
+        text: String,
+        result: Option<Result<String, BackendError>>,
+    },
     /// The process was asked to stop (SIGTERM, SIGHUP): record and quit.
     Shutdown(String),
     /// A plan asked for by name (`rbtui plan`, `:rollback`): built from a
@@ -257,6 +264,11 @@ pub enum Effect {
     },
     /// Append to the note, durably, before anything after it runs.
     Record(NoteEntry),
+    /// Post a status message to the `[comms]` webhook (the operator's key).
+    PostStatus {
+        which: super::comms::Comms,
+        text: String,
+    },
     /// Draft the postmortem from the note file as it is on disk, next to it.
     DraftPostmortem {
         note: String,

@@ -234,6 +234,7 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
                     super::lifecycle::status_closed(s, which, text, fx)
                 }
                 Key::Char('y') => super::copy::put(s, "the status message", &text),
+                Key::Char('w') => super::posting::post(s, which, &text, fx),
                 k => scroll_plan(s, k, 200),
             }
         }

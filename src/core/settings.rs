@@ -65,6 +65,9 @@ pub struct Settings {
     /// Status message templates overridden next to the config (the
     /// built-in ones otherwise).
     pub comms: HashMap<Comms, String>,
+    /// The host of the `[comms]` webhook status messages can be posted to
+    /// (the URL itself is a secret the core never holds).
+    pub webhook: Option<String>,
     /// Save what a failing revision left beside the note (at critical and
     /// before a rollback). Off by default for embedders and tests; the
     /// session turns it on unless the config says otherwise.
@@ -106,6 +109,7 @@ impl Settings {
             progress_poll_ms: 1000,
             drill_stale_days: 90,
             comms: HashMap::new(),
+            webhook: None,
             groups: Vec::new(),
             save_evidence: false,
             read_only_environments: Vec::new(),

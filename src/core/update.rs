@@ -53,6 +53,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             true
         }
         Action::PostmortemDrafted(r) => lifecycle::postmortem_drafted(s, r, f),
+        Action::StatusPosted { which, text, result } => {
+            super::posting::posted(s, which, text, result, f);
+            true
+        }
         Action::HistoryChanged(target) => {
             history_changed(s, &target, f);
             false

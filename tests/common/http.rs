@@ -94,6 +94,8 @@ pub struct Resp {
     /// the channel is written as it comes, until the sender is dropped or
     /// `until` has passed, as a server's `timeoutSeconds` ends a watch.
     pub stream: Option<Stream>,
+    /// Headers besides content-type and length (a 429's Retry-After).
+    pub headers: Vec<(String, String)>,
 }
 
 pub struct Stream {
@@ -109,6 +111,7 @@ impl Resp {
             body: body.to_string(),
             delay: Duration::ZERO,
             stream: None,
+            headers: Vec::new(),
         }
     }
     pub fn text(status: u16, body: &str) -> Resp {
@@ -118,6 +121,7 @@ impl Resp {
             body: body.into(),
             delay: Duration::ZERO,
             stream: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -152,8 +156,9 @@ pub fn serve(handler: Handler) -> (SocketAddr, Arc<Mutex<Vec<Req>>>) {
                         write_stream(&mut sock, r.status, r.content_type, &r.body, st).await;
                         return;
                     }
+                    let extra: String = r.headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
                     let resp = format!(
-                        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n{}",
                         r.status,
                         r.content_type,
                         r.body.len(),

@@ -604,6 +604,7 @@ fn list_or_watch(s: &mut K8s, r: &Req, res: &str, ns: &str) -> Resp {
             body,
             delay: s.slow_list,
             stream: None,
+            headers: Vec::new(),
         };
     }
     if s.refuse_watches {
@@ -662,6 +663,7 @@ fn streaming(lines: tokio::sync::mpsc::UnboundedReceiver<String>, until: Duratio
         body: String::new(),
         delay: Duration::ZERO,
         stream: Some(Stream { lines, until }),
+        headers: Vec::new(),
     }
 }
 
@@ -690,6 +692,7 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
             body,
             delay: Duration::ZERO,
             stream: None,
+            headers: Vec::new(),
         };
     }
     if s.shutting_down {
@@ -875,6 +878,7 @@ fn pod_log(s: &mut K8s, r: &Req) -> Resp {
         body,
         delay: Duration::ZERO,
         stream: None,
+        headers: Vec::new(),
     }
 }
 

@@ -58,8 +58,19 @@ pub fn demo_with(
     note: Option<&Path>,
     change: impl FnOnce(&mut Settings),
 ) -> (Script, Arc<DemoBackend>) {
+    demo_over(mode, note, change, |b| b)
+}
+
+/// [`demo_with`] with layers over the demo backend (a webhook, a drill).
+pub fn demo_over(
+    mode: Mode,
+    note: Option<&Path>,
+    change: impl FnOnce(&mut Settings),
+    over: impl FnOnce(Arc<dyn rbtui::backend::Backend>) -> Arc<dyn rbtui::backend::Backend>,
+) -> (Script, Arc<DemoBackend>) {
     let clock = ManualClock::new(t0());
-    let backend = Arc::new(DemoBackend::builtin(Arc::new(clock.clone())));
+    let demo = Arc::new(DemoBackend::builtin(Arc::new(clock.clone())));
+    let backend = over(demo.clone());
     let path = note
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "incidents/test.md".into());
@@ -69,9 +80,9 @@ pub fn demo_with(
     let mut settings = settings(mode, &path);
     change(&mut settings);
     let state = State::new(settings, runbooks, t0());
-    let mut s = Script::new(state, backend.clone(), clock, writer);
+    let mut s = Script::new(state, backend, clock, writer);
     s.start();
-    (s, backend)
+    (s, demo)
 }
 
 /// Selects a target by name in the health pane.

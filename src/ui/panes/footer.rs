@@ -57,7 +57,14 @@ pub fn keys(s: &State) -> Vec<(String, &'static str)> {
         Some(Popup::QuitConfirm) => fixed(vec![("y", "quit anyway"), ("any key", "stay")]),
         Some(Popup::Help) => fixed(vec![("/", "search"), ("Esc", "close")]),
         Some(Popup::Reading { .. }) => fixed(vec![("Esc", "close")]),
-        Some(Popup::Status(..)) => fixed(vec![("0/1/u/r", "P0 · P1 · update · resolved"), ("y", "copy"), ("Esc", "keep and record")]),
+        Some(Popup::Status(..)) => {
+            let mut v = vec![("0/1/u/r", "P0 · P1 · update · resolved"), ("y", "copy")];
+            if s.settings.webhook.is_some() {
+                v.push(("w", "post to the webhook"));
+            }
+            v.push(("Esc", "keep and record"));
+            fixed(v)
+        }
         None if s.view.command.is_some() => fixed(vec![("Tab", "complete"), ("Enter", "run"), ("Esc", "cancel")]),
         None if s.view.filtering => fixed(vec![("type", "filter"), ("Enter", "keep"), ("Esc", "clear")]),
         None => {

@@ -10,6 +10,23 @@ mod common;
 use common::*;
 use rbtui::core::model::Mode;
 
+/// The fenced `diff` blocks a CommonMark renderer (as GitHub's and
+/// GitLab's) finds in `md`, with their text as it would show.
+fn diff_blocks(md: &str) -> Vec<String> {
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
+    let mut blocks = Vec::new();
+    let mut open: Option<String> = None;
+    for ev in Parser::new(md) {
+        match ev {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang))) if &*lang == "diff" => open = Some(String::new()),
+            Event::Text(t) => open.iter_mut().for_each(|b| b.push_str(&t)),
+            Event::End(TagEnd::CodeBlock) => blocks.extend(open.take()),
+            _ => {}
+        }
+    }
+    blocks
+}
+
 #[test]
 fn a_plans_diff_renders_as_a_diff_block_with_every_line_as_it_is() {
     let dir = tempfile::tempdir().unwrap();
@@ -20,22 +37,7 @@ fn a_plans_diff_renders_as_a_diff_block_with_every_line_as_it_is() {
     assert!(diff.lines().any(|l| l.starts_with('-')) && diff.lines().any(|l| l.starts_with(' ')), "{diff}");
     drop(s);
     let text = std::fs::read_to_string(&note).unwrap();
-    // What a CommonMark renderer makes of it.
-    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
-    let mut blocks: Vec<String> = Vec::new();
-    let mut open: Option<String> = None;
-    for ev in Parser::new(&text) {
-        match ev {
-            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang))) if &*lang == "diff" => open = Some(String::new()),
-            Event::Text(t) => {
-                if let Some(b) = open.as_mut() {
-                    b.push_str(&t);
-                }
-            }
-            Event::End(TagEnd::CodeBlock) => blocks.extend(open.take()),
-            _ => {}
-        }
-    }
+    let blocks = diff_blocks(&text);
     assert_eq!(blocks.len(), 1, "one plan, one diff block:\n{text}");
     assert_eq!(blocks[0].trim_end_matches('\n'), diff.trim_end_matches('\n'), "every line as it is");
     // The JSON export keeps them too.
@@ -100,17 +102,7 @@ fn the_timeline_exports_as_a_github_or_jira_comment() {
     };
     let md = export("markdown");
     assert!(!md.contains("<!--") && md.contains("**plan** `checkout`"), "{md}");
-    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
-    let mut block = None::<String>;
-    let mut got = Vec::new();
-    for ev in Parser::new(&md) {
-        match ev {
-            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(l))) if &*l == "diff" => block = Some(String::new()),
-            Event::Text(t) => block.iter_mut().for_each(|b| b.push_str(&t)),
-            Event::End(TagEnd::CodeBlock) => got.extend(block.take()),
-            _ => {}
-        }
-    }
+    let got = diff_blocks(&md);
     assert_eq!(got.len(), 1, "{md}");
     assert_eq!(got[0].trim_end(), diff.trim_end());
     let jira = export("jira");

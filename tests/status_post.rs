@@ -18,6 +18,10 @@ use std::sync::{Arc, Mutex};
 type Answers = Arc<Mutex<Vec<(u16, &'static str, Option<&'static str>)>>>;
 
 fn with_webhook(note: &std::path::Path, answers: Answers) -> (rbtui::app::script::Script, Arc<Mutex<Vec<common::http::Req>>>) {
+    with_webhook_in(Mode::Demo, note, answers)
+}
+
+fn with_webhook_in(mode: Mode, note: &std::path::Path, answers: Answers) -> (rbtui::app::script::Script, Arc<Mutex<Vec<common::http::Req>>>) {
     let (addr, seen) = serve(Arc::new(move |_r| {
         let mut a = answers.lock().unwrap();
         let (code, body, wait) = if a.len() > 1 { a.remove(0) } else { a[0] };
@@ -28,7 +32,7 @@ fn with_webhook(note: &std::path::Path, answers: Answers) -> (rbtui::app::script
     let url = format!("http://{addr}/services/T000/B000/XXXXsecretpath");
     let host = rbtui::backend::webhook::host(&url);
     let (s, _b) = demo_over(
-        Mode::Demo,
+        mode,
         Some(note),
         |st| st.webhook = Some(host),
         move |b| Arc::new(rbtui::backend::webhook::Webhook::new(b, url).unwrap()),
@@ -58,6 +62,7 @@ fn a_status_message_is_posted_on_the_key_and_recorded_with_the_answer() {
     assert!(reqs[0].header("content-type").is_some_and(|c| c.starts_with("application/json")));
     let text = reqs[0].json()["text"].as_str().unwrap_or_default().to_string();
     assert!(text.contains("checkout"), "{text}");
+    assert!(text.starts_with("[rbtui DEMO: simulated, not a real incident]"), "a demo's message says so: {text}");
     // "resolved" is refused before a verified recovery; nothing is sent.
     s.press("r");
     s.press("w");
@@ -96,4 +101,24 @@ fn a_rate_limited_post_waits_as_told_once() {
     }
     assert_eq!(seen.lock().unwrap().len(), 2, "once more after the wait");
     assert!(s.state.flash.as_ref().is_some_and(|f| !f.0 && f.1.contains("answered 200 ok")), "{:?}", s.state.flash);
+}
+
+/// A drill's message reaches real people: posted in a rehearsal, it says
+/// it is a drill before anything else.
+#[test]
+fn a_rehearsals_message_says_it_is_a_drill() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let answers: Answers = Arc::new(Mutex::new(vec![(200, "ok", None)]));
+    let (mut s, seen) = with_webhook_in(Mode::Rehearsal, &note, answers);
+    s.press("sw");
+    for _ in 0..50 {
+        s.run_ready();
+        if !seen.lock().unwrap().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let text = seen.lock().unwrap()[0].json()["text"].as_str().unwrap_or_default().to_string();
+    assert!(text.starts_with("[REHEARSAL: a drill, not a real incident]"), "{text}");
 }

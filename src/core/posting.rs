@@ -28,8 +28,14 @@ pub(super) fn post(s: &mut State, which: Comms, text: &str, fx: &mut Vec<Effect>
         s.flash = Some((true, "\"resolved\" is posted only after a verified recovery: no covered target's rollback is verified yet".into()));
         return;
     }
+    // A drill's message reaches real people: it says it is a drill.
+    let text = match s.settings.mode {
+        super::model::Mode::Rehearsal => format!("[REHEARSAL: a drill, not a real incident]\n{text}"),
+        super::model::Mode::Demo => format!("[rbtui DEMO: simulated, not a real incident]\n{text}"),
+        _ => text.to_string(),
+    };
     s.flash = Some((false, format!("posting the {} message to {host}…", which.label())));
-    fx.push(Effect::PostStatus { which, text: super::redact::redact(text) });
+    fx.push(Effect::PostStatus { which, text: super::redact::redact(&text) });
 }
 
 /// The webhook answered (or did not): recorded with its words either way.

@@ -455,7 +455,7 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
     // config says; the URL stays in the layer, the core sees its host.
     let backend: Arc<dyn Backend> = match &config.comms.webhook_url {
         Some(url) => Arc::new(
-            crate::backend::webhook::Webhook::new(backend, url.clone()).map_err(SetupError::Config)?,
+            crate::backend::webhook::Webhook::new(backend, url.clone())?,
         ),
         None => backend,
     };

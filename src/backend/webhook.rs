@@ -18,11 +18,11 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn new(inner: Arc<dyn Backend>, url: String) -> Result<Webhook, String> {
+    pub fn new(inner: Arc<dyn Backend>, url: String) -> Result<Webhook, crate::setup_error::SetupError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| format!("cannot build the webhook's HTTP client: {e}"))?;
+            .map_err(|e| crate::setup_error::SetupError::Client(format!("cannot build the webhook's HTTP client: {e}")))?;
         Ok(Webhook { inner, url: url.into(), http })
     }
 

@@ -275,7 +275,23 @@ fn hidden(a: Action) -> Action {
     fn text(r: Option<Result<String, super::error::BackendError>>) -> Option<Result<String, super::error::BackendError>> {
         r.map(|r| err(r).map(|t| redact(&t)))
     }
+    // A reading's words: a probe URL's `?token=`, a password in a
+    // platform's message.
+    fn health(mut h: super::model::Health) -> super::model::Health {
+        if let Some(m) = h.message.as_mut() {
+            *m = redact(m);
+        }
+        for sig in &mut h.signals {
+            sig.name = redact(&sig.name);
+            sig.display = redact(&sig.display);
+            if let Some(e) = sig.error.as_mut() {
+                *e = redact(e);
+            }
+        }
+        h
+    }
     match a {
+        Action::HealthUpdated(hs) => Action::HealthUpdated(hs.into_iter().map(health).collect()),
         Action::TargetsLoaded(r) => Action::TargetsLoaded(err(r)),
         Action::HealthFailed { target, error } => Action::HealthFailed {
             target,
@@ -305,7 +321,7 @@ fn hidden(a: Action) -> Action {
         Action::StepFinished { plan_id, step, result } => Action::StepFinished { plan_id, step, result: err(result) },
         Action::StepSettled { plan_id, step, result } => Action::StepSettled { plan_id, step, result: err(result) },
         Action::ProgressRead { plan_id, result } => Action::ProgressRead { plan_id, result: err(result) },
-        Action::VerifyRead { plan_id, result } => Action::VerifyRead { plan_id, result: err(result) },
+        Action::VerifyRead { plan_id, result } => Action::VerifyRead { plan_id, result: err(result).map(health) },
         other => other,
     }
 }

@@ -58,14 +58,11 @@ pub fn read_text(path: &Path, what: &str, cap: u64) -> Result<String, String> {
     })
 }
 
-/// The line and column (1-based, in characters) of byte `at`, where the
-/// bytes before it are UTF-8 (as `valid_up_to` promises); git's blobs are
-/// placed the same way.
+/// The line and column of byte `at`, where the bytes before it are
+/// UTF-8 (as `valid_up_to` promises); git's blobs are placed the same way.
 pub fn position(bytes: &[u8], at: usize) -> (usize, usize) {
     let before = std::str::from_utf8(&bytes[..at.min(bytes.len())]).unwrap_or_default();
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
+    crate::core::fmt::line_col(before, before.len())
 }
 
 #[cfg(test)]

@@ -49,14 +49,4 @@ pub fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> String {
     }
 }
 
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
-    (line, col)
-}
+pub use crate::core::fmt::line_col;

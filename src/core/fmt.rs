@@ -24,6 +24,20 @@ pub fn hms(t: DateTime<Utc>) -> String {
     t.format("%H:%M:%SZ").to_string()
 }
 
+/// The line and column (1-based, in characters) of byte `offset` of
+/// `text` (an offset inside a character counts from its start): every
+/// file error rbtui gives is placed this way.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut at = offset.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
 /// Cuts to `max` characters with an ellipsis, by chars not bytes.
 pub fn ellipsize(s: &str, max: usize) -> String {
     if s.chars().count() <= max {

@@ -262,16 +262,10 @@ fn parse_key(s: &str) -> Result<Key, String> {
     Ok(k)
 }
 
-/// `line:col` (1-based, in characters) of a byte offset.
+/// `line:col` of a byte offset, as every file error gives it.
 fn line_col(text: &str, offset: usize) -> String {
-    let mut at = offset.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    format!("{line}:{col}")
+    let (l, c) = super::fmt::line_col(text, offset);
+    format!("{l}:{c}")
 }
 
 type Spanned<T> = toml::Spanned<T>;

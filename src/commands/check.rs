@@ -19,6 +19,10 @@ pub struct Line {
     pub target: String,
     pub check: &'static str,
     pub ok: bool,
+    /// Not asked (the platform has no such question): not a failure, and
+    /// not a claim that it holds.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
     pub detail: String,
     /// What to do, when not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -27,8 +31,8 @@ pub struct Line {
 
 fn line(target: &str, check: &'static str, r: Result<String, (String, String)>) -> Line {
     match r {
-        Ok(detail) => Line { target: target.into(), check, ok: true, detail, fix: None },
-        Err((detail, fix)) => Line { target: target.into(), check, ok: false, detail, fix: Some(fix) },
+        Ok(detail) => Line { target: target.into(), check, ok: true, skipped: false, detail, fix: None },
+        Err((detail, fix)) => Line { target: target.into(), check, ok: false, skipped: false, detail, fix: Some(fix) },
     }
 }
 
@@ -104,23 +108,30 @@ async fn target(s: &Session, t: &TargetInfo, now: chrono::DateTime<chrono::Utc>)
         };
         out.push(line(name, "registry", r));
     }
-    if h.revisions.len() < 2 {
-        out.push(line(name, "rights", Err(("no earlier revision to plan a rollback to, so its rights were not asked".into(), "deploy twice, or ask after the next deploy".into()))));
+    // The rights are asked of a real plan: to the revision that ran before
+    // this one. Without one (a first deploy; Compose's other images never
+    // ran here) they are not asked, and said so: not a failure, no claim.
+    let Some(prev) = h.previous().map(|r| r.id.to_string()) else {
+        let mut l = line(name, "rights", Ok("not asked: no revision known to have run before the current one to plan a rollback to".into()));
+        l.skipped = true;
+        out.push(l);
         return out;
-    }
-    let ask = Ask::One { target: name.into(), to: "previous".into(), exact: false, retag: false };
+    };
+    let ask = Ask::One { target: name.into(), to: prev, exact: false, retag: false };
     let planned = crate::app::headless::plan(s.backend.as_ref(), s.settings.clone(), s.runbooks.clone(), now, ask).await;
     let rights = match planned {
         Ok(Planned::One(p)) => p.checks.into_iter().find(|c| c.id == CheckId::Permissions).map(|c| match c.status {
-            CheckStatus::Pass => Ok(c.detail),
-            CheckStatus::Skipped => Ok(c.detail),
+            CheckStatus::Pass | CheckStatus::Skipped => Ok((c.status == CheckStatus::Skipped, c.detail)),
             _ => Err((c.detail, "grant the rights named, or roll back as an identity that has them".into())),
         }),
         Ok(Planned::Group(_)) => None,
         Err(e) => Some(Err((format!("no plan to ask with: {e}"), "see `rbtui plan TARGET --to previous`".into()))),
     };
     if let Some(r) = rights {
-        out.push(line(name, "rights", r));
+        let skipped = r.as_ref().is_ok_and(|(skip, _)| *skip);
+        let mut l = line(name, "rights", r.map(|(_, d)| d));
+        l.skipped = skipped;
+        out.push(l);
     }
     out
 }
@@ -163,7 +174,11 @@ pub(super) async fn run(s: &Session, targets: &[TargetInfo], as_json: bool, out:
         let w = super::width(lines.iter().map(|l| l.target.as_str()), 6);
         outln!(out, "{:<w$}  {:<9} {:<4} DETAIL", "TARGET", "CHECK", "OK");
         for l in &lines {
-            let ok = if l.ok { "ok" } else { "FAIL" };
+            let ok = match (l.ok, l.skipped) {
+                (true, true) => "skip",
+                (true, false) => "ok",
+                _ => "FAIL",
+            };
             outln!(out, "{:<w$}  {:<9} {:<4} {}", l.target, l.check, ok, one_line(&l.detail));
             if let Some(f) = &l.fix {
                 outln!(out, "{:<w$}  {:<9} {:<4} fix: {f}", "", "", "");

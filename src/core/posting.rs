@@ -53,6 +53,9 @@ pub(super) fn posted(
         None => (true, format!("status message NOT posted ({}): no webhook configured", which.label())),
     };
     s.flash = Some((err, said.clone()));
-    let target = super::status::covered(s).first().map(|t| t.name.clone()).filter(|_| super::status::covered(s).len() == 1);
+    let target = match super::status::covered(s).as_slice() {
+        [one] => Some(one.name.clone()),
+        _ => None,
+    };
     record(s, fx, EntryKind::Status, target, said, text.lines().map(|l| format!("> {l}")).collect(), None);
 }

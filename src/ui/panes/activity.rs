@@ -20,9 +20,13 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let h = inner.height as usize;
-    let all: Vec<Line<'static>> = s.activity.iter().map(entry_line).collect();
-    let q = crate::core::search::current(s);
-    let (all, found) = crate::ui::searched::mark(all, q, u16::MAX);
+    // Only a search reads every entry; otherwise just the rows shown are
+    // made (a long incident's Activity is drawn every tick).
+    let q = crate::core::search::current(s).filter(|q| !q.text.is_empty());
+    let (all, found) = match q {
+        Some(_) => crate::ui::searched::mark(s.activity.iter().map(entry_line).collect(), q, u16::MAX),
+        None => (Vec::new(), None),
+    };
     let end = match &found {
         // The current match in view, half a page of context before it.
         Some(m) => (m.line.saturating_sub(h / 2) + h).min(s.activity.len()),
@@ -32,8 +36,12 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         None => s.activity.len(),
     };
     let start = end.saturating_sub(h);
-    let lines: Vec<Line> = all.into_iter().skip(start).take(end - start).collect();
-    let note = crate::ui::searched::said(q, &found);
+    let lines: Vec<Line> = if q.is_some() {
+        all.into_iter().skip(start).take(end - start).collect()
+    } else {
+        s.activity[start..end].iter().map(entry_line).collect()
+    };
+    let note = crate::ui::searched::said(crate::core::search::current(s), &found);
     crate::ui::border_note(f, area, note, area.y);
     // Zoomed, an entry is read whole: cut into rows of the pane's width,
     // the newest kept in view.

@@ -109,7 +109,8 @@ fn argo_backends(targets: Vec<(String, &TargetConfig, &ArgocdConfig)>) -> Vec<Ar
         let token = match auth::token_for(&server) {
             Ok(t) => t,
             Err(e) => {
-                out.extend(mine.iter().map(|(t, a)| unbuilt(t, Kind::Argocd, &server, a.app.clone(), &e)));
+                let fix = format!("set ARGOCD_AUTH_TOKEN or run `argocd login {}`", auth::strip_scheme(&server));
+                out.extend(mine.iter().map(|(t, a)| unbuilt(t, Kind::Argocd, &server, a.app.clone(), &e, &fix)));
                 continue;
             }
         };
@@ -141,7 +142,10 @@ fn argo_backends(targets: Vec<(String, &TargetConfig, &ArgocdConfig)>) -> Vec<Ar
             .collect();
         match client::Client::new(conn) {
             Ok(c) => out.push(Arc::new(ArgoBackend::new(c, specs))),
-            Err(e) => out.extend(mine.iter().map(|(t, a)| unbuilt(t, Kind::Argocd, &server, a.app.clone(), &e))),
+            Err(e) => {
+                let fix = "point the target's ca_file at the server's CA certificate (PEM), or correct `server`";
+                out.extend(mine.iter().map(|(t, a)| unbuilt(t, Kind::Argocd, &server, a.app.clone(), &e, fix)))
+            }
         }
     }
     out
@@ -157,6 +161,7 @@ fn unbuilt(
     location: &str,
     object: Option<String>,
     error: &dyn std::fmt::Display,
+    fix: &str,
 ) -> Arc<dyn Backend> {
     Arc::new(crate::backend::unavailable::Unavailable {
         name: t.kind_label().into(),
@@ -168,7 +173,10 @@ fn unbuilt(
             object,
             simulated: false,
         }],
-        error: crate::backend::BackendError::NotSetUp(format!("{}: target `{}`: {error}", t.at, t.name)),
+        error: crate::backend::BackendError::NotSetUp {
+            said: format!("{}: target `{}`: {error}", t.at, t.name),
+            fix: fix.to_string(),
+        },
     })
 }
 
@@ -209,7 +217,7 @@ async fn kube_backends(targets: Vec<(&TargetConfig, &KubernetesConfig)>) -> Vec<
             Ok(c) => c,
             Err(e) => {
                 let at = ctx.clone().unwrap_or_else(|| "the current kube context".into());
-                out.extend(mine.iter().map(|(t, k)| unbuilt(t, Kind::Kubernetes, &at, k.deployment.clone(), &e)));
+                out.extend(mine.iter().map(|(t, k)| unbuilt(t, Kind::Kubernetes, &at, k.deployment.clone(), &e, "set KUBECONFIG (or the target's `context`) to a kubeconfig that reaches the cluster")));
                 continue;
             }
         };
@@ -272,7 +280,8 @@ fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Vec<Arc<dyn Backend>> {
                         DockerTarget::Swarm(t, s) => (t, Kind::Swarm, &s.service),
                         DockerTarget::Compose(t, c) => (t, Kind::Compose, &c.service),
                     };
-                    unbuilt(t, kind, &location, object.clone(), &error)
+                    let fix = "start the engine, or set the target's docker_host (or DOCKER_HOST) to where it listens";
+                    unbuilt(t, kind, &location, object.clone(), &error, fix)
                 }));
                 continue;
             }
@@ -358,6 +367,7 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
                             "no Argo CD server",
                             a.app.clone(),
                             &"kind argocd needs `server` (or ARGOCD_SERVER)",
+                            "set `server` in the target (or ARGOCD_SERVER)",
                         )),
                     }
                 }

@@ -251,8 +251,8 @@ fn an_unreadable_history_is_said_whole_and_not_loading() {
     let why = "rbtui.toml:27:1: target `orders`: no Argo CD token for argocd.example.com: set ARGOCD_AUTH_TOKEN or run `argocd login argocd.example.com`";
     select(&mut s, "orders");
     s.state.row_mut("orders").history = None;
-    s.dispatch(Action::HistoryLoaded { target: "orders".into(), result: Err(BackendError::NotSetUp(why.into())) });
-    s.dispatch(Action::HealthFailed { target: "orders".into(), error: BackendError::NotSetUp(why.into()) });
+    s.dispatch(Action::HistoryLoaded { target: "orders".into(), result: Err(BackendError::NotSetUp { said: why.into(), fix: "set ARGOCD_AUTH_TOKEN".into() }) });
+    s.dispatch(Action::HealthFailed { target: "orders".into(), error: BackendError::NotSetUp { said: why.into(), fix: "set ARGOCD_AUTH_TOKEN".into() } });
     for (w, h) in SIZES {
         let t = text(&draw(&s, w, h));
         assert!(!t.contains("loading history"), "{t}");

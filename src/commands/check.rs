@@ -39,17 +39,7 @@ fn line(target: &str, check: &'static str, r: Result<String, (String, String)>) 
 /// The one thing to do about a platform's answer, by its kind.
 fn fix_for(e: &BackendError) -> String {
     match e {
-        BackendError::NotSetUp(m) => match m.rsplit_once(": set ") {
-            Some((_, how)) => format!("set {how}"),
-            None if m.contains("Docker engine") => {
-                "start the engine, or set the target's docker_host (or DOCKER_HOST) to where it listens".into()
-            }
-            None if m.contains("kubeconfig") => {
-                "set KUBECONFIG (or the target's `context`) to a kubeconfig that reaches the cluster".into()
-            }
-            None if m.contains("ca_file") => "point ca_file at the server's CA certificate (PEM)".into(),
-            None => "fix the target's settings at the place named".into(),
-        },
+        BackendError::NotSetUp { fix, .. } => fix.clone(),
         BackendError::Unauthorized(_) => "the platform refuses the credentials: log in again or renew the token".into(),
         BackendError::Forbidden(_) => "grant the identity the right named (read access to the target)".into(),
         BackendError::NotFound(_) | BackendError::Gone(_) => "check the target's name, namespace or app in the config".into(),
@@ -68,7 +58,7 @@ async fn target(s: &Session, t: &TargetInfo, now: chrono::DateTime<chrono::Utc>)
     let at = s.origins.get(name).cloned().unwrap_or_else(|| "the embedded demo".into());
     let mut out = vec![line(name, "config", Ok(format!("{at}: {} {}", t.kind.label(), t.object.as_deref().unwrap_or(name))))];
     let health = s.backend.health(name).await;
-    if let Err(e @ BackendError::NotSetUp(_)) = &health {
+    if let Err(e @ BackendError::NotSetUp { .. }) = &health {
         out.push(line(name, "platform", Err(said(e))));
         return out;
     }

@@ -55,8 +55,12 @@ pub enum BackendError {
     /// The target's backend could not be built from the config (no token,
     /// no kubeconfig, a CA file missing): nothing was ever asked of the
     /// platform, and nothing will be until the config is fixed.
-    #[error("not set up: {0}")]
-    NotSetUp(String),
+    #[error("not set up: {said}")]
+    NotSetUp {
+        said: String,
+        /// The one thing to do, known where the set-up failed.
+        fix: String,
+    },
     /// Raised by the runtime's note gate, never by a platform: the entry
     /// announcing the step could not be written, so no request left.
     #[error("nothing was sent: {0}")]
@@ -110,7 +114,7 @@ impl BackendError {
             OutcomeUnknown(m) => OutcomeUnknown(f(m)),
             Malformed(m) => Malformed(f(m)),
             Failed(m) => Failed(f(m)),
-            NotSetUp(m) => NotSetUp(f(m)),
+            NotSetUp { said, fix } => NotSetUp { said: f(said), fix },
             NotSent(m) => NotSent(f(m)),
         }
     }

@@ -219,7 +219,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     if let Some(t) = s.selected_target() {
         if let Some(e) = s.row(&t.name).and_then(|row| row.health_error.as_ref()) {
             // A target never set up was not polled: its error says so itself.
-            let head = if matches!(e, crate::core::error::BackendError::NotSetUp(_)) { "" } else { "poll failed: " };
+            let head = if matches!(e, crate::core::error::BackendError::NotSetUp { .. }) { "" } else { "poll failed: " };
             d.push(Line::styled(format!("{head}{e}"), theme::ERROR));
         }
         if let Some(h) = s.health(&t.name) {

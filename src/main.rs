@@ -105,6 +105,7 @@ fn main() -> ExitCode {
             Some(q) => {
                 drop(n);
                 let file = std::fs::OpenOptions::new()
+                    .read(true)
                     .append(true)
                     .open(&session.note_path)?;
                 if let Some(bytes) = q.after_bytes {

@@ -47,7 +47,7 @@ fn drill(
         None => writer,
         Some(q) => {
             drop(writer);
-            let file = std::fs::OpenOptions::new().append(true).open(note_path).unwrap();
+            let file = std::fs::OpenOptions::new().read(true).append(true).open(note_path).unwrap();
             rbtui::note::NoteWriter::on(
                 Box::new(rbtui::note::quota::Quota::drill(file, q)),
                 note_path,

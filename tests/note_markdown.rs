@@ -111,3 +111,47 @@ fn the_timeline_exports_as_a_github_or_jira_comment() {
     assert_eq!(body.trim_end(), diff.trim_end());
     assert!(jira.starts_with("h3. Incident "), "{jira}");
 }
+
+/// The note opens with a summary that stays current (seen: none; a ticket
+/// reader had to read 700 lines). Two rollbacks in one incident: the
+/// summary names both with how each ended and what proved it, the
+/// follow-up with the bad commit, the times that matter; it is rewritten
+/// in place (one block, never a second), the timeline below is what it
+/// would have been without it, byte for byte, and `--resume` and export
+/// read the same incident from it.
+#[test]
+fn the_note_opens_with_a_summary_of_the_whole_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let (mut s, _b) = demo(Mode::Demo, Some(&note));
+    plan_to(&mut s, "checkout", "8");
+    s.press("<Enter>checkout<Enter>");
+    assert!(settle(&mut s, 120_000));
+    plan_to(&mut s, "orders", "41");
+    s.press("<Enter>orders<Tab>PITR restore is prepared by the DBA on call<Enter>");
+    assert!(settle(&mut s, 120_000));
+    let text = std::fs::read_to_string(&note).unwrap();
+    let summary = rbtui::note::summary::block_in(&text).expect("a summary");
+    assert!(text.find(summary).unwrap() < text.find("- **Incident:**").unwrap(), "on top");
+    assert_eq!(text.matches(rbtui::note::summary::BEGIN).count(), 1, "rewritten, not added");
+    assert!(summary.lines().count() < 40, "{summary}");
+    assert!(summary.contains("- **Severity:** critical"), "{summary}");
+    assert!(summary.contains("`checkout` 9 (d8f3c2a) → 8 (a1b2c3d) (plan #1): verified at"), "{summary}");
+    assert!(summary.contains("`orders` 42"), "{summary}");
+    assert!(summary.contains("`checkout`: revert d8f3c2a in git"), "{summary}");
+    assert!(summary.contains("detected ") && summary.contains("(first rollback applied)"), "{summary}");
+    // The summary is what the note's own facts say.
+    let told = rbtui::note::summary::Told::read(&text);
+    assert_eq!(summary, rbtui::note::summary::render(&told));
+    assert_eq!(told.model, s.state.incident, "the same incident as the screen");
+    // The record below it is whole and reads back the same.
+    let timeline = rbtui::note::summary::without(&text);
+    assert!(!timeline.contains("## Summary"));
+    assert_eq!(rbtui::note::resume::parse(&text).model, rbtui::note::resume::parse(&timeline).model);
+    let x = rbtui::note::export::read(&text);
+    assert!(!x.header.contains_key("Status"), "summary lines are not header facts");
+    assert_eq!(x.entries, rbtui::note::export::read(&timeline).entries);
+    // A GitHub comment shows it first.
+    let md = rbtui::note::formats::markdown(&x);
+    assert!(md.find("#### Summary").unwrap() < md.find("#### Timeline").unwrap(), "{md}");
+}

@@ -166,6 +166,20 @@ impl rbtui::note::NoteFile for DiskFile {
     fn len(&self) -> std::io::Result<u64> {
         Ok(self.0.bytes.lock().unwrap().len() as u64)
     }
+    fn read_all(&self) -> std::io::Result<Vec<u8>> {
+        Ok(self.0.bytes.lock().unwrap().clone())
+    }
+    /// The rename of the summary's rewrite: all of it or none of it.
+    fn replace(&mut self, _: &std::path::Path, b: &[u8]) -> std::io::Result<()> {
+        if self.0.full.load(Ordering::SeqCst) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "No space left on device (os error 28)",
+            ));
+        }
+        *self.0.bytes.lock().unwrap() = b.to_vec();
+        Ok(())
+    }
 }
 
 /// The demo platform, watched: every mutation is checked against the note
@@ -295,6 +309,11 @@ impl Console {
         let demo =
             rbtui::backend::demo::DemoBackend::from_scenario(scenario(), Arc::new(clock.clone()));
         let disk = Disk::default();
+        // The note as `rbtui` opens it: a title, the summary, the header.
+        *disk.bytes.lock().unwrap() =
+            format!("# Incident INC-SEQ\n\n{}## Timeline (UTC, 2026-11-22)\n\n",
+                rbtui::note::summary::render(&Default::default()))
+            .into_bytes();
         let platform = Arc::new(Platform {
             inner: Arc::new(demo),
             disk: disk.clone(),
@@ -533,6 +552,12 @@ impl Console {
         // And the incident the screen derives from is the note's.
         let settled = st.note_backlog.is_empty() && st.note_error.is_none() && st.unrecorded == 0;
         if settled {
+            // The summary on top says what the note's own facts say.
+            let text = self.disk.text();
+            let shown = rbtui::note::summary::block_in(&text).unwrap_or_default();
+            let derived =
+                rbtui::note::summary::render(&rbtui::note::summary::Told::read(&text));
+            assert_eq!(shown, derived, "the summary is not the note's incident");
             let told = self.told();
             if told != st.incident {
                 panic!(
@@ -549,7 +574,9 @@ impl Console {
     /// it), read on from where the last call stopped: the note only grows
     /// by whole entries once it settles.
     fn told(&self) -> rbtui::core::incident::Incident {
-        let bytes = self.disk.bytes.lock().unwrap();
+        let whole = self.disk.text();
+        let timeline = rbtui::note::summary::without(&whole);
+        let bytes = timeline.as_bytes();
         let mut t = self.told.borrow_mut();
         if bytes.len() < t.0 {
             *t = Default::default();

@@ -11,6 +11,9 @@ pub struct Export {
     pub incident: Option<String>,
     /// The header's `- **Key:** value` lines, as written.
     pub header: std::collections::BTreeMap<String, String>,
+    /// The summary on top as it stood (Markdown lines, its heading first):
+    /// derived from the entries, kept for a ticket's first screen.
+    pub summary: Vec<String>,
     pub entries: Vec<Entry>,
 }
 
@@ -65,9 +68,20 @@ pub fn read_file(note: &std::path::Path) -> Result<Export, String> {
 }
 
 pub fn read(note: &str) -> Export {
+    let summary = super::summary::block_in(note)
+        .map(|b| {
+            b.lines()
+                .filter(|l| !l.is_empty() && !l.starts_with("<!--"))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    // The summary on top is derived from the timeline: read the record.
+    let note = &super::summary::without(note);
     let mut out = Export {
         incident: None,
         header: Default::default(),
+        summary,
         entries: Vec::new(),
     };
     let mut date: Option<NaiveDate> = None;

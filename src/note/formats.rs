@@ -47,10 +47,20 @@ fn title(x: &Export) -> String {
 
 pub fn markdown(x: &Export) -> String {
     let mut s = format!("### {}\n\n", title(x));
+    for l in &x.summary {
+        // One level below the title: `## Summary` → `#### Summary`.
+        match l.strip_prefix("## ") {
+            Some(h) => s.push_str(&format!("#### {h}\n\n")),
+            None => s.push_str(&format!("{l}\n")),
+        }
+    }
+    if !x.summary.is_empty() {
+        s.push_str("\n#### Session\n\n");
+    }
     for (k, v) in &x.header {
         s.push_str(&format!("- **{k}:** {v}\n"));
     }
-    s.push('\n');
+    s.push_str(if x.summary.is_empty() { "\n" } else { "\n#### Timeline\n\n" });
     for e in &x.entries {
         let target = e.target.as_deref().map(|t| format!(" `{t}`")).unwrap_or_default();
         s.push_str(&format!("- `{}` **{}**{target} — {}\n", when(e), e.kind, e.text));
@@ -82,10 +92,16 @@ pub fn jira(x: &Export) -> String {
     // Braces and brackets start macros and links in Jira: said literally.
     let esc = |t: &str| t.replace('{', "\\{").replace('[', "\\[");
     let mut s = format!("h3. {}\n\n", esc(&title(x)));
+    for l in &x.summary {
+        s.push_str(&jira_line(l, &esc));
+    }
+    if !x.summary.is_empty() {
+        s.push_str("\nh4. Session\n\n");
+    }
     for (k, v) in &x.header {
         s.push_str(&format!("* *{k}:* {}\n", esc(v)));
     }
-    s.push('\n');
+    s.push_str(if x.summary.is_empty() { "\n" } else { "\nh4. Timeline\n\n" });
     for e in &x.entries {
         let target = e.target.as_deref().map(|t| format!(" {{{{{t}}}}}")).unwrap_or_default();
         s.push_str(&format!("* {{{{{}}}}} *{}*{target} — {}\n", when(e), e.kind, esc(&e.text)));
@@ -107,4 +123,26 @@ pub fn jira(x: &Export) -> String {
         }
     }
     s
+}
+
+/// A summary line in Jira's markup: its heading, `**bold**` and `` `code` ``
+/// as Jira writes them, nested items one level deeper.
+fn jira_line(l: &str, esc: &dyn Fn(&str) -> String) -> String {
+    if let Some(h) = l.strip_prefix("## ") {
+        return format!("h4. {}\n\n", esc(h));
+    }
+    let (bullet, rest) = match (l.strip_prefix("  - "), l.strip_prefix("- ")) {
+        (Some(r), _) => ("** ", r),
+        (None, Some(r)) => ("* ", r),
+        _ => ("", l),
+    };
+    let mut out = String::new();
+    for (i, part) in esc(rest).split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push_str(&format!("{{{{{part}}}}}"));
+        } else {
+            out.push_str(&part.replace("**", "*"));
+        }
+    }
+    format!("{bullet}{out}\n")
 }

@@ -39,14 +39,7 @@ impl NoteFile for Quota {
         }
         Write::write_all(&mut self.file, &bytes[..room])?;
         self.file.flush()?;
-        let text = "No space left on device (os error 28)";
-        Err(Error::new(
-            ErrorKind::StorageFull,
-            match self.fault {
-                Some(f) => format!("{text} (drill fault: {f})"),
-                None => text.to_string(),
-            },
-        ))
+        Err(Error::new(ErrorKind::StorageFull, self.full()))
     }
     fn sync(&mut self) -> std::io::Result<()> {
         self.file.sync_data()
@@ -56,5 +49,28 @@ impl NoteFile for Quota {
     }
     fn len(&self) -> std::io::Result<u64> {
         Ok(self.file.metadata()?.len())
+    }
+    fn read_all(&self) -> std::io::Result<Vec<u8>> {
+        NoteFile::read_all(&self.file)
+    }
+    /// The rewrite needs room for the whole new file beside the old one,
+    /// as on a real disk.
+    fn replace(&mut self, path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+        let len = self.file.metadata()?.len();
+        let room = self.limit.load(Ordering::SeqCst).saturating_sub(len);
+        if bytes.len() as u64 > room {
+            return Err(Error::new(ErrorKind::StorageFull, self.full()));
+        }
+        NoteFile::replace(&mut self.file, path, bytes)
+    }
+}
+
+impl Quota {
+    fn full(&self) -> String {
+        let text = "No space left on device (os error 28)";
+        match self.fault {
+            Some(f) => format!("{text} (drill fault: {f})"),
+            None => text.to_string(),
+        }
     }
 }

@@ -30,6 +30,7 @@ pub fn header(h: &Header) -> String {
         format!("# Incident {}\n\n", h.incident)
     };
     s.push_str(&title);
+    s.push_str(&super::summary::render(&super::summary::Told::default()));
     if h.rehearsal {
         s.push_str(if h.dry_run {
             "> This note records a rehearsal (tabletop drill). No prod target was touched. Dry run: only server-side dry runs were sent; nothing was changed.\n\n"

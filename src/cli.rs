@@ -104,6 +104,18 @@ pub enum NoteCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: ExportFormat,
     },
+    /// Attaches the note to the incident's ticket as one comment (GitHub,
+    /// GitLab or Jira), with its evidence files where the system takes
+    /// files; a later attach updates the same comment. The token comes
+    /// from GITHUB_TOKEN (or `gh auth login`), GITLAB_TOKEN, or JIRA_USER +
+    /// JIRA_API_TOKEN / JIRA_PAT.
+    Attach {
+        note: PathBuf,
+        /// The issue: its URL, or `owner/repo#N` / `KEY-N` with `[ticket]
+        /// system` in the config (default: `[ticket] issue`).
+        #[arg(long, value_name = "REF")]
+        to: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -17,6 +17,7 @@ pub mod registry_candidates;
 pub mod router;
 pub mod signals;
 pub mod tasks;
+pub mod ticket;
 pub mod unavailable;
 pub mod webhook;
 

@@ -17,8 +17,11 @@ macro_rules! outln {
     }};
 }
 
+mod attach;
 mod check;
 mod plan;
+
+pub use attach::attach_note;
 
 /// Writes the whole answer at once; a closed pipe is not an error.
 fn emit(out: &str) {

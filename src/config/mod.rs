@@ -66,6 +66,7 @@ pub struct Config {
     /// The file it was read from, as named (`rbtui.toml`), for messages.
     pub origin: String,
     pub comms: CommsConfig,
+    pub ticket: TicketConfig,
 }
 
 /// The file as the TOML parser reads it: each target is kept as a table
@@ -85,6 +86,8 @@ struct RawConfig {
     environments: std::collections::BTreeMap<String, EnvironmentConfig>,
     #[serde(default)]
     comms: CommsConfig,
+    #[serde(default)]
+    ticket: TicketConfig,
 }
 
 /// `[comms]`: where status messages can be posted, on the operator's key.
@@ -94,6 +97,41 @@ pub struct CommsConfig {
     /// A Slack-compatible incoming webhook (`POST {"text": …}`). It is a
     /// secret: only its host is ever shown or recorded.
     pub webhook_url: Option<String>,
+}
+
+/// `[ticket]`: where `rbtui note attach` puts the note. The token is never
+/// in the file: it comes from the environment (`GITHUB_TOKEN`,
+/// `GITLAB_TOKEN`, `JIRA_USER` + `JIRA_API_TOKEN` or `JIRA_PAT`) or `gh`'s
+/// own login.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TicketConfig {
+    pub system: Option<TicketSystem>,
+    /// The API's base: GitHub Enterprise `https://ghe.example.com/api/v3`,
+    /// a GitLab instance `https://gitlab.example.com`, Jira
+    /// `https://acme.atlassian.net`. Defaults: api.github.com, gitlab.com.
+    pub url: Option<String>,
+    /// The issue attached to when `--to` is not given (`acme/shop#123`,
+    /// `OPS-7`, or the issue's URL).
+    pub issue: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketSystem {
+    Github,
+    Gitlab,
+    Jira,
+}
+
+impl TicketSystem {
+    pub fn label(self) -> &'static str {
+        match self {
+            TicketSystem::Github => "GitHub",
+            TicketSystem::Gitlab => "GitLab",
+            TicketSystem::Jira => "Jira",
+        }
+    }
 }
 
 /// `[environment.<name>]`: what holds for every target in it.
@@ -307,6 +345,7 @@ impl Config {
             dir: None,
             origin: origin.to_string(),
             comms: raw.comms,
+            ticket: raw.ticket,
         };
         let mut seen = std::collections::HashSet::new();
         for t in &c.targets {

@@ -41,6 +41,8 @@ pub enum EntryKind {
     Note,
     /// Heads entries written late after the note could not be written.
     NoteGap,
+    /// The note attached to (or updated on) the incident's ticket.
+    Ticket,
 }
 
 impl EntryKind {
@@ -74,6 +76,7 @@ impl EntryKind {
             Drill => "drill",
             Note => "note",
             NoteGap => "note-gap",
+            Ticket => "ticket",
         }
     }
 }
@@ -173,6 +176,13 @@ pub enum Marker {
         target: String,
         mode: String,
     },
+    /// The note went to the ticket as this comment: a later attach
+    /// updates it instead of posting another.
+    Attached {
+        ticket: String,
+        comment: String,
+        url: String,
+    },
     /// The session ended here.
     End,
 }
@@ -189,7 +199,7 @@ impl Marker {
             | Marker::Tick { target, .. }
             | Marker::Untick { target, .. }
             | Marker::Worked { target, .. } => Some(target),
-            Marker::Header { .. } | Marker::Group { .. } | Marker::End => None,
+            Marker::Header { .. } | Marker::Group { .. } | Marker::Attached { .. } | Marker::End => None,
         }
     }
 }

@@ -323,6 +323,23 @@ fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Vec<Arc<dyn Backend>> {
     out
 }
 
+/// Where status messages and the note can be posted (on the operator's
+/// key): the webhook (its URL stays in the layer, the core sees its host)
+/// and the incident's ticket (the core sees its label).
+fn comms_layers(backend: Arc<dyn Backend>, config: &Config) -> Result<(Arc<dyn Backend>, Option<String>), SetupError> {
+    let backend: Arc<dyn Backend> = match &config.comms.webhook_url {
+        Some(url) => Arc::new(crate::backend::webhook::Webhook::new(backend, url.clone())?),
+        None => backend,
+    };
+    let Some(issue) = &config.ticket.issue else {
+        return Ok((backend, None));
+    };
+    let t = crate::backend::ticket::TicketRef::parse(issue, &config.ticket)
+        .map_err(|e| SetupError::Config(format!("{}: [ticket] issue: {e}", config.origin)))?;
+    let label = t.label();
+    Ok((Arc::new(crate::backend::ticket::layer::Ticket::new(backend, t)), Some(label)))
+}
+
 /// Everything that can fail before the terminal is taken over fails here,
 /// with a message for stderr.
 pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupError> {
@@ -461,14 +478,7 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
             )
         }
     };
-    // Status messages can be posted (on the operator's key) where the
-    // config says; the URL stays in the layer, the core sees its host.
-    let backend: Arc<dyn Backend> = match &config.comms.webhook_url {
-        Some(url) => Arc::new(
-            crate::backend::webhook::Webhook::new(backend, url.clone())?,
-        ),
-        None => backend,
-    };
+    let (backend, ticket_label) = comms_layers(backend, &config)?;
     let drill = match &cli.drill {
         Some(_) if !matches!(mode, Mode::Rehearsal | Mode::Demo) => {
             return Err(SetupError::Config(
@@ -586,6 +596,7 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
     settings.keymap =
         crate::config::load_keymap(config.dir.as_deref()).map_err(SetupError::File)?;
     settings.webhook = config.comms.webhook_url.as_deref().map(crate::backend::webhook::host);
+    settings.ticket = ticket_label;
     settings.comms =
         crate::runbook::load_comms(config.dir.as_deref()).map_err(SetupError::File)?;
     settings.groups = if demo && config.groups.is_empty() {

@@ -388,3 +388,49 @@ fn jira_comment_in_wiki_markup_with_the_note_and_evidence_attached_once() {
     let o = rbtui(dir.path(), &cfg, &[], &["note", "attach", note.to_str().unwrap(), "--to", "OPS-7"]);
     assert!(text(&o).contains("set JIRA_USER and JIRA_API_TOKEN"), "{}", text(&o));
 }
+
+/// In the console: `:attach` puts the note on the configured ticket through
+/// the console's own note writer (recorded after the answer), a second
+/// `:attach` updates the same comment, and a status message posted with
+/// `w` goes to the ticket as its own comment, recorded with the answer.
+#[test]
+fn the_console_attaches_and_posts_status_to_the_ticket() {
+    // SAFETY: set before any thread of this test process starts.
+    unsafe { std::env::set_var("GITHUB_TOKEN", TOKEN) };
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("INC-7.md");
+    let hub = Arc::new(Mutex::new(Hub::default()));
+    let (url, _seen) = github(hub.clone());
+    let cfg = rbtui::config::TicketConfig { system: Some(rbtui::config::TicketSystem::Github), url: Some(url), issue: None };
+    let r = rbtui::backend::ticket::TicketRef::parse("acme/shop#12", &cfg).unwrap();
+    let (mut s, _b) = demo_over(
+        Mode::Demo,
+        Some(&note),
+        |st| st.ticket = Some("GitHub acme/shop#12".into()),
+        move |b| Arc::new(rbtui::backend::ticket::layer::Ticket::new(b, r)),
+    );
+    let wait = |s: &mut rbtui::app::script::Script, what: &str| {
+        for _ in 0..100 {
+            s.run_ready();
+            if s.state.flash.as_ref().is_some_and(|f| f.1.contains(what)) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("no `{what}`: {:?}", s.state.flash);
+    };
+    s.press(":attach<Enter>");
+    wait(&mut s, "comment 9001 posted");
+    s.press(":attach<Enter>");
+    wait(&mut s, "comment 9001 updated in place");
+    assert_eq!(hub.lock().unwrap().comments.len(), 1);
+    s.press("s");
+    s.press("w");
+    wait(&mut s, "status message posted");
+    assert_eq!(hub.lock().unwrap().comments.len(), 2, "the status message is its own comment");
+    assert!(hub.lock().unwrap().comments[1].1.starts_with("[rbtui DEMO: simulated, not a real incident]"));
+    drop(s);
+    let n = std::fs::read_to_string(&note).unwrap();
+    assert_eq!(n.matches("**ticket** — note attached to GitHub acme/shop#12").count(), 2, "{n}");
+    assert!(n.contains("status message posted (P0) to GitHub acme/shop#12: GitHub acme/shop#12 took it as https://github.com/acme/shop/issues/12#issuecomment-9002"), "{n}");
+}

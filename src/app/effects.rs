@@ -89,6 +89,7 @@ pub async fn perform(backend: &dyn Backend, effect: Effect) -> Option<Action> {
             result: backend.post_status(&text).await,
             text,
         },
+        Effect::AttachNote { note } => Action::NoteAttached(backend.attach_note(&note).await),
         Effect::DraftPostmortem { note } => {
             Action::PostmortemDrafted(crate::note::postmortem::write_next_to(
                 std::path::Path::new(&note),

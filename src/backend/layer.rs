@@ -72,6 +72,10 @@ pub trait Layer: Send + Sync {
     fn post<'a>(&'a self, _text: &'a str) -> Option<BoxFut<'a, Result<String, BackendError>>> {
         None
     }
+    /// Attaches the note itself (the ticket layer); `None` passes it on.
+    fn attach<'a>(&'a self, _note: &'a str) -> Option<BoxFut<'a, Result<crate::core::action::Attached, BackendError>>> {
+        None
+    }
     /// The platform's answer on rights on its way out (a refused right).
     fn rights(
         &self,
@@ -190,6 +194,12 @@ impl<L: Layer> Backend for L {
         match Layer::post(self, text) {
             Some(f) => Box::pin(async move { Some(f.await) }),
             None => self.inner().post_status(text),
+        }
+    }
+    fn attach_note<'a>(&'a self, note: &'a str) -> BoxFut<'a, Option<Result<crate::core::action::Attached, BackendError>>> {
+        match Layer::attach(self, note) {
+            Some(f) => Box::pin(async move { Some(f.await) }),
+            None => self.inner().attach_note(note),
         }
     }
     fn permissions<'a>(

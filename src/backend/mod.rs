@@ -113,6 +113,11 @@ pub trait Backend: Send + Sync {
     fn post_status<'a>(&'a self, _text: &'a str) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         Box::pin(async { None })
     }
+    /// Attaches the note file to the incident's ticket (the `[ticket]`
+    /// layer). `None` where no ticket is configured.
+    fn attach_note<'a>(&'a self, _note: &'a str) -> BoxFut<'a, Option<Result<crate::core::action::Attached, BackendError>>> {
+        Box::pin(async { None })
+    }
     /// What answers for this target and as whom rbtui asks (`rbtui
     /// check`): the platform's version and where the credentials come
     /// from. `None` where the backend has nothing to say.

@@ -134,6 +134,8 @@ pub enum Action {
         text: String,
         result: Option<Result<String, BackendError>>,
     },
+    /// The ticket's answer to `:attach` (`None`: no `[ticket] issue`).
+    NoteAttached(Option<Result<Attached, BackendError>>),
     /// The process was asked to stop (SIGTERM, SIGHUP): record and quit.
     Shutdown(String),
     /// A plan asked for by name (`rbtui plan`, `:rollback`): built from a
@@ -269,6 +271,10 @@ pub enum Effect {
         which: super::comms::Comms,
         text: String,
     },
+    /// Attach the note, as it is on disk, to the incident's ticket.
+    AttachNote {
+        note: String,
+    },
     /// Draft the postmortem from the note file as it is on disk, next to it.
     DraftPostmortem {
         note: String,
@@ -295,4 +301,19 @@ pub struct SavedEvidence {
     pub cut: bool,
     /// Not saved: the part could not be read, and why (no file written).
     pub unread: Option<String>,
+}
+
+/// What attaching the note to the ticket did: the comment (posted or
+/// updated in place) and the files it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attached {
+    pub comment: String,
+    pub url: String,
+    /// An existing comment was updated (not a new one posted).
+    pub updated: bool,
+    /// Evidence files uploaded now, and ones already there (not again).
+    pub uploaded: Vec<String>,
+    pub already: Vec<String>,
+    /// The comment had to be cut to the system's size limit.
+    pub cut: bool,
 }

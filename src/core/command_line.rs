@@ -9,13 +9,14 @@ use super::action::{Effect, Key};
 use super::state::{Pane, Popup, State};
 
 /// (command, what it takes and does), in the order they are offered.
-pub const COMMANDS: [(&str, &str); 8] = [
+pub const COMMANDS: [(&str, &str); 9] = [
     ("target", "NAME: select a target"),
     ("group", "NAME: plan a configured group together"),
     ("rollback", "REV|lkg|previous: plan the selected target's rollback"),
     ("note", "open the notes editor"),
     ("status", "draft a status message"),
     ("postmortem", "write a postmortem draft beside the note"),
+    ("attach", "attach the note to the incident's ticket ([ticket] issue)"),
     ("help", "the keys"),
     ("q", "quit"),
 ];
@@ -138,6 +139,10 @@ fn run(s: &mut State, text: &str, fx: &mut Vec<Effect>) {
         }
         "postmortem" => {
             super::lifecycle::postmortem(s, fx);
+            Ok(())
+        }
+        "attach" => {
+            super::posting::attach(s, fx);
             Ok(())
         }
         "help" | "h" => {

@@ -24,7 +24,7 @@ pub mod migration;
 pub mod model;
 pub mod pane;
 pub mod plan;
-mod posting;
+pub mod posting;
 pub mod query;
 pub mod redact;
 mod planning;

@@ -4,7 +4,8 @@
 //! webhook's answer. "resolved" is not posted before a verified recovery.
 //! Part of `update`; pure: the runtime posts (`Effect::PostStatus`).
 
-use super::action::{BackendError, Effect};
+use super::action::{Attached, BackendError, Effect};
+use super::entry::Marker;
 use super::comms::Comms;
 use super::entry::EntryKind;
 use super::record::record;
@@ -18,10 +19,16 @@ fn recovered(s: &State) -> bool {
     stories.iter().any(|st| st.last_verified().is_some()) && stories.iter().all(|st| st.open_failure().is_none())
 }
 
+/// Where a status message goes: the webhook's host, the ticket.
+fn destinations(s: &State) -> Option<String> {
+    let d: Vec<String> = s.settings.webhook.iter().chain(s.settings.ticket.iter()).cloned().collect();
+    (!d.is_empty()).then(|| d.join(" and "))
+}
+
 /// `w`: asks the runtime to post `text`, or says why it will not.
-pub(super) fn post(s: &mut State, which: Comms, text: &str, fx: &mut Vec<Effect>) {
-    let Some(host) = s.settings.webhook.clone() else {
-        s.flash = Some((true, "no webhook to post to: set [comms] webhook_url in the config".into()));
+pub(crate) fn post(s: &mut State, which: Comms, text: &str, fx: &mut Vec<Effect>) {
+    let Some(host) = destinations(s) else {
+        s.flash = Some((true, "nowhere to post to: set [comms] webhook_url or [ticket] issue in the config".into()));
         return;
     };
     if which == Comms::Resolved && !recovered(s) {
@@ -39,18 +46,20 @@ pub(super) fn post(s: &mut State, which: Comms, text: &str, fx: &mut Vec<Effect>
 }
 
 /// The webhook answered (or did not): recorded with its words either way.
-pub(super) fn posted(
+pub(crate) fn posted(
     s: &mut State,
     which: Comms,
     text: String,
     result: Option<Result<String, BackendError>>,
     fx: &mut Vec<Effect>,
 ) {
-    let host = s.settings.webhook.clone().unwrap_or_else(|| "the webhook".into());
+    let host = destinations(s).unwrap_or_else(|| "the webhook".into());
     let (err, said) = match result {
+        // The ticket layer says who took it; the webhook alone, its answer.
+        Some(Ok(answer)) if s.settings.ticket.is_some() => (false, format!("status message posted ({}) to {host}: {answer}", which.label())),
         Some(Ok(answer)) => (false, format!("status message posted ({}) to {host}: it answered {answer}", which.label())),
         Some(Err(e)) => (true, format!("status message NOT posted ({}) to {host}: {e}", which.label())),
-        None => (true, format!("status message NOT posted ({}): no webhook configured", which.label())),
+        None => (true, format!("status message NOT posted ({}): nowhere configured", which.label())),
     };
     s.flash = Some((err, said.clone()));
     let target = match super::status::covered(s).as_slice() {
@@ -58,4 +67,55 @@ pub(super) fn posted(
         _ => None,
     };
     record(s, fx, EntryKind::Status, target, said, text.lines().map(|l| format!("> {l}")).collect(), None);
+}
+
+/// `:attach`: asks the runtime to attach the note to the ticket.
+pub(crate) fn attach(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(ticket) = s.settings.ticket.clone() else {
+        s.flash = Some((true, "no ticket to attach to: set [ticket] issue in the config (or run `rbtui note attach NOTE --to URL`)".into()));
+        return;
+    };
+    s.flash = Some((false, format!("attaching the note to {ticket}…")));
+    fx.push(Effect::AttachNote { note: s.settings.note_path.clone() });
+}
+
+/// The ticket's answer: recorded either way; the comment's record (the
+/// marker a later attach updates) only once it was taken.
+pub(crate) fn attached(s: &mut State, result: Option<Result<Attached, BackendError>>, fx: &mut Vec<Effect>) {
+    let ticket = s.settings.ticket.clone().unwrap_or_else(|| "the ticket".into());
+    match result {
+        Some(Ok(a)) => {
+            let (text, details, marker) = attached_entry(&ticket, &a);
+            s.flash = Some((false, text.clone()));
+            record(s, fx, EntryKind::Ticket, None, text, details, Some(marker));
+        }
+        Some(Err(e)) => {
+            let text = format!("note NOT attached to {ticket}: {e}");
+            s.flash = Some((true, text.clone()));
+            record(s, fx, EntryKind::Ticket, None, text, vec![], None);
+        }
+        None => s.flash = Some((true, "no ticket to attach to: set [ticket] issue in the config".into())),
+    }
+}
+
+/// The note's entry for an attach: what went where, the comment's record.
+pub fn attached_entry(ticket: &str, a: &Attached) -> (String, Vec<String>, Marker) {
+    let mut details = Vec::new();
+    if !a.uploaded.is_empty() {
+        details.push(format!("uploaded: {}", a.uploaded.join(", ")));
+    }
+    if !a.already.is_empty() {
+        details.push(format!("already on the ticket (not uploaded again): {}", a.already.join(", ")));
+    }
+    if a.cut {
+        details.push("the comment was cut at an entry to fit the system's size limit; the whole note stays here".into());
+    }
+    let text = format!(
+        "note attached to {ticket}: comment {} {} — {}",
+        a.comment,
+        if a.updated { "updated in place" } else { "posted" },
+        a.url
+    );
+    let marker = Marker::Attached { ticket: ticket.to_string(), comment: a.comment.clone(), url: a.url.clone() };
+    (text, details, marker)
 }

@@ -68,6 +68,9 @@ pub struct Settings {
     /// The host of the `[comms]` webhook status messages can be posted to
     /// (the URL itself is a secret the core never holds).
     pub webhook: Option<String>,
+    /// The incident's ticket (`[ticket] issue`, as `GitHub acme/shop#12`):
+    /// where `:attach` puts the note and status messages can be posted.
+    pub ticket: Option<String>,
     /// Save what a failing revision left beside the note (at critical and
     /// before a rollback). Off by default for embedders and tests; the
     /// session turns it on unless the config says otherwise.
@@ -110,6 +113,7 @@ impl Settings {
             drill_stale_days: 90,
             comms: HashMap::new(),
             webhook: None,
+            ticket: None,
             groups: Vec::new(),
             save_evidence: false,
             read_only_environments: Vec::new(),

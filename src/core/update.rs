@@ -57,6 +57,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             super::posting::posted(s, which, text, result, f);
             true
         }
+        Action::NoteAttached(result) => {
+            super::posting::attached(s, result, f);
+            true
+        }
         Action::HistoryChanged(target) => {
             history_changed(s, &target, f);
             false

@@ -48,6 +48,13 @@ pub async fn attach(c: &Client, body: Body, known: Option<&str>, evidence: &[Pat
     Ok(done(&a.json("the new comment")?, false, cut))
 }
 
+pub async fn post(c: &Client, text: &str) -> Result<String, TicketError> {
+    let url = format!("{}/repos/{}/issues/{}/comments", c.r.api, c.r.project, c.r.issue);
+    let json = serde_json::json!({ "body": text });
+    let a = c.send("comment on the issue", false, || Ok(req(c, reqwest::Method::POST, &url).json(&json))).await?;
+    Ok(done(&a.json("the new comment")?, false, false).url)
+}
+
 fn done(v: &serde_json::Value, updated: bool, cut: bool) -> Attached {
     Attached {
         comment: v["id"].as_u64().map(|i| i.to_string()).unwrap_or_default(),

@@ -71,6 +71,16 @@ pub async fn attach(c: &Client, body: Body, known: Option<&str>, evidence: &[Pat
     Ok(out)
 }
 
+pub async fn post(c: &Client, text: &str) -> Result<String, TicketError> {
+    let issue = format!("{}/issues/{}", project(c), c.r.issue);
+    let json = serde_json::json!({ "body": text });
+    let url = format!("{issue}/notes");
+    let a = c.send("comment on the issue", false, || Ok(c.http.post(&url).json(&json))).await?;
+    let id = a.json("the new note")?["id"].as_u64().unwrap_or_default();
+    let a = c.send("read the issue", false, || Ok(c.http.get(&issue))).await?;
+    Ok(format!("{}#note_{id}", a.json("the issue")?["web_url"].as_str().unwrap_or_default()))
+}
+
 /// The note an earlier attach recorded, with its body; None once deleted.
 async fn note(c: &Client, issue: &str, id: &str) -> Result<Option<(String, String)>, TicketError> {
     let url = format!("{issue}/notes/{id}");

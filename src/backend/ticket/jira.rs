@@ -62,6 +62,15 @@ pub async fn attach(c: &Client, body: Body, known: Option<&str>, files: &[PathBu
     Ok(out)
 }
 
+pub async fn post(c: &Client, text: &str) -> Result<String, TicketError> {
+    let url = format!("{}/rest/api/2/issue/{}/comment", c.r.api, c.r.issue);
+    let json = serde_json::json!({ "body": text });
+    let a = c.send("comment on the issue", false, || Ok(c.http.post(&url).json(&json))).await?;
+    let v = a.json("the new comment")?;
+    let id = v["id"].as_str().map(str::to_string).or_else(|| v["id"].as_u64().map(|i| i.to_string())).unwrap_or_default();
+    Ok(web(c, &id))
+}
+
 fn web(c: &Client, comment: &str) -> String {
     format!("{}/browse/{}?focusedCommentId={comment}", c.r.api, c.r.issue)
 }

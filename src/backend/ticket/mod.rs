@@ -7,10 +7,11 @@
 mod github;
 mod gitlab;
 mod jira;
+pub mod layer;
 mod token;
 
 use crate::config::{TicketConfig, TicketSystem};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The issue a note goes to.
@@ -40,19 +41,7 @@ pub enum TicketError {
     Malformed(String),
 }
 
-/// What an attach did, for the note and the operator.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Attached {
-    pub comment: String,
-    pub url: String,
-    /// An existing comment was updated (not a new one posted).
-    pub updated: bool,
-    /// Evidence files uploaded now, and ones already there (not again).
-    pub uploaded: Vec<String>,
-    pub already: Vec<String>,
-    /// The comment had to be cut to the system's size limit.
-    pub cut: bool,
-}
+pub use crate::core::action::Attached;
 
 /// What the comment says, in the system's markup.
 pub struct Body {
@@ -202,6 +191,35 @@ impl Client {
         }
     }
 
+    /// The note file as the incident's comment: the comment the note
+    /// recorded for this ticket is updated, else the one found by its key,
+    /// else a new one is posted; the evidence it names goes with it.
+    pub async fn attach_file(&self, note: &Path) -> Result<Attached, TicketError> {
+        let text = crate::files::read_text(note, "the note", crate::files::NOTE_CAP).map_err(TicketError::BadRef)?;
+        let x = crate::note::export::read(&text);
+        if x.entries.is_empty() {
+            return Err(TicketError::BadRef(format!("{} has no timeline entries (not an rbtui note, or nothing recorded yet)", note.display())));
+        }
+        let label = self.r.label();
+        let known = crate::note::resume::markers(&text).into_iter().rev().find_map(|m| match m.marker {
+            crate::core::entry::Marker::Attached { ticket, comment, .. } if ticket == label => Some(comment),
+            _ => None,
+        });
+        let body = body(&x, self.r.system);
+        let files = files(note, &x, self.r.system);
+        self.attach(body, known.as_deref(), &files).await
+    }
+
+    /// A new comment (a status message); its URL.
+    pub async fn comment(&self, text: &str) -> Result<String, TicketError> {
+        let text = crate::core::redact::redact(text);
+        match self.r.system {
+            TicketSystem::Github => github::post(self, &text).await,
+            TicketSystem::Gitlab => gitlab::post(self, &text).await,
+            TicketSystem::Jira => jira::post(self, &text).await,
+        }
+    }
+
     /// One request (made again by `make` for a retry); a 429 with a
     /// Retry-After within `max_wait` is waited out once. Any answer other
     /// than 2xx (and 404 where `missing_ok`) is an error naming `what`.
@@ -314,6 +332,41 @@ fn read_file(p: &std::path::Path) -> Result<(String, Vec<u8>), TicketError> {
     let name = p.file_name().unwrap_or_default().to_string_lossy().to_string();
     let bytes = std::fs::read(p).map_err(|e| TicketError::BadRef(format!("evidence {}: {e}", p.display())))?;
     Ok((name, bytes))
+}
+
+/// The comment: a GitHub/GitLab Markdown comment opens with a hidden key
+/// (an HTML comment both hide); Jira's is found by its title line.
+fn body(x: &crate::note::export::Export, system: TicketSystem) -> Body {
+    let id = x.incident.as_deref().unwrap_or("(no id)");
+    let (text, key) = match system {
+        TicketSystem::Jira => {
+            let text = crate::note::formats::jira(x);
+            let key = text.lines().next().unwrap_or_default().trim_start_matches("h3. ").to_string();
+            (text, key)
+        }
+        _ => {
+            let key = format!("<!-- rbtui-incident: {id} -->");
+            (format!("{key}\n{}", crate::note::formats::markdown(x)), key)
+        }
+    };
+    Body { text: crate::core::redact::redact(&text), key }
+}
+
+/// The evidence files the note names (beside it), and for Jira the note
+/// itself; each once, only those that exist.
+fn files(note: &Path, x: &crate::note::export::Export, system: TicketSystem) -> Vec<PathBuf> {
+    let dir = note.parent().unwrap_or(Path::new(""));
+    let mut out: Vec<PathBuf> = Vec::new();
+    if system == TicketSystem::Jira {
+        out.push(note.to_path_buf());
+    }
+    for p in x.entries.iter().flat_map(|e| e.evidence.iter()) {
+        let p = if Path::new(p).is_absolute() { PathBuf::from(p) } else { dir.join(p) };
+        if p.is_file() && !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -127,47 +127,9 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
         s.push_str(&format!("- {}\n", line(e)));
     }
 
-    s.push_str("\n## Schema and migrations\n\n");
-    let migs: Vec<String> = x
-        .entries
-        .iter()
-        .filter(|e| e.kind == "plan")
-        .flat_map(|e| {
-            e.details
-                .iter()
-                .filter(|d| d.starts_with("migrations") || d.contains("`schema`"))
-                .map(move |d| format!("- {} (plan at {})", d, hms(e.at)))
-        })
-        .collect();
-    if migs.is_empty() {
-        s.push_str("- no plan recorded a migration verdict\n");
-    }
-    for m in migs {
-        s.push_str(&format!("{m}\n"));
-    }
-
-    s.push_str("\n## Evidence\n\n");
-    let ev: Vec<String> = x
-        .entries
-        .iter()
-        .flat_map(|e| {
-            e.evidence
-                .iter()
-                .map(move |p| format!("- [{p}]({p}) ({})", hms(e.at)))
-        })
-        .chain(
-            x.entries
-                .iter()
-                .filter(|e| e.kind == "evidence")
-                .map(|e| format!("- {}", line(e))),
-        )
-        .collect();
-    if ev.is_empty() {
-        s.push_str("- none recorded\n");
-    }
-    for l in ev {
-        s.push_str(&format!("{l}\n"));
-    }
+    s.push_str(&overrides(x));
+    s.push_str(&schema(x));
+    s.push_str(&evidence(x, note_path));
 
     let ended = x.entries.iter().rfind(|e| e.kind == "end");
     let open: Vec<String> = ended.map(|e| open_steps(&e.details)).unwrap_or_default();
@@ -213,6 +175,103 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
     s.push_str("\n## Timeline (from the note)\n\n");
     for e in &x.entries {
         s.push_str(&format!("- {}\n", line(e)));
+    }
+    s
+}
+
+/// Every blocking check a confirm overrode, with the operator's typed
+/// reason: the decisions a review must see first.
+fn overrides(x: &Export) -> String {
+    let mut s = "\n## Overrides\n\n".to_string();
+    let mut any = false;
+    for e in x.entries.iter().filter(|e| e.kind == "confirm") {
+        let blocks: Vec<&str> = e.details.iter().filter_map(|d| d.strip_prefix("OVERRIDE of BLOCK ")).collect();
+        if blocks.is_empty() {
+            continue;
+        }
+        any = true;
+        let reason = e.details.iter().find_map(|d| d.strip_prefix("override reason: ")).unwrap_or("(none recorded)");
+        let target = e.target.as_deref().map(|t| format!("`{t}` ")).unwrap_or_default();
+        s.push_str(&format!("- {target}{} at {}: reason given: \"{reason}\"\n", e.text, hms(e.at)));
+        for b in blocks {
+            s.push_str(&format!("  - overrode BLOCK {b}\n"));
+        }
+    }
+    if !any {
+        s.push_str("- none: no confirmed plan had a blocking check\n");
+    }
+    s
+}
+
+/// One line per target: the schema verdict of the plan that ran (else the
+/// last one planned), with the words the plan recorded for it.
+fn schema(x: &Export) -> String {
+    let i = incident(x);
+    let mut s = "\n## Schema and migrations\n\n".to_string();
+    let mut any = false;
+    for (t, story) in &i.stories {
+        let ran = story.runs.iter().rev().find(|r| r.kind.rolls_back()).map(|r| r.plan);
+        let Some(plan) = ran.and_then(|id| story.plans.iter().rfind(|p| p.id == id)).or(story.plans.last()) else {
+            continue;
+        };
+        let Some(status) = plan.checks.iter().find(|(c, _)| c == "schema").map(|(_, st)| st.clone()) else {
+            continue;
+        };
+        any = true;
+        // The words: the latest schema line this target's plans recorded up
+        // to this one (a re-plan records only what changed).
+        let words = x
+            .entries
+            .iter()
+            .filter(|e| e.kind == "plan" && e.target.as_deref() == Some(t.as_str()) && e.at <= Some(plan.at))
+            .flat_map(|e| e.details.iter())
+            .filter(|d| !d.starts_with("no longer: "))
+            .filter_map(|d| d.split_once("`schema`: ").map(|(_, w)| w))
+            .next_back()
+            .unwrap_or("");
+        s.push_str(&format!(
+            "- `{t}` (plan #{}, {} → {}{}): schema {status} — {words}\n",
+            plan.id,
+            plan.from.id,
+            plan.to.id,
+            if ran == Some(plan.id) { "" } else { ", planned, not run" }
+        ));
+    }
+    if !any {
+        s.push_str("- no plan recorded a schema verdict\n");
+    }
+    s
+}
+
+/// The evidence files, linked as they lie beside the note (a name
+/// recorded alone is looked for in the note's evidence folder); one not
+/// found is said, not linked.
+fn evidence(x: &Export, note_path: &str) -> String {
+    let note = std::path::Path::new(note_path);
+    let dir = note.parent().unwrap_or(std::path::Path::new(""));
+    let folder = format!("{}.evidence", note.file_name().unwrap_or_default().to_string_lossy());
+    let mut s = "\n## Evidence\n\n".to_string();
+    let mut seen: Vec<String> = Vec::new();
+    for e in &x.entries {
+        for p in &e.evidence {
+            let link = [p.clone(), format!("{folder}/{p}")].into_iter().find(|c| dir.join(c).is_file());
+            let key = link.clone().unwrap_or_else(|| p.clone());
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            let target = e.target.as_deref().map(|t| format!("`{t}` ")).unwrap_or_default();
+            s.push_str(&match link {
+                Some(l) => format!("- {target}[{l}]({l}) ({})\n", hms(e.at)),
+                None => format!("- {target}`{p}` ({}; not found beside the note)\n", hms(e.at)),
+            });
+        }
+    }
+    for e in x.entries.iter().filter(|e| e.kind == "evidence") {
+        s.push_str(&format!("- {}\n", line(e)));
+    }
+    if seen.is_empty() && !x.entries.iter().any(|e| e.kind == "evidence") {
+        s.push_str("- none recorded\n");
     }
     s
 }
@@ -363,7 +422,8 @@ mod tests {
             d.contains("| Rollout converged | 2026-12-03 03:04:00Z |"),
             "{d}"
         );
-        assert!(d.contains("- migrations 8..9: 1 file(s), 1 ok"), "{d}");
+        assert!(d.contains("- no plan recorded a schema verdict"), "markers, not detail lines: {d}");
+        assert!(d.contains("## Overrides\n\n- none"), "{d}");
         assert!(
             d.contains(
                 "- [ ] checkout: Revert the bad change (d8f3c2a) in git (open at the end of the session; owner: ?)"

@@ -135,7 +135,7 @@ fn crashlooping_prod_service_rolled_back_end_to_end() {
         "**status** — status message drafted (update, covering checkout, orders; not posted by rbtui)",
         "    - > ✅ ROLLBACK EXECUTED: checkout",
         "**end** — session ended; checklist state at exit",
-        "      - [x] Executed rollout undo",
+        "      - [x] 8 of 12 done (each ticked above): assess, verify-cluster, history, schema, rollback, rollout, verify, metrics",
         "      - [ ] Revert the bad change (d8f3c2a) in git",
     ];
     let mut at = 0;

@@ -136,6 +136,14 @@ pub enum Marker {
         /// (check, status) pairs.
         checks: Vec<(String, String)>,
     },
+    /// A plan the same as an earlier one of the target (kind, revisions,
+    /// every check's answer): recorded by reference, not whole again (a
+    /// `v` toggle re-plans every member of a group).
+    Replanned {
+        target: String,
+        plan: u64,
+        like: u64,
+    },
     /// A confirmed plan started running.
     RunStarted {
         target: String,
@@ -194,6 +202,7 @@ impl Marker {
             Marker::Deployed { target, .. }
             | Marker::Failure { target, .. }
             | Marker::Planned { target, .. }
+            | Marker::Replanned { target, .. }
             | Marker::RunStarted { target, .. }
             | Marker::RunEnded { target, .. }
             | Marker::Tick { target, .. }

@@ -111,6 +111,12 @@ impl Incident {
                 to: to.clone(),
                 checks: checks.clone(),
             }),
+            Marker::Replanned { target, plan, like } => {
+                let story = self.story_mut(target);
+                if let Some(p) = story.plans.iter().rfind(|p| p.id == PlanId(*like)).cloned() {
+                    story.plans.push(PlanFact { id: PlanId(*plan), at, ..p });
+                }
+            }
             Marker::RunStarted {
                 target,
                 plan,

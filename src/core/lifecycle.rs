@@ -160,17 +160,24 @@ fn checklist_at_exit(s: &State, n: &str) -> Vec<String> {
     // Reverting applies only where a failing build was rolled back from
     // (not to a healthy target rolled back with its group).
     let bad = s.followup(n).is_some();
-    for st in &rb.steps {
-        let ticked = ticks.and_then(|c| c.get(&st.id)).is_some();
-        if !ran && !ticked {
-            continue;
-        }
+    // Each done step was ticked above with its proof: named once here, by
+    // id; what is left is spelled out (the postmortem's action items).
+    let done: Vec<&str> = rb
+        .steps
+        .iter()
+        .filter(|st| ticks.and_then(|c| c.get(&st.id)).is_some())
+        .map(|st| st.id.as_str())
+        .collect();
+    if !done.is_empty() {
+        lines.push(format!("  [x] {} of {} done (each ticked above): {}", done.len(), rb.steps.len(), done.join(", ")));
+    }
+    for st in rb.steps.iter().filter(|st| ran && !done.contains(&st.id.as_str())) {
         let revert = st.title.contains("{bad_sha}") || st.auto == Some(AutoEvent::RevertFound);
         let title = super::runbook::fill(&st.title, &vars);
-        lines.push(match (ticked, revert && !bad) {
-            (true, _) => format!("  [x] {title}"),
-            (false, true) => format!("  [-] {title}: does not apply, no failing build was rolled back from"),
-            (false, false) => format!("  [ ] {title}"),
+        lines.push(if revert && !bad {
+            format!("  [-] {title}: does not apply, no failing build was rolled back from")
+        } else {
+            format!("  [ ] {title}")
         });
     }
     lines

@@ -342,6 +342,15 @@ pub(super) fn plan_ready(s: &mut State, plan_id: PlanId, fx: &mut Vec<Effect>) {
     let t = p.target.name.clone();
     let text = format!("plan #{}: {}", p.id, p.title());
     let m = planned_marker(&p);
+    // The same plan as the target's last one: recorded by reference.
+    let m = match (&m, s.incident.story(&t).and_then(|st| st.plans.last())) {
+        (super::entry::Marker::Planned { kind, from, to, checks, .. }, Some(last))
+            if last.kind == *kind && last.from == *from && last.to == *to && last.checks == *checks =>
+        {
+            super::entry::Marker::Replanned { target: t.clone(), plan: p.id.0, like: last.id.0 }
+        }
+        _ => m,
+    };
     let lines = plan_lines(&p);
     let details = match s.row(&t).and_then(|r| r.last_plan.clone()) {
         Some((before, prev)) => plan_delta(before, &prev, &lines),

@@ -349,6 +349,10 @@ fn jira(t: Arc<Mutex<Tracker>>) -> (String, Arc<Mutex<Vec<Req>>>) {
                 if r.header("x-atlassian-token") != Some("no-check") {
                     return Resp::text(403, "XSRF check failed");
                 }
+                // Over the instance's attachment size limit (10 MB by default).
+                if r.body.len() > 64 * 1024 {
+                    return Resp::text(413, "");
+                }
                 let name = r.body.split("filename=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("?").to_string();
                 let size = r.body.split("\r\n\r\n").nth(1).map(|b| b.rsplit_once("\r\n--").map_or(b.len(), |(c, _)| c.len())).unwrap_or(0) as u64;
                 j.files.push((name.clone(), size));
@@ -383,6 +387,15 @@ fn jira_comment_in_wiki_markup_with_the_note_and_evidence_attached_once() {
     let again: Vec<String> = t.lock().unwrap().files.iter().map(|f| f.0.clone()).collect();
     assert_eq!(again.len(), files.len() + 1, "only the note (grown by the record) again, not the evidence: {again:?}");
     assert_eq!(t.lock().unwrap().comments.len(), 71);
+    // An evidence file over the instance's limit: said, and the comment not
+    // recorded as posted.
+    let evidence = std::fs::read_dir(dir.path().join("INC-7.md.evidence")).unwrap().next().unwrap().unwrap().path();
+    std::fs::write(&evidence, "x".repeat(100 * 1024)).unwrap();
+    let before = std::fs::read_to_string(&note).unwrap();
+    let o = attach();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("Jira refused attach ") && text(&o).contains("as too large (413)"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&note).unwrap(), before, "nothing recorded");
     let o = rbtui(dir.path(), &cfg, &env, &["note", "attach", note.to_str().unwrap(), "--to", "OPS-8"]);
     assert!(text(&o).contains("Jira has no Jira OPS-8 (404 Issue does not exist or you do not have permission to see it.)"), "{}", text(&o));
     let o = rbtui(dir.path(), &cfg, &[], &["note", "attach", note.to_str().unwrap(), "--to", "OPS-7"]);

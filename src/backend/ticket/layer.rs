@@ -11,18 +11,18 @@ use std::sync::Arc;
 
 pub struct Ticket {
     inner: Arc<dyn Backend>,
-    client: Result<Client, String>,
+    client: Result<Client, TicketError>,
     label: String,
 }
 
 impl Ticket {
     pub fn new(inner: Arc<dyn Backend>, r: super::TicketRef) -> Ticket {
         let label = r.label();
-        Ticket { inner, client: Client::new(r).map_err(|e| e.to_string()), label }
+        Ticket { inner, client: Client::new(r), label }
     }
 
     fn client(&self) -> Result<&Client, BackendError> {
-        self.client.as_ref().map_err(|e| BackendError::Unavailable(e.clone()))
+        self.client.as_ref().map_err(|e| BackendError::Unavailable(e.to_string()))
     }
 
     /// The webhook's answer (if one is configured below) and the ticket's,

@@ -152,7 +152,9 @@ fn main() {
     s.state.dirty = false;
     let mut redraws = 0;
     for i in 0..100 {
-        s.dispatch(Action::Tick(later + chrono::Duration::milliseconds(i * 100)));
+        s.dispatch(Action::Tick(
+            later + chrono::Duration::milliseconds(i * 100),
+        ));
         if s.state.dirty {
             redraws += 1;
             s.state.dirty = false;

@@ -125,7 +125,11 @@ fn serve() {
                 let line = rest.join(" ");
                 for p in s.of("pods", ns) {
                     let pod = p["metadata"]["name"].as_str().unwrap_or("").to_string();
-                    for c in p["status"]["containerStatuses"].as_array().into_iter().flatten() {
+                    for c in p["status"]["containerStatuses"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                    {
                         let c = c["name"].as_str().unwrap_or("").to_string();
                         s.previous_logs
                             .entry((pod.clone(), c))

@@ -16,7 +16,9 @@ mod argo_server;
 fn main() {
     let fake = argo_server::start();
     if std::env::args().any(|a| a == "multi-source") {
-        fake.with(|st| argo_server::make_multi_source(st, "7777777aaaaaaa0000000000000000000000000"));
+        fake.with(|st| {
+            argo_server::make_multi_source(st, "7777777aaaaaaa0000000000000000000000000")
+        });
     }
     println!(
         "serving {} (tokens: {} / {})",

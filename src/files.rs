@@ -35,8 +35,14 @@ pub fn read_text(path: &Path, what: &str, cap: u64) -> Result<String, String> {
         }
     })?;
     if !meta.is_file() {
-        let kind = if meta.is_dir() { "a directory" } else { "not a regular file (a FIFO, socket or device)" };
-        return Err(format!("{origin}: {what} is {kind}; it must be a regular file"));
+        let kind = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(format!(
+            "{origin}: {what} is {kind}; it must be a regular file"
+        ));
     }
     if meta.len() > cap {
         return Err(format!(
@@ -76,25 +82,59 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let dir = d.path().join("keys.toml");
         std::fs::create_dir(&dir).unwrap();
-        assert!(read_text(&dir, "keys.toml", SMALL_CAP).unwrap_err().contains("keys.toml is a directory"));
+        assert!(
+            read_text(&dir, "keys.toml", SMALL_CAP)
+                .unwrap_err()
+                .contains("keys.toml is a directory")
+        );
         let fifo = d.path().join("note.md");
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: mkfifo on a path made here.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        assert!(read_text(&fifo, "the note", NOTE_CAP).unwrap_err().contains("not a regular file"));
-        assert!(read_text(Path::new("/dev/zero"), "the note", NOTE_CAP).unwrap_err().contains("not a regular file"));
+        assert!(
+            read_text(&fifo, "the note", NOTE_CAP)
+                .unwrap_err()
+                .contains("not a regular file")
+        );
+        assert!(
+            read_text(Path::new("/dev/zero"), "the note", NOTE_CAP)
+                .unwrap_err()
+                .contains("not a regular file")
+        );
         let link = d.path().join("gone.toml");
         std::os::unix::fs::symlink(d.path().join("nowhere"), &link).unwrap();
-        assert!(read_text(&link, "keys.toml", SMALL_CAP).unwrap_err().contains("symlink to nothing"));
+        assert!(
+            read_text(&link, "keys.toml", SMALL_CAP)
+                .unwrap_err()
+                .contains("symlink to nothing")
+        );
         let big = d.path().join("big.toml");
         std::fs::write(&big, vec![b'a'; 2048]).unwrap();
-        assert!(read_text(&big, "keys.toml", 1024).unwrap_err().contains("2048 bytes is too large for keys.toml (at most 1024)"));
+        assert!(
+            read_text(&big, "keys.toml", 1024)
+                .unwrap_err()
+                .contains("2048 bytes is too large for keys.toml (at most 1024)")
+        );
         let bad = d.path().join("bad.md");
         std::fs::write(&bad, b"# Incident\nok \xe2\x82").unwrap();
         let e = read_text(&bad, "the note", NOTE_CAP).unwrap_err();
-        assert!(e.ends_with("bad.md:2:4: the note is not UTF-8 text (byte 14)"), "{e}");
-        assert_eq!(read_optional(&d.path().join("absent.toml"), "a runbook", SMALL_CAP), Ok(None));
-        assert!(read_optional(&dir, "a runbook", SMALL_CAP).unwrap_err().contains("is a directory"));
-        assert!(read_optional(&link, "a runbook", SMALL_CAP).unwrap_err().contains("symlink to nothing"));
+        assert!(
+            e.ends_with("bad.md:2:4: the note is not UTF-8 text (byte 14)"),
+            "{e}"
+        );
+        assert_eq!(
+            read_optional(&d.path().join("absent.toml"), "a runbook", SMALL_CAP),
+            Ok(None)
+        );
+        assert!(
+            read_optional(&dir, "a runbook", SMALL_CAP)
+                .unwrap_err()
+                .contains("is a directory")
+        );
+        assert!(
+            read_optional(&link, "a runbook", SMALL_CAP)
+                .unwrap_err()
+                .contains("symlink to nothing")
+        );
     }
 }

@@ -38,13 +38,21 @@ fn main() -> ExitCode {
         Some(Command::Note {
             action: rbtui::cli::NoteCommand::Export { note, json, format },
         }) => {
-            let format = if *json { rbtui::cli::ExportFormat::Json } else { *format };
+            let format = if *json {
+                rbtui::cli::ExportFormat::Json
+            } else {
+                *format
+            };
             return rbtui::commands::export_note(note, format);
         }
         Some(Command::Note {
             action: rbtui::cli::NoteCommand::Attach { note, to },
         }) => {
-            return rt.block_on(rbtui::commands::attach_note(note, to.as_deref(), cli.config.as_deref()));
+            return rt.block_on(rbtui::commands::attach_note(
+                note,
+                to.as_deref(),
+                cli.config.as_deref(),
+            ));
         }
         Some(Command::Postmortem { note, out }) => {
             return rbtui::commands::postmortem(note, out.as_deref());

@@ -13,9 +13,9 @@ use crate::config::{
 };
 use crate::core::model::{Kind, Mode};
 use crate::core::state::Settings;
-use crate::setup_error::SetupError;
 use crate::note::resume::Resumed;
 use crate::runbook::Runbook;
+use crate::setup_error::SetupError;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -109,8 +109,14 @@ fn argo_backends(targets: Vec<(String, &TargetConfig, &ArgocdConfig)>) -> Vec<Ar
         let token = match auth::token_for(&server) {
             Ok(t) => t,
             Err(e) => {
-                let fix = format!("set ARGOCD_AUTH_TOKEN or run `argocd login {}`", auth::strip_scheme(&server));
-                out.extend(mine.iter().map(|(t, a)| unbuilt(t, Kind::Argocd, &server, a.app.clone(), &e, &fix)));
+                let fix = format!(
+                    "set ARGOCD_AUTH_TOKEN or run `argocd login {}`",
+                    auth::strip_scheme(&server)
+                );
+                out.extend(
+                    mine.iter()
+                        .map(|(t, a)| unbuilt(t, Kind::Argocd, &server, a.app.clone(), &e, &fix)),
+                );
                 continue;
             }
         };
@@ -144,7 +150,10 @@ fn argo_backends(targets: Vec<(String, &TargetConfig, &ArgocdConfig)>) -> Vec<Ar
             Ok(c) => out.push(Arc::new(ArgoBackend::new(c, specs))),
             Err(e) => {
                 let fix = "point the target's ca_file at the server's CA certificate (PEM), or correct `server`";
-                out.extend(mine.iter().map(|(t, a)| unbuilt(t, Kind::Argocd, &server, a.app.clone(), &e, fix)))
+                out.extend(
+                    mine.iter()
+                        .map(|(t, a)| unbuilt(t, Kind::Argocd, &server, a.app.clone(), &e, fix)),
+                )
             }
         }
     }
@@ -216,7 +225,9 @@ async fn kube_backends(targets: Vec<(&TargetConfig, &KubernetesConfig)>) -> Vec<
         let (client, location) = match KubeBackend::connect(ctx.as_deref()).await {
             Ok(c) => c,
             Err(e) => {
-                let at = ctx.clone().unwrap_or_else(|| "the current kube context".into());
+                let at = ctx
+                    .clone()
+                    .unwrap_or_else(|| "the current kube context".into());
                 out.extend(mine.iter().map(|(t, k)| unbuilt(t, Kind::Kubernetes, &at, k.deployment.clone(), &e, "set KUBECONFIG (or the target's `context`) to a kubeconfig that reaches the cluster")));
                 continue;
             }
@@ -326,7 +337,10 @@ fn docker_backends(targets: Vec<DockerTarget<'_>>) -> Vec<Arc<dyn Backend>> {
 /// Where status messages and the note can be posted (on the operator's
 /// key): the webhook (its URL stays in the layer, the core sees its host)
 /// and the incident's ticket (the core sees its label).
-fn comms_layers(backend: Arc<dyn Backend>, config: &Config) -> Result<(Arc<dyn Backend>, Option<String>), SetupError> {
+fn comms_layers(
+    backend: Arc<dyn Backend>,
+    config: &Config,
+) -> Result<(Arc<dyn Backend>, Option<String>), SetupError> {
     let backend: Arc<dyn Backend> = match &config.comms.webhook_url {
         Some(url) => Arc::new(crate::backend::webhook::Webhook::new(backend, url.clone())?),
         None => backend,
@@ -337,7 +351,10 @@ fn comms_layers(backend: Arc<dyn Backend>, config: &Config) -> Result<(Arc<dyn B
     let t = crate::backend::ticket::TicketRef::parse(issue, &config.ticket)
         .map_err(|e| SetupError::Config(format!("{}: [ticket] issue: {e}", config.origin)))?;
     let label = t.label();
-    Ok((Arc::new(crate::backend::ticket::layer::Ticket::new(backend, t)), Some(label)))
+    Ok((
+        Arc::new(crate::backend::ticket::layer::Ticket::new(backend, t)),
+        Some(label),
+    ))
 }
 
 /// Everything that can fail before the terminal is taken over fails here,
@@ -376,7 +393,11 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
                     (t.environment != "unspecified").then(|| t.environment.clone()),
                 )),
                 Platform::Argocd(a) => {
-                    match a.server.clone().or_else(|| std::env::var("ARGOCD_SERVER").ok()) {
+                    match a
+                        .server
+                        .clone()
+                        .or_else(|| std::env::var("ARGOCD_SERVER").ok())
+                    {
                         Some(server) => argo.push((server, t, a)),
                         None => unbuilt_rows.push(unbuilt(
                             t,
@@ -406,9 +427,11 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
             // a mistake in the file, said where it is.
             let known: Vec<String> =
                 demo.with_world(|w, _| w.services.iter().map(|s| s.info.name.clone()).collect());
-            if let Some(t) = config.targets.iter().find(|t| {
-                matches!(t.platform, Platform::Demo(_)) && !known.contains(&t.name)
-            }) {
+            if let Some(t) = config
+                .targets
+                .iter()
+                .find(|t| matches!(t.platform, Platform::Demo(_)) && !known.contains(&t.name))
+            {
                 return Err(SetupError::Config(format!(
                     "{}: target `{}`: the demo has no service named `{}` (it has {})",
                     t.at,
@@ -493,10 +516,12 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
     };
     let note_quota = drill.as_ref().and_then(|d| {
         d.faults.iter().find_map(|f| match f {
-            crate::backend::drill_faults::Fault::NoteDiskFull { after_bytes, .. } => Some(NoteQuota {
-                limit: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
-                after_bytes: *after_bytes,
-            }),
+            crate::backend::drill_faults::Fault::NoteDiskFull { after_bytes, .. } => {
+                Some(NoteQuota {
+                    limit: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
+                    after_bytes: *after_bytes,
+                })
+            }
             _ => None,
         })
     });
@@ -595,10 +620,13 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
         .collect();
     settings.keymap =
         crate::config::load_keymap(config.dir.as_deref()).map_err(SetupError::File)?;
-    settings.webhook = config.comms.webhook_url.as_deref().map(crate::backend::webhook::host);
+    settings.webhook = config
+        .comms
+        .webhook_url
+        .as_deref()
+        .map(crate::backend::webhook::host);
     settings.ticket = ticket_label;
-    settings.comms =
-        crate::runbook::load_comms(config.dir.as_deref()).map_err(SetupError::File)?;
+    settings.comms = crate::runbook::load_comms(config.dir.as_deref()).map_err(SetupError::File)?;
     settings.groups = if demo && config.groups.is_empty() {
         crate::backend::demo::scenario::builtin_groups()
     } else {
@@ -619,6 +647,10 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
         note_path,
         resumed,
         last_worked: crate::note::resume::last_worked(&config.settings.note_dir),
-        origins: config.targets.iter().map(|t| (t.name.clone(), t.at.clone())).collect(),
+        origins: config
+            .targets
+            .iter()
+            .map(|t| (t.name.clone(), t.at.clone()))
+            .collect(),
     })
 }

@@ -28,13 +28,25 @@ fn every_path_architecture_names_exists() {
     files(root, &mut all);
     let rel: Vec<String> = all
         .iter()
-        .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"))
+        .map(|p| {
+            p.strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
         .collect();
     let named: Vec<&str> = text
         .split('`')
         .skip(1)
         .step_by(2)
-        .filter(|t| !t.contains(' ') && !t.contains('<') && (t.ends_with(".rs") || t.ends_with(".toml") || t.ends_with(".md") || (t.ends_with('/') && t.len() > 1)))
+        .filter(|t| {
+            !t.contains(' ')
+                && !t.contains('<')
+                && (t.ends_with(".rs")
+                    || t.ends_with(".toml")
+                    || t.ends_with(".md")
+                    || (t.ends_with('/') && t.len() > 1))
+        })
         .collect();
     assert!(named.len() > 40, "the map names its files: {named:?}");
     let missing: Vec<&&str> = named
@@ -44,5 +56,8 @@ fn every_path_architecture_names_exists() {
             !rel.iter().any(|r| r == t || r.ends_with(&format!("/{t}")))
         })
         .collect();
-    assert!(missing.is_empty(), "ARCHITECTURE.md names what is not there: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names what is not there: {missing:?}"
+    );
 }

@@ -1249,20 +1249,55 @@ fn a_degraded_apps_resources_events_and_previous_logs_are_saved_as_evidence() {
     let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(
         names,
-        ["resources.txt", "events.txt", "logs-orders-0-previous.log", "logs-orders-1-previous.log"]
+        [
+            "resources.txt",
+            "events.txt",
+            "logs-orders-0-previous.log",
+            "logs-orders-1-previous.log"
+        ]
     );
-    assert!(files[0].text.contains("Pod/orders-0 Degraded  Status Reason: CrashLoopBackOff, Restart Count: 7"), "{}", files[0].text);
-    assert!(files[0].text.contains("Deployment/orders Degraded"), "{}", files[0].text);
-    assert!(files[1].text.contains("Updated health status: Healthy -> Degraded"), "{}", files[1].text);
+    assert!(
+        files[0]
+            .text
+            .contains("Pod/orders-0 Degraded  Status Reason: CrashLoopBackOff, Restart Count: 7"),
+        "{}",
+        files[0].text
+    );
+    assert!(
+        files[0].text.contains("Deployment/orders Degraded"),
+        "{}",
+        files[0].text
+    );
+    assert!(
+        files[1]
+            .text
+            .contains("Updated health status: Healthy -> Degraded"),
+        "{}",
+        files[1].text
+    );
     assert_eq!(
         files[2].text,
         "2026-11-22T03:41:00Z starting orders\n2026-11-22T03:41:01Z panic: column orders.legacy_total does not exist\n"
     );
     let s = fake.state.lock().unwrap();
-    let logs: Vec<&argo_server::Req> = s.requests.iter().filter(|r| r.path.ends_with("/logs")).collect();
+    let logs: Vec<&argo_server::Req> = s
+        .requests
+        .iter()
+        .filter(|r| r.path.ends_with("/logs"))
+        .collect();
     assert_eq!(logs.len(), 2);
-    for k in ["podName=orders-0", "namespace=shop", "previous=true", "follow=false", "tailLines=200", "project=shop"] {
+    for k in [
+        "podName=orders-0",
+        "namespace=shop",
+        "previous=true",
+        "follow=false",
+        "tailLines=200",
+        "project=shop",
+    ] {
         assert!(logs[0].query.contains(k), "{k}: {}", logs[0].query);
     }
-    assert!(s.requests.iter().all(|r| r.method == "GET"), "reading evidence changes nothing");
+    assert!(
+        s.requests.iter().all(|r| r.method == "GET"),
+        "reading evidence changes nothing"
+    );
 }

@@ -57,7 +57,10 @@ fn a_token_that_may_update_but_not_sync_is_blocked_before_anything_is_sent() {
     s.advance_until(5_000, |st| !st.in_flight());
     assert!(fake.mutating().is_empty(), "{:?}", fake.mutating());
     assert!(
-        s.state.runs.iter().all(|r| r.outcome() != Some(Outcome::Succeeded)),
+        s.state
+            .runs
+            .iter()
+            .all(|r| r.outcome() != Some(Outcome::Succeeded)),
         "no run"
     );
     let auto = fake.with(|st| st.app["spec"]["syncPolicy"]["automated"].clone());
@@ -148,11 +151,17 @@ fn a_multi_source_apps_reenable_is_blocked_while_a_source_is_on_its_bad_commit()
         "{}",
         c.detail
     );
-    assert!(!c.detail.contains("shop-values"), "the values source did not move");
+    assert!(
+        !c.detail.contains("shop-values"),
+        "the values source did not move"
+    );
     let t = s.state.target("orders").unwrap().clone();
     let vars = s.state.runbook_vars(&t);
     let var = |k: &str| vars.iter().find(|(n, _)| *n == k).unwrap().1.clone();
-    assert_eq!((var("bad_sha"), var("good_sha")), ("d8f3c2a".into(), "a1b2c3d".into()));
+    assert_eq!(
+        (var("bad_sha"), var("good_sha")),
+        ("d8f3c2a".into(), "a1b2c3d".into())
+    );
     // The revert lands; Argo CD shows it after the refresh rbtui asks for.
     fake.with(|st| st.pending_head = Some(REVERT.into()));
     s.press("<Esc><Esc>a");
@@ -161,7 +170,9 @@ fn a_multi_source_apps_reenable_is_blocked_while_a_source_is_on_its_bad_commit()
     let c = p.checks.iter().find(|c| c.id == "revert").unwrap();
     assert_eq!(c.status, CheckStatus::Pass, "{}", c.detail);
     assert!(
-        c.detail.contains("shop-config/apps/orders/overlays/prod@main now points at f00dfee (no longer d8f3c2a)"),
+        c.detail.contains(
+            "shop-config/apps/orders/overlays/prod@main now points at f00dfee (no longer d8f3c2a)"
+        ),
         "{}",
         c.detail
     );
@@ -251,7 +262,10 @@ fn status_json_reads_once_and_opens_no_stream() {
             .unwrap()
     };
     let out = run(&["status", "--json"], TOKEN);
-    assert!(out.status.success() || out.status.code() == Some(3), "{out:?}");
+    assert!(
+        out.status.success() || out.status.code() == Some(3),
+        "{out:?}"
+    );
     let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
     assert!(
         !paths.iter().any(|p| p.contains("/stream/")),
@@ -278,11 +292,27 @@ fn status_json_reads_once_and_opens_no_stream() {
     let out = run(&["check"], NOSYNC);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{text}");
-    let row = |check: &str| text.lines().find(|l| l.split_whitespace().take(2).eq(["orders", check])).unwrap_or_default().to_string();
+    let row = |check: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().take(2).eq(["orders", check]))
+            .unwrap_or_default()
+            .to_string()
+    };
     assert!(row("platform").contains(" ok   Argo CD v"), "{text}");
-    assert!(row("creds").contains("token from ARGOCD_AUTH_TOKEN"), "{text}");
-    assert!(row("rights").contains("FAIL") && row("rights").contains("ci-bot"), "{text}");
+    assert!(
+        row("creds").contains("token from ARGOCD_AUTH_TOKEN"),
+        "{text}"
+    );
+    assert!(
+        row("rights").contains("FAIL") && row("rights").contains("ci-bot"),
+        "{text}"
+    );
     let out = run(&["check"], TOKEN);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(fake.mutating().is_empty(), "check sends nothing");
 }

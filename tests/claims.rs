@@ -47,7 +47,9 @@ fn drafting_a_status_message_is_not_posting_it() {
     select(&mut s, "orders");
     s.press("s");
     assert!(
-        !s.recorded.iter().any(|e| e.contains("status message drafted")),
+        !s.recorded
+            .iter()
+            .any(|e| e.contains("status message drafted")),
         "nothing is recorded while the draft is open"
     );
     s.press("<Esc>");
@@ -97,7 +99,11 @@ fn status_templates_fit_the_moment_and_resolved_needs_a_verified_recovery() {
         .iter()
         .filter(|e| e.contains("status message drafted"))
         .collect();
-    assert_eq!(drafted.len(), 1, "one entry for the draft kept: {drafted:?}");
+    assert_eq!(
+        drafted.len(),
+        1,
+        "one entry for the draft kept: {drafted:?}"
+    );
     assert!(drafted[0].contains("(update, covering"), "{}", drafted[0]);
     assert!(
         !ticked(&s, "checkout", "communicate"),

@@ -129,22 +129,40 @@ fn demo_status_history_and_plan_print_and_change_nothing() {
 #[test]
 fn demo_group_plan_has_a_section_per_target_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = rbtui(dir.path(), &["demo", "plan", "--group", "shop", "--to", "lkg"]);
+    let out = rbtui(
+        dir.path(),
+        &["demo", "plan", "--group", "shop", "--to", "lkg"],
+    );
     let s = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "orders' schema check blocks: {s}");
-    let at = |m: &str| s.find(&format!("━━ {m}\n")).unwrap_or_else(|| panic!("{m}: {s}"));
-    assert!(at("checkout") < at("orders") && at("orders") < at("payments"), "{s}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "orders' schema check blocks: {s}"
+    );
+    let at = |m: &str| {
+        s.find(&format!("━━ {m}\n"))
+            .unwrap_or_else(|| panic!("{m}: {s}"))
+    };
+    assert!(
+        at("checkout") < at("orders") && at("orders") < at("payments"),
+        "{s}"
+    );
     assert!(s.contains("To   revision 8: checkout:git-a1b2c3d"), "{s}");
     assert!(s.contains("group name `shop` to be typed"), "{s}");
     let out = rbtui(
         dir.path(),
-        &["demo", "plan", "--group", "shop", "--to", "previous", "--json"],
+        &[
+            "demo", "plan", "--group", "shop", "--to", "previous", "--json",
+        ],
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["order"], "sequential");
     assert_eq!(v["plans"][0]["to"]["id"], "8");
     assert_eq!(v["plans"].as_array().unwrap().len(), 3);
-    let out = rbtui(dir.path(), &["demo", "plan", "--group", "nope", "--to", "lkg"]);
+    let out = rbtui(
+        dir.path(),
+        &["demo", "plan", "--group", "nope", "--to", "lkg"],
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown group `nope` (known: shop)"));
     assert!(!dir.path().join("incidents").exists(), "no note written");
 }
@@ -188,7 +206,11 @@ fn a_read_only_environment_refuses_its_plans() {
         "{s}"
     );
     let out = rbtui(dir.path(), &["plan", "search", "--to", "17"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -301,14 +323,18 @@ fn config_values_and_files_are_checked_with_positions() {
     std::fs::write(dir.path().join("bin.toml"), b"name = \"\xff\"\n").unwrap();
     let out = rbtui(dir.path(), &["--config", "bin.toml", "status"]);
     assert!(
-        String::from_utf8_lossy(&out.stderr).starts_with("bin.toml:1:9: the config is not UTF-8 text"),
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with("bin.toml:1:9: the config is not UTF-8 text"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     // Not a regular file: answered at once, never read.
     let out = rbtui(dir.path(), &["--config", "/dev/zero", "status"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/dev/zero: the config is not a regular file"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("/dev/zero: the config is not a regular file")
+    );
 }
 
 #[test]
@@ -584,7 +610,11 @@ fn a_broken_keys_file_is_reported_before_the_terminal_is_touched() {
     );
     std::fs::write(xdg.join("keys.toml"), "quit = [\"x\"]\n").unwrap();
     let out = rbtui(dir.path(), &["demo", "status"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `rbtui note export NOTE --json | head -1`: a reader that stops early
@@ -598,10 +628,15 @@ fn export_survives_a_closed_pipe_and_the_postmortem_prints_with_out_dash() {
     let note = dir.path().join("n.md");
     let mut text = String::from("# Incident INC-7\n\n## Timeline (UTC, 2026-11-22)\n\n");
     for i in 0..3000 {
-        text.push_str(&format!("- `03:00:00Z` **note** — line {i} of a long incident\n"));
+        text.push_str(&format!(
+            "- `03:00:00Z` **note** — line {i} of a long incident\n"
+        ));
     }
     std::fs::write(&note, text).unwrap();
-    for args in [["note", "export", "n.md", "--json"], ["note", "export", "n.md", ""]] {
+    for args in [
+        ["note", "export", "n.md", "--json"],
+        ["note", "export", "n.md", ""],
+    ] {
         let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
         let mut child = Command::new(env!("CARGO_BIN_EXE_rbtui"))
             .args(&args)
@@ -621,10 +656,16 @@ fn export_survives_a_closed_pipe_and_the_postmortem_prints_with_out_dash() {
     let out = rbtui(dir.path(), &["postmortem", "n.md", "--out", "-"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("# Postmortem draft"));
     assert!(!dir.path().join("-").exists(), "no file named -");
-    assert_eq!(rbtui(dir.path(), &["postmortem", "n.md"]).status.code(), Some(0));
+    assert_eq!(
+        rbtui(dir.path(), &["postmortem", "n.md"]).status.code(),
+        Some(0)
+    );
     let again = rbtui(dir.path(), &["postmortem", "n.md"]);
     let err = String::from_utf8_lossy(&again.stderr);
-    assert!(err.contains("a draft is never written over") && err.contains("--out -"), "{err}");
+    assert!(
+        err.contains("a draft is never written over") && err.contains("--out -"),
+        "{err}"
+    );
 }
 
 /// A FIFO or a device given as the note never blocks nor reads forever:
@@ -646,7 +687,10 @@ fn a_note_that_is_not_a_regular_file_is_refused_at_once() {
         let t0 = std::time::Instant::now();
         let out = rbtui(dir.path(), &args);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{args:?} blocked");
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "{args:?} blocked"
+        );
         assert!(!out.status.success(), "{args:?}: {err}");
         assert!(err.contains("not a regular file"), "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
@@ -661,7 +705,11 @@ fn a_note_that_is_not_a_regular_file_is_refused_at_once() {
 fn files_beside_the_config_that_are_not_regular_files_are_said() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("rbtui.toml"), "[[target]]\nname = \"checkout\"\nkind = \"demo\"\nenvironment = \"staging\"\n").unwrap();
+    std::fs::write(
+        d.join("rbtui.toml"),
+        "[[target]]\nname = \"checkout\"\nkind = \"demo\"\nenvironment = \"staging\"\n",
+    )
+    .unwrap();
     for sub in ["templates", "runbooks", "drills"] {
         std::fs::create_dir(d.join(sub)).unwrap();
     }
@@ -669,17 +717,27 @@ fn files_beside_the_config_that_are_not_regular_files_are_said() {
         let t0 = std::time::Instant::now();
         let out = rbtui(d, args);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{args:?} blocked");
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "{args:?} blocked"
+        );
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert_eq!(err.trim(), want);
     };
     std::fs::create_dir(d.join("templates/p0.txt")).unwrap();
-    said(&["status"], "templates/p0.txt: a status template is a directory; it must be a regular file");
+    said(
+        &["status"],
+        "templates/p0.txt: a status template is a directory; it must be a regular file",
+    );
     std::fs::remove_dir(d.join("templates/p0.txt")).unwrap();
-    let fifo = std::ffi::CString::new(d.join("runbooks/kubernetes.toml").to_str().unwrap()).unwrap();
+    let fifo =
+        std::ffi::CString::new(d.join("runbooks/kubernetes.toml").to_str().unwrap()).unwrap();
     // SAFETY: mkfifo on a path made here.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
-    said(&["status"], "runbooks/kubernetes.toml: a runbook is not a regular file (a FIFO, socket or device); it must be a regular file");
+    said(
+        &["status"],
+        "runbooks/kubernetes.toml: a runbook is not a regular file (a FIFO, socket or device); it must be a regular file",
+    );
     std::fs::remove_file(d.join("runbooks/kubernetes.toml")).unwrap();
     std::os::unix::fs::symlink("/nowhere", d.join("drills/bad-fallback.toml")).unwrap();
     said(
@@ -711,11 +769,19 @@ fn the_readme_config_verbatim_lists_every_target_with_its_errors_placed() {
         .env_remove("KUBECONFIG")
         .env_remove("ARGOCD_AUTH_TOKEN")
         .env_remove("ARGOCD_SERVER")
-        .env("DOCKER_HOST", format!("unix://{}/no-engine.sock", dir.path().display()))
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}/no-engine.sock", dir.path().display()),
+        )
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let config = rbtui::config::Config::parse("rbtui.toml", toml).unwrap();
     for t in &config.targets {
         let row = text
@@ -723,10 +789,17 @@ fn the_readme_config_verbatim_lists_every_target_with_its_errors_placed() {
             .find(|l| l.split_whitespace().next() == Some(t.name.as_str()))
             .unwrap_or_else(|| panic!("{} listed:\n{text}", t.name));
         if !matches!(t.platform, rbtui::config::Platform::Demo(_)) {
-            assert!(row.contains(&format!("{}: target `{}`: ", t.at, t.name)), "placed: {row}");
+            assert!(
+                row.contains(&format!("{}: target `{}`: ", t.at, t.name)),
+                "placed: {row}"
+            );
         }
     }
-    for cause in ["no Argo CD token", "no usable kubeconfig", "cannot connect to the Docker engine"] {
+    for cause in [
+        "no Argo CD token",
+        "no usable kubeconfig",
+        "cannot connect to the Docker engine",
+    ] {
         assert!(text.contains(cause), "{cause}:\n{text}");
     }
 }
@@ -737,7 +810,12 @@ fn the_readme_config_verbatim_lists_every_target_with_its_errors_placed() {
 fn check_on_the_demo_reads_as_a_table() {
     let dir = tempfile::tempdir().unwrap();
     let out = rbtui(dir.path(), &["demo", "check"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots");
@@ -745,5 +823,10 @@ fn check_on_the_demo_reads_as_a_table() {
     settings.bind(|| insta::assert_snapshot!("43_check_demo", text));
     let json = rbtui(dir.path(), &["demo", "check", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert!(v.as_array().unwrap().iter().all(|l| l["ok"] == true && l["check"].is_string()));
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["ok"] == true && l["check"].is_string())
+    );
 }

@@ -101,8 +101,14 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
     };
     let b = ComposeBackend::new(eng, vec![target]);
     // `rbtui check`'s question: the engine's version and its socket.
-    let about = rt.block_on(b.about("web")).expect("asked").expect("the engine answers");
-    assert!(about.version.starts_with("Docker Engine ") && about.version.contains("(API "), "{about:?}");
+    let about = rt
+        .block_on(b.about("web"))
+        .expect("asked")
+        .expect("the engine answers");
+    assert!(
+        about.version.starts_with("Docker Engine ") && about.version.contains("(API "),
+        "{about:?}"
+    );
     assert!(about.credentials.contains("socket"), "{about:?}");
     let wait = |what: &str, secs: u64, f: &dyn Fn() -> bool| {
         let t0 = Instant::now();
@@ -116,7 +122,9 @@ fn compose_service_recreated_on_v1_with_its_manifest_as_a_pair() {
     };
     wait("v3 to turn unhealthy", 60, &|| {
         let h = rt.block_on(b.health("web")).unwrap();
-        h.ready == 0 && h.message.is_some_and(|m| m.matches("Up (unhealthy)").count() == 2)
+        h.ready == 0
+            && h.message
+                .is_some_and(|m| m.matches("Up (unhealthy)").count() == 2)
     });
     // Running with a failing health check is unhealthy, as `docker ps`
     // says it, not a crash loop: nothing restarted.

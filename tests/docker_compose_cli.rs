@@ -225,9 +225,17 @@ fn a_rollback_keeps_what_the_compose_file_set() {
     // service's), and `down` removes it (at the end of the test).
     let id = f("{{.Id}}");
     let ps = compose(pr.dir.path(), &project, &["ps", "-q", "web"]);
-    assert_eq!(String::from_utf8_lossy(&ps.stdout).trim(), id, "ps lists it");
+    assert_eq!(
+        String::from_utf8_lossy(&ps.stdout).trim(),
+        id,
+        "ps lists it"
+    );
     let up = compose(pr.dir.path(), &project, &["up", "-d"]);
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
     assert_eq!(f("{{.Id}}"), id, "up -d is a no-op");
     assert_eq!(f("{{.Config.Image}}"), "rbtui-test/web:v1");
     // Its own health check (the service's), not "no health check": healthy.
@@ -477,16 +485,36 @@ services:
         if f[0].text.contains("restarts 1") || f[0].text.contains("restarts 2") {
             break f;
         }
-        assert!(t0.elapsed() < Duration::from_secs(60), "no restart seen: {}", f[0].text);
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no restart seen: {}",
+            f[0].text
+        );
         std::thread::sleep(Duration::from_millis(300));
     };
     assert_eq!(files[0].name, "containers.txt");
-    assert!(files[0].text.contains(&format!("container {}", p.container("web"))), "{}", files[0].text);
-    assert!(files[0].text.contains("image rbtui-test/web:v3"), "{}", files[0].text);
+    assert!(
+        files[0]
+            .text
+            .contains(&format!("container {}", p.container("web"))),
+        "{}",
+        files[0].text
+    );
+    assert!(
+        files[0].text.contains("image rbtui-test/web:v3"),
+        "{}",
+        files[0].text
+    );
     assert_eq!(files[1].name, format!("logs-{}.log", p.container("web")));
     let log = &files[1].text;
-    assert!(log.contains("starting v3") && log.contains("FATAL cache warmup failed"), "{log}");
-    assert!(log.lines().next().unwrap().starts_with("20"), "timestamped: {log}");
+    assert!(
+        log.contains("starting v3") && log.contains("FATAL cache warmup failed"),
+        "{log}"
+    );
+    assert!(
+        log.lines().next().unwrap().starts_with("20"),
+        "timestamped: {log}"
+    );
 }
 
 /// After rbtui recreated the service itself, `down` removes it like any
@@ -511,7 +539,11 @@ fn compose_down_removes_what_rbtui_recreated() {
     rt.block_on(b.execute(&p, &step)).unwrap();
     converge(&b, &rt, &p);
     let down = compose(pr.dir.path(), &pr.name, &["down", "-t", "0"]);
-    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
     let left = docker(&[
         "ps",
         "-a",
@@ -555,10 +587,17 @@ fn a_project_made_by_another_compose_major_is_never_taken_over() {
     let wd = dir.path().display().to_string();
     let files = format!("{wd}/docker-compose.yml");
     docker(&[
-        "run", "-d", "--name", &name,
-        &l("project", &project), &l("service", "web"), &l("oneoff", "False"),
-        &l("container-number", "1"), &l("version", "2.26.1"),
-        &l("config-hash", "8b1f0c"), &l("project.working_dir", &wd),
+        "run",
+        "-d",
+        "--name",
+        &name,
+        &l("project", &project),
+        &l("service", "web"),
+        &l("oneoff", "False"),
+        &l("container-number", "1"),
+        &l("version", "2.26.1"),
+        &l("config-hash", "8b1f0c"),
+        &l("project.working_dir", &wd),
         &l("project.config_files", &files),
         "rbtui-test/web:v3",
     ]);
@@ -584,11 +623,17 @@ fn a_project_made_by_another_compose_major_is_never_taken_over() {
     );
     let (_, p) = plan_to_v1(&b, &rt);
     assert!(
-        !p.steps.iter().any(|s| matches!(s, PlanStep::Rollback { via: Some(_), .. })),
+        !p.steps
+            .iter()
+            .any(|s| matches!(s, PlanStep::Rollback { via: Some(_), .. })),
         "never through the other version's CLI: {:?}",
         p.steps
     );
-    let drift = p.checks.iter().find(|c| c.id == "inputs").expect("inputs check");
+    let drift = p
+        .checks
+        .iter()
+        .find(|c| c.id == "inputs")
+        .expect("inputs check");
     assert!(
         drift.detail.contains("brought up with Compose 2.26.1")
             && drift.detail.contains("`docker compose -p "),
@@ -602,8 +647,21 @@ fn a_project_made_by_another_compose_major_is_never_taken_over() {
         .unwrap();
     rt.block_on(b.execute(&p, step)).unwrap();
     let f = |fmt: &str| docker(&["inspect", &name, "--format", fmt]);
-    assert_eq!(f("{{.Config.Image}}"), "rbtui-test/web:v1", "same name, rolled back");
-    assert_eq!(f("{{index .Config.Labels \"com.docker.compose.version\"}}"), "2.26.1");
-    assert_eq!(f("{{index .Config.Labels \"com.docker.compose.config-hash\"}}"), "8b1f0c");
-    assert_eq!(std::fs::read_to_string(dir.path().join(".env")).unwrap(), "TAG=v3\n");
+    assert_eq!(
+        f("{{.Config.Image}}"),
+        "rbtui-test/web:v1",
+        "same name, rolled back"
+    );
+    assert_eq!(
+        f("{{index .Config.Labels \"com.docker.compose.version\"}}"),
+        "2.26.1"
+    );
+    assert_eq!(
+        f("{{index .Config.Labels \"com.docker.compose.config-hash\"}}"),
+        "8b1f0c"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".env")).unwrap(),
+        "TAG=v3\n"
+    );
 }

@@ -412,9 +412,13 @@ fn a_missing_service_and_a_missing_engine_are_clear() {
         "cannot connect to the Docker engine at unix:///tmp/rbtui-no-engine.sock: Socket not found: /tmp/rbtui-no-engine.sock"
     );
     let e = rbtui::backend::docker::engine::connect(Some("ftp://mgr")).unwrap_err();
-    assert!(matches!(e, rbtui::setup_error::SetupError::DockerHost(_)), "{e}");
     assert!(
-        e.to_string().contains("expected unix://, tcp://, https:// or ssh://"),
+        matches!(e, rbtui::setup_error::SetupError::DockerHost(_)),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("expected unix://, tcp://, https:// or ssh://"),
         "{e}"
     );
 }
@@ -547,7 +551,13 @@ fn a_crashing_services_tasks_and_log_are_saved_as_evidence() {
     let docker = eng.docker.clone();
     let name = unique("rbtui-crash");
     let mut s = spec(&name, "rbtui-test/web:v1");
-    let c = s.task_template.as_mut().unwrap().container_spec.as_mut().unwrap();
+    let c = s
+        .task_template
+        .as_mut()
+        .unwrap()
+        .container_spec
+        .as_mut()
+        .unwrap();
     c.command = Some(vec!["/bin/busybox".into(), "sh".into()]);
     c.args = Some(vec![
         "-c".into(),
@@ -557,12 +567,15 @@ fn a_crashing_services_tasks_and_log_are_saved_as_evidence() {
     let _cleanup = scopeguard(docker.clone(), name.clone(), rt.handle().clone());
     let b = web_backend(eng, &name);
     wait("tasks to crash", 90, &|| {
-        rt.block_on(b.health("web")).is_ok_and(|h| h.restarts > 0 || h.crashlooping > 0)
+        rt.block_on(b.health("web"))
+            .is_ok_and(|h| h.restarts > 0 || h.crashlooping > 0)
     });
     let files = std::cell::RefCell::new(vec![]);
     wait("the crash to reach the service log", 30, &|| {
         *files.borrow_mut() = rt.block_on(b.evidence("web")).unwrap().unwrap();
-        files.borrow()[1].text.contains("FATAL no database connection")
+        files.borrow()[1]
+            .text
+            .contains("FATAL no database connection")
     });
     let files = files.into_inner();
     assert_eq!(files[0].name, "tasks.txt");
@@ -571,5 +584,9 @@ fn a_crashing_services_tasks_and_log_are_saved_as_evidence() {
     assert!(tasks.contains("error: task: non-zero exit (3)"), "{tasks}");
     assert!(tasks.contains("image rbtui-test/web:v1"), "{tasks}");
     assert_eq!(files[1].name, format!("logs-{name}.log"));
-    assert!(files[1].text.contains("starting v1"), "stdout and stderr: {}", files[1].text);
+    assert!(
+        files[1].text.contains("starting v1"),
+        "stdout and stderr: {}",
+        files[1].text
+    );
 }

@@ -47,7 +47,11 @@ fn drill(
         None => writer,
         Some(q) => {
             drop(writer);
-            let file = std::fs::OpenOptions::new().read(true).append(true).open(note_path).unwrap();
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(note_path)
+                .unwrap();
             rbtui::note::NoteWriter::on(
                 Box::new(rbtui::note::quota::Quota::drill(file, q)),
                 note_path,
@@ -67,7 +71,13 @@ fn confirm_lkg(s: &mut rbtui::app::script::Script, target: &str) {
     s.press("<Esc><Esc>");
     select(s, target);
     s.press("<Enter>");
-    let lkg = s.state.history(target).unwrap().last_known_good.clone().unwrap();
+    let lkg = s
+        .state
+        .history(target)
+        .unwrap()
+        .last_known_good
+        .clone()
+        .unwrap();
     plan_to(s, target, &lkg);
     s.press("<Enter>");
     if s.state.plan.as_ref().is_some_and(|p| p.needs_override()) {
@@ -75,7 +85,9 @@ fn confirm_lkg(s: &mut rbtui::app::script::Script, target: &str) {
     }
     s.press("<Enter>");
     assert!(s.advance_until(600_000, |st| {
-        st.runs.iter().any(|r| r.plan.target.name == target && !r.in_flight())
+        st.runs
+            .iter()
+            .any(|r| r.plan.target.name == target && !r.in_flight())
             && !st.in_flight()
     }));
 }
@@ -97,7 +109,13 @@ fn a_drill_with_three_faults_reports_where_each_was_met() {
     // 2. Tried again: sent, the API goes away, then the rollout fails.
     confirm_lkg(&mut s, "search");
     s.advance(5_000);
-    let run = s.state.runs.iter().rev().find(|r| r.plan.target.name == "search").unwrap();
+    let run = s
+        .state
+        .runs
+        .iter()
+        .rev()
+        .find(|r| r.plan.target.name == "search")
+        .unwrap();
     assert!(
         matches!(run.outcome(), Some(rbtui::core::state::Outcome::Failed(_))),
         "{:?}",
@@ -159,15 +177,29 @@ fn auto_sync_fights_then_the_disk_fills_and_both_are_met() {
     s.advance(60_000);
     // The next entry meets the full disk.
     s.press("s<Esc>");
-    let seen = |needle: &str| s.state.activity.iter().position(|r| r.summary.contains(needle));
+    let seen = |needle: &str| {
+        s.state
+            .activity
+            .iter()
+            .position(|r| r.summary.contains(needle))
+    };
     let fought = seen("auto-sync was turned back on").expect("auto-sync fault met");
     assert!(
         s.state.note_error.is_some(),
         "the disk filled after the rollback: {:#?}",
-        s.state.activity.iter().map(|r| &r.summary).collect::<Vec<_>>()
+        s.state
+            .activity
+            .iter()
+            .map(|r| &r.summary)
+            .collect::<Vec<_>>()
     );
     assert!(
-        s.state.note_error.as_ref().unwrap().error.contains("No space left on device (os error 28) (drill fault: note_disk_full)"),
+        s.state
+            .note_error
+            .as_ref()
+            .unwrap()
+            .error
+            .contains("No space left on device (os error 28) (drill fault: note_disk_full)"),
         "the simulated gap says it is simulated: {:?}",
         s.state.note_error
     );
@@ -214,5 +246,8 @@ fn a_drill_on_prod_says_at_start_that_a_rehearsal_cannot_meet_it() {
         .iter()
         .find(|r| r.contains("of its faults cannot be met"))
         .expect("said at start");
-    assert!(said.contains("checkout is prod, which a rehearsal never touches"), "{said}");
+    assert!(
+        said.contains("checkout is prod, which a rehearsal never touches"),
+        "{said}"
+    );
 }

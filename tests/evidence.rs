@@ -20,17 +20,27 @@ fn crash_logs_are_saved_beside_the_note_before_the_rollback_replaces_them() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     assert!(
-        at_start
-            .iter()
-            .any(|f| f.starts_with("030000-checkout-logs-checkout-") && f.ends_with("-previous.log")),
+        at_start.iter().any(
+            |f| f.starts_with("030000-checkout-logs-checkout-") && f.ends_with("-previous.log")
+        ),
         "{at_start:?}"
     );
-    assert!(at_start.iter().all(|f| f.contains("-checkout-")), "only the critical target: {at_start:?}");
-    let crashed = at_start.iter().find(|f| f.ends_with("-previous.log")).unwrap();
+    assert!(
+        at_start.iter().all(|f| f.contains("-checkout-")),
+        "only the critical target: {at_start:?}"
+    );
+    let crashed = at_start
+        .iter()
+        .find(|f| f.ends_with("-previous.log"))
+        .unwrap();
     let log = std::fs::read_to_string(ev.join(crashed)).unwrap();
     assert!(log.contains("FATAL cannot start"), "{log}");
     s.advance(10_000);
-    assert_eq!(std::fs::read_dir(&ev).unwrap().count(), at_start.len(), "not again while still critical");
+    assert_eq!(
+        std::fs::read_dir(&ev).unwrap().count(),
+        at_start.len(),
+        "not again while still critical"
+    );
 
     // The rollback waits for its evidence: the note has the files before step 1.
     plan_to(&mut s, "checkout", "8");
@@ -51,18 +61,43 @@ fn crash_logs_are_saved_beside_the_note_before_the_rollback_replaces_them() {
         entry.contains("evidence: [031") || entry.contains("evidence: [030"),
         "{entry}"
     );
-    assert!(entry.contains("](INC-7.md.evidence/"), "linked relative to the note: {entry}");
+    assert!(
+        entry.contains("](INC-7.md.evidence/"),
+        "linked relative to the note: {entry}"
+    );
     // The runbook step is ticked with the files' names.
-    let tick = s.state.checklist("checkout").unwrap().get("save-logs").cloned().unwrap();
-    assert!(tick.auto && tick.evidence.as_deref().unwrap().contains("-checkout-pods.txt"), "{tick:?}");
-    assert!(s.advance_until(120_000, |st| st.runs.last().is_some_and(|r| r.outcome().is_some())));
-    assert_eq!(s.state.runs.last().unwrap().outcome(), Some(Outcome::Succeeded));
+    let tick = s
+        .state
+        .checklist("checkout")
+        .unwrap()
+        .get("save-logs")
+        .cloned()
+        .unwrap();
+    assert!(
+        tick.auto
+            && tick
+                .evidence
+                .as_deref()
+                .unwrap()
+                .contains("-checkout-pods.txt"),
+        "{tick:?}"
+    );
+    assert!(s.advance_until(120_000, |st| {
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
+    }));
+    assert_eq!(
+        s.state.runs.last().unwrap().outcome(),
+        Some(Outcome::Succeeded)
+    );
     // The export lists every file as evidence.
     let text = std::fs::read_to_string(&note).unwrap();
     let x = rbtui::note::export::read(&text);
     let files: Vec<&String> = x.entries.iter().flat_map(|e| e.evidence.iter()).collect();
     assert!(files.len() >= 4, "{files:?}");
-    assert!(files.iter().all(|f| dir.path().join(f).exists()), "{files:?}");
+    assert!(
+        files.iter().all(|f| dir.path().join(f).exists()),
+        "{files:?}"
+    );
 }
 
 #[test]
@@ -88,10 +123,18 @@ fn without_a_note_folder_to_write_to_the_rollback_still_runs_and_says_so() {
         .position(|r| r.contains("**action** `checkout` — step 1"))
         .expect("the rollback goes on");
     assert!(not_saved < step1);
-    assert!(s.advance_until(120_000, |st| st.runs.last().is_some_and(|r| r.outcome().is_some())));
+    assert!(s.advance_until(120_000, |st| {
+        st.runs.last().is_some_and(|r| r.outcome().is_some())
+    }));
     // The save at critical (before the folder was blocked) is the only
     // proof the tick holds; the failed one added none.
-    let tick = s.state.checklist("checkout").unwrap().get("save-logs").cloned().unwrap();
+    let tick = s
+        .state
+        .checklist("checkout")
+        .unwrap()
+        .get("save-logs")
+        .cloned()
+        .unwrap();
     assert!(tick.at == t0(), "ticked by the save at critical, {tick:?}");
 }
 
@@ -109,11 +152,11 @@ fn many_critical_targets_are_saved_a_few_at_a_time() {
     let clock = ManualClock::new(t0());
     let backend = Arc::new(DemoBackend::synthetic(400, 3, Arc::new(clock.clone())));
     let path = note.display().to_string();
-    let writer =
-        rbtui::note::NoteWriter::open(&note, &header(Mode::Demo, &path), "\n").unwrap();
+    let writer = rbtui::note::NoteWriter::open(&note, &header(Mode::Demo, &path), "\n").unwrap();
     let mut settings = settings(Mode::Demo, &path);
     settings.save_evidence = true;
-    let state = rbtui::core::state::State::new(settings, rbtui::runbook::load_all(None).unwrap(), t0());
+    let state =
+        rbtui::core::state::State::new(settings, rbtui::runbook::load_all(None).unwrap(), t0());
     let mut s = Script::new(state, backend, clock, Some(writer));
     s.start();
     let saved = |s: &Script| {
@@ -126,7 +169,11 @@ fn many_critical_targets_are_saved_a_few_at_a_time() {
         .state
         .table
         .values()
-        .filter(|r| r.verdict.as_ref().is_some_and(|v| v.severity == rbtui::core::verdict::Severity::Critical))
+        .filter(|r| {
+            r.verdict
+                .as_ref()
+                .is_some_and(|v| v.severity == rbtui::core::verdict::Severity::Critical)
+        })
         .count();
     assert_eq!(critical, 8);
     assert_eq!(saved(&s), 3, "a few on the first update");

@@ -420,7 +420,10 @@ fn expired_credentials_block_the_plan_not_just_warn() {
         c.detail
     );
     s.press("<Enter>");
-    assert!(s.state.runs.is_empty(), "confirmed with refused credentials");
+    assert!(
+        s.state.runs.is_empty(),
+        "confirmed with refused credentials"
+    );
 }
 
 #[test]

@@ -27,7 +27,12 @@ fn with_group(name: &str, targets: &[&str], order: Order) -> (Script, Arc<DemoBa
 fn plan_group(s: &mut Script, first: &str) {
     select(s, first);
     s.press("R");
-    assert_eq!(s.state.view.popup, Some(Popup::GroupPlan), "{:?}", s.state.flash);
+    assert_eq!(
+        s.state.view.popup,
+        Some(Popup::GroupPlan),
+        "{:?}",
+        s.state.flash
+    );
     assert!(s.advance_until(5_000, |st| {
         st.group
             .as_ref()
@@ -50,14 +55,22 @@ fn member(s: &Script, target: &str) -> MemberState {
 
 #[test]
 fn a_prod_group_is_planned_per_target_confirmed_once_by_its_name_and_run_in_order() {
-    let (mut s, _b) = with_group("shop", &["checkout", "orders", "payments"], Order::Sequential);
+    let (mut s, _b) = with_group(
+        "shop",
+        &["checkout", "orders", "payments"],
+        Order::Sequential,
+    );
     plan_group(&mut s, "checkout");
     let g = s.state.group.clone().unwrap();
     let names: Vec<&str> = g.ordered().iter().map(|p| p.target.name.as_str()).collect();
     assert_eq!(names, ["checkout", "orders", "payments"]);
     // Each section is its own plan with its own checks: orders' schema
     // check blocks (a dropped column), so the group needs a reason.
-    assert!(g.plans.iter().all(|p| p.checks.iter().any(|c| c.id == "schema")));
+    assert!(
+        g.plans
+            .iter()
+            .all(|p| p.checks.iter().any(|c| c.id == "schema"))
+    );
     assert!(g.needs_typed_name() && g.needs_override());
 
     s.press("<Enter>");
@@ -68,7 +81,11 @@ fn a_prod_group_is_planned_per_target_confirmed_once_by_its_name_and_run_in_orde
     let Some(Popup::GroupConfirm(f)) = &s.state.view.popup else {
         panic!("still confirming")
     };
-    assert!(f.error.as_deref().unwrap().contains("`shop`"), "{:?}", f.error);
+    assert!(
+        f.error.as_deref().unwrap().contains("`shop`"),
+        "{:?}",
+        f.error
+    );
     // The cursor is back on the name.
     for _ in 0.."checkout".len() {
         s.press("<Backspace>");
@@ -84,7 +101,10 @@ fn a_prod_group_is_planned_per_target_confirmed_once_by_its_name_and_run_in_orde
         assert_eq!(member(&s, t), MemberState::Succeeded, "{t}");
     }
     // One confirm entry for the whole group, recorded before any step.
-    let confirm = index_of(&s, "group shop (3 targets, sequential) → lkg confirmed by oncall");
+    let confirm = index_of(
+        &s,
+        "group shop (3 targets, sequential) → lkg confirmed by oncall",
+    );
     assert!(s.recorded[confirm].contains("typed group name: shop"));
     assert!(s.recorded[confirm].contains("OVERRIDE of BLOCK `schema`"));
     // The next target starts only once the one before it is verified.
@@ -92,15 +112,25 @@ fn a_prod_group_is_planned_per_target_confirmed_once_by_its_name_and_run_in_orde
     let orders_first = index_of(&s, "**action** `orders`");
     let orders_done = index_of(&s, "**done** `orders`");
     let payments_first = index_of(&s, "**action** `payments`");
-    assert!(confirm < checkout_done && checkout_done < orders_first, "order kept");
+    assert!(
+        confirm < checkout_done && checkout_done < orders_first,
+        "order kept"
+    );
     assert!(orders_done < payments_first, "order kept");
     // One before/after table for the group.
     let table = index_of(&s, "group shop ended: 3 of 3 rolled back");
     let t = &s.recorded[table];
-    assert!(t.contains("| target | from → to | before | after | result |"), "{t}");
+    assert!(
+        t.contains("| target | from → to | before | after | result |"),
+        "{t}"
+    );
     assert!(t.contains("| checkout | 9 → 8 |"), "{t}");
     assert!(t.contains("| orders | 42 → 41 |"), "{t}");
-    assert_eq!(t.matches("| verified |").count() + t.matches("NOT PROVEN").count(), 3, "{t}");
+    assert_eq!(
+        t.matches("| verified |").count() + t.matches("NOT PROVEN").count(),
+        3,
+        "{t}"
+    );
 }
 
 #[test]
@@ -115,7 +145,10 @@ fn a_failed_member_stops_the_members_not_started_and_says_what_did_not_run() {
     // A filter that hides one of them does not drop it from the group.
     s.press("/checkout<Enter>");
     s.press("R");
-    assert_eq!(s.state.group.as_ref().unwrap().members, ["checkout", "search"]);
+    assert_eq!(
+        s.state.group.as_ref().unwrap().members,
+        ["checkout", "search"]
+    );
     assert!(s.advance_until(5_000, |st| {
         st.group
             .as_ref()
@@ -128,18 +161,40 @@ fn a_failed_member_stops_the_members_not_started_and_says_what_did_not_run() {
     });
     s.press("<Enter>marked<Enter>");
     assert!(s.state.in_flight(), "{:?}", s.state.flash);
-    assert!(s.state.view.marked.is_empty(), "the marks are spent by the confirm");
+    assert!(
+        s.state.view.marked.is_empty(),
+        "the marks are spent by the confirm"
+    );
     assert!(s.advance_until(900_000, |st| st.group.as_ref().is_some_and(|g| g.reported)));
     assert!(matches!(member(&s, "checkout"), MemberState::Failed(_)));
     assert_eq!(member(&s, "search"), MemberState::NotStarted);
     let stopped = index_of(&s, "not started: the group stopped because checkout failed");
-    assert!(s.recorded[stopped].contains("NOT run: step 1"), "{}", s.recorded[stopped]);
+    assert!(
+        s.recorded[stopped].contains("NOT run: step 1"),
+        "{}",
+        s.recorded[stopped]
+    );
     b.with_world(|w, _| {
-        assert_eq!(w.service("search").unwrap().revs[w.service("search").unwrap().current].id, 18, "search untouched");
+        assert_eq!(
+            w.service("search").unwrap().revs[w.service("search").unwrap().current].id,
+            18,
+            "search untouched"
+        );
     });
-    let end = index_of(&s, "group marked ended: 0 of 2 rolled back; stopped because checkout failed");
-    assert!(s.recorded[end].contains("| search | 18 →"), "{}", s.recorded[end]);
-    assert!(s.recorded[end].contains("NOT started"), "{}", s.recorded[end]);
+    let end = index_of(
+        &s,
+        "group marked ended: 0 of 2 rolled back; stopped because checkout failed",
+    );
+    assert!(
+        s.recorded[end].contains("| search | 18 →"),
+        "{}",
+        s.recorded[end]
+    );
+    assert!(
+        s.recorded[end].contains("NOT started"),
+        "{}",
+        s.recorded[end]
+    );
 }
 
 #[test]
@@ -165,7 +220,11 @@ fn continue_on_failure_lets_the_others_finish_in_parallel() {
 
 #[test]
 fn a_member_changed_behind_the_confirm_is_refused_as_stale_and_stops_the_rest() {
-    let (mut s, b) = with_group("shop", &["search", "checkout", "catalog"], Order::Sequential);
+    let (mut s, b) = with_group(
+        "shop",
+        &["search", "checkout", "catalog"],
+        Order::Sequential,
+    );
     plan_group(&mut s, "search");
     s.press("<Enter>shop<Enter>");
     assert!(s.state.in_flight(), "{:?}", s.state.flash);
@@ -185,7 +244,13 @@ fn a_member_changed_behind_the_confirm_is_refused_as_stale_and_stops_the_rest() 
         assert_eq!(c.revs[c.current].id, 9, "checkout untouched");
     });
     let runs: Vec<_> = s.state.runs.iter().map(|r| r.outcome()).collect();
-    assert!(matches!(runs[..], [Some(Outcome::Succeeded), Some(Outcome::Failed(_))]), "{runs:?}");
+    assert!(
+        matches!(
+            runs[..],
+            [Some(Outcome::Succeeded), Some(Outcome::Failed(_))]
+        ),
+        "{runs:?}"
+    );
 }
 
 #[test]
@@ -205,8 +270,15 @@ fn in_parallel_a_failure_stops_the_others_before_their_next_step() {
     };
     assert!(why.contains("its group stopped: checkout failed"), "{why}");
     index_of(&s, "ran: step 1 Roll back deployment search");
-    let end = index_of(&s, "group two ended: 0 of 2 rolled back; stopped because checkout failed");
-    assert!(s.recorded[end].contains("| search |"), "{}", s.recorded[end]);
+    let end = index_of(
+        &s,
+        "group two ended: 0 of 2 rolled back; stopped because checkout failed",
+    );
+    assert!(
+        s.recorded[end].contains("| search |"),
+        "{}",
+        s.recorded[end]
+    );
 }
 
 /// Rehearsal never touches prod, in a group too: a group with a prod
@@ -221,13 +293,22 @@ fn a_rehearsal_refuses_a_group_with_a_prod_member() {
     }];
     plan_group(&mut s, "search");
     let why = s.state.group.as_ref().unwrap().not_confirmable().unwrap();
-    assert!(why.starts_with("checkout: refused: rehearsal mode never touches prod"), "{why}");
+    assert!(
+        why.starts_with("checkout: refused: rehearsal mode never touches prod"),
+        "{why}"
+    );
     s.press("<Enter>");
-    assert!(!matches!(s.state.view.popup, Some(Popup::GroupConfirm(_))), "no confirm to type into");
+    assert!(
+        !matches!(s.state.view.popup, Some(Popup::GroupConfirm(_))),
+        "no confirm to type into"
+    );
     assert!(s.state.runs.is_empty());
     index_of(&s, "group mixed not executed: checkout: refused");
     b.with_world(|w, _| {
         let c = w.service("search").unwrap();
-        assert_eq!(c.revs[c.current].id, 18, "staging untouched too: the group is one plan");
+        assert_eq!(
+            c.revs[c.current].id, 18,
+            "staging untouched too: the group is one plan"
+        );
     });
 }

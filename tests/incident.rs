@@ -166,7 +166,10 @@ fn follow_ups_name_the_failing_commit_and_only_targets_rolled_back() {
         .expect("a section per target");
     assert!(by.contains("plan #1 9 → 8") && by.contains("→ 7"), "{by}");
     assert!(by.contains("follow-up: revert d8f3c2a"), "{by}");
-    assert!(!by.contains("**catalog**"), "only planned: not in the story: {by}");
+    assert!(
+        !by.contains("**catalog**"),
+        "only planned: not in the story: {by}"
+    );
     assert!(items.iter().all(|i| i.contains("checkout:")), "{items:?}");
     assert!(!items.iter().any(|i| i.contains("catalog")), "{items:?}");
 }
@@ -747,8 +750,12 @@ fn a_healthy_group_member_has_no_revert_left_open() {
         .collect::<Vec<_>>()
         .join("\n");
     assert!(
-        payments.contains("[-] Revert or fix forward on main") && payments.contains("does not apply"),
+        payments.contains("[-] Revert or fix forward on main")
+            && payments.contains("does not apply"),
         "{payments}"
     );
-    assert!(text.contains("[ ] Revert the bad change (d8f3c2a) in git"), "checkout's stays open");
+    assert!(
+        text.contains("[ ] Revert the bad change (d8f3c2a) in git"),
+        "checkout's stays open"
+    );
 }

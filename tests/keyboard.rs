@@ -4,11 +4,11 @@
 mod common;
 
 use common::*;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use rbtui::core::keymap::Keymap;
 use rbtui::core::model::Mode;
 use rbtui::core::state::{Pane, Popup};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 fn screen(s: &rbtui::app::script::Script) -> String {
     let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
@@ -16,7 +16,12 @@ fn screen(s: &rbtui::app::script::Script) -> String {
     t.draw(|f| rbtui::ui::render(&s.state, &ui, f)).unwrap();
     let b = t.backend().buffer().clone();
     (0..b.area.height)
-        .map(|y| (0..b.area.width).map(|x| b[(x, y)].symbol().to_string()).collect::<String>() + "\n")
+        .map(|y| {
+            (0..b.area.width)
+                .map(|x| b[(x, y)].symbol().to_string())
+                .collect::<String>()
+                + "\n"
+        })
         .collect()
 }
 
@@ -42,10 +47,17 @@ fn the_command_line_completes_selects_plans_and_says_what_it_does_not_know() {
 
     // Ambiguity and unknown commands are said, nothing happens.
     s.press(":target c<Enter>");
-    assert!(s.state.flash.as_ref().unwrap().1.contains("could be"), "{:?}", s.state.flash);
+    assert!(
+        s.state.flash.as_ref().unwrap().1.contains("could be"),
+        "{:?}",
+        s.state.flash
+    );
     s.press(":deploy<Enter>");
     let f = &s.state.flash.as_ref().unwrap().1;
-    assert!(f.contains("unknown command `deploy`") && f.contains("rollback"), "{f}");
+    assert!(
+        f.contains("unknown command `deploy`") && f.contains("rollback"),
+        "{f}"
+    );
     s.press(":q<Enter>");
     assert!(s.state.quitting, "quit with nothing in flight");
 }
@@ -54,12 +66,23 @@ fn the_command_line_completes_selects_plans_and_says_what_it_does_not_know() {
 fn a_remapped_key_works_and_the_help_and_footer_show_it() {
     let km = Keymap::with_overrides("keys.toml", "quit = [\"x\"]\nnotes = [\"q\"]\n").unwrap();
     let (mut s, _) = demo_with(Mode::Demo, None, |st| st.keymap = km);
-    assert!(screen(&s).contains(" x quit "), "the footer names x:\n{}", screen(&s));
+    assert!(
+        screen(&s).contains(" x quit "),
+        "the footer names x:\n{}",
+        screen(&s)
+    );
     s.press("q");
-    assert_eq!(s.state.view.popup, Some(Popup::Notes), "q now opens the notes");
+    assert_eq!(
+        s.state.view.popup,
+        Some(Popup::Notes),
+        "q now opens the notes"
+    );
     s.press("<Esc>?");
     let help = screen(&s);
-    let quit_line = help.lines().find(|l| l.contains("quit (asks while")).unwrap();
+    let quit_line = help
+        .lines()
+        .find(|l| l.contains("quit (asks while"))
+        .unwrap();
     assert!(quit_line.contains("  x "), "{quit_line}");
     let notes_line = help.lines().find(|l| l.contains("notes editor")).unwrap();
     assert!(notes_line.contains("  q "), "{notes_line}");

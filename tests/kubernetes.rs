@@ -595,8 +595,14 @@ fn idle_on_synced_watches_there_are_no_lists() {
     );
     // One liveness read per API server, never one per namespace per poll.
     assert!(probes <= 20, "{probes} liveness reads for 20 polls");
-    let per_namespace = reqs.iter().filter(|r| r.path == "/api/v1/namespaces/shop").count();
-    assert_eq!(per_namespace, 1, "the namespace is asked once, to say if it is missing");
+    let per_namespace = reqs
+        .iter()
+        .filter(|r| r.path == "/api/v1/namespaces/shop")
+        .count();
+    assert_eq!(
+        per_namespace, 1,
+        "the namespace is asked once, to say if it is missing"
+    );
 }
 
 /// A watch that ends (an API server restart) is renewed from the last
@@ -707,7 +713,10 @@ fn a_server_that_answers_again_is_said_at_once_while_its_watches_reconnect() {
     // The watches see their streams end and their reconnects refused.
     let t0 = std::time::Instant::now();
     while b.watching("catalog") {
-        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "the watch never failed");
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "the watch never failed"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -732,14 +741,18 @@ fn a_deleted_deployment_is_said_deleted_at_once() {
         match rt.block_on(b.health_all()).remove(0) {
             Err((_, e)) => break e,
             Ok(_) => {
-                assert!(t0.elapsed() < std::time::Duration::from_secs(3), "still read as there");
+                assert!(
+                    t0.elapsed() < std::time::Duration::from_secs(3),
+                    "still read as there"
+                );
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
         }
     };
     assert!(matches!(e, BackendError::Gone(_)), "{e:?}");
     assert!(
-        e.to_string().starts_with("deployments.apps \"catalog\" in namespace shop deleted at ")
+        e.to_string()
+            .starts_with("deployments.apps \"catalog\" in namespace shop deleted at ")
             && e.to_string().ends_with("(seen by the watch)"),
         "{e}"
     );
@@ -1009,7 +1022,10 @@ fn the_crash_loops_evidence_is_read_with_the_previous_containers_logs() {
     let dir = tempfile::tempdir().unwrap();
     let rt = rt();
     let b = backend(&fake, dir.path(), "admin-token", "catalog", &rt);
-    let lines: Vec<String> = (0..300).map(|i| format!("line {i}")).chain(["panic: redis: connection refused".to_string()]).collect();
+    let lines: Vec<String> = (0..300)
+        .map(|i| format!("line {i}"))
+        .chain(["panic: redis: connection refused".to_string()])
+        .collect();
     fake.state
         .lock()
         .unwrap()
@@ -1019,22 +1035,54 @@ fn the_crash_loops_evidence_is_read_with_the_previous_containers_logs() {
     let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(
         names[..3],
-        ["pods.txt", "events.txt", "logs-catalog-7b6656645b-647sj-catalog-previous.log"]
+        [
+            "pods.txt",
+            "events.txt",
+            "logs-catalog-7b6656645b-647sj-catalog-previous.log"
+        ]
     );
-    assert_eq!(files.len(), 2 + 3, "three crashed containers, three logs: {names:?}");
+    assert_eq!(
+        files.len(),
+        2 + 3,
+        "three crashed containers, three logs: {names:?}"
+    );
     let log = &files[2].text;
-    assert!(log.ends_with("Z panic: redis: connection refused\n"), "{log}");
+    assert!(
+        log.ends_with("Z panic: redis: connection refused\n"),
+        "{log}"
+    );
     assert_eq!(log.lines().count(), 200, "the server's tail, as asked");
-    assert!(files[0].text.contains("waiting CrashLoopBackOff"), "{}", files[0].text);
-    assert!(files[0].text.contains("last: terminated Error (exit code 1)"), "{}", files[0].text);
-    assert!(files[1].text.contains("BackOff Pod/catalog-7b6656645b-"), "{}", files[1].text);
-    assert!(!files[1].text.contains("Scheduled"), "Warning events only: {}", files[1].text);
+    assert!(
+        files[0].text.contains("waiting CrashLoopBackOff"),
+        "{}",
+        files[0].text
+    );
+    assert!(
+        files[0]
+            .text
+            .contains("last: terminated Error (exit code 1)"),
+        "{}",
+        files[0].text
+    );
+    assert!(
+        files[1].text.contains("BackOff Pod/catalog-7b6656645b-"),
+        "{}",
+        files[1].text
+    );
+    assert!(
+        !files[1].text.contains("Scheduled"),
+        "Warning events only: {}",
+        files[1].text
+    );
     let reqs = fake.state.lock().unwrap().log_requests.clone();
     assert!(
         reqs[0].ends_with("/pods/catalog-7b6656645b-647sj/log?container=catalog&previous=true&tailLines=200&limitBytes=262144&timestamps=true"),
         "{reqs:?}"
     );
-    assert!(fake.patches().is_empty(), "reading evidence changes nothing");
+    assert!(
+        fake.patches().is_empty(),
+        "reading evidence changes nothing"
+    );
 }
 
 /// Without a kubelet the API server answers pods/log with 500 and its
@@ -1054,7 +1102,11 @@ fn an_unreadable_log_is_said_never_saved_as_a_log() {
     assert_eq!(kept, ["pods.txt", "events.txt"]);
     assert_eq!(unread.len(), 3, "{files:?}");
     for f in &unread {
-        assert!(f.text.is_empty(), "an error answer is not a log: {}", f.text);
+        assert!(
+            f.text.is_empty(),
+            "an error answer is not a log: {}",
+            f.text
+        );
         assert!(
             f.unread.as_deref().unwrap().contains("no such host"),
             "{:?}",
@@ -1070,10 +1122,18 @@ fn an_unreadable_log_is_said_never_saved_as_a_log() {
         "the logs are given up together on their own deadline: {:?}",
         t0.elapsed()
     );
-    assert!(files.iter().any(|f| f.name == "pods.txt" && f.unread.is_none()));
+    assert!(
+        files
+            .iter()
+            .any(|f| f.name == "pods.txt" && f.unread.is_none())
+    );
     let timed_out = files
         .iter()
-        .filter(|f| f.unread.as_deref().is_some_and(|w| w.contains("did not send the log within 8s")))
+        .filter(|f| {
+            f.unread
+                .as_deref()
+                .is_some_and(|w| w.contains("did not send the log within 8s"))
+        })
         .count();
     assert_eq!(timed_out, 3, "{files:?}");
 }
@@ -1106,13 +1166,22 @@ fn retag_setup() -> Retag {
         .build()
         .unwrap();
     let c = common::registry::client(&host);
-    let good = rt.block_on(common::registry::push(&c, &format!("{host}/shop/catalog:git-8b41d07"), "good"));
-    let bad = rt.block_on(common::registry::push(&c, &format!("{host}/shop/catalog:latest"), "bad"));
+    let good = rt.block_on(common::registry::push(
+        &c,
+        &format!("{host}/shop/catalog:git-8b41d07"),
+        "good",
+    ));
+    let bad = rt.block_on(common::registry::push(
+        &c,
+        &format!("{host}/shop/catalog:latest"),
+        "bad",
+    ));
     let fake = k8s_server::start();
     // The recorded cluster, its images in this registry, deployed as `:latest`.
     fake.edit(|s| {
         for v in s.objects.values_mut() {
-            *v = serde_json::from_str(&v.to_string().replace("registry.example.com", &host)).unwrap();
+            *v = serde_json::from_str(&v.to_string().replace("registry.example.com", &host))
+                .unwrap();
         }
         s.set_image(&format!("{host}/shop/catalog:latest"));
     });
@@ -1121,7 +1190,10 @@ fn retag_setup() -> Retag {
     let b = RegistryFacts::new(Arc::new(kb), ["catalog".to_string()].into_iter().collect());
     let t = rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.history("catalog")).unwrap();
-    assert_eq!(h.current().unwrap().images[0].tag.as_deref(), Some("latest"));
+    assert_eq!(
+        h.current().unwrap().images[0].tag.as_deref(),
+        Some("latest")
+    );
     let plan = plan::build_retag(PlanInputs {
         id: rbtui::core::plan::PlanId(1),
         target: &t[0],
@@ -1187,14 +1259,23 @@ fn a_retag_points_the_mutable_tag_at_the_good_build_and_restarts_onto_it() {
     assert!(done.summary.contains("now resolves to"), "{}", done.summary);
     let registry = rbtui::backend::registry::Registry::default();
     let now = rt.block_on(registry.resolve(&r.image)).unwrap();
-    assert_eq!(now.as_deref(), Some(r.good.as_str()), "the tag names the good build");
+    assert_eq!(
+        now.as_deref(),
+        Some(r.good.as_str()),
+        "the tag names the good build"
+    );
     // Again: `:latest` is no longer what the plan saw; nothing is pushed.
     let again = rt.block_on(b.execute(p, &p.steps[0])).unwrap_err();
     assert!(matches!(again, BackendError::Stale { .. }), "{again:?}");
 
     r.fake.state.lock().unwrap().pull_digest = Some(r.good.clone());
     let done = rt.block_on(b.execute(p, &p.steps[1])).unwrap();
-    assert!(done.summary.contains("restarted (kubectl.kubernetes.io/restartedAt="), "{}", done.summary);
+    assert!(
+        done.summary
+            .contains("restarted (kubectl.kubernetes.io/restartedAt="),
+        "{}",
+        done.summary
+    );
     let patch: Value = serde_json::from_str(&r.fake.patches().last().unwrap().body).unwrap();
     assert_eq!(patch[0]["op"], "test", "{patch}");
     assert_eq!(
@@ -1203,9 +1284,17 @@ fn a_retag_points_the_mutable_tag_at_the_good_build_and_restarts_onto_it() {
     );
     let pr = r.converge();
     assert_eq!(pr.phase, ProgressPhase::Converged, "{pr:?}");
-    assert!(pr.message.contains("every ready pod runs"), "{}", pr.message);
+    assert!(
+        pr.message.contains("every ready pod runs"),
+        "{}",
+        pr.message
+    );
     let h = rt.block_on(b.health("catalog")).unwrap();
-    assert_eq!(h.ready_on_template, Some(3), "the new pods run the template: {h:?}");
+    assert_eq!(
+        h.ready_on_template,
+        Some(3),
+        "the new pods run the template: {h:?}"
+    );
 }
 
 /// Nodes that keep their cached image (imagePullPolicy IfNotPresent) run
@@ -1220,7 +1309,11 @@ fn a_restart_onto_a_cached_image_is_not_converged() {
     rt.block_on(b.execute(p, &p.steps[1])).unwrap();
     let pr = r.converge();
     assert_eq!(pr.phase, ProgressPhase::Failed, "{pr:?}");
-    assert!(pr.message.contains("kept its cached image"), "{}", pr.message);
+    assert!(
+        pr.message.contains("kept its cached image"),
+        "{}",
+        pr.message
+    );
 }
 
 /// The operator's path: `r` turns the rollback plan into the re-tag (from
@@ -1235,18 +1328,33 @@ fn the_retag_is_planned_with_r_confirmed_and_leaves_a_revert_pr_due_within_the_h
     use std::sync::Arc;
     let r = retag_setup();
     r.fake.state.lock().unwrap().pull_digest = Some(r.good.clone());
-    let Retag { b, rt: _rt, fake: _fake, _reg, _dir, .. } = r;
+    let Retag {
+        b,
+        rt: _rt,
+        fake: _fake,
+        _reg,
+        _dir,
+        ..
+    } = r;
     let clock = ManualClock::new(chrono::Utc::now());
     let mut settings = common::settings(Mode::Live, "n.md");
     settings.retag = vec!["catalog".into()];
-    let state = State::new(settings, rbtui::runbook::load_all(None).unwrap(), clock.now());
+    let state = State::new(
+        settings,
+        rbtui::runbook::load_all(None).unwrap(),
+        clock.now(),
+    );
     let mut s = Script::new(state, Arc::new(b), clock, None);
     s.start();
     common::plan_to(&mut s, "catalog", "2");
     assert!(!s.state.plan.as_ref().unwrap().is_retag());
     s.press("r");
     let p = s.state.plan.clone().expect("the re-tag form, read afresh");
-    assert!(p.is_retag() && p.title().starts_with("re-tag and restart catalog"), "{}", p.title());
+    assert!(
+        p.is_retag() && p.title().starts_with("re-tag and restart catalog"),
+        "{}",
+        p.title()
+    );
     assert_eq!(s.state.view.popup, Some(Popup::Plan));
     s.press("<Enter>catalog<Enter>");
     assert!(s.state.in_flight(), "{:?}", s.state.flash);
@@ -1266,9 +1374,18 @@ fn the_retag_is_planned_with_r_confirmed_and_leaves_a_revert_pr_due_within_the_h
         "{}",
         s.recorded.join("")
     );
-    let converged = s.state.checklist("catalog").unwrap().get("rollout").cloned().unwrap();
+    let converged = s
+        .state
+        .checklist("catalog")
+        .unwrap()
+        .get("rollout")
+        .cloned()
+        .unwrap();
     assert!(
-        converged.evidence.unwrap().contains("every ready pod runs sha256:"),
+        converged
+            .evidence
+            .unwrap()
+            .contains("every ready pod runs sha256:"),
         "the digest is the proof of the rollout"
     );
     let follow = s
@@ -1280,11 +1397,21 @@ fn the_retag_is_planned_with_r_confirmed_and_leaves_a_revert_pr_due_within_the_h
     let due = s.state.row("catalog").unwrap().retag_due.unwrap();
     let t = s.state.target("catalog").unwrap().clone();
     let rb = s.state.runbook_for(&t).unwrap();
-    let step = rb.steps.iter().find(|st| st.id == "revert-pr").expect("the re-tag's own step");
+    let step = rb
+        .steps
+        .iter()
+        .find(|st| st.id == "revert-pr")
+        .expect("the re-tag's own step");
     let title = rbtui::core::runbook::fill(&step.title, &s.state.runbook_vars(&t));
-    assert!(title.contains(&rbtui::core::fmt::hms(due).to_string()), "{title}");
     assert!(
-        !s.state.checklist("catalog").unwrap().contains_key("rollback"),
+        title.contains(&rbtui::core::fmt::hms(due).to_string()),
+        "{title}"
+    );
+    assert!(
+        !s.state
+            .checklist("catalog")
+            .unwrap()
+            .contains_key("rollback"),
         "'Executed rollout undo' is not ticked by a re-tag"
     );
 }
@@ -1307,7 +1434,10 @@ fn a_pinned_rollback_is_verified_by_the_digest_it_pinned() {
             .into_iter()
             .find(|r| r["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3")
             .unwrap();
-        let hash = rs3["metadata"]["labels"]["pod-template-hash"].as_str().unwrap().to_string();
+        let hash = rs3["metadata"]["labels"]["pod-template-hash"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let rs_name = rs3["metadata"]["name"].as_str().unwrap().to_string();
         let mut p = s.of("pods", "shop")[0].clone();
         p["metadata"]["name"] = json!(format!("{rs_name}-old01"));
@@ -1332,7 +1462,11 @@ fn a_pinned_rollback_is_verified_by_the_digest_it_pinned() {
     let clock = ManualClock::new(chrono::Utc::now());
     let mut settings = common::settings(Mode::Live, "n.md");
     settings.verify_window_secs = 10;
-    let state = State::new(settings, rbtui::runbook::load_all(None).unwrap(), clock.now());
+    let state = State::new(
+        settings,
+        rbtui::runbook::load_all(None).unwrap(),
+        clock.now(),
+    );
     let mut s = Script::new(state, Arc::new(b), clock, None);
     s.start();
     common::plan_to(&mut s, "catalog", "3");
@@ -1355,7 +1489,10 @@ fn a_pinned_rollback_is_verified_by_the_digest_it_pinned() {
     let all = s.recorded.join("");
     let run = s.state.runs.last().unwrap();
     assert!(
-        !matches!(run.outcome(), Some(rbtui::core::state::Outcome::Failed(_)) | None),
+        !matches!(
+            run.outcome(),
+            Some(rbtui::core::state::Outcome::Failed(_)) | None
+        ),
         "{:#?}",
         run.after()
     );
@@ -1402,20 +1539,47 @@ fn check_asks_what_a_rollback_needs_and_says_each_fix() {
             .unwrap_or_else(|| panic!("{target} {check}:\n{s}"))
             .to_string()
     };
-    assert!(row("catalog", "config").contains("rbtui.toml:1:1: kubernetes catalog"), "{s}");
-    assert!(row("catalog", "platform").contains(" ok   Kubernetes v"), "the server's version: {s}");
-    assert!(row("catalog", "creds").contains("kubeconfig") && row("catalog", "creds").contains("ctx shop-test"), "{s}");
+    assert!(
+        row("catalog", "config").contains("rbtui.toml:1:1: kubernetes catalog"),
+        "{s}"
+    );
+    assert!(
+        row("catalog", "platform").contains(" ok   Kubernetes v"),
+        "the server's version: {s}"
+    );
+    assert!(
+        row("catalog", "creds").contains("kubeconfig")
+            && row("catalog", "creds").contains("ctx shop-test"),
+        "{s}"
+    );
     assert!(row("catalog", "history").contains(" ok "), "{s}");
     let rights = row("catalog", "rights");
-    assert!(rights.contains(" ok ") && rights.contains("alice@example.com") && rights.contains("patch"), "{rights}");
-    assert!(row("orders", "platform").contains("FAIL not set up: rbtui.toml:9:1: target `orders`: no Argo CD token"), "{s}");
+    assert!(
+        rights.contains(" ok ") && rights.contains("alice@example.com") && rights.contains("patch"),
+        "{rights}"
+    );
+    assert!(
+        row("orders", "platform")
+            .contains("FAIL not set up: rbtui.toml:9:1: target `orders`: no Argo CD token"),
+        "{s}"
+    );
     assert!(s.contains("fix: set ARGOCD_AUTH_TOKEN"), "{s}");
     assert!(row("(note)", "note").contains(" ok "), "{s}");
     assert_eq!(out.status.code(), Some(3), "the Argo CD target fails: {s}");
     // Rights refused for one verb: said, with the identity, as a FAIL.
     fake.edit(|st| st.deny_patch = true);
     let s = String::from_utf8_lossy(&run().stdout).to_string();
-    let rights = s.lines().find(|l| l.starts_with("catalog") && l.contains("rights")).unwrap().to_string();
-    assert!(rights.contains("FAIL") && rights.contains("alice@example.com"), "{s}");
-    assert!(fake.patches().iter().all(|p| p.query == "dryRun=All"), "check never mutates");
+    let rights = s
+        .lines()
+        .find(|l| l.starts_with("catalog") && l.contains("rights"))
+        .unwrap()
+        .to_string();
+    assert!(
+        rights.contains("FAIL") && rights.contains("alice@example.com"),
+        "{s}"
+    );
+    assert!(
+        fake.patches().iter().all(|p| p.query == "dryRun=All"),
+        "check never mutates"
+    );
 }

@@ -38,7 +38,10 @@ fn corpus() -> (Vec<Case>, HashMap<String, Vec<String>>) {
             c.sql.push_str(l);
         } else if let Some((word, sql)) = l.split_once(char::is_whitespace) {
             if word == "target" {
-                targets.entry(range.clone()).or_default().push(sql.trim().to_string());
+                targets
+                    .entry(range.clone())
+                    .or_default()
+                    .push(sql.trim().to_string());
                 continue;
             }
             let want = match word {
@@ -69,13 +72,16 @@ fn judged() -> Vec<(Case, SqlVerdict, String)> {
     cases
         .into_iter()
         .map(|c| {
-            let set = created.entry(c.range.clone()).or_insert_with(|| match targets.get(&c.range) {
-                Some(sqls) => {
-                    let text = sqls.join(";\n") + ";\n";
-                    Created::knowing_target(at_target([("target/up.sql", text.as_str())]))
-                }
-                None => Created::default(),
-            });
+            let set =
+                created
+                    .entry(c.range.clone())
+                    .or_insert_with(|| match targets.get(&c.range) {
+                        Some(sqls) => {
+                            let text = sqls.join(";\n") + ";\n";
+                            Created::knowing_target(at_target([("target/up.sql", text.as_str())]))
+                        }
+                        None => Created::default(),
+                    });
             let (v, r, _) = classify_statement(&c.sql, set);
             (c, v, r)
         })

@@ -387,7 +387,10 @@ fn readme_schema() -> serde_json::Value {
 fn conforms(v: &serde_json::Value, s: &serde_json::Value, at: &str) {
     use serde_json::Value;
     if let Some(alts) = s["oneOf"].as_array() {
-        let ok = alts.iter().filter(|a| std::panic::catch_unwind(|| conforms(v, a, at)).is_ok()).count();
+        let ok = alts
+            .iter()
+            .filter(|a| std::panic::catch_unwind(|| conforms(v, a, at)).is_ok())
+            .count();
         assert_eq!(ok, 1, "{at}: {v} matches {ok} of oneOf");
         return;
     }
@@ -399,19 +402,29 @@ fn conforms(v: &serde_json::Value, s: &serde_json::Value, at: &str) {
     }
     match s["type"].as_str() {
         Some("object") => {
-            let o = v.as_object().unwrap_or_else(|| panic!("{at}: not an object: {v}"));
+            let o = v
+                .as_object()
+                .unwrap_or_else(|| panic!("{at}: not an object: {v}"));
             for r in s["required"].as_array().into_iter().flatten() {
                 assert!(o.contains_key(r.as_str().unwrap()), "{at}: missing {r}");
             }
             for (k, val) in o {
                 match s["properties"].get(k) {
                     Some(ps) => conforms(val, ps, &format!("{at}.{k}")),
-                    None => assert!(s["additionalProperties"] != Value::Bool(false), "{at}: {k} is not in the schema"),
+                    None => assert!(
+                        s["additionalProperties"] != Value::Bool(false),
+                        "{at}: {k} is not in the schema"
+                    ),
                 }
             }
         }
         Some("array") => {
-            for (i, item) in v.as_array().unwrap_or_else(|| panic!("{at}: not an array")).iter().enumerate() {
+            for (i, item) in v
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: not an array"))
+                .iter()
+                .enumerate()
+            {
                 conforms(item, &s["items"], &format!("{at}[{i}]"));
             }
         }
@@ -656,7 +669,15 @@ fn a_migration_renumbered_and_rewritten_creates_nothing_new() {
         )],
         "community",
     );
-    git(&p, &["rm", "-q", "-r", "migrations/2019-03-01-000000_create_community"]);
+    git(
+        &p,
+        &[
+            "rm",
+            "-q",
+            "-r",
+            "migrations/2019-03-01-000000_create_community",
+        ],
+    );
     let new = commit(
         &p,
         &[
@@ -687,16 +708,40 @@ fn a_migration_renumbered_and_rewritten_creates_nothing_new() {
     };
     let rewrite = st("000001_create_community/up.sql");
     assert_eq!(rewrite.verdict, SqlVerdict::Review, "{}", rewrite.reason);
-    assert!(rewrite.reason.contains("a migration at the rollback target already creates"), "{}", rewrite.reason);
+    assert!(
+        rewrite
+            .reason
+            .contains("a migration at the rollback target already creates"),
+        "{}",
+        rewrite.reason
+    );
     let rename = st("000002_published_at/up.sql");
     assert_eq!(rename.verdict, SqlVerdict::Unsafe, "{}", rename.reason);
     let function = st("000003_search/up.sql");
-    assert_eq!(function.verdict, SqlVerdict::Compatible, "no migration at the target creates it: {}", function.reason);
+    assert_eq!(
+        function.verdict,
+        SqlVerdict::Compatible,
+        "no migration at the target creates it: {}",
+        function.reason
+    );
     assert_eq!(d.verdict, MigrationVerdict::Found(SqlVerdict::Unsafe));
     // The command line agrees, exit 2.
     let out = Command::new(env!("CARGO_BIN_EXE_rbtui"))
-        .args(["migrations", "--repo", p.to_str().unwrap(), "--from", &old, "--to", &new])
+        .args([
+            "migrations",
+            "--repo",
+            p.to_str().unwrap(),
+            "--from",
+            &old,
+            "--to",
+            &new,
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

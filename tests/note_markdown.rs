@@ -18,7 +18,9 @@ fn diff_blocks(md: &str) -> Vec<String> {
     let mut open: Option<String> = None;
     for ev in Parser::new(md) {
         match ev {
-            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang))) if &*lang == "diff" => open = Some(String::new()),
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang))) if &*lang == "diff" => {
+                open = Some(String::new())
+            }
             Event::Text(t) => open.iter_mut().for_each(|b| b.push_str(&t)),
             Event::End(TagEnd::CodeBlock) => blocks.extend(open.take()),
             _ => {}
@@ -33,17 +35,37 @@ fn a_plans_diff_renders_as_a_diff_block_with_every_line_as_it_is() {
     let note = dir.path().join("n.md");
     let (mut s, _b) = demo(Mode::Demo, Some(&note));
     plan_to(&mut s, "checkout", "8");
-    let diff = s.state.plan.as_ref().and_then(|p| p.diff.clone()).expect("the demo plan reads what changes");
-    assert!(diff.lines().any(|l| l.starts_with('-')) && diff.lines().any(|l| l.starts_with(' ')), "{diff}");
+    let diff = s
+        .state
+        .plan
+        .as_ref()
+        .and_then(|p| p.diff.clone())
+        .expect("the demo plan reads what changes");
+    assert!(
+        diff.lines().any(|l| l.starts_with('-')) && diff.lines().any(|l| l.starts_with(' ')),
+        "{diff}"
+    );
     drop(s);
     let text = std::fs::read_to_string(&note).unwrap();
     let blocks = diff_blocks(&text);
     assert_eq!(blocks.len(), 1, "one plan, one diff block:\n{text}");
-    assert_eq!(blocks[0].trim_end_matches('\n'), diff.trim_end_matches('\n'), "every line as it is");
+    assert_eq!(
+        blocks[0].trim_end_matches('\n'),
+        diff.trim_end_matches('\n'),
+        "every line as it is"
+    );
     // The JSON export keeps them too.
     let x = rbtui::note::export::read(&text);
-    let plan = x.entries.iter().find(|e| e.kind == "plan").expect("a plan entry");
-    let at = plan.details.iter().position(|d| d == "```diff").expect("the fence");
+    let plan = x
+        .entries
+        .iter()
+        .find(|e| e.kind == "plan")
+        .expect("a plan entry");
+    let at = plan
+        .details
+        .iter()
+        .position(|d| d == "```diff")
+        .expect("the fence");
     let lines: Vec<&str> = diff.lines().collect();
     assert_eq!(&plan.details[at + 1..at + 1 + lines.len()], &lines[..]);
 }
@@ -69,15 +91,32 @@ fn a_replan_records_what_changed_not_the_whole_plan_again() {
     let x = rbtui::note::export::read(&text);
     let plans: Vec<_> = x.entries.iter().filter(|e| e.kind == "plan").collect();
     assert_eq!(plans.len(), 3, "{text}");
-    assert!(!plans[0].details[0].starts_with("as plan #"), "the first whole");
-    assert!(plans[1].details[0].starts_with("as plan #1 (above)"), "{:?}", plans[1].details);
-    assert!(plans[1].details.len() <= 2, "the same plan again is one line: {:?}", plans[1].details);
-    assert!(second < 1200, "the repeat cost {second} bytes (the first {first})");
+    assert!(
+        !plans[0].details[0].starts_with("as plan #"),
+        "the first whole"
+    );
+    assert!(
+        plans[1].details[0].starts_with("as plan #1 (above)"),
+        "{:?}",
+        plans[1].details
+    );
+    assert!(
+        plans[1].details.len() <= 2,
+        "the same plan again is one line: {:?}",
+        plans[1].details
+    );
+    assert!(
+        second < 1200,
+        "the repeat cost {second} bytes (the first {first})"
+    );
     // Another revision: what differs is there as it is, the rest said once.
     let third = &plans[2].details;
     assert!(third[0].starts_with("as plan #2 (above)"), "{third:?}");
     assert!(third.iter().any(|d| d.contains("revision 7")), "{third:?}");
-    assert!(third.iter().any(|d| d.starts_with("no longer: ")), "{third:?}");
+    assert!(
+        third.iter().any(|d| d.starts_with("no longer: ")),
+        "{third:?}"
+    );
 }
 
 /// `note export --format markdown|jira`: the timeline as a ticket comment.
@@ -97,17 +136,27 @@ fn the_timeline_exports_as_a_github_or_jira_comment() {
             .args(["note", "export", note.to_str().unwrap(), "--format", format])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let md = export("markdown");
-    assert!(!md.contains("<!--") && md.contains("**plan** `checkout`"), "{md}");
+    assert!(
+        !md.contains("<!--") && md.contains("**plan** `checkout`"),
+        "{md}"
+    );
     let got = diff_blocks(&md);
     assert_eq!(got.len(), 1, "{md}");
     assert_eq!(got[0].trim_end(), diff.trim_end());
     let jira = export("jira");
     assert!(!jira.contains("<!--") && !jira.contains("```"), "{jira}");
-    let body = jira.split("{noformat}\n").nth(1).expect("the diff in {noformat}");
+    let body = jira
+        .split("{noformat}\n")
+        .nth(1)
+        .expect("the diff in {noformat}");
     assert_eq!(body.trim_end(), diff.trim_end());
     assert!(jira.starts_with("h3. Incident "), "{jira}");
 }
@@ -132,28 +181,56 @@ fn the_note_opens_with_a_summary_of_the_whole_incident() {
     assert!(settle(&mut s, 120_000));
     let text = std::fs::read_to_string(&note).unwrap();
     let summary = rbtui::note::summary::block_in(&text).expect("a summary");
-    assert!(text.find(summary).unwrap() < text.find("- **Incident:**").unwrap(), "on top");
-    assert_eq!(text.matches(rbtui::note::summary::BEGIN).count(), 1, "rewritten, not added");
+    assert!(
+        text.find(summary).unwrap() < text.find("- **Incident:**").unwrap(),
+        "on top"
+    );
+    assert_eq!(
+        text.matches(rbtui::note::summary::BEGIN).count(),
+        1,
+        "rewritten, not added"
+    );
     assert!(summary.lines().count() < 40, "{summary}");
     assert!(summary.contains("- **Severity:** critical"), "{summary}");
-    assert!(summary.contains("`checkout` 9 (d8f3c2a) → 8 (a1b2c3d) (plan #1): verified at"), "{summary}");
+    assert!(
+        summary.contains("`checkout` 9 (d8f3c2a) → 8 (a1b2c3d) (plan #1): verified at"),
+        "{summary}"
+    );
     assert!(summary.contains("`orders` 42"), "{summary}");
-    assert!(summary.contains("`checkout`: revert d8f3c2a in git"), "{summary}");
-    assert!(summary.contains("detected ") && summary.contains("(first rollback applied)"), "{summary}");
+    assert!(
+        summary.contains("`checkout`: revert d8f3c2a in git"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("detected ") && summary.contains("(first rollback applied)"),
+        "{summary}"
+    );
     // The summary is what the note's own facts say.
     let told = rbtui::note::summary::Told::read(&text);
     assert_eq!(summary, rbtui::note::summary::render(&told));
-    assert_eq!(told.model, s.state.incident, "the same incident as the screen");
+    assert_eq!(
+        told.model, s.state.incident,
+        "the same incident as the screen"
+    );
     // The record below it is whole and reads back the same.
     let timeline = rbtui::note::summary::without(&text);
     assert!(!timeline.contains("## Summary"));
-    assert_eq!(rbtui::note::resume::parse(&text).model, rbtui::note::resume::parse(&timeline).model);
+    assert_eq!(
+        rbtui::note::resume::parse(&text).model,
+        rbtui::note::resume::parse(&timeline).model
+    );
     let x = rbtui::note::export::read(&text);
-    assert!(!x.header.contains_key("Status"), "summary lines are not header facts");
+    assert!(
+        !x.header.contains_key("Status"),
+        "summary lines are not header facts"
+    );
     assert_eq!(x.entries, rbtui::note::export::read(&timeline).entries);
     // A GitHub comment shows it first.
     let md = rbtui::note::formats::markdown(&x);
-    assert!(md.find("#### Summary").unwrap() < md.find("#### Timeline").unwrap(), "{md}");
+    assert!(
+        md.find("#### Summary").unwrap() < md.find("#### Timeline").unwrap(),
+        "{md}"
+    );
 }
 
 /// The note's size (seen: 53 KB for a 3.5-minute demo incident): one
@@ -190,19 +267,37 @@ fn the_notes_stay_within_their_size_budgets() {
     assert!(settle(&mut s, 120_000));
     select(&mut s, "payments");
     s.press("R");
-    assert!(s.advance_until(5_000, |st| st.group.as_ref().is_some_and(|g| g.read() && !g.plans.iter().any(|p| p.pending()))));
+    assert!(s.advance_until(5_000, |st| {
+        st.group
+            .as_ref()
+            .is_some_and(|g| g.read() && !g.plans.iter().any(|p| p.pending()))
+    }));
     for _ in 0..3 {
         s.press("v");
         s.advance(1_000);
     }
     s.press("<Enter>edge<Enter>");
-    assert!(s.advance_until(600_000, |st| st.group.as_ref().is_some_and(|g| g.reported)), "{:?}", s.state.flash);
+    assert!(
+        s.advance_until(600_000, |st| st.group.as_ref().is_some_and(|g| g.reported)),
+        "{:?}",
+        s.state.flash
+    );
     s.press("q");
     drop(s);
     let text = std::fs::read_to_string(&two).unwrap();
-    let summary = rbtui::note::summary::block_in(&text).unwrap().lines().count();
-    eprintln!("single {single} B; incident {} B, summary {summary} lines", text.len());
+    let summary = rbtui::note::summary::block_in(&text)
+        .unwrap()
+        .lines()
+        .count();
+    eprintln!(
+        "single {single} B; incident {} B, summary {summary} lines",
+        text.len()
+    );
     assert!(summary < 40, "{summary} lines");
     assert!(single < 12_000, "one rollback: {single} bytes");
-    assert!(text.len() < 44_000, "two rollbacks and a group: {} bytes", text.len());
+    assert!(
+        text.len() < 44_000,
+        "two rollbacks and a group: {} bytes",
+        text.len()
+    );
 }

@@ -317,7 +317,11 @@ fn rehearsal_refuses_prod_and_runs_staging() {
     s.press("<Esc>");
     plan_to(&mut s, "search", "17");
     let dry = check(&s, "dry-run");
-    assert_eq!(dry.status, CheckStatus::Pass, "a Deployment has a server-side dry run");
+    assert_eq!(
+        dry.status,
+        CheckStatus::Pass,
+        "a Deployment has a server-side dry run"
+    );
     s.press("<Esc>");
     plan_to(&mut s, "catalog", "7");
     let dry = check(&s, "dry-run");
@@ -565,7 +569,9 @@ fn ticks_with_mixed_stale_and_fresh_targets_do_not_redraw() {
     }
     assert_eq!(redraws, 9, "one redraw per second of 9.5 s");
     // Once every age reads in minutes, ticks within the minute draw nothing.
-    s.dispatch(rbtui::core::Action::Tick(t0() + chrono::Duration::seconds(61)));
+    s.dispatch(rbtui::core::Action::Tick(
+        t0() + chrono::Duration::seconds(61),
+    ));
     for i in 1..20 {
         s.state.dirty = false;
         s.dispatch(rbtui::core::Action::Tick(
@@ -645,16 +651,29 @@ fn a_read_only_environment_shows_plans_and_refuses_them() {
     });
     select(&mut s, "checkout");
     let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
-    t.draw(|f| rbtui::ui::render(&s.state, &rbtui::ui::Ui::default(), f)).unwrap();
-    let top: String = (0..120).map(|x| t.backend().buffer()[(x, 0)].symbol().to_string()).collect();
-    assert!(top.contains(" PROD  READ-ONLY (config) "), "said in the header: {top}");
+    t.draw(|f| rbtui::ui::render(&s.state, &rbtui::ui::Ui::default(), f))
+        .unwrap();
+    let top: String = (0..120)
+        .map(|x| t.backend().buffer()[(x, 0)].symbol().to_string())
+        .collect();
+    assert!(
+        top.contains(" PROD  READ-ONLY (config) "),
+        "said in the header: {top}"
+    );
     plan_to(&mut s, "checkout", "8");
     let c = check(&s, "mode");
     assert_eq!(c.status, CheckStatus::Block);
-    assert!(!c.overridable && c.detail.contains("read-only in the config"), "{c:?}");
+    assert!(
+        !c.overridable && c.detail.contains("read-only in the config"),
+        "{c:?}"
+    );
     s.press("<Enter>");
     assert!(s.state.runs.is_empty(), "nothing runs");
-    assert!(s.recorded.iter().any(|r| r.contains("not executed: environment prod is read-only")));
+    assert!(
+        s.recorded
+            .iter()
+            .any(|r| r.contains("not executed: environment prod is read-only"))
+    );
     b.with_world(|w, _| assert_eq!(w.service("checkout").unwrap().revs.len(), 9, "untouched"));
     // Staging still rolls back.
     plan_to(&mut s, "search", "17");

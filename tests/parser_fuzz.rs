@@ -30,7 +30,10 @@ fn real_note() -> &'static str {
         drop(s);
         let text = std::fs::read_to_string(&p).unwrap();
         let x = rbtui::note::export::read(&text);
-        assert!(text.len() > 4000 && text.matches("<!-- rbtui").count() > 10, "a real note: {text}");
+        assert!(
+            text.len() > 4000 && text.matches("<!-- rbtui").count() > 10,
+            "a real note: {text}"
+        );
         assert!(!x.entries.is_empty(), "the seed reads back");
         text
     })
@@ -58,16 +61,62 @@ const KEYS: &str = "quit = [\"x\", \"ctrl-q\"]\nnotes = [\"N\"]\nfilter = [\"/\"
 
 /// What the parsers look for, so a splice lands on their syntax.
 const SALT: &[&str] = &[
-    "<!-- rbtui ", " -->", "{\"", "\"}", "\n", "\r\n", "## ", "### ", "- ", "```", "```diff\n",
-    "\u{0}", "\u{1b}[2J", "é", "\u{200b}", "\u{feff}", "=", " = ", "[", "]", "[[", "]]", "\"",
-    "'''", "\"\"\"", "#", "\\", "\\u00", "{", "}", ",", ":", "0", "-1", "99999999999999999999",
-    "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "nan", "inf", "true", "target", "kind",
-    "\"marker\":", "\"at\":", "ctrl-", "space", "shift-tab",
+    "<!-- rbtui ",
+    " -->",
+    "{\"",
+    "\"}",
+    "\n",
+    "\r\n",
+    "## ",
+    "### ",
+    "- ",
+    "```",
+    "```diff\n",
+    "\u{0}",
+    "\u{1b}[2J",
+    "é",
+    "\u{200b}",
+    "\u{feff}",
+    "=",
+    " = ",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "\"",
+    "'''",
+    "\"\"\"",
+    "#",
+    "\\",
+    "\\u00",
+    "{",
+    "}",
+    ",",
+    ":",
+    "0",
+    "-1",
+    "99999999999999999999",
+    "1970-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "nan",
+    "inf",
+    "true",
+    "target",
+    "kind",
+    "\"marker\":",
+    "\"at\":",
+    "ctrl-",
+    "space",
+    "shift-tab",
 ];
 
 /// `base` cut at a place, with salt spliced in at places, and its lines
 /// shuffled a little: the shapes a torn write, a hand edit or a paste make.
-fn mutate(base: &str, cuts: &[(prop::sample::Index, prop::sample::Index)], swap: Option<(usize, usize)>) -> String {
+fn mutate(
+    base: &str,
+    cuts: &[(prop::sample::Index, prop::sample::Index)],
+    swap: Option<(usize, usize)>,
+) -> String {
     let mut s = base.to_string();
     for (at, salt) in cuts {
         let mut i = at.index(s.len() + 1);
@@ -88,7 +137,10 @@ fn mutate(base: &str, cuts: &[(prop::sample::Index, prop::sample::Index)], swap:
 }
 
 fn cuts() -> impl Strategy<Value = Vec<(prop::sample::Index, prop::sample::Index)>> {
-    prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..6)
+    prop::collection::vec(
+        (any::<prop::sample::Index>(), any::<prop::sample::Index>()),
+        0..6,
+    )
 }
 
 /// A prefix of `s` ending on a character boundary: a note cut mid-write.
@@ -163,13 +215,35 @@ fn the_console_command_line_answers_any_text() {
     let (s, _b) = demo(Mode::Demo, None);
     let base = s.state.clone();
     let words = [
-        "target", "group", "rollback", "note", "status", "postmortem", "help", "q", " ", "  ",
-        "checkout", "shop", "lkg", "previous", "8", "\u{0}", "é", "\u{1b}", ":", "-", "9999999999",
+        "target",
+        "group",
+        "rollback",
+        "note",
+        "status",
+        "postmortem",
+        "help",
+        "q",
+        " ",
+        "  ",
+        "checkout",
+        "shop",
+        "lkg",
+        "previous",
+        "8",
+        "\u{0}",
+        "é",
+        "\u{1b}",
+        ":",
+        "-",
+        "9999999999",
     ];
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(500));
     runner
         .run(
-            &(prop::collection::vec(prop::sample::select(words.to_vec()), 0..6), any::<bool>()),
+            &(
+                prop::collection::vec(prop::sample::select(words.to_vec()), 0..6),
+                any::<bool>(),
+            ),
             |(parts, tab)| {
                 let mut st = base.clone();
                 let text = parts.concat();

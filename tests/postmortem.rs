@@ -25,7 +25,10 @@ fn incident(dir: &std::path::Path) -> (std::path::PathBuf, String) {
     s.press("q");
     drop(s);
     let x = rbtui::note::export::read_file(&note).unwrap();
-    (note.clone(), rbtui::note::postmortem::draft(&x, &note.display().to_string(), t0()))
+    (
+        note.clone(),
+        rbtui::note::postmortem::draft(&x, &note.display().to_string(), t0()),
+    )
 }
 
 #[test]
@@ -33,22 +36,58 @@ fn the_draft_names_overrides_one_schema_section_per_target_and_links_that_resolv
     let dir = tempfile::tempdir().unwrap();
     let (note, d) = incident(dir.path());
     // The override and its reason, with the check it overrode.
-    let over = d.split("## Overrides").nth(1).unwrap_or_else(|| panic!("no Overrides section:\n{d}"));
+    let over = d
+        .split("## Overrides")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no Overrides section:\n{d}"));
     let over = over.split("\n## ").next().unwrap();
-    assert!(over.contains("`orders`") && over.contains("schema") && over.contains("PITR restore is prepared by the DBA on call"), "{over}");
-    assert!(!over.contains("`checkout`"), "checkout overrode nothing: {over}");
+    assert!(
+        over.contains("`orders`")
+            && over.contains("schema")
+            && over.contains("PITR restore is prepared by the DBA on call"),
+        "{over}"
+    );
+    assert!(
+        !over.contains("`checkout`"),
+        "checkout overrode nothing: {over}"
+    );
     // Schema: one line per target, from the plan that ran.
-    let schema = d.split("## Schema and migrations").nth(1).unwrap().split("\n## ").next().unwrap();
+    let schema = d
+        .split("## Schema and migrations")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
     let lines: Vec<&str> = schema.lines().filter(|l| l.starts_with("- ")).collect();
     assert_eq!(lines.len(), 2, "one per target:\n{schema}");
-    assert!(lines[0].starts_with("- `checkout` (plan #2, 9 → 8): schema PASS — 1 migration file(s)"), "the words of the plan that ran: {schema}");
-    assert!(lines[1].starts_with("- `orders`") && lines[1].contains("UNSAFE"), "{schema}");
+    assert!(
+        lines[0].starts_with("- `checkout` (plan #2, 9 → 8): schema PASS — 1 migration file(s)"),
+        "the words of the plan that ran: {schema}"
+    );
+    assert!(
+        lines[1].starts_with("- `orders`") && lines[1].contains("UNSAFE"),
+        "{schema}"
+    );
     // Every evidence link resolves from where the draft is written.
     let base = note.parent().unwrap();
-    let ev = d.split("## Evidence").nth(1).unwrap().split("\n## ").next().unwrap();
-    let links: Vec<&str> = ev.lines().filter_map(|l| l.split("](").nth(1)).map(|r| r.split(')').next().unwrap()).collect();
+    let ev = d
+        .split("## Evidence")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let links: Vec<&str> = ev
+        .lines()
+        .filter_map(|l| l.split("](").nth(1))
+        .map(|r| r.split(')').next().unwrap())
+        .collect();
     assert!(!links.is_empty(), "{ev}");
     for l in links {
-        assert!(base.join(l).is_file(), "the link {l} does not resolve:\n{ev}");
+        assert!(
+            base.join(l).is_file(),
+            "the link {l} does not resolve:\n{ev}"
+        );
     }
 }

@@ -81,8 +81,14 @@ fn every_exit_hides(secret: &str, ctx: &str) -> Result<(), TestCaseError> {
     }
     drop(s);
     let written = std::fs::read_to_string(&note).unwrap();
-    prop_assert!(!written.contains(secret), "the note keeps {secret}:\n{written}");
-    prop_assert!(written.contains("operator saw before"), "the words around stay:\n{written}");
+    prop_assert!(
+        !written.contains(secret),
+        "the note keeps {secret}:\n{written}"
+    );
+    prop_assert!(
+        written.contains("operator saw before"),
+        "the words around stay:\n{written}"
+    );
     let x = rbtui::note::export::read_file(&note).unwrap();
     let json = serde_json::to_string(&x).unwrap();
     prop_assert!(!json.contains(secret), "export keeps {secret}");
@@ -112,7 +118,10 @@ fn a_postmortem_of_a_hand_edited_note_is_redacted() {
     drop(s);
     let text = std::fs::read_to_string(&note).unwrap();
     assert!(text.contains("- **Operator:** "), "{text}");
-    let text = text.replace("- **Operator:** ", "- **Operator:** password=hunter2secret ");
+    let text = text.replace(
+        "- **Operator:** ",
+        "- **Operator:** password=hunter2secret ",
+    );
     std::fs::write(&note, text).unwrap();
     let pm = rbtui::note::postmortem::write_next_to(&note, None, t0()).unwrap();
     let pm = std::fs::read_to_string(pm).unwrap();

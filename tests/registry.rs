@@ -160,7 +160,8 @@ fn the_registry_says_a_tag_moved_or_is_gone_and_how_many_releases_remain() {
     let kept = p.checks.iter().find(|c| c.id == "retained").unwrap();
     assert_eq!(kept.status, CheckStatus::Warn, "{}", kept.detail);
     assert!(
-        kept.detail.contains("retains 2 release tag(s) (v1, v2); mutable tag(s) main not counted"),
+        kept.detail
+            .contains("retains 2 release tag(s) (v1, v2); mutable tag(s) main not counted"),
         "{}",
         kept.detail
     );

@@ -20,7 +20,11 @@ use std::time::{Duration, Instant};
 
 fn docker(args: &[&str]) -> String {
     let o = Command::new("docker").args(args).output().unwrap();
-    assert!(o.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
@@ -57,7 +61,11 @@ fn compose_up(prefix: &str, compose: &str, env: Option<&str>) -> Up {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
     Up {
         _down: Down(dir.path().to_path_buf(), name.clone()),
         dir,
@@ -129,11 +137,20 @@ fn a_compose_service_rolls_back_to_a_registry_tag_it_never_ran() {
         .collect();
     assert_eq!(
         offered,
-        [("reg-1".to_string(), "v1.1.0".to_string()), ("reg-2".into(), "v1.0.0".into())],
+        [
+            ("reg-1".to_string(), "v1.1.0".to_string()),
+            ("reg-2".into(), "v1.0.0".into())
+        ],
         "{:?}",
         h.revisions
     );
-    assert!(h.facts.history_note.as_deref().unwrap().contains("from the registry"));
+    assert!(
+        h.facts
+            .history_note
+            .as_deref()
+            .unwrap()
+            .contains("from the registry")
+    );
 
     let plan_to = |to: &str, h: &rbtui::core::model::History| {
         plan::build(PlanInputs {
@@ -155,7 +172,11 @@ fn a_compose_service_rolls_back_to_a_registry_tag_it_never_ran() {
     assert_eq!(c.status, CheckStatus::Warn, "{}", c.detail);
     assert!(c.detail.contains("never ran here"), "{}", c.detail);
     let done = rt.block_on(b.execute(&p, rollback_step(&p))).unwrap();
-    assert!(done.summary.starts_with(&format!("pulled {repo}:v1.0.0 (")), "{}", done.summary);
+    assert!(
+        done.summary.starts_with(&format!("pulled {repo}:v1.0.0 (")),
+        "{}",
+        done.summary
+    );
     let t0 = Instant::now();
     loop {
         let pr = rt.block_on(b.progress(&p)).unwrap();
@@ -185,15 +206,25 @@ fn a_compose_service_rolls_back_to_a_registry_tag_it_never_ran() {
     assert!(matches!(e, BackendError::Refused(_)), "{e:?}");
     assert!(e.to_string().contains("moved since the plan"), "{e}");
     let health = rt.block_on(b.health("web")).unwrap();
-    assert_eq!(health.images[0].tag.as_deref(), Some("v1.0.0"), "nothing recreated");
+    assert_eq!(
+        health.images[0].tag.as_deref(),
+        Some("v1.0.0"),
+        "nothing recreated"
+    );
     // The build pulled only to be refused is gone again: it never ran
     // here and is never offered as if it had.
-    assert!(e.to_string().contains("it was pulled and removed again"), "{e}");
+    assert!(
+        e.to_string().contains("it was pulled and removed again"),
+        "{e}"
+    );
     let left = Command::new("docker")
         .args(["image", "inspect", &format!("{repo}:v1.1.0")])
         .output()
         .unwrap();
-    assert!(!left.status.success(), "the refused pull is still on the engine");
+    assert!(
+        !left.status.success(),
+        "the refused pull is still on the engine"
+    );
 }
 
 /// Swarm keeps one previous spec: an older release tag from the registry
@@ -239,7 +270,10 @@ fn a_swarm_service_rolls_back_to_a_registry_tag_pinned_by_digest() {
         fn drop(&mut self) {
             let (d, n) = (self.0.clone(), self.1.clone());
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 let _ = rt.block_on(d.delete_service(&n));
             })
             .join();
@@ -293,8 +327,18 @@ fn a_swarm_service_rolls_back_to_a_registry_tag_pinned_by_digest() {
         assert!(t0.elapsed() < Duration::from_secs(120), "{pr:?}");
         std::thread::sleep(Duration::from_millis(500));
     }
-    let image = docker(&["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", &name]);
-    assert_eq!(image, format!("{repo}:v2.0.0@{digest}"), "exactly the digest the plan showed");
+    let image = docker(&[
+        "service",
+        "inspect",
+        "--format",
+        "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+        &name,
+    ]);
+    assert_eq!(
+        image,
+        format!("{repo}:v2.0.0@{digest}"),
+        "exactly the digest the plan showed"
+    );
 }
 
 /// The Compose project reads its version from `.env` (`TAG`); the plan
@@ -353,7 +397,13 @@ fn a_tag_moved_and_pulled_onto_the_engine_deploys_nothing_and_puts_the_inputs_ba
     // Moved in the registry (to a build nobody planned) and pulled here
     // before the step.
     release(&repo, "rbtui-test/web:v1", "v1.1.0");
-    let moved = docker(&["image", "inspect", "--format", "{{.Id}}", &format!("{repo}:v1.1.0")]);
+    let moved = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Id}}",
+        &format!("{repo}:v1.1.0"),
+    ]);
     let mut refused = None;
     for step in &p.steps {
         if !matches!(step, PlanStep::EditInput(_) | PlanStep::Rollback { .. }) {
@@ -369,7 +419,10 @@ fn a_tag_moved_and_pulled_onto_the_engine_deploys_nothing_and_puts_the_inputs_ba
     }
     let e = refused.expect("the step must refuse the moved build");
     assert!(matches!(e, BackendError::Refused(_)), "{e:?}");
-    assert!(e.to_string().contains("not the build the plan showed"), "{e}");
+    assert!(
+        e.to_string().contains("not the build the plan showed"),
+        "{e}"
+    );
     assert!(e.to_string().contains("inputs put back"), "{e}");
     assert_eq!(
         std::fs::read_to_string(dir.path().join(".env")).unwrap(),
@@ -377,8 +430,17 @@ fn a_tag_moved_and_pulled_onto_the_engine_deploys_nothing_and_puts_the_inputs_ba
         ".env as it was"
     );
     let health = rt.block_on(b.health("web")).unwrap();
-    assert_eq!(health.images[0].tag.as_deref(), Some("v1.2.0"), "nothing recreated");
-    let running = docker(&["inspect", "--format", "{{.Image}}", &format!("{name}_web_1")]);
+    assert_eq!(
+        health.images[0].tag.as_deref(),
+        Some("v1.2.0"),
+        "nothing recreated"
+    );
+    let running = docker(&[
+        "inspect",
+        "--format",
+        "{{.Image}}",
+        &format!("{name}_web_1"),
+    ]);
     assert_ne!(running, moved);
 
     // v1.1.0 is on the engine now (the moved build), but it never ran
@@ -430,7 +492,10 @@ fn a_tag_moved_and_pulled_onto_the_engine_deploys_nothing_and_puts_the_inputs_ba
         .current_dir(dir.path())
         .output()
         .unwrap();
-    let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
     assert_eq!(out.status.code(), Some(3), "{so}{se}");
     assert!(so.contains("REGISTRY NOT READ"), "{so}");
     assert!(se.to_lowercase().contains("connection refused"), "{se}");
@@ -439,7 +504,10 @@ fn a_tag_moved_and_pulled_onto_the_engine_deploys_nothing_and_puts_the_inputs_ba
 /// `docker compose stop` (Exited 137, never restarted) is a stopped
 /// container, not a crash loop; said as `docker ps` says it.
 #[test]
-#[cfg_attr(not(docker_engine), ignore = "needs a Docker engine (tests/docker/setup.sh)")]
+#[cfg_attr(
+    not(docker_engine),
+    ignore = "needs a Docker engine (tests/docker/setup.sh)"
+)]
 fn a_stopped_container_is_stopped_not_crash_looping() {
     let Some((rt, eng)) = runtime_and_engine() else {
         return;

@@ -84,7 +84,11 @@ enum Op {
     /// A mouse press (0), wheel down (1) or up (2) anywhere on a 120x40
     /// screen: a click lands wherever the layout put something, or
     /// nowhere, whatever is open. (`z` zoom and `y` copy come as `Keys`.)
-    Mouse { x: u16, y: u16, kind: u8 },
+    Mouse {
+        x: u16,
+        y: u16,
+        kind: u8,
+    },
 }
 
 fn op() -> BoxedStrategy<Op> {
@@ -310,10 +314,11 @@ impl Console {
             rbtui::backend::demo::DemoBackend::from_scenario(scenario(), Arc::new(clock.clone()));
         let disk = Disk::default();
         // The note as `rbtui` opens it: a title, the summary, the header.
-        *disk.bytes.lock().unwrap() =
-            format!("# Incident INC-SEQ\n\n{}## Timeline (UTC, 2026-11-22)\n\n",
-                rbtui::note::summary::render(&Default::default()))
-            .into_bytes();
+        *disk.bytes.lock().unwrap() = format!(
+            "# Incident INC-SEQ\n\n{}## Timeline (UTC, 2026-11-22)\n\n",
+            rbtui::note::summary::render(&Default::default())
+        )
+        .into_bytes();
         let platform = Arc::new(Platform {
             inner: Arc::new(demo),
             disk: disk.clone(),
@@ -429,13 +434,20 @@ impl Console {
                 select(s, TARGETS[t]);
             }
             Op::Mouse { x, y, kind } => {
-                use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind as K};
+                use crossterm::event::{
+                    KeyModifiers, MouseButton, MouseEvent, MouseEventKind as K,
+                };
                 let kind = match kind {
                     0 => K::Down(MouseButton::Left),
                     1 => K::ScrollDown,
                     _ => K::ScrollUp,
                 };
-                let m = MouseEvent { kind, column: x, row: y, modifiers: KeyModifiers::NONE };
+                let m = MouseEvent {
+                    kind,
+                    column: x,
+                    row: y,
+                    modifiers: KeyModifiers::NONE,
+                };
                 let area = ratatui::layout::Rect::new(0, 0, 120, 40);
                 for a in rbtui::app::input::mouse(&s.state, area, m) {
                     s.dispatch(a);
@@ -555,8 +567,7 @@ impl Console {
             // The summary on top says what the note's own facts say.
             let text = self.disk.text();
             let shown = rbtui::note::summary::block_in(&text).unwrap_or_default();
-            let derived =
-                rbtui::note::summary::render(&rbtui::note::summary::Told::read(&text));
+            let derived = rbtui::note::summary::render(&rbtui::note::summary::Told::read(&text));
             assert_eq!(shown, derived, "the summary is not the note's incident");
             let told = self.told();
             if told != st.incident {

@@ -12,7 +12,13 @@ fn pty() -> (OwnedFd, OwnedFd) {
     let (mut m, mut s) = (0, 0);
     // SAFETY: openpty writes two fds into the given ints.
     let rc = unsafe {
-        libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+        libc::openpty(
+            &mut m,
+            &mut s,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
     };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
     // The child must not inherit the master, or the terminal never goes away.
@@ -27,7 +33,12 @@ fn a_terminal_that_goes_away_while_suspended_ends_the_session_as_sighup_does() {
     let dir = tempfile::tempdir().unwrap();
     let note = dir.path().join("n.md");
     let (master, slave) = pty();
-    let mut ws = libc::winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 };
+    let mut ws = libc::winsize {
+        ws_row: 40,
+        ws_col: 120,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCSWINSZ reads the winsize given.
     unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &mut ws) };
     let fd = slave.as_raw_fd();
@@ -57,7 +68,13 @@ fn a_terminal_that_goes_away_while_suspended_ends_the_session_as_sighup_does() {
     // stalls on a full pty; the master stays this test's only handle.
     let m = master.as_raw_fd();
     // SAFETY: fcntl on an fd owned here.
-    unsafe { libc::fcntl(m, libc::F_SETFL, libc::fcntl(m, libc::F_GETFL) | libc::O_NONBLOCK) };
+    unsafe {
+        libc::fcntl(
+            m,
+            libc::F_SETFL,
+            libc::fcntl(m, libc::F_GETFL) | libc::O_NONBLOCK,
+        )
+    };
     let drain = || {
         let mut buf = [0u8; 4096];
         // SAFETY: reading into a local buffer from an owned fd.
@@ -65,7 +82,10 @@ fn a_terminal_that_goes_away_while_suspended_ends_the_session_as_sighup_does() {
     };
     let t0 = Instant::now();
     while !std::fs::read_to_string(&note).is_ok_and(|n| n.contains("**")) {
-        assert!(t0.elapsed() < Duration::from_secs(20), "the console never started");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the console never started"
+        );
         drain();
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -91,18 +111,39 @@ fn a_terminal_that_goes_away_while_suspended_ends_the_session_as_sighup_does() {
             break s;
         }
         if t0.elapsed() > Duration::from_secs(20) {
-            let st = Command::new("ps").args(["-o", "stat=,wchan=", "-p", &pid.to_string()]).output().unwrap();
+            let st = Command::new("ps")
+                .args(["-o", "stat=,wchan=", "-p", &pid.to_string()])
+                .output()
+                .unwrap();
             let _ = child.kill();
-            panic!("still running after its terminal went away: {}\n{}", String::from_utf8_lossy(&st.stdout), std::fs::read_to_string(&note).unwrap_or_default().lines().rev().take(4).collect::<Vec<_>>().join("\n"));
+            panic!(
+                "still running after its terminal went away: {}\n{}",
+                String::from_utf8_lossy(&st.stdout),
+                std::fs::read_to_string(&note)
+                    .unwrap_or_default()
+                    .lines()
+                    .rev()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     };
     let mut err = String::new();
     use std::io::Read;
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let text = std::fs::read_to_string(&note).unwrap();
     assert!(!err.contains("panicked"), "{err}");
-    assert!(!text.contains("panicked") && !text.contains("**crash**"), "{text}");
+    assert!(
+        !text.contains("panicked") && !text.contains("**crash**"),
+        "{text}"
+    );
     assert!(
         text.contains("ending the session") && text.contains("\"marker\":\"end\""),
         "{text}"

@@ -178,7 +178,14 @@ fn the_run_line_says_when_the_outcome_is_unknown_or_the_plan_stopped() {
     let now = s.state.now;
     let run = s.state.runs.last_mut().unwrap();
     let step = run.step();
-    run.enter(step, now, Doing::Watching { progress: None, blind: Some((now, "connection refused".into())) });
+    run.enter(
+        step,
+        now,
+        Doing::Watching {
+            progress: None,
+            blind: Some((now, "connection refused".into())),
+        },
+    );
     assert!(
         line(&s).contains("rollout: OUTCOME UNKNOWN its state cannot be read since 03:00:0"),
         "{}",
@@ -251,16 +258,34 @@ fn an_unreadable_history_is_said_whole_and_not_loading() {
     let why = "rbtui.toml:27:1: target `orders`: no Argo CD token for argocd.example.com: set ARGOCD_AUTH_TOKEN or run `argocd login argocd.example.com`";
     select(&mut s, "orders");
     s.state.row_mut("orders").history = None;
-    s.dispatch(Action::HistoryLoaded { target: "orders".into(), result: Err(BackendError::NotSetUp { said: why.into(), fix: "set ARGOCD_AUTH_TOKEN".into() }) });
-    s.dispatch(Action::HealthFailed { target: "orders".into(), error: BackendError::NotSetUp { said: why.into(), fix: "set ARGOCD_AUTH_TOKEN".into() } });
+    s.dispatch(Action::HistoryLoaded {
+        target: "orders".into(),
+        result: Err(BackendError::NotSetUp {
+            said: why.into(),
+            fix: "set ARGOCD_AUTH_TOKEN".into(),
+        }),
+    });
+    s.dispatch(Action::HealthFailed {
+        target: "orders".into(),
+        error: BackendError::NotSetUp {
+            said: why.into(),
+            fix: "set ARGOCD_AUTH_TOKEN".into(),
+        },
+    });
     for (w, h) in SIZES {
         let t = text(&draw(&s, w, h));
         assert!(!t.contains("loading history"), "{t}");
-        assert!(t.contains("run `argocd") || w < 100, "wrapped, read whole at {w}x{h}:\n{t}");
+        assert!(
+            t.contains("run `argocd") || w < 100,
+            "wrapped, read whole at {w}x{h}:\n{t}"
+        );
         assert!(!t.contains("poll failed: not set up"), "{t}");
     }
     let t = text(&draw(&s, 120, 40));
-    assert!(t.contains("cannot read history: not set up: rbtui.toml:27:1:"), "{t}");
+    assert!(
+        t.contains("cannot read history: not set up: rbtui.toml:27:1:"),
+        "{t}"
+    );
     snap("42_error_row", &s);
 }
 
@@ -297,9 +322,14 @@ fn a_group_confirm_at_80x24_shows_every_block_reason() {
         s.dispatch(rbtui::core::Action::Key(rbtui::core::Key::PageDown));
     }
     let t = text(&draw(&s, 80, 24));
-    assert!(t.contains(&format!("roll back {last_step}")), "scrolled to the last member:\n{t}");
+    assert!(
+        t.contains(&format!("roll back {last_step}")),
+        "scrolled to the last member:\n{t}"
+    );
     s.press("sh");
-    assert!(matches!(&s.state.view.popup, Some(rbtui::core::state::Popup::GroupConfirm(f)) if f.name == "sh"));
+    assert!(
+        matches!(&s.state.view.popup, Some(rbtui::core::state::Popup::GroupConfirm(f)) if f.name == "sh")
+    );
 }
 
 /// Seen: at 80x24 Health showed 5 of 6 targets with no hint that more
@@ -308,10 +338,19 @@ fn a_group_confirm_at_80x24_shows_every_block_reason() {
 fn a_list_that_holds_more_says_so_on_its_border() {
     let (s, _b) = demo(Mode::Demo, None);
     let t = text(&draw(&s, 80, 24));
-    let health_bottom = t.lines().find(|l| l.starts_with('└') && l.contains("↓")).unwrap_or_default();
-    assert!(health_bottom.starts_with("└") && health_bottom.contains("↓1 more"), "{t}");
+    let health_bottom = t
+        .lines()
+        .find(|l| l.starts_with('└') && l.contains("↓"))
+        .unwrap_or_default();
+    assert!(
+        health_bottom.starts_with("└") && health_bottom.contains("↓1 more"),
+        "{t}"
+    );
     let t = text(&draw(&s, 120, 40));
-    assert!(!t.lines().any(|l| l.contains("↓") && l.contains("Health")), "all six fit at 120x40:\n{t}");
+    assert!(
+        !t.lines().any(|l| l.contains("↓") && l.contains("Health")),
+        "all six fit at 120x40:\n{t}"
+    );
 }
 
 /// Seen: Activity showed 6 rows, long lines cut, and nowhere to read them
@@ -320,18 +359,30 @@ fn a_list_that_holds_more_says_so_on_its_border() {
 #[test]
 fn zoom_gives_the_focused_pane_the_screen_and_its_lines_whole() {
     let (mut s, _b) = demo(Mode::Demo, None);
-    s.dispatch(rbtui::core::Action::NoteSubmitted(format!("a long operator note {}", "word ".repeat(60))));
+    s.dispatch(rbtui::core::Action::NoteSubmitted(format!(
+        "a long operator note {}",
+        "word ".repeat(60)
+    )));
     s.run_ready();
     s.press("5");
     let t = text(&draw(&s, 80, 24));
-    assert!(t.contains("Health") && t.matches("word").count() < 60, "cut when not zoomed:\n{t}");
+    assert!(
+        t.contains("Health") && t.matches("word").count() < 60,
+        "cut when not zoomed:\n{t}"
+    );
     s.press("z");
     assert!(s.state.view.zoomed);
     snap("40_zoomed_activity", &s);
     for (w, h) in SIZES {
         let t = text(&draw(&s, w, h));
-        assert!(!t.contains("1 Health") && t.contains("Activity"), "only Activity:\n{t}");
-        assert!(t.matches("word").count() >= 60, "the note's 60 words, whole, at {w}x{h}:\n{t}");
+        assert!(
+            !t.contains("1 Health") && t.contains("Activity"),
+            "only Activity:\n{t}"
+        );
+        assert!(
+            t.matches("word").count() >= 60,
+            "the note's 60 words, whole, at {w}x{h}:\n{t}"
+        );
     }
     s.press("z");
     assert!(text(&draw(&s, 80, 24)).contains("Health"), "back");
@@ -379,11 +430,19 @@ fn a_click_selects_what_is_under_it_and_the_wheel_scrolls_there() {
         let t = text(&draw(s, 120, 40));
         t.lines()
             .enumerate()
-            .find_map(|(y, l)| l.find(needle).map(|x| (l[..x].chars().count() as u16, y as u16)))
+            .find_map(|(y, l)| {
+                l.find(needle)
+                    .map(|x| (l[..x].chars().count() as u16, y as u16))
+            })
             .unwrap_or_else(|| panic!("{needle} on screen:\n{t}"))
     };
     let press = |s: &mut rbtui::app::script::Script, (x, y): (u16, u16), kind| {
-        let m = MouseEvent { kind, column: x, row: y, modifiers: KeyModifiers::NONE };
+        let m = MouseEvent {
+            kind,
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        };
         for a in rbtui::app::input::mouse(&s.state, area, m) {
             s.dispatch(a);
         }
@@ -422,9 +481,16 @@ fn slash_searches_the_plan_the_help_and_activity() {
     let t = text(&draw(&s, 80, 24));
     assert!(t.contains("/auto-sync 1 of"), "{t}");
     s.press("n");
-    assert!(text(&draw(&s, 80, 24)).contains("/auto-sync 2 of"), "n moves on");
+    assert!(
+        text(&draw(&s, 80, 24)).contains("/auto-sync 2 of"),
+        "n moves on"
+    );
     s.press("<Esc>");
-    assert_eq!(s.state.view.popup, Some(rbtui::core::state::Popup::Plan), "Esc cleared the search, the plan stays");
+    assert_eq!(
+        s.state.view.popup,
+        Some(rbtui::core::state::Popup::Plan),
+        "Esc cleared the search, the plan stays"
+    );
     s.press("<Esc><Esc>?/quit<Enter>");
     let t = text(&draw(&s, 80, 24));
     assert!(t.contains("/quit 1 of") && t.contains("Help"), "{t}");
@@ -454,7 +520,9 @@ fn a_refused_probe_leaves_the_verdict_in_view() {
         criterion: None,
         breached: true,
         observed_at: s.state.now,
-        error: Some("connection refused: tcp connect error: Connection refused (os error 111)".into()),
+        error: Some(
+            "connection refused: tcp connect error: Connection refused (os error 111)".into(),
+        ),
         pending_secs: None,
         clear_secs: None,
         history: vec![],
@@ -462,9 +530,18 @@ fn a_refused_probe_leaves_the_verdict_in_view() {
     s.dispatch(rbtui::core::Action::HealthUpdated(vec![h]));
     select(&mut s, "checkout");
     let t = text(&draw(&s, 80, 24));
-    assert!(t.contains("probe ✗ connection refused ") && !t.contains("os error 111"), "{t}");
-    assert!(t.contains("old)"), "the verdict whole, with its data's age:\n{t}");
+    assert!(
+        t.contains("probe ✗ connection refused ") && !t.contains("os error 111"),
+        "{t}"
+    );
+    assert!(
+        t.contains("old)"),
+        "the verdict whole, with its data's age:\n{t}"
+    );
     s.press("z");
     let t = text(&draw(&s, 80, 24));
-    assert!(t.contains("tcp connect error: Connection refused (os error"), "zoomed, the whole text:\n{t}");
+    assert!(
+        t.contains("tcp connect error: Connection refused (os error"),
+        "zoomed, the whole text:\n{t}"
+    );
 }

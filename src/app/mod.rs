@@ -151,9 +151,7 @@ impl Superseded {
     fn key(fx: &Effect) -> Option<(&'static str, String)> {
         match fx {
             Effect::LoadHistory(t) => Some(("history", t.clone())),
-            Effect::LoadMigrations { plan, .. } => {
-                Some(("migrations", plan.target.name.clone()))
-            }
+            Effect::LoadMigrations { plan, .. } => Some(("migrations", plan.target.name.clone())),
             _ => None,
         }
     }
@@ -376,7 +374,10 @@ pub async fn run(
     // SIGHUP — recorded, nothing lost, exit as after a quit.
     macro_rules! gone {
         ($e:expr, $when:expr) => {{
-            step!(Action::Shutdown(format!("the terminal went away{} ({})", $when, $e)));
+            step!(Action::Shutdown(format!(
+                "the terminal went away{} ({})",
+                $when, $e
+            )));
             tasks.abort_all();
             return Ok(state);
         }};
@@ -491,15 +492,26 @@ mod tests {
         let forever = || async { tokio::time::sleep(Duration::from_secs(3600)).await };
         let a1 = tasks.spawn(forever());
         let b = tasks.spawn(forever());
-        reads.replace(Superseded::key(&Effect::LoadHistory("a".into())).unwrap(), a1.clone());
-        reads.replace(Superseded::key(&Effect::LoadHistory("b".into())).unwrap(), b.clone());
+        reads.replace(
+            Superseded::key(&Effect::LoadHistory("a".into())).unwrap(),
+            a1.clone(),
+        );
+        reads.replace(
+            Superseded::key(&Effect::LoadHistory("b".into())).unwrap(),
+            b.clone(),
+        );
         tokio::task::yield_now().await;
-        assert!(!a1.is_finished() && !b.is_finished(), "b's read left a's alone");
+        assert!(
+            !a1.is_finished() && !b.is_finished(),
+            "b's read left a's alone"
+        );
         let a2 = tasks.spawn(forever());
-        reads.replace(Superseded::key(&Effect::LoadHistory("a".into())).unwrap(), a2.clone());
+        reads.replace(
+            Superseded::key(&Effect::LoadHistory("a".into())).unwrap(),
+            a2.clone(),
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert!(a1.is_finished(), "the newer read of a cancels the older");
         assert!(!a2.is_finished() && !b.is_finished());
     }
 }
-

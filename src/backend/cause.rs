@@ -24,7 +24,10 @@ pub fn cause(e: &(dyn std::error::Error + 'static)) -> String {
         // A parent that already says the root (or says nothing more) adds nothing.
         Some(parent) if parent.contains(&root) => parent,
         Some(parent) if root.contains(&parent) || parent.trim().is_empty() => root,
-        Some(parent) => format!("{}: {root}", parent.trim_end_matches(|c: char| c == ':' || c.is_whitespace())),
+        Some(parent) => format!(
+            "{}: {root}",
+            parent.trim_end_matches(|c: char| c == ':' || c.is_whitespace())
+        ),
         None => root,
     }
 }
@@ -53,12 +56,21 @@ mod tests {
             "ServiceError: client error (Connect)",
             Some(Box::new(E(
                 "client error (Connect)",
-                Some(Box::new(E("tcp connect error", Some(Box::new(E("Connection refused (os error 111)", None)))))),
+                Some(Box::new(E(
+                    "tcp connect error",
+                    Some(Box::new(E("Connection refused (os error 111)", None))),
+                ))),
             ))),
         );
-        assert_eq!(cause(&e), "tcp connect error: Connection refused (os error 111)");
+        assert_eq!(
+            cause(&e),
+            "tcp connect error: Connection refused (os error 111)"
+        );
         assert_eq!(cause(&E("no answer", None)), "no answer");
-        let e = E("invalid peer certificate: UnknownIssuer", Some(Box::new(E("UnknownIssuer", None))));
+        let e = E(
+            "invalid peer certificate: UnknownIssuer",
+            Some(Box::new(E("UnknownIssuer", None))),
+        );
         assert_eq!(cause(&e), "invalid peer certificate: UnknownIssuer");
     }
 }

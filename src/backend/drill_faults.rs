@@ -25,10 +25,20 @@ pub struct DrillSpec {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fault {
-    Forbidden { target: String },
-    RolloutFails { target: String },
-    ApiDown { target: String, secs: u64 },
-    AutoSyncReenabled { target: String, after_secs: u64 },
+    Forbidden {
+        target: String,
+    },
+    RolloutFails {
+        target: String,
+    },
+    ApiDown {
+        target: String,
+        secs: u64,
+    },
+    AutoSyncReenabled {
+        target: String,
+        after_secs: u64,
+    },
     /// The note's disk fills: after the note grows `after_bytes` more, or
     /// `after_rollback_secs` after the first rollback is sent (so the
     /// faults that come with a rollback are met first).
@@ -129,8 +139,8 @@ pub fn load(config_dir: Option<&std::path::Path>, name: &str) -> Result<DrillSpe
             }
         },
     };
-    let spec: DrillSpec =
-        toml::from_str(&text).map_err(|e| SetupError::File(crate::config::toml_error(&origin, &text, &e)))?;
+    let spec: DrillSpec = toml::from_str(&text)
+        .map_err(|e| SetupError::File(crate::config::toml_error(&origin, &text, &e)))?;
     for f in &spec.faults {
         if let Fault::NoteDiskFull {
             after_bytes,
@@ -215,9 +225,7 @@ impl DrillFaults {
             h.ready = 0;
             h.ready_on_template = Some(0);
             h.crashlooping = h.desired.max(1);
-            h.message = Some(
-                "the new pods crash-loop (drill fault: rollout_fails)".into(),
-            );
+            h.message = Some("the new pods crash-loop (drill fault: rollout_fails)".into());
         }
         h
     }
@@ -321,8 +329,9 @@ impl Layer for DrillFaults {
         self.broken.lock().unwrap().push((t.to_string(), imgs));
         Progress {
             phase: ProgressPhase::Failed,
-            message: "ProgressDeadlineExceeded: the new pods crash-loop (drill fault: rollout_fails)"
-                .into(),
+            message:
+                "ProgressDeadlineExceeded: the new pods crash-loop (drill fault: rollout_fails)"
+                    .into(),
             ready: 0,
             ..p
         }

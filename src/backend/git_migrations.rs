@@ -22,7 +22,11 @@ pub enum GitError {
     Exit(String),
     /// A commit a revision names is not in the local clone.
     #[error("commit {sha} is not in {repo}{hint}")]
-    MissingCommit { sha: String, repo: String, hint: &'static str },
+    MissingCommit {
+        sha: String,
+        repo: String,
+        hint: &'static str,
+    },
     /// The scratch index a revert check works in could not be made.
     #[error("scratch index: {0}")]
     Scratch(std::io::Error),
@@ -102,7 +106,9 @@ impl GitMigrations {
         if out.status.success() {
             Ok(out.stdout)
         } else {
-            Err(GitError::Exit(String::from_utf8_lossy(&out.stderr).trim().to_string()))
+            Err(GitError::Exit(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ))
         }
     }
 
@@ -142,9 +148,17 @@ impl GitMigrations {
     /// magic, `ls-tree` does not), their texts from one `cat-file --batch`.
     async fn at_target(&self, at: &str) -> Result<crate::core::migration::Created, GitError> {
         const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
-        let mut args: Vec<String> = ["diff", "--name-only", "-z", "--no-renames", EMPTY_TREE, at, "--"]
-            .map(String::from)
-            .to_vec();
+        let mut args: Vec<String> = [
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            EMPTY_TREE,
+            at,
+            "--",
+        ]
+        .map(String::from)
+        .to_vec();
         args.extend(self.globs.iter().map(|g| format!(":(glob){g}")));
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let listing = self.git(&argv).await?;
@@ -163,7 +177,10 @@ impl GitMigrations {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .map_err(GitError::Spawn)?;
-        let mut stdin = child.stdin.take().ok_or_else(|| GitError::Exit("git cat-file has no stdin".into()))?;
+        let mut stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| GitError::Exit("git cat-file has no stdin".into()))?;
         let write = async move {
             use tokio::io::AsyncWriteExt;
             let _ = stdin.write_all(input.as_bytes()).await;
@@ -171,11 +188,16 @@ impl GitMigrations {
         let (_, out) = tokio::join!(write, child.wait_with_output());
         let out = out.map_err(GitError::Spawn)?;
         if !out.status.success() {
-            return Err(GitError::Exit(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+            return Err(GitError::Exit(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
         }
         let texts = batch_blobs(&out.stdout);
         Ok(crate::core::migration::at_target(
-            paths.iter().map(String::as_str).zip(texts.iter().map(String::as_str)),
+            paths
+                .iter()
+                .map(String::as_str)
+                .zip(texts.iter().map(String::as_str)),
         ))
     }
 
@@ -239,10 +261,7 @@ impl GitMigrations {
                 if let (Some(mut i), Some(data)) = (c.stdin.take(), input) {
                     let _ = i.write_all(&data).await;
                 }
-                c.wait()
-                    .await
-                    .map(|s| s.success())
-                    .map_err(GitError::Spawn)
+                c.wait().await.map(|s| s.success()).map_err(GitError::Spawn)
             }
         };
         if !run(&["read-tree", "HEAD"], None).await? {
@@ -380,7 +399,12 @@ impl GitMigrations {
 
 /// A migration that is not UTF-8: classified as shown (lossy), with the
 /// place of the first bad byte on top, so the reviewer can find it.
-fn not_utf8(target: &str, path: String, change: FileChange, e: std::string::FromUtf8Error) -> MigrationFile {
+fn not_utf8(
+    target: &str,
+    path: String,
+    change: FileChange,
+    e: std::string::FromUtf8Error,
+) -> MigrationFile {
     let at = e.utf8_error().valid_up_to();
     let (line, col) = crate::files::position(e.as_bytes(), at);
     let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -393,7 +417,9 @@ fn not_utf8(target: &str, path: String, change: FileChange, e: std::string::From
             line,
             sql: String::new(),
             verdict: SqlVerdict::Review,
-            reason: format!("{path}:{line}:{col}: not valid UTF-8 (byte {at}); read it as shown (lossy)"),
+            reason: format!(
+                "{path}:{line}:{col}: not valid UTF-8 (byte {at}); read it as shown (lossy)"
+            ),
             parsed: false,
         },
     );
@@ -435,7 +461,11 @@ fn batch_blobs(mut out: &[u8]) -> Vec<String> {
         };
         let blob = &out[..size];
         let readable = size as u64 <= MIGRATION_CAP && !blob.contains(&0);
-        texts.push(if readable { String::from_utf8_lossy(blob).into_owned() } else { String::new() });
+        texts.push(if readable {
+            String::from_utf8_lossy(blob).into_owned()
+        } else {
+            String::new()
+        });
         out = out.get(size + 1..).unwrap_or_default();
     }
     texts

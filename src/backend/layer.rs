@@ -73,7 +73,10 @@ pub trait Layer: Send + Sync {
         None
     }
     /// Attaches the note itself (the ticket layer); `None` passes it on.
-    fn attach<'a>(&'a self, _note: &'a str) -> Option<BoxFut<'a, Result<crate::core::action::Attached, BackendError>>> {
+    fn attach<'a>(
+        &'a self,
+        _note: &'a str,
+    ) -> Option<BoxFut<'a, Result<crate::core::action::Attached, BackendError>>> {
         None
     }
     /// The platform's answer on rights on its way out (a refused right).
@@ -187,16 +190,25 @@ impl<L: Layer> Backend for L {
     ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         self.inner().preview(plan)
     }
-    fn about<'a>(&'a self, target: &'a str) -> BoxFut<'a, Option<Result<super::About, BackendError>>> {
+    fn about<'a>(
+        &'a self,
+        target: &'a str,
+    ) -> BoxFut<'a, Option<Result<super::About, BackendError>>> {
         self.inner().about(target)
     }
-    fn post_status<'a>(&'a self, text: &'a str) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+    fn post_status<'a>(
+        &'a self,
+        text: &'a str,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         match Layer::post(self, text) {
             Some(f) => Box::pin(async move { Some(f.await) }),
             None => self.inner().post_status(text),
         }
     }
-    fn attach_note<'a>(&'a self, note: &'a str) -> BoxFut<'a, Option<Result<crate::core::action::Attached, BackendError>>> {
+    fn attach_note<'a>(
+        &'a self,
+        note: &'a str,
+    ) -> BoxFut<'a, Option<Result<crate::core::action::Attached, BackendError>>> {
         match Layer::attach(self, note) {
             Some(f) => Box::pin(async move { Some(f.await) }),
             None => self.inner().attach_note(note),

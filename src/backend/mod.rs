@@ -110,12 +110,18 @@ pub trait Backend: Send + Sync {
     /// Posts a status message where the incident's comms go (the
     /// `[comms]` webhook), answering with what the receiver said. `None`
     /// where nothing is configured to post to.
-    fn post_status<'a>(&'a self, _text: &'a str) -> BoxFut<'a, Option<Result<String, BackendError>>> {
+    fn post_status<'a>(
+        &'a self,
+        _text: &'a str,
+    ) -> BoxFut<'a, Option<Result<String, BackendError>>> {
         Box::pin(async { None })
     }
     /// Attaches the note file to the incident's ticket (the `[ticket]`
     /// layer). `None` where no ticket is configured.
-    fn attach_note<'a>(&'a self, _note: &'a str) -> BoxFut<'a, Option<Result<crate::core::action::Attached, BackendError>>> {
+    fn attach_note<'a>(
+        &'a self,
+        _note: &'a str,
+    ) -> BoxFut<'a, Option<Result<crate::core::action::Attached, BackendError>>> {
         Box::pin(async { None })
     }
     /// What answers for this target and as whom rbtui asks (`rbtui

@@ -6,8 +6,8 @@
 //! the credentials `docker login` saved in `~/.docker/config.json`.
 
 use super::BoxFut;
-use crate::core::error::BackendError;
 use super::layer::Layer;
+use crate::core::error::BackendError;
 use crate::core::model::{History, ImageRef, RegistryFact};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
@@ -159,12 +159,13 @@ impl Registry {
         &self,
         image: &str,
     ) -> Result<(Reference, String, Arc<Client>, RegistryAuth), RegistryError> {
-        let r: Reference = image
-            .parse()
-            .map_err(|e: oci_client::ParseError| RegistryError::BadReference {
-                image: image.to_string(),
-                why: e.to_string(),
-            })?;
+        let r: Reference =
+            image
+                .parse()
+                .map_err(|e: oci_client::ParseError| RegistryError::BadReference {
+                    image: image.to_string(),
+                    why: e.to_string(),
+                })?;
         let host = r.resolve_registry().to_string();
         Ok((r, host.clone(), self.client(&host), self.auth(&host)))
     }
@@ -252,7 +253,8 @@ impl Registry {
         let ct = http::HeaderValue::from_str(&media)
             .map_err(|e| BackendError::Failed(format!("manifest media type {media}: {e}")))?;
         let pushed = Self::ask(&host, async {
-            c.auth(&r, &auth, oci_client::RegistryOperation::Push).await?;
+            c.auth(&r, &auth, oci_client::RegistryOperation::Push)
+                .await?;
             c.push_manifest_raw(&r, bytes, ct).await
         })
         .await;
@@ -416,7 +418,12 @@ impl RegistryFacts {
             });
         }
         h.facts.not_run.extend(offered.iter().map(|r| r.id.clone()));
-        let note = h.facts.history_note.take().map(|n| format!("{n}; ")).unwrap_or_default();
+        let note = h
+            .facts
+            .history_note
+            .take()
+            .map(|n| format!("{n}; "))
+            .unwrap_or_default();
         h.facts.history_note = Some(format!(
             "{note}{} newest release tag(s) from the registry (reg-N: never seen running here)",
             offered.len()
@@ -493,10 +500,19 @@ impl Layer for RegistryFacts {
                     (true, Ok(t)) => self.candidates(&mut h, &repo, t).await,
                     // Said where History is read, not only in --json.
                     (_, Err(e)) => {
-                        let note = h.facts.history_note.take().map(|n| format!("{n}; ")).unwrap_or_default();
+                        let note = h
+                            .facts
+                            .history_note
+                            .take()
+                            .map(|n| format!("{n}; "))
+                            .unwrap_or_default();
                         h.facts.history_note = Some(format!(
                             "{note}REGISTRY NOT READ: {e}{}",
-                            if short { " — its release tags are not offered" } else { "" }
+                            if short {
+                                " — its release tags are not offered"
+                            } else {
+                                ""
+                            }
                         ));
                     }
                     _ => {}

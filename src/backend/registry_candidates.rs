@@ -91,10 +91,18 @@ mod tests {
 
     #[test]
     fn release_tags_come_highest_version_first_without_known_or_mutable_ones() {
-        let tags: Vec<String> = ["v1.9.2", "v1.10.0", "latest", "v1.2.0", "v1.10.1-rc1", "main", "v0.9"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let tags: Vec<String> = [
+            "v1.9.2",
+            "v1.10.0",
+            "latest",
+            "v1.2.0",
+            "v1.10.1-rc1",
+            "main",
+            "v0.9",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let known = vec!["v1.10.0".to_string()];
         let mutable = vec!["latest".to_string(), "main".to_string()];
         assert_eq!(
@@ -105,7 +113,9 @@ mod tests {
 
     #[test]
     fn candidates_are_the_newest_built_pinned_and_say_where_they_come_from() {
-        let at = |d: u32| chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, d, 0, 0, 0).single();
+        let at = |d: u32| {
+            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, d, 0, 0, 0).single()
+        };
         let r = revisions(
             "localhost:5000/web",
             vec![
@@ -114,7 +124,10 @@ mod tests {
                 ("v1.1.0".into(), "sha256:cccc".into(), None),
             ],
         );
-        let tags: Vec<&str> = r.iter().map(|r| r.images[0].tag.as_deref().unwrap()).collect();
+        let tags: Vec<&str> = r
+            .iter()
+            .map(|r| r.images[0].tag.as_deref().unwrap())
+            .collect();
         assert_eq!(tags, ["v1.3.0", "v1.2.0", "v1.1.0"]);
         assert_eq!(r[0].id.as_str(), "reg-1");
         assert_eq!(r[0].images[0].digest.as_deref(), Some("sha256:bbbb"));

@@ -177,7 +177,11 @@ impl Backend for Router {
     ) -> BoxFut<'a, Option<Result<Option<(String, String)>, BackendError>>> {
         Box::pin(async move {
             match self.git.get(target) {
-                Some(g) => Some(g.find_revert(bad).await.map_err(|e| BackendError::Failed(e.to_string()))),
+                Some(g) => Some(
+                    g.find_revert(bad)
+                        .await
+                        .map_err(|e| BackendError::Failed(e.to_string())),
+                ),
                 None => self.of(target).ok()?.find_revert(target, bad).await,
             }
         })
@@ -187,7 +191,10 @@ impl Backend for Router {
             b.subscribe(tx.clone());
         }
     }
-    fn about<'a>(&'a self, target: &'a str) -> BoxFut<'a, Option<Result<super::About, BackendError>>> {
+    fn about<'a>(
+        &'a self,
+        target: &'a str,
+    ) -> BoxFut<'a, Option<Result<super::About, BackendError>>> {
         Box::pin(async move {
             match self.of(target) {
                 Ok(b) => b.about(target).await,

@@ -18,12 +18,23 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn new(inner: Arc<dyn Backend>, url: String) -> Result<Webhook, crate::setup_error::SetupError> {
+    pub fn new(
+        inner: Arc<dyn Backend>,
+        url: String,
+    ) -> Result<Webhook, crate::setup_error::SetupError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| crate::setup_error::SetupError::Client(format!("cannot build the webhook's HTTP client: {e}")))?;
-        Ok(Webhook { inner, url: url.into(), http })
+            .map_err(|e| {
+                crate::setup_error::SetupError::Client(format!(
+                    "cannot build the webhook's HTTP client: {e}"
+                ))
+            })?;
+        Ok(Webhook {
+            inner,
+            url: url.into(),
+            http,
+        })
     }
 
     /// One POST; a 429 is waited out once when it says how long (at most
@@ -39,7 +50,12 @@ impl Webhook {
                 .json(&body)
                 .send()
                 .await
-                .map_err(|e| BackendError::Unreachable(format!("the webhook did not answer: {}", super::cause::cause(&e.without_url()))))?;
+                .map_err(|e| {
+                    BackendError::Unreachable(format!(
+                        "the webhook did not answer: {}",
+                        super::cause::cause(&e.without_url())
+                    ))
+                })?;
             let status = resp.status();
             let wait = resp
                 .headers()
@@ -49,14 +65,19 @@ impl Webhook {
             let said = resp.text().await.unwrap_or_default();
             let said: String = said.trim().chars().take(200).collect();
             match (status.as_u16(), wait) {
-                (200..=299, _) => return Ok(format!("{} {said}", status.as_u16()).trim().to_string()),
+                (200..=299, _) => {
+                    return Ok(format!("{} {said}", status.as_u16()).trim().to_string());
+                }
                 (429, Some(secs)) if !waited && secs <= 10 => {
                     waited = true;
                     tokio::time::sleep(Duration::from_secs(secs)).await;
                 }
                 (c, _) => {
-                    let m = format!("the webhook answered {c} {said}").trim().to_string();
-                    return Err(BackendError::from_status(c, m.clone()).unwrap_or(BackendError::Unavailable(m)));
+                    let m = format!("the webhook answered {c} {said}")
+                        .trim()
+                        .to_string();
+                    return Err(BackendError::from_status(c, m.clone())
+                        .unwrap_or(BackendError::Unavailable(m)));
                 }
             }
         }

@@ -37,9 +37,20 @@ async fn attach(note: &Path, to: Option<&str>, config: Option<&Path>) -> Result<
     let client = Client::new(r).map_err(|e| e.to_string())?;
     let done = client.attach_file(note).await.map_err(|e| e.to_string())?;
     let (text, details, marker) = crate::core::posting::attached_entry(&label, &done);
-    let entry = NoteEntry { at: chrono::Utc::now(), kind: EntryKind::Ticket, target: None, text, details, marker: Some(marker) };
+    let entry = NoteEntry {
+        at: chrono::Utc::now(),
+        kind: EntryKind::Ticket,
+        target: None,
+        text,
+        details,
+        marker: Some(marker),
+    };
     let unrecorded = |e: std::io::Error| {
-        format!("the comment IS on the ticket ({}), but the note {} cannot record it: {e}", done.url, note.display())
+        format!(
+            "the comment IS on the ticket ({}), but the note {} cannot record it: {e}",
+            done.url,
+            note.display()
+        )
     };
     let mut w = crate::note::NoteWriter::open(note, "", "").map_err(unrecorded)?;
     w.append(&entry).map_err(unrecorded)?;

@@ -31,8 +31,22 @@ pub struct Line {
 
 fn line(target: &str, check: &'static str, r: Result<String, (String, String)>) -> Line {
     match r {
-        Ok(detail) => Line { target: target.into(), check, ok: true, skipped: false, detail, fix: None },
-        Err((detail, fix)) => Line { target: target.into(), check, ok: false, skipped: false, detail, fix: Some(fix) },
+        Ok(detail) => Line {
+            target: target.into(),
+            check,
+            ok: true,
+            skipped: false,
+            detail,
+            fix: None,
+        },
+        Err((detail, fix)) => Line {
+            target: target.into(),
+            check,
+            ok: false,
+            skipped: false,
+            detail,
+            fix: Some(fix),
+        },
     }
 }
 
@@ -40,9 +54,15 @@ fn line(target: &str, check: &'static str, r: Result<String, (String, String)>) 
 fn fix_for(e: &BackendError) -> String {
     match e {
         BackendError::NotSetUp { fix, .. } => fix.clone(),
-        BackendError::Unauthorized(_) => "the platform refuses the credentials: log in again or renew the token".into(),
-        BackendError::Forbidden(_) => "grant the identity the right named (read access to the target)".into(),
-        BackendError::NotFound(_) | BackendError::Gone(_) => "check the target's name, namespace or app in the config".into(),
+        BackendError::Unauthorized(_) => {
+            "the platform refuses the credentials: log in again or renew the token".into()
+        }
+        BackendError::Forbidden(_) => {
+            "grant the identity the right named (read access to the target)".into()
+        }
+        BackendError::NotFound(_) | BackendError::Gone(_) => {
+            "check the target's name, namespace or app in the config".into()
+        }
         e if e.is_outage() => "check the address, the network path and that the server runs".into(),
         _ => "read the platform's words above; rbtui could not do more".into(),
     }
@@ -55,8 +75,20 @@ fn said(e: &BackendError) -> (String, String) {
 /// Every check of one target, in the order an operator would fix them.
 async fn target(s: &Session, t: &TargetInfo, now: chrono::DateTime<chrono::Utc>) -> Vec<Line> {
     let name = t.name.as_str();
-    let at = s.origins.get(name).cloned().unwrap_or_else(|| "the embedded demo".into());
-    let mut out = vec![line(name, "config", Ok(format!("{at}: {} {}", t.kind.label(), t.object.as_deref().unwrap_or(name))))];
+    let at = s
+        .origins
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| "the embedded demo".into());
+    let mut out = vec![line(
+        name,
+        "config",
+        Ok(format!(
+            "{at}: {} {}",
+            t.kind.label(),
+            t.object.as_deref().unwrap_or(name)
+        )),
+    )];
     let health = s.backend.health(name).await;
     if let Err(e @ BackendError::NotSetUp { .. }) = &health {
         out.push(line(name, "platform", Err(said(e))));
@@ -64,7 +96,11 @@ async fn target(s: &Session, t: &TargetInfo, now: chrono::DateTime<chrono::Utc>)
     }
     match s.backend.about(name).await {
         Some(Ok(a)) => {
-            out.push(line(name, "platform", Ok(format!("{} answers at {}", a.version, t.location))));
+            out.push(line(
+                name,
+                "platform",
+                Ok(format!("{} answers at {}", a.version, t.location)),
+            ));
             out.push(line(name, "creds", Ok(a.credentials)));
             // The platform answers, the target's own read may not.
             if let Err(e) = &health {
@@ -72,14 +108,27 @@ async fn target(s: &Session, t: &TargetInfo, now: chrono::DateTime<chrono::Utc>)
             }
         }
         Some(Err(e)) => out.push(line(name, "platform", Err(said(&e)))),
-        None => out.push(line(name, "platform", health.as_ref().map(|_| format!("answers at {}", t.location)).map_err(said))),
+        None => out.push(line(
+            name,
+            "platform",
+            health
+                .as_ref()
+                .map(|_| format!("answers at {}", t.location))
+                .map_err(said),
+        )),
     }
     if let Ok(h) = &health {
         for sig in &h.signals {
             let r = match (&sig.error, sig.value) {
-                (Some(e), _) => Err((format!("{}: {e}", sig.name), "fix the query or the probe's address in the config".into())),
+                (Some(e), _) => Err((
+                    format!("{}: {e}", sig.name),
+                    "fix the query or the probe's address in the config".into(),
+                )),
                 (None, Some(v)) if v.is_finite() => Ok(format!("{}: {}", sig.name, sig.display)),
-                (None, _) => Err((format!("{}: no finite value ({})", sig.name, sig.display), "the query must answer one finite number for this target".into())),
+                (None, _) => Err((
+                    format!("{}: no finite value ({})", sig.name, sig.display),
+                    "the query must answer one finite number for this target".into(),
+                )),
             };
             out.push(line(name, "metric", r));
         }
@@ -88,13 +137,25 @@ async fn target(s: &Session, t: &TargetInfo, now: chrono::DateTime<chrono::Utc>)
     out.push(line(
         name,
         "history",
-        history.as_ref().map(|h| format!("{} revisions; current {}", h.revisions.len(), h.current().map_or("unknown", |r| r.id.as_str()))).map_err(said),
+        history
+            .as_ref()
+            .map(|h| {
+                format!(
+                    "{} revisions; current {}",
+                    h.revisions.len(),
+                    h.current().map_or("unknown", |r| r.id.as_str())
+                )
+            })
+            .map_err(said),
     ));
     let Ok(h) = history else { return out };
     for fact in &h.facts.registry {
         let r = match &fact.now {
             Ok(_) => Ok(format!("{} answers for {}", fact.image, fact.revision)),
-            Err(e) => Err((format!("{}: {e}", fact.image), "check the registry's address and the credentials in ~/.docker/config.json".into())),
+            Err(e) => Err((
+                format!("{}: {e}", fact.image),
+                "check the registry's address and the credentials in ~/.docker/config.json".into(),
+            )),
         };
         out.push(line(name, "registry", r));
     }
@@ -107,15 +168,39 @@ async fn target(s: &Session, t: &TargetInfo, now: chrono::DateTime<chrono::Utc>)
         out.push(l);
         return out;
     };
-    let ask = Ask::One { target: name.into(), to: prev, exact: false, retag: false };
-    let planned = crate::app::headless::plan(s.backend.as_ref(), s.settings.clone(), s.runbooks.clone(), now, ask).await;
+    let ask = Ask::One {
+        target: name.into(),
+        to: prev,
+        exact: false,
+        retag: false,
+    };
+    let planned = crate::app::headless::plan(
+        s.backend.as_ref(),
+        s.settings.clone(),
+        s.runbooks.clone(),
+        now,
+        ask,
+    )
+    .await;
     let rights = match planned {
-        Ok(Planned::One(p)) => p.checks.into_iter().find(|c| c.id == CheckId::Permissions).map(|c| match c.status {
-            CheckStatus::Pass | CheckStatus::Skipped => Ok((c.status == CheckStatus::Skipped, c.detail)),
-            _ => Err((c.detail, "grant the rights named, or roll back as an identity that has them".into())),
-        }),
+        Ok(Planned::One(p)) => p
+            .checks
+            .into_iter()
+            .find(|c| c.id == CheckId::Permissions)
+            .map(|c| match c.status {
+                CheckStatus::Pass | CheckStatus::Skipped => {
+                    Ok((c.status == CheckStatus::Skipped, c.detail))
+                }
+                _ => Err((
+                    c.detail,
+                    "grant the rights named, or roll back as an identity that has them".into(),
+                )),
+            }),
         Ok(Planned::Group(_)) => None,
-        Err(e) => Some(Err((format!("no plan to ask with: {e}"), "see `rbtui plan TARGET --to previous`".into()))),
+        Err(e) => Some(Err((
+            format!("no plan to ask with: {e}"),
+            "see `rbtui plan TARGET --to previous`".into(),
+        ))),
     };
     if let Some(r) = rights {
         let skipped = r.as_ref().is_ok_and(|(skip, _)| *skip);
@@ -131,28 +216,54 @@ async fn target(s: &Session, t: &TargetInfo, now: chrono::DateTime<chrono::Utc>)
 /// is created: a directory not there yet is asked of the one that would
 /// hold it.
 fn note_dir(s: &Session) -> Line {
-    let dir = s.note_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let there = dir.ancestors().find(|d| d.as_os_str().is_empty() || d.is_dir()).unwrap_or(dir);
-    let there = if there.as_os_str().is_empty() { std::path::Path::new(".") } else { there };
+    let dir = s
+        .note_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let there = dir
+        .ancestors()
+        .find(|d| d.as_os_str().is_empty() || d.is_dir())
+        .unwrap_or(dir);
+    let there = if there.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        there
+    };
     let probe = there.join(format!(".rbtui-check-{}", std::process::id()));
     let r = std::fs::write(&probe, b"rbtui check\n").and_then(|_| std::fs::remove_file(&probe));
     let said = if there == dir {
         format!("{} takes files", dir.display())
     } else {
-        format!("{} is made at the first start, in {} (takes files)", dir.display(), there.display())
+        format!(
+            "{} is made at the first start, in {} (takes files)",
+            dir.display(),
+            there.display()
+        )
     };
     line(
         "(note)",
         "note dir",
-        r.map(|_| said)
-            .map_err(|e| (format!("{}: {e}", there.display()), "make it writable, or set note_dir in [settings]".into())),
+        r.map(|_| said).map_err(|e| {
+            (
+                format!("{}: {e}", there.display()),
+                "make it writable, or set note_dir in [settings]".into(),
+            )
+        }),
     )
 }
 
-pub(super) async fn run(s: &Session, targets: &[TargetInfo], as_json: bool, out: &mut String) -> Result<ExitCode, String> {
+pub(super) async fn run(
+    s: &Session,
+    targets: &[TargetInfo],
+    as_json: bool,
+    out: &mut String,
+) -> Result<ExitCode, String> {
     let now = chrono::Utc::now();
     // Signals are read by pollers: wait for their first answers, bounded.
-    s.backend.first_readings(std::time::Duration::from_secs(10)).await;
+    s.backend
+        .first_readings(std::time::Duration::from_secs(10))
+        .await;
     let mut lines = Vec::new();
     for t in targets {
         lines.extend(target(s, t, now).await);
@@ -169,7 +280,14 @@ pub(super) async fn run(s: &Session, targets: &[TargetInfo], as_json: bool, out:
                 (true, false) => "ok",
                 _ => "FAIL",
             };
-            outln!(out, "{:<w$}  {:<9} {:<4} {}", l.target, l.check, ok, one_line(&l.detail));
+            outln!(
+                out,
+                "{:<w$}  {:<9} {:<4} {}",
+                l.target,
+                l.check,
+                ok,
+                one_line(&l.detail)
+            );
             if let Some(f) = &l.fix {
                 outln!(out, "{:<w$}  {:<9} {:<4} fix: {f}", "", "", "");
             }
@@ -177,7 +295,11 @@ pub(super) async fn run(s: &Session, targets: &[TargetInfo], as_json: bool, out:
         let failed = lines.iter().filter(|l| !l.ok).count();
         outln!(out, "{} check(s), {failed} failed", lines.len());
     }
-    Ok(if lines.iter().all(|l| l.ok) { ExitCode::SUCCESS } else { ExitCode::from(3) })
+    Ok(if lines.iter().all(|l| l.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
 }
 
 fn one_line(s: &str) -> String {

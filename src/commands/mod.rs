@@ -392,7 +392,10 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
         } => match (target, group) {
             (_, Some(g)) => plan::group(s, &g, &to, as_json, now, out).await,
             (Some(t), None) => {
-                let form = plan::Form { exact_template, retag };
+                let form = plan::Form {
+                    exact_template,
+                    retag,
+                };
                 plan::one(s, &targets, &t, &to, form, as_json, now, out).await
             }
             (None, None) => Err("name a target, or a group with --group".into()),
@@ -407,7 +410,11 @@ pub fn postmortem(note: &std::path::Path, out: Option<&std::path::Path>) -> Exit
         return match crate::note::export::read_file(note) {
             Ok(x) => {
                 let now = chrono::Utc::now();
-                emit(&crate::note::postmortem::draft(&x, &note.display().to_string(), now));
+                emit(&crate::note::postmortem::draft(
+                    &x,
+                    &note.display().to_string(),
+                    now,
+                ));
                 ExitCode::SUCCESS
             }
             Err(e) => {

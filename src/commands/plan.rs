@@ -19,7 +19,11 @@ pub(super) struct Form {
 }
 
 /// The plan as the console builds it: the same pipeline, the same checks.
-async fn build(s: &Session, ask: Ask, now: chrono::DateTime<chrono::Utc>) -> Result<Planned, String> {
+async fn build(
+    s: &Session,
+    ask: Ask,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Planned, String> {
     crate::app::headless::plan(
         s.backend.as_ref(),
         s.settings.clone(),
@@ -141,7 +145,10 @@ pub(super) async fn group(
             } else if let Some((_, why)) = g.skipped.iter().find(|(t, _)| t == m) {
                 outln!(out, "LEFT OUT: {why}");
             } else if let Some((_, why)) = g.unplanned.iter().find(|(t, _)| t == m) {
-                outln!(out, "NO PLAN: {why} — the group cannot be confirmed with it");
+                outln!(
+                    out,
+                    "NO PLAN: {why} — the group cannot be confirmed with it"
+                );
             }
         }
         if prod {
@@ -169,90 +176,93 @@ pub(super) async fn group(
 fn print(s: &Session, p: &RollbackPlan, out: &mut String) {
     let w = crate::core::verify::window(&s.settings, &p.target.name);
     let blocked = blocked(p);
-    let dry_run = p.checks.iter().find(|c| c.id == crate::core::plan::CheckId::DryRun);
-        if dry_run.is_some_and(|c| c.status == CheckStatus::Pass) {
-            outln!(
-                out,
-                "PLAN (nothing is deployed by this command; the server-side dry run below is recorded by the platform)"
-            );
-        } else {
-            outln!(out, "PLAN (nothing is changed by this command)");
-        }
-        for l in p.confirm_lines() {
+    let dry_run = p
+        .checks
+        .iter()
+        .find(|c| c.id == crate::core::plan::CheckId::DryRun);
+    if dry_run.is_some_and(|c| c.status == CheckStatus::Pass) {
+        outln!(
+            out,
+            "PLAN (nothing is deployed by this command; the server-side dry run below is recorded by the platform)"
+        );
+    } else {
+        outln!(out, "PLAN (nothing is changed by this command)");
+    }
+    for l in p.confirm_lines() {
+        outln!(out, "  {l}");
+    }
+    if p.is_rollback() {
+        outln!(
+            out,
+            "  Verify takes up to {} after convergence ({})",
+            crate::core::verify::span(w.secs),
+            w.why
+        );
+    }
+    outln!(out, "Pre-flight checks:");
+    for c in &p.checks {
+        outln!(out, "  [{:<5}] {:<12} {}", c.status.label(), c.id, c.detail);
+    }
+    if let Some(d) = &p.diff {
+        outln!(out, "What changes:");
+        for l in d.lines() {
             outln!(out, "  {l}");
         }
-        if p.is_rollback() {
+    }
+    if let Some(d) = &p.migration {
+        outln!(
+            out,
+            "Migrations {}..{}: {}",
+            d.to_rev,
+            d.from_rev,
+            d.verdict.label()
+        );
+        for f in &d.files {
             outln!(
                 out,
-                "  Verify takes up to {} after convergence ({})",
-                crate::core::verify::span(w.secs),
-                w.why
+                "  {}{} ({})",
+                f.path,
+                if f.change.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", f.change)
+                },
+                if f.is_down {
+                    "down migration, listed only".into()
+                } else {
+                    f.verdict()
+                        .map(|v| v.label().to_string())
+                        .unwrap_or_default()
+                }
             );
-        }
-        outln!(out, "Pre-flight checks:");
-        for c in &p.checks {
-            outln!(out, "  [{:<5}] {:<12} {}", c.status.label(), c.id, c.detail);
-        }
-        if let Some(d) = &p.diff {
-            outln!(out, "What changes:");
-            for l in d.lines() {
-                outln!(out, "  {l}");
-            }
-        }
-        if let Some(d) = &p.migration {
-            outln!(
-                out,
-                "Migrations {}..{}: {}",
-                d.to_rev,
-                d.from_rev,
-                d.verdict.label()
-            );
-            for f in &d.files {
+            for st in &f.statements {
                 outln!(
                     out,
-                    "  {}{} ({})",
-                    f.path,
-                    if f.change.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" [{}]", f.change)
-                    },
-                    if f.is_down {
-                        "down migration, listed only".into()
-                    } else {
-                        f.verdict()
-                            .map(|v| v.label().to_string())
-                            .unwrap_or_default()
-                    }
+                    "    {} line {:<3} {}  — {}",
+                    st.verdict.mark(),
+                    st.line,
+                    ellipsize(&st.sql.replace('\n', " "), 60),
+                    st.reason
                 );
-                for st in &f.statements {
-                    outln!(
-                        out,
-                        "    {} line {:<3} {}  — {}",
-                        st.verdict.mark(),
-                        st.line,
-                        ellipsize(&st.sql.replace('\n', " "), 60),
-                        st.reason
-                    );
-                }
             }
         }
-        if p.needs_typed_name() {
-            outln!(
-                out,
-                "Confirmation: prod target — the console asks for the target name to be typed."
-            );
-        }
-        if blocked {
-            outln!(
-                out,
-                "BLOCKED: {}",
-                p.checks
-                    .iter()
-                    .filter(|c| c.status == CheckStatus::Block)
-                    .map(|c| c.detail.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            );
-        }
+    }
+    if p.needs_typed_name() {
+        outln!(
+            out,
+            "Confirmation: prod target — the console asks for the target name to be typed."
+        );
+    }
+    if blocked {
+        outln!(
+            out,
+            "BLOCKED: {}",
+            p.checks
+                .iter()
+                .filter(|c| c.status == CheckStatus::Block)
+                .map(|c| c.detail.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
 }

@@ -276,7 +276,11 @@ fn check_environments(origin: &str, text: &str, c: &Config) -> Result<(), String
         _ => false,
     });
     for name in c.environments.keys() {
-        if from_labels || c.targets.iter().any(|t| in_environment(&t.environment, name)) {
+        if from_labels
+            || c.targets
+                .iter()
+                .any(|t| in_environment(&t.environment, name))
+        {
             continue;
         }
         let (l, col) = text
@@ -588,16 +592,39 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.groups[0].order, crate::core::group::Order::Parallel);
-        let c = Config::parse("c.toml", &format!("{targets}[[group]]\nname = \"s\"\ntargets = [\"a\", \"b\"]\n")).unwrap();
-        assert_eq!(c.groups[0].order, crate::core::group::Order::Sequential, "the default");
-        let e = Config::parse("c.toml", &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\", \"c\"]\n")).unwrap_err();
+        let c = Config::parse(
+            "c.toml",
+            &format!("{targets}[[group]]\nname = \"s\"\ntargets = [\"a\", \"b\"]\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.groups[0].order,
+            crate::core::group::Order::Sequential,
+            "the default"
+        );
+        let e = Config::parse(
+            "c.toml",
+            &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\", \"c\"]\n"),
+        )
+        .unwrap_err();
         assert_eq!(e, "c.toml:7:1: group `shop`: no target named `c`");
-        let e = Config::parse("c.toml", &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\"]\n")).unwrap_err();
+        let e = Config::parse(
+            "c.toml",
+            &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\"]\n"),
+        )
+        .unwrap_err();
         assert!(e.ends_with("a group needs at least two targets"), "{e}");
-        let e = Config::parse("c.toml", &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\", \"a\"]\n")).unwrap_err();
+        let e = Config::parse(
+            "c.toml",
+            &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\", \"a\"]\n"),
+        )
+        .unwrap_err();
         assert!(e.ends_with("`a` is listed twice"), "{e}");
         let e = Config::parse("c.toml", &format!("{targets}[[group]]\nname = \"shop\"\ntargets = [\"a\", \"b\"]\norder = \"random\"\n")).unwrap_err();
-        assert!(e.contains("unknown variant `random`") && e.contains("sequential"), "{e}");
+        assert!(
+            e.contains("unknown variant `random`") && e.contains("sequential"),
+            "{e}"
+        );
     }
 
     /// `[environment.prod] read_only = true` parses; an environment no
@@ -605,16 +632,35 @@ mod tests {
     #[test]
     fn read_only_environments_must_name_a_targets_environment() {
         let targets = "[[target]]\nname = \"a\"\nkind = \"demo\"\nenvironment = \"prod\"\n";
-        let c = Config::parse("c.toml", &format!("{targets}[environment.prod]\nread_only = true\n")).unwrap();
+        let c = Config::parse(
+            "c.toml",
+            &format!("{targets}[environment.prod]\nread_only = true\n"),
+        )
+        .unwrap();
         assert!(c.environments["prod"].read_only);
         assert_eq!(c.read_only_environments(), ["prod"]);
         // `prod = true` shows `eu` as `eu (prod)`: still the table's.
         let eu = "[[target]]\nname = \"a\"\nkind = \"demo\"\nenvironment = \"eu\"\nprod = true\n";
-        let c = Config::parse("c.toml", &format!("{eu}[environment.eu]\nread_only = true\n")).unwrap();
+        let c = Config::parse(
+            "c.toml",
+            &format!("{eu}[environment.eu]\nread_only = true\n"),
+        )
+        .unwrap();
         assert_eq!(c.read_only_environments(), ["eu", "eu (prod)"]);
-        let e = Config::parse("c.toml", &format!("{targets}[environment.prdo]\nread_only = true\n")).unwrap_err();
-        assert_eq!(e, "c.toml:5:1: environment `prdo` is no target's environment (targets are in: prod)");
-        let e = Config::parse("c.toml", &format!("{targets}[environment.prod]\nreadonly = true\n")).unwrap_err();
+        let e = Config::parse(
+            "c.toml",
+            &format!("{targets}[environment.prdo]\nread_only = true\n"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "c.toml:5:1: environment `prdo` is no target's environment (targets are in: prod)"
+        );
+        let e = Config::parse(
+            "c.toml",
+            &format!("{targets}[environment.prod]\nreadonly = true\n"),
+        )
+        .unwrap_err();
         assert!(e.contains("unknown field `readonly`"), "{e}");
     }
 }

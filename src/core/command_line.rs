@@ -12,11 +12,17 @@ use super::state::{Pane, Popup, State};
 pub const COMMANDS: [(&str, &str); 9] = [
     ("target", "NAME: select a target"),
     ("group", "NAME: plan a configured group together"),
-    ("rollback", "REV|lkg|previous: plan the selected target's rollback"),
+    (
+        "rollback",
+        "REV|lkg|previous: plan the selected target's rollback",
+    ),
     ("note", "open the notes editor"),
     ("status", "draft a status message"),
     ("postmortem", "write a postmortem draft beside the note"),
-    ("attach", "attach the note to the incident's ticket ([ticket] issue)"),
+    (
+        "attach",
+        "attach the note to the incident's ticket ([ticket] issue)",
+    ),
     ("help", "the keys"),
     ("q", "quit"),
 ];
@@ -122,7 +128,9 @@ fn run(s: &mut State, text: &str, fx: &mut Vec<Effect>) {
         }
         "rollback" | "r" => match s.view.selected.clone() {
             None => Err("select a target first (:target NAME)".into()),
-            Some(_) if arg.is_empty() => Err("rollback to what? :rollback REV, lkg or previous".into()),
+            Some(_) if arg.is_empty() => {
+                Err("rollback to what? :rollback REV, lkg or previous".into())
+            }
             Some(t) => {
                 s.view.focus = Pane::History;
                 super::reads::request_plan(s, &t, arg, fx);
@@ -156,7 +164,11 @@ fn run(s: &mut State, text: &str, fx: &mut Vec<Effect>) {
         }
         other => Err(format!(
             "unknown command `{other}`: {}",
-            COMMANDS.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
+            COMMANDS
+                .iter()
+                .map(|(c, _)| *c)
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     };
     if let Err(e) = r {

@@ -102,4 +102,3 @@ fn context_proof(s: &State, t: &str) -> Result<String, String> {
         h.revision
     ))
 }
-

@@ -208,7 +208,10 @@ impl Marker {
             | Marker::Tick { target, .. }
             | Marker::Untick { target, .. }
             | Marker::Worked { target, .. } => Some(target),
-            Marker::Header { .. } | Marker::Group { .. } | Marker::Attached { .. } | Marker::End => None,
+            Marker::Header { .. }
+            | Marker::Group { .. }
+            | Marker::Attached { .. }
+            | Marker::End => None,
         }
     }
 }

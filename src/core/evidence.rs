@@ -114,7 +114,13 @@ pub(super) fn saved(
 /// Records what was saved and what could not be read, each on its own
 /// line; the step is ticked naming only the files saved, and stays open
 /// (said why) when nothing was.
-fn record_saved(s: &mut State, fx: &mut Vec<Effect>, target: &str, why: &str, files: &[SavedEvidence]) {
+fn record_saved(
+    s: &mut State,
+    fx: &mut Vec<Effect>,
+    target: &str,
+    why: &str,
+    files: &[SavedEvidence],
+) {
     let (kept, unread): (Vec<&SavedEvidence>, Vec<&SavedEvidence>) =
         files.iter().partition(|f| f.unread.is_none());
     let mut lines: Vec<String> = kept
@@ -146,7 +152,15 @@ fn record_saved(s: &mut State, fx: &mut Vec<Effect>, target: &str, why: &str, fi
         "saved what the failing revision left ({why}): {} file(s) beside the note{missing}",
         kept.len()
     );
-    record(s, fx, EntryKind::Evidence, Some(target.into()), text.clone(), lines, None);
+    record(
+        s,
+        fx,
+        EntryKind::Evidence,
+        Some(target.into()),
+        text.clone(),
+        lines,
+        None,
+    );
     if kept.is_empty() {
         not_ticked(s, fx, target, AutoEvent::EvidenceSaved, text);
         return;
@@ -155,7 +169,13 @@ fn record_saved(s: &mut State, fx: &mut Vec<Effect>, target: &str, why: &str, fi
         .iter()
         .map(|f| f.path.rsplit('/').next().unwrap_or(&f.path))
         .collect();
-    auto_tick(s, fx, target, AutoEvent::EvidenceSaved, Some(names.join(", ")));
+    auto_tick(
+        s,
+        fx,
+        target,
+        AutoEvent::EvidenceSaved,
+        Some(names.join(", ")),
+    );
 }
 
 /// The run stops waiting for its evidence; false if it was not waiting.
@@ -181,7 +201,8 @@ pub(super) fn waited_too_long(s: &mut State, fx: &mut Vec<Effect>) -> Vec<PlanId
         .filter(|r| r.in_flight())
         .filter(|r| {
             matches!(r.doing(), Some(Doing::SavingEvidence))
-                && r.step_since().is_some_and(|at| (now - at).num_seconds() >= WAIT_SECS)
+                && r.step_since()
+                    .is_some_and(|at| (now - at).num_seconds() >= WAIT_SECS)
         })
         .map(|r| (r.plan.id, r.plan.target.name.clone()))
         .collect();
@@ -192,9 +213,7 @@ pub(super) fn waited_too_long(s: &mut State, fx: &mut Vec<Effect>) -> Vec<PlanId
             fx,
             EntryKind::Evidence,
             Some(t),
-            format!(
-                "evidence not saved within {WAIT_SECS}s: the rollback starts without it"
-            ),
+            format!("evidence not saved within {WAIT_SECS}s: the rollback starts without it"),
             vec![],
             None,
         );
@@ -235,11 +254,24 @@ mod tests {
         let mut fx = Vec::new();
         let files = vec![
             file("n.md.evidence/pods.txt", None),
-            file("", Some("not readable: Argo CD server error 500: no such host")),
+            file(
+                "",
+                Some("not readable: Argo CD server error 500: no such host"),
+            ),
         ];
-        saved(&mut s, "web".into(), None, "before the rollback".into(), Some(Ok(files)), &mut fx);
+        saved(
+            &mut s,
+            "web".into(),
+            None,
+            "before the rollback".into(),
+            Some(Ok(files)),
+            &mut fx,
+        );
         let text = said(&fx);
-        assert!(text.contains("1 file(s) beside the note; 1 part(s) NOT saved"), "{text}");
+        assert!(
+            text.contains("1 file(s) beside the note; 1 part(s) NOT saved"),
+            "{text}"
+        );
         let entry = crate::core::testkit::records(&fx)
             .into_iter()
             .find(|e| e.text.starts_with("saved what"))
@@ -249,14 +281,24 @@ mod tests {
             "{:?}",
             entry.details
         );
-        let tick = s.checklist("web").and_then(|c| c.values().find(|t| t.auto).cloned());
+        let tick = s
+            .checklist("web")
+            .and_then(|c| c.values().find(|t| t.auto).cloned());
         assert_eq!(tick.and_then(|t| t.evidence).as_deref(), Some("pods.txt"));
 
         let mut s = with_books();
         let mut fx = Vec::new();
-        saved(&mut s, "web".into(), None, "before the rollback".into(), Some(Ok(vec![file("", Some("timeout"))])), &mut fx);
+        saved(
+            &mut s,
+            "web".into(),
+            None,
+            "before the rollback".into(),
+            Some(Ok(vec![file("", Some("timeout"))])),
+            &mut fx,
+        );
         assert!(
-            s.checklist("web").is_none_or(|c| c.values().all(|t| !t.auto)),
+            s.checklist("web")
+                .is_none_or(|c| c.values().all(|t| !t.auto)),
             "nothing saved, nothing ticked"
         );
     }

@@ -120,7 +120,9 @@ impl Group {
             return Some("pre-flight checks still running for some targets; wait".into());
         }
         if self.plans.is_empty() {
-            return Some("nothing to roll back in this group: every member runs its last known good".into());
+            return Some(
+                "nothing to roll back in this group: every member runs its last known good".into(),
+            );
         }
         self.ordered().into_iter().find_map(|p| {
             p.refusal()
@@ -138,4 +140,3 @@ impl Group {
         )
     }
 }
-

@@ -26,7 +26,13 @@ pub(super) fn request(
         return;
     }
     if let Some(g) = s.group.as_ref().filter(|g| g.running()) {
-        s.flash = Some((true, format!("group {} is still rolling back; plan the next group once it is done", g.name)));
+        s.flash = Some((
+            true,
+            format!(
+                "group {} is still rolling back; plan the next group once it is done",
+                g.name
+            ),
+        ));
         return;
     }
     let unknown: Vec<&String> = members.iter().filter(|m| s.target(m).is_none()).collect();
@@ -50,7 +56,10 @@ pub(super) fn request(
     s.view.plan_scroll = 0;
     s.flash = Some((
         false,
-        format!("reading {} targets afresh to plan group {name}…", members.len()),
+        format!(
+            "reading {} targets afresh to plan group {name}…",
+            members.len()
+        ),
     ));
     for m in &members {
         fx.push(Effect::LoadHistory(m.clone()));
@@ -175,9 +184,25 @@ pub(super) fn member_read(
             .iter()
             .map(|p| format!("plan #{}: {}", p.id, p.title()))
             .collect();
-        lines.extend(g.unplanned.iter().map(|(m, why)| format!("{m}: no plan ({why})")));
-        lines.extend(g.skipped.iter().map(|(m, why)| format!("{m}: left out — {why}")));
-        record(s, fx, EntryKind::Plan, None, format!("{title}: one plan per target"), lines, None);
+        lines.extend(
+            g.unplanned
+                .iter()
+                .map(|(m, why)| format!("{m}: no plan ({why})")),
+        );
+        lines.extend(
+            g.skipped
+                .iter()
+                .map(|(m, why)| format!("{m}: left out — {why}")),
+        );
+        record(
+            s,
+            fx,
+            EntryKind::Plan,
+            None,
+            format!("{title}: one plan per target"),
+            lines,
+            None,
+        );
     }
 }
 
@@ -188,7 +213,8 @@ pub(super) fn member_failed(s: &mut State, target: &str, why: String) {
         .as_mut()
         .filter(|g| !g.confirmed && g.members.iter().any(|m| m == target) && !g.has(target))
     {
-        g.unplanned.push((target.into(), format!("reading it failed: {why}")));
+        g.unplanned
+            .push((target.into(), format!("reading it failed: {why}")));
     }
 }
 
@@ -201,13 +227,10 @@ pub(super) fn advance(s: &mut State, fx: &mut Vec<Effect>) {
     };
     let ids: Vec<PlanId> = g.ordered().iter().map(|p| p.id).collect();
     let states: Vec<MemberState> = ids.iter().map(|&id| s.member_state(id)).collect();
-    let failed = ids
-        .iter()
-        .zip(&states)
-        .find_map(|(id, st)| match st {
-            MemberState::Failed(m) => Some((*id, m.clone())),
-            _ => None,
-        });
+    let failed = ids.iter().zip(&states).find_map(|(id, st)| match st {
+        MemberState::Failed(m) => Some((*id, m.clone())),
+        _ => None,
+    });
     if let (Some((id, why)), None, false) = (&failed, &g.stopped, g.continue_on_failure) {
         let who = g
             .plans
@@ -275,14 +298,23 @@ fn stop(s: &mut State, fx: &mut Vec<Effect>, reason: &str) {
                 .steps
                 .iter()
                 .enumerate()
-                .map(|(i, st)| format!("NOT run: step {} {}", i + 1, st.describe(&p.target, &p.from)))
+                .map(|(i, st)| {
+                    format!(
+                        "NOT run: step {} {}",
+                        i + 1,
+                        st.describe(&p.target, &p.from)
+                    )
+                })
                 .collect();
             record(
                 s,
                 fx,
                 EntryKind::Failed,
                 Some(p.target.name.clone()),
-                format!("plan #{} not started: the group stopped because {reason}", p.id),
+                format!(
+                    "plan #{} not started: the group stopped because {reason}",
+                    p.id
+                ),
                 lines,
                 None,
             );
@@ -453,7 +485,11 @@ pub(super) fn submit_confirm(
     }
     let marker = super::entry::Marker::Group {
         name: g.name.clone(),
-        members: g.ordered().iter().map(|p| (p.target.name.clone(), p.id.0)).collect(),
+        members: g
+            .ordered()
+            .iter()
+            .map(|p| (p.target.name.clone(), p.id.0))
+            .collect(),
     };
     record(
         s,

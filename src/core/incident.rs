@@ -114,7 +114,11 @@ impl Incident {
             Marker::Replanned { target, plan, like } => {
                 let story = self.story_mut(target);
                 if let Some(p) = story.plans.iter().rfind(|p| p.id == PlanId(*like)).cloned() {
-                    story.plans.push(PlanFact { id: PlanId(*plan), at, ..p });
+                    story.plans.push(PlanFact {
+                        id: PlanId(*plan),
+                        at,
+                        ..p
+                    });
                 }
             }
             Marker::RunStarted {

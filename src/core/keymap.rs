@@ -123,9 +123,13 @@ impl Command {
             Pane5 => "Activity pane",
             Filter => "filter targets (name, kind, environment)",
             Toggle => "Health: mark a target; Checklist: tick/untick with evidence",
-            RollbackTogether => "roll back the marked targets (or the selected one's group) together",
+            RollbackTogether => {
+                "roll back the marked targets (or the selected one's group) together"
+            }
             Zoom => "zoom the focused pane to the whole screen, and back (long lines wrap there)",
-            Copy => "copy the focused item (target, revision's image, step, Activity line; in a popup the plan or the status message) to the clipboard (OSC 52, works over ssh and tmux)",
+            Copy => {
+                "copy the focused item (target, revision's image, step, Activity line; in a popup the plan or the status message) to the clipboard (OSC 52, works over ssh and tmux)"
+            }
             CommandLine => "command line: target, group, rollback, note, status, postmortem, q",
             Notes => "notes editor; Ctrl-S appends to the note",
             Status => "draft a status message; 0 1 u r: P0, P1, update, resolved",
@@ -159,7 +163,8 @@ impl Default for Keymap {
 
 impl Keymap {
     pub fn builtin() -> Keymap {
-        let keys = parse("assets/keys.toml", BUILTIN).expect("the embedded keys.toml is valid (tested)");
+        let keys =
+            parse("assets/keys.toml", BUILTIN).expect("the embedded keys.toml is valid (tested)");
         Keymap {
             keys: keys.into_iter().collect(),
         }
@@ -276,7 +281,9 @@ type Spanned<T> = toml::Spanned<T>;
 fn parse(origin: &str, text: &str) -> Result<Vec<(Command, Vec<Key>)>, String> {
     let table: BTreeMap<Spanned<String>, Spanned<toml::Value>> =
         toml::from_str(text).map_err(|e| {
-            let at = e.span().map_or_else(|| "1:1".to_string(), |sp| line_col(text, sp.start));
+            let at = e
+                .span()
+                .map_or_else(|| "1:1".to_string(), |sp| line_col(text, sp.start));
             format!("{origin}:{at}: {}", e.message().trim_end())
         })?;
     let mut out: Vec<(Command, Vec<Key>)> = Vec::new();
@@ -289,7 +296,11 @@ fn parse(origin: &str, text: &str) -> Result<Vec<(Command, Vec<Key>)>, String> {
         let at = format!("{origin}:{}", line_col(text, spanned.span().start));
         let c = Command::from_name(name).ok_or_else(|| {
             let all: Vec<&str> = Command::ALL.iter().map(|c| c.name()).collect();
-            format!("{at}: unknown command `{}` (commands: {})", name.escape_debug(), all.join(", "))
+            format!(
+                "{at}: unknown command `{}` (commands: {})",
+                name.escape_debug(),
+                all.join(", ")
+            )
         })?;
         let at = format!("{origin}:{}", line_col(text, v.span().start));
         let list = v
@@ -333,10 +344,15 @@ mod tests {
 
     #[test]
     fn a_user_binding_takes_its_keys_from_the_defaults() {
-        let m = Keymap::with_overrides("keys.toml", "notes = [\"N\"]\nquit = [\"x\", \"n\"]\n").unwrap();
+        let m = Keymap::with_overrides("keys.toml", "notes = [\"N\"]\nquit = [\"x\", \"n\"]\n")
+            .unwrap();
         assert_eq!(m.command(Key::Char('n')), Some(Command::Quit));
         assert_eq!(m.command(Key::Char('N')), Some(Command::Notes));
-        assert_eq!(m.command(Key::Char('q')), None, "quit took exactly its keys");
+        assert_eq!(
+            m.command(Key::Char('q')),
+            None,
+            "quit took exactly its keys"
+        );
         assert_eq!(m.label(Command::Quit), "x, n");
     }
 
@@ -345,7 +361,10 @@ mod tests {
         let e = Keymap::with_overrides("k.toml", "# c\nquitt = [\"x\"]\n").unwrap_err();
         assert!(e.starts_with("k.toml:2:1: unknown command `quitt`"), "{e}");
         let e = Keymap::with_overrides("k.toml", "quit = [\"enter\"]\n").unwrap_err();
-        assert_eq!(e, "k.toml:1:8: `quit`: `enter` is fixed and cannot be bound");
+        assert_eq!(
+            e,
+            "k.toml:1:8: `quit`: `enter` is fixed and cannot be bound"
+        );
         let e = Keymap::with_overrides("k.toml", "quit = [\"x\"]\nnotes = [\"x\"]\n").unwrap_err();
         assert_eq!(e, "k.toml:2:9: `x` is bound to both `quit` and `notes`");
         let e = Keymap::with_overrides("k.toml", "quit = \"x\"\n").unwrap_err();
@@ -359,14 +378,23 @@ mod tests {
     #[test]
     fn tables_and_control_characters_are_placed_and_refused() {
         let e = Keymap::with_overrides("k.toml", "# mine\n\n[quit]\nkeys = [\"x\"]\n").unwrap_err();
-        assert!(e.starts_with("k.toml:3:1: `quit` takes a list of keys"), "{e}");
+        assert!(
+            e.starts_with("k.toml:3:1: `quit` takes a list of keys"),
+            "{e}"
+        );
         assert!(!e.contains(":0:"), "{e}");
         for bad in ["\\u001b", "\\u0000", "\\u007f", "\\t"] {
             let e = Keymap::with_overrides("k.toml", &format!("quit = [\"{bad}\"]\n")).unwrap_err();
-            assert!(e.starts_with("k.toml:1:8: `quit`:") && e.contains("not a key rbtui knows"), "{bad}: {e}");
+            assert!(
+                e.starts_with("k.toml:1:8: `quit`:") && e.contains("not a key rbtui knows"),
+                "{bad}: {e}"
+            );
         }
         let e = Keymap::with_overrides("k.toml", "quit = [\"x\"\n").unwrap_err();
-        assert!(e.starts_with("k.toml:1:") || e.starts_with("k.toml:2:"), "{e}");
+        assert!(
+            e.starts_with("k.toml:1:") || e.starts_with("k.toml:2:"),
+            "{e}"
+        );
         assert!(!e.contains('\n'), "one line: {e}");
     }
 }

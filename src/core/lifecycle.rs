@@ -42,7 +42,11 @@ pub(super) fn status_closed(
         format!(
             "status message drafted ({}, covering {}; not posted by rbtui)",
             which.label(),
-            if names.is_empty() { "no target".to_string() } else { names.join(", ") }
+            if names.is_empty() {
+                "no target".to_string()
+            } else {
+                names.join(", ")
+            }
         ),
         text.lines().map(|l| format!("> {l}")).collect(),
         None,
@@ -169,9 +173,18 @@ fn checklist_at_exit(s: &State, n: &str) -> Vec<String> {
         .map(|st| st.id.as_str())
         .collect();
     if !done.is_empty() {
-        lines.push(format!("  [x] {} of {} done (each ticked above): {}", done.len(), rb.steps.len(), done.join(", ")));
+        lines.push(format!(
+            "  [x] {} of {} done (each ticked above): {}",
+            done.len(),
+            rb.steps.len(),
+            done.join(", ")
+        ));
     }
-    for st in rb.steps.iter().filter(|st| ran && !done.contains(&st.id.as_str())) {
+    for st in rb
+        .steps
+        .iter()
+        .filter(|st| ran && !done.contains(&st.id.as_str()))
+    {
         let revert = st.title.contains("{bad_sha}") || st.auto == Some(AutoEvent::RevertFound);
         let title = super::runbook::fill(&st.title, &vars);
         lines.push(if revert && !bad {
@@ -191,7 +204,10 @@ fn checklist_at_exit(s: &State, n: &str) -> Vec<String> {
 pub(super) fn resumed(
     s: &mut State,
     incident: super::incident::Incident,
-    checklists: std::collections::HashMap<String, std::collections::HashMap<String, super::state::Tick>>,
+    checklists: std::collections::HashMap<
+        String,
+        std::collections::HashMap<String, super::state::Tick>,
+    >,
     fx: &mut Vec<Effect>,
 ) {
     for (t, ticks) in checklists {
@@ -232,7 +248,9 @@ fn interrupted_lines(i: &super::incident::Incident) -> Vec<String> {
     let state = |r: Option<&RunFact>| match r {
         None => "NOT started".to_string(),
         Some(r) => match &r.ended {
-            None if r.sent.is_some() => "IN FLIGHT at the interruption (rollback sent): outcome unknown".into(),
+            None if r.sent.is_some() => {
+                "IN FLIGHT at the interruption (rollback sent): outcome unknown".into()
+            }
             None => "IN FLIGHT at the interruption (rollback not sent yet): outcome unknown".into(),
             Some(e) => format!("{} at {}", e.result.label(), super::fmt::hms(e.at)),
         },
@@ -249,7 +267,11 @@ fn interrupted_lines(i: &super::incident::Incident) -> Vec<String> {
         if !cut {
             continue;
         }
-        lines.push(format!("group {} (confirmed {}):", g.name, super::fmt::hms(g.at)));
+        lines.push(format!(
+            "group {} (confirmed {}):",
+            g.name,
+            super::fmt::hms(g.at)
+        ));
         for (t, p) in &g.members {
             lines.push(format!("  {t} (plan #{p}): {}", state(run_of(t, *p))));
         }
@@ -281,7 +303,15 @@ pub(super) fn after_interruption(s: &mut State, h: &super::model::Health, fx: &m
         v.severity.label(),
         v.reasons.join("; ")
     );
-    record(s, fx, EntryKind::Source, Some(h.target.clone()), text, vec![], None);
+    record(
+        s,
+        fx,
+        EntryKind::Source,
+        Some(h.target.clone()),
+        text,
+        vec![],
+        None,
+    );
 }
 
 /// A drill whose faults cannot all be met here says so at the start,
@@ -299,9 +329,12 @@ pub(super) fn drill_reach(s: &mut State, fx: &mut Vec<Effect>) {
     record(s, fx, EntryKind::Drill, None, text, lines, None);
 }
 
-
 /// Where the postmortem draft was written, or why not: recorded and said.
-pub(super) fn postmortem_drafted(s: &mut State, r: Result<String, String>, fx: &mut Vec<Effect>) -> bool {
+pub(super) fn postmortem_drafted(
+    s: &mut State,
+    r: Result<String, String>,
+    fx: &mut Vec<Effect>,
+) -> bool {
     let text = match &r {
         Ok(p) => format!("postmortem draft written to {p}"),
         Err(e) => format!("postmortem draft not written: {e}"),

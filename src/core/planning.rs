@@ -344,10 +344,25 @@ pub(super) fn plan_ready(s: &mut State, plan_id: PlanId, fx: &mut Vec<Effect>) {
     let m = planned_marker(&p);
     // The same plan as the target's last one: recorded by reference.
     let m = match (&m, s.incident.story(&t).and_then(|st| st.plans.last())) {
-        (super::entry::Marker::Planned { kind, from, to, checks, .. }, Some(last))
-            if last.kind == *kind && last.from == *from && last.to == *to && last.checks == *checks =>
+        (
+            super::entry::Marker::Planned {
+                kind,
+                from,
+                to,
+                checks,
+                ..
+            },
+            Some(last),
+        ) if last.kind == *kind
+            && last.from == *from
+            && last.to == *to
+            && last.checks == *checks =>
         {
-            super::entry::Marker::Replanned { target: t.clone(), plan: p.id.0, like: last.id.0 }
+            super::entry::Marker::Replanned {
+                target: t.clone(),
+                plan: p.id.0,
+                like: last.id.0,
+            }
         }
         _ => m,
     };
@@ -388,11 +403,19 @@ fn plan_delta(before: PlanId, prev: &[String], now: &[String]) -> Vec<String> {
     };
     let (prev, now) = (units(prev), units(now));
     let same = now.iter().filter(|u| prev.contains(u)).count();
-    let mut out = vec![format!("as plan #{before} (above) but for what follows; {same} line(s) the same")];
-    out.extend(now.iter().filter(|u| !prev.contains(u)).flat_map(|u| u.lines().map(str::to_string).collect::<Vec<_>>()));
+    let mut out = vec![format!(
+        "as plan #{before} (above) but for what follows; {same} line(s) the same"
+    )];
+    out.extend(
+        now.iter()
+            .filter(|u| !prev.contains(u))
+            .flat_map(|u| u.lines().map(str::to_string).collect::<Vec<_>>()),
+    );
     for gone in prev.iter().filter(|u| !now.contains(u)) {
         match gone.lines().next() {
-            Some(l) if l.starts_with("```") => out.push("no longer: the earlier diff of what changes".into()),
+            Some(l) if l.starts_with("```") => {
+                out.push("no longer: the earlier diff of what changes".into())
+            }
             _ => out.push(format!("no longer: {gone}")),
         }
     }
@@ -695,14 +718,43 @@ mod tests {
                 result: Ok(plan.migrations_not_checked("no repo")),
             },
         );
-        fx.extend(crate::core::update(&mut s, Action::ChangesRead { plan_id: id, result: None }));
-        fx.extend(crate::core::update(&mut s, Action::PreviewRead { plan_id: id, result: None }));
-        assert!(!said(&fx).contains("plan #"), "recorded before the last answer");
-        fx.extend(crate::core::update(&mut s, Action::PermissionsRead { plan_id: id, result: None }));
-        let plans: Vec<_> = records(&fx).into_iter().filter(|e| e.text.starts_with("plan #")).collect();
+        fx.extend(crate::core::update(
+            &mut s,
+            Action::ChangesRead {
+                plan_id: id,
+                result: None,
+            },
+        ));
+        fx.extend(crate::core::update(
+            &mut s,
+            Action::PreviewRead {
+                plan_id: id,
+                result: None,
+            },
+        ));
+        assert!(
+            !said(&fx).contains("plan #"),
+            "recorded before the last answer"
+        );
+        fx.extend(crate::core::update(
+            &mut s,
+            Action::PermissionsRead {
+                plan_id: id,
+                result: None,
+            },
+        ));
+        let plans: Vec<_> = records(&fx)
+            .into_iter()
+            .filter(|e| e.text.starts_with("plan #"))
+            .collect();
         assert_eq!(plans.len(), 1);
         let lines = plans[0].details.join("\n");
-        assert!(lines.contains("check SKIP `permissions`: not checked — this platform has no rights question"), "{lines}");
+        assert!(
+            lines.contains(
+                "check SKIP `permissions`: not checked — this platform has no rights question"
+            ),
+            "{lines}"
+        );
         assert!(!s.plan.as_ref().unwrap().pending());
     }
 
@@ -711,15 +763,33 @@ mod tests {
     #[test]
     fn rights_are_answered_as_the_platform_gave_them() {
         use crate::core::action::Rights;
-        let each = vec![(true, "patch deployments".into()), (false, "get pods".into())];
-        let (st, d) = rights_answer(&Rights { identity: None, each });
+        let each = vec![
+            (true, "patch deployments".into()),
+            (false, "get pods".into()),
+        ];
+        let (st, d) = rights_answer(&Rights {
+            identity: None,
+            each,
+        });
         assert_eq!(st, CheckStatus::Block);
-        assert!(d.contains("the identity rbtui acts as may not get pods"), "{d}");
+        assert!(
+            d.contains("the identity rbtui acts as may not get pods"),
+            "{d}"
+        );
         let each = vec![(true, "sync".into()), (false, "update".into())];
-        let (_, d) = rights_answer(&Rights { identity: Some("account ci-bot".into()), each });
-        assert!(d.starts_with("account ci-bot may not update: rbtui sends nothing"), "{d}");
+        let (_, d) = rights_answer(&Rights {
+            identity: Some("account ci-bot".into()),
+            each,
+        });
+        assert!(
+            d.starts_with("account ci-bot may not update: rbtui sends nothing"),
+            "{d}"
+        );
         let each = vec![(true, "patch deployments".into())];
-        let (st, _) = rights_answer(&Rights { identity: None, each });
+        let (st, _) = rights_answer(&Rights {
+            identity: None,
+            each,
+        });
         assert_eq!(st, CheckStatus::Pass);
     }
 
@@ -757,8 +827,14 @@ mod tests {
         );
         let h = s.history("web").unwrap().clone();
         let why = nothing_to_roll_back(&s, &h, "lkg").unwrap();
-        assert!(why.starts_with("nothing to roll back: web runs revision 2"), "{why}");
+        assert!(
+            why.starts_with("nothing to roll back: web runs revision 2"),
+            "{why}"
+        );
         assert!(why.contains("verified by plan #1"), "{why}");
-        assert!(nothing_to_roll_back(&s, &h, "1").is_none(), "an explicit pick is the operator's");
+        assert!(
+            nothing_to_roll_back(&s, &h, "1").is_none(),
+            "an explicit pick is the operator's"
+        );
     }
 }

@@ -5,9 +5,9 @@
 //! Part of `update`; pure: the runtime posts (`Effect::PostStatus`).
 
 use super::action::{Attached, BackendError, Effect};
-use super::entry::Marker;
 use super::comms::Comms;
 use super::entry::EntryKind;
+use super::entry::Marker;
 use super::record::record;
 use super::state::State;
 
@@ -15,20 +15,33 @@ use super::state::State;
 /// target whose rollback was verified, and none still failing.
 fn recovered(s: &State) -> bool {
     let covered = super::status::covered(s);
-    let stories: Vec<_> = covered.iter().filter_map(|t| s.incident.story(&t.name)).collect();
-    stories.iter().any(|st| st.last_verified().is_some()) && stories.iter().all(|st| st.open_failure().is_none())
+    let stories: Vec<_> = covered
+        .iter()
+        .filter_map(|t| s.incident.story(&t.name))
+        .collect();
+    stories.iter().any(|st| st.last_verified().is_some())
+        && stories.iter().all(|st| st.open_failure().is_none())
 }
 
 /// Where a status message goes: the webhook's host, the ticket.
 fn destinations(s: &State) -> Option<String> {
-    let d: Vec<String> = s.settings.webhook.iter().chain(s.settings.ticket.iter()).cloned().collect();
+    let d: Vec<String> = s
+        .settings
+        .webhook
+        .iter()
+        .chain(s.settings.ticket.iter())
+        .cloned()
+        .collect();
     (!d.is_empty()).then(|| d.join(" and "))
 }
 
 /// `w`: asks the runtime to post `text`, or says why it will not.
 pub(crate) fn post(s: &mut State, which: Comms, text: &str, fx: &mut Vec<Effect>) {
     let Some(host) = destinations(s) else {
-        s.flash = Some((true, "nowhere to post to: set [comms] webhook_url or [ticket] issue in the config".into()));
+        s.flash = Some((
+            true,
+            "nowhere to post to: set [comms] webhook_url or [ticket] issue in the config".into(),
+        ));
         return;
     };
     if which == Comms::Resolved && !recovered(s) {
@@ -37,12 +50,20 @@ pub(crate) fn post(s: &mut State, which: Comms, text: &str, fx: &mut Vec<Effect>
     }
     // A drill's message reaches real people: it says it is a drill.
     let text = match s.settings.mode {
-        super::model::Mode::Rehearsal => format!("[REHEARSAL: a drill, not a real incident]\n{text}"),
+        super::model::Mode::Rehearsal => {
+            format!("[REHEARSAL: a drill, not a real incident]\n{text}")
+        }
         super::model::Mode::Demo => format!("[rbtui DEMO: simulated, not a real incident]\n{text}"),
         _ => text.to_string(),
     };
-    s.flash = Some((false, format!("posting the {} message to {host}…", which.label())));
-    fx.push(Effect::PostStatus { which, text: super::redact::redact(&text) });
+    s.flash = Some((
+        false,
+        format!("posting the {} message to {host}…", which.label()),
+    ));
+    fx.push(Effect::PostStatus {
+        which,
+        text: super::redact::redact(&text),
+    });
 }
 
 /// The webhook answered (or did not): recorded with its words either way.
@@ -56,17 +77,49 @@ pub(crate) fn posted(
     let host = destinations(s).unwrap_or_else(|| "the webhook".into());
     let (err, said) = match result {
         // The ticket layer says who took it; the webhook alone, its answer.
-        Some(Ok(answer)) if s.settings.ticket.is_some() => (false, format!("status message posted ({}) to {host}: {answer}", which.label())),
-        Some(Ok(answer)) => (false, format!("status message posted ({}) to {host}: it answered {answer}", which.label())),
-        Some(Err(e)) => (true, format!("status message NOT posted ({}) to {host}: {e}", which.label())),
-        None => (true, format!("status message NOT posted ({}): nowhere configured", which.label())),
+        Some(Ok(answer)) if s.settings.ticket.is_some() => (
+            false,
+            format!(
+                "status message posted ({}) to {host}: {answer}",
+                which.label()
+            ),
+        ),
+        Some(Ok(answer)) => (
+            false,
+            format!(
+                "status message posted ({}) to {host}: it answered {answer}",
+                which.label()
+            ),
+        ),
+        Some(Err(e)) => (
+            true,
+            format!(
+                "status message NOT posted ({}) to {host}: {e}",
+                which.label()
+            ),
+        ),
+        None => (
+            true,
+            format!(
+                "status message NOT posted ({}): nowhere configured",
+                which.label()
+            ),
+        ),
     };
     s.flash = Some((err, said.clone()));
     let target = match super::status::covered(s).as_slice() {
         [one] => Some(one.name.clone()),
         _ => None,
     };
-    record(s, fx, EntryKind::Status, target, said, text.lines().map(|l| format!("> {l}")).collect(), None);
+    record(
+        s,
+        fx,
+        EntryKind::Status,
+        target,
+        said,
+        text.lines().map(|l| format!("> {l}")).collect(),
+        None,
+    );
 }
 
 /// `:attach`: asks the runtime to attach the note to the ticket.
@@ -76,13 +129,23 @@ pub(crate) fn attach(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     };
     s.flash = Some((false, format!("attaching the note to {ticket}…")));
-    fx.push(Effect::AttachNote { note: s.settings.note_path.clone() });
+    fx.push(Effect::AttachNote {
+        note: s.settings.note_path.clone(),
+    });
 }
 
 /// The ticket's answer: recorded either way; the comment's record (the
 /// marker a later attach updates) only once it was taken.
-pub(crate) fn attached(s: &mut State, result: Option<Result<Attached, BackendError>>, fx: &mut Vec<Effect>) {
-    let ticket = s.settings.ticket.clone().unwrap_or_else(|| "the ticket".into());
+pub(crate) fn attached(
+    s: &mut State,
+    result: Option<Result<Attached, BackendError>>,
+    fx: &mut Vec<Effect>,
+) {
+    let ticket = s
+        .settings
+        .ticket
+        .clone()
+        .unwrap_or_else(|| "the ticket".into());
     match result {
         Some(Ok(a)) => {
             let (text, details, marker) = attached_entry(&ticket, &a);
@@ -94,7 +157,12 @@ pub(crate) fn attached(s: &mut State, result: Option<Result<Attached, BackendErr
             s.flash = Some((true, text.clone()));
             record(s, fx, EntryKind::Ticket, None, text, vec![], None);
         }
-        None => s.flash = Some((true, "no ticket to attach to: set [ticket] issue in the config".into())),
+        None => {
+            s.flash = Some((
+                true,
+                "no ticket to attach to: set [ticket] issue in the config".into(),
+            ))
+        }
     }
 }
 
@@ -105,7 +173,10 @@ pub fn attached_entry(ticket: &str, a: &Attached) -> (String, Vec<String>, Marke
         details.push(format!("uploaded: {}", a.uploaded.join(", ")));
     }
     if !a.already.is_empty() {
-        details.push(format!("already on the ticket (not uploaded again): {}", a.already.join(", ")));
+        details.push(format!(
+            "already on the ticket (not uploaded again): {}",
+            a.already.join(", ")
+        ));
     }
     if a.cut {
         details.push("the comment was cut at an entry to fit the system's size limit; the whole note stays here".into());
@@ -113,9 +184,17 @@ pub fn attached_entry(ticket: &str, a: &Attached) -> (String, Vec<String>, Marke
     let text = format!(
         "note attached to {ticket}: comment {} {} — {}",
         a.comment,
-        if a.updated { "updated in place" } else { "posted" },
+        if a.updated {
+            "updated in place"
+        } else {
+            "posted"
+        },
         a.url
     );
-    let marker = Marker::Attached { ticket: ticket.to_string(), comment: a.comment.clone(), url: a.url.clone() };
+    let marker = Marker::Attached {
+        ticket: ticket.to_string(),
+        comment: a.comment.clone(),
+        url: a.url.clone(),
+    };
     (text, details, marker)
 }

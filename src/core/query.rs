@@ -17,4 +17,3 @@ pub struct Search {
     /// Which match is current; the screen takes it modulo their count.
     pub hit: isize,
 }
-

@@ -51,7 +51,10 @@ pub(super) fn request_retag_form(s: &mut State, fx: &mut Vec<Effect>) {
     if !s.settings.retag.contains(&p.target.name) {
         s.flash = Some((
             false,
-            format!("re-tag is not allowed for {}: set retag = true on the target", p.target.name),
+            format!(
+                "re-tag is not allowed for {}: set retag = true on the target",
+                p.target.name
+            ),
         ));
         return;
     }
@@ -279,7 +282,8 @@ pub(super) fn history_loaded(
 /// failed): the reading popup says why and keeps the keys until Esc.
 fn no_plan_said(s: &mut State, target: &str) {
     use super::state::Popup;
-    let waiting = matches!(&s.view.popup, Some(Popup::Reading { target: t, error: None }) if t == target);
+    let waiting =
+        matches!(&s.view.popup, Some(Popup::Reading { target: t, error: None }) if t == target);
     if waiting {
         let error = s.flash.as_ref().map(|(_, m)| m.clone());
         s.view.popup = Some(Popup::Reading {

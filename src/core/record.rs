@@ -202,13 +202,24 @@ mod tests {
     fn held_entries_keep_their_order_and_the_retry_heads_them() {
         let mut s = failing();
         let mut fx = vec![];
-        record(&mut s, &mut fx, EntryKind::Source, None, "second".into(), vec![], None);
+        record(
+            &mut s,
+            &mut fx,
+            EntryKind::Source,
+            None,
+            "second".into(),
+            vec![],
+            None,
+        );
         assert!(fx.is_empty(), "nothing is written past the held ones");
         let held: Vec<&str> = s.note_backlog.iter().map(|e| e.text.as_str()).collect();
         assert_eq!(held, ["first", "second"]);
         retry_note(&mut s, &mut fx, true);
         let texts: Vec<&str> = records(&fx).iter().map(|e| e.text.as_str()).collect();
-        assert!(texts[0].contains("2 entries below are written late"), "{texts:?}");
+        assert!(
+            texts[0].contains("2 entries below are written late"),
+            "{texts:?}"
+        );
         assert_eq!(&texts[1..], ["first", "second"]);
     }
 
@@ -229,7 +240,11 @@ mod tests {
         assert!(s.note_error.is_some(), "one of two on disk");
         recorded(&mut s, r("first"));
         assert!(s.note_error.is_none());
-        assert!(s.flash.as_ref().is_some_and(|(_, m)| m.contains("takes writes again")));
+        assert!(
+            s.flash
+                .as_ref()
+                .is_some_and(|(_, m)| m.contains("takes writes again"))
+        );
     }
 
     /// Operator text is never queued behind a failing note: it stays in

@@ -70,7 +70,10 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             "$w [REDACTED]",
         ),
         // Tokens by their shape.
-        rule(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+=*", HIDDEN),
+        rule(
+            r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+=*",
+            HIDDEN,
+        ),
         rule(
             r"\b(?:gh[pousr]_|github_pat_|glpat-|xox[bpasr]-|sk_live_|rk_live_|sk_test_|rk_test_)[A-Za-z0-9_\-]{16,}",
             HIDDEN,
@@ -100,12 +103,19 @@ pub fn spans(s: &str) -> Vec<std::ops::Range<usize>> {
             .with
             .split('$')
             .skip(1)
-            .map(|t| t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').next().unwrap_or(""))
+            .map(|t| {
+                t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .next()
+                    .unwrap_or("")
+            })
             .collect();
         for c in r.re.captures_iter(s) {
             let Some(m) = c.get(0) else { continue };
-            let mut keep: Vec<std::ops::Range<usize>> =
-                kept.iter().filter_map(|k| c.name(k)).map(|g| g.range()).collect();
+            let mut keep: Vec<std::ops::Range<usize>> = kept
+                .iter()
+                .filter_map(|k| c.name(k))
+                .map(|g| g.range())
+                .collect();
             keep.sort_by_key(|g| g.start);
             let mut at = m.start();
             for g in keep {
@@ -146,14 +156,26 @@ mod tests {
         let cases = [
             ("db password = hunter2x now", "hunter2x"),
             (r#"{"password": "hunter2x", "user": "app"}"#, "hunter2x"),
-            ("aws_secret_access_key = wJalrXUtnFEMIK7MDENG", "wJalrXUtnFEMIK7MDENG"),
-            ("dial postgres://app:PASSW0RDx@db:5432/shop failed", "PASSW0RDx"),
+            (
+                "aws_secret_access_key = wJalrXUtnFEMIK7MDENG",
+                "wJalrXUtnFEMIK7MDENG",
+            ),
+            (
+                "dial postgres://app:PASSW0RDx@db:5432/shop failed",
+                "PASSW0RDx",
+            ),
             ("client_secret: c1ientS3cret", "c1ientS3cret"),
-            ("charge with sk_live_51HxYzAbCdEfGhIjKlMn", "sk_live_51HxYzAbCdEfGhIjKlMn"),
+            (
+                "charge with sk_live_51HxYzAbCdEfGhIjKlMn",
+                "sk_live_51HxYzAbCdEfGhIjKlMn",
+            ),
             ("Cookie: session=abc123def; theme=dark", "abc123def"),
             ("x-api-key: k3yk3yk3y", "k3yk3yk3y"),
             ("run mysql --password s3cretpw -h db", "s3cretpw"),
-            ("GET https://probe.example/health?token=t0k3nvalue&x=1", "t0k3nvalue"),
+            (
+                "GET https://probe.example/health?token=t0k3nvalue&x=1",
+                "t0k3nvalue",
+            ),
             ("Authorization: Bearer abcdefghijkl", "abcdefghijkl"),
             ("failed (token=abc123xyz): retry", "abc123xyz"),
         ];
@@ -163,8 +185,14 @@ mod tests {
             assert!(r.contains("[REDACTED]"), "{r}");
         }
         // What surrounds a secret stays, `):` included.
-        assert_eq!(redact("failed (token=abc123xyz): retry"), "failed (token=[REDACTED]): retry");
-        assert_eq!(redact("Authorization: Bearer abcdefghijkl"), "Authorization: Bearer [REDACTED]");
+        assert_eq!(
+            redact("failed (token=abc123xyz): retry"),
+            "failed (token=[REDACTED]): retry"
+        );
+        assert_eq!(
+            redact("Authorization: Bearer abcdefghijkl"),
+            "Authorization: Bearer [REDACTED]"
+        );
         assert_eq!(
             redact("dial postgres://app:PASSW0RDx@db:5432/shop failed"),
             "dial postgres://app:[REDACTED]@db:5432/shop failed"
@@ -226,7 +254,10 @@ mod tests {
             }
         }
         let m: String = masked.into_iter().collect();
-        assert_eq!(m, "a password = ••••••• b Authorization: Bearer••••••••••••••••••••••••••••••••");
+        assert_eq!(
+            m,
+            "a password = ••••••• b Authorization: Bearer••••••••••••••••••••••••••••••••"
+        );
         assert!(spans("nothing here").is_empty());
     }
 

@@ -202,7 +202,10 @@ pub(super) fn conclude(s: &mut State, id: PlanId, ending: Ending, fx: &mut Vec<E
     let rollback = run.plan.is_rollback();
     let landed = run.after().map(|h| h.revision.clone());
     // Follow-ups only where a failing build was rolled back from.
-    let follow = s.incident.story(&t).is_some_and(|st| st.followup().is_some());
+    let follow = s
+        .incident
+        .story(&t)
+        .is_some_and(|st| st.followup().is_some());
     let verified = if follow {
         "rollback finished and verified; follow-ups stay open on the checklist"
     } else {
@@ -649,7 +652,16 @@ pub(super) fn fail_run_with(
         None,
     );
     s.flash = Some((true, format!("{t}: {msg}")));
-    conclude(s, id, Ending::Failed { why: msg, after, step }, fx);
+    conclude(
+        s,
+        id,
+        Ending::Failed {
+            why: msg,
+            after,
+            step,
+        },
+        fx,
+    );
     fx.push(Effect::LoadHistory(t));
 }
 
@@ -677,11 +689,23 @@ mod tests {
         let mut fx = vec![];
         start_run(&mut s, p, None, None, &mut fx);
         let rs = records(&fx);
-        assert!(matches!(rs[0].marker, Some(Marker::RunStarted { .. })), "{rs:?}");
-        let Some(Effect::Execute { announce, step: 0, .. }) = fx.last() else {
+        assert!(
+            matches!(rs[0].marker, Some(Marker::RunStarted { .. })),
+            "{rs:?}"
+        );
+        let Some(Effect::Execute {
+            announce, step: 0, ..
+        }) = fx.last()
+        else {
             panic!("{fx:?}")
         };
-        assert!(announce.text.starts_with("step 1: Roll back deployment web"), "{}", announce.text);
+        assert!(
+            announce
+                .text
+                .starts_with("step 1: Roll back deployment web"),
+            "{}",
+            announce.text
+        );
         assert_eq!(s.incident.story("web").unwrap().runs.len(), 1);
         assert!(matches!(s.runs[0].doing(), Some(Doing::Sending)));
     }
@@ -700,7 +724,10 @@ mod tests {
         assert!(s.incident.story("web").unwrap().runs[0].sent.is_some());
         assert!(matches!(s.runs[0].doing(), Some(Doing::Watching { .. })));
         assert!(fx.iter().any(|e| matches!(e, Effect::ReadProgress { .. })));
-        assert_eq!(s.runs[0].plan.built_from, "v2", "the next step is guarded by rbtui's own change");
+        assert_eq!(
+            s.runs[0].plan.built_from, "v2",
+            "the next step is guarded by rbtui's own change"
+        );
     }
 
     /// A lost answer is re-read; "applied" goes on, "not applied" fails
@@ -711,9 +738,24 @@ mod tests {
         let mut fx = vec![];
         let lost = Err(BackendError::OutcomeUnknown("cut".into()));
         step_finished(&mut s, id, 0, lost, &mut fx);
-        assert!(matches!(s.runs[0].doing(), Some(Doing::Settling { rereads: 0 })));
-        step_finished(&mut s, id, 0, Ok(StepDone { summary: String::new(), version: String::new() }), &mut fx);
-        assert!(matches!(s.runs[0].doing(), Some(Doing::Settling { .. })), "an answer for a step not awaited is ignored");
+        assert!(matches!(
+            s.runs[0].doing(),
+            Some(Doing::Settling { rereads: 0 })
+        ));
+        step_finished(
+            &mut s,
+            id,
+            0,
+            Ok(StepDone {
+                summary: String::new(),
+                version: String::new(),
+            }),
+            &mut fx,
+        );
+        assert!(
+            matches!(s.runs[0].doing(), Some(Doing::Settling { .. })),
+            "an answer for a step not awaited is ignored"
+        );
         let no = Settled {
             applied: Some(false),
             seen: "web runs revision 2".into(),
@@ -724,7 +766,10 @@ mod tests {
         let Some(Ending::Failed { why, .. }) = s.runs[0].ending() else {
             panic!("{:?}", s.runs[0].state)
         };
-        assert!(why.contains("was not applied") && why.contains("nothing changed"), "{why}");
+        assert!(
+            why.contains("was not applied") && why.contains("nothing changed"),
+            "{why}"
+        );
         assert!(s.incident.story("web").unwrap().runs[0].sent.is_none());
     }
 
@@ -741,7 +786,10 @@ mod tests {
         step_finished(&mut s, id, 0, stale, &mut fx);
         assert!(s.runs.is_empty());
         assert!(s.pending_plan.as_ref().is_some_and(|p| p.after_stale));
-        let end = s.incident.story("web").unwrap().runs[0].ended.clone().unwrap();
+        let end = s.incident.story("web").unwrap().runs[0]
+            .ended
+            .clone()
+            .unwrap();
         assert_eq!(end.result, RunResult::Failed);
         assert!(said(&fx).contains("rebuilding the plan"));
     }
@@ -761,7 +809,10 @@ mod tests {
         let Some(Ending::Failed { why, .. }) = s.runs[0].ending() else {
             panic!("{:?}", s.runs[0].state)
         };
-        assert!(why.starts_with("plan stopped before step 2: the note could not be written"), "{why}");
+        assert!(
+            why.starts_with("plan stopped before step 2: the note could not be written"),
+            "{why}"
+        );
         assert!(!fx.iter().any(|e| matches!(e, Effect::ReadProgress { .. })));
         assert!(matches!(s.runs[0].state, RunState::Ended { .. }));
     }

@@ -93,4 +93,3 @@ pub struct Tick {
     pub auto: bool,
     pub evidence: Option<String>,
 }
-

@@ -15,27 +15,39 @@ pub fn scope_now(s: &State) -> Option<Scope> {
     match (&s.view.popup, s.view.focus) {
         (Some(Popup::Plan), _) => Some(Scope::Plan),
         (Some(Popup::Help), _) => Some(Scope::Help),
-        (None, Pane::Activity) if s.view.command.is_none() && !s.view.filtering => Some(Scope::Activity),
+        (None, Pane::Activity) if s.view.command.is_none() && !s.view.filtering => {
+            Some(Scope::Activity)
+        }
         _ => None,
     }
 }
 
 /// The search in force for what is on screen now.
 pub fn current(s: &State) -> Option<&Search> {
-    s.view.search.as_ref().filter(|q| Some(q.scope) == scope_now(s))
+    s.view
+        .search
+        .as_ref()
+        .filter(|q| Some(q.scope) == scope_now(s))
 }
 
 /// Takes `k` when it belongs to a search here: `/` starts one, keys go to
 /// its text while it is typed, `n`/`N` move between matches and Esc
 /// clears it. `false`: the key is the view's own.
 pub(super) fn key(s: &mut State, k: Key) -> bool {
-    let Some(scope) = scope_now(s) else { return false };
+    let Some(scope) = scope_now(s) else {
+        return false;
+    };
     if s.view.search.as_ref().is_some_and(|q| q.scope != scope) {
         s.view.search = None;
     }
     let Some(q) = s.view.search.as_mut() else {
         if k == Key::Char('/') {
-            s.view.search = Some(Search { scope, text: String::new(), typing: true, hit: 0 });
+            s.view.search = Some(Search {
+                scope,
+                text: String::new(),
+                typing: true,
+                hit: 0,
+            });
             return true;
         }
         return false;
@@ -81,7 +93,10 @@ mod tests {
         key(&mut s, Key::Char('n'));
         key(&mut s, Key::Char('n'));
         key(&mut s, Key::Char('N'));
-        assert_eq!(current(&s).map(|q| (q.text.as_str(), q.hit, q.typing)), Some(("roll", 1, false)));
+        assert_eq!(
+            current(&s).map(|q| (q.text.as_str(), q.hit, q.typing)),
+            Some(("roll", 1, false))
+        );
         assert!(!key(&mut s, Key::Char('j')), "other keys stay the pane's");
         key(&mut s, Key::Esc);
         assert!(current(&s).is_none());

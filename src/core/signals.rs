@@ -191,7 +191,8 @@ pub fn clear_for(
     if !ok(last.1) {
         return None;
     }
-    let run: Vec<&(DateTime<Utc>, f64)> = samples.iter().rev().take_while(|(_, v)| ok(*v)).collect();
+    let run: Vec<&(DateTime<Utc>, f64)> =
+        samples.iter().rev().take_while(|(_, v)| ok(*v)).collect();
     let since = run.last()?.0;
     let start = now - chrono::Duration::seconds(c.for_secs);
     if run.len() == samples.len() && since <= start + chrono::Duration::seconds(step_secs) {
@@ -311,9 +312,21 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 10, 0).unwrap();
         let c = parse_criterion("> 2% for 1m").unwrap();
         let at = |s: i64| now - chrono::Duration::seconds(s);
-        let all = [(at(60), 0.01), (at(45), 0.01), (at(30), 0.0), (at(15), 0.01), (at(0), 0.01)];
+        let all = [
+            (at(60), 0.01),
+            (at(45), 0.01),
+            (at(30), 0.0),
+            (at(15), 0.01),
+            (at(0), 0.01),
+        ];
         assert_eq!(clear_for(&c, &all, now, 15), Some(60));
-        let dip = [(at(60), 0.01), (at(45), 0.03), (at(30), 0.0), (at(15), 0.01), (at(0), 0.01)];
+        let dip = [
+            (at(60), 0.01),
+            (at(45), 0.03),
+            (at(30), 0.0),
+            (at(15), 0.01),
+            (at(0), 0.01),
+        ];
         assert_eq!(clear_for(&c, &dip, now, 15), Some(30));
         let now_bad = [(at(15), 0.01), (at(0), 0.03)];
         assert_eq!(clear_for(&c, &now_bad, now, 15), None);

@@ -363,8 +363,7 @@ impl State {
     /// True while a rollback is being executed or watched, or a group has
     /// members still to start.
     pub fn in_flight(&self) -> bool {
-        self.runs.iter().any(Run::in_flight)
-            || self.group.as_ref().is_some_and(|g| g.running())
+        self.runs.iter().any(Run::in_flight) || self.group.as_ref().is_some_and(|g| g.running())
     }
 
     /// The run of this plan, while it is in flight.
@@ -389,7 +388,10 @@ impl State {
 
     /// The latest run on this target, finished or not.
     pub fn run_on(&self, target: &str) -> Option<&Run> {
-        self.runs.iter().rev().find(|r| r.plan.target.name == target)
+        self.runs
+            .iter()
+            .rev()
+            .find(|r| r.plan.target.name == target)
     }
 
     /// Every age label the screen shows, as it reads now: the selected
@@ -406,7 +408,12 @@ impl State {
                 out.extend(h.signals.iter().map(|g| secs(g.observed_at)));
             }
             if let Some(h) = self.history(t) {
-                out.extend(h.revisions.iter().filter_map(|r| r.deployed_at).map(|d| ago(d, self.now)));
+                out.extend(
+                    h.revisions
+                        .iter()
+                        .filter_map(|r| r.deployed_at)
+                        .map(|d| ago(d, self.now)),
+                );
             }
         }
         out.extend(self.runs.iter().map(|r| secs(r.started_at)));
@@ -438,9 +445,10 @@ impl State {
         self.runs
             .iter()
             .any(|r| r.in_flight() && r.plan.target.name == target)
-            || self.group.as_ref().is_some_and(|g| {
-                g.running() && g.members.iter().any(|m| m == target)
-            })
+            || self
+                .group
+                .as_ref()
+                .is_some_and(|g| g.running() && g.members.iter().any(|m| m == target))
     }
 
     /// Values for the runbook placeholders, from [`State::followup`].
@@ -484,21 +492,30 @@ impl State {
     /// rollback moved only (a rollback of the values repo names the values
     /// commit, not the chart's unchanged one); each named by its source
     /// where more than one moved.
-    fn moved_sources(&self, target: &str, from: &Revision, to: &Revision) -> Option<(String, String)> {
+    fn moved_sources(
+        &self,
+        target: &str,
+        from: &Revision,
+        to: &Revision,
+    ) -> Option<(String, String)> {
         let changed = self.history(target)?.source_changes(&from.id, &to.id);
         let short = |s: &str| s[..s.len().min(7)].to_string();
         let one = changed.len() == 1;
         let name = |sha: String, label: &str| {
-            if one {
-                sha
-            } else {
-                format!("{sha} ({label})")
-            }
+            if one { sha } else { format!("{sha} ({label})") }
         };
-        let bad: Vec<String> = changed.iter().map(|c| name(short(&c.bad), &c.label)).collect();
+        let bad: Vec<String> = changed
+            .iter()
+            .map(|c| name(short(&c.bad), &c.label))
+            .collect();
         let good: Vec<String> = changed
             .iter()
-            .map(|c| name(c.good.as_deref().map(short).unwrap_or_else(|| "?".into()), &c.label))
+            .map(|c| {
+                name(
+                    c.good.as_deref().map(short).unwrap_or_else(|| "?".into()),
+                    &c.label,
+                )
+            })
             .collect();
         (!changed.is_empty()).then(|| (bad.join(" + "), good.join(" + ")))
     }

@@ -107,8 +107,13 @@ pub(super) fn rollback_superseded(
             && r.plan.is_rollback()
             && matches!(
                 r.ending(),
-                Some(super::state::Ending::Verified { superseded: None, .. })
-                    | Some(super::state::Ending::Unproven { superseded: None, .. })
+                Some(super::state::Ending::Verified {
+                    superseded: None,
+                    ..
+                }) | Some(super::state::Ending::Unproven {
+                    superseded: None,
+                    ..
+                })
             )
     }) else {
         return false;
@@ -153,7 +158,9 @@ pub(super) fn failures_seen(s: &mut State, fx: &mut Vec<Effect>) {
     seen.retain(|(t, _)| {
         !s.busy_on(t)
             && s.target(t).is_some()
-            && s.incident.story(t).is_none_or(|st| st.open_failure().is_none())
+            && s.incident
+                .story(t)
+                .is_none_or(|st| st.open_failure().is_none())
     });
     seen.sort_by(|a, b| a.0.cmp(&b.0));
     for (t, v) in seen {
@@ -215,7 +222,11 @@ pub(super) fn targets_loaded(
 /// A poller's snapshot: newer answers replace older ones, a target that
 /// answers again is said to, and the verdicts (failures seen, evidence
 /// due) follow. Redraws only when something changed.
-pub(super) fn health_updated(s: &mut State, hs: Vec<super::model::Health>, fx: &mut Vec<Effect>) -> bool {
+pub(super) fn health_updated(
+    s: &mut State,
+    hs: Vec<super::model::Health>,
+    fx: &mut Vec<Effect>,
+) -> bool {
     let mut changed = false;
     for h in hs {
         if s.health(&h.target)
@@ -234,7 +245,15 @@ pub(super) fn health_updated(s: &mut State, hs: Vec<super::model::Health>, fx: &
                 super::fmt::hms(at),
                 super::fmt::hms(h.observed_at)
             );
-            record(s, fx, EntryKind::Source, Some(h.target.clone()), text, vec![], None);
+            record(
+                s,
+                fx,
+                EntryKind::Source,
+                Some(h.target.clone()),
+                text,
+                vec![],
+                None,
+            );
         }
         if let Some(since) = s.row_mut(&h.target).down_since.take() {
             let text = format!(
@@ -243,7 +262,15 @@ pub(super) fn health_updated(s: &mut State, hs: Vec<super::model::Health>, fx: &
                 super::fmt::hms(since),
                 super::fmt::hms(h.observed_at)
             );
-            record(s, fx, EntryKind::Source, Some(h.target.clone()), text, vec![], None);
+            record(
+                s,
+                fx,
+                EntryKind::Source,
+                Some(h.target.clone()),
+                text,
+                vec![],
+                None,
+            );
         }
         changed |= rollback_superseded(s, &h, fx);
         super::lifecycle::after_interruption(s, &h, fx);
@@ -276,10 +303,25 @@ fn deleted(
     let now = s.now;
     let last = s
         .health(&target)
-        .map(|h| format!("; its last health ({}/{} ready at {}) is not current", h.ready, h.desired, super::fmt::hms(h.observed_at)))
+        .map(|h| {
+            format!(
+                "; its last health ({}/{} ready at {}) is not current",
+                h.ready,
+                h.desired,
+                super::fmt::hms(h.observed_at)
+            )
+        })
         .unwrap_or_default();
     let text = format!("{target} was deleted: {error}{last}");
-    record(s, fx, EntryKind::Source, Some(target.clone()), text, vec![], None);
+    record(
+        s,
+        fx,
+        EntryKind::Source,
+        Some(target.clone()),
+        text,
+        vec![],
+        None,
+    );
     let row = s.row_mut(&target);
     row.deleted = Some((now, error.to_string()));
     row.health = None;
@@ -309,8 +351,17 @@ pub(super) fn health_failed(
             .health(&target)
             .map(|h| format!("last answer at {}", super::fmt::hms(h.observed_at)))
             .unwrap_or_else(|| "no answer yet this session".into());
-        let text = format!("reads of {target} fail: {error} ({last}); its data ages until it answers");
-        record(s, fx, EntryKind::Source, Some(target.clone()), text, vec![], None);
+        let text =
+            format!("reads of {target} fail: {error} ({last}); its data ages until it answers");
+        record(
+            s,
+            fx,
+            EntryKind::Source,
+            Some(target.clone()),
+            text,
+            vec![],
+            None,
+        );
     }
     s.row_mut(&target)
         .health_error
@@ -331,7 +382,9 @@ mod tests {
     fn a_deleted_target_is_never_its_last_health() {
         let mut s = web();
         let mut fx = Vec::new();
-        let gone = BackendError::Gone("deployments.apps \"web\" deleted at 03:00:05Z (seen by the watch)".into());
+        let gone = BackendError::Gone(
+            "deployments.apps \"web\" deleted at 03:00:05Z (seen by the watch)".into(),
+        );
         assert!(health_failed(&mut s, "web".into(), gone.clone(), &mut fx));
         assert!(s.health("web").is_none(), "no OK 3/3 from before");
         let v = s.verdict("web").unwrap();
@@ -339,11 +392,19 @@ mod tests {
         assert!(v.reasons[0].starts_with("deleted (at "), "{:?}", v.reasons);
         assert!(said(&fx).contains("web was deleted: deployments.apps \"web\" deleted at 03:00:05Z (seen by the watch); its last health (3/3 ready at "), "{}", said(&fx));
         let mut fx = Vec::new();
-        assert!(!health_failed(&mut s, "web".into(), gone, &mut fx), "said once");
+        assert!(
+            !health_failed(&mut s, "web".into(), gone, &mut fx),
+            "said once"
+        );
         assert!(fx.is_empty());
         // A plain 404 where it was read before is deleted too.
         let mut s = web();
-        health_failed(&mut s, "web".into(), BackendError::NotFound("not found (404)".into()), &mut Vec::new());
+        health_failed(
+            &mut s,
+            "web".into(),
+            BackendError::NotFound("not found (404)".into()),
+            &mut Vec::new(),
+        );
         assert!(s.row("web").unwrap().deleted.is_some());
         // It comes back.
         let mut fx = Vec::new();
@@ -378,7 +439,10 @@ mod tests {
         // Through `update`: the state's entry is where a reading is redacted.
         crate::core::update(&mut s, crate::core::Action::HealthUpdated(vec![h]));
         let kept = format!("{:?}", s.health("web").unwrap());
-        assert!(!kept.contains("t0k3nvalue") && !kept.contains("PASSW0RDx"), "{kept}");
+        assert!(
+            !kept.contains("t0k3nvalue") && !kept.contains("PASSW0RDx"),
+            "{kept}"
+        );
         assert!(kept.contains("token=[REDACTED]"), "{kept}");
     }
 }

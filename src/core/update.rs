@@ -53,7 +53,11 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             true
         }
         Action::PostmortemDrafted(r) => lifecycle::postmortem_drafted(s, r, f),
-        Action::StatusPosted { which, text, result } => {
+        Action::StatusPosted {
+            which,
+            text,
+            result,
+        } => {
             super::posting::posted(s, which, text, result, f);
             true
         }
@@ -276,7 +280,9 @@ fn hidden(a: Action) -> Action {
     fn err<T>(r: Result<T, super::error::BackendError>) -> Result<T, super::error::BackendError> {
         r.map_err(|e| e.map_message(|m| redact(&m)))
     }
-    fn text(r: Option<Result<String, super::error::BackendError>>) -> Option<Result<String, super::error::BackendError>> {
+    fn text(
+        r: Option<Result<String, super::error::BackendError>>,
+    ) -> Option<Result<String, super::error::BackendError>> {
         r.map(|r| err(r).map(|t| redact(&t)))
     }
     // A reading's words: a probe URL's `?token=`, a password in a
@@ -308,24 +314,74 @@ fn hidden(a: Action) -> Action {
                     r.message = redact(&r.message);
                 }
                 let f = &mut h.facts;
-                for t in [&mut f.history_note, &mut f.busy, &mut f.inputs_drift, &mut f.head_meta].into_iter().flatten() {
+                for t in [
+                    &mut f.history_note,
+                    &mut f.busy,
+                    &mut f.inputs_drift,
+                    &mut f.head_meta,
+                ]
+                .into_iter()
+                .flatten()
+                {
                     *t = redact(t);
                 }
-                for (_, t) in f.blocked.iter_mut().chain(&mut f.warnings).chain(&mut f.changes) {
+                for (_, t) in f
+                    .blocked
+                    .iter_mut()
+                    .chain(&mut f.warnings)
+                    .chain(&mut f.changes)
+                {
                     *t = redact(t);
                 }
                 h
             }),
         },
-        Action::MigrationsLoaded { plan_id, result } => Action::MigrationsLoaded { plan_id, result: err(result) },
-        Action::RevertLooked { target, result } => Action::RevertLooked { target, result: result.map(err) },
-        Action::ChangesRead { plan_id, result } => Action::ChangesRead { plan_id, result: text(result) },
-        Action::PermissionsRead { plan_id, result } => Action::PermissionsRead { plan_id, result: result.map(err) },
-        Action::PreviewRead { plan_id, result } => Action::PreviewRead { plan_id, result: text(result) },
-        Action::StepFinished { plan_id, step, result } => Action::StepFinished { plan_id, step, result: err(result) },
-        Action::StepSettled { plan_id, step, result } => Action::StepSettled { plan_id, step, result: err(result) },
-        Action::ProgressRead { plan_id, result } => Action::ProgressRead { plan_id, result: err(result) },
-        Action::VerifyRead { plan_id, result } => Action::VerifyRead { plan_id, result: err(result).map(health) },
+        Action::MigrationsLoaded { plan_id, result } => Action::MigrationsLoaded {
+            plan_id,
+            result: err(result),
+        },
+        Action::RevertLooked { target, result } => Action::RevertLooked {
+            target,
+            result: result.map(err),
+        },
+        Action::ChangesRead { plan_id, result } => Action::ChangesRead {
+            plan_id,
+            result: text(result),
+        },
+        Action::PermissionsRead { plan_id, result } => Action::PermissionsRead {
+            plan_id,
+            result: result.map(err),
+        },
+        Action::PreviewRead { plan_id, result } => Action::PreviewRead {
+            plan_id,
+            result: text(result),
+        },
+        Action::StepFinished {
+            plan_id,
+            step,
+            result,
+        } => Action::StepFinished {
+            plan_id,
+            step,
+            result: err(result),
+        },
+        Action::StepSettled {
+            plan_id,
+            step,
+            result,
+        } => Action::StepSettled {
+            plan_id,
+            step,
+            result: err(result),
+        },
+        Action::ProgressRead { plan_id, result } => Action::ProgressRead {
+            plan_id,
+            result: err(result),
+        },
+        Action::VerifyRead { plan_id, result } => Action::VerifyRead {
+            plan_id,
+            result: err(result).map(health),
+        },
         other => other,
     }
 }

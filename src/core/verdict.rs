@@ -164,7 +164,10 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
             } else if s.value.is_none() {
                 Some(format!("{}: {}", s.name, s.display))
             } else if s.value.is_some_and(|v| !v.is_finite()) {
-                Some(format!("{}: {} — not a number rbtui can judge", s.name, s.display))
+                Some(format!(
+                    "{}: {} — not a number rbtui can judge",
+                    s.name, s.display
+                ))
             } else {
                 None
             };
@@ -310,26 +313,43 @@ pub fn recovered(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Recovery {
             judge_criterion(s, &mut j);
         }
     }
-    let governed = |k: SignalKind| h.signals.iter().any(|s| s.kind == k && s.criterion.is_some());
+    let governed = |k: SignalKind| {
+        h.signals
+            .iter()
+            .any(|s| s.kind == k && s.criterion.is_some())
+    };
     if h.probe_ok == Some(false) && !h.signals.iter().any(|s| s.kind == SignalKind::Probe) {
         j.bad.push("health endpoint not answering 200".into());
     }
     if let Some(e) = h.error_rate.filter(|_| !governed(SignalKind::ErrorRate)) {
         if !e.is_finite() || e > t.error_rate {
-            j.bad.push(format!("5xx {:.1}% > {:.0}%", e * 100.0, t.error_rate * 100.0));
+            j.bad.push(format!(
+                "5xx {:.1}% > {:.0}%",
+                e * 100.0,
+                t.error_rate * 100.0
+            ));
         } else {
-            j.proof.push(format!("5xx {:.1}% ≤ {:.0}%", e * 100.0, t.error_rate * 100.0));
+            j.proof.push(format!(
+                "5xx {:.1}% ≤ {:.0}%",
+                e * 100.0,
+                t.error_rate * 100.0
+            ));
         }
     }
     if let Some(l) = h.latency_p95_ms.filter(|_| !governed(SignalKind::Latency)) {
         let (limit, what) = match h.latency_baseline_ms {
-            Some(b) if b > 0.0 => (b * t.latency_factor, format!("{}x baseline", t.latency_factor)),
+            Some(b) if b > 0.0 => (
+                b * t.latency_factor,
+                format!("{}x baseline", t.latency_factor),
+            ),
             _ => (t.latency_p95_ms, "threshold".to_string()),
         };
         if !l.is_finite() || l > limit {
-            j.bad.push(format!("p95 {l:.0} ms > {limit:.0} ms ({what})"));
+            j.bad
+                .push(format!("p95 {l:.0} ms > {limit:.0} ms ({what})"));
         } else {
-            j.proof.push(format!("p95 {l:.0} ms ≤ {limit:.0} ms ({what})"));
+            j.proof
+                .push(format!("p95 {l:.0} ms ≤ {limit:.0} ms ({what})"));
         }
     }
     if !j.bad.is_empty() {
@@ -360,10 +380,18 @@ fn judge_criterion(s: &super::signals::Signal, j: &mut Judged) {
         return j.unknown.push(format!("{}: {}", s.name, s.display));
     };
     if v.is_nan() {
-        return j.unknown.push(format!("{} is NaN ({}): nothing to judge", s.name, s.display));
+        return j.unknown.push(format!(
+            "{} is NaN ({}): nothing to judge",
+            s.name, s.display
+        ));
     }
     if v.is_infinite() {
-        return j.bad.push(format!("{} is {} ({}): never healthy", s.name, if v > 0.0 { "+Inf" } else { "-Inf" }, s.display));
+        return j.bad.push(format!(
+            "{} is {} ({}): never healthy",
+            s.name,
+            if v > 0.0 { "+Inf" } else { "-Inf" },
+            s.display
+        ));
     }
     let Some((text, c)) = s
         .criterion
@@ -376,7 +404,8 @@ fn judge_criterion(s: &super::signals::Signal, j: &mut Judged) {
     let clear = s.clear_secs.unwrap_or(0);
     let age = crate::core::fmt::age;
     if c.op.holds(raw, c.threshold) {
-        j.bad.push(format!("{} {} (criterion `{text}`)", s.name, s.display));
+        j.bad
+            .push(format!("{} {} (criterion `{text}`)", s.name, s.display));
     } else if clear < c.for_secs {
         j.bad.push(format!(
             "{} {}: clear of `{text}` for {} of {}",
@@ -386,7 +415,12 @@ fn judge_criterion(s: &super::signals::Signal, j: &mut Judged) {
             age(c.for_secs)
         ));
     } else {
-        j.proof.push(format!("{} {} (clear of `{text}` for {})", s.name, s.display, age(clear)));
+        j.proof.push(format!(
+            "{} {} (clear of `{text}` for {})",
+            s.name,
+            s.display,
+            age(clear)
+        ));
     }
 }
 
@@ -533,7 +567,10 @@ mod tests {
         let v = evaluate(&h, &t, h.observed_at);
         assert_eq!(v.severity, Severity::Serious, "{:?}", v.reasons);
         assert!(
-            v.reasons.iter().any(|r| r == "CrashLoopBackOff on the new revision (1 pod(s) on the template's images)"),
+            v.reasons
+                .iter()
+                .any(|r| r
+                    == "CrashLoopBackOff on the new revision (1 pod(s) on the template's images)"),
             "{:?}",
             v.reasons
         );

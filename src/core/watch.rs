@@ -542,8 +542,15 @@ mod tests {
         let mut h = health("web", 3, 3, "r/web:a");
         h.revision = "3".into();
         verify_read(&mut s, id, Ok(h), &mut fx);
-        assert!(matches!(s.runs[0].ending(), Some(Ending::Verified { .. })), "{:?}", s.runs[0].state);
-        let end = s.incident.story("web").unwrap().runs[0].ended.clone().unwrap();
+        assert!(
+            matches!(s.runs[0].ending(), Some(Ending::Verified { .. })),
+            "{:?}",
+            s.runs[0].state
+        );
+        let end = s.incident.story("web").unwrap().runs[0]
+            .ended
+            .clone()
+            .unwrap();
         assert_eq!(end.landed.as_deref(), Some("3"));
         assert!(end.why.contains("5xx 0.1% ≤ 5%"), "{}", end.why);
     }
@@ -576,10 +583,18 @@ mod tests {
         let down = || Err(BackendError::Unreachable("refused".into()));
         progress_read(&mut s, id, down(), &mut fx);
         progress_read(&mut s, id, down(), &mut fx);
-        assert_eq!(said(&fx).matches("outcome unknown").count(), 1, "{}", said(&fx));
+        assert_eq!(
+            said(&fx).matches("outcome unknown").count(),
+            1,
+            "{}",
+            said(&fx)
+        );
         let later = s.now + chrono::Duration::seconds(120);
         let _ = crate::core::update(&mut s, crate::core::action::Action::Tick(later));
-        assert!(s.runs[0].in_flight(), "a timeout during an outage proves nothing");
+        assert!(
+            s.runs[0].in_flight(),
+            "a timeout during an outage proves nothing"
+        );
         let mut fx = vec![];
         progress_read(&mut s, id, Ok(converged()), &mut fx);
         assert!(said(&fx).contains("answers again"), "{}", said(&fx));

@@ -44,7 +44,10 @@ pub fn write(
         // leaves nothing behind and is said; the ones written are linked.
         let written = create_new(dir, &base).and_then(|(name, mut file)| {
             let path = dir.join(&name);
-            match file.write_all(text.as_bytes()).and_then(|_| file.sync_all()) {
+            match file
+                .write_all(text.as_bytes())
+                .and_then(|_| file.sync_all())
+            {
                 Ok(()) => Ok(name),
                 Err(e) => {
                     drop(file);
@@ -91,13 +94,20 @@ fn create_new(dir: &Path, base: &str) -> Result<(String, std::fs::File), String>
             format!("{stem}-{n}{ext}")
         };
         let path = dir.join(&name);
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(f) => return Ok((name, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(format!("{}: {e}", path.display())),
         }
     }
-    Err(format!("{}: 20 files of that name exist already", dir.join(base).display()))
+    Err(format!(
+        "{}: 20 files of that name exist already",
+        dir.join(base).display()
+    ))
 }
 
 /// The last [`MAX_FILE_BYTES`] of `text` (on a line start where one is
@@ -160,14 +170,24 @@ mod tests {
             "031500",
             "web",
             &[
-                file("logs-web-1/app-previous.log", "connecting with password=hunter2\n"),
+                file(
+                    "logs-web-1/app-previous.log",
+                    "connecting with password=hunter2\n",
+                ),
                 file("events.txt", &big),
             ],
         )
         .unwrap();
-        assert_eq!(saved[0].path, "INC-1.md.evidence/031500-web-logs-web-1_app-previous.log");
-        let text = std::fs::read_to_string(dir.join("031500-web-logs-web-1_app-previous.log")).unwrap();
-        assert!(text.contains("password=[REDACTED]") && !text.contains("hunter2"), "{text}");
+        assert_eq!(
+            saved[0].path,
+            "INC-1.md.evidence/031500-web-logs-web-1_app-previous.log"
+        );
+        let text =
+            std::fs::read_to_string(dir.join("031500-web-logs-web-1_app-previous.log")).unwrap();
+        assert!(
+            text.contains("password=[REDACTED]") && !text.contains("hunter2"),
+            "{text}"
+        );
         let events = std::fs::read_to_string(dir.join("031500-web-events.txt")).unwrap();
         assert!(saved[1].cut && events.len() <= MAX_FILE_BYTES + 100);
         assert!(events.starts_with("[rbtui: the first") && events.ends_with("last line: boom\n"));
@@ -175,7 +195,10 @@ mod tests {
         let again = write(&dir, "031500", "web", &[file("events.txt", "new")]).unwrap();
         assert_eq!(again[0].path, "INC-1.md.evidence/031500-web-events-2.txt");
         let first = std::fs::read_to_string(dir.join("031500-web-events.txt")).unwrap();
-        assert!(first.ends_with("last line: boom\n"), "the first file is untouched");
+        assert!(
+            first.ends_with("last line: boom\n"),
+            "the first file is untouched"
+        );
     }
 
     /// One file that cannot be written does not take the others with it:
@@ -192,10 +215,27 @@ mod tests {
             std::fs::write(dir.join(format!("031500-web-app-{n}.log")), "x").unwrap();
         }
         let before = std::fs::read_dir(&dir).unwrap().count();
-        let saved = write(&dir, "031500", "web", &[file("app.log", "boom\n"), file("pods.txt", "p\n")]).unwrap();
-        assert!(saved[0].unread.as_deref().unwrap().starts_with("could not be written beside the note"), "{saved:?}");
+        let saved = write(
+            &dir,
+            "031500",
+            "web",
+            &[file("app.log", "boom\n"), file("pods.txt", "p\n")],
+        )
+        .unwrap();
+        assert!(
+            saved[0]
+                .unread
+                .as_deref()
+                .unwrap()
+                .starts_with("could not be written beside the note"),
+            "{saved:?}"
+        );
         assert!(saved[1].unread.is_none());
         assert_eq!(saved[1].path, "INC-1.md.evidence/031500-web-pods.txt");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), before + 1, "only the file written");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            before + 1,
+            "only the file written"
+        );
     }
 }

@@ -135,7 +135,8 @@ pub fn read(note: &str) -> Export {
             continue;
         }
         if in_fence {
-            e.details.push(line.strip_prefix("    ").unwrap_or(line).to_string());
+            e.details
+                .push(line.strip_prefix("    ").unwrap_or(line).to_string());
             continue;
         }
         if let Some(json) = t
@@ -184,7 +185,9 @@ mod tests {
         assert_eq!(a.details[0], "all 3 replicas crash-looping");
         assert_eq!(a.evidence, ["incidents/x.evidence/logs.txt"]);
         assert_eq!(
-            evidence_path("[0315-web-pods.txt](INC.md.evidence/0315-web-pods.txt) — pod status (9 bytes)"),
+            evidence_path(
+                "[0315-web-pods.txt](INC.md.evidence/0315-web-pods.txt) — pod status (9 bytes)"
+            ),
             Some("INC.md.evidence/0315-web-pods.txt".into())
         );
         assert_eq!(a.marker.as_ref().unwrap()["step"], "assess");

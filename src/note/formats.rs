@@ -7,7 +7,8 @@
 use super::export::{Entry, Export};
 
 fn when(e: &Entry) -> String {
-    e.at.map(|a| a.format("%Y-%m-%d %H:%M:%SZ").to_string()).unwrap_or_else(|| "?".into())
+    e.at.map(|a| a.format("%Y-%m-%d %H:%M:%SZ").to_string())
+        .unwrap_or_else(|| "?".into())
 }
 
 /// Each detail line of an entry with how to write it: a list item, a
@@ -25,7 +26,11 @@ fn details(e: &Entry) -> Vec<Detail<'_>> {
     let mut fenced = false;
     for d in &e.details {
         if d.starts_with("```") {
-            out.push(if fenced { Detail::FenceClose } else { Detail::FenceOpen });
+            out.push(if fenced {
+                Detail::FenceClose
+            } else {
+                Detail::FenceOpen
+            });
             fenced = !fenced;
         } else if fenced {
             out.push(Detail::Fenced(d));
@@ -42,7 +47,10 @@ fn details(e: &Entry) -> Vec<Detail<'_>> {
 }
 
 fn title(x: &Export) -> String {
-    format!("Incident {} — timeline from rbtui (UTC)", x.incident.as_deref().unwrap_or("(no id)"))
+    format!(
+        "Incident {} — timeline from rbtui (UTC)",
+        x.incident.as_deref().unwrap_or("(no id)")
+    )
 }
 
 pub fn markdown(x: &Export) -> String {
@@ -60,10 +68,23 @@ pub fn markdown(x: &Export) -> String {
     for (k, v) in &x.header {
         s.push_str(&format!("- **{k}:** {v}\n"));
     }
-    s.push_str(if x.summary.is_empty() { "\n" } else { "\n#### Timeline\n\n" });
+    s.push_str(if x.summary.is_empty() {
+        "\n"
+    } else {
+        "\n#### Timeline\n\n"
+    });
     for e in &x.entries {
-        let target = e.target.as_deref().map(|t| format!(" `{t}`")).unwrap_or_default();
-        s.push_str(&format!("- `{}` **{}**{target} — {}\n", when(e), e.kind, e.text));
+        let target = e
+            .target
+            .as_deref()
+            .map(|t| format!(" `{t}`"))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "- `{}` **{}**{target} — {}\n",
+            when(e),
+            e.kind,
+            e.text
+        ));
         let mut was_row = false;
         for d in details(e) {
             let row = matches!(d, Detail::Row(_));
@@ -101,10 +122,23 @@ pub fn jira(x: &Export) -> String {
     for (k, v) in &x.header {
         s.push_str(&format!("* *{k}:* {}\n", esc(v)));
     }
-    s.push_str(if x.summary.is_empty() { "\n" } else { "\nh4. Timeline\n\n" });
+    s.push_str(if x.summary.is_empty() {
+        "\n"
+    } else {
+        "\nh4. Timeline\n\n"
+    });
     for e in &x.entries {
-        let target = e.target.as_deref().map(|t| format!(" {{{{{t}}}}}")).unwrap_or_default();
-        s.push_str(&format!("* {{{{{}}}}} *{}*{target} — {}\n", when(e), e.kind, esc(&e.text)));
+        let target = e
+            .target
+            .as_deref()
+            .map(|t| format!(" {{{{{t}}}}}"))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "* {{{{{}}}}} *{}*{target} — {}\n",
+            when(e),
+            e.kind,
+            esc(&e.text)
+        ));
         let mut header = true;
         for d in details(e) {
             match d {
@@ -114,7 +148,10 @@ pub fn jira(x: &Export) -> String {
                     let cells: Vec<&str> = t.trim_matches('|').split('|').map(str::trim).collect();
                     let sep = if header { "||" } else { "|" };
                     header = false;
-                    s.push_str(&format!("{sep}{}{sep}\n", cells.iter().map(|c| esc(c)).collect::<Vec<_>>().join(sep)));
+                    s.push_str(&format!(
+                        "{sep}{}{sep}\n",
+                        cells.iter().map(|c| esc(c)).collect::<Vec<_>>().join(sep)
+                    ));
                 }
                 Detail::FenceOpen => s.push_str("{noformat}\n"),
                 Detail::Fenced(t) => s.push_str(&format!("{t}\n")),

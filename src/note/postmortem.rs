@@ -169,7 +169,9 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
         s.push_str("- [ ] (add the action items the questions above raise)\n");
     }
     for o in &open {
-        s.push_str(&format!("- [ ] {o} (open at the end of the session; owner: ?)\n"));
+        s.push_str(&format!(
+            "- [ ] {o} (open at the end of the session; owner: ?)\n"
+        ));
     }
 
     s.push_str("\n## Timeline (from the note)\n\n");
@@ -185,14 +187,30 @@ fn overrides(x: &Export) -> String {
     let mut s = "\n## Overrides\n\n".to_string();
     let mut any = false;
     for e in x.entries.iter().filter(|e| e.kind == "confirm") {
-        let blocks: Vec<&str> = e.details.iter().filter_map(|d| d.strip_prefix("OVERRIDE of BLOCK ")).collect();
+        let blocks: Vec<&str> = e
+            .details
+            .iter()
+            .filter_map(|d| d.strip_prefix("OVERRIDE of BLOCK "))
+            .collect();
         if blocks.is_empty() {
             continue;
         }
         any = true;
-        let reason = e.details.iter().find_map(|d| d.strip_prefix("override reason: ")).unwrap_or("(none recorded)");
-        let target = e.target.as_deref().map(|t| format!("`{t}` ")).unwrap_or_default();
-        s.push_str(&format!("- {target}{} at {}: reason given: \"{reason}\"\n", e.text, hms(e.at)));
+        let reason = e
+            .details
+            .iter()
+            .find_map(|d| d.strip_prefix("override reason: "))
+            .unwrap_or("(none recorded)");
+        let target = e
+            .target
+            .as_deref()
+            .map(|t| format!("`{t}` "))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "- {target}{} at {}: reason given: \"{reason}\"\n",
+            e.text,
+            hms(e.at)
+        ));
         for b in blocks {
             s.push_str(&format!("  - overrode BLOCK {b}\n"));
         }
@@ -210,11 +228,24 @@ fn schema(x: &Export) -> String {
     let mut s = "\n## Schema and migrations\n\n".to_string();
     let mut any = false;
     for (t, story) in &i.stories {
-        let ran = story.runs.iter().rev().find(|r| r.kind.rolls_back()).map(|r| r.plan);
-        let Some(plan) = ran.and_then(|id| story.plans.iter().rfind(|p| p.id == id)).or(story.plans.last()) else {
+        let ran = story
+            .runs
+            .iter()
+            .rev()
+            .find(|r| r.kind.rolls_back())
+            .map(|r| r.plan);
+        let Some(plan) = ran
+            .and_then(|id| story.plans.iter().rfind(|p| p.id == id))
+            .or(story.plans.last())
+        else {
             continue;
         };
-        let Some(status) = plan.checks.iter().find(|(c, _)| c == "schema").map(|(_, st)| st.clone()) else {
+        let Some(status) = plan
+            .checks
+            .iter()
+            .find(|(c, _)| c == "schema")
+            .map(|(_, st)| st.clone())
+        else {
             continue;
         };
         any = true;
@@ -223,7 +254,9 @@ fn schema(x: &Export) -> String {
         let words = x
             .entries
             .iter()
-            .filter(|e| e.kind == "plan" && e.target.as_deref() == Some(t.as_str()) && e.at <= Some(plan.at))
+            .filter(|e| {
+                e.kind == "plan" && e.target.as_deref() == Some(t.as_str()) && e.at <= Some(plan.at)
+            })
             .flat_map(|e| e.details.iter())
             .filter(|d| !d.starts_with("no longer: "))
             .filter_map(|d| d.split_once("`schema`: ").map(|(_, w)| w))
@@ -234,7 +267,11 @@ fn schema(x: &Export) -> String {
             plan.id,
             plan.from.id,
             plan.to.id,
-            if ran == Some(plan.id) { "" } else { ", planned, not run" }
+            if ran == Some(plan.id) {
+                ""
+            } else {
+                ", planned, not run"
+            }
         ));
     }
     if !any {
@@ -249,21 +286,33 @@ fn schema(x: &Export) -> String {
 fn evidence(x: &Export, note_path: &str) -> String {
     let note = std::path::Path::new(note_path);
     let dir = note.parent().unwrap_or(std::path::Path::new(""));
-    let folder = format!("{}.evidence", note.file_name().unwrap_or_default().to_string_lossy());
+    let folder = format!(
+        "{}.evidence",
+        note.file_name().unwrap_or_default().to_string_lossy()
+    );
     let mut s = "\n## Evidence\n\n".to_string();
     let mut seen: Vec<String> = Vec::new();
     for e in &x.entries {
         for p in &e.evidence {
-            let link = [p.clone(), format!("{folder}/{p}")].into_iter().find(|c| dir.join(c).is_file());
+            let link = [p.clone(), format!("{folder}/{p}")]
+                .into_iter()
+                .find(|c| dir.join(c).is_file());
             let key = link.clone().unwrap_or_else(|| p.clone());
             if seen.contains(&key) {
                 continue;
             }
             seen.push(key);
-            let target = e.target.as_deref().map(|t| format!("`{t}` ")).unwrap_or_default();
+            let target = e
+                .target
+                .as_deref()
+                .map(|t| format!("`{t}` "))
+                .unwrap_or_default();
             s.push_str(&match link {
                 Some(l) => format!("- {target}[{l}]({l}) ({})\n", hms(e.at)),
-                None => format!("- {target}`{p}` ({}; not found beside the note)\n", hms(e.at)),
+                None => format!(
+                    "- {target}`{p}` ({}; not found beside the note)\n",
+                    hms(e.at)
+                ),
             });
         }
     }
@@ -317,7 +366,11 @@ fn by_target(x: &Export) -> String {
                 Some(e) => format!("{} at {} ({})", e.result.label(), hms(Some(e.at)), e.why),
                 None => "no end recorded (the session ended first)".to_string(),
             };
-            let group = r.group.as_deref().map(|g| format!(", in group {g}")).unwrap_or_default();
+            let group = r
+                .group
+                .as_deref()
+                .map(|g| format!(", in group {g}"))
+                .unwrap_or_default();
             s.push_str(&format!(
                 "  - plan #{} {} → {}{group}, started {}: {end}\n",
                 r.plan,
@@ -422,7 +475,10 @@ mod tests {
             d.contains("| Rollout converged | 2026-12-03 03:04:00Z |"),
             "{d}"
         );
-        assert!(d.contains("- no plan recorded a schema verdict"), "markers, not detail lines: {d}");
+        assert!(
+            d.contains("- no plan recorded a schema verdict"),
+            "markers, not detail lines: {d}"
+        );
         assert!(d.contains("## Overrides\n\n- none"), "{d}");
         assert!(
             d.contains(

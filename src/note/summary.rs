@@ -12,8 +12,7 @@ use chrono::{DateTime, Utc};
 
 /// The block's first line. Not an `rbtui` marker (those start
 /// `<!-- rbtui {`), so `--resume` and export never read it as a fact.
-pub const BEGIN: &str =
-    "<!-- rbtui-summary: rewritten in place as the incident goes on; the timeline below is the record -->";
+pub const BEGIN: &str = "<!-- rbtui-summary: rewritten in place as the incident goes on; the timeline below is the record -->";
 pub const END: &str = "<!-- /rbtui-summary -->";
 /// Past this many targets a list names the count and points below: the
 /// summary must fit a first screen (under 40 lines).
@@ -40,7 +39,8 @@ impl Told {
 
     pub fn fold(&mut self, m: &Stamped) {
         self.model.apply(m.at, &m.marker);
-        if m.marker.target().is_some() || matches!(m.marker, crate::core::entry::Marker::Group { .. })
+        if m.marker.target().is_some()
+            || matches!(m.marker, crate::core::entry::Marker::Group { .. })
         {
             self.as_of = Some(self.as_of.map_or(m.at, |a| a.max(m.at)));
         }
@@ -78,7 +78,9 @@ fn list(s: &mut String, title: &str, items: Vec<String>, none: &str) {
         s.push_str(&format!("  - {i}\n"));
     }
     if more > 0 {
-        s.push_str(&format!("  - … and {more} more (the timeline below has them)\n"));
+        s.push_str(&format!(
+            "  - … and {more} more (the timeline below has them)\n"
+        ));
     }
 }
 
@@ -88,7 +90,10 @@ fn status(touched: &[(&str, &Story)]) -> String {
         .filter(|(_, s)| s.open_failure().is_some())
         .map(|(t, _)| *t)
         .collect();
-    let seen = touched.iter().filter(|(_, s)| !s.failures.is_empty()).count();
+    let seen = touched
+        .iter()
+        .filter(|(_, s)| !s.failures.is_empty())
+        .count();
     let running = touched
         .iter()
         .filter(|(_, s)| s.runs.iter().any(|r| r.ended.is_none()))
@@ -96,10 +101,16 @@ fn status(touched: &[(&str, &Story)]) -> String {
     match (failing.len(), seen) {
         (0, 0) if running > 0 => format!("{running} run(s) with no end recorded yet"),
         (0, 0) => "no target seen failing".into(),
-        (0, n) => format!("mitigated: every target seen failing ({n}) has a verified rollback since"),
+        (0, n) => {
+            format!("mitigated: every target seen failing ({n}) has a verified rollback since")
+        }
         (f, n) => format!(
             "ONGOING: {f} of {n} target(s) seen failing have no verified rollback since ({})",
-            failing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+            failing
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -162,7 +173,11 @@ fn rolled_back(touched: &[(&str, &Story)]) -> Vec<String> {
                 .as_deref()
                 .map(|g| format!(" in group `{g}`"))
                 .unwrap_or_default();
-            let retag = if r.kind == PlanKind::Retag { " by re-tag" } else { "" };
+            let retag = if r.kind == PlanKind::Retag {
+                " by re-tag"
+            } else {
+                ""
+            };
             format!(
                 "`{t}` {} → {}{retag}{group} (plan #{}): {}",
                 rev(&r.from),
@@ -233,7 +248,10 @@ fn times(touched: &[(&str, &Story)]) -> String {
     format!(
         "detected {} · mitigated {} · verified {}",
         at(detected, "— (not seen failing)"),
-        mitigated.map_or_else(|| "— (nothing applied)".to_string(), |m| format!("{} (first rollback applied)", hms(m))),
+        mitigated.map_or_else(
+            || "— (nothing applied)".to_string(),
+            |m| format!("{} (first rollback applied)", hms(m))
+        ),
         if still && detected.is_some() {
             "— (not yet)".to_string()
         } else {
@@ -248,8 +266,14 @@ fn times(touched: &[(&str, &Story)]) -> String {
 pub fn replaced(text: &str, block: &str) -> Option<String> {
     if let Some(start) = text.find(BEGIN) {
         let end = text[start..].find(END)? + start + END.len();
-        let rest = text[end..].strip_prefix("\n\n").or_else(|| text[end..].strip_prefix('\n'));
-        return Some(format!("{}{block}{}", &text[..start], rest.unwrap_or(&text[end..])));
+        let rest = text[end..]
+            .strip_prefix("\n\n")
+            .or_else(|| text[end..].strip_prefix('\n'));
+        return Some(format!(
+            "{}{block}{}",
+            &text[..start],
+            rest.unwrap_or(&text[end..])
+        ));
     }
     let title = text.strip_prefix("# ")?.find('\n')? + 3;
     let rest = text[title..].trim_start_matches('\n');
@@ -296,7 +320,10 @@ mod tests {
     }
 
     fn fold(t: &mut Told, s: u32, m: Marker) {
-        t.fold(&Stamped { marker: m, at: at(s) });
+        t.fold(&Stamped {
+            marker: m,
+            at: at(s),
+        });
     }
 
     fn failing(t: &mut Told, s: u32) {
@@ -348,11 +375,19 @@ mod tests {
         failing(&mut t, 1);
         let s = render(&t);
         assert!(s.contains("ONGOING: 1 of 1 target(s)"), "{s}");
-        assert!(s.contains("`co` critical since 03:00:01Z (still failing): error rate 12.0% > 5%"), "{s}");
+        assert!(
+            s.contains("`co` critical since 03:00:01Z (still failing): error rate 12.0% > 5%"),
+            "{s}"
+        );
         assert!(s.contains("verified — (not yet)"), "{s}");
         run(&mut t, 10, PlanKind::Rollback);
         let s = render(&t);
-        assert!(s.contains("`co` 9 (d8f3c2a) → 8 (a1b2c3d) (plan #3): applied at 03:00:11Z, no end recorded"), "{s}");
+        assert!(
+            s.contains(
+                "`co` 9 (d8f3c2a) → 8 (a1b2c3d) (plan #3): applied at 03:00:11Z, no end recorded"
+            ),
+            "{s}"
+        );
         assert!(s.contains("mitigated 03:00:11Z"), "{s}");
         fold(
             &mut t,
@@ -366,8 +401,14 @@ mod tests {
             },
         );
         let s = render(&t);
-        assert!(s.contains("mitigated: every target seen failing (1)"), "{s}");
-        assert!(s.contains("verified at 03:00:40Z — error rate 0.2% ≤ 5% for 30 s"), "{s}");
+        assert!(
+            s.contains("mitigated: every target seen failing (1)"),
+            "{s}"
+        );
+        assert!(
+            s.contains("verified at 03:00:40Z — error rate 0.2% ≤ 5% for 30 s"),
+            "{s}"
+        );
         assert!(s.contains("`co`: revert d8f3c2a in git"), "{s}");
         assert!(s.contains("verified 03:00:40Z"), "{s}");
         assert!(s.contains("(as of 2026-11-22 03:00:40Z)"), "{s}");
@@ -391,7 +432,10 @@ mod tests {
     fn the_block_is_replaced_in_place_and_the_timeline_kept_byte_for_byte() {
         let old = "# Incident INC-7\n\n- **Incident:** INC-7\n\n## Timeline (UTC, 2026-11-22)\n\n- `03:00:01Z` **session** — x\n";
         let a = replaced(old, &render(&Told::default())).unwrap();
-        assert!(a.starts_with(&format!("# Incident INC-7\n\n{BEGIN}\n")), "{a}");
+        assert!(
+            a.starts_with(&format!("# Incident INC-7\n\n{BEGIN}\n")),
+            "{a}"
+        );
         assert_eq!(without(&a), old);
         let mut t = Told::default();
         failing(&mut t, 1);
@@ -399,6 +443,9 @@ mod tests {
         assert_eq!(without(&b), old);
         assert_eq!(block_in(&b).unwrap(), render(&t));
         assert_eq!(b.matches(BEGIN).count(), 1);
-        assert!(crate::note::resume::markers(&b).is_empty(), "no fact read from the summary");
+        assert!(
+            crate::note::resume::markers(&b).is_empty(),
+            "no fact read from the summary"
+        );
     }
 }

@@ -39,7 +39,9 @@ pub fn parse(origin: &str, text: &str) -> Result<Runbook, String> {
                 .enumerate()
                 .filter(|(_, l)| {
                     let t = l.trim_start();
-                    t.strip_prefix("id").is_some_and(|r| r.trim_start().starts_with('=')) && quoted.iter().any(|q| t.contains(q.as_str()))
+                    t.strip_prefix("id")
+                        .is_some_and(|r| r.trim_start().starts_with('='))
+                        && quoted.iter().any(|q| t.contains(q.as_str()))
                 })
                 .nth(1)
                 .map(|(i, l)| format!("{}:{}", i + 1, l.len() - l.trim_start().len() + 1))
@@ -58,7 +60,8 @@ pub fn load_all(config_dir: Option<&Path>) -> Result<Vec<Runbook>, String> {
         let mut rb = parse(&name, text)?;
         if let Some(dir) = config_dir {
             let p = dir.join("runbooks").join(format!("{}.toml", kind.label()));
-            if let Some(t) = crate::files::read_optional(&p, "a runbook", crate::files::SMALL_CAP)? {
+            if let Some(t) = crate::files::read_optional(&p, "a runbook", crate::files::SMALL_CAP)?
+            {
                 rb = parse(&p.display().to_string(), &t)?;
             }
         }
@@ -81,7 +84,9 @@ pub fn load_comms(
     let mut out = std::collections::HashMap::new();
     for c in crate::core::status::Comms::ALL {
         let p = dir.join("templates").join(c.file());
-        if let Some(t) = crate::files::read_optional(&p, "a status template", crate::files::SMALL_CAP)? {
+        if let Some(t) =
+            crate::files::read_optional(&p, "a status template", crate::files::SMALL_CAP)?
+        {
             out.insert(c, t);
         }
     }
@@ -126,6 +131,9 @@ mod tests {
     fn duplicate_ids_are_rejected() {
         let t =
             "kind='swarm'\ntitle='x'\n[[step]]\nid='a'\ntitle='A'\n[[step]]\nid='a'\ntitle='B'\n";
-        assert_eq!(parse("x.toml", t).unwrap_err(), "x.toml:7:1: duplicate step id `a`");
+        assert_eq!(
+            parse("x.toml", t).unwrap_err(),
+            "x.toml:7:1: duplicate step id `a`"
+        );
     }
 }

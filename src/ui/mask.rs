@@ -15,7 +15,8 @@ use ratatui::buffer::Buffer;
 /// their places and styles: the layout never shifts.
 pub fn secrets(buf: &mut Buffer) {
     let area = buf.area;
-    let mut rows: Vec<Vec<(u16, u16)>> = (area.top()..area.bottom()).map(|y| runs(buf, y)).collect();
+    let mut rows: Vec<Vec<(u16, u16)>> =
+        (area.top()..area.bottom()).map(|y| runs(buf, y)).collect();
     for i in 0..rows.len() {
         while let Some((x0, x1)) = rows[i].pop() {
             let mut cells: Vec<Option<(u16, u16)>> = Vec::new();
@@ -23,15 +24,24 @@ pub fn secrets(buf: &mut Buffer) {
             loop {
                 let y = area.top() + j as u16;
                 cells.extend((x0..x1).map(|x| Some((x, y))));
-                let Some(at) = rows.get(j + 1).and_then(|r| r.iter().position(|&r| r == (x0, x1))) else {
+                let Some(at) = rows
+                    .get(j + 1)
+                    .and_then(|r| r.iter().position(|&r| r == (x0, x1)))
+                else {
                     break;
                 };
                 rows[j + 1].remove(at);
-                while cells.last().is_some_and(|c| c.is_some_and(|(x, y)| buf[(x, y)].symbol().trim().is_empty())) {
+                while cells
+                    .last()
+                    .is_some_and(|c| c.is_some_and(|(x, y)| buf[(x, y)].symbol().trim().is_empty()))
+                {
                     cells.pop();
                 }
                 // A full row is a word the wrap cut: joined as it was.
-                if cells.last().is_none_or(|c| c.is_none_or(|(x, _)| x + 1 < x1)) {
+                if cells
+                    .last()
+                    .is_none_or(|c| c.is_none_or(|(x, _)| x + 1 < x1))
+                {
                     cells.push(None);
                 }
                 j += 1;
@@ -83,7 +93,11 @@ fn mask(buf: &mut Buffer, cells: &[Option<(u16, u16)>]) {
         let words: Vec<char> = "[REDACTED]".chars().collect();
         let fits = words.len() <= hit.len();
         for (n, (x, y)) in hit.into_iter().enumerate() {
-            let c = if fits { words.get(n).copied().unwrap_or(' ') } else { '•' };
+            let c = if fits {
+                words.get(n).copied().unwrap_or(' ')
+            } else {
+                '•'
+            };
             buf[(x, y)].set_char(c);
         }
     }
@@ -95,7 +109,9 @@ mod tests {
     use ratatui::layout::Rect;
 
     fn row(buf: &Buffer, y: u16) -> String {
-        (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect()
+        (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect()
     }
 
     /// A secret on screen is masked in place; the pane beside it and the
@@ -103,12 +119,25 @@ mod tests {
     #[test]
     fn a_secret_drawn_anywhere_is_masked_in_place() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 60, 3));
-        buf.set_string(0, 0, "probe https://h/x?token=abcdef123456 │ Cookie: s=1 ", ratatui::style::Style::default());
+        buf.set_string(
+            0,
+            0,
+            "probe https://h/x?token=abcdef123456 │ Cookie: s=1 ",
+            ratatui::style::Style::default(),
+        );
         buf.set_string(0, 1, "password = x │ ok", ratatui::style::Style::default());
-        buf.set_string(0, 2, "nothing here │ at all", ratatui::style::Style::default());
+        buf.set_string(
+            0,
+            2,
+            "nothing here │ at all",
+            ratatui::style::Style::default(),
+        );
         let before = row(&buf, 2);
         secrets(&mut buf);
-        assert_eq!(row(&buf, 0).trim_end(), "probe https://h/x?token=[REDACTED]   │ Cookie: [REDACTED]");
+        assert_eq!(
+            row(&buf, 0).trim_end(),
+            "probe https://h/x?token=[REDACTED]   │ Cookie: [REDACTED]"
+        );
         assert_eq!(row(&buf, 1).trim_end(), "password = • │ ok");
         assert_eq!(row(&buf, 2), before);
         for y in 0..3 {
@@ -121,15 +150,40 @@ mod tests {
     #[test]
     fn a_secret_wrapped_onto_the_next_row_is_masked() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 23, 4));
-        buf.set_string(0, 0, "│before client_secret:│", ratatui::style::Style::default());
-        buf.set_string(0, 1, "│hunter2hunter2 after │", ratatui::style::Style::default());
-        buf.set_string(0, 2, "│ghp_abcdefghijklmnopq│", ratatui::style::Style::default());
-        buf.set_string(0, 3, "│rstuvwxyz0123456789 x│", ratatui::style::Style::default());
+        buf.set_string(
+            0,
+            0,
+            "│before client_secret:│",
+            ratatui::style::Style::default(),
+        );
+        buf.set_string(
+            0,
+            1,
+            "│hunter2hunter2 after │",
+            ratatui::style::Style::default(),
+        );
+        buf.set_string(
+            0,
+            2,
+            "│ghp_abcdefghijklmnopq│",
+            ratatui::style::Style::default(),
+        );
+        buf.set_string(
+            0,
+            3,
+            "│rstuvwxyz0123456789 x│",
+            ratatui::style::Style::default(),
+        );
         secrets(&mut buf);
         assert_eq!(row(&buf, 0), "│before client_secret:│");
         assert_eq!(row(&buf, 1), "│[REDACTED]     after │");
         assert_eq!(row(&buf, 2), "│[REDACTED]           │");
-        assert!(!row(&buf, 2).contains("abcdefghij") && !row(&buf, 3).contains("rstuvwxyz"), "{}\n{}", row(&buf, 2), row(&buf, 3));
+        assert!(
+            !row(&buf, 2).contains("abcdefghij") && !row(&buf, 3).contains("rstuvwxyz"),
+            "{}\n{}",
+            row(&buf, 2),
+            row(&buf, 3)
+        );
         assert!(row(&buf, 3).ends_with(" x│"));
     }
 }

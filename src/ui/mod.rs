@@ -75,7 +75,12 @@ pub fn layout(s: &State, area: Rect) -> Screen {
     .areas(area);
     if s.view.zoomed {
         // The focused pane alone, the whole body: long lines wrap there.
-        return Screen { header, run, footer, panes: vec![(s.view.focus, body)] };
+        return Screen {
+            header,
+            run,
+            footer,
+            panes: vec![(s.view.focus, body)],
+        };
     }
     let act_h = if body.height >= 30 { 8 } else { 5 };
     let [top, mid, bottom] = Layout::vertical([
@@ -109,7 +114,10 @@ pub fn hit(s: &State, area: Rect, x: u16, y: u16) -> Option<(Pane, Option<usize>
         return None;
     }
     let at = ratatui::layout::Position { x, y };
-    let (pane, r) = layout(s, area).panes.into_iter().find(|(_, r)| r.contains(at))?;
+    let (pane, r) = layout(s, area)
+        .panes
+        .into_iter()
+        .find(|(_, r)| r.contains(at))?;
     let list = match pane {
         Pane::Health => panes::health::list(s, r),
         Pane::History => panes::history::list(s, r),
@@ -117,7 +125,9 @@ pub fn hit(s: &State, area: Rect, x: u16, y: u16) -> Option<(Pane, Option<usize>
         Pane::Migrations | Pane::Activity => None,
     };
     let item = list.and_then(|(rows, first, len)| {
-        rows.contains(at).then(|| first + usize::from(y - rows.y)).filter(|i| *i < len)
+        rows.contains(at)
+            .then(|| first + usize::from(y - rows.y))
+            .filter(|i| *i < len)
     });
     Some((pane, item))
 }
@@ -183,7 +193,12 @@ pub fn border_note(f: &mut Frame, area: Rect, text: String, y: u16) {
         return;
     }
     let w = (text.chars().count() as u16).min(area.width.saturating_sub(2));
-    let at = Rect { x: area.right().saturating_sub(w + 1), y, width: w, height: 1 };
+    let at = Rect {
+        x: area.right().saturating_sub(w + 1),
+        y,
+        width: w,
+        height: 1,
+    };
     f.render_widget(Paragraph::new(Line::styled(text, theme::KEY)), at);
 }
 

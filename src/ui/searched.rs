@@ -17,24 +17,51 @@ pub struct Found {
 
 /// `lines` with every line holding the words (any case) underlined and
 /// the current one highlighted; `None` found when there is no match.
-pub fn mark(mut lines: Vec<Line<'static>>, q: Option<&Search>, width: u16) -> (Vec<Line<'static>>, Option<Found>) {
+pub fn mark(
+    mut lines: Vec<Line<'static>>,
+    q: Option<&Search>,
+    width: u16,
+) -> (Vec<Line<'static>>, Option<Found>) {
     let Some(q) = q.filter(|q| !q.text.is_empty()) else {
         return (lines, None);
     };
     let needle = q.text.to_lowercase();
-    let text = |l: &Line| l.spans.iter().map(|sp| sp.content.as_ref()).collect::<String>().to_lowercase();
-    let hits: Vec<usize> = lines.iter().enumerate().filter(|(_, l)| text(l).contains(&needle)).map(|(i, _)| i).collect();
+    let text = |l: &Line| {
+        l.spans
+            .iter()
+            .map(|sp| sp.content.as_ref())
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let hits: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| text(l).contains(&needle))
+        .map(|(i, _)| i)
+        .collect();
     if hits.is_empty() {
         return (lines, None);
     }
     let nth = q.hit.rem_euclid(hits.len() as isize) as usize;
     for (k, &i) in hits.iter().enumerate() {
-        let st = if k == nth { theme::SELECTED } else { Style::new().add_modifier(Modifier::UNDERLINED) };
+        let st = if k == nth {
+            theme::SELECTED
+        } else {
+            Style::new().add_modifier(Modifier::UNDERLINED)
+        };
         lines[i] = std::mem::take(&mut lines[i]).patch_style(st);
     }
     let line = hits[nth];
     let row = crate::ui::wrapped_height(&lines[..line], width);
-    (lines, Some(Found { line, row, nth: nth + 1, of: hits.len() }))
+    (
+        lines,
+        Some(Found {
+            line,
+            row,
+            nth: nth + 1,
+            of: hits.len(),
+        }),
+    )
 }
 
 /// A title's note of the search: `/words 2 of 5`, or `no match`.

@@ -263,7 +263,12 @@ fn account(auth: &str) -> (&'static str, &'static [&'static str]) {
     match auth.strip_prefix("Bearer ").unwrap_or("") {
         "readonly" => ("readonly", &["get"]),
         NOSYNC => ("ci-bot", &["get", "update"]),
-        _ => ("admin", &["get", "create", "update", "delete", "sync", "override", "action"]),
+        _ => (
+            "admin",
+            &[
+                "get", "create", "update", "delete", "sync", "override", "action",
+            ],
+        ),
     }
 }
 
@@ -272,24 +277,47 @@ fn account(auth: &str) -> (&'static str, &'static [&'static str]) {
 /// otherwise the enforcer's answer as `{"value": "yes"|"no"}` with 200 —
 /// a refusal is not an error.
 fn can_i(auth: &str, rest: &str) -> (u16, &'static str, String) {
-    const ACTIONS: &[&str] = &["get", "create", "update", "delete", "sync", "override", "action"];
+    const ACTIONS: &[&str] = &[
+        "get", "create", "update", "delete", "sync", "override", "action",
+    ];
     const RESOURCES: &[&str] = &[
-        "clusters", "projects", "applications", "applicationsets", "repositories",
-        "certificates", "accounts", "gpgkeys", "logs", "exec", "extensions",
+        "clusters",
+        "projects",
+        "applications",
+        "applicationsets",
+        "repositories",
+        "certificates",
+        "accounts",
+        "gpgkeys",
+        "logs",
+        "exec",
+        "extensions",
     ];
     // The route is `{resource}/{action}/{subresource=**}`: the
     // subresource keeps its slashes (`project/app`).
     let mut parts = rest.splitn(3, '/');
     let (res, act) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     if !ACTIONS.contains(&act) {
-        return err(400, 3, &format!("[{}] does not contain {act}", ACTIONS.join(" ")));
+        return err(
+            400,
+            3,
+            &format!("[{}] does not contain {act}", ACTIONS.join(" ")),
+        );
     }
     if !RESOURCES.contains(&res) {
-        return err(400, 3, &format!("[{}] does not contain {res}", RESOURCES.join(" ")));
+        return err(
+            400,
+            3,
+            &format!("[{}] does not contain {res}", RESOURCES.join(" ")),
+        );
     }
     let (_, may) = account(auth);
     let yes = res == "applications" && may.contains(&act);
-    (200, "application/json", json!({"value": if yes { "yes" } else { "no" }}).to_string())
+    (
+        200,
+        "application/json",
+        json!({"value": if yes { "yes" } else { "no" }}).to_string(),
+    )
 }
 
 /// The 403 text of `enf.EnforceErr`, naming the account as `sub`.
@@ -298,7 +326,9 @@ fn denied(auth: &str, action: &str, object: &str) -> (u16, &'static str, String)
     err(
         403,
         7,
-        &format!("permission denied: applications, {action}, {object}, sub: {user}, iat: 2026-11-22T01:00:00Z"),
+        &format!(
+            "permission denied: applications, {action}, {object}, sub: {user}, iat: 2026-11-22T01:00:00Z"
+        ),
     )
 }
 
@@ -321,9 +351,13 @@ fn first_rev(v: &Value) -> Value {
 /// status and the last operation carry `revisions[]`/`sources[]` and no
 /// `revision`/`source`; `status.sync.revision` is not set.
 pub fn make_multi_source(s: &mut State, values_rev: &str) {
-    let src = |repo: &str, path: &str| json!({"repoURL": repo, "path": path, "targetRevision": "main"});
+    let src =
+        |repo: &str, path: &str| json!({"repoURL": repo, "path": path, "targetRevision": "main"});
     let (chart, values) = (
-        src("https://github.com/acme/shop-config.git", "apps/orders/overlays/prod"),
+        src(
+            "https://github.com/acme/shop-config.git",
+            "apps/orders/overlays/prod",
+        ),
         src("https://github.com/acme/shop-values.git", "prod"),
     );
     s.app["spec"].as_object_mut().unwrap().remove("source");
@@ -336,7 +370,10 @@ pub fn make_multi_source(s: &mut State, values_rev: &str) {
         obj.insert("revisions".into(), json!([rev, values_rev]));
         obj.insert("sources".into(), json!([chart, values]));
     }
-    let head = s.app["status"]["sync"]["revision"].as_str().unwrap().to_string();
+    let head = s.app["status"]["sync"]["revision"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let sync = s.app["status"]["sync"].as_object_mut().unwrap();
     sync.remove("revision");
     sync.insert("revisions".into(), json!([head, values_rev]));
@@ -409,7 +446,11 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
     }
     if req.path == "/api/v1/session/userinfo" {
         let (user, _) = account(auth);
-        return (200, "application/json", json!({"loggedIn": true, "username": user, "iss": "argocd"}).to_string());
+        return (
+            200,
+            "application/json",
+            json!({"loggedIn": true, "username": user, "iss": "argocd"}).to_string(),
+        );
     }
     if let Some(rest) = req.path.strip_prefix("/api/v1/account/can-i/") {
         return can_i(auth, rest);
@@ -507,15 +548,21 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
         ("GET", "events") => {
             // The Application's own events, as the server lists them.
             let degraded = s.app["status"]["health"]["status"] != "Healthy";
-            let mut items = vec![json!({"type": "Normal", "reason": "ResourceUpdated", "count": 1,
+            let mut items = vec![
+                json!({"type": "Normal", "reason": "ResourceUpdated", "count": 1,
                 "involvedObject": {"kind": "Application", "name": name}, "lastTimestamp": "2026-11-22T03:40:00Z",
-                "message": "Updated sync status: OutOfSync -> Synced"})];
+                "message": "Updated sync status: OutOfSync -> Synced"}),
+            ];
             if degraded {
                 items.push(json!({"type": "Normal", "reason": "ResourceUpdated", "count": 3,
                     "involvedObject": {"kind": "Application", "name": name}, "lastTimestamp": "2026-11-22T03:41:00Z",
                     "message": "Updated health status: Healthy -> Degraded"}));
             }
-            (200, "application/json", json!({"metadata": {}, "items": items}).to_string())
+            (
+                200,
+                "application/json",
+                json!({"metadata": {}, "items": items}).to_string(),
+            )
         }
         ("GET", "logs") => {
             // A finite stream (follow=false): one JSON result per line, a
@@ -535,7 +582,13 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
                 out.push_str(&json!({"error": {"message": format!("previous terminated container \"orders\" in pod \"{pod}\" not found")}}).to_string());
                 out.push('\n');
             } else {
-                for (i, l) in ["starting orders", "panic: column orders.legacy_total does not exist"].iter().enumerate() {
+                for (i, l) in [
+                    "starting orders",
+                    "panic: column orders.legacy_total does not exist",
+                ]
+                .iter()
+                .enumerate()
+                {
                     out.push_str(&json!({"result": {"content": l, "timeStampStr": format!("2026-11-22T03:41:0{i}Z"), "podName": pod, "last": false}}).to_string());
                     out.push('\n');
                 }
@@ -612,11 +665,15 @@ fn handle(st: &Arc<Mutex<State>>, req: &Req) -> (u16, &'static str, String) {
             // server/application Rollback: a multi-source entry syncs
             // `revisions` + `sources`, a single-source one `revision`.
             let (op, result) = if h["revisions"].is_array() {
-                (json!({"sync": {"revisions": h["revisions"], "sources": h["sources"], "prune": b["prune"], "dryRun": dry}, "initiatedBy": {"username": "rbtui"}}),
-                 json!({"revisions": h["revisions"]}))
+                (
+                    json!({"sync": {"revisions": h["revisions"], "sources": h["sources"], "prune": b["prune"], "dryRun": dry}, "initiatedBy": {"username": "rbtui"}}),
+                    json!({"revisions": h["revisions"]}),
+                )
             } else {
-                (json!({"sync": {"revision": h["revision"], "prune": b["prune"], "dryRun": dry}, "initiatedBy": {"username": "rbtui"}}),
-                 json!({"revision": h["revision"]}))
+                (
+                    json!({"sync": {"revision": h["revision"], "prune": b["prune"], "dryRun": dry}, "initiatedBy": {"username": "rbtui"}}),
+                    json!({"revision": h["revision"]}),
+                )
             };
             s.app["operation"] = op.clone();
             s.app["status"]["operationState"] = json!({

@@ -681,8 +681,7 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
     }
     let mut s = st.lock().unwrap();
     let probe = r.path == "/version"
-        || r
-            .path
+        || r.path
             .strip_prefix("/api/v1/namespaces/")
             .is_some_and(|n| !n.contains('/'));
     if !probe && let Some((code, body)) = s.fault.clone() {
@@ -710,7 +709,8 @@ fn handle(st: &Arc<Mutex<K8s>>, r: &Req) -> Resp {
     if r.method == "POST" && p == "/apis/authentication.k8s.io/v1/selfsubjectreviews" {
         if let Some(u) = &s.ssr_user {
             let mut out = r.json();
-            out["status"] = json!({"userInfo": {"username": u, "groups": ["system:authenticated"]}});
+            out["status"] =
+                json!({"userInfo": {"username": u, "groups": ["system:authenticated"]}});
             return Resp::json(201, out);
         }
     }

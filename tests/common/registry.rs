@@ -59,7 +59,6 @@ pub fn start() -> Served {
     }
 }
 
-
 /// A client that speaks plain HTTP to the local registry.
 pub fn client(host: &str) -> Client {
     Client::new(ClientConfig {
@@ -83,4 +82,3 @@ pub async fn push(c: &Client, image: &str, content: &str) -> String {
         .await
         .unwrap()
 }
-

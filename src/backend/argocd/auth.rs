@@ -81,7 +81,10 @@ pub fn cli_config_paths() -> Vec<PathBuf> {
 pub fn token_for(server: &str) -> Result<Token, crate::setup_error::SetupError> {
     if let Ok(t) = std::env::var("ARGOCD_AUTH_TOKEN") {
         if !t.trim().is_empty() {
-            return Ok(Token::found(t.trim().to_string(), "ARGOCD_AUTH_TOKEN".into()));
+            return Ok(Token::found(
+                t.trim().to_string(),
+                "ARGOCD_AUTH_TOKEN".into(),
+            ));
         }
     }
     let host = strip_scheme(server);

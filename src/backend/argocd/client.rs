@@ -90,7 +90,10 @@ impl Client {
                 source,
             })?;
             let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                SetupError::Client(format!("ca_file {}: not a PEM certificate: {e}", ca.display()))
+                SetupError::Client(format!(
+                    "ca_file {}: not a PEM certificate: {e}",
+                    ca.display()
+                ))
             })?;
             b = b.add_root_certificate(cert);
         }

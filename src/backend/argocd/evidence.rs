@@ -4,8 +4,8 @@
 //! the previous log of each degraded pod (`…/logs?previous=true`, the
 //! server's own tail), read through Argo CD as `argocd app logs` does.
 
-use super::api::{Node, Tree};
 use super::ArgoBackend;
+use super::api::{Node, Tree};
 use crate::core::error::BackendError;
 use crate::core::model::EvidenceFile;
 use reqwest::Method;
@@ -32,7 +32,11 @@ pub fn resources_text(tree: &Tree) -> String {
     bad.iter()
         .map(|n| {
             let h = n.health.as_ref();
-            let info: Vec<String> = n.info.iter().map(|i| format!("{}: {}", i.name, i.value)).collect();
+            let info: Vec<String> = n
+                .info
+                .iter()
+                .map(|i| format!("{}: {}", i.name, i.value))
+                .collect();
             format!(
                 "{}/{} {}{}{}{}\n",
                 n.kind,
@@ -41,8 +45,16 @@ pub fn resources_text(tree: &Tree) -> String {
                 h.and_then(|h| h.message.as_deref())
                     .map(|m| format!(" ({m})"))
                     .unwrap_or_default(),
-                if info.is_empty() { String::new() } else { format!("  {}", info.join(", ")) },
-                if n.images.is_empty() { String::new() } else { format!("  images {}", n.images.join(", ")) },
+                if info.is_empty() {
+                    String::new()
+                } else {
+                    format!("  {}", info.join(", "))
+                },
+                if n.images.is_empty() {
+                    String::new()
+                } else {
+                    format!("  images {}", n.images.join(", "))
+                },
             )
         })
         .collect()
@@ -50,14 +62,19 @@ pub fn resources_text(tree: &Tree) -> String {
 
 /// An EventList as lines, oldest first.
 pub fn events_text(list: &Value) -> String {
-    crate::backend::kubernetes::evidence::event_lines(list["items"].as_array().into_iter().flatten())
+    crate::backend::kubernetes::evidence::event_lines(
+        list["items"].as_array().into_iter().flatten(),
+    )
 }
 
 /// The logs endpoint's stream: one JSON object per line, each a
 /// `result` (`content`, `timeStamp`) or an `error`.
 pub fn log_text(body: &[u8]) -> String {
     let mut out = String::new();
-    for line in String::from_utf8_lossy(body).lines().filter(|l| !l.trim().is_empty()) {
+    for line in String::from_utf8_lossy(body)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
         match serde_json::from_str::<Value>(line) {
             Ok(v) if v["result"].is_object() => {
                 let r = &v["result"];
@@ -66,12 +83,18 @@ pub fn log_text(body: &[u8]) -> String {
                 }
                 out.push_str(&format!(
                     "{} {}\n",
-                    r["timeStampStr"].as_str().or(r["timeStamp"].as_str()).unwrap_or(""),
+                    r["timeStampStr"]
+                        .as_str()
+                        .or(r["timeStamp"].as_str())
+                        .unwrap_or(""),
                     r["content"].as_str().unwrap_or("")
                 ));
             }
             Ok(v) if !v["error"].is_null() => {
-                out.push_str(&format!("[Argo CD: {}]\n", v["error"]["message"].as_str().unwrap_or("error")));
+                out.push_str(&format!(
+                    "[Argo CD: {}]\n",
+                    v["error"]["message"].as_str().unwrap_or("error")
+                ));
             }
             _ => out.push_str(&format!("{line}\n")),
         }
@@ -80,7 +103,10 @@ pub fn log_text(body: &[u8]) -> String {
 }
 
 impl ArgoBackend {
-    pub(super) async fn evidence_of(&self, target: &str) -> Result<Vec<EvidenceFile>, BackendError> {
+    pub(super) async fn evidence_of(
+        &self,
+        target: &str,
+    ) -> Result<Vec<EvidenceFile>, BackendError> {
         let t = &self.target(target)?;
         let object = Self::object(t);
         let q = Self::query(t);
@@ -97,7 +123,12 @@ impl ArgoBackend {
         });
         let events = self
             .client
-            .get_json::<Value>(&format!("/api/v1/applications/{}/events", t.app), &q, "get", &object)
+            .get_json::<Value>(
+                &format!("/api/v1/applications/{}/events", t.app),
+                &q,
+                "get",
+                &object,
+            )
             .await;
         let what = "the application's events";
         out.push(match events {
@@ -126,16 +157,25 @@ impl ArgoBackend {
             ]);
             let path = format!("/api/v1/applications/{}/logs", t.app);
             let name = format!("logs-{}-previous.log", p.name);
-            let what = format!("previous log of degraded pod {} (last {TAIL_LINES} lines)", p.name);
-            out.push(match self.client.call(Method::GET, &path, &lq, None, "get", &object).await {
-                Ok(b) => EvidenceFile {
-                    unread: None,
-                    name,
-                    what,
-                    text: log_text(&b),
+            let what = format!(
+                "previous log of degraded pod {} (last {TAIL_LINES} lines)",
+                p.name
+            );
+            out.push(
+                match self
+                    .client
+                    .call(Method::GET, &path, &lq, None, "get", &object)
+                    .await
+                {
+                    Ok(b) => EvidenceFile {
+                        unread: None,
+                        name,
+                        what,
+                        text: log_text(&b),
+                    },
+                    Err(e) => EvidenceFile::unread(name, what, BackendError::from(e).to_string()),
                 },
-                Err(e) => EvidenceFile::unread(name, what, BackendError::from(e).to_string()),
-            });
+            );
         }
         Ok(out)
     }

@@ -629,14 +629,24 @@ impl Backend for ArgoBackend {
     ) -> BoxFut<'a, Option<Result<Vec<crate::core::model::EvidenceFile>, BackendError>>> {
         Box::pin(async move { Some(self.evidence_of(target).await) })
     }
-    fn about<'a>(&'a self, _t: &'a str) -> BoxFut<'a, Option<Result<crate::backend::About, BackendError>>> {
+    fn about<'a>(
+        &'a self,
+        _t: &'a str,
+    ) -> BoxFut<'a, Option<Result<crate::backend::About, BackendError>>> {
         Box::pin(async move {
-            let v: serde_json::Value = match self.client.get_json("/api/version", &[], "get", "version").await {
+            let v: serde_json::Value = match self
+                .client
+                .get_json("/api/version", &[], "get", "version")
+                .await
+            {
                 Ok(v) => v,
                 Err(e) => return Some(Err(e.into())),
             };
             Some(Ok(crate::backend::About {
-                version: format!("Argo CD {}", v["Version"].as_str().unwrap_or("(version not said)")),
+                version: format!(
+                    "Argo CD {}",
+                    v["Version"].as_str().unwrap_or("(version not said)")
+                ),
                 credentials: format!("token from {}", self.client.token_from()),
             }))
         })

@@ -5,8 +5,8 @@
 //! that may PATCH but not sync would otherwise turn auto-sync off and
 //! then be refused the rollback, leaving prod on the bad id unguarded.
 
-use super::client::{ApiError, Client};
 use super::AppTarget;
+use super::client::{ApiError, Client};
 use crate::core::action::Rights;
 use crate::core::plan::{PlanStep, RollbackPlan};
 

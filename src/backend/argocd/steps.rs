@@ -239,7 +239,10 @@ impl ArgoBackend {
 
     /// A multi-source history entry's revision per source (empty for a
     /// single-source entry or an id no longer in the history).
-    pub(super) fn entry_revisions(app: &Application, id: &crate::core::model::RevisionId) -> Vec<String> {
+    pub(super) fn entry_revisions(
+        app: &Application,
+        id: &crate::core::model::RevisionId,
+    ) -> Vec<String> {
         app.status
             .history
             .iter()

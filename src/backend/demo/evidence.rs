@@ -17,15 +17,21 @@ pub fn files(s: &Service, now: DateTime<Utc>) -> Vec<EvidenceFile> {
     let log = match cur.failure {
         Some(Failure::Crashloop) => format!(
             "{} INFO starting {name} {}\n{} INFO connecting to postgres://{name}-db:5432 (pool size 64)\n{} ERROR pool: acquire timed out after 5s (64/64 in use)\n{} FATAL cannot start: no database connection\n",
-            ts(40), cur.tag, ts(39), ts(34), ts(34)
+            ts(40),
+            cur.tag,
+            ts(39),
+            ts(34),
+            ts(34)
         ),
         Some(Failure::Errors) => format!(
             "{} ERROR GET /orders/summary 500: column orders.legacy_total does not exist\n{} ERROR GET /orders/summary 500: column orders.legacy_total does not exist\n",
-            ts(20), ts(5)
+            ts(20),
+            ts(5)
         ),
         Some(Failure::Flaky) => format!(
             "{} INFO warming cache (2.1 GiB)\n{} WARN memory at 97% of limit\n",
-            ts(60), ts(31)
+            ts(60),
+            ts(31)
         ),
         None => format!("{} INFO serving on :8080\n", ts(300)),
     };
@@ -36,7 +42,16 @@ pub fn files(s: &Service, now: DateTime<Utc>) -> Vec<EvidenceFile> {
         None => "running",
     };
     let pods: Vec<String> = (0..s.replicas)
-        .map(|i| format!("{name}-{}-{i}", cur.digest.trim_start_matches("sha256:").chars().take(10).collect::<String>()))
+        .map(|i| {
+            format!(
+                "{name}-{}-{i}",
+                cur.digest
+                    .trim_start_matches("sha256:")
+                    .chars()
+                    .take(10)
+                    .collect::<String>()
+            )
+        })
         .collect();
     let file = |name: String, what: &str, text: String| EvidenceFile {
         unread: None,
@@ -51,9 +66,18 @@ pub fn files(s: &Service, now: DateTime<Utc>) -> Vec<EvidenceFile> {
     let events = match cur.failure {
         Some(Failure::Crashloop) => pods
             .iter()
-            .map(|p| format!("{} Warning BackOff pod/{p}: Back-off restarting failed container {name}\n", ts(10)))
+            .map(|p| {
+                format!(
+                    "{} Warning BackOff pod/{p}: Back-off restarting failed container {name}\n",
+                    ts(10)
+                )
+            })
             .collect(),
-        Some(Failure::Flaky) => format!("{} Warning OOMKilling pod/{}: Memory cgroup out of memory\n", ts(31), pods[0]),
+        Some(Failure::Flaky) => format!(
+            "{} Warning OOMKilling pod/{}: Memory cgroup out of memory\n",
+            ts(31),
+            pods[0]
+        ),
         _ => String::new(),
     };
     let crashing = matches!(cur.failure, Some(Failure::Crashloop | Failure::Flaky));
@@ -61,7 +85,11 @@ pub fn files(s: &Service, now: DateTime<Utc>) -> Vec<EvidenceFile> {
         Kind::Kubernetes => {
             let mut out = vec![file("pods.txt".into(), "pod status", status)];
             if !events.is_empty() {
-                out.push(file("events.txt".into(), "Warning events of the pods", events));
+                out.push(file(
+                    "events.txt".into(),
+                    "Warning events of the pods",
+                    events,
+                ));
             }
             if crashing {
                 out.push(file(
@@ -74,16 +102,32 @@ pub fn files(s: &Service, now: DateTime<Utc>) -> Vec<EvidenceFile> {
         }
         Kind::Swarm => vec![
             file("tasks.txt".into(), "tasks and their errors", status),
-            file(format!("logs-{name}.log"), "service log (last 200 lines)", log),
+            file(
+                format!("logs-{name}.log"),
+                "service log (last 200 lines)",
+                log,
+            ),
         ],
         Kind::Compose => vec![
             file("containers.txt".into(), "container state", status),
-            file(format!("logs-{name}.log"), "container log (last 200 lines)", log),
+            file(
+                format!("logs-{name}.log"),
+                "container log (last 200 lines)",
+                log,
+            ),
         ],
         Kind::Argocd => {
-            let mut out = vec![file("resources.txt".into(), "resources and their health", status)];
+            let mut out = vec![file(
+                "resources.txt".into(),
+                "resources and their health",
+                status,
+            )];
             if !events.is_empty() {
-                out.push(file("events.txt".into(), "the application's events", events));
+                out.push(file(
+                    "events.txt".into(),
+                    "the application's events",
+                    events,
+                ));
             }
             out
         }

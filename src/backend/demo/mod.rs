@@ -131,8 +131,17 @@ impl Backend for DemoBackend {
         let rights: Vec<String> = match plan.target.kind {
             Kind::Kubernetes => vec![format!("patch deployments.apps/{o}")],
             Kind::Argocd => {
-                let mut v = vec![format!("sync applications/{o}"), format!("get applications/{o}")];
-                if plan.steps.iter().any(|s| matches!(s, crate::core::plan::PlanStep::DisableAutoSync | crate::core::plan::PlanStep::EnableAutoSync)) {
+                let mut v = vec![
+                    format!("sync applications/{o}"),
+                    format!("get applications/{o}"),
+                ];
+                if plan.steps.iter().any(|s| {
+                    matches!(
+                        s,
+                        crate::core::plan::PlanStep::DisableAutoSync
+                            | crate::core::plan::PlanStep::EnableAutoSync
+                    )
+                }) {
                     v.insert(0, format!("update applications/{o}"));
                 }
                 v

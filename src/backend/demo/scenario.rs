@@ -73,8 +73,9 @@ pub fn builtin_groups() -> Vec<crate::config::GroupConfig> {
 }
 
 pub fn parse(origin: &str, text: &str) -> Result<Scenario, crate::setup_error::SetupError> {
-    toml::from_str(text)
-        .map_err(|e| crate::setup_error::SetupError::File(crate::config::toml_error(origin, text, &e)))
+    toml::from_str(text).map_err(|e| {
+        crate::setup_error::SetupError::File(crate::config::toml_error(origin, text, &e))
+    })
 }
 
 /// Deterministic hex from a seed: stands in for digests and SHAs in the

@@ -266,9 +266,13 @@ impl ComposeBackend {
             .unwrap_or_default();
         let v1 = label("com.docker.compose.version").is_some_and(|v| v.starts_with("1."));
         let next = if v1 {
-            format!("`docker-compose up -d` (v1, which brought it up) leaves the rolled-back container as it is, but `--force-recreate` or any change to the service redeploys {cur_image}")
+            format!(
+                "`docker-compose up -d` (v1, which brought it up) leaves the rolled-back container as it is, but `--force-recreate` or any change to the service redeploys {cur_image}"
+            )
         } else {
-            format!("the next `docker compose up -d` sees the image differ and redeploys {cur_image}")
+            format!(
+                "the next `docker compose up -d` sees the image differ and redeploys {cur_image}"
+            )
         };
         format!(
             "the Compose inputs ({files}{dir}) still name {cur_image}: rbtui recreates the containers itself ({why}), keeping Compose's labels; {next}; pin the version there (the image tag or the variable it reads) before anyone runs it"
@@ -361,13 +365,20 @@ impl ComposeBackend {
         }
         let (compose_inputs, inputs_drift) = match self.project(t, &cs[0]).await {
             Ok(p) => (
-                Some(p.inputs(
-                    self.cli(&cs[0]).await.map_err(|e| BackendError::Failed(e.to_string()))?,
-                    Self::manifest_pattern(t),
-                )),
+                Some(
+                    p.inputs(
+                        self.cli(&cs[0])
+                            .await
+                            .map_err(|e| BackendError::Failed(e.to_string()))?,
+                        Self::manifest_pattern(t),
+                    ),
+                ),
                 None,
             ),
-            Err(why) => (None, Some(Self::drift(&cs[0], &cur_image, &why.to_string()))),
+            Err(why) => (
+                None,
+                Some(Self::drift(&cs[0], &cur_image, &why.to_string())),
+            ),
         };
         // What ran here is only what runs now: an image on the engine may
         // have been pulled or built and never started in this project.
@@ -700,7 +711,9 @@ impl ComposeBackend {
                                 .unwrap_or_else(|r| format!("NOT restored: {r}"))
                         })
                         .collect();
-                    return Err(e.map_message(|m| format!("{m}; inputs put back: {}", back.join("; "))));
+                    return Err(
+                        e.map_message(|m| format!("{m}; inputs put back: {}", back.join("; ")))
+                    );
                 }
             }
         }
@@ -1005,7 +1018,10 @@ impl Backend for ComposeBackend {
         Box::pin(self.read_progress(plan))
     }
     /// Polls are cheap (see `health_all`): changes show within a second.
-    fn about<'a>(&'a self, _t: &'a str) -> BoxFut<'a, Option<Result<crate::backend::About, BackendError>>> {
+    fn about<'a>(
+        &'a self,
+        _t: &'a str,
+    ) -> BoxFut<'a, Option<Result<crate::backend::About, BackendError>>> {
         Box::pin(async move { Some(super::engine::about(&self.engine).await) })
     }
     fn poll_interval(&self) -> Duration {

@@ -23,13 +23,20 @@ pub enum ComposeError {
     #[error("{0}")]
     Inputs(String),
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("`{cli}` did not finish in {secs} s")]
     Timeout { cli: String, secs: u64 },
     #[error("cannot run {cli}: {source}")]
     Spawn { cli: String, source: std::io::Error },
     #[error("{cli} exited {code}: {said}")]
-    Exit { cli: String, code: String, said: String },
+    Exit {
+        cli: String,
+        code: String,
+        said: String,
+    },
     /// The project was brought up by another major version of Compose
     /// than any installed here: v1 and v2 name containers differently
     /// (`p_web_1` / `p-web-1`), so the other one's `up` recreates them all.
@@ -102,7 +109,11 @@ impl Cli {
             major: want,
             command: format!(
                 "{} {up}",
-                if want == 1 { "docker-compose" } else { "docker compose" }
+                if want == 1 {
+                    "docker-compose"
+                } else {
+                    "docker compose"
+                }
             ),
         })
     }
@@ -110,7 +121,12 @@ impl Cli {
 
 /// `1.29.2`, `v2.26.1`, `2.20.2-desktop.1` → the major version.
 fn major_of(v: &str) -> Option<u32> {
-    v.trim().trim_start_matches('v').split('.').next()?.parse().ok()
+    v.trim()
+        .trim_start_matches('v')
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The project as its containers (or the target's config) describe it.
@@ -432,7 +448,10 @@ pub async fn run(
     } else {
         Err(ComposeError::Exit {
             cli: cli.0.join(" "),
-            code: out.status.code().map_or("by a signal".into(), |c| c.to_string()),
+            code: out
+                .status
+                .code()
+                .map_or("by a signal".into(), |c| c.to_string()),
             said,
         })
     }
@@ -492,10 +511,15 @@ mod tests {
         let only_v2 = vec![(v2, 2)];
         let e = Cli::choose(&only_v2, Some("1.29.2"), up).unwrap_err();
         assert!(
-            e.to_string().contains("install Compose v1 and run `docker-compose -p shop up -d --no-build web`"),
+            e.to_string().contains(
+                "install Compose v1 and run `docker-compose -p shop up -d --no-build web`"
+            ),
             "{e}"
         );
-        assert!(matches!(Cli::choose(&[], None, up), Err(ComposeError::NoCli)));
+        assert!(matches!(
+            Cli::choose(&[], None, up),
+            Err(ComposeError::NoCli)
+        ));
         assert_eq!(major_of("v2.20.2-desktop.1"), Some(2));
     }
 }

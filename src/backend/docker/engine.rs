@@ -59,7 +59,11 @@ pub fn connect(host: Option<&str>) -> Result<Engine, crate::setup_error::SetupEr
             docker,
             host: host.clone(),
         })
-        .map_err(|e| SetupError::Client(format!("cannot connect to the Docker engine at {host}: {e}")))
+        .map_err(|e| {
+            SetupError::Client(format!(
+                "cannot connect to the Docker engine at {host}: {e}"
+            ))
+        })
 }
 
 /// One error sentence per failure kind, never a Rust debug dump, in the
@@ -203,7 +207,10 @@ pub enum RawReadError {
     #[error("the engine did not finish its answer within 10 s")]
     Cut,
     #[error("{status}: {body}")]
-    Status { status: http::StatusCode, body: String },
+    Status {
+        status: http::StatusCode,
+        body: String,
+    },
 }
 
 /// The body of `GET path` on the engine (unix or plain tcp), bounded by
@@ -250,11 +257,14 @@ pub async fn raw_get_bytes(
         .await
         .map_err(|_| RawReadError::Silent)??;
     let status = res.status();
-    let body = tokio::time::timeout(std::time::Duration::from_secs(10), res.into_body().collect())
-        .await
-        .map_err(|_| RawReadError::Cut)?
-        .map_err(|e| request(&e))?
-        .to_bytes();
+    let body = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        res.into_body().collect(),
+    )
+    .await
+    .map_err(|_| RawReadError::Cut)?
+    .map_err(|e| request(&e))?
+    .to_bytes();
     if status != http::StatusCode::OK {
         return Err(RawReadError::Status {
             status,
@@ -449,7 +459,11 @@ pub fn container_state(st: &bollard::models::ContainerState, restarts: u32) -> (
     match st.status {
         Some(S::RESTARTING) => (format!("Restarting ({code}){counted}: crash-looping"), true),
         Some(S::EXITED) | Some(S::DEAD) => {
-            let oom = if st.oom_killed == Some(true) { " OOMKilled" } else { "" };
+            let oom = if st.oom_killed == Some(true) {
+                " OOMKilled"
+            } else {
+                ""
+            };
             let why = if restarts > 0 {
                 ": crash-looping".to_string()
             } else {
@@ -462,13 +476,25 @@ pub fn container_state(st: &bollard::models::ContainerState, restarts: u32) -> (
         _ if st.health.as_ref().and_then(|h| h.status) == Some(H::UNHEALTHY) => {
             (format!("Up (unhealthy){counted}{last_check}"), restarts > 0)
         }
-        _ => (format!("{}{counted}", st.status.map(|s| s.to_string()).unwrap_or_else(|| "unknown state".into())), restarts > 0),
+        _ => (
+            format!(
+                "{}{counted}",
+                st.status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "unknown state".into())
+            ),
+            restarts > 0,
+        ),
     }
 }
 
 /// The engine's version and the socket rbtui reaches it on (`rbtui check`).
 pub async fn about(e: &Engine) -> Result<crate::backend::About, BackendError> {
-    let v = e.docker.version().await.map_err(|err| describe(&e.host, &err))?;
+    let v = e
+        .docker
+        .version()
+        .await
+        .map_err(|err| describe(&e.host, &err))?;
     Ok(crate::backend::About {
         version: format!(
             "Docker Engine {} (API {})",

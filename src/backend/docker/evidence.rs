@@ -48,10 +48,14 @@ pub fn tasks_text(tasks: &[Task]) -> String {
             .unwrap_or("?");
         out.push_str(&format!(
             "task {} slot {} {} state {} (desired {}) {} image {}{}{}\n",
-            k.id.as_deref().map(|i| &i[..i.len().min(12)]).unwrap_or("?"),
+            k.id.as_deref()
+                .map(|i| &i[..i.len().min(12)])
+                .unwrap_or("?"),
             k.slot.unwrap_or(0),
             k.created_at.as_deref().unwrap_or("?"),
-            st.and_then(|s| s.state).map(|s| s.to_string()).unwrap_or("?".into()),
+            st.and_then(|s| s.state)
+                .map(|s| s.to_string())
+                .unwrap_or("?".into()),
             k.desired_state.map(|s| s.to_string()).unwrap_or("?".into()),
             st.and_then(|s| s.message.as_deref()).unwrap_or(""),
             image,
@@ -72,14 +76,18 @@ pub fn tasks_text(tasks: &[Task]) -> String {
 
 /// A Swarm service's tasks and its log through the manager.
 pub async fn swarm(engine: &Engine, service: &str, tasks: &[Task]) -> Vec<EvidenceFile> {
-    let path = format!(
-        "/services/{service}/logs?stdout=1&stderr=1&timestamps=1&tail={TAIL}"
-    );
+    let path = format!("/services/{service}/logs?stdout=1&stderr=1&timestamps=1&tail={TAIL}");
     let (name, what) = (
         format!("logs-{service}.log"),
         format!("the service's log through the manager (last {TAIL} lines per task)"),
     );
-    let log = match raw_get_bytes(&engine.host, &path, "application/vnd.docker.multiplexed-stream").await {
+    let log = match raw_get_bytes(
+        &engine.host,
+        &path,
+        "application/vnd.docker.multiplexed-stream",
+    )
+    .await
+    {
         Ok(b) => EvidenceFile {
             unread: None,
             name,
@@ -92,7 +100,10 @@ pub async fn swarm(engine: &Engine, service: &str, tasks: &[Task]) -> Vec<Eviden
         EvidenceFile {
             unread: None,
             name: "tasks.txt".into(),
-            what: format!("the service's tasks and their errors ({} tasks)", tasks.len()),
+            what: format!(
+                "the service's tasks and their errors ({} tasks)",
+                tasks.len()
+            ),
             text: tasks_text(tasks),
         },
         log,
@@ -110,7 +121,9 @@ pub fn container_text(c: &ContainerInspectResponse) -> String {
     let st = c.state.as_ref();
     let mut out = format!(
         "container {name}  image {image}  status {}  exit code {}  restarts {}  started {}  finished {}{}\n",
-        st.and_then(|s| s.status).map(|s| s.to_string()).unwrap_or("?".into()),
+        st.and_then(|s| s.status)
+            .map(|s| s.to_string())
+            .unwrap_or("?".into()),
         st.and_then(|s| s.exit_code).unwrap_or(0),
         c.restart_count.unwrap_or(0),
         st.and_then(|s| s.started_at.as_deref()).unwrap_or("?"),

@@ -41,7 +41,11 @@ pub async fn ensure(
             return Err(BackendError::Refused(format!(
                 "{reference} on the engine is not the build the plan showed: it is image {} ({}), the plan showed {}; the tag moved and was pulled here since the plan (`docker compose pull`?); nothing was recreated — plan again",
                 short_digest(&id),
-                if digests.is_empty() { "no registry digest".to_string() } else { digests.join(", ") },
+                if digests.is_empty() {
+                    "no registry digest".to_string()
+                } else {
+                    digests.join(", ")
+                },
                 short_digest(want)
             )));
         }
@@ -91,21 +95,23 @@ async fn pull(engine: &Engine, repository: &str, tag: &str) -> Result<(), Backen
         }
         Ok(())
     };
-    tokio::time::timeout(PULL_WITHIN, pull)
-        .await
-        .map_err(|_| {
-            BackendError::Timeout(format!(
-                "pulling {reference} took longer than {}s; nothing was recreated",
-                PULL_WITHIN.as_secs()
-            ))
-        })?
+    tokio::time::timeout(PULL_WITHIN, pull).await.map_err(|_| {
+        BackendError::Timeout(format!(
+            "pulling {reference} took longer than {}s; nothing was recreated",
+            PULL_WITHIN.as_secs()
+        ))
+    })?
 }
 
 /// Removes an image pulled only to be refused; says what happened.
 async fn remove(engine: &Engine, reference: &str) -> String {
     match engine
         .docker
-        .remove_image(reference, None::<bollard::query_parameters::RemoveImageOptions>, None)
+        .remove_image(
+            reference,
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
         .await
     {
         Ok(_) => "removed again".into(),

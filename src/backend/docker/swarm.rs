@@ -788,7 +788,10 @@ impl Backend for SwarmBackend {
         Box::pin(async move { Some(self.spec_change(plan).await) })
     }
     /// Polls are cheap (see `health_all`): changes show within a second.
-    fn about<'a>(&'a self, _t: &'a str) -> BoxFut<'a, Option<Result<crate::backend::About, BackendError>>> {
+    fn about<'a>(
+        &'a self,
+        _t: &'a str,
+    ) -> BoxFut<'a, Option<Result<crate::backend::About, BackendError>>> {
         Box::pin(async move { Some(super::engine::about(&self.engine).await) })
     }
     fn poll_interval(&self) -> Duration {

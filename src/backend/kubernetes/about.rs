@@ -13,7 +13,11 @@ impl KubeBackend {
             .await
             .map_err(|e| describe(&e, "get", "/version"))?;
         let file = std::env::var("KUBECONFIG").unwrap_or_else(|_| "~/.kube/config".into());
-        let user = self.kubeconfig_user.as_deref().map(|u| format!(", user {u}")).unwrap_or_default();
+        let user = self
+            .kubeconfig_user
+            .as_deref()
+            .map(|u| format!(", user {u}"))
+            .unwrap_or_default();
         Ok(About {
             version: format!("Kubernetes {}", v.git_version),
             credentials: format!("kubeconfig {file} ({}{user})", self.location),

@@ -30,7 +30,11 @@ pub fn pods_text(pods: &[&Value]) -> String {
         let phase = p["status"]["phase"].as_str().unwrap_or("?");
         let node = p["spec"]["nodeName"].as_str().unwrap_or("-");
         out.push_str(&format!("pod {name}  phase {phase}  node {node}\n"));
-        for c in p["status"]["containerStatuses"].as_array().into_iter().flatten() {
+        for c in p["status"]["containerStatuses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let state = state_text(&c["state"]);
             let last = match state_text(&c["lastState"]) {
                 s if s.is_empty() => String::new(),
@@ -139,12 +143,19 @@ pub fn crashed(pods: &[&Value]) -> Vec<(String, String)> {
 }
 
 impl KubeBackend {
-    pub(super) async fn evidence_of(&self, target: &str) -> Result<Vec<EvidenceFile>, BackendError> {
+    pub(super) async fn evidence_of(
+        &self,
+        target: &str,
+    ) -> Result<Vec<EvidenceFile>, BackendError> {
         let t = &self.target(target)?;
         let src = self.direct(t).await?;
         let pods: Vec<&Value> = src.pods.iter().map(|p| p.as_ref()).collect();
         let mut names: Vec<&str> = vec![t.deployment.as_str()];
-        names.extend(src.rss.iter().filter_map(|r| r["metadata"]["name"].as_str()));
+        names.extend(
+            src.rss
+                .iter()
+                .filter_map(|r| r["metadata"]["name"].as_str()),
+        );
         names.extend(pods.iter().filter_map(|p| p["metadata"]["name"].as_str()));
         let mut out = vec![EvidenceFile {
             unread: None,
@@ -239,7 +250,10 @@ mod tests {
         let pods = [&a, &b, &c];
         assert_eq!(
             crashed(&pods),
-            [("web-2".to_string(), "app".to_string()), ("web-1".into(), "app".into())]
+            [
+                ("web-2".to_string(), "app".to_string()),
+                ("web-1".into(), "app".into())
+            ]
         );
         let t = pods_text(&pods);
         assert!(t.contains("container app  image shop/app:2  ready false  restarts 7  waiting CrashLoopBackOff back-off 5m0s  last: terminated Error (exit code 1)"), "{t}");
@@ -247,8 +261,10 @@ mod tests {
 
     #[test]
     fn only_events_about_the_deployment_its_sets_and_pods_oldest_first() {
-        let ev = |n: &str, at: &str| json!({"type": "Warning", "reason": "BackOff", "count": 4,
-            "involvedObject": {"kind": "Pod", "name": n}, "message": "Back-off restarting", "lastTimestamp": at});
+        let ev = |n: &str, at: &str| {
+            json!({"type": "Warning", "reason": "BackOff", "count": 4,
+            "involvedObject": {"kind": "Pod", "name": n}, "message": "Back-off restarting", "lastTimestamp": at})
+        };
         let (a, b, c) = (
             ev("web-2", "2026-12-03T03:02:00Z"),
             ev("other-1", "2026-12-03T03:00:00Z"),

@@ -3,14 +3,14 @@
 //! patch is exactly kubectl's (see `kubectl.rs`); the client (kubeconfig
 //! contexts, several KUBECONFIG files, in-cluster config, auth, TLS) is kube's.
 
+mod about;
 pub mod cache;
 pub mod evidence;
-mod about;
-mod restart;
 mod health;
 mod history;
 pub mod kubectl;
 mod reads;
+mod restart;
 
 use super::{Backend, BoxFut, Change, StepDone};
 use crate::core::action::BackendError;
@@ -169,9 +169,7 @@ impl KubeBackend {
     /// `kubectl config view` names it.
     pub fn kubeconfig_user(context: Option<&str>) -> Option<String> {
         let kc = kube::config::Kubeconfig::read().ok()?;
-        let ctx = context
-            .map(str::to_string)
-            .or(kc.current_context.clone())?;
+        let ctx = context.map(str::to_string).or(kc.current_context.clone())?;
         let named = kc.contexts.iter().find(|c| c.name == ctx)?;
         named.context.as_ref()?.user.clone()
     }
@@ -179,19 +177,25 @@ impl KubeBackend {
     /// Who the API server says rbtui is (`SelfSubjectReview`, v1 then
     /// v1beta1), else the kubeconfig's user; `None` where neither is known.
     async fn identity(&self) -> Option<String> {
-        self.identity.get_or_init(|| self.ask_identity()).await.clone()
+        self.identity
+            .get_or_init(|| self.ask_identity())
+            .await
+            .clone()
     }
 
     async fn ask_identity(&self) -> Option<String> {
         for v in ["v1", "v1beta1"] {
             let body = serde_json::json!({"apiVersion": format!("authentication.k8s.io/{v}"), "kind": "SelfSubjectReview"});
-            let Ok(req) = http::Request::post(format!("/apis/authentication.k8s.io/{v}/selfsubjectreviews"))
-                .header("Content-Type", "application/json")
-                .body(serde_json::to_vec(&body).unwrap_or_default())
-            else {
+            let Ok(req) = http::Request::post(format!(
+                "/apis/authentication.k8s.io/{v}/selfsubjectreviews"
+            ))
+            .header("Content-Type", "application/json")
+            .body(serde_json::to_vec(&body).unwrap_or_default()) else {
                 continue;
             };
-            let ans = tokio::time::timeout(Duration::from_secs(5), self.client.request::<Value>(req)).await;
+            let ans =
+                tokio::time::timeout(Duration::from_secs(5), self.client.request::<Value>(req))
+                    .await;
             if let Ok(Ok(a)) = ans
                 && let Some(u) = a["status"]["userInfo"]["username"].as_str()
             {
@@ -375,7 +379,10 @@ impl KubeBackend {
     /// What the rollback needs, asked as the configured identity with a
     /// `SelfSubjectAccessReview` each: patch the Deployment (the undo), and
     /// read its ReplicaSets (the history it restores from).
-    async fn access_review(&self, t: &DeployTarget) -> Result<crate::core::action::Rights, BackendError> {
+    async fn access_review(
+        &self,
+        t: &DeployTarget,
+    ) -> Result<crate::core::action::Rights, BackendError> {
         let wants = [
             ("patch", "apps", "deployments", Some(t.deployment.as_str())),
             ("get", "apps", "deployments", Some(t.deployment.as_str())),
@@ -573,7 +580,10 @@ impl KubeBackend {
                 match off.first() {
                     None => p(
                         ProgressPhase::Converged,
-                        format!("{m}; every ready pod runs {} (imageID)", crate::core::model::short_digest(&digest)),
+                        format!(
+                            "{m}; every ready pod runs {} (imageID)",
+                            crate::core::model::short_digest(&digest)
+                        ),
                     ),
                     Some((pod, id)) => p(
                         ProgressPhase::Failed,
@@ -847,7 +857,10 @@ impl Backend for KubeBackend {
             )
         })
     }
-    fn about<'a>(&'a self, _t: &'a str) -> BoxFut<'a, Option<Result<crate::backend::About, BackendError>>> {
+    fn about<'a>(
+        &'a self,
+        _t: &'a str,
+    ) -> BoxFut<'a, Option<Result<crate::backend::About, BackendError>>> {
         Box::pin(async move { Some(self.about_here().await) })
     }
     fn permissions<'a>(

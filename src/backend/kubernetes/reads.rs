@@ -158,7 +158,11 @@ impl KubeBackend {
         );
         // May not read namespaces (403): it is not known missing.
         let answer = self
-            .answers(format!("/api/v1/namespaces/{ns}"), "namespaces", Some(missing))
+            .answers(
+                format!("/api/v1/namespaces/{ns}"),
+                "namespaces",
+                Some(missing),
+            )
             .await;
         if answer.is_ok() {
             self.namespaces_found.lock().unwrap().insert(ns.to_string());
@@ -173,7 +177,13 @@ impl KubeBackend {
     /// server is gone.
     async fn liveness(&self, reuse: Duration) -> Result<DateTime<Utc>, BackendError> {
         let asked = Instant::now();
-        let gate = self.probing.lock().unwrap().entry(String::new()).or_default().clone();
+        let gate = self
+            .probing
+            .lock()
+            .unwrap()
+            .entry(String::new())
+            .or_default()
+            .clone();
         let _one = gate.lock().await;
         if let Some(p) = self.probes.lock().unwrap().get("")
             && (p.at.elapsed() <= reuse || p.at >= asked)
@@ -235,9 +245,10 @@ impl KubeBackend {
         {
             Ready::Ready(Some(s)) => Ok(s),
             // Deleted, as the watch saw it go: said so at once.
-            Ready::Ready(None) if let Ready::Ready(Some(at)) = self
-                .caches
-                .with(&t.namespace, |v| v.deleted_at(super::cache::Res::Deployments, &t.deployment)) =>
+            Ready::Ready(None)
+                if let Ready::Ready(Some(at)) = self.caches.with(&t.namespace, |v| {
+                    v.deleted_at(super::cache::Res::Deployments, &t.deployment)
+                }) =>
             {
                 Err(BackendError::Gone(format!(
                     "{} deleted at {} (seen by the watch)",

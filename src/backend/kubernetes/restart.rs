@@ -60,7 +60,10 @@ impl KubeBackend {
             .deployment(t)
             .await
             .map_err(|e| BackendError::NotSent(e.to_string()))?;
-        let rv = d["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string();
+        let rv = d["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if rv != plan.built_from {
             return Err(BackendError::Stale {
                 built_from: plan.built_from.clone(),
@@ -76,7 +79,10 @@ impl KubeBackend {
                 "deployment.apps/{} restarted ({RESTARTED_AT}={at}; JSON patch, resourceVersion {rv} tested)",
                 t.deployment
             ),
-            version: after["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string(),
+            version: after["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
         })
     }
 
@@ -102,10 +108,20 @@ mod tests {
     fn the_patch_tests_the_version_and_creates_the_annotations_when_missing() {
         let d = json!({"spec": {"template": {"metadata": {"labels": {"app": "x"}}}}});
         let p = patch(&d, "850", "2026-12-03T04:00:00Z");
-        assert_eq!(p[0], json!({"op": "test", "path": "/metadata/resourceVersion", "value": "850"}));
+        assert_eq!(
+            p[0],
+            json!({"op": "test", "path": "/metadata/resourceVersion", "value": "850"})
+        );
         assert_eq!(p[1]["path"], "/spec/template/metadata/annotations");
-        assert_eq!(p[2]["path"], "/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt");
+        assert_eq!(
+            p[2]["path"],
+            "/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"
+        );
         let d = json!({"spec": {"template": {"metadata": {"annotations": {"a": "b"}}}}});
-        assert_eq!(patch(&d, "850", "t").as_array().unwrap().len(), 2, "the map is kept");
+        assert_eq!(
+            patch(&d, "850", "t").as_array().unwrap().len(),
+            2,
+            "the map is kept"
+        );
     }
 }

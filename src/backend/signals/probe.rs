@@ -26,12 +26,14 @@ pub fn headers(cfg: &ProbeConfig) -> Result<Vec<(String, String)>, MissingHeader
     cfg.headers
         .iter()
         .map(|(k, v)| match v.strip_prefix("env:") {
-            Some(var) => std::env::var(var)
-                .map(|val| (k.clone(), val))
-                .map_err(|_| MissingHeader {
-                    header: k.clone(),
-                    var: var.to_string(),
-                }),
+            Some(var) => {
+                std::env::var(var)
+                    .map(|val| (k.clone(), val))
+                    .map_err(|_| MissingHeader {
+                        header: k.clone(),
+                        var: var.to_string(),
+                    })
+            }
             None => Ok((k.clone(), v.clone())),
         })
         .collect()

@@ -85,15 +85,12 @@ impl Prom {
             Auth::Bearer(t) => rb.bearer_auth(t),
             Auth::Basic(u, p) => rb.basic_auth(u, Some(p)),
         };
-        let resp = rb
-            .send()
-            .await
-            .map_err(|e| {
-                PromError::Transport(super::describe_transport(
-                    &e,
-                    self.timeout.as_millis() as u64,
-                ))
-            })?;
+        let resp = rb.send().await.map_err(|e| {
+            PromError::Transport(super::describe_transport(
+                &e,
+                self.timeout.as_millis() as u64,
+            ))
+        })?;
         let code = resp.status().as_u16();
         let body = resp
             .text()

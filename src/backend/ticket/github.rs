@@ -17,7 +17,12 @@ fn req(c: &Client, m: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
         .header("X-GitHub-Api-Version", "2022-11-28")
 }
 
-pub async fn attach(c: &Client, body: Body, known: Option<&str>, evidence: &[PathBuf]) -> Result<Attached, TicketError> {
+pub async fn attach(
+    c: &Client,
+    body: Body,
+    known: Option<&str>,
+    evidence: &[PathBuf],
+) -> Result<Attached, TicketError> {
     let issue = format!("{}/repos/{}/issues/{}", c.r.api, c.r.project, c.r.issue);
     let mut text = body.text;
     if !evidence.is_empty() {
@@ -36,7 +41,11 @@ pub async fn attach(c: &Client, body: Body, known: Option<&str>, evidence: &[Pat
     };
     if let Some(id) = existing {
         let url = format!("{}/repos/{}/issues/comments/{id}", c.r.api, c.r.project);
-        let a = c.send("update the incident's comment", true, || Ok(req(c, reqwest::Method::PATCH, &url).json(&json))).await?;
+        let a = c
+            .send("update the incident's comment", true, || {
+                Ok(req(c, reqwest::Method::PATCH, &url).json(&json))
+            })
+            .await?;
         if a.status != 404 {
             let v = a.json("the updated comment")?;
             return Ok(done(&v, true, cut));
@@ -44,14 +53,25 @@ pub async fn attach(c: &Client, body: Body, known: Option<&str>, evidence: &[Pat
         // Deleted since: post it anew.
     }
     let url = format!("{issue}/comments");
-    let a = c.send("comment on the issue", false, || Ok(req(c, reqwest::Method::POST, &url).json(&json))).await?;
+    let a = c
+        .send("comment on the issue", false, || {
+            Ok(req(c, reqwest::Method::POST, &url).json(&json))
+        })
+        .await?;
     Ok(done(&a.json("the new comment")?, false, cut))
 }
 
 pub async fn post(c: &Client, text: &str) -> Result<String, TicketError> {
-    let url = format!("{}/repos/{}/issues/{}/comments", c.r.api, c.r.project, c.r.issue);
+    let url = format!(
+        "{}/repos/{}/issues/{}/comments",
+        c.r.api, c.r.project, c.r.issue
+    );
     let json = serde_json::json!({ "body": text });
-    let a = c.send("comment on the issue", false, || Ok(req(c, reqwest::Method::POST, &url).json(&json))).await?;
+    let a = c
+        .send("comment on the issue", false, || {
+            Ok(req(c, reqwest::Method::POST, &url).json(&json))
+        })
+        .await?;
     Ok(done(&a.json("the new comment")?, false, false).url)
 }
 
@@ -72,14 +92,26 @@ async fn find(c: &Client, issue: &str, key: &str) -> Result<Option<String>, Tick
     let mut pages = 0;
     while let Some(url) = next.take() {
         pages += 1;
-        let a = c.send("read the issue's comments", false, || Ok(req(c, reqwest::Method::GET, &url))).await?;
+        let a = c
+            .send("read the issue's comments", false, || {
+                Ok(req(c, reqwest::Method::GET, &url))
+            })
+            .await?;
         let v = a.json("the issue's comments")?;
-        let hit = v.as_array().into_iter().flatten().find(|m| m["body"].as_str().is_some_and(|b| b.contains(key)));
+        let hit = v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["body"].as_str().is_some_and(|b| b.contains(key)));
         if let Some(m) = hit {
             return Ok(m["id"].as_u64().map(|i| i.to_string()));
         }
         if pages < 50 {
-            next = a.headers.get("link").and_then(|l| l.to_str().ok()).and_then(next_link);
+            next = a
+                .headers
+                .get("link")
+                .and_then(|l| l.to_str().ok())
+                .and_then(next_link);
         }
     }
     Ok(None)
@@ -89,7 +121,12 @@ async fn find(c: &Client, issue: &str, key: &str) -> Result<Option<String>, Tick
 fn next_link(link: &str) -> Option<String> {
     link.split(',').find_map(|part| {
         let (url, rel) = part.split_once(';')?;
-        rel.contains("rel=\"next\"").then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+        rel.contains("rel=\"next\"").then(|| {
+            url.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
     })
 }
 
@@ -98,7 +135,10 @@ mod tests {
     #[test]
     fn the_link_header_names_the_next_page() {
         let l = "<https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=2>; rel=\"next\", <https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=3>; rel=\"last\"";
-        assert_eq!(super::next_link(l).unwrap(), "https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=2");
+        assert_eq!(
+            super::next_link(l).unwrap(),
+            "https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=2"
+        );
         assert_eq!(super::next_link("<x>; rel=\"prev\""), None);
     }
 }

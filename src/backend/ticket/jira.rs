@@ -12,24 +12,46 @@ use std::path::PathBuf;
 /// A comment may hold 32,767 characters.
 const LIMIT: usize = 32_767;
 
-pub async fn attach(c: &Client, body: Body, known: Option<&str>, files: &[PathBuf]) -> Result<Attached, TicketError> {
+pub async fn attach(
+    c: &Client,
+    body: Body,
+    known: Option<&str>,
+    files: &[PathBuf],
+) -> Result<Attached, TicketError> {
     let issue = format!("{}/rest/api/2/issue/{}", c.r.api, c.r.issue);
     let url = format!("{issue}?fields=attachment");
-    let a = c.send("read the issue", false, || Ok(c.http.get(&url))).await?;
+    let a = c
+        .send("read the issue", false, || Ok(c.http.get(&url)))
+        .await?;
     let on_issue: Vec<(String, u64)> = a.json("the issue")?["fields"]["attachment"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|f| (f["filename"].as_str().unwrap_or_default().to_string(), f["size"].as_u64().unwrap_or(0)))
+        .map(|f| {
+            (
+                f["filename"].as_str().unwrap_or_default().to_string(),
+                f["size"].as_u64().unwrap_or(0),
+            )
+        })
         .collect();
-    let mut out = Attached { comment: String::new(), url: String::new(), updated: false, uploaded: Vec::new(), already: Vec::new(), cut: false };
+    let mut out = Attached {
+        comment: String::new(),
+        url: String::new(),
+        updated: false,
+        uploaded: Vec::new(),
+        already: Vec::new(),
+        cut: false,
+    };
     let mut text = body.text;
     if !files.is_empty() {
         text.push_str("\nh4. Attached files\n\n");
     }
     for p in files {
         let (name, bytes) = super::read_file(p)?;
-        if on_issue.iter().any(|(n, s)| *n == name && *s == bytes.len() as u64) {
+        if on_issue
+            .iter()
+            .any(|(n, s)| *n == name && *s == bytes.len() as u64)
+        {
             out.already.push(name.clone());
         } else {
             upload(c, &issue, &name, bytes).await?;
@@ -46,7 +68,11 @@ pub async fn attach(c: &Client, body: Body, known: Option<&str>, files: &[PathBu
     };
     if let Some(id) = existing {
         let url = format!("{issue}/comment/{id}");
-        let a = c.send("update the incident's comment", true, || Ok(c.http.put(&url).json(&json))).await?;
+        let a = c
+            .send("update the incident's comment", true, || {
+                Ok(c.http.put(&url).json(&json))
+            })
+            .await?;
         if a.status != 404 {
             out.updated = true;
             out.comment = id;
@@ -55,9 +81,17 @@ pub async fn attach(c: &Client, body: Body, known: Option<&str>, files: &[PathBu
         }
     }
     let url = format!("{issue}/comment");
-    let a = c.send("comment on the issue", false, || Ok(c.http.post(&url).json(&json))).await?;
+    let a = c
+        .send("comment on the issue", false, || {
+            Ok(c.http.post(&url).json(&json))
+        })
+        .await?;
     let v = a.json("the new comment")?;
-    out.comment = v["id"].as_str().map(str::to_string).or_else(|| v["id"].as_u64().map(|i| i.to_string())).unwrap_or_default();
+    out.comment = v["id"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| v["id"].as_u64().map(|i| i.to_string()))
+        .unwrap_or_default();
     out.url = web(c, &out.comment);
     Ok(out)
 }
@@ -65,14 +99,25 @@ pub async fn attach(c: &Client, body: Body, known: Option<&str>, files: &[PathBu
 pub async fn post(c: &Client, text: &str) -> Result<String, TicketError> {
     let url = format!("{}/rest/api/2/issue/{}/comment", c.r.api, c.r.issue);
     let json = serde_json::json!({ "body": text });
-    let a = c.send("comment on the issue", false, || Ok(c.http.post(&url).json(&json))).await?;
+    let a = c
+        .send("comment on the issue", false, || {
+            Ok(c.http.post(&url).json(&json))
+        })
+        .await?;
     let v = a.json("the new comment")?;
-    let id = v["id"].as_str().map(str::to_string).or_else(|| v["id"].as_u64().map(|i| i.to_string())).unwrap_or_default();
+    let id = v["id"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| v["id"].as_u64().map(|i| i.to_string()))
+        .unwrap_or_default();
     Ok(web(c, &id))
 }
 
 fn web(c: &Client, comment: &str) -> String {
-    format!("{}/browse/{}?focusedCommentId={comment}", c.r.api, c.r.issue)
+    format!(
+        "{}/browse/{}?focusedCommentId={comment}",
+        c.r.api, c.r.issue
+    )
 }
 
 /// The incident's comment, page by page (`startAt` on until `total`).
@@ -80,11 +125,19 @@ async fn find(c: &Client, issue: &str, key: &str) -> Result<Option<String>, Tick
     let mut at = 0u64;
     for _ in 0..50 {
         let url = format!("{issue}/comment?startAt={at}&maxResults=100");
-        let a = c.send("read the issue's comments", false, || Ok(c.http.get(&url))).await?;
+        let a = c
+            .send("read the issue's comments", false, || Ok(c.http.get(&url)))
+            .await?;
         let v = a.json("the issue's comments")?;
         let page = v["comments"].as_array().cloned().unwrap_or_default();
-        if let Some(m) = page.iter().find(|m| m["body"].as_str().is_some_and(|b| b.contains(key))) {
-            return Ok(m["id"].as_str().map(str::to_string).or_else(|| m["id"].as_u64().map(|i| i.to_string())));
+        if let Some(m) = page
+            .iter()
+            .find(|m| m["body"].as_str().is_some_and(|b| b.contains(key)))
+        {
+            return Ok(m["id"]
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| m["id"].as_u64().map(|i| i.to_string())));
         }
         at += page.len() as u64;
         if page.is_empty() || at >= v["total"].as_u64().unwrap_or(0) {
@@ -98,7 +151,10 @@ async fn upload(c: &Client, issue: &str, name: &str, bytes: Vec<u8>) -> Result<(
     let url = format!("{issue}/attachments");
     c.send(&format!("attach {name}"), false, || {
         let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string());
-        Ok(c.http.post(&url).header("X-Atlassian-Token", "no-check").multipart(reqwest::multipart::Form::new().part("file", part)))
+        Ok(c.http
+            .post(&url)
+            .header("X-Atlassian-Token", "no-check")
+            .multipart(reqwest::multipart::Form::new().part("file", part)))
     })
     .await?;
     Ok(())

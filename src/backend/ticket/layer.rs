@@ -18,11 +18,17 @@ pub struct Ticket {
 impl Ticket {
     pub fn new(inner: Arc<dyn Backend>, r: super::TicketRef) -> Ticket {
         let label = r.label();
-        Ticket { inner, client: Client::new(r), label }
+        Ticket {
+            inner,
+            client: Client::new(r),
+            label,
+        }
     }
 
     fn client(&self) -> Result<&Client, BackendError> {
-        self.client.as_ref().map_err(|e| BackendError::Unavailable(e.to_string()))
+        self.client
+            .as_ref()
+            .map_err(|e| BackendError::Unavailable(e.to_string()))
     }
 
     /// The webhook's answer (if one is configured below) and the ticket's,
@@ -51,7 +57,11 @@ impl Ticket {
             Err(e) => parts.push(format!("{} did NOT take it: {e}", self.label)),
         }
         let said = parts.join("; ");
-        if taken { Ok(said) } else { Err(BackendError::Unavailable(said)) }
+        if taken {
+            Ok(said)
+        } else {
+            Err(BackendError::Unavailable(said))
+        }
     }
 }
 
@@ -71,6 +81,11 @@ impl Layer for Ticket {
         Some(Box::pin(self.post_both(text)))
     }
     fn attach<'a>(&'a self, note: &'a str) -> Option<BoxFut<'a, Result<Attached, BackendError>>> {
-        Some(Box::pin(async move { self.client()?.attach_file(std::path::Path::new(note)).await.map_err(error) }))
+        Some(Box::pin(async move {
+            self.client()?
+                .attach_file(std::path::Path::new(note))
+                .await
+                .map_err(error)
+        }))
     }
 }

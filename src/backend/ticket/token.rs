@@ -26,7 +26,10 @@ impl Auth {
 }
 
 fn env(k: &str) -> Option<SecretString> {
-    std::env::var(k).ok().filter(|v| !v.trim().is_empty()).map(|v| v.trim().to_string().into())
+    std::env::var(k)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| v.trim().to_string().into())
 }
 
 pub fn find(r: &TicketRef) -> Result<Auth, TicketError> {
@@ -60,8 +63,15 @@ pub fn find(r: &TicketRef) -> Result<Auth, TicketError> {
 /// The host users log in to: `api.github.com` is github.com's API, an
 /// Enterprise server's is on its own host.
 fn web_host(api: &str) -> String {
-    let host = reqwest::Url::parse(api).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
-    if host == "api.github.com" { "github.com".into() } else { host }
+    let host = reqwest::Url::parse(api)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    if host == "api.github.com" {
+        "github.com".into()
+    } else {
+        host
+    }
 }
 
 /// `oauth_token` under the host in `gh`'s `hosts.yml` (`$GH_CONFIG_DIR`,
@@ -70,8 +80,12 @@ fn web_host(api: &str) -> String {
 fn gh_hosts(host: &str) -> Option<SecretString> {
     let dir = std::env::var_os("GH_CONFIG_DIR")
         .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CONFIG_HOME").map(|x| std::path::PathBuf::from(x).join("gh")))
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config/gh")))?;
+        .or_else(|| {
+            std::env::var_os("XDG_CONFIG_HOME").map(|x| std::path::PathBuf::from(x).join("gh"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config/gh"))
+        })?;
     let text = std::fs::read_to_string(dir.join("hosts.yml")).ok()?;
     token_in(&text, host).map(SecretString::from)
 }
@@ -83,9 +97,7 @@ fn token_in(yaml: &str, host: &str) -> Option<String> {
             in_host = line.trim_end().trim_end_matches(':').trim_matches('"') == host;
             continue;
         }
-        if in_host
-            && let Some(v) = line.trim().strip_prefix("oauth_token:")
-        {
+        if in_host && let Some(v) = line.trim().strip_prefix("oauth_token:") {
             let v = v.trim().trim_matches('"').trim_matches('\'');
             return (!v.is_empty()).then(|| v.to_string());
         }
@@ -98,8 +110,14 @@ mod tests {
     #[test]
     fn ghs_hosts_file_gives_the_token_of_the_host_asked() {
         let yaml = "github.com:\n    users:\n        ana:\n            oauth_token: gho_aaa\n    git_protocol: https\n    oauth_token: gho_aaa\n    user: ana\nghe.acme.net:\n    oauth_token: \"gho_bbb\"\n";
-        assert_eq!(super::token_in(yaml, "github.com").as_deref(), Some("gho_aaa"));
-        assert_eq!(super::token_in(yaml, "ghe.acme.net").as_deref(), Some("gho_bbb"));
+        assert_eq!(
+            super::token_in(yaml, "github.com").as_deref(),
+            Some("gho_aaa")
+        );
+        assert_eq!(
+            super::token_in(yaml, "ghe.acme.net").as_deref(),
+            Some("gho_bbb")
+        );
         assert_eq!(super::token_in(yaml, "other"), None);
         assert_eq!(super::web_host("https://api.github.com"), "github.com");
     }

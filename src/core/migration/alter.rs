@@ -8,35 +8,54 @@ use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, ObjectName};
 /// A rename, drop or retype of a column this range added (and the
 /// target did not have): the old code never used it. A renamed one stays
 /// known under its new name.
-pub(super) fn added_column(table: &str, op: &AlterTableOperation, created: &mut Created) -> Option<(SqlVerdict, String)> {
+pub(super) fn added_column(
+    table: &str,
+    op: &AlterTableOperation,
+    created: &mut Created,
+) -> Option<(SqlVerdict, String)> {
     use AlterTableOperation as Op;
     let added = |c: &dyn std::fmt::Display| format!("{table}.{}#added", normal(&c.to_string()));
     let why = "added in this range (the old code never used it)";
     match op {
         Op::DropColumn { column_names, .. }
-            if !column_names.is_empty() && column_names.iter().all(|c| created.contains(&added(c))) =>
+            if !column_names.is_empty()
+                && column_names.iter().all(|c| created.contains(&added(c))) =>
         {
             let c: Vec<String> = column_names.iter().map(|c| c.to_string()).collect();
-            Some((SqlVerdict::Compatible, format!("drops column {table}.{}, {why}", c.join(", "))))
+            Some((
+                SqlVerdict::Compatible,
+                format!("drops column {table}.{}, {why}", c.join(", ")),
+            ))
         }
-        Op::RenameColumn { old_column_name, new_column_name } if created.contains(&added(old_column_name)) => {
+        Op::RenameColumn {
+            old_column_name,
+            new_column_name,
+        } if created.contains(&added(old_column_name)) => {
             created.insert(added(new_column_name));
             Some((
                 SqlVerdict::Compatible,
                 format!("renames column {table}.{old_column_name} to {new_column_name}, {why}"),
             ))
         }
-        Op::AlterColumn { column_name, op: AlterColumnOperation::SetDataType { .. } }
-            if created.contains(&added(column_name)) =>
-        {
-            Some((SqlVerdict::Compatible, format!("changes the type of {table}.{column_name}, {why}")))
-        }
-        Op::ModifyColumn { col_name, .. } if created.contains(&added(col_name)) => {
-            Some((SqlVerdict::Compatible, format!("changes the type of {table}.{col_name}, {why}")))
-        }
-        Op::ChangeColumn { old_name, new_name, .. } if created.contains(&added(old_name)) => {
+        Op::AlterColumn {
+            column_name,
+            op: AlterColumnOperation::SetDataType { .. },
+        } if created.contains(&added(column_name)) => Some((
+            SqlVerdict::Compatible,
+            format!("changes the type of {table}.{column_name}, {why}"),
+        )),
+        Op::ModifyColumn { col_name, .. } if created.contains(&added(col_name)) => Some((
+            SqlVerdict::Compatible,
+            format!("changes the type of {table}.{col_name}, {why}"),
+        )),
+        Op::ChangeColumn {
+            old_name, new_name, ..
+        } if created.contains(&added(old_name)) => {
             created.insert(added(new_name));
-            Some((SqlVerdict::Compatible, format!("changes column {table}.{old_name} (to {new_name}), {why}")))
+            Some((
+                SqlVerdict::Compatible,
+                format!("changes column {table}.{old_name} (to {new_name}), {why}"),
+            ))
         }
         _ => None,
     }

@@ -88,7 +88,10 @@ fn last_segment(s: &str) -> &str {
 /// What the migrations present at the rollback target create (their up
 /// parts, in path order, as the migration tools apply them).
 pub fn at_target<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Created {
-    let mut files: Vec<(&str, &str)> = files.into_iter().filter(|(p, _)| !super::is_down_migration(p)).collect();
+    let mut files: Vec<(&str, &str)> = files
+        .into_iter()
+        .filter(|(p, _)| !super::is_down_migration(p))
+        .collect();
     files.sort_by_key(|(p, _)| *p);
     let mut c = Created {
         reading_target: true,

@@ -323,14 +323,19 @@ pub fn classify_statement(sql: &str, created: &mut Created) -> (SqlVerdict, Stri
     }
     if let Some(t) = sql_shapes::created_table(sql) {
         let (v, why) = if created.existed(&t) {
-            (SqlVerdict::Review, ", which a migration at the rollback target already creates (an old migration rewritten)")
+            (
+                SqlVerdict::Review,
+                ", which a migration at the rollback target already creates (an old migration rewritten)",
+            )
         } else {
             created.insert(t.clone());
             (SqlVerdict::Review, "")
         };
         return (
             v,
-            format!("creates table {t}{why}; the parser could not read its columns and constraints: review them"),
+            format!(
+                "creates table {t}{why}; the parser could not read its columns and constraints: review them"
+            ),
             false,
         );
     }
@@ -556,7 +561,8 @@ fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String)
             ..
         } => {
             // Knowing the target: a view none of its migrations creates is new.
-            let new = is_created(created, &name(n)) || (created.knows_target() && !created.existed(&name(n)));
+            let new = is_created(created, &name(n))
+                || (created.knows_target() && !created.existed(&name(n)));
             created.insert(name(n));
             if *or_replace && new {
                 (
@@ -589,7 +595,9 @@ fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String)
             )
         }
         Statement::CreateFunction(f)
-            if f.or_replace && created.knows_target() && !created.existed(&format!("fn:{}", name(&f.name))) =>
+            if f.or_replace
+                && created.knows_target()
+                && !created.existed(&format!("fn:{}", name(&f.name))) =>
         {
             created.insert(format!("fn:{}", name(&f.name)));
             (
@@ -751,12 +759,17 @@ fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String)
         }
         Statement::DropFunction { func_desc, .. }
             if !func_desc.is_empty()
-                && func_desc.iter().all(|f| created.contains(&format!("fn:{}", name(&f.name)))) =>
+                && func_desc
+                    .iter()
+                    .all(|f| created.contains(&format!("fn:{}", name(&f.name)))) =>
         {
             let n: Vec<String> = func_desc.iter().map(|f| f.name.to_string()).collect();
             (
                 Compatible,
-                format!("drops function {}, created in this range (the old code never called it)", n.join(", ")),
+                format!(
+                    "drops function {}, created in this range (the old code never called it)",
+                    n.join(", ")
+                ),
             )
         }
         Statement::DropFunction { func_desc, .. } => {
@@ -803,7 +816,8 @@ fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String)
                     format!("{table}.{}#not-null", normal(&c.to_string()))
                 };
                 if let AlterTableOperation::RenameTable { table_name } = op {
-                    let (sqlparser::ast::RenameTableNameKind::As(n) | sqlparser::ast::RenameTableNameKind::To(n)) = table_name;
+                    let (sqlparser::ast::RenameTableNameKind::As(n)
+                    | sqlparser::ast::RenameTableNameKind::To(n)) = table_name;
                     created.renamed(name(n));
                 }
                 // Two-step NOT NULL: added with a default, the default

@@ -272,7 +272,9 @@ fn function(sql: &str, w: &[String], created: &mut super::Created) -> (SqlVerdic
     } else if replace && created.knows_target() && !created.existed(&key) {
         (
             Compatible,
-            format!("creates {kind} {name} (no migration at the rollback target creates it); the old code does not call it"),
+            format!(
+                "creates {kind} {name} (no migration at the rollback target creates it); the old code does not call it"
+            ),
         )
     } else if replace {
         (
@@ -305,7 +307,10 @@ pub fn created_table(sql: &str) -> Option<String> {
     if w.first().map(String::as_str) != Some("CREATE") {
         return None;
     }
-    while w.get(i).is_some_and(|x| ["UNLOGGED", "TEMP", "TEMPORARY", "GLOBAL", "LOCAL"].contains(&x.as_str())) {
+    while w
+        .get(i)
+        .is_some_and(|x| ["UNLOGGED", "TEMP", "TEMPORARY", "GLOBAL", "LOCAL"].contains(&x.as_str()))
+    {
         i += 1;
     }
     if w.get(i).map(String::as_str) != Some("TABLE") {

@@ -94,9 +94,13 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
     checks.extend(revision_checks(&i, to, from));
     checks.extend(platform_checks(&i, to, &pinned));
     checks.push(mutable_tag_check(&i, to, &pinned, &possible));
-    for (id, status, detail, overridable) in
-        registry_check::checks(h, to, &pinned, i.target.kind.revision_word(), i.mutable_tags)
-    {
+    for (id, status, detail, overridable) in registry_check::checks(
+        h,
+        to,
+        &pinned,
+        i.target.kind.revision_word(),
+        i.mutable_tags,
+    ) {
         checks.push(Check {
             id,
             status,
@@ -203,9 +207,8 @@ fn steps(i: &PlanInputs<'_>, to: &Revision, pinned: &[ImagePin]) -> Vec<PlanStep
 fn revision_checks(i: &PlanInputs<'_>, to: &Revision, from: &Revision) -> Vec<Check> {
     let h = i.history;
     let mut checks = Vec::new();
-    let mut check = |id, status, detail, overridable| {
-        checks.push(Check::new(id, status, detail, overridable))
-    };
+    let mut check =
+        |id, status, detail, overridable| checks.push(Check::new(id, status, detail, overridable));
     if to.current {
         check(
             CheckId::Revision,
@@ -291,9 +294,8 @@ fn revision_checks(i: &PlanInputs<'_>, to: &Revision, from: &Revision) -> Vec<Ch
 fn platform_checks(i: &PlanInputs<'_>, to: &Revision, pinned: &[ImagePin]) -> Vec<Check> {
     let h = i.history;
     let mut checks = Vec::new();
-    let mut check = |id, status, detail, overridable| {
-        checks.push(Check::new(id, status, detail, overridable))
-    };
+    let mut check =
+        |id, status, detail, overridable| checks.push(Check::new(id, status, detail, overridable));
     if i.target.kind == Kind::Argocd {
         if h.facts.auto_sync {
             check(CheckId::AutoSync, CheckStatus::Warn, "auto-sync is on and would undo the rollback: step 1 disables it; re-enable only after the bad commit is reverted".into(), false);
@@ -485,7 +487,11 @@ fn sources_reverted(changed: &[crate::core::model::SourceChange]) -> Check {
         .iter()
         .map(|c| {
             let head = c.head.as_deref().map(short).unwrap_or_default();
-            format!("{} now points at {head} (no longer {})", c.label, short(&c.bad))
+            format!(
+                "{} now points at {head} (no longer {})",
+                c.label,
+                short(&c.bad)
+            )
         })
         .collect();
     Check::new(

@@ -24,7 +24,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     // made (a long incident's Activity is drawn every tick).
     let q = crate::core::search::current(s).filter(|q| !q.text.is_empty());
     let (all, found) = match q {
-        Some(_) => crate::ui::searched::mark(s.activity.iter().map(entry_line).collect(), q, u16::MAX),
+        Some(_) => {
+            crate::ui::searched::mark(s.activity.iter().map(entry_line).collect(), q, u16::MAX)
+        }
         None => (Vec::new(), None),
     };
     let end = match &found {
@@ -49,11 +51,25 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         let w = (inner.width as usize).max(1);
         let mut rows: Vec<Line> = Vec::new();
         for l in lines {
-            let style = l.style.patch(l.spans.get(1).map(|sp| sp.style).unwrap_or_default());
-            let mut text: &[char] = &l.spans.iter().flat_map(|sp| sp.content.chars()).collect::<Vec<_>>();
+            let style = l
+                .style
+                .patch(l.spans.get(1).map(|sp| sp.style).unwrap_or_default());
+            let mut text: &[char] = &l
+                .spans
+                .iter()
+                .flat_map(|sp| sp.content.chars())
+                .collect::<Vec<_>>();
             while !text.is_empty() {
                 // At the last space that fits, else mid-word.
-                let cut = if text.len() <= w { text.len() } else { text[..=w].iter().rposition(|c| *c == ' ').filter(|&i| i > 0).unwrap_or(w) };
+                let cut = if text.len() <= w {
+                    text.len()
+                } else {
+                    text[..=w]
+                        .iter()
+                        .rposition(|c| *c == ' ')
+                        .filter(|&i| i > 0)
+                        .unwrap_or(w)
+                };
                 rows.push(Line::styled(text[..cut].iter().collect::<String>(), style));
                 text = &text[cut..];
                 if text.first() == Some(&' ') {
@@ -62,7 +78,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             }
         }
         let skip = rows.len().saturating_sub(h);
-        f.render_widget(Paragraph::new(rows.into_iter().skip(skip).collect::<Vec<_>>()), inner);
+        f.render_widget(
+            Paragraph::new(rows.into_iter().skip(skip).collect::<Vec<_>>()),
+            inner,
+        );
     } else {
         f.render_widget(Paragraph::new(lines), inner);
     }

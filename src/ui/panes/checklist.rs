@@ -16,7 +16,12 @@ pub fn list(s: &State, area: Rect) -> Option<(Rect, usize, usize)> {
     let t = s.selected_target()?;
     let n = s.runbook_for(t)?.steps.len();
     let head = u16::from(inner.height >= 6);
-    let [_, list, _] = Layout::vertical([Constraint::Length(head), Constraint::Fill(1), Constraint::Length(2)]).areas(inner);
+    let [_, list, _] = Layout::vertical([
+        Constraint::Length(head),
+        Constraint::Fill(1),
+        Constraint::Length(2),
+    ])
+    .areas(inner);
     let first = crate::ui::window(s.view.checklist_cursor, n, list.height as usize);
     Some((list, first, n))
 }
@@ -83,7 +88,13 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     }
     f.render_widget(Paragraph::new(lines), list);
     if s.view.popup.is_none() {
-        crate::ui::more_marker(f, area, first, h.min(rb.steps.len().saturating_sub(first)), rb.steps.len());
+        crate::ui::more_marker(
+            f,
+            area,
+            first,
+            h.min(rb.steps.len().saturating_sub(first)),
+            rb.steps.len(),
+        );
     }
     let st = rb.steps.get(s.view.checklist_cursor);
     let ev = st

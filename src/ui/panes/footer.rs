@@ -12,7 +12,9 @@ use ratatui::widgets::Paragraph;
 /// keymap in force; the help overlay lists all.
 pub fn keys(s: &State) -> Vec<(String, &'static str)> {
     let fixed = |v: Vec<(&'static str, &'static str)>| {
-        v.into_iter().map(|(k, w)| (k.to_string(), w)).collect::<Vec<_>>()
+        v.into_iter()
+            .map(|(k, w)| (k.to_string(), w))
+            .collect::<Vec<_>>()
     };
     let km = &s.settings.keymap;
     // The first key of a command, as the footer has room for one.
@@ -24,8 +26,20 @@ pub fn keys(s: &State) -> Vec<(String, &'static str)> {
     };
     let updown = format!("{}/{}", key(Command::Down), key(Command::Up));
     match crate::core::search::current(s) {
-        Some(q) if q.typing => return fixed(vec![("type", "search"), ("Enter", "keep"), ("Esc", "cancel")]),
-        Some(_) => return fixed(vec![("n/N", "next/previous match"), ("/", "new search"), ("Esc", "clear search")]),
+        Some(q) if q.typing => {
+            return fixed(vec![
+                ("type", "search"),
+                ("Enter", "keep"),
+                ("Esc", "cancel"),
+            ]);
+        }
+        Some(_) => {
+            return fixed(vec![
+                ("n/N", "next/previous match"),
+                ("/", "new search"),
+                ("Esc", "clear search"),
+            ]);
+        }
         None => {}
     }
     match &s.view.popup {
@@ -48,7 +62,10 @@ pub fn keys(s: &State) -> Vec<(String, &'static str)> {
             ("Enter", "EXECUTE"),
             ("Esc", "back to plan"),
         ]),
-        Some(Popup::Notes) => fixed(vec![("Ctrl-S", "append to note"), ("Esc", "close (text kept)")]),
+        Some(Popup::Notes) => fixed(vec![
+            ("Ctrl-S", "append to note"),
+            ("Esc", "close (text kept)"),
+        ]),
         Some(Popup::Evidence { .. }) => fixed(vec![
             ("type", "evidence (optional)"),
             ("Enter", "tick"),
@@ -65,8 +82,16 @@ pub fn keys(s: &State) -> Vec<(String, &'static str)> {
             v.push(("Esc", "keep and record"));
             fixed(v)
         }
-        None if s.view.command.is_some() => fixed(vec![("Tab", "complete"), ("Enter", "run"), ("Esc", "cancel")]),
-        None if s.view.filtering => fixed(vec![("type", "filter"), ("Enter", "keep"), ("Esc", "clear")]),
+        None if s.view.command.is_some() => fixed(vec![
+            ("Tab", "complete"),
+            ("Enter", "run"),
+            ("Esc", "cancel"),
+        ]),
+        None if s.view.filtering => fixed(vec![
+            ("type", "filter"),
+            ("Enter", "keep"),
+            ("Esc", "clear"),
+        ]),
         None => {
             let mut v: Vec<(String, &'static str)> = match s.view.focus {
                 Pane::Health => vec![
@@ -86,7 +111,10 @@ pub fn keys(s: &State) -> Vec<(String, &'static str)> {
                 v.push((key(Command::Toggle), "mark"));
                 let sel = s.view.selected.as_deref().unwrap_or_default();
                 if !s.view.marked.is_empty()
-                    || s.settings.groups.iter().any(|g| g.targets.iter().any(|t| t == sel))
+                    || s.settings
+                        .groups
+                        .iter()
+                        .any(|g| g.targets.iter().any(|t| t == sel))
                 {
                     v.push((key(Command::RollbackTogether), "roll back together"));
                 }
@@ -102,7 +130,10 @@ pub fn keys(s: &State) -> Vec<(String, &'static str)> {
             }
             v.extend([
                 (key(Command::NextPane), "pane"),
-                (key(Command::Zoom), if s.view.zoomed { "unzoom" } else { "zoom" }),
+                (
+                    key(Command::Zoom),
+                    if s.view.zoomed { "unzoom" } else { "zoom" },
+                ),
                 (key(Command::CommandLine), "command"),
                 (key(Command::Notes), "note"),
                 (key(Command::Status), "status msg"),
@@ -125,7 +156,10 @@ fn command_line(s: &State, text: &str) -> Line<'static> {
     let done = c.len() == 1 && text.ends_with(&c[0]);
     if !c.is_empty() && !done {
         spans.push(Span::styled(
-            format!("   {}", c.into_iter().take(12).collect::<Vec<_>>().join("  ")),
+            format!(
+                "   {}",
+                c.into_iter().take(12).collect::<Vec<_>>().join("  ")
+            ),
             theme::DIM,
         ));
     }

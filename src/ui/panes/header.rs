@@ -40,7 +40,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             ));
             if s.settings.read_only_in(&t.environment) {
                 // Said before anyone plans: rbtui will refuse here.
-                l1.push(Span::styled(" READ-ONLY (config) ", theme::mode(crate::core::model::Mode::ReadOnly)));
+                l1.push(Span::styled(
+                    " READ-ONLY (config) ",
+                    theme::mode(crate::core::model::Mode::ReadOnly),
+                ));
             }
             l1.push(Span::raw(" "));
             l1.push(Span::styled(t.name.clone(), theme::BOLD));

@@ -42,7 +42,11 @@ fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
             // The kind of failure only ("connection refused", "HTTP 503"):
             // the detail rows are few, and the verdict must stay in view.
             // The whole text is in the note and in the zoomed pane.
-            let said = if s.view.zoomed { p.display.as_str() } else { p.display.split(": ").next().unwrap_or_default() };
+            let said = if s.view.zoomed {
+                p.display.as_str()
+            } else {
+                p.display.split(": ").next().unwrap_or_default()
+            };
             (format!("{} ✗ {said} ", p.name), theme::ERROR)
         };
         spans.push(Span::styled(txt, st));
@@ -107,7 +111,13 @@ fn signals_line(s: &State, h: &crate::core::model::Health) -> Line<'static> {
 fn parts(area: Rect, zoomed: bool) -> [Rect; 2] {
     let inner = ratatui::widgets::Block::bordered().inner(area);
     // Zoomed, the details get the room to be read whole.
-    let detail_h = if zoomed { inner.height / 2 } else if inner.height >= 16 { 5 } else { 4 };
+    let detail_h = if zoomed {
+        inner.height / 2
+    } else if inner.height >= 16 {
+        5
+    } else {
+        4
+    };
     Layout::vertical([Constraint::Fill(1), Constraint::Length(detail_h)]).areas(inner)
 }
 
@@ -116,8 +126,16 @@ fn parts(area: Rect, zoomed: bool) -> [Rect; 2] {
 pub fn list(s: &State, area: Rect) -> Option<(Rect, usize, usize)> {
     let [list, _] = parts(area, s.view.zoomed);
     let skip = u16::from(s.targets_error.is_some()).min(list.height);
-    let rows = Rect { y: list.y + skip, height: list.height - skip, ..list };
-    let first = crate::ui::window(s.selected_pos().unwrap_or(0), s.order.len(), list.height as usize);
+    let rows = Rect {
+        y: list.y + skip,
+        height: list.height - skip,
+        ..list
+    };
+    let first = crate::ui::window(
+        s.selected_pos().unwrap_or(0),
+        s.order.len(),
+        list.height as usize,
+    );
     Some((rows, first, s.order.len()))
 }
 
@@ -219,7 +237,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     if let Some(t) = s.selected_target() {
         if let Some(e) = s.row(&t.name).and_then(|row| row.health_error.as_ref()) {
             // A target never set up was not polled: its error says so itself.
-            let head = if matches!(e, crate::core::error::BackendError::NotSetUp { .. }) { "" } else { "poll failed: " };
+            let head = if matches!(e, crate::core::error::BackendError::NotSetUp { .. }) {
+                ""
+            } else {
+                "poll failed: "
+            };
             d.push(Line::styled(format!("{head}{e}"), theme::ERROR));
         }
         if let Some(h) = s.health(&t.name) {
@@ -239,11 +261,18 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             // The verdict keeps its advice and its data's age in view: the
             // reasons give way (whole in the zoomed pane and the note).
             let tail = format!(" (data {age_s} old)");
-            let rows = detail.height.saturating_sub(crate::ui::wrapped_height(&d, detail.width));
-            let room = (rows as usize * detail.width as usize)
-                .saturating_sub(advice.chars().count() + tail.chars().count() + detail.width as usize / 2);
+            let rows = detail
+                .height
+                .saturating_sub(crate::ui::wrapped_height(&d, detail.width));
+            let room = (rows as usize * detail.width as usize).saturating_sub(
+                advice.chars().count() + tail.chars().count() + detail.width as usize / 2,
+            );
             let reasons = v.reasons.join("; ");
-            let reasons = if s.view.zoomed || reasons.chars().count() <= room { reasons } else { ellipsize(&reasons, room.max(1)) };
+            let reasons = if s.view.zoomed || reasons.chars().count() <= room {
+                reasons
+            } else {
+                ellipsize(&reasons, room.max(1))
+            };
             d.push(Line::from(vec![
                 Span::styled(advice, theme::severity(v.severity)),
                 Span::raw(reasons),

@@ -16,11 +16,21 @@ pub fn list(s: &State, area: Rect) -> Option<(Rect, usize, usize)> {
     let inner = ratatui::widgets::Block::bordered().inner(area);
     let t = s.selected_target()?;
     let h = s.history(&t.name)?;
-    let head = usize::from(s.row(&t.name).is_some_and(|row| row.history_error.is_some()))
-        + usize::from(h.facts.history_note.is_some());
+    let head = usize::from(
+        s.row(&t.name)
+            .is_some_and(|row| row.history_error.is_some()),
+    ) + usize::from(h.facts.history_note.is_some());
     let head = (head as u16).min(inner.height);
-    let rows = Rect { y: inner.y + head, height: inner.height - head, ..inner };
-    let first = crate::ui::window(s.view.history_cursor, h.revisions.len(), rows.height as usize);
+    let rows = Rect {
+        y: inner.y + head,
+        height: inner.height - head,
+        ..inner
+    };
+    let first = crate::ui::window(
+        s.view.history_cursor,
+        h.revisions.len(),
+        rows.height as usize,
+    );
     Some((rows, first, h.revisions.len()))
 }
 
@@ -52,7 +62,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         if lines.is_empty() {
             lines.push(Line::styled("loading history…", theme::DIM));
         }
-        f.render_widget(Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }), inner);
+        f.render_widget(
+            Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+            inner,
+        );
         return;
     };
     if let Some(n) = &h.facts.history_note {
@@ -108,6 +121,12 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     }
     f.render_widget(Paragraph::new(lines), inner);
     if s.view.popup.is_none() {
-        crate::ui::more_marker(f, area, first, rows.min(h.revisions.len().saturating_sub(first)), h.revisions.len());
+        crate::ui::more_marker(
+            f,
+            area,
+            first,
+            rows.min(h.revisions.len().saturating_sub(first)),
+            h.revisions.len(),
+        );
     }
 }

@@ -59,11 +59,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
 
 fn group_line(s: &State, g: &crate::core::group::Group) -> Line<'static> {
     use crate::core::group::MemberState;
-    let states: Vec<MemberState> = g
-        .ordered()
-        .iter()
-        .map(|p| s.member_state(p.id))
-        .collect();
+    let states: Vec<MemberState> = g.ordered().iter().map(|p| s.member_state(p.id)).collect();
     let count = |f: fn(&MemberState) -> bool| states.iter().filter(|st| f(st)).count();
     let done = count(|st| *st == MemberState::Succeeded);
     let failed = count(|st| matches!(st, MemberState::Failed(_)));
@@ -99,7 +95,10 @@ fn waiting_line(
 ) -> Line<'static> {
     let (label, why) = match &g.stopped {
         Some(w) => (" NOT STARTED ", format!("the group stopped: {w}")),
-        None => (" WAITING ", "starts when the one before it is verified".to_string()),
+        None => (
+            " WAITING ",
+            "starts when the one before it is verified".to_string(),
+        ),
     };
     Line::from(vec![
         Span::styled(label, theme::DIM),
@@ -121,11 +120,15 @@ fn run_line(s: &State, r: &crate::core::state::Run) -> Line<'static> {
         Some(_) if r.superseded().is_some() => (format!(" {what} UNDONE "), theme::PROD),
         Some(Ending::DryRun) => (format!(" {what} DONE "), theme::NONPROD),
         Some(Ending::Unproven { .. }) => (format!(" {what} DONE, NOT PROVEN "), theme::WARN_BANNER),
-        Some(Ending::Verified { .. } | Ending::Finished) => (format!(" {what} DONE "), theme::OK_BANNER),
+        Some(Ending::Verified { .. } | Ending::Finished) => {
+            (format!(" {what} DONE "), theme::OK_BANNER)
+        }
         Some(Ending::Failed { .. }) => (format!(" {what} FAILED "), theme::PROD),
     };
     let (step, detail) = match &r.state {
-        RunState::InFlight { step, doing, halt, .. } => in_flight(p, *step, doing, halt.as_ref()),
+        RunState::InFlight {
+            step, doing, halt, ..
+        } => in_flight(p, *step, doing, halt.as_ref()),
         RunState::Ended { ending, .. } => ended(s, r, ending),
     };
     // The screen never says more than the note holds: a run whose last

@@ -159,9 +159,7 @@ fn draw(subject: Subject, form: &ConfirmForm, s_scroll: usize, f: &mut Frame, sc
     let area = super::centered(screen, 100, body_h + tail_h + 3);
     f.render_widget(Clear, area);
     let border = if prod { theme::ERROR } else { theme::BOLD };
-    let block = Block::bordered()
-        .border_style(border)
-        .title(title);
+    let block = Block::bordered().border_style(border).title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let [top, _gap, bottom] = Layout::vertical([
@@ -173,7 +171,12 @@ fn draw(subject: Subject, form: &ConfirmForm, s_scroll: usize, f: &mut Frame, sc
     let scroll = s_scroll.min(body_h.saturating_sub(top.height) as usize) as u16;
     if body_h > top.height && scroll > 0 {
         // Scrolled (PgDn): the whole text, from where the operator is.
-        f.render_widget(Paragraph::new(body).wrap(Wrap { trim: false }).scroll((scroll, 0)), top);
+        f.render_widget(
+            Paragraph::new(body)
+                .wrap(Wrap { trim: false })
+                .scroll((scroll, 0)),
+            top,
+        );
         f.render_widget(Paragraph::new(tail).wrap(Wrap { trim: false }), bottom);
         return;
     }
@@ -182,7 +185,9 @@ fn draw(subject: Subject, form: &ConfirmForm, s_scroll: usize, f: &mut Frame, sc
         // against them; steps that do not fit are in the plan.
         let keep = top.height.saturating_sub(1) as usize;
         let is_check = |l: &Line| {
-            l.spans.first().is_some_and(|sp| matches!(sp.content.trim(), "BLOCK" | "WARN"))
+            l.spans
+                .first()
+                .is_some_and(|sp| matches!(sp.content.trim(), "BLOCK" | "WARN"))
         };
         let h = |l: &Line| wrapped_height(std::slice::from_ref(l), inner_w) as usize;
         let mut room = keep.saturating_sub(body.iter().filter(|l| is_check(l)).map(h).sum());

@@ -14,7 +14,10 @@ pub const FIXED: &[(&str, &str)] = &[
     ("Enter", "select: target → history → plan → confirm"),
     ("Esc", "back / close"),
     ("t (plan)", "Kubernetes: pin digests / restore exactly"),
-    ("r (plan)", "re-tag instead, where the config allows it (retag = true)"),
+    (
+        "r (plan)",
+        "re-tag instead, where the config allows it (retag = true)",
+    ),
     ("f / v (group plan)", "continue on failure / lkg ↔ previous"),
     ("Tab (confirm)", "switch between the name and the reason"),
     ("Enter (confirm)", "execute the plan exactly as shown"),
@@ -40,9 +43,22 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     };
     lines.push(Line::styled("Keys (keys.toml)", theme::BOLD));
     // The five panes on one line.
-    let panes = [Command::Pane1, Command::Pane2, Command::Pane3, Command::Pane4, Command::Pane5];
-    let joined = panes.iter().map(|c| km.label(*c)).collect::<Vec<_>>().join(" ");
-    lines.push(row(joined, "Health, History, Migrations, Checklist, Activity"));
+    let panes = [
+        Command::Pane1,
+        Command::Pane2,
+        Command::Pane3,
+        Command::Pane4,
+        Command::Pane5,
+    ];
+    let joined = panes
+        .iter()
+        .map(|c| km.label(*c))
+        .collect::<Vec<_>>()
+        .join(" ");
+    lines.push(row(
+        joined,
+        "Health, History, Migrations, Checklist, Activity",
+    ));
     for c in Command::ALL.into_iter().filter(|c| !panes.contains(c)) {
         lines.push(row(km.label(c), c.what()));
     }
@@ -61,7 +77,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let (lines, found) = crate::ui::searched::mark(lines, q, area.width.saturating_sub(2));
     let scroll = found
         .as_ref()
-        .map_or(s.view.plan_scroll as u16, |m| m.row.saturating_sub(inner_h / 3))
+        .map_or(s.view.plan_scroll as u16, |m| {
+            m.row.saturating_sub(inner_h / 3)
+        })
         .min(total.saturating_sub(inner_h));
     let title = if total > inner_h {
         " Help — ↓/↑ scroll, / search, Esc to close ".to_string()

@@ -56,13 +56,18 @@ pub fn render_group(s: &State, f: &mut Frame, screen: Rect) {
     let Some(g) = &s.group else { return };
     let prod = g.plans.iter().any(|p| p.target.is_prod());
     let border = if prod { theme::ERROR } else { theme::BOLD };
-    let title = format!(" Plan — {}{} ", g.title(), if prod { " (PROD)" } else { "" });
+    let title = format!(
+        " Plan — {}{} ",
+        g.title(),
+        if prod { " (PROD)" } else { "" }
+    );
     let mut lines = vec![Line::styled(
         format!(
             "One confirm rolls back {} targets {}; on a failure: {} (f toggles)",
             g.members.len(),
             match g.order {
-                crate::core::group::Order::Sequential => "one after another, each verified before the next",
+                crate::core::group::Order::Sequential =>
+                    "one after another, each verified before the next",
                 crate::core::group::Order::Parallel => "at once",
             },
             if g.continue_on_failure {
@@ -94,16 +99,17 @@ pub fn render_group(s: &State, f: &mut Frame, screen: Rect) {
                         let (_, w) = g.skipped.iter().find(|(u, _)| u == m)?;
                         Some(Line::styled(format!("━━ {m}: LEFT OUT — {w}"), theme::OK))
                     })
-                    .unwrap_or_else(|| Line::styled(format!("━━ {m}: reading it afresh…"), theme::DIM));
+                    .unwrap_or_else(|| {
+                        Line::styled(format!("━━ {m}: reading it afresh…"), theme::DIM)
+                    });
                 lines.push(why);
             }
         }
     }
     let foot = match g.not_confirmable() {
-        Some(why) if g.read() && !g.plans.iter().any(|p| p.pending()) => vec![Line::styled(
-            format!("REFUSED: {why}"),
-            theme::ERROR,
-        )],
+        Some(why) if g.read() && !g.plans.iter().any(|p| p.pending()) => {
+            vec![Line::styled(format!("REFUSED: {why}"), theme::ERROR)]
+        }
         Some(why) => vec![Line::styled(why, theme::DIM)],
         None if g.needs_override() => vec![Line::styled(
             "BLOCKED somewhere above: Enter opens the confirm, which needs a typed override reason (recorded).",

@@ -10,6 +10,8 @@
 //! ≤ 60 MB; watch event → frame ≤ 50 ms. Issue 28: idle ≤ 30 requests per
 //! minute per cluster besides the open watches (measured 2026-12-07: 29,
 //! was 604 with a liveness GET per namespace).
+#![allow(unsafe_code)] // getrusage for the peak memory
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

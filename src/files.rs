@@ -78,6 +78,7 @@ mod tests {
     /// A directory, a FIFO, a device, a dangling symlink, a file past its
     /// cap and a bad byte are each one line naming the file; none blocks.
     #[test]
+    #[allow(unsafe_code)] // mkfifo(3) to make a FIFO to read.
     fn what_is_not_a_readable_text_file_is_said_never_read() {
         let d = tempfile::tempdir().unwrap();
         let dir = d.path().join("keys.toml");

@@ -45,6 +45,7 @@ pub struct NoteQuota {
 
 /// Who is at the keyboard: `$USER`, `$LOGNAME`, else the account name the
 /// system's user database gives for our uid (cron, `env -i`, containers).
+#[allow(unsafe_code)] // getuid(2) cannot fail and touches no memory.
 pub fn operator() -> String {
     ["USER", "LOGNAME"]
         .iter()
@@ -54,6 +55,7 @@ pub fn operator() -> String {
         .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }))
 }
 
+#[allow(unsafe_code)] // getpwuid_r: see the SAFETY notes below.
 fn account_name() -> Option<String> {
     let mut buf = vec![0 as libc::c_char; 4096];
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
@@ -558,7 +560,10 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
         (Some(p), _) | (None, Some(p)) => p.clone(),
         (None, None) => {
             let p = crate::note::default_path(now, &incident);
-            config.settings.note_dir.join(p.file_name().unwrap())
+            config
+                .settings
+                .note_dir
+                .join(p.file_name().unwrap_or(p.as_os_str()))
         }
     };
     let mut settings = Settings::new(mode, &incident, &note_path.display().to_string());

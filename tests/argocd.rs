@@ -1,5 +1,6 @@
 //! The Argo CD backend against an in-test server that behaves like the real
 //! one: the rollback flow with the auto-sync guard, and every failure answer.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 #[path = "common/argo_console.rs"]
 mod argo_console;

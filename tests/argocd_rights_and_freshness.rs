@@ -3,6 +3,7 @@
 //! a multi-source app's re-enable, a stream that stays open and goes
 //! silent, and a one-shot read that must not open a stream. Each against
 //! the in-test server, answering as argo-cd's server code does.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 #[path = "common/argo_console.rs"]
 mod argo_console;

@@ -1,5 +1,7 @@
 //! The binary's behaviour before any terminal is taken over: config errors,
 //! the missing-config help, and the read-only commands on the demo.
+#![allow(unsafe_code)] // test set-up only: mkfifo, set_var before any thread
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use std::process::Command;
 

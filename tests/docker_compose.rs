@@ -1,6 +1,7 @@
 //! The Compose backend against a real Docker engine: a project whose `web`
 //! service runs v3 (its health check fails) rolled back to v1 with its
 //! manifest as a pair; a version without its manifest is blocked.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

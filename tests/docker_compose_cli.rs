@@ -2,6 +2,7 @@
 //! Debian's), with what real compose files carry: a network alias the
 //! neighbour resolves, a service-defined health check, command, hostname and
 //! stop grace period. rbtui's rollback must keep all of them.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The Swarm backend against a real Docker engine: a service deployed
 //! v1 → v2 → v3 (v3's health check fails and the update pauses), rolled back
 //! with rollback=previous, then pinned to v1, with the version guard.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

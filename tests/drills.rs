@@ -2,6 +2,7 @@
 //! platform refuses the first mutation, the API goes away after the
 //! rollback is sent, and the fallback's rollout fails. The note's drill
 //! report says which fault was met where and what the operator did next.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Evidence of the failure, saved before it is gone: on the demo, when a
 //! target is critical at start and again before its rollback's first step,
 //! written beside the note, linked from it, and ticking the runbook step.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! built from a fresh read, History follows deploys made by others, the
 //! selection follows the revision, an older answer never replaces a newer
 //! one, and outages are recorded as they happen.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Several targets rolled back together on the demo, keys only: one plan
 //! with a section per target, one confirm, the order kept, a failure or a
 //! stale target stopping what has not started, and one before/after table.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! One incident, many actions: what was seen going wrong across a sequence
 //! (a rollback, a second plan, a group, status messages, a resume), each a
 //! test on the demo that failed before the incident model and passes now.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The k9s keyboard on the demo: the `:` command line with completion, a
 //! remapped key that works, and the help and footer that show the remap.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

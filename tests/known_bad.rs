@@ -2,6 +2,7 @@
 //! session (after a Swarm rollback the engine's "previous" is the bad spec)
 //! and in later ones (read from the note's `deployed` marker). A revision
 //! that runs the image running now changes nothing and is blocked too.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

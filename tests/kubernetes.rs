@@ -2,6 +2,8 @@
 //! recorded from a real one: history as `kubectl rollout history` shows it,
 //! the exact `kubectl rollout undo` patch plus the resourceVersion guard,
 //! server-side dry run, rollout status, and the failure answers.
+#![allow(unsafe_code)] // test set-up only: mkfifo, set_var before any thread
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

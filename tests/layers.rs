@@ -1,6 +1,7 @@
 //! The layers stay layers: no two sibling modules use each other (directly
 //! or round a loop), and the pure core uses nothing outside itself. Read
 //! from the `crate::`/`super::` paths in the source, outside its tests.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -5,6 +5,7 @@
 //! installs it from PyPI), the corpus is cross-checked against it: rbtui
 //! never says ok where squawk reports a rule that breaks existing clients,
 //! unless the corpus records why.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use rbtui::core::migration::{SqlVerdict, classify_statement};
 use std::collections::{HashMap, HashSet};

@@ -1,5 +1,6 @@
 //! Migration diffs from real temporary git repositories with realistic
 //! histories (the runbook's ADD COLUMN / DROP COLUMN examples among them).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use rbtui::backend::git_migrations::GitMigrations;
 use rbtui::core::migration::{MigrationVerdict, SqlVerdict};

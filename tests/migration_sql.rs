@@ -1,5 +1,6 @@
 //! The schema gate's classifier: a table of statements across PostgreSQL and
 //! MySQL with the expected verdict and reason, and a no-panic sweep.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use rbtui::core::migration::{
     Created, MigrationDiff, MigrationVerdict, SqlVerdict::*, classify_script, classify_statement,

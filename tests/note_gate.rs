@@ -2,6 +2,7 @@
 //! announcing it is on disk, a failed write stops the plan where it is, and
 //! the note never holds half an entry. The disk fills through a quota on the
 //! note file, as it would on a real full disk (a partial write, then ENOSPC).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! (seen: as nested list items, `- image:` and `+ image:` became the same
 //! bullet and a context line `- name: checkout` read as a removed line, in
 //! the JSON export too).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The whole operator path on the demo backend, keys only, asserting the
 //! incident note line by line.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

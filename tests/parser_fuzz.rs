@@ -6,6 +6,7 @@
 //! plain noise. Each must answer (a value or one-line error) and never
 //! panic; cases are bounded so the whole file runs in seconds. The SQL
 //! classifier's own is in `migration_sql.rs`.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! overridden UNSAFE schema BLOCK and its typed reason absent; the schema
 //! section repeating every plan, a refused 9 → 9 one and the `v` toggles
 //! included; an evidence link without its folder).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

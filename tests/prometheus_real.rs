@@ -3,6 +3,7 @@
 //! app every second whose 5xx rate the test sets. Missing data must never
 //! read as healthy: an empty vector, a bad query and a stopped Prometheus
 //! each show as such.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

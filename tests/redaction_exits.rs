@@ -5,6 +5,7 @@
 //! Activity line, export or postmortem in clear, while the words around
 //! it stay. (`status`/`history`/`plan` output goes through the same
 //! redactor in `commands::emit`; evidence files in `note::evidence`.)
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

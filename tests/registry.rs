@@ -4,6 +4,7 @@
 //! distribution API. A moved `:main` is named with both digests, a missing
 //! tag blocks, the retained releases are counted, and a pinned plan says
 //! what it pins.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use rbtui::backend::registry::{Registry, RegistryFacts};
 use rbtui::backend::{Backend, BoxFut, StepDone};

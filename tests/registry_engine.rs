@@ -4,6 +4,7 @@
 //! engine lacks the older ones. A rollback to one pulls it first and
 //! checks it is the build the plan showed; a tag that moved after the
 //! plan recreates nothing.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -18,6 +18,7 @@
 //!
 //! Failing sequences are shrunk by proptest and kept in
 //! `tests/sequences.proptest-regressions`, replayed first on every run.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Probes against a local HTTP server and Prometheus against an in-test
 //! server that answers like the real API; criteria feed the verdict.
+#![allow(unsafe_code)] // test set-up only (libc)
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -6,6 +6,7 @@
 //! (`400 invalid_payload`, `403 action_prohibited`, `404 no_service`,
 //! `410 channel_is_archived`); rate limits answer `429` with
 //! `Retry-After` in seconds (api.slack.com/docs/rate-limits).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! changed, the connection to the Raft store closed). rbtui must not call
 //! that "failed": the outcome is unknown until the service is read again,
 //! and the re-read decides. The real engine paths are in docker_swarm.rs.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -2,6 +2,8 @@
 //! closes) — here while it is suspended with Ctrl-Z — ends the session as
 //! SIGHUP does: an end entry in the note, no panic, no crash record. The
 //! console runs on a real pseudo-terminal whose master side is closed.
+#![allow(unsafe_code)] // a pty made with libc (openpty, fork) to close the terminal under the console
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};

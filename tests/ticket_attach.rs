@@ -25,6 +25,8 @@
 //!   `X-Atlassian-Token: no-check` (`403 XSRF check failed` without) and
 //!   answers `200` with the attachments; errors `{"errorMessages": […],
 //!   "errors": {}}`; `429` with `Retry-After`.
+#![allow(unsafe_code)] // test set-up only: mkfifo, set_var before any thread
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

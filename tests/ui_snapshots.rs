@@ -1,5 +1,6 @@
 //! Every pane and popup at 120x40 and 80x24, plus assertions on the cells
 //! that carry meaning (prod is red, a blocked check is marked).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

@@ -330,6 +330,7 @@ pub fn give_back_terminal() {
 
 /// Gives the terminal back, stops the process (as the shell expects of
 /// Ctrl-Z) and takes the terminal again once the shell resumes it.
+#[allow(unsafe_code)] // kill(2) on our own pid: see SAFETY below.
 fn suspend(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
     give_back_terminal();
     // SIGSTOP cannot be caught: this returns once SIGCONT arrives.

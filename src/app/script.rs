@@ -105,7 +105,7 @@ impl Script {
                 };
                 (k, end + 2)
             } else {
-                let c = rest.chars().next().unwrap();
+                let Some(c) = rest.chars().next() else { break };
                 (Key::Char(c), c.len_utf8())
             };
             self.dispatch(Action::Key(k));

@@ -25,13 +25,19 @@ impl ManualClock {
         ManualClock(Arc::new(Mutex::new(t)))
     }
     pub fn advance_ms(&self, ms: i64) {
-        let mut g = self.0.lock().unwrap();
+        let mut g = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *g += chrono::Duration::milliseconds(ms);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

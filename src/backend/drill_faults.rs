@@ -201,7 +201,12 @@ impl DrillFaults {
     /// ago: no byte more fits.
     fn fill_disk(&self) {
         let Some(q) = &self.quota else { return };
-        let first = self.sent.lock().unwrap().first().map(|(_, at)| *at);
+        let first = self
+            .sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .first()
+            .map(|(_, at)| *at);
         let Some(first) = first else { return };
         let since = (self.clock.now() - first).num_seconds().max(0) as u64;
         let due = self.faults.iter().any(|f| {
@@ -218,7 +223,7 @@ impl DrillFaults {
         let broken = self
             .broken
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .any(|(t, i)| *t == h.target && *i == imgs);
         if broken {
@@ -232,7 +237,10 @@ impl DrillFaults {
 
     /// Takes the first unspent fault matching `f`, once.
     fn take(&self, f: impl Fn(&Fault) -> bool) -> Option<Fault> {
-        let mut spent = self.spent.lock().unwrap();
+        let mut spent = self
+            .spent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let i = (0..self.faults.len()).find(|i| !spent.contains(i) && f(&self.faults[*i]))?;
         spent.push(i);
         Some(self.faults[i].clone())
@@ -241,7 +249,7 @@ impl DrillFaults {
     fn since_sent(&self, target: &str) -> Option<Duration> {
         self.sent
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .rev()
             .find(|(t, _)| t == target)
@@ -312,7 +320,7 @@ impl Layer for DrillFaults {
         if r.is_ok() && matches!(step, PlanStep::Rollback { .. }) {
             self.sent
                 .lock()
-                .unwrap()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push((plan.target.name.clone(), self.clock.now()));
         }
     }
@@ -326,7 +334,10 @@ impl Layer for DrillFaults {
             return p;
         }
         let imgs: Vec<String> = plan.to.images.iter().map(|i| i.full()).collect();
-        self.broken.lock().unwrap().push((t.to_string(), imgs));
+        self.broken
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((t.to_string(), imgs));
         Progress {
             phase: ProgressPhase::Failed,
             message:

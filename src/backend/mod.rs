@@ -43,6 +43,9 @@ pub enum Change {
     History(String),
 }
 
+/// A revert commit found for a bad one: (its sha, its subject).
+pub type Revert = (String, String);
+
 /// One platform. Implementations must be cheap to call concurrently and
 /// must never block: the UI keeps drawing while they work.
 pub trait Backend: Send + Sync {
@@ -158,7 +161,7 @@ pub trait Backend: Send + Sync {
         &'a self,
         _target: &'a str,
         _bad: &'a str,
-    ) -> BoxFut<'a, Option<Result<Option<(String, String)>, BackendError>>> {
+    ) -> BoxFut<'a, Option<Result<Option<Revert>, BackendError>>> {
         Box::pin(async { None })
     }
     /// Where the platform's watches push what they see change, so the

@@ -57,7 +57,12 @@ impl NotesHistory {
                 h.known_bad.push(r.id.clone());
             }
         }
-        let kind = self.kinds.lock().unwrap().get(&h.target).copied();
+        let kind = self
+            .kinds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&h.target)
+            .copied();
         if !matches!(kind, Some(Kind::Swarm) | Some(Kind::Compose)) {
             return h;
         }
@@ -100,7 +105,11 @@ impl super::layer::Layer for NotesHistory {
         &self.inner
     }
     fn listed(&self, targets: &[TargetInfo]) {
-        *self.kinds.lock().unwrap() = targets.iter().map(|t| (t.name.clone(), t.kind)).collect();
+        *self
+            .kinds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            targets.iter().map(|t| (t.name.clone(), t.kind)).collect();
     }
     fn history(&self, h: History) -> History {
         self.augment(h)

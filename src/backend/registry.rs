@@ -28,8 +28,11 @@ pub struct Registry {
     clients: Mutex<HashMap<String, Arc<Client>>>,
     auths: HashMap<String, (String, String)>,
     answers: Mutex<HashMap<String, (Instant, RegistryFact)>>,
-    listed: Mutex<HashMap<String, (Instant, Result<Vec<String>, RegistryError>)>>,
+    listed: Mutex<HashMap<String, (Instant, Listed)>>,
 }
+
+/// A repository's tags as listed (or why not), kept for a while.
+type Listed = Result<Vec<String>, RegistryError>;
 
 /// Why a registry question got no answer; the registry's own words where
 /// it gave some (they are what the plan's check says).
@@ -131,7 +134,7 @@ impl Registry {
     fn client(&self, host: &str) -> Arc<Client> {
         self.clients
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .entry(host.to_string())
             .or_insert_with(|| {
                 let protocol = if local(host) {
@@ -285,7 +288,11 @@ impl Registry {
 
     /// The tags of a repository, asked at most every 30 s.
     async fn tags_recent(&self, repository: &str) -> Result<Vec<String>, RegistryError> {
-        if let Some((at, t)) = self.listed.lock().unwrap().get(repository)
+        if let Some((at, t)) = self
+            .listed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(repository)
             && at.elapsed() < REUSE
         {
             return t.clone();
@@ -293,7 +300,7 @@ impl Registry {
         let t = self.tags(repository).await;
         self.listed
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(repository.to_string(), (Instant::now(), t.clone()));
         t
     }
@@ -313,7 +320,11 @@ impl Registry {
     async fn fact(&self, revision: &str, image: &ImageRef) -> Option<RegistryFact> {
         let tag = image.tag.as_ref()?;
         let name = format!("{}:{tag}", image.repository);
-        if let Some((at, f)) = self.answers.lock().unwrap().get(&name)
+        if let Some((at, f)) = self
+            .answers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&name)
             && at.elapsed() < REUSE
         {
             return Some(RegistryFact {
@@ -333,7 +344,7 @@ impl Registry {
         };
         self.answers
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(name, (Instant::now(), f.clone()));
         Some(f)
     }
@@ -456,7 +467,10 @@ impl Layer for RegistryFacts {
     }
     fn listed(&self, targets: &[crate::core::model::TargetInfo]) {
         use crate::core::model::Kind;
-        *self.short_history.lock().unwrap() = targets
+        *self
+            .short_history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = targets
             .iter()
             .filter(|t| matches!(t.kind, Kind::Swarm | Kind::Compose))
             .map(|t| t.name.clone())
@@ -495,7 +509,11 @@ impl Layer for RegistryFacts {
                 .map(|i| i.repository.clone())
             {
                 let tags = self.registry.tags_recent(&repo).await;
-                let short = self.short_history.lock().unwrap().contains(&h.target);
+                let short = self
+                    .short_history
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .contains(&h.target);
                 match (short, &tags) {
                     (true, Ok(t)) => self.candidates(&mut h, &repo, t).await,
                     // Said where History is read, not only in --json.

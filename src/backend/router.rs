@@ -39,13 +39,18 @@ impl Router {
         if let Some((_, e)) = self
             .unlisted
             .read()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .find(|(n, _)| n == target)
         {
             return Err(e.clone());
         }
-        let i = self.owner.read().unwrap().get(target).copied();
+        let i = self
+            .owner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(target)
+            .copied();
         i.map(|i| &self.backends[i])
             .ok_or_else(|| BackendError::NotFound(format!("unknown target {target}")))
     }
@@ -65,7 +70,10 @@ impl Backend for Router {
             for (i, b) in self.backends.iter().enumerate() {
                 match b.targets().await {
                     Ok(ts) => {
-                        let mut o = self.owner.write().unwrap();
+                        let mut o = self
+                            .owner
+                            .write()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
                         for t in &ts {
                             o.insert(t.name.clone(), i);
                         }
@@ -91,7 +99,10 @@ impl Backend for Router {
                     }
                 }
             }
-            *self.unlisted.write().unwrap() = unlisted;
+            *self
+                .unlisted
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = unlisted;
             if all.is_empty() && rows.is_empty() && !errors.is_empty() {
                 // One backend: its own kind; several: each said, the
                 // kind of the first.
@@ -114,7 +125,14 @@ impl Backend for Router {
             for b in &self.backends {
                 out.extend(b.health_all().await);
             }
-            out.extend(self.unlisted.read().unwrap().iter().cloned().map(Err));
+            out.extend(
+                self.unlisted
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .iter()
+                    .cloned()
+                    .map(Err),
+            );
             out
         })
     }

@@ -19,7 +19,10 @@ impl Owned {
 
     /// A task spawned elsewhere, from now on owned here.
     pub fn own(&self, task: AbortHandle) {
-        let mut v = self.0.lock().unwrap();
+        let mut v = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         v.retain(|t| !t.is_finished());
         v.push(task);
     }
@@ -28,7 +31,7 @@ impl Owned {
     pub fn running(&self) -> usize {
         self.0
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .filter(|t| !t.is_finished())
             .count()
@@ -37,7 +40,12 @@ impl Owned {
 
 impl Drop for Owned {
     fn drop(&mut self) {
-        for t in self.0.get_mut().unwrap().drain(..) {
+        for t in self
+            .0
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+        {
             t.abort();
         }
     }

@@ -128,18 +128,21 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, String> {
     serde_json::to_string_pretty(v).map_err(|e| e.to_string())
 }
 
+/// A target, its health and verdict, or why it could not be read.
+type StatusRow = (
+    crate::core::model::TargetInfo,
+    Option<Health>,
+    Option<verdict::Verdict>,
+    Option<String>,
+);
+
 async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, String> {
     let b = &s.backend;
     let targets = b.targets().await.map_err(|e| e.to_string())?;
     let now = chrono::Utc::now();
     match cmd {
         Read::Status { json: as_json } => {
-            let mut rows: Vec<(
-                crate::core::model::TargetInfo,
-                Option<Health>,
-                Option<verdict::Verdict>,
-                Option<String>,
-            )> = Vec::new();
+            let mut rows: Vec<StatusRow> = Vec::new();
             // Not before every configured signal was read once (bounded by
             // the signal timeouts): the first answer is the one that counts.
             let unread_signals = b.first_readings(std::time::Duration::from_secs(10)).await;

@@ -34,6 +34,9 @@ pub use super::error::BackendError;
 /// Intents from the operator and facts from the runtime. The core turns
 /// each into a state change and a list of effects.
 #[derive(Debug, Clone)]
+// Actions are built once and moved straight into `update`: boxing the
+// large answers would only add an allocation to every read.
+#[allow(clippy::large_enum_variant)]
 pub enum Action {
     /// The wall clock moved; drives the header clock, ages and timeouts.
     Tick(DateTime<Utc>),

@@ -257,7 +257,7 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
     }
     let stale = (now - h.observed_at).num_seconds() > t.stale_after_secs;
     let severity = found.iter().map(|(s, _)| *s).max().unwrap_or(Severity::Ok);
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
     let mut reasons: Vec<String> = found.into_iter().map(|(_, r)| r).collect();
     reasons.extend(stale_signals);
     if stale {
@@ -457,7 +457,8 @@ mod tests {
     fn criteria_table() {
         let now = base().observed_at;
         let t = Thresholds::default();
-        let cases: Vec<(Box<dyn Fn(&mut Health)>, Severity, &str)> = vec![
+        type Case<'a> = (Box<dyn Fn(&mut Health)>, Severity, &'a str);
+        let cases: Vec<Case> = vec![
             (Box::new(|_| {}), Severity::Ok, ""),
             (
                 Box::new(|h| {

@@ -25,6 +25,9 @@ pub trait NoteFile: Send {
     /// Cuts the file back to `len` bytes (the end of the last whole entry).
     fn truncate(&mut self, len: u64) -> std::io::Result<()>;
     fn len(&self) -> std::io::Result<u64>;
+    fn is_empty(&self) -> std::io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
     /// The file as written so far (the summary is derived from it).
     fn read_all(&self) -> std::io::Result<Vec<u8>> {
         Err(std::io::ErrorKind::Unsupported.into())

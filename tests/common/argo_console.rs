@@ -1,6 +1,7 @@
 //! The Argo CD backend and the console on the in-test Argo CD server
 //! (`argo_server`), as the Argo CD tests set them up.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use crate::argo_server::{self, TOKEN};
 use crate::common;

@@ -2,6 +2,7 @@
 //! swagger's shapes and the real server's status codes and error texts
 //! (../shared/reference/argocd-behaviour.md). It records every request.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 pub use crate::common::http::Req;
 use crate::common::http::read_req;

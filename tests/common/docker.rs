@@ -3,6 +3,7 @@
 //! ignored (build.rs); with it they fail under CI=true when the engine does
 //! not answer, and print SKIPPED otherwise, never silently.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use rbtui::backend::docker::engine::{Engine, connect};
 

@@ -1,6 +1,7 @@
 //! A tiny HTTP/1.1 server for tests: reads one request per connection and
 //! hands it to a handler. Enough for the API doubles, nothing more.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use serde_json::Value;
 use std::net::SocketAddr;

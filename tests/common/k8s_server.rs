@@ -18,6 +18,7 @@
 //! Tests change the cluster with `edit`, which gives every changed object
 //! a new resourceVersion and tells the watches, as an apply would.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use super::http::{Req, Resp, Stream, serve, url_decode};
 use serde_json::{Value, json};

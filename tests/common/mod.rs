@@ -1,5 +1,6 @@
 //! Shared set-up: the embedded demo on a manual clock at a fixed instant.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 pub mod docker;
 pub mod http;

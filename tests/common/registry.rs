@@ -1,5 +1,6 @@
 //! Debian's `docker-registry` (the CNCF distribution registry), started as
 //! its users start it: a config file, filesystem storage, deletes enabled.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
 use oci_client::secrets::RegistryAuth;

@@ -111,7 +111,10 @@ impl ArgoBackend {
             return Ok(app);
         }
         let due = {
-            let mut r = self.refreshed.lock().unwrap();
+            let mut r = self
+                .refreshed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let due = r
                 .get(&t.app)
                 .is_none_or(|at| at.elapsed() >= self.refresh_every);
@@ -144,7 +147,12 @@ impl ArgoBackend {
     /// "by alice, 2026-11-22T03:20:00Z: Revert …" for a commit the app
     /// tracks (`…/revisions/{rev}/metadata`); None where not readable.
     async fn commit_meta(&self, t: &AppTarget, rev: &str) -> Option<String> {
-        if let Some(m) = self.commit_meta.lock().unwrap().get(rev) {
+        if let Some(m) = self
+            .commit_meta
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(rev)
+        {
             return Some(m.clone());
         }
         let v: serde_json::Value = self
@@ -171,7 +179,7 @@ impl ArgoBackend {
         );
         self.commit_meta
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(rev.into(), m.clone());
         Some(m)
     }
@@ -180,11 +188,24 @@ impl ArgoBackend {
     /// found by a selector arrive later), on the caller's runtime; only
     /// once a console subscribed.
     fn start_streams(&self) {
-        let Some(changes) = self.changes.lock().unwrap().clone() else {
+        let Some(changes) = self
+            .changes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+        else {
             return;
         };
-        let mut streamed = self.streamed.lock().unwrap();
-        for t in self.targets.lock().unwrap().iter() {
+        let mut streamed = self
+            .streamed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for t in self
+            .targets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
             if !streamed.insert(t.app.clone()) {
                 continue;
             }
@@ -210,7 +231,7 @@ impl ArgoBackend {
         if let Some((_, e)) = self
             .unlisted
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .find(|(n, _)| n == name)
         {
@@ -218,7 +239,7 @@ impl ArgoBackend {
         }
         self.targets
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .find(|t| t.name == name)
             .cloned()
@@ -294,13 +315,21 @@ impl ArgoBackend {
             } else {
                 multi.join("+")
             };
-            let known = self.images_of.lock().unwrap().get(&key).cloned();
+            let known = self
+                .images_of
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&key)
+                .cloned();
             let images = match known {
                 Some(i) => i,
                 None => match self.manifests_at(t, &sha, &multi).await {
                     Ok(m) => {
                         let i = convert::manifest_images(&m.manifests);
-                        self.images_of.lock().unwrap().insert(key, i.clone());
+                        self.images_of
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .insert(key, i.clone());
                         i
                     }
                     Err(e) => {
@@ -544,8 +573,14 @@ impl Backend for ArgoBackend {
             }
             let mut infos: Vec<TargetInfo> = out.iter().map(|t| self.info(t)).collect();
             infos.extend(rows);
-            *self.targets.lock().unwrap() = out;
-            *self.unlisted.lock().unwrap() = unlisted;
+            *self
+                .targets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = out;
+            *self
+                .unlisted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = unlisted;
             Ok(infos)
         })
     }
@@ -553,21 +588,35 @@ impl Backend for ArgoBackend {
     /// A console follows each app's stream; one-shot commands never call
     /// this, so they read once and open nothing.
     fn subscribe(&self, tx: tokio::sync::mpsc::UnboundedSender<super::Change>) {
-        *self.changes.lock().unwrap() = Some(tx);
+        *self
+            .changes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tx);
         self.start_streams();
     }
 
     fn health_all(&self) -> BoxFut<'_, Vec<Result<Health, (String, BackendError)>>> {
         Box::pin(async move {
             self.start_streams();
-            let ts = self.targets.lock().unwrap().clone();
+            let ts = self
+                .targets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
             let reads = ts.iter().map(|t| async move {
                 self.read_health(t, true)
                     .await
                     .map_err(|e| (t.name.clone(), e))
             });
             let mut out = futures::future::join_all(reads).await;
-            out.extend(self.unlisted.lock().unwrap().iter().cloned().map(Err));
+            out.extend(
+                self.unlisted
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .iter()
+                    .cloned()
+                    .map(Err),
+            );
             out
         })
     }

@@ -17,7 +17,11 @@ impl ArgoBackend {
     /// if the version cannot be read the caller refuses rather than guess
     /// (the pre-3.1 form removes prune and selfHeal).
     async fn supports_enabled(&self) -> Result<bool, BackendError> {
-        if let Some(v) = *self.supports_enabled.lock().unwrap() {
+        if let Some(v) = *self
+            .supports_enabled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
             return Ok(v);
         }
         let mut last = String::new();
@@ -29,7 +33,10 @@ impl ArgoBackend {
             {
                 Ok(v) => {
                     let yes = version_at_least(&v.version, 3, 1);
-                    *self.supports_enabled.lock().unwrap() = Some(yes);
+                    *self
+                        .supports_enabled
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(yes);
                     return Ok(yes);
                 }
                 Err(e) => last = e.message(),

@@ -30,7 +30,12 @@ impl Live {
         if !self.is_connected(app) {
             return None;
         }
-        let (a, at) = self.apps.lock().unwrap().get(app).cloned()?;
+        let (a, at) = self
+            .apps
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(app)
+            .cloned()?;
         let age = (Utc::now() - at).to_std().unwrap_or_default();
         (age <= within).then_some((a, at))
     }
@@ -38,16 +43,22 @@ impl Live {
     pub fn is_connected(&self, app: &str) -> bool {
         self.connected
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(app)
             .copied()
             .unwrap_or(false)
     }
 
     fn set_connected(&self, app: &str, up: bool) {
-        self.connected.lock().unwrap().insert(app.to_string(), up);
+        self.connected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(app.to_string(), up);
         if !up {
-            self.apps.lock().unwrap().remove(app);
+            self.apps
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(app);
         }
     }
 
@@ -55,7 +66,7 @@ impl Live {
     pub fn put(&self, app: &str, a: Application) {
         self.apps
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(app.to_string(), (a, Utc::now()));
     }
 }

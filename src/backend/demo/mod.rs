@@ -54,7 +54,10 @@ impl DemoBackend {
     /// names (`None`: the scenario's), like any other target.
     pub fn restricted(mut self, targets: Vec<(String, Option<String>)>) -> DemoBackend {
         {
-            let w = self.world.get_mut().unwrap();
+            let w = self
+                .world
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             for (name, env) in &targets {
                 if let (Some(env), Ok(s)) = (env, w.service_mut(name)) {
                     s.info.environment = env.clone();
@@ -72,7 +75,10 @@ impl DemoBackend {
         f: impl FnOnce(&mut World, chrono::DateTime<chrono::Utc>) -> T,
     ) -> T {
         let now = self.clock.now();
-        let mut w = self.world.lock().unwrap();
+        let mut w = self
+            .world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         w.advance(now);
         f(&mut w, now)
     }

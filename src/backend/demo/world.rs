@@ -163,7 +163,7 @@ impl World {
                     auto_sync: false,
                     history_note: None,
                     current: r.len() - 1,
-                    since: r.last().unwrap().deployed_at,
+                    since: r.last().map_or(start, |x| x.deployed_at),
                     revs: r,
                     version: 1,
                     rollout: None,

@@ -301,11 +301,18 @@ impl GatedHealth {
         read: impl FnOnce() -> F,
     ) -> Vec<HealthRead> {
         if !self.gate.due() {
-            return self.cache.lock().unwrap().clone();
+            return self
+                .cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
         }
         let fresh = read().await;
         self.gate.read_done();
-        *self.cache.lock().unwrap() = fresh.clone();
+        *self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
         fresh
     }
 }
@@ -418,7 +425,7 @@ impl EventGate {
         let stale = self
             .last_read
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .is_none_or(|t| t.elapsed() >= RESYNC);
         self.dirty.swap(false, SeqCst) || stale
     }
@@ -429,7 +436,10 @@ impl EventGate {
         if !self.up.load(SeqCst) {
             self.dirty.store(true, SeqCst);
         }
-        *self.last_read.lock().unwrap() = Some(std::time::Instant::now());
+        *self
+            .last_read
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
     }
 }
 

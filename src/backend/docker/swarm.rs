@@ -143,11 +143,11 @@ impl SwarmBackend {
                     .unwrap_or_default()
             ));
         }
-        if let Some(f) = recent_failures
+        if let Some((f, s)) = recent_failures
             .iter()
             .max_by_key(|k| k.status.as_ref().and_then(|s| s.timestamp.clone()))
+            .and_then(|f| Some((f, f.status.as_ref()?)))
         {
-            let s = f.status.as_ref().unwrap();
             let code = s
                 .container_status
                 .as_ref()

@@ -176,11 +176,22 @@ pub struct Caches {
 impl Caches {
     /// How many objects the watches hold and their size as JSON.
     pub fn footprint(&self) -> (usize, usize) {
-        let spaces: Vec<Arc<Space>> = self.spaces.lock().unwrap().values().cloned().collect();
+        let spaces: Vec<Arc<Space>> = self
+            .spaces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
         let mut n = 0;
         let mut bytes = 0;
         for s in spaces {
-            for f in s.feeds.lock().unwrap().iter() {
+            for f in s
+                .feeds
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+            {
                 n += f.objects.len();
                 bytes += f.objects.values().map(|v| v.json.len()).sum::<usize>();
             }
@@ -195,13 +206,19 @@ impl Caches {
 
     /// Where every change a watch sees is sent.
     pub fn subscribe(&self, tx: UnboundedSender<Seen>) {
-        *self.changes.lock().unwrap() = Some(tx);
+        *self
+            .changes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tx);
     }
 
     /// Starts the namespace's five watches, once.
     pub fn start(&self, client: &kube::Client, ns: &str) {
         let space = {
-            let mut m = self.spaces.lock().unwrap();
+            let mut m = self
+                .spaces
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if m.contains_key(ns) {
                 return;
             }
@@ -231,10 +248,19 @@ impl Caches {
 
     /// Reads a namespace from its watches when every one has synced.
     pub fn with<R>(&self, ns: &str, f: impl FnOnce(&View<'_>) -> R) -> Ready<R> {
-        let Some(space) = self.spaces.lock().unwrap().get(ns).cloned() else {
+        let Some(space) = self
+            .spaces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(ns)
+            .cloned()
+        else {
             return Ready::NotYet;
         };
-        let feeds = space.feeds.lock().unwrap();
+        let feeds = space
+            .feeds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for (res, feed) in Res::ALL.iter().zip(feeds.iter()) {
             match (&feed.forbidden, feed.failure()) {
                 (Some(_), _) if res.optional() => {}
@@ -250,7 +276,12 @@ impl Caches {
 
     /// Changes whenever a watch of the namespace sees anything.
     pub fn generation(&self, ns: &str) -> Option<u64> {
-        let space = self.spaces.lock().unwrap().get(ns).cloned()?;
+        let space = self
+            .spaces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(ns)
+            .cloned()?;
         Some(space.generation.load(std::sync::atomic::Ordering::SeqCst))
     }
 
@@ -290,7 +321,10 @@ async fn feed(
         });
         let mut seen = None;
         {
-            let mut feeds = space.feeds.lock().unwrap();
+            let mut feeds = space
+                .feeds
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let f = &mut feeds[res as usize];
             match ev {
                 Ok(Event::Init) => f.fresh = Some(BTreeMap::new()),
@@ -345,7 +379,13 @@ async fn feed(
                 .generation
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
-        if let (Some((name, owner)), Some(tx)) = (seen, changes.lock().unwrap().as_ref()) {
+        if let (Some((name, owner)), Some(tx)) = (
+            seen,
+            changes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref(),
+        ) {
             let _ = tx.send(Seen {
                 namespace: ns.clone(),
                 res,

@@ -253,7 +253,13 @@ impl KubeBackend {
 
     fn all(&self) -> Vec<DeployTarget> {
         let mut v = self.targets.clone();
-        v.extend(self.found.lock().unwrap().iter().cloned());
+        v.extend(
+            self.found
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .cloned(),
+        );
         v
     }
 
@@ -646,7 +652,10 @@ impl Backend for KubeBackend {
                     });
                 }
             }
-            *self.found.lock().unwrap() = found;
+            *self
+                .found
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = found;
             Ok(self
                 .all()
                 .iter()
@@ -693,15 +702,20 @@ impl Backend for KubeBackend {
                 };
                 // Unchanged since the last look: the same health, newly stamped.
                 let generation = self.caches.generation(ns);
-                let known = self.computed.lock().unwrap().get(ns).and_then(|(g, hs)| {
-                    (Some(*g) == generation)
-                        .then(|| {
-                            mine.iter()
-                                .map(|t| hs.get(&t.name).cloned())
-                                .collect::<Option<Vec<_>>>()
-                        })
-                        .flatten()
-                });
+                let known = self
+                    .computed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(ns)
+                    .and_then(|(g, hs)| {
+                        (Some(*g) == generation)
+                            .then(|| {
+                                mine.iter()
+                                    .map(|t| hs.get(&t.name).cloned())
+                                    .collect::<Option<Vec<_>>>()
+                            })
+                            .flatten()
+                    });
                 if let Some(hs) = known {
                     for (t, mut h) in mine.iter().zip(hs) {
                         h.observed_at = stamp;
@@ -723,7 +737,10 @@ impl Backend for KubeBackend {
                         .zip(hs)
                         .filter_map(|(t, h)| Some((t.name.clone(), h.clone()?)))
                         .collect();
-                    self.computed.lock().unwrap().insert(ns.clone(), (g, keep));
+                    self.computed
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(ns.clone(), (g, keep));
                 }
                 match looked {
                     cache::Ready::Ready(hs) => {
@@ -791,7 +808,10 @@ impl Backend for KubeBackend {
                     cache::Res::ReplicaSets => s.owner.as_deref(),
                     _ => None,
                 };
-                let found = found.lock().unwrap().clone();
+                let found = found
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
                 for t in configured.iter().chain(&found).filter(|t| {
                     t.namespace == s.namespace && deployment == Some(t.deployment.as_str())
                 }) {

@@ -150,7 +150,12 @@ impl KubeBackend {
     /// A missing namespace is said as such (a watch or list of one
     /// answers empty, not 404). Asked until it is found, then never again.
     async fn namespace_known(&self, ns: &str) -> Result<(), BackendError> {
-        if self.namespaces_found.lock().unwrap().contains(ns) {
+        if self
+            .namespaces_found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(ns)
+        {
             return Ok(());
         }
         let missing = format!(
@@ -165,7 +170,10 @@ impl KubeBackend {
             )
             .await;
         if answer.is_ok() {
-            self.namespaces_found.lock().unwrap().insert(ns.to_string());
+            self.namespaces_found
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(ns.to_string());
         }
         answer
     }
@@ -180,12 +188,16 @@ impl KubeBackend {
         let gate = self
             .probing
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .entry(String::new())
             .or_default()
             .clone();
         let _one = gate.lock().await;
-        if let Some(p) = self.probes.lock().unwrap().get("")
+        if let Some(p) = self
+            .probes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get("")
             && (p.at.elapsed() <= reuse || p.at >= asked)
         {
             return p.answer.clone().map(|_| p.sent);
@@ -193,14 +205,17 @@ impl KubeBackend {
         let sent = Utc::now();
         let at = Instant::now();
         let answer = self.answers("/version".into(), "version", None).await;
-        self.probes.lock().unwrap().insert(
-            String::new(),
-            Probe {
-                sent,
-                at,
-                answer: answer.clone(),
-            },
-        );
+        self.probes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                String::new(),
+                Probe {
+                    sent,
+                    at,
+                    answer: answer.clone(),
+                },
+            );
         answer.map(|_| sent)
     }
 

@@ -222,7 +222,9 @@ fn jittered(base: Duration) -> Duration {
 type Cache = Arc<Mutex<HashMap<String, Vec<Signal>>>>;
 
 fn store(cache: &Cache, target: &str, mut s: Signal) {
-    let mut c = cache.lock().unwrap();
+    let mut c = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let list = c.entry(target.to_string()).or_default();
     match list.iter_mut().find(|x| x.name == s.name) {
         // A failed metric read is no reading: the last good value keeps
@@ -283,7 +285,7 @@ impl SignalsBackend {
     pub fn signals(&self, target: &str) -> Vec<Signal> {
         self.cache
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(target)
             .cloned()
             .unwrap_or_default()

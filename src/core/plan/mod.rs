@@ -169,7 +169,7 @@ impl RollbackPlan {
 
     /// Worst first, as the plan popup and the note list them.
     pub fn sort_checks(&mut self) {
-        self.checks.sort_by(|a, b| b.status.cmp(&a.status));
+        self.checks.sort_by_key(|c| std::cmp::Reverse(c.status));
     }
 
     /// Folds the migration result into the `schema` check.

@@ -1,6 +1,6 @@
 //! rbtui: a terminal incident console for rolling back bad deploys.
 //!
-//! Layers (see DESIGN.md): `core` decides (pure), `ui` draws (pure),
+//! Layers (see ARCHITECTURE.md): `core` decides (pure), `ui` draws (pure),
 //! `backend` talks to platforms, `app` runs effects and the event loop,
 //! `note` makes the incident record durable.
 

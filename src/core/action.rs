@@ -83,14 +83,14 @@ pub enum Action {
         target: String,
         result: Option<Result<Option<(String, String)>, BackendError>>,
     },
-    /// The platform's answer on the rights a plan needs; `None` where it
-    /// has no such question.
     /// What the rollback changes, read from the platform; `None` where it
     /// has no object to compare.
     ChangesRead {
         plan_id: PlanId,
         result: Option<Result<String, BackendError>>,
     },
+    /// The platform's answer on the rights a plan needs; `None` where it
+    /// has no such question.
     PermissionsRead {
         plan_id: PlanId,
         result: Option<Result<crate::core::action::Rights, BackendError>>,

@@ -23,27 +23,14 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::rt;
 
 fn plan_for(b: &ArgoBackend, rt: &tokio::runtime::Runtime, to: &str) -> RollbackPlan {
     let targets = rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.history("orders")).unwrap();
     plan::build(PlanInputs {
-        id: rbtui::core::plan::PlanId(1),
-        target: &targets[0],
-        mode: Mode::Live,
-        history: &h,
-        to,
-        now: common::t0(),
-        before: None,
         mutable_tags: &["latest".into()],
-        rollout_timeout_secs: 300,
-        exact_template: false,
+        ..PlanInputs::new(&targets[0], &h, to, common::t0())
     })
     .unwrap()
 }
@@ -245,15 +232,7 @@ fn reenabling_auto_sync_is_a_patch_with_enabled_true() {
     let p = plan::build_reenable(
         PlanInputs {
             id: plan::PlanId(2),
-            target: &targets[0],
-            mode: Mode::Live,
-            history: &h,
-            to: "",
-            now: common::t0(),
-            before: None,
-            mutable_tags: &[],
-            rollout_timeout_secs: 300,
-            exact_template: false,
+            ..PlanInputs::new(&targets[0], &h, "", common::t0())
         },
         Some((h.find("42").unwrap(), h.find("41").unwrap())),
     )
@@ -312,15 +291,7 @@ fn servers_before_3_1_get_automated_removed_and_restored_exactly() {
     let p2 = plan::build_reenable(
         PlanInputs {
             id: plan::PlanId(2),
-            target: &targets[0],
-            mode: Mode::Live,
-            history: &h,
-            to: "",
-            now: common::t0(),
-            before: None,
-            mutable_tags: &[],
-            rollout_timeout_secs: 300,
-            exact_template: false,
+            ..PlanInputs::new(&targets[0], &h, "", common::t0())
         },
         Some((h.find("42").unwrap(), h.find("41").unwrap())),
     )
@@ -1105,16 +1076,8 @@ fn every_history_id_gets_its_images_from_its_manifests() {
     assert_eq!(img("41"), ["ghcr.io/acme/orders:git-a1b2c3d"]);
     assert_eq!(img("40"), ["ghcr.io/acme/orders:latest"]);
     let p = plan::build(PlanInputs {
-        id: rbtui::core::plan::PlanId(1),
-        target: &targets[0],
-        mode: Mode::Live,
-        history: &h,
-        to: "40",
-        now: common::t0(),
-        before: None,
         mutable_tags: &["latest".into()],
-        rollout_timeout_secs: 300,
-        exact_template: false,
+        ..PlanInputs::new(&targets[0], &h, "40", common::t0())
     })
     .unwrap();
     let c = p.checks.iter().find(|c| c.id == "mutable-tag").unwrap();

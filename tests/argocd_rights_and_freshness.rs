@@ -87,18 +87,12 @@ fn the_disable_step_itself_refuses_when_the_rollback_after_it_would_be_refused()
         .unwrap();
     let targets = rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.history("orders")).unwrap();
-    let p = rbtui::core::plan::build(rbtui::core::plan::PlanInputs {
-        id: rbtui::core::plan::PlanId(1),
-        target: &targets[0],
-        mode: rbtui::core::model::Mode::Live,
-        history: &h,
-        to: "41",
-        now: common::t0(),
-        before: None,
-        mutable_tags: &[],
-        rollout_timeout_secs: 300,
-        exact_template: false,
-    })
+    let p = rbtui::core::plan::build(rbtui::core::plan::PlanInputs::new(
+        &targets[0],
+        &h,
+        "41",
+        common::t0(),
+    ))
     .unwrap();
     let e = rt
         .block_on(b.execute(&p, &rbtui::core::plan::PlanStep::DisableAutoSync))

@@ -22,16 +22,9 @@ fn plan(b: &ComposeBackend, rt: &tokio::runtime::Runtime, to: &str) -> RollbackP
     let t = rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.history(&t[0].name)).unwrap();
     plan::build(PlanInputs {
-        id: rbtui::core::plan::PlanId(1),
-        target: &t[0],
-        mode: Mode::Live,
-        history: &h,
-        to,
-        now: chrono::Utc::now(),
-        before: None,
         mutable_tags: &["latest".into()],
         rollout_timeout_secs: 120,
-        exact_template: false,
+        ..PlanInputs::new(&t[0], &h, to, chrono::Utc::now())
     })
     .unwrap()
 }

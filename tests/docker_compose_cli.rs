@@ -9,8 +9,8 @@ mod common;
 use common::docker::{runtime_and_engine, unique};
 use rbtui::backend::Backend;
 use rbtui::backend::docker::compose::{ComposeBackend, ComposeTarget};
+use rbtui::core::model::ProgressPhase;
 use rbtui::core::model::TargetInfo;
-use rbtui::core::model::{Mode, ProgressPhase};
 use rbtui::core::plan::{self, PlanInputs, PlanStep, RollbackPlan};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -111,16 +111,9 @@ fn plan_to_v1(b: &ComposeBackend, rt: &tokio::runtime::Runtime) -> (TargetInfo, 
     let t = rt.block_on(b.targets()).unwrap().remove(0);
     let h = rt.block_on(b.history("web")).unwrap();
     let p = plan::build(PlanInputs {
-        id: rbtui::core::plan::PlanId(1),
-        target: &t,
-        mode: Mode::Live,
-        history: &h,
-        to: "v1",
-        now: chrono::Utc::now(),
-        before: None,
         mutable_tags: &["latest".into()],
         rollout_timeout_secs: 120,
-        exact_template: false,
+        ..PlanInputs::new(&t, &h, "v1", chrono::Utc::now())
     })
     .unwrap();
     (t, p)

@@ -11,7 +11,7 @@ use common::docker::{engine, runtime_and_engine, unique};
 use rbtui::backend::Backend;
 use rbtui::backend::docker::swarm::{PREVIOUS, SwarmBackend, SwarmTarget};
 use rbtui::core::action::BackendError;
-use rbtui::core::model::{Mode, ProgressPhase};
+use rbtui::core::model::ProgressPhase;
 use rbtui::core::plan::{self, CheckStatus, PlanInputs, PlanStep, RollbackPlan};
 use std::time::{Duration, Instant};
 
@@ -51,16 +51,9 @@ fn plan(b: &SwarmBackend, rt: &tokio::runtime::Runtime, to: &str) -> Result<Roll
         .map_err(|e| e.to_string())?;
     let mutable = vec!["latest".to_string(), "main".to_string()];
     plan::build(PlanInputs {
-        id: rbtui::core::plan::PlanId(1),
-        target: &t[0],
-        mode: Mode::Live,
-        history: &h,
-        to,
-        now: chrono::Utc::now(),
-        before: None,
         mutable_tags: &mutable,
         rollout_timeout_secs: 120,
-        exact_template: false,
+        ..PlanInputs::new(&t[0], &h, to, chrono::Utc::now())
     })
 }
 

@@ -110,15 +110,9 @@ fn a_revision_running_the_current_image_changes_nothing_and_is_blocked() {
     };
     let p = rbtui::core::plan::build(rbtui::core::plan::PlanInputs {
         id: rbtui::core::plan::PlanId(9),
-        target: s.state.target("catalog").unwrap(),
         mode: Mode::Demo,
-        history: &h,
-        to: "dup",
-        now: t0(),
-        before: None,
-        mutable_tags: &[],
         rollout_timeout_secs: 60,
-        exact_template: false,
+        ..rbtui::core::plan::PlanInputs::new(s.state.target("catalog").unwrap(), &h, "dup", t0())
     })
     .unwrap();
     let c = p
@@ -139,15 +133,9 @@ fn a_revision_running_the_current_image_changes_nothing_and_is_blocked() {
     hk.revisions.push(dup);
     let p = rbtui::core::plan::build(rbtui::core::plan::PlanInputs {
         id: rbtui::core::plan::PlanId(10),
-        target: s.state.target("search").unwrap(),
         mode: Mode::Demo,
-        history: &hk,
-        to: "99",
-        now: t0(),
-        before: None,
-        mutable_tags: &[],
         rollout_timeout_secs: 60,
-        exact_template: false,
+        ..rbtui::core::plan::PlanInputs::new(s.state.target("search").unwrap(), &hk, "99", t0())
     })
     .unwrap();
     assert!(

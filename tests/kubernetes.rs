@@ -16,12 +16,7 @@ use rbtui::core::plan::{self, CheckStatus, PlanInputs, PlanStep, RollbackPlan};
 use rbtui::core::verdict::{Severity, Thresholds, evaluate};
 use serde_json::{Value, json};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::rt;
 
 fn backend(
     fake: &FakeK8s,
@@ -110,16 +105,9 @@ fn plan_as(
     let t = rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.history("catalog")).unwrap();
     plan::build(PlanInputs {
-        id: rbtui::core::plan::PlanId(1),
-        target: &t[0],
-        mode: Mode::Live,
-        history: &h,
-        to,
-        now: chrono::Utc::now(),
-        before: None,
         mutable_tags: &["main".into(), "latest".into()],
-        rollout_timeout_secs: 300,
         exact_template,
+        ..PlanInputs::new(&t[0], &h, to, chrono::Utc::now())
     })
     .unwrap()
 }
@@ -1197,16 +1185,9 @@ fn retag_setup() -> Retag {
         Some("latest")
     );
     let plan = plan::build_retag(PlanInputs {
-        id: rbtui::core::plan::PlanId(1),
-        target: &t[0],
-        mode: Mode::Live,
-        history: &h,
-        to: "2",
-        now: chrono::Utc::now(),
-        before: None,
         mutable_tags: &["latest".into()],
         rollout_timeout_secs: 60,
-        exact_template: false,
+        ..PlanInputs::new(&t[0], &h, "2", chrono::Utc::now())
     })
     .unwrap();
     Retag {

@@ -2,6 +2,9 @@
 //! histories (the runbook's ADD COLUMN / DROP COLUMN examples among them).
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
+mod common;
+use common::rt;
+
 use rbtui::backend::git_migrations::GitMigrations;
 use rbtui::core::migration::{MigrationVerdict, SqlVerdict};
 use rbtui::core::model::{ImageRef, Revision};
@@ -127,13 +130,6 @@ fn repo() -> Repo {
         path: p,
         c: vec![c0, c1, c2, c3],
     }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 #[test]

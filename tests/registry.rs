@@ -10,7 +10,7 @@ use rbtui::backend::registry::{Registry, RegistryFacts};
 use rbtui::backend::{Backend, BoxFut, StepDone};
 use rbtui::core::action::BackendError;
 use rbtui::core::model::{
-    Health, History, ImageRef, Kind, Mode, Progress, Revision, TargetFacts, TargetInfo,
+    Health, History, ImageRef, Kind, Progress, Revision, TargetFacts, TargetInfo,
 };
 use rbtui::core::plan::{self, CheckStatus, PlanInputs, PlanStep, RollbackPlan};
 mod common;
@@ -78,16 +78,9 @@ fn plan_to(h: &History, kind: Kind, to: &str) -> RollbackPlan {
         simulated: false,
     };
     plan::build(PlanInputs {
-        id: rbtui::core::plan::PlanId(1),
-        target: &t,
-        mode: Mode::Live,
-        history: h,
-        to,
-        now: chrono::Utc::now(),
-        before: None,
         mutable_tags: &["main".into()],
         rollout_timeout_secs: 60,
-        exact_template: false,
+        ..PlanInputs::new(&t, h, to, chrono::Utc::now())
     })
     .unwrap()
 }

@@ -13,7 +13,7 @@ use rbtui::backend::Backend;
 use rbtui::backend::docker::compose::{ComposeBackend, ComposeTarget};
 use rbtui::backend::registry::RegistryFacts;
 use rbtui::core::action::BackendError;
-use rbtui::core::model::{Mode, ProgressPhase};
+use rbtui::core::model::ProgressPhase;
 use rbtui::core::plan::{self, CheckStatus, PlanInputs, PlanStep};
 use std::process::Command;
 use std::sync::Arc;
@@ -155,16 +155,9 @@ fn a_compose_service_rolls_back_to_a_registry_tag_it_never_ran() {
 
     let plan_to = |to: &str, h: &rbtui::core::model::History| {
         plan::build(PlanInputs {
-            id: rbtui::core::plan::PlanId(1),
-            target: &targets[0],
-            mode: Mode::Live,
-            history: h,
-            to,
-            now: chrono::Utc::now(),
-            before: None,
             mutable_tags: &["latest".into()],
             rollout_timeout_secs: 120,
-            exact_template: false,
+            ..PlanInputs::new(&targets[0], h, to, chrono::Utc::now())
         })
         .unwrap()
     };
@@ -305,16 +298,9 @@ fn a_swarm_service_rolls_back_to_a_registry_tag_pinned_by_digest() {
     assert_eq!(cand.images[0].tag.as_deref(), Some("v2.0.0"));
     let digest = cand.images[0].digest.clone().unwrap();
     let p = plan::build(PlanInputs {
-        id: rbtui::core::plan::PlanId(1),
-        target: &targets[0],
-        mode: Mode::Live,
-        history: &h,
-        to: &cand.id,
-        now: chrono::Utc::now(),
-        before: None,
         mutable_tags: &["latest".into()],
         rollout_timeout_secs: 120,
-        exact_template: false,
+        ..PlanInputs::new(&targets[0], &h, &cand.id, chrono::Utc::now())
     })
     .unwrap();
     rt.block_on(b.execute(&p, rollback_step(&p))).unwrap();
@@ -381,16 +367,9 @@ fn a_tag_moved_and_pulled_onto_the_engine_deploys_nothing_and_puts_the_inputs_ba
     assert!(to.id.as_str().starts_with("reg-"), "{to:?}");
     let planned = to.images[0].digest.clone().unwrap();
     let p = plan::build(PlanInputs {
-        id: rbtui::core::plan::PlanId(1),
-        target: &targets[0],
-        mode: Mode::Live,
-        history: &h,
-        to: "v1.1.0",
-        now: chrono::Utc::now(),
-        before: None,
         mutable_tags: &["latest".into()],
         rollout_timeout_secs: 120,
-        exact_template: false,
+        ..PlanInputs::new(&targets[0], &h, "v1.1.0", chrono::Utc::now())
     })
     .unwrap();
     assert_eq!(p.to.id, to.id);
@@ -461,15 +440,9 @@ fn a_tag_moved_and_pulled_onto_the_engine_deploys_nothing_and_puts_the_inputs_ba
     assert!(h.previous().is_none_or(|p| p.id != v110.id));
     let p = plan::build(PlanInputs {
         id: rbtui::core::plan::PlanId(2),
-        target: &targets[0],
-        mode: Mode::Live,
-        history: &h,
-        to: "v1.1.0",
-        now: chrono::Utc::now(),
-        before: None,
         mutable_tags: &["latest".into()],
         rollout_timeout_secs: 120,
-        exact_template: false,
+        ..PlanInputs::new(&targets[0], &h, "v1.1.0", chrono::Utc::now())
     })
     .unwrap();
     let c = p.checks.iter().find(|c| c.id == "registry").unwrap();

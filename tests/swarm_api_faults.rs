@@ -12,7 +12,6 @@ use rbtui::backend::Backend;
 use rbtui::backend::docker::engine;
 use rbtui::backend::docker::swarm::{SwarmBackend, SwarmTarget};
 use rbtui::core::error::BackendError;
-use rbtui::core::model::Mode;
 use rbtui::core::plan::{self, PlanInputs, PlanStep};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -99,16 +98,8 @@ fn pin_to_v1(
     let t = rt.block_on(b.targets()).unwrap();
     let h = rt.block_on(b.history("web")).unwrap();
     let p = plan::build(PlanInputs {
-        id: plan::PlanId(1),
-        target: &t[0],
-        mode: Mode::Live,
-        history: &h,
-        to: "v1",
-        now: chrono::Utc::now(),
-        before: None,
-        mutable_tags: &[],
         rollout_timeout_secs: 60,
-        exact_template: false,
+        ..PlanInputs::new(&t[0], &h, "v1", chrono::Utc::now())
     })
     .unwrap();
     let step = p

@@ -160,3 +160,12 @@ pub fn screen(s: &Script, w: u16, h: u16) -> String {
 pub fn settle(s: &mut Script, ms: i64) -> bool {
     s.advance_until(ms, |st| !st.in_flight())
 }
+
+/// A current-thread runtime with timers and I/O: how the tests drive a
+/// backend's futures.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}

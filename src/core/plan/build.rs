@@ -23,6 +23,32 @@ pub struct PlanInputs<'a> {
     pub exact_template: bool,
 }
 
+impl<'a> PlanInputs<'a> {
+    /// Plan #1, live, nothing known of health or mutable tags, kubectl's
+    /// 5-minute rollout timeout, the pinned (not exact) template: the
+    /// start tests and tools change what matters to them from
+    /// (`PlanInputs { mode: Mode::Rehearsal, ..PlanInputs::new(…) }`).
+    pub fn new(
+        target: &'a TargetInfo,
+        history: &'a History,
+        to: &'a str,
+        now: DateTime<Utc>,
+    ) -> Self {
+        PlanInputs {
+            id: PlanId(1),
+            target,
+            mode: Mode::Live,
+            history,
+            to,
+            now,
+            before: None,
+            mutable_tags: &[],
+            rollout_timeout_secs: 300,
+            exact_template: false,
+        }
+    }
+}
+
 /// Read-only refuses everything; rehearsal refuses prod. Never overridable.
 pub(super) fn mode_check(mode: Mode, t: &TargetInfo) -> Check {
     let (status, detail) = match mode {

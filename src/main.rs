@@ -24,55 +24,63 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(Command::Migrations {
-        repo,
-        from,
-        to,
-        globs,
-        json,
-    }) = &cli.command
-    {
-        return rt.block_on(rbtui::commands::migrations(repo, from, to, globs, *json));
-    }
+    // One dispatch: each subcommand to its function. Only the read
+    // commands and the console need a session (config, backends).
+    use rbtui::cli::NoteCommand;
     match &cli.command {
+        Some(Command::Migrations {
+            repo,
+            from,
+            to,
+            globs,
+            json,
+        }) => rt.block_on(rbtui::commands::migrations(repo, from, to, globs, *json)),
         Some(Command::Note {
-            action: rbtui::cli::NoteCommand::Export { note, json, format },
+            action: NoteCommand::Export { note, json, format },
         }) => {
             let format = if *json {
                 rbtui::cli::ExportFormat::Json
             } else {
                 *format
             };
-            return rbtui::commands::export_note(note, format);
+            rbtui::commands::export_note(note, format)
         }
         Some(Command::Note {
-            action: rbtui::cli::NoteCommand::Attach { note, to },
-        }) => {
-            return rt.block_on(rbtui::commands::attach_note(
-                note,
-                to.as_deref(),
-                cli.config.as_deref(),
-            ));
-        }
+            action: NoteCommand::Attach { note, to },
+        }) => rt.block_on(rbtui::commands::attach_note(
+            note,
+            to.as_deref(),
+            cli.config.as_deref(),
+        )),
         Some(Command::Postmortem { note, out }) => {
-            return rbtui::commands::postmortem(note, out.as_deref());
+            rbtui::commands::postmortem(note, out.as_deref())
         }
-        _ => {}
+        Some(Command::Read(r)) | Some(Command::Demo { read: Some(r) }) => {
+            match session(&rt, &cli) {
+                Ok(s) => rt.block_on(rbtui::commands::run(r.clone(), &s)),
+                Err(code) => code,
+            }
+        }
+        Some(Command::Demo { read: None }) | None => match session(&rt, &cli) {
+            Ok(s) => console(&rt, &s),
+            Err(code) => code,
+        },
     }
-    let session = match rt.block_on(rbtui::session::prepare(&cli, Arc::new(SystemClock))) {
-        Ok(s) => s,
-        Err(e) => {
+}
+
+/// The session (config, backends), or its one-line reason on stderr.
+fn session(rt: &tokio::runtime::Runtime, cli: &Cli) -> Result<rbtui::session::Session, ExitCode> {
+    rt.block_on(rbtui::session::prepare(cli, Arc::new(SystemClock)))
+        .map_err(|e| {
             eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let read = match &cli.command {
-        Some(Command::Read(r)) | Some(Command::Demo { read: Some(r) }) => Some(r.clone()),
-        _ => None,
-    };
-    if let Some(r) = read {
-        return rt.block_on(rbtui::commands::run(r, &session));
-    }
+            ExitCode::from(2)
+        })
+}
+
+/// The console: the note opened (a resume continues it), the first
+/// state, the terminal taken, the event loop run, and what the note could
+/// not take said at exit.
+fn console(rt: &tokio::runtime::Runtime, session: &rbtui::session::Session) -> ExitCode {
     // The console needs a terminal; say so before any note is created.
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         eprintln!(
@@ -88,52 +96,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let header = render::header(&render::Header {
-        incident: session.settings.incident.clone(),
-        operator: session.settings.operator.clone(),
-        host: rbtui::session::host(),
-        mode: session.mode.label().to_string(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        started: now,
-        note_path: session.note_path.display().to_string(),
-        targets: targets
-            .iter()
-            .map(|t| {
-                format!(
-                    "{} ({}, {}, {})",
-                    t.name,
-                    t.kind.label(),
-                    t.environment,
-                    t.location
-                )
-            })
-            .collect(),
-        rehearsal: session.mode == rbtui::core::model::Mode::Rehearsal,
-        dry_run: session.settings.dry_run,
-    });
-    let resumed = render::resumed(now, session.mode.label(), &session.settings.operator);
-    let opened = NoteWriter::open(&session.note_path, &header, &resumed).and_then(|n| {
-        // A drill's full disk: from here the note may grow only so much.
-        match &session.note_quota {
-            Some(q) => {
-                drop(n);
-                let file = std::fs::OpenOptions::new()
-                    .read(true)
-                    .append(true)
-                    .open(&session.note_path)?;
-                if let Some(bytes) = q.after_bytes {
-                    let limit = file.metadata()?.len() + bytes;
-                    q.limit.store(limit, std::sync::atomic::Ordering::SeqCst);
-                }
-                NoteWriter::on(
-                    Box::new(rbtui::note::quota::Quota::drill(file, q.limit.clone())),
-                    &session.note_path,
-                )
-            }
-            None => Ok(n),
-        }
-    });
-    let mut note = match opened {
+    let (note, state) = match open_note(session, &targets, now) {
         Ok(n) => n,
         Err(e) => {
             eprintln!(
@@ -143,40 +106,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut state = State::new(session.settings.clone(), session.runbooks.clone(), now);
-    let start = NoteEntry {
-        at: now,
-        kind: EntryKind::Session,
-        target: None,
-        text: format!(
-            "{} session {} by {} on {}",
-            session.mode.label(),
-            if session.resumed.is_some() {
-                "resumed"
-            } else {
-                "started"
-            },
-            session.settings.operator,
-            rbtui::session::host()
-        ),
-        details: vec![],
-        marker: None,
-    };
-    if let Err(e) = note.append(&start) {
-        eprintln!(
-            "rbtui: cannot write the incident note {}: {e}",
-            session.note_path.display()
-        );
-        return ExitCode::from(2);
-    }
-    rbtui::core::update(
-        &mut state,
-        Action::Recorded(Recorded {
-            at: now,
-            kind: start.kind,
-            summary: rbtui::app::summary(&start),
-        }),
-    );
+    let mut state = state;
     for (t, w) in &session.last_worked {
         state.row_mut(t).last_worked = *w;
     }
@@ -212,6 +142,86 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Opens the note (its header for a new one, a resume heading for an
+/// existing one; behind the drill's quota where a drill fills the disk),
+/// records the session's start, and gives the state that knows it.
+fn open_note(
+    session: &rbtui::session::Session,
+    targets: &[rbtui::core::model::TargetInfo],
+    now: chrono::DateTime<chrono::Utc>,
+) -> std::io::Result<(NoteWriter, State)> {
+    let header = render::header(&render::Header {
+        incident: session.settings.incident.clone(),
+        operator: session.settings.operator.clone(),
+        host: rbtui::session::host(),
+        mode: session.mode.label().to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started: now,
+        note_path: session.note_path.display().to_string(),
+        targets: targets
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} ({}, {}, {})",
+                    t.name,
+                    t.kind.label(),
+                    t.environment,
+                    t.location
+                )
+            })
+            .collect(),
+        rehearsal: session.mode == rbtui::core::model::Mode::Rehearsal,
+        dry_run: session.settings.dry_run,
+    });
+    let resumed = render::resumed(now, session.mode.label(), &session.settings.operator);
+    let mut note = NoteWriter::open(&session.note_path, &header, &resumed)?;
+    // A drill's full disk: from here the note may grow only so much.
+    if let Some(q) = &session.note_quota {
+        drop(note);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&session.note_path)?;
+        if let Some(bytes) = q.after_bytes {
+            let limit = file.metadata()?.len() + bytes;
+            q.limit.store(limit, std::sync::atomic::Ordering::SeqCst);
+        }
+        note = NoteWriter::on(
+            Box::new(rbtui::note::quota::Quota::drill(file, q.limit.clone())),
+            &session.note_path,
+        )?;
+    }
+    let start = NoteEntry {
+        at: now,
+        kind: EntryKind::Session,
+        target: None,
+        text: format!(
+            "{} session {} by {} on {}",
+            session.mode.label(),
+            if session.resumed.is_some() {
+                "resumed"
+            } else {
+                "started"
+            },
+            session.settings.operator,
+            rbtui::session::host()
+        ),
+        details: vec![],
+        marker: None,
+    };
+    note.append(&start)?;
+    let mut state = State::new(session.settings.clone(), session.runbooks.clone(), now);
+    rbtui::core::update(
+        &mut state,
+        Action::Recorded(Recorded {
+            at: now,
+            kind: start.kind,
+            summary: rbtui::app::summary(&start),
+        }),
+    );
+    Ok((note, state))
 }
 
 /// Entries the note never took (its disk full or gone at the end) are not

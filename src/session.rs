@@ -359,28 +359,14 @@ fn comms_layers(
     ))
 }
 
-/// Everything that can fail before the terminal is taken over fails here,
-/// with a message for stderr.
-pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupError> {
-    let demo = matches!(cli.command, Some(Command::Demo { .. }));
-    let config = match Config::locate(cli.config.as_deref()) {
-        Some(p) => Config::load(&p).map_err(SetupError::File)?,
-        None if demo => Config::default(),
-        None => match kubeconfig_offer().await {
-            Some(c) => c,
-            None => return Err(SetupError::NoConfig),
-        },
-    };
-    let mode = if cli.read_only {
-        Mode::ReadOnly
-    } else if cli.rehearsal {
-        Mode::Rehearsal
-    } else if demo {
-        Mode::Demo
-    } else {
-        Mode::Live
-    };
-    let backend: Arc<dyn Backend> = if demo {
+/// The platforms' backends behind one router, with the layers of facts
+/// over them (notes' history, signals, the registry); the demo's alone.
+async fn platforms(
+    config: &Config,
+    demo: bool,
+    clock: &Arc<dyn Clock>,
+) -> Result<Arc<dyn Backend>, SetupError> {
+    Ok(if demo {
         Arc::new(DemoBackend::builtin(clock.clone()))
     } else {
         let mut demo_names = Vec::new();
@@ -502,8 +488,25 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
                     .with_mutable(config.settings.mutable_tags.clone()),
             )
         }
-    };
-    let (backend, ticket_label) = comms_layers(backend, &config)?;
+    })
+}
+
+/// The backends with the drill's layer, the drill, and the note's quota.
+type Drilled = (
+    Arc<dyn Backend>,
+    Option<crate::backend::drill_faults::DrillSpec>,
+    Option<NoteQuota>,
+);
+
+/// The drill's faults as a layer over the backends, and the note's
+/// quota where the drill fills the disk.
+fn drill_layer(
+    backend: Arc<dyn Backend>,
+    cli: &Cli,
+    mode: Mode,
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+) -> Result<Drilled, SetupError> {
     let drill = match &cli.drill {
         Some(_) if !matches!(mode, Mode::Rehearsal | Mode::Demo) => {
             return Err(SetupError::Config(
@@ -541,20 +544,21 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
         }
         None => backend,
     };
-    let runbooks = crate::runbook::load_all(config.dir.as_deref()).map_err(SetupError::File)?;
-    let resumed = match &cli.resume {
-        Some(p) => {
-            let text = crate::files::read_text(p, "the note to resume", crate::files::NOTE_CAP)
-                .map_err(SetupError::File)?;
-            Some(crate::note::resume::parse(&text))
-        }
-        None => None,
-    };
-    let now = clock.now();
+    Ok((backend, drill, note_quota))
+}
+
+/// The incident's id and where its note goes: `--resume`'s note, `--note`,
+/// else a new one named for the time and the id in the notes directory.
+fn incident_and_note(
+    cli: &Cli,
+    resumed: Option<&crate::note::resume::Resumed>,
+    config: &Config,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (String, PathBuf) {
     let incident = cli
         .incident
         .clone()
-        .or_else(|| resumed.as_ref().and_then(|r| r.incident.clone()))
+        .or_else(|| resumed.and_then(|r| r.incident.clone()))
         .unwrap_or_else(|| format!("INC-{}", now.format("%Y%m%d-%H%M")));
     let note_path = match (&cli.resume, &cli.note) {
         (Some(p), _) | (None, Some(p)) => p.clone(),
@@ -566,7 +570,21 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
                 .join(p.file_name().unwrap_or(p.as_os_str()))
         }
     };
-    let mut settings = Settings::new(mode, &incident, &note_path.display().to_string());
+    (incident, note_path)
+}
+
+/// What the core is told: the config's settings, the mode, the drill, the
+/// targets' facts (IaC, verify needs, re-tag), the keymap and templates.
+fn settings_for(
+    config: &Config,
+    cli: &Cli,
+    mode: Mode,
+    demo: bool,
+    (incident, note_path): (&str, &std::path::Path),
+    drill: Option<&crate::backend::drill_faults::DrillSpec>,
+    ticket_label: Option<String>,
+) -> Result<Settings, SetupError> {
+    let mut settings = Settings::new(mode, incident, &note_path.display().to_string());
     settings.operator = operator();
     settings.thresholds = config.thresholds;
     settings.mutable_tags = config.settings.mutable_tags.clone();
@@ -576,7 +594,7 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
         settings.verify_window_set = true;
     }
     settings.dry_run = cli.dry_run;
-    settings.drill = drill.as_ref().map(|d| crate::core::settings::Drill {
+    settings.drill = drill.map(|d| crate::core::settings::Drill {
         title: d.title.clone(),
         faults: d
             .faults
@@ -643,6 +661,52 @@ pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupE
     if demo {
         settings.verify_window_secs = settings.verify_window_secs.min(30);
     }
+    Ok(settings)
+}
+
+/// Everything that can fail before the terminal is taken over fails here,
+/// with a message for stderr.
+pub async fn prepare(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Session, SetupError> {
+    let demo = matches!(cli.command, Some(Command::Demo { .. }));
+    let config = match Config::locate(cli.config.as_deref()) {
+        Some(p) => Config::load(&p).map_err(SetupError::File)?,
+        None if demo => Config::default(),
+        None => match kubeconfig_offer().await {
+            Some(c) => c,
+            None => return Err(SetupError::NoConfig),
+        },
+    };
+    let mode = if cli.read_only {
+        Mode::ReadOnly
+    } else if cli.rehearsal {
+        Mode::Rehearsal
+    } else if demo {
+        Mode::Demo
+    } else {
+        Mode::Live
+    };
+    let backend = platforms(&config, demo, &clock).await?;
+    let (backend, ticket_label) = comms_layers(backend, &config)?;
+    let (backend, drill, note_quota) = drill_layer(backend, cli, mode, &config, &clock)?;
+    let runbooks = crate::runbook::load_all(config.dir.as_deref()).map_err(SetupError::File)?;
+    let resumed = match &cli.resume {
+        Some(p) => {
+            let text = crate::files::read_text(p, "the note to resume", crate::files::NOTE_CAP)
+                .map_err(SetupError::File)?;
+            Some(crate::note::resume::parse(&text))
+        }
+        None => None,
+    };
+    let (incident, note_path) = incident_and_note(cli, resumed.as_ref(), &config, clock.now());
+    let settings = settings_for(
+        &config,
+        cli,
+        mode,
+        demo,
+        (&incident, &note_path),
+        drill.as_ref(),
+        ticket_label,
+    )?;
     Ok(Session {
         note_quota,
         mode,

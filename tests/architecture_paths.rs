@@ -1,5 +1,5 @@
 //! ARCHITECTURE.md stays true: every file or folder it names in backticks
-//! (`core/keys.rs`, `src/app/`, `assets/keys.toml`, a bare `router.rs`)
+//! (`core/key_press.rs`, `src/app/`, `assets/keys.toml`, a bare `router.rs`)
 //! is in the repository. A rename that leaves the map behind fails here.
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 

@@ -945,7 +945,7 @@ fn reenable_is_blocked_while_head_is_the_bad_commit_and_follow_ups_name_it() {
     // What the configured repo showed (the revert watcher's tick).
     s.state.row_mut("orders").checklist.insert(
         "revert".into(),
-        rbtui::core::state::Tick {
+        rbtui::core::state::StepTick {
             at: common::t0(),
             auto: true,
             evidence: Some("f00dfee Revert \"orders: drop legacy_total\"".into()),

@@ -157,7 +157,7 @@ pub enum Action {
         incident: super::incident::Incident,
         checklists: std::collections::HashMap<
             String,
-            std::collections::HashMap<String, super::runbook::Tick>,
+            std::collections::HashMap<String, super::runbook::StepTick>,
         >,
     },
 }

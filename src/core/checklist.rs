@@ -5,7 +5,7 @@ use super::action::Effect;
 use super::entry::{EntryKind, Marker};
 use super::record::record;
 use super::runbook::AutoEvent;
-use super::state::{State, Tick};
+use super::state::{State, StepTick};
 
 /// Ticks every not-yet-ticked step of the target's runbook bound to `ev`.
 pub(super) fn auto_tick(
@@ -149,7 +149,7 @@ pub(super) fn tick_step(
     } else {
         list.insert(
             step.to_string(),
-            Tick {
+            StepTick {
                 at: now,
                 auto,
                 evidence: evidence.clone(),

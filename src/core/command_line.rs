@@ -122,7 +122,7 @@ fn run(s: &mut State, text: &str, fx: &mut Vec<Effect>) {
             let groups: Vec<String> = s.settings.groups.iter().map(|g| g.name.clone()).collect();
             one_of(groups, arg).map(|name| {
                 if let Some(g) = s.settings.groups.iter().find(|g| g.name == name).cloned() {
-                    super::grouping::request(s, &g.name, g.targets, g.order, "lkg", fx);
+                    super::group_flow::request(s, &g.name, g.targets, g.order, "lkg", fx);
                 }
             })
         }

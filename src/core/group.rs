@@ -1,5 +1,5 @@
 //! A group of targets rolled back together: what the config names, and
-//! the group being planned, confirmed or run (`grouping` decides).
+//! the group being planned, confirmed or run (`group_flow` decides).
 
 use super::plan::{PlanId, RollbackPlan};
 use chrono::{DateTime, Utc};

@@ -206,7 +206,7 @@ pub(super) fn resumed(
     incident: super::incident::Incident,
     checklists: std::collections::HashMap<
         String,
-        std::collections::HashMap<String, super::state::Tick>,
+        std::collections::HashMap<String, super::state::StepTick>,
     >,
     fx: &mut Vec<Effect>,
 ) {

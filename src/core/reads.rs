@@ -7,8 +7,8 @@
 use super::action::Effect;
 use super::entry::EntryKind;
 use super::fmt;
-use super::planning::build_plan;
-use super::planning::reenable_plan;
+use super::plan_flow::build_plan;
+use super::plan_flow::reenable_plan;
 use super::record::record;
 use super::state::State;
 
@@ -243,7 +243,7 @@ pub(super) fn history_loaded(
             let row = s.row_mut(&target);
             row.history = Some(shown);
             row.platform_history = Some(h);
-            super::grouping::member_read(s, &target, fetched, fx);
+            super::group_flow::member_read(s, &target, fetched, fx);
             if let Some(p) = s
                 .pending_plan
                 .take_if(|p| p.target == target && fetched >= p.asked_at)
@@ -265,7 +265,7 @@ pub(super) fn history_loaded(
             }
         }
         Err(e) => {
-            super::grouping::member_failed(s, &target, e.to_string());
+            super::group_flow::member_failed(s, &target, e.to_string());
             if s.pending_plan.take_if(|p| p.target == target).is_some() {
                 s.flash = Some((
                     true,

@@ -88,7 +88,7 @@ pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
 
 /// A hand or automatic tick of a checklist step.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Tick {
+pub struct StepTick {
     pub at: DateTime<Utc>,
     pub auto: bool,
     pub evidence: Option<String>,

@@ -86,7 +86,7 @@ pub struct NoteFailure {
 
 pub use super::run_state::{Doing, Ending, Halt, Outcome, Run, RunState};
 
-pub use super::runbook::Tick;
+pub use super::runbook::StepTick;
 
 /// A short memory of a target's error rate and latency.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -142,7 +142,7 @@ pub struct TargetRow {
     pub platform_history: Option<History>,
     pub history_error: Option<BackendError>,
     /// Checklist ticks by step id.
-    pub checklist: HashMap<String, Tick>,
+    pub checklist: HashMap<String, StepTick>,
     /// When the rollback runbook last worked (earlier notes).
     pub last_worked: super::entry::LastWorked,
     pub revert: RevertLook,
@@ -315,7 +315,7 @@ impl State {
         self.row(target)?.verdict.as_ref()
     }
 
-    pub fn checklist(&self, target: &str) -> Option<&HashMap<String, Tick>> {
+    pub fn checklist(&self, target: &str) -> Option<&HashMap<String, StepTick>> {
         self.row(target).map(|r| &r.checklist)
     }
 

@@ -5,12 +5,12 @@ use super::action::{Action, Effect};
 use super::checklist::auto_tick;
 use super::error::BackendError;
 use super::fmt;
-use super::keys::key;
+use super::key_press::key;
 use super::plan::PlanStep;
-use super::planning::changes_read;
-use super::planning::migrations_loaded;
-use super::planning::permissions_read;
-use super::planning::preview_read;
+use super::plan_flow::changes_read;
+use super::plan_flow::migrations_loaded;
+use super::plan_flow::permissions_read;
+use super::plan_flow::preview_read;
 use super::reads::history_changed;
 use super::reads::history_loaded;
 use super::reads::refresh_history;
@@ -35,7 +35,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             true
         }
         Action::Click { pane, item } => {
-            super::keys::click(s, pane, item, f);
+            super::key_press::click(s, pane, item, f);
             true
         }
         Action::TargetsLoaded(r) => targets::targets_loaded(s, r, f),
@@ -107,7 +107,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             true
         }
         Action::GroupAsked { name, to } => {
-            super::grouping::request_named(s, &name, &to, f);
+            super::group_flow::request_named(s, &name, &to, f);
             true
         }
         Action::Resumed {
@@ -123,7 +123,7 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         }
     };
     if s.group.as_ref().is_some_and(|g| g.running()) {
-        super::grouping::advance(s, &mut fx);
+        super::group_flow::advance(s, &mut fx);
     }
     // A redraw shows the ages as they read now: the next tick redraws only
     // when one of them reads differently.

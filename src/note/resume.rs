@@ -2,7 +2,7 @@
 //! the hidden `rbtui:` markers the writer left in it.
 
 use crate::core::entry::{Marker, Stamped};
-use crate::core::state::Tick;
+use crate::core::state::StepTick;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Resumed {
     pub incident: Option<String>,
-    pub checklists: HashMap<String, HashMap<String, Tick>>,
+    pub checklists: HashMap<String, HashMap<String, StepTick>>,
     /// Images rbtui rolled targets back to, as recorded.
     pub deployed: Vec<Deployed>,
     /// The incident as the note's markers tell it, replayed in order: the
@@ -69,7 +69,7 @@ pub fn parse(text: &str) -> Resumed {
             Marker::Tick { target, step, auto } => {
                 r.checklists.entry(target).or_default().insert(
                     step,
-                    Tick {
+                    StepTick {
                         at,
                         auto,
                         evidence: Some("restored from the note".into()),

@@ -148,7 +148,7 @@ pub fn build(i: PlanInputs<'_>) -> Result<RollbackPlan, String> {
         steps,
         checks,
     );
-    plan.changes = h
+    plan.besides_image = h
         .facts
         .changes
         .iter()

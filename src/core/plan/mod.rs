@@ -77,8 +77,9 @@ pub struct RollbackPlan {
     pub before: Option<Health>,
     /// What else the rollback changes besides the image, as the platform
     /// knows it (Swarm's previous spec vs a pin of the image only).
-    #[serde(default)]
-    pub changes: Option<String>,
+    /// (Named `changes` in the plan's JSON, as before.)
+    #[serde(default, rename = "changes")]
+    pub besides_image: Option<String>,
     /// Built to restore the template exactly, though a pin was possible.
     #[serde(default)]
     pub exact_template: bool,
@@ -109,7 +110,7 @@ impl RollbackPlan {
             to,
             steps,
             checks,
-            changes: None,
+            besides_image: None,
             built_from: i.history.facts.version.clone(),
             built_at: i.now,
             migration: None,
@@ -282,7 +283,7 @@ impl RollbackPlan {
                 images_text(&self.from)
             ));
         }
-        if let Some(c) = &self.changes {
+        if let Some(c) = &self.besides_image {
             v.push(format!("Changes: {c}"));
         }
         for (n, s) in self.steps.iter().enumerate() {

@@ -75,7 +75,7 @@ pub(super) fn key(s: &mut State, k: Key, fx: &mut Vec<Effect>) {
         Some(C::Plan) if s.group.as_ref().is_some_and(|g| !g.confirmed) => {
             s.view.popup = Some(Popup::GroupPlan)
         }
-        Some(C::RollbackTogether) => super::grouping::request_from_health(s, fx),
+        Some(C::RollbackTogether) => super::group_flow::request_from_health(s, fx),
         Some(C::Reenable) => request_reenable(s, fx),
         Some(c @ (C::Pane1 | C::Pane2 | C::Pane3 | C::Pane4 | C::Pane5)) => {
             let i = [C::Pane1, C::Pane2, C::Pane3, C::Pane4, C::Pane5]
@@ -311,8 +311,8 @@ pub(super) fn popup_key(s: &mut State, p: Popup, k: Key, fx: &mut Vec<Effect>) {
                     g.continue_on_failure = !g.continue_on_failure;
                 }
             }
-            Key::Char('v') => super::grouping::switch_target(s, fx),
-            Key::Enter | Key::Char('c') => super::grouping::open_confirm(s, fx),
+            Key::Char('v') => super::group_flow::switch_target(s, fx),
+            Key::Enter | Key::Char('c') => super::group_flow::open_confirm(s, fx),
             k => scroll_plan(s, k, 2000),
         },
     }
@@ -375,7 +375,7 @@ fn confirm_key(s: &mut State, mut f: ConfirmForm, k: Key, group: bool, fx: &mut 
             f.error = None;
             s.view.popup = Some(wrap(f));
         }
-        Key::Enter if group => super::grouping::submit_confirm(s, f, fx),
+        Key::Enter if group => super::group_flow::submit_confirm(s, f, fx),
         Key::Enter => submit_confirm(s, f, fx),
         _ => s.view.popup = Some(wrap(f)),
     }

@@ -168,11 +168,11 @@ pub(super) fn member_read(
         return;
     }
     let to = g.to.clone();
-    let built = super::planning::make_plan(s, target, &to, false, false, fx);
+    let built = super::plan_flow::make_plan(s, target, &to, false, false, fx);
     let Some(g) = s.group.as_mut() else { return };
     match built {
         Ok(p) => g.plans.push(p),
-        Err(super::planning::NoPlan::NothingToDo(why)) => g.skipped.push((target.into(), why)),
+        Err(super::plan_flow::NoPlan::NothingToDo(why)) => g.skipped.push((target.into(), why)),
         Err(e) => g.unplanned.push((target.into(), e.to_string())),
     }
     if g.read() {

@@ -366,129 +366,144 @@ async fn platforms(
     demo: bool,
     clock: &Arc<dyn Clock>,
 ) -> Result<Arc<dyn Backend>, SetupError> {
-    Ok(if demo {
-        Arc::new(DemoBackend::builtin(clock.clone()))
-    } else {
-        let mut demo_names = Vec::new();
-        let mut argo = Vec::new();
-        let mut docker = Vec::new();
-        let mut kube = Vec::new();
-        let mut unbuilt_rows: Vec<Arc<dyn Backend>> = Vec::new();
-        for t in &config.targets {
-            match &t.platform {
-                Platform::Demo(_) => demo_names.push((
-                    t.name.clone(),
-                    (t.environment != "unspecified").then(|| t.environment.clone()),
-                )),
-                Platform::Argocd(a) => {
-                    match a
-                        .server
-                        .clone()
-                        .or_else(|| std::env::var("ARGOCD_SERVER").ok())
-                    {
-                        Some(server) => argo.push((server, t, a)),
-                        None => unbuilt_rows.push(unbuilt(
-                            t,
-                            Kind::Argocd,
-                            "no Argo CD server",
-                            a.app.clone(),
-                            &"kind argocd needs `server` (or ARGOCD_SERVER)",
-                            "set `server` in the target (or ARGOCD_SERVER)",
-                        )),
-                    }
+    if demo {
+        return Ok(Arc::new(DemoBackend::builtin(clock.clone())));
+    }
+    let backends = platform_backends(config, clock).await?;
+    Ok(fact_layers(backends, config))
+}
+
+/// One backend per platform the config's targets are on (a target that
+/// cannot be set up is a row saying why).
+async fn platform_backends(
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+) -> Result<Vec<Arc<dyn Backend>>, SetupError> {
+    let mut demo_names = Vec::new();
+    let mut argo = Vec::new();
+    let mut docker = Vec::new();
+    let mut kube = Vec::new();
+    let mut unbuilt_rows: Vec<Arc<dyn Backend>> = Vec::new();
+    for t in &config.targets {
+        match &t.platform {
+            Platform::Demo(_) => demo_names.push((
+                t.name.clone(),
+                (t.environment != "unspecified").then(|| t.environment.clone()),
+            )),
+            Platform::Argocd(a) => {
+                match a
+                    .server
+                    .clone()
+                    .or_else(|| std::env::var("ARGOCD_SERVER").ok())
+                {
+                    Some(server) => argo.push((server, t, a)),
+                    None => unbuilt_rows.push(unbuilt(
+                        t,
+                        Kind::Argocd,
+                        "no Argo CD server",
+                        a.app.clone(),
+                        &"kind argocd needs `server` (or ARGOCD_SERVER)",
+                        "set `server` in the target (or ARGOCD_SERVER)",
+                    )),
                 }
-                Platform::Kubernetes(k) => kube.push((t, k)),
-                Platform::Swarm(s) => docker.push(DockerTarget::Swarm(t, s)),
-                Platform::Compose(c) => docker.push(DockerTarget::Compose(t, c)),
             }
+            Platform::Kubernetes(k) => kube.push((t, k)),
+            Platform::Swarm(s) => docker.push(DockerTarget::Swarm(t, s)),
+            Platform::Compose(c) => docker.push(DockerTarget::Compose(t, c)),
         }
-        if config.targets.is_empty() {
+    }
+    if config.targets.is_empty() {
+        return Err(SetupError::Config(format!(
+            "{}: the config names no [[target]]; see README.md, \"Configuration\"",
+            config.origin
+        )));
+    }
+    let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
+    if !demo_names.is_empty() {
+        let demo = DemoBackend::builtin(clock.clone());
+        // The embedded scenario is fixed: a name it does not have is
+        // a mistake in the file, said where it is.
+        let known: Vec<String> =
+            demo.with_world(|w, _| w.services.iter().map(|s| s.info.name.clone()).collect());
+        if let Some(t) = config
+            .targets
+            .iter()
+            .find(|t| matches!(t.platform, Platform::Demo(_)) && !known.contains(&t.name))
+        {
             return Err(SetupError::Config(format!(
-                "{}: the config names no [[target]]; see README.md, \"Configuration\"",
-                config.origin
+                "{}: target `{}`: the demo has no service named `{}` (it has {})",
+                t.at,
+                t.name,
+                t.name,
+                known.join(", ")
             )));
         }
-        let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
-        if !demo_names.is_empty() {
-            let demo = DemoBackend::builtin(clock.clone());
-            // The embedded scenario is fixed: a name it does not have is
-            // a mistake in the file, said where it is.
-            let known: Vec<String> =
-                demo.with_world(|w, _| w.services.iter().map(|s| s.info.name.clone()).collect());
-            if let Some(t) = config
-                .targets
-                .iter()
-                .find(|t| matches!(t.platform, Platform::Demo(_)) && !known.contains(&t.name))
-            {
-                return Err(SetupError::Config(format!(
-                    "{}: target `{}`: the demo has no service named `{}` (it has {})",
-                    t.at,
-                    t.name,
-                    t.name,
-                    known.join(", ")
-                )));
-            }
-            backends.push(Arc::new(demo.restricted(demo_names)));
+        backends.push(Arc::new(demo.restricted(demo_names)));
+    }
+    backends.extend(unbuilt_rows);
+    backends.extend(argo_backends(argo));
+    backends.extend(docker_backends(docker));
+    backends.extend(kube_backends(kube).await);
+    Ok(backends)
+}
+
+/// The router over the platforms, and over it what else knows facts about
+/// a target: the notes' history, the signals, the image registry.
+fn fact_layers(backends: Vec<Arc<dyn Backend>>, config: &Config) -> Arc<dyn Backend> {
+    let mut router = Router::new(backends);
+    for t in &config.targets {
+        if let Some(repo) = &t.repo {
+            router = router.with_git_migrations(
+                &t.name,
+                GitMigrations::new(repo.clone(), t.migrations.clone(), t.sha_from_tag.clone()),
+            );
         }
-        backends.extend(unbuilt_rows);
-        backends.extend(argo_backends(argo));
-        backends.extend(docker_backends(docker));
-        backends.extend(kube_backends(kube).await);
-        let mut router = Router::new(backends);
-        for t in &config.targets {
-            if let Some(repo) = &t.repo {
-                router = router.with_git_migrations(
-                    &t.name,
-                    GitMigrations::new(repo.clone(), t.migrations.clone(), t.sha_from_tag.clone()),
-                );
-            }
-        }
-        let signals: std::collections::HashMap<String, TargetSignals> = config
-            .targets
-            .iter()
-            .filter(|t| !t.probe.is_empty() || t.prometheus.is_some())
-            .map(|t| {
-                (
-                    t.name.clone(),
-                    TargetSignals {
-                        probes: t.probe.clone(),
-                        prometheus: t.prometheus.clone(),
-                    },
-                )
-            })
-            .collect();
-        let deployed = crate::backend::notes_history::read_dir(
-            &config.settings.note_dir,
-            std::path::Path::new(""),
-        );
-        let base: Arc<dyn Backend> = if deployed.is_empty() {
-            Arc::new(router)
-        } else {
-            Arc::new(crate::backend::notes_history::NotesHistory::new(
-                Arc::new(router),
-                deployed,
-            ))
-        };
-        let base: Arc<dyn Backend> = if signals.is_empty() {
-            base
-        } else {
-            Arc::new(SignalsBackend::new(base, signals))
-        };
-        let registry: std::collections::HashSet<String> = config
-            .targets
-            .iter()
-            .filter(|t| t.registry)
-            .map(|t| t.name.clone())
-            .collect();
-        if registry.is_empty() {
-            base
-        } else {
-            Arc::new(
-                crate::backend::registry::RegistryFacts::new(base, registry)
-                    .with_mutable(config.settings.mutable_tags.clone()),
+    }
+    let signals: std::collections::HashMap<String, TargetSignals> = config
+        .targets
+        .iter()
+        .filter(|t| !t.probe.is_empty() || t.prometheus.is_some())
+        .map(|t| {
+            (
+                t.name.clone(),
+                TargetSignals {
+                    probes: t.probe.clone(),
+                    prometheus: t.prometheus.clone(),
+                },
             )
-        }
-    })
+        })
+        .collect();
+    let deployed = crate::backend::notes_history::read_dir(
+        &config.settings.note_dir,
+        std::path::Path::new(""),
+    );
+    let base: Arc<dyn Backend> = if deployed.is_empty() {
+        Arc::new(router)
+    } else {
+        Arc::new(crate::backend::notes_history::NotesHistory::new(
+            Arc::new(router),
+            deployed,
+        ))
+    };
+    let base: Arc<dyn Backend> = if signals.is_empty() {
+        base
+    } else {
+        Arc::new(SignalsBackend::new(base, signals))
+    };
+    let registry: std::collections::HashSet<String> = config
+        .targets
+        .iter()
+        .filter(|t| t.registry)
+        .map(|t| t.name.clone())
+        .collect();
+    if registry.is_empty() {
+        base
+    } else {
+        Arc::new(
+            crate::backend::registry::RegistryFacts::new(base, registry)
+                .with_mutable(config.settings.mutable_tags.clone()),
+        )
+    }
 }
 
 /// The backends with the drill's layer, the drill, and the note's quota.

@@ -141,250 +141,13 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
     let targets = b.targets().await.map_err(|e| e.to_string())?;
     let now = chrono::Utc::now();
     match cmd {
-        Read::Status { json: as_json } => {
-            let mut rows: Vec<StatusRow> = Vec::new();
-            // Not before every configured signal was read once (bounded by
-            // the signal timeouts): the first answer is the one that counts.
-            let unread_signals = b.first_readings(std::time::Duration::from_secs(10)).await;
-            let healths = b.health_all().await;
-            for t in targets {
-                let h = healths.iter().find_map(|r| match r {
-                    Ok(h) if h.target == t.name => Some(Ok(h.clone())),
-                    Err((n, e)) if *n == t.name => Some(Err(e.to_string())),
-                    _ => None,
-                });
-                let (h, err) = match h {
-                    Some(Ok(h)) => (Some(h), None),
-                    Some(Err(e)) => (None, Some(e)),
-                    None => (None, Some("no data".into())),
-                };
-                let v = h
-                    .as_ref()
-                    .map(|h| verdict::evaluate(h, &s.settings.thresholds, now));
-                rows.push((t, h, v, err));
-            }
-            // Exit 3: printed what could be read, but some targets could
-            // not be (a cron job must not read "all fine" from silence).
-            let unread = rows.iter().any(|r| r.3.is_some());
-            rows.sort_by(|a, b| {
-                let sa = a.2.as_ref().map(|v| v.severity);
-                let sb = b.2.as_ref().map(|v| v.severity);
-                sb.cmp(&sa).then(a.0.name.cmp(&b.0.name))
-            });
-            if as_json {
-                let v: Vec<serde_json::Value> = rows
-                    .iter()
-                    .map(|(t, h, v, e)| serde_json::json!({"target": t, "health": h, "verdict": v, "error": e}))
-                    .collect();
-                outln!(out, "{}", json(&v)?);
-            } else {
-                // Columns as wide as their longest value: a long name or an
-                // environment like `staging (prod)` never shifts the rest.
-                let nw = width(rows.iter().map(|r| r.0.name.as_str()), 16);
-                let ew = width(rows.iter().map(|r| r.0.environment.as_str()), 10);
-                outln!(
-                    out,
-                    "{:<nw$} {:<11} {:<ew$} {:<9} {:>7} {:>7} {:>8}  {}",
-                    "TARGET",
-                    "KIND",
-                    "ENV",
-                    "VERDICT",
-                    "READY",
-                    "5XX",
-                    "P95",
-                    "WHY"
-                );
-                for (t, h, v, e) in rows {
-                    let ready = h
-                        .as_ref()
-                        .map(|h| format!("{}/{}", h.ready, h.desired))
-                        .unwrap_or("-".into());
-                    let err = h
-                        .as_ref()
-                        .and_then(|h| h.error_rate)
-                        .map(|r| format!("{:.1}%", r * 100.0))
-                        .unwrap_or("-".into());
-                    let p95 = h
-                        .as_ref()
-                        .and_then(|h| h.latency_p95_ms)
-                        .map(|l| format!("{l:.0}ms"))
-                        .unwrap_or("-".into());
-                    let sev = v.as_ref().map(|v| v.severity.label()).unwrap_or("unknown");
-                    let why = v
-                        .as_ref()
-                        .map(|v| v.reasons.join("; "))
-                        .or(e)
-                        .unwrap_or_default();
-                    outln!(
-                        out,
-                        "{:<nw$} {:<11} {:<ew$} {:<9} {:>7} {:>7} {:>8}  {}",
-                        t.name,
-                        t.kind.label(),
-                        t.environment,
-                        sev,
-                        ready,
-                        err,
-                        p95,
-                        why
-                    );
-                }
-            }
-            for m in &unread_signals {
-                eprintln!("rbtui: no first reading within 10s: {m}");
-            }
-            Ok(if unread {
-                ExitCode::from(3)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
+        Read::Status { json: as_json } => status(s, targets, as_json, now, out).await,
         Read::History {
             target,
             json: as_json,
-        } => {
-            let t = targets
-                .iter()
-                .find(|t| t.name == target)
-                .ok_or_else(|| format!("unknown target `{target}`"))?;
-            let h = b.history(&t.name).await.map_err(|e| e.to_string())?;
-            // A registry that did not answer is a failed read (exit 3),
-            // with its cause, whatever the format.
-            let unread = match &h.facts.retained {
-                Some((repo, Err(e))) => Some(format!("the registry of {repo} was not read: {e}")),
-                _ => None,
-            };
-            let code = if unread.is_some() {
-                ExitCode::from(3)
-            } else {
-                ExitCode::SUCCESS
-            };
-            if let Some(u) = &unread {
-                eprintln!("rbtui: {u}");
-            }
-            if as_json {
-                outln!(out, "{}", json(&h)?);
-                return Ok(code);
-            }
-            outln!(
-                out,
-                "{} ({}, {}) — {}",
-                t.name,
-                t.kind.label(),
-                t.environment,
-                t.location
-            );
-            if let Some(n) = &h.facts.history_note {
-                outln!(out, "note: {n}");
-            }
-            outln!(
-                out,
-                "{:<10} {:<8} {:<34} {:<9} {:<22} {}",
-                t.kind.revision_word().to_uppercase(),
-                "MARK",
-                "IMAGE (TAG@DIGEST)",
-                "SHA",
-                "WHO",
-                "WHAT"
-            );
-            for r in &h.revisions {
-                let mark = if r.current {
-                    "CURRENT"
-                } else if h.known_bad.contains(&r.id) {
-                    "BAD"
-                } else if h.last_known_good.as_deref() == Some(r.id.as_str()) {
-                    "LKG"
-                } else if h.previous().map(|p| &p.id) == Some(&r.id) {
-                    "previous"
-                } else {
-                    ""
-                };
-                let img = r
-                    .images
-                    .first()
-                    .map(|i| {
-                        format!(
-                            "{}@{}",
-                            i.tag.as_deref().unwrap_or("-"),
-                            i.digest
-                                .as_deref()
-                                .map(crate::core::model::short_digest)
-                                .unwrap_or_else(|| "no-digest".into())
-                        )
-                    })
-                    .unwrap_or_default();
-                let when = r.deployed_at.map(|d| ago(d, now)).unwrap_or_default();
-                outln!(
-                    out,
-                    "{:<10} {:<8} {:<34} {:<9} {:<22} {} ({when})",
-                    r.id,
-                    mark,
-                    ellipsize(&img, 34),
-                    r.git_sha
-                        .as_deref()
-                        .map(|s| &s[..s.len().min(7)])
-                        .unwrap_or("-"),
-                    ellipsize(r.author.as_deref().unwrap_or("-"), 22),
-                    r.message
-                );
-            }
-            Ok(code)
-        }
+        } => history(s, &targets, &target, as_json, now, out).await,
         Read::Check { json: as_json } => check::run(s, &targets, as_json, out).await,
-        Read::Drills { json: as_json } => {
-            let days = s.settings.drill_stale_days;
-            let rows: Vec<_> = targets
-                .iter()
-                .map(|t| {
-                    let w = s.last_worked.get(&t.name).copied().unwrap_or_default();
-                    (t, w, w.stale(now, days))
-                })
-                .collect();
-            let day = |d: Option<chrono::DateTime<chrono::Utc>>| {
-                d.map(|d| d.format("%Y-%m-%d").to_string())
-                    .unwrap_or_else(|| "never".into())
-            };
-            if as_json {
-                let v: Vec<serde_json::Value> = rows
-                    .iter()
-                    .map(|(t, w, stale)| {
-                        serde_json::json!({"target": t.name, "kind": t.kind.label(), "environment": t.environment,
-                            "last_drill": w.drill, "last_rollback": w.real, "stale": stale, "stale_after_days": days})
-                    })
-                    .collect();
-                outln!(out, "{}", json(&v)?);
-            } else {
-                let nw = width(rows.iter().map(|r| r.0.name.as_str()), 16);
-                outln!(
-                    out,
-                    "{:<nw$} {:<11} {:<11} {:<13} {}",
-                    "TARGET",
-                    "KIND",
-                    "LAST DRILL",
-                    "LAST ROLLBACK",
-                    format!("STATUS (stale after {days} days)")
-                );
-                for (t, w, stale) in &rows {
-                    outln!(
-                        out,
-                        "{:<nw$} {:<11} {:<11} {:<13} {}",
-                        t.name,
-                        t.kind.label(),
-                        day(w.drill),
-                        day(w.real),
-                        if *stale {
-                            "STALE: drill it (rbtui --rehearsal)"
-                        } else {
-                            "ok"
-                        }
-                    );
-                }
-            }
-            Ok(if rows.iter().any(|r| r.2) {
-                ExitCode::from(4)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
+        Read::Drills { json: as_json } => drills(s, &targets, as_json, now, out),
         Read::Plan {
             target,
             group,
@@ -404,6 +167,273 @@ async fn exec(cmd: Read, s: &Session, out: &mut String) -> Result<ExitCode, Stri
             (None, None) => Err("name a target, or a group with --group".into()),
         },
     }
+}
+
+/// `rbtui status`: every target worst first; exit 3 when one could not be read.
+async fn status(
+    s: &Session,
+    targets: Vec<crate::core::model::TargetInfo>,
+    as_json: bool,
+    now: chrono::DateTime<chrono::Utc>,
+    out: &mut String,
+) -> Result<ExitCode, String> {
+    let b = &s.backend;
+    let mut rows: Vec<StatusRow> = Vec::new();
+    // Not before every configured signal was read once (bounded by
+    // the signal timeouts): the first answer is the one that counts.
+    let unread_signals = b.first_readings(std::time::Duration::from_secs(10)).await;
+    let healths = b.health_all().await;
+    for t in targets {
+        let h = healths.iter().find_map(|r| match r {
+            Ok(h) if h.target == t.name => Some(Ok(h.clone())),
+            Err((n, e)) if *n == t.name => Some(Err(e.to_string())),
+            _ => None,
+        });
+        let (h, err) = match h {
+            Some(Ok(h)) => (Some(h), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (None, Some("no data".into())),
+        };
+        let v = h
+            .as_ref()
+            .map(|h| verdict::evaluate(h, &s.settings.thresholds, now));
+        rows.push((t, h, v, err));
+    }
+    // Exit 3: printed what could be read, but some targets could
+    // not be (a cron job must not read "all fine" from silence).
+    let unread = rows.iter().any(|r| r.3.is_some());
+    rows.sort_by(|a, b| {
+        let sa = a.2.as_ref().map(|v| v.severity);
+        let sb = b.2.as_ref().map(|v| v.severity);
+        sb.cmp(&sa).then(a.0.name.cmp(&b.0.name))
+    });
+    if as_json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(t, h, v, e)| serde_json::json!({"target": t, "health": h, "verdict": v, "error": e}))
+            .collect();
+        outln!(out, "{}", json(&v)?);
+    } else {
+        // Columns as wide as their longest value: a long name or an
+        // environment like `staging (prod)` never shifts the rest.
+        let nw = width(rows.iter().map(|r| r.0.name.as_str()), 16);
+        let ew = width(rows.iter().map(|r| r.0.environment.as_str()), 10);
+        outln!(
+            out,
+            "{:<nw$} {:<11} {:<ew$} {:<9} {:>7} {:>7} {:>8}  {}",
+            "TARGET",
+            "KIND",
+            "ENV",
+            "VERDICT",
+            "READY",
+            "5XX",
+            "P95",
+            "WHY"
+        );
+        for (t, h, v, e) in rows {
+            let ready = h
+                .as_ref()
+                .map(|h| format!("{}/{}", h.ready, h.desired))
+                .unwrap_or("-".into());
+            let err = h
+                .as_ref()
+                .and_then(|h| h.error_rate)
+                .map(|r| format!("{:.1}%", r * 100.0))
+                .unwrap_or("-".into());
+            let p95 = h
+                .as_ref()
+                .and_then(|h| h.latency_p95_ms)
+                .map(|l| format!("{l:.0}ms"))
+                .unwrap_or("-".into());
+            let sev = v.as_ref().map(|v| v.severity.label()).unwrap_or("unknown");
+            let why = v
+                .as_ref()
+                .map(|v| v.reasons.join("; "))
+                .or(e)
+                .unwrap_or_default();
+            outln!(
+                out,
+                "{:<nw$} {:<11} {:<ew$} {:<9} {:>7} {:>7} {:>8}  {}",
+                t.name,
+                t.kind.label(),
+                t.environment,
+                sev,
+                ready,
+                err,
+                p95,
+                why
+            );
+        }
+    }
+    for m in &unread_signals {
+        eprintln!("rbtui: no first reading within 10s: {m}");
+    }
+    Ok(if unread {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `rbtui history TARGET`: its revisions, newest first.
+async fn history(
+    s: &Session,
+    targets: &[crate::core::model::TargetInfo],
+    target: &str,
+    as_json: bool,
+    now: chrono::DateTime<chrono::Utc>,
+    out: &mut String,
+) -> Result<ExitCode, String> {
+    let b = &s.backend;
+    let t = targets
+        .iter()
+        .find(|t| t.name == target)
+        .ok_or_else(|| format!("unknown target `{target}`"))?;
+    let h = b.history(&t.name).await.map_err(|e| e.to_string())?;
+    // A registry that did not answer is a failed read (exit 3),
+    // with its cause, whatever the format.
+    let unread = match &h.facts.retained {
+        Some((repo, Err(e))) => Some(format!("the registry of {repo} was not read: {e}")),
+        _ => None,
+    };
+    let code = if unread.is_some() {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    };
+    if let Some(u) = &unread {
+        eprintln!("rbtui: {u}");
+    }
+    if as_json {
+        outln!(out, "{}", json(&h)?);
+        return Ok(code);
+    }
+    outln!(
+        out,
+        "{} ({}, {}) — {}",
+        t.name,
+        t.kind.label(),
+        t.environment,
+        t.location
+    );
+    if let Some(n) = &h.facts.history_note {
+        outln!(out, "note: {n}");
+    }
+    outln!(
+        out,
+        "{:<10} {:<8} {:<34} {:<9} {:<22} {}",
+        t.kind.revision_word().to_uppercase(),
+        "MARK",
+        "IMAGE (TAG@DIGEST)",
+        "SHA",
+        "WHO",
+        "WHAT"
+    );
+    for r in &h.revisions {
+        let mark = if r.current {
+            "CURRENT"
+        } else if h.known_bad.contains(&r.id) {
+            "BAD"
+        } else if h.last_known_good.as_deref() == Some(r.id.as_str()) {
+            "LKG"
+        } else if h.previous().map(|p| &p.id) == Some(&r.id) {
+            "previous"
+        } else {
+            ""
+        };
+        let img = r
+            .images
+            .first()
+            .map(|i| {
+                format!(
+                    "{}@{}",
+                    i.tag.as_deref().unwrap_or("-"),
+                    i.digest
+                        .as_deref()
+                        .map(crate::core::model::short_digest)
+                        .unwrap_or_else(|| "no-digest".into())
+                )
+            })
+            .unwrap_or_default();
+        let when = r.deployed_at.map(|d| ago(d, now)).unwrap_or_default();
+        outln!(
+            out,
+            "{:<10} {:<8} {:<34} {:<9} {:<22} {} ({when})",
+            r.id,
+            mark,
+            ellipsize(&img, 34),
+            r.git_sha
+                .as_deref()
+                .map(|s| &s[..s.len().min(7)])
+                .unwrap_or("-"),
+            ellipsize(r.author.as_deref().unwrap_or("-"), 22),
+            r.message
+        );
+    }
+    Ok(code)
+}
+
+/// `rbtui drills`: when each runbook last worked; exit 4 when one is stale.
+fn drills(
+    s: &Session,
+    targets: &[crate::core::model::TargetInfo],
+    as_json: bool,
+    now: chrono::DateTime<chrono::Utc>,
+    out: &mut String,
+) -> Result<ExitCode, String> {
+    let days = s.settings.drill_stale_days;
+    let rows: Vec<_> = targets
+        .iter()
+        .map(|t| {
+            let w = s.last_worked.get(&t.name).copied().unwrap_or_default();
+            (t, w, w.stale(now, days))
+        })
+        .collect();
+    let day = |d: Option<chrono::DateTime<chrono::Utc>>| {
+        d.map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| "never".into())
+    };
+    if as_json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(t, w, stale)| {
+                serde_json::json!({"target": t.name, "kind": t.kind.label(), "environment": t.environment,
+                    "last_drill": w.drill, "last_rollback": w.real, "stale": stale, "stale_after_days": days})
+            })
+            .collect();
+        outln!(out, "{}", json(&v)?);
+    } else {
+        let nw = width(rows.iter().map(|r| r.0.name.as_str()), 16);
+        outln!(
+            out,
+            "{:<nw$} {:<11} {:<11} {:<13} {}",
+            "TARGET",
+            "KIND",
+            "LAST DRILL",
+            "LAST ROLLBACK",
+            format!("STATUS (stale after {days} days)")
+        );
+        for (t, w, stale) in &rows {
+            outln!(
+                out,
+                "{:<nw$} {:<11} {:<11} {:<13} {}",
+                t.name,
+                t.kind.label(),
+                day(w.drill),
+                day(w.real),
+                if *stale {
+                    "STALE: drill it (rbtui --rehearsal)"
+                } else {
+                    "ok"
+                }
+            );
+        }
+    }
+    Ok(if rows.iter().any(|r| r.2) {
+        ExitCode::from(4)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `rbtui postmortem NOTE [--out PATH | --out -]`.

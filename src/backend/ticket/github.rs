@@ -77,7 +77,7 @@ pub async fn post(c: &Client, text: &str) -> Result<String, TicketError> {
 
 fn done(v: &serde_json::Value, updated: bool, cut: bool) -> Attached {
     Attached {
-        comment: v["id"].as_u64().map(|i| i.to_string()).unwrap_or_default(),
+        comment: super::id_of(v),
         url: v["html_url"].as_str().unwrap_or_default().to_string(),
         updated,
         uploaded: Vec::new(),
@@ -98,13 +98,8 @@ async fn find(c: &Client, issue: &str, key: &str) -> Result<Option<String>, Tick
             })
             .await?;
         let v = a.json("the issue's comments")?;
-        let hit = v
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|m| m["body"].as_str().is_some_and(|b| b.contains(key)));
-        if let Some(m) = hit {
-            return Ok(m["id"].as_u64().map(|i| i.to_string()));
+        if let Some(m) = super::keyed(&v, key) {
+            return Ok(Some(super::id_of(m)));
         }
         if pages < 50 {
             next = a

@@ -154,13 +154,8 @@ async fn find(c: &Client, issue: &str, key: &str) -> Result<Option<(String, Stri
             .send("read the issue's notes", false, || Ok(c.http.get(&url)))
             .await?;
         let v = a.json("the issue's notes")?;
-        let hit = v
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|m| m["body"].as_str().is_some_and(|b| b.contains(key)));
-        if let Some(m) = hit {
-            let id = m["id"].as_u64().map(|i| i.to_string()).unwrap_or_default();
+        if let Some(m) = super::keyed(&v, key) {
+            let id = super::id_of(m);
             return Ok(Some((
                 id,
                 m["body"].as_str().unwrap_or_default().to_string(),

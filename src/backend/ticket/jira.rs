@@ -86,12 +86,7 @@ pub async fn attach(
             Ok(c.http.post(&url).json(&json))
         })
         .await?;
-    let v = a.json("the new comment")?;
-    out.comment = v["id"]
-        .as_str()
-        .map(str::to_string)
-        .or_else(|| v["id"].as_u64().map(|i| i.to_string()))
-        .unwrap_or_default();
+    out.comment = super::id_of(&a.json("the new comment")?);
     out.url = web(c, &out.comment);
     Ok(out)
 }
@@ -104,12 +99,7 @@ pub async fn post(c: &Client, text: &str) -> Result<String, TicketError> {
             Ok(c.http.post(&url).json(&json))
         })
         .await?;
-    let v = a.json("the new comment")?;
-    let id = v["id"]
-        .as_str()
-        .map(str::to_string)
-        .or_else(|| v["id"].as_u64().map(|i| i.to_string()))
-        .unwrap_or_default();
+    let id = super::id_of(&a.json("the new comment")?);
     Ok(web(c, &id))
 }
 
@@ -129,18 +119,12 @@ async fn find(c: &Client, issue: &str, key: &str) -> Result<Option<String>, Tick
             .send("read the issue's comments", false, || Ok(c.http.get(&url)))
             .await?;
         let v = a.json("the issue's comments")?;
-        let page = v["comments"].as_array().cloned().unwrap_or_default();
-        if let Some(m) = page
-            .iter()
-            .find(|m| m["body"].as_str().is_some_and(|b| b.contains(key)))
-        {
-            return Ok(m["id"]
-                .as_str()
-                .map(str::to_string)
-                .or_else(|| m["id"].as_u64().map(|i| i.to_string())));
+        if let Some(m) = super::keyed(&v["comments"], key) {
+            return Ok(Some(super::id_of(m)));
         }
-        at += page.len() as u64;
-        if page.is_empty() || at >= v["total"].as_u64().unwrap_or(0) {
+        let page = v["comments"].as_array().map_or(0, Vec::len);
+        at += page as u64;
+        if page == 0 || at >= v["total"].as_u64().unwrap_or(0) {
             break;
         }
     }

@@ -432,6 +432,23 @@ pub fn fit(text: &str, limit: usize, entry_start: &str, note: &str) -> (String, 
     (format!("{}{tail}", &text[..cut]), true)
 }
 
+/// A comment's id as the systems give it: a number (GitHub, GitLab) or a
+/// string (Jira).
+fn id_of(v: &serde_json::Value) -> String {
+    v["id"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| v["id"].as_u64().map(|i| i.to_string()))
+        .unwrap_or_default()
+}
+
+/// The comment in a page whose body carries the incident's key.
+fn keyed<'v>(page: &'v serde_json::Value, key: &str) -> Option<&'v serde_json::Value> {
+    page.as_array()?
+        .iter()
+        .find(|m| m["body"].as_str().is_some_and(|b| b.contains(key)))
+}
+
 /// File name and bytes of an evidence file.
 fn read_file(p: &std::path::Path) -> Result<(String, Vec<u8>), TicketError> {
     let name = p

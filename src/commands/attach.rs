@@ -52,7 +52,7 @@ async fn attach(note: &Path, to: Option<&str>, config: Option<&Path>) -> Result<
             note.display()
         )
     };
-    let mut w = crate::note::NoteWriter::open(note, "", "").map_err(unrecorded)?;
+    let mut w = crate::note::NoteWriter::append_only(note).map_err(unrecorded)?;
     w.append(&entry).map_err(unrecorded)?;
     Ok(format!("rbtui: {}", entry.text))
 }

@@ -145,6 +145,18 @@ impl NoteWriter {
         Ok(w)
     }
 
+    /// Appends to an existing note from another process (`rbtui note
+    /// attach`) while a console may hold it open: entries only, the summary
+    /// never rewritten here — a rename under the console would send its
+    /// next appends to the replaced file. The console's next fact rewrites
+    /// the summary from the whole note, this entry included.
+    pub fn append_only(path: &Path) -> std::io::Result<NoteWriter> {
+        let file = OpenOptions::new().append(true).open(path)?;
+        let mut w = NoteWriter::on(Box::new(file), path)?;
+        w.told = None;
+        Ok(w)
+    }
+
     /// A writer on an already opened file (a quota in drills and tests).
     pub fn on(file: Box<dyn NoteFile>, path: &Path) -> std::io::Result<NoteWriter> {
         let whole = file.len()?;

@@ -302,3 +302,50 @@ fn the_notes_stay_within_their_size_budgets() {
         text.len()
     );
 }
+
+/// A summary that cannot be rewritten (here: no room for the new file
+/// beside the note, while the entry itself still fits) is said in the
+/// note and on screen, once; it is never left to be read as current.
+#[test]
+fn a_summary_that_cannot_be_rewritten_is_said_not_left_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("n.md");
+    let (mut s, _b) = demo(Mode::Demo, Some(&note));
+    plan_to(&mut s, "checkout", "8");
+    // From here the disk takes 3 KB more: entries fit, a whole second copy
+    // of the note beside it does not.
+    let len = std::fs::metadata(&note).unwrap().len();
+    let limit = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(len + 3_000));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .open(&note)
+        .unwrap();
+    s.note = Some(
+        rbtui::note::NoteWriter::on(
+            Box::new(rbtui::note::quota::Quota {
+                file,
+                limit,
+                fault: None,
+            }),
+            &note,
+        )
+        .unwrap(),
+    );
+    // The confirm starts a run: the summary's "Rolled back" changes.
+    s.press("<Enter>checkout<Enter>");
+    let on_screen = s
+        .state
+        .activity
+        .iter()
+        .any(|a| a.summary.contains("could not be rewritten"));
+    drop(s);
+    let text = std::fs::read_to_string(&note).unwrap();
+    let said = "the summary on top of the note could not be rewritten (No space left on device";
+    assert_eq!(text.matches(said).count(), 1, "said once:\n{text}");
+    assert!(
+        text.contains("**confirm** `checkout` — plan #1 confirmed"),
+        "the entry still recorded:\n{text}"
+    );
+    assert!(on_screen, "the Activity pane says it too");
+}

@@ -24,11 +24,20 @@ use tokio::task::JoinSet;
 /// runtime may run without one.
 pub trait Journal {
     fn append(&mut self, e: &NoteEntry) -> Result<(), String>;
+    /// Why the summary on top just stopped following the timeline (once,
+    /// when it starts failing): the core records it, so the note and the
+    /// screen say the first screen of the note is stale.
+    fn summary_failed(&mut self) -> Option<String> {
+        None
+    }
 }
 
 impl Journal for NoteWriter {
     fn append(&mut self, e: &NoteEntry) -> Result<(), String> {
         NoteWriter::append(self, e).map_err(|err| format!("{}: {err}", self.path().display()))
+    }
+    fn summary_failed(&mut self) -> Option<String> {
+        self.take_summary_failure()
     }
 }
 
@@ -123,6 +132,9 @@ fn write(
         kind: e.kind,
         summary: summary(e),
     }));
+    if let Some(why) = journal.summary_failed() {
+        queue.push_back(Action::SummaryStale(why));
+    }
     Ok(())
 }
 

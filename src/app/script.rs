@@ -25,6 +25,9 @@ impl super::Journal for Mirror<'_> {
         self.recorded.push(crate::note::render::entry(e));
         Ok(())
     }
+    fn summary_failed(&mut self) -> Option<String> {
+        self.note.as_mut().and_then(|n| n.take_summary_failure())
+    }
 }
 
 pub struct Script {

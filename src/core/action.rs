@@ -139,6 +139,9 @@ pub enum Action {
     },
     /// The ticket's answer to `:attach` (`None`: no `[ticket] issue`).
     NoteAttached(Option<Result<Attached, BackendError>>),
+    /// The summary on top of the note could not be rewritten (the entry
+    /// itself was recorded): said, so nobody reads it as current.
+    SummaryStale(String),
     /// The process was asked to stop (SIGTERM, SIGHUP): record and quit.
     Shutdown(String),
     /// A plan asked for by name (`rbtui plan`, `:rollback`): built from a

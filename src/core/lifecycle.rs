@@ -344,6 +344,16 @@ pub(super) fn postmortem_drafted(
     true
 }
 
+/// The note's summary on top stopped following the timeline: said on
+/// screen and in the timeline, which stays the record.
+pub(super) fn summary_stale(s: &mut State, why: &str, fx: &mut Vec<Effect>) {
+    let text = format!(
+        "the summary on top of the note could not be rewritten ({why}): it is stale until a later fact rewrites it; the timeline below is the record"
+    );
+    s.flash = Some((true, text.clone()));
+    record(s, fx, EntryKind::Note, None, text, vec![], None);
+}
+
 /// The process was asked to stop (SIGTERM, SIGHUP): recorded, then the
 /// session ends as a quit does.
 pub(super) fn shutdown(s: &mut State, why: String, fx: &mut Vec<Effect>) {

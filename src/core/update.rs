@@ -93,6 +93,10 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             record::record_failed(s, entry, error);
             true
         }
+        Action::SummaryStale(why) => {
+            lifecycle::summary_stale(s, &why, f);
+            true
+        }
         Action::Shutdown(why) => {
             lifecycle::shutdown(s, why, f);
             true

@@ -117,9 +117,10 @@ pub struct NoteWriter {
     told: Option<summary::Told>,
     /// The summary block the file holds now.
     shown: String,
-    /// Why the last summary rewrite failed (the summary says "as of" when,
-    /// so a stale one is visible; the timeline never depends on it).
+    /// Why the last summary rewrite failed (the timeline never depends on
+    /// it), and whether that was said yet (`take_summary_failure`).
     pub summary_error: Option<String>,
+    summary_unsaid: bool,
 }
 
 impl NoteWriter {
@@ -168,9 +169,19 @@ impl NoteWriter {
             told: None,
             shown: String::new(),
             summary_error: None,
+            summary_unsaid: false,
         };
         w.seed();
         Ok(w)
+    }
+
+    /// The error of a summary rewrite that just started failing, once: a
+    /// stale first screen is said, not left to be read as current.
+    pub fn take_summary_failure(&mut self) -> Option<String> {
+        if !std::mem::take(&mut self.summary_unsaid) {
+            return None;
+        }
+        self.summary_error.clone()
     }
 
     /// Reads the note so far: the model the summary is derived from, and
@@ -207,7 +218,10 @@ impl NoteWriter {
                 self.shown = block;
                 self.summary_error = None;
             }
-            Err(e) => self.summary_error = Some(e.to_string()),
+            Err(e) => {
+                self.summary_unsaid |= self.summary_error.is_none();
+                self.summary_error = Some(e.to_string());
+            }
         }
     }
 

@@ -66,7 +66,9 @@ impl Webhook {
             let said: String = said.trim().chars().take(200).collect();
             match (status.as_u16(), wait) {
                 (200..=299, _) => {
-                    return Ok(format!("{} {said}", status.as_u16()).trim().to_string());
+                    return Ok(format!("it answered {} {said}", status.as_u16())
+                        .trim()
+                        .to_string());
                 }
                 (429, Some(secs)) if !waited && secs <= 10 => {
                     waited = true;

@@ -76,18 +76,11 @@ pub(crate) fn posted(
 ) {
     let host = destinations(s).unwrap_or_else(|| "the webhook".into());
     let (err, said) = match result {
-        // The ticket layer says who took it; the webhook alone, its answer.
-        Some(Ok(answer)) if s.settings.ticket.is_some() => (
-            false,
-            format!(
-                "status message posted ({}) to {host}: {answer}",
-                which.label()
-            ),
-        ),
+        // Each destination's layer says what it answered.
         Some(Ok(answer)) => (
             false,
             format!(
-                "status message posted ({}) to {host}: it answered {answer}",
+                "status message posted ({}) to {host}: {answer}",
                 which.label()
             ),
         ),

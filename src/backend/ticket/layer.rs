@@ -44,7 +44,7 @@ impl Ticket {
         match &hook {
             Some(Ok(a)) => {
                 taken = true;
-                parts.push(format!("the webhook answered {a}"));
+                parts.push(format!("the webhook: {a}"));
             }
             Some(Err(e)) => parts.push(format!("the webhook did NOT take it: {e}")),
             None => {}

@@ -264,16 +264,12 @@ fn times(touched: &[(&str, &Story)]) -> String {
 /// title line where an older note has none). None when the text has no
 /// title to put it under.
 pub fn replaced(text: &str, block: &str) -> Option<String> {
-    if let Some(start) = text.find(BEGIN) {
-        let end = text[start..].find(END)? + start + END.len();
-        let rest = text[end..]
-            .strip_prefix("\n\n")
-            .or_else(|| text[end..].strip_prefix('\n'));
-        return Some(format!(
-            "{}{block}{}",
-            &text[..start],
-            rest.unwrap_or(&text[end..])
-        ));
+    if let Some(old) = block_in(text) {
+        return Some(text.replacen(old, block, 1));
+    }
+    if text.contains(BEGIN) {
+        // A block without its end (edited by hand): left as it is.
+        return None;
     }
     let title = text.strip_prefix("# ")?.find('\n')? + 3;
     let rest = text[title..].trim_start_matches('\n');
@@ -282,10 +278,7 @@ pub fn replaced(text: &str, block: &str) -> Option<String> {
 
 /// The note without its summary: the timeline as appended, byte for byte.
 pub fn without(text: &str) -> String {
-    if !text.contains(BEGIN) {
-        return text.to_string();
-    }
-    replaced(text, "").unwrap_or_else(|| text.to_string())
+    block_in(text).map_or_else(|| text.to_string(), |b| text.replacen(b, "", 1))
 }
 
 /// The summary block a note holds, delimiters and trailing blank line

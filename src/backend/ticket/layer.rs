@@ -69,7 +69,9 @@ fn error(e: TicketError) -> BackendError {
     match e {
         TicketError::Unreachable(m) => BackendError::Unreachable(m),
         TicketError::Refused(m) | TicketError::NoToken(m) => BackendError::Unavailable(m),
-        TicketError::BadRef(m) | TicketError::Malformed(m) => BackendError::Unavailable(m),
+        TicketError::BadRef(m) | TicketError::File(m) | TicketError::Malformed(m) => {
+            BackendError::Unavailable(m)
+        }
     }
 }
 

@@ -30,6 +30,9 @@ pub struct TicketRef {
 pub enum TicketError {
     #[error("{0}")]
     BadRef(String),
+    /// The note or an evidence file could not be read.
+    #[error("{0}")]
+    File(String),
     #[error("{0}")]
     NoToken(String),
     /// The system answered with an error status; the text says what to do.
@@ -236,7 +239,7 @@ impl Client {
 
     /// Posts the note as the incident's comment, or updates the one posted
     /// before (`known`, from the note; else found by `body.key`).
-    pub async fn attach(
+    async fn attach(
         &self,
         body: Body,
         known: Option<&str>,
@@ -254,10 +257,10 @@ impl Client {
     /// else a new one is posted; the evidence it names goes with it.
     pub async fn attach_file(&self, note: &Path) -> Result<Attached, TicketError> {
         let text = crate::files::read_text(note, "the note", crate::files::NOTE_CAP)
-            .map_err(TicketError::BadRef)?;
+            .map_err(TicketError::File)?;
         let x = crate::note::export::read(&text);
         if x.entries.is_empty() {
-            return Err(TicketError::BadRef(format!(
+            return Err(TicketError::File(format!(
                 "{} has no timeline entries (not an rbtui note, or nothing recorded yet)",
                 note.display()
             )));
@@ -457,7 +460,7 @@ fn read_file(p: &std::path::Path) -> Result<(String, Vec<u8>), TicketError> {
         .to_string_lossy()
         .to_string();
     let bytes = std::fs::read(p)
-        .map_err(|e| TicketError::BadRef(format!("evidence {}: {e}", p.display())))?;
+        .map_err(|e| TicketError::File(format!("evidence {}: {e}", p.display())))?;
     Ok((name, bytes))
 }
 

@@ -401,6 +401,15 @@ impl RevFact {
         self.same_content(&RevFact::of(r))
     }
 
+    /// The follow-up's revert as every place names it (status message,
+    /// note summary, postmortem): by its commit where one is known.
+    pub fn revert(&self) -> String {
+        match self.short_sha() {
+            Some(sha) => format!("revert {sha} in git"),
+            None => format!("revert the change that made revision {} in git", self.id),
+        }
+    }
+
     /// The short commit, else the id: what a follow-up names.
     pub fn short_sha(&self) -> Option<String> {
         self.sha.as_deref().map(|s| s[..s.len().min(7)].to_string())

@@ -299,13 +299,10 @@ fn autosync_next(t: &TargetInfo, s: &State) -> &'static str {
 
 /// The follow-ups that apply: only to a bad build rolled back from.
 fn followups(s: &State, t: &TargetInfo, story: &Story) -> String {
-    match story.followup().and_then(|(b, _)| b.short_sha()) {
-        Some(sha) => format!(
-            "revert {sha} in git{}; root-cause investigation; postmortem",
-            autosync_next(t, s)
-        ),
-        None if story.followup().is_some() => format!(
-            "revert the bad change in git{}; postmortem",
+    match story.followup() {
+        Some((bad, _)) => format!(
+            "{}{}; root-cause investigation; postmortem",
+            bad.revert(),
             autosync_next(t, s)
         ),
         None => "none for this target (no bad build was rolled back from)".into(),

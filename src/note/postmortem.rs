@@ -381,9 +381,8 @@ fn by_target(x: &Export) -> String {
         }
         match story.followup() {
             Some((bad, _)) => s.push_str(&format!(
-                "  - follow-up: revert {} ({} {})\n",
-                bad.short_sha().unwrap_or_else(|| "the bad change".into()),
-                "revision",
+                "  - follow-up: {} (revision {})\n",
+                bad.revert(),
                 bad.id
             )),
             None if !story.runs.is_empty() => {

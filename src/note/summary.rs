@@ -207,11 +207,10 @@ fn followups(touched: &[(&str, &Story)]) -> Vec<String> {
     let mut out = Vec::new();
     for (t, s) in touched {
         if let Some((bad, _)) = s.followup() {
-            let what = match bad.short_sha() {
-                Some(sha) => format!("revert {sha} in git"),
-                None => format!("revert the change that made {} in git", bad.id),
-            };
-            out.push(format!("`{t}`: {what}; root cause; postmortem"));
+            out.push(format!(
+                "`{t}`: {}; root-cause investigation; postmortem",
+                bad.revert()
+            ));
         }
         for r in s.runs.iter().filter(|r| r.kind == PlanKind::Retag) {
             if let Some(sent) = r.sent {

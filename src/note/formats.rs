@@ -74,16 +74,11 @@ pub fn markdown(x: &Export) -> String {
         "\n#### Timeline\n\n"
     });
     for e in &x.entries {
-        let target = e
-            .target
-            .as_deref()
-            .map(|t| format!(" `{t}`"))
-            .unwrap_or_default();
-        s.push_str(&format!(
-            "- `{}` **{}**{target} — {}\n",
-            when(e),
-            e.kind,
-            e.text
+        s.push_str(&super::render::entry_line(
+            &when(e),
+            &e.kind,
+            e.target.as_deref(),
+            &e.text,
         ));
         let mut was_row = false;
         for d in details(e) {

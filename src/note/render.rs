@@ -74,20 +74,16 @@ pub fn resumed(at: DateTime<Utc>, mode: &str, operator: &str) -> String {
     )
 }
 
+/// An entry's line, `- \`when\` **kind** \`target\` — text`: the note's
+/// (time only, under the day's heading) and a ticket comment's (with the
+/// date) are the same line.
+pub fn entry_line(when: &str, kind: &str, target: Option<&str>, text: &str) -> String {
+    let target = target.map(|t| format!(" `{t}`")).unwrap_or_default();
+    format!("- `{when}` **{kind}**{target} — {text}\n")
+}
+
 pub fn entry(e: &NoteEntry) -> String {
-    let mut s = String::new();
-    let target = e
-        .target
-        .as_deref()
-        .map(|t| format!(" `{t}`"))
-        .unwrap_or_default();
-    s.push_str(&format!(
-        "- `{}` **{}**{} — {}\n",
-        hms(e.at),
-        e.kind,
-        target,
-        e.text
-    ));
+    let mut s = entry_line(&hms(e.at), e.kind.label(), e.target.as_deref(), &e.text);
     let mut in_table = false;
     let mut in_fence = false;
     for d in &e.details {

@@ -280,12 +280,11 @@ fn schema(x: &Export) -> String {
     s
 }
 
-/// The evidence files, linked as they lie beside the note (a name
-/// recorded alone is looked for in the note's evidence folder); one not
-/// found is said, not linked.
+/// The evidence files, linked as they lie beside the note.
 fn evidence(x: &Export, note_path: &str) -> String {
+    // rbtui writes evidence into `<note>.evidence/`: a name recorded alone
+    // is there (read from the text, so the draft stays pure over it).
     let note = std::path::Path::new(note_path);
-    let dir = note.parent().unwrap_or(std::path::Path::new(""));
     let folder = format!(
         "{}.evidence",
         note.file_name().unwrap_or_default().to_string_lossy()
@@ -294,26 +293,21 @@ fn evidence(x: &Export, note_path: &str) -> String {
     let mut seen: Vec<String> = Vec::new();
     for e in &x.entries {
         for p in &e.evidence {
-            let link = [p.clone(), format!("{folder}/{p}")]
-                .into_iter()
-                .find(|c| dir.join(c).is_file());
-            let key = link.clone().unwrap_or_else(|| p.clone());
-            if seen.contains(&key) {
+            let link = if p.contains('/') {
+                p.clone()
+            } else {
+                format!("{folder}/{p}")
+            };
+            if seen.contains(&link) {
                 continue;
             }
-            seen.push(key);
             let target = e
                 .target
                 .as_deref()
                 .map(|t| format!("`{t}` "))
                 .unwrap_or_default();
-            s.push_str(&match link {
-                Some(l) => format!("- {target}[{l}]({l}) ({})\n", hms(e.at)),
-                None => format!(
-                    "- {target}`{p}` ({}; not found beside the note)\n",
-                    hms(e.at)
-                ),
-            });
+            s.push_str(&format!("- {target}[{link}]({link}) ({})\n", hms(e.at)));
+            seen.push(link);
         }
     }
     for e in x.entries.iter().filter(|e| e.kind == "evidence") {

@@ -141,10 +141,16 @@ fn impact(touched: &[(&str, &Story)]) -> Vec<String> {
             } else {
                 format!(": {}", last.reasons.join("; "))
             };
-            let state = if s.open_failure().is_some() {
-                "still failing"
-            } else {
-                "recovered"
+            // Failing again after a verified rollback: since when again.
+            let again = s.runs.iter().any(|r| {
+                r.ended
+                    .as_ref()
+                    .is_some_and(|e| e.result == RunResult::Verified && e.at <= last.at)
+            });
+            let state = match s.open_failure() {
+                Some(_) if again => format!("failing again since {}", hms(last.at)),
+                Some(_) => "still failing".to_string(),
+                None => "recovered".to_string(),
             };
             Some(format!(
                 "`{t}` {} since {} ({state}){why}",
@@ -407,7 +413,9 @@ mod tests {
         assert!(s.lines().count() < 40, "{s}");
         // Seen failing again after the verified rollback: ongoing again.
         failing(&mut t, 50);
-        assert!(render(&t).contains("ONGOING"), "{}", render(&t));
+        let s = render(&t);
+        assert!(s.contains("ONGOING"), "{s}");
+        assert!(s.contains("(failing again since 03:00:50Z)"), "{s}");
     }
 
     #[test]

@@ -181,6 +181,8 @@ fn serve() {
 }
 
 fn main() {
+    // As rbtui's main does, before any thread starts.
+    rbtui::memory::few_arenas();
     if std::env::var_os("RBTUI_BENCH_K8S_SERVER").is_some() {
         return serve();
     }

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod core;
 pub mod files;
+pub mod memory;
 pub mod note;
 pub mod runbook;
 pub mod session;

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 fn main() -> ExitCode {
+    rbtui::memory::few_arenas();
     // Before ratatui::init(), so a panic report is printed on a restored terminal.
     let _ = color_eyre::install();
     let cli = Cli::parse();

@@ -748,6 +748,37 @@ fn a_deleted_deployment_is_said_deleted_at_once() {
     );
 }
 
+/// Deleted while the watches were down and their history compacted: no
+/// DELETED event ever comes; the re-list leaves it out, and that is said
+/// as a deletion seen by the watch (the reflector's store only drops it).
+#[test]
+fn a_deployment_gone_while_the_watches_were_down_is_said_deleted_after_the_relist() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, b) = watched(&fake, dir.path());
+    assert!(rt.block_on(b.health_all()).remove(0).is_ok());
+    let lists = fake.lists().len();
+    fake.edit(|s| {
+        s.compact_and_end_watches();
+        s.delete_deployment();
+    });
+    let t0 = std::time::Instant::now();
+    let e = loop {
+        match rt.block_on(b.health_all()).remove(0) {
+            Err((_, e)) if matches!(e, BackendError::Gone(_)) => break e,
+            _ => {
+                assert!(
+                    t0.elapsed() < std::time::Duration::from_secs(5),
+                    "never said deleted"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    };
+    assert!(fake.lists().len() > lists, "the 410 re-listed");
+    assert!(e.to_string().ends_with("(seen by the watch)"), "{e}");
+}
+
 #[test]
 fn without_a_config_a_kubeconfig_offers_its_current_namespace() {
     let fake = k8s_server::start();

@@ -7,23 +7,31 @@
 //! renews from the last resourceVersion (bookmarks keep it current; a 410
 //! Gone re-lists once).
 //!
+//! The objects are kept by kube-runtime's reflector (`reflector::store`,
+//! fed through `.modify()` and `reflector()`), not a store of our own: its
+//! Init/InitApply/InitDone buffer swap is where a hand-written copy had a
+//! race (a252049). What is ours is what the store does not say: whether
+//! each watch has synced or is failing, and which objects it saw deleted.
+//!
 //! A watch that is open says nothing about whether the server still
 //! answers (a graceful shutdown keeps watches open): the backend's probe
-//! says that. What this says is whether each watch has synced and whether
-//! it is failing.
+//! says that.
 
 use crate::core::error::BackendError;
 use futures::StreamExt;
+use futures::TryStreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::{self, Lookup, ObjectRef, Store, store::Writer};
 use kube::runtime::watcher::{self, Event};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Res {
     Deployments,
     ReplicaSets,
@@ -40,14 +48,17 @@ impl Res {
         Res::EndpointSlices,
         Res::Events,
     ];
-    fn api(self) -> ApiResource {
-        let (g, v, k) = match self {
+    fn gvk(self) -> (&'static str, &'static str, &'static str) {
+        match self {
             Res::Deployments => ("apps", "v1", "Deployment"),
             Res::ReplicaSets => ("apps", "v1", "ReplicaSet"),
             Res::Pods => ("", "v1", "Pod"),
             Res::EndpointSlices => ("discovery.k8s.io", "v1", "EndpointSlice"),
             Res::Events => ("", "v1", "Event"),
-        };
+        }
+    }
+    fn api(self) -> ApiResource {
+        let (g, v, k) = self.gvk();
         ApiResource::from_gvk(&GroupVersionKind::gvk(g, v, k))
     }
     pub fn plural(self) -> &'static str {
@@ -74,8 +85,18 @@ const FAILURE_HOLDS: Duration = Duration::from_secs(40);
 /// One watched object, kept as compact JSON and parsed when read: as
 /// `serde_json::Value`s the objects of 1,000 Deployments took ten times
 /// their 11 MB of JSON. What relates objects to each other is kept beside
-/// it, so a namespace is indexed without parsing.
+/// it, so a namespace is indexed without parsing. The reflector's store
+/// holds these, keyed by name through [`Lookup`] (a store per namespace,
+/// so no namespace in the key); the reflector clones each object it
+/// stores, so the body is shared, not copied.
+#[derive(Clone, Debug)]
 pub struct Stored {
+    name: Arc<str>,
+    body: Arc<Body>,
+}
+
+#[derive(Debug)]
+pub struct Body {
     json: Box<str>,
     /// The controlling owner (a ReplicaSet's Deployment, a pod's ReplicaSet).
     pub owner: Option<Box<str>>,
@@ -85,17 +106,53 @@ pub struct Stored {
     pub involved: Option<Box<str>>,
 }
 
-impl Stored {
+impl std::ops::Deref for Stored {
+    type Target = Body;
+    fn deref(&self) -> &Body {
+        &self.body
+    }
+}
+
+impl Body {
     pub fn value(&self) -> Value {
         serde_json::from_str(&self.json).unwrap_or_default()
     }
 }
 
+impl Lookup for Stored {
+    type DynamicType = Res;
+    fn kind(dt: &Res) -> Cow<'_, str> {
+        dt.gvk().2.into()
+    }
+    fn group(dt: &Res) -> Cow<'_, str> {
+        dt.gvk().0.into()
+    }
+    fn version(dt: &Res) -> Cow<'_, str> {
+        dt.gvk().1.into()
+    }
+    fn plural(dt: &Res) -> Cow<'_, str> {
+        dt.plural().into()
+    }
+    fn name(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(&self.name))
+    }
+    fn namespace(&self) -> Option<Cow<'_, str>> {
+        None
+    }
+    fn resource_version(&self) -> Option<Cow<'_, str>> {
+        None
+    }
+    fn uid(&self) -> Option<Cow<'_, str>> {
+        None
+    }
+}
+
+/// What the store does not say about a watch.
 #[derive(Default)]
 struct Feed {
-    objects: BTreeMap<String, Arc<Stored>>,
-    /// Objects of a (re-)list under way.
-    fresh: Option<BTreeMap<String, Arc<Stored>>>,
+    /// Names of a (re-)list under way: at its end, what is not among them
+    /// is gone.
+    listing: Option<BTreeSet<String>>,
     synced: bool,
     last_ok: Option<Instant>,
     failing: Option<(Instant, BackendError)>,
@@ -113,6 +170,8 @@ impl Feed {
 }
 
 struct Space {
+    namespace: String,
+    stores: [Store<Stored>; 5],
     feeds: Mutex<[Feed; 5]>,
     /// Counts what the watches saw: unchanged, what was computed from the
     /// namespace still holds.
@@ -130,8 +189,11 @@ pub struct Seen {
 }
 
 /// A namespace's watched objects, while every watch it needs has synced.
+/// A resource's objects are taken from its store once, when first asked.
 pub struct View<'a> {
+    space: &'a Space,
     feeds: &'a [Feed; 5],
+    taken: [std::cell::OnceCell<Vec<Arc<Stored>>>; 5],
 }
 
 impl View<'_> {
@@ -139,16 +201,13 @@ impl View<'_> {
     pub fn deleted_at(&self, res: Res, name: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         self.feeds[res as usize].deleted.get(name).copied()
     }
-    pub fn get(&self, res: Res, name: &str) -> Option<&Stored> {
-        self.feeds[res as usize]
-            .objects
-            .get(name)
-            .map(|v| v.as_ref())
+    pub fn get(&self, res: Res, name: &str) -> Option<Arc<Stored>> {
+        self.space.stores[res as usize].get(&ObjectRef::new_with(name, res))
     }
     pub fn all(&self, res: Res) -> impl Iterator<Item = &Stored> {
-        self.feeds[res as usize]
-            .objects
-            .values()
+        self.taken[res as usize]
+            .get_or_init(|| self.space.stores[res as usize].state())
+            .iter()
             .map(|v| v.as_ref())
     }
     /// False when RBAC does not let this identity watch it.
@@ -186,14 +245,10 @@ impl Caches {
         let mut n = 0;
         let mut bytes = 0;
         for s in spaces {
-            for f in s
-                .feeds
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .iter()
-            {
-                n += f.objects.len();
-                bytes += f.objects.values().map(|v| v.json.len()).sum::<usize>();
+            for store in &s.stores {
+                let all = store.state();
+                n += all.len();
+                bytes += all.iter().map(|v| v.json.len()).sum::<usize>();
             }
         }
         (n, bytes)
@@ -214,7 +269,7 @@ impl Caches {
 
     /// Starts the namespace's five watches, once.
     pub fn start(&self, client: &kube::Client, ns: &str) {
-        let space = {
+        let (space, writers) = {
             let mut m = self
                 .spaces
                 .lock()
@@ -222,24 +277,32 @@ impl Caches {
             if m.contains_key(ns) {
                 return;
             }
+            let writers = Res::ALL.map(Writer::new);
             let s = Arc::new(Space {
+                namespace: ns.to_string(),
+                stores: writers.each_ref().map(Writer::as_reader),
                 feeds: Mutex::new(Default::default()),
                 generation: Default::default(),
             });
             m.insert(ns.to_string(), s.clone());
-            s
+            (s, writers)
         };
-        for res in Res::ALL {
+        for (res, writer) in Res::ALL.into_iter().zip(writers) {
             let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &res.api());
             let mut cfg = watcher::Config::default();
             if res == Res::Events {
                 cfg = cfg.fields("type=Warning");
             }
+            let events = watcher::watcher(api, cfg)
+                .default_backoff()
+                .modify(move |o| trim(res, o))
+                .map_ok(stored)
+                .boxed();
             let fut = feed(
                 Arc::downgrade(&space),
                 res,
-                ns.to_string(),
-                watcher::watcher(api, cfg).default_backoff().boxed(),
+                writer,
+                events,
                 self.changes.clone(),
             );
             self.tasks.spawn(fut);
@@ -271,7 +334,11 @@ impl Caches {
                 _ => {}
             }
         }
-        Ready::Ready(f(&View { feeds: &feeds }))
+        Ready::Ready(f(&View {
+            space: &space,
+            feeds: &feeds,
+            taken: Default::default(),
+        }))
     }
 
     /// Changes whenever a watch of the namespace sees anything.
@@ -301,84 +368,30 @@ impl Caches {
     }
 }
 
-/// Keeps one feed current from its watch.
+/// Keeps one resource's store current from its watch (kube-runtime's
+/// reflector applies each event), and says what the store does not: the
+/// objects seen deleted (noted before the store drops them, so a reader
+/// that finds one missing also finds when it went), whether the watch
+/// synced or fails, and that something changed.
 async fn feed(
     space: Weak<Space>,
     res: Res,
-    ns: String,
-    mut events: futures::stream::BoxStream<'static, Result<Event<DynamicObject>, watcher::Error>>,
+    writer: Writer<Stored>,
+    events: futures::stream::BoxStream<'static, Result<Event<Stored>, watcher::Error>>,
     changes: Arc<Mutex<Option<UnboundedSender<Seen>>>>,
 ) {
+    let before = {
+        let space = space.clone();
+        move |ev: &Result<Event<Stored>, watcher::Error>| {
+            if let (Ok(ev), Some(space)) = (ev, space.upgrade()) {
+                space.deletions(res, ev);
+            }
+        }
+    };
+    let mut events = reflector::reflector(writer, events.inspect(before)).boxed();
     while let Some(ev) = events.next().await {
         let Some(space) = space.upgrade() else { return };
-        // Parsed and trimmed before the lock: readers never wait on it.
-        let ev = ev.map(|e| match e {
-            Event::Apply(o) => Event::Apply(keep(res, o)),
-            Event::Delete(o) => Event::Delete(keep(res, o)),
-            Event::InitApply(o) => Event::InitApply(keep(res, o)),
-            Event::Init => Event::Init,
-            Event::InitDone => Event::InitDone,
-        });
-        let mut seen = None;
-        {
-            let mut feeds = space
-                .feeds
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let f = &mut feeds[res as usize];
-            match ev {
-                Ok(Event::Init) => f.fresh = Some(BTreeMap::new()),
-                Ok(Event::InitApply((name, o))) => {
-                    f.fresh.get_or_insert_default().insert(name, Arc::new(o));
-                }
-                Ok(Event::InitDone) => {
-                    let objects = f.fresh.take().unwrap_or_default();
-                    // Gone during a re-list: deleted too.
-                    let now = chrono::Utc::now();
-                    for name in f.objects.keys().filter(|n| !objects.contains_key(*n)) {
-                        f.deleted.insert(name.clone(), now);
-                    }
-                    f.deleted.retain(|n, _| !objects.contains_key(n));
-                    f.objects = objects;
-                    f.synced = true;
-                    f.forbidden = None;
-                    f.last_ok = Some(Instant::now());
-                    seen = Some((String::new(), None));
-                }
-                Ok(Event::Apply((name, o))) => {
-                    f.deleted.remove(&name);
-                    let owner = o.owner.as_deref().map(str::to_string);
-                    f.objects.insert(name.clone(), Arc::new(o));
-                    f.last_ok = Some(Instant::now());
-                    seen = Some((name, owner));
-                }
-                Ok(Event::Delete((name, o))) => {
-                    f.objects.remove(&name);
-                    f.deleted.insert(name.clone(), chrono::Utc::now());
-                    f.last_ok = Some(Instant::now());
-                    seen = Some((name, o.owner.as_deref().map(str::to_string)));
-                }
-                // A version compacted away: kube's watcher re-lists. Part
-                // of a watch's life, not an outage.
-                Err(watcher::Error::WatchError(st)) if st.code == 410 => {}
-                Err(e) => {
-                    let why = describe(&e, res, &ns);
-                    if forbidden(&e) {
-                        f.forbidden = Some(why.clone());
-                    }
-                    f.failing = Some((Instant::now(), why));
-                    seen = Some((String::new(), None));
-                }
-            }
-            // Counted once the event is in, under the same lock: a reader
-            // that saw the old count recomputes on its next look. Counted
-            // before, a reader could cache health from the objects before
-            // the event under the count after it, and re-stamp that stale
-            // health as fresh until something else changed.
-            space
-                .generation
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
+        let seen = space.state(res, ev);
         if let (Some((name, owner)), Some(tx)) = (
             seen,
             changes
@@ -387,7 +400,7 @@ async fn feed(
                 .as_ref(),
         ) {
             let _ = tx.send(Seen {
-                namespace: ns.clone(),
+                namespace: space.namespace.clone(),
                 res,
                 name,
                 owner,
@@ -396,11 +409,91 @@ async fn feed(
     }
 }
 
+impl Space {
+    fn feeds(&self) -> std::sync::MutexGuard<'_, [Feed; 5]> {
+        self.feeds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Before the store applies `ev`: what it deletes, and what a re-list
+    /// leaves out (gone while the watch was down), noted as deleted now.
+    fn deletions(&self, res: Res, ev: &Event<Stored>) {
+        let mut feeds = self.feeds();
+        let f = &mut feeds[res as usize];
+        match ev {
+            Event::Init => f.listing = Some(BTreeSet::new()),
+            Event::InitApply(o) => {
+                f.listing.get_or_insert_default().insert(o.name.to_string());
+            }
+            Event::InitDone => {
+                let listed = f.listing.take().unwrap_or_default();
+                let now = chrono::Utc::now();
+                for o in self.stores[res as usize].state() {
+                    if !listed.contains(&*o.name) {
+                        f.deleted.insert(o.name.to_string(), now);
+                    }
+                }
+                f.deleted.retain(|n, _| !listed.contains(n));
+            }
+            Event::Apply(o) => {
+                f.deleted.remove(&*o.name);
+            }
+            Event::Delete(o) => {
+                f.deleted.insert(o.name.to_string(), chrono::Utc::now());
+            }
+        }
+    }
+
+    /// After the store applied `ev` (or the watch failed): the watch's
+    /// state, and what changed for subscribers.
+    fn state(
+        &self,
+        res: Res,
+        ev: Result<Event<Stored>, watcher::Error>,
+    ) -> Option<(String, Option<String>)> {
+        let mut feeds = self.feeds();
+        let f = &mut feeds[res as usize];
+        let seen = match ev {
+            Ok(Event::Init | Event::InitApply(_)) => None,
+            Ok(Event::InitDone) => {
+                f.synced = true;
+                f.forbidden = None;
+                f.last_ok = Some(Instant::now());
+                Some((String::new(), None))
+            }
+            Ok(Event::Apply(o) | Event::Delete(o)) => {
+                f.last_ok = Some(Instant::now());
+                Some((o.name.to_string(), o.owner.as_deref().map(str::to_string)))
+            }
+            // A version compacted away: kube's watcher re-lists. Part of a
+            // watch's life, not an outage.
+            Err(watcher::Error::WatchError(st)) if st.code == 410 => None,
+            Err(e) => {
+                let why = describe(&e, res, &self.namespace);
+                if forbidden(&e) {
+                    f.forbidden = Some(why.clone());
+                }
+                f.failing = Some((Instant::now(), why));
+                Some((String::new(), None))
+            }
+        };
+        // Counted once the store has the event, under the feed's lock: a
+        // reader that saw the old count recomputes on its next look.
+        // Counted before, a reader could cache health from the objects
+        // before the event under the count after it, and re-stamp that
+        // stale health as fresh until something else changed.
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        seen
+    }
+}
+
 /// The object as compact JSON, with only what health and history read: a
 /// pod's spec, `managedFields` and `last-applied-configuration` are most
 /// of the bytes, and at 1,000 Deployments the whole objects took 250 MB.
-/// Done before the feed's lock is taken, straight from kube's object.
-fn keep(res: Res, mut o: DynamicObject) -> (String, Stored) {
+/// Done in the watch's stream (`.modify()`), before the store takes it.
+fn trim(res: Res, o: &mut DynamicObject) {
     o.metadata.managed_fields = None;
     if let Some(a) = o.metadata.annotations.as_mut() {
         a.remove("kubectl.kubernetes.io/last-applied-configuration");
@@ -470,9 +563,22 @@ fn keep(res: Res, mut o: DynamicObject) -> (String, Stored) {
             retain(&mut v["involvedObject"], &["kind", "name"]);
         }
     }
-    let name = o.metadata.name.clone().unwrap_or_default();
+}
+
+/// The watch's event with its object as the store keeps it.
+fn stored(ev: Event<DynamicObject>) -> Event<Stored> {
+    match ev {
+        Event::Apply(o) => Event::Apply(kept(o)),
+        Event::Delete(o) => Event::Delete(kept(o)),
+        Event::InitApply(o) => Event::InitApply(kept(o)),
+        Event::Init => Event::Init,
+        Event::InitDone => Event::InitDone,
+    }
+}
+
+fn kept(o: DynamicObject) -> Stored {
     let text = |x: Option<&str>| x.map(Box::from);
-    let stored = Stored {
+    let body = Body {
         owner: text(
             o.metadata
                 .owner_references
@@ -491,7 +597,10 @@ fn keep(res: Res, mut o: DynamicObject) -> (String, Stored) {
         involved: text(o.data["involvedObject"]["name"].as_str()),
         json: serde_json::to_string(&o).unwrap_or_default().into(),
     };
-    (name, stored)
+    Stored {
+        name: o.metadata.name.as_deref().unwrap_or_default().into(),
+        body: Arc::new(body),
+    }
 }
 
 fn retain(v: &mut Value, keys: &[&str]) {

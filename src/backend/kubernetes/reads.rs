@@ -89,7 +89,7 @@ impl<'a> Index<'a> {
     /// A target's objects; None when its Deployment is not in the watch.
     pub fn sources(&self, t: &DeployTarget, stamp: DateTime<Utc>) -> Option<Sources> {
         let parse = |o: &Stored| Arc::new(o.value());
-        let d = parse(self.view.get(Res::Deployments, &t.deployment)?);
+        let d = parse(&*self.view.get(Res::Deployments, &t.deployment)?);
         let rss: Vec<Arc<Value>> = self
             .rs_of
             .get(t.deployment.as_str())

@@ -717,6 +717,57 @@ fn a_server_that_answers_again_is_said_at_once_while_its_watches_reconnect() {
     assert_eq!(h.desired, 3);
 }
 
+/// The API server stops taking connections (its process gone behind a
+/// load balancer, a node drained) while the watches it already streams
+/// stay open and quiet: the open watches prove nothing, health is an
+/// error naming the refusal within a poll, and once it takes connections
+/// again health is back on the next poll, from the same watches.
+#[test]
+fn a_server_that_refuses_new_connections_while_its_watches_stay_open_is_down_then_back() {
+    let fake = k8s_server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, b) = watched(&fake, dir.path());
+    assert!(rt.block_on(b.health_all()).remove(0).is_ok());
+    let watches = fake.watches().len();
+    fake.door.close();
+    // A probe answer is reused for at most a second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert!(b.watching("catalog"), "the watches are still open");
+    let (_, e) = rt
+        .block_on(b.health_all())
+        .remove(0)
+        .expect_err("no verdict from open watches of a server that takes no connection");
+    assert!(
+        e.to_string().to_lowercase().contains("refused"),
+        "the refusal named: {e}"
+    );
+    let single = rt
+        .block_on(b.health("catalog"))
+        .expect_err("a single read too");
+    assert!(
+        single.to_string().to_lowercase().contains("refused"),
+        "{single}"
+    );
+    fake.door.open();
+    let (asked, t0) = (chrono::Utc::now(), std::time::Instant::now());
+    let h = loop {
+        match rt.block_on(b.health_all()).remove(0) {
+            Ok(h) => break h,
+            Err(e) => {
+                // Within one poll (2 s) of the server answering.
+                assert!(t0.elapsed().as_millis() < 2000, "still down: {e:?}");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    };
+    assert!(h.observed_at >= asked, "stamped by an answer sent after it");
+    assert_eq!(
+        fake.watches().len(),
+        watches,
+        "the same watches, none renewed"
+    );
+}
+
 /// `kubectl delete deployment`: the watch sees it go, and health says
 /// so at once as its own kind (deleted, with when), never the last health.
 #[test]

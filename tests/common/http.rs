@@ -132,9 +132,47 @@ pub type Handler = Arc<dyn Fn(&Req) -> Resp + Send + Sync>;
 /// Serves `handler` on 127.0.0.1 (an ephemeral port) from its own thread;
 /// every request is also recorded.
 pub fn serve(handler: Handler) -> (SocketAddr, Arc<Mutex<Vec<Req>>>) {
+    let (addr, seen, _door) = serve_with_door(handler);
+    (addr, seen)
+}
+
+/// Whether the server takes new connections. Closed, its port is not
+/// listened on (a new connection is refused by the kernel, as when an API
+/// server's process is gone or a load balancer drops it) while the
+/// connections it already holds (an open watch) go on streaming.
+#[derive(Clone, Default)]
+pub struct Door(Arc<(std::sync::atomic::AtomicBool, tokio::sync::Notify)>);
+
+impl Door {
+    pub fn close(&self) {
+        self.0.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
+    pub fn open(&self) {
+        self.0.0.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
+    fn closed(&self) -> bool {
+        self.0.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    /// Waits until the door is set the other way than `closed`.
+    async fn turned(&self, closed: bool) {
+        loop {
+            let n = self.0.1.notified();
+            if self.closed() != closed {
+                return;
+            }
+            n.await;
+        }
+    }
+}
+
+/// As [`serve`], with the [`Door`] that stops and restarts listening.
+pub fn serve_with_door(handler: Handler) -> (SocketAddr, Arc<Mutex<Vec<Req>>>, Door) {
     let seen = Arc::new(Mutex::new(Vec::new()));
+    let door = Door::default();
     let (tx, rx) = std::sync::mpsc::channel();
-    let s2 = seen.clone();
+    let (s2, d2) = (seen.clone(), door.clone());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -142,36 +180,59 @@ pub fn serve(handler: Handler) -> (SocketAddr, Arc<Mutex<Vec<Req>>>) {
             .unwrap();
         rt.block_on(async move {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
+            let addr = l.local_addr().unwrap();
+            tx.send(addr).unwrap();
+            let mut l = Some(l);
             loop {
-                let Ok((mut sock, _)) = l.accept().await else { return };
-                let (h, seen) = (handler.clone(), s2.clone());
-                tokio::spawn(async move {
-                    let Some(req) = read_req(&mut sock).await else { return };
-                    seen.lock().unwrap().push(req.clone());
-                    let r = h(&req);
-                    if !r.delay.is_zero() {
-                        tokio::time::sleep(r.delay).await;
+                let Some(listener) = l.as_ref() else {
+                    // Closed: nothing listens until the door opens again.
+                    d2.turned(true).await;
+                    l = tokio::net::TcpListener::bind(addr).await.ok();
+                    continue;
+                };
+                let accepted = tokio::select! {
+                    a = listener.accept() => a,
+                    _ = d2.turned(false) => {
+                        l = None;
+                        continue;
                     }
-                    if let Some(st) = r.stream {
-                        write_stream(&mut sock, r.status, r.content_type, &r.body, st).await;
-                        return;
-                    }
-                    let extra: String = r.headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
-                    let resp = format!(
-                        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n{}",
-                        r.status,
-                        r.content_type,
-                        r.body.len(),
-                        r.body
-                    );
-                    let _ = sock.write_all(resp.as_bytes()).await;
-                    let _ = sock.shutdown().await;
-                });
+                };
+                let Ok((sock, _)) = accepted else { return };
+                tokio::spawn(answer(sock, handler.clone(), s2.clone()));
             }
         });
     });
-    (rx.recv().unwrap(), seen)
+    (rx.recv().unwrap(), seen, door)
+}
+
+/// Reads one request from `sock` and writes the handler's answer.
+async fn answer(mut sock: tokio::net::TcpStream, h: Handler, seen: Arc<Mutex<Vec<Req>>>) {
+    let Some(req) = read_req(&mut sock).await else {
+        return;
+    };
+    seen.lock().unwrap().push(req.clone());
+    let r = h(&req);
+    if !r.delay.is_zero() {
+        tokio::time::sleep(r.delay).await;
+    }
+    if let Some(st) = r.stream {
+        write_stream(&mut sock, r.status, r.content_type, &r.body, st).await;
+        return;
+    }
+    let extra: String = r
+        .headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let resp = format!(
+        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n{}",
+        r.status,
+        r.content_type,
+        r.body.len(),
+        r.body
+    );
+    let _ = sock.write_all(resp.as_bytes()).await;
+    let _ = sock.shutdown().await;
 }
 
 /// Writes a chunked body: `first`, then each line as it arrives.

@@ -20,7 +20,7 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
-use super::http::{Req, Resp, Stream, serve, url_decode};
+use super::http::{Door, Req, Resp, Stream, serve_with_door, url_decode};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, Weak};
@@ -328,6 +328,9 @@ pub struct FakeK8s {
     pub url: String,
     pub state: Arc<Mutex<K8s>>,
     pub seen: Arc<Mutex<Vec<Req>>>,
+    /// Closed, the API server refuses new connections while the watches
+    /// it already streams stay open.
+    pub door: Door,
 }
 
 impl FakeK8s {
@@ -519,13 +522,14 @@ pub fn empty() -> K8s {
 pub fn start_with(s: K8s) -> FakeK8s {
     let state = Arc::new(Mutex::new(s));
     let st = state.clone();
-    let (addr, seen) = serve(Arc::new(move |r: &Req| handle(&st, r)));
+    let (addr, seen, door) = serve_with_door(Arc::new(move |r: &Req| handle(&st, r)));
     let weak = Arc::downgrade(&state);
     std::thread::spawn(move || clock(weak));
     FakeK8s {
         url: format!("http://{addr}"),
         state,
         seen,
+        door,
     }
 }
 

@@ -304,8 +304,13 @@ struct Console {
     s: Script,
     platform: Arc<Platform>,
     disk: Disk,
-    /// The incident the note tells, read incrementally: (bytes read, it).
-    told: std::cell::RefCell<(usize, rbtui::core::incident::Incident)>,
+    /// The incident the note tells, read incrementally: (bytes read, it,
+    /// the reader that keeps the plans read so far).
+    told: std::cell::RefCell<(
+        usize,
+        rbtui::core::incident::Incident,
+        rbtui::note::resume::Markers,
+    )>,
 }
 
 impl Console {
@@ -600,7 +605,7 @@ impl Console {
             .unwrap_or(0);
         if end > t.0 {
             let text = String::from_utf8_lossy(&bytes[t.0..end]);
-            for m in rbtui::note::resume::markers(&text) {
+            for m in t.2.read(&text) {
                 t.1.apply(m.at, &m.marker);
             }
             t.0 = end;

@@ -165,16 +165,22 @@ pub(super) fn tick_step(
             },
         )
     };
-    let details = evidence
-        .map(|e| vec![format!("evidence: {e}")])
-        .unwrap_or_default();
+    // The proof on the tick's own line; where it is the entry just above
+    // (the step's result, the verdict), that entry is named, not repeated.
+    let text = match evidence {
+        Some(e) if e.len() >= 12 && s.last_words.contains(e.as_str()) => {
+            format!("{text} — proof: the entry above")
+        }
+        Some(e) => format!("{text} — proof: {e}"),
+        None => text,
+    };
     record(
         s,
         fx,
         EntryKind::Checklist,
         Some(target.into()),
         text,
-        details,
+        vec![],
         Some(marker),
     );
 }

@@ -101,8 +101,11 @@ pub enum Marker {
         target: String,
         image: String,
         incident: String,
-        /// The images it replaced: known bad for later plans.
-        #[serde(default)]
+        /// The images it replaced: known bad for later plans. With `plan`,
+        /// this and the revisions below are the plan's and are written
+        /// only with it (`Stamped::to_comment`); `note::resume::markers`
+        /// reads them back from it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         from: Vec<String>,
         /// The revisions and commits of the rollback, for the follow-ups
         /// of a resumed session.
@@ -144,12 +147,15 @@ pub enum Marker {
         plan: u64,
         like: u64,
     },
-    /// A confirmed plan started running.
+    /// A confirmed plan started running. Its revisions are the plan's:
+    /// written with the plan only, read back from it.
     RunStarted {
         target: String,
         plan: u64,
         kind: crate::core::plan::PlanKind,
+        #[serde(default, skip_serializing_if = "RevFact::unknown")]
         from: RevFact,
+        #[serde(default, skip_serializing_if = "RevFact::unknown")]
         to: RevFact,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         group: Option<String>,
@@ -172,6 +178,8 @@ pub enum Marker {
     Tick {
         target: String,
         step: String,
+        /// Written only when false (a tick by hand): most ticks are auto.
+        #[serde(default = "yes", skip_serializing_if = "is_yes")]
         auto: bool,
     },
     Untick {
@@ -196,6 +204,34 @@ pub enum Marker {
 }
 
 impl Marker {
+    /// The marker as the note keeps it: what a plan recorded above already
+    /// says (a run's revisions, what a rollback replaced) is left out, and
+    /// read back from the plan by `note::resume::markers`. A run's three
+    /// markers repeated the plan's images and commits twice more.
+    fn compact(&self) -> Marker {
+        let mut m = self.clone();
+        match &mut m {
+            Marker::RunStarted { from, to, .. } => {
+                *from = RevFact::default();
+                *to = RevFact::default();
+            }
+            Marker::Deployed {
+                plan: Some(_),
+                from,
+                from_rev,
+                to_rev,
+                from_sha,
+                to_sha,
+                ..
+            } => {
+                from.clear();
+                (*from_rev, *to_rev, *from_sha, *to_sha) = (None, None, None, None);
+            }
+            _ => {}
+        }
+        m
+    }
+
     /// The target the marker is about, if one.
     pub fn target(&self) -> Option<&str> {
         match self {
@@ -216,9 +252,17 @@ impl Marker {
     }
 }
 
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
+}
+
 /// A revision as the incident model keeps it: enough to name it in a
 /// follow-up and to tell whether the platform still runs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevFact {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,7 +338,11 @@ impl Stamped {
     /// comment; in JSON it can only be inside a string, where `\u002d` is
     /// the same character.
     pub fn to_comment(&self) -> String {
-        let json = serde_json::to_string(self).unwrap_or_default();
+        let kept = Stamped {
+            marker: self.marker.compact(),
+            at: self.at,
+        };
+        let json = serde_json::to_string(&kept).unwrap_or_default();
         format!("{OPEN}{}{CLOSE}", json.replace("--", "-\\u002d"))
     }
 
@@ -325,7 +373,7 @@ mod tests {
                 to_rev: None,
                 from_sha: Some("d8f3c2a".into()),
                 to_sha: None,
-                plan: Some(3),
+                plan: None,
             },
             Marker::Tick {
                 target: "t".into(),

@@ -353,6 +353,11 @@ impl Story {
 }
 
 impl RevFact {
+    /// Not known here: a marker that names it by its plan instead.
+    pub fn unknown(&self) -> bool {
+        self.id.is_empty()
+    }
+
     pub fn of(r: &Revision) -> RevFact {
         RevFact {
             id: r.id.to_string(),

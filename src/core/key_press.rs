@@ -486,7 +486,13 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
     if let Some(r) = &reason {
         details.push(format!("override reason: {r}"));
     }
-    details.extend(p.confirm_lines().into_iter().skip(3));
+    // The steps are the plan's, recorded with it just above; said again
+    // here they were a fifth of a rollback's note.
+    details.push(format!(
+        "runs the {} step(s) of plan #{} as recorded above",
+        p.steps.len(),
+        p.id
+    ));
     record(
         s,
         fx,

@@ -29,6 +29,7 @@ pub(super) fn record(
             }
         }
     }
+    s.last_words = words(&text, &details);
     let e = NoteEntry {
         at: s.now,
         kind,
@@ -46,6 +47,14 @@ pub(super) fn record(
     }
     s.unrecorded += 1;
     fx.push(Effect::Record(e));
+}
+
+/// An entry's words as one line: its text, then its details.
+pub(super) fn words(text: &str, details: &[String]) -> String {
+    if details.is_empty() {
+        return text.to_string();
+    }
+    format!("{text}: {}", details.join("; "))
 }
 
 /// Asks the runtime to write an entry now, past the hold: the retry of

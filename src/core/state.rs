@@ -237,6 +237,10 @@ pub struct State {
     pub activity: Vec<super::action::Recorded>,
     /// Entries sent to the note but not yet confirmed durable.
     pub unrecorded: usize,
+    /// The words (text, then details) of the entry last queued for the
+    /// note: a tick whose proof is exactly that entry says so instead of
+    /// writing it again.
+    pub last_words: String,
     /// The last write to the note failed: mutations are refused until a
     /// write succeeds again.
     pub note_error: Option<NoteFailure>,
@@ -278,6 +282,7 @@ impl State {
             runbooks,
             activity: Vec::new(),
             unrecorded: 0,
+            last_words: String::new(),
             note_error: None,
             note_backlog: Vec::new(),
             flash: None,

@@ -153,7 +153,26 @@ pub fn read(note: &str) -> Export {
             e.details.push(t.to_string());
         }
     }
+    whole_markers(&mut out);
     out
+}
+
+/// Each marker as `--resume` reads it: what a run's markers leave to
+/// their plan is filled in from it (`resume::Markers`).
+fn whole_markers(x: &mut Export) {
+    use crate::core::entry::Stamped;
+    let (at, mut stamped): (Vec<usize>, Vec<Stamped>) = x
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((i, serde_json::from_value(e.marker.clone()?).ok()?)))
+        .unzip();
+    super::resume::Markers::default().fill(&mut stamped);
+    for (i, st) in at.into_iter().zip(stamped) {
+        if let Ok(v) = serde_json::to_value(&st) {
+            x.entries[i].marker = Some(v);
+        }
+    }
 }
 
 /// The file an `evidence:` detail names: a bare path, or a Markdown link

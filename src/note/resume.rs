@@ -1,7 +1,7 @@
 //! Reads an earlier note back: the incident id and the checklist state, from
 //! the hidden `rbtui:` markers the writer left in it.
 
-use crate::core::entry::{Marker, Stamped};
+use crate::core::entry::{Marker, RevFact, Stamped};
 use crate::core::state::StepTick;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -36,9 +36,70 @@ pub struct Deployed {
 /// JSON (`<!-- rbtui:tick target=… -->`) are read too: an incident note is
 /// resumed or consulted long after the version that wrote it.
 pub fn markers(text: &str) -> Vec<Stamped> {
-    text.lines()
-        .filter_map(|l| Stamped::from_comment(l).or_else(|| legacy(l)))
-        .collect()
+    Markers::default().read(text)
+}
+
+/// Reads a note's markers piece by piece, in order (a note read as it
+/// grows): what a run's markers leave to their plan (`Marker::compact`) is
+/// filled in from the plan read before, in this piece or an earlier one.
+#[derive(Default)]
+pub struct Markers {
+    /// Each plan's revisions, by id (a re-plan's are its earlier plan's).
+    /// Plan ids go on across resumed sessions: one id is one plan.
+    plans: HashMap<u64, (RevFact, RevFact)>,
+}
+
+impl Markers {
+    /// The markers of `text`, the next piece of the note, whole.
+    pub fn read(&mut self, text: &str) -> Vec<Stamped> {
+        let mut all: Vec<Stamped> = text
+            .lines()
+            .filter_map(|l| Stamped::from_comment(l).or_else(|| legacy(l)))
+            .collect();
+        self.fill(&mut all);
+        all
+    }
+
+    /// Fills in, in order, what each marker leaves to its plan.
+    pub fn fill(&mut self, all: &mut [Stamped]) {
+        for s in all.iter_mut() {
+            self.fill_one(&mut s.marker);
+        }
+    }
+
+    fn fill_one(&mut self, m: &mut Marker) {
+        match m {
+            Marker::Planned { plan, from, to, .. } => {
+                self.plans.insert(*plan, (from.clone(), to.clone()));
+            }
+            Marker::Replanned { plan, like, .. } => {
+                if let Some(p) = self.plans.get(like).cloned() {
+                    self.plans.insert(*plan, p);
+                }
+            }
+            Marker::RunStarted { plan, from, to, .. } if from.unknown() => {
+                if let Some((f, t)) = self.plans.get(plan) {
+                    (*from, *to) = (f.clone(), t.clone());
+                }
+            }
+            Marker::Deployed {
+                plan: Some(p),
+                from,
+                from_rev: from_rev @ None,
+                to_rev,
+                from_sha,
+                to_sha,
+                ..
+            } => {
+                if let Some((f, t)) = self.plans.get(p) {
+                    *from = f.images.clone();
+                    (*from_rev, *to_rev) = (Some(f.id.clone()), Some(t.id.clone()));
+                    (*from_sha, *to_sha) = (f.sha.clone(), t.sha.clone());
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 pub fn parse(text: &str) -> Resumed {
@@ -212,6 +273,63 @@ mod tests {
         let a = &r.checklists["a b"];
         assert!(a.contains_key("s2") && !a.contains_key("s1"));
         assert!(!a["s2"].auto);
+    }
+
+    /// A run's markers leave the plan's revisions to the plan; read back,
+    /// each is whole again (a re-plan's run from the plan it repeats), and
+    /// the note holds each image reference once per plan.
+    #[test]
+    fn a_runs_markers_are_read_back_whole_from_their_plan() {
+        use crate::core::plan::PlanKind;
+        let at = "2026-01-01T00:00:00Z".parse().unwrap();
+        let rev = |id: &str, sha: &str| RevFact {
+            id: id.into(),
+            sha: Some(sha.into()),
+            images: vec![format!("r/app:git-{sha}@sha256:{}", sha.repeat(8))],
+            deployed_at: None,
+        };
+        let (from, to) = (rev("9", "d8f3c2a"), rev("8", "a1b2c3d"));
+        let whole = [
+            Marker::Planned {
+                target: "app".into(),
+                plan: 1,
+                kind: PlanKind::Rollback,
+                from: from.clone(),
+                to: to.clone(),
+                checks: vec![("schema".into(), "PASS".into())],
+            },
+            Marker::Replanned {
+                target: "app".into(),
+                plan: 2,
+                like: 1,
+            },
+            Marker::RunStarted {
+                target: "app".into(),
+                plan: 2,
+                kind: PlanKind::Rollback,
+                from: from.clone(),
+                to: to.clone(),
+                group: None,
+            },
+            Marker::Deployed {
+                target: "app".into(),
+                image: to.images[0].clone(),
+                incident: "INC-7".into(),
+                from: from.images.clone(),
+                from_rev: Some("9".into()),
+                to_rev: Some("8".into()),
+                from_sha: from.sha.clone(),
+                to_sha: to.sha.clone(),
+                plan: Some(2),
+            },
+        ]
+        .map(|marker| Stamped { marker, at });
+        let note: String = whole
+            .iter()
+            .map(|m| format!("- x\n  {}\n", m.to_comment()))
+            .collect();
+        assert_eq!(note.matches(&from.images[0]).count(), 1, "{note}");
+        assert_eq!(markers(&note), whole.to_vec());
     }
 
     #[test]

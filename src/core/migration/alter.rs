@@ -2,8 +2,8 @@
 //! live with on a table it knows, and what a range may change freely on
 //! columns it added itself.
 
-use super::{Created, SqlVerdict, column_not_null_without_default, normal};
-use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, ObjectName};
+use super::{Created, SqlVerdict, column_not_null_without_default, is_created, name, normal};
+use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, ColumnOption, ObjectName};
 
 /// A rename, drop or retype of a column this range added (and the
 /// target did not have): the old code never used it. A renamed one stays
@@ -193,4 +193,69 @@ pub(super) fn classify_alter(
             format!("ALTER TABLE {t} {other}: not an operation rbtui knows how to judge"),
         ),
     }
+}
+
+/// ALTER TABLE: each operation judged, the worst kept; what the range adds
+/// (columns, NOT NULL ones) is remembered for the statements after it.
+pub(super) fn alter_table(
+    t: &ObjectName,
+    operations: &[AlterTableOperation],
+    created: &mut Created,
+) -> (SqlVerdict, String) {
+    use SqlVerdict::*;
+    let table = name(t);
+    let is_new = is_created(created, &table);
+    let mut worst: (SqlVerdict, String) = (Compatible, format!("alters {t}"));
+    for op in operations {
+        let key =
+            |c: &dyn std::fmt::Display| format!("{table}.{}#not-null", normal(&c.to_string()));
+        if let AlterTableOperation::RenameTable { table_name } = op {
+            let (sqlparser::ast::RenameTableNameKind::As(n)
+            | sqlparser::ast::RenameTableNameKind::To(n)) = table_name;
+            created.renamed(name(n));
+        }
+        // Two-step NOT NULL: added with a default, the default
+        // dropped later; old inserts that omit it then fail.
+        if let AlterTableOperation::AddColumn { column_def, .. } = op {
+            created.insert(format!(
+                "{table}.{}#added",
+                normal(&column_def.name.to_string())
+            ));
+            if column_def
+                .options
+                .iter()
+                .any(|o| matches!(o.option, ColumnOption::NotNull))
+            {
+                created.insert(key(&column_def.name));
+            }
+        }
+        let v = match op {
+            AlterTableOperation::AlterColumn {
+                column_name,
+                op: AlterColumnOperation::DropDefault,
+            } if !is_new && created.contains(&key(column_name)) => (
+                SqlVerdict::Unsafe,
+                format!(
+                    "drops the default of NOT NULL column {t}.{column_name} added in this range: old code's inserts omit it and now fail"
+                ),
+            ),
+            AlterTableOperation::AlterColumn {
+                column_name,
+                op: AlterColumnOperation::DropDefault,
+            } if !is_new => (
+                SqlVerdict::Review,
+                format!(
+                    "drops the default of {t}.{column_name}: if it is NOT NULL, old code's inserts that omit it fail"
+                ),
+            ),
+            _ => match added_column(&table, op, created) {
+                Some(v) => v,
+                None => classify_alter(t, op, is_new),
+            },
+        };
+        if v.0 > worst.0 || worst.1 == format!("alters {t}") {
+            worst = v;
+        }
+    }
+    worst
 }

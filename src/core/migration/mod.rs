@@ -7,15 +7,13 @@
 mod alter;
 mod created;
 mod sql_shapes;
+mod statements;
 
 pub use created::{Created, at_target};
 
 use crate::core::model::RevisionId;
 use serde::{Deserialize, Serialize};
-use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, ObjectName, ObjectType,
-    Statement,
-};
+use sqlparser::ast::{ColumnDef, ColumnOption, ObjectName, Statement};
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
 
@@ -524,347 +522,25 @@ fn column_not_null_without_default(c: &ColumnDef) -> bool {
 }
 
 fn classify_ast(stmt: &Statement, created: &mut Created) -> (SqlVerdict, String) {
+    if let Statement::AlterTable {
+        name: t,
+        operations,
+        ..
+    } = stmt
+    {
+        return alter::alter_table(t, operations, created);
+    }
+    let known = statements::creates(stmt, created)
+        .or_else(|| statements::replaces(stmt, created))
+        .or_else(|| statements::writes(stmt, created))
+        .or_else(|| statements::drops(stmt, created))
+        .or_else(|| statements::renames(stmt, created))
+        .or_else(|| statements::harmless_or_revoking(stmt));
+    if let Some(v) = known {
+        return v;
+    }
     use SqlVerdict::*;
     match stmt {
-        Statement::CreateTable(ct) if created.existed(&name(&ct.name)) => (
-            Review,
-            format!(
-                "creates table {}, which a migration at the rollback target already creates: an old migration moved or rewritten, not a new table (the database never re-runs it): review the rewrite",
-                ct.name
-            ),
-        ),
-        Statement::CreateTable(ct) => {
-            let table = name(&ct.name);
-            for c in &ct.columns {
-                created.insert(format!("{table}.{}#added", normal(&c.name.to_string())));
-            }
-            created.insert(table);
-            (
-                Compatible,
-                format!("creates table {}; the old code does not use it", ct.name),
-            )
-        }
-        Statement::CreateIndex(ci) if ci.unique && !is_created(created, &name(&ci.table_name)) => (
-            Review,
-            format!(
-                "creates a UNIQUE index on existing table {}: old code that writes duplicates now fails; check the old code's writes",
-                ci.table_name
-            ),
-        ),
-        Statement::CreateIndex(ci) => (
-            Compatible,
-            format!("creates index on {}; reads are unaffected", ci.table_name),
-        ),
-        Statement::CreateView {
-            name: n,
-            or_replace,
-            ..
-        } => {
-            // Knowing the target: a view none of its migrations creates is new.
-            let new = is_created(created, &name(n))
-                || (created.knows_target() && !created.existed(&name(n)));
-            created.insert(name(n));
-            if *or_replace && new {
-                (
-                    Compatible,
-                    format!(
-                        "replaces view {n}, created in this range (the old code never used it)"
-                    ),
-                )
-            } else if *or_replace {
-                (
-                    Unsafe,
-                    format!("replaces view {n}; the old code may rely on its old shape"),
-                )
-            } else {
-                (
-                    Compatible,
-                    format!("creates view {n}; the old code does not use it"),
-                )
-            }
-        }
-        Statement::CreateFunction(f)
-            if f.or_replace && created.contains(&format!("fn:{}", name(&f.name))) =>
-        {
-            (
-                Compatible,
-                format!(
-                    "replaces function {}, created in this range (the old code never called it)",
-                    f.name
-                ),
-            )
-        }
-        Statement::CreateFunction(f)
-            if f.or_replace
-                && created.knows_target()
-                && !created.existed(&format!("fn:{}", name(&f.name))) =>
-        {
-            created.insert(format!("fn:{}", name(&f.name)));
-            (
-                Compatible,
-                format!(
-                    "creates function {} (no migration at the rollback target creates it); the old code does not call it",
-                    f.name
-                ),
-            )
-        }
-        Statement::CreateFunction(f) => {
-            created.insert(format!("fn:{}", name(&f.name)));
-            if f.or_replace {
-                (
-                    Unsafe,
-                    format!(
-                        "replaces function {}; the old code may call the old body",
-                        f.name
-                    ),
-                )
-            } else {
-                (
-                    Compatible,
-                    format!("creates function {}; the old code does not call it", f.name),
-                )
-            }
-        }
-        Statement::CreateSequence { name: n, .. } => (Compatible, format!("creates sequence {n}")),
-        Statement::CreateSchema { .. } => (
-            Compatible,
-            "creates a schema; the old code does not use it".into(),
-        ),
-        Statement::CreateExtension { name: n, .. } => {
-            (Compatible, format!("creates extension {n}"))
-        }
-        Statement::CreateType { name: n, .. } => (Compatible, format!("creates type {n}")),
-        Statement::Comment { .. } => (Compatible, "comment only".into()),
-        Statement::Grant { .. } => (
-            Compatible,
-            "grants privileges; nothing is taken away".into(),
-        ),
-        Statement::Revoke { .. } => (Unsafe, "revokes privileges the old code may need".into()),
-        Statement::StartTransaction { .. } | Statement::Commit { .. } | Statement::Set(_) => {
-            (Compatible, "transaction or session control".into())
-        }
-        Statement::Query(_) => (Compatible, "read-only query".into()),
-        Statement::Insert(ins) => {
-            let t = ins.table.to_string().to_ascii_lowercase();
-            if is_created(created, &t) {
-                (
-                    Compatible,
-                    format!("inserts into {t}, created in this range"),
-                )
-            } else {
-                (
-                    Review,
-                    format!(
-                        "inserts rows into existing table {t}; check the old code tolerates them"
-                    ),
-                )
-            }
-        }
-        // Backfilling columns the range added: the old code never reads them.
-        Statement::Update {
-            table, assignments, ..
-        } if !assignments.is_empty()
-            && assignments.iter().all(|a| {
-                let cols: Vec<&ObjectName> = match &a.target {
-                    sqlparser::ast::AssignmentTarget::ColumnName(c) => vec![c],
-                    sqlparser::ast::AssignmentTarget::Tuple(cs) => cs.iter().collect(),
-                };
-                cols.iter().all(|c| {
-                    created.contains(&format!(
-                        "{}.{}#added",
-                        normal(&table.relation.to_string()),
-                        name(c)
-                    ))
-                })
-            }) =>
-        {
-            (
-                Compatible,
-                format!(
-                    "fills columns of {} added in this range; the old code does not read them",
-                    table.relation
-                ),
-            )
-        }
-        Statement::Update { table, .. } if is_created(created, &name_of(&table.relation)) => (
-            Compatible,
-            format!("updates rows of {}, created in this range", table.relation),
-        ),
-        Statement::Update { table, .. } => (
-            Unsafe,
-            format!(
-                "updates existing rows of {}; the old code may expect the old values",
-                table.relation
-            ),
-        ),
-        Statement::Delete(d)
-            if delete_tables(d).is_some_and(|ts| ts.iter().all(|t| is_created(created, t))) =>
-        {
-            (
-                Compatible,
-                "deletes rows of a table created in this range".into(),
-            )
-        }
-        Statement::Delete(_) => (
-            Unsafe,
-            "deletes existing rows; the old code may need them".into(),
-        ),
-        Statement::Truncate { table_names, .. }
-            if table_names
-                .iter()
-                .all(|t| is_created(created, &name(&t.name))) =>
-        {
-            (Compatible, "truncates a table created in this range".into())
-        }
-        Statement::Truncate { table_names, .. } => {
-            let names: Vec<String> = table_names.iter().map(|t| t.name.to_string()).collect();
-            (
-                Unsafe,
-                format!("truncates {}; existing data is gone", names.join(", ")),
-            )
-        }
-        Statement::Drop {
-            object_type, names, ..
-        } => {
-            let n_list: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-            let n = n_list.join(", ");
-            let all_new = !names.is_empty() && names.iter().all(|x| is_created(created, &name(x)));
-            match object_type {
-                ObjectType::Table | ObjectType::View | ObjectType::MaterializedView if all_new => (
-                    Compatible,
-                    format!(
-                        "drops {object_type} {n}, created in this range (the old code never used it)"
-                    ),
-                ),
-                ObjectType::Table => (
-                    Unsafe,
-                    format!("drops table {n}; the old code still reads it"),
-                ),
-                ObjectType::View | ObjectType::MaterializedView => {
-                    (Unsafe, format!("drops view {n}; the old code may query it"))
-                }
-                ObjectType::Index => (
-                    Compatible,
-                    format!("drops index {n}; queries still work, maybe slower"),
-                ),
-                ObjectType::Schema | ObjectType::Database => {
-                    (Unsafe, format!("drops {object_type} {n}"))
-                }
-                ObjectType::Sequence | ObjectType::Type => (
-                    Unsafe,
-                    format!("drops {object_type} {n}; the old code may use it"),
-                ),
-                _ => (Review, format!("drops {object_type} {n}")),
-            }
-        }
-        Statement::DropFunction { func_desc, .. }
-            if !func_desc.is_empty()
-                && func_desc
-                    .iter()
-                    .all(|f| created.contains(&format!("fn:{}", name(&f.name)))) =>
-        {
-            let n: Vec<String> = func_desc.iter().map(|f| f.name.to_string()).collect();
-            (
-                Compatible,
-                format!(
-                    "drops function {}, created in this range (the old code never called it)",
-                    n.join(", ")
-                ),
-            )
-        }
-        Statement::DropFunction { func_desc, .. } => {
-            let n: Vec<String> = func_desc.iter().map(|f| f.name.to_string()).collect();
-            (
-                Unsafe,
-                format!("drops function {}; the old code may call it", n.join(", ")),
-            )
-        }
-        Statement::DropProcedure { .. } => {
-            (Unsafe, "drops a procedure the old code may call".into())
-        }
-        Statement::AlterView { name: n, .. } => (
-            Unsafe,
-            format!("alters view {n}; the old code may rely on its old shape"),
-        ),
-        Statement::AlterIndex { name: n, .. } => (Compatible, format!("alters index {n}")),
-        Statement::RenameTable(r) => {
-            for r in r {
-                created.renamed(name(&r.new_name));
-            }
-            let n: Vec<String> = r
-                .iter()
-                .map(|r| format!("{} → {}", r.old_name, r.new_name))
-                .collect();
-            (
-                Unsafe,
-                format!(
-                    "renames table {}; the old code uses the old name",
-                    n.join(", ")
-                ),
-            )
-        }
-        Statement::AlterTable {
-            name: t,
-            operations,
-            ..
-        } => {
-            let table = name(t);
-            let is_new = is_created(created, &table);
-            let mut worst: (SqlVerdict, String) = (Compatible, format!("alters {t}"));
-            for op in operations {
-                let key = |c: &dyn std::fmt::Display| {
-                    format!("{table}.{}#not-null", normal(&c.to_string()))
-                };
-                if let AlterTableOperation::RenameTable { table_name } = op {
-                    let (sqlparser::ast::RenameTableNameKind::As(n)
-                    | sqlparser::ast::RenameTableNameKind::To(n)) = table_name;
-                    created.renamed(name(n));
-                }
-                // Two-step NOT NULL: added with a default, the default
-                // dropped later; old inserts that omit it then fail.
-                if let AlterTableOperation::AddColumn { column_def, .. } = op {
-                    created.insert(format!(
-                        "{table}.{}#added",
-                        normal(&column_def.name.to_string())
-                    ));
-                    if column_def
-                        .options
-                        .iter()
-                        .any(|o| matches!(o.option, ColumnOption::NotNull))
-                    {
-                        created.insert(key(&column_def.name));
-                    }
-                }
-                let v = match op {
-                    AlterTableOperation::AlterColumn {
-                        column_name,
-                        op: AlterColumnOperation::DropDefault,
-                    } if !is_new && created.contains(&key(column_name)) => (
-                        SqlVerdict::Unsafe,
-                        format!(
-                            "drops the default of NOT NULL column {t}.{column_name} added in this range: old code's inserts omit it and now fail"
-                        ),
-                    ),
-                    AlterTableOperation::AlterColumn {
-                        column_name,
-                        op: AlterColumnOperation::DropDefault,
-                    } if !is_new => (
-                        SqlVerdict::Review,
-                        format!(
-                            "drops the default of {t}.{column_name}: if it is NOT NULL, old code's inserts that omit it fail"
-                        ),
-                    ),
-                    _ => match alter::added_column(&table, op, created) {
-                        Some(v) => v,
-                        None => alter::classify_alter(t, op, is_new),
-                    },
-                };
-                if v.0 > worst.0 || worst.1 == format!("alters {t}") {
-                    worst = v;
-                }
-            }
-            worst
-        }
         Statement::CreateProcedure { .. } | Statement::CreateTrigger { .. } => (
             Review,
             "procedural code; read it before rolling back".into(),

@@ -93,6 +93,34 @@ pub fn innermost(e: &str) -> String {
 /// Applies the runbook criteria to one snapshot.
 pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
     let mut found: Vec<(Severity, String)> = Vec::new();
+    replicas(h, &mut found);
+    let mut stale_signals = Vec::new();
+    for s in &h.signals {
+        signal(s, t, now, &mut found, &mut stale_signals);
+    }
+    traffic(h, t, &mut found);
+    let stale = (now - h.observed_at).num_seconds() > t.stale_after_secs;
+    let severity = found.iter().map(|(s, _)| *s).max().unwrap_or(Severity::Ok);
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    let mut reasons: Vec<String> = found.into_iter().map(|(_, r)| r).collect();
+    reasons.extend(stale_signals);
+    if stale {
+        let age = (now - h.observed_at).num_seconds();
+        reasons.insert(
+            0,
+            format!("data is {} old: stale", crate::core::fmt::age(age)),
+        );
+    }
+    Verdict {
+        severity,
+        reasons,
+        stale,
+    }
+}
+
+/// Replicas, endpoints and the probe: crash loops (all, several, one on
+/// the old revision, any on the new one), readiness.
+fn replicas(h: &Health, found: &mut Vec<(Severity, String)>) {
     let mut add = |s: Severity, r: String| found.push((s, r));
     if h.crashlooping > 0 && h.crashlooping >= h.desired.max(1) {
         add(
@@ -137,83 +165,101 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
             "health endpoint not answering 200".into(),
         );
     }
+}
+
+/// One configured signal: missing, stale or NaN is UNKNOWN (never
+/// healthy), a breach of its criterion is serious, a breach still within
+/// its duration is pending; a failing probe is critical. A stale probe is
+/// only said (`stale`).
+fn signal(
+    s: &super::signals::Signal,
+    t: &Thresholds,
+    now: DateTime<Utc>,
+    found: &mut Vec<(Severity, String)>,
+    stale: &mut Vec<String>,
+) {
+    use super::signals::SignalKind;
+    let mut add = |sev: Severity, r: String| found.push((sev, r));
+    let age = (now - s.observed_at).num_seconds();
+    // Missing is not healthy: a metric read that failed, came back
+    // empty or NaN, or is too old leaves the target UNKNOWN at best.
+    if s.kind != SignalKind::Probe {
+        let missing = if age > t.stale_after_secs {
+            Some(format!(
+                "{} stale (last answer {} old{})",
+                s.name,
+                crate::core::fmt::age(age),
+                s.error
+                    .as_deref()
+                    .map(|e| format!("; now {}", innermost(e)))
+                    .unwrap_or_default()
+            ))
+        } else if let Some(e) = &s.error {
+            Some(format!("{} unavailable: {}", s.name, innermost(e)))
+        } else if s.value.is_none() {
+            Some(format!("{}: {}", s.name, s.display))
+        } else if s.value.is_some_and(|v| !v.is_finite()) {
+            Some(format!(
+                "{}: {} — not a number rbtui can judge",
+                s.name, s.display
+            ))
+        } else {
+            None
+        };
+        if let Some(m) = missing {
+            add(Severity::Unknown, m);
+            return;
+        }
+    } else if age > t.stale_after_secs {
+        stale.push(format!(
+            "{} stale ({} old)",
+            s.name,
+            crate::core::fmt::age(age)
+        ));
+        return;
+    }
+    if let (Some(secs), Some(c)) = (s.pending_secs, &s.criterion) {
+        if !s.breached {
+            let of = super::signals::parse_criterion(c)
+                .map(|c| format!(" of {}", crate::core::fmt::age(c.for_secs)))
+                .unwrap_or_default();
+            add(
+                Severity::Watch,
+                format!(
+                    "{} {} now, {c}: holding {}{of} (pending)",
+                    s.name.replace('_', " "),
+                    s.display,
+                    crate::core::fmt::age(secs)
+                ),
+            );
+        }
+    }
+    if s.kind == SignalKind::Probe && s.ok == Some(false) {
+        add(
+            Severity::Critical,
+            format!("health endpoint down ({}: {})", s.name, s.display),
+        );
+    }
+    if s.breached {
+        if let Some(c) = &s.criterion {
+            add(
+                Severity::Serious,
+                format!("{} {c} (now {})", s.name.replace('_', " "), s.display),
+            );
+        }
+    }
+}
+
+/// The error rate and p95 latency as the health read has them, where no
+/// configured criterion governs them.
+fn traffic(h: &Health, t: &Thresholds, found: &mut Vec<(Severity, String)>) {
     use super::signals::SignalKind;
     let governed = |k: SignalKind| {
         h.signals
             .iter()
             .any(|s| s.kind == k && s.criterion.is_some())
     };
-    let mut stale_signals = Vec::new();
-    for s in &h.signals {
-        let age = (now - s.observed_at).num_seconds();
-        // Missing is not healthy: a metric read that failed, came back
-        // empty or NaN, or is too old leaves the target UNKNOWN at best.
-        if s.kind != SignalKind::Probe {
-            let missing = if age > t.stale_after_secs {
-                Some(format!(
-                    "{} stale (last answer {} old{})",
-                    s.name,
-                    crate::core::fmt::age(age),
-                    s.error
-                        .as_deref()
-                        .map(|e| format!("; now {}", innermost(e)))
-                        .unwrap_or_default()
-                ))
-            } else if let Some(e) = &s.error {
-                Some(format!("{} unavailable: {}", s.name, innermost(e)))
-            } else if s.value.is_none() {
-                Some(format!("{}: {}", s.name, s.display))
-            } else if s.value.is_some_and(|v| !v.is_finite()) {
-                Some(format!(
-                    "{}: {} — not a number rbtui can judge",
-                    s.name, s.display
-                ))
-            } else {
-                None
-            };
-            if let Some(m) = missing {
-                add(Severity::Unknown, m);
-                continue;
-            }
-        } else if age > t.stale_after_secs {
-            stale_signals.push(format!(
-                "{} stale ({} old)",
-                s.name,
-                crate::core::fmt::age(age)
-            ));
-            continue;
-        }
-        if let (Some(secs), Some(c)) = (s.pending_secs, &s.criterion) {
-            if !s.breached {
-                let of = super::signals::parse_criterion(c)
-                    .map(|c| format!(" of {}", crate::core::fmt::age(c.for_secs)))
-                    .unwrap_or_default();
-                add(
-                    Severity::Watch,
-                    format!(
-                        "{} {} now, {c}: holding {}{of} (pending)",
-                        s.name.replace('_', " "),
-                        s.display,
-                        crate::core::fmt::age(secs)
-                    ),
-                );
-            }
-        }
-        if s.kind == SignalKind::Probe && s.ok == Some(false) {
-            add(
-                Severity::Critical,
-                format!("health endpoint down ({}: {})", s.name, s.display),
-            );
-        }
-        if s.breached {
-            if let Some(c) = &s.criterion {
-                add(
-                    Severity::Serious,
-                    format!("{} {c} (now {})", s.name.replace('_', " "), s.display),
-                );
-            }
-        }
-    }
+    let mut add = |s: Severity, r: String| found.push((s, r));
     if let Some(e) = h.error_rate.filter(|e| e.is_finite()) {
         if e >= t.error_rate_critical {
             add(
@@ -254,23 +300,6 @@ pub fn evaluate(h: &Health, t: &Thresholds, now: DateTime<Utc>) -> Verdict {
     }
     if h.rollout_stuck {
         add(Severity::Serious, "rollout not completing".into());
-    }
-    let stale = (now - h.observed_at).num_seconds() > t.stale_after_secs;
-    let severity = found.iter().map(|(s, _)| *s).max().unwrap_or(Severity::Ok);
-    found.sort_by_key(|f| std::cmp::Reverse(f.0));
-    let mut reasons: Vec<String> = found.into_iter().map(|(_, r)| r).collect();
-    reasons.extend(stale_signals);
-    if stale {
-        let age = (now - h.observed_at).num_seconds();
-        reasons.insert(
-            0,
-            format!("data is {} old: stale", crate::core::fmt::age(age)),
-        );
-    }
-    Verdict {
-        severity,
-        reasons,
-        stale,
     }
 }
 

@@ -75,23 +75,8 @@ impl ArgoBackend {
         step: &PlanStep,
     ) -> Result<StepDone, BackendError> {
         let t = self.target(&plan.target.name)?;
-        // Before anything mutating left, a failure means nothing was sent.
-        let unsent = |e: ApiError| {
-            BackendError::NotSent(format!("re-reading {} failed: {}", t.app, e.message()))
-        };
-        // Once a mutating request left, a lost answer (5xx, timeout, reset,
-        // unreadable body) leaves its outcome unknown until re-read.
-        let fail = |e: ApiError| match e {
-            ApiError::Rejected(m) => BackendError::Refused(m),
-            ApiError::Unavailable(m) => BackendError::OutcomeUnknown(m),
-            ApiError::Unreachable(m) => BackendError::NotSent(m),
-            ApiError::Malformed(m) => {
-                BackendError::OutcomeUnknown(format!("unreadable answer: {m}"))
-            }
-            other => BackendError::Failed(other.message()),
-        };
         // Re-read first: the plan must still describe the app as it is.
-        let app = self.get_app(&t).await.map_err(unsent)?;
+        let app = self.get_app(&t).await.map_err(unsent(&t))?;
         let now = app.version_token();
         if now != plan.built_from {
             return Err(BackendError::Stale {
@@ -99,138 +84,182 @@ impl ArgoBackend {
                 now,
             });
         }
-        let path = format!("/api/v1/applications/{}", t.app);
         match step {
-            PlanStep::DisableAutoSync => {
-                if !app.auto_sync() {
-                    return Ok(StepDone {
-                        summary: "auto-sync was already off".into(),
-                        version: now,
-                    });
-                }
-                self.may_sync(plan, &t).await?;
-                let keep = self
-                    .supports_enabled()
-                    .await
-                    .map_err(|e| BackendError::NotSent(e.to_string()))?;
-                let (patch, how) = if keep {
-                    (
-                        serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": false}}}}),
-                        "prune/selfHeal kept".to_string(),
-                    )
-                } else {
-                    // Before v3.1 the only off is removing the block: keep it
-                    // on the app itself so re-enable restores it exactly,
-                    // from this session or any other.
-                    let (orig, _) = self.automated_raw(&t).await.map_err(unsent)?;
-                    (
-                        serde_json::json!({
-                            "metadata": {"annotations": {SAVED_AUTOMATED: orig.to_string()}},
-                            "spec": {"syncPolicy": {"automated": null}}
-                        }),
-                        format!(
-                            "server before v3.1: the block {orig} is removed and kept in annotation {SAVED_AUTOMATED} for re-enable"
-                        ),
-                    )
-                };
-                let after = self.merge_patch(&t, &patch).await.map_err(fail)?;
-                if after.auto_sync() {
-                    return Err(BackendError::Failed(
-                        "PATCH accepted but auto-sync is still on; not rolling back".into(),
-                    ));
-                }
-                Ok(StepDone {
-                    summary: format!(
-                        "auto-sync disabled on {}: merge PATCH {patch} ({how})",
-                        t.app
-                    ),
-                    version: after.version_token(),
-                })
-            }
-            PlanStep::EnableAutoSync => {
-                if app.auto_sync() {
-                    return Ok(StepDone {
-                        summary: "auto-sync was already on".into(),
-                        version: now,
-                    });
-                }
-                let keep = self
-                    .supports_enabled()
-                    .await
-                    .map_err(|e| BackendError::NotSent(e.to_string()))?;
-                let (patch, how) = if keep {
-                    (
-                        serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": true}}}}),
-                        "prune/selfHeal as they were".to_string(),
-                    )
-                } else {
-                    let (_, saved) = self.automated_raw(&t).await.map_err(unsent)?;
-                    let Some(orig) = saved.filter(|v| v.is_object()) else {
-                        return Err(BackendError::Refused(format!(
-                            "no record of {}'s automated block before the rollback (annotation {SAVED_AUTOMATED} missing): re-enabling with an empty block would drop prune/selfHeal; turn auto-sync on in Argo CD with the settings it had",
-                            t.app
-                        )));
-                    };
-                    (
-                        serde_json::json!({
-                            "metadata": {"annotations": {SAVED_AUTOMATED: null}},
-                            "spec": {"syncPolicy": {"automated": orig}}
-                        }),
-                        "server before v3.1: the block saved at disable restored exactly"
-                            .to_string(),
-                    )
-                };
-                let after = self.merge_patch(&t, &patch).await.map_err(fail)?;
-                Ok(StepDone {
-                    summary: format!(
-                        "auto-sync re-enabled on {}: merge PATCH {patch} ({how}); Argo CD now follows HEAD",
-                        t.app
-                    ),
-                    version: after.version_token(),
-                })
-            }
-            PlanStep::Rollback { to, .. } => {
-                let id = to.number().ok_or_else(|| {
-                    BackendError::Failed(format!("history id {to} is not a number"))
-                })?;
-                let mut body =
-                    serde_json::json!({"name": t.app, "id": id, "prune": false, "dryRun": false});
-                for (k, v) in Self::query(&t) {
-                    body[k] = serde_json::Value::String(v);
-                }
-                let out = self
-                    .client
-                    .call(
-                        Method::POST,
-                        &format!("{path}/rollback"),
-                        &[],
-                        Some(&body),
-                        "sync",
-                        &Self::object(&t),
-                    )
-                    .await
-                    .map_err(fail)?;
-                let after: Application = serde_json::from_slice(&out).map_err(|e| {
-                    BackendError::OutcomeUnknown(format!("malformed answer to rollback: {e}"))
-                })?;
-                let sha = plan
-                    .to
-                    .git_sha
-                    .as_deref()
-                    .map(|s| &s[..s.len().min(7)])
-                    .unwrap_or("?");
-                Ok(StepDone {
-                    summary: format!(
-                        "rollback of {} to history id {id} ({sha}) accepted; operation started",
-                        t.app
-                    ),
-                    version: after.version_token(),
-                })
-            }
+            PlanStep::DisableAutoSync => self.disable_auto_sync(plan, &t, &app, now).await,
+            PlanStep::EnableAutoSync => self.enable_auto_sync(&t, &app, now).await,
+            PlanStep::Rollback { to, .. } => self.roll_back_to(plan, &t, to).await,
             other => Err(BackendError::Failed(format!(
                 "{other:?} is not a mutating step"
             ))),
         }
+    }
+
+    /// Auto-sync off so the rollback sticks: `enabled: false` from v3.1,
+    /// before that the block removed and kept on the app for re-enable.
+    async fn disable_auto_sync(
+        &self,
+        plan: &RollbackPlan,
+        t: &AppTarget,
+        app: &Application,
+        now: String,
+    ) -> Result<StepDone, BackendError> {
+        if !app.auto_sync() {
+            return Ok(StepDone {
+                summary: "auto-sync was already off".into(),
+                version: now,
+            });
+        }
+        self.may_sync(plan, t).await?;
+        let keep = self
+            .supports_enabled()
+            .await
+            .map_err(|e| BackendError::NotSent(e.to_string()))?;
+        let (patch, how) = if keep {
+            (
+                serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": false}}}}),
+                "prune/selfHeal kept".to_string(),
+            )
+        } else {
+            // Before v3.1 the only off is removing the block: keep it
+            // on the app itself so re-enable restores it exactly,
+            // from this session or any other.
+            let (orig, _) = self.automated_raw(t).await.map_err(unsent(t))?;
+            (
+                serde_json::json!({
+                    "metadata": {"annotations": {SAVED_AUTOMATED: orig.to_string()}},
+                    "spec": {"syncPolicy": {"automated": null}}
+                }),
+                format!(
+                    "server before v3.1: the block {orig} is removed and kept in annotation {SAVED_AUTOMATED} for re-enable"
+                ),
+            )
+        };
+        let after = self.merge_patch(t, &patch).await.map_err(fail)?;
+        if after.auto_sync() {
+            return Err(BackendError::Failed(
+                "PATCH accepted but auto-sync is still on; not rolling back".into(),
+            ));
+        }
+        Ok(StepDone {
+            summary: format!(
+                "auto-sync disabled on {}: merge PATCH {patch} ({how})",
+                t.app
+            ),
+            version: after.version_token(),
+        })
+    }
+
+    /// Auto-sync back on after the revert, with prune/selfHeal as they were.
+    async fn enable_auto_sync(
+        &self,
+        t: &AppTarget,
+        app: &Application,
+        now: String,
+    ) -> Result<StepDone, BackendError> {
+        if app.auto_sync() {
+            return Ok(StepDone {
+                summary: "auto-sync was already on".into(),
+                version: now,
+            });
+        }
+        let keep = self
+            .supports_enabled()
+            .await
+            .map_err(|e| BackendError::NotSent(e.to_string()))?;
+        let (patch, how) = if keep {
+            (
+                serde_json::json!({"spec": {"syncPolicy": {"automated": {"enabled": true}}}}),
+                "prune/selfHeal as they were".to_string(),
+            )
+        } else {
+            let (_, saved) = self.automated_raw(t).await.map_err(unsent(t))?;
+            let Some(orig) = saved.filter(|v| v.is_object()) else {
+                return Err(BackendError::Refused(format!(
+                    "no record of {}'s automated block before the rollback (annotation {SAVED_AUTOMATED} missing): re-enabling with an empty block would drop prune/selfHeal; turn auto-sync on in Argo CD with the settings it had",
+                    t.app
+                )));
+            };
+            (
+                serde_json::json!({
+                    "metadata": {"annotations": {SAVED_AUTOMATED: null}},
+                    "spec": {"syncPolicy": {"automated": orig}}
+                }),
+                "server before v3.1: the block saved at disable restored exactly".to_string(),
+            )
+        };
+        let after = self.merge_patch(t, &patch).await.map_err(fail)?;
+        Ok(StepDone {
+            summary: format!(
+                "auto-sync re-enabled on {}: merge PATCH {patch} ({how}); Argo CD now follows HEAD",
+                t.app
+            ),
+            version: after.version_token(),
+        })
+    }
+
+    /// `POST /rollback {id, prune: false, dryRun: false}`.
+    async fn roll_back_to(
+        &self,
+        plan: &RollbackPlan,
+        t: &AppTarget,
+        to: &crate::core::model::RevisionId,
+    ) -> Result<StepDone, BackendError> {
+        let path = format!("/api/v1/applications/{}", t.app);
+        let id = to
+            .number()
+            .ok_or_else(|| BackendError::Failed(format!("history id {to} is not a number")))?;
+        let mut body =
+            serde_json::json!({"name": t.app, "id": id, "prune": false, "dryRun": false});
+        for (k, v) in Self::query(t) {
+            body[k] = serde_json::Value::String(v);
+        }
+        let out = self
+            .client
+            .call(
+                Method::POST,
+                &format!("{path}/rollback"),
+                &[],
+                Some(&body),
+                "sync",
+                &Self::object(t),
+            )
+            .await
+            .map_err(fail)?;
+        let after: Application = serde_json::from_slice(&out).map_err(|e| {
+            BackendError::OutcomeUnknown(format!("malformed answer to rollback: {e}"))
+        })?;
+        let sha = plan
+            .to
+            .git_sha
+            .as_deref()
+            .map(|s| &s[..s.len().min(7)])
+            .unwrap_or("?");
+        Ok(StepDone {
+            summary: format!(
+                "rollback of {} to history id {id} ({sha}) accepted; operation started",
+                t.app
+            ),
+            version: after.version_token(),
+        })
+    }
+}
+
+/// Before anything mutating left, a failure means nothing was sent.
+fn unsent(t: &AppTarget) -> impl Fn(ApiError) -> BackendError + '_ {
+    move |e: ApiError| {
+        BackendError::NotSent(format!("re-reading {} failed: {}", t.app, e.message()))
+    }
+}
+
+/// Once a mutating request left, a lost answer (5xx, timeout, reset,
+/// unreadable body) leaves its outcome unknown until re-read.
+fn fail(e: ApiError) -> BackendError {
+    match e {
+        ApiError::Rejected(m) => BackendError::Refused(m),
+        ApiError::Unavailable(m) => BackendError::OutcomeUnknown(m),
+        ApiError::Unreachable(m) => BackendError::NotSent(m),
+        ApiError::Malformed(m) => BackendError::OutcomeUnknown(format!("unreadable answer: {m}")),
+        other => BackendError::Failed(other.message()),
     }
 }
 

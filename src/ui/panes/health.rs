@@ -164,55 +164,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let first = window(pos, s.order.len(), h);
     let name_w = (list.width as usize).saturating_sub(40).clamp(8, 24);
     for (row, &i) in s.order.iter().enumerate().skip(first).take(h) {
-        let t = &s.targets[i];
-        let v = s.verdict(&t.name);
-        let hl = s.health(&t.name);
-        let (sev_txt, sev_style) = match (v, hl) {
-            (Some(v), _) if v.stale => ("STALE".to_string(), theme::WARN),
-            (Some(v), _) => (
-                v.severity.label().to_uppercase(),
-                theme::severity(v.severity),
-            ),
-            (None, _) if s.row(&t.name).is_some_and(|row| row.health_error.is_some()) => {
-                ("ERROR".into(), theme::ERROR)
-            }
-            _ => ("…".into(), theme::DIM),
-        };
-        let ready = hl
-            .map(|h| format!("{}/{}", h.ready, h.desired))
-            .unwrap_or_else(|| "-".into());
-        let err = hl
-            .and_then(|h| h.error_rate)
-            .map(|e| format!("{:>5.1}%", e * 100.0))
-            .unwrap_or_else(|| "    - ".into());
-        let env_style = if t.is_prod() {
-            theme::ERROR
-        } else {
-            theme::DIM
-        };
-        let mut spans = vec![
-            Span::raw(match (row == pos, s.view.marked.contains(&t.name)) {
-                (true, true) => "▶●",
-                (true, false) => "▶ ",
-                (false, true) => " ●",
-                (false, false) => "  ",
-            }),
-            Span::styled(
-                format!("{:<w$}", ellipsize(&t.name, name_w), w = name_w),
-                theme::BOLD,
-            ),
-            Span::styled(
-                format!(" {:<4}", &t.environment[..t.environment.len().min(4)]),
-                env_style,
-            ),
-            Span::styled(format!(" {:<4} ", &t.kind.label()[..4]), theme::DIM),
-            Span::styled(format!("{sev_txt:^8}"), sev_style),
-            Span::raw(format!(" {ready:>5} {err}")),
-        ];
-        if let Some(h) = hl.filter(|h| h.crashlooping > 0) {
-            spans.push(Span::styled(format!(" {}✗", h.crashlooping), theme::ERROR));
-        }
-        let mut line = Line::from(spans);
+        let mut line = Line::from(target_row(s, i, row == pos, name_w));
         if row == pos {
             line = line.style(theme::SELECTED);
         }
@@ -233,6 +185,68 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     if s.view.popup.is_none() {
         crate::ui::more_marker(f, area, first, shown, s.order.len());
     }
+    let d = details(s, detail);
+    f.render_widget(Paragraph::new(d).wrap(Wrap { trim: true }), detail);
+}
+
+/// One target's row: marks, name, environment, kind, verdict, ready, 5xx
+/// and crash loops.
+fn target_row(s: &State, i: usize, selected: bool, name_w: usize) -> Vec<Span<'static>> {
+    let t = &s.targets[i];
+    let v = s.verdict(&t.name);
+    let hl = s.health(&t.name);
+    let (sev_txt, sev_style) = match (v, hl) {
+        (Some(v), _) if v.stale => ("STALE".to_string(), theme::WARN),
+        (Some(v), _) => (
+            v.severity.label().to_uppercase(),
+            theme::severity(v.severity),
+        ),
+        (None, _) if s.row(&t.name).is_some_and(|row| row.health_error.is_some()) => {
+            ("ERROR".into(), theme::ERROR)
+        }
+        _ => ("…".into(), theme::DIM),
+    };
+    let ready = hl
+        .map(|h| format!("{}/{}", h.ready, h.desired))
+        .unwrap_or_else(|| "-".into());
+    let err = hl
+        .and_then(|h| h.error_rate)
+        .map(|e| format!("{:>5.1}%", e * 100.0))
+        .unwrap_or_else(|| "    - ".into());
+    let env_style = if t.is_prod() {
+        theme::ERROR
+    } else {
+        theme::DIM
+    };
+    let mut spans = vec![
+        Span::raw(match (selected, s.view.marked.contains(&t.name)) {
+            (true, true) => "▶●",
+            (true, false) => "▶ ",
+            (false, true) => " ●",
+            (false, false) => "  ",
+        }),
+        Span::styled(
+            format!("{:<w$}", ellipsize(&t.name, name_w), w = name_w),
+            theme::BOLD,
+        ),
+        Span::styled(
+            format!(" {:<4}", &t.environment[..t.environment.len().min(4)]),
+            env_style,
+        ),
+        Span::styled(format!(" {:<4} ", &t.kind.label()[..4]), theme::DIM),
+        Span::styled(format!("{sev_txt:^8}"), sev_style),
+        Span::raw(format!(" {ready:>5} {err}")),
+    ];
+    if let Some(h) = hl.filter(|h| h.crashlooping > 0) {
+        spans.push(Span::styled(format!(" {}✗", h.crashlooping), theme::ERROR));
+    }
+    spans
+}
+
+/// The selected target's detail under the list: its poll error, signals,
+/// verdict (advice and data age kept in view; reasons give way) and the
+/// platform's message.
+fn details(s: &State, detail: Rect) -> Vec<Line<'static>> {
     let mut d = Vec::new();
     if let Some(t) = s.selected_target() {
         if let Some(e) = s.row(&t.name).and_then(|row| row.health_error.as_ref()) {
@@ -283,5 +297,5 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             d.push(Line::styled(m, theme::DIM));
         }
     }
-    f.render_widget(Paragraph::new(d).wrap(Wrap { trim: true }), detail);
+    d
 }

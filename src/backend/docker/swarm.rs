@@ -258,7 +258,49 @@ impl SwarmBackend {
                 },
             ));
         }
-        // Images of the same repository on the engine: candidates to pin.
+        self.engine_images(&cur_ref, index, &mut revisions, &mut changes)
+            .await?;
+        let (known_bad, bad_why) = bad_revisions(&svc, &revisions, &self.tasks(t).await?);
+        let busy = svc
+            .update_status
+            .as_ref()
+            .and_then(|u| u.state)
+            .map(|s| s.to_string())
+            .filter(|s| s == "updating" || s == "rollback_started");
+        Ok(History {
+            target: t.name.clone(),
+            revisions,
+            facts: TargetFacts {
+                compose_inputs: None,
+                changes,
+                bad_why,
+                inputs_drift: None,
+                head_revision: None,
+                head_meta: None,
+                version: index.to_string(),
+                auto_sync: false,
+                paused: false,
+                busy: busy.map(|s| format!("UpdateStatus {s}")),
+                history_note: Some(note),
+                blocked: vec![],
+                warnings: vec![],
+                ..Default::default()
+            },
+            fetched_at: asked,
+            known_bad,
+            last_known_good: None,
+        })
+    }
+
+    /// Images of the service's repository present on the engine, newest
+    /// first: candidates to pin (only the image changes), each once.
+    async fn engine_images(
+        &self,
+        cur_ref: &ImageRef,
+        index: u64,
+        revisions: &mut Vec<Revision>,
+        changes: &mut Vec<(RevisionId, String)>,
+    ) -> Result<(), BackendError> {
         let mut f = HashMap::new();
         f.insert("reference".to_string(), vec![cur_ref.repository.clone()]);
         let images = self
@@ -312,36 +354,7 @@ impl SwarmBackend {
                 });
             }
         }
-        let (known_bad, bad_why) = bad_revisions(&svc, &revisions, &self.tasks(t).await?);
-        let busy = svc
-            .update_status
-            .as_ref()
-            .and_then(|u| u.state)
-            .map(|s| s.to_string())
-            .filter(|s| s == "updating" || s == "rollback_started");
-        Ok(History {
-            target: t.name.clone(),
-            revisions,
-            facts: TargetFacts {
-                compose_inputs: None,
-                changes,
-                bad_why,
-                inputs_drift: None,
-                head_revision: None,
-                head_meta: None,
-                version: index.to_string(),
-                auto_sync: false,
-                paused: false,
-                busy: busy.map(|s| format!("UpdateStatus {s}")),
-                history_note: Some(note),
-                blocked: vec![],
-                warnings: vec![],
-                ..Default::default()
-            },
-            fetched_at: asked,
-            known_bad,
-            last_known_good: None,
-        })
+        Ok(())
     }
 
     /// The service spec now against the one the step will leave: the

@@ -12,45 +12,7 @@ pub fn health_from(t: &DeployTarget, s: &Sources) -> Health {
     let d = &*s.d;
     let pods: Vec<&Value> = s.pods.iter().map(|p| p.as_ref()).collect();
     let n = |k: &str| d["status"][k].as_u64().unwrap_or(0) as u32;
-    let bad_reasons = [
-        "CrashLoopBackOff",
-        "ImagePullBackOff",
-        "ErrImagePull",
-        "OOMKilled",
-        "CreateContainerConfigError",
-    ];
-    let mut bad = 0;
-    let mut restarts = 0;
-    let mut why = Vec::new();
-    for p in pods
-        .iter()
-        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
-    {
-        let mut pod_bad = false;
-        for cs in p["status"]["containerStatuses"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            restarts += cs["restartCount"].as_u64().unwrap_or(0) as u32;
-            let waiting = cs["state"]["waiting"]["reason"]
-                .as_str()
-                .unwrap_or_default();
-            let last = cs["lastState"]["terminated"]["reason"]
-                .as_str()
-                .unwrap_or_default();
-            if let Some(r) = bad_reasons.iter().find(|r| waiting == **r || last == **r) {
-                pod_bad = true;
-                why.push(format!(
-                    "{} {r}",
-                    p["metadata"]["name"].as_str().unwrap_or("?")
-                ));
-            }
-        }
-        if pod_bad {
-            bad += 1;
-        }
-    }
+    let (bad, restarts, why) = crash_loops(&pods);
     let cond = |ty: &str| {
         d["status"]["conditions"]
             .as_array()
@@ -58,15 +20,7 @@ pub fn health_from(t: &DeployTarget, s: &Sources) -> Health {
             .cloned()
     };
     let mut msg = why.into_iter().take(3).collect::<Vec<_>>();
-    for ty in ["Available", "Progressing"] {
-        if let Some(c) = cond(ty).filter(|c| c["status"] != "True") {
-            msg.push(format!(
-                "{ty}={} {}",
-                c["status"].as_str().unwrap_or("?"),
-                c["reason"].as_str().unwrap_or("")
-            ));
-        }
-    }
+    msg.extend(not_true(&cond));
     // Verification needs every ready pod on the template's images, not
     // just the Deployment's counters.
     let want: Vec<String> = images(&d["spec"]["template"])
@@ -149,6 +103,68 @@ pub fn health_from(t: &DeployTarget, s: &Sources) -> Health {
         observed_at: s.stamp,
         signals: Vec::new(),
     }
+}
+
+/// The Deployment's Available and Progressing conditions that are not
+/// True, as `kubectl describe` shows them.
+fn not_true(cond: &dyn Fn(&str) -> Option<Value>) -> Vec<String> {
+    ["Available", "Progressing"]
+        .into_iter()
+        .filter_map(|ty| {
+            let c = cond(ty).filter(|c| c["status"] != "True")?;
+            Some(format!(
+                "{ty}={} {}",
+                c["status"].as_str().unwrap_or("?"),
+                c["reason"].as_str().unwrap_or("")
+            ))
+        })
+        .collect()
+}
+
+/// Live pods failing as kubectl's eye would see them (crash loops, image
+/// pulls, OOM kills, bad config), their containers' restarts, and which
+/// pod fails how.
+fn crash_loops(pods: &[&Value]) -> (u32, u32, Vec<String>) {
+    let bad_reasons = [
+        "CrashLoopBackOff",
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "OOMKilled",
+        "CreateContainerConfigError",
+    ];
+    let mut bad = 0;
+    let mut restarts = 0;
+    let mut why = Vec::new();
+    for p in pods
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+    {
+        let mut pod_bad = false;
+        for cs in p["status"]["containerStatuses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            restarts += cs["restartCount"].as_u64().unwrap_or(0) as u32;
+            let waiting = cs["state"]["waiting"]["reason"]
+                .as_str()
+                .unwrap_or_default();
+            let last = cs["lastState"]["terminated"]["reason"]
+                .as_str()
+                .unwrap_or_default();
+            if let Some(r) = bad_reasons.iter().find(|r| waiting == **r || last == **r) {
+                pod_bad = true;
+                why.push(format!(
+                    "{} {r}",
+                    p["metadata"]["name"].as_str().unwrap_or("?")
+                ));
+            }
+        }
+        if pod_bad {
+            bad += 1;
+        }
+    }
+    (bad, restarts, why)
 }
 
 /// The two newest Warning events of the Deployment, its ReplicaSets and pods.

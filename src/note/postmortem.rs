@@ -46,6 +46,43 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
         env!("CARGO_PKG_VERSION"),
         now.format("%Y-%m-%d %H:%M:%SZ")
     );
+    s.push_str(&times(x));
+    s.push_str(&by_target(x));
+    s.push_str("## What was rolled back where\n\n");
+    let acts: Vec<&Entry> = x
+        .entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind.as_str(),
+                "action" | "result" | "failed" | "unknown" | "stale"
+            )
+        })
+        .collect();
+    if acts.is_empty() {
+        s.push_str("- nothing was executed\n");
+    }
+    for e in acts {
+        s.push_str(&format!("- {}\n", line(e)));
+    }
+
+    s.push_str(&overrides(x));
+    s.push_str(&schema(x));
+    s.push_str(&evidence(x, note_path));
+
+    s.push_str(&questions(x));
+
+    s.push_str("\n## Timeline (from the note)\n\n");
+    for e in &x.entries {
+        s.push_str(&format!("- {}\n", line(e)));
+    }
+    s
+}
+
+/// The summary (header facts, outcome) and when each phase happened, with
+/// the note's own line for each.
+fn times(x: &Export) -> String {
+    let mut s = String::new();
     s.push_str("## Summary\n\n");
     for k in ["Incident", "Mode", "Operator", "Started"] {
         if let Some(v) = x.header.get(k) {
@@ -108,29 +145,13 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
         }
     ));
 
-    s.push_str(&by_target(x));
-    s.push_str("## What was rolled back where\n\n");
-    let acts: Vec<&Entry> = x
-        .entries
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.kind.as_str(),
-                "action" | "result" | "failed" | "unknown" | "stale"
-            )
-        })
-        .collect();
-    if acts.is_empty() {
-        s.push_str("- nothing was executed\n");
-    }
-    for e in acts {
-        s.push_str(&format!("- {}\n", line(e)));
-    }
+    s
+}
 
-    s.push_str(&overrides(x));
-    s.push_str(&schema(x));
-    s.push_str(&evidence(x, note_path));
-
+/// The questions the runbooks require, answered from the note where it
+/// can, and the action items: every step still open at the end.
+fn questions(x: &Export) -> String {
+    let mut s = String::new();
     let ended = x.entries.iter().rfind(|e| e.kind == "end");
     let open: Vec<String> = ended.map(|e| open_steps(&e.details)).unwrap_or_default();
     let autosync: Vec<&Entry> = x
@@ -174,10 +195,6 @@ pub fn draft(x: &Export, note_path: &str, now: DateTime<Utc>) -> String {
         ));
     }
 
-    s.push_str("\n## Timeline (from the note)\n\n");
-    for e in &x.entries {
-        s.push_str(&format!("- {}\n", line(e)));
-    }
     s
 }
 

@@ -159,14 +159,26 @@ async fn target(s: &Session, t: &TargetInfo, now: chrono::DateTime<chrono::Utc>)
         };
         out.push(line(name, "registry", r));
     }
+    out.extend(rights(s, name, &h, now).await);
+    out
+}
+
+/// The rights a rollback needs, asked through the same plan pipeline as
+/// the console, of a real plan: to the revision that ran before the
+/// current one.
+async fn rights(
+    s: &Session,
+    name: &str,
+    h: &crate::core::model::History,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Line> {
     // The rights are asked of a real plan: to the revision that ran before
     // this one. Without one (a first deploy; Compose's other images never
     // ran here) they are not asked, and said so: not a failure, no claim.
     let Some(prev) = h.previous().map(|r| r.id.to_string()) else {
         let mut l = line(name, "rights", Ok("not asked: no revision known to have run before the current one to plan a rollback to".into()));
         l.skipped = true;
-        out.push(l);
-        return out;
+        return Some(l);
     };
     let ask = Ask::One {
         target: name.into(),
@@ -202,13 +214,11 @@ async fn target(s: &Session, t: &TargetInfo, now: chrono::DateTime<chrono::Utc>)
             "see `rbtui plan TARGET --to previous`".into(),
         ))),
     };
-    if let Some(r) = rights {
-        let skipped = r.as_ref().is_ok_and(|(skip, _)| *skip);
-        let mut l = line(name, "rights", r.map(|(_, d)| d));
-        l.skipped = skipped;
-        out.push(l);
-    }
-    out
+    let r = rights?;
+    let skipped = r.as_ref().is_ok_and(|(skip, _)| *skip);
+    let mut l = line(name, "rights", r.map(|(_, d)| d));
+    l.skipped = skipped;
+    Some(l)
 }
 
 /// Whether the note directory takes a file (the note gates every

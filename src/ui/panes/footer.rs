@@ -92,57 +92,64 @@ pub fn keys(s: &State) -> Vec<(String, &'static str)> {
             ("Enter", "keep"),
             ("Esc", "clear"),
         ]),
-        None => {
-            let mut v: Vec<(String, &'static str)> = match s.view.focus {
-                Pane::Health => vec![
-                    (updown, "target"),
-                    ("Enter".into(), "history"),
-                    (key(Command::Filter), "filter"),
-                ],
-                Pane::History => vec![
-                    (updown, "revision"),
-                    ("Enter".into(), "plan rollback"),
-                    ("Esc".into(), "targets"),
-                ],
-                Pane::Migrations | Pane::Activity => vec![(updown, "scroll")],
-                Pane::Checklist => vec![(updown, "step"), (key(Command::Toggle), "tick/untick")],
-            };
-            if s.view.focus == Pane::Health {
-                v.push((key(Command::Toggle), "mark"));
-                let sel = s.view.selected.as_deref().unwrap_or_default();
-                if !s.view.marked.is_empty()
-                    || s.settings
-                        .groups
-                        .iter()
-                        .any(|g| g.targets.iter().any(|t| t == sel))
-                {
-                    v.push((key(Command::RollbackTogether), "roll back together"));
-                }
-            }
-            if s.plan.is_some() || s.group.as_ref().is_some_and(|g| !g.confirmed) {
-                v.push((key(Command::Plan), "plan"));
-            }
-            if s.selected_target()
-                .is_some_and(|t| t.kind == crate::core::model::Kind::Argocd)
-                && s.selected_history().is_some_and(|h| !h.facts.auto_sync)
-            {
-                v.push((key(Command::Reenable), "re-enable auto-sync"));
-            }
-            v.extend([
-                (key(Command::NextPane), "pane"),
-                (
-                    key(Command::Zoom),
-                    if s.view.zoomed { "unzoom" } else { "zoom" },
-                ),
-                (key(Command::CommandLine), "command"),
-                (key(Command::Notes), "note"),
-                (key(Command::Status), "status msg"),
-                (key(Command::Help), "help"),
-                (key(Command::Quit), "quit"),
-            ]);
-            v
+        None => pane_keys(s, updown, &key),
+    }
+}
+
+/// The keys of the focused pane, then those that work everywhere.
+fn pane_keys(
+    s: &State,
+    updown: String,
+    key: &dyn Fn(Command) -> String,
+) -> Vec<(String, &'static str)> {
+    let mut v: Vec<(String, &'static str)> = match s.view.focus {
+        Pane::Health => vec![
+            (updown, "target"),
+            ("Enter".into(), "history"),
+            (key(Command::Filter), "filter"),
+        ],
+        Pane::History => vec![
+            (updown, "revision"),
+            ("Enter".into(), "plan rollback"),
+            ("Esc".into(), "targets"),
+        ],
+        Pane::Migrations | Pane::Activity => vec![(updown, "scroll")],
+        Pane::Checklist => vec![(updown, "step"), (key(Command::Toggle), "tick/untick")],
+    };
+    if s.view.focus == Pane::Health {
+        v.push((key(Command::Toggle), "mark"));
+        let sel = s.view.selected.as_deref().unwrap_or_default();
+        if !s.view.marked.is_empty()
+            || s.settings
+                .groups
+                .iter()
+                .any(|g| g.targets.iter().any(|t| t == sel))
+        {
+            v.push((key(Command::RollbackTogether), "roll back together"));
         }
     }
+    if s.plan.is_some() || s.group.as_ref().is_some_and(|g| !g.confirmed) {
+        v.push((key(Command::Plan), "plan"));
+    }
+    if s.selected_target()
+        .is_some_and(|t| t.kind == crate::core::model::Kind::Argocd)
+        && s.selected_history().is_some_and(|h| !h.facts.auto_sync)
+    {
+        v.push((key(Command::Reenable), "re-enable auto-sync"));
+    }
+    v.extend([
+        (key(Command::NextPane), "pane"),
+        (
+            key(Command::Zoom),
+            if s.view.zoomed { "unzoom" } else { "zoom" },
+        ),
+        (key(Command::CommandLine), "command"),
+        (key(Command::Notes), "note"),
+        (key(Command::Status), "status msg"),
+        (key(Command::Help), "help"),
+        (key(Command::Quit), "quit"),
+    ]);
+    v
 }
 
 /// The `:` line being typed, and what Tab would choose from.

@@ -126,29 +126,58 @@ pub(super) fn classify_alter(
         Op::ModifyColumn { col_name, .. } => {
             (Unsafe, format!("changes the type of {t}.{col_name}"))
         }
-        Op::AlterColumn { column_name, op } => match op {
-            AlterColumnOperation::SetNotNull => (
-                Unsafe,
-                format!(
-                    "sets NOT NULL on existing column {t}.{column_name}; old code may write NULLs"
-                ),
-            ),
-            AlterColumnOperation::DropNotNull => (
-                Review,
-                format!("drops NOT NULL on {t}.{column_name}; old code may not expect NULLs"),
-            ),
-            AlterColumnOperation::SetDataType { .. } => {
-                (Unsafe, format!("changes the type of {t}.{column_name}"))
-            }
-            AlterColumnOperation::SetDefault { .. } | AlterColumnOperation::DropDefault => (
-                Compatible,
-                format!("changes the default of {t}.{column_name}"),
-            ),
-            AlterColumnOperation::AddGenerated { .. } => (
-                Review,
-                format!("adds a generated identity to {t}.{column_name}"),
-            ),
-        },
+        Op::AlterColumn { column_name, op } => alter_column(t, column_name, op),
+        Op::AddConstraint { .. }
+        | Op::ValidateConstraint { .. }
+        | Op::DropConstraint { .. }
+        | Op::RenameConstraint { .. } => constraint(t, op),
+        Op::DropIndex { name: n } => (Compatible, format!("drops index {n} on {t}")),
+        Op::DropPrimaryKey { .. } | Op::DropForeignKey { .. } => {
+            (Review, format!("drops a key on {t}"))
+        }
+        other => (
+            Review,
+            format!("ALTER TABLE {t} {other}: not an operation rbtui knows how to judge"),
+        ),
+    }
+}
+
+/// ALTER COLUMN on a table the old code knows.
+fn alter_column(
+    t: &ObjectName,
+    column_name: &dyn std::fmt::Display,
+    op: &AlterColumnOperation,
+) -> (SqlVerdict, String) {
+    use SqlVerdict::*;
+    match op {
+        AlterColumnOperation::SetNotNull => (
+            Unsafe,
+            format!("sets NOT NULL on existing column {t}.{column_name}; old code may write NULLs"),
+        ),
+        AlterColumnOperation::DropNotNull => (
+            Review,
+            format!("drops NOT NULL on {t}.{column_name}; old code may not expect NULLs"),
+        ),
+        AlterColumnOperation::SetDataType { .. } => {
+            (Unsafe, format!("changes the type of {t}.{column_name}"))
+        }
+        AlterColumnOperation::SetDefault { .. } | AlterColumnOperation::DropDefault => (
+            Compatible,
+            format!("changes the default of {t}.{column_name}"),
+        ),
+        AlterColumnOperation::AddGenerated { .. } => (
+            Review,
+            format!("adds a generated identity to {t}.{column_name}"),
+        ),
+    }
+}
+
+/// Constraints added, validated, dropped or renamed on a table the old
+/// code knows.
+fn constraint(t: &ObjectName, op: &AlterTableOperation) -> (SqlVerdict, String) {
+    use AlterTableOperation as Op;
+    use SqlVerdict::*;
+    match op {
         Op::AddConstraint {
             not_valid: true, ..
         } => (
@@ -184,10 +213,6 @@ pub(super) fn classify_alter(
                 "renames constraint {old_name} to {new_name} on {t}; the old code does not name it (unless in ON CONFLICT ON CONSTRAINT)"
             ),
         ),
-        Op::DropIndex { name: n } => (Compatible, format!("drops index {n} on {t}")),
-        Op::DropPrimaryKey { .. } | Op::DropForeignKey { .. } => {
-            (Review, format!("drops a key on {t}"))
-        }
         other => (
             Review,
             format!("ALTER TABLE {t} {other}: not an operation rbtui knows how to judge"),

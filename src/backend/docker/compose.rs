@@ -453,24 +453,7 @@ impl ComposeBackend {
                 .as_ref()
                 .and_then(|c| c.stop_timeout)
                 .unwrap_or(10);
-            d.stop_container(
-                &id,
-                Some(StopContainerOptions {
-                    t: Some(stop_secs as i32),
-                    ..Default::default()
-                }),
-            )
-            .await
-            .map_err(|e| self.err(&e))?;
-            let parked = format!("{name}-rbtui-old");
-            d.rename_container(
-                &id,
-                RenameContainerOptions {
-                    name: parked.clone(),
-                },
-            )
-            .await
-            .map_err(|e| self.err(&e))?;
+            self.park(&id, stop_secs, &name).await?;
             let created = d
                 .create_container(
                     Some(CreateContainerOptions {
@@ -508,41 +491,82 @@ impl ComposeBackend {
                         &nid[..nid.len().min(12)]
                     ));
                 }
-                Err(e) => {
-                    // Put the old container back; say exactly what could not be.
-                    let _ = d
-                        .remove_container(
-                            &name,
-                            Some(RemoveContainerOptions {
-                                force: true,
-                                ..Default::default()
-                            }),
-                        )
-                        .await;
-                    let restored = async {
-                        d.rename_container(&id, RenameContainerOptions { name: name.clone() })
-                            .await?;
-                        d.start_container(&id, None::<StartContainerOptions>).await
-                    }
-                    .await;
-                    let done_text = if done.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (already recreated: {})", done.join(", "))
-                    };
-                    return Err(BackendError::Failed(match restored {
-                        Ok(()) => format!(
-                            "recreating {name} on {image} failed, the old container was restored and started: {e}{done_text}"
-                        ),
-                        Err(r) => format!(
-                            "recreating {name} on {image} failed ({e}) and the old container could NOT be restored ({}): it is stopped, possibly named {parked}; bring it back with `docker rename {parked} {name} && docker start {name}`{done_text}",
-                            self.err(&r)
-                        ),
-                    }));
-                }
+                Err(e) => return Err(self.put_back(&id, &name, image, e, &done).await),
             }
         }
         Ok(done)
+    }
+
+    /// Stops the old container (its own stop timeout) and parks it under
+    /// `NAME-rbtui-old`, so the new one can take its name.
+    async fn park(&self, id: &str, stop_secs: i64, name: &str) -> Result<(), BackendError> {
+        let d = &self.engine.docker;
+        d.stop_container(
+            id,
+            Some(StopContainerOptions {
+                t: Some(stop_secs as i32),
+                ..Default::default()
+            }),
+        )
+        .await
+        .map_err(|e| self.err(&e))?;
+        d.rename_container(
+            id,
+            RenameContainerOptions {
+                name: format!("{name}-rbtui-old"),
+            },
+        )
+        .await
+        .map_err(|e| self.err(&e))
+    }
+
+    /// After a failed recreate: the new container removed and the parked
+    /// old one renamed back and started; the error says exactly what could
+    /// not be put back, and how to do it by hand.
+    async fn put_back(
+        &self,
+        id: &str,
+        name: &str,
+        image: &str,
+        e: BackendError,
+        done: &[String],
+    ) -> BackendError {
+        let d = &self.engine.docker;
+        let parked = format!("{name}-rbtui-old");
+        let _ = d
+            .remove_container(
+                name,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    ..Default::default()
+                }),
+            )
+            .await;
+        let restored = async {
+            d.rename_container(
+                id,
+                RenameContainerOptions {
+                    name: name.to_string(),
+                },
+            )
+            .await?;
+            d.start_container(id, None::<StartContainerOptions>).await
+        }
+        .await;
+        let done_text = if done.is_empty() {
+            String::new()
+        } else {
+            format!(" (already recreated: {})", done.join(", "))
+        };
+        BackendError::Failed(match restored {
+            Ok(()) => format!(
+                "recreating {name} on {image} failed, the old container was restored and started: {e}{done_text}"
+            ),
+            Err(r) => format!(
+                "recreating {name} on {image} failed ({e}) and the old container could NOT be restored ({}): it is stopped, possibly named {parked}; bring it back with `docker rename {parked} {name} && docker start {name}`{done_text}",
+                self.err(&r)
+            ),
+        })
     }
 
     /// The engine resolved the tag again at create: the new container

@@ -728,13 +728,7 @@ impl ComposeBackend {
                 }
                 // Nothing ran: the inputs the plan pinned go back as they were.
                 Err(e) => {
-                    let back: Vec<String> = edits
-                        .iter()
-                        .map(|ed| {
-                            compose_inputs::restore(ed)
-                                .unwrap_or_else(|r| format!("NOT restored: {r}"))
-                        })
-                        .collect();
+                    let back = put_inputs_back(&edits);
                     return Err(
                         e.map_message(|m| format!("{m}; inputs put back: {}", back.join("; ")))
                     );
@@ -767,54 +761,58 @@ impl ComposeBackend {
                     version: Self::version_of(&after),
                 })
             }
-            Err(e) => {
-                let mut back: Vec<String> = edits
-                    .iter()
-                    .map(|ed| {
-                        compose_inputs::restore(ed).unwrap_or_else(|r| format!("NOT restored: {r}"))
-                    })
-                    .collect();
-                let again = compose_inputs::run(
-                    cli,
-                    &p.up_args(),
-                    &self.engine.host,
-                    &p.var,
-                    Duration::from_secs(300),
-                )
-                .await;
-                back.push(match again {
-                    Ok(_) => "Compose brought the previous version back up".into(),
-                    Err(e2) => format!(
-                        "bringing the previous version back failed too ({e2}): run `{via}` after checking {}",
-                        p.env_file.display()
-                    ),
-                });
-                let state = match self.containers(t).await {
-                    Ok(cs) => cs
-                        .iter()
-                        .map(|c| {
-                            format!(
-                                "{} {} ({})",
-                                c.names
-                                    .iter()
-                                    .flatten()
-                                    .next()
-                                    .map(|n| n.trim_start_matches('/'))
-                                    .unwrap_or("?"),
-                                c.state.map(|s| s.to_string()).unwrap_or_default(),
-                                c.image.clone().unwrap_or_default()
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    Err(e) => format!("containers unreadable: {e}"),
-                };
-                Err(BackendError::Failed(format!(
-                    "{e}; {}; containers now: {state}",
-                    back.join("; ")
-                )))
-            }
+            Err(e) => Err(self.up_failed(t, cli, &p, &edits, via, e).await),
         }
+    }
+
+    /// `up` failed: the pinned inputs go back, Compose brings the previous
+    /// version up again, and the error says what each container is doing.
+    async fn up_failed(
+        &self,
+        t: &ComposeTarget,
+        cli: &Cli,
+        p: &Project,
+        edits: &[&InputEdit],
+        via: &str,
+        e: ComposeError,
+    ) -> BackendError {
+        let mut back = put_inputs_back(edits);
+        let again = compose_inputs::run(
+            cli,
+            &p.up_args(),
+            &self.engine.host,
+            &p.var,
+            Duration::from_secs(300),
+        )
+        .await;
+        back.push(match again {
+            Ok(_) => "Compose brought the previous version back up".into(),
+            Err(e2) => format!(
+                "bringing the previous version back failed too ({e2}): run `{via}` after checking {}",
+                p.env_file.display()
+            ),
+        });
+        let state = match self.containers(t).await {
+            Ok(cs) => cs
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {} ({})",
+                        c.names
+                            .iter()
+                            .flatten()
+                            .next()
+                            .map(|n| n.trim_start_matches('/'))
+                            .unwrap_or("?"),
+                        c.state.map(|s| s.to_string()).unwrap_or_default(),
+                        c.image.clone().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Err(e) => format!("containers unreadable: {e}"),
+        };
+        BackendError::Failed(format!("{e}; {}; containers now: {state}", back.join("; ")))
     }
 
     async fn read_progress(&self, plan: &RollbackPlan) -> Result<Progress, BackendError> {
@@ -1051,4 +1049,13 @@ impl Backend for ComposeBackend {
     fn poll_interval(&self) -> Duration {
         Duration::from_secs(1)
     }
+}
+
+/// Puts each input the plan pinned back as it was; what could not be is
+/// said as such.
+fn put_inputs_back(edits: &[&InputEdit]) -> Vec<String> {
+    edits
+        .iter()
+        .map(|ed| compose_inputs::restore(ed).unwrap_or_else(|r| format!("NOT restored: {r}")))
+        .collect()
 }

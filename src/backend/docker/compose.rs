@@ -298,54 +298,7 @@ impl ComposeBackend {
             .await
             .map_err(|e| self.err(&e))?;
         imgs.sort_by_key(|i| std::cmp::Reverse(i.created));
-        let mut revisions = Vec::new();
-        let mut blocked = Vec::new();
-        for img in &imgs {
-            let digest = img
-                .repo_digests
-                .iter()
-                .find_map(|d| d.split_once('@').map(|(_, d)| d.to_string()));
-            for tag in img
-                .repo_tags
-                .iter()
-                .filter(|x| x.starts_with(&format!("{repo}:")))
-            {
-                let r = ImageRef::parse(tag);
-                let id = r.tag.clone().unwrap_or_default();
-                let current = img.id == cur_id && *tag == cur_image
-                    || (img.id == cur_id && !cur_image.contains(':') && id == "latest");
-                if let Some((_, versioned)) = t.versioned_manifest(&id) {
-                    if !versioned.exists() && !current {
-                        blocked.push((
-                            RevisionId::from(id.as_str()),
-                            format!(
-                                "no manifest {} for {id}: image and manifest roll back as a pair",
-                                versioned.display()
-                            ),
-                        ));
-                    }
-                }
-                revisions.push(Revision {
-                    id: id.into(),
-                    deployed_at: DateTime::from_timestamp(img.created, 0),
-                    images: vec![ImageRef {
-                        digest: digest.clone(),
-                        ..r
-                    }],
-                    git_sha: img.labels.get("org.opencontainers.image.revision").cloned(),
-                    message: format!(
-                        "image {} {}",
-                        &img.id[..img.id.len().min(19)],
-                        img.labels
-                            .get("org.opencontainers.image.version")
-                            .cloned()
-                            .unwrap_or_default()
-                    ),
-                    author: None,
-                    current,
-                });
-            }
-        }
+        let (mut revisions, blocked) = tagged_images(t, &imgs, &repo, &cur_image, &cur_id);
         if !revisions.iter().any(|r| r.current) {
             revisions.insert(
                 0,
@@ -1049,6 +1002,67 @@ impl Backend for ComposeBackend {
     fn poll_interval(&self) -> Duration {
         Duration::from_secs(1)
     }
+}
+
+/// The images of the repository on the engine, one revision per tag
+/// (newest first), and those whose versioned manifest is missing (image and
+/// manifest roll back as a pair).
+fn tagged_images(
+    t: &ComposeTarget,
+    imgs: &[bollard::models::ImageSummary],
+    repo: &str,
+    cur_image: &str,
+    cur_id: &str,
+) -> (Vec<Revision>, Vec<(RevisionId, String)>) {
+    let mut revisions = Vec::new();
+    let mut blocked = Vec::new();
+    for img in imgs {
+        let digest = img
+            .repo_digests
+            .iter()
+            .find_map(|d| d.split_once('@').map(|(_, d)| d.to_string()));
+        for tag in img
+            .repo_tags
+            .iter()
+            .filter(|x| x.starts_with(&format!("{repo}:")))
+        {
+            let r = ImageRef::parse(tag);
+            let id = r.tag.clone().unwrap_or_default();
+            let current = img.id == cur_id && tag == cur_image
+                || (img.id == cur_id && !cur_image.contains(':') && id == "latest");
+            if let Some((_, versioned)) = t.versioned_manifest(&id) {
+                if !versioned.exists() && !current {
+                    blocked.push((
+                        RevisionId::from(id.as_str()),
+                        format!(
+                            "no manifest {} for {id}: image and manifest roll back as a pair",
+                            versioned.display()
+                        ),
+                    ));
+                }
+            }
+            revisions.push(Revision {
+                id: id.into(),
+                deployed_at: DateTime::from_timestamp(img.created, 0),
+                images: vec![ImageRef {
+                    digest: digest.clone(),
+                    ..r
+                }],
+                git_sha: img.labels.get("org.opencontainers.image.revision").cloned(),
+                message: format!(
+                    "image {} {}",
+                    &img.id[..img.id.len().min(19)],
+                    img.labels
+                        .get("org.opencontainers.image.version")
+                        .cloned()
+                        .unwrap_or_default()
+                ),
+                author: None,
+                current,
+            });
+        }
+    }
+    (revisions, blocked)
 }
 
 /// Puts each input the plan pinned back as it was; what could not be is

@@ -166,6 +166,120 @@ impl GroupConfig {
 /// Larger than any real config; a guard against the wrong file.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
+/// Every target named, each name once.
+fn check_names(origin: &str, text: &str, targets: &[TargetConfig]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for t in targets {
+        if t.name.trim().is_empty() {
+            let (l, col) = table_key_pos(text, None, "name");
+            return Err(format!("{origin}:{l}:{col}: a target has an empty name"));
+        }
+        if !seen.insert(t.name.clone()) {
+            let (l, col) = text
+                .find(&format!("\"{}\"", t.name))
+                .map(|o| line_col(text, o))
+                .unwrap_or((0, 0));
+            return Err(format!(
+                "{origin}:{l}:{col}: duplicate target name `{}`",
+                t.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every query's criterion and window readable, and a PromQL for every
+/// query that has no built-in one.
+fn check_queries(origin: &str, text: &str, targets: &[TargetConfig]) -> Result<(), String> {
+    for t in targets {
+        let crits = t
+            .prometheus
+            .iter()
+            .flat_map(|p| p.queries.iter())
+            .filter_map(|q| q.criterion.as_deref().map(|c| (q, c)));
+        for (q, crit) in crits {
+            crate::core::signals::parse_criterion(crit).map_err(|e| {
+                let (l, col) = text
+                    .find(&format!("\"{crit}\""))
+                    .map(|o| line_col(text, o))
+                    .unwrap_or((0, 0));
+                format!(
+                    "{origin}:{l}:{col}: target `{}`, query `{}`: {e}",
+                    t.name, q.name
+                )
+            })?;
+        }
+        let windows = t
+            .prometheus
+            .iter()
+            .flat_map(|p| p.queries.iter())
+            .filter_map(|q| q.window.as_deref().map(|w| (q, w)));
+        for (q, w) in windows {
+            match crate::core::signals::parse_duration(w) {
+                Ok(secs) if secs > 0 => {}
+                r => {
+                    let (l, col) = text
+                        .find(&format!("\"{w}\""))
+                        .map(|o| line_col(text, o))
+                        .unwrap_or((0, 0));
+                    let e = r
+                        .err()
+                        .unwrap_or_else(|| "a window must be longer than 0s".into());
+                    return Err(format!(
+                        "{origin}:{l}:{col}: target `{}`, query `{}`: window {e}",
+                        t.name, q.name
+                    ));
+                }
+            }
+        }
+        if let Some(q) = t
+            .prometheus
+            .iter()
+            .flat_map(|p| p.queries.iter())
+            .find(|q| q.promql.is_none() && !crate::core::signals::is_builtin_query(&q.name))
+        {
+            let (l, col) = text
+                .find(&format!("\"{}\"", q.name))
+                .map(|o| line_col(text, o))
+                .unwrap_or((0, 0));
+            return Err(format!(
+                "{origin}:{l}:{col}: target `{}`, query `{}` needs `promql` (only error_rate, latency_p95, latency_p99 have defaults)",
+                t.name, q.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `prod = true` makes a target prod (its environment says so); `prod =
+/// false` cannot make a prod environment otherwise.
+fn prod_flags(origin: &str, text: &str, targets: &mut [TargetConfig]) -> Result<(), String> {
+    for t in targets.iter_mut() {
+        let named_prod = crate::core::model::is_prod_environment(&t.environment);
+        match t.prod {
+            Some(true) if !named_prod => {
+                t.environment = if t.environment == target::default_env() {
+                    "prod".into()
+                } else {
+                    format!("{} (prod)", t.environment)
+                };
+            }
+            Some(false) if named_prod => {
+                let (l, col) = text
+                    .find(&format!("\"{}\"", t.name))
+                    .map(|o| line_col(text, o))
+                    .unwrap_or((0, 0));
+                return Err(format!(
+                    "{origin}:{l}:{col}: target `{}`: environment `{}` is prod; `prod = false` cannot make it otherwise",
+                    t.name, t.environment
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Values the parser accepts but rbtui cannot use (NaN, negative, absurd).
 fn check_ranges(origin: &str, text: &str, c: &Config) -> Result<(), String> {
     const DAY: i64 = 86_400;
@@ -351,105 +465,11 @@ impl Config {
             comms: raw.comms,
             ticket: raw.ticket,
         };
-        let mut seen = std::collections::HashSet::new();
-        for t in &c.targets {
-            if t.name.trim().is_empty() {
-                let (l, col) = table_key_pos(text, None, "name");
-                return Err(format!("{origin}:{l}:{col}: a target has an empty name"));
-            }
-            if !seen.insert(t.name.clone()) {
-                let (l, col) = text
-                    .find(&format!("\"{}\"", t.name))
-                    .map(|o| line_col(text, o))
-                    .unwrap_or((0, 0));
-                return Err(format!(
-                    "{origin}:{l}:{col}: duplicate target name `{}`",
-                    t.name
-                ));
-            }
-        }
-        for t in &c.targets {
-            let crits = t
-                .prometheus
-                .iter()
-                .flat_map(|p| p.queries.iter())
-                .filter_map(|q| q.criterion.as_deref().map(|c| (q, c)));
-            for (q, crit) in crits {
-                crate::core::signals::parse_criterion(crit).map_err(|e| {
-                    let (l, col) = text
-                        .find(&format!("\"{crit}\""))
-                        .map(|o| line_col(text, o))
-                        .unwrap_or((0, 0));
-                    format!(
-                        "{origin}:{l}:{col}: target `{}`, query `{}`: {e}",
-                        t.name, q.name
-                    )
-                })?;
-            }
-            let windows = t
-                .prometheus
-                .iter()
-                .flat_map(|p| p.queries.iter())
-                .filter_map(|q| q.window.as_deref().map(|w| (q, w)));
-            for (q, w) in windows {
-                match crate::core::signals::parse_duration(w) {
-                    Ok(secs) if secs > 0 => {}
-                    r => {
-                        let (l, col) = text
-                            .find(&format!("\"{w}\""))
-                            .map(|o| line_col(text, o))
-                            .unwrap_or((0, 0));
-                        let e = r
-                            .err()
-                            .unwrap_or_else(|| "a window must be longer than 0s".into());
-                        return Err(format!(
-                            "{origin}:{l}:{col}: target `{}`, query `{}`: window {e}",
-                            t.name, q.name
-                        ));
-                    }
-                }
-            }
-            if let Some(q) = t
-                .prometheus
-                .iter()
-                .flat_map(|p| p.queries.iter())
-                .find(|q| q.promql.is_none() && !crate::core::signals::is_builtin_query(&q.name))
-            {
-                let (l, col) = text
-                    .find(&format!("\"{}\"", q.name))
-                    .map(|o| line_col(text, o))
-                    .unwrap_or((0, 0));
-                return Err(format!(
-                    "{origin}:{l}:{col}: target `{}`, query `{}` needs `promql` (only error_rate, latency_p95, latency_p99 have defaults)",
-                    t.name, q.name
-                ));
-            }
-        }
+        check_names(origin, text, &c.targets)?;
+        check_queries(origin, text, &c.targets)?;
         check_ranges(origin, text, &c)?;
         check_groups(origin, text, &c, &group_at)?;
-        for t in &mut c.targets {
-            let named_prod = crate::core::model::is_prod_environment(&t.environment);
-            match t.prod {
-                Some(true) if !named_prod => {
-                    t.environment = if t.environment == target::default_env() {
-                        "prod".into()
-                    } else {
-                        format!("{} (prod)", t.environment)
-                    };
-                }
-                Some(false) if named_prod => {
-                    let (l, col) = text
-                        .find(&format!("\"{}\"", t.name))
-                        .map(|o| line_col(text, o))
-                        .unwrap_or((0, 0));
-                    return Err(format!(
-                        "{origin}:{l}:{col}: target `{}`: environment `{}` is prod; `prod = false` cannot make it otherwise",
-                        t.name, t.environment
-                    ));
-                }
-                _ => {}
-            }
-        }
+        prod_flags(origin, text, &mut c.targets)?;
         check_environments(origin, text, &c)?;
         c.dir = Path::new(origin).parent().map(Path::to_path_buf);
         c.resolve_paths();

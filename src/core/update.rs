@@ -52,25 +52,25 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             }
             true
         }
-        Action::PostmortemDrafted(r) => lifecycle::postmortem_drafted(s, r, f),
-        Action::StatusPosted {
-            which,
-            text,
-            result,
-        } => {
-            super::posting::posted(s, which, text, result, f);
-            true
-        }
-        Action::NoteAttached(result) => {
-            super::posting::attached(s, result, f);
-            true
-        }
         Action::HistoryChanged(target) => {
             history_changed(s, &target, f);
             false
         }
         Action::HistoryLoaded { target, result } => {
             history_loaded(s, target, result, f);
+            true
+        }
+        a @ (Action::PostmortemDrafted(_)
+        | Action::StatusPosted { .. }
+        | Action::NoteAttached(_)
+        | Action::Recorded(_)
+        | Action::RecordFailed { .. }
+        | Action::SummaryStale(_)
+        | Action::Shutdown(_)
+        | Action::Resumed { .. }
+        | Action::NoteSubmitted(_)) => note_and_session(s, a, f),
+        a @ (Action::PlanAsked { .. } | Action::GroupAsked { .. }) => {
+            asked(s, a, f);
             true
         }
         a @ (Action::MigrationsLoaded { .. }
@@ -83,6 +83,37 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
         | Action::VerifyRead { .. }
         | Action::RevertLooked { .. }) => {
             answer(s, a, f);
+            true
+        }
+    };
+    if s.group.as_ref().is_some_and(|g| g.running()) {
+        super::group_flow::advance(s, &mut fx);
+    }
+    // A redraw shows the ages as they read now: the next tick redraws only
+    // when one of them reads differently.
+    if redraw {
+        s.shown_ages = s.ages_on_screen();
+    }
+    s.dirty |= redraw;
+    fx
+}
+
+/// What the note and the session answer: entries on disk (or refused), the
+/// summary gone stale, a post's or an attach's answer, the postmortem, a
+/// resume, the end; and the operator's own text.
+fn note_and_session(s: &mut State, a: Action, f: &mut Vec<Effect>) -> bool {
+    match a {
+        Action::PostmortemDrafted(r) => lifecycle::postmortem_drafted(s, r, f),
+        Action::StatusPosted {
+            which,
+            text,
+            result,
+        } => {
+            super::posting::posted(s, which, text, result, f);
+            true
+        }
+        Action::NoteAttached(result) => {
+            super::posting::attached(s, result, f);
             true
         }
         Action::Recorded(r) => {
@@ -101,19 +132,6 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             lifecycle::shutdown(s, why, f);
             true
         }
-        Action::PlanAsked {
-            target,
-            to,
-            exact,
-            retag,
-        } => {
-            super::reads::request_form(s, &target, &to, exact, retag, f);
-            true
-        }
-        Action::GroupAsked { name, to } => {
-            super::group_flow::request_named(s, &name, &to, f);
-            true
-        }
         Action::Resumed {
             incident,
             checklists,
@@ -125,17 +143,26 @@ pub fn update(s: &mut State, a: Action) -> Vec<Effect> {
             record::note_submitted(s, text, f);
             true
         }
-    };
-    if s.group.as_ref().is_some_and(|g| g.running()) {
-        super::group_flow::advance(s, &mut fx);
+        _ => false,
     }
-    // A redraw shows the ages as they read now: the next tick redraws only
-    // when one of them reads differently.
-    if redraw {
-        s.shown_ages = s.ages_on_screen();
+}
+
+/// A plan or a group plan asked for from the command line (`:plan`, `:group`).
+fn asked(s: &mut State, a: Action, f: &mut Vec<Effect>) {
+    match a {
+        Action::PlanAsked {
+            target,
+            to,
+            exact,
+            retag,
+        } => {
+            super::reads::request_form(s, &target, &to, exact, retag, f);
+        }
+        Action::GroupAsked { name, to } => {
+            super::group_flow::request_named(s, &name, &to, f);
+        }
+        _ => {}
     }
-    s.dirty |= redraw;
-    fx
 }
 
 /// The answers about plans and runs (and the revert look), each folded in

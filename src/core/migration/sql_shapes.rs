@@ -138,44 +138,10 @@ pub fn read(sql: &str, created: &mut super::Created) -> Option<(SqlVerdict, Stri
         return Some(alter_sequence(w));
     }
     if starts(w, &["ALTER", "TYPE"]) {
-        let n = object_after(w, &["ALTER", "TYPE"]);
-        return Some(if has(w, &["ADD", "VALUE"]) {
-            (
-                Review,
-                format!(
-                    "adds a value to enum {n}: rows the new code wrote with it may not read in the old code"
-                ),
-            )
-        } else if has(w, &["RENAME"]) || has(w, &["DROP"]) || has(w, &["SET", "SCHEMA"]) {
-            (
-                Unsafe,
-                format!("renames or removes part of type {n}; the old code uses the old names"),
-            )
-        } else {
-            (Review, format!("alters type {n}"))
-        });
+        return Some(alter_type(w));
     }
     if starts(w, &["ALTER", "FUNCTION"]) || starts(w, &["ALTER", "PROCEDURE"]) {
-        let n = object_after(w, &w[..2].iter().map(|s| s.as_str()).collect::<Vec<_>>());
-        let key = format!("fn:{}", n.replace('"', "").to_ascii_lowercase());
-        return Some(if created.contains(&key) {
-            (
-                Compatible,
-                format!("alters {n}, created in this range (the old code never called it)"),
-            )
-        } else if has(w, &["RENAME"]) || has(w, &["SET", "SCHEMA"]) {
-            (
-                Unsafe,
-                format!("renames or moves {n}; the old code calls it by the old name"),
-            )
-        } else if has(w, &["OWNER", "TO"]) || has(w, &["SET"]) || has(w, &["RESET"]) {
-            (
-                Compatible,
-                format!("changes {n}'s owner or settings; callers are unaffected"),
-            )
-        } else {
-            (Review, format!("alters {n}"))
-        });
+        return Some(alter_function(w, created));
     }
     if starts(w, &["ALTER", "DEFAULT", "PRIVILEGES"]) {
         return Some(if has(w, &["REVOKE"]) {
@@ -210,6 +176,52 @@ pub fn read(sql: &str, created: &mut super::Created) -> Option<(SqlVerdict, Stri
         return Some(function(sql, w, created));
     }
     None
+}
+
+/// ALTER TYPE: a new enum value is for the new code's rows; renames and
+/// removals break the old code.
+fn alter_type(w: &[String]) -> (SqlVerdict, String) {
+    let n = object_after(w, &["ALTER", "TYPE"]);
+    if has(w, &["ADD", "VALUE"]) {
+        (
+            Review,
+            format!(
+                "adds a value to enum {n}: rows the new code wrote with it may not read in the old code"
+            ),
+        )
+    } else if has(w, &["RENAME"]) || has(w, &["DROP"]) || has(w, &["SET", "SCHEMA"]) {
+        (
+            Unsafe,
+            format!("renames or removes part of type {n}; the old code uses the old names"),
+        )
+    } else {
+        (Review, format!("alters type {n}"))
+    }
+}
+
+/// ALTER FUNCTION / PROCEDURE: harmless on one this range created, or for
+/// its owner and settings; a rename or move breaks the old code's calls.
+fn alter_function(w: &[String], created: &super::Created) -> (SqlVerdict, String) {
+    let n = object_after(w, &w[..2].iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    let key = format!("fn:{}", n.replace('"', "").to_ascii_lowercase());
+    if created.contains(&key) {
+        (
+            Compatible,
+            format!("alters {n}, created in this range (the old code never called it)"),
+        )
+    } else if has(w, &["RENAME"]) || has(w, &["SET", "SCHEMA"]) {
+        (
+            Unsafe,
+            format!("renames or moves {n}; the old code calls it by the old name"),
+        )
+    } else if has(w, &["OWNER", "TO"]) || has(w, &["SET"]) || has(w, &["RESET"]) {
+        (
+            Compatible,
+            format!("changes {n}'s owner or settings; callers are unaffected"),
+        )
+    } else {
+        (Review, format!("alters {n}"))
+    }
 }
 
 fn alter_sequence(w: &[String]) -> (SqlVerdict, String) {

@@ -302,6 +302,53 @@ fn revert_looked(
     }
 }
 
+/// A reading's words redacted: a probe URL's `?token=`, a password in a
+/// platform's message.
+fn hidden_health(mut h: super::model::Health) -> super::model::Health {
+    use super::redact::redact;
+    if let Some(m) = h.message.as_mut() {
+        *m = redact(m);
+    }
+    for sig in &mut h.signals {
+        sig.name = redact(&sig.name);
+        sig.display = redact(&sig.display);
+        if let Some(e) = sig.error.as_mut() {
+            *e = redact(e);
+        }
+    }
+    h
+}
+
+/// A history's words redacted: commit messages, notes, warnings, what
+/// each revision changes.
+fn hidden_history(mut h: super::model::History) -> super::model::History {
+    use super::redact::redact;
+    for r in &mut h.revisions {
+        r.message = redact(&r.message);
+    }
+    let f = &mut h.facts;
+    for t in [
+        &mut f.history_note,
+        &mut f.busy,
+        &mut f.inputs_drift,
+        &mut f.head_meta,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        *t = redact(t);
+    }
+    for (_, t) in f
+        .blocked
+        .iter_mut()
+        .chain(&mut f.warnings)
+        .chain(&mut f.changes)
+    {
+        *t = redact(t);
+    }
+    h
+}
+
 /// A platform's words enter the state redacted (`core::redact`): an
 /// error's text, a commit message, a history note, a change preview may
 /// carry a credential, and every pane, note entry and export is drawn
@@ -316,23 +363,10 @@ fn hidden(a: Action) -> Action {
     ) -> Option<Result<String, super::error::BackendError>> {
         r.map(|r| err(r).map(|t| redact(&t)))
     }
-    // A reading's words: a probe URL's `?token=`, a password in a
-    // platform's message.
-    fn health(mut h: super::model::Health) -> super::model::Health {
-        if let Some(m) = h.message.as_mut() {
-            *m = redact(m);
-        }
-        for sig in &mut h.signals {
-            sig.name = redact(&sig.name);
-            sig.display = redact(&sig.display);
-            if let Some(e) = sig.error.as_mut() {
-                *e = redact(e);
-            }
-        }
-        h
-    }
     match a {
-        Action::HealthUpdated(hs) => Action::HealthUpdated(hs.into_iter().map(health).collect()),
+        Action::HealthUpdated(hs) => {
+            Action::HealthUpdated(hs.into_iter().map(hidden_health).collect())
+        }
         Action::TargetsLoaded(r) => Action::TargetsLoaded(err(r)),
         Action::HealthFailed { target, error } => Action::HealthFailed {
             target,
@@ -340,32 +374,7 @@ fn hidden(a: Action) -> Action {
         },
         Action::HistoryLoaded { target, result } => Action::HistoryLoaded {
             target,
-            result: err(result).map(|mut h| {
-                for r in &mut h.revisions {
-                    r.message = redact(&r.message);
-                }
-                let f = &mut h.facts;
-                for t in [
-                    &mut f.history_note,
-                    &mut f.busy,
-                    &mut f.inputs_drift,
-                    &mut f.head_meta,
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    *t = redact(t);
-                }
-                for (_, t) in f
-                    .blocked
-                    .iter_mut()
-                    .chain(&mut f.warnings)
-                    .chain(&mut f.changes)
-                {
-                    *t = redact(t);
-                }
-                h
-            }),
+            result: err(result).map(hidden_history),
         },
         Action::MigrationsLoaded { plan_id, result } => Action::MigrationsLoaded {
             plan_id,
@@ -411,7 +420,7 @@ fn hidden(a: Action) -> Action {
         },
         Action::VerifyRead { plan_id, result } => Action::VerifyRead {
             plan_id,
-            result: err(result).map(health),
+            result: err(result).map(hidden_health),
         },
         other => other,
     }

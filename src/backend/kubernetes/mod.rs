@@ -365,6 +365,46 @@ impl KubeBackend {
         }
     }
 
+    /// The namespace's health as last computed, if its watches saw nothing
+    /// since (the same count of events): every target of it, or None.
+    fn unchanged(
+        &self,
+        ns: &str,
+        generation: Option<u64>,
+        mine: &[&DeployTarget],
+    ) -> Option<Vec<Health>> {
+        self.computed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(ns)
+            .and_then(|(g, hs)| {
+                (Some(*g) == generation)
+                    .then(|| {
+                        mine.iter()
+                            .map(|t| hs.get(&t.name).cloned())
+                            .collect::<Option<Vec<_>>>()
+                    })
+                    .flatten()
+            })
+    }
+
+    /// Keeps the namespace's health computed under this count of events,
+    /// when every target of it was in the watches.
+    fn remember(&self, ns: &str, g: u64, mine: &[&DeployTarget], hs: &[Option<Health>]) {
+        if !hs.iter().all(Option::is_some) {
+            return;
+        }
+        let keep = mine
+            .iter()
+            .zip(hs)
+            .filter_map(|(t, h)| Some((t.name.clone(), h.clone()?)))
+            .collect();
+        self.computed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(ns.to_string(), (g, keep));
+    }
+
     /// How many objects the shared watches hold, and their size as JSON.
     pub fn watched_footprint(&self) -> (usize, usize) {
         self.caches.footprint()
@@ -702,20 +742,7 @@ impl Backend for KubeBackend {
                 };
                 // Unchanged since the last look: the same health, newly stamped.
                 let generation = self.caches.generation(ns);
-                let known = self
-                    .computed
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .get(ns)
-                    .and_then(|(g, hs)| {
-                        (Some(*g) == generation)
-                            .then(|| {
-                                mine.iter()
-                                    .map(|t| hs.get(&t.name).cloned())
-                                    .collect::<Option<Vec<_>>>()
-                            })
-                            .flatten()
-                    });
+                let known = self.unchanged(ns, generation, &mine);
                 if let Some(hs) = known {
                     for (t, mut h) in mine.iter().zip(hs) {
                         h.observed_at = stamp;
@@ -729,18 +756,8 @@ impl Backend for KubeBackend {
                         .map(|t| ix.sources(t, stamp).map(|s| health::health_from(t, &s)))
                         .collect::<Vec<_>>()
                 });
-                if let (Some(g), cache::Ready::Ready(hs)) = (generation, &looked)
-                    && hs.iter().all(Option::is_some)
-                {
-                    let keep = mine
-                        .iter()
-                        .zip(hs)
-                        .filter_map(|(t, h)| Some((t.name.clone(), h.clone()?)))
-                        .collect();
-                    self.computed
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert(ns.clone(), (g, keep));
+                if let (Some(g), cache::Ready::Ready(hs)) = (generation, &looked) {
+                    self.remember(ns, g, &mine, hs);
                 }
                 match looked {
                     cache::Ready::Ready(hs) => {

@@ -89,7 +89,7 @@ fn revision(
         .map(|i| i.full())
         .collect();
     for img in &mut imgs {
-        let seen = statuses_of(&pods, hash)
+        let seen = statuses_of(pods, hash)
             .find(|cs| cs["image"].as_str() == Some(img.full().as_str()))
             .and_then(|cs| {
                 cs["imageID"]

@@ -601,6 +601,62 @@ fn strip_comments(sql: &str) -> String {
         .join("\n")
 }
 
+/// A quoted string or identifier from `chars[i]` (its quote, doubled
+/// inside it), into `cur`; where it ends.
+fn quoted(chars: &[char], mut i: usize, cur: &mut String, line: &mut usize) -> usize {
+    let c = chars[i];
+    cur.push(c);
+    i += 1;
+    while i < chars.len() {
+        let d = chars[i];
+        cur.push(d);
+        if d == '\n' {
+            *line += 1;
+        }
+        i += 1;
+        if d == c {
+            if chars.get(i) == Some(&c) {
+                cur.push(c);
+                i += 1;
+                continue;
+            }
+            break;
+        }
+    }
+    i
+}
+
+/// A PostgreSQL dollar-quoted body (`$tag$ … $tag$`) from `chars[i]`, into
+/// `cur`; where it ends, or None if no tag starts here.
+fn dollar_quoted(chars: &[char], i: usize, cur: &mut String, line: &mut usize) -> Option<usize> {
+    let te = chars[i + 1..]
+        .iter()
+        .position(|&d| d == '$')
+        .map(|p| i + 1 + p)?;
+    let tag: String = chars[i..=te].iter().collect();
+    if !tag[1..tag.len() - 1]
+        .chars()
+        .all(|d| d.is_alphanumeric() || d == '_')
+    {
+        return None;
+    }
+    cur.push_str(&tag);
+    let mut i = te + 1;
+    let tl: Vec<char> = tag.chars().collect();
+    while i < chars.len() && !chars[i..].starts_with(&tl) {
+        if chars[i] == '\n' {
+            *line += 1;
+        }
+        cur.push(chars[i]);
+        i += 1;
+    }
+    if i < chars.len() {
+        cur.push_str(&tag);
+        i += tl.len();
+    }
+    Some(i)
+}
+
 /// Splits a script into statements with their starting line, respecting
 /// quotes, `--` and `/* */` comments and PostgreSQL dollar quoting, so that a
 /// `;` inside a function body does not cut it.
@@ -635,55 +691,16 @@ pub fn split_statements(text: &str) -> Vec<(usize, String)> {
         }
         if c == '\'' || c == '"' || c == '`' {
             start_line.get_or_insert(line);
-            cur.push(c);
-            i += 1;
-            while i < chars.len() {
-                let d = chars[i];
-                cur.push(d);
-                if d == '\n' {
-                    line += 1;
-                }
-                i += 1;
-                if d == c {
-                    if chars.get(i) == Some(&c) {
-                        cur.push(c);
-                        i += 1;
-                        continue;
-                    }
-                    break;
-                }
-            }
+            i = quoted(&chars, i, &mut cur, &mut line);
             continue;
         }
-        if c == '$' {
-            let tag_end = chars[i + 1..]
-                .iter()
-                .position(|&d| d == '$')
-                .map(|p| i + 1 + p);
-            if let Some(te) = tag_end {
-                let tag: String = chars[i..=te].iter().collect();
-                if tag[1..tag.len() - 1]
-                    .chars()
-                    .all(|d| d.is_alphanumeric() || d == '_')
-                {
-                    start_line.get_or_insert(line);
-                    cur.push_str(&tag);
-                    i = te + 1;
-                    let tl: Vec<char> = tag.chars().collect();
-                    while i < chars.len() && !chars[i..].starts_with(&tl) {
-                        if chars[i] == '\n' {
-                            line += 1;
-                        }
-                        cur.push(chars[i]);
-                        i += 1;
-                    }
-                    if i < chars.len() {
-                        cur.push_str(&tag);
-                        i += tl.len();
-                    }
-                    continue;
-                }
-            }
+        let at = line;
+        if c == '$'
+            && let Some(end) = dollar_quoted(&chars, i, &mut cur, &mut line)
+        {
+            start_line.get_or_insert(at);
+            i = end;
+            continue;
         }
         if c == ';' {
             let s = cur.trim().to_string();

@@ -288,6 +288,24 @@ impl GitMigrations {
         )))
     }
 
+    /// The migration files the range changed (`git diff --name-status -z
+    /// -M`, renames found), under the configured globs.
+    async fn changed(&self, to_c: &str, from_c: &str) -> Result<Vec<u8>, GitError> {
+        let range = format!("{to_c}..{from_c}");
+        let mut args: Vec<String> = vec![
+            "diff".into(),
+            "--name-status".into(),
+            "-z".into(),
+            "-M".into(),
+            "--no-color".into(),
+            range,
+            "--".into(),
+        ];
+        args.extend(self.globs.iter().map(|g| format!(":(glob){g}")));
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.git(&argv).await
+    }
+
     /// Migrations added or changed from `to` (the rollback target) up to
     /// `from` (what runs now), classified.
     pub async fn diff(&self, target: &str, from: &Revision, to: &Revision) -> MigrationDiff {
@@ -313,19 +331,7 @@ impl GitMigrations {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => return err(e),
         };
-        let range = format!("{to_c}..{from_c}");
-        let mut args: Vec<String> = vec![
-            "diff".into(),
-            "--name-status".into(),
-            "-z".into(),
-            "-M".into(),
-            "--no-color".into(),
-            range,
-            "--".into(),
-        ];
-        args.extend(self.globs.iter().map(|g| format!(":(glob){g}")));
-        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let listing = match self.git(&argv).await {
+        let listing = match self.changed(&to_c, &from_c).await {
             Ok(o) => o,
             Err(e) => return err(e),
         };

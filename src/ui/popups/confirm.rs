@@ -181,33 +181,40 @@ fn draw(subject: Subject, form: &ConfirmForm, s_scroll: usize, f: &mut Frame, sc
         return;
     }
     if body_h > top.height {
-        // Every WARN and BLOCK reason stays: the operator confirms
-        // against them; steps that do not fit are in the plan.
-        let keep = top.height.saturating_sub(1) as usize;
-        let is_check = |l: &Line| {
-            l.spans
-                .first()
-                .is_some_and(|sp| matches!(sp.content.trim(), "BLOCK" | "WARN"))
-        };
-        let h = |l: &Line| wrapped_height(std::slice::from_ref(l), inner_w) as usize;
-        let mut room = keep.saturating_sub(body.iter().filter(|l| is_check(l)).map(h).sum());
-        let mut cut: Vec<Line> = Vec::new();
-        for l in body {
-            if is_check(&l) {
-                cut.push(l);
-            } else if h(&l) <= room {
-                room -= h(&l);
-                cut.push(l);
-            } else {
-                room = 0;
-            }
-        }
-        cut.push(Line::styled(
-            "… more: PgDn scrolls here, Esc shows the plan",
-            theme::DIM,
-        ));
-        body = cut;
+        body = fit(body, top.height, inner_w);
     }
     f.render_widget(Paragraph::new(body).wrap(Wrap { trim: false }), top);
     f.render_widget(Paragraph::new(tail).wrap(Wrap { trim: false }), bottom);
+}
+
+/// The confirm's text cut to `height` rows: every WARN and BLOCK reason
+/// stays (the operator confirms against them); steps that do not fit are
+/// in the plan, and the last row says how to see them.
+fn fit<'a>(body: Vec<Line<'a>>, height: u16, inner_w: u16) -> Vec<Line<'a>> {
+    // Every WARN and BLOCK reason stays: the operator confirms
+    // against them; steps that do not fit are in the plan.
+    let keep = height.saturating_sub(1) as usize;
+    let is_check = |l: &Line| {
+        l.spans
+            .first()
+            .is_some_and(|sp| matches!(sp.content.trim(), "BLOCK" | "WARN"))
+    };
+    let h = |l: &Line| wrapped_height(std::slice::from_ref(l), inner_w) as usize;
+    let mut room = keep.saturating_sub(body.iter().filter(|l| is_check(l)).map(h).sum());
+    let mut cut: Vec<Line> = Vec::new();
+    for l in body {
+        if is_check(&l) {
+            cut.push(l);
+        } else if h(&l) <= room {
+            room -= h(&l);
+            cut.push(l);
+        } else {
+            room = 0;
+        }
+    }
+    cut.push(Line::styled(
+        "… more: PgDn scrolls here, Esc shows the plan",
+        theme::DIM,
+    ));
+    cut
 }

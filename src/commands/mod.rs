@@ -214,56 +214,7 @@ async fn status(
             .collect();
         outln!(out, "{}", json(&v)?);
     } else {
-        // Columns as wide as their longest value: a long name or an
-        // environment like `staging (prod)` never shifts the rest.
-        let nw = width(rows.iter().map(|r| r.0.name.as_str()), 16);
-        let ew = width(rows.iter().map(|r| r.0.environment.as_str()), 10);
-        outln!(
-            out,
-            "{:<nw$} {:<11} {:<ew$} {:<9} {:>7} {:>7} {:>8}  {}",
-            "TARGET",
-            "KIND",
-            "ENV",
-            "VERDICT",
-            "READY",
-            "5XX",
-            "P95",
-            "WHY"
-        );
-        for (t, h, v, e) in rows {
-            let ready = h
-                .as_ref()
-                .map(|h| format!("{}/{}", h.ready, h.desired))
-                .unwrap_or("-".into());
-            let err = h
-                .as_ref()
-                .and_then(|h| h.error_rate)
-                .map(|r| format!("{:.1}%", r * 100.0))
-                .unwrap_or("-".into());
-            let p95 = h
-                .as_ref()
-                .and_then(|h| h.latency_p95_ms)
-                .map(|l| format!("{l:.0}ms"))
-                .unwrap_or("-".into());
-            let sev = v.as_ref().map(|v| v.severity.label()).unwrap_or("unknown");
-            let why = v
-                .as_ref()
-                .map(|v| v.reasons.join("; "))
-                .or(e)
-                .unwrap_or_default();
-            outln!(
-                out,
-                "{:<nw$} {:<11} {:<ew$} {:<9} {:>7} {:>7} {:>8}  {}",
-                t.name,
-                t.kind.label(),
-                t.environment,
-                sev,
-                ready,
-                err,
-                p95,
-                why
-            );
-        }
+        table(rows, out);
     }
     for m in &unread_signals {
         eprintln!("rbtui: no first reading within 10s: {m}");
@@ -273,6 +224,60 @@ async fn status(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `rbtui status` as a table; columns as wide as their longest value.
+fn table(rows: Vec<StatusRow>, out: &mut String) {
+    // A long name or an environment like `staging (prod)` never shifts
+    // the rest.
+    let nw = width(rows.iter().map(|r| r.0.name.as_str()), 16);
+    let ew = width(rows.iter().map(|r| r.0.environment.as_str()), 10);
+    outln!(
+        out,
+        "{:<nw$} {:<11} {:<ew$} {:<9} {:>7} {:>7} {:>8}  {}",
+        "TARGET",
+        "KIND",
+        "ENV",
+        "VERDICT",
+        "READY",
+        "5XX",
+        "P95",
+        "WHY"
+    );
+    for (t, h, v, e) in rows {
+        let ready = h
+            .as_ref()
+            .map(|h| format!("{}/{}", h.ready, h.desired))
+            .unwrap_or("-".into());
+        let err = h
+            .as_ref()
+            .and_then(|h| h.error_rate)
+            .map(|r| format!("{:.1}%", r * 100.0))
+            .unwrap_or("-".into());
+        let p95 = h
+            .as_ref()
+            .and_then(|h| h.latency_p95_ms)
+            .map(|l| format!("{l:.0}ms"))
+            .unwrap_or("-".into());
+        let sev = v.as_ref().map(|v| v.severity.label()).unwrap_or("unknown");
+        let why = v
+            .as_ref()
+            .map(|v| v.reasons.join("; "))
+            .or(e)
+            .unwrap_or_default();
+        outln!(
+            out,
+            "{:<nw$} {:<11} {:<ew$} {:<9} {:>7} {:>7} {:>8}  {}",
+            t.name,
+            t.kind.label(),
+            t.environment,
+            sev,
+            ready,
+            err,
+            p95,
+            why
+        );
+    }
 }
 
 /// `rbtui history TARGET`: its revisions, newest first.

@@ -615,7 +615,7 @@ fn settings_for(
             .faults
             .iter()
             .map(|f| crate::core::settings::DrillFault {
-                what: f.describe(),
+                what: f.effect(),
                 needle: f.needle(),
                 target: f.target().map(str::to_string),
             })

@@ -296,7 +296,7 @@ fn a_rollback_through_compose_pins_the_version_and_stays_rolled_back() {
         "no drift to warn about: {:?}",
         p.checks
     );
-    let steps: Vec<String> = p.steps.iter().map(|s| s.describe(&t, &p.from)).collect();
+    let steps: Vec<String> = p.steps.iter().map(|s| s.words(&t, &p.from)).collect();
     assert!(
         steps[0].starts_with("Pin WEB_VERSION=v1 in ") && steps[0].contains("was v3"),
         "{steps:?}"

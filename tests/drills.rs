@@ -37,7 +37,7 @@ fn drill(
             .faults
             .iter()
             .map(|f| rbtui::core::settings::DrillFault {
-                what: f.describe(),
+                what: f.effect(),
                 needle: f.needle(),
                 target: f.target().map(str::to_string),
             })
@@ -231,7 +231,7 @@ fn a_drill_on_prod_says_at_start_that_a_rehearsal_cannot_meet_it() {
             .faults
             .iter()
             .map(|f| rbtui::core::settings::DrillFault {
-                what: f.describe(),
+                what: f.effect(),
                 needle: f.needle(),
                 target: f.target().map(str::to_string),
             })

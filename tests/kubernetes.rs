@@ -1011,7 +1011,7 @@ fn a_mutable_tag_is_pinned_to_the_digest_that_ran_unless_the_exact_template_is_a
         .iter()
         .find(|s| matches!(s, PlanStep::Rollback { .. }))
         .unwrap();
-    let words = step.describe(&p.target, &p.from);
+    let words = step.words(&p.target, &p.from);
     assert!(
         words.contains(&format!(
             "registry.example.com/shop/catalog:main -> {pinned}"

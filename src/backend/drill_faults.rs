@@ -81,7 +81,7 @@ impl Fault {
         }
     }
 
-    pub fn describe(&self) -> String {
+    pub fn effect(&self) -> String {
         match self {
             Fault::Forbidden { target } => format!("{target}: the first mutation answers 403"),
             Fault::RolloutFails { target } => {

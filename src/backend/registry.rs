@@ -198,7 +198,7 @@ impl Registry {
 
     /// What `repo:tag` is now: its manifest digest and, where the image's
     /// config says it, when it was built.
-    pub async fn describe(
+    pub async fn tag_now(
         &self,
         image: &str,
     ) -> Result<(String, Option<chrono::DateTime<chrono::Utc>>), RegistryError> {
@@ -358,7 +358,7 @@ async fn read_tags(
     tags: Vec<String>,
 ) -> Vec<(String, String, Option<chrono::DateTime<chrono::Utc>>)> {
     let asks = tags.into_iter().map(|t| async move {
-        let (digest, created) = registry.describe(&format!("{repository}:{t}")).await.ok()?;
+        let (digest, created) = registry.tag_now(&format!("{repository}:{t}")).await.ok()?;
         Some((t, digest, created))
     });
     futures::future::join_all(asks)

@@ -298,13 +298,7 @@ fn stop(s: &mut State, fx: &mut Vec<Effect>, reason: &str) {
                 .steps
                 .iter()
                 .enumerate()
-                .map(|(i, st)| {
-                    format!(
-                        "NOT run: step {} {}",
-                        i + 1,
-                        st.describe(&p.target, &p.from)
-                    )
-                })
+                .map(|(i, st)| format!("NOT run: step {} {}", i + 1, st.words(&p.target, &p.from)))
                 .collect();
             record(
                 s,

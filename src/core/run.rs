@@ -106,7 +106,7 @@ pub(super) fn start_step(s: &mut State, id: PlanId, fx: &mut Vec<Effect>) {
     match &step {
         s_ if s_.mutates() => {
             run.enter(n, now, Doing::Sending);
-            let what = step.describe(&plan.target, &plan.from);
+            let what = step.words(&plan.target, &plan.from);
             let text = if dry {
                 format!("step {} (dry run, nothing is changed): {what}", n + 1)
             } else {
@@ -484,11 +484,7 @@ pub(super) fn ran_and_not(run: &Run) -> Vec<String> {
         .enumerate()
         .map(|(i, st)| {
             let state = if i < at { "ran" } else { "NOT run" };
-            format!(
-                "{state}: step {} {}",
-                i + 1,
-                st.describe(&p.target, &p.from)
-            )
+            format!("{state}: step {} {}", i + 1, st.words(&p.target, &p.from))
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 //! versioned manifest, swapping that file as a pair, keeping a backup.
 
 use super::compose_inputs::{self, Cli, ComposeError, EditError, Project};
-use super::engine::{Engine, GatedHealth, actor_is, describe};
+use super::engine::{Engine, GatedHealth, actor_is, engine_error};
 use crate::backend::{Backend, BoxFut, StepDone};
 use crate::core::action::BackendError;
 use crate::core::model::RevisionId;
@@ -119,7 +119,7 @@ impl ComposeBackend {
     }
 
     fn err(&self, e: &bollard::errors::Error) -> BackendError {
-        describe(&self.engine.host, e)
+        engine_error(&self.engine.host, e)
     }
 
     async fn containers(&self, t: &ComposeTarget) -> Result<Vec<ContainerSummary>, BackendError> {

@@ -68,7 +68,7 @@ pub fn connect(host: Option<&str>) -> Result<Engine, crate::setup_error::SetupEr
 
 /// One error sentence per failure kind, never a Rust debug dump, in the
 /// kind the core acts on.
-pub fn describe(host: &str, e: &Error) -> BackendError {
+pub fn engine_error(host: &str, e: &Error) -> BackendError {
     match e {
         Error::DockerResponseServerError {
             status_code,
@@ -89,13 +89,13 @@ pub fn describe(host: &str, e: &Error) -> BackendError {
         Error::JsonDataError { .. } | Error::JsonSerdeError { .. } => BackendError::Malformed(
             format!("malformed answer from the Docker engine at {host}: {e}"),
         ),
-        other => describe_chain(host, other),
+        other => chain_error(host, other),
     }
 }
 
 /// bollard's top-level text for a failed connection is the same for every
 /// cause ("client error (Connect)"); the cause is in the source chain.
-fn describe_chain(host: &str, e: &Error) -> BackendError {
+fn chain_error(host: &str, e: &Error) -> BackendError {
     use std::io::ErrorKind as K;
     let mut chain = vec![e.to_string()];
     let mut io_kind = None;
@@ -138,7 +138,7 @@ fn describe_chain(host: &str, e: &Error) -> BackendError {
 }
 
 #[cfg(test)]
-mod describe_tests {
+mod engine_error_tests {
     use super::*;
 
     #[test]
@@ -146,7 +146,7 @@ mod describe_tests {
         let io = |k| Error::IOError {
             err: std::io::Error::from(k),
         };
-        let perm = describe(
+        let perm = engine_error(
             "unix:///var/run/docker.sock",
             &io(std::io::ErrorKind::PermissionDenied),
         );
@@ -156,11 +156,11 @@ mod describe_tests {
             perm.starts_with("permission denied") && perm.contains("docker group"),
             "{perm}"
         );
-        let refused = describe("tcp://h:2375", &io(std::io::ErrorKind::ConnectionRefused));
+        let refused = engine_error("tcp://h:2375", &io(std::io::ErrorKind::ConnectionRefused));
         assert!(refused.is_outage(), "{refused:?}");
         let refused = refused.to_string();
         assert!(refused.contains("connection refused"), "{refused}");
-        let gone = describe(
+        let gone = engine_error(
             "unix:///x.sock",
             &Error::SocketNotFoundError("/x.sock".into()),
         );
@@ -179,7 +179,7 @@ mod describe_tests {
         let host = format!("unix://{}", sock.display());
         let e = connect(Some(&host)).unwrap();
         let err = e.docker.ping().await.unwrap_err();
-        let m = describe(&host, &err);
+        let m = engine_error(&host, &err);
         assert!(matches!(m, BackendError::Unreachable(_)), "{m:?}");
         let m = m.to_string();
         assert!(m.contains("connection refused"), "{m}");
@@ -504,7 +504,7 @@ pub async fn about(e: &Engine) -> Result<crate::backend::About, BackendError> {
         .docker
         .version()
         .await
-        .map_err(|err| describe(&e.host, &err))?;
+        .map_err(|err| engine_error(&e.host, &err))?;
     Ok(crate::backend::About {
         version: format!(
             "Docker Engine {} (API {})",

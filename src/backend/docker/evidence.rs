@@ -4,7 +4,7 @@
 //! logs --tail`); Compose's containers' state and health checks (`docker
 //! inspect`) and their logs (`docker logs --tail`).
 
-use super::engine::{Engine, describe, raw_get_bytes};
+use super::engine::{Engine, engine_error, raw_get_bytes};
 use crate::core::error::BackendError;
 use crate::core::model::EvidenceFile;
 use bollard::models::{ContainerInspectResponse, Task};
@@ -194,7 +194,7 @@ pub async fn compose(
             while let Some(chunk) = stream.next().await {
                 match chunk {
                     Ok(c) => text.push_str(&String::from_utf8_lossy(&c.into_bytes())),
-                    Err(e) => return Err(describe(&engine.host, &e)),
+                    Err(e) => return Err(engine_error(&engine.host, &e)),
                 }
             }
             Ok(())

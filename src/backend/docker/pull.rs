@@ -6,7 +6,7 @@
 //! pulled only to be refused is removed again, so it is never taken for
 //! something that ran here.
 
-use super::engine::{Engine, describe};
+use super::engine::{Engine, engine_error};
 use crate::core::error::BackendError;
 use crate::core::model::short_digest;
 use futures::StreamExt;
@@ -59,7 +59,7 @@ pub async fn ensure(
         .docker
         .inspect_image(&reference)
         .await
-        .map_err(|e| describe(&engine.host, &e))?;
+        .map_err(|e| engine_error(&engine.host, &e))?;
     let digests = got.repo_digests.unwrap_or_default();
     if let Some(want) = digest
         && !digests.iter().any(|d| d.ends_with(want))
@@ -89,7 +89,7 @@ async fn pull(engine: &Engine, repository: &str, tag: &str) -> Result<(), Backen
     let pull = async {
         let mut s = engine.docker.create_image(Some(opts), None, None);
         while let Some(r) = s.next().await {
-            if let Some(e) = r.map_err(|e| describe(&engine.host, &e))?.error {
+            if let Some(e) = r.map_err(|e| engine_error(&engine.host, &e))?.error {
                 return Err(BackendError::Failed(format!("pulling {reference}: {e}")));
             }
         }
@@ -117,7 +117,7 @@ async fn remove(engine: &Engine, reference: &str) -> String {
         Ok(_) => "removed again".into(),
         Err(e) => format!(
             "could NOT be removed ({}): `docker rmi {reference}` before anyone runs it",
-            describe(&engine.host, &e)
+            engine_error(&engine.host, &e)
         ),
     }
 }

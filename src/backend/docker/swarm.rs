@@ -2,7 +2,7 @@
 //! Swarm keeps one previous spec; the other revisions offered are images of
 //! the same repository present on the engine, pinned by digest when known.
 
-use super::engine::{Engine, GatedHealth, actor_is, describe, raw_get};
+use super::engine::{Engine, GatedHealth, actor_is, engine_error, raw_get};
 use crate::backend::{Backend, BoxFut, StepDone};
 use crate::core::action::BackendError;
 use crate::core::model::{
@@ -84,7 +84,7 @@ impl SwarmBackend {
     }
 
     fn err(&self, e: &bollard::errors::Error) -> BackendError {
-        describe(&self.engine.host, e)
+        engine_error(&self.engine.host, e)
     }
 
     async fn service(&self, t: &SwarmTarget) -> Result<Service, BackendError> {

@@ -1,7 +1,7 @@
 //! `rbtui check`: the API server's version and the kubeconfig rbtui
 //! reads its credentials from.
 
-use super::{KubeBackend, describe};
+use super::{KubeBackend, request_error};
 use crate::backend::About;
 use crate::core::action::BackendError;
 
@@ -11,7 +11,7 @@ impl KubeBackend {
             .client
             .apiserver_version()
             .await
-            .map_err(|e| describe(&e, "get", "/version"))?;
+            .map_err(|e| request_error(&e, "get", "/version"))?;
         let file = std::env::var("KUBECONFIG").unwrap_or_else(|_| "~/.kube/config".into());
         let user = self
             .kubeconfig_user

@@ -470,7 +470,7 @@ impl Space {
             // watch's life, not an outage.
             Err(watcher::Error::WatchError(st)) if st.code == 410 => None,
             Err(e) => {
-                let why = describe(&e, res, &self.namespace);
+                let why = watch_error(&e, res, &self.namespace);
                 if forbidden(&e) {
                     f.forbidden = Some(why.clone());
                 }
@@ -622,10 +622,10 @@ fn forbidden(e: &watcher::Error) -> bool {
     matches!(api_error(e), Some(kube::Error::Api(s)) if s.code == 403 || s.code == 404)
 }
 
-fn describe(e: &watcher::Error, res: Res, ns: &str) -> BackendError {
+fn watch_error(e: &watcher::Error, res: Res, ns: &str) -> BackendError {
     let what = format!("{} in namespace {ns}", res.plural());
     match (api_error(e), e) {
-        (Some(k), _) => super::describe(k, "watch", &what),
+        (Some(k), _) => super::request_error(k, "watch", &what),
         (None, watcher::Error::WatchError(s)) => {
             let m = format!(
                 "watch of {what} failed ({} {}): {}",

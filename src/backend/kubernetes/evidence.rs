@@ -220,7 +220,7 @@ impl KubeBackend {
                     LOG_WITHIN.as_secs()
                 ))
             })?
-            .map_err(|e| super::describe(&e, "get", "pods/log"))
+            .map_err(|e| super::request_error(&e, "get", "pods/log"))
     }
 }
 

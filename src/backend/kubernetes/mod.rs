@@ -66,7 +66,7 @@ type Computed = (u64, HashMap<String, Health>);
 type HashMap<K, V> = std::collections::HashMap<K, V>;
 
 /// A failed API call, in the words an operator needs.
-fn describe(e: &kube::Error, verb: &str, what: &str) -> BackendError {
+fn request_error(e: &kube::Error, verb: &str, what: &str) -> BackendError {
     match e {
         kube::Error::Api(s) => match s.code {
             401 => BackendError::Unauthorized(format!(
@@ -274,7 +274,7 @@ impl KubeBackend {
                     "{what}: the API server did not answer within 15s (timeout)"
                 ))
             })?
-            .map_err(|e| describe(&e, verb, what))
+            .map_err(|e| request_error(&e, verb, what))
     }
 
     /// A read whose absence is a fact of the set-up, not an outage: a 403
@@ -297,7 +297,7 @@ impl KubeBackend {
             ))),
             Ok(Ok(v)) => Ok(Some(v)),
             Ok(Err(kube::Error::Api(s))) if s.code == 403 || s.code == 404 => Ok(None),
-            Ok(Err(e)) => Err(describe(&e, verb, what)),
+            Ok(Err(e)) => Err(request_error(&e, verb, what)),
         }
     }
 
@@ -464,7 +464,7 @@ impl KubeBackend {
                             "the API server did not answer within 15s (timeout)".to_string(),
                         )
                     })?
-                    .map_err(|e| describe(&e, "create", "selfsubjectaccessreviews"))?;
+                    .map_err(|e| request_error(&e, "create", "selfsubjectaccessreviews"))?;
             let allowed = ans["status"]["allowed"] == true;
             let why = ans["status"]["reason"]
                 .as_str()
@@ -585,7 +585,7 @@ impl KubeBackend {
                 })
             }
             Err(e) => {
-                let m = describe(&e, "patch", &Self::what(t));
+                let m = request_error(&e, "patch", &Self::what(t));
                 // The patch left: a 5xx, a reset or an unreadable answer
                 // says nothing about whether it was applied.
                 Err(match &e {

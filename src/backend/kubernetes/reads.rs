@@ -6,7 +6,7 @@
 //! answered.
 
 use super::cache::{Ready, Res, Stored, View};
-use super::{DeployTarget, KubeBackend, describe, selector, urlencode};
+use super::{DeployTarget, KubeBackend, request_error, selector, urlencode};
 use crate::core::error::BackendError;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -241,7 +241,7 @@ impl KubeBackend {
                 Err(BackendError::NotFound(missing.unwrap_or_default()))
             }
             Ok(Err(kube::Error::Api(s))) if s.code < 500 => Ok(()),
-            Ok(Err(e)) => Err(describe(&e, "get", what)),
+            Ok(Err(e)) => Err(request_error(&e, "get", what)),
         }
     }
 

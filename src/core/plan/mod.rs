@@ -287,7 +287,7 @@ impl RollbackPlan {
             v.push(format!("Changes: {c}"));
         }
         for (n, s) in self.steps.iter().enumerate() {
-            v.push(format!("{}. {}", n + 1, s.describe(t, &self.from)));
+            v.push(format!("{}. {}", n + 1, s.words(t, &self.from)));
         }
         v
     }

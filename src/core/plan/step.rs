@@ -86,7 +86,7 @@ impl PlanStep {
 
     /// The exact words of a step, from the plan's data and the platform's
     /// vocabulary; shared by the confirm dialog and the note.
-    pub fn describe(&self, t: &TargetInfo, from: &Revision) -> String {
+    pub fn words(&self, t: &TargetInfo, from: &Revision) -> String {
         match self {
             PlanStep::DisableAutoSync => format!(
                 "Disable auto-sync on Argo CD application {} (merge PATCH automated.enabled=false, prune/selfHeal kept; before v3.1 the automated block is removed and saved on the app for re-enable)",

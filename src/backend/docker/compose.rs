@@ -688,14 +688,7 @@ impl ComposeBackend {
                 }
             }
         }
-        let up = compose_inputs::run(
-            cli,
-            &p.up_args(),
-            &self.engine.host,
-            &p.var,
-            Duration::from_secs(300),
-        )
-        .await;
+        let up = self.up(cli, &p).await;
         match up {
             Ok(said) => {
                 let after = self.containers(t).await?;
@@ -718,6 +711,18 @@ impl ComposeBackend {
         }
     }
 
+    /// `up -d` of the project, as its owner runs it (at most 5 minutes).
+    async fn up(&self, cli: &Cli, p: &Project) -> Result<String, ComposeError> {
+        compose_inputs::run(
+            cli,
+            &p.up_args(),
+            &self.engine.host,
+            &p.var,
+            Duration::from_secs(300),
+        )
+        .await
+    }
+
     /// `up` failed: the pinned inputs go back, Compose brings the previous
     /// version up again, and the error says what each container is doing.
     async fn up_failed(
@@ -730,14 +735,7 @@ impl ComposeBackend {
         e: ComposeError,
     ) -> BackendError {
         let mut back = put_inputs_back(edits);
-        let again = compose_inputs::run(
-            cli,
-            &p.up_args(),
-            &self.engine.host,
-            &p.var,
-            Duration::from_secs(300),
-        )
-        .await;
+        let again = self.up(cli, p).await;
         back.push(match again {
             Ok(_) => "Compose brought the previous version back up".into(),
             Err(e2) => format!(
@@ -1041,25 +1039,24 @@ fn tagged_images(
                     ));
                 }
             }
-            revisions.push(Revision {
-                id: id.into(),
-                deployed_at: DateTime::from_timestamp(img.created, 0),
-                images: vec![ImageRef {
+            let message = format!(
+                "image {} {}",
+                &img.id[..img.id.len().min(19)],
+                img.labels
+                    .get("org.opencontainers.image.version")
+                    .cloned()
+                    .unwrap_or_default()
+            );
+            revisions.push(super::engine::image_revision(
+                img,
+                id,
+                ImageRef {
                     digest: digest.clone(),
                     ..r
-                }],
-                git_sha: img.labels.get("org.opencontainers.image.revision").cloned(),
-                message: format!(
-                    "image {} {}",
-                    &img.id[..img.id.len().min(19)],
-                    img.labels
-                        .get("org.opencontainers.image.version")
-                        .cloned()
-                        .unwrap_or_default()
-                ),
-                author: None,
+                },
+                message,
                 current,
-            });
+            ));
         }
     }
     (revisions, blocked)

@@ -66,6 +66,27 @@ pub fn connect(host: Option<&str>) -> Result<Engine, crate::setup_error::SetupEr
         })
 }
 
+/// A revision from an image on the engine: named by its tag, dated by its
+/// build, with the digest the registry gave it and the commit its OCI
+/// `revision` label names.
+pub fn image_revision(
+    img: &bollard::models::ImageSummary,
+    id: String,
+    image: crate::core::model::ImageRef,
+    message: String,
+    current: bool,
+) -> crate::core::model::Revision {
+    crate::core::model::Revision {
+        id: id.into(),
+        deployed_at: chrono::DateTime::from_timestamp(img.created, 0),
+        images: vec![image],
+        git_sha: img.labels.get("org.opencontainers.image.revision").cloned(),
+        message,
+        author: None,
+        current,
+    }
+}
+
 /// One error sentence per failure kind, never a Rust debug dump, in the
 /// kind the core acts on.
 pub fn engine_error(host: &str, e: &Error) -> BackendError {

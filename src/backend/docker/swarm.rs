@@ -337,21 +337,20 @@ impl SwarmBackend {
                         "only the image changes; env, command, replicas, mounts and the rest of spec@{index} stay as they are now"
                     ),
                 ));
-                revisions.push(Revision {
-                    id: t_name.into(),
-                    deployed_at: DateTime::from_timestamp(img.created, 0),
-                    images: vec![ImageRef {
+                let message = format!(
+                    "image on the engine (id {})",
+                    &img.id[..img.id.len().min(19)]
+                );
+                revisions.push(super::engine::image_revision(
+                    &img,
+                    t_name,
+                    ImageRef {
                         digest: digest.clone(),
                         ..r
-                    }],
-                    git_sha: img.labels.get("org.opencontainers.image.revision").cloned(),
-                    message: format!(
-                        "image on the engine (id {})",
-                        &img.id[..img.id.len().min(19)]
-                    ),
-                    author: None,
-                    current: false,
-                });
+                    },
+                    message,
+                    false,
+                ));
             }
         }
         Ok(())

@@ -341,9 +341,11 @@ pub fn give_back_terminal() {
 }
 
 /// Gives the terminal back, stops the process (as the shell expects of
-/// Ctrl-Z) and takes the terminal again once the shell resumes it.
+/// Ctrl-Z) and takes the terminal again once the shell resumes it; the
+/// screen is drawn anew.
 #[allow(unsafe_code)] // kill(2) on our own pid: see SAFETY below.
-fn suspend(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
+fn suspend(terminal: &mut ratatui::DefaultTerminal, state: &mut State) -> std::io::Result<()> {
+    state.dirty = true;
     give_back_terminal();
     // SIGSTOP cannot be caught: this returns once SIGCONT arrives.
     // SAFETY: kill(2) on our own pid has no memory effects.
@@ -352,6 +354,62 @@ fn suspend(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
     }
     *terminal = retake_terminal()?;
     terminal.clear()
+}
+
+/// What one terminal event asks of the loop.
+enum Typed {
+    /// Actions for the core (a key, a click), in order.
+    Step(Vec<Action>),
+    /// The notes editor's text, to be recorded (Ctrl-S).
+    Submit(String),
+    /// Ctrl-Z: suspend as a shell job.
+    Suspend,
+    /// The terminal went away.
+    Gone(std::io::Error),
+    /// The input ended.
+    End,
+}
+
+/// One terminal event: the notes editor takes its keys and pastes itself
+/// (only Esc and Ctrl-S leave it); everything else becomes actions.
+fn terminal_event(
+    state: &mut State,
+    ui: &mut Ui,
+    area: ratatui::layout::Rect,
+    ev: Option<std::io::Result<Event>>,
+) -> Typed {
+    let editing = state.view.popup == Some(Popup::Notes);
+    match ev {
+        Some(Ok(Event::Key(k)))
+            if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) =>
+        {
+            Typed::Suspend
+        }
+        Some(Ok(Event::Key(k))) if editing && k.code != KeyCode::Esc => {
+            if k.code == KeyCode::Char('s') && k.modifiers.contains(KeyModifiers::CONTROL) {
+                return Typed::Submit(ui.editor.lines().join("\n"));
+            }
+            ui.editor.input(k);
+            state.dirty = true;
+            Typed::Step(vec![])
+        }
+        Some(Ok(Event::Key(k))) => {
+            Typed::Step(input::key(k).map(Action::Key).into_iter().collect())
+        }
+        Some(Ok(Event::Paste(text))) if editing => {
+            ui.editor.insert_str(text);
+            state.dirty = true;
+            Typed::Step(vec![])
+        }
+        Some(Ok(Event::Mouse(m))) => Typed::Step(input::mouse(state, area, m)),
+        Some(Ok(Event::Resize(_, _))) => {
+            state.dirty = true;
+            Typed::Step(vec![])
+        }
+        Some(Ok(_)) => Typed::Step(vec![]),
+        Some(Err(e)) => Typed::Gone(e),
+        None => Typed::End,
+    }
 }
 
 /// The console. The caller has already set up the terminal.
@@ -415,43 +473,20 @@ pub async fn run(
                 // thousands of keys) is handled before one frame is drawn.
                 let mut next = Some(ev);
                 while let Some(ev) = next.take() {
-                    match ev {
-                        Some(Ok(Event::Key(k))) if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) => {
-                            if let Err(e) = suspend(terminal) {
-                                gone!(e, " while suspended");
-                            }
-                            state.dirty = true;
-                        }
-                        Some(Ok(Event::Key(k))) => {
-                            if state.view.popup == Some(Popup::Notes) && k.code != KeyCode::Esc {
-                                if k.code == KeyCode::Char('s') && k.modifiers.contains(KeyModifiers::CONTROL) {
-                                    let text = ui.editor.lines().join("\n");
-                                    // The text leaves the editor only once the note has it.
-                                    if step!(Action::NoteSubmitted(text)).notes_failed == 0 {
-                                        ui = Ui::default();
-                                    }
-                                } else {
-                                    ui.editor.input(k);
-                                    state.dirty = true;
-                                }
-                            } else if let Some(key) = input::key(k) {
-                                step!(Action::Key(key));
+                    let area = terminal.size().map(|z| ratatui::layout::Rect::new(0, 0, z.width, z.height)).unwrap_or_default();
+                    match terminal_event(&mut state, &mut ui, area, ev) {
+                        Typed::Step(actions) => for a in actions { step!(a); },
+                        // The text leaves the editor only once the note has it.
+                        Typed::Submit(text) => {
+                            if step!(Action::NoteSubmitted(text)).notes_failed == 0 {
+                                ui = Ui::default();
                             }
                         }
-                        Some(Ok(Event::Paste(text))) if state.view.popup == Some(Popup::Notes) => {
-                            ui.editor.insert_str(text);
-                            state.dirty = true;
-                        }
-                        Some(Ok(Event::Mouse(m))) => {
-                            let area = terminal.size().map(|z| ratatui::layout::Rect::new(0, 0, z.width, z.height)).unwrap_or_default();
-                            for a in input::mouse(&state, area, m) {
-                                step!(a);
-                            }
-                        }
-                        Some(Ok(Event::Resize(_, _))) => state.dirty = true,
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => gone!(e, ""),
-                        None => return Ok(state),
+                        Typed::Suspend => if let Err(e) = suspend(terminal, &mut state) {
+                            gone!(e, " while suspended");
+                        },
+                        Typed::Gone(e) => gone!(e, ""),
+                        Typed::End => return Ok(state),
                     }
                     if state.quitting {
                         break;
@@ -466,12 +501,9 @@ pub async fn run(
                     step!(a);
                 }
             }
-            Some(()) = tstp.recv() => {
-                if let Err(e) = suspend(terminal) {
-                    gone!(e, " while suspended");
-                }
-                state.dirty = true;
-            }
+            Some(()) = tstp.recv() => if let Err(e) = suspend(terminal, &mut state) {
+                gone!(e, " while suspended");
+            },
             _ = tick.tick() => { step!(Action::Tick(chrono::Utc::now())); }
         }
     }

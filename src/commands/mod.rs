@@ -94,13 +94,7 @@ pub async fn migrations(
             d.verdict.label()
         );
         for f in &d.files {
-            let v = if f.is_down {
-                "down file: listed, not applied".to_string()
-            } else {
-                f.verdict()
-                    .map(|v| v.label().to_string())
-                    .unwrap_or_else(|| "no statement applied".into())
-            };
+            let v = f.verdict_label();
             outln!(out, "{} ({}): {v}", f.path, f.change);
             for st in &f.statements {
                 outln!(

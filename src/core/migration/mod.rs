@@ -101,6 +101,17 @@ impl MigrationFile {
     pub fn verdict(&self) -> Option<SqlVerdict> {
         self.statements.iter().map(|s| s.verdict).max()
     }
+
+    /// The file's verdict in words, one wording for the pane, the note and
+    /// `rbtui migrations`.
+    pub fn verdict_label(&self) -> String {
+        if self.is_down {
+            return "down file: listed, not applied by a rollback".into();
+        }
+        self.verdict()
+            .map(|v| v.label().to_string())
+            .unwrap_or_else(|| "empty: no statement".into())
+    }
 }
 
 /// The answer to "can the old binary run on this schema?" for a whole range.

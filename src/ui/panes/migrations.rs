@@ -70,13 +70,7 @@ pub fn visible(d: &MigrationDiff, scroll: usize, height: usize) -> Vec<Line<'sta
     let mut row = 0usize;
     let want = height.saturating_sub(1);
     'files: for file in &d.files {
-        let fv = if file.is_down {
-            "down migration: listed, not applied by a rollback".to_string()
-        } else {
-            file.verdict()
-                .map(|v| v.label().to_string())
-                .unwrap_or_else(|| "empty".into())
-        };
+        let fv = file.verdict_label();
         let header = Line::from(vec![
             Span::styled(format!("+++ {} ({}) ", file.path, file.change), theme::BOLD),
             Span::styled(fv, theme::DIM),

@@ -113,43 +113,35 @@ pub(super) fn make_plan(
     });
     block_rolled_back_from(s, &mut p);
     // Asked of the platform before anyone types a name: each a pending
-    // check, filled when its answer comes back.
-    let runnable = p.refusal().is_none();
-    if runnable && p.is_rollback() {
-        let e = Effect::ReadChanges {
-            plan_id: id,
-            plan: Box::new(p.clone()),
-        };
-        ask(
-            &mut p,
-            fx,
-            plan::CheckId::Changes,
-            "reading what the rollback changes…",
-            e,
-        );
-    }
-    if runnable {
-        let e = Effect::CheckPermissions {
-            plan_id: id,
-            plan: Box::new(p.clone()),
-        };
-        let detail = "asking the platform whether rbtui may do this…";
-        ask(&mut p, fx, plan::CheckId::Permissions, detail, e);
-    }
-    if runnable {
-        // The platform previews the change first, where it has a
-        // side-effect-free dry run (the same in the console and `rbtui plan`).
-        let e = Effect::Preview {
-            plan_id: id,
-            plan: Box::new(p.clone()),
-        };
-        ask(
-            &mut p,
-            fx,
-            plan::CheckId::DryRun,
-            "server-side dry run running…",
-            e,
-        );
+    // check, filled when its answer comes back. The platform previews the
+    // change where it has a side-effect-free dry run (the same in the
+    // console and `rbtui plan`).
+    if p.refusal().is_none() {
+        type Asked = fn(PlanId, Box<plan::RollbackPlan>) -> Effect;
+        let questions: [(plan::CheckId, &str, Asked); 3] = [
+            (
+                plan::CheckId::Changes,
+                "reading what the rollback changes…",
+                |plan_id, plan| Effect::ReadChanges { plan_id, plan },
+            ),
+            (
+                plan::CheckId::Permissions,
+                "asking the platform whether rbtui may do this…",
+                |plan_id, plan| Effect::CheckPermissions { plan_id, plan },
+            ),
+            (
+                plan::CheckId::DryRun,
+                "server-side dry run running…",
+                |plan_id, plan| Effect::Preview { plan_id, plan },
+            ),
+        ];
+        for (check, detail, effect) in questions {
+            if check == plan::CheckId::Changes && !p.is_rollback() {
+                continue;
+            }
+            let e = effect(id, Box::new(p.clone()));
+            ask(&mut p, fx, check, detail, e);
+        }
     }
     Ok(p)
 }
@@ -451,13 +443,7 @@ pub(super) fn plan_lines(p: &plan::RollbackPlan) -> Vec<String> {
         m.verdict.label()
     ));
     for f in &m.files {
-        let v = if f.is_down {
-            "down migration (listed, not applied)".to_string()
-        } else {
-            f.verdict()
-                .map(|v| v.label().to_string())
-                .unwrap_or("empty".into())
-        };
+        let v = f.verdict_label();
         details.push(format!("  {} ({}): {}", f.path, f.change, v));
         let compatible = super::migration::SqlVerdict::Compatible;
         for st in f.statements.iter().filter(|st| st.verdict != compatible) {

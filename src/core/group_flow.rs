@@ -423,23 +423,18 @@ pub(super) fn submit_confirm(
     mut f: super::state::ConfirmForm,
     fx: &mut Vec<Effect>,
 ) {
-    use super::state::ConfirmField;
     let Some(g) = s.group.clone().filter(|g| !g.confirmed) else {
         s.view.popup = None;
         return;
     };
-    if g.needs_typed_name() && f.name.trim() != g.name {
-        f.error = Some(format!(
+    let name = g.needs_typed_name().then(|| {
+        let why = format!(
             "type the group name `{}` exactly to confirm a rollback that touches prod",
             g.name
-        ));
-        f.field = ConfirmField::Name;
-        s.view.popup = Some(Popup::GroupConfirm(f));
-        return;
-    }
-    if g.needs_override() && f.reason.trim().len() < 10 {
-        f.error = Some("a blocking check needs an override reason (at least 10 characters)".into());
-        f.field = ConfirmField::Reason;
+        );
+        (g.name.as_str(), why)
+    });
+    if !f.complete(name, g.needs_override()) {
         s.view.popup = Some(Popup::GroupConfirm(f));
         return;
     }

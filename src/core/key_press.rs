@@ -454,18 +454,14 @@ pub(super) fn submit_confirm(s: &mut State, mut f: ConfirmForm, fx: &mut Vec<Eff
         s.flash = Some((true, format!("refused: {}", r.detail)));
         return;
     }
-    if p.needs_typed_name() && f.name.trim() != p.target.name {
-        f.error = Some(format!(
+    let name = p.needs_typed_name().then(|| {
+        let why = format!(
             "type the target name `{}` exactly to confirm a prod rollback",
             p.target.name
-        ));
-        f.field = ConfirmField::Name;
-        s.view.popup = Some(Popup::Confirm(f));
-        return;
-    }
-    if p.needs_override() && f.reason.trim().len() < 10 {
-        f.error = Some("a blocking check needs an override reason (at least 10 characters)".into());
-        f.field = ConfirmField::Reason;
+        );
+        (p.target.name.as_str(), why)
+    });
+    if !f.complete(name, p.needs_override()) {
         s.view.popup = Some(Popup::Confirm(f));
         return;
     }

@@ -26,6 +26,29 @@ pub struct ConfirmForm {
     pub error: Option<String>,
 }
 
+impl ConfirmForm {
+    /// Marks what the operator has not typed yet: the name asked for (to
+    /// touch prod), then an override reason of at least 10 characters (to
+    /// pass a BLOCK). The same rules for one plan and for a group; true
+    /// when the form confirms.
+    pub fn complete(&mut self, name: Option<(&str, String)>, needs_override: bool) -> bool {
+        if let Some((want, why)) = name
+            && self.name.trim() != want
+        {
+            self.error = Some(why);
+            self.field = ConfirmField::Name;
+            return false;
+        }
+        if needs_override && self.reason.trim().len() < 10 {
+            self.error =
+                Some("a blocking check needs an override reason (at least 10 characters)".into());
+            self.field = ConfirmField::Reason;
+            return false;
+        }
+        true
+    }
+}
+
 /// A popup over the panes; at most one at a time.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {

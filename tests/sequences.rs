@@ -567,6 +567,21 @@ impl Console {
         }
         // The screen shows exactly what the note holds.
         assert_eq!(st.activity.len(), self.s.recorded.len());
+        // Every automatic tick says the fact that proves it, on its own
+        // line or as the entry just above it, which is there.
+        for (i, e) in self.s.recorded.iter().enumerate() {
+            let first = e.lines().next().unwrap_or_default();
+            if first.contains("**checklist**") && first.contains("(auto)") {
+                assert!(
+                    first.contains("(auto) — proof: "),
+                    "a tick without its proof: {first}"
+                );
+                assert!(
+                    i > 0 || !first.ends_with("proof: the entry above"),
+                    "{first}"
+                );
+            }
+        }
         // And the incident the screen derives from is the note's.
         let settled = st.note_backlog.is_empty() && st.note_error.is_none() && st.unrecorded == 0;
         if settled {

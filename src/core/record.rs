@@ -61,6 +61,7 @@ pub(super) fn words(text: &str, details: &[String]) -> String {
 /// held entries and the operator's own text (its markers, if any, were
 /// applied when it was first recorded).
 pub(super) fn write_now(s: &mut State, fx: &mut Vec<Effect>, e: NoteEntry) {
+    s.last_words = words(&e.text, &e.details);
     s.unrecorded += 1;
     fx.push(Effect::Record(e));
 }

@@ -517,10 +517,6 @@ fn plan_ticks(s: &mut State, p: &plan::RollbackPlan, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Folds the platform's answer on rights into the plan: a right it
-/// refuses blocks (no override: the platform would refuse the step); a
-/// platform that cannot be asked leaves no check, and one whose answer
-/// failed says so.
 /// The platform's diff of what the rollback changes: shown in the plan and
 /// recorded with it. A diff that could not be read is said, never passed
 /// off as "nothing changes".
